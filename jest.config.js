@@ -1,0 +1,11 @@
+// Tests talk to real servers on loopback; they transpile only (isolatedModules)
+// and `tsc --noEmit` checks types separately in `npm test`.
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/lib', '<rootDir>/services', '<rootDir>/modules', '<rootDir>/cli', '<rootDir>/sim', '<rootDir>/bench', '<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
+  testTimeout: 60000,
+  maxWorkers: 2,
+};
