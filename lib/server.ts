@@ -1,0 +1,242 @@
+// The one server bootstrap every service uses: a nice-grpc server with
+// reflection (grpcurl / buf curl need no proto files), grpc.health.v1 that
+// follows real readiness, Prometheus metrics over HTTP, JSON logs, TLS, and a
+// bounded drain on SIGTERM/SIGINT.
+import * as fs from 'fs';
+import * as http from 'http';
+import * as path from 'path';
+import { createServer, Server, ServerMiddleware, CallContext, ServerError, Status } from 'nice-grpc';
+import { ServerCredentials } from '@grpc/grpc-js';
+import { isAbortError } from 'abort-controller-x';
+import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
+import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
+import * as prom from 'prom-client';
+import { createLogger, Logger, parseLogLevel } from './log';
+
+export interface TlsOptions {
+  cert?: string;
+  key?: string;
+  ca?: string;
+  clientAuth?: boolean;
+}
+
+export interface ServiceOptions {
+  /** Short name for logs and metrics, e.g. "cluster-state". */
+  name: string;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** -1 disables the metrics endpoint; 0 picks a free port. */
+  metricsPort?: number;
+  maxMessageBytes?: number;
+  shutdownGraceMs?: number;
+  tls?: TlsOptions;
+  logLevel?: string;
+}
+
+export interface RunningService {
+  server: Server;
+  port: number;
+  address: string;
+  metricsPort: number;
+  log: Logger;
+  registry: prom.Registry;
+  health: HealthState;
+  /** Aborted when shutdown starts: long-lived streams end on it. */
+  shutdownSignal: AbortSignal;
+  /** SERVING when true. The gRPC health status reflects this. */
+  setServing(serving: boolean, reason?: string): void;
+  /** Runs before the server stops (e.g. resign, flush). */
+  onShutdown(hook: () => Promise<void> | void): void;
+  /** Drains and stops; resolves when done. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export type ServiceRegistrar = (server: Server, ctx: { log: Logger; registry: prom.Registry; shutdownSignal: AbortSignal }) => string[];
+
+const DESCRIPTOR = path.join(__dirname, 'descriptor.binpb');
+
+function readPem(file: string | undefined): Buffer | null {
+  return file ? fs.readFileSync(file) : null;
+}
+
+export function serverCredentials(tls?: TlsOptions): ServerCredentials {
+  if (!tls?.cert) return ServerCredentials.createInsecure();
+  const cert = readPem(tls.cert)!;
+  const key = readPem(tls.key);
+  if (!key) throw new Error('TLS: a certificate was given without its key (MGR_TLS_KEY)');
+  const ca = readPem(tls.ca);
+  if (tls.clientAuth && !ca) throw new Error('TLS: client authentication needs a CA (MGR_TLS_CA)');
+  return ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], !!tls.clientAuth);
+}
+
+/** Counts calls and their outcome per method; logs call-level failures. */
+function metricsMiddleware(registry: prom.Registry, log: Logger): ServerMiddleware {
+  const calls = new prom.Counter({
+    name: 'mgr_grpc_server_handled_total',
+    help: 'gRPC calls handled, by method and status code',
+    labelNames: ['method', 'code'],
+    registers: [registry],
+  });
+  const seconds = new prom.Histogram({
+    name: 'mgr_grpc_server_handling_seconds',
+    help: 'Time to handle unary gRPC calls',
+    labelNames: ['method'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [registry],
+  });
+  return async function* (call, context: CallContext) {
+    const method = call.method.path;
+    const end = call.method.requestStream || call.method.responseStream ? null : seconds.startTimer({ method });
+    let code = 'OK';
+    try {
+      return yield* call.next(call.request, context);
+    } catch (e) {
+      if (e instanceof ServerError) {
+        code = Status[e.code];
+      } else if (isAbortError(e)) {
+        code = 'CANCELLED';
+        throw e;
+      } else {
+        code = 'INTERNAL';
+        log.error('unhandled error in handler', { method, error: (e as Error)?.stack ?? String(e) });
+        throw new ServerError(Status.INTERNAL, `internal error: ${(e as Error)?.message ?? e}`);
+      }
+      throw e;
+    } finally {
+      calls.inc({ method, code });
+      end?.();
+    }
+  };
+}
+
+export async function startService(opts: ServiceOptions, register: ServiceRegistrar): Promise<RunningService> {
+  const log = createLogger({ service: opts.name }, parseLogLevel(opts.logLevel ?? process.env.MGR_LOG_LEVEL));
+  const registry = new prom.Registry();
+  prom.collectDefaultMetrics({ register: registry });
+  const abort = new AbortController();
+  const health = HealthState();
+  const maxMsg = opts.maxMessageBytes ?? 64 * 1024 * 1024;
+
+  const server = createServer({
+    'grpc.max_receive_message_length': maxMsg,
+    'grpc.max_send_message_length': -1,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 5000,
+  }).use(metricsMiddleware(registry, log));
+
+  const names = register(server, { log, registry, shutdownSignal: abort.signal });
+  server.add(HealthDefinition, HealthServiceImpl(health));
+  const reflected = [...names, 'grpc.health.v1.Health'];
+  server.add(ServerReflectionService, ServerReflection(fs.readFileSync(DESCRIPTOR), reflected));
+  // Not serving until the service says it is ready.
+  health.setStatus('unhealthy');
+  for (const n of names) health.setStatus('unhealthy', n);
+
+  const port = await server.listen(`${opts.host}:${opts.port}`, serverCredentials(opts.tls));
+  const address = `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
+
+  let metricsPort = -1;
+  let httpServer: http.Server | null = null;
+  if ((opts.metricsPort ?? 0) >= 0) {
+    httpServer = http.createServer(async (req, res) => {
+      if (req.url === '/metrics') {
+        try {
+          const body = await registry.metrics();
+          res.writeHead(200, { 'content-type': registry.contentType });
+          res.end(body);
+        } catch (e) {
+          res.writeHead(500).end(String(e));
+        }
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('try /metrics\n');
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      httpServer!.once('error', reject);
+      httpServer!.listen(opts.metricsPort ?? 0, opts.host, () => resolve());
+    });
+    metricsPort = (httpServer.address() as { port: number }).port;
+  }
+
+  const hooks: Array<() => Promise<void> | void> = [];
+  let stopping: Promise<void> | null = null;
+  const grace = opts.shutdownGraceMs ?? 5000;
+
+  const svc: RunningService = {
+    server,
+    port,
+    address,
+    metricsPort,
+    log,
+    registry,
+    health,
+    shutdownSignal: abort.signal,
+    setServing(serving, reason) {
+      const status = serving ? 'healthy' : 'unhealthy';
+      if (health.getStatus() !== status) log.info(serving ? 'serving' : 'not serving', reason ? { reason } : undefined);
+      health.setStatus(status);
+      for (const n of names) health.setStatus(status, n);
+    },
+    onShutdown(hook) {
+      hooks.push(hook);
+    },
+    stop() {
+      if (stopping) return stopping;
+      stopping = (async () => {
+        log.info('shutting down', { graceMs: grace });
+        svc.setServing(false, 'shutting down');
+        for (const hook of hooks) {
+          try {
+            await Promise.race([hook(), new Promise((r) => setTimeout(r, grace).unref())]);
+          } catch (e) {
+            log.warn('shutdown hook failed', { error: (e as Error).message });
+          }
+        }
+        abort.abort();
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          server.shutdown(),
+          new Promise<void>((r) => {
+            timer = setTimeout(() => {
+              log.warn('in-flight calls did not finish in time; cancelling them');
+              server.forceShutdown();
+              r();
+            }, grace);
+          }),
+        ]);
+        clearTimeout(timer);
+        if (httpServer) {
+          httpServer.closeAllConnections?.();
+          await new Promise<void>((r) => httpServer!.close(() => r()));
+        }
+        log.info('stopped');
+      })();
+      return stopping;
+    },
+  };
+  log.info('listening', { address, metricsPort, tls: !!opts.tls?.cert, mtls: !!opts.tls?.clientAuth });
+  return svc;
+}
+
+/** For main.ts: stop cleanly on SIGTERM/SIGINT and exit 0. */
+export function exitOnSignals(svcs: Array<{ stop(): Promise<void> }>, log: Logger): void {
+  let signalled = false;
+  const handler = (sig: string) => {
+    if (signalled) {
+      log.warn('second signal: exiting now', { signal: sig });
+      process.exit(1);
+    }
+    signalled = true;
+    log.info('signal received', { signal: sig });
+    Promise.all(svcs.map((s) => s.stop())).then(
+      () => process.exit(0),
+      (e) => {
+        log.error('shutdown failed', { error: String(e) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => handler('SIGTERM'));
+  process.on('SIGINT', () => handler('SIGINT'));
+}
