@@ -1,0 +1,649 @@
+// The simulated Ceph cluster: OSDs on hosts, pools, placement groups, one
+// CephFS with its MDS, and monitors. It produces the maps and statistics a
+// real Pacific cluster gives the manager, in the exact JSON shapes of the
+// fixtures (sim/templates/pacific.json was extracted from
+// /work/shared/fixtures/ceph-pacific), scaled to any size and deterministic
+// given a seed. Counters are pure functions of time, so two calls at the
+// same time agree and rates come out non-zero.
+import { pacificTemplates, hash32, osdPerfSchema, PerfValueGenerator } from './perf';
+
+export interface ClusterOptions {
+  /** Number of OSDs (default 3). */
+  osds?: number;
+  /** Number of pools (default 5, the fixture's pools). */
+  pools?: number;
+  /** Total placement groups over all pools (default 89, as in the fixture). */
+  pgs?: number;
+  /** OSDs per host (default 10; clusters of at most this many OSDs get one host). */
+  osdsPerHost?: number;
+  /** Monitors (default 1). */
+  mons?: number;
+  /** Replicas per pool (default 3, capped at the number of OSDs). */
+  poolSize?: number;
+  /** Seed for every random choice (default 1). */
+  seed?: number;
+  /** Client write operations per second over the whole cluster (default 100; reads are twice that). */
+  ioRate?: number;
+  /** Capacity of each OSD in bytes (default 1 GiB as in the fixture). */
+  osdBytes?: number;
+  /** Clock in seconds since the Unix epoch (default Date.now()/1000); tests pin it. */
+  now?: () => number;
+}
+
+export interface SimOsd {
+  id: number;
+  host: number;
+  up: boolean;
+  in: boolean;
+  upFrom: number;
+  upThru: number;
+  downAt: number;
+  downStamp: number;
+  nonce: number;
+  uuid: string;
+}
+
+export interface SimPool {
+  id: number;
+  name: string;
+  pgNum: number;
+  size: number;
+  minSize: number;
+  createdAt: number;
+  lastChange: number;
+  /** Index into the fixture's pools whose options/applications this pool copies. */
+  template: number;
+}
+
+export interface SimPg {
+  pool: number;
+  ps: number;
+  pgid: string;
+  /** The OSDs CRUSH maps this PG to, primary first. */
+  acting: number[];
+  /** The acting set without down OSDs (what the PG has now). */
+  up: number[];
+  state: string;
+  created: number;
+  mappingEpoch: number;
+  lastChangeStamp: number;
+  lastCleanStamp: number;
+  lastCleanEpoch: number;
+  /** Writes per second this PG receives. */
+  writeRate: number;
+  baseObjects: number;
+}
+
+/** The four kinds of event the simulator applies. */
+export type ClusterEvent =
+  | { kind: 'osd_down'; osd: number; epoch: number }
+  | { kind: 'osd_up'; osd: number; epoch: number }
+  | { kind: 'pool_create'; pool: number; name: string; pgNum: number; epoch: number };
+
+// The fixture's pools and their share of its 89 PGs.
+const FIXTURE_POOL_NAMES = ['cephfs_metadata', 'device_health_metrics', 'cephfs_data', 'rbd', 'anchor'];
+const FIXTURE_PG_WEIGHTS = [8, 1, 32, 32, 16];
+const OBJECT_BYTES = 4096;
+
+/** Ceph's timestamp format: 2026-11-25T05:37:55.545474+0000. */
+export function cephStamp(sec: number): string {
+  const d = new Date(Math.floor(sec * 1000));
+  const micros = String(Math.floor((sec * 1e6) % 1e6)).padStart(6, '0');
+  return d.toISOString().slice(0, 19) + '.' + micros + '+0000';
+}
+
+/** Mulberry32: a small seeded PRNG. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function uuidFrom(rand: () => number): string {
+  const hex = Array.from({ length: 32 }, () => Math.floor(rand() * 16).toString(16)).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+function clone<T>(v: T): T {
+  return JSON.parse(JSON.stringify(v));
+}
+
+export class SimCluster {
+  readonly fsid: string;
+  readonly osds: SimOsd[] = [];
+  readonly pools: SimPool[] = [];
+  readonly pgs: SimPg[] = [];
+  readonly hostCount: number;
+  readonly monNames: string[];
+  readonly seed: number;
+  readonly createdAt: number;
+  /** The OSD map epoch. */
+  epoch: number;
+  /** The fs map epoch (changes only when the file system changes). */
+  fsEpoch = 4;
+  modified: number;
+  lastUpChange: number;
+  lastInChange: number;
+  crushVersion = 7;
+  readonly now: () => number;
+  private readonly rand: () => number;
+  private readonly opts: Required<Omit<ClusterOptions, 'now'>>;
+  /** PG indexes whose current primary is each OSD. */
+  private byPrimary: number[][] = [];
+  /** Number of PGs each OSD holds (in the up set). */
+  private pgCount: Int32Array;
+  private readonly perfGen = new PerfValueGenerator(osdPerfSchema(), 7);
+  private readonly perfGaugeIdx: Int32Array;
+  private readonly perfGauges = new Float64Array(3);
+  private eventTurn = 0;
+
+  constructor(options: ClusterOptions = {}) {
+    const o = {
+      osds: options.osds ?? 3,
+      pools: options.pools ?? 5,
+      pgs: options.pgs ?? 89,
+      osdsPerHost: options.osdsPerHost ?? 10,
+      mons: options.mons ?? 1,
+      poolSize: options.poolSize ?? 3,
+      seed: options.seed ?? 1,
+      ioRate: options.ioRate ?? 100,
+      osdBytes: options.osdBytes ?? 1024 ** 3,
+    };
+    if (!Number.isInteger(o.osds) || o.osds < 1) throw new RangeError(`osds must be a whole number of at least 1, got ${o.osds}`);
+    if (!Number.isInteger(o.pools) || o.pools < 1) throw new RangeError(`pools must be a whole number of at least 1, got ${o.pools}`);
+    if (!Number.isInteger(o.pgs) || o.pgs < o.pools) throw new RangeError(`pgs must be a whole number of at least the pool count (${o.pools}), got ${o.pgs}`);
+    if (!Number.isInteger(o.osdsPerHost) || o.osdsPerHost < 1) throw new RangeError(`osdsPerHost must be at least 1, got ${o.osdsPerHost}`);
+    if (!Number.isInteger(o.mons) || o.mons < 1 || o.mons > 26) throw new RangeError(`mons must be between 1 and 26, got ${o.mons}`);
+    if (!(o.ioRate >= 0)) throw new RangeError(`ioRate must not be negative, got ${o.ioRate}`);
+    this.opts = o;
+    this.perfGaugeIdx = Int32Array.from(['osd.numpg', 'osd.stat_bytes', 'osd.stat_bytes_used'], (p) => this.perfGen.indexOf(p));
+    this.seed = o.seed;
+    this.now = options.now ?? (() => Date.now() / 1000);
+    this.rand = seededRandom(o.seed);
+    this.fsid = uuidFrom(this.rand);
+    this.createdAt = this.now() - 600; // the cluster was created ten minutes before the simulator started
+    this.modified = this.createdAt + 120;
+    this.lastUpChange = this.createdAt + 9;
+    this.lastInChange = this.createdAt + 6;
+    this.hostCount = Math.ceil(o.osds / o.osdsPerHost);
+    this.monNames = Array.from({ length: o.mons }, (_, i) => String.fromCharCode(97 + i));
+    this.pgCount = new Int32Array(o.osds);
+    for (let i = 0; i < o.osds; i++) {
+      this.osds.push({ id: i, host: Math.floor(i / o.osdsPerHost), up: true, in: true, upFrom: 5, upThru: 26, downAt: 0, downStamp: 0, nonce: 1000 + Math.floor(this.rand() * 9e8), uuid: uuidFrom(this.rand) });
+    }
+    this.epoch = 26;
+    const weights = Array.from({ length: o.pools }, (_, i) => FIXTURE_PG_WEIGHTS[i % FIXTURE_PG_WEIGHTS.length]);
+    const pgNums = splitByWeight(o.pgs, weights);
+    for (let i = 0; i < o.pools; i++) this.addPool(i < FIXTURE_POOL_NAMES.length ? FIXTURE_POOL_NAMES[i] : `pool${i + 1}`, pgNums[i], i % FIXTURE_POOL_NAMES.length);
+    this.epoch = 27;
+    this.reindex();
+  }
+
+  get osdCount(): number {
+    return this.osds.length;
+  }
+
+  hostName(host: number): string {
+    return this.hostCount === 1 ? 'vm' : `node${String(host).padStart(4, '0')}`;
+  }
+
+  /** The host's (never contacted) address: loopback-range strings only. */
+  hostIp(host: number): string {
+    return this.hostCount === 1 ? '127.0.0.1' : `127.${10 + (host >> 16)}.${(host >> 8) & 255}.${host & 255}`;
+  }
+
+  private osdPortBase(osd: SimOsd): number {
+    return 6800 + 8 * (osd.id % this.opts.osdsPerHost);
+  }
+
+  private addPool(name: string, pgNum: number, template: number): SimPool {
+    const id = this.pools.length ? this.pools[this.pools.length - 1].id + 1 : 1;
+    const size = Math.min(this.opts.poolSize, this.osds.length);
+    const pool: SimPool = { id, name, pgNum, size, minSize: Math.min(size, Math.max(1, size - 1)), createdAt: this.now() - 500, lastChange: this.epoch, template };
+    this.pools.push(pool);
+    const share = this.opts.ioRate / this.opts.pgs;
+    for (let ps = 0; ps < pgNum; ps++) {
+      const acting = this.place(id, ps, size);
+      this.pgs.push({
+        pool: id, ps, pgid: `${id}.${ps.toString(16)}`, acting, up: acting.filter((x) => this.osds[x].up), state: 'active+clean',
+        created: this.epoch, mappingEpoch: this.epoch, lastChangeStamp: this.createdAt + 130, lastCleanStamp: this.createdAt + 130, lastCleanEpoch: this.epoch,
+        writeRate: share * (0.5 + (hash32(this.seed, id * 100003 + ps) % 1000) / 1000), baseObjects: hash32(this.seed + 1, id * 100003 + ps) % 200,
+      });
+    }
+    this.fixPgStates();
+    return pool;
+  }
+
+  /** Deterministic CRUSH stand-in: `size` distinct OSDs, on distinct hosts when there are enough. */
+  private place(pool: number, ps: number, size: number): number[] {
+    const n = this.osds.length;
+    const out: number[] = [];
+    const hosts = new Set<number>();
+    const spreadHosts = this.hostCount >= size;
+    for (let attempt = 0; out.length < size && attempt < 1000; attempt++) {
+      const o = hash32(this.seed ^ (pool * 7919), ps * 131 + attempt) % n;
+      if (out.includes(o)) continue;
+      if (spreadHosts && hosts.has(this.osds[o].host)) continue;
+      out.push(o);
+      hosts.add(this.osds[o].host);
+    }
+    for (let o = 0; out.length < size && o < n; o++) if (!out.includes(o)) out.push(o);
+    return out;
+  }
+
+  /** Recomputes each PG's up set and state from the OSDs' up/down state. */
+  private fixPgStates(): boolean {
+    let changed = false;
+    const now = this.now();
+    for (const pg of this.pgs) {
+      const up = pg.acting.filter((x) => this.osds[x].up);
+      const pool = this.pools.find((p) => p.id === pg.pool)!;
+      let state: string;
+      if (up.length === 0) state = 'stale+undersized+degraded+peered';
+      else if (up.length < pool.size) state = up.length >= pool.minSize ? 'active+undersized+degraded' : 'undersized+degraded+peered';
+      else state = 'active+clean';
+      if (state !== pg.state || up.length !== pg.up.length) {
+        pg.up = up;
+        pg.state = state;
+        pg.mappingEpoch = this.epoch;
+        pg.lastChangeStamp = now;
+        if (state === 'active+clean') {
+          pg.lastCleanStamp = now;
+          pg.lastCleanEpoch = this.epoch;
+        }
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  private reindex(): void {
+    this.byPrimary = Array.from({ length: this.osds.length }, () => []);
+    this.pgCount.fill(0);
+    this.pgs.forEach((pg, i) => {
+      if (pg.up.length) this.byPrimary[pg.up[0]].push(i);
+      for (const o of pg.up) this.pgCount[o]++;
+    });
+  }
+
+  /** PGs whose primary is this OSD (the ones it reports). */
+  pgsOfPrimary(osd: number): SimPg[] {
+    return (this.byPrimary[osd] ?? []).map((i) => this.pgs[i]);
+  }
+
+  /** PGs this OSD holds. */
+  pgCountOf(osd: number): number {
+    return this.pgCount[osd] ?? 0;
+  }
+
+  // ---- events ----------------------------------------------------------
+
+  private checkOsd(osd: number): SimOsd {
+    const o = this.osds[osd];
+    if (!Number.isInteger(osd) || !o) throw new RangeError(`no osd.${osd}: the cluster has osd.0 to osd.${this.osds.length - 1}`);
+    return o;
+  }
+
+  /** Marks an OSD down: a new epoch; its PGs become undersized+degraded. */
+  markOsdDown(osd: number): ClusterEvent {
+    const o = this.checkOsd(osd);
+    if (!o.up) throw new Error(`osd.${osd} is already down`);
+    this.epoch++;
+    const now = this.now();
+    o.up = false;
+    o.downAt = this.epoch;
+    o.downStamp = now;
+    this.modified = now;
+    this.lastUpChange = now;
+    this.fixPgStates();
+    this.reindex();
+    return { kind: 'osd_down', osd, epoch: this.epoch };
+  }
+
+  /** Marks an OSD up again: a new epoch; its PGs become clean again. */
+  markOsdUp(osd: number): ClusterEvent {
+    const o = this.checkOsd(osd);
+    if (o.up) throw new Error(`osd.${osd} is already up`);
+    this.epoch++;
+    const now = this.now();
+    o.up = true;
+    o.upFrom = this.epoch;
+    o.upThru = this.epoch;
+    this.modified = now;
+    this.lastUpChange = now;
+    this.fixPgStates();
+    this.reindex();
+    return { kind: 'osd_up', osd, epoch: this.epoch };
+  }
+
+  /** Creates a pool: a new epoch and pgNum new PGs. */
+  createPool(name?: string, pgNum = 8): ClusterEvent {
+    if (!Number.isInteger(pgNum) || pgNum < 1 || pgNum > 65536) throw new RangeError(`pg_num must be between 1 and 65536, got ${pgNum}`);
+    const poolName = name ?? `pool${this.pools[this.pools.length - 1].id + 1}`;
+    if (this.pools.some((p) => p.name === poolName)) throw new Error(`pool '${poolName}' already exists`);
+    this.epoch++;
+    this.modified = this.now();
+    const pool = this.addPool(poolName, pgNum, 3);
+    pool.createdAt = this.modified;
+    pool.lastChange = this.epoch;
+    this.reindex();
+    return { kind: 'pool_create', pool: pool.id, name: poolName, pgNum, epoch: this.epoch };
+  }
+
+  /**
+   * The next event of the simulator's rotation: an OSD goes down, comes back
+   * up, another goes down, comes back, then a pool is created.
+   */
+  nextEvent(): ClusterEvent {
+    const down = this.osds.find((o) => !o.up);
+    if (down) return this.markOsdUp(down.id);
+    const turn = this.eventTurn++;
+    if (turn % 3 === 2) return this.createPool(undefined, 8);
+    return this.markOsdDown(hash32(this.seed, turn) % this.osds.length);
+  }
+
+  // ---- maps ------------------------------------------------------------
+
+  /** The OSD map as get("osd_map") gives it (mgrget-osd_map.json). */
+  osdMap(): Record<string, any> {
+    const t = pacificTemplates().osd_map;
+    const osdT = t.osds[0];
+    const xinfoT = t.osd_xinfo[0];
+    const addr = (o: SimOsd, k: number) => {
+      const ip = this.hostIp(o.host);
+      const port = this.osdPortBase(o) + 2 * k;
+      return { str: `${ip}:${port + 1}/${o.nonce}`, vec: { addrvec: [{ addr: `${ip}:${port}`, nonce: o.nonce, type: 'v2' }, { addr: `${ip}:${port + 1}`, nonce: o.nonce, type: 'v1' }] } };
+    };
+    const osds = this.osds.map((o) => {
+      const pub = addr(o, 0), clu = addr(o, 1), hbf = addr(o, 2), hbb = addr(o, 3);
+      return {
+        ...osdT,
+        cluster_addr: clu.str, cluster_addrs: clu.vec, down_at: o.downAt,
+        heartbeat_back_addr: hbb.str, heartbeat_back_addrs: hbb.vec, heartbeat_front_addr: hbf.str, heartbeat_front_addrs: hbf.vec,
+        in: o.in ? 1 : 0, last_clean_begin: 0, last_clean_end: 0, lost_at: 0, osd: o.id, primary_affinity: 1.0,
+        public_addr: pub.str, public_addrs: pub.vec, state: o.up ? ['exists', 'up'] : ['exists'], up: o.up ? 1 : 0,
+        up_from: o.upFrom, up_thru: o.upThru, uuid: o.uuid, weight: o.in ? 1.0 : 0,
+      };
+    });
+    const osdXinfo = this.osds.map((o) => ({ ...xinfoT, down_stamp: o.downStamp ? o.downStamp.toFixed(6) : '0.000000', last_purged_snaps_scrub: cephStamp(this.createdAt + 2), osd: o.id }));
+    const pools = this.pools.map((p) => {
+      const pt = t.pools[p.template] ?? t.pools[0];
+      return {
+        ...clone(pt),
+        create_time: cephStamp(p.createdAt), last_change: String(p.lastChange), min_size: p.minSize, pg_num: p.pgNum, pg_num_pending: p.pgNum,
+        pg_num_target: p.pgNum, pg_placement_num: p.pgNum, pg_placement_num_target: p.pgNum, pool: p.id, pool_name: p.name, size: p.size,
+      };
+    });
+    return {
+      ...clone(t),
+      blocklist: {},
+      created: cephStamp(this.createdAt), crush_version: this.crushVersion, epoch: this.epoch, fsid: this.fsid,
+      last_in_change: cephStamp(this.lastInChange), last_up_change: cephStamp(this.lastUpChange), max_osd: this.osds.length,
+      modified: cephStamp(this.modified), osd_xinfo: osdXinfo, osds, pool_max: this.pools[this.pools.length - 1].id, pools,
+    };
+  }
+
+  /** The CRUSH map as get("osd_map_crush") gives it: hosts and their shadow (~hdd) trees. */
+  crushMap(): Record<string, any> {
+    const t = pacificTemplates().osd_map_crush;
+    const w = Math.max(1, Math.round((this.opts.osdBytes / 1024 ** 4) * 0x10000));
+    const hostItems: { id: number; pos: number; weight: number }[] = [];
+    const shadowItems: { id: number; pos: number; weight: number }[] = [];
+    const hostBuckets: any[] = [];
+    const b = t.buckets[2];
+    for (let h = 0; h < this.hostCount; h++) {
+      const members = this.osds.filter((o) => o.host === h);
+      const items = members.map((o, pos) => ({ id: o.id, pos, weight: w }));
+      const weight = w * members.length;
+      const id = -3 - 2 * h;
+      hostBuckets.push({ ...b, id, items, name: this.hostName(h), weight });
+      hostBuckets.push({ ...b, id: id - 1, items: items.map((x) => ({ ...x })), name: `${this.hostName(h)}~hdd`, weight });
+      hostItems.push({ id, pos: h, weight });
+      shadowItems.push({ id: id - 1, pos: h, weight });
+    }
+    const total = w * this.osds.length;
+    const root = t.buckets[0];
+    const rule = clone(t.rules[0]);
+    if (this.hostCount > 1) rule.steps[1] = { num: 0, op: 'chooseleaf_firstn', type: 'host' };
+    return {
+      ...clone(t),
+      buckets: [{ ...root, id: -1, items: hostItems, name: 'default', weight: total }, { ...root, id: -2, items: shadowItems, name: 'default~hdd', weight: total }, ...hostBuckets],
+      devices: this.osds.map((o) => ({ class: 'hdd', id: o.id, name: `osd.${o.id}` })),
+      rules: [rule],
+    };
+  }
+
+  /** The file-system map: one CephFS "cephfs" with MDS "a" active. */
+  fsMap(): Record<string, any> {
+    const t = clone(pacificTemplates().fs_map);
+    const byName = (n: string, fallback: number) => this.pools.find((p) => p.name === n)?.id ?? fallback;
+    const fs = t.filesystems[0].mdsmap;
+    fs.metadata_pool = byName('cephfs_metadata', this.pools[0].id);
+    fs.data_pools = [byName('cephfs_data', this.pools[this.pools.length > 1 ? 1 : 0].id)];
+    fs.created = cephStamp(this.createdAt + 10);
+    fs.modified = cephStamp(this.createdAt + 11);
+    const info = fs.info.gid_4131;
+    const ip = this.hostIp(0);
+    info.addr = `${ip}:6827/304231124`;
+    info.addrs = { addrvec: [{ addr: `${ip}:6826`, nonce: 304231124, type: 'v2' }, { addr: `${ip}:6827`, nonce: 304231124, type: 'v1' }] };
+    t.epoch = this.fsEpoch;
+    fs.epoch = this.fsEpoch;
+    return t;
+  }
+
+  /** The monitor map: mons a, b, c... on the first hosts. */
+  monMap(): Record<string, any> {
+    const t = clone(pacificTemplates().mon_map);
+    const monT = t.mons[0];
+    t.fsid = this.fsid;
+    t.created = t.modified = new Date(this.createdAt * 1000).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+    t.mons = this.monNames.map((name, rank) => {
+      const ip = this.hostIp(rank % this.hostCount);
+      const port = 40000 + 2 * rank;
+      return { ...monT, addr: `${ip}:${port + 1}/0`, name, public_addr: `${ip}:${port + 1}/0`, public_addrs: { addrvec: [{ addr: `${ip}:${port}`, nonce: 0, type: 'v2' }, { addr: `${ip}:${port + 1}`, nonce: 0, type: 'v1' }] }, rank };
+    });
+    return t;
+  }
+
+  /** The service map; with rgw, one rgw daemon "gw1" (what the mgr's service map would hold). */
+  serviceMap(epoch = 2, withRgw = true): Record<string, any> {
+    const t = clone(pacificTemplates().service_map);
+    t.epoch = epoch;
+    t.modified = cephStamp(this.createdAt + 114);
+    if (withRgw) {
+      t.services = {
+        rgw: {
+          daemons: {
+            summary: '',
+            gw1: { start_epoch: 2, start_stamp: cephStamp(this.createdAt + 110), gid: 4235, addr: `${this.hostIp(0)}:0/2871636`, metadata: this.rgwMetadata(), task_status: {} },
+          },
+          summary: '',
+        },
+      };
+    }
+    return t;
+  }
+
+  private hostMetadata(host: number): Record<string, string> {
+    const t = pacificTemplates().mds_metadata;
+    const out: Record<string, string> = {};
+    for (const k of ['arch', 'ceph_release', 'ceph_version', 'ceph_version_short', 'container_name', 'cpu', 'distro', 'distro_description', 'distro_version', 'kernel_description', 'kernel_version', 'mem_swap_kb', 'mem_total_kb', 'os']) out[k] = t[k];
+    out.hostname = this.hostName(host);
+    return out;
+  }
+
+  /** One OSD's metadata (get_metadata("osd", id)). */
+  osdMetadataOf(id: number): Record<string, string> {
+    const o = this.checkOsd(id);
+    const t = pacificTemplates().osd_metadata;
+    const ip = this.hostIp(o.host);
+    const p = this.osdPortBase(o);
+    const a = (k: number) => `[v2:${ip}:${p + 2 * k}/${o.nonce},v1:${ip}:${p + 2 * k + 1}/${o.nonce}]`;
+    return {
+      ...t, ...this.hostMetadata(o.host),
+      back_addr: a(1), front_addr: a(0), hb_back_addr: a(3), hb_front_addr: a(2), created_at: new Date(this.createdAt * 1000).toISOString(),
+      osd_data: `/var/lib/ceph/osd/ceph-${id}`, hostname: this.hostName(o.host),
+    };
+  }
+
+  /** get("osd_metadata"): {"0": {...}, ...}. */
+  osdMetadata(): Record<string, Record<string, string>> {
+    const out: Record<string, Record<string, string>> = {};
+    for (const o of this.osds) out[String(o.id)] = this.osdMetadataOf(o.id);
+    return out;
+  }
+
+  /** get("mds_metadata"): {"a": {...}}. */
+  mdsMetadata(): Record<string, Record<string, string>> {
+    const t = pacificTemplates().mds_metadata;
+    const ip = this.hostIp(0);
+    return { a: { ...t, ...this.hostMetadata(0), addr: `[v2:${ip}:6826/304231124,v1:${ip}:6827/304231124]` } };
+  }
+
+  /** Monitor metadata: {"a": {...}, ...} (each as get_metadata("mon", name)). */
+  monMetadata(): Record<string, Record<string, string>> {
+    const t = pacificTemplates().mon_metadata_a;
+    const out: Record<string, Record<string, string>> = {};
+    this.monNames.forEach((name, rank) => {
+      const host = rank % this.hostCount;
+      const ip = this.hostIp(host);
+      out[name] = { ...t, ...this.hostMetadata(host), addrs: `[v2:${ip}:${40000 + 2 * rank}/0,v1:${ip}:${40001 + 2 * rank}/0]` };
+    });
+    return out;
+  }
+
+  /** The rgw service daemon's metadata. */
+  rgwMetadata(): Record<string, string> {
+    return { ...this.hostMetadata(0), frontend_type: 'beast', frontend_config: 'beast port=7480', id: 'gw1', zone_name: 'default', zonegroup_name: 'default', num_handles: '1' };
+  }
+
+  // ---- statistics --------------------------------------------------------
+
+  /** Elapsed simulated seconds at time t. */
+  private elapsed(t: number): number {
+    return Math.max(0, t - this.createdAt);
+  }
+
+  /** One PG's pg_stat_t at time t (seconds since the Unix epoch). */
+  pgStat(pg: SimPg, t: number): Record<string, any> {
+    const tpl = pacificTemplates().pg_stat;
+    const dt = this.elapsed(t);
+    const writes = Math.floor(pg.writeRate * dt);
+    const reads = Math.floor(2 * pg.writeRate * dt);
+    const objects = pg.baseObjects + Math.floor(writes / 4);
+    const pool = this.pools.find((p) => p.id === pg.pool)!;
+    const missing = pool.size - pg.up.length;
+    const stamp = cephStamp(t);
+    const clean = pg.state === 'active+clean';
+    const active = pg.state.startsWith('active');
+    return {
+      ...tpl,
+      acting: pg.up, acting_primary: pg.up.length ? pg.up[0] : -1, created: pg.created,
+      last_active: active ? stamp : cephStamp(pg.lastChangeStamp), last_became_active: cephStamp(pg.lastChangeStamp), last_became_peered: cephStamp(pg.lastChangeStamp),
+      last_change: cephStamp(pg.lastChangeStamp), last_clean: clean ? stamp : cephStamp(pg.lastCleanStamp),
+      last_clean_scrub_stamp: cephStamp(this.createdAt + 130), last_deep_scrub_stamp: cephStamp(this.createdAt + 10), last_epoch_clean: pg.lastCleanEpoch,
+      last_fresh: stamp, last_fullsized: missing ? cephStamp(pg.lastChangeStamp) : stamp, last_peered: stamp, last_scrub_stamp: cephStamp(this.createdAt + 130),
+      last_undegraded: missing ? cephStamp(pg.lastChangeStamp) : stamp, last_unstale: stamp,
+      log_size: Math.min(writes, 3000), ondisk_log_size: Math.min(writes, 3000), mapping_epoch: pg.mappingEpoch,
+      parent_split_bits: Math.max(0, Math.ceil(Math.log2(pool.pgNum))), pgid: pg.pgid, reported_epoch: this.epoch, reported_seq: 35 + Math.floor(dt / 5),
+      stat_sum: {
+        ...tpl.stat_sum,
+        num_bytes: objects * OBJECT_BYTES, num_object_copies: objects * pool.size, num_objects: objects, num_objects_degraded: objects * missing,
+        num_objects_dirty: objects, num_read: reads, num_read_kb: reads * 4, num_write: writes, num_write_kb: writes * 4,
+      },
+      state: pg.state, up: pg.up, up_primary: pg.up.length ? pg.up[0] : -1, version: `${pg.mappingEpoch}'${writes}`,
+    };
+  }
+
+  /** Bytes this OSD stores at time t (every PG replica it holds). */
+  private osdUsedBytes(osd: number, t: number): number {
+    const dt = this.elapsed(t);
+    // average PG size times PGs held: cheap, and grows with the write rate
+    const perPg = (this.opts.ioRate / this.opts.pgs) * dt / 4 * OBJECT_BYTES + 100 * OBJECT_BYTES;
+    return Math.min(this.opts.osdBytes * 0.9, 60 * 1024 * 1024 + this.pgCountOf(osd) * perPg);
+  }
+
+  /** One OSD's osd_stat_t at time t. */
+  osdStat(osd: number, t: number): Record<string, any> {
+    const tpl = pacificTemplates().osd_stat;
+    const o = this.checkOsd(osd);
+    const used = this.osdUsedBytes(osd, t);
+    const total = this.opts.osdBytes;
+    // heartbeat peers: the OSDs it shares PGs with (at most 10, as a real OSD's list is bounded too)
+    const peers = new Set<number>();
+    for (const i of this.byPrimary[osd] ?? []) {
+      for (const p of this.pgs[i].up) if (p !== osd && peers.size < 10) peers.add(p);
+      if (peers.size >= 10) break;
+    }
+    return {
+      ...tpl,
+      hb_peers: [...peers].sort((a, b) => a - b),
+      kb: Math.floor(total / 1024), kb_avail: Math.floor((total - used) / 1024), kb_used: Math.floor(used / 1024),
+      num_pgs: this.pgCountOf(osd), osd, seq: o.upFrom * 2 ** 32 + Math.floor(this.elapsed(t) / 5),
+      statfs: { ...tpl.statfs, available: Math.floor(total - used), total },
+      up_from: o.upFrom,
+    };
+  }
+
+  /**
+   * What one OSD sends as MPGStats at time t: {"pg_stat": {pgid: pg_stat_t}
+   * for the PGs it is primary of, "osd_stat": osd_stat_t, "pool_stat":
+   * {poolid: store_statfs_t}}.
+   */
+  osdPgStats(osd: number, t: number): { epoch: number; pg_stat: Record<string, any>; osd_stat: Record<string, any>; pool_stat: Record<string, any> } {
+    const pgStat: Record<string, any> = {};
+    const poolBytes = new Map<number, number>();
+    for (const pg of this.pgsOfPrimary(osd)) {
+      const s = this.pgStat(pg, t);
+      pgStat[pg.pgid] = s;
+      poolBytes.set(pg.pool, (poolBytes.get(pg.pool) ?? 0) + s.stat_sum.num_bytes);
+    }
+    const storeT = pacificTemplates().pool_stat.store_stats;
+    const poolStat: Record<string, any> = {};
+    for (const [pool, bytes] of poolBytes) poolStat[String(pool)] = { ...storeT, allocated: bytes, data_stored: bytes };
+    return { epoch: this.epoch, pg_stat: pgStat, osd_stat: this.osdStat(osd, t), pool_stat: poolStat };
+  }
+
+  /** Counts of PG states, e.g. {"active+clean": 89}. */
+  pgStateCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const pg of this.pgs) out[pg.state] = (out[pg.state] ?? 0) + 1;
+    return out;
+  }
+
+  // ---- perf counters -----------------------------------------------------
+
+  /**
+   * The packed values of osdPerfSchema() for one OSD at time t (seconds since
+   * the Unix epoch). Returns a shared array, valid until the next call.
+   */
+  osdPerfValues(osd: number, t: number): number[] {
+    const g = this.perfGauges;
+    g[0] = this.pgCountOf(osd);
+    g[1] = this.opts.osdBytes;
+    g[2] = this.osdUsedBytes(osd, t);
+    return this.perfGen.values(this.elapsed(t), 0.5 + (hash32(this.seed, osd) % 100) / 100, g, this.perfGaugeIdx);
+  }
+}
+
+/** Splits total into integer parts proportional to weights, each at least 1. */
+export function splitByWeight(total: number, weights: number[]): number[] {
+  const sum = weights.reduce((a, b) => a + b, 0);
+  const out = weights.map((w) => Math.max(1, Math.floor((total * w) / sum)));
+  let diff = total - out.reduce((a, b) => a + b, 0);
+  for (let i = 0; diff !== 0; i = (i + 1) % out.length) {
+    if (diff > 0) {
+      out[i]++;
+      diff--;
+    } else if (out[i] > 1) {
+      out[i]--;
+      diff++;
+    }
+  }
+  return out;
+}
