@@ -1,0 +1,95 @@
+// The modules' durable key/value store and the latest cluster maps, behind
+// small interfaces so that another backend (etcd) can replace SQLite later.
+import * as fs from 'fs';
+import * as path from 'path';
+import Database from 'better-sqlite3';
+
+/** The modules' store: "mgr/<module>/<key>" and "config/mgr/<module>/<key>". */
+export interface KvStore {
+  get(key: string): Promise<string | undefined>;
+  /** Durable before the promise resolves. Returns whether the key existed. */
+  set(key: string, value: string): Promise<boolean>;
+  /** Returns whether the key existed. */
+  delete(key: string): Promise<boolean>;
+  /** Every key starting with prefix ("" for all), in key order. */
+  list(prefix: string): Promise<Array<[string, string]>>;
+  close(): void;
+}
+
+/** The latest epoch of each map, so a restart keeps epochs. */
+export interface MapPersistence {
+  saveMap(name: string, epoch: number, json: Buffer): void;
+  loadMaps(): Array<{ name: string; epoch: number; json: Buffer }>;
+}
+
+/**
+ * SQLite in WAL mode with synchronous=FULL: a write that returned has been
+ * fsynced to the WAL, so it survives kill -9 and power loss.
+ */
+export class SqliteStore implements KvStore, MapPersistence {
+  private db: Database.Database;
+  private stmts: {
+    get: Database.Statement;
+    upsert: Database.Statement;
+    del: Database.Statement;
+    listAll: Database.Statement;
+    listRange: Database.Statement;
+    saveMap: Database.Statement;
+    loadMaps: Database.Statement;
+  };
+
+  constructor(dataDir: string) {
+    fs.mkdirSync(dataDir, { recursive: true });
+    this.db = new Database(path.join(dataDir, 'cluster-state.db'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS maps (name TEXT PRIMARY KEY, epoch INTEGER NOT NULL, json BLOB NOT NULL);
+    `);
+    this.stmts = {
+      get: this.db.prepare('SELECT value FROM kv WHERE key = ?'),
+      upsert: this.db.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      del: this.db.prepare('DELETE FROM kv WHERE key = ?'),
+      listAll: this.db.prepare('SELECT key, value FROM kv ORDER BY key'),
+      // Keys in [prefix, prefix + U+FFFF): a range scan on the primary key.
+      listRange: this.db.prepare('SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key'),
+      saveMap: this.db.prepare('INSERT INTO maps (name, epoch, json) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET epoch = excluded.epoch, json = excluded.json'),
+      loadMaps: this.db.prepare('SELECT name, epoch, json FROM maps'),
+    };
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    const row = this.stmts.get.get(key) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  async set(key: string, value: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      const existed = this.stmts.get.get(key) !== undefined;
+      this.stmts.upsert.run(key, value);
+      return existed;
+    })();
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return this.stmts.del.run(key).changes > 0;
+  }
+
+  async list(prefix: string): Promise<Array<[string, string]>> {
+    const rows = (prefix === '' ? this.stmts.listAll.all() : this.stmts.listRange.all(prefix, prefix + '\uffff')) as Array<{ key: string; value: string }>;
+    return rows.filter((r) => r.key.startsWith(prefix)).map((r) => [r.key, r.value]);
+  }
+
+  saveMap(name: string, epoch: number, json: Buffer): void {
+    this.stmts.saveMap.run(name, epoch, json);
+  }
+
+  loadMaps(): Array<{ name: string; epoch: number; json: Buffer }> {
+    return this.stmts.loadMaps.all() as Array<{ name: string; epoch: number; json: Buffer }>;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

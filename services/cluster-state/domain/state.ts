@@ -1,0 +1,576 @@
+// ClusterState: the maps, the modules' store and the change feed, and the
+// Get views built from them. No gRPC here: grpc.ts maps StateError kinds to
+// status codes.
+import { ChangeFeed } from './events';
+import { StateError, invalid } from './errors';
+import { ClusterMaps, MAP_NAMES } from './maps';
+import type { KvStore } from './kvstore';
+import { View, ViewCache, jsonBytes } from './views';
+import type { OsdMap, FsMap, DaemonReport, OsdPgStats, QueryDaemonsRequest, ClusterLogEntry } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import { DaemonQueryKind } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import { HealthSeverity, type HealthCheck } from '../../../lib/gen/ceph/mgr/v1/common';
+import { PgMap, PgStatsReport, parsePgStatsReport, clientIoRates, recoveryRates, recoveryInfo } from './pgmap';
+import { DaemonIndex, PRIO_USEFUL, splitDaemonName } from './daemons';
+import { synthesiseCrush, osdTree } from './crush';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Json = Record<string, any>;
+
+interface CheckJson {
+  severity: 'HEALTH_WARN' | 'HEALTH_ERR';
+  summary: { message: string; count: number };
+  detail: Array<{ message: string }>;
+  muted: boolean;
+}
+
+/** How many cluster-log entries are kept in memory. */
+const CLOG_KEPT = 1000;
+
+export interface StateOptions {
+  watchBacklog: number;
+  maxKeyBytes: number;
+  maxValueBytes: number;
+}
+
+export class ClusterState {
+  readonly feed: ChangeFeed;
+  readonly views = new ViewCache();
+  readonly pg = new PgMap();
+  readonly daemons = new DaemonIndex();
+  /** source -> its checks, as SetHealthChecks last set them. */
+  private healthSources = new Map<string, Map<string, CheckJson>>();
+  private healthJson = '';
+  private healthVersion = 0;
+  private healthStatus = 'HEALTH_OK';
+  readonly clog: Array<Json> = [];
+
+  constructor(
+    readonly maps: ClusterMaps,
+    readonly kv: KvStore,
+    readonly opts: StateOptions,
+  ) {
+    this.feed = new ChangeFeed(opts.watchBacklog);
+    this.defineMapViews();
+    this.defineDerivedViews();
+    this.refreshHealth(false);
+  }
+
+  // ---- maps ----
+
+  putMap(name: string, epoch: number, json: Uint8Array): { epoch: number; seq: number } {
+    const stored = this.maps.put(name, epoch, json);
+    const seq = this.feed.publish(name, '', stored.epoch);
+    if (name === 'osd_map') {
+      const pools = new Set<number>(((stored.parsed as Json).pools ?? []).map((p: Json) => p.pool));
+      if (this.pg.pgStats.size && this.pg.prunePools(pools)) this.feed.publish('pg_summary', '', this.pg.version);
+    }
+    if (name === 'osd_map' || name === 'health_mon') this.refreshHealth(true);
+    return { epoch: stored.epoch, seq };
+  }
+
+  /** What a Ceph module gets from self.get(what). */
+  get(what: string): { bytes: Buffer; epoch: number } {
+    if (!what) throw invalid(`'what' is empty; one of: ${this.views.names().join(', ')}`);
+    if (!this.views.has(what)) throw new StateError('not_found', `unknown get('${what}'); valid names: ${this.views.names().join(', ')}`);
+    return this.views.get(what)!;
+  }
+
+  /** A map stored as-is; missing maps that have a natural empty form get it. */
+  private defineMapViews(): void {
+    const emptyForms: Record<string, unknown> = {
+      osd_metadata: {},
+      mds_metadata: {},
+      mon_metadata: {},
+      devices: { devices: [] },
+      service_map: { epoch: 0, modified: '', services: {} },
+      config: {},
+      pg_progress: { events: {} },
+    };
+    // The monitors' mon_status reaches modules as a JSON string, as in Ceph's digest.
+    const wrapped = new Set(['mon_status']);
+    for (const name of MAP_NAMES) {
+      if (name === 'health_mon' || name === 'crush_map' || name === 'osd_ping_times') continue;
+      const view: View = {
+        key: () => String(this.maps.version(name)),
+        epoch: () => this.maps.epoch(name),
+        build: () => {
+          const m = this.maps.get(name);
+          if (!m) {
+            if (name in emptyForms) return jsonBytes(emptyForms[name]);
+            throw new StateError('unavailable', `get('${name}'): no ${name} has been put yet`);
+          }
+          if (wrapped.has(name)) return jsonBytes({ json: m.bytes.toString('utf8') });
+          return m.bytes;
+        },
+      };
+      this.views.define(name, view);
+    }
+    // Ceph's misspelling-free key for the CRUSH text.
+    this.views.define('osdmap_crush_map_text', {
+      key: () => String(this.maps.version('crush_map_text')),
+      epoch: () => this.maps.epoch('crush_map_text'),
+      build: () => jsonBytes(this.maps.get('crush_map_text') ? this.maps.parsed('crush_map_text') : ''),
+    });
+  }
+
+  // ---- derived views ----
+
+  private defineDerivedViews(): void {
+    const pgView = (build: () => unknown, extra: () => string = () => '') => ({
+      key: () => `${this.pg.version}/${extra()}`,
+      epoch: () => this.pg.version,
+      build: () => jsonBytes(build()),
+    });
+    const osdv = () => String(this.maps.version('osd_map'));
+    this.views.define('pg_summary', pgView(() => this.pg.pgSummary()));
+    this.views.define('pg_stats', pgView(() => this.pg.pgStatsView()));
+    this.views.define('pg_dump', pgView(() => this.pg.pgDump()));
+    this.views.define('pool_stats', pgView(() => this.pg.poolStatsView()));
+    this.views.define('osd_stats', pgView(() => this.pg.osdStatsView()));
+    this.views.define('io_rate', pgView(() => ({ pg_stats_delta: this.pg.pgStatsDelta() })));
+    this.views.define('pg_status', pgView(() => this.pgStatus(), osdv));
+    this.views.define('osd_pool_stats', pgView(() => this.osdPoolStats(), osdv));
+    this.views.define('df', pgView(() => this.df(), () => `${osdv()}/${this.maps.version('crush_map')}`));
+    this.views.define('osd_ping_times', {
+      key: () => `${this.pg.version}/${this.maps.version('osd_ping_times')}`,
+      epoch: () => this.pg.version,
+      build: () => (this.maps.get('osd_ping_times') ? this.maps.get('osd_ping_times')!.bytes : jsonBytes(this.pg.osdPingTimes())),
+    });
+    this.views.define('pg_ready', pgView(() => ({ pg_ready: this.pgReady() }), osdv));
+    this.views.define('active_clean_pgs', pgView(() => {
+      const pg_stats = [...this.pg.pgStats.values()].filter((p) => p.state === 'active+clean').map((p) => ({ pgid: p.pgid, reported_epoch: p.reported_epoch ?? 0 }));
+      return { pg_stats, total_num_pgs: this.pg.pgStats.size };
+    }));
+    const crushKey = () => `${this.maps.version('crush_map')}/${osdv()}/${this.maps.version('osd_metadata')}`;
+    this.views.define('osd_map_crush', {
+      key: crushKey,
+      epoch: () => this.maps.epoch('osd_map'),
+      build: () => this.maps.get('crush_map')?.bytes ?? jsonBytes(this.crush()),
+    });
+    this.views.define('osd_map_tree', {
+      key: crushKey,
+      epoch: () => this.maps.epoch('osd_map'),
+      build: () => jsonBytes(osdTree(this.crush(), this.maps.parsed('osd_map'))),
+    });
+    this.views.define('health', {
+      key: () => String(this.healthVersion),
+      epoch: () => this.healthVersion,
+      build: () => jsonBytes({ json: this.healthJson }),
+    });
+  }
+
+  private crush(): Json {
+    return this.maps.parsed('crush_map') ?? synthesiseCrush(this.maps.parsed('osd_map'), this.maps.parsed('osd_metadata'));
+  }
+
+  private pools(): Json[] {
+    return this.maps.parsed<Json>('osd_map')?.pools ?? [];
+  }
+
+  /** Whether every up OSD of the osd map has reported since start (Ceph's pg_ready). */
+  private pgReady(): boolean {
+    const osds: Json[] = this.maps.parsed<Json>('osd_map')?.osds ?? [];
+    if (!osds.length) return this.pg.reported.size > 0;
+    return osds.every((o) => !o.up || this.pg.reported.has(o.osd));
+  }
+
+  private pgStatus(): Json {
+    const osdSum = this.pg.osdSum();
+    const sum = this.pg.sum;
+    const pools = this.pg.poolStats().map(([id]) => id).sort((a, b) => b - a);
+    const delta = this.pg.delta();
+    const out: Json = {
+      pgs_by_pool_state: pools.map((pool_id) => ({ pg_state_counts: this.pg.statesByCount(pool_id), pool_id })),
+      pgs_by_state: this.pg.statesByCount(),
+      num_pgs: this.pg.pgStats.size,
+      num_pools: pools.length,
+      num_objects: sum.stat_sum.num_objects,
+      data_bytes: sum.stat_sum.num_bytes,
+      bytes_used: osdSum.statfs.total - osdSum.statfs.available,
+      bytes_avail: osdSum.statfs.available,
+      bytes_total: osdSum.statfs.total,
+      ...recoveryInfo(sum),
+      ...recoveryRates(delta.sum, delta.seconds),
+      ...clientIoRates(delta.sum, delta.seconds),
+    };
+    return out;
+  }
+
+  private osdPoolStats(): Json {
+    return {
+      pool_stats: this.pools().map((p) => {
+        const d = this.pg.poolDelta(p.pool);
+        const mine = this.pg.poolStats().find(([id]) => id === p.pool)?.[1];
+        return {
+          client_io_rate: d ? clientIoRates(d.sum, d.seconds) : {},
+          pool_id: p.pool,
+          pool_name: p.pool_name,
+          recovery: mine ? recoveryInfo(mine) : {},
+          recovery_rate: d ? recoveryRates(d.sum, d.seconds) : {},
+        };
+      }),
+    };
+  }
+
+  /**
+   * The raw space a CRUSH rule can still write, as Ceph's get_rule_avail:
+   * the least, over the rule's OSDs, of (available - (1 - full_ratio) * total)
+   * divided by the OSD's share of the rule's weight.
+   */
+  private ruleAvail(ruleId: number, fullRatio: number): number {
+    const crush = this.crush();
+    const rule = (crush.rules ?? []).find((r: Json) => r.rule_id === ruleId);
+    const weights = new Map<number, number>();
+    const byId = new Map<number, Json>((crush.buckets ?? []).map((b: Json) => [b.id, b]));
+    const collect = (id: number, w: number) => {
+      if (id >= 0) weights.set(id, (weights.get(id) ?? 0) + w);
+      else for (const it of byId.get(id)?.items ?? []) collect(it.id, it.weight);
+    };
+    for (const step of rule?.steps ?? []) if (step.op === 'take') collect(step.item, 1);
+    let total = 0;
+    for (const w of weights.values()) total += w;
+    let min = 0;
+    for (const [osd, w] of weights) {
+      const st = this.pg.osdStats.get(osd)?.statfs;
+      if (!st || !st.total || !w) continue;
+      const proj = Math.trunc(Math.fround(st.available - (1 - fullRatio) * st.total) / (w / total));
+      if (min === 0 || proj < min) min = proj;
+    }
+    return Math.max(0, min);
+  }
+
+  private df(): Json {
+    const osdSum = this.pg.osdSum();
+    const osdMap = this.maps.parsed<Json>('osd_map');
+    const fullRatio = osdMap?.full_ratio ?? 0.95;
+    const total = osdSum.statfs.total;
+    const avail = osdSum.statfs.available;
+    const used = total - avail;
+    const crush = this.crush();
+    const stats_by_class: Json = {};
+    for (const dev of crush.devices ?? []) {
+      const st = this.pg.osdStats.get(dev.id)?.statfs;
+      const c = (stats_by_class[dev.class ?? 'hdd'] ??= { total_avail_bytes: 0, total_bytes: 0, total_used_bytes: 0, total_used_raw_bytes: 0, total_used_raw_ratio: 0 });
+      if (!st) continue;
+      c.total_bytes += st.total ?? 0;
+      c.total_avail_bytes += st.available ?? 0;
+      c.total_used_bytes = c.total_bytes - c.total_avail_bytes;
+      c.total_used_raw_bytes = c.total_used_bytes;
+      c.total_used_raw_ratio = c.total_bytes ? c.total_used_raw_bytes / c.total_bytes : 0;
+    }
+    const poolSums = new Map(this.pg.poolStats());
+    const pools = this.pools().map((p) => {
+      const ps = poolSums.get(p.pool);
+      const s = ps?.stat_sum;
+      const perPool = (ps?.num_store_stats ?? 0) > 0;
+      // Replicated pools write size copies; erasure pools (k+m)/k, approximated by size/min_size.
+      const rawRate = p.type === 3 ? p.size / Math.max(1, p.min_size - 1) : p.size;
+      const stored = perPool ? ps!.store_stats.data_stored / rawRate : (s?.num_bytes ?? 0);
+      const storedOmap = perPool ? ps!.store_stats.omap_allocated / rawRate : 0;
+      const dataUsed = perPool ? ps!.store_stats.allocated : (s?.num_bytes ?? 0);
+      const omapUsed = perPool ? ps!.store_stats.omap_allocated : 0;
+      const bytesUsed = dataUsed + omapUsed;
+      const availRaw = this.ruleAvail(p.crush_rule, fullRatio);
+      const maxAvail = Math.fround(availRaw / rawRate);
+      return {
+        id: p.pool,
+        name: p.pool_name,
+        stats: {
+          avail_raw: availRaw,
+          bytes_used: bytesUsed,
+          compress_bytes_used: perPool ? ps!.store_stats.data_compressed_allocated : 0,
+          compress_under_bytes: perPool ? ps!.store_stats.data_compressed_original : 0,
+          data_bytes_used: dataUsed,
+          dirty: s?.num_objects_dirty ?? 0,
+          kb_used: Math.ceil(bytesUsed / 1024),
+          max_avail: maxAvail,
+          objects: s?.num_objects ?? 0,
+          omap_bytes_used: omapUsed,
+          percent_used: bytesUsed + availRaw > 0 ? bytesUsed / (bytesUsed + availRaw) : 0,
+          quota_bytes: p.quota_max_bytes ?? 0,
+          quota_objects: p.quota_max_objects ?? 0,
+          rd: s?.num_read ?? 0,
+          rd_bytes: (s?.num_read_kb ?? 0) * 1024,
+          stored: stored + storedOmap,
+          stored_data: stored,
+          stored_omap: storedOmap,
+          stored_raw: (stored + storedOmap) * rawRate,
+          wr: s?.num_write ?? 0,
+          wr_bytes: (s?.num_write_kb ?? 0) * 1024,
+        },
+      };
+    });
+    return {
+      pools,
+      stats: {
+        num_osds: osdSum.num_osds,
+        num_per_pool_omap_osds: osdSum.num_per_pool_omap_osds,
+        num_per_pool_osds: osdSum.num_per_pool_osds,
+        total_avail_bytes: avail,
+        total_bytes: total,
+        total_used_bytes: used,
+        total_used_raw_bytes: used,
+        total_used_raw_ratio: total ? used / total : 0,
+      },
+      stats_by_class,
+    };
+  }
+
+  // ---- pg stats ----
+
+  ingestPgStats(stats: OsdPgStats[]): { applied: number; rejected: string[] } {
+    const good: PgStatsReport[] = [];
+    const rejected: string[] = [];
+    for (const s of stats) {
+      try {
+        good.push(parsePgStatsReport(s.osd, s.epoch, s.stamp || Date.now() / 1000, s.json));
+      } catch (e) {
+        rejected.push((e as Error).message);
+      }
+    }
+    if (good.length) {
+      this.pg.apply(good);
+      // One notification per batch, however many OSDs it carried.
+      this.feed.publish('pg_summary', '', this.pg.version);
+      this.refreshHealth(true);
+    }
+    return { applied: good.length, rejected };
+  }
+
+  // ---- daemons ----
+
+  reportDaemons(reports: DaemonReport[]): { applied: number; rejected: string[] } {
+    const out = this.daemons.apply(reports, Date.now() / 1000);
+    for (const name of out.schemaChanged) this.feed.publish('perf_schema_update', name, 0);
+    if (out.metadataChanged) this.refreshHealth(true);
+    return { applied: out.applied, rejected: out.rejected };
+  }
+
+  setDaemonsStale(stale: string[], fresh: string[]): number {
+    for (const n of [...stale, ...fresh]) {
+      if (!splitDaemonName(n)) throw invalid(`'${n}': a daemon name is <type>.<id>, e.g. osd.3`);
+    }
+    const r = this.daemons.setStale(stale, fresh);
+    if (r.changed) this.refreshHealth(true);
+    return r.count;
+  }
+
+  queryDaemons(q: QueryDaemonsRequest): Buffer {
+    const name = () => {
+      if (!q.svcType || !q.svcId) throw invalid('svc_type and svc_id are required (e.g. "osd" and "3")');
+      return `${q.svcType}.${q.svcId}`;
+    };
+    const path = () => {
+      if (!q.path) throw invalid('path is required (e.g. "osd.op_w")');
+      return q.path;
+    };
+    let out: unknown;
+    switch (q.kind) {
+      case DaemonQueryKind.DAEMON_QUERY_KIND_SERVER:
+        if (!q.hostname) throw invalid('hostname is required for get_server');
+        out = this.daemons.getServer(q.hostname);
+        break;
+      case DaemonQueryKind.DAEMON_QUERY_KIND_LIST_SERVERS:
+        out = this.daemons.listServers();
+        break;
+      case DaemonQueryKind.DAEMON_QUERY_KIND_METADATA:
+        out = this.daemons.getMetadata(name());
+        break;
+      case DaemonQueryKind.DAEMON_QUERY_KIND_STATUS:
+        out = this.daemons.getStatus(name());
+        break;
+      case DaemonQueryKind.DAEMON_QUERY_KIND_PERF_SCHEMA:
+        out = this.daemons.perfSchema(q.svcType || q.svcId ? name() : null);
+        break;
+      case DaemonQueryKind.DAEMON_QUERY_KIND_COUNTER:
+        out = this.daemons.getCounter(name(), path());
+        break;
+      case DaemonQueryKind.DAEMON_QUERY_KIND_LATEST_COUNTER:
+        out = this.daemons.getLatestCounter(name(), path());
+        break;
+      case DaemonQueryKind.DAEMON_QUERY_KIND_ALL_PERF_COUNTERS:
+        out = this.daemons.allPerfCounters(q.prioLimit ?? PRIO_USEFUL, q.services);
+        break;
+      case DaemonQueryKind.DAEMON_QUERY_KIND_HEALTH_METRICS:
+        out = this.daemons.healthMetrics();
+        break;
+      default:
+        throw invalid(`kind ${q.kind} is not a daemon query; use one of SERVER, LIST_SERVERS, METADATA, STATUS, PERF_SCHEMA, COUNTER, LATEST_COUNTER, ALL_PERF_COUNTERS, HEALTH_METRICS`);
+    }
+    return jsonBytes(out);
+  }
+
+  // ---- health ----
+
+  setHealthChecks(source: string, checks: HealthCheck[]): string {
+    if (!source) throw invalid('source is empty; name who raises the checks, e.g. "module:hello"');
+    const set = new Map<string, CheckJson>();
+    for (const c of checks) {
+      if (!c.code || !/^[A-Z0-9_]+$/.test(c.code)) throw invalid(`health check code '${c.code}' must be upper-case letters, digits and _ (e.g. MGR_MODULE_ERROR)`);
+      if (set.has(c.code)) throw invalid(`health check ${c.code} appears twice in one call`);
+      set.set(c.code, {
+        severity: c.severity === HealthSeverity.HEALTH_SEVERITY_ERROR ? 'HEALTH_ERR' : 'HEALTH_WARN',
+        summary: { message: c.summary, count: c.count },
+        detail: c.detail.map((message) => ({ message })),
+        muted: false,
+      });
+    }
+    if (set.size) this.healthSources.set(source, set);
+    else this.healthSources.delete(source);
+    this.refreshHealth(true);
+    return this.healthStatus;
+  }
+
+  /** Checks derived from the maps, PG stats and daemon state. */
+  private derivedChecks(): Map<string, CheckJson> {
+    const out = new Map<string, CheckJson>();
+    const warn = (code: string, message: string, count: number, detail: string[], severity: CheckJson['severity'] = 'HEALTH_WARN') =>
+      out.set(code, { severity, summary: { message, count }, detail: detail.map((m) => ({ message: m })), muted: false });
+    const osdMap = this.maps.parsed<Json>('osd_map');
+    if (osdMap) {
+      const down = (osdMap.osds ?? []).filter((o: Json) => o.in && !o.up);
+      if (down.length) warn('OSD_DOWN', `${down.length} osds down`, down.length, down.map((o: Json) => `osd.${o.osd} is down`));
+    }
+    const s = this.pg.sum.stat_sum;
+    if (s.num_objects_degraded > 0 && s.num_object_copies > 0) {
+      const pct = ((100 * s.num_objects_degraded) / s.num_object_copies).toFixed(3);
+      const pgs = [...this.pg.pgStats.values()].filter((p) => String(p.state).includes('degraded'));
+      warn('PG_DEGRADED', `Degraded data redundancy: ${s.num_objects_degraded}/${s.num_object_copies} objects degraded (${pct}%), ${pgs.length} pgs degraded`, pgs.length, pgs.slice(0, 50).map((p) => `pg ${p.pgid} is ${p.state}, acting [${(p.acting ?? []).join(',')}]`));
+    }
+    const inactive = [...this.pg.pgStats.values()].filter((p) => !String(p.state).includes('active'));
+    if (inactive.length) warn('PG_AVAILABILITY', `Reduced data availability: ${inactive.length} pgs inactive`, inactive.length, inactive.slice(0, 50).map((p) => `pg ${p.pgid} is ${p.state}`));
+    const stale = this.daemons.staleNames();
+    if (stale.length) warn('MGR_DAEMON_STALE', `${stale.length} daemon(s) have not reported recently`, stale.length, stale.map((n) => `${n} has not reported recently`));
+    return out;
+  }
+
+  /** Recomputes the merged health document; publishes "health" when it changed. */
+  private refreshHealth(publish: boolean): void {
+    const checks: Record<string, CheckJson> = {};
+    const mon = this.maps.parsed<Json>('health_mon');
+    for (const [code, c] of Object.entries<Json>(mon?.checks ?? {})) checks[code] = c as CheckJson;
+    for (const [code, c] of this.derivedChecks()) checks[code] ??= c;
+    for (const source of [...this.healthSources.keys()].sort()) {
+      for (const [code, c] of this.healthSources.get(source)!) checks[code] ??= c;
+    }
+    let status = 'HEALTH_OK';
+    for (const c of Object.values(checks)) {
+      if (c.muted) continue;
+      if (c.severity === 'HEALTH_ERR') status = 'HEALTH_ERR';
+      else if (status === 'HEALTH_OK') status = 'HEALTH_WARN';
+    }
+    const sorted = Object.fromEntries(Object.keys(checks).sort().map((k) => [k, checks[k]]));
+    const json = JSON.stringify({ status, checks: sorted, mutes: mon?.mutes ?? [] });
+    if (json === this.healthJson) return;
+    this.healthJson = json;
+    this.healthStatus = status;
+    this.healthVersion++;
+    if (publish) this.feed.publish('health', '', this.healthVersion);
+  }
+
+  // ---- cluster log ----
+
+  appendClusterLog(entries: ClusterLogEntry[]): number {
+    const allowed = ['DBG', 'INF', 'SEC', 'WRN', 'ERR'];
+    for (const e of entries) {
+      if (e.priority && !allowed.includes(e.priority)) throw invalid(`cluster log priority '${e.priority}' is not one of ${allowed.join(', ')}`);
+    }
+    for (const e of entries) {
+      const stamp = e.stamp || Date.now() / 1000;
+      this.clog.push({ channel: e.channel || 'cluster', priority: e.priority || 'INF', name: e.name, message: e.message, stamp });
+      if (this.clog.length > CLOG_KEPT) this.clog.shift();
+      this.feed.publish('clog', e.channel || 'cluster', 0);
+    }
+    return entries.length;
+  }
+
+  // ---- typed maps ----
+
+  typedOsdMap(): OsdMap {
+    const m = this.maps.parsed<any>('osd_map');
+    if (!m) throw new StateError('unavailable', 'no osd_map has been put yet');
+    return {
+      epoch: m.epoch ?? 0,
+      fsid: m.fsid ?? '',
+      created: m.created ?? '',
+      modified: m.modified ?? '',
+      flags: m.flags ?? '',
+      maxOsd: m.max_osd ?? 0,
+      pools: (m.pools ?? []).map((p: any) => ({
+        pool: p.pool,
+        poolName: p.pool_name,
+        size: p.size,
+        minSize: p.min_size,
+        pgNum: p.pg_num,
+        pgpNum: p.pg_placement_num ?? p.pgp_num ?? p.pg_num,
+        crushRule: p.crush_rule,
+        type: p.type,
+        applications: Object.keys(p.application_metadata ?? {}),
+      })),
+      osds: (m.osds ?? []).map((o: any) => ({
+        osd: o.osd,
+        up: !!o.up,
+        in: !!o.in,
+        weight: o.weight ?? 0,
+        primaryAffinity: o.primary_affinity ?? 1,
+        upFrom: o.up_from ?? 0,
+        downAt: o.down_at ?? 0,
+        publicAddr: o.public_addr ?? '',
+        clusterAddr: o.cluster_addr ?? '',
+        state: o.state ?? [],
+      })),
+    };
+  }
+
+  typedFsMap(): FsMap {
+    const m = this.maps.parsed<any>('fs_map');
+    if (!m) throw new StateError('unavailable', 'no fs_map has been put yet');
+    const mds = (info: any) => ({ gid: info.gid ?? 0, name: info.name ?? '', rank: info.rank ?? -1, state: info.state ?? '', addr: info.addr ?? '' });
+    return {
+      epoch: m.epoch ?? 0,
+      filesystems: (m.filesystems ?? []).map((fs: any) => ({
+        id: fs.id,
+        name: fs.mdsmap?.fs_name ?? '',
+        epoch: fs.mdsmap?.epoch ?? 0,
+        maxMds: fs.mdsmap?.max_mds ?? 0,
+        metadataPool: fs.mdsmap?.metadata_pool ?? 0,
+        dataPools: fs.mdsmap?.data_pools ?? [],
+        mds: Object.values(fs.mdsmap?.info ?? {}).map(mds),
+      })),
+      standbys: (m.standbys ?? []).map(mds),
+    };
+  }
+
+  // ---- the modules' store ----
+
+  private checkKey(key: string): void {
+    if (!key) throw invalid('store key is empty');
+    const n = Buffer.byteLength(key, 'utf8');
+    if (n > this.opts.maxKeyBytes) throw invalid(`store key is ${n} bytes; the limit is ${this.opts.maxKeyBytes}`);
+  }
+
+  /** "config/..." keys are module options (notify type config), others the module store. */
+  private static storeEventType(key: string): string {
+    return key.startsWith('config/') ? 'config' : 'store';
+  }
+
+  async getStore(key: string): Promise<string | undefined> {
+    this.checkKey(key);
+    return this.kv.get(key);
+  }
+
+  async setStore(key: string, value: string | undefined): Promise<boolean> {
+    this.checkKey(key);
+    if (value !== undefined) {
+      const n = Buffer.byteLength(value, 'utf8');
+      if (n > this.opts.maxValueBytes) throw invalid(`value of '${key}' is ${n} bytes; the limit is ${this.opts.maxValueBytes} (MGR_STORE_MAX_VALUE_BYTES)`);
+    }
+    const existed = value === undefined ? await this.kv.delete(key) : await this.kv.set(key, value);
+    if (value !== undefined || existed) this.feed.publish(ClusterState.storeEventType(key), key, 0);
+    return existed;
+  }
+
+  async listStore(prefix: string): Promise<Array<[string, string]>> {
+    return this.kv.list(prefix);
+  }
+}

@@ -1,0 +1,145 @@
+// gRPC handlers of ClusterStateService: request checks and status codes; the
+// logic lives in domain/.
+import { ServerError, Status, CallContext } from 'nice-grpc';
+import type { Logger } from '../../lib/log';
+import { ClusterStateServiceImplementation, WatchEventKind } from '../../lib/gen/ceph/mgr/v1/cluster_state';
+import { StateError } from './domain/errors';
+import { ClusterState } from './domain/state';
+
+const STATUS: Record<StateError['kind'], Status> = {
+  invalid: Status.INVALID_ARGUMENT,
+  precondition: Status.FAILED_PRECONDITION,
+  not_found: Status.NOT_FOUND,
+  too_large: Status.RESOURCE_EXHAUSTED,
+  unavailable: Status.UNAVAILABLE,
+};
+
+/** Turns domain failures into gRPC status errors, logging refusals at debug/warn. */
+function guard<T>(log: Logger, method: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw toServerError(log, method, e);
+  }
+}
+
+function toServerError(log: Logger, method: string, e: unknown): unknown {
+  if (e instanceof StateError) {
+    log.info('request refused', { method, code: Status[STATUS[e.kind]], reason: e.message });
+    return new ServerError(STATUS[e.kind], e.message);
+  }
+  return e;
+}
+
+async function guardAsync<T>(log: Logger, method: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw toServerError(log, method, e);
+  }
+}
+
+export interface HandlerOptions {
+  log: Logger;
+  /** Largest map JSON accepted by PutMap (below the transport limit, with a clearer message). */
+  maxMapBytes: number;
+  shutdownSignal: AbortSignal;
+}
+
+export function clusterStateHandlers(state: ClusterState, opts: HandlerOptions): ClusterStateServiceImplementation {
+  const { log } = opts;
+  return {
+    async putMap(req) {
+      return guard(log, 'PutMap', () => {
+        if (req.json.byteLength > opts.maxMapBytes) {
+          throw new StateError('too_large', `map '${req.name}' is ${req.json.byteLength} bytes; the largest accepted is ${opts.maxMapBytes} (raise MGR_MAX_MESSAGE_BYTES)`);
+        }
+        const out = state.putMap(req.name, req.epoch, req.json);
+        log.debug('map stored', { name: req.name, epoch: out.epoch, bytes: req.json.byteLength, seq: out.seq });
+        return out;
+      });
+    },
+
+    async get(req) {
+      return guard(log, 'Get', () => {
+        const v = state.get(req.what);
+        return { json: v.bytes, epoch: v.epoch };
+      });
+    },
+
+    async getOsdMap() {
+      return guard(log, 'GetOsdMap', () => ({ osdMap: state.typedOsdMap() }));
+    },
+
+    async getFsMap() {
+      return guard(log, 'GetFsMap', () => ({ fsMap: state.typedFsMap() }));
+    },
+
+    async *watch(req, context: CallContext) {
+      // End on either the caller going away or the server shutting down.
+      const both = new AbortController();
+      const stop = () => both.abort();
+      if (context.signal.aborted || opts.shutdownSignal.aborted) both.abort();
+      context.signal.addEventListener('abort', stop, { once: true });
+      opts.shutdownSignal.addEventListener('abort', stop, { once: true });
+      log.debug('watch started', { afterSeq: req.afterSeq, types: req.types });
+      try {
+        for await (const item of state.feed.watch(req.afterSeq, req.types, both.signal)) {
+          if (item.kind === 'resync') {
+            log.info('watcher must resync', { reason: item.message });
+            yield { kind: WatchEventKind.WATCH_EVENT_KIND_RESYNC, seq: item.seq, message: item.message, type: '', id: '', epoch: 0 };
+          } else {
+            const ev = item.event;
+            yield { kind: WatchEventKind.WATCH_EVENT_KIND_NOTIFY, seq: ev.seq, type: ev.type, id: ev.id, epoch: ev.epoch, message: '' };
+          }
+        }
+      } finally {
+        context.signal.removeEventListener('abort', stop);
+        opts.shutdownSignal.removeEventListener('abort', stop);
+      }
+    },
+
+    async reportDaemons(req) {
+      return guard(log, 'ReportDaemons', () => state.reportDaemons(req.reports));
+    },
+
+    async ingestPgStats(req) {
+      return guard(log, 'IngestPgStats', () => state.ingestPgStats(req.stats));
+    },
+
+    async listDaemons(req) {
+      return guard(log, 'ListDaemons', () => ({ daemons: state.daemons.list(req.type) }));
+    },
+
+    async setDaemonsStale(req) {
+      return guard(log, 'SetDaemonsStale', () => ({ staleCount: state.setDaemonsStale(req.stale, req.fresh) }));
+    },
+
+    async queryDaemons(req) {
+      return guard(log, 'QueryDaemons', () => ({ json: state.queryDaemons(req) }));
+    },
+
+    async setHealthChecks(req) {
+      return guard(log, 'SetHealthChecks', () => ({ status: state.setHealthChecks(req.source, req.checks) }));
+    },
+
+    async appendClusterLog(req) {
+      return guard(log, 'AppendClusterLog', () => ({ appended: state.appendClusterLog(req.entries) }));
+    },
+
+    async getStore(req) {
+      return guardAsync(log, 'GetStore', async () => {
+        const value = await state.getStore(req.key);
+        return { found: value !== undefined, value: value ?? '' };
+      });
+    },
+
+    async setStore(req) {
+      return guardAsync(log, 'SetStore', async () => ({ existed: await state.setStore(req.key, req.value) }));
+    },
+
+    async listStore(req) {
+      return guardAsync(log, 'ListStore', async () => ({ entries: Object.fromEntries(await state.listStore(req.prefix)) }));
+    },
+  };
+}
