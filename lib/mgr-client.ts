@@ -48,7 +48,7 @@ export interface MgrClientOptions {
   /** Counters to report; none: reports carry no counters. */
   counters?: CounterSource;
   /** OSDs: the pg stats to send after each report ({epoch, json}); undefined skips one round. */
-  pgStats?: () => { epoch: number; json: Uint8Array } | undefined;
+  pgStats?: () => { epoch: number; json: Buffer } | undefined;
   /** Health metrics to send with each report. */
   healthMetrics?: () => DaemonHealthMetric[];
   /** The daemon-server address, host:port (ignored when channel is given). */
@@ -264,7 +264,7 @@ export class MgrClient extends EventEmitter {
     for (let attempt = 1; ; attempt++) {
       const remaining = deadline - Date.now();
       try {
-        return await this.client.command({ prefix, args: argText, inbuf: inbuf ?? new Uint8Array() }, { metadata: this.callMetadata(), signal: AbortSignal.timeout(Math.max(1, remaining)) });
+        return await this.client.command({ prefix, args: argText, inbuf: Buffer.from(inbuf ?? []) }, { metadata: this.callMetadata(), signal: AbortSignal.timeout(Math.max(1, remaining)) });
       } catch (e) {
         if (isAbortError(e)) throw new ClientError('/ceph.mgr.v1.DaemonServerService/Command', Status.DEADLINE_EXCEEDED, `command '${prefix}' got no reply within ${options.timeoutMs ?? 30000} ms`);
         const retry = e instanceof ClientError && e.code === Status.UNAVAILABLE && attempt < attempts && Date.now() < deadline;
