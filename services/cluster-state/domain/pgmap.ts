@@ -282,21 +282,23 @@ export class PgMap {
   osdSum(): Json {
     const statfs = zeros(STATFS_KEYS);
     const perf = { apply_latency_ms: 0, apply_latency_ns: 0, commit_latency_ms: 0, commit_latency_ns: 0 };
-    const sums: Record<string, number> = { kb: 0, kb_avail: 0, kb_used: 0, kb_used_data: 0, kb_used_meta: 0, kb_used_omap: 0, num_per_pool_omap_osds: 0, num_per_pool_osds: 0, num_pgs: 0, num_shards_repaired: 0, num_snap_trimming: 0, snap_trim_queue_len: 0 };
+    const sums: Record<string, number> = { num_per_pool_omap_osds: 0, num_per_pool_osds: 0, num_pgs: 0, num_shards_repaired: 0, num_snap_trimming: 0, snap_trim_queue_len: 0 };
     for (const s of this.osdStats.values()) {
       for (const k of Object.keys(sums)) if (typeof s[k] === 'number') sums[k] += s[k];
       addInto(statfs, s.statfs, STATFS_KEYS, 1);
       for (const k of Object.keys(perf) as Array<keyof typeof perf>) if (typeof s.perf_stat?.[k] === 'number') perf[k] += s.perf_stat[k];
     }
+    // osd_stat_t::dump derives the kb_* fields from statfs.
+    const kb = (bytes: number) => Math.floor(bytes / 1024);
     return {
       alerts: [],
       hb_peers: [],
-      kb: sums.kb,
-      kb_avail: sums.kb_avail,
-      kb_used: sums.kb_used,
-      kb_used_data: sums.kb_used_data,
-      kb_used_meta: sums.kb_used_meta,
-      kb_used_omap: sums.kb_used_omap,
+      kb: kb(statfs.total),
+      kb_avail: kb(statfs.available),
+      kb_used: kb(statfs.total - statfs.available),
+      kb_used_data: kb(statfs.allocated),
+      kb_used_meta: kb(statfs.internal_metadata),
+      kb_used_omap: kb(statfs.omap_allocated),
       network_ping_times: [],
       num_osds: this.osdStats.size,
       num_per_pool_omap_osds: sums.num_per_pool_omap_osds,

@@ -23,6 +23,9 @@ interface CheckJson {
   muted: boolean;
 }
 
+/** a / b in single precision, as Ceph's float ratios. */
+const f32ratio = (a: number, b: number) => Math.fround(Math.fround(a) / Math.fround(b));
+
 /** How many cluster-log entries are kept in memory. */
 const CLOG_KEPT = 1000;
 
@@ -58,6 +61,8 @@ export class ClusterState {
   // ---- maps ----
 
   putMap(name: string, epoch: number, json: Uint8Array): { epoch: number; seq: number } {
+    // The CRUSH map may be put under the get() name of its view too.
+    if (name === 'osd_map_crush') name = 'crush_map';
     const stored = this.maps.put(name, epoch, json);
     const seq = this.feed.publish(name, '', stored.epoch);
     if (name === 'osd_map') {
@@ -214,8 +219,8 @@ export class ClusterState {
 
   /**
    * The raw space a CRUSH rule can still write, as Ceph's get_rule_avail:
-   * the least, over the rule's OSDs, of (available - (1 - full_ratio) * total)
-   * divided by the OSD's share of the rule's weight.
+   * the least, over the rule's OSDs, of the space left before the full ratio
+   * divided by the OSD's (single-precision) share of the rule's weight.
    */
   private ruleAvail(ruleId: number, fullRatio: number): number {
     const crush = this.crush();
@@ -228,13 +233,18 @@ export class ClusterState {
     };
     for (const step of rule?.steps ?? []) if (step.op === 'take') collect(step.item, 1);
     let total = 0;
-    for (const w of weights.values()) total += w;
-    let min = 0;
+    for (const w of weights.values()) total = Math.fround(total + w);
+    const fratio = Math.fround(fullRatio);
+    let min = -1;
     for (const [osd, w] of weights) {
       const st = this.pg.osdStats.get(osd)?.statfs;
-      if (!st || !st.total || !w) continue;
-      const proj = Math.trunc(Math.fround(st.available - (1 - fullRatio) * st.total) / (w / total));
-      if (min === 0 || proj < min) min = proj;
+      const share = Math.fround(w / total);
+      if (!st || !st.total || !share) continue;
+      const kb = Math.floor(st.total / 1024);
+      const kbAvail = Math.floor(st.available / 1024);
+      const avail = Math.max(0, kbAvail - kb * (1 - fratio)) * 1024;
+      const proj = Math.trunc(avail / share);
+      if (min < 0 || proj < min) min = proj;
     }
     return Math.max(0, min);
   }
@@ -256,7 +266,7 @@ export class ClusterState {
       c.total_avail_bytes += st.available ?? 0;
       c.total_used_bytes = c.total_bytes - c.total_avail_bytes;
       c.total_used_raw_bytes = c.total_used_bytes;
-      c.total_used_raw_ratio = c.total_bytes ? c.total_used_raw_bytes / c.total_bytes : 0;
+      c.total_used_raw_ratio = c.total_bytes ? f32ratio(c.total_used_raw_bytes, c.total_bytes) : 0;
     }
     const poolSums = new Map(this.pg.poolStats());
     const pools = this.pools().map((p) => {
@@ -271,7 +281,8 @@ export class ClusterState {
       const omapUsed = perPool ? ps!.store_stats.omap_allocated : 0;
       const bytesUsed = dataUsed + omapUsed;
       const availRaw = this.ruleAvail(p.crush_rule, fullRatio);
-      const maxAvail = Math.fround(availRaw / rawRate);
+      // int64 / float in Ceph: single precision.
+      const maxAvail = Math.trunc(Math.fround(Math.fround(availRaw) / Math.fround(rawRate)));
       return {
         id: p.pool,
         name: p.pool_name,
@@ -281,12 +292,13 @@ export class ClusterState {
           compress_bytes_used: perPool ? ps!.store_stats.data_compressed_allocated : 0,
           compress_under_bytes: perPool ? ps!.store_stats.data_compressed_original : 0,
           data_bytes_used: dataUsed,
-          dirty: s?.num_objects_dirty ?? 0,
+          // Only cache tiers have dirty objects in Ceph's sense; others report 0.
+          dirty: (p.tier_of ?? -1) >= 0 ? (s?.num_objects_dirty ?? 0) : 0,
           kb_used: Math.ceil(bytesUsed / 1024),
           max_avail: maxAvail,
           objects: s?.num_objects ?? 0,
           omap_bytes_used: omapUsed,
-          percent_used: bytesUsed + availRaw > 0 ? bytesUsed / (bytesUsed + availRaw) : 0,
+          percent_used: bytesUsed + availRaw > 0 ? f32ratio(bytesUsed, bytesUsed + availRaw) : 0,
           quota_bytes: p.quota_max_bytes ?? 0,
           quota_objects: p.quota_max_objects ?? 0,
           rd: s?.num_read ?? 0,
@@ -294,7 +306,7 @@ export class ClusterState {
           stored: stored + storedOmap,
           stored_data: stored,
           stored_omap: storedOmap,
-          stored_raw: (stored + storedOmap) * rawRate,
+          stored_raw: Math.trunc(Math.fround((stored + storedOmap) * rawRate)),
           wr: s?.num_write ?? 0,
           wr_bytes: (s?.num_write_kb ?? 0) * 1024,
         },
@@ -310,7 +322,8 @@ export class ClusterState {
         total_bytes: total,
         total_used_bytes: used,
         total_used_raw_bytes: used,
-        total_used_raw_ratio: total ? used / total : 0,
+        // Ceph computes the ratio in single precision.
+        total_used_raw_ratio: total ? f32ratio(used, total) : 0,
       },
       stats_by_class,
     };
