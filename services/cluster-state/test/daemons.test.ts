@@ -1,0 +1,117 @@
+// Daemon state: reports built from the fixtures' metadata and counter
+// schemas, then the module-API views compared with what Ceph returned.
+import { Status } from 'nice-grpc';
+import { DaemonQueryKind, PerfCounterType, DaemonReport } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import { shapeDiff } from '../../../lib/testing/shape';
+import { startTestServer, fixture, parse, failure } from './helpers';
+
+const schema = fixture('mgrget-get_perf_schema-osd-0.json')['osd.0'];
+const declare: PerfCounterType[] = Object.entries<any>(schema).map(([path, s]) => ({ path, description: s.description, nick: s.nick ?? '', type: s.type, priority: s.priority, units: s.units }));
+const slots = declare.reduce((n, t) => n + (t.type & 4 ? 2 : 1), 0);
+
+function report(daemon: string, extra: Partial<DaemonReport> = {}): DaemonReport {
+  return { daemon, opened: false, serviceName: '', serviceDaemon: false, metadata: {}, declare: [], undeclare: [], values: [], stamp: 0, status: {}, hasStatus: false, taskStatus: {}, healthMetrics: [], closed: false, ...extra };
+}
+const values = (base: number) => Array.from({ length: slots }, (_, i) => base + i);
+
+describe('cluster-state daemons', () => {
+  let t: Awaited<ReturnType<typeof startTestServer>>;
+  const query = async (kind: DaemonQueryKind, q: Record<string, unknown> = {}) => parse((await t.client.queryDaemons({ kind, svcType: '', svcId: '', hostname: '', path: '', services: [], ...q })).json);
+  beforeAll(async () => {
+    t = await startTestServer();
+    const res = await t.client.reportDaemons({
+      reports: [
+        report('osd.0', { opened: true, metadata: fixture('mgrget-get_metadata-osd-0.json'), declare, values: values(100), stamp: 1795585632.5 }),
+        report('mds.a', { opened: true, metadata: fixture('mgrget-get_metadata-mds-a.json') }),
+        report('mon.a', { opened: true, metadata: fixture('mgrget-get_metadata-mon-a.json'), healthMetrics: [{ type: 'SLOW_OPS', value: 2 }] }),
+      ],
+    });
+    expect(res).toEqual({ applied: 3, rejected: [] });
+  });
+  afterAll(() => t.close());
+
+  it('answers get_metadata and get_perf_schema as Ceph', async () => {
+    expect(await query(DaemonQueryKind.DAEMON_QUERY_KIND_METADATA, { svcType: 'osd', svcId: '0' })).toEqual(fixture('mgrget-get_metadata-osd-0.json'));
+    expect(await query(DaemonQueryKind.DAEMON_QUERY_KIND_METADATA, { svcType: 'osd', svcId: '99' })).toBeNull();
+    expect(await query(DaemonQueryKind.DAEMON_QUERY_KIND_PERF_SCHEMA, { svcType: 'osd', svcId: '0' })).toEqual(fixture('mgrget-get_perf_schema-osd-0.json'));
+    expect(await query(DaemonQueryKind.DAEMON_QUERY_KIND_STATUS, { svcType: 'osd', svcId: '0' })).toEqual(fixture('mgrget-get_daemon_status-osd-0.json'));
+  });
+
+  it('answers get_server and list_servers in their shapes', async () => {
+    const server = await query(DaemonQueryKind.DAEMON_QUERY_KIND_SERVER, { hostname: 'vm' });
+    expect(shapeDiff(server, fixture('mgrget-get_server.json'))).toEqual([]);
+    expect(server.services.map((s: any) => `${s.type}.${s.id}`)).toEqual(['mds.a', 'mon.a', 'osd.0']);
+    expect(shapeDiff(await query(DaemonQueryKind.DAEMON_QUERY_KIND_LIST_SERVERS), fixture('mgrget-list_servers.json'))).toEqual([]);
+  });
+
+  it('keeps the last 20 samples and serves get_counter / get_latest_counter', async () => {
+    const opW = declare.findIndex((d) => d.path === 'osd.op_w');
+    const slot = declare.slice(0, opW).reduce((n, t) => n + (t.type & 4 ? 2 : 1), 0);
+    for (let i = 1; i <= 25; i++) {
+      const res = await t.client.reportDaemons({ reports: [report('osd.0', { values: values(100 + i), stamp: 1795585632.5 + 5 * i })] });
+      expect(res.applied).toBe(1);
+    }
+    const counter = await query(DaemonQueryKind.DAEMON_QUERY_KIND_COUNTER, { svcType: 'osd', svcId: '0', path: 'osd.op_w' });
+    expect(shapeDiff(counter, fixture('mgrget-get_counter-osd-0-osd.op_w.json'))).toEqual([]);
+    expect(counter['osd.op_w']).toHaveLength(20);
+    expect(counter['osd.op_w'][19]).toEqual([1795585632.5 + 125, 125 + slot]);
+    const latest = await query(DaemonQueryKind.DAEMON_QUERY_KIND_LATEST_COUNTER, { svcType: 'osd', svcId: '0', path: 'osd.op_w' });
+    expect(latest).toEqual({ 'osd.op_w': [1795585632.5 + 125, 125 + slot] });
+    expect(shapeDiff(latest, fixture('mgrget-get_latest_counter-osd-0-osd.op_w.json'))).toEqual([]);
+  });
+
+  it('answers get_all_perf_counters in its shape, averages with their count', async () => {
+    const all = await query(DaemonQueryKind.DAEMON_QUERY_KIND_ALL_PERF_COUNTERS);
+    const ref = fixture('mgrget-get_all_perf_counters.json');
+    // Keys are daemon and counter names; each counter must look like one of Ceph's
+    // (with or without a nick, an average with its count).
+    const refCounters = Object.values<any>(ref['osd.0']);
+    for (const [path, c] of Object.entries<any>(all['osd.0'])) {
+      expect([path, shapeDiff([c], refCounters)]).toEqual([path, []]);
+      expect('count' in c).toBe(!!(c.type & 4));
+      expect(c.priority).toBeGreaterThanOrEqual(5);
+    }
+    expect(Object.keys(all['osd.0']).length).toBe(declare.filter((d) => d.priority >= 5).length);
+    expect(Object.keys(all['osd.0'])).toContain('osd.op_latency');
+  });
+
+  it('rejects a values array that does not fit the schema, applying nothing for that daemon', async () => {
+    const before = await query(DaemonQueryKind.DAEMON_QUERY_KIND_LATEST_COUNTER, { svcType: 'osd', svcId: '0', path: 'osd.op_w' });
+    const res = await t.client.reportDaemons({ reports: [report('osd.0', { values: [1, 2, 3], stamp: 1795590000 }), report('nodot'), report('mds.a', { hasStatus: true, status: { state: 'up:active' } })] });
+    expect(res.applied).toBe(1);
+    expect(res.rejected).toEqual([expect.stringMatching(/osd.0: 3 values for a schema of \d+ counters taking \d+ slots/), expect.stringMatching(/'nodot': a daemon name is <type>.<id>/)]);
+    expect(await query(DaemonQueryKind.DAEMON_QUERY_KIND_LATEST_COUNTER, { svcType: 'osd', svcId: '0', path: 'osd.op_w' })).toEqual(before);
+    expect(await query(DaemonQueryKind.DAEMON_QUERY_KIND_STATUS, { svcType: 'mds', svcId: 'a' })).toEqual({ state: 'up:active' });
+  });
+
+  it('serves health metrics and lists daemons', async () => {
+    expect(await query(DaemonQueryKind.DAEMON_QUERY_KIND_HEALTH_METRICS)).toEqual({ 'mon.a': [{ type: 'SLOW_OPS', value: 2 }] });
+    const { daemons } = await t.client.listDaemons({ type: 'osd' });
+    expect(daemons.map((d) => [d.daemon, d.hostname, d.counters])).toEqual([['osd.0', 'vm', declare.length]]);
+  });
+
+  it('marks daemons stale, raising MGR_DAEMON_STALE, and fresh again', async () => {
+    expect((await t.client.setDaemonsStale({ stale: ['osd.0', 'mds.a'], fresh: [] })).staleCount).toBe(2);
+    let health = JSON.parse(parse((await t.client.get({ what: 'health' })).json).json);
+    expect(health.status).toBe('HEALTH_WARN');
+    expect(health.checks.MGR_DAEMON_STALE.summary.count).toBe(2);
+    expect((await t.client.setDaemonsStale({ stale: [], fresh: ['osd.0', 'mds.a'] })).staleCount).toBe(0);
+    health = JSON.parse(parse((await t.client.get({ what: 'health' })).json).json);
+    expect(health.checks.MGR_DAEMON_STALE).toBeUndefined();
+    expect((await failure(t.client.setDaemonsStale({ stale: ['bogus'], fresh: [] }))).code).toBe(Status.INVALID_ARGUMENT);
+  });
+
+  it('opened forgets counters and the schema', async () => {
+    await t.client.reportDaemons({ reports: [report('osd.0', { opened: true })] });
+    expect(await query(DaemonQueryKind.DAEMON_QUERY_KIND_PERF_SCHEMA, { svcType: 'osd', svcId: '0' })).toEqual({ 'osd.0': {} });
+    expect(await query(DaemonQueryKind.DAEMON_QUERY_KIND_COUNTER, { svcType: 'osd', svcId: '0', path: 'osd.op_w' })).toEqual({ 'osd.op_w': [] });
+  });
+
+  it('answers bad queries with INVALID_ARGUMENT', async () => {
+    const unspecified = await failure(t.client.queryDaemons({ kind: DaemonQueryKind.DAEMON_QUERY_KIND_UNSPECIFIED }));
+    expect(unspecified.code).toBe(Status.INVALID_ARGUMENT);
+    expect(unspecified.message).toMatch(/not a daemon query/);
+    expect((await failure(t.client.queryDaemons({ kind: DaemonQueryKind.DAEMON_QUERY_KIND_METADATA, svcType: 'osd' }))).message).toMatch(/svc_type and svc_id are required/);
+    expect((await failure(t.client.queryDaemons({ kind: DaemonQueryKind.DAEMON_QUERY_KIND_COUNTER, svcType: 'osd', svcId: '0' }))).message).toMatch(/path is required/);
+  });
+});
