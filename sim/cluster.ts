@@ -336,6 +336,14 @@ export class SimCluster {
   }
 
   /**
+   * Moves the OSD map epoch up to at least `epoch` (when cluster-state
+   * already holds a later epoch from an earlier run): the maps must grow.
+   */
+  advanceEpochTo(epoch: number): void {
+    if (epoch > this.epoch) this.epoch = epoch;
+  }
+
+  /**
    * The next event of the simulator's rotation: an OSD goes down, comes back
    * up, another goes down, comes back, then a pool is created.
    */

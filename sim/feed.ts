@@ -1,0 +1,219 @@
+// The map feed: stands in for the monitors. It pushes the simulated
+// cluster's maps to cluster-state with PutMap (epochs always growing),
+// applies events (OSD down/up, pool creation) at a configurable interval and
+// pushes the changed maps, and, when no fake daemons run, sends every up
+// OSD's pg stats straight to cluster-state with IngestPgStats.
+import { Channel, ClientError, Status } from 'nice-grpc';
+import { openChannel, makeClient } from '../lib/client';
+import { createLogger, Logger } from '../lib/log';
+import type { TlsOptions } from '../lib/server';
+import { ClusterStateServiceDefinition, OsdPgStats } from '../lib/gen/ceph/mgr/v1/cluster_state';
+import { SimCluster, ClusterEvent } from './cluster';
+
+export interface FeedOptions {
+  cluster: SimCluster;
+  /** cluster-state address (ignored when channel is given). */
+  address?: string;
+  channel?: Channel;
+  tls?: TlsOptions;
+  logger?: Logger;
+  /** Seconds between events; 0: no events (default 0). */
+  eventIntervalSec?: number;
+  /** Send pg stats with IngestPgStats (when no fake daemons report them). */
+  pgStatsDirect?: boolean;
+  /** Seconds between direct pg-stat rounds (default 5, Ceph's mgr_stats_period). */
+  pgStatsPeriodSec?: number;
+  /** Push a service map with an rgw daemon (when no fake daemons run, nobody else makes one). */
+  serviceMap?: boolean;
+  /** Retry backoff while cluster-state is unreachable, in ms (defaults 250 and 5000). */
+  retry?: { initialMs?: number; maxMs?: number };
+  /** OSDs per IngestPgStats call (default 500). */
+  pgStatsBatch?: number;
+}
+
+/** Maps the feed owns, in the order it pushes them first. */
+const MAP_ORDER = ['osd_metadata', 'mds_metadata', 'mon_metadata', 'mon_map', 'crush_map', 'osd_map', 'fs_map', 'service_map'] as const;
+type FeedMap = (typeof MAP_ORDER)[number];
+// The get() name to read a map's stored epoch back.
+const GET_NAME: Record<FeedMap, string> = { osd_metadata: 'osd_metadata', mds_metadata: 'mds_metadata', mon_metadata: 'mon_metadata', mon_map: 'mon_map', crush_map: 'osd_map_crush', osd_map: 'osd_map', fs_map: 'fs_map', service_map: 'service_map' };
+
+export class MapFeed {
+  readonly cluster: SimCluster;
+  /** Epoch last stored per map. */
+  readonly pushed = new Map<string, number>();
+  /** Events applied so far. */
+  readonly events: ClusterEvent[] = [];
+  pgStatRounds = 0;
+  private readonly log: Logger;
+  private readonly ownChannel: boolean;
+  private readonly channel: Channel;
+  private readonly client;
+  private readonly dirty = new Set<FeedMap>();
+  private readonly epochs = new Map<FeedMap, number>();
+  private serial: Promise<unknown> = Promise.resolve();
+  private timers: NodeJS.Timeout[] = [];
+  private stopped = false;
+  private readonly stopSignal = new AbortController();
+  private firstMapsIn = false;
+
+  constructor(private readonly opts: FeedOptions) {
+    if (!opts.channel && !opts.address) throw new Error('the map feed needs a cluster-state address or a channel');
+    this.cluster = opts.cluster;
+    this.log = (opts.logger ?? createLogger({ component: 'sim-feed' })).child({ part: 'feed' });
+    this.ownChannel = !opts.channel;
+    this.channel = opts.channel ?? openChannel(opts.address!, opts.tls);
+    this.client = makeClient(ClusterStateServiceDefinition, this.channel);
+    for (const m of MAP_ORDER) if (m !== 'service_map' || opts.serviceMap) this.dirty.add(m);
+  }
+
+  /**
+   * Pushes every map, retrying with backoff (and a log line) until
+   * cluster-state answers; then starts the event and pg-stat timers.
+   */
+  async start(): Promise<void> {
+    let attempt = 0;
+    while (!this.stopped) {
+      try {
+        await this.flush();
+        break;
+      } catch (e) {
+        const d = Math.min(this.opts.retry?.maxMs ?? 5000, (this.opts.retry?.initialMs ?? 250) * 2 ** attempt++);
+        this.log.warn('cluster-state not reachable yet; retrying', { error: (e as Error).message, retryInMs: d, attempt });
+        await this.sleep(d);
+      }
+    }
+    if (this.stopped) return;
+    if (this.opts.pgStatsDirect) await this.pushPgStats().catch((e) => this.log.warn('pg stats not accepted', { error: (e as Error).message }));
+    const ev = this.opts.eventIntervalSec ?? 0;
+    if (ev > 0) this.timers.push(setInterval(() => void this.applyEvent().catch(() => undefined), ev * 1000));
+    if (this.opts.pgStatsDirect) {
+      const p = (this.opts.pgStatsPeriodSec ?? 5) * 1000;
+      this.timers.push(setInterval(() => void this.pushPgStats().catch((e) => this.log.warn('pg stats not accepted', { error: (e as Error).message })), p));
+    }
+    // maps that failed to push after an event are retried here
+    this.timers.push(setInterval(() => void (this.dirty.size ? this.flush().catch(() => undefined) : undefined), 1000));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stopSignal.abort();
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.serial.catch(() => undefined);
+    if (this.ownChannel) this.channel.close();
+  }
+
+  /** Applies the next event of the rotation and pushes the changed maps. */
+  applyEvent(): Promise<ClusterEvent> {
+    return this.run(async () => {
+      const ev = this.cluster.nextEvent();
+      this.events.push(ev);
+      this.log.info('event', { ...ev });
+      this.dirty.add('osd_map');
+      await this.flushNow().catch((e) => this.log.warn('maps not pushed after event; will retry', { error: (e as Error).message }));
+      return ev;
+    });
+  }
+
+  /** Pushes the maps that changed (all of them at first). */
+  flush(): Promise<void> {
+    return this.run(() => this.flushNow());
+  }
+
+  /** Sends pg stats of every up OSD with IngestPgStats, in batches. */
+  pushPgStats(): Promise<number> {
+    return this.run(async () => {
+      const t = this.cluster.now();
+      const batch = this.opts.pgStatsBatch ?? 500;
+      let applied = 0;
+      let stats: OsdPgStats[] = [];
+      const send = async () => {
+        const res = await this.client.ingestPgStats({ stats });
+        applied += res.applied;
+        if (res.rejected.length) this.log.warn('cluster-state rejected pg stats', { rejected: res.rejected.slice(0, 5), count: res.rejected.length });
+        stats = [];
+      };
+      for (const o of this.cluster.osds) {
+        if (!o.up) continue;
+        const s = this.cluster.osdPgStats(o.id, t);
+        stats.push({ osd: o.id, epoch: s.epoch, stamp: t, json: Buffer.from(JSON.stringify({ pg_stat: s.pg_stat, osd_stat: s.osd_stat, pool_stat: s.pool_stat })) });
+        if (stats.length >= batch) await send();
+      }
+      if (stats.length) await send();
+      this.pgStatRounds++;
+      return applied;
+    });
+  }
+
+  // Everything that talks to cluster-state runs one at a time, in order.
+  private run<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.serial.then(fn, fn);
+    this.serial = p.catch(() => undefined);
+    return p;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.stopSignal.signal.addEventListener('abort', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  private async flushNow(): Promise<void> {
+    for (const name of MAP_ORDER) {
+      if (!this.dirty.has(name)) continue;
+      await this.pushMap(name);
+      this.dirty.delete(name);
+    }
+    if (!this.firstMapsIn) {
+      this.firstMapsIn = true;
+      this.log.info('first maps are in cluster-state', { osd_map_epoch: this.cluster.epoch, osds: this.cluster.osdCount, pools: this.cluster.pools.length, pgs: this.cluster.pgs.length });
+    }
+  }
+
+  private build(name: FeedMap, epoch: number): object {
+    const c = this.cluster;
+    switch (name) {
+      case 'osd_map':
+        return c.osdMap();
+      case 'crush_map':
+        return c.crushMap();
+      case 'fs_map':
+        return { ...c.fsMap(), epoch };
+      case 'mon_map':
+        return { ...c.monMap(), epoch };
+      case 'service_map':
+        return c.serviceMap(epoch, true);
+      case 'osd_metadata':
+        return c.osdMetadata();
+      case 'mds_metadata':
+        return c.mdsMetadata();
+      case 'mon_metadata':
+        return c.monMetadata();
+    }
+  }
+
+  /** Pushes one map at the next epoch; if cluster-state holds a later one (an earlier run), moves past it. */
+  private async pushMap(name: FeedMap): Promise<void> {
+    for (let tries = 0; ; tries++) {
+      const epoch = name === 'osd_map' ? this.cluster.epoch : (this.epochs.get(name) ?? 0) + 1;
+      const json = Buffer.from(JSON.stringify(this.build(name, epoch)));
+      try {
+        const res = await this.client.putMap({ name, epoch, json });
+        this.epochs.set(name, res.epoch);
+        this.pushed.set(name, res.epoch);
+        this.log.debug('map pushed', { map: name, epoch: res.epoch, bytes: json.length });
+        return;
+      } catch (e) {
+        if (!(e instanceof ClientError) || e.code !== Status.FAILED_PRECONDITION || tries > 0) throw e;
+        const stored = (await this.client.get({ what: GET_NAME[name] })).epoch;
+        this.log.info('cluster-state holds a later epoch; continuing after it', { map: name, stored });
+        if (name === 'osd_map') this.cluster.advanceEpochTo(stored + 1);
+        else this.epochs.set(name, stored);
+      }
+    }
+  }
+}
