@@ -1,89 +1,12 @@
 // MgrClient against a small in-test DaemonServerService that records what
-// arrives: a temporary double until services/daemon-server lands.
-import { createServer, Server, ServerError, Status, CallContext } from 'nice-grpc';
-import { MgrClient, RequestQueue } from '../mgr-client';
+// arrives (sim/test/fake-daemon-server.ts): a temporary double until
+// services/daemon-server lands.
+import { Status } from 'nice-grpc';
+import { MgrClient } from '../mgr-client';
 import { createLogger } from '../log';
-import {
-  DaemonServerServiceDefinition,
-  SessionRequest,
-  SessionResponse,
-  SessionReport,
-  SessionOpen,
-  SessionConfigure,
-  CommandRequest,
-} from '../gen/ceph/mgr/v1/daemon_server';
+import type { SessionConfigure } from '../gen/ceph/mgr/v1/daemon_server';
 import type { PerfCounterType } from '../gen/ceph/mgr/v1/cluster_state';
-
-interface RecordedSession {
-  open?: SessionOpen;
-  entity?: string;
-  reports: SessionReport[];
-  pgStats: { epoch: number; json: Uint8Array }[];
-  closed: boolean;
-  push: (cfg: SessionConfigure) => void;
-}
-
-class FakeDaemonServer {
-  sessions: RecordedSession[] = [];
-  commands: CommandRequest[] = [];
-  configure: SessionConfigure = { statsPeriod: 0.02, statsThreshold: 0 };
-  requireKey?: string;
-  port = 0;
-  private server?: Server;
-
-  async start(port = 0): Promise<void> {
-    const self = this;
-    const server = createServer();
-    server.add(DaemonServerServiceDefinition, {
-      async *session(requests: AsyncIterable<SessionRequest>, ctx: CallContext) {
-        if (self.requireKey && ctx.metadata.get('x-mgr-key') !== self.requireKey) throw new ServerError(Status.UNAUTHENTICATED, 'bad key');
-        const out = new RequestQueue<SessionResponse>();
-        const rec: RecordedSession = { reports: [], pgStats: [], closed: false, entity: ctx.metadata.get('x-mgr-entity'), push: (cfg) => out.push({ msg: { $case: 'configure', value: cfg } }) };
-        self.sessions.push(rec);
-        (async () => {
-          try {
-            for await (const req of requests) {
-              const m = req.msg;
-              if (m?.$case === 'open') {
-                rec.open = m.value;
-                rec.push(self.configure);
-              } else if (m?.$case === 'report') rec.reports.push(m.value);
-              else if (m?.$case === 'pgStats') rec.pgStats.push(m.value);
-              else if (m?.$case === 'close') rec.closed = true;
-            }
-          } catch {
-            /* the stream was cut */
-          }
-          out.end();
-        })();
-        yield* out;
-      },
-      async command(req: CommandRequest) {
-        self.commands.push(req);
-        return { result: { retcode: 0, stdout: `did ${req.prefix}`, stderr: '' } };
-      },
-      async getCommandDescriptions() {
-        return { commands: [] };
-      },
-    });
-    this.port = await server.listen(`127.0.0.1:${port}`);
-    this.server = server;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.forceShutdown();
-    this.server = undefined;
-  }
-
-  get address(): string {
-    return `127.0.0.1:${this.port}`;
-  }
-}
-
-/** Polls until cond() holds; the jest timeout bounds it. */
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 5));
-}
+import { FakeDaemonServer, until } from '../../sim/test/fake-daemon-server';
 
 // counters: two averages (2 slots) among five, with mixed priorities
 const SCHEMA: PerfCounterType[] = [
