@@ -1,0 +1,190 @@
+// What every benchmark shares: timed loops with warm-up, percentiles, child
+// processes for servers, and the report (one line per figure with its ratio
+// against a baseline measured in the same run, plus JSON and Markdown under
+// bench/results/). BENCH_SMOKE=1 shrinks sizes and durations so the test
+// suite can run each benchmark in seconds.
+import { spawn, ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as readline from 'readline';
+
+export const SMOKE = process.env.BENCH_SMOKE === '1';
+export const ROOT = path.resolve(__dirname, '..');
+export const RESULTS_DIR = process.env.BENCH_RESULTS_DIR ?? path.join(ROOT, 'bench/results');
+
+/** Measurement window: at least 5 s for real runs (shorter runs read low). */
+export const MEASURE_MS = SMOKE ? 300 : Number(process.env.BENCH_MEASURE_MS ?? 5000);
+export const WARMUP_MS = SMOKE ? 100 : Number(process.env.BENCH_WARMUP_MS ?? 1500);
+
+export interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+  /** The baseline's value in the same unit, measured in this run. */
+  baseline?: number;
+  baselineName?: string;
+  /** For reference figures quoted from elsewhere (e.g. Ceph's own). */
+  reference?: boolean;
+  note?: string;
+}
+
+export interface BenchResult {
+  bench: string;
+  figures: Figure[];
+  params: Record<string, unknown>;
+}
+
+export interface LoopStats {
+  ops: number;
+  seconds: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+/** Runs `op` from `concurrency` loops: warm-up, then a measured window. */
+export async function timedLoop(op: () => Promise<unknown>, opts: { concurrency?: number; measureMs?: number; warmupMs?: number } = {}): Promise<LoopStats> {
+  const concurrency = opts.concurrency ?? 1;
+  const run = async (ms: number, record: number[] | null) => {
+    const end = performance.now() + ms;
+    let ops = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() < end) {
+          const t0 = performance.now();
+          await op();
+          if (record) record.push(performance.now() - t0);
+          ops++;
+        }
+      }),
+    );
+    return ops;
+  };
+  await run(opts.warmupMs ?? WARMUP_MS, null);
+  const lat: number[] = [];
+  const t0 = performance.now();
+  const ops = await run(opts.measureMs ?? MEASURE_MS, lat);
+  const seconds = (performance.now() - t0) / 1000;
+  lat.sort((a, b) => a - b);
+  return { ops, seconds, perSecond: ops / seconds, p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99) };
+}
+
+export function ratio(f: Figure): string {
+  if (f.baseline === undefined || !Number.isFinite(f.baseline) || f.baseline === 0) return '';
+  return ` (${(f.value / f.baseline).toFixed(2)} of ${f.baselineName ?? 'baseline'}${f.reference ? ', reference' : ''})`;
+}
+
+function fmt(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (Math.abs(v) >= 100) return v.toFixed(0);
+  if (Math.abs(v) >= 1) return v.toFixed(2);
+  return v.toPrecision(3);
+}
+
+export function printFigure(f: Figure): void {
+  process.stdout.write(`${f.name}: ${fmt(f.value)} ${f.unit}${ratio(f)}${f.note ? `  [${f.note}]` : ''}\n`);
+}
+
+/** Writes bench/results/<bench>.json and .md. */
+export function writeResult(res: BenchResult): void {
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  const when = new Date().toISOString();
+  fs.writeFileSync(path.join(RESULTS_DIR, `${res.bench}.json`), JSON.stringify({ ...res, when, smoke: SMOKE }, null, 2) + '\n');
+  const rows = res.figures.map(
+    (f) => `| ${f.name} | ${fmt(f.value)} ${f.unit} | ${f.baseline !== undefined ? `${fmt(f.baseline)} ${f.unit} (${f.baselineName ?? 'baseline'}${f.reference ? ', reference' : ''})` : ''} | ${f.baseline ? (f.value / f.baseline).toFixed(2) : ''} | ${f.note ?? ''} |`,
+  );
+  const md = [
+    `# ${res.bench}`,
+    '',
+    `Measured ${when}${SMOKE ? ' (smoke sizes: not a real measurement)' : ''}. Parameters: \`${JSON.stringify(res.params)}\`.`,
+    '',
+    '| figure | value | baseline | ratio | note |',
+    '|---|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+  fs.writeFileSync(path.join(RESULTS_DIR, `${res.bench}.md`), md);
+}
+
+export interface Child {
+  proc: ChildProcess;
+  /** Resolves with the first stdout/stderr line matching. */
+  waitForLine(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `node --import tsx <script>` and watches its output lines. */
+export function startNode(script: string, args: string[] = [], env: Record<string, string> = {}): Child {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, MGR_LOG_LEVEL: process.env.MGR_LOG_LEVEL ?? 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const waiters: Array<{ re: RegExp; resolve: (m: RegExpMatchArray) => void }> = [];
+  const tail: string[] = [];
+  const onLine = (line: string) => {
+    tail.push(line);
+    if (tail.length > 200) tail.shift();
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      const m = line.match(waiters[i].re);
+      if (m) {
+        waiters[i].resolve(m);
+        waiters.splice(i, 1);
+      }
+    }
+  };
+  readline.createInterface({ input: proc.stdout! }).on('line', onLine);
+  readline.createInterface({ input: proc.stderr! }).on('line', onLine);
+  return {
+    proc,
+    waitForLine(re, timeoutMs = 30000) {
+      return new Promise((resolve, reject) => {
+        // A line printed before anyone waited still counts.
+        for (const line of tail) {
+          const m = line.match(re);
+          if (m) return resolve(m);
+        }
+        const t = setTimeout(() => reject(new Error(`${script}: no line matching ${re} within ${timeoutMs} ms; last output:\n${tail.join('\n')}`)), timeoutMs);
+        waiters.push({
+          re,
+          resolve: (m) => {
+            clearTimeout(t);
+            resolve(m);
+          },
+        });
+        proc.once('exit', (code) => {
+          clearTimeout(t);
+          reject(new Error(`${script} exited with ${code} before printing ${re}; last output:\n${tail.join('\n')}`));
+        });
+      });
+    },
+    kill(signal = 'SIGTERM') {
+      return new Promise((resolve) => {
+        if (proc.exitCode !== null || proc.signalCode) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill(signal);
+      });
+    },
+  };
+}
+
+/** Resident memory of a process in bytes, from /proc. */
+export function rssBytes(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = status.match(/VmRSS:\s+(\d+) kB/);
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+export function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return ticks / 100;
+}

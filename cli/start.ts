@@ -1,0 +1,179 @@
+// `npm start`: the whole system on loopback, one process per service, on the
+// fixed default ports: cluster-state, standby, two manager instances (x and
+// y: a daemon-server and a module-host each) and the simulator. Logs go to
+// <data>/logs/<process>.log; Ctrl-C stops everything cleanly; a second
+// start reuses the data folder.
+import { spawn, ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { createChannel, createClient } from 'nice-grpc';
+import { HealthDefinition } from 'nice-grpc-server-health';
+import { configOrExit } from '../lib/config';
+
+const ROOT = path.resolve(__dirname, '..');
+
+const OPTIONS = {
+  dataDir: { env: 'MGR_DATA_DIR', flag: 'data-dir', type: 'string', default: './data', desc: 'where every service keeps its state and logs' },
+  host: { env: 'MGR_HOST', flag: 'host', type: 'string', default: '127.0.0.1', desc: 'loopback address every service listens on' },
+  osds: { env: 'SIM_OSDS', flag: 'osds', type: 'int', default: 12, desc: 'OSDs in the simulated cluster' },
+  sim: { env: 'MGR_START_SIM', flag: 'sim', type: 'bool', default: true, desc: 'start the simulator (--sim=false for none)' },
+  backend: { env: 'MGR_STANDBY_BACKEND', flag: 'standby-backend', type: 'string', default: 'embedded', desc: 'standby backend: embedded or etcd' },
+  etcd: { env: 'MGR_ETCD_ENDPOINTS', flag: 'etcd-endpoints', type: 'string', default: '', desc: 'etcd endpoints for the etcd backend' },
+  readyTimeoutMs: { env: 'MGR_START_TIMEOUT_MS', flag: 'ready-timeout-ms', type: 'int', default: 60000, desc: 'how long a service may take to become ready' },
+} as const;
+
+export interface ProcessSpec {
+  name: string;
+  script: string;
+  env: Record<string, string>;
+  /** gRPC address to wait on before starting the next process. */
+  waitFor?: string;
+}
+
+/** The processes of the local set-up, in start order. */
+export function localProcesses(cfg: { dataDir: string; host: string; osds: number; sim: boolean; backend: string; etcd: string }): ProcessSpec[] {
+  const h = cfg.host;
+  const data = path.resolve(cfg.dataDir);
+  const clusterState = `${h}:7100`;
+  const standby = `${h}:7200`;
+  const keyring = path.join(data, 'keyring');
+  const specs: ProcessSpec[] = [
+    {
+      name: 'cluster-state',
+      script: 'services/cluster-state/main.ts',
+      env: { MGR_PORT: '7100', MGR_METRICS_PORT: '9100', MGR_DATA_DIR: path.join(data, 'cluster-state') },
+      waitFor: clusterState,
+    },
+    {
+      name: 'standby',
+      script: 'services/standby/main.ts',
+      env: {
+        MGR_PORT: '7200',
+        MGR_METRICS_PORT: '9200',
+        MGR_DATA_DIR: path.join(data, 'standby'),
+        MGR_CLUSTER_STATE_ADDR: clusterState,
+        MGR_STANDBY_BACKEND: cfg.backend,
+        ...(cfg.etcd ? { MGR_ETCD_ENDPOINTS: cfg.etcd } : {}),
+      },
+      waitFor: standby,
+    },
+  ];
+  ['x', 'y'].forEach((name, i) => {
+    const mh = `${h}:${7400 + i}`;
+    const ds = `${h}:${7300 + i}`;
+    specs.push({
+      name: `module-host-${name}`,
+      script: 'services/module-host/main.ts',
+      env: { MGR_NAME: name, MGR_PORT: String(7400 + i), MGR_METRICS_PORT: String(9400 + i), MGR_CLUSTER_STATE_ADDR: clusterState, MGR_STANDBY_ADDR: standby, MGR_DATA_DIR: path.join(data, `module-host-${name}`) },
+      waitFor: mh,
+    });
+    specs.push({
+      name: `daemon-server-${name}`,
+      script: 'services/daemon-server/main.ts',
+      env: {
+        MGR_NAME: name,
+        MGR_PORT: String(7300 + i),
+        MGR_METRICS_PORT: String(9300 + i),
+        MGR_CLUSTER_STATE_ADDR: clusterState,
+        MGR_MODULE_HOST_ADDR: mh,
+        MGR_STANDBY_ADDR: standby,
+        MGR_KEYRING: keyring,
+        MGR_DATA_DIR: path.join(data, `daemon-server-${name}`),
+      },
+      waitFor: ds,
+    });
+  });
+  if (cfg.sim) {
+    specs.push({
+      name: 'sim',
+      script: 'sim/main.ts',
+      env: { MGR_CLUSTER_STATE_ADDR: clusterState, MGR_STANDBY_ADDR: standby, MGR_DAEMON_SERVER_ADDR: `${h}:7300`, MGR_KEYRING: keyring, SIM_OSDS: String(cfg.osds) },
+    });
+  }
+  return specs;
+}
+
+async function waitServing(address: string, timeoutMs: number, child: ChildProcess): Promise<void> {
+  const channel = createChannel(address);
+  const health = createClient(HealthDefinition, channel);
+  const deadline = Date.now() + timeoutMs;
+  try {
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode} before it was ready`);
+      try {
+        const res = await health.check({ service: '' }, { signal: AbortSignal.timeout(1000) });
+        if (res.status === 1) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`not ready after ${timeoutMs} ms`);
+  } finally {
+    channel.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const cfg = configOrExit('npm start: run mgrpc locally (cluster-state, standby, managers x and y, simulator)', OPTIONS);
+  const data = path.resolve(cfg.dataDir);
+  const logs = path.join(data, 'logs');
+  fs.mkdirSync(logs, { recursive: true });
+  const say = (msg: string) => process.stdout.write(`[mgrpc] ${msg}\n`);
+  const children: Array<{ spec: ProcessSpec; child: ChildProcess }> = [];
+  let stopping = false;
+
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping...');
+    for (const { spec, child } of [...children].reverse()) {
+      if (child.exitCode !== null || child.signalCode) continue;
+      child.kill('SIGTERM');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          say(`${spec.name} did not stop in 10 s; killing it`);
+          child.kill('SIGKILL');
+          resolve();
+        }, 10000);
+        child.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    say('stopped');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  say(`data folder ${data} (logs in ${logs})`);
+  for (const spec of localProcesses(cfg)) {
+    const log = fs.openSync(path.join(logs, `${spec.name}.log`), 'a');
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, spec.script)], {
+      cwd: ROOT,
+      env: { ...process.env, MGR_HOST: cfg.host, ...spec.env },
+      stdio: ['ignore', log, log],
+    });
+    children.push({ spec, child });
+    child.on('exit', (code, signal) => {
+      if (!stopping) say(`${spec.name} exited (${signal ?? `code ${code}`}); see ${path.join(logs, spec.name + '.log')}`);
+    });
+    if (spec.waitFor) {
+      try {
+        await waitServing(spec.waitFor, cfg.readyTimeoutMs, child);
+        say(`${spec.name} serving on ${spec.waitFor}`);
+      } catch (e) {
+        say(`${spec.name} failed to start: ${(e as Error).message}; see ${path.join(logs, spec.name + '.log')}`);
+        await stopAll(1);
+        return;
+      }
+    } else {
+      say(`${spec.name} started`);
+    }
+  }
+  say(`ready: mgrctl status  (npm run mgrctl -- status; managers x 127.0.0.1:7300, y 127.0.0.1:7301; cluster-state 127.0.0.1:7100; standby 127.0.0.1:7200; Ctrl-C to stop)`);
+}
+
+if (require.main === module) void main();
