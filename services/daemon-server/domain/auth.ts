@@ -1,0 +1,241 @@
+// Keyrings and mgr caps, in the mould of Ceph's keyring files and MgrCap.
+//
+// Keyring file (as `ceph auth get` prints it):
+//   [client.admin]
+//   	key = <base64>
+//   	caps mgr = "allow *"
+//
+// Cap grammar (comma-separated grants):
+//   allow *                         everything
+//   allow r | rw | rwx | w | x ...  blanket bits
+//   allow command "<prefix>"        that command only (any perm)
+//   allow module <name> <rwx>       commands of that module
+//   allow service <name> <rwx>      native commands of that group (pg, osd, mgr, service, config)
+//   allow profile <name>            read-only (r), read-write (rw), or a daemon
+//                                   profile: osd, mds, mon, rgw, daemon (may open Sessions)
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+
+export const R = 2;
+export const W = 4;
+export const X = 8;
+export const ALL = 0xff;
+
+export type Grant =
+  | { kind: 'all' }
+  | { kind: 'bits'; bits: number }
+  | { kind: 'command'; prefix: string }
+  | { kind: 'module'; module: string; bits: number }
+  | { kind: 'service'; service: string; bits: number }
+  | { kind: 'profile'; profile: string };
+
+export class CapError extends Error {}
+
+const DAEMON_PROFILES = new Set(['osd', 'mds', 'mon', 'rgw', 'daemon']);
+
+export function parseBits(s: string): number | null {
+  if (s === '*') return ALL;
+  if (!/^[rwx]+$/.test(s)) return null;
+  let bits = 0;
+  for (const c of s) bits |= c === 'r' ? R : c === 'w' ? W : X;
+  return bits;
+}
+
+/** Parses a mgr cap string; throws CapError naming the part it cannot read. */
+export function parseCaps(caps: string): Grant[] {
+  const grants: Grant[] = [];
+  for (const raw of splitGrants(caps)) {
+    const part = raw.trim();
+    if (!part) continue;
+    const all = tokenize(part);
+    const toks: string[] = all[0] === 'allow' ? all.slice(1) : all;
+    if (all[0] !== 'allow' && all[0] !== 'profile') throw new CapError(`cannot parse cap '${part}': expected 'allow ...' or 'profile ...'`);
+    if (toks[0] === 'profile') {
+      if (toks.length !== 2) throw new CapError(`cannot parse cap '${part}': profile needs one name`);
+      grants.push({ kind: 'profile', profile: toks[1] });
+      continue;
+    }
+    if (toks.length === 1) {
+      if (toks[0] === '*' || toks[0] === 'all') {
+        grants.push({ kind: 'all' });
+        continue;
+      }
+      const bits = parseBits(toks[0]);
+      if (bits === null) throw new CapError(`cannot parse cap '${part}': '${toks[0]}' is not r, w, x or *`);
+      grants.push({ kind: 'bits', bits });
+      continue;
+    }
+    if (toks[0] === 'command' && toks.length === 2) {
+      grants.push({ kind: 'command', prefix: toks[1] });
+      continue;
+    }
+    if ((toks[0] === 'module' || toks[0] === 'service') && toks.length === 3) {
+      const bits = parseBits(toks[2]);
+      if (bits === null) throw new CapError(`cannot parse cap '${part}': '${toks[2]}' is not r, w, x or *`);
+      grants.push(toks[0] === 'module' ? { kind: 'module', module: toks[1], bits } : { kind: 'service', service: toks[1], bits });
+      continue;
+    }
+    throw new CapError(`cannot parse cap '${part}': supported forms are 'allow *', 'allow rwx', 'allow command "<prefix>"', 'allow module <name> <rwx>', 'allow service <name> <rwx>', 'allow profile <name>'`);
+  }
+  return grants;
+}
+
+/** Splits on commas outside quotes. */
+function splitGrants(s: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quote = false;
+  for (const c of s) {
+    if (c === '"') quote = !quote;
+    if (c === ',' && !quote) {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  out.push(cur);
+  return out;
+}
+
+function tokenize(s: string): string[] {
+  const toks: string[] = [];
+  const re = /"([^"]*)"|(\S+)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(s))) toks.push(m[1] ?? m[2]);
+  return toks;
+}
+
+/** What a command needs: its cap group (service), module (module commands), prefix and perm. */
+export interface CapRequest {
+  /** Native command group ("pg", "osd", "mgr", ...) or "py" for module commands. */
+  service: string;
+  /** The module's name for module commands ("" for native). */
+  module: string;
+  prefix: string;
+  /** The perm string: a combination of r, w, x. */
+  perm: string;
+}
+
+export function isCapable(grants: Grant[], req: CapRequest): boolean {
+  const need = parseBits(req.perm || 'r') ?? ALL;
+  let have = 0;
+  for (const g of grants) {
+    switch (g.kind) {
+      case 'all':
+        return true;
+      case 'bits':
+        have |= g.bits;
+        break;
+      case 'command':
+        if (g.prefix === req.prefix) return true;
+        break;
+      case 'module':
+        if (req.service === 'py' && g.module === req.module) have |= g.bits;
+        break;
+      case 'service':
+        if (req.service !== 'py' && g.service === req.service) have |= g.bits;
+        break;
+      case 'profile':
+        if (g.profile === 'read-only') have |= R;
+        else if (g.profile === 'read-write') have |= R | W;
+        break;
+    }
+  }
+  return (have & need) === need;
+}
+
+/** Whether the entity may open a daemon Session for `daemonName`. */
+export function mayOpenSession(grants: Grant[], daemonName: string): boolean {
+  const type = daemonName.split('.')[0];
+  return grants.some(
+    (g) => g.kind === 'all' || (g.kind === 'profile' && DAEMON_PROFILES.has(g.profile) && (g.profile === 'daemon' || g.profile === type)),
+  );
+}
+
+export interface KeyringEntry {
+  entity: string;
+  key: string;
+  /** The raw `caps mgr` string ("" when none). */
+  caps: string;
+  grants: Grant[];
+}
+
+export class KeyringError extends Error {}
+
+/** Parses a keyring file's text; caps that do not parse are errors (as Ceph refuses the session). */
+export function parseKeyring(text: string, source = 'keyring'): Map<string, KeyringEntry> {
+  const out = new Map<string, KeyringEntry>();
+  let cur: KeyringEntry | null = null;
+  text.split(/\r?\n/).forEach((line, i) => {
+    const s = line.trim();
+    if (!s || s.startsWith('#') || s.startsWith(';')) return;
+    const section = /^\[([^\]]+)\]$/.exec(s);
+    if (section) {
+      cur = { entity: section[1].trim(), key: '', caps: '', grants: [] };
+      out.set(cur.entity, cur);
+      return;
+    }
+    const kv = /^([^=]+?)\s*=\s*(.*)$/.exec(s);
+    if (!kv || !cur) throw new KeyringError(`${source}:${i + 1}: cannot parse '${s}'`);
+    const key = kv[1].trim();
+    const value = kv[2].trim().replace(/^"(.*)"$/, '$1');
+    const entry: KeyringEntry = cur;
+    if (key === 'key') entry.key = value;
+    else if (key === 'caps mgr') {
+      entry.caps = value;
+      try {
+        entry.grants = parseCaps(value);
+      } catch (e) {
+        throw new KeyringError(`${source}:${i + 1}: [${entry.entity}] ${(e as Error).message}`);
+      }
+    }
+    // other caps (mon, osd, mds) are not ours to check
+  });
+  for (const e of out.values()) if (!e.key) throw new KeyringError(`${source}: [${e.entity}] has no key`);
+  return out;
+}
+
+export function newKey(): string {
+  return crypto.randomBytes(24).toString('base64');
+}
+
+export function formatKeyring(entries: Array<{ entity: string; key: string; caps: string }>): string {
+  return entries.map((e) => `[${e.entity}]\n\tkey = ${e.key}\n\tcaps mgr = "${e.caps}"\n`).join('');
+}
+
+/**
+ * Loads the keyring, creating it (client.admin with allow *, client.ro with
+ * allow r; mode 0600) when the file does not exist. Returns whether it was created.
+ */
+export function loadOrCreateKeyring(file: string): { entries: Map<string, KeyringEntry>; created: boolean } {
+  let created = false;
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const text = formatKeyring([
+      { entity: 'client.admin', key: newKey(), caps: 'allow *' },
+      { entity: 'client.ro', key: newKey(), caps: 'allow r' },
+    ]);
+    try {
+      // wx: never overwrite a keyring another process wrote meanwhile
+      fs.writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
+      created = true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+  return { entries: parseKeyring(fs.readFileSync(file, 'utf8'), file), created };
+}
+
+/** Reads one entity's key from a keyring file (for clients such as mgrctl). */
+export function keyFromKeyring(file: string, entity: string): string {
+  const entries = parseKeyring(fs.readFileSync(file, 'utf8'), file);
+  const e = entries.get(entity);
+  if (!e) throw new KeyringError(`${file} has no entry [${entity}]`);
+  return e.key;
+}
+
+export function keysEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && crypto.timingSafeEqual(x, y);
+}

@@ -1,0 +1,252 @@
+// Ingest: sessions' reports are coalesced per daemon and forwarded to
+// cluster-state in batches; pg stats wait in a bounded queue. One flush is in
+// flight at a time; a failed flush is retried with whatever arrived meanwhile
+// merged on top (newest values win).
+import type { DaemonReport, OsdPgStats } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+
+export interface IngestSink {
+  reportDaemons(reports: DaemonReport[]): Promise<{ applied: number; rejected: string[] }>;
+  ingestPgStats(stats: OsdPgStats[]): Promise<{ applied: number; rejected: string[] }>;
+  setDaemonsStale(stale: string[], fresh: string[]): Promise<void>;
+}
+
+export interface IngestCounters {
+  coalesced(n: number): void;
+  forwarded(kind: 'reports' | 'pg_stats', n: number): void;
+  rejectedUpstream(kind: 'reports' | 'pg_stats', n: number): void;
+  flushFailed(): void;
+}
+
+export interface IngestOptions {
+  sink: IngestSink;
+  flushIntervalMs: number;
+  /** Flush at once when this many daemons have pending reports. */
+  flushAtPending: number;
+  /** Pg-stats entries that may wait; beyond, sessions are held back. */
+  maxPendingPgStats: number;
+  counters?: IngestCounters;
+  onWarn?: (msg: string, fields: Record<string, unknown>) => void;
+  now?: () => number;
+}
+
+export function emptyReport(daemon: string): DaemonReport {
+  return {
+    daemon,
+    opened: false,
+    serviceName: '',
+    serviceDaemon: false,
+    metadata: {},
+    declare: [],
+    undeclare: [],
+    values: [],
+    stamp: 0,
+    status: {},
+    hasStatus: false,
+    taskStatus: {},
+    healthMetrics: [],
+    closed: false,
+  };
+}
+
+/**
+ * Folds `newer` onto `older` when the result means the same as applying both
+ * in order; returns null when they must stay separate (an undeclare, or a
+ * re-open after other changes, where order matters).
+ */
+export function mergeReports(older: DaemonReport, newer: DaemonReport): DaemonReport | null {
+  if (newer.opened) return { ...newer }; // a new session forgets all that came before
+  if (older.closed) return null;
+  if (older.undeclare.length || newer.undeclare.length) return null;
+  return {
+    ...older,
+    metadata: Object.keys(newer.metadata).length ? newer.metadata : older.metadata,
+    declare: [...older.declare, ...newer.declare],
+    values: newer.values.length ? newer.values : older.values,
+    stamp: newer.values.length ? newer.stamp : older.stamp,
+    status: newer.hasStatus ? newer.status : older.status,
+    hasStatus: older.hasStatus || newer.hasStatus,
+    taskStatus: Object.keys(newer.taskStatus).length ? newer.taskStatus : older.taskStatus,
+    healthMetrics: newer.healthMetrics.length ? newer.healthMetrics : older.healthMetrics,
+    closed: newer.closed,
+  };
+}
+
+export class Ingest {
+  /** Per daemon, the reports still to send (normally one). */
+  private pending = new Map<string, DaemonReport[]>();
+  private pgQueue: OsdPgStats[] = [];
+  private pgWaiters: Array<() => void> = [];
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private stopped = false;
+  /** When each connected daemon was last heard from (ms), for staleness. */
+  private lastHeard = new Map<string, number>();
+  private stale = new Set<string>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: IngestOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.opts.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  get pendingDaemons(): number {
+    return this.pending.size;
+  }
+
+  get pendingPgStats(): number {
+    return this.pgQueue.length;
+  }
+
+  /** Queues a daemon report (open, report or close), coalescing with what waits. */
+  addReport(report: DaemonReport): void {
+    this.heard(report.daemon, report.closed);
+    const list = this.pending.get(report.daemon);
+    if (!list) {
+      this.pending.set(report.daemon, [report]);
+    } else {
+      const last = list[list.length - 1];
+      const merged = mergeReports(last, report);
+      if (merged) {
+        if (last.values.length && report.values.length) this.opts.counters?.coalesced(1);
+        if (report.opened) list.splice(0, list.length, merged);
+        else list[list.length - 1] = merged;
+      } else list.push(report);
+    }
+    if (this.pending.size >= this.opts.flushAtPending) void this.flush();
+  }
+
+  /** Whether a pg-stats entry can be queued now. */
+  hasPgRoom(): boolean {
+    return this.pgQueue.length < this.opts.maxPendingPgStats;
+  }
+
+  /** Queues pg stats; the caller checks hasPgRoom() (or waits with waitForPgRoom) first. */
+  addPgStats(stats: OsdPgStats): void {
+    this.heard(`osd.${stats.osd}`, false);
+    this.pgQueue.push(stats);
+    if (this.pgQueue.length >= Math.max(1, Math.floor(this.opts.maxPendingPgStats / 4))) void this.flush();
+  }
+
+  /** Resolves true when there is room, false after `timeoutMs` or when aborted. */
+  waitForPgRoom(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.hasPgRoom()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(t);
+        signal?.removeEventListener('abort', onAbort);
+        this.pgWaiters = this.pgWaiters.filter((w) => w !== wake);
+        resolve(ok);
+      };
+      const wake = () => {
+        if (this.hasPgRoom()) done(true);
+      };
+      const onAbort = () => done(false);
+      const t = setTimeout(() => done(false), timeoutMs);
+      signal?.addEventListener('abort', onAbort);
+      this.pgWaiters.push(wake);
+    });
+  }
+
+  private heard(daemon: string, closed: boolean): void {
+    if (closed) this.lastHeard.delete(daemon);
+    else this.lastHeard.set(daemon, this.now());
+  }
+
+  /** Sends what is pending; one flush at a time. */
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (!this.pending.size && !this.pgQueue.length) return Promise.resolve();
+    this.flushing = this.doFlush().finally(() => {
+      this.flushing = null;
+    });
+    return this.flushing;
+  }
+
+  private async doFlush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = new Map();
+    const pg = this.pgQueue;
+    this.pgQueue = [];
+    const reports = [...batch.values()].flat();
+    if (reports.length) {
+      try {
+        const res = await this.opts.sink.reportDaemons(reports);
+        this.opts.counters?.forwarded('reports', res.applied);
+        if (res.rejected.length) {
+          this.opts.counters?.rejectedUpstream('reports', res.rejected.length);
+          this.opts.onWarn?.('cluster-state refused daemon reports', { rejected: res.rejected.slice(0, 10) });
+        }
+      } catch (e) {
+        this.opts.counters?.flushFailed();
+        this.opts.onWarn?.('forwarding daemon reports failed; will retry', { error: (e as Error).message, daemons: batch.size });
+        this.restoreReports(batch);
+      }
+    }
+    if (pg.length) {
+      try {
+        const res = await this.opts.sink.ingestPgStats(pg);
+        this.opts.counters?.forwarded('pg_stats', res.applied);
+        if (res.rejected.length) {
+          this.opts.counters?.rejectedUpstream('pg_stats', res.rejected.length);
+          this.opts.onWarn?.('cluster-state refused pg stats', { rejected: res.rejected.slice(0, 10) });
+        }
+      } catch (e) {
+        this.opts.counters?.flushFailed();
+        this.opts.onWarn?.('forwarding pg stats failed; will retry', { error: (e as Error).message, entries: pg.length });
+        this.pgQueue = [...pg, ...this.pgQueue]; // kept, never dropped
+      }
+    }
+    if (this.hasPgRoom()) for (const w of [...this.pgWaiters]) w();
+  }
+
+  /** Puts a failed batch back under whatever arrived since. */
+  private restoreReports(failed: Map<string, DaemonReport[]>): void {
+    for (const [daemon, older] of failed) {
+      const newer = this.pending.get(daemon) ?? [];
+      const list: DaemonReport[] = [];
+      for (const r of [...older, ...newer]) {
+        const last = list[list.length - 1];
+        const merged = last ? mergeReports(last, r) : null;
+        if (merged) {
+          if (r.opened) list.splice(0, list.length, merged);
+          else list[list.length - 1] = merged;
+        } else list.push(r);
+      }
+      this.pending.set(daemon, list);
+    }
+  }
+
+  /**
+   * Marks daemons not heard from for `graceMs` stale, and stale daemons heard
+   * from again fresh. Returns what changed.
+   */
+  async checkStale(graceMs: number): Promise<{ stale: string[]; fresh: string[] }> {
+    const now = this.now();
+    const stale: string[] = [];
+    const fresh: string[] = [];
+    for (const [daemon, at] of this.lastHeard) {
+      const isStale = now - at > graceMs;
+      if (isStale && !this.stale.has(daemon)) stale.push(daemon);
+      if (!isStale && this.stale.has(daemon)) fresh.push(daemon);
+    }
+    for (const d of this.stale) if (!this.lastHeard.has(d)) fresh.push(d); // closed since
+    if (!stale.length && !fresh.length) return { stale, fresh };
+    await this.opts.sink.setDaemonsStale(stale, fresh);
+    for (const d of stale) this.stale.add(d);
+    for (const d of fresh) this.stale.delete(d);
+    return { stale, fresh };
+  }
+
+  /** Stops the timer and sends what is pending (best effort). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.flush().catch(() => undefined);
+    for (const w of [...this.pgWaiters]) w();
+  }
+}

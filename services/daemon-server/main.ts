@@ -1,0 +1,59 @@
+// daemon-server process: configuration, start, signals.
+import * as path from 'path';
+import { COMMON_OPTIONS, configOrExit } from '../../lib/config';
+import { tlsFromEnv } from '../../lib/client';
+import { exitOnSignals } from '../../lib/server';
+import { startDaemonServer } from './server';
+
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  port: { env: 'MGR_PORT', flag: 'port', type: 'int', default: 7300, desc: 'gRPC port' },
+  name: { env: 'MGR_NAME', flag: 'name', type: 'string', default: 'x', desc: 'this manager instance' },
+  dataDir: { env: 'MGR_DATA_DIR', flag: 'data-dir', type: 'string', default: './data', desc: 'local state' },
+  clusterStateAddr: { env: 'MGR_CLUSTER_STATE_ADDR', flag: 'cluster-state-addr', type: 'string', default: '127.0.0.1:7100', desc: 'cluster-state host:port' },
+  moduleHostAddr: { env: 'MGR_MODULE_HOST_ADDR', flag: 'module-host-addr', type: 'string', default: '', desc: "this instance's module-host host:port (empty: no module commands)" },
+  standbyAddr: { env: 'MGR_STANDBY_ADDR', flag: 'standby-addr', type: 'string', default: '', desc: 'standby host:port (empty: mgr map commands answer -95)' },
+  keyring: { env: 'MGR_KEYRING', flag: 'keyring', type: 'string', default: '', desc: 'keyring file (default <data-dir>/keyring; created with client.admin and client.ro when missing)' },
+  auth: { env: 'MGR_AUTH', flag: 'auth', type: 'string', default: 'keyring', desc: "'keyring' or 'none' (development only: no authentication)" },
+  statsPeriod: { env: 'MGR_STATS_PERIOD', flag: 'stats-period', type: 'float', default: 5, desc: 'seconds between daemon reports (mgr_stats_period)' },
+  statsThreshold: { env: 'MGR_STATS_THRESHOLD', flag: 'stats-threshold', type: 'int', default: 5, desc: 'lowest counter priority daemons send (mgr_stats_threshold)' },
+  commandTimeoutMs: { env: 'MGR_COMMAND_TIMEOUT_MS', flag: 'command-timeout-ms', type: 'int', default: 30000, desc: 'deadline for module commands and peer calls' },
+  maxInbufBytes: { env: 'MGR_COMMAND_MAX_INBUF_BYTES', flag: 'command-max-inbuf-bytes', type: 'int', default: 4 * 1024 * 1024, desc: 'largest command input buffer' },
+  maxPendingPgStats: { env: 'MGR_MAX_PENDING_PG_STATS', flag: 'max-pending-pg-stats', type: 'int', default: 1024, desc: 'pg-stats entries that may wait for cluster-state before sessions are held back' },
+} as const;
+
+async function main(): Promise<void> {
+  const cfg = configOrExit('daemon-server: daemon sessions and the command entry point (Ceph DaemonServer)', OPTIONS);
+  if (cfg.auth !== 'keyring' && cfg.auth !== 'none') {
+    process.stderr.write(`MGR_AUTH: expected 'keyring' or 'none', got '${cfg.auth}'\n`);
+    process.exit(2);
+  }
+  const tls = cfg.tlsCert ? { cert: cfg.tlsCert, key: cfg.tlsKey, ca: cfg.tlsCa, clientAuth: cfg.tlsClientAuth } : undefined;
+  const handle = await startDaemonServer({
+    host: cfg.host,
+    port: cfg.port,
+    name: cfg.name,
+    clusterStateAddr: cfg.clusterStateAddr,
+    moduleHostAddr: cfg.moduleHostAddr,
+    standbyAddr: cfg.standbyAddr,
+    keyringPath: cfg.keyring || path.join(cfg.dataDir, 'keyring'),
+    auth: cfg.auth !== 'none',
+    statsPeriod: cfg.statsPeriod,
+    statsThreshold: cfg.statsThreshold,
+    commandTimeoutMs: cfg.commandTimeoutMs,
+    maxInbufBytes: cfg.maxInbufBytes,
+    maxPendingPgStats: cfg.maxPendingPgStats,
+    metricsPort: cfg.metricsPort,
+    maxMessageBytes: cfg.maxMessageBytes,
+    shutdownGraceMs: cfg.shutdownGraceMs,
+    logLevel: cfg.logLevel,
+    tls,
+    peerTls: tlsFromEnv(),
+  });
+  exitOnSignals([handle], handle.service.log);
+}
+
+main().catch((e) => {
+  process.stderr.write(`daemon-server failed to start: ${(e as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,243 @@
+// startDaemonServer: loads (or creates) the keyring, connects to
+// cluster-state, module-host and standby, starts ingest and serves
+// DaemonServerService. SERVING once cluster-state answers.
+import * as path from 'path';
+import { Status } from 'nice-grpc';
+import * as prom from 'prom-client';
+import { startService, RunningService, TlsOptions } from '../../lib/server';
+import { openChannel, makeClient } from '../../lib/client';
+import { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cluster_state';
+import { DaemonServerServiceDefinition } from '../../lib/gen/ceph/mgr/v1/daemon_server';
+import { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
+import { StandbyServiceDefinition } from '../../lib/gen/ceph/mgr/v1/standby';
+import { loadOrCreateKeyring } from './domain/auth';
+import { Ingest } from './domain/ingest';
+import { MgrLocalConfig, StandbyApi } from './domain/native';
+import { Authenticator, DaemonServerHandlers, ModuleHostApi } from './grpc';
+
+export interface DaemonServerOptions {
+  host?: string;
+  port?: number;
+  /** This manager instance's name (MGR_NAME). */
+  name?: string;
+  clusterStateAddr: string;
+  /** "" : no module-host (module commands answer "No handler found"). */
+  moduleHostAddr?: string;
+  /** "" : no standby (mgr map commands answer -95). */
+  standbyAddr?: string;
+  keyringPath?: string;
+  /** false only for development (MGR_AUTH=none). */
+  auth?: boolean;
+  statsPeriod?: number;
+  statsThreshold?: number;
+  commandTimeoutMs?: number;
+  maxInbufBytes?: number;
+  flushIntervalMs?: number;
+  maxPendingPgStats?: number;
+  moduleCommandsTtlMs?: number;
+  metricsPort?: number;
+  maxMessageBytes?: number;
+  shutdownGraceMs?: number;
+  logLevel?: string;
+  tls?: TlsOptions;
+  /** TLS settings for outgoing calls to peers. */
+  peerTls?: TlsOptions;
+}
+
+export interface DaemonServerHandle {
+  address: string;
+  port: number;
+  service: RunningService;
+  handlers: DaemonServerHandlers;
+  ingest: Ingest;
+  keyringPath: string;
+  stop(): Promise<void>;
+}
+
+export async function startDaemonServer(opts: DaemonServerOptions): Promise<DaemonServerHandle> {
+  const name = opts.name ?? 'x';
+  const keyringPath = path.resolve(opts.keyringPath ?? './data/keyring');
+  const settings = { period: opts.statsPeriod ?? 5, threshold: opts.statsThreshold ?? 5 };
+  if (!(settings.period >= 0)) throw new Error(`stats period must be 0 or more seconds, got ${settings.period}`);
+  const commandTimeoutMs = opts.commandTimeoutMs ?? 30000;
+
+  const csChannel = openChannel(opts.clusterStateAddr, opts.peerTls);
+  const cs = makeClient(ClusterStateServiceDefinition, csChannel);
+  const mhChannel = opts.moduleHostAddr ? openChannel(opts.moduleHostAddr, opts.peerTls) : null;
+  const mh = mhChannel ? makeClient(ModuleHostServiceDefinition, mhChannel) : null;
+  const sbChannel = opts.standbyAddr ? openChannel(opts.standbyAddr, opts.peerTls) : null;
+  const sb = sbChannel ? makeClient(StandbyServiceDefinition, sbChannel) : null;
+  const peerTimeout = () => AbortSignal.timeout(commandTimeoutMs);
+
+  let handlers!: DaemonServerHandlers;
+  let ingest!: Ingest;
+  const service = await startService(
+    {
+      name: 'daemon-server',
+      host: opts.host ?? '127.0.0.1',
+      port: opts.port ?? 0,
+      metricsPort: opts.metricsPort,
+      maxMessageBytes: opts.maxMessageBytes,
+      shutdownGraceMs: opts.shutdownGraceMs,
+      tls: opts.tls,
+      logLevel: opts.logLevel,
+    },
+    (server, { log, registry, shutdownSignal }) => {
+      let keyring = null;
+      if (opts.auth !== false) {
+        const k = loadOrCreateKeyring(keyringPath);
+        keyring = k.entries;
+        if (k.created) log.info('created keyring with client.admin (allow *) and client.ro (allow r)', { path: keyringPath });
+        else log.info('keyring loaded', { path: keyringPath, entities: [...k.entries.keys()] });
+      } else {
+        log.warn('authentication is OFF (MGR_AUTH=none): anyone who can reach this port has full access');
+      }
+      const coalesced = new prom.Counter({ name: 'mgr_daemon_server_reports_coalesced_total', help: 'counter snapshots replaced by a newer one before they were forwarded', registers: [registry] });
+      const forwarded = new prom.Counter({ name: 'mgr_daemon_server_forwarded_total', help: 'entries cluster-state applied, by kind', labelNames: ['kind'], registers: [registry] });
+      const upstreamRejected = new prom.Counter({ name: 'mgr_daemon_server_upstream_rejected_total', help: 'entries cluster-state refused, by kind', labelNames: ['kind'], registers: [registry] });
+      const flushFailed = new prom.Counter({ name: 'mgr_daemon_server_flush_failures_total', help: 'batches that failed to reach cluster-state (retried)', registers: [registry] });
+      new prom.Gauge({
+        name: 'mgr_daemon_server_pending_pg_stats',
+        help: 'pg-stats entries waiting to be forwarded',
+        registers: [registry],
+        collect(this: prom.Gauge) {
+          this.set(ingest.pendingPgStats);
+        },
+      });
+      ingest = new Ingest({
+        sink: {
+          reportDaemons: (reports) => cs.reportDaemons({ reports }, { signal: peerTimeout() }),
+          ingestPgStats: (stats) => cs.ingestPgStats({ stats }, { signal: peerTimeout() }),
+          setDaemonsStale: async (stale, fresh) => {
+            await cs.setDaemonsStale({ stale, fresh }, { signal: peerTimeout() });
+          },
+        },
+        flushIntervalMs: opts.flushIntervalMs ?? 150,
+        flushAtPending: 512,
+        maxPendingPgStats: opts.maxPendingPgStats ?? 1024,
+        counters: {
+          coalesced: (n) => coalesced.inc(n),
+          forwarded: (kind, n) => forwarded.inc({ kind }, n),
+          rejectedUpstream: (kind, n) => upstreamRejected.inc({ kind }, n),
+          flushFailed: () => flushFailed.inc(),
+        },
+        onWarn: (msg, fields) => log.warn(msg, fields),
+      });
+
+      const config: MgrLocalConfig = {
+        show: () => ({ mgr_stats_period: String(settings.period), mgr_stats_threshold: String(settings.threshold) }),
+        set: (key, value) => {
+          if (key !== 'mgr_stats_period' && key !== 'mgr_stats_threshold') {
+            return `unrecognized config option '${key}' (mgr-local options: mgr_stats_period, mgr_stats_threshold)`;
+          }
+          if (!/^\d+(\.\d+)?$/.test(value.trim())) return `${key}: '${value}' is not a non-negative number`;
+          const n = Number(value);
+          if (key === 'mgr_stats_threshold' && (!Number.isInteger(n) || n > 11)) return `${key}: '${value}' must be a whole number 0..11`;
+          if (key === 'mgr_stats_period') settings.period = n;
+          else settings.threshold = n;
+          log.info('config changed', { key, value: n });
+          handlers.pushConfigure();
+          return null;
+        },
+      };
+
+      const standby: StandbyApi | null = sb && {
+        getMgrMap: async () => (await sb.getMgrMap({}, { signal: peerTimeout() })).mgrMap!,
+        failMgr: async (who) => sb.failMgr({ who }, { signal: peerTimeout() }),
+        enableModule: async (module, force) => sb.enableModule({ module, force }, { signal: peerTimeout() }),
+        disableModule: async (module) => sb.disableModule({ module }, { signal: peerTimeout() }),
+      };
+      const moduleHost: ModuleHostApi | null = mh && {
+        handleCommand: (req, timeoutMs) => mh.handleCommand({ ...req, inbuf: Buffer.from(req.inbuf) }, { signal: AbortSignal.timeout(timeoutMs) }),
+        listCommands: async () => (await mh.listCommands({}, { signal: AbortSignal.timeout(5000) })).commands,
+        listModules: async () => (await mh.listModules({}, { signal: AbortSignal.timeout(5000) })).modules,
+      };
+
+      handlers = new DaemonServerHandlers({
+        log,
+        registry,
+        auth: new Authenticator(keyring, log),
+        ingest,
+        shutdownSignal,
+        getView: async (what) => {
+          const res = await cs.get({ what }, { signal: peerTimeout() });
+          return JSON.parse(Buffer.from(res.json).toString('utf8'));
+        },
+        appendAudit: (message) => {
+          cs.appendClusterLog({ entries: [{ channel: 'audit', priority: 'WRN', name: `mgr.${name}`, message, stamp: Date.now() / 1000 }] }, { signal: peerTimeout() }).catch((e) =>
+            log.debug('audit entry not appended to the cluster log', { error: (e as Error).message }),
+          );
+        },
+        moduleHost,
+        standby,
+        config,
+        statsPeriod: () => settings.period,
+        statsThreshold: () => settings.threshold,
+        commandTimeoutMs,
+        maxInbufBytes: opts.maxInbufBytes ?? 4 * 1024 * 1024,
+        pgBackpressureMs: Math.max(1000, settings.period * 2000),
+        moduleCommandsTtlMs: opts.moduleCommandsTtlMs ?? 2000,
+      });
+      server.add(DaemonServerServiceDefinition, handlers.implementation());
+      return ['ceph.mgr.v1.DaemonServerService'];
+    },
+  );
+  const log = service.log;
+  ingest.start();
+
+  // Staleness: a daemon silent for 3 report periods is stale.
+  const staleTimer = setInterval(() => {
+    if (settings.period <= 0) return;
+    ingest.checkStale(settings.period * 3000).then(
+      (c) => {
+        if (c.stale.length) log.warn('daemons stale', { daemons: c.stale, periods: 3 });
+        if (c.fresh.length) log.info('daemons fresh again', { daemons: c.fresh });
+      },
+      (e) => log.debug('cannot mark daemons stale yet', { error: (e as Error).message }),
+    );
+  }, 1000);
+  staleTimer.unref();
+
+  // SERVING once cluster-state answers; probe until then.
+  let probing = true;
+  const probe = async () => {
+    while (probing) {
+      try {
+        await cs.get({ what: 'health' }, { signal: AbortSignal.timeout(2000) });
+        service.setServing(true);
+        return;
+      } catch (e) {
+        const code = (e as { code?: number }).code;
+        if (code !== undefined && code !== Status.UNAVAILABLE && code !== Status.DEADLINE_EXCEEDED) {
+          service.setServing(true); // it answered, even if with an error
+          return;
+        }
+        service.setServing(false, `cluster-state at ${opts.clusterStateAddr} is not reachable yet`);
+        await new Promise((r) => setTimeout(r, 500).unref());
+      }
+    }
+  };
+  void probe();
+
+  service.onShutdown(async () => {
+    probing = false;
+    clearInterval(staleTimer);
+    handlers.endAllSessions('server shutting down');
+    await ingest.stop();
+  });
+
+  return {
+    address: service.address,
+    port: service.port,
+    service,
+    handlers,
+    ingest,
+    keyringPath,
+    stop: async () => {
+      await service.stop();
+      csChannel.close();
+      mhChannel?.close();
+      sbChannel?.close();
+    },
+  };
+}
