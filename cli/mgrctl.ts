@@ -1,0 +1,157 @@
+// mgrctl: the operator's command line (the `ceph` CLI's manager part).
+//   mgrctl <command words...> [--format json|json-pretty|plain]
+//   mgrctl tell mgr <command words...>
+//   mgrctl get <what>        cluster-state's JSON for get(what)
+//   mgrctl status | help
+// Address: --addr or MGR_ADDR (default 127.0.0.1:7300). Credentials:
+// --name (default client.admin) with its key from MGR_KEYRING (default
+// ./data/keyring), or MGR_KEY; MGR_ENTITY sets the default name. Exit status = |retcode|.
+import * as fs from 'fs';
+import { ClientError, Metadata, Status } from 'nice-grpc';
+import { openChannel, makeClient, tlsFromEnv } from '../lib/client';
+import { DaemonServerServiceDefinition } from '../lib/gen/ceph/mgr/v1/daemon_server';
+import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
+import { keyFromKeyring } from '../services/daemon-server/domain/auth';
+import { mapWords, UsageError } from './args';
+
+const USAGE = `usage: mgrctl [--addr HOST:PORT] [--name ENTITY] [--format json|json-pretty|plain] <command words...>
+       mgrctl tell mgr <command words...>
+       mgrctl get <what>          (cluster-state's get(what) JSON; MGR_CLUSTER_STATE_ADDR)
+       mgrctl status | help
+environment: MGR_ADDR (127.0.0.1:7300), MGR_KEYRING (./data/keyring), MGR_KEY, MGR_CLUSTER_STATE_ADDR (127.0.0.1:7100)
+`;
+
+interface Options {
+  addr: string;
+  name: string;
+  format: string;
+  timeoutMs: number;
+  words: string[];
+}
+
+function parseArgv(argv: string[], env: NodeJS.ProcessEnv): Options {
+  const o: Options = { addr: env.MGR_ADDR || '127.0.0.1:7300', name: env.MGR_ENTITY || 'client.admin', format: '', timeoutMs: 60000, words: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const take = (flag: string) => {
+      const eq = a.indexOf('=');
+      if (eq >= 0) return a.slice(eq + 1);
+      if (i + 1 >= argv.length) throw new UsageError(`${flag} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--addr' || a.startsWith('--addr=')) o.addr = take('--addr');
+    else if (a === '--name' || a.startsWith('--name=') || a === '-n') o.name = take('--name');
+    else if (a === '--format' || a.startsWith('--format=') || a === '-f') o.format = take('--format');
+    else if (a === '--timeout-ms' || a.startsWith('--timeout-ms=')) o.timeoutMs = Number(take('--timeout-ms'));
+    else if (a === '-h' || a === '--help') o.words = ['help'];
+    else o.words.push(a);
+  }
+  if (o.format && !['json', 'json-pretty', 'plain'].includes(o.format)) throw new UsageError(`--format: '${o.format}' is not json, json-pretty or plain`);
+  return o;
+}
+
+function credentials(o: Options, env: NodeJS.ProcessEnv): Metadata {
+  const md = Metadata();
+  md.set('x-mgr-entity', o.name);
+  let key = env.MGR_KEY || '';
+  if (!key) {
+    const file = env.MGR_KEYRING || './data/keyring';
+    if (fs.existsSync(file)) key = keyFromKeyring(file, o.name);
+  }
+  if (key) md.set('x-mgr-key', key);
+  return md;
+}
+
+function callFailure(e: unknown, addr: string): { message: string; code: number } {
+  if (e instanceof ClientError) {
+    if (e.code === Status.UNAVAILABLE) return { message: `cannot reach daemon-server at ${addr}: is it running? (npm start) [${e.details}]`, code: 1 };
+    if (e.code === Status.DEADLINE_EXCEEDED) return { message: `timed out: ${e.details}`, code: 110 };
+    if (e.code === Status.PERMISSION_DENIED) return { message: `Error EACCES: ${e.details}`, code: 13 };
+    if (e.code === Status.UNAUTHENTICATED) return { message: `authentication failed: ${e.details} (check --name and MGR_KEYRING / MGR_KEY)`, code: 13 };
+    return { message: `${Status[e.code]}: ${e.details}`, code: 1 };
+  }
+  return { message: (e as Error)?.message ?? String(e), code: 1 };
+}
+
+export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: string) => void, writeErr: (s: string) => void): Promise<number> {
+  let o: Options;
+  try {
+    o = parseArgv(argv, env);
+  } catch (e) {
+    writeErr(`${(e as Error).message}\n${USAGE}`);
+    return 22;
+  }
+  let words = o.words;
+  if (!words.length) {
+    writeErr(USAGE);
+    return 22;
+  }
+  if (words[0] === 'tell') {
+    if (words[1] !== 'mgr' && !String(words[1]).startsWith('mgr.')) {
+      writeErr(`mgrctl tell: only 'mgr' targets are served here, got '${words[1] ?? ''}'\n`);
+      return 22;
+    }
+    words = words.slice(2);
+  }
+
+  if (words[0] === 'get' && o.words[0] !== 'tell') {
+    if (words.length !== 2) {
+      writeErr('usage: mgrctl get <what>   e.g. mgrctl get pg_summary\n');
+      return 22;
+    }
+    const addr = env.MGR_CLUSTER_STATE_ADDR || '127.0.0.1:7100';
+    const ch = openChannel(addr, tlsFromEnv(env));
+    try {
+      const cs = makeClient(ClusterStateServiceDefinition, ch);
+      const res = await cs.get({ what: words[1] }, { signal: AbortSignal.timeout(o.timeoutMs) });
+      const text = Buffer.from(res.json).toString('utf8');
+      write(o.format === 'json' ? text + '\n' : JSON.stringify(JSON.parse(text), null, 4) + '\n');
+      return 0;
+    } catch (e) {
+      const f = callFailure(e, addr);
+      writeErr(f.message.replace('daemon-server', 'cluster-state') + '\n');
+      return f.code;
+    } finally {
+      ch.close();
+    }
+  }
+
+  const ch = openChannel(o.addr, tlsFromEnv(env));
+  try {
+    const md = credentials(o, env);
+    const ds = makeClient(DaemonServerServiceDefinition, ch);
+    const descs = (await ds.getCommandDescriptions({}, { metadata: md, signal: AbortSignal.timeout(o.timeoutMs) })).commands;
+    const mapped = mapWords(words, descs);
+    if (o.format) mapped.args.format = o.format;
+    const res = await ds.command({ prefix: mapped.prefix, args: JSON.stringify(mapped.args), inbuf: Buffer.alloc(0) }, { metadata: md, signal: AbortSignal.timeout(o.timeoutMs) });
+    const r = res.result ?? { retcode: -5, stdout: '', stderr: 'no result' };
+    if (r.stdout) write(r.stdout.endsWith('\n') ? r.stdout : r.stdout + '\n');
+    if (r.stderr) writeErr(r.retcode ? `Error ${errnoName(r.retcode)}: ${r.stderr}\n` : `${r.stderr}\n`);
+    return Math.min(255, Math.abs(r.retcode));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      writeErr(`${e.message}\n`);
+      return 22;
+    }
+    const f = callFailure(e, o.addr);
+    writeErr(f.message + '\n');
+    return f.code;
+  } finally {
+    ch.close();
+  }
+}
+
+function errnoName(rc: number): string {
+  const names: Record<number, string> = { [-22]: 'EINVAL', [-2]: 'ENOENT', [-13]: 'EACCES', [-16]: 'EBUSY', [-5]: 'EIO', [-95]: 'EOPNOTSUPP', [-110]: 'ETIMEDOUT', [-1]: 'EPERM' };
+  return names[rc] ?? String(rc);
+}
+
+if (require.main === module) {
+  run(process.argv.slice(2), process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`mgrctl: ${(e as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}
