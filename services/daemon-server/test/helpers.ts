@@ -1,0 +1,138 @@
+// Test set-up: a real cluster-state (fed the simulator's maps) and a real
+// daemon-server on 127.0.0.1:0, plus a small Session driver.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Metadata } from 'nice-grpc';
+import { openChannel, makeClient } from '../../../lib/client';
+import { ClusterStateServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import { DaemonServerServiceDefinition, SessionRequest, SessionResponse } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
+import { startClusterState } from '../../cluster-state/server';
+import { SimCluster } from '../../../sim/cluster';
+import { parseKeyring } from '../domain/auth';
+import { startDaemonServer, DaemonServerOptions } from '../server';
+
+export const FIXTURES = path.join(__dirname, '../../../../shared/fixtures/ceph-pacific');
+export const fixture = (name: string): any => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
+const json = (v: unknown) => Buffer.from(JSON.stringify(v));
+
+export async function startStack(opts: Partial<DaemonServerOptions> = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'daemon-server-test-'));
+  const cs = await startClusterState({ port: 0, metricsPort: -1, logLevel: 'error', dataDir: path.join(dir, 'cs') });
+  const csChannel = openChannel(cs.address);
+  const csClient = makeClient(ClusterStateServiceDefinition, csChannel);
+  const sim = new SimCluster({ osds: 3, now: () => 1795585000 });
+  const osdMap = sim.osdMap();
+  await csClient.putMap({ name: 'osd_map', epoch: osdMap.epoch, json: json(osdMap) });
+  const fsMap = sim.fsMap();
+  await csClient.putMap({ name: 'fs_map', epoch: fsMap.epoch, json: json(fsMap) });
+  const monMap = sim.monMap();
+  await csClient.putMap({ name: 'mon_map', epoch: monMap.epoch, json: json(monMap) });
+  const svc = sim.serviceMap();
+  await csClient.putMap({ name: 'service_map', epoch: svc.epoch, json: json(svc) });
+  await csClient.putMap({ name: 'osd_metadata', epoch: 1, json: json(sim.osdMetadata()) });
+  const keyringPath = path.join(dir, 'keyring');
+  const ds = await startDaemonServer({
+    port: 0,
+    metricsPort: 0,
+    logLevel: 'error',
+    clusterStateAddr: cs.address,
+    keyringPath,
+    flushIntervalMs: 30,
+    ...opts,
+  });
+  const keyring = parseKeyring(fs.readFileSync(keyringPath, 'utf8'));
+  const channel = openChannel(ds.address);
+  const client = makeClient(DaemonServerServiceDefinition, channel);
+  const creds = (entity = 'client.admin', key = keyring.get(entity)?.key ?? '') => {
+    const md = Metadata();
+    md.set('x-mgr-entity', entity);
+    md.set('x-mgr-key', key);
+    return md;
+  };
+  return {
+    dir,
+    cs,
+    csClient,
+    sim,
+    ds,
+    client,
+    keyring,
+    keyringPath,
+    creds,
+    admin: creds(),
+    async close() {
+      channel.close();
+      csChannel.close();
+      await ds.stop();
+      await cs.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Drives one Session stream by hand: send() requests, next() responses, end(). */
+export class SessionDriver {
+  private queue: SessionRequest[] = [];
+  private wake: (() => void) | null = null;
+  private done = false;
+  private responses: AsyncIterator<SessionResponse>;
+  /** Settles when the stream ends: null when it ended cleanly, else the error. */
+  readonly ended: Promise<unknown>;
+  private received: SessionResponse[] = [];
+  private waiters: Array<() => void> = [];
+
+  constructor(client: { session(req: AsyncIterable<SessionRequest>, opts: { metadata: Metadata }): AsyncIterable<SessionResponse> }, metadata: Metadata) {
+    const self = this;
+    async function* requests(): AsyncGenerator<SessionRequest> {
+      while (true) {
+        while (self.queue.length) yield self.queue.shift()!;
+        if (self.done) return;
+        await new Promise<void>((r) => (self.wake = r));
+      }
+    }
+    this.responses = client.session(requests(), { metadata })[Symbol.asyncIterator]();
+    this.ended = (async () => {
+      try {
+        while (true) {
+          const r = await this.responses.next();
+          if (r.done) return null;
+          this.received.push(r.value);
+          for (const w of this.waiters.splice(0)) w();
+        }
+      } catch (e) {
+        return e;
+      } finally {
+        for (const w of this.waiters.splice(0)) w();
+      }
+    })();
+  }
+
+  send(msg: SessionRequest['msg']): void {
+    this.queue.push({ msg });
+    this.wake?.();
+  }
+
+  end(): void {
+    this.done = true;
+    this.wake?.();
+  }
+
+  /** Waits for the n-th response (1-based) or the end of the stream. */
+  async response(n: number): Promise<SessionResponse | undefined> {
+    let finished = false;
+    void this.ended.then(() => (finished = true));
+    while (this.received.length < n && !finished) await new Promise<void>((r) => this.waiters.push(r));
+    return this.received[n - 1];
+  }
+}
+
+/** Polls `fn` until it returns a value that passes `ok` (bounded by count, not by time). */
+export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, tries = 200): Promise<T> {
+  let v = await fn();
+  for (let i = 0; i < tries && !ok(v); i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    v = await fn();
+  }
+  return v;
+}
