@@ -1,5 +1,6 @@
 // startClusterState: opens the store, builds the state, serves
 // ClusterStateService on lib/server.ts's bootstrap.
+import * as prom from 'prom-client';
 import { startService, RunningService, TlsOptions } from '../../lib/server';
 import { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cluster_state';
 import { SqliteStore } from './domain/kvstore';
@@ -66,6 +67,7 @@ export async function startClusterState(opts: ClusterStateOptions): Promise<Clus
     },
     (server, ctx) => {
       server.add(ClusterStateServiceDefinition, clusterStateHandlers(state, { log: ctx.log, maxMapBytes: maxMessageBytes, shutdownSignal: ctx.shutdownSignal }));
+      registerMetrics(ctx.registry, state);
       return [ClusterStateServiceDefinition.fullName];
     },
   );
@@ -86,4 +88,13 @@ export async function startClusterState(opts: ClusterStateOptions): Promise<Clus
       return stopped;
     },
   };
+}
+
+/** Gauges read at scrape time: nothing is counted on the hot paths. */
+function registerMetrics(registry: prom.Registry, state: ClusterState): void {
+  new prom.Gauge({ name: 'mgr_cluster_state_watch_seq', help: 'Sequence number of the latest change event', registers: [registry], collect() { this.set(state.feed.lastSeq); } });
+  new prom.Gauge({ name: 'mgr_cluster_state_daemons', help: 'Daemons known to cluster-state', registers: [registry], collect() { this.set(state.daemons.daemons.size); } });
+  new prom.Gauge({ name: 'mgr_cluster_state_stale_daemons', help: 'Daemons marked stale', registers: [registry], collect() { this.set(state.daemons.staleNames().length); } });
+  new prom.Gauge({ name: 'mgr_cluster_state_pgs', help: 'Placement groups in the PG map', registers: [registry], collect() { this.set(state.pg.pgStats.size); } });
+  new prom.Gauge({ name: 'mgr_cluster_state_osd_map_epoch', help: 'Epoch of the stored OSD map', registers: [registry], collect() { this.set(state.maps.epoch('osd_map')); } });
 }

@@ -31,6 +31,8 @@ export interface DaemonState {
   counters: Map<string, Counter>;
   /** Declaration order: the order values are packed in. */
   order: string[];
+  /** How many values a report must carry for this schema. */
+  slots: number;
   status: Record<string, string> | null;
   taskStatus: Record<string, string>;
   healthMetrics: Array<{ type: string; value: number }>;
@@ -66,7 +68,7 @@ export class DaemonIndex {
     let d = this.daemons.get(name);
     if (!d) {
       const [type, id] = splitDaemonName(name)!;
-      d = { name, type, id, metadata: {}, serviceDaemon: false, serviceName: '', counters: new Map(), order: [], status: null, taskStatus: {}, healthMetrics: [], lastReport: 0, stale: false, connected: true };
+      d = { name, type, id, metadata: {}, serviceDaemon: false, serviceName: '', counters: new Map(), order: [], slots: 0, status: null, taskStatus: {}, healthMetrics: [], lastReport: 0, stale: false, connected: true };
       this.daemons.set(name, d);
       this.version++;
     }
@@ -77,13 +79,17 @@ export class DaemonIndex {
   private check(r: DaemonReport, d: DaemonState | undefined): string | null {
     if (!splitDaemonName(r.daemon)) return `'${r.daemon}': a daemon name is <type>.<id>, e.g. osd.3`;
     if (r.values.length === 0) return null;
+    if (!Number.isFinite(r.stamp) || r.stamp < 0) return `${r.daemon}: stamp ${r.stamp} is not a time`;
+    // The common case (values only) is checked without building anything.
+    if (d && !r.opened && !r.declare.length && !r.undeclare.length) {
+      return d.slots === r.values.length ? null : `${r.daemon}: ${r.values.length} values for a schema of ${d.counters.size} counters taking ${d.slots} slots; report ignored`;
+    }
     const counters = new Map(r.opened || !d ? [] : [...d.counters].map(([k, c]) => [k, c.type] as const));
     for (const u of r.undeclare) counters.delete(u);
     for (const t of r.declare) counters.set(t.path, t);
     let slots = 0;
     for (const t of counters.values()) slots += slotsOf(t);
     if (slots !== r.values.length) return `${r.daemon}: ${r.values.length} values for a schema of ${counters.size} counters taking ${slots} slots; report ignored`;
-    if (!Number.isFinite(r.stamp) || r.stamp < 0) return `${r.daemon}: stamp ${r.stamp} is not a time`;
     return null;
   }
 
@@ -102,6 +108,7 @@ export class DaemonIndex {
         if (d.counters.size) schemaChanged = true;
         d.counters.clear();
         d.order = [];
+        d.slots = 0;
         d.connected = true;
       }
       if (r.closed) d.connected = false;
@@ -122,7 +129,11 @@ export class DaemonIndex {
         d.counters.set(t.path, counter);
         schemaChanged = true;
       }
-      if (schemaChanged) d.order = [...d.counters.keys()];
+      if (schemaChanged) {
+        d.order = [...d.counters.keys()];
+        d.slots = 0;
+        for (const c of d.counters.values()) d.slots += slotsOf(c.type);
+      }
       if (r.values.length) {
         const stamp = r.stamp || now;
         let i = 0;

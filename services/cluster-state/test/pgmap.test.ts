@@ -129,6 +129,28 @@ describe('cluster-state PGMap', () => {
     expect((await get('pg_summary')).all).toEqual({ 'active+clean': 88, 'active+undersized+degraded': 1 });
   });
 
+  it('sends one pg_summary event per batch, however many OSDs it carried', async () => {
+    const base = (await t.client.putMap({ name: 'service_map', epoch: 1, json: json({ epoch: 1, services: {} }) })).seq;
+    await t.client.ingestPgStats({ stats: reportsFrom(dump.pg_stats, STAMP + 40) });
+    await t.client.putMap({ name: 'service_map', epoch: 2, json: json({ epoch: 2, services: {} }) });
+    const seen: string[] = [];
+    for await (const ev of t.client.watch({ afterSeq: base, types: [] })) {
+      seen.push(ev.type);
+      if (ev.type === 'service_map') break;
+    }
+    // The batch of three OSD reports: one pg_summary (and the health it cleared).
+    expect(seen.filter((x) => x === 'pg_summary')).toEqual(['pg_summary']);
+  });
+
+  it('merges the monitors\' health (map health_mon) with derived checks', async () => {
+    const mon = JSON.parse(fixture('mgrget-health-warn.json').json);
+    await t.client.putMap({ name: 'health_mon', epoch: 1, json: json(mon) });
+    const health = JSON.parse((await get('health')).json);
+    expect(health.status).toBe('HEALTH_ERR');
+    expect(Object.keys(health.checks).sort()).toEqual(Object.keys(mon.checks).sort());
+    expect(health.checks.OSDMAP_FLAGS).toEqual(mon.checks.OSDMAP_FLAGS);
+  });
+
   it('answers pg_ready once every up OSD has reported', async () => {
     expect(await get('pg_ready')).toEqual({ pg_ready: true });
   });
