@@ -100,11 +100,20 @@ export function clusterStateHandlers(state: ClusterState, opts: HandlerOptions):
     },
 
     async reportDaemons(req) {
-      return guard(log, 'ReportDaemons', () => state.reportDaemons(req.reports));
+      return guard(log, 'ReportDaemons', () => {
+        const out = state.reportDaemons(req.reports);
+        if (out.rejected.length) log.warn('daemon reports refused', { refused: out.rejected.length, applied: out.applied, first: out.rejected[0] });
+        return out;
+      });
     },
 
     async ingestPgStats(req) {
-      return guard(log, 'IngestPgStats', () => state.ingestPgStats(req.stats));
+      return guard(log, 'IngestPgStats', () => {
+        const out = state.ingestPgStats(req.stats);
+        if (out.rejected.length) log.warn('pg stats refused', { refused: out.rejected.length, applied: out.applied, first: out.rejected[0] });
+        else log.debug('pg stats applied', { reports: out.applied, pgs: state.pg.pgStats.size });
+        return out;
+      });
     },
 
     async listDaemons(req) {

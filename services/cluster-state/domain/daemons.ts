@@ -281,7 +281,7 @@ export class DaemonIndex {
     const names = [...this.daemons.keys()].sort();
     for (const n of names) {
       const d = this.daemons.get(n)!;
-      if (!wanted.has(d.type) || d.stale || !d.connected) continue;
+      if (!wanted.has(d.type)) continue;
       const counters: Record<string, unknown> = {};
       for (const [path, c] of d.counters) {
         if (c.type.priority < prioLimit) continue;

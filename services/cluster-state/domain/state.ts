@@ -164,8 +164,15 @@ export class ClusterState {
     });
   }
 
+  private synthesised: { key: string; crush: Json } | null = null;
+
+  /** The put CRUSH map, or one synthesised once per osd map / metadata change. */
   private crush(): Json {
-    return this.maps.parsed('crush_map') ?? synthesiseCrush(this.maps.parsed('osd_map'), this.maps.parsed('osd_metadata'));
+    const put = this.maps.parsed('crush_map');
+    if (put) return put;
+    const key = `${this.maps.version('osd_map')}/${this.maps.version('osd_metadata')}`;
+    if (this.synthesised?.key !== key) this.synthesised = { key, crush: synthesiseCrush(this.maps.parsed('osd_map'), this.maps.parsed('osd_metadata')) };
+    return this.synthesised.crush;
   }
 
   private pools(): Json[] {

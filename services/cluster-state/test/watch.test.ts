@@ -71,6 +71,16 @@ describe('cluster-state Watch', () => {
     await iter.return?.();
   });
 
+  it('notifies cluster-log appends by channel', async () => {
+    const base = (await putServiceMap()).seq;
+    expect((await t.client.appendClusterLog({ entries: [{ channel: 'audit', priority: 'INF', name: 'mgr.x', message: 'hello', stamp: 0 }] })).appended).toBe(1);
+    const [ev] = await take(t.client.watch({ afterSeq: base, types: ['clog'] }), 1);
+    expect([ev.type, ev.id]).toEqual(['clog', 'audit']);
+    const bad = t.client.appendClusterLog({ entries: [{ channel: 'cluster', priority: 'LOUD', name: '', message: '', stamp: 0 }] });
+    await expect(bad).rejects.toThrow(/priority 'LOUD' is not one of DBG, INF, SEC, WRN, ERR/);
+    expect(t.handle.state.clog).toHaveLength(1);
+  });
+
   it('sends RESYNC to a watcher ahead of the server (it restarted)', async () => {
     const [ev] = await take(t.client.watch({ afterSeq: 1_000_000, types: [] }), 1);
     expect(ev.kind).toBe(WatchEventKind.WATCH_EVENT_KIND_RESYNC);
