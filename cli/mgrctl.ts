@@ -116,6 +116,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
     }
   }
 
+  if (words.length === 1 && words[0] === 'help') write(USAGE + '\ncommands (from the server):\n');
   const ch = openChannel(o.addr, tlsFromEnv(env));
   try {
     const md = credentials(o, env);

@@ -91,11 +91,12 @@ export class SessionDriver {
         await new Promise<void>((r) => (self.wake = r));
       }
     }
-    this.responses = client.session(requests(), { metadata })[Symbol.asyncIterator]();
+    const responses = client.session(requests(), { metadata })[Symbol.asyncIterator]();
+    this.responses = responses;
     this.ended = (async () => {
       try {
         while (true) {
-          const r = await this.responses.next();
+          const r = await responses.next();
           if (r.done) return null;
           this.received.push(r.value);
           for (const w of this.waiters.splice(0)) w();

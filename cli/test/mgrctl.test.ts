@@ -1,0 +1,82 @@
+// mgrctl: word mapping (unit) and the real CLI spawned against a real stack.
+import { execFile } from 'child_process';
+import * as path from 'path';
+import { mapWords, UsageError } from '../args';
+import { startStack } from '../../services/daemon-server/test/helpers';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+function mgrctl(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(path.join(ROOT, 'bin/mgrctl'), args, { env: { ...process.env, ...env }, timeout: 30000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as any).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('mapWords', () => {
+  const descs = [
+    { cmd: 'pg ls name=pool,type=CephInt,req=false name=states,type=CephChoices,strings=active|clean,n=N,req=false' },
+    { cmd: 'pg stat' },
+    { cmd: 'osd ok-to-stop name=ids,type=CephString,n=N name=max,type=CephInt,req=false' },
+    { cmd: 'config set name=key,type=CephString name=value,type=CephString' },
+  ];
+  it('matches the longest prefix and fills arguments in order', () => {
+    expect(mapWords(['pg', 'stat'], descs)).toEqual({ prefix: 'pg stat', args: {} });
+    expect(mapWords(['pg', 'ls', '2', 'active', 'clean'], descs)).toEqual({ prefix: 'pg ls', args: { pool: '2', states: ['active', 'clean'] } });
+    expect(mapWords(['osd', 'ok-to-stop', '1', '2'], descs)).toEqual({ prefix: 'osd ok-to-stop', args: { ids: ['1', '2'] } });
+    expect(mapWords(['config', 'set', 'mgr_stats_period', '3'], descs)).toEqual({ prefix: 'config set', args: { key: 'mgr_stats_period', value: '3' } });
+  });
+  it('says what is wrong', () => {
+    expect(() => mapWords(['pg', 'nope'], descs)).toThrow(/no valid command found for 'pg nope'; did you mean one of: pg ls, pg stat/);
+    expect(() => mapWords(['pg', 'stat', 'extra'], descs)).toThrow(UsageError);
+  });
+});
+
+describe('mgrctl end to end', () => {
+  let t: Awaited<ReturnType<typeof startStack>>;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    t = await startStack();
+    env = { MGR_ADDR: t.ds.address, MGR_KEYRING: t.keyringPath, MGR_CLUSTER_STATE_ADDR: t.cs.address, MGR_KEY: '' };
+  });
+  afterAll(() => t.close());
+
+  it('runs a native command with --format json and exits 0', async () => {
+    const r = await mgrctl(['osd', 'perf', '--format', 'json'], env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toHaveProperty('osdstats.osd_perf_infos');
+  });
+
+  it('tell mgr reaches the same command; a bad argument exits 22 with Ceph\'s message', async () => {
+    const ok = await mgrctl(['tell', 'mgr', 'config', 'show', '--format=json'], env);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).mgr_stats_period.value).toBe('5');
+    const bad = await mgrctl(['pg', 'ls', 'notapool'], env);
+    expect(bad.code).toBe(22);
+    expect(bad.stderr).toMatch(/Error EINVAL: Invalid command: pool: notapool doesn't represent an int/);
+  });
+
+  it('get prints cluster-state JSON; status prints the summary', async () => {
+    const g = await mgrctl(['get', 'osd_map'], env);
+    expect(g.code).toBe(0);
+    expect(JSON.parse(g.stdout).osds).toHaveLength(3);
+    const s = await mgrctl(['status'], env);
+    expect(s.code).toBe(0);
+    expect(s.stdout).toMatch(/health: HEALTH_/);
+  });
+
+  it('exits non-zero with one clear line when denied, unauthenticated or unreachable', async () => {
+    const denied = await mgrctl(['--name', 'client.ro', 'config', 'set', 'mgr_stats_period', '1'], env);
+    expect(denied.code).toBe(13);
+    expect(denied.stderr).toMatch(/^Error EACCES: access denied/);
+    const wrong = await mgrctl(['pg', 'stat'], { ...env, MGR_KEY: 'bogus' });
+    expect(wrong.code).toBe(13);
+    expect(wrong.stderr).toMatch(/authentication failed/);
+    const down = await mgrctl(['pg', 'stat'], { ...env, MGR_ADDR: '127.0.0.1:1' });
+    expect(down.code).not.toBe(0);
+    expect(down.stderr).toMatch(/^cannot reach daemon-server at 127\.0\.0\.1:1: is it running\? \(npm start\)/);
+    expect(down.stderr).not.toMatch(/\n\s+at /);
+  });
+});
