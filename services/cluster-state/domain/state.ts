@@ -506,7 +506,27 @@ export class ClusterState {
 
   // ---- typed maps ----
 
+  private typedCache = new Map<string, { version: number; value: unknown }>();
+
+  /** Converts a map at most once per epoch. */
+  private typed<T>(name: string, convert: () => T): T {
+    const version = this.maps.version(name);
+    const hit = this.typedCache.get(name);
+    if (hit && hit.version === version) return hit.value as T;
+    const value = convert();
+    this.typedCache.set(name, { version, value });
+    return value;
+  }
+
   typedOsdMap(): OsdMap {
+    return this.typed('osd_map', () => this.convertOsdMap());
+  }
+
+  typedFsMap(): FsMap {
+    return this.typed('fs_map', () => this.convertFsMap());
+  }
+
+  private convertOsdMap(): OsdMap {
     const m = this.maps.parsed<any>('osd_map');
     if (!m) throw new StateError('unavailable', 'no osd_map has been put yet');
     return {
@@ -542,7 +562,7 @@ export class ClusterState {
     };
   }
 
-  typedFsMap(): FsMap {
+  private convertFsMap(): FsMap {
     const m = this.maps.parsed<any>('fs_map');
     if (!m) throw new StateError('unavailable', 'no fs_map has been put yet');
     const mds = (info: any) => ({ gid: info.gid ?? 0, name: info.name ?? '', rank: info.rank ?? -1, state: info.state ?? '', addr: info.addr ?? '' });
