@@ -126,3 +126,37 @@ describe('cluster-state with a 10,000-OSD map', () => {
     expect(osdMap!.osds).toHaveLength(10000);
   });
 });
+
+describe('cluster-state before the feed has put anything', () => {
+  let t: Awaited<ReturnType<typeof startTestServer>>;
+  beforeAll(async () => {
+    t = await startTestServer();
+  });
+  afterAll(() => t.close());
+
+  it('answers UNAVAILABLE for maps that have no empty form, and empty forms for the others', async () => {
+    const err = await failure(t.client.get({ what: 'osd_map' }));
+    expect(err.code).toBe(Status.UNAVAILABLE);
+    expect(err.message).toMatch(/no osd_map has been put yet/);
+    expect((await failure(t.client.getOsdMap({}))).code).toBe(Status.UNAVAILABLE);
+    expect(parse((await t.client.get({ what: 'osd_metadata' })).json)).toEqual({});
+    expect(parse((await t.client.get({ what: 'devices' })).json)).toEqual(fixture('mgrget-devices.json'));
+    expect(parse((await t.client.get({ what: 'health' })).json)).toEqual(fixture('mgrget-health.json'));
+    expect(parse((await t.client.get({ what: 'pg_summary' })).json)).toEqual({ all: {}, by_osd: {}, by_pool: {}, pg_stats_sum: expect.any(Object) });
+  });
+
+  it('raises OSD_DOWN when the osd map has an in OSD that is down, and clears it', async () => {
+    const ref = fixture('mgrget-osd_map.json');
+    const down = { ...ref, epoch: ref.epoch + 1, osds: ref.osds.map((o: any) => (o.osd === 1 ? { ...o, up: 0, state: ['exists'] } : o)) };
+    await t.client.putMap({ name: 'osd_map', epoch: down.epoch, json: json(down) });
+    let health = JSON.parse(parse((await t.client.get({ what: 'health' })).json).json);
+    expect(health.status).toBe('HEALTH_WARN');
+    expect(health.checks.OSD_DOWN.summary).toEqual({ message: '1 osds down', count: 1 });
+    expect(health.checks.OSD_DOWN.detail).toEqual([{ message: 'osd.1 is down' }]);
+    const tree = parse((await t.client.get({ what: 'osd_map_tree' })).json);
+    expect(tree.nodes.find((n: any) => n.id === 1).status).toBe('down');
+    await t.client.putMap({ name: 'osd_map', epoch: down.epoch + 1, json: json({ ...ref, epoch: down.epoch + 1 }) });
+    health = JSON.parse(parse((await t.client.get({ what: 'health' })).json).json);
+    expect(health.status).toBe('HEALTH_OK');
+  });
+});
