@@ -160,13 +160,22 @@ export class Ingest {
   flush(): Promise<void> {
     if (this.flushing) return this.flushing;
     if (!this.pending.size && !this.pgQueue.length) return Promise.resolve();
-    this.flushing = this.doFlush().finally(() => {
-      this.flushing = null;
-    });
+    this.flushing = this.doFlush().then(
+      (ok) => {
+        this.flushing = null;
+        // More piled up while this batch was in flight: send it now rather than at the next tick.
+        if (ok && !this.stopped && (!this.hasPgRoom() || this.pending.size >= this.opts.flushAtPending)) void this.flush();
+      },
+      () => {
+        this.flushing = null;
+      },
+    );
     return this.flushing;
   }
 
-  private async doFlush(): Promise<void> {
+  /** Returns false when cluster-state could not be reached. */
+  private async doFlush(): Promise<boolean> {
+    let ok = true;
     const batch = this.pending;
     this.pending = new Map();
     const pg = this.pgQueue;
@@ -184,6 +193,7 @@ export class Ingest {
         this.opts.counters?.flushFailed();
         this.opts.onWarn?.('forwarding daemon reports failed; will retry', { error: (e as Error).message, daemons: batch.size });
         this.restoreReports(batch);
+        ok = false;
       }
     }
     if (pg.length) {
@@ -198,9 +208,11 @@ export class Ingest {
         this.opts.counters?.flushFailed();
         this.opts.onWarn?.('forwarding pg stats failed; will retry', { error: (e as Error).message, entries: pg.length });
         this.pgQueue = [...pg, ...this.pgQueue]; // kept, never dropped
+        ok = false;
       }
     }
     if (this.hasPgRoom()) for (const w of [...this.pgWaiters]) w();
+    return ok;
   }
 
   /** Puts a failed batch back under whatever arrived since. */

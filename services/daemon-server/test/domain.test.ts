@@ -1,0 +1,162 @@
+// Domain units: caps and keyrings, argument types, ingest batching.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { isCapable, loadOrCreateKeyring, mayOpenSession, parseCaps, parseKeyring } from '../domain/auth';
+import { parseSignature, validateArgs } from '../domain/argspec';
+import { emptyReport, Ingest, IngestSink } from '../domain/ingest';
+import type { DaemonReport, OsdPgStats } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+
+describe('caps', () => {
+  const can = (caps: string, req: Partial<Parameters<typeof isCapable>[1]>) =>
+    isCapable(parseCaps(caps), { service: 'pg', module: '', prefix: 'pg stat', perm: 'r', ...req });
+  it('supports allow *, rwx bits, command, module, service and profiles', () => {
+    expect(can('allow *', { perm: 'rwx' })).toBe(true);
+    expect(can('allow r', { perm: 'r' })).toBe(true);
+    expect(can('allow r', { perm: 'rw' })).toBe(false);
+    expect(can('allow rw', { perm: 'rw' })).toBe(true);
+    expect(can('allow command "config set"', { prefix: 'config set', perm: 'rw' })).toBe(true);
+    expect(can('allow command "config set"', { prefix: 'config show', perm: 'r' })).toBe(false);
+    expect(can('allow module hello rw', { service: 'py', module: 'hello', prefix: 'hello', perm: 'rw' })).toBe(true);
+    expect(can('allow module hello r', { service: 'py', module: 'other', prefix: 'x', perm: 'r' })).toBe(false);
+    expect(can('allow service pg r', { perm: 'r' })).toBe(true);
+    expect(can('allow service osd r', { perm: 'r' })).toBe(false);
+    expect(can('allow profile read-only', { perm: 'r' })).toBe(true);
+    expect(can('allow r, allow command "mgr fail"', { prefix: 'mgr fail', perm: 'rw' })).toBe(true);
+    expect(mayOpenSession(parseCaps('allow profile osd'), 'osd.3')).toBe(true);
+    expect(mayOpenSession(parseCaps('allow profile osd'), 'mds.a')).toBe(false);
+    expect(mayOpenSession(parseCaps('allow rw'), 'osd.3')).toBe(false);
+    expect(() => parseCaps('allow everything please')).toThrow(/cannot parse cap/);
+    expect(() => parseCaps('deny r')).toThrow(/expected 'allow/);
+  });
+
+  it('creates a keyring with client.admin and client.ro, mode 0600, and parses it back', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyring-'));
+    const file = path.join(dir, 'sub', 'keyring');
+    const first = loadOrCreateKeyring(file);
+    expect(first.created).toBe(true);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect([...first.entries.keys()]).toEqual(['client.admin', 'client.ro']);
+    const again = loadOrCreateKeyring(file);
+    expect(again.created).toBe(false);
+    expect(again.entries.get('client.admin')!.key).toBe(first.entries.get('client.admin')!.key);
+    expect(() => parseKeyring('[client.x]\n\tkey = abc\n\tcaps mgr = "allow sideways"\n')).toThrow(/\[client.x\] cannot parse cap/);
+    expect(() => parseKeyring('[client.x]\n\tcaps mgr = "allow *"\n')).toThrow(/has no key/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('argument types', () => {
+  const v = (cmd: string, args: Record<string, unknown>) => validateArgs(parseSignature(cmd), args);
+  it('converts and checks each type', () => {
+    expect(v('x name=n,type=CephInt,range=1|10', { n: '7' })).toEqual({ n: 7 });
+    expect(() => v('x name=n,type=CephInt,range=1|10', { n: 11 })).toThrow(/11 not in range \[1, 10\]/);
+    expect(v('x name=f,type=CephFloat', { f: '0.5' })).toEqual({ f: 0.5 });
+    expect(() => v('x name=f,type=CephFloat', { f: 'half' })).toThrow(/doesn't represent a float/);
+    expect(v('x name=b,type=CephBool', { b: 'true' })).toEqual({ b: true });
+    expect(() => v('x name=b,type=CephBool', { b: 'maybe' })).toThrow(/not one of 'true', 'false'/);
+    expect(v('x name=w,type=CephName', { w: 'osd.3' })).toEqual({ w: 'osd.3' });
+    expect(() => v('x name=w,type=CephName', { w: 'osd3' })).toThrow(/no \. in osd3/);
+    expect(() => v('x name=w,type=CephName', { w: 'car.3' })).toThrow(/unknown type car/);
+    expect(v('x name=o,type=CephOsdName', { o: 'osd.4' })).toEqual({ o: 4 });
+    expect(v('x name=o,type=CephOsdName', { o: '4' })).toEqual({ o: 4 });
+    expect(() => v('x name=o,type=CephOsdName', { o: 'osd.-1' })).toThrow(/less than 0/);
+    expect(v('x name=p,type=CephPgid', { p: '1.1f' })).toEqual({ p: '1.1f' });
+    expect(() => v('x name=p,type=CephPgid', { p: '1' })).toThrow(/pgid has no \./);
+    expect(() => v('x name=p,type=CephPgid', { p: '1.zz' })).toThrow(/not hex integer/);
+    expect(v('x name=l,type=CephInt,n=N', { l: ['1', 2] })).toEqual({ l: [1, 2] });
+    expect(() => v('x name=s,type=CephString,goodchars=[a-z]', { s: 'a-b' })).toThrow(/invalid characters/);
+    expect(() => parseSignature('x name=y,type=CephWhatever')).toThrow(/unknown argument type/);
+  });
+});
+
+describe('ingest', () => {
+  function fakeSink() {
+    const calls = { reports: [] as DaemonReport[][], pg: [] as OsdPgStats[][], stale: [] as Array<[string[], string[]]> };
+    let fail = false;
+    let hold: Promise<void> | null = null;
+    const sink: IngestSink = {
+      async reportDaemons(r) {
+        if (hold) await hold;
+        if (fail) throw new Error('unavailable');
+        calls.reports.push(r);
+        return { applied: r.length, rejected: [] };
+      },
+      async ingestPgStats(s) {
+        if (hold) await hold;
+        if (fail) throw new Error('unavailable');
+        calls.pg.push(s);
+        return { applied: s.length, rejected: [] };
+      },
+      async setDaemonsStale(stale, fresh) {
+        calls.stale.push([stale, fresh]);
+      },
+    };
+    return { sink, calls, setFail: (f: boolean) => (fail = f), setHold: (p: Promise<void> | null) => (hold = p) };
+  }
+  const report = (daemon: string, values: number[]): DaemonReport => ({ ...emptyReport(daemon), values, stamp: values[0] });
+  const pg = (osd: number): OsdPgStats => ({ osd, epoch: 1, stamp: 0, json: Buffer.from('{}') });
+
+  it('coalesces per daemon (newest values win) and sends one batch per flush', async () => {
+    const f = fakeSink();
+    let coalesced = 0;
+    const ing = new Ingest({ sink: f.sink, flushIntervalMs: 1e6, flushAtPending: 1000, maxPendingPgStats: 10, counters: { coalesced: (n) => (coalesced += n), forwarded: () => {}, rejectedUpstream: () => {}, flushFailed: () => {} } });
+    ing.addReport({ ...emptyReport('osd.1'), opened: true, declare: [{ path: 'a', description: '', nick: '', type: 2, priority: 5, units: 0 }] });
+    for (let i = 1; i <= 5; i++) ing.addReport(report('osd.1', [i]));
+    ing.addReport(report('osd.2', [9]));
+    await ing.flush();
+    expect(f.calls.reports).toHaveLength(1);
+    const [batch] = f.calls.reports;
+    expect(batch.map((r) => r.daemon)).toEqual(['osd.1', 'osd.2']);
+    expect(batch[0]).toMatchObject({ opened: true, values: [5] });
+    expect(batch[0].declare.map((d) => d.path)).toEqual(['a']);
+    expect(coalesced).toBe(4);
+  });
+
+  it('keeps pg stats and reports when cluster-state fails, and sends them on the next flush', async () => {
+    const f = fakeSink();
+    const ing = new Ingest({ sink: f.sink, flushIntervalMs: 1e6, flushAtPending: 1000, maxPendingPgStats: 100 });
+    f.setFail(true);
+    ing.addReport(report('osd.1', [1]));
+    ing.addPgStats(pg(1));
+    await ing.flush();
+    ing.addReport(report('osd.1', [2]));
+    ing.addPgStats(pg(2));
+    f.setFail(false);
+    await ing.flush();
+    expect(f.calls.reports).toEqual([[expect.objectContaining({ daemon: 'osd.1', values: [2] })]]);
+    expect(f.calls.pg[0].map((p) => p.osd)).toEqual([1, 2]);
+  });
+
+  it('bounds the pg queue: waiters get room after a flush, or false when none comes', async () => {
+    const f = fakeSink();
+    let release!: () => void;
+    f.setHold(new Promise<void>((r) => (release = r)));
+    const ing = new Ingest({ sink: f.sink, flushIntervalMs: 1e6, flushAtPending: 1000, maxPendingPgStats: 2 });
+    ing.addPgStats(pg(0)); // 2/4 = flush threshold 0 -> starts a held flush
+    ing.addPgStats(pg(1));
+    ing.addPgStats(pg(2));
+    expect(ing.hasPgRoom()).toBe(false);
+    expect(await ing.waitForPgRoom(10)).toBe(false);
+    const waiting = ing.waitForPgRoom(60000);
+    f.setHold(null);
+    release();
+    await ing.flush();
+    expect(await waiting).toBe(true);
+    expect(f.calls.pg.flat().map((p) => p.osd).sort()).toEqual([0, 1, 2]);
+  });
+
+  it('marks silent daemons stale and fresh again', async () => {
+    const f = fakeSink();
+    let now = 0;
+    const ing = new Ingest({ sink: f.sink, flushIntervalMs: 1e6, flushAtPending: 1000, maxPendingPgStats: 10, now: () => now });
+    ing.addReport(report('osd.1', [1]));
+    ing.addReport(report('osd.2', [1]));
+    now = 10000;
+    ing.addReport(report('osd.2', [2]));
+    expect(await ing.checkStale(5000)).toEqual({ stale: ['osd.1'], fresh: [] });
+    expect(await ing.checkStale(5000)).toEqual({ stale: [], fresh: [] });
+    ing.addReport(report('osd.1', [3]));
+    expect(await ing.checkStale(5000)).toEqual({ stale: [], fresh: ['osd.1'] });
+  });
+});
