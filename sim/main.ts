@@ -22,7 +22,7 @@ export const SIM_OPTIONS = {
   daemons: { env: 'SIM_DAEMONS', flag: 'daemons', type: 'bool', default: true, desc: 'run fake daemons against daemon-server; off: pg stats go straight to cluster-state' },
   pgStatsPeriod: { env: 'SIM_PG_STATS_PERIOD', flag: 'pg-stats-period', type: 'float', default: 5, desc: 'with --daemons off: seconds between pg-stat rounds' },
   seed: { env: 'SIM_SEED', flag: 'seed', type: 'int', default: 1, desc: 'seed for every random choice' },
-  name: { env: 'MGR_NAME', flag: 'name', type: 'string', default: 'client.admin', desc: 'entity to authenticate as (with --keyring)' },
+  name: { env: 'MGR_ENTITY', flag: 'name', type: 'string', default: 'client.admin', desc: 'entity to authenticate as (with --keyring)' },
   keyring: { env: 'MGR_KEYRING', flag: 'keyring', type: 'string', default: './data/keyring', desc: 'Ceph-format keyring holding the key of --name (ignored if missing)' },
   logLevel: COMMON_OPTIONS.logLevel,
 } satisfies OptionTable;
