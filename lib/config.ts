@@ -111,3 +111,24 @@ export const COMMON_OPTIONS = {
   tlsClientAuth: { env: 'MGR_TLS_CLIENT_AUTH', flag: 'tls-client-auth', type: 'bool', default: false, desc: 'mutual TLS: require client certificates' },
   logLevel: { env: 'MGR_LOG_LEVEL', flag: 'log-level', type: 'string', default: 'info', desc: 'debug, info, warn or error' },
 } satisfies OptionTable;
+
+interface TlsConfig {
+  tlsCert: string;
+  tlsKey: string;
+  tlsCa: string;
+  tlsClientAuth: boolean;
+}
+
+/** The TLS this service serves with (undefined: plaintext). */
+export function serverTlsOf(cfg: TlsConfig): { cert: string; key: string; ca?: string; clientAuth: boolean } | undefined {
+  return cfg.tlsCert ? { cert: cfg.tlsCert, key: cfg.tlsKey, ca: cfg.tlsCa || undefined, clientAuth: cfg.tlsClientAuth } : undefined;
+}
+
+/**
+ * The TLS this service uses towards its peers: trust the CA and present its
+ * own certificate (needed where peers require client certificates).
+ */
+export function peerTlsOf(cfg: TlsConfig): { cert?: string; key?: string; ca?: string } | undefined {
+  if (!cfg.tlsCa && !cfg.tlsCert) return undefined;
+  return { ca: cfg.tlsCa || undefined, cert: cfg.tlsCert || undefined, key: cfg.tlsKey || undefined };
+}

@@ -1,5 +1,5 @@
 // cluster-state: wiring only (configuration, start, signals).
-import { configOrExit, COMMON_OPTIONS } from '../../lib/config';
+import { configOrExit, COMMON_OPTIONS, serverTlsOf } from '../../lib/config';
 import { exitOnSignals } from '../../lib/server';
 import { createLogger } from '../../lib/log';
 import { startClusterState, DEFAULT_WATCH_BACKLOG, DEFAULT_MAX_STORE_VALUE_BYTES } from './server';
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     maxStoreValueBytes: cfg.maxStoreValueBytes,
     shutdownGraceMs: cfg.shutdownGraceMs,
     logLevel: cfg.logLevel,
-    tls: cfg.tlsCert ? { cert: cfg.tlsCert, key: cfg.tlsKey, ca: cfg.tlsCa || undefined, clientAuth: cfg.tlsClientAuth } : undefined,
+    tls: serverTlsOf(cfg),
   });
   exitOnSignals([handle], handle.service.log);
 }

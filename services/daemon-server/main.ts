@@ -1,7 +1,6 @@
 // daemon-server process: configuration, start, signals.
 import * as path from 'path';
-import { COMMON_OPTIONS, configOrExit } from '../../lib/config';
-import { tlsFromEnv } from '../../lib/client';
+import { COMMON_OPTIONS, configOrExit, peerTlsOf, serverTlsOf } from '../../lib/config';
 import { exitOnSignals } from '../../lib/server';
 import { startDaemonServer } from './server';
 
@@ -28,7 +27,6 @@ async function main(): Promise<void> {
     process.stderr.write(`MGR_AUTH: expected 'keyring' or 'none', got '${cfg.auth}'\n`);
     process.exit(2);
   }
-  const tls = cfg.tlsCert ? { cert: cfg.tlsCert, key: cfg.tlsKey, ca: cfg.tlsCa, clientAuth: cfg.tlsClientAuth } : undefined;
   const handle = await startDaemonServer({
     host: cfg.host,
     port: cfg.port,
@@ -47,8 +45,8 @@ async function main(): Promise<void> {
     maxMessageBytes: cfg.maxMessageBytes,
     shutdownGraceMs: cfg.shutdownGraceMs,
     logLevel: cfg.logLevel,
-    tls,
-    peerTls: tlsFromEnv(),
+    tls: serverTlsOf(cfg),
+    peerTls: peerTlsOf(cfg),
   });
   exitOnSignals([handle], handle.service.log);
 }
