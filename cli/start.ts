@@ -19,6 +19,7 @@ const OPTIONS = {
   sim: { env: 'MGR_START_SIM', flag: 'sim', type: 'bool', default: true, desc: 'start the simulator (--sim=false for none)' },
   backend: { env: 'MGR_STANDBY_BACKEND', flag: 'standby-backend', type: 'string', default: 'embedded', desc: 'standby backend: embedded or etcd' },
   etcd: { env: 'MGR_ETCD_ENDPOINTS', flag: 'etcd-endpoints', type: 'string', default: '', desc: 'etcd endpoints for the etcd backend' },
+  portOffset: { env: 'MGR_START_PORT_OFFSET', flag: 'port-offset', type: 'int', default: 0, desc: 'added to every default port (to run a second copy, or in tests)' },
   readyTimeoutMs: { env: 'MGR_START_TIMEOUT_MS', flag: 'ready-timeout-ms', type: 'int', default: 60000, desc: 'how long a service may take to become ready' },
 } as const;
 
@@ -31,25 +32,26 @@ export interface ProcessSpec {
 }
 
 /** The processes of the local set-up, in start order. */
-export function localProcesses(cfg: { dataDir: string; host: string; osds: number; sim: boolean; backend: string; etcd: string }): ProcessSpec[] {
+export function localProcesses(cfg: { dataDir: string; host: string; osds: number; sim: boolean; backend: string; etcd: string; portOffset: number }): ProcessSpec[] {
   const h = cfg.host;
+  const p = (port: number) => String(port + cfg.portOffset);
   const data = path.resolve(cfg.dataDir);
-  const clusterState = `${h}:7100`;
-  const standby = `${h}:7200`;
+  const clusterState = `${h}:${p(7100)}`;
+  const standby = `${h}:${p(7200)}`;
   const keyring = path.join(data, 'keyring');
   const specs: ProcessSpec[] = [
     {
       name: 'cluster-state',
       script: 'services/cluster-state/main.ts',
-      env: { MGR_PORT: '7100', MGR_METRICS_PORT: '9100', MGR_DATA_DIR: path.join(data, 'cluster-state') },
+      env: { MGR_PORT: p(7100), MGR_METRICS_PORT: p(9100), MGR_DATA_DIR: path.join(data, 'cluster-state') },
       waitFor: clusterState,
     },
     {
       name: 'standby',
       script: 'services/standby/main.ts',
       env: {
-        MGR_PORT: '7200',
-        MGR_METRICS_PORT: '9200',
+        MGR_PORT: p(7200),
+        MGR_METRICS_PORT: p(9200),
         MGR_DATA_DIR: path.join(data, 'standby'),
         MGR_CLUSTER_STATE_ADDR: clusterState,
         MGR_STANDBY_BACKEND: cfg.backend,
@@ -59,12 +61,12 @@ export function localProcesses(cfg: { dataDir: string; host: string; osds: numbe
     },
   ];
   ['x', 'y'].forEach((name, i) => {
-    const mh = `${h}:${7400 + i}`;
-    const ds = `${h}:${7300 + i}`;
+    const mh = `${h}:${p(7400 + i)}`;
+    const ds = `${h}:${p(7300 + i)}`;
     specs.push({
       name: `module-host-${name}`,
       script: 'services/module-host/main.ts',
-      env: { MGR_NAME: name, MGR_PORT: String(7400 + i), MGR_METRICS_PORT: String(9400 + i), MGR_CLUSTER_STATE_ADDR: clusterState, MGR_STANDBY_ADDR: standby, MGR_DATA_DIR: path.join(data, `module-host-${name}`) },
+      env: { MGR_NAME: name, MGR_PORT: p(7400 + i), MGR_METRICS_PORT: p(9400 + i), MGR_CLUSTER_STATE_ADDR: clusterState, MGR_STANDBY_ADDR: standby, MGR_DATA_DIR: path.join(data, `module-host-${name}`) },
       waitFor: mh,
     });
     specs.push({
@@ -72,8 +74,8 @@ export function localProcesses(cfg: { dataDir: string; host: string; osds: numbe
       script: 'services/daemon-server/main.ts',
       env: {
         MGR_NAME: name,
-        MGR_PORT: String(7300 + i),
-        MGR_METRICS_PORT: String(9300 + i),
+        MGR_PORT: p(7300 + i),
+        MGR_METRICS_PORT: p(9300 + i),
         MGR_CLUSTER_STATE_ADDR: clusterState,
         MGR_MODULE_HOST_ADDR: mh,
         MGR_STANDBY_ADDR: standby,
@@ -87,7 +89,7 @@ export function localProcesses(cfg: { dataDir: string; host: string; osds: numbe
     specs.push({
       name: 'sim',
       script: 'sim/main.ts',
-      env: { MGR_CLUSTER_STATE_ADDR: clusterState, MGR_STANDBY_ADDR: standby, MGR_DAEMON_SERVER_ADDR: `${h}:7300`, MGR_KEYRING: keyring, SIM_OSDS: String(cfg.osds) },
+      env: { MGR_CLUSTER_STATE_ADDR: clusterState, MGR_STANDBY_ADDR: standby, MGR_DAEMON_SERVER_ADDR: `${h}:${p(7300)}`, MGR_KEYRING: keyring, SIM_OSDS: String(cfg.osds) },
     });
   }
   return specs;
@@ -157,6 +159,8 @@ async function main(): Promise<void> {
       stdio: ['ignore', log, log],
     });
     children.push({ spec, child });
+    // Which pid is which service, for operators (and the failover test).
+    fs.writeFileSync(path.join(data, 'pids.json'), JSON.stringify(Object.fromEntries(children.map((c) => [c.spec.name, c.child.pid])), null, 2) + '\n');
     child.on('exit', (code, signal) => {
       if (!stopping) say(`${spec.name} exited (${signal ?? `code ${code}`}); see ${path.join(logs, spec.name + '.log')}`);
     });
@@ -173,7 +177,8 @@ async function main(): Promise<void> {
       say(`${spec.name} started`);
     }
   }
-  say(`ready: mgrctl status  (npm run mgrctl -- status; managers x 127.0.0.1:7300, y 127.0.0.1:7301; cluster-state 127.0.0.1:7100; standby 127.0.0.1:7200; Ctrl-C to stop)`);
+  const at = (port: number) => `${cfg.host}:${port + cfg.portOffset}`;
+  say(`ready: try bin/mgrctl status  (managers x ${at(7300)}, y ${at(7301)}; cluster-state ${at(7100)}; standby ${at(7200)}; Ctrl-C stops everything)`);
 }
 
 if (require.main === module) void main();
