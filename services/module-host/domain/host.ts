@@ -1,0 +1,416 @@
+// ModuleHost: finds the modules, runs the enabled ones (each in its own
+// worker, see module-runner.ts), routes their commands, fans out notify,
+// answers their API calls from cluster-state, and reports their health.
+import * as fs from 'fs';
+import * as path from 'path';
+import type { CommandDescriptor, HealthCheck } from '../../../lib/gen/ceph/mgr/v1/common';
+import { HealthSeverity } from '../../../lib/gen/ceph/mgr/v1/common';
+import { ModuleRunner, ModuleTimeout, RunnerDeps } from './module-runner';
+import { convertOption, declaredOptions, optionKey, OptionError, unknownOption } from './options';
+import type { OptionDeclaration } from './protocol';
+
+/** What the host needs from cluster-state (a thin adapter over its client). */
+export interface ClusterStateApi {
+  get(what: string): Promise<{ json: string; epoch: number } | null>;
+  queryDaemons(kind: string, args: { svcType?: string; svcId?: string; hostname?: string; path?: string; prioLimit?: number; services?: string[] }): Promise<unknown>;
+  getStore(key: string): Promise<string | null>;
+  setStore(key: string, value: string | null): Promise<void>;
+  listStore(prefix: string): Promise<Record<string, string>>;
+  setHealthChecks(checks: HealthCheck[]): Promise<void>;
+  clusterLog(channel: string, priority: string, message: string): Promise<void>;
+}
+
+export interface ModuleHostOptions {
+  mgrId: string;
+  /** Folders holding one module per sub-folder; earlier ones win on a name clash. */
+  modulePath: string[];
+  enabled: string[];
+  alwaysOn: string[];
+  cluster: ClusterStateApi;
+  log: RunnerDeps['log'];
+  commandTimeoutMs: number;
+  watchdogMs: number;
+  notifyTimeoutMs: number;
+  workerMaxOldGenMb: number;
+  observeNotify?: RunnerDeps['observeNotify'];
+}
+
+export interface ModuleView {
+  name: string;
+  path: string;
+  state: string;
+  enabled: boolean;
+  alwaysOn: boolean;
+  canRun: boolean;
+  errorString: string;
+  options: OptionDeclaration[];
+}
+
+/** Raw maps; every other get() name is derived from them. */
+const RAW_MAPS = new Set(['osd_map', 'fs_map', 'mon_map', 'mgr_map', 'service_map', 'osd_metadata', 'mds_metadata', 'mon_metadata', 'config', 'devices', 'crush_map', 'mon_status', 'health_mon']);
+
+const EIO = -5;
+const EINVAL = -22;
+const EOPNOTSUPP = -95;
+const ETIMEDOUT = -110;
+
+export class ModuleHost {
+  private runners = new Map<string, ModuleRunner>();
+  private enabled: Set<string>;
+  private active = false;
+  private services = new Map<string, string>();
+  private activeServices: Record<string, string> = {};
+  private moduleChecks = new Map<string, HealthCheck[]>();
+  private getCache = new Map<string, { version: number; json: string | null }>();
+  private versions = new Map<string, number>();
+  private derivedVersion = 0;
+  private clashes: string[] = [];
+  private healthTimer: NodeJS.Timeout | null = null;
+  private syncing: Promise<void> = Promise.resolve();
+  loaded = false;
+
+  constructor(private opts: ModuleHostOptions) {
+    this.enabled = new Set(opts.enabled);
+  }
+
+  /** Finds every module and reads its declaration. */
+  async discover(): Promise<void> {
+    for (const dir of this.opts.modulePath) {
+      if (!fs.existsSync(dir)) {
+        this.opts.log('warn', 'module folder does not exist', { path: dir });
+        continue;
+      }
+      for (const name of fs.readdirSync(dir).sort()) {
+        const entry = ['index.ts', 'index.js'].map((f) => path.join(dir, name, f)).find((f) => fs.existsSync(f));
+        if (!entry) continue;
+        if (this.runners.has(name)) {
+          this.clashes.push(`${path.join(dir, name)} ignored: a module named '${name}' was already found at ${this.runners.get(name)!.entry}`);
+          this.opts.log('warn', 'module name clash', { module: name, ignored: entry });
+          continue;
+        }
+        this.runners.set(name, new ModuleRunner(name, entry, this.runnerDeps()));
+      }
+    }
+    await Promise.all([...this.runners.values()].map((r) => r.probe()));
+    this.opts.log('info', 'modules found', { modules: [...this.runners.keys()] });
+  }
+
+  private runnerDeps(): RunnerDeps {
+    return {
+      mgrId: this.opts.mgrId,
+      api: (module, method, args) => this.api(module, method, args),
+      log: this.opts.log,
+      changed: () => this.scheduleHealth(),
+      limits: { maxOldGenerationSizeMb: this.opts.workerMaxOldGenMb },
+      watchdogMs: this.opts.watchdogMs,
+      notifyTimeoutMs: this.opts.notifyTimeoutMs,
+      observeNotify: this.opts.observeNotify,
+    };
+  }
+
+  isActive(): boolean {
+    return this.active;
+  }
+
+  /** Active managers run the enabled modules; standbys only their standby parts. */
+  setActive(active: boolean): Promise<void> {
+    if (active === this.active && this.loaded) return this.syncing;
+    this.active = active;
+    this.opts.log('info', active ? 'this manager is active: starting modules' : 'this manager is standby: running standby parts only');
+    return this.sync();
+  }
+
+  setEnabledModules(names: string[]): Promise<void> {
+    const next = new Set(names);
+    if ([...next].every((n) => this.enabled.has(n)) && next.size === this.enabled.size && this.loaded) return this.syncing;
+    this.enabled = next;
+    return this.sync();
+  }
+
+  /** Module URIs the active's modules published (from the MgrMap), for getActiveUri. */
+  setActiveServices(services: Record<string, string>): void {
+    this.activeServices = services;
+  }
+
+  /** module -> URI this host's modules published. */
+  getServices(): Record<string, string> {
+    return Object.fromEntries(this.services);
+  }
+
+  private isOn(name: string): boolean {
+    return this.enabled.has(name) || this.opts.alwaysOn.includes(name);
+  }
+
+  private sync(): Promise<void> {
+    this.syncing = this.syncing.then(async () => {
+      await Promise.all(
+        [...this.runners.values()].map(async (r) => {
+          const want = this.isOn(r.name) ? (this.active ? 'active' : 'standby') : 'off';
+          const now = r.state;
+          if (want === 'off' || (want === 'active' && now === 'standby') || (want === 'standby' && (now === 'running' || now === 'cannot_run'))) {
+            if (now === 'running' || now === 'standby' || now === 'starting') await r.stop();
+            if (now === 'cannot_run' || (want === 'off' && now === 'failed')) r.reset();
+            if (want === 'off') this.services.delete(r.name);
+          }
+          if (want !== 'off' && r.state === 'stopped') await r.start(want === 'active', {});
+        }),
+      );
+      this.loaded = true;
+      this.scheduleHealth();
+    });
+    return this.syncing;
+  }
+
+  async stopAll(): Promise<void> {
+    await this.syncing;
+    await Promise.all([...this.runners.values()].map((r) => r.stop()));
+    if (this.healthTimer) clearTimeout(this.healthTimer);
+  }
+
+  modules(): ModuleView[] {
+    return [...this.runners.values()].map((r) => ({
+      name: r.name,
+      path: r.entry,
+      state: this.isOn(r.name) ? r.state : 'disabled',
+      enabled: this.enabled.has(r.name),
+      alwaysOn: this.opts.alwaysOn.includes(r.name),
+      canRun: r.declaration ? r.declaration.canRun[0] : false,
+      errorString: r.errorString || (r.declaration && !r.declaration.canRun[0] ? r.declaration.canRun[1] : ''),
+      options: r.declaration ? [...declaredOptions(r.declaration.options).values()] : [],
+    }));
+  }
+
+  commands(): CommandDescriptor[] {
+    const out: CommandDescriptor[] = [];
+    for (const r of this.runners.values()) {
+      for (const c of r.declaration?.commands ?? []) out.push({ cmd: c.cmd, desc: c.desc, perm: c.perm, module: r.name, poll: !!c.poll });
+    }
+    return out;
+  }
+
+  private findCommand(prefix: string): ModuleRunner | null {
+    for (const r of this.runners.values()) {
+      for (const c of r.declaration?.commands ?? []) {
+        const words = c.cmd.split(/\s+/).filter((w) => w && !w.includes('='));
+        if (words.join(' ') === prefix) return r;
+      }
+    }
+    return null;
+  }
+
+  /** A module command: [retcode, stdout, stderr] and the module that answered. */
+  async handleCommand(prefix: string, args: Record<string, unknown>, inbuf: string): Promise<{ result: [number, string, string]; module: string }> {
+    const r = this.findCommand(prefix);
+    if (!r) return { result: [EINVAL, '', `No handler found for '${prefix}'`], module: '' };
+    const module = r.name;
+    if (!this.isOn(module)) return { result: [EOPNOTSUPP, '', `Module '${module}' is not enabled (required by command '${prefix}'): use \`ceph mgr module enable ${module}\` to enable it`], module };
+    if (!this.active) return { result: [EOPNOTSUPP, '', `Module '${module}' is not active on this manager (it is a standby)`], module };
+    const isSelfTest = /(^|\s)self-test(\s|$)/.test(prefix);
+    if (r.state === 'failed' && isSelfTest) {
+      try {
+        return { result: [0, await r.selfTestFresh(this.opts.commandTimeoutMs), ''], module };
+      } catch (e) {
+        return { result: [EIO, '', `Self-test of module '${module}' failed: ${(e as Error).message}`], module };
+      }
+    }
+    if (r.state === 'failed') return { result: [EIO, '', `Module '${module}' has experienced an error and cannot handle commands: ${r.errorString}`], module };
+    if (r.state === 'cannot_run') return { result: [EOPNOTSUPP, '', `Module '${module}' cannot run: ${r.errorString}`], module };
+    if (r.state !== 'running') return { result: [EIO, '', `Module '${module}' is not running (${r.state})`], module };
+    try {
+      return { result: await r.command(inbuf, { ...args, prefix }, this.opts.commandTimeoutMs), module };
+    } catch (e) {
+      if (e instanceof ModuleTimeout) {
+        this.opts.log('warn', 'module command timed out', { module, prefix, timeoutMs: this.opts.commandTimeoutMs });
+        return { result: [ETIMEDOUT, '', `Module '${module}' did not answer '${prefix}' within ${this.opts.commandTimeoutMs} ms`], module };
+      }
+      this.opts.log('warn', 'module command raised', { module, prefix, error: (e as Error).message });
+      return { result: [EINVAL, '', `Error in module '${module}' handling '${prefix}': ${(e as Error).message}`], module };
+    }
+  }
+
+  /** A change from cluster-state's Watch: invalidate get() caches and notify. */
+  onClusterEvent(type: string, id: string): void {
+    if (RAW_MAPS.has(type)) {
+      this.versions.set(type, (this.versions.get(type) ?? 0) + 1);
+      this.derivedVersion++;
+    } else if (type === 'pg_summary' || type === 'health') {
+      this.derivedVersion++;
+    } else if (type === 'config' && id.startsWith('config/mgr/')) {
+      const module = id.split('/')[2];
+      this.runners.get(module)?.configNotify();
+      return;
+    }
+    if (!this.active) return;
+    for (const r of this.runners.values()) r.notify(type, id);
+  }
+
+  /** The watch lost events: every cached get() is stale. */
+  onResync(): void {
+    for (const k of this.versions.keys()) this.versions.set(k, this.versions.get(k)! + 1);
+    this.derivedVersion++;
+    this.getCache.clear();
+  }
+
+  private versionOf(what: string): number {
+    return RAW_MAPS.has(what) ? (this.versions.get(what) ?? 0) : this.derivedVersion * 1_000_000 + [...this.versions.values()].reduce((a, b) => a + b, 0);
+  }
+
+  private async cachedGet(what: string, known: number): Promise<{ version: number; json: string | null; unchanged?: boolean }> {
+    const version = this.versionOf(what);
+    if (known === version && this.getCache.get(what)?.version === version) return { version, json: null, unchanged: true };
+    let hit = this.getCache.get(what);
+    if (!hit || hit.version !== version) {
+      const res = await this.opts.cluster.get(what);
+      hit = { version, json: res ? res.json : null };
+      // Only keep it if nothing changed while we fetched.
+      if (this.versionOf(what) === version) this.getCache.set(what, hit);
+    }
+    return known === hit.version ? { version: hit.version, json: null, unchanged: true } : hit;
+  }
+
+  private declared(module: string): Map<string, OptionDeclaration> {
+    return declaredOptions(this.runners.get(module)?.declaration?.options ?? []);
+  }
+
+  async getOption(module: string, key: string): Promise<unknown> {
+    const known = this.declared(module);
+    const opt = known.get(key);
+    if (!opt) throw unknownOption(module, key, known);
+    const stored = await this.opts.cluster.getStore(optionKey(module, key));
+    if (stored === null) return opt.default ?? null;
+    try {
+      return convertOption(module, opt, stored);
+    } catch {
+      this.opts.log('warn', 'stored option value does not fit its declaration; using the default', { module, key, stored });
+      return opt.default ?? null;
+    }
+  }
+
+  async setOption(module: string, key: string, value: unknown): Promise<void> {
+    const known = this.declared(module);
+    const opt = known.get(key);
+    if (!opt) throw unknownOption(module, key, known);
+    if (value === null || value === undefined) {
+      await this.opts.cluster.setStore(optionKey(module, key), null);
+      return;
+    }
+    const v = convertOption(module, opt, value);
+    await this.opts.cluster.setStore(optionKey(module, key), String(v));
+  }
+
+  private async api(module: string, method: string, args: unknown[]): Promise<unknown> {
+    const c = this.opts.cluster;
+    const s = (i: number) => String(args[i] ?? '');
+    switch (method) {
+      case 'get':
+        return this.cachedGet(s(0), Number(args[1] ?? -1));
+      case 'getServer':
+        return c.queryDaemons('server', { hostname: s(0) });
+      case 'listServers':
+        return c.queryDaemons('list_servers', {});
+      case 'getMetadata':
+        return c.queryDaemons('metadata', { svcType: s(0), svcId: s(1) });
+      case 'getDaemonStatus':
+        return c.queryDaemons('status', { svcType: s(0), svcId: s(1) });
+      case 'getPerfSchema':
+        return c.queryDaemons('perf_schema', { svcType: s(0), svcId: s(1) });
+      case 'getCounter':
+        return c.queryDaemons('counter', { svcType: s(0), svcId: s(1), path: s(2) });
+      case 'getLatestCounter':
+        return c.queryDaemons('latest_counter', { svcType: s(0), svcId: s(1), path: s(2) });
+      case 'getAllPerfCounters':
+        return c.queryDaemons('all_perf_counters', { prioLimit: args[0] == null ? undefined : Number(args[0]), services: (args[1] as string[] | null) ?? undefined });
+      case 'setHealthChecks':
+        this.moduleChecks.set(module, healthChecksFrom(module, args[0]));
+        this.scheduleHealth();
+        return null;
+      case 'getModuleOption':
+        return this.getOption(module, s(0));
+      case 'setModuleOption':
+        return this.setOption(module, s(0), args[1]);
+      case 'getStore':
+        return c.getStore(`mgr/${module}/${s(0)}`);
+      case 'setStore':
+        return c.setStore(`mgr/${module}/${s(0)}`, args[1] === null || args[1] === undefined ? null : String(args[1]));
+      case 'getStorePrefix': {
+        const base = `mgr/${module}/`;
+        const all = await c.listStore(base + s(0));
+        return Object.fromEntries(Object.entries(all).map(([k, v]) => [k.slice(base.length), v]));
+      }
+      case 'remote': {
+        const target = this.runners.get(s(0));
+        if (!target || target.state !== 'running') throw new Error(`module '${s(0)}' is not enabled or not running`);
+        return target.remote(s(1), (args[2] as unknown[]) ?? [], this.opts.commandTimeoutMs);
+      }
+      case 'setUri':
+        this.services.set(module, s(0));
+        this.opts.log('info', 'module published its URI', { module, uri: s(0) });
+        return null;
+      case 'getActiveUri':
+        return this.activeServices[module] ?? '';
+      case 'clusterLog':
+        return c.clusterLog(s(0), s(1), `[${module}] ${s(2)}`);
+      default:
+        throw new Error(`unknown module API call '${method}'`);
+    }
+  }
+
+  /** Health checks about the modules, plus the ones they raised themselves. */
+  healthChecks(): HealthCheck[] {
+    const failed = [...this.runners.values()].filter((r) => this.isOn(r.name) && r.state === 'failed');
+    const cannot = [...this.runners.values()].filter((r) => this.isOn(r.name) && r.state === 'cannot_run');
+    const out: HealthCheck[] = [];
+    if (failed.length) {
+      out.push({
+        code: 'MGR_MODULE_ERROR',
+        severity: HealthSeverity.HEALTH_SEVERITY_ERROR,
+        summary: failed.length === 1 ? `Module '${failed[0].name}' has failed: ${failed[0].errorString}` : `${failed.length} mgr modules have failed`,
+        count: failed.length,
+        detail: failed.map((r) => `Module '${r.name}' has failed: ${r.errorString}`),
+      });
+    }
+    if (cannot.length) {
+      out.push({
+        code: 'MGR_MODULE_DEPENDENCY',
+        severity: HealthSeverity.HEALTH_SEVERITY_WARNING,
+        summary: cannot.length === 1 ? `Module '${cannot[0].name}' has failed dependency: ${cannot[0].errorString}` : `${cannot.length} mgr modules have failed dependencies`,
+        count: cannot.length,
+        detail: cannot.map((r) => `Module '${r.name}' has failed dependency: ${r.errorString}`),
+      });
+    }
+    for (const [module, checks] of this.moduleChecks) {
+      if (this.runners.get(module)?.state === 'running') out.push(...checks);
+    }
+    return out;
+  }
+
+  private scheduleHealth(): void {
+    if (this.healthTimer) return;
+    this.healthTimer = setTimeout(() => {
+      this.healthTimer = null;
+      if (!this.active) return;
+      this.opts.cluster.setHealthChecks(this.healthChecks()).catch((e) => this.opts.log('warn', 'could not push module health to cluster-state', { error: (e as Error).message }));
+    }, 50);
+    this.healthTimer.unref();
+  }
+
+  /** Pushes health again (e.g. after cluster-state restarted). */
+  refreshHealth(): void {
+    this.scheduleHealth();
+  }
+
+  clashMessages(): string[] {
+    return this.clashes;
+  }
+}
+
+function healthChecksFrom(module: string, raw: unknown): HealthCheck[] {
+  if (!raw || typeof raw !== 'object') throw new OptionError(`setHealthChecks takes an object of code -> {severity, summary, count, detail}`);
+  return Object.entries(raw as Record<string, any>).map(([code, c]) => ({
+    code,
+    severity: c?.severity === 'error' ? HealthSeverity.HEALTH_SEVERITY_ERROR : HealthSeverity.HEALTH_SEVERITY_WARNING,
+    summary: String(c?.summary ?? `${module}: ${code}`),
+    count: Number(c?.count ?? 1) || 0,
+    detail: Array.isArray(c?.detail) ? c.detail.map(String) : [],
+  }));
+}

@@ -1,0 +1,318 @@
+// One module's life on the host side: its worker thread, the requests in
+// flight with their deadlines, its notify queue, the watchdog, and the
+// transition to "failed" when anything goes wrong. One runner never waits
+// for another, which is the whole point (Ceph Pacific shares one finisher).
+import { Worker } from 'worker_threads';
+import * as path from 'path';
+import type { HostToModule, ModuleToHost, ModuleDeclaration } from './protocol';
+
+export type ModuleState = 'stopped' | 'loading' | 'starting' | 'running' | 'standby' | 'failed' | 'cannot_run';
+
+export class ModuleTimeout extends Error {}
+
+export interface RunnerDeps {
+  mgrId: string;
+  /** Answers a module's API call (get, setStore, ...). */
+  api(module: string, method: string, args: unknown[]): Promise<unknown>;
+  log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
+  /** The module failed, was stopped, or recovered: the host recomputes health. */
+  changed(runner: ModuleRunner): void;
+  limits: { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb?: number };
+  /** Heartbeat deadline: a worker that does not answer is spinning or wedged. */
+  watchdogMs: number;
+  notifyTimeoutMs: number;
+  observeNotify?(module: string, seconds: number, queued: number): void;
+}
+
+const WORKER_BOOT = `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(path.join(__dirname, 'worker.ts'))});`;
+
+export class ModuleRunner {
+  state: ModuleState = 'stopped';
+  errorString = '';
+  declaration: ModuleDeclaration | null = null;
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer?: NodeJS.Timeout }>();
+  private queue: Array<{ type: string; id: string; at: number }> = [];
+  private queued = new Set<string>();
+  private notifying = false;
+  private watchdog: NodeJS.Timeout | null = null;
+  private generation = 0;
+
+  constructor(
+    readonly name: string,
+    readonly entry: string,
+    private deps: RunnerDeps,
+  ) {}
+
+  get queueDepth(): number {
+    return this.queue.length;
+  }
+
+  /** Loads the module to read its declaration, then stops (for modules not enabled). */
+  async probe(): Promise<ModuleDeclaration | null> {
+    if (this.declaration) return this.declaration;
+    await this.load();
+    const d = this.declaration;
+    if (this.state !== 'failed') await this.stop();
+    return d;
+  }
+
+  /** Loads the module (if needed) and starts its active or standby part. */
+  async start(active: boolean, options: Record<string, unknown>): Promise<void> {
+    if (this.state === 'running' || this.state === 'standby' || this.state === 'starting') return;
+    if (!this.worker) await this.load();
+    if (this.state === 'failed' || !this.declaration) return;
+    if (active && !this.declaration.canRun[0]) {
+      this.state = 'cannot_run';
+      this.errorString = this.declaration.canRun[1];
+      this.deps.log('warn', 'module cannot run', { module: this.name, reason: this.errorString });
+      await this.terminate();
+      this.deps.changed(this);
+      return;
+    }
+    if (!active && !this.declaration.hasStandby) {
+      await this.stop();
+      return;
+    }
+    this.state = 'starting';
+    try {
+      await this.request({ kind: 'start', id: 0, active, mgrId: this.deps.mgrId, options }, 10000);
+    } catch (e) {
+      this.fail(`start failed: ${(e as Error).message}`);
+      return;
+    }
+    if ((this.state as ModuleState) === 'failed') return;
+    this.state = active ? 'running' : 'standby';
+    this.errorString = '';
+    this.startWatchdog();
+    this.deps.log('info', active ? 'module started' : 'module standby part started', { module: this.name });
+    this.deps.changed(this);
+  }
+
+  /** Asks the module to shut down, then ends its worker (bounded). */
+  async stop(graceMs = 2000): Promise<void> {
+    const wasRunning = this.state === 'running' || this.state === 'standby';
+    if (this.worker && wasRunning) {
+      await this.request({ kind: 'shutdown', id: 0 }, graceMs).catch(() => undefined);
+    }
+    await this.terminate();
+    if (this.state !== 'failed') this.state = 'stopped';
+    if (wasRunning) {
+      this.deps.log('info', 'module stopped', { module: this.name });
+      this.deps.changed(this);
+    }
+  }
+
+  /** Clears a failure so the module may be started again. */
+  reset(): void {
+    if (this.state === 'failed' || this.state === 'cannot_run') {
+      this.state = 'stopped';
+      this.errorString = '';
+      this.declaration = null;
+    }
+  }
+
+  command(inbuf: string, cmd: Record<string, unknown>, timeoutMs: number): Promise<[number, string, string]> {
+    return this.request({ kind: 'command', id: 0, inbuf, cmd }, timeoutMs) as Promise<[number, string, string]>;
+  }
+
+  selfTest(timeoutMs: number): Promise<string> {
+    return this.request({ kind: 'self_test', id: 0 }, timeoutMs) as Promise<string>;
+  }
+
+  /**
+   * Runs selfTest() in a fresh worker with no serve(): how `<module>
+   * self-test` still answers after the module failed (as in Ceph).
+   */
+  async selfTestFresh(timeoutMs: number): Promise<string> {
+    const fresh = new ModuleRunner(this.name, this.entry, { ...this.deps, changed: () => undefined, log: () => undefined });
+    try {
+      await fresh.load();
+      if (fresh.state === 'failed') throw new Error(fresh.errorString);
+      await fresh.request({ kind: 'start', id: 0, active: true, mgrId: this.deps.mgrId, options: {}, serve: false }, timeoutMs);
+      return (await fresh.selfTest(timeoutMs)) || 'ok';
+    } finally {
+      await fresh.terminate();
+    }
+  }
+
+  remote(method: string, args: unknown[], timeoutMs: number): Promise<unknown> {
+    return this.request({ kind: 'remote', id: 0, method, args }, timeoutMs);
+  }
+
+  configNotify(): void {
+    if (this.state !== 'running') return;
+    this.request({ kind: 'config_notify', id: 0, options: {} }, this.deps.notifyTimeoutMs).catch((e) =>
+      this.deps.log('warn', 'config_notify failed', { module: this.name, error: (e as Error).message }),
+    );
+  }
+
+  /** Queues notify(type, id) unless the same pair is already waiting. */
+  notify(type: string, id: string): void {
+    if (this.state !== 'running' || !this.declaration?.notifyTypes.includes(type)) return;
+    const key = `${type}\u0000${id}`;
+    if (this.queued.has(key)) return;
+    this.queued.add(key);
+    this.queue.push({ type, id, at: performance.now() });
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    if (this.notifying) return;
+    this.notifying = true;
+    try {
+      while (this.queue.length && this.state === 'running') {
+        const n = this.queue.shift()!;
+        this.queued.delete(`${n.type}\u0000${n.id}`);
+        try {
+          await this.request({ kind: 'notify', id: 0, type: n.type, notifyId: n.id }, this.deps.notifyTimeoutMs);
+          this.deps.observeNotify?.(this.name, (performance.now() - n.at) / 1000, this.queue.length);
+        } catch (e) {
+          if (e instanceof ModuleTimeout) this.deps.log('warn', 'notify did not return in time', { module: this.name, type: n.type });
+          else this.deps.log('warn', 'notify raised', { module: this.name, type: n.type, error: (e as Error).message });
+        }
+      }
+    } finally {
+      this.notifying = false;
+    }
+  }
+
+  private load(): Promise<void> {
+    this.state = 'loading';
+    const gen = ++this.generation;
+    const worker = new Worker(WORKER_BOOT, {
+      eval: true,
+      workerData: { entry: this.entry, name: this.name, mgrId: this.deps.mgrId },
+      resourceLimits: this.deps.limits,
+      stdout: false,
+      stderr: false,
+    });
+    this.worker = worker;
+    return new Promise<void>((resolve) => {
+      const done = () => resolve();
+      worker.on('message', (m: ModuleToHost) => {
+        if (gen !== this.generation) return;
+        switch (m.kind) {
+          case 'loaded':
+            this.declaration = m.declaration;
+            this.state = 'stopped';
+            return done();
+          case 'load_failed':
+            this.fail(`failed to load: ${m.error}`);
+            return done();
+          default:
+            this.onMessage(m);
+        }
+      });
+      worker.on('error', (e: Error & { code?: string }) => {
+        if (gen !== this.generation) return;
+        const why = e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `exceeded its memory limit (${this.deps.limits.maxOldGenerationSizeMb} MB) and was stopped` : `crashed: ${e.message}`;
+        this.fail(why);
+        done();
+      });
+      worker.on('exit', (code) => {
+        if (gen !== this.generation) return;
+        if (this.state !== 'failed' && this.state !== 'stopped' && this.state !== 'cannot_run') this.fail(`worker exited unexpectedly (code ${code})`);
+        done();
+      });
+    });
+  }
+
+  private onMessage(m: ModuleToHost): void {
+    switch (m.kind) {
+      case 'reply': {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        clearTimeout(p.timer);
+        if (m.ok) p.resolve(m.value);
+        else p.reject(new Error(m.error));
+        return;
+      }
+      case 'serve_ended':
+        if (m.error) this.fail(m.error);
+        return;
+      case 'api':
+        this.deps.api(this.name, m.method, m.args).then(
+          (value) => this.post({ kind: 'api_result', id: m.id, ok: true, value }),
+          (e) => this.post({ kind: 'api_result', id: m.id, ok: false, error: (e as Error).message }),
+        );
+        return;
+      case 'log':
+        this.deps.log(m.level, m.msg, { module: this.name, from: 'module' });
+        return;
+    }
+  }
+
+  private post(m: HostToModule): void {
+    try {
+      this.worker?.postMessage(m);
+    } catch {
+      // The worker is gone; its pending requests are rejected by fail().
+    }
+  }
+
+  private request(m: HostToModule, timeoutMs: number): Promise<unknown> {
+    if (!this.worker) return Promise.reject(new Error(`module '${this.name}' is not running`));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new ModuleTimeout(`module '${this.name}' did not answer ${m.kind} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      this.post({ ...m, id } as HostToModule);
+    });
+  }
+
+  private startWatchdog(): void {
+    this.stopWatchdog();
+    const every = Math.max(50, Math.floor(this.deps.watchdogMs / 2));
+    let inFlight = false;
+    this.watchdog = setInterval(() => {
+      if (inFlight) return;
+      inFlight = true;
+      this.request({ kind: 'heartbeat', id: 0 }, this.deps.watchdogMs).then(
+        () => (inFlight = false),
+        (e) => {
+          inFlight = false;
+          if (e instanceof ModuleTimeout && (this.state === 'running' || this.state === 'standby')) {
+            this.fail(`watchdog: no answer for ${this.deps.watchdogMs} ms (busy loop or blocked event loop); the module was stopped`);
+          }
+        },
+      );
+    }, every);
+    this.watchdog.unref();
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = null;
+  }
+
+  /** Marks the module failed and stops its worker; the others go on. */
+  fail(reason: string): void {
+    if (this.state === 'failed') return;
+    this.state = 'failed';
+    this.errorString = reason;
+    this.deps.log('error', `Module '${this.name}' has failed: ${reason}`, { module: this.name });
+    void this.terminate();
+    this.deps.changed(this);
+  }
+
+  private async terminate(): Promise<void> {
+    this.stopWatchdog();
+    const w = this.worker;
+    this.worker = null;
+    this.generation++;
+    for (const [, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new Error(`module '${this.name}' stopped`));
+    }
+    this.pending.clear();
+    this.queue = [];
+    this.queued.clear();
+    if (w) await w.terminate().catch(() => undefined);
+  }
+}

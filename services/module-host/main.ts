@@ -1,0 +1,51 @@
+// module-host: wiring only (configuration, start, signals).
+import { COMMON_OPTIONS, configOrExit, peerTlsOf, serverTlsOf } from '../../lib/config';
+import { exitOnSignals } from '../../lib/server';
+import { startModuleHost } from './server';
+
+const OPTIONS = {
+  port: { env: 'MGR_PORT', flag: 'port', type: 'int', default: 7400, desc: 'gRPC port (0: pick a free one)' },
+  name: { env: 'MGR_NAME', flag: 'name', type: 'string', default: 'x', desc: 'this manager instance (shared with its daemon-server)' },
+  clusterStateAddr: { env: 'MGR_CLUSTER_STATE_ADDR', flag: 'cluster-state-addr', type: 'string', default: '127.0.0.1:7100', desc: 'cluster-state host:port' },
+  modulePath: { env: 'MGR_MODULE_PATH', flag: 'module-path', type: 'string', default: '', desc: 'extra module folders, colon-separated (after the built-in modules/)' },
+  modules: { env: 'MGR_MODULES', flag: 'modules', type: 'string', default: 'hello,status,selftest', desc: 'enabled modules, comma-separated (the MgrMap overrides this once standby runs)' },
+  alwaysOn: { env: 'MGR_ALWAYS_ON_MODULES', flag: 'always-on-modules', type: 'string', default: 'status', desc: 'modules that are always on' },
+  commandTimeoutMs: { env: 'MGR_MODULE_COMMAND_TIMEOUT_MS', flag: 'command-timeout-ms', type: 'int', default: 30000, desc: 'how long a module command (or notify) may take before it fails with -110' },
+  watchdogMs: { env: 'MGR_MODULE_WATCHDOG_MS', flag: 'watchdog-ms', type: 'int', default: 10000, desc: 'a module whose worker does not answer a heartbeat this long is stopped and marked failed' },
+  workerMaxOldGenMb: { env: 'MGR_MODULE_MEMORY_MB', flag: 'module-memory-mb', type: 'int', default: 512, desc: "each module worker's heap limit; past it the module is stopped and marked failed" },
+  ...COMMON_OPTIONS,
+} as const;
+
+const list = (s: string, sep: string) =>
+  s
+    .split(sep)
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+async function main(): Promise<void> {
+  const cfg = configOrExit('module-host: runs the manager modules, each in its own worker (Ceph PyModules)', OPTIONS);
+  const handle = await startModuleHost({
+    host: cfg.host,
+    port: cfg.port,
+    name: cfg.name,
+    clusterStateAddr: cfg.clusterStateAddr,
+    modulePath: list(cfg.modulePath, ':'),
+    enabledModules: list(cfg.modules, ','),
+    alwaysOnModules: list(cfg.alwaysOn, ','),
+    commandTimeoutMs: cfg.commandTimeoutMs,
+    watchdogMs: cfg.watchdogMs,
+    workerMaxOldGenMb: cfg.workerMaxOldGenMb,
+    metricsPort: cfg.metricsPort,
+    maxMessageBytes: cfg.maxMessageBytes,
+    shutdownGraceMs: cfg.shutdownGraceMs,
+    logLevel: cfg.logLevel,
+    tls: serverTlsOf(cfg),
+    peerTls: peerTlsOf(cfg),
+  });
+  exitOnSignals([handle], handle.service.log);
+}
+
+main().catch((e) => {
+  process.stderr.write(`module-host failed to start: ${(e as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,194 @@
+// startModuleHost: finds the modules, connects to cluster-state (calls and
+// its Watch stream), serves ModuleHostService. SERVING once the enabled
+// modules have loaded (started or failed).
+import * as path from 'path';
+import * as prom from 'prom-client';
+import { startService, RunningService, TlsOptions } from '../../lib/server';
+import { openChannel, makeClient } from '../../lib/client';
+import { ClusterStateServiceDefinition, DaemonQueryKind, WatchEventKind } from '../../lib/gen/ceph/mgr/v1/cluster_state';
+import { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
+import { ClusterStateApi, ModuleHost } from './domain/host';
+import { moduleHostHandlers } from './grpc';
+
+export const BUILTIN_MODULES = path.resolve(__dirname, '../../modules');
+
+export interface ModuleHostOptions {
+  host?: string;
+  port?: number;
+  /** This manager instance's name (MGR_NAME). */
+  name?: string;
+  clusterStateAddr: string;
+  /** Extra module folders, searched after the built-in modules/. */
+  modulePath?: string[];
+  enabledModules?: string[];
+  alwaysOnModules?: string[];
+  /** false: start as a standby (only standby parts run) until setActive(true). */
+  active?: boolean;
+  commandTimeoutMs?: number;
+  watchdogMs?: number;
+  workerMaxOldGenMb?: number;
+  metricsPort?: number;
+  maxMessageBytes?: number;
+  shutdownGraceMs?: number;
+  logLevel?: string;
+  tls?: TlsOptions;
+  peerTls?: TlsOptions;
+}
+
+export interface ModuleHostHandle {
+  address: string;
+  port: number;
+  service: RunningService;
+  host: ModuleHost;
+  stop(): Promise<void>;
+}
+
+const QUERY_KINDS: Record<string, DaemonQueryKind> = {
+  server: DaemonQueryKind.DAEMON_QUERY_KIND_SERVER,
+  list_servers: DaemonQueryKind.DAEMON_QUERY_KIND_LIST_SERVERS,
+  metadata: DaemonQueryKind.DAEMON_QUERY_KIND_METADATA,
+  status: DaemonQueryKind.DAEMON_QUERY_KIND_STATUS,
+  perf_schema: DaemonQueryKind.DAEMON_QUERY_KIND_PERF_SCHEMA,
+  counter: DaemonQueryKind.DAEMON_QUERY_KIND_COUNTER,
+  latest_counter: DaemonQueryKind.DAEMON_QUERY_KIND_LATEST_COUNTER,
+  all_perf_counters: DaemonQueryKind.DAEMON_QUERY_KIND_ALL_PERF_COUNTERS,
+};
+
+export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHostHandle> {
+  const channel = openChannel(opts.clusterStateAddr, opts.peerTls);
+  const cs = makeClient(ClusterStateServiceDefinition, channel);
+  const deadline = () => AbortSignal.timeout(opts.commandTimeoutMs ?? 30000);
+  const cluster: ClusterStateApi = {
+    async get(what) {
+      try {
+        const res = await cs.get({ what }, { signal: deadline() });
+        return { json: Buffer.from(res.json).toString('utf8'), epoch: res.epoch };
+      } catch (e) {
+        // Ceph's get() answers None for unknown names and missing data.
+        if (/NOT_FOUND|UNAVAILABLE/.test(String((e as Error).message))) return null;
+        throw e;
+      }
+    },
+    async queryDaemons(kind, a) {
+      const res = await cs.queryDaemons(
+        { kind: QUERY_KINDS[kind], svcType: a.svcType ?? '', svcId: a.svcId ?? '', hostname: a.hostname ?? '', path: a.path ?? '', prioLimit: a.prioLimit, services: a.services ?? [] },
+        { signal: deadline() },
+      );
+      return JSON.parse(Buffer.from(res.json).toString('utf8'));
+    },
+    async getStore(key) {
+      const res = await cs.getStore({ key }, { signal: deadline() });
+      return res.found ? res.value : null;
+    },
+    async setStore(key, value) {
+      await cs.setStore(value === null ? { key } : { key, value }, { signal: deadline() });
+    },
+    async listStore(prefix) {
+      return (await cs.listStore({ prefix }, { signal: deadline() })).entries;
+    },
+    async setHealthChecks(checks) {
+      await cs.setHealthChecks({ source: 'module-host', checks }, { signal: deadline() });
+    },
+    async clusterLog(channel, priority, message) {
+      await cs.appendClusterLog({ entries: [{ channel, priority, name: `mgr.${opts.name ?? 'x'}`, message, stamp: Date.now() / 1000 }] }, { signal: deadline() });
+    },
+  };
+
+  let host!: ModuleHost;
+  const service = await startService(
+    {
+      name: 'module-host',
+      host: opts.host ?? '127.0.0.1',
+      port: opts.port ?? 0,
+      metricsPort: opts.metricsPort,
+      maxMessageBytes: opts.maxMessageBytes,
+      shutdownGraceMs: opts.shutdownGraceMs,
+      tls: opts.tls,
+      logLevel: opts.logLevel,
+    },
+    (server, { log, registry }) => {
+      const notifySeconds = new prom.Histogram({
+        name: 'mgr_module_notify_seconds',
+        help: 'time from a cluster change to the end of a module notify()',
+        labelNames: ['module'],
+        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5],
+        registers: [registry],
+      });
+      const queueDepth = new prom.Gauge({ name: 'mgr_module_notify_queue_depth', help: 'notifications waiting per module', labelNames: ['module'], registers: [registry] });
+      new prom.Gauge({
+        name: 'mgr_module_failed',
+        help: '1 when the module is enabled and failed',
+        labelNames: ['module'],
+        registers: [registry],
+        collect(this: prom.Gauge) {
+          for (const m of host.modules()) this.set({ module: m.name }, m.state === 'failed' ? 1 : 0);
+        },
+      });
+      host = new ModuleHost({
+        mgrId: opts.name ?? 'x',
+        modulePath: [BUILTIN_MODULES, ...(opts.modulePath ?? [])],
+        enabled: opts.enabledModules ?? ['hello', 'status', 'selftest'],
+        alwaysOn: opts.alwaysOnModules ?? ['status'],
+        cluster,
+        log: (level, msg, fields) => log[level](msg, fields),
+        commandTimeoutMs: opts.commandTimeoutMs ?? 30000,
+        watchdogMs: opts.watchdogMs ?? 10000,
+        notifyTimeoutMs: opts.commandTimeoutMs ?? 30000,
+        workerMaxOldGenMb: opts.workerMaxOldGenMb ?? 512,
+        observeNotify: (module, seconds, queued) => {
+          notifySeconds.observe({ module }, seconds);
+          queueDepth.set({ module }, queued);
+        },
+      });
+      server.add(ModuleHostServiceDefinition, moduleHostHandlers(host));
+      return ['ceph.mgr.v1.ModuleHostService'];
+    },
+  );
+  const log = service.log;
+
+  // cluster-state's Watch drives notify() and the get() cache; it resumes
+  // after the last sequence it saw when the stream breaks.
+  const watchAbort = new AbortController();
+  service.shutdownSignal.addEventListener('abort', () => watchAbort.abort());
+  void (async () => {
+    let after = 0;
+    let backoff = 200;
+    while (!watchAbort.signal.aborted) {
+      try {
+        for await (const ev of cs.watch({ afterSeq: after, types: [] }, { signal: watchAbort.signal })) {
+          backoff = 200;
+          if (ev.kind === WatchEventKind.WATCH_EVENT_KIND_RESYNC) {
+            log.info('cluster-state watch resynchronised', { reason: ev.message });
+            host.onResync();
+            host.refreshHealth();
+          } else {
+            host.onClusterEvent(ev.type, ev.id);
+          }
+          after = ev.seq;
+        }
+      } catch (e) {
+        if (watchAbort.signal.aborted) break;
+        log.debug('cluster-state watch broke; reconnecting', { error: (e as Error).message, afterSeq: after });
+      }
+      await new Promise((r) => setTimeout(r, backoff));
+      backoff = Math.min(backoff * 2, 2000);
+    }
+  })();
+
+  await host.discover();
+  await host.setActive(opts.active ?? true);
+  service.setServing(true, 'modules loaded');
+
+  return {
+    address: service.address,
+    port: service.port,
+    service,
+    host,
+    async stop() {
+      watchAbort.abort();
+      await host.stopAll();
+      await service.stop();
+      channel.close();
+    },
+  };
+}

@@ -1,0 +1,200 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { openChannel, makeClient } from '../../../lib/client';
+import { ClusterStateServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import { ModuleHostServiceDefinition, ModuleState } from '../../../lib/gen/ceph/mgr/v1/module_host';
+import { startClusterState, ClusterStateHandle } from '../../cluster-state/server';
+import { SimCluster } from '../../../sim/cluster';
+import { startModuleHost, ModuleHostHandle } from '../server';
+
+const FIXTURES = path.join(__dirname, 'fixtures/modules');
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 15000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const v = await fn();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('module-host', () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-mh-'));
+  let cs: ClusterStateHandle;
+  let mh: ModuleHostHandle;
+  const sim = new SimCluster({ osds: 3 });
+  let epoch = sim.osdMap().epoch;
+  const csClient = () => makeClient(ClusterStateServiceDefinition, openChannel(cs.address));
+  const client = () => makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
+  const cmd = async (prefix: string, args: Record<string, unknown> = {}) => {
+    const res = await client().handleCommand({ prefix, args: JSON.stringify({ prefix, ...args }), inbuf: Buffer.alloc(0), entity: 'client.admin' });
+    return res.result!;
+  };
+  const putOsdMap = async () => {
+    epoch++;
+    const map = { ...sim.osdMap(), epoch };
+    await csClient().putMap({ name: 'osd_map', epoch, json: Buffer.from(JSON.stringify(map)) });
+  };
+
+  beforeAll(async () => {
+    cs = await startClusterState({ dataDir, logLevel: 'warn', metricsPort: -1 });
+    const c = csClient();
+    await c.putMap({ name: 'osd_map', epoch, json: Buffer.from(JSON.stringify(sim.osdMap())) });
+    await c.putMap({ name: 'fs_map', epoch: sim.fsMap().epoch, json: Buffer.from(JSON.stringify(sim.fsMap())) });
+    await c.putMap({ name: 'osd_metadata', epoch: 1, json: Buffer.from(JSON.stringify(sim.osdMetadata())) });
+    mh = await startModuleHost({
+      clusterStateAddr: cs.address,
+      modulePath: [FIXTURES],
+      enabledModules: ['hello', 'status', 'selftest', 'thrower', 'blocker', 'spinner', 'hog', 'sleeper'],
+      commandTimeoutMs: 1500,
+      watchdogMs: 1500,
+      workerMaxOldGenMb: 48,
+      logLevel: 'warn',
+      metricsPort: -1,
+    });
+  }, 30000);
+
+  afterAll(async () => {
+    await mh?.stop();
+    await cs?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('answers hello with Hello World, and greets a person', async () => {
+    expect(await cmd('hello')).toEqual({ retcode: 0, stdout: 'Hello World', stderr: '' });
+    expect((await cmd('hello', { person_name: 'Alice' })).stdout).toBe('Hello Alice');
+  });
+
+  it('hello count rejects numbers outside 1..10 with -22', async () => {
+    expect((await cmd('hello count', { num: 3 })).stdout).toBe('1\n2\n3');
+    expect((await cmd('hello count', { num: 11 })).retcode).toBe(-22);
+    expect((await cmd('hello count', { num: 0 })).retcode).toBe(-22);
+  });
+
+  it('lists the commands of every module and their states', async () => {
+    const cmds = (await client().listCommands({})).commands;
+    expect(cmds).toEqual(expect.arrayContaining([expect.objectContaining({ cmd: 'hello name=person_name,type=CephString,req=false', module: 'hello', perm: 'r' })]));
+    expect(cmds.find((c) => c.module === 'thrower')).toBeDefined();
+    const mods = (await client().listModules({})).modules;
+    const state = (n: string) => mods.find((m) => m.info!.name === n)!;
+    expect(state('hello').state).toBe(ModuleState.MODULE_STATE_RUNNING);
+    expect(state('status').alwaysOn).toBe(true);
+    expect(state('sleeper').state).toBe(ModuleState.MODULE_STATE_CANNOT_RUN);
+    expect(state('sleeper').info!.errorString).toContain('not installed');
+    expect(state('hello').info!.moduleOptions.map((o) => o.name)).toEqual(expect.arrayContaining(['place', 'log_level']));
+  });
+
+  it('a module from an outside MGR_MODULE_PATH is loaded', async () => {
+    expect((await cmd('blocker ping')).stdout).toBe('pong');
+  });
+
+  it('a module that throws in serve() is failed, raises MGR_MODULE_ERROR, and refuses commands with -5 except self-test', async () => {
+    await until('thrower failed', async () => (await client().listModules({})).modules.find((m) => m.info!.name === 'thrower')!.state === ModuleState.MODULE_STATE_FAILED);
+    const r = await cmd('thrower ping');
+    expect(r.retcode).toBe(-5);
+    expect(r.stderr).toContain("Module 'thrower' has experienced an error and cannot handle commands");
+    expect((await cmd('thrower self-test')).retcode).not.toBe(-5);
+    const checks = (await client().getHealthChecks({})).checks;
+    expect(checks.find((c) => c.code === 'MGR_MODULE_ERROR')!.detail.join('\n')).toContain("Module 'thrower' has failed: boom");
+    expect(checks.find((c) => c.code === 'MGR_MODULE_DEPENDENCY')!.summary).toContain('sleeper');
+    const health = await until('health in cluster-state', async () => {
+      const h = JSON.parse(JSON.parse(Buffer.from((await csClient().get({ what: 'health' })).json).toString()).json);
+      return h.checks.MGR_MODULE_ERROR && h;
+    });
+    expect(health.status).toBe('HEALTH_ERR');
+    expect((await cmd('hello')).stdout).toBe('Hello World');
+  });
+
+  it('a command that never returns fails with -110 and blocks nothing else', async () => {
+    const slow = cmd('blocker wait');
+    expect((await cmd('blocker ping')).stdout).toBe('pong');
+    expect((await cmd('hello')).stdout).toBe('Hello World');
+    const r = await slow;
+    expect(r.retcode).toBe(-110);
+    expect((await cmd('blocker ping')).stdout).toBe('pong');
+  });
+
+  it('a module that spins in notify() is stopped by the watchdog while the others keep getting notifications', async () => {
+    const before = JSON.parse((await cmd('mgr self-test notify stats')).stdout).notifies.osd_map ?? 0;
+    await putOsdMap();
+    await until('spinner failed', async () => (await client().listModules({})).modules.find((m) => m.info!.name === 'spinner')!.state === ModuleState.MODULE_STATE_FAILED);
+    const mod = (await client().listModules({})).modules.find((m) => m.info!.name === 'spinner')!;
+    expect(mod.info!.errorString).toContain('watchdog');
+    await putOsdMap();
+    await until('selftest notified', async () => JSON.parse((await cmd('mgr self-test notify stats')).stdout).notifies.osd_map >= before + 2);
+    expect((await cmd('hello')).stdout).toBe('Hello World');
+  });
+
+  it('a module that allocates without bound is stopped at its heap limit and reported', async () => {
+    const r = await cmd('hog eat');
+    expect(r.retcode).not.toBe(0);
+    await until('hog failed', async () => (await client().listModules({})).modules.find((m) => m.info!.name === 'hog')!.state === ModuleState.MODULE_STATE_FAILED);
+    const mod = (await client().listModules({})).modules.find((m) => m.info!.name === 'hog')!;
+    expect(mod.info!.errorString).toMatch(/memory/);
+    expect((await cmd('hello')).stdout).toBe('Hello World');
+  });
+
+  it('the self-test exercises every SDK call', async () => {
+    const r = await cmd('mgr self-test run');
+    expect(r.stderr).toBe('Self-test succeeded');
+    expect(r.retcode).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report['setStore/getStore']).toBe('ok');
+    expect(report.remote).toBe('ok');
+    expect(report.getMgrId).toBe('x');
+  });
+
+  it('validates options with clear errors', async () => {
+    expect((await cmd('mgr self-test config set', { key: 'an_int', value: '7' })).retcode).toBe(0);
+    expect((await cmd('mgr self-test config get', { key: 'an_int' })).stdout).toBe('7');
+    const bad = [
+      [{ key: 'an_int', value: 'seven' }, /must be a whole number/],
+      [{ key: 'an_int', value: '0' }, /at least 1/],
+      [{ key: 'a_bool', value: 'maybe' }, /true or false/],
+      [{ key: 'a_choice', value: 'pink' }, /one of 'red', 'green', 'blue'/],
+      [{ key: 'nope', value: '1' }, /has no option 'nope'/],
+    ] as const;
+    for (const [args, re] of bad) {
+      const r = await cmd('mgr self-test config set', args);
+      expect(r.retcode).toBe(-22);
+      expect(r.stderr).toMatch(re);
+    }
+    expect((await cmd('mgr self-test config get', { key: 'an_int' })).stdout).toBe('7');
+  });
+
+  it('delivers notify only for declared types and coalesces repeats while queued', async () => {
+    const stats = async () => JSON.parse((await cmd('mgr self-test notify stats')).stdout);
+    const before = await stats();
+    // mon_map is declared by selftest; a store write's "store" type is not.
+    await csClient().setStore({ key: 'mgr/other/x', value: '1' });
+    await csClient().putMap({ name: 'mon_map', epoch: 100, json: Buffer.from(JSON.stringify({ ...sim.monMap(), epoch: 100 })) });
+    await until('mon_map notified', async () => (await stats()).notifies.mon_map === (before.notifies.mon_map ?? 0) + 1);
+    expect((await stats()).notifies.store).toBeUndefined();
+    // A burst of osd_map changes is coalesced: never more notifies than changes.
+    const b = (await stats()).notifies.osd_map ?? 0;
+    for (let i = 0; i < 20; i++) await putOsdMap();
+    await until('osd_map notified', async () => (await stats()).notifies.osd_map > b);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await stats()).notifies.osd_map - b).toBeLessThanOrEqual(20);
+  });
+
+  it('a disabled module answers -95 saying how to enable it', async () => {
+    await mh.host.setEnabledModules(['hello', 'selftest']);
+    const r = await cmd('blocker ping');
+    expect(r.retcode).toBe(-95);
+    expect(r.stderr).toContain('mgr module enable blocker');
+    await mh.host.setEnabledModules(['hello', 'status', 'selftest', 'blocker']);
+    expect((await cmd('blocker ping')).stdout).toBe('pong');
+  });
+
+  it('keeps module options and store across restarts of module-host and cluster-state', async () => {
+    expect((await cmd('mgr self-test config set', { key: 'a_choice', value: 'blue' })).retcode).toBe(0);
+    await mh.stop();
+    await cs.stop();
+    cs = await startClusterState({ dataDir, logLevel: 'warn', metricsPort: -1 });
+    mh = await startModuleHost({ clusterStateAddr: cs.address, enabledModules: ['hello', 'selftest'], logLevel: 'warn', metricsPort: -1 });
+    expect((await cmd('mgr self-test config get', { key: 'a_choice' })).stdout).toBe('"blue"');
+  }, 30000);
+});
