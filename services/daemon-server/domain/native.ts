@@ -7,6 +7,7 @@ import type { MgrMap } from '../../../lib/gen/ceph/mgr/v1/standby';
 import type { ModuleStatus } from '../../../lib/gen/ceph/mgr/v1/module_host';
 import { ModuleState } from '../../../lib/gen/ceph/mgr/v1/module_host';
 import { parseSignature, usage } from './argspec';
+import { mgrMapJson } from '../../../lib/mgrmap-json';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
@@ -203,38 +204,6 @@ function parseOsdIds(ctx: NativeContext, osdMap: Json): number[] {
   return [...ids].sort((a, b) => a - b);
 }
 
-function mgrMapJson(m: MgrMap): Json {
-  const moduleJson = (mi: { name: string; canRun: boolean; errorString: string; moduleOptions: Array<Record<string, any>> }) => ({
-    name: mi.name,
-    can_run: mi.canRun,
-    error_string: mi.errorString,
-    module_options: Object.fromEntries(
-      mi.moduleOptions.map((o) => [
-        o.name,
-        { name: o.name, type: o.type, level: 'advanced', flags: o.runtime ? 1 : 0, default_value: o.defaultValue, min: o.min, max: o.max, enum_allowed: o.enumAllowed, desc: o.desc, long_desc: o.longDesc, tags: [], see_also: [] },
-      ]),
-    ),
-  });
-  const addrvec = (a: string) => ({ addrvec: a ? [{ type: 'v2', addr: a, nonce: 0 }] : [] });
-  return {
-    epoch: Number(m.epoch),
-    active_gid: Number(m.activeGid),
-    active_name: m.activeName,
-    active_addrs: addrvec(m.activeAddrs?.daemonServer ?? ''),
-    active_addr: m.activeAddrs?.daemonServer ? `${m.activeAddrs.daemonServer}/0` : '',
-    active_change: cephTime(m.activeChange),
-    active_mgr_features: 0,
-    available: m.available,
-    standbys: m.standbys.map((s) => ({ gid: Number(s.gid), name: s.name, mgr_features: 0, available_modules: s.availableModules.map(moduleJson) })),
-    modules: [...m.modules],
-    available_modules: m.availableModules.map(moduleJson),
-    services: { ...m.services },
-    always_on_modules: { pacific: [...m.alwaysOnModules] },
-    last_failure_osd_epoch: Number(m.lastFailureEpoch),
-    active_clients: [],
-  };
-}
-
 function safeUsage(cmd: string): string {
   try {
     return usage(parseSignature(cmd));
@@ -243,12 +212,6 @@ function safeUsage(cmd: string): string {
   }
 }
 
-function cephTime(seconds: number): string {
-  if (!seconds) return '0.000000';
-  const d = new Date(seconds * 1000);
-  const micro = String(Math.floor((seconds % 1) * 1e6)).padStart(6, '0');
-  return `${d.toISOString().slice(0, 19)}.${micro}+0000`;
-}
 
 function needStandby(ctx: NativeContext): StandbyApi {
   if (!ctx.standby) throw new CommandFailure(EOPNOTSUPP, 'standby service not configured (MGR_STANDBY_ADDR)');
