@@ -1,0 +1,366 @@
+// prometheus: Ceph's prometheus exporter as a module. serve() runs an HTTP
+// server; /metrics answers from a body rebuilt off the request path (every
+// scrape_interval, and soon after a map or health change), so a scrape costs
+// one buffer write however big the cluster is. The standby part answers as
+// standby_behaviour says: an index page pointing at the active's URI, or an
+// HTTP error code of choice.
+import * as http from 'http';
+import * as os from 'os';
+import { CommandResult, MgrModule, MgrStandbyModule } from '../../lib/mgr-module';
+import { collectMetrics, CollectInput } from './collect';
+
+const ERROR_CHECK = 'MGR_PROMETHEUS_ERROR';
+const COLLECT_CHECK = 'MGR_PROMETHEUS_COLLECT_FAILED';
+const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+const BIND_RETRY_MS = 5000;
+
+const OPTIONS = [
+  { name: 'server_addr', type: 'str' as const, default: '127.0.0.1', desc: 'address to listen on (:: or 0.0.0.0 for every interface)', runtime: false },
+  { name: 'server_port', type: 'int' as const, default: 9283, min: 0, max: 65535, desc: 'port to listen on (0: a free one, published with the URI)', runtime: false },
+  { name: 'scrape_interval', type: 'float' as const, default: 15, min: 0.1, max: 3600, desc: 'seconds between rebuilds of the /metrics body', runtime: true },
+  { name: 'cache', type: 'bool' as const, default: true, desc: 'answer /metrics from the last body (false: rebuild per scrape)', runtime: true },
+  { name: 'stale_cache_strategy', type: 'str' as const, default: 'log', enum_allowed: ['log', 'fail'], desc: 'when the body is older than 2 scrape intervals: log and serve it, or answer 503', runtime: true },
+  { name: 'standby_behaviour', type: 'str' as const, default: 'default', enum_allowed: ['default', 'error'], desc: 'standby managers answer with an index page pointing at the active (default) or with standby_error_status_code (error)', runtime: true },
+  { name: 'standby_error_status_code', type: 'int' as const, default: 500, min: 400, max: 599, desc: 'HTTP status a standby answers with when standby_behaviour is error', runtime: true },
+];
+
+/**
+ * Ceph's get_localized_module_option: a per-manager value stored as
+ * mgr/prometheus/<mgr_id>/<key> wins over the module-wide option, so two
+ * managers on one host can listen on different ports.
+ */
+async function localOption<T>(m: MgrModule | MgrStandbyModule, key: string): Promise<T> {
+  const local = await m.getStore(`${m.getMgrId()}/${key}`);
+  const decl = OPTIONS.find((o) => o.name === key)!;
+  if (local !== null && local !== '') {
+    if (decl.type === 'int') {
+      const n = Number(local);
+      if (Number.isInteger(n) && n >= (decl.min ?? -Infinity) && n <= (decl.max ?? Infinity)) return n as T;
+      m.log.warn(`ignoring mgr/${m.moduleName}/${m.getMgrId()}/${key}=${JSON.stringify(local)}: not a whole number in ${decl.min}..${decl.max}`);
+    } else {
+      return local as T;
+    }
+  }
+  return m.getModuleOption<T>(key);
+}
+
+/** The URI others should use: a wildcard address becomes this host's name. */
+export function publicUri(scheme: string, addr: string, port: number): string {
+  const host = addr === '::' || addr === '0.0.0.0' || addr === '' ? os.hostname() : addr;
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+}
+
+/** Listens, or rejects with a message naming the address (EADDRINUSE, EACCES, ...). */
+function listen(server: http.Server, addr: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EADDRNOTAVAIL' ? 'address not available on this host' : e.message;
+      reject(new Error(`cannot listen on ${addr}:${port}: ${why}`));
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve((server.address() as { port: number }).port);
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, addr);
+  });
+}
+
+/** A sleep that stop() or wake() ends early. */
+class Waiter {
+  private wakeFn: (() => void) | null = null;
+  private pending = false;
+  wait(ms: number): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((r) => {
+      const t = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(t);
+        self.wakeFn = null;
+        r();
+      }
+      this.wakeFn = done;
+    });
+  }
+  wake(): void {
+    if (this.wakeFn) this.wakeFn();
+    else this.pending = true;
+  }
+}
+
+const INDEX_PAGE = (metricsHref: string) => `<!DOCTYPE html>
+<html>
+  <head><title>Ceph Exporter</title></head>
+  <body>
+    <h1>Ceph Exporter</h1>
+    <p><a href="${metricsHref.replace(/"/g, '&quot;')}">Metrics</a></p>
+  </body>
+</html>
+`;
+
+export default class Prometheus extends MgrModule {
+  static override COMMANDS = [
+    { cmd: 'prometheus file_sd_config', desc: 'Return file_sd compatible prometheus config for mgr cluster', perm: 'r' },
+    { cmd: 'prometheus status', desc: 'Where the exporter listens, and the age and size of the cached /metrics body', perm: 'r' },
+  ];
+  static override MODULE_OPTIONS = OPTIONS;
+  // The maps whose change should show in /metrics before the next interval.
+  static override NOTIFY_TYPES = ['osd_map', 'fs_map', 'mon_map', 'mgr_map', 'service_map', 'pg_summary', 'health', 'osd_metadata'];
+
+  private stopping = false;
+  private readonly waiter = new Waiter();
+  private server: http.Server | null = null;
+  private body: Buffer | null = null;
+  private bodyTime = 0;
+  private collectSeconds = 0;
+  private collecting: Promise<void> | null = null;
+  private lastError = '';
+  private listenAddr = '';
+  private listenPort = 0;
+  private checks: Record<string, { severity: 'warning' | 'error'; summary: string; detail: string[] }> = {};
+
+  override async serve(): Promise<void> {
+    const addr = await localOption<string>(this, 'server_addr');
+    const port = await localOption<number>(this, 'server_port');
+    this.server = http.createServer((req, res) => void this.onRequest(req, res));
+    this.server.keepAliveTimeout = 30000;
+    // Bind, retrying while the port is taken: the health check says why meanwhile.
+    while (!this.stopping) {
+      try {
+        this.listenPort = await listen(this.server, addr, port);
+        this.listenAddr = addr;
+        break;
+      } catch (e) {
+        const msg = (e as Error).message;
+        this.log.error(`prometheus: ${msg}; retrying in ${BIND_RETRY_MS / 1000} s`);
+        await this.setCheck(ERROR_CHECK, 'error', `prometheus module cannot serve: ${msg}`, [`set mgr/prometheus/server_port (or mgr/prometheus/${this.getMgrId()}/server_port) to a free port, or free ${addr}:${port}`]);
+        await this.waiter.wait(BIND_RETRY_MS);
+      }
+    }
+    if (this.stopping) return;
+    await this.setCheck(ERROR_CHECK, null);
+    await this.setUri(publicUri('http', addr, this.listenPort));
+    this.log.info(`prometheus: serving /metrics on ${addr}:${this.listenPort}`);
+
+    let last = 0;
+    while (!this.stopping) {
+      const interval = Math.max(0.1, await this.getModuleOption<number>('scrape_interval')) * 1000;
+      // Notifies may arrive in bursts; one rebuild per second at most for them.
+      const since = Date.now() - last;
+      if (since < Math.min(1000, interval)) await this.waiter.wait(Math.min(1000, interval) - since);
+      if (this.stopping) break;
+      last = Date.now();
+      await this.rebuild();
+      await this.waiter.wait(interval);
+    }
+    await new Promise<void>((r) => this.server!.close(() => r()));
+    this.server.closeAllConnections?.();
+  }
+
+  override shutdown(): void {
+    this.stopping = true;
+    this.waiter.wake();
+    this.server?.closeIdleConnections?.();
+  }
+
+  override async notify(): Promise<void> {
+    this.waiter.wake();
+  }
+
+  /** Reads everything, builds the body; a failure keeps the last body and raises a warning. */
+  async rebuild(): Promise<void> {
+    if (this.collecting) return this.collecting;
+    this.collecting = (async () => {
+      const t0 = process.hrtime.bigint();
+      try {
+        const input = await this.readInput();
+        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+        this.body = Buffer.from(collectMetrics(input, { collectSeconds: seconds }).render());
+        this.bodyTime = Date.now();
+        this.collectSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+        if (this.lastError) {
+          this.lastError = '';
+          await this.setCheck(COLLECT_CHECK, null);
+        }
+      } catch (e) {
+        const msg = (e as Error).message;
+        this.log.warn(`prometheus: collecting metrics failed: ${msg}`);
+        if (msg !== this.lastError) {
+          this.lastError = msg;
+          await this.setCheck(COLLECT_CHECK, 'warning', 'prometheus module could not collect metrics; /metrics serves the last good body', [msg]).catch(() => undefined);
+        }
+      } finally {
+        this.collecting = null;
+      }
+    })();
+    return this.collecting;
+  }
+
+  private async readInput(): Promise<CollectInput> {
+    const g = (what: string) => this.get(what);
+    const [health, df, osdPoolStats, fsMap, osdStats, monStatus, mgrMap, osdMap, osdMapCrush, osdMetadata, pgStatus, pgSummary] = await Promise.all(
+      ['health', 'df', 'osd_pool_stats', 'fs_map', 'osd_stats', 'mon_status', 'mgr_map', 'osd_map', 'osd_map_crush', 'osd_metadata', 'pg_status', 'pg_summary'].map(g),
+    );
+    const [servers, perfCounters] = await Promise.all([this.listServers(), this.getAllPerfCounters()]);
+    return { health, df, osdPoolStats, fsMap, osdStats, monStatus, mgrMap, osdMap, osdMapCrush, osdMetadata, servers, pgStatus, pgSummary, perfCounters };
+  }
+
+  private async setCheck(code: string, severity: 'warning' | 'error' | null, summary = '', detail: string[] = []): Promise<void> {
+    if (severity === null) {
+      if (!(code in this.checks)) return;
+      delete this.checks[code];
+    } else {
+      this.checks[code] = { severity, summary, detail };
+    }
+    await this.setHealthChecks(Object.fromEntries(Object.entries(this.checks).map(([k, v]) => [k, { ...v, count: 1 }])));
+  }
+
+  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    try {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('Method Not Allowed\n');
+        return;
+      }
+      if (path === '/') {
+        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(INDEX_PAGE('/metrics'));
+        return;
+      }
+      if (path !== '/metrics') {
+        res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not Found\n');
+        return;
+      }
+      const [useCache, strategy, interval] = await Promise.all([
+        this.getModuleOption<boolean>('cache'),
+        this.getModuleOption<string>('stale_cache_strategy'),
+        this.getModuleOption<number>('scrape_interval'),
+      ]);
+      if (!useCache) await this.rebuild();
+      if (!this.body) {
+        res.writeHead(503, { 'Content-Type': 'text/plain', 'Retry-After': '1' }).end(this.lastError ? `metrics not available: ${this.lastError}\n` : 'metrics not collected yet\n');
+        return;
+      }
+      const age = (Date.now() - this.bodyTime) / 1000;
+      if (age > 2 * interval + this.collectSeconds) {
+        const msg = `cached metrics are ${age.toFixed(1)} s old (scrape_interval ${interval} s)`;
+        if (strategy === 'fail') {
+          res.writeHead(503, { 'Content-Type': 'text/plain' }).end(`${msg}\n`);
+          return;
+        }
+        this.log.warn(`prometheus: serving stale metrics: ${msg}`);
+      }
+      res.writeHead(200, { 'Content-Type': CONTENT_TYPE, 'Content-Length': this.body.length });
+      res.end(req.method === 'HEAD' ? undefined : this.body);
+    } catch (e) {
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
+      res.end(`internal error: ${(e as Error).message}\n`);
+    }
+  }
+
+  override async handleCommand(_inbuf: string, cmd: Record<string, unknown>): Promise<CommandResult> {
+    switch (cmd.prefix) {
+      case 'prometheus file_sd_config': {
+        // Every manager host with its port (the per-manager override first).
+        const servers = await this.listServers();
+        const mgrMap = await this.get('mgr_map');
+        const names = new Set<string>([mgrMap?.active_name, ...(mgrMap?.standbys ?? []).map((s: any) => s.name)].filter(Boolean));
+        const targets: string[] = [];
+        const defaultPort = await this.getModuleOption<number>('server_port');
+        for (const server of servers ?? []) {
+          for (const s of server.services ?? []) {
+            if (s.type !== 'mgr') continue;
+            names.delete(s.id);
+            const local = await this.getStore(`${s.id}/server_port`);
+            targets.push(`${server.hostname}:${local ?? defaultPort}`);
+          }
+        }
+        // Managers not (yet) in list_servers: their published URI, when it is ours.
+        if (names.has(this.getMgrId()) && this.listenPort) targets.push(new URL(publicUri('http', this.listenAddr, this.listenPort)).host);
+        return [0, JSON.stringify([{ targets, labels: {} }]), ''];
+      }
+      case 'prometheus status':
+        return [
+          0,
+          JSON.stringify({
+            listening: this.listenPort ? `${this.listenAddr}:${this.listenPort}` : null,
+            body_bytes: this.body?.length ?? 0,
+            body_age_seconds: this.body ? (Date.now() - this.bodyTime) / 1000 : null,
+            collect_seconds: this.collectSeconds,
+            last_error: this.lastError || null,
+          }),
+          '',
+        ];
+    }
+    return [-22, '', `Command not found '${String(cmd.prefix)}'`];
+  }
+
+  override async selfTest(): Promise<string> {
+    const body = collectMetrics(await this.readInput()).render();
+    if (!body.includes('# TYPE ceph_health_status')) throw new Error('collected metrics lack ceph_health_status');
+    return `prometheus: ${body.length} bytes of metrics`;
+  }
+}
+
+/** On a standby manager: point at the active, or answer an error code. */
+export class standby extends MgrStandbyModule {
+  private stopping = false;
+  private readonly waiter = new Waiter();
+  private server: http.Server | null = null;
+
+  override async serve(): Promise<void> {
+    const addr = await localOption<string>(this, 'server_addr');
+    const port = await localOption<number>(this, 'server_port');
+    this.server = http.createServer((req, res) => void this.onRequest(req, res));
+    while (!this.stopping) {
+      try {
+        const p = await listen(this.server, addr, port);
+        this.log.info(`prometheus (standby): serving on ${addr}:${p}`);
+        break;
+      } catch (e) {
+        // A standby cannot raise health checks; the log says why.
+        this.log.error(`prometheus (standby): ${(e as Error).message}; retrying in ${BIND_RETRY_MS / 1000} s`);
+        await this.waiter.wait(BIND_RETRY_MS);
+      }
+    }
+    while (!this.stopping) await this.waiter.wait(60000);
+    await new Promise<void>((r) => this.server!.close(() => r()));
+    this.server.closeAllConnections?.();
+  }
+
+  override shutdown(): void {
+    this.stopping = true;
+    this.waiter.wake();
+  }
+
+  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    try {
+      const path = (req.url ?? '/').split('?')[0];
+      const behaviour = await this.getModuleOption<string>('standby_behaviour');
+      if (behaviour === 'error') {
+        const code = await this.getModuleOption<number>('standby_error_status_code');
+        res.writeHead(code, { 'Content-Type': 'text/plain' }).end(`Keep on looking: this is a standby manager (${this.getMgrId()})\n`);
+        return;
+      }
+      if (path === '/') {
+        const active = await this.getActiveUri();
+        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(INDEX_PAGE(active ? `${active.replace(/\/?$/, '/')}metrics` : '/metrics'));
+        return;
+      }
+      if (path === '/metrics') {
+        // As Ceph: an empty body, so a scrape of the standby is "up" but adds no series.
+        res.writeHead(200, { 'Content-Type': CONTENT_TYPE }).end('');
+        return;
+      }
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not Found\n');
+    } catch (e) {
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
+      res.end(`internal error: ${(e as Error).message}\n`);
+    }
+  }
+}
