@@ -26,11 +26,25 @@ export interface RunnerDeps {
 
 const WORKER_BOOT = `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(path.join(__dirname, 'worker.ts'))});`;
 
+/**
+ * What a runner drives: a worker thread, or (python-runner.ts) a Python
+ * process speaking the same protocol.ts messages over a pipe.
+ */
+export interface ModuleTransport {
+  postMessage(m: HostToModule): void;
+  terminate(): Promise<unknown>;
+  on(event: 'message', fn: (m: ModuleToHost) => void): unknown;
+  on(event: 'error', fn: (e: Error & { code?: string }) => void): unknown;
+  on(event: 'exit', fn: (code: number) => void): unknown;
+}
+
 export class ModuleRunner {
+  /** "typescript" or "python" (ListModules' runtime). */
+  readonly runtime: string = 'typescript';
   state: ModuleState = 'stopped';
   errorString = '';
   declaration: ModuleDeclaration | null = null;
-  private worker: Worker | null = null;
+  private worker: ModuleTransport | null = null;
   private nextId = 1;
   private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer?: NodeJS.Timeout }>();
   private queue: Array<{ type: string; id: string; at: number }> = [];
@@ -42,7 +56,7 @@ export class ModuleRunner {
   constructor(
     readonly name: string,
     readonly entry: string,
-    private deps: RunnerDeps,
+    protected deps: RunnerDeps,
   ) {}
 
   get queueDepth(): number {
@@ -126,7 +140,8 @@ export class ModuleRunner {
    * self-test` still answers after the module failed (as in Ceph).
    */
   async selfTestFresh(timeoutMs: number): Promise<string> {
-    const fresh = new ModuleRunner(this.name, this.entry, { ...this.deps, changed: () => undefined, log: () => undefined });
+    const Runner = this.constructor as new (name: string, entry: string, deps: RunnerDeps) => ModuleRunner;
+    const fresh = new Runner(this.name, this.entry, { ...this.deps, changed: () => undefined, log: () => undefined });
     try {
       await fresh.load();
       if (fresh.state === 'failed') throw new Error(fresh.errorString);
@@ -178,16 +193,21 @@ export class ModuleRunner {
     }
   }
 
-  private load(): Promise<void> {
-    this.state = 'loading';
-    const gen = ++this.generation;
-    const worker = new Worker(WORKER_BOOT, {
+  /** Starts the module's worker thread (a subclass may start something else). */
+  protected spawn(): ModuleTransport {
+    return new Worker(WORKER_BOOT, {
       eval: true,
       workerData: { entry: this.entry, name: this.name, mgrId: this.deps.mgrId },
       resourceLimits: this.deps.limits,
       stdout: false,
       stderr: false,
     });
+  }
+
+  private load(): Promise<void> {
+    this.state = 'loading';
+    const gen = ++this.generation;
+    const worker = this.spawn();
     this.worker = worker;
     return new Promise<void>((resolve) => {
       const done = () => resolve();
