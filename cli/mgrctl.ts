@@ -3,7 +3,9 @@
 //   mgrctl tell mgr <command words...>
 //   mgrctl get <what>        cluster-state's JSON for get(what)
 //   mgrctl status | help
-// Address: --addr or MGR_ADDR (default 127.0.0.1:7300). Credentials:
+// Address: --addr or MGR_ADDR; otherwise the active manager named by the
+// MgrMap (standby service at MGR_STANDBY_ADDR, default 127.0.0.1:7200),
+// waiting up to --wait-ms while no manager is active. Credentials:
 // --name (default client.admin) with its key from MGR_KEYRING (default
 // ./data/keyring), or MGR_KEY; MGR_ENTITY sets the default name. Exit status = |retcode|.
 import * as fs from 'fs';
@@ -12,17 +14,23 @@ import { openChannel, makeClient, tlsFromEnv } from '../lib/client';
 import { DaemonServerServiceDefinition } from '../lib/gen/ceph/mgr/v1/daemon_server';
 import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { keyFromKeyring } from '../services/daemon-server/domain/auth';
+import type { CommandResult } from '../lib/gen/ceph/mgr/v1/common';
+import { activeDaemonServer, isUnreachable, StandbyClient } from '../lib/standby-client';
 import { mapWords, UsageError } from './args';
 
-const USAGE = `usage: mgrctl [--addr HOST:PORT] [--name ENTITY] [--format json|json-pretty|plain] <command words...>
+const USAGE = `usage: mgrctl [--addr HOST:PORT] [--name ENTITY] [--format json|json-pretty|plain] [--wait-ms N] <command words...>
        mgrctl tell mgr <command words...>
        mgrctl get <what>          (cluster-state's get(what) JSON; MGR_CLUSTER_STATE_ADDR)
        mgrctl status | help
-environment: MGR_ADDR (127.0.0.1:7300), MGR_KEYRING (./data/keyring), MGR_KEY, MGR_CLUSTER_STATE_ADDR (127.0.0.1:7100)
+environment: MGR_ADDR (default: the active manager from the MgrMap), MGR_STANDBY_ADDR (127.0.0.1:7200),
+             MGR_KEYRING (./data/keyring), MGR_KEY, MGR_CLUSTER_STATE_ADDR (127.0.0.1:7100)
+--wait-ms: how long to wait for an active manager during a failover (default 30000)
 `;
 
 interface Options {
+  /** "" : follow the MgrMap. */
   addr: string;
+  waitMs: number;
   name: string;
   format: string;
   timeoutMs: number;
@@ -30,7 +38,7 @@ interface Options {
 }
 
 function parseArgv(argv: string[], env: NodeJS.ProcessEnv): Options {
-  const o: Options = { addr: env.MGR_ADDR || '127.0.0.1:7300', name: env.MGR_ENTITY || 'client.admin', format: '', timeoutMs: 60000, words: [] };
+  const o: Options = { addr: env.MGR_ADDR || '', waitMs: 30000, name: env.MGR_ENTITY || 'client.admin', format: '', timeoutMs: 60000, words: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const take = (flag: string) => {
@@ -43,9 +51,11 @@ function parseArgv(argv: string[], env: NodeJS.ProcessEnv): Options {
     else if (a === '--name' || a.startsWith('--name=') || a === '-n') o.name = take('--name');
     else if (a === '--format' || a.startsWith('--format=') || a === '-f') o.format = take('--format');
     else if (a === '--timeout-ms' || a.startsWith('--timeout-ms=')) o.timeoutMs = Number(take('--timeout-ms'));
+    else if (a === '--wait-ms' || a.startsWith('--wait-ms=')) o.waitMs = Number(take('--wait-ms'));
     else if (a === '-h' || a === '--help') o.words = ['help'];
     else o.words.push(a);
   }
+  if (!(o.waitMs >= 0)) throw new UsageError('--wait-ms: expected a number of milliseconds');
   if (o.format && !['json', 'json-pretty', 'plain'].includes(o.format)) throw new UsageError(`--format: '${o.format}' is not json, json-pretty or plain`);
   return o;
 }
@@ -117,15 +127,35 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
   }
 
   if (words.length === 1 && words[0] === 'help') write(USAGE + '\ncommands (from the server):\n');
-  const ch = openChannel(o.addr, tlsFromEnv(env));
+  const tls = tlsFromEnv(env);
+  const finder = o.addr ? null : new ActiveFinder(env.MGR_STANDBY_ADDR || '127.0.0.1:7200', tls, writeErr);
+  let addr = o.addr;
+  let ch: ReturnType<typeof openChannel> | null = null;
   try {
     const md = credentials(o, env);
-    const ds = makeClient(DaemonServerServiceDefinition, ch);
-    const descs = (await ds.getCommandDescriptions({}, { metadata: md, signal: AbortSignal.timeout(o.timeoutMs) })).commands;
-    const mapped = mapWords(words, descs);
-    if (o.format) mapped.args.format = o.format;
-    const res = await ds.command({ prefix: mapped.prefix, args: JSON.stringify(mapped.args), inbuf: Buffer.alloc(0) }, { metadata: md, signal: AbortSignal.timeout(o.timeoutMs) });
-    const r = res.result ?? { retcode: -5, stdout: '', stderr: 'no result' };
+    const waitUntil = Date.now() + o.waitMs;
+    // A failover while we talk: the old active answers UNAVAILABLE (or is
+    // gone); find the new one and send again, until --wait-ms runs out.
+    let r: CommandResult;
+    for (;;) {
+      if (finder) addr = await finder.find(waitUntil);
+      ch = openChannel(addr, tls);
+      const ds = makeClient(DaemonServerServiceDefinition, ch);
+      try {
+        const descs = (await ds.getCommandDescriptions({}, { metadata: md, signal: AbortSignal.timeout(o.timeoutMs) })).commands;
+        const mapped = mapWords(words, descs);
+        if (o.format) mapped.args.format = o.format;
+        const res = await ds.command({ prefix: mapped.prefix, args: JSON.stringify(mapped.args), inbuf: Buffer.alloc(0) }, { metadata: md, signal: AbortSignal.timeout(o.timeoutMs) });
+        r = res.result ?? { retcode: -5, stdout: '', stderr: 'no result' };
+        break;
+      } catch (e) {
+        if (!finder || !(e instanceof ClientError) || e.code !== Status.UNAVAILABLE || Date.now() >= waitUntil) throw e;
+        finder.retrying(addr, e.details);
+        ch.close();
+        ch = null;
+        await sleep(300);
+      }
+    }
     if (r.stdout) write(r.stdout.endsWith('\n') ? r.stdout : r.stdout + '\n');
     if (r.stderr) writeErr(r.retcode ? `Error ${errnoName(r.retcode)}: ${r.stderr}\n` : `${r.stderr}\n`);
     return Math.min(255, Math.abs(r.retcode));
@@ -134,11 +164,63 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
       writeErr(`${e.message}\n`);
       return 22;
     }
-    const f = callFailure(e, o.addr);
+    if (e instanceof NoActiveManager) {
+      writeErr(e.message + '\n');
+      return 11; // EAGAIN
+    }
+    const f = callFailure(e, addr);
     writeErr(f.message + '\n');
     return f.code;
   } finally {
-    ch.close();
+    ch?.close();
+    finder?.close();
+  }
+}
+
+class NoActiveManager extends Error {}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Finds the active manager's daemon-server through the MgrMap. */
+class ActiveFinder {
+  private sb: StandbyClient;
+  private told = false;
+
+  constructor(
+    private readonly standbyAddr: string,
+    tls: ReturnType<typeof tlsFromEnv>,
+    private readonly writeErr: (s: string) => void,
+  ) {
+    this.sb = new StandbyClient(standbyAddr, tls);
+  }
+
+  async find(until: number): Promise<string> {
+    for (;;) {
+      let why: string;
+      try {
+        const { map } = await this.sb.getMgrMap(3000);
+        const addr = activeDaemonServer(map);
+        if (addr) return addr;
+        why = map.activeName ? `mgr.${map.activeName} is active but not available yet` : 'no manager is active';
+      } catch (e) {
+        if (!isUnreachable(e)) throw e;
+        why = `cannot reach the standby service at ${this.standbyAddr}: is it running? (npm start; or set MGR_ADDR to a daemon-server)`;
+        if (Date.now() >= until) throw new NoActiveManager(why);
+      }
+      if (Date.now() >= until) throw new NoActiveManager(`${why}; gave up waiting (--wait-ms)`);
+      if (!this.told) this.writeErr(`${why}; waiting for an active manager...\n`);
+      this.told = true;
+      await sleep(300);
+    }
+  }
+
+  retrying(addr: string, details: string): void {
+    if (!this.told) this.writeErr(`manager at ${addr} is not answering as active (${details}); following the MgrMap...\n`);
+    this.told = true;
+  }
+
+  close(): void {
+    this.sb.close();
   }
 }
 

@@ -8,10 +8,12 @@ import { tlsFromEnv } from '../lib/client';
 import { SimCluster } from './cluster';
 import { MapFeed } from './feed';
 import { FakeDaemons } from './daemons';
+import { activeDaemonServer, StandbyClient } from '../lib/standby-client';
 
 export const SIM_OPTIONS = {
   clusterState: { env: 'MGR_CLUSTER_STATE_ADDR', flag: 'cluster-state', type: 'string', default: '127.0.0.1:7100', desc: 'cluster-state address (maps go here)' },
   daemonServer: { env: 'MGR_DAEMON_SERVER_ADDR', flag: 'daemon-server', type: 'string', default: '127.0.0.1:7300', desc: 'daemon-server address (daemon sessions go here)' },
+  standby: { env: 'MGR_STANDBY_ADDR', flag: 'standby', type: 'string', default: '', desc: 'standby service (comma-separated replicas): daemons follow the MgrMap to the active daemon-server; empty: always --daemon-server' },
   osds: { env: 'SIM_OSDS', flag: 'osds', type: 'int', default: 3, desc: 'number of OSDs' },
   pools: { env: 'SIM_POOLS', flag: 'pools', type: 'int', default: 5, desc: 'number of pools' },
   pgs: { env: 'SIM_PGS', flag: 'pgs', type: 'int', default: 89, desc: 'placement groups over all pools' },
@@ -78,7 +80,27 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   await feed.start();
-  if (cfg.daemons && !stopping) daemons = new FakeDaemons({ cluster, address: cfg.daemonServer, tls, auth, logger: log }).start();
+  if (!cfg.daemons || stopping) return;
+  if (!cfg.standby) {
+    daemons = new FakeDaemons({ cluster, address: cfg.daemonServer, tls, auth, logger: log }).start();
+    return;
+  }
+  // Like Ceph's MgrClient: find the active manager in the MgrMap and move
+  // every session to the new active when the map changes.
+  const sb = new StandbyClient(cfg.standby, tls);
+  let current = '';
+  sb.watch(
+    (m) => {
+      const addr = activeDaemonServer(m);
+      if (!addr || addr === current || stopping) return;
+      log.info('active manager', { name: m.activeName, address: addr, epoch: m.epoch });
+      current = addr;
+      if (!daemons) daemons = new FakeDaemons({ cluster, address: addr, tls, auth, logger: log }).start();
+      else daemons.setAddress(addr);
+    },
+    new AbortController().signal,
+    (e) => log.debug('standby watch broke; retrying', { error: e.message }),
+  );
 }
 
 if (require.main === module) {

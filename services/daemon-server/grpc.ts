@@ -79,6 +79,12 @@ export interface HandlerDeps {
   /** How long a session may wait for pg-stats room before it is ended. */
   pgBackpressureMs: number;
   moduleCommandsTtlMs: number;
+  /**
+   * null while this instance is the active manager; otherwise why not
+   * (naming the active's address): sessions and commands then get
+   * UNAVAILABLE with that message, so clients move to the active.
+   */
+  notActive?: () => string | null;
 }
 
 const NATIVE_ENTRIES: CommandEntry[] = NATIVE_COMMANDS.map((n) => ({
@@ -176,15 +182,22 @@ export class DaemonServerHandlers {
       command: async (req, context) => ({ result: await this.command(req.prefix, req.args, req.inbuf, context) }),
       getCommandDescriptions: async (_req, context) => {
         this.d.auth.authenticate(context.metadata);
+        this.requireActive();
         return { commands: (await this.allCommands()).map((e) => e.desc) };
       },
     };
+  }
+
+  private requireActive(): void {
+    const why = this.d.notActive?.();
+    if (why) throw new ServerError(Status.UNAVAILABLE, why);
   }
 
   // ---------------------------------------------------------------- sessions
 
   private async *session(requests: AsyncIterable<SessionRequest>, context: CallContext): AsyncGenerator<SessionResponse> {
     const caller = this.d.auth.authenticate(context.metadata);
+    this.requireActive();
     const outbox = new Outbox<SessionResponse>();
     const reader = this.readSession(requests, caller, outbox, context.signal);
     reader.then(
@@ -386,6 +399,7 @@ export class DaemonServerHandlers {
 
   async command(prefix: string, argsText: string, inbuf: Uint8Array, context: CallContext): Promise<CommandResult> {
     const caller = this.d.auth.authenticate(context.metadata);
+    this.requireActive();
     // Call-level checks: is the request well-formed at all?
     if (inbuf.byteLength > this.d.maxInbufBytes) {
       throw new ServerError(Status.RESOURCE_EXHAUSTED, `inbuf is ${inbuf.byteLength} bytes; the largest accepted is ${this.d.maxInbufBytes} (MGR_COMMAND_MAX_INBUF_BYTES)`);

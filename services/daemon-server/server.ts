@@ -9,7 +9,9 @@ import { openChannel, makeClient } from '../../lib/client';
 import { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cluster_state';
 import { DaemonServerServiceDefinition } from '../../lib/gen/ceph/mgr/v1/daemon_server';
 import { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
-import { StandbyServiceDefinition } from '../../lib/gen/ceph/mgr/v1/standby';
+import type { ModuleInfo } from '../../lib/gen/ceph/mgr/v1/common';
+import { StandbyClient } from '../../lib/standby-client';
+import { Activity } from './domain/activity';
 import { loadOrCreateKeyring } from './domain/auth';
 import { Ingest } from './domain/ingest';
 import { MgrLocalConfig, StandbyApi } from './domain/native';
@@ -23,8 +25,17 @@ export interface DaemonServerOptions {
   clusterStateAddr: string;
   /** "" : no module-host (module commands answer "No handler found"). */
   moduleHostAddr?: string;
-  /** "" : no standby (mgr map commands answer -95). */
+  /**
+   * The standby service's replicas, comma-separated. "" : no standby: this
+   * instance is always active and mgr map commands answer -95.
+   */
   standbyAddr?: string;
+  /** The address published in the MgrMap for clients (default: the listening address). */
+  advertiseAddr?: string;
+  /** The module-host address published in the MgrMap (default: moduleHostAddr). */
+  moduleHostAdvertiseAddr?: string;
+  /** Beacon period until the authority says otherwise (ms). */
+  beaconIntervalMs?: number;
   keyringPath?: string;
   /** false only for development (MGR_AUTH=none). */
   auth?: boolean;
@@ -51,6 +62,10 @@ export interface DaemonServerHandle {
   handlers: DaemonServerHandlers;
   ingest: Ingest;
   keyringPath: string;
+  /** This start's gid in the MgrMap. */
+  gid: number;
+  /** Whether this instance is acting as the active manager now. */
+  isActive(): boolean;
   stop(): Promise<void>;
 }
 
@@ -65,8 +80,11 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   const cs = makeClient(ClusterStateServiceDefinition, csChannel);
   const mhChannel = opts.moduleHostAddr ? openChannel(opts.moduleHostAddr, opts.peerTls) : null;
   const mh = mhChannel ? makeClient(ModuleHostServiceDefinition, mhChannel) : null;
-  const sbChannel = opts.standbyAddr ? openChannel(opts.standbyAddr, opts.peerTls) : null;
-  const sb = sbChannel ? makeClient(StandbyServiceDefinition, sbChannel) : null;
+  const sb = opts.standbyAddr ? new StandbyClient(opts.standbyAddr, opts.peerTls) : null;
+  // A number unique to this start (Ceph's gid): later starts get larger
+  // ones, so the longest-running standby is promoted first.
+  const gid = Date.now() * 1000 + Math.floor(Math.random() * 1000);
+  const activity = sb ? new Activity(name, gid) : null;
   const peerTimeout = () => AbortSignal.timeout(commandTimeoutMs);
 
   let handlers!: DaemonServerHandlers;
@@ -142,10 +160,10 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
       };
 
       const standby: StandbyApi | null = sb && {
-        getMgrMap: async () => (await sb.getMgrMap({}, { signal: peerTimeout() })).mgrMap!,
-        failMgr: async (who) => sb.failMgr({ who }, { signal: peerTimeout() }),
-        enableModule: async (module, force) => sb.enableModule({ module, force }, { signal: peerTimeout() }),
-        disableModule: async (module) => sb.disableModule({ module }, { signal: peerTimeout() }),
+        getMgrMap: async () => (await sb.getMgrMap(commandTimeoutMs)).map,
+        failMgr: async (who) => sb.call((c, signal) => c.failMgr({ who }, { signal }), commandTimeoutMs),
+        enableModule: async (module, force) => sb.call((c, signal) => c.enableModule({ module, force }, { signal }), commandTimeoutMs),
+        disableModule: async (module) => sb.call((c, signal) => c.disableModule({ module }, { signal }), commandTimeoutMs),
       };
       const moduleHost: ModuleHostApi | null = mh && {
         handleCommand: (req, timeoutMs) => mh.handleCommand({ ...req, inbuf: Buffer.from(req.inbuf) }, { signal: AbortSignal.timeout(timeoutMs) }),
@@ -177,6 +195,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         maxInbufBytes: opts.maxInbufBytes ?? 4 * 1024 * 1024,
         pgBackpressureMs: Math.max(1000, settings.period * 2000),
         moduleCommandsTtlMs: opts.moduleCommandsTtlMs ?? 2000,
+        notActive: activity ? () => activity.whyNotActive() : undefined,
       });
       server.add(DaemonServerServiceDefinition, handlers.implementation());
       return ['ceph.mgr.v1.DaemonServerService'];
@@ -200,16 +219,21 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
 
   // SERVING once cluster-state answers; probe until then.
   let probing = true;
+  let clusterStateReady = false;
   const probe = async () => {
     while (probing) {
       try {
         await cs.get({ what: 'health' }, { signal: AbortSignal.timeout(2000) });
+        clusterStateReady = true;
         service.setServing(true);
+        updateActivity();
         return;
       } catch (e) {
         const code = (e as { code?: number }).code;
         if (code !== undefined && code !== Status.UNAVAILABLE && code !== Status.DEADLINE_EXCEEDED) {
+          clusterStateReady = true;
           service.setServing(true); // it answered, even if with an error
+          updateActivity();
           return;
         }
         service.setServing(false, `cluster-state at ${opts.clusterStateAddr} is not reachable yet`);
@@ -217,7 +241,103 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
       }
     }
   };
+
+  // ------------------------------------------------------------ activation
+  // With a standby service, this instance beacons and acts only while the
+  // MgrMap names it active (see domain/activity.ts for the fencing). The
+  // named gRPC health of DaemonServerService follows that, so a Kubernetes
+  // readiness probe on it routes the mgr Service to the active only.
+  const SERVICE_NAME = 'ceph.mgr.v1.DaemonServerService';
+  let wasActive = !activity; // without a standby service: always active
+  const updateActivity = () => {
+    if (!activity) return;
+    const active = activity.isActive() && clusterStateReady && !stopping;
+    if (service.health.getStatus() === 'healthy') service.health.setStatus(active ? 'healthy' : 'unhealthy', SERVICE_NAME);
+    if (active === wasActive) return;
+    wasActive = active;
+    const m = activity.current();
+    if (active) log.info('this manager is now active', { name, gid, epoch: m?.epoch });
+    else {
+      log.warn('this manager is not active', { name, gid, epoch: m?.epoch, why: activity.whyNotActive() });
+      handlers.endAllSessions(activity.whyNotActive() ?? 'no longer active');
+    }
+  };
+  let stopping = false;
+  const beaconAbort = new AbortController();
+  if (sb && activity) {
+    let intervalMs = opts.beaconIntervalMs ?? 500;
+    const ownAddr = opts.advertiseAddr || service.address;
+    const mhAddr = opts.moduleHostAdvertiseAddr || opts.moduleHostAddr || '';
+    let lastBeaconError = '';
+    const beaconOnce = async () => {
+      // What our module-host can run, and whether it has loaded.
+      let modulesLoaded = !mh;
+      let availableModules: ModuleInfo[] = [];
+      let services: Record<string, string> = {};
+      if (mh) {
+        try {
+          const r = await mh.listModules({}, { signal: AbortSignal.timeout(Math.max(intervalMs, 1000)) });
+          modulesLoaded = r.loaded;
+          availableModules = r.modules.map((x) => x.info!).filter(Boolean);
+          services = r.services;
+        } catch {
+          modulesLoaded = false;
+        }
+      }
+      const sentAt = Date.now();
+      try {
+        const r = await sb.call(
+          (c, signal) =>
+            c.beacon(
+              { name, gid, addrs: { daemonServer: ownAddr, moduleHost: mhAddr }, available: clusterStateReady && modulesLoaded && !stopping, availableModules, services, metadata: { pid: String(process.pid) } },
+              { signal },
+            ),
+          Math.max(intervalMs * 2, 1000),
+        );
+        activity.beaconAnswered(sentAt, r.mgrMap, r.graceMs);
+        if (r.beaconIntervalMs > 0) intervalMs = r.beaconIntervalMs;
+        if (lastBeaconError) log.info('standby service reachable again');
+        lastBeaconError = '';
+      } catch (e) {
+        const msg = (e as Error).message;
+        if (msg !== lastBeaconError) log.warn('beacon failed', { error: msg, standby: sb.addresses });
+        lastBeaconError = msg;
+      }
+      updateActivity();
+    };
+    void (async () => {
+      while (!beaconAbort.signal.aborted) {
+        const t = Date.now();
+        await beaconOnce();
+        await new Promise((r) => setTimeout(r, Math.max(0, intervalMs - (Date.now() - t))).unref());
+      }
+    })();
+    // The watch brings a failover or `mgr fail` here at once, not at the next beacon.
+    sb.watch((m) => {
+      activity.takeMap(m);
+      updateActivity();
+    }, beaconAbort.signal);
+    const fenceTimer = setInterval(updateActivity, 100);
+    fenceTimer.unref();
+    beaconAbort.signal.addEventListener('abort', () => clearInterval(fenceTimer));
+  }
   void probe();
+
+  // Graceful hand-over: the active resigns first, so a standby takes over
+  // now rather than after the grace period.
+  service.onShutdown(async () => {
+    stopping = true;
+    if (sb && activity?.namedActive()) {
+      try {
+        await sb.call((c, signal) => c.resign({ name, gid }, { signal }), 2000);
+        log.info('resigned as active manager');
+      } catch (e) {
+        log.warn('could not resign; the standby service will fail this manager after its grace period', { error: (e as Error).message });
+      }
+    }
+    beaconAbort.abort();
+    updateActivity();
+  });
 
   service.onShutdown(async () => {
     probing = false;
@@ -233,11 +353,13 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     handlers,
     ingest,
     keyringPath,
+    gid,
+    isActive: () => (activity ? activity.isActive() && clusterStateReady && !stopping : true),
     stop: async () => {
       await service.stop();
       csChannel.close();
       mhChannel?.close();
-      sbChannel?.close();
+      sb?.close();
     },
   };
 }

@@ -7,6 +7,8 @@ import { startService, RunningService, TlsOptions } from '../../lib/server';
 import { openChannel, makeClient } from '../../lib/client';
 import { ClusterStateServiceDefinition, DaemonQueryKind, WatchEventKind } from '../../lib/gen/ceph/mgr/v1/cluster_state';
 import { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
+import type { MgrMap } from '../../lib/gen/ceph/mgr/v1/standby';
+import { StandbyClient } from '../../lib/standby-client';
 import { ClusterStateApi, ModuleHost } from './domain/host';
 import { moduleHostHandlers } from './grpc';
 
@@ -24,6 +26,12 @@ export interface ModuleHostOptions {
   alwaysOnModules?: string[];
   /** false: start as a standby (only standby parts run) until setActive(true). */
   active?: boolean;
+  /**
+   * The standby service's replicas, comma-separated. When set, this host
+   * follows the MgrMap: it runs its modules only while the map names its
+   * manager instance active, and the enabled set comes from the map.
+   */
+  standbyAddr?: string;
   commandTimeoutMs?: number;
   watchdogMs?: number;
   workerMaxOldGenMb?: number;
@@ -176,8 +184,10 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
   })();
 
   await host.discover();
-  await host.setActive(opts.active ?? true);
+  await host.setActive(opts.active ?? !opts.standbyAddr);
   service.setServing(true, 'modules loaded');
+  const sb = opts.standbyAddr ? new StandbyClient(opts.standbyAddr, opts.peerTls) : null;
+  if (sb) followMgrMap(sb, host, opts.name ?? 'x', watchAbort.signal, log);
 
   return {
     address: service.address,
@@ -186,9 +196,62 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
     host,
     async stop() {
       watchAbort.abort();
+      sb?.close();
       await host.stopAll();
       await service.stop();
       channel.close();
     },
   };
+}
+
+/**
+ * Follows the MgrMap: modules run while the map names this manager instance
+ * active and the standby service answered within 3/4 of its grace period
+ * (the same fence daemon-server applies, see
+ * services/daemon-server/domain/activity.ts); the enabled set and the
+ * active's module URIs come from the map.
+ */
+function followMgrMap(sb: StandbyClient, host: ModuleHost, name: string, signal: AbortSignal, log: { info(m: string, f?: object): void; warn(m: string, f?: object): void }): void {
+  let map: MgrMap | undefined;
+  let graceMs = 3000;
+  let lastAnswerSentAt = -Infinity;
+  let lastActive: boolean | null = null;
+  const take = (m: MgrMap | undefined) => {
+    if (m && (!map || m.epoch >= map.epoch)) map = m;
+  };
+  const apply = () => {
+    if (signal.aborted || !map) return;
+    const fresh = Date.now() - lastAnswerSentAt < graceMs * 0.75;
+    const active = map.activeName === name && fresh;
+    if (active !== lastActive) {
+      if (active || lastActive !== null) log.info(active ? 'the MgrMap names this manager active' : 'this manager is not active', { name, epoch: map.epoch, active: map.activeName, fresh });
+      lastActive = active;
+    }
+    void host.setEnabledModules([...map.modules, ...map.alwaysOnModules]);
+    host.setActiveServices({ ...map.services });
+    void host.setActive(active);
+  };
+  sb.watch((m) => {
+    take(m);
+    apply();
+  }, signal);
+  void (async () => {
+    let failing = false;
+    while (!signal.aborted) {
+      const sentAt = Date.now();
+      try {
+        const r = await sb.getMgrMap(2000);
+        take(r.map);
+        if (r.graceMs > 0) graceMs = r.graceMs;
+        lastAnswerSentAt = sentAt;
+        if (failing) log.info('standby service reachable again');
+        failing = false;
+      } catch (e) {
+        if (!failing) log.warn('cannot reach the standby service', { error: (e as Error).message });
+        failing = true;
+      }
+      apply();
+      await new Promise((r) => setTimeout(r, Math.max(0, 500 - (Date.now() - sentAt))).unref());
+    }
+  })();
 }

@@ -1,0 +1,66 @@
+// Is this manager instance the active one? Decided from the MgrMap (beacon
+// answers and the map watch) and fenced by time: an instance that has had
+// no beacon answer for FENCE_FRACTION of the authority's grace period stops
+// acting as active on its own, before the authority can promote a standby.
+//
+// Why that is safe: the authority promotes only after `grace` ms with no
+// beacon *received*; we measure from when our last answered beacon was
+// *sent*, which is earlier. So we stop at sent + 0.75 * grace, and the
+// authority acts at received + grace >= sent + grace: a quarter of the
+// grace period (750 ms by default) is left for clock-rate differences and
+// for in-flight calls to finish. A new authority (an etcd leader change,
+// a restart) gives everyone a full grace period, so the argument holds.
+import type { MgrMap } from '../../../lib/gen/ceph/mgr/v1/standby';
+
+export const FENCE_FRACTION = 0.75;
+
+export class Activity {
+  private map: MgrMap | undefined;
+  private graceMs = 3000;
+  private lastAnsweredSentAt = -Infinity;
+
+  constructor(
+    readonly name: string,
+    readonly gid: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** A beacon sent at `sentAt` was answered with this map. */
+  beaconAnswered(sentAt: number, map: MgrMap | undefined, graceMs: number): void {
+    if (graceMs > 0) this.graceMs = graceMs;
+    this.lastAnsweredSentAt = Math.max(this.lastAnsweredSentAt, sentAt);
+    this.takeMap(map);
+  }
+
+  /** A map from the watch stream (or any other source). Older epochs are ignored. */
+  takeMap(map: MgrMap | undefined): void {
+    if (map && (!this.map || map.epoch >= this.map.epoch)) this.map = map;
+  }
+
+  current(): MgrMap | undefined {
+    return this.map;
+  }
+
+  /** Whether the map names this instance (this start of it) active. */
+  namedActive(): boolean {
+    return !!this.map && this.map.activeName === this.name && this.map.activeGid === this.gid;
+  }
+
+  /** Whether the authority has answered recently enough for us to act. */
+  fresh(): boolean {
+    return this.now() - this.lastAnsweredSentAt < this.graceMs * FENCE_FRACTION;
+  }
+
+  isActive(): boolean {
+    return this.namedActive() && this.fresh();
+  }
+
+  /** null when active; otherwise a message for the client, naming the active. */
+  whyNotActive(): string | null {
+    if (this.isActive()) return null;
+    const m = this.map;
+    if (this.namedActive()) return `mgr.${this.name} has not reached the standby service for ${this.now() - this.lastAnsweredSentAt} ms and has stopped acting as active (fenced)`;
+    if (!m || !m.activeName) return `mgr.${this.name} is a standby and no manager is active yet; retry shortly`;
+    return `mgr.${this.name} is a standby; the active manager is mgr.${m.activeName} at ${m.activeAddrs?.daemonServer ?? '?'}`;
+  }
+}
