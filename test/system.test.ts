@@ -4,48 +4,15 @@
 // buf curl examples, one active and one standby manager, failover when the
 // active's processes are killed, Ctrl-C stopping everything, and a second
 // start reusing the data folder.
-import { spawn, spawnSync, ChildProcess } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as readline from 'readline';
+import { Launcher, randomPortOffset, ROOT, startLauncher as launch, until } from './launcher';
 
-const ROOT = path.resolve(__dirname, '..');
-const OFFSET = 20000 + Math.floor(Math.random() * 400) * 50;
+const OFFSET = randomPortOffset();
 const port = (p: number) => p + OFFSET;
-
-function startLauncher(dataDir: string): { proc: ChildProcess; ready: Promise<void>; lines: string[] } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'cli/start.ts'), '--data-dir', dataDir, '--port-offset', String(OFFSET), '--osds', '12'], {
-    cwd: ROOT,
-    env: { ...process.env, MGR_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  const ready = new Promise<void>((resolve, reject) => {
-    readline.createInterface({ input: proc.stdout! }).on('line', (l) => {
-      lines.push(l);
-      if (l.includes('] ready:')) resolve();
-    });
-    readline.createInterface({ input: proc.stderr! }).on('line', (l) => lines.push(l));
-    proc.once('exit', (code) => reject(new Error(`launcher exited with ${code}:\n${lines.join('\n')}`)));
-  });
-  return { proc, ready, lines };
-}
-
-async function until<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 30000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
+const startLauncher = (dataDir: string) => launch(dataDir, OFFSET);
 
 describe('the system as npm start runs it', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-system-'));
@@ -57,7 +24,7 @@ describe('the system as npm start runs it', () => {
   };
   delete (env as Record<string, unknown>).MGR_ADDR;
   const mgrctl = (...args: string[]) => spawnSync(path.join(ROOT, 'bin/mgrctl'), args, { cwd: ROOT, env, encoding: 'utf8', timeout: 60000 });
-  let launcher: ReturnType<typeof startLauncher>;
+  let launcher: Launcher;
 
   afterAll(async () => {
     if (launcher && launcher.proc.exitCode === null) {

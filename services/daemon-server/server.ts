@@ -10,6 +10,7 @@ import { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cluster
 import { DaemonServerServiceDefinition } from '../../lib/gen/ceph/mgr/v1/daemon_server';
 import { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
 import type { ModuleInfo } from '../../lib/gen/ceph/mgr/v1/common';
+import { ModuleState } from '../../lib/gen/ceph/mgr/v1/module_host';
 import { StandbyClient } from '../../lib/standby-client';
 import { Activity } from './domain/activity';
 import { loadOrCreateKeyring } from './domain/auth';
@@ -277,7 +278,12 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
       if (mh) {
         try {
           const r = await mh.listModules({}, { signal: AbortSignal.timeout(Math.max(intervalMs, 1000)) });
-          modulesLoaded = r.loaded;
+          // As a standby: loaded. Named active: every enabled module has
+          // left its standby part and started (or failed), as Ceph's active
+          // only says available once its modules are up. Clients wait for
+          // `available`, so nobody meets a half-started manager.
+          const starting = r.modules.some((x) => x.enabled && (x.state === ModuleState.MODULE_STATE_STARTING || x.state === ModuleState.MODULE_STATE_STANDBY));
+          modulesLoaded = r.loaded && (!activity.namedActive() || !starting);
           availableModules = r.modules.map((x) => x.info!).filter(Boolean);
           services = r.services;
         } catch {

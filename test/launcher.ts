@@ -1,0 +1,116 @@
+// Shared by the system-level tests: `npm start` (cli/start.ts) as a child
+// process on an offset of the default ports, and a polling wait.
+import { spawn, ChildProcess } from 'child_process';
+import * as path from 'path';
+import * as readline from 'readline';
+
+export const ROOT = path.resolve(__dirname, '..');
+
+/** A random offset so parallel test files and a running `npm start` do not collide. */
+export function randomPortOffset(): number {
+  return 20000 + Math.floor(Math.random() * 400) * 50;
+}
+
+export interface Launcher {
+  proc: ChildProcess;
+  ready: Promise<void>;
+  lines: string[];
+}
+
+export function startLauncher(dataDir: string, offset: number, extraArgs: string[] = []): Launcher {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'cli/start.ts'), '--data-dir', dataDir, '--port-offset', String(offset), '--osds', '12', ...extraArgs], {
+    cwd: ROOT,
+    env: { ...process.env, MGR_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const ready = new Promise<void>((resolve, reject) => {
+    readline.createInterface({ input: proc.stdout! }).on('line', (l) => {
+      lines.push(l);
+      if (l.includes('] ready:')) resolve();
+    });
+    readline.createInterface({ input: proc.stderr! }).on('line', (l) => lines.push(l));
+    proc.once('exit', (code) => reject(new Error(`launcher exited with ${code}:\n${lines.join('\n')}`)));
+  });
+  return { proc, ready, lines };
+}
+
+export async function stopLauncher(l: Launcher | undefined): Promise<void> {
+  if (!l || l.proc.exitCode !== null || l.proc.signalCode !== null) return;
+  const exited = new Promise((r) => l.proc.once('exit', r));
+  l.proc.kill('SIGINT');
+  await exited;
+}
+
+export async function until<T>(what: string, fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 30000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/**
+ * The local set-up's processes (cli/start.ts's list) started one by one,
+ * so a test can kill -9, SIGTERM and restart a single service.
+ */
+export class ProcessSet {
+  readonly procs = new Map<string, ChildProcess>();
+  readonly output = new Map<string, string[]>();
+
+  constructor(
+    private readonly specs: Array<{ name: string; script: string; env: Record<string, string> }>,
+    private readonly baseEnv: Record<string, string> = {},
+  ) {}
+
+  start(name: string): ChildProcess {
+    const spec = this.specs.find((s) => s.name === name);
+    if (!spec) throw new Error(`no process named ${name}`);
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, spec.script)], {
+      cwd: ROOT,
+      env: { ...process.env, MGR_LOG_LEVEL: 'info', ...this.baseEnv, ...spec.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: string[] = [];
+    this.output.set(name, lines);
+    for (const s of [child.stdout!, child.stderr!]) readline.createInterface({ input: s }).on('line', (l) => lines.push(l));
+    this.procs.set(name, child);
+    return child;
+  }
+
+  startAll(): void {
+    for (const s of this.specs) this.start(s.name);
+  }
+
+  /** Sends `signal` and waits for the exit; resolves with the exit code (null when killed by a signal). */
+  async kill(name: string, signal: NodeJS.Signals): Promise<number | null> {
+    const child = this.procs.get(name);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill(signal);
+    return exited;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(
+      [...this.procs.keys()].map(async (n) => {
+        const child = this.procs.get(n)!;
+        const t = setTimeout(() => child.kill('SIGKILL'), 10000);
+        await this.kill(n, 'SIGTERM');
+        clearTimeout(t);
+      }),
+    );
+  }
+
+  /** The last lines a process printed, for failure messages. */
+  tail(name: string, n = 30): string {
+    return (this.output.get(name) ?? []).slice(-n).join('\n');
+  }
+}
