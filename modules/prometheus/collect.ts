@@ -13,6 +13,8 @@ export interface CollectInput {
   fsMap?: any;
   osdStats?: any;
   monStatus?: { json: string } | null;
+  /** Used for mon metadata when no mon_status was published (quorum is then unknown). */
+  monMap?: any;
   mgrMap?: any;
   osdMap?: any;
   osdMapCrush?: any;
@@ -140,15 +142,16 @@ export function collectMetrics(input: CollectInput, opts: { collectSeconds?: num
   }
 
   const monStatus = parseJsonField(input.monStatus);
-  if (monStatus?.monmap) {
-    const quorum = new Set<number>(monStatus.quorum ?? []);
+  const monmap = monStatus?.monmap ?? input.monMap;
+  if (monmap) {
+    const quorum = monStatus ? new Set<number>(monStatus.quorum ?? []) : null;
     const meta = ms.metric('untyped', 'mon_metadata', 'MON Metadata', ['ceph_daemon', 'hostname', 'public_addr', 'rank', 'ceph_version']);
     const inQuorum = ms.metric('gauge', 'mon_quorum_status', 'Monitors in quorum', ['ceph_daemon']);
-    for (const mon of monStatus.monmap.mons ?? []) {
+    for (const mon of monmap.mons ?? []) {
       const daemon = `mon.${mon.name}`;
       const [host, version] = hostVersion(daemon);
       meta.set(1, [daemon, host, addrHost(mon.public_addr), mon.rank, version]);
-      inQuorum.set(quorum.has(mon.rank) ? 1 : 0, [daemon]);
+      if (quorum) inQuorum.set(quorum.has(mon.rank) ? 1 : 0, [daemon]);
     }
   }
 

@@ -12,7 +12,7 @@ import { collectMetrics, CollectInput } from './collect';
 const ERROR_CHECK = 'MGR_PROMETHEUS_ERROR';
 const COLLECT_CHECK = 'MGR_PROMETHEUS_COLLECT_FAILED';
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-const BIND_RETRY_MS = 5000;
+const BIND_RETRY_MS = 3000;
 
 const OPTIONS = [
   { name: 'server_addr', type: 'str' as const, default: '127.0.0.1', desc: 'address to listen on (:: or 0.0.0.0 for every interface)', runtime: false },
@@ -115,6 +115,7 @@ export default class Prometheus extends MgrModule {
 
   private stopping = false;
   private readonly waiter = new Waiter();
+  private readonly bindWaiter = new Waiter();
   private server: http.Server | null = null;
   private body: Buffer | null = null;
   private bodyTime = 0;
@@ -140,7 +141,7 @@ export default class Prometheus extends MgrModule {
         const msg = (e as Error).message;
         this.log.error(`prometheus: ${msg}; retrying in ${BIND_RETRY_MS / 1000} s`);
         await this.setCheck(ERROR_CHECK, 'error', `prometheus module cannot serve: ${msg}`, [`set mgr/prometheus/server_port (or mgr/prometheus/${this.getMgrId()}/server_port) to a free port, or free ${addr}:${port}`]);
-        await this.waiter.wait(BIND_RETRY_MS);
+        await this.bindWaiter.wait(BIND_RETRY_MS);
       }
     }
     if (this.stopping) return;
@@ -166,6 +167,7 @@ export default class Prometheus extends MgrModule {
   override shutdown(): void {
     this.stopping = true;
     this.waiter.wake();
+    this.bindWaiter.wake();
     this.server?.closeIdleConnections?.();
   }
 
@@ -204,11 +206,11 @@ export default class Prometheus extends MgrModule {
 
   private async readInput(): Promise<CollectInput> {
     const g = (what: string) => this.get(what);
-    const [health, df, osdPoolStats, fsMap, osdStats, monStatus, mgrMap, osdMap, osdMapCrush, osdMetadata, pgStatus, pgSummary] = await Promise.all(
-      ['health', 'df', 'osd_pool_stats', 'fs_map', 'osd_stats', 'mon_status', 'mgr_map', 'osd_map', 'osd_map_crush', 'osd_metadata', 'pg_status', 'pg_summary'].map(g),
+    const [health, df, osdPoolStats, fsMap, osdStats, monStatus, monMap, mgrMap, osdMap, osdMapCrush, osdMetadata, pgStatus, pgSummary] = await Promise.all(
+      ['health', 'df', 'osd_pool_stats', 'fs_map', 'osd_stats', 'mon_status', 'mon_map', 'mgr_map', 'osd_map', 'osd_map_crush', 'osd_metadata', 'pg_status', 'pg_summary'].map(g),
     );
     const [servers, perfCounters] = await Promise.all([this.listServers(), this.getAllPerfCounters()]);
-    return { health, df, osdPoolStats, fsMap, osdStats, monStatus, mgrMap, osdMap, osdMapCrush, osdMetadata, servers, pgStatus, pgSummary, perfCounters };
+    return { health, df, osdPoolStats, fsMap, osdStats, monStatus, monMap, mgrMap, osdMap, osdMapCrush, osdMetadata, servers, pgStatus, pgSummary, perfCounters };
   }
 
   private async setCheck(code: string, severity: 'warning' | 'error' | null, summary = '', detail: string[] = []): Promise<void> {

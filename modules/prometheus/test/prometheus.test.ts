@@ -1,0 +1,181 @@
+// The prometheus module against a REAL Prometheus (Debian's `prometheus`):
+// cluster-state fed by the simulator, a module-host running the module on a
+// loopback port of its own, and Prometheus scraping it every second. Also the
+// standby part, the port-in-use health check, and the HTTP edges.
+import { ChildProcess, spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+import { ModuleHostHandle } from '../../../services/module-host/server';
+import { freePort, opW, startStack, until } from './stack';
+
+const PROMETHEUS = '/usr/bin/prometheus';
+const havePrometheus = fs.existsSync(PROMETHEUS) && spawnSync(PROMETHEUS, ['--version']).status === 0;
+if (!havePrometheus) {
+  // eslint-disable-next-line no-console
+  console.warn(`SKIPPING the real-Prometheus test: ${PROMETHEUS} is missing (apt-get install prometheus; .ci/run installs it)`);
+}
+const describeReal = havePrometheus ? describe : describe.skip;
+
+describeReal('prometheus module scraped by a real Prometheus', () => {
+  let stack: Awaited<ReturnType<typeof startStack>>;
+  let mh: ModuleHostHandle;
+  let prom: ChildProcess | null = null;
+  let promLog = '';
+  let promUrl = '';
+  let metricsUri = '';
+
+  const query = async (q: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> => {
+    const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(q)}`);
+    const body = (await res.json()) as any;
+    if (body.status !== 'success') throw new Error(`query ${q}: ${JSON.stringify(body)}`);
+    return body.data.result;
+  };
+  const scalar = async (q: string): Promise<number | null> => {
+    const r = await query(q);
+    return r.length === 1 ? Number(r[0].value[1]) : null;
+  };
+
+  beforeAll(async () => {
+    stack = await startStack({
+      options: { 'config/mgr/prometheus/server_port': '0', 'config/mgr/prometheus/scrape_interval': '1' },
+    });
+    mh = await stack.startHost({ enabledModules: ['prometheus'] });
+    metricsUri = await until('prometheus URI', () => mh.host.getServices().prometheus);
+    const target = new URL(metricsUri).host;
+
+    const dir = path.join(stack.dir, 'prometheus');
+    fs.mkdirSync(dir);
+    const config = [
+      'global:',
+      '  scrape_interval: 1s',
+      '  evaluation_interval: 1s',
+      'scrape_configs:',
+      '  - job_name: ceph',
+      '    scrape_interval: 1s',
+      '    scrape_timeout: 1s',
+      '    honor_labels: true',
+      '    static_configs:',
+      `      - targets: ['${target}']`,
+      '',
+    ].join('\n');
+    fs.writeFileSync(path.join(dir, 'prometheus.yml'), config);
+    const port = await freePort();
+    promUrl = `http://127.0.0.1:${port}`;
+    prom = spawn(PROMETHEUS, [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    prom.stdout!.on('data', (d) => (promLog += d));
+    prom.stderr!.on('data', (d) => (promLog += d));
+    await until('Prometheus ready', async () => (await fetch(`${promUrl}/-/ready`)).ok, 30000, 200).catch((e) => {
+      throw new Error(`${(e as Error).message}\nprometheus said:\n${promLog}`);
+    });
+  }, 60000);
+
+  afterAll(async () => {
+    if (prom && prom.exitCode === null) {
+      const exited = new Promise((r) => prom!.once('exit', r));
+      prom.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+      clearTimeout(timer);
+      if (prom.exitCode === null) prom.kill('SIGKILL');
+    }
+    await stack?.close();
+  }, 30000);
+
+  it('publishes its URI and is scraped: up is 1', async () => {
+    expect(metricsUri).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(await until('up == 1', async () => (await scalar('up{job="ceph"}')) === 1, 30000, 250)).toBe(true);
+  }, 40000);
+
+  it('Ceph metrics in Prometheus have the simulated values', async () => {
+    const osds = stack.sim.osds.length;
+    await until('ceph_osd_up scraped', async () => (await scalar('count(ceph_osd_up)')) === osds, 20000, 250);
+    expect(await scalar('sum(ceph_osd_up)')).toBe(osds);
+    expect(await scalar('sum(ceph_osd_in)')).toBe(osds);
+    for (const o of stack.sim.osds) expect(await scalar(`ceph_osd_op_w{ceph_daemon="osd.${o.id}"}`)).toBe(opW(o.id));
+    expect(await scalar('ceph_health_status')).not.toBeNull();
+    const pools = stack.sim.osdMap().pools as Array<{ pool: number; pool_name: string }>;
+    expect(await scalar('count(ceph_pool_metadata)')).toBe(pools.length);
+    const names = (await query('ceph_pool_metadata')).map((r) => r.metric.name).sort();
+    expect(names).toEqual(pools.map((p) => p.pool_name).sort());
+    await until('pg stats scraped', async () => (await scalar('ceph_pg_total')) === stack.sim.pgs.length, 20000, 250);
+    expect(await scalar('ceph_mon_quorum_status{ceph_daemon="mon.a"}')).toBe(1);
+    expect(await scalar('count(ceph_mds_metadata)')).toBeGreaterThanOrEqual(1);
+  }, 40000);
+
+  it('follows the cluster: an OSD marked down shows as ceph_osd_up 0 within a few scrapes', async () => {
+    const ev = await stack.feed.applyEvent();
+    expect(ev.kind).toBe('osd_down');
+    const id = ev.kind === 'osd_down' ? ev.osd : -1;
+    await until(`osd.${id} down in Prometheus`, async () => (await scalar(`ceph_osd_up{ceph_daemon="osd.${id}"}`)) === 0, 20000, 250);
+    expect(await scalar('sum(ceph_osd_up)')).toBe(stack.sim.osds.length - 1);
+  }, 30000);
+
+  it('serves /metrics in the text format from cache, an index page, 404 and 405', async () => {
+    const res = await fetch(`${metricsUri}metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const text = await res.text();
+    expect(text).toContain('# TYPE ceph_osd_up untyped\n');
+    expect(text).toMatch(/^ceph_osd_op_w\{ceph_daemon="osd\.0"\} 1000$/m);
+    const index = await (await fetch(metricsUri)).text();
+    expect(index).toContain('href="/metrics"');
+    expect((await fetch(`${metricsUri}nope`)).status).toBe(404);
+    const post = await fetch(`${metricsUri}metrics`, { method: 'POST' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
+    // `prometheus status` reports a cached body of the size served.
+    const st = await mh.host.handleCommand('prometheus status', { prefix: 'prometheus status' }, '');
+    const status = JSON.parse(st.result[1]);
+    expect(status.listening).toBe(new URL(metricsUri).host);
+    expect(status.body_bytes).toBeGreaterThan(1000);
+  });
+
+  it('lists its commands and answers file_sd_config', async () => {
+    const cmds = mh.host.commands().filter((c) => c.module === 'prometheus').map((c) => c.cmd);
+    expect(cmds).toEqual(expect.arrayContaining(['prometheus file_sd_config', 'prometheus status']));
+    const r = await mh.host.handleCommand('prometheus file_sd_config', { prefix: 'prometheus file_sd_config' }, '');
+    expect(r.result[0]).toBe(0);
+    expect(JSON.parse(r.result[1])[0]).toHaveProperty('targets');
+  });
+
+  it('a standby answers with an index page pointing at the active, or with the configured error code', async () => {
+    const port = await freePort();
+    await stack.csClient.setStore({ key: 'mgr/prometheus/y/server_port', value: String(port) });
+    const standby = await stack.startHost({ name: 'y', active: false, enabledModules: ['prometheus'] });
+    standby.host.setActiveServices({ prometheus: metricsUri });
+    const base = `http://127.0.0.1:${port}`;
+    const index = await until('standby serving', async () => (await fetch(`${base}/`)).text());
+    expect(index).toContain(`href="${metricsUri}metrics"`);
+    const empty = await fetch(`${base}/metrics`);
+    expect(empty.status).toBe(200);
+    expect(await empty.text()).toBe('');
+    await stack.csClient.setStore({ key: 'config/mgr/prometheus/standby_behaviour', value: 'error' });
+    await stack.csClient.setStore({ key: 'config/mgr/prometheus/standby_error_status_code', value: '503' });
+    const err = await fetch(`${base}/metrics`);
+    expect(err.status).toBe(503);
+    expect(await err.text()).toContain('standby');
+    expect((await fetch(`${base}/`)).status).toBe(503);
+    await stack.csClient.setStore({ key: 'config/mgr/prometheus/standby_behaviour', value: 'default' });
+    await stack.stopHost(standby);
+  }, 30000);
+
+  it('a taken port raises MGR_PROMETHEUS_ERROR until the port is free', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as net.AddressInfo).port;
+    await stack.csClient.setStore({ key: 'mgr/prometheus/z/server_port', value: String(port) });
+    const z = await stack.startHost({ name: 'z', enabledModules: ['prometheus'] });
+    const check = await until('MGR_PROMETHEUS_ERROR', () => z.host.healthChecks().find((c) => c.code === 'MGR_PROMETHEUS_ERROR'));
+    expect(check.summary).toBe(`prometheus module cannot serve: cannot listen on 127.0.0.1:${port}: address already in use`);
+    expect(check.detail.join(' ')).toContain('mgr/prometheus/z/server_port');
+    expect(z.host.getServices().prometheus).toBeUndefined();
+    await new Promise<void>((r) => blocker.close(() => r()));
+    await until('check cleared', () => !z.host.healthChecks().some((c) => c.code === 'MGR_PROMETHEUS_ERROR'), 15000);
+    expect(z.host.getServices().prometheus).toBe(`http://127.0.0.1:${port}/`);
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBeLessThan(600);
+    await stack.stopHost(z);
+  }, 30000);
+});
