@@ -3,9 +3,15 @@
 // writes bench/results/<name>.json and .md.
 import { BenchResult, printFigure, writeResult } from './harness';
 import { runQuery } from './query';
+import { runIngest } from './ingest';
+import { runCommand } from './command';
+import { runNotify } from './notify';
 
 export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   query: () => runQuery(),
+  ingest: () => runIngest(),
+  command: () => runCommand(),
+  notify: () => runNotify(),
 };
 
 async function main(): Promise<void> {

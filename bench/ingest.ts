@@ -1,0 +1,302 @@
+// Ingest: the simulator's fake daemons (sim/main.ts: one MgrClient session
+// per OSD, ~300 counters each plus pg stats, reports spread over Ceph's 5 s
+// period) against a real daemon-server + cluster-state (+ module-host, which
+// follows cluster-state's Watch as it does in production), each a child
+// process so that CPU and memory are read per service from /proc.
+//
+// "Absorbed" is counted where it lands: cluster-state's ListDaemons is polled
+// every half period and every change of a daemon's last_report is one report
+// applied there (a daemon reports once a period, so no change is missed).
+//
+// Baseline: a bare grpc-js client stream (bench/baseline-server.ts, Sink)
+// carrying the very bytes the daemons send, captured from real MgrClient
+// sessions: the transport's own cost and capacity on this machine, same run.
+import * as grpc from '@grpc/grpc-js';
+import { createServer } from 'nice-grpc';
+import { DaemonServerServiceDefinition, SessionRequest, SessionResponse } from '../lib/gen/ceph/mgr/v1/daemon_server';
+import { RequestQueue } from '../lib/mgr-client';
+import { createLogger } from '../lib/log';
+import { SimCluster } from '../sim/cluster';
+import { FakeDaemons } from '../sim/daemons';
+import { BaselineClient } from './baseline-server';
+import { BenchResult, Figure, LoopStats, MEASURE_MS, SMOKE, WARMUP_MS, cpuSeconds, startNode, timedLoop } from './harness';
+import { MB, ProcSample, Stack, sampleProcs, scrape, startStack, until } from './stack';
+
+/** Ceph's mgr_stats_period default. */
+export const PERIOD_S = SMOKE ? 1 : 5;
+/** Placement groups per OSD in the simulated cluster (each OSD is primary of about this many). */
+export const PGS_PER_OSD = Number(process.env.BENCH_PGS_PER_OSD ?? 10);
+export const SERVICES = ['cluster-state', 'daemon-server', 'module-host'] as const;
+
+export interface IngestRun {
+  osds: number;
+  pgs: number;
+  offeredPerSec: number;
+  reportsPerSec: number;
+  pgStatsPerSec: number;
+  windowSeconds: number;
+  connectSeconds: number;
+  /** CPU seconds per 1,000 absorbed reports, per process (services and the simulator). */
+  cpuPer1000: Record<string, number>;
+  /** Cores used during the window, per process. */
+  cores: Record<string, number>;
+  rssIdle: Record<string, number>;
+  rssLoaded: Record<string, number>;
+  /** Get osd_map after the load stopped. */
+  getOsdMap: LoopStats;
+  osdMapBytes: number;
+  skipped: number;
+}
+
+const runs = new Map<number, Promise<IngestRun>>();
+
+/** One ingest run per size per process: ingest, scale and memory share them. */
+export function ingestRun(osds: number): Promise<IngestRun> {
+  let r = runs.get(osds);
+  if (!r) {
+    r = measureIngest(osds);
+    runs.set(osds, r);
+    r.catch(() => runs.delete(osds));
+  }
+  return r;
+}
+
+async function measureIngest(osds: number): Promise<IngestRun> {
+  const pgs = Math.max(89, osds * PGS_PER_OSD);
+  const stack = await startStack({ statsPeriod: PERIOD_S });
+  let sim: ReturnType<typeof startNode> | undefined;
+  try {
+    // idle: started, a moment to settle, nothing connected yet
+    await new Promise((r) => setTimeout(r, SMOKE ? 300 : 2000));
+    const idle = sampleProcs(stack.services());
+
+    const t0 = performance.now();
+    sim = startNode(
+      'sim/main.ts',
+      ['--cluster-state', stack.cs.address, '--daemon-server', stack.ds.address, '--osds', String(osds), '--pgs', String(pgs), '--keyring', stack.keyringPath, '--name', 'client.admin'],
+      { MGR_LOG_LEVEL: 'info' },
+    );
+    await sim.waitForLine(/all daemons connected to daemon-server/, 180000);
+    const connectSeconds = (performance.now() - t0) / 1000;
+    const procs = [...stack.services(), { name: 'sim', pid: sim.proc.pid! }];
+
+    // warm-up: one full period so every session has declared its schema, and the JIT is warm
+    await new Promise((r) => setTimeout(r, Math.max(WARMUP_MS, PERIOD_S * 1000 + 500)));
+
+    const windowMs = Math.max(MEASURE_MS, 2 * PERIOD_S * 1000);
+    const pollMs = (PERIOD_S * 1000) / 2;
+    const last = new Map<string, number>();
+    let changes = 0;
+    const poll = async (count: boolean) => {
+      const { daemons } = await stack.csClient.listDaemons({ type: 'osd' });
+      for (const d of daemons) {
+        const prev = last.get(d.daemon);
+        if (count && prev !== undefined && d.lastReport !== prev) changes++;
+        last.set(d.daemon, d.lastReport);
+      }
+    };
+    const pgForwarded = async () => (await scrape(stack.ds.metricsPort)).get('mgr_daemon_server_forwarded_total{kind="pg_stats"}') ?? 0;
+    const skippedAt = async () => (await scrape(stack.ds.metricsPort)).get('mgr_daemon_server_reports_coalesced_total') ?? 0;
+
+    await poll(false);
+    const pg0 = await pgForwarded();
+    const skipped0 = await skippedAt();
+    const start: ProcSample = sampleProcs(procs);
+    const polls = Math.round(windowMs / pollMs);
+    for (let i = 1; i <= polls; i++) {
+      const due = start.t + i * pollMs;
+      await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
+      await poll(true);
+    }
+    const end: ProcSample = sampleProcs(procs);
+    const pg1 = await pgForwarded();
+    const skipped1 = await skippedAt();
+    const seconds = (end.t - start.t) / 1000;
+    const reportsPerSec = changes / seconds;
+    const cpuPer1000: Record<string, number> = {};
+    const cores: Record<string, number> = {};
+    for (const p of procs) {
+      const used = end.cpu[p.name] - start.cpu[p.name];
+      cores[p.name] = used / seconds;
+      cpuPer1000[p.name] = changes ? used / (changes / 1000) : NaN;
+    }
+
+    // the load stops; then the query side at this size
+    await sim.kill();
+    sim = undefined;
+    const map = await stack.csClient.get({ what: 'osd_map' });
+    const getOsdMap = await timedLoop(() => stack.csClient.get({ what: 'osd_map' }));
+    return {
+      osds,
+      pgs,
+      offeredPerSec: osds / PERIOD_S,
+      reportsPerSec,
+      pgStatsPerSec: (pg1 - pg0) / seconds,
+      windowSeconds: seconds,
+      connectSeconds,
+      cpuPer1000,
+      cores,
+      rssIdle: idle.rss,
+      rssLoaded: end.rss,
+      getOsdMap,
+      osdMapBytes: map.json.length,
+      skipped: skipped1 - skipped0,
+    };
+  } finally {
+    await sim?.kill();
+    await stack.stop();
+  }
+}
+
+/** The bytes one OSD sends per period (a report, then its pg stats), captured from real MgrClient sessions. */
+export async function captureReportBytes(pgsPerOsd = PGS_PER_OSD, osds = 20): Promise<Buffer[][]> {
+  const recorded = new Map<string, Buffer[][]>();
+  const server = createServer();
+  server.add(DaemonServerServiceDefinition, {
+    async *session(requests: AsyncIterable<SessionRequest>) {
+      const out = new RequestQueue<SessionResponse>();
+      let name = '';
+      let current: Buffer[] = [];
+      void (async () => {
+        try {
+          for await (const req of requests) {
+            const m = req.msg;
+            if (m?.$case === 'open') {
+              name = m.value.daemonName;
+              recorded.set(name, []);
+              // the server's defaults: period (fast here), threshold 5
+              out.push({ msg: { $case: 'configure', value: { statsPeriod: 0.05, statsThreshold: 5 } } });
+            } else if (m?.$case === 'report') {
+              current = [Buffer.from(SessionRequest.encode(req).finish())];
+              recorded.get(name)!.push(current);
+            } else if (m?.$case === 'pgStats') current.push(Buffer.from(SessionRequest.encode(req).finish()));
+          }
+        } catch {
+          /* cut */
+        }
+        out.end();
+      })();
+      yield* out;
+    },
+    async command() {
+      throw new Error('not here');
+    },
+    async getCommandDescriptions() {
+      return { commands: [] };
+    },
+  });
+  const port = await server.listen('127.0.0.1:0');
+  const cluster = new SimCluster({ osds, pgs: Math.max(89, osds * pgsPerOsd) });
+  const daemons = new FakeDaemons({ cluster, address: `127.0.0.1:${port}`, others: false, logger: createLogger({ component: 'bench' }, 'error') }).start();
+  try {
+    await until('captured reports', async () => [...recorded.values()].length === osds && [...recorded.values()].every((r) => r.length >= 3), 20000);
+  } finally {
+    await daemons.stop();
+    server.forceShutdown();
+  }
+  // steady state: skip each session's first report (it declares the schema)
+  return [...recorded.values()].flatMap((r) => r.slice(1, 3));
+}
+
+export interface BareStream {
+  reportsPerSec: number;
+  cpuPer1000: number;
+  bytesPerReport: number;
+}
+
+/** The same bytes over a bare grpc-js client stream, as fast as it goes. */
+export async function bareStream(reports: Buffer[][], streams = 8): Promise<BareStream> {
+  const base = startNode('bench/baseline-server.ts');
+  try {
+    const [, addr] = await base.waitForLine(/baseline listening on (\S+)/);
+    const client = new BaselineClient(addr, grpc.credentials.createInsecure()) as any;
+    let sent = 0;
+    let running = true;
+    const calls: grpc.ClientWritableStream<Buffer>[] = [];
+    const done: Promise<void>[] = [];
+    for (let s = 0; s < streams; s++) {
+      const call: grpc.ClientWritableStream<Buffer> = client.Sink((e: Error | null) => e && running && process.stderr.write(`bare stream: ${e.message}\n`));
+      calls.push(call);
+      done.push(
+        (async () => {
+          let i = s;
+          while (running) {
+            const r = reports[i++ % reports.length];
+            let ok = true;
+            for (const b of r) ok = call.write(b) && ok;
+            sent++;
+            if (!ok) await new Promise((res) => call.once('drain', res));
+            else if ((sent & 63) === 0) await new Promise((res) => setImmediate(res));
+          }
+        })(),
+      );
+    }
+    await new Promise((r) => setTimeout(r, WARMUP_MS));
+    const pid = base.proc.pid!;
+    const c0 = cpuSeconds(pid);
+    const s0 = sent;
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, MEASURE_MS));
+    const n = sent - s0;
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = cpuSeconds(pid) - c0;
+    running = false;
+    await Promise.all(done);
+    for (const c of calls) c.end();
+    client.close();
+    const bytes = reports.reduce((a, r) => a + r.reduce((x, b) => x + b.length, 0), 0) / reports.length;
+    return { reportsPerSec: n / seconds, cpuPer1000: cpu / (n / 1000), bytesPerReport: bytes };
+  } finally {
+    await base.kill();
+  }
+}
+
+let bareMemo: Promise<BareStream> | undefined;
+export function bareStreamBaseline(): Promise<BareStream> {
+  bareMemo ??= captureReportBytes().then((r) => bareStream(r));
+  return bareMemo;
+}
+
+/** BENCH_INGEST_OSDS=1000,10000 overrides the sizes. */
+export function ingestSizes(): number[] {
+  if (process.env.BENCH_INGEST_OSDS) return process.env.BENCH_INGEST_OSDS.split(',').map(Number);
+  return SMOKE ? [10, 30] : [1000, 10000];
+}
+
+export async function runIngest(): Promise<BenchResult> {
+  const bare = await bareStreamBaseline();
+  const figures: Figure[] = [];
+  const params: Record<string, unknown> = { periodSeconds: PERIOD_S, pgsPerOsd: PGS_PER_OSD, bytesPerReport: Math.round(bare.bytesPerReport) };
+  const bareName = 'bare grpc-js client stream, same bytes';
+  for (const osds of ingestSizes()) {
+    const r = await ingestRun(osds);
+    const sustained = r.reportsPerSec >= 0.95 * r.offeredPerSec;
+    figures.push({
+      name: `ingest_${osds}_reports_per_s`,
+      value: r.reportsPerSec,
+      unit: 'reports/s',
+      baseline: r.offeredPerSec,
+      baselineName: `offered (${osds}/${PERIOD_S} s)`,
+      note: `${sustained ? 'sustained' : 'NOT sustained'}; connect ${r.connectSeconds.toFixed(1)} s; ${Math.round(r.pgStatsPerSec)} pg-stats/s`,
+    });
+    const servicesCpu = SERVICES.reduce((a, s) => a + (r.cpuPer1000[s] ?? 0), 0);
+    figures.push({ name: `ingest_${osds}_cpu_per_1000_reports_all_services`, value: servicesCpu, unit: 's', baseline: bare.cpuPer1000, baselineName: `${bareName} (server)` });
+    for (const s of [...SERVICES, 'sim']) {
+      figures.push({
+        name: `ingest_${osds}_cpu_per_1000_reports_${s.replace('-', '_')}`,
+        value: r.cpuPer1000[s],
+        unit: 's',
+        baseline: s === 'sim' ? undefined : bare.cpuPer1000,
+        baselineName: `${bareName} (server)`,
+        note: `${r.cores[s].toFixed(2)} cores${s === 'sim' ? ' (the load generator)' : ''}`,
+      });
+    }
+    // What one core of the busiest service would absorb at this cost.
+    const busiest = Math.max(...SERVICES.map((s) => r.cpuPer1000[s] ?? 0));
+    figures.push({ name: `ingest_${osds}_capacity_estimate`, value: 1000 / busiest, unit: 'reports/s', baseline: bare.reportsPerSec, baselineName: `${bareName} (measured max)`, note: '1 core for the busiest service' });
+    params[`run_${osds}`] = r;
+  }
+  figures.push({ name: 'ingest_bare_stream_max', value: bare.reportsPerSec, unit: 'reports/s', note: `${Math.round(bare.bytesPerReport)} bytes per report + pg stats; server ${bare.cpuPer1000.toFixed(3)} CPU s / 1000` });
+  return { bench: 'ingest', figures, params };
+}
+
