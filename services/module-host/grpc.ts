@@ -59,7 +59,7 @@ export function moduleHostHandlers(host: ModuleHost): ModuleHostServiceImplement
           alwaysOn: m.alwaysOn,
           enabled: m.enabled,
           path: m.path,
-          runtime: 'typescript',
+          runtime: m.runtime,
         })),
         services: host.getServices(),
         loaded: host.loaded,

@@ -2,6 +2,7 @@
 import { COMMON_OPTIONS, configOrExit, peerTlsOf, serverTlsOf } from '../../lib/config';
 import { exitOnSignals } from '../../lib/server';
 import { startModuleHost } from './server';
+import { DEFAULT_CEPH_MGR_DIR } from './domain/python-modules';
 
 const OPTIONS = {
   port: { env: 'MGR_PORT', flag: 'port', type: 'int', default: 7400, desc: 'gRPC port (0: pick a free one)' },
@@ -14,6 +15,11 @@ const OPTIONS = {
   commandTimeoutMs: { env: 'MGR_MODULE_COMMAND_TIMEOUT_MS', flag: 'command-timeout-ms', type: 'int', default: 30000, desc: 'how long a module command (or notify) may take before it fails with -110' },
   watchdogMs: { env: 'MGR_MODULE_WATCHDOG_MS', flag: 'watchdog-ms', type: 'int', default: 10000, desc: 'a module whose worker does not answer a heartbeat this long is stopped and marked failed' },
   workerMaxOldGenMb: { env: 'MGR_MODULE_MEMORY_MB', flag: 'module-memory-mb', type: 'int', default: 512, desc: "each module worker's heap limit; past it the module is stopped and marked failed" },
+  // Ceph's Python modules (domain/python-modules.ts).
+  pythonModulePath: { env: 'MGR_PYTHON_MODULE_PATH', flag: 'python-module-path', type: 'string', default: DEFAULT_CEPH_MGR_DIR, desc: "Ceph's Python module folder, holding mgr_module.py (Debian's ceph-mgr)" },
+  pythonModules: { env: 'MGR_PYTHON_MODULES', flag: 'python-modules', type: 'string', default: '*', desc: "Python modules to load, comma-separated ('*': all found, 'none': no Python modules)" },
+  preferPython: { env: 'MGR_PREFER_PYTHON_MODULES', flag: 'prefer-python-modules', type: 'string', default: '', desc: 'names whose Python module replaces the TypeScript module of the same name (otherwise a clash is an error and the TypeScript one runs)' },
+  python: { env: 'MGR_PYTHON', flag: 'python', type: 'string', default: '/usr/bin/python3', desc: "the interpreter for Python modules (Debian's, for python3-rados)" },
   ...COMMON_OPTIONS,
 } as const;
 
@@ -43,6 +49,10 @@ async function main(): Promise<void> {
     logLevel: cfg.logLevel,
     tls: serverTlsOf(cfg),
     peerTls: peerTlsOf(cfg),
+    python:
+      cfg.pythonModules.trim() === 'none'
+        ? undefined
+        : { modulePath: list(cfg.modulePath, ':'), cephMgrDir: cfg.pythonModulePath, python: cfg.python, prefer: list(cfg.preferPython, ','), only: list(cfg.pythonModules, ',') },
   });
   exitOnSignals([handle], handle.service.log);
 }

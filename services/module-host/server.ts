@@ -11,6 +11,7 @@ import type { MgrMap } from '../../lib/gen/ceph/mgr/v1/standby';
 import { StandbyClient } from '../../lib/standby-client';
 import { ClusterStateApi, ModuleHost } from './domain/host';
 import { moduleHostHandlers } from './grpc';
+import type { PythonModulesConfig } from './domain/python-modules';
 
 export const BUILTIN_MODULES = path.resolve(__dirname, '../../modules');
 
@@ -41,6 +42,8 @@ export interface ModuleHostOptions {
   logLevel?: string;
   tls?: TlsOptions;
   peerTls?: TlsOptions;
+  /** Ceph's Python modules (domain/python-modules.ts); unset: none. */
+  python?: PythonModulesConfig;
 }
 
 export interface ModuleHostHandle {
@@ -60,6 +63,7 @@ const QUERY_KINDS: Record<string, DaemonQueryKind> = {
   counter: DaemonQueryKind.DAEMON_QUERY_KIND_COUNTER,
   latest_counter: DaemonQueryKind.DAEMON_QUERY_KIND_LATEST_COUNTER,
   all_perf_counters: DaemonQueryKind.DAEMON_QUERY_KIND_ALL_PERF_COUNTERS,
+  health_metrics: DaemonQueryKind.DAEMON_QUERY_KIND_HEALTH_METRICS,
 };
 
 export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHostHandle> {
@@ -143,6 +147,7 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
         watchdogMs: opts.watchdogMs ?? 10000,
         notifyTimeoutMs: opts.commandTimeoutMs ?? 30000,
         workerMaxOldGenMb: opts.workerMaxOldGenMb ?? 512,
+        python: opts.python,
         observeNotify: (module, seconds, queued) => {
           notifySeconds.observe({ module }, seconds);
           queueDepth.set({ module }, queued);

@@ -8,6 +8,7 @@ import { HealthSeverity } from '../../../lib/gen/ceph/mgr/v1/common';
 import { ModuleRunner, ModuleTimeout, RunnerDeps } from './module-runner';
 import { convertOption, declaredOptions, optionKey, OptionError, unknownOption } from './options';
 import type { OptionDeclaration } from './protocol';
+import { addPythonModules, PythonModulesConfig } from './python-modules';
 
 /** What the host needs from cluster-state (a thin adapter over its client). */
 export interface ClusterStateApi {
@@ -33,6 +34,8 @@ export interface ModuleHostOptions {
   notifyTimeoutMs: number;
   workerMaxOldGenMb: number;
   observeNotify?: RunnerDeps['observeNotify'];
+  /** Ceph's Python modules (python-modules.ts); none when unset. */
+  python?: PythonModulesConfig;
 }
 
 export interface ModuleView {
@@ -43,6 +46,8 @@ export interface ModuleView {
   alwaysOn: boolean;
   canRun: boolean;
   errorString: string;
+  /** "typescript" or "python". */
+  runtime: string;
   options: OptionDeclaration[];
 }
 
@@ -90,6 +95,13 @@ export class ModuleHost {
         }
         this.runners.set(name, new ModuleRunner(name, entry, this.runnerDeps()));
       }
+    }
+    // Python modules (Ceph's own), one process each: python-modules.ts.
+    if (this.opts.python) {
+      addPythonModules(this.opts.python, this.runners, this.clashes, this.runnerDeps(), {
+        cluster: this.opts.cluster,
+        declarationOf: (m) => this.runners.get(m)?.declaration ?? null,
+      });
     }
     await Promise.all([...this.runners.values()].map((r) => r.probe()));
     this.opts.log('info', 'modules found', { modules: [...this.runners.keys()] });
@@ -177,6 +189,7 @@ export class ModuleHost {
       canRun: r.declaration ? r.declaration.canRun[0] : false,
       errorString: r.errorString || (r.declaration && !r.declaration.canRun[0] ? r.declaration.canRun[1] : ''),
       options: r.declaration ? [...declaredOptions(r.declaration.options).values()] : [],
+      runtime: r.runtime,
     }));
   }
 

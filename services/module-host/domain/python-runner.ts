@@ -1,0 +1,140 @@
+// A Python module's life on the host side: the same ModuleRunner (requests,
+// deadlines, notify queue, watchdog, failure), driving one /usr/bin/python3
+// process per module instead of a worker thread. The process runs
+// python/mgr_worker.py, which speaks protocol.ts's messages as JSON lines:
+// host -> worker on fd 3, worker -> host on fd 4. stdout/stderr stay free
+// for the module's own prints, which are logged.
+import { spawn, ChildProcess } from 'child_process';
+import { EventEmitter } from 'events';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as readline from 'readline';
+import type { Writable, Readable } from 'stream';
+import { ModuleRunner, ModuleTransport, RunnerDeps } from './module-runner';
+import type { HostToModule, ModuleDeclaration } from './protocol';
+import type { ClusterStateApi } from './host';
+import { PythonApi } from './python-api';
+
+export const PYTHON_DIR = path.resolve(__dirname, '../python');
+const WORKER = path.join(PYTHON_DIR, 'mgr_worker.py');
+
+export interface PythonRuntime {
+  /** The interpreter (Debian's /usr/bin/python3: python3-rados is built for it). */
+  python: string;
+  /** Where Ceph's mgr_module.py and mgr_util.py live (/usr/share/ceph/mgr). */
+  cephMgrDir: string;
+  cluster: ClusterStateApi;
+  /** Another module's declaration, for get_module_option_ex / set_module_option_ex. */
+  declarationOf(module: string): ModuleDeclaration | null;
+  /** The host's module API (the same one TypeScript workers call). */
+  hostApi: RunnerDeps['api'];
+}
+
+export interface PythonRunnerDeps extends RunnerDeps {
+  python: PythonRuntime;
+}
+
+/** How long a worker may take to exit after its pipe closes before it is killed. */
+const KILL_AFTER_MS = 1500;
+
+class PythonProcess extends EventEmitter implements ModuleTransport {
+  private child: ChildProcess | null = null;
+  private toWorker: Writable | null = null;
+  private exited: Promise<void>;
+
+  constructor(
+    private name: string,
+    dir: string,
+    rt: PythonRuntime,
+    mgrId: string,
+    log: RunnerDeps['log'],
+  ) {
+    super();
+    let markExited!: () => void;
+    this.exited = new Promise((r) => (markExited = r));
+    if (!fs.existsSync(rt.python)) {
+      // Not a failure of the module: it cannot run on this machine.
+      const reason = `${rt.python} not found: install Debian's python3 (and ceph-mgr, python3-rados, python3-ceph-argparse)`;
+      setImmediate(() => this.emit('message', { kind: 'loaded', declaration: { commands: [], options: [], notifyTypes: [], canRun: [false, reason], hasStandby: false } }));
+      markExited();
+      return;
+    }
+    const child = spawn(rt.python, [WORKER, name, dir, rt.cephMgrDir, mgrId], {
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+      env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' },
+    });
+    this.child = child;
+    this.toWorker = child.stdio[3] as Writable;
+    // A dead worker's pipe errors (EPIPE); its exit is what reports it.
+    this.toWorker.on('error', () => undefined);
+    const fromWorker = readline.createInterface({ input: child.stdio[4] as Readable, crlfDelay: Infinity });
+    fromWorker.on('line', (line) => {
+      if (!line) return;
+      let m: unknown;
+      try {
+        m = JSON.parse(line);
+      } catch {
+        log('warn', 'python worker sent a line that is not JSON', { module: name, line: line.slice(0, 200) });
+        return;
+      }
+      this.emit('message', m);
+    });
+    for (const [stream, level] of [[child.stdout!, 'info'], [child.stderr!, 'warn']] as const) {
+      readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+        if (line.trim()) log(level, line, { module: name, from: stream === child.stdout ? 'stdout' : 'stderr' });
+      });
+    }
+    child.on('error', (e) => this.emit('error', e));
+    child.on('exit', (code, signal) => {
+      markExited();
+      this.emit('exit', code ?? (signal ? `${signal}` : -1));
+    });
+  }
+
+  postMessage(m: HostToModule): void {
+    if (!this.toWorker || this.toWorker.destroyed) throw new Error(`python worker of '${this.name}' is gone`);
+    this.toWorker.write(JSON.stringify(m) + '\n');
+  }
+
+  /** Closes the worker's input (it exits on EOF); kills it if it lingers. */
+  async terminate(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.toWorker?.end();
+    if (child.exitCode === null && child.signalCode === null) {
+      const timer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
+      await this.exited;
+      clearTimeout(timer);
+    }
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+}
+
+export class PythonModuleRunner extends ModuleRunner {
+  override readonly runtime: string = 'python';
+  private rt: PythonRuntime;
+  private proc: PythonProcess | null = null;
+
+  /** entry: the module's folder (holding __init__.py). */
+  constructor(name: string, entry: string, deps: RunnerDeps) {
+    const rt = (deps as PythonRunnerDeps).python;
+    const api = new PythonApi(name, rt, deps.mgrId, deps.log);
+    // The module's `_ceph_*` calls are served by PythonApi, on top of the
+    // host API (always the host's own, so a copy of these deps wraps nothing twice).
+    super(name, entry, { ...deps, api: (_module, method, args) => api.call(method, args) });
+    this.rt = rt;
+  }
+
+  protected override spawn(): ModuleTransport {
+    this.proc = new PythonProcess(this.name, path.dirname(this.entry), this.rt, this.deps.mgrId, this.deps.log);
+    return this.proc;
+  }
+
+  /** The worker's process id while it runs (tests kill it to check containment). */
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+}
