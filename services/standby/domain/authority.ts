@@ -184,7 +184,11 @@ export class MgrMapAuthority {
       if (known && known.gid !== b.gid && i < 0) this.retire(b.name, known.gid);
     }
     next.standbys.sort((a, c) => a.gid - c.gid);
-    if (!next.activeName && this.promote(next)) reasons.push(`mgr.${next.activeName} is now active`);
+    if (!next.activeName && this.promote(next)) {
+      reasons.push(`mgr.${next.activeName} is now active`);
+      // The sender itself was promoted: its services are the active's now.
+      if (next.activeName === b.name && next.activeGid === b.gid) next.services = sortedRecord(b.services ?? {});
+    }
     return reasons.length ? this.commit(next, reasons.join('; ')) : m;
   }
 
@@ -320,7 +324,9 @@ export class MgrMapAuthority {
     next.activeName = pick.name;
     next.activeGid = pick.gid;
     next.activeAddrs = pick.addrs ?? { daemonServer: '', moduleHost: '' };
-    next.available = pick.available;
+    // As in Ceph's MgrMonitor: a promoted standby is not available until its
+    // own beacon as active says its modules are up; clients wait for that.
+    next.available = false;
     next.availableModules = pick.availableModules;
     next.services = {};
     next.activeChange = this.now() / 1000;

@@ -150,6 +150,11 @@ describe('election', () => {
     expect(changes.at(-1)!.why).toMatch(/standby mgr.y restarted/);
   });
 
+  test('the first beacon that makes its sender active brings its services', () => {
+    const { a } = setup();
+    expect(a.beacon(beacon('x', 11, { services: { dashboard: 'http://x:8443/' } })).services).toEqual({ dashboard: 'http://x:8443/' });
+  });
+
   test('the active publishes services and module changes; a standby\'s services are ignored', () => {
     const { a } = setup();
     a.beacon(beacon('x', 11));

@@ -1,0 +1,157 @@
+// gRPC handlers of StandbyService: request checks and status codes. The
+// rules live in domain/, where the authority runs in backends/.
+import { ServerError, Status, CallContext, ClientError, Metadata } from 'nice-grpc';
+import type { Logger } from '../../lib/log';
+import type { StandbyServiceImplementation, MgrMap } from '../../lib/gen/ceph/mgr/v1/standby';
+import { AuthorityError, MgrMapAuthority } from './domain/authority';
+import { RunnerStopped } from './domain/runner';
+import { BackendUnavailable, StandbyBackend } from './backends/backend';
+import { Fenced } from './backends/etcd';
+
+/** Set on calls one replica forwards to the leader, so they are never forwarded twice. */
+export const FORWARDED_HEADER = 'x-mgr-standby-forwarded';
+
+const STATUS: Record<AuthorityError['kind'], Status> = {
+  invalid: Status.INVALID_ARGUMENT,
+  not_found: Status.NOT_FOUND,
+  precondition: Status.FAILED_PRECONDITION,
+};
+
+export interface HandlerOptions {
+  log: Logger;
+  graceMs: number;
+  beaconIntervalMs: number;
+  /** Deadline of a call forwarded to the leader. */
+  forwardTimeoutMs: number;
+  shutdownSignal: AbortSignal;
+}
+
+function toServerError(log: Logger, method: string, e: unknown): unknown {
+  if (e instanceof AuthorityError) {
+    log.info('request refused', { method, code: Status[STATUS[e.kind]], reason: e.message });
+    return new ServerError(STATUS[e.kind], e.message);
+  }
+  if (e instanceof BackendUnavailable || e instanceof RunnerStopped || e instanceof Fenced) {
+    log.info('request unavailable', { method, reason: e.message });
+    return new ServerError(Status.UNAVAILABLE, e.message);
+  }
+  if (e instanceof ClientError) {
+    // The leader's answer to a forwarded call: pass it on as it is.
+    return new ServerError(e.code, e.details);
+  }
+  return e;
+}
+
+async function guard<T>(log: Logger, method: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw toServerError(log, method, e);
+  }
+}
+
+export function standbyHandlers(backend: () => StandbyBackend | null, opts: HandlerOptions): StandbyServiceImplementation {
+  const { log } = opts;
+  const need = (): StandbyBackend => {
+    const b = backend();
+    if (!b) throw new BackendUnavailable('standby is starting; retry');
+    return b;
+  };
+  const currentMap = (): MgrMap => {
+    const m = need().feed.latest();
+    if (!m) throw new BackendUnavailable(`no MgrMap yet: the ${need().status().backend} backend has not loaded one (is etcd reachable?); retry`);
+    return m;
+  };
+  const forwarded = (ctx: CallContext) => ctx.metadata.get(FORWARDED_HEADER) === '1';
+  const fwd = () => ({ metadata: Metadata({ [FORWARDED_HEADER]: '1' }), signal: AbortSignal.timeout(opts.forwardTimeoutMs) });
+
+  return {
+    async beacon(req, ctx) {
+      return guard(log, 'Beacon', async () => {
+        // Checked here too so that a bad beacon is refused by any replica.
+        MgrMapAuthority.validateBeacon(req);
+        const map = await need().write(
+          (a) => a.beacon(req),
+          async (leader) => (await leader.beacon(req, fwd())).mgrMap!,
+          forwarded(ctx),
+          true,
+        );
+        return { mgrMap: map, graceMs: opts.graceMs, beaconIntervalMs: opts.beaconIntervalMs };
+      });
+    },
+
+    async getMgrMap() {
+      return guard(log, 'GetMgrMap', async () => ({ mgrMap: currentMap(), graceMs: opts.graceMs }));
+    },
+
+    async *watchMgrMap(req, context: CallContext) {
+      const b = await guard(log, 'WatchMgrMap', async () => need());
+      // End on either the caller going away or the server shutting down.
+      const both = new AbortController();
+      const stop = () => both.abort();
+      if (context.signal.aborted || opts.shutdownSignal.aborted) both.abort();
+      context.signal.addEventListener('abort', stop, { once: true });
+      opts.shutdownSignal.addEventListener('abort', stop, { once: true });
+      try {
+        for await (const m of b.feed.watch(req.afterEpoch, both.signal)) yield { mgrMap: m };
+      } finally {
+        context.signal.removeEventListener('abort', stop);
+        opts.shutdownSignal.removeEventListener('abort', stop);
+      }
+    },
+
+    async failMgr(req, ctx) {
+      return guard(log, 'FailMgr', async () => {
+        const r = await need().write(
+          (a) => a.fail(req.who),
+          async (leader) => {
+            const res = await leader.failMgr(req, fwd());
+            return { map: res.mgrMap!, message: res.message };
+          },
+          forwarded(ctx),
+        );
+        log.info('mgr fail', { who: req.who, message: r.message, epoch: r.map.epoch });
+        return { mgrMap: r.map, message: r.message };
+      });
+    },
+
+    async resign(req, ctx) {
+      return guard(log, 'Resign', async () => {
+        const map = await need().write(
+          (a) => a.resign(req.name, req.gid).map,
+          async (leader) => (await leader.resign(req, fwd())).mgrMap!,
+          forwarded(ctx),
+        );
+        return { mgrMap: map };
+      });
+    },
+
+    async enableModule(req, ctx) {
+      return guard(log, 'EnableModule', async () => {
+        const r = await need().write(
+          (a) => a.enableModule(req.module, req.force),
+          async (leader) => {
+            const res = await leader.enableModule(req, fwd());
+            return { map: res.mgrMap!, message: res.message };
+          },
+          forwarded(ctx),
+        );
+        return { mgrMap: r.map, message: r.message };
+      });
+    },
+
+    async disableModule(req, ctx) {
+      return guard(log, 'DisableModule', async () => {
+        const r = await need().write(
+          (a) => a.disableModule(req.module),
+          async (leader) => {
+            const res = await leader.disableModule(req, fwd());
+            return { map: res.mgrMap!, message: res.message };
+          },
+          forwarded(ctx),
+        );
+        return { mgrMap: r.map, message: r.message };
+      });
+    },
+  };
+}

@@ -1,0 +1,217 @@
+// StandbyService on a real server (embedded backend): status codes, the watch
+// stream, failover on the grace period, restart keeping the map, publishing
+// into a real cluster-state.
+import * as fs from 'fs';
+import * as path from 'path';
+import { Status, createChannel, createClient } from 'nice-grpc';
+import { HealthDefinition } from 'nice-grpc-server-health';
+import type { MgrMap } from '../../../lib/gen/ceph/mgr/v1/standby';
+import { openChannel, makeClient } from '../../../lib/client';
+import { ClusterStateServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import { startClusterState } from '../../cluster-state/server';
+import { freePort } from '../../../lib/testing/etcd';
+import { FileMapStore } from '../backends/embedded';
+import { beacon, failure, startTestStandby, tempDir, until, waitForMap } from './helpers';
+
+describe('StandbyService (embedded)', () => {
+  let s: Awaited<ReturnType<typeof startTestStandby>>;
+
+  // The managers that keep beaconing, as running instances would.
+  const alive = new Map<string, number>();
+  let timer: NodeJS.Timeout;
+
+  beforeAll(async () => {
+    s = await startTestStandby({ beaconIntervalMs: 200, graceMs: 1000 });
+    timer = setInterval(() => {
+      for (const [name, gid] of alive) void s.client.beacon(beacon(name, gid)).catch(() => undefined);
+    }, 200);
+  });
+  afterAll(async () => {
+    clearInterval(timer);
+    await s.close();
+  });
+
+  test('health is SERVING and the first available beacon becomes active; the answer carries the timing', async () => {
+    const ch = createChannel(s.handle.address);
+    const health = createClient(HealthDefinition, ch);
+    expect((await health.check({ service: 'ceph.mgr.v1.StandbyService' })).status).toBe(1); // SERVING
+    ch.close();
+    const r = await s.client.beacon(beacon('x', 11));
+    alive.set('x', 11);
+    expect(r.graceMs).toBe(1000);
+    expect(r.beaconIntervalMs).toBe(200);
+    expect(r.mgrMap!.activeName).toBe('x');
+    expect(r.mgrMap!.modules).toEqual(['hello', 'selftest']);
+    expect(r.mgrMap!.alwaysOnModules).toEqual(['status']);
+    const got = await s.client.getMgrMap({});
+    expect(got.mgrMap).toEqual(r.mgrMap);
+  });
+
+  test('bad beacons are INVALID_ARGUMENT and change nothing', async () => {
+    const before = (await s.client.getMgrMap({})).mgrMap!.epoch;
+    const noName = await failure(s.client.beacon(beacon('', 5)));
+    expect(noName.code).toBe(Status.INVALID_ARGUMENT);
+    expect(noName.message).toMatch(/name must be/);
+    const noAddr = await failure(s.client.beacon(beacon('z', 5, { addrs: undefined })));
+    expect(noAddr.code).toBe(Status.INVALID_ARGUMENT);
+    expect(noAddr.message).toMatch(/addrs.daemon_server is required/);
+    const noGid = await failure(s.client.beacon(beacon('z', 0)));
+    expect(noGid.code).toBe(Status.INVALID_ARGUMENT);
+    expect((await s.client.getMgrMap({})).mgrMap!.epoch).toBe(before);
+  });
+
+  test('WatchMgrMap sends the current map, then every new epoch; after_epoch is honoured', async () => {
+    const ac = new AbortController();
+    const seen: MgrMap[] = [];
+    const it = s.client.watchMgrMap({ afterEpoch: 0 }, { signal: ac.signal })[Symbol.asyncIterator]();
+    const first = (await it.next()).value.mgrMap as MgrMap;
+    const start = (await s.client.getMgrMap({})).mgrMap!.epoch;
+    expect(first.epoch).toBe(start);
+    await s.client.enableModule({ module: 'iostat', force: false });
+    await s.client.disableModule({ module: 'iostat' });
+    await s.client.enableModule({ module: 'iostat', force: false });
+    for (let i = 0; i < 3; i++) seen.push((await it.next()).value.mgrMap);
+    expect(seen.map((m) => m.epoch)).toEqual([start + 1, start + 2, start + 3]);
+    expect(seen.map((m) => m.modules.includes('iostat'))).toEqual([true, false, true]);
+    ac.abort();
+    await it.return?.(undefined).catch(() => undefined);
+
+    // A watcher that has seen `start + 1` gets the two after it, in order.
+    const ac2 = new AbortController();
+    const it2 = s.client.watchMgrMap({ afterEpoch: start + 1 }, { signal: ac2.signal })[Symbol.asyncIterator]();
+    expect(((await it2.next()).value.mgrMap as MgrMap).epoch).toBe(start + 2);
+    expect(((await it2.next()).value.mgrMap as MgrMap).epoch).toBe(start + 3);
+    ac2.abort();
+    await it2.return?.(undefined).catch(() => undefined);
+  });
+
+  test('module rules: NOT_FOUND unless forced, FAILED_PRECONDITION for cannot-run and always-on', async () => {
+    const unknown = await failure(s.client.enableModule({ module: 'nope', force: false }));
+    expect(unknown.code).toBe(Status.NOT_FOUND);
+    expect(unknown.message).toMatch(/all mgr daemons do not support module 'nope', pass --force/);
+    const cannot = await failure(s.client.enableModule({ module: 'influx', force: false }));
+    expect(cannot.code).toBe(Status.FAILED_PRECONDITION);
+    expect(cannot.message).toMatch(/cannot run on the active manager daemon: influxdb python module not found/);
+    const always = await failure(s.client.disableModule({ module: 'status' }));
+    expect(always.code).toBe(Status.FAILED_PRECONDITION);
+    expect(always.message).toBe("module 'status' cannot be disabled (always-on)");
+    const forced = await s.client.enableModule({ module: 'nope', force: true });
+    expect(forced.mgrMap!.modules).toContain('nope');
+    expect((await s.client.enableModule({ module: 'nope', force: false })).message).toBe("module 'nope' is already enabled");
+    await s.client.disableModule({ module: 'nope' });
+  });
+
+  test('FailMgr: unknown is NOT_FOUND; failing the active promotes the standby; Resign hands over', async () => {
+    await s.client.beacon(beacon('y', 12));
+    alive.set('y', 12);
+    const unknown = await failure(s.client.failMgr({ who: 'nobody' }));
+    expect(unknown.code).toBe(Status.NOT_FOUND);
+    expect(unknown.message).toBe("Daemon not found 'nobody', already failed?");
+    const failed = await s.client.failMgr({ who: 'x' });
+    expect(failed.message).toBe('Manager daemon x failed; y is now active');
+    expect(failed.mgrMap!.activeName).toBe('y');
+    // x is still running: its next beacon makes it a standby.
+    expect((await s.client.beacon(beacon('x', 11))).mgrMap!.standbys.map((m) => m.name)).toEqual(['x']);
+    const resigned = await s.client.resign({ name: 'y', gid: 12 });
+    expect(resigned.mgrMap!.activeName).toBe('x');
+    expect(resigned.mgrMap!.epoch).toBe(failed.mgrMap!.epoch + 2);
+    // A resign from someone who is not the active changes nothing.
+    expect((await s.client.resign({ name: 'y', gid: 12 })).mgrMap!.epoch).toBe(resigned.mgrMap!.epoch);
+  });
+
+  test('an active that stops beaconing is replaced by the tick after the grace period', async () => {
+    await s.client.beacon(beacon('y', 12));
+    const m = (await s.client.getMgrMap({})).mgrMap!;
+    expect(m.activeName).toBe('x');
+    expect(m.standbys.map((x) => x.name)).toEqual(['y']);
+    // Only y keeps beaconing.
+    alive.delete('x');
+    const after = await waitForMap(s.client, (mm) => mm.activeName === 'y');
+    expect(after.epoch).toBeGreaterThan(m.epoch);
+    expect(after.lastFailureEpoch).toBe(after.epoch);
+    expect(after.standbys).toEqual([]);
+  });
+});
+
+describe('embedded persistence', () => {
+  test('a restart keeps the epoch, modules, services and who is active', async () => {
+    const dataDir = tempDir();
+    try {
+      const a = await startTestStandby({ dataDir, graceMs: 60000 });
+      await a.client.beacon(beacon('x', 11));
+      await a.client.beacon(beacon('x', 11, { services: { prometheus: 'http://127.0.0.1:9283/' } }));
+      await a.client.beacon(beacon('y', 12));
+      const m = (await a.client.enableModule({ module: 'iostat', force: false })).mgrMap!;
+      await a.close(false);
+      // The file is complete JSON (atomic write) and holds that epoch.
+      expect(new FileMapStore(dataDir).load()!.epoch).toBe(m.epoch);
+      expect(fs.readdirSync(dataDir).filter((f) => f.includes('.tmp'))).toEqual([]);
+
+      const b = await startTestStandby({ dataDir, graceMs: 60000 });
+      const got = (await b.client.getMgrMap({})).mgrMap!;
+      expect(got).toEqual(m);
+      // The next change continues from there.
+      const next = (await b.client.disableModule({ module: 'iostat' })).mgrMap!;
+      expect(next.epoch).toBe(m.epoch + 1);
+      await b.close(false);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('a damaged map file stops the start with a message naming it', async () => {
+    const dataDir = tempDir();
+    try {
+      fs.writeFileSync(path.join(dataDir, 'mgrmap.json'), '{"version":1, "mgrMap": {');
+      await expect(startTestStandby({ dataDir })).rejects.toThrow(/mgrmap.json: not valid JSON .*move it away/);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('bad timing configuration is refused', async () => {
+    await expect(startTestStandby({ beaconIntervalMs: 500, graceMs: 600 })).rejects.toThrow(/at least twice the beacon interval/);
+  });
+});
+
+describe('publishing to cluster-state', () => {
+  test('every new map reaches cluster-state as mgr_map, also when cluster-state starts later', async () => {
+    const csPort = await freePort();
+    const csDir = tempDir();
+    // cluster-state is not there yet: the authority must not wait for it.
+    const s = await startTestStandby({ clusterStateAddr: `127.0.0.1:${csPort}` });
+    let cs: Awaited<ReturnType<typeof startClusterState>> | null = null;
+    const ch = openChannel(`127.0.0.1:${csPort}`);
+    try {
+      const r = await s.client.beacon(beacon('x', 11, { services: { dashboard: 'http://127.0.0.1:8443/' } }));
+      expect(r.mgrMap!.activeName).toBe('x');
+      await until(() => s.handle.publisher!.failures > 0, 'a failed publish attempt');
+      cs = await startClusterState({ port: csPort, dataDir: csDir, metricsPort: -1, logLevel: 'error' });
+      const csClient = makeClient(ClusterStateServiceDefinition, ch);
+      const read = async () => {
+        try {
+          const g = await csClient.get({ what: 'mgr_map' });
+          return JSON.parse(Buffer.from(g.json).toString('utf8'));
+        } catch {
+          return null;
+        }
+      };
+      await until(async () => (await read())?.epoch === r.mgrMap!.epoch, 'mgr_map in cluster-state');
+      const j = await read();
+      expect(j.active_name).toBe('x');
+      expect(j.active_gid).toBe(11);
+      expect(j.services).toEqual({ dashboard: 'http://127.0.0.1:8443/' });
+      expect(j.modules).toEqual(['hello', 'selftest']);
+      expect(j.always_on_modules).toEqual({ pacific: ['status'] });
+      // A later change follows.
+      const e = await s.client.enableModule({ module: 'iostat', force: false });
+      await until(async () => (await read())?.epoch === e.mgrMap!.epoch, 'the next epoch in cluster-state');
+      expect((await read()).modules).toEqual(['hello', 'iostat', 'selftest']);
+    } finally {
+      ch.close();
+      await s.close();
+      await cs?.stop();
+      fs.rmSync(csDir, { recursive: true, force: true });
+    }
+  });
+});
