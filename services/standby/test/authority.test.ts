@@ -76,17 +76,21 @@ describe('election', () => {
     expect(m1.epoch).toBe(2);
     expect(m1.activeName).toBe('x');
     expect(m1.activeGid).toBe(11);
-    expect(m1.available).toBe(true);
+    // Not available until it beacons as the active (its modules started).
+    expect(m1.available).toBe(false);
     expect(m1.activeAddrs).toEqual({ daemonServer: '127.0.0.1:7011', moduleHost: '127.0.0.1:8011' });
     expect(m1.availableModules.map((x) => x.name)).toEqual(['hello', 'iostat', 'selftest', 'status']);
+    const m1b = a.beacon(beacon('x', 11));
+    expect(m1b.epoch).toBe(3);
+    expect(m1b.available).toBe(true);
     const m2 = a.beacon(beacon('y', 12));
-    expect(m2.epoch).toBe(3);
+    expect(m2.epoch).toBe(4);
     expect(m2.activeName).toBe('x');
     expect(m2.standbys.map((s) => s.name)).toEqual(['y']);
     // The same beacons again change nothing: no new epoch.
-    expect(a.beacon(beacon('x', 11)).epoch).toBe(3);
-    expect(a.beacon(beacon('y', 12)).epoch).toBe(3);
-    expect(changes.map((c) => c.epoch)).toEqual([2, 3]);
+    expect(a.beacon(beacon('x', 11)).epoch).toBe(4);
+    expect(a.beacon(beacon('y', 12)).epoch).toBe(4);
+    expect(changes.map((c) => c.epoch)).toEqual([2, 3, 4]);
   });
 
   test('an instance that is not available yet is not promoted', () => {
