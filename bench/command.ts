@@ -8,12 +8,12 @@ import * as grpc from '@grpc/grpc-js';
 import { CommandRequest } from '../lib/gen/ceph/mgr/v1/daemon_server';
 import { BaselineClient } from './baseline-server';
 import { BenchResult, Figure, LoopStats, startNode, timedLoop } from './harness';
-import { startStack } from './stack';
+import { moduleStack } from './notify';
 
 export const CEPH_PACIFIC_HELLO_P50_MS = 0.5;
 
 export async function runCommand(): Promise<BenchResult> {
-  const stack = await startStack({ modules: ['hello', 'status'] });
+  const stack = await moduleStack();
   const base = startNode('bench/baseline-server.ts');
   try {
     const [, baseAddr] = await base.waitForLine(/baseline listening on (\S+)/);
@@ -54,6 +54,6 @@ export async function runCommand(): Promise<BenchResult> {
     bare.close();
     return { bench: 'command', figures, params: { command: 'hello', path: 'client -> daemon-server -> module-host -> hello worker', stats } };
   } finally {
-    await Promise.all([stack.stop(), base.kill()]);
+    await base.kill();
   }
 }

@@ -5,6 +5,7 @@
 // suite can run each benchmark in seconds.
 import { spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as readline from 'readline';
 
@@ -95,14 +96,18 @@ export function printFigure(f: Figure): void {
 export function writeResult(res: BenchResult): void {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   const when = new Date().toISOString();
-  fs.writeFileSync(path.join(RESULTS_DIR, `${res.bench}.json`), JSON.stringify({ ...res, when, smoke: SMOKE }, null, 2) + '\n');
+  // the machine is shared: the load average says how noisy the run was
+  const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  fs.writeFileSync(path.join(RESULTS_DIR, `${res.bench}.json`), JSON.stringify({ ...res, when, smoke: SMOKE, loadavg: os.loadavg(), cpus: os.cpus().length }, null, 2) + '\n');
   const rows = res.figures.map(
     (f) => `| ${f.name} | ${fmt(f.value)} ${f.unit} | ${f.baseline !== undefined ? `${fmt(f.baseline)} ${f.unit} (${f.baselineName ?? 'baseline'}${f.reference ? ', reference' : ''})` : ''} | ${f.baseline ? (f.value / f.baseline).toFixed(2) : ''} | ${f.note ?? ''} |`,
   );
   const md = [
     `# ${res.bench}`,
     '',
-    `Measured ${when}${SMOKE ? ' (smoke sizes: not a real measurement)' : ''}. Parameters: \`${JSON.stringify(res.params)}\`.`,
+    `Measured ${when}${SMOKE ? ' (smoke sizes: not a real measurement)' : ''} on ${os.cpus().length} CPUs, load average ${load}.`,
+    '',
+    `Parameters: \`${JSON.stringify(res.params)}\`.`,
     '',
     '| figure | value | baseline | ratio | note |',
     '|---|---|---|---|---|',

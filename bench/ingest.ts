@@ -23,7 +23,7 @@ import { BenchResult, Figure, LoopStats, MEASURE_MS, SMOKE, WARMUP_MS, cpuSecond
 import { MB, ProcSample, Stack, sampleProcs, scrape, startStack, until } from './stack';
 
 /** Ceph's mgr_stats_period default. */
-export const PERIOD_S = SMOKE ? 1 : 5;
+export const PERIOD_S = SMOKE ? 0.5 : 5;
 /** Placement groups per OSD in the simulated cluster (each OSD is primary of about this many). */
 export const PGS_PER_OSD = Number(process.env.BENCH_PGS_PER_OSD ?? 10);
 export const SERVICES = ['cluster-state', 'daemon-server', 'module-host'] as const;
@@ -42,6 +42,8 @@ export interface IngestRun {
   cores: Record<string, number>;
   rssIdle: Record<string, number>;
   rssLoaded: Record<string, number>;
+  /** Peak resident memory up to the end of the window. */
+  rssPeak: Record<string, number>;
   /** Get osd_map after the load stopped. */
   getOsdMap: LoopStats;
   osdMapBytes: number;
@@ -138,6 +140,7 @@ async function measureIngest(osds: number): Promise<IngestRun> {
       cores,
       rssIdle: idle.rss,
       rssLoaded: end.rss,
+      rssPeak: end.hwm,
       getOsdMap,
       osdMapBytes: map.json.length,
       skipped: skipped1 - skipped0,

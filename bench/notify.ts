@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { SimCluster } from '../sim/cluster';
 import { BenchResult, Figure, MEASURE_MS, ROOT, SMOKE, WARMUP_MS, percentile } from './harness';
-import { startStack, until } from './stack';
+import { Stack, sharedStack, startStack, until } from './stack';
 
 export const NOTIFY_MODULES = 10;
 
@@ -40,10 +40,33 @@ function writeModules(dir: string): string[] {
 
 const wall = () => performance.timeOrigin + performance.now();
 
+/**
+ * The manager with hello and the ten benchmark modules loaded: command and
+ * notify share it (hello does not react to notifications, so neither
+ * disturbs the other; they run one after the other).
+ */
+export function moduleStack(): Promise<Stack> {
+  return sharedStack('modules', async () => {
+    const modDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-bench-modules-'));
+    const names = writeModules(modDir);
+    try {
+      const stack = await startStack({ modulePath: [modDir], modules: ['hello', 'status', ...names] });
+      const stop = stack.stop;
+      stack.stop = async () => {
+        await stop();
+        fs.rmSync(modDir, { recursive: true, force: true });
+      };
+      return stack;
+    } catch (e) {
+      fs.rmSync(modDir, { recursive: true, force: true });
+      throw e;
+    }
+  });
+}
+
 export async function runNotify(osds = SMOKE ? 10 : 100): Promise<BenchResult> {
-  const modDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-bench-modules-'));
-  const names = writeModules(modDir);
-  const stack = await startStack({ modulePath: [modDir], modules: ['status', ...names] });
+  const names = Array.from({ length: NOTIFY_MODULES }, (_, i) => `bnotify${i}`);
+  const stack = await moduleStack();
   const abort = new AbortController();
   try {
     const sim = new SimCluster({ osds, pgs: Math.max(89, osds * 10) });
@@ -124,7 +147,5 @@ export async function runNotify(osds = SMOKE ? 10 : 100): Promise<BenchResult> {
     return { bench: 'notify', figures, params: { modules: NOTIFY_MODULES, osds, trials: trials.length } };
   } finally {
     abort.abort();
-    await stack.stop();
-    fs.rmSync(modDir, { recursive: true, force: true });
   }
 }

@@ -6,10 +6,16 @@ import { runQuery } from './query';
 import { runIngest } from './ingest';
 import { runCommand } from './command';
 import { runNotify } from './notify';
+import { runMemory } from './memory';
+import { runScale } from './scale';
+import { stopShared } from './stack';
 
 export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   query: () => runQuery(),
+  // scale first: it runs 100, 1,000 and 10,000 OSDs; ingest and memory reuse those runs
+  scale: () => runScale(),
   ingest: () => runIngest(),
+  memory: () => runMemory(),
   command: () => runCommand(),
   notify: () => runNotify(),
 };
@@ -28,15 +34,18 @@ async function main(): Promise<void> {
   let failed = 0;
   for (const name of names.length ? names : Object.keys(BENCHMARKS)) {
     process.stdout.write(`# ${name}\n`);
+    const t0 = performance.now();
     try {
       const res = await BENCHMARKS[name]();
       res.figures.forEach(printFigure);
       writeResult(res);
+      process.stdout.write(`(${name} took ${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
     } catch (e) {
       failed++;
       process.stderr.write(`${name} failed: ${(e as Error).stack ?? e}\n`);
     }
   }
+  await stopShared();
   process.exit(failed ? 1 : 0);
 }
 

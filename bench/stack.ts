@@ -153,15 +153,42 @@ export interface ProcSample {
   t: number;
   cpu: Record<string, number>;
   rss: Record<string, number>;
+  /** Peak resident memory so far (VmHWM). */
+  hwm: Record<string, number>;
+}
+
+function hwmBytes(pid: number): number {
+  const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmHWM:\s+(\d+) kB/);
+  return m ? Number(m[1]) * 1024 : NaN;
 }
 
 export function sampleProcs(procs: Array<{ name: string; pid: number }>): ProcSample {
-  const s: ProcSample = { t: performance.now(), cpu: {}, rss: {} };
+  const s: ProcSample = { t: performance.now(), cpu: {}, rss: {}, hwm: {} };
   for (const p of procs) {
     s.cpu[p.name] = cpuSeconds(p.pid);
     s.rss[p.name] = rssBytes(p.pid);
+    s.hwm[p.name] = hwmBytes(p.pid);
   }
   return s;
 }
 
 export const MB = 1024 * 1024;
+
+const shared = new Map<string, Promise<Stack>>();
+
+/** One stack per key per process, for benchmarks that can share it; stopShared() ends them. */
+export function sharedStack(key: string, start: () => Promise<Stack>): Promise<Stack> {
+  let s = shared.get(key);
+  if (!s) {
+    s = start();
+    shared.set(key, s);
+    s.catch(() => shared.delete(key));
+  }
+  return s;
+}
+
+export async function stopShared(): Promise<void> {
+  const all = [...shared.values()];
+  shared.clear();
+  await Promise.all(all.map((s) => s.then((x) => x.stop(), () => undefined)));
+}

@@ -1,0 +1,69 @@
+// Smoke run of every benchmark with tiny sizes and short windows
+// (BENCH_SMOKE=1): each must finish and print its figure lines. The figures
+// themselves are not judged here (no timing thresholds); `npm run bench`
+// measures them for real.
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+/** Figure lines each benchmark must print: `name: value unit ...`. */
+const EXPECTED: Record<string, RegExp[]> = {
+  query: [/^get_osd_map_p50 \(\d+ OSDs, [\d.]+ MB\): [\d.]+ ms \([\d.]+ of bare/m, /^get_osd_map_typed_p99: [\d.]+ ms/m],
+  scale: [/^scale_10_cpu_per_1000_reports: [\d.]+ s/m, /^scale_30_get_osd_map_p50: [\d.]+ ms \([\d.]+ of linear growth/m],
+  ingest: [
+    /^ingest_10_reports_per_s: [\d.]+ reports\/s \([\d.]+ of offered/m,
+    /^ingest_30_cpu_per_1000_reports_daemon_server: [\d.]+ s \([\d.]+ of bare grpc-js client stream/m,
+    /^ingest_30_cpu_per_1000_reports_cluster_state: [\d.]+ s/m,
+    /^ingest_bare_stream_max: [\d.]+ reports\/s/m,
+  ],
+  memory: [/^memory_idle_total: [\d.]+ MB \([\d.]+ of idle Ceph Pacific manager, reference\)/m, /^memory_30_osds_daemon_server: [\d.]+ MB/m],
+  command: [/^command_hello_p50_c1: [\d.]+ ms \([\d.]+ of bare grpc-js unary echo/m, /^command_hello_p99_c64: [\d.]+ ms/m, /^command_hello_p50_c1_vs_ceph: [\d.]+ ms \([\d.]+ of Ceph Pacific/m],
+  notify: [/^notify_ten_modules_p50: [\d.]+ ms/m, /^notify_ten_modules_p99: [\d.]+ ms/m],
+};
+
+function runBench(names: string[], resultsDir: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/run.ts'), ...names], {
+      cwd: ROOT,
+      env: { ...process.env, BENCH_SMOKE: '1', BENCH_RESULTS_DIR: resultsDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const t = setTimeout(() => child.kill('SIGKILL'), 100000);
+    child.on('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code, out });
+    });
+  });
+}
+
+describe('benchmarks (smoke sizes)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-bench-smoke-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('every benchmark runs and prints its figures with ratios, and writes JSON and Markdown', async () => {
+    // two groups side by side: ingest, scale and memory share their runs
+    const groups = [['query', 'scale', 'ingest', 'memory'], ['command', 'notify']];
+    const results = await Promise.all(groups.map((g, i) => runBench(g, path.join(dir, String(i)))));
+    results.forEach((r, i) => {
+      if (r.code !== 0) throw new Error(`bench ${groups[i].join(' ')} exited ${r.code}:\n${r.out}`);
+    });
+    const out = results.map((r) => r.out).join('\n');
+    for (const [bench, lines] of Object.entries(EXPECTED)) {
+      expect(out).toContain(`# ${bench}\n`);
+      for (const re of lines) expect(out).toMatch(re);
+      const i = groups.findIndex((g) => g.includes(bench));
+      const json = JSON.parse(fs.readFileSync(path.join(dir, String(i), `${bench}.json`), 'utf8'));
+      expect(json.bench).toBe(bench);
+      expect(json.smoke).toBe(true);
+      expect(json.figures.length).toBeGreaterThan(0);
+      expect(fs.readFileSync(path.join(dir, String(i), `${bench}.md`), 'utf8')).toContain('| figure | value | baseline | ratio | note |');
+    }
+    expect(fs.existsSync(path.join(dir, '0', 'scale.svg'))).toBe(true);
+  }, 110000);
+});
