@@ -55,9 +55,13 @@ export class PythonApi {
   async call(method: string, args: unknown[]): Promise<unknown> {
     const s = (i: number) => (args[i] === null || args[i] === undefined ? '' : String(args[i]));
     switch (method) {
-      case '_ceph_get':
+      case '_ceph_get': {
         // { version, json | null, unchanged? }: the worker keeps the text per version.
-        return this.host('get', [s(0), Number(args[1] ?? -1)]);
+        const res = (await this.host('get', [s(0), Number(args[1] ?? -1)])) as { json: string | null; unchanged?: boolean } | null;
+        // ceph-mgr answers its own addresses; we publish none (modules fall back to the host name).
+        if (s(0) === 'mgr_ips' && res && !res.unchanged && res.json === null) return { version: 0, json: '{"ips": []}' };
+        return res;
+      }
       case '_ceph_get_server':
         return args[0] === null || args[0] === undefined ? this.host('listServers', []) : this.host('getServer', [s(0)]);
       case '_ceph_get_metadata':

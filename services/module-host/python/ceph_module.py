@@ -164,8 +164,9 @@ class BaseMgrModule(_Forwarding):
                          lambda ok, value, error: _complete_command(result, tag, ok, value, error))
 
     def _ceph_get_osdmap(self):
-        import osdmap_shim
-        return osdmap_shim.current_osdmap(_get)
+        # ceph-mgr builds a mgr_module.OSDMap around its current map.
+        import mgr_module
+        return mgr_module.OSDMap(_get('osd_map'), _get('osd_map_crush'))
 
 
 def _complete_command(result, tag, ok, value, error):
@@ -192,22 +193,158 @@ class _HostError(Exception):
     """The host answered a call with an error (message as the host gave it)."""
 
 
-class BasePyOSDMap(object):
+class _Partial(object):
+    """Methods of the C++ objects not re-implemented raise NotImplementedError naming them."""
+    _KIND = ''
+
     def __getattr__(self, name):
         if name.startswith('_') and not name.startswith('__'):
-            return _unserved('OSDMap.' + name)
+            return _unserved(self._KIND + '.' + name)
         raise AttributeError(name)
 
 
-class BasePyOSDMapIncremental(object):
-    def __getattr__(self, name):
-        if name.startswith('_') and not name.startswith('__'):
-            return _unserved('OSDMapIncremental.' + name)
-        raise AttributeError(name)
+def _copy(o):
+    return json.loads(json.dumps(o))
 
 
-class BasePyCRUSH(object):
-    def __getattr__(self, name):
-        if name.startswith('_') and not name.startswith('__'):
-            return _unserved('CRUSHMap.' + name)
-        raise AttributeError(name)
+class BasePyOSDMap(_Partial):
+    """The current OSDMap, from cluster-state's dumps (osd_map, osd_map_crush,
+    pg_stats). Mapping a *modified* map (apply_incremental, calc_pg_upmaps)
+    needs CRUSH itself and is not served."""
+    _KIND = 'OSDMap'
+
+    def __init__(self, osd_map=None, crush=None, pg_stats=None):
+        self._osd_map = osd_map or {}
+        self._crush = crush or {}
+        self._pg_stats = pg_stats
+
+    def _get_epoch(self):
+        return self._osd_map.get('epoch', 0)
+
+    def _get_crush_version(self):
+        return self._osd_map.get('crush_version', 1)
+
+    def _dump(self):
+        return _copy(self._osd_map)
+
+    def _new_incremental(self):
+        import mgr_module
+        return mgr_module.OSDMapIncremental(self._get_epoch() + 1)
+
+    def _get_crush(self):
+        import mgr_module
+        return mgr_module.CRUSHMap(self._crush)
+
+    def _get_pools_by_take(self, take):
+        rules = set()
+        for r in self._crush.get('rules', []):
+            if any(st.get('op') == 'take' and st.get('item') == take for st in r.get('steps', [])):
+                rules.add(r.get('rule_id'))
+        return {'pools': [p['pool'] for p in self._osd_map.get('pools', []) if p.get('crush_rule') in rules]}
+
+    def _pgs(self):
+        if self._pg_stats is None:
+            self._pg_stats = (_get('pg_stats') or {}).get('pg_stats', [])
+        return self._pg_stats
+
+    def _map_pool_pgs_up(self, poolid):
+        prefix = '%d.' % int(poolid)
+        return {pg['pgid']: list(pg.get('up', [])) for pg in self._pgs() if pg.get('pgid', '').startswith(prefix)}
+
+    def _pg_to_up_acting_osds(self, pool_id, ps):
+        pgid = '%d.%x' % (int(pool_id), int(ps))
+        for pg in self._pgs():
+            if pg.get('pgid') == pgid:
+                return {'up': list(pg.get('up', [])), 'acting': list(pg.get('acting', [])),
+                        'up_primary': pg.get('up_primary', -1), 'acting_primary': pg.get('acting_primary', -1)}
+        return {'up': [], 'acting': [], 'up_primary': -1, 'acting_primary': -1}
+
+    def _pool_raw_used_rate(self, pool_id):
+        for p in self._osd_map.get('pools', []):
+            if p.get('pool') == int(pool_id):
+                if p.get('type') == 3:  # erasure: (k + m) / k
+                    prof = self._osd_map.get('erasure_code_profiles', {}).get(p.get('erasure_code_profile'), {})
+                    k, m = float(prof.get('k', 2)), float(prof.get('m', 1))
+                    return (k + m) / k
+                return float(p.get('size', 1))
+        return 1.0
+
+
+class BasePyOSDMapIncremental(_Partial):
+    """Records what a module would change (a plan); nothing applies it."""
+    _KIND = 'OSDMapIncremental'
+
+    def __init__(self, epoch=0):
+        self._epoch = epoch
+        self._new_weight = {}
+        self._weight_set = {}
+
+    def _get_epoch(self):
+        return self._epoch
+
+    def _dump(self):
+        return {'epoch': self._epoch, 'new_weight': [{'osd': int(k), 'weight': v} for k, v in self._new_weight.items()],
+                'crush_compat_weight_set_weights': dict(self._weight_set),
+                'new_pg_upmap_items': [], 'old_pg_upmap_items': []}
+
+    def _set_osd_reweights(self, weightmap):
+        self._new_weight.update({int(k): float(v) for k, v in weightmap.items()})
+
+    def _set_crush_compat_weight_set_weights(self, weightmap):
+        self._weight_set.update({str(k): float(v) for k, v in weightmap.items()})
+
+
+class BasePyCRUSH(_Partial):
+    """CRUSH map queries from the crush dump (weights in its 16.16 fixed point)."""
+    _KIND = 'CRUSHMap'
+
+    def __init__(self, dump=None):
+        self._d = dump or {}
+        self._buckets = {b['id']: b for b in self._d.get('buckets', [])}
+
+    def _dump(self):
+        return _copy(self._d)
+
+    def _get_item_name(self, item):
+        b = self._buckets.get(item)
+        if b is not None:
+            return b.get('name')
+        for dev in self._d.get('devices', []):
+            if dev.get('id') == item:
+                return dev.get('name')
+        return None
+
+    def _get_item_weight(self, item):
+        b = self._buckets.get(item)
+        if b is not None:
+            return b.get('weight')
+        for b in self._buckets.values():
+            for it in b.get('items', []):
+                if it.get('id') == item:
+                    return it.get('weight')
+        return None
+
+    def _find_roots(self):
+        children = {it['id'] for b in self._buckets.values() for it in b.get('items', [])}
+        return {'roots': [i for i in self._buckets if i not in children]}
+
+    def _find_takes(self):
+        takes = []
+        for r in self._d.get('rules', []):
+            for st in r.get('steps', []):
+                if st.get('op') == 'take' and st.get('item') not in takes:
+                    takes.append(st.get('item'))
+        return {'takes': takes}
+
+    def _get_take_weight_osd_map(self, root):
+        weights = {}
+
+        def walk(bid):
+            for it in self._buckets.get(bid, {}).get('items', []):
+                if it['id'] >= 0:
+                    weights[it['id']] = weights.get(it['id'], 0) + it.get('weight', 0)
+                else:
+                    walk(it['id'])
+        walk(root)
+        total = float(sum(weights.values()))
+        return {'weights': {str(k): (w / total if total else 0.0) for k, w in weights.items()}}

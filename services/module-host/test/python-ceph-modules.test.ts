@@ -1,0 +1,161 @@
+// More of Ceph's own modules, unmodified from Debian's packages, on
+// module-host against a real cluster-state fed by the simulator: balancer
+// (status, eval: OSDMap/CRUSH from the dumps), zabbix and influx
+// (config-set/config-show, read-your-writes), prometheus (its cherrypy
+// server's /metrics over HTTP).
+import * as fs from 'fs';
+import * as http from 'http';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { openChannel, makeClient } from '../../../lib/client';
+import { createLogger } from '../../../lib/log';
+import { ClusterStateServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import { ModuleHostServiceDefinition, ModuleState } from '../../../lib/gen/ceph/mgr/v1/module_host';
+import { startClusterState, ClusterStateHandle } from '../../cluster-state/server';
+import { SimCluster } from '../../../sim/cluster';
+import { MapFeed } from '../../../sim/feed';
+import { startModuleHost, ModuleHostHandle } from '../server';
+import { DEFAULT_CEPH_MGR_DIR } from '../domain/python-modules';
+
+const NEEDED = ['mgr_module.py', 'balancer', 'zabbix', 'influx', 'prometheus'].map((f) => path.join(DEFAULT_CEPH_MGR_DIR, f));
+const missing = [...NEEDED, '/usr/bin/python3'].filter((f) => !fs.existsSync(f));
+if (missing.length) process.stdout.write(`SKIP python-ceph-modules.test.ts: missing ${missing.join(', ')} (Debian's ceph-mgr and ceph-mgr-modules-core; .ci/run installs them)\n`);
+const describeCeph = missing.length ? describe.skip : describe;
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+function httpGet(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { timeout: 10000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+describeCeph("Ceph's balancer, zabbix, influx and prometheus on module-host", () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-pyc-cs-'));
+  let cs: ClusterStateHandle;
+  let mh: ModuleHostHandle;
+  let feed: MapFeed;
+  let promPort = 0;
+  const sim = new SimCluster({ osds: 5, pgs: 64, seed: 11 });
+  const client = () => makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
+  const cmd = async (prefix: string, args: Record<string, unknown> = {}) => {
+    const res = await client().handleCommand({ prefix, args: JSON.stringify({ prefix, ...args }), inbuf: Buffer.alloc(0), entity: 'client.admin' });
+    return res.result!;
+  };
+  const mod = async (n: string) => (await client().listModules({})).modules.find((m) => m.info!.name === n)!;
+
+  beforeAll(async () => {
+    cs = await startClusterState({ dataDir, logLevel: 'warn', metricsPort: -1 });
+    const c = makeClient(ClusterStateServiceDefinition, openChannel(cs.address));
+    promPort = await freePort();
+    // As `ceph config set mgr mgr/<module>/<key>` would: loopback only, a
+    // free port, and no automatic balancing (it needs CRUSH's upmap optimizer).
+    for (const [key, value] of [
+      ['config/mgr/prometheus/server_addr', '127.0.0.1'],
+      ['config/mgr/prometheus/server_port', String(promPort)],
+      ['config/mgr/balancer/active', 'false'],
+      // influx connects once a hostname is set: to a port nothing listens on.
+      ['config/mgr/influx/port', String(await freePort())],
+    ]) {
+      await c.setStore({ key, value });
+    }
+    // What the monitors and the standby service put in a running system.
+    const monmap = sim.monMap();
+    const monStatus = { name: monmap.mons[0].name, rank: 0, state: 'leader', election_epoch: 4, quorum: monmap.mons.map((m: any) => m.rank), quorum_age: 60, features: {}, outside_quorum: [], extra_probe_peers: [], sync_provider: [], monmap, feature_map: {}, stretch_mode: false };
+    await c.putMap({ name: 'mon_status', epoch: 1, json: Buffer.from(JSON.stringify(monStatus)) });
+    const mgrMap = fs.readFileSync(path.join(__dirname, '../../../../shared/fixtures/ceph-pacific/mgrget-mgr_map.json'));
+    await c.putMap({ name: 'mgr_map', epoch: JSON.parse(mgrMap.toString()).epoch, json: mgrMap });
+    // The OSDs' sessions (daemon-server reports them when the daemons connect).
+    const blank = { serviceName: '', serviceDaemon: false, declare: [], undeclare: [], values: [], stamp: 0, status: {}, hasStatus: false, taskStatus: {}, healthMetrics: [], closed: false };
+    await c.reportDaemons({ reports: sim.osds.map((o) => ({ ...blank, daemon: `osd.${o.id}`, opened: true, metadata: sim.osdMetadataOf(o.id) })) });
+    feed = new MapFeed({ cluster: sim, address: cs.address, pgStatsDirect: true, pgStatsPeriodSec: 2, logger: createLogger({ component: 'sim-feed' }, 'warn') });
+    await feed.start();
+    await feed.pushPgStats();
+    mh = await startModuleHost({
+      clusterStateAddr: cs.address,
+      enabledModules: ['balancer', 'zabbix', 'influx', 'prometheus'],
+      commandTimeoutMs: 10000,
+      logLevel: 'error',
+      metricsPort: -1,
+      python: { modulePath: [], cephMgrDir: DEFAULT_CEPH_MGR_DIR, python: '/usr/bin/python3', prefer: ['prometheus', 'zabbix', 'influx', 'balancer'], only: ['balancer', 'zabbix', 'influx', 'prometheus'] },
+    });
+    await until('modules running', async () => {
+      for (const n of ['balancer', 'zabbix', 'influx', 'prometheus']) if ((await mod(n)).state !== ModuleState.MODULE_STATE_RUNNING) return false;
+      return true;
+    });
+  }, 60000);
+
+  afterAll(async () => {
+    await mh?.stop();
+    await feed?.stop();
+    await cs?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('balancer status and eval work on the OSDMap/CRUSH built from the dumps', async () => {
+    const st = await cmd('balancer status');
+    expect(st.retcode).toBe(0);
+    expect(JSON.parse(st.stdout)).toMatchObject({ active: false, mode: expect.any(String) });
+    const ev = await cmd('balancer eval');
+    expect(ev.retcode).toBe(0);
+    expect(ev.stdout).toMatch(/current cluster score \d+\.\d+/);
+    const pool = sim.pools[0].name;
+    const evPool = await cmd('balancer eval', { option: pool });
+    expect(evPool.stdout).toMatch(new RegExp(`pool "${pool}" score \\d+\\.\\d+`));
+  });
+
+  it('zabbix and influx: config-set then config-show reads the write back', async () => {
+    expect((await cmd('zabbix config-set', { key: 'zabbix_host', value: '127.0.0.1' })).retcode).toBe(0);
+    const z = JSON.parse((await cmd('zabbix config-show')).stdout);
+    expect(z.zabbix_host).toBe('127.0.0.1');
+    expect((await cmd('influx config-set', { key: 'hostname', value: '127.0.0.1' })).retcode).toBe(0);
+    const i = JSON.parse((await cmd('influx config-show')).stdout);
+    expect(i.hostname).toBe('127.0.0.1');
+    const bad = await cmd('influx config-set', { key: 'port', value: 'not-a-number' });
+    expect(bad.retcode).not.toBe(0);
+  });
+
+  it("prometheus serves /metrics over HTTP with ceph_osd_up for every simulated OSD", async () => {
+    const res = await until('prometheus /metrics', async () => {
+      const r = await httpGet(`http://127.0.0.1:${promPort}/metrics`);
+      return r.status === 200 && r.body.includes('ceph_osd_up') && r;
+    });
+    for (const o of sim.osds) expect(res.body).toMatch(new RegExp(`^ceph_osd_up\\{ceph_daemon="osd\\.${o.id}"\\} 1\\.0$`, 'm'));
+    const health = JSON.parse(JSON.parse(Buffer.from((await makeClient(ClusterStateServiceDefinition, openChannel(cs.address)).get({ what: 'health' })).json).toString()).json);
+    const code = { HEALTH_OK: 0, HEALTH_WARN: 1, HEALTH_ERR: 2 }[health.status as string];
+    expect(res.body).toMatch(new RegExp(`^ceph_health_status ${code}\\.0$`, 'm'));
+    expect((await client().listModules({})).services.prometheus).toBe(`http://127.0.0.1:${promPort}/`);
+  });
+});
