@@ -16,13 +16,15 @@ import { startModuleHost } from '../../../services/module-host/server';
 import { startDaemonServer } from '../../../services/daemon-server/server';
 import { parseKeyring } from '../../../services/daemon-server/domain/auth';
 import { createLogger } from '../../../lib/log';
-import { SimCluster } from '../../../sim/cluster';
+import { ClusterOptions, SimCluster } from '../../../sim/cluster';
 import { MapFeed } from '../../../sim/feed';
 import { FakeDaemons } from '../../../sim/daemons';
 
 export interface StackOptions {
   modules: string[];
   osds?: number;
+  /** More simulator options (pools, pgs, ...). */
+  cluster?: ClusterOptions;
   /** Called with the simulated cluster before its maps are pushed (extra pools, ...). */
   prepare?: (sim: SimCluster) => void;
 }
@@ -46,7 +48,7 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | n
 
 export async function startModuleStack(opts: StackOptions) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mgrpc-${opts.modules.join('-')}-`));
-  const sim = new SimCluster({ osds: opts.osds ?? 3 });
+  const sim = new SimCluster({ osds: opts.osds ?? 3, ...opts.cluster });
   opts.prepare?.(sim);
   const cs = await startClusterState({ port: 0, metricsPort: -1, logLevel: 'error', dataDir: path.join(dir, 'cs') });
   const quiet = createLogger({ component: 'test-sim' }, 'error');
