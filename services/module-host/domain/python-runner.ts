@@ -113,6 +113,25 @@ class PythonProcess extends EventEmitter implements ModuleTransport {
   }
 }
 
+/**
+ * At most this many Python processes load at once at start-up: Ceph ships
+ * about 27 modules, and 27 interpreters importing at the same time on a
+ * small machine cost more memory and time than a queue of them.
+ */
+const LOAD_CONCURRENCY = 4;
+let loading = 0;
+const waiting: Array<() => void> = [];
+async function loadSlot<T>(fn: () => Promise<T>): Promise<T> {
+  if (loading >= LOAD_CONCURRENCY) await new Promise<void>((r) => waiting.push(r));
+  loading++;
+  try {
+    return await fn();
+  } finally {
+    loading--;
+    waiting.shift()?.();
+  }
+}
+
 export class PythonModuleRunner extends ModuleRunner {
   override readonly runtime: string = 'python';
   private rt: PythonRuntime;
@@ -126,6 +145,10 @@ export class PythonModuleRunner extends ModuleRunner {
     // host API (always the host's own, so a copy of these deps wraps nothing twice).
     super(name, entry, { ...deps, api: (_module, method, args) => api.call(method, args) });
     this.rt = rt;
+  }
+
+  override probe(): Promise<ModuleDeclaration | null> {
+    return this.declaration ? Promise.resolve(this.declaration) : loadSlot(() => super.probe());
   }
 
   protected override spawn(): ModuleTransport {
