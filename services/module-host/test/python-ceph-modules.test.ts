@@ -5,6 +5,7 @@
 // server's /metrics over HTTP).
 import * as fs from 'fs';
 import * as http from 'http';
+import * as https from 'https';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
@@ -49,9 +50,10 @@ function freePort(): Promise<number> {
   });
 }
 
-function httpGet(url: string): Promise<{ status: number; body: string }> {
+function httpGet(url: string, opts: https.RequestOptions = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { timeout: 10000 }, (res) => {
+    const get = url.startsWith('https:') ? https.get : http.get;
+    const req = get(url, { timeout: 10000, ...opts }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c) => (body += c));
@@ -68,6 +70,7 @@ describeCeph("Ceph's balancer, zabbix, influx and prometheus on module-host", ()
   let mh: ModuleHostHandle;
   let feed: MapFeed;
   let promPort = 0;
+  let restPort = 0;
   const sim = new SimCluster({ osds: 5, pgs: 64, seed: 11 });
   const client = () => makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
   const cmd = async (prefix: string, args: Record<string, unknown> = {}) => {
@@ -80,12 +83,15 @@ describeCeph("Ceph's balancer, zabbix, influx and prometheus on module-host", ()
     cs = await startClusterState({ dataDir, logLevel: 'warn', metricsPort: -1 });
     const c = makeClient(ClusterStateServiceDefinition, openChannel(cs.address));
     promPort = await freePort();
+    restPort = await freePort();
     // As `ceph config set mgr mgr/<module>/<key>` would: loopback only, a
     // free port, and no automatic balancing (it needs CRUSH's upmap optimizer).
     for (const [key, value] of [
       ['config/mgr/prometheus/server_addr', '127.0.0.1'],
       ['config/mgr/prometheus/server_port', String(promPort)],
       ['config/mgr/balancer/active', 'false'],
+      ['config/mgr/restful/server_addr', '127.0.0.1'],
+      ['config/mgr/restful/server_port', String(restPort)],
       // influx connects once a hostname is set: to a port nothing listens on.
       ['config/mgr/influx/port', String(await freePort())],
     ]) {
@@ -105,14 +111,14 @@ describeCeph("Ceph's balancer, zabbix, influx and prometheus on module-host", ()
     await feed.pushPgStats();
     mh = await startModuleHost({
       clusterStateAddr: cs.address,
-      enabledModules: ['balancer', 'zabbix', 'influx', 'prometheus'],
+      enabledModules: ['balancer', 'zabbix', 'influx', 'prometheus', 'restful'],
       commandTimeoutMs: 10000,
       logLevel: 'error',
       metricsPort: -1,
-      python: { modulePath: [], cephMgrDir: DEFAULT_CEPH_MGR_DIR, python: '/usr/bin/python3', prefer: ['prometheus', 'zabbix', 'influx', 'balancer'], only: ['balancer', 'zabbix', 'influx', 'prometheus'] },
+      python: { modulePath: [], cephMgrDir: DEFAULT_CEPH_MGR_DIR, python: '/usr/bin/python3', prefer: ['prometheus', 'zabbix', 'influx', 'balancer', 'restful'], only: ['balancer', 'zabbix', 'influx', 'prometheus', 'restful'] },
     });
     await until('modules running', async () => {
-      for (const n of ['balancer', 'zabbix', 'influx', 'prometheus']) if ((await mod(n)).state !== ModuleState.MODULE_STATE_RUNNING) return false;
+      for (const n of ['balancer', 'zabbix', 'influx', 'prometheus', 'restful']) if ((await mod(n)).state !== ModuleState.MODULE_STATE_RUNNING) return false;
       return true;
     });
   }, 60000);
@@ -157,5 +163,23 @@ describeCeph("Ceph's balancer, zabbix, influx and prometheus on module-host", ()
     const code = { HEALTH_OK: 0, HEALTH_WARN: 1, HEALTH_ERR: 2 }[health.status as string];
     expect(res.body).toMatch(new RegExp(`^ceph_health_status ${code}\\.0$`, 'm'));
     expect((await client().listModules({})).services.prometheus).toBe(`http://127.0.0.1:${promPort}/`);
+  });
+
+  it('restful serves its read API over HTTPS with a key it created', async () => {
+    expect((await cmd('restful create-self-signed-cert')).retcode).toBe(0);
+    const key = await cmd('restful create-key', { key_name: 'admin' });
+    expect(key.retcode).toBe(0);
+    expect(key.stdout).toMatch(/^[0-9a-f-]{36}$/);
+    expect(JSON.parse((await cmd('restful list-keys')).stdout)).toEqual({ admin: key.stdout });
+    const auth = 'Basic ' + Buffer.from(`admin:${key.stdout}`).toString('base64');
+    const get = (p: string, withAuth = true) => httpGet(`https://127.0.0.1:${restPort}${p}`, { rejectUnauthorized: false, headers: withAuth ? { Authorization: auth } : {} });
+    await until('restful HTTPS', async () => (await get('/')).status === 200);
+    expect((await get('/osd', false)).status).toBe(401);
+    const osds = JSON.parse((await get('/osd')).body);
+    expect(osds.map((o: any) => o.osd).sort()).toEqual(sim.osds.map((o) => o.id).sort());
+    const pools = JSON.parse((await get('/pool')).body);
+    expect(pools.map((p: any) => p.pool_name).sort()).toEqual(sim.pools.map((p) => p.name).sort());
+    expect((await get('/server')).status).toBe(200);
+    expect((await client().listModules({})).services.restful).toBe(`https://127.0.0.1:${restPort}/`);
   });
 });
