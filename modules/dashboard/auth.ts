@@ -17,8 +17,10 @@ export interface StoredUser {
   username: string;
   /** `scrypt$N$r$p$<salt b64>$<hash b64>` */
   password: string;
-  /** Seconds since the epoch. */
+  /** Seconds since the epoch (shown, as Ceph's lastUpdate). */
   lastUpdate: number;
+  /** When the password was last set, in ms: sessions issued before it are refused. */
+  passwordSetMs?: number;
   enabled: boolean;
 }
 
@@ -58,14 +60,14 @@ const b64url = (b: Buffer) => b.toString('base64url');
 export interface SessionClaims {
   /** username */
   u: string;
-  /** issued at, seconds */
+  /** issued at, seconds (millisecond precision) */
   iat: number;
   /** expires at, seconds */
   exp: number;
 }
 
 export function signSession(secret: Buffer, username: string, ttlSec: number, now = Date.now() / 1000): string {
-  const claims: SessionClaims = { u: username, iat: Math.floor(now), exp: Math.floor(now + ttlSec) };
+  const claims: SessionClaims = { u: username, iat: Math.round(now * 1000) / 1000, exp: Math.floor(now + ttlSec) };
   const body = b64url(Buffer.from(JSON.stringify(claims)));
   const mac = b64url(crypto.createHmac('sha256', secret).update(body).digest());
   return `${body}.${mac}`;
@@ -76,8 +78,10 @@ export function checkSession(secret: Buffer, token: string, now = Date.now() / 1
   const dot = token.indexOf('.');
   if (dot <= 0) return null;
   const body = token.slice(0, dot);
-  const mac = Buffer.from(token.slice(dot + 1), 'base64url');
-  const want = crypto.createHmac('sha256', secret).update(body).digest();
+  // Compare the text, not decoded bytes: base64 decoding ignores the last
+  // character's spare bits, so two spellings would decode alike.
+  const mac = Buffer.from(token.slice(dot + 1));
+  const want = Buffer.from(b64url(crypto.createHmac('sha256', secret).update(body).digest()));
   if (mac.length !== want.length || !crypto.timingSafeEqual(mac, want)) return null;
   try {
     const c = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as SessionClaims;

@@ -240,7 +240,7 @@ class Sessions {
     if (!claims) return null;
     const u = await this.user(claims.u);
     // A deleted or disabled user, or a password changed after login, ends the session.
-    if (!u || !u.enabled || claims.iat < Math.floor(u.lastUpdate)) return null;
+    if (!u || !u.enabled || Math.round(claims.iat * 1000) < (u.passwordSetMs ?? 0)) return null;
     return { username: claims.u, token, exp: claims.exp };
   }
 
@@ -276,6 +276,18 @@ export default class Dashboard extends MgrModule {
     { cmd: 'dashboard set-ssl-certificate-key name=mgr_id,type=CephString,req=false', desc: 'Set the SSL private key (PEM, with -i <file>), for all managers or one', perm: 'w' },
   ];
   static override MODULE_OPTIONS = OPTIONS;
+
+  /** The front-end libraries are served from node_modules; without them there is no page. */
+  static override canRun(): [boolean, string] {
+    for (const pkg of ['preact', 'htm', 'uplot']) {
+      try {
+        require.resolve(pkg);
+      } catch {
+        return [false, `the front-end package '${pkg}' is not installed (run npm ci)`];
+      }
+    }
+    return [true, ''];
+  }
 
   private keeper: ServerKeeper;
   private assets: StaticAssets | null = null;
@@ -434,7 +446,8 @@ export default class Dashboard extends MgrModule {
     const existing = await this.getStore(key);
     if (create && existing) return [EEXIST, '', `User '${String(name)}' already exists`];
     if (!create && !existing) return [ENOENT, '', `User '${String(name)}' does not exist`];
-    const user: StoredUser = { username: String(name), password: await hashPassword(password), lastUpdate: Math.floor(Date.now() / 1000), enabled: true };
+    const now = Date.now();
+    const user: StoredUser = { username: String(name), password: await hashPassword(password), lastUpdate: Math.floor(now / 1000), passwordSetMs: now, enabled: true };
     await this.setStore(key, JSON.stringify(user));
     this.sessions.invalidateUsers();
     this.log.info(`${create ? 'created' : 'changed the password of'} dashboard user '${user.username}'`);

@@ -172,7 +172,7 @@ function Summary({ s }) {
       <${Card} title="Placement groups">
         <div class="big"><span data-testid="pg-total">${s.pg.total}</span> PGs</div>
         <ul class="states">${s.pg.states.map(
-          (st) => html`<li><span class=${'dot ' + (st.state === 'active+clean' ? 'ok' : 'warn')}></span>${st.count} ${st.state}</li>`,
+          (st) => html`<li><span class=${'dot ' + (st.state === 'active+clean' ? 'ok' : 'warn')}></span>${st.count} ${st.state.replace(/\+/g, '+\u200b') /* may wrap after a + */}</li>`,
         )}</ul>
       <//>
       <${Card} title="Capacity">

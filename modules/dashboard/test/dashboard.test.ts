@@ -32,6 +32,7 @@ declare const window: any;
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(__dirname, 'artifacts');
 const PASSWORD = 'correct horse battery';
+const PASSWORD2 = 'another horse, another battery';
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -182,9 +183,20 @@ describe('dashboard module', () => {
     const nope = await fetch(uri + 'api/nope', { headers });
     expect(nope.status).toBe(404);
     expect(((await nope.json()) as any).detail).toContain('/api/summary');
-    // a forged or tampered token is refused
-    const forged = cookie.split(';')[0].replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
-    expect((await fetch(uri + 'api/summary', { headers: { cookie: forged } })).status).toBe(401);
+    // a tampered token is refused: another user in the claims, or any changed character of the MAC
+    const [body, mac] = cookie.split(';')[0].slice('token='.length).split('.');
+    const claims = JSON.parse(Buffer.from(body, 'base64url').toString());
+    const otherUser = Buffer.from(JSON.stringify({ ...claims, u: 'root' })).toString('base64url');
+    const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
+    for (const forged of [`${otherUser}.${mac}`, `${body}.${flip(mac, 0)}`, `${body}.${flip(mac, mac.length - 1)}`, body]) {
+      expect((await fetch(uri + 'api/summary', { headers: { cookie: `token=${forged}` } })).status).toBe(401);
+    }
+    // a new password ends the sessions opened with the old one
+    expect((await command('dashboard ac-user-set-password', { username: 'admin', password: PASSWORD2 })).retcode).toBe(0);
+    expect((await fetch(uri + 'api/summary', { headers })).status).toBe(401);
+    expect((await post(JSON.stringify({ username: 'admin', password: PASSWORD }))).status).toBe(401);
+    expect((await post(JSON.stringify({ username: 'admin', password: PASSWORD2 }))).status).toBe(201);
+    expect((await command('dashboard ac-user-set-password', { username: 'nobody', password: PASSWORD2 })).retcode).toBe(-2);
     // only the listed static files exist
     expect((await fetch(uri + 'static/vendor/preact.mjs')).status).toBe(200);
     expect((await fetch(uri + 'static/../index.ts')).status).toBe(404);
@@ -203,7 +215,7 @@ describe('dashboard module', () => {
     await page.fill('#password', 'wrong password');
     await page.click('button[type=submit]');
     await page.waitForSelector('text=Invalid credentials');
-    await page.fill('#password', PASSWORD);
+    await page.fill('#password', PASSWORD2);
     await page.click('button[type=submit]');
     const text = (id: string) => page.textContent(`[data-testid=${id}]`);
     await page.waitForSelector('[data-testid=osd-total]');
@@ -292,7 +304,7 @@ describe('dashboard module', () => {
         },
       );
       req.on('error', reject);
-      req.end(JSON.stringify({ username: 'admin', password: PASSWORD }));
+      req.end(JSON.stringify({ username: 'admin', password: PASSWORD2 }));
     });
     expect(res.status).toBe(201);
     // over HTTPS the session cookie is also Secure
