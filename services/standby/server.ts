@@ -16,7 +16,8 @@ import { MgrMapPublisher } from './publish';
 
 export const DEFAULT_BEACON_INTERVAL_MS = 500;
 export const DEFAULT_GRACE_MS = 3000;
-export const DEFAULT_ETCD_LEASE_TTL_S = 3;
+/** etcd grants at least 2 s with its default election timeout; a crashed leader replica is replaced within about this. */
+export const DEFAULT_ETCD_LEASE_TTL_S = 2;
 export const DEFAULT_ETCD_PREFIX = '/mgrpc/standby/';
 export const DEFAULT_INITIAL_MODULES = ['hello', 'selftest'];
 export const DEFAULT_ALWAYS_ON_MODULES = ['status'];
@@ -124,6 +125,7 @@ export async function startStandby(opts: StandbyOptions): Promise<StandbyHandle>
   };
 
   let etcd: EtcdBackend | null = null;
+  const advertiseAddr = opts.advertiseAddr || reachableAddress(opts.host ?? '127.0.0.1', service.port);
   try {
     if (kind === 'embedded') {
       backend = await startEmbedded({ ...common, dataDir: opts.dataDir });
@@ -133,7 +135,7 @@ export async function startStandby(opts: StandbyOptions): Promise<StandbyHandle>
         endpoints,
         prefix: opts.etcdPrefix ?? DEFAULT_ETCD_PREFIX,
         leaseTtlS,
-        advertiseAddr: opts.advertiseAddr || reachableAddress(opts.host ?? '127.0.0.1', service.port),
+        advertiseAddr,
         peerTls: opts.peerTls,
         callTimeoutMs,
       });
@@ -152,7 +154,7 @@ export async function startStandby(opts: StandbyOptions): Promise<StandbyHandle>
     await b.stop();
     publisher?.stop();
   });
-  log.info('standby configured', { backend: kind, graceMs, beaconIntervalMs, tickMs, ...(etcd ? { etcd: endpoints, leaseTtlS, advertise: etcd.status().leader || undefined } : { dataDir: opts.dataDir }), clusterState: opts.clusterStateAddr || '(not published)' });
+  log.info('standby configured', { backend: kind, graceMs, beaconIntervalMs, tickMs, ...(etcd ? { etcd: endpoints, leaseTtlS, advertise: advertiseAddr } : { dataDir: opts.dataDir }), clusterState: opts.clusterStateAddr || '(not published)' });
   void b.ready.then(() => {
     if (!service.shutdownSignal.aborted) service.setServing(true);
   });

@@ -274,7 +274,7 @@ export class MgrMapAuthority {
         const known = [...new Set(reporters.flat().map((x) => x.name))].sort();
         throw new AuthorityError(
           'not_found',
-          `all mgr daemons do not support module '${module}', pass --force to force enablement${known.length ? ` (known modules: ${known.join(', ')})` : ' (no manager has reported its modules yet)'}`,
+          `all mgr daemons do not support module '${module}', pass --force to force enablement${known.length ? ` (known modules: ${known.join(', ')})` : reporters.length ? ' (the managers reported no modules)' : ' (no manager has reported its modules yet)'}`,
         );
       }
       // The active's word counts; with no active, any standby that cannot run it.
