@@ -97,7 +97,7 @@ export async function startStack(opts: { osds?: number; options?: Record<string,
       for (const h of hosts.splice(0)) await h.stop().catch(() => undefined);
       await feed.stop();
       channel.close();
-      await cs.stop();
+      await cs.stop().catch(() => undefined); // a test may have stopped it already
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

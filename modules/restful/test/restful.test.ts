@@ -194,6 +194,10 @@ describe('restful module', () => {
     expect((await call('POST', '/request', { body: '{"noprefix": 1}' })).status).toBe(400);
     expect((await call('POST', '/request', { body: '[]' })).status).toBe(400);
     expect((await call('POST', '/request', { body: '"osd dump"' })).status).toBe(400);
+    const big = await call('POST', '/request', { body: JSON.stringify({ prefix: 'osd dump', pad: 'x'.repeat(1100000) }) }).catch((e) => e as Error);
+    // Over 1 MiB: 413 with a JSON message (or the connection cut while still sending).
+    if (big instanceof Error) expect(big.message).toMatch(/ECONNRESET|EPIPE|socket hang up/);
+    else expect([big.status, big.body.message]).toEqual([413, 'request body over 1048576 bytes']);
   });
 
   it('POST /request runs a command and GET /request/<id> polls its result', async () => {
@@ -268,5 +272,13 @@ describe('restful module', () => {
     expect(r.status).toBe(200);
     expect(r.body.osd.osd).toBe(0);
     expect((await call('GET', '/osd/0', { auth: null })).status).toBe(401);
+  }, 30000);
+
+  it('a failure behind the API is a 500 with a JSON message', async () => {
+    // Without cluster-state the daemon queries behind /server fail.
+    await stack.cs.stop();
+    const r = await call('GET', '/server');
+    expect(r.status).toBe(500);
+    expect(r.body.message).toMatch(/^internal error: /);
   }, 30000);
 });
