@@ -9,7 +9,7 @@
 // MGR_INFLUX_SEND_FAILED until a later write succeeds; no hostname set
 // raises MGR_INFLUX_NO_SERVER.
 import { CommandResult, MgrModule, OptionDeclaration } from '../../lib/mgr-module';
-import { Point, formatPoint } from './line-protocol';
+import { Point, escapeKey, formatField, formatPoint } from './line-protocol';
 import { InfluxError, InfluxTarget, createDatabase, where, write } from './influx-client';
 
 /** Ceph's df pool stats that the influx module sends (Pacific's list). */
@@ -138,10 +138,10 @@ export default class Influx extends MgrModule {
   }
 
   override async selfTest(): Promise<string> {
-    const points = await this.gather(Date.now());
-    const measurements = new Set(points.map((p) => p.measurement));
+    const lines = await this.gather(Date.now());
+    const measurements = new Set(lines.map((l) => l.slice(0, l.indexOf(','))));
     for (const m of ['ceph_pool_stats', 'ceph_daemon_stats']) if (!measurements.has(m)) throw new Error(`no ${m} points gathered`);
-    return `influx: ${points.length} points in ${[...measurements].sort().join(', ')}`;
+    return `influx: ${lines.length} points in ${[...measurements].sort().join(', ')}`;
   }
 
   /** One round: gather, write in batches, set or clear the health check. */
@@ -173,11 +173,7 @@ export default class Influx extends MgrModule {
       timeoutMs: REQUEST_TIMEOUT_MS,
     };
     try {
-      const lines: string[] = [];
-      for (const p of await this.gather(Date.now())) {
-        const l = formatPoint(p);
-        if (l !== null) lines.push(l);
-      }
+      const lines = await this.gather(Date.now());
       await this.writeAll(target, lines, cfg);
       await this.setHealthChecks({});
       const message = `Sent ${lines.length} points to InfluxDB at ${where(target)} (database '${cfg.database}')`;
@@ -220,9 +216,13 @@ export default class Influx extends MgrModule {
     await Promise.all(Array.from({ length: Math.min(cfg.threads, batches.length) }, worker));
   }
 
-  /** Every point of one round, stamped `now` (ms). */
-  async gather(now: number): Promise<Point[]> {
-    const points: Point[] = [];
+  /** Every point of one round as line protocol, stamped `now` (ms). */
+  async gather(now: number): Promise<string[]> {
+    const lines: string[] = [];
+    const add = (p: Point) => {
+      const l = formatPoint(p);
+      if (l !== null) lines.push(l);
+    };
     const fsid = String((await this.get('mon_map'))?.fsid ?? '');
     const df = await this.get('df');
     const poolName = new Map<string, string>();
@@ -231,7 +231,7 @@ export default class Influx extends MgrModule {
         poolName.set(String(pool.id), String(pool.name));
         const v = pool.stats?.[type];
         if (typeof v !== 'number') continue;
-        points.push({ measurement: 'ceph_pool_stats', tags: { pool_name: pool.name, pool_id: pool.id, type_instance: type, fsid }, fields: { value: { int: v } }, time: now });
+        add({ measurement: 'ceph_pool_stats', tags: { pool_name: pool.name, pool_id: pool.id, type_instance: type, fsid }, fields: { value: { int: v } }, time: now });
       }
     }
 
@@ -243,13 +243,29 @@ export default class Influx extends MgrModule {
       if (known) return known;
       return (await this.getMetadata(type, id))?.hostname;
     };
+    // The bulk of a round (hundreds of counters per daemon): each daemon's
+    // tags are escaped once and each counter path once per round, and the
+    // loop yields now and then so the host's heartbeat is answered.
     const perf = (await this.getAllPerfCounters()) ?? {};
+    const pathTag = new Map<string, string>();
+    const tail = ` ${now}`;
+    let sinceYield = 0;
     for (const [daemon, counters] of Object.entries<Record<string, any>>(perf)) {
       const host = (await hostOf(daemon)) ?? 'N/A';
-      for (const [path, info] of Object.entries<any>(counters)) {
+      // Tags in key order: ceph_daemon, fsid, host, type_instance.
+      const prefix = `ceph_daemon_stats,ceph_daemon=${escapeKey(daemon)}${fsid ? `,fsid=${escapeKey(fsid)}` : ''},host=${escapeKey(host)},type_instance=`;
+      for (const path in counters) {
+        const info = counters[path];
         if (Number(info.type) & PERFCOUNTER_HISTOGRAM) continue;
-        if (typeof info.value !== 'number') continue;
-        points.push({ measurement: 'ceph_daemon_stats', tags: { ceph_daemon: daemon, type_instance: path, host, fsid }, fields: { value: { int: info.value } }, time: now });
+        const value = formatField({ int: info.value });
+        if (typeof info.value !== 'number' || value === null) continue;
+        let p = pathTag.get(path);
+        if (p === undefined) pathTag.set(path, (p = `${escapeKey(path)} value=`));
+        lines.push(prefix + p + value + tail);
+      }
+      if (++sinceYield >= 100) {
+        sinceYield = 0;
+        await new Promise((r) => setImmediate(r));
       }
     }
 
@@ -258,17 +274,17 @@ export default class Influx extends MgrModule {
       const host = hosts.osd?.[osd]?.hostname;
       if (!host) continue; // as Ceph: OSDs without metadata are skipped
       for (const [state, n] of Object.entries(states)) {
-        points.push({ measurement: 'ceph_pg_summary_osd', tags: { ceph_daemon: `osd.${osd}`, type_instance: state, host }, fields: { value: { int: n } }, time: now });
+        add({ measurement: 'ceph_pg_summary_osd', tags: { ceph_daemon: `osd.${osd}`, type_instance: state, host }, fields: { value: { int: n } }, time: now });
       }
     }
     for (const [poolId, states] of Object.entries<Record<string, number>>(pgSummary?.by_pool ?? {})) {
       const name = poolName.get(poolId);
       if (name === undefined) continue;
       for (const [state, n] of Object.entries(states)) {
-        points.push({ measurement: 'ceph_pg_summary_pool', tags: { pool_name: name, pool_id: poolId, type_instance: state }, fields: { value: { int: n } }, time: now });
+        add({ measurement: 'ceph_pg_summary_pool', tags: { pool_name: name, pool_id: poolId, type_instance: state }, fields: { value: { int: n } }, time: now });
       }
     }
-    return points;
+    return lines;
   }
 
   /** Daemon metadata by type and id, from the maps (one call each, not one per daemon). */

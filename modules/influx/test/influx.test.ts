@@ -7,6 +7,22 @@ import { makeTestCerts, TestCerts } from '../../../lib/testing/certs';
 import { startModuleStack, Stack, until } from './stack';
 import { ADMIN, Influxd, influxdMissing, startInfluxd } from './influxd';
 import { DF_TYPES } from '../index';
+import { formatPoint } from '../line-protocol';
+
+describe('line protocol', () => {
+  it('escapes, sorts tags, drops empty tags and unwritable fields, marks integers', () => {
+    expect(
+      formatPoint({
+        measurement: 'm e,a',
+        tags: { z: 'last', a: 'my pool,x=1', empty: '', back: 'a\\b' },
+        fields: { value: { int: 42 }, 'f k': { float: 0.5 }, s: 'say "hi" \\', nan: { float: NaN }, ok: true },
+        time: 1700000000123,
+      }),
+    ).toBe('m\\ e\\,a,a=my\\ pool\\,x\\=1,back=a\\b,z=last value=42i,f\\ k=0.5,s="say \\"hi\\" \\\\",ok=true 1700000000123');
+    expect(formatPoint({ measurement: 'm', tags: {}, fields: { v: { float: Infinity } }, time: 1 })).toBeNull();
+    expect(formatPoint({ measurement: 'm', tags: { t: 'a\nb' }, fields: { v: { int: 2 ** 60 } }, time: 1 })).toBe('m,t=a\\nb v=1152921504606846976i 1');
+  });
+});
 
 const missing = influxdMissing();
 if (missing) console.warn(`SKIPPING the influx module test: ${missing}`);
