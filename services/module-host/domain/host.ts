@@ -243,15 +243,18 @@ export class ModuleHost {
 
   /** A change from cluster-state's Watch: invalidate get() caches and notify. */
   onClusterEvent(type: string, id: string): void {
+    // A module option changed (store key config/mgr/<module>/<key>). Checked
+    // first: 'config' is also a raw map's name (its puts carry no id).
+    if (type === 'config' && id.startsWith('config/mgr/')) {
+      const module = id.split('/')[2];
+      this.runners.get(module)?.configNotify();
+      return;
+    }
     if (RAW_MAPS.has(type)) {
       this.versions.set(type, (this.versions.get(type) ?? 0) + 1);
       this.derivedVersion++;
     } else if (type === 'pg_summary' || type === 'health') {
       this.derivedVersion++;
-    } else if (type === 'config' && id.startsWith('config/mgr/')) {
-      const module = id.split('/')[2];
-      this.runners.get(module)?.configNotify();
-      return;
     }
     if (!this.active) return;
     for (const r of this.runners.values()) r.notify(type, id);

@@ -80,7 +80,7 @@ from mgr_module import MgrModule, CLIReadCommand, Option
 
 class Module(MgrModule):
     MODULE_OPTIONS = [Option('greeting', type='str', default='hi'), Option('times', type='int', default=2)]
-    NOTIFY_TYPES = ['osd_map']
+    NOTIFY_TYPES = ['osd_map', 'command']
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -124,14 +124,69 @@ class Module(MgrModule):
                               'mgr_id': self.get_mgr_id(), 'epoch': self.get('osd_map')['epoch'],
                               'mon': self.mon_command({'prefix': 'osd pool ls'})}), ''
 
+    @CLIReadCommand('pyhanger tagged')
+    def tagged(self):
+        from mgr_module import CommandResult
+        import json
+        self.send_command(CommandResult('t1'), 'mon', '', json.dumps({'prefix': 'osd pool ls'}), 't1')
+        return 0, '', ''
+
+    @CLIReadCommand('pyhanger remote')
+    def call_remote(self):
+        import json
+        return 0, json.dumps(self.remote('selftest', 'ping', 42)), ''
+
+    def echo(self, x):
+        return {'echo': x, 'from': self.module_name}
+
     def notify(self, notify_type, notify_id):
         self.notified[notify_type] = self.notified.get(notify_type, 0) + 1
+
+    def config_notify(self):
+        self.notified['config'] = self.notified.get('config', 0) + 1
 
     def serve(self):
         self.stop.wait()
 
     def shutdown(self):
         self.stop.set()
+`,
+};
+
+const PYSTANDBY = {
+  '__init__.py': 'from .module import Module, StandbyModule\n',
+  'module.py': `
+import json
+import threading
+from mgr_module import MgrModule, MgrStandbyModule, Option
+
+
+class Module(MgrModule):
+    MODULE_OPTIONS = [Option('marker', type='str', default='')]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ev = threading.Event()
+
+    def serve(self):
+        self.ev.wait()
+
+    def shutdown(self):
+        self.ev.set()
+
+
+class StandbyModule(MgrStandbyModule):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ev = threading.Event()
+
+    def serve(self):
+        with open(self.get_module_option('marker'), 'w') as f:
+            json.dump({'id': self.get_mgr_id(), 'uri': self.get_active_uri()}, f)
+        self.ev.wait()
+
+    def shutdown(self):
+        self.ev.set()
 `,
 };
 
@@ -160,14 +215,16 @@ describeCeph('python modules on module-host', () => {
     writeModule(modDir, 'hello', HELLO);
     writeModule(modDir, 'pyraiser', PYRAISER);
     writeModule(modDir, 'pyhanger', PYHANGER);
+    writeModule(modDir, 'pystandby', PYSTANDBY);
     cs = await startClusterState({ dataDir, logLevel: 'warn', metricsPort: -1 });
+    await csClient().setStore({ key: 'config/mgr/pystandby/marker', value: path.join(modDir, 'standby-ran.json') });
     feed = new MapFeed({ cluster: sim, address: cs.address, pgStatsDirect: true, pgStatsPeriodSec: 1, logger: createLogger({ component: 'sim-feed' }, 'warn') });
     await feed.start();
     await feed.pushPgStats();
     mh = await startModuleHost({
       clusterStateAddr: cs.address,
       modulePath: [modDir],
-      enabledModules: ['hello', 'status', 'iostat', 'crash', 'pyraiser', 'pyhanger'],
+      enabledModules: ['hello', 'status', 'iostat', 'crash', 'pyraiser', 'pyhanger', 'selftest', 'pystandby'],
       commandTimeoutMs: 3000,
       logLevel: 'error',
       metricsPort: -1,
@@ -176,7 +233,7 @@ describeCeph('python modules on module-host', () => {
         cephMgrDir: DEFAULT_CEPH_MGR_DIR,
         python: '/usr/bin/python3',
         prefer: ['hello', 'status'],
-        only: ['hello', 'status', 'iostat', 'crash', 'selftest', 'pyraiser', 'pyhanger'],
+        only: ['hello', 'status', 'iostat', 'crash', 'selftest', 'pyraiser', 'pyhanger', 'pystandby'],
       },
     });
     await until('python modules running', async () => (await mod('pyhanger')).state === ModuleState.MODULE_STATE_RUNNING && (await mod('crash')).state === ModuleState.MODULE_STATE_RUNNING);
@@ -273,7 +330,23 @@ describeCeph('python modules on module-host', () => {
     await until('notify(osd_map)', async () => ((await seen()).osd_map ?? 0) > before);
     // pg stats arrive every second (pg_summary events), but only osd_map is declared.
     await feed.pushPgStats();
-    expect(Object.keys(await seen())).toEqual(['osd_map']);
+    // (config is config_notify's count, from the option written above.)
+    expect(Object.keys(await seen()).filter((k) => k !== 'config')).toEqual(['osd_map']);
+  });
+
+  it('config_notify follows an option change; a send_command tag comes back as notify(command)', async () => {
+    const seen = async () => JSON.parse((await cmd('pyhanger notified')).stdout) as Record<string, number>;
+    await makeClient(ClusterStateServiceDefinition, openChannel(cs.address)).setStore({ key: 'config/mgr/pyhanger/times', value: '5' });
+    await until('config_notify', async () => (await seen()).config);
+    expect((await cmd('pyhanger ping', { who: 'Al' })).stdout).toMatch(/^\S+ Al x5$/);
+    expect((await cmd('pyhanger tagged')).retcode).toBe(0);
+    await until('notify(command, t1)', async () => (await seen()).command);
+  });
+
+  it('remote() works both ways between Python and TypeScript modules (JSON-able values)', async () => {
+    expect(JSON.parse((await cmd('pyhanger remote')).stdout)).toMatchObject({ pong: 42 });
+    const r = await cmd('mgr self-test remote', { module: 'pyhanger', method: 'echo' });
+    expect(JSON.parse(r.stdout)).toEqual({ echo: 'x', from: 'pyhanger' });
   });
 
   it('an unserved call raises NotImplementedError naming it, and a health warning says so', async () => {
@@ -309,12 +382,28 @@ describeCeph('python modules on module-host', () => {
     expect(checks.detail.join('\n')).toMatch(/Module 'iostat' has failed: worker exited unexpectedly/);
     expect((await cmd('hello')).stderr).toBe('Hello World');
     // Disable and enable again: restarted.
-    await mh.host.setEnabledModules(['hello', 'status', 'crash', 'pyraiser', 'pyhanger']);
-    await mh.host.setEnabledModules(['hello', 'status', 'iostat', 'crash', 'pyraiser', 'pyhanger']);
+    await mh.host.setEnabledModules(['hello', 'status', 'crash', 'pyraiser', 'pyhanger', 'selftest', 'pystandby']);
+    await mh.host.setEnabledModules(['hello', 'status', 'iostat', 'crash', 'pyraiser', 'pyhanger', 'selftest', 'pystandby']);
     await until('iostat restarted', async () => (await mod('iostat')).state === ModuleState.MODULE_STATE_RUNNING);
     expect((await cmd('iostat')).retcode).toBe(0);
   });
+
+  it("a standby manager runs the module's standby class (options, mgr id, active URI)", async () => {
+    const marker = path.join(modDir, 'standby-ran.json');
+    expect(fs.existsSync(marker)).toBe(false);
+    await mh.host.setActive(false);
+    try {
+      expect((await mod('pystandby')).state).toBe(ModuleState.MODULE_STATE_STANDBY);
+      const ran = await until('standby serve()', async () => fs.existsSync(marker) && JSON.parse(fs.readFileSync(marker, 'utf8')));
+      expect(ran).toEqual({ id: 'x', uri: '' });
+      expect((await mod('pyhanger')).state).not.toBe(ModuleState.MODULE_STATE_RUNNING);
+    } finally {
+      await mh.host.setActive(true);
+    }
+    await until('active again', async () => (await mod('pyhanger')).state === ModuleState.MODULE_STATE_RUNNING);
+  });
 });
+
 
 describe('python modules where Ceph is not installed', () => {
   it('are listed as unable to run, with the reason, and nothing else breaks', async () => {
