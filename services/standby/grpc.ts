@@ -62,6 +62,12 @@ export function standbyHandlers(backend: () => StandbyBackend | null, opts: Hand
     if (!m) throw new BackendUnavailable(`no MgrMap yet: the ${need().status().backend} backend has not loaded one (is etcd reachable?); retry`);
     return m;
   };
+  // A write's answer is durable (stored before it was given): a follower
+  // shows it at once instead of waiting for its etcd watch, so a client
+  // reads its own writes on the replica it wrote through.
+  const seen = (m: MgrMap | undefined) => {
+    if (m) backend()?.feed.publish(m);
+  };
   const forwarded = (ctx: CallContext) => ctx.metadata.get(FORWARDED_HEADER) === '1';
   const fwd = () => ({ metadata: Metadata({ [FORWARDED_HEADER]: '1' }), signal: AbortSignal.timeout(opts.forwardTimeoutMs) });
 
@@ -76,6 +82,7 @@ export function standbyHandlers(backend: () => StandbyBackend | null, opts: Hand
           forwarded(ctx),
           true,
         );
+        seen(map);
         return { mgrMap: map, graceMs: opts.graceMs, beaconIntervalMs: opts.beaconIntervalMs };
       });
     },
@@ -110,6 +117,7 @@ export function standbyHandlers(backend: () => StandbyBackend | null, opts: Hand
           },
           forwarded(ctx),
         );
+        seen(r.map);
         log.info('mgr fail', { who: req.who, message: r.message, epoch: r.map.epoch });
         return { mgrMap: r.map, message: r.message };
       });
@@ -122,6 +130,7 @@ export function standbyHandlers(backend: () => StandbyBackend | null, opts: Hand
           async (leader) => (await leader.resign(req, fwd())).mgrMap!,
           forwarded(ctx),
         );
+        seen(map);
         return { mgrMap: map };
       });
     },
@@ -136,6 +145,7 @@ export function standbyHandlers(backend: () => StandbyBackend | null, opts: Hand
           },
           forwarded(ctx),
         );
+        seen(r.map);
         return { mgrMap: r.map, message: r.message };
       });
     },
@@ -150,6 +160,7 @@ export function standbyHandlers(backend: () => StandbyBackend | null, opts: Hand
           },
           forwarded(ctx),
         );
+        seen(r.map);
         return { mgrMap: r.map, message: r.message };
       });
     },

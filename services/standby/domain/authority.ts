@@ -31,7 +31,13 @@ export interface AuthorityOptions {
   beaconIntervalMs: number;
   /** Called with every new epoch and why (logs, metrics). */
   onChange?(map: MgrMap, why: string): void;
+  /**
+   * Milliseconds on a monotonic clock, for beacon timers (default
+   * performance.now(): a wall-clock step must not fail anyone early).
+   */
   now?: () => number;
+  /** Wall-clock milliseconds, for `active_change` (default Date.now). */
+  wallNow?: () => number;
 }
 
 /** A fresh map: epoch 1, nobody active, the initial modules enabled. */
@@ -63,13 +69,15 @@ export class MgrMapAuthority {
   /** gids replaced by a restart of the same name: their late beacons are refused. */
   private retired = new Map<string, number[]>();
   private now: () => number;
+  private wallNow: () => number;
   private lastTick: number;
 
   constructor(
     private map: MgrMap,
     private opts: AuthorityOptions,
   ) {
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? (() => performance.now());
+    this.wallNow = opts.wallNow ?? Date.now;
     this.lastTick = this.now();
     // After a restart or a leader change, everyone in the map gets a full
     // grace period to beacon again before being failed.
@@ -313,7 +321,7 @@ export class MgrMapAuthority {
     next.available = false;
     next.services = {};
     next.availableModules = [];
-    next.activeChange = this.now() / 1000;
+    next.activeChange = this.wallNow() / 1000;
   }
 
   /** Promotes the available standby with the lowest gid (Ceph's "arbitrary choice"), if any. */
@@ -329,7 +337,7 @@ export class MgrMapAuthority {
     next.available = false;
     next.availableModules = pick.availableModules;
     next.services = {};
-    next.activeChange = this.now() / 1000;
+    next.activeChange = this.wallNow() / 1000;
     return true;
   }
 }

@@ -40,6 +40,7 @@ export class AuthorityRunner {
       graceMs: opts.graceMs,
       beaconIntervalMs: opts.beaconIntervalMs,
       now: opts.now,
+      wallNow: opts.wallNow,
       onChange: (_m, why) => {
         this.why = why;
       },

@@ -109,6 +109,8 @@ describe('etcd backend (real etcd)', () => {
     expect(unknown.message).toBe("Daemon not found 'nobody', already failed?");
     const enabled = await c.client.enableModule({ module: 'iostat', force: false });
     expect(enabled.mgrMap!.modules).toContain('iostat');
+    // The follower shows its own write at once.
+    expect((await c.client.getMgrMap({})).mgrMap!.epoch).toBeGreaterThanOrEqual(enabled.mgrMap!.epoch);
     const before = enabled.mgrMap!.epoch;
 
     // Kill the leader's process: its lease expires and B or C takes over.
