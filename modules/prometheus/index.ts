@@ -6,6 +6,8 @@
 // HTTP error code of choice.
 import * as http from 'http';
 import * as os from 'os';
+import { promisify } from 'util';
+import * as zlib from 'zlib';
 import { CommandResult, MgrModule, MgrStandbyModule } from '../../lib/mgr-module';
 import { collectMetrics, CollectInput } from './collect';
 
@@ -13,6 +15,8 @@ const ERROR_CHECK = 'MGR_PROMETHEUS_ERROR';
 const COLLECT_CHECK = 'MGR_PROMETHEUS_COLLECT_FAILED';
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const BIND_RETRY_MS = 3000;
+// Compressed off the event loop (zlib's thread pool), once per rebuild.
+const gzip = promisify(zlib.gzip);
 
 const OPTIONS = [
   { name: 'server_addr', type: 'str' as const, default: '127.0.0.1', desc: 'address to listen on (:: or 0.0.0.0 for every interface)', runtime: false },
@@ -20,6 +24,7 @@ const OPTIONS = [
   { name: 'scrape_interval', type: 'float' as const, default: 15, min: 0.1, max: 3600, desc: 'seconds between rebuilds of the /metrics body', runtime: true },
   { name: 'cache', type: 'bool' as const, default: true, desc: 'answer /metrics from the last body (false: rebuild per scrape)', runtime: true },
   { name: 'stale_cache_strategy', type: 'str' as const, default: 'log', enum_allowed: ['log', 'fail'], desc: 'when the body is older than 2 scrape intervals: log and serve it, or answer 503', runtime: true },
+  { name: 'exclude_perf_counters', type: 'bool' as const, default: false, desc: 'leave daemon perf counters out of /metrics (as Ceph Reef; at thousands of OSDs they dominate the rebuild)', runtime: true },
   { name: 'standby_behaviour', type: 'str' as const, default: 'default', enum_allowed: ['default', 'error'], desc: 'standby managers answer with an index page pointing at the active (default) or with standby_error_status_code (error)', runtime: true },
   { name: 'standby_error_status_code', type: 'int' as const, default: 500, min: 400, max: 599, desc: 'HTTP status a standby answers with when standby_behaviour is error', runtime: true },
 ];
@@ -118,6 +123,7 @@ export default class Prometheus extends MgrModule {
   private readonly bindWaiter = new Waiter();
   private server: http.Server | null = null;
   private body: Buffer | null = null;
+  private bodyGz: Buffer | null = null;
   private bodyTime = 0;
   private collectSeconds = 0;
   private collecting: Promise<void> | null = null;
@@ -183,7 +189,10 @@ export default class Prometheus extends MgrModule {
       try {
         const input = await this.readInput();
         const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-        this.body = Buffer.from(collectMetrics(input, { collectSeconds: seconds }).render());
+        const body = Buffer.from(collectMetrics(input, { collectSeconds: seconds }).render());
+        const gz = await gzip(body, { level: 6 });
+        this.body = body;
+        this.bodyGz = gz;
         this.bodyTime = Date.now();
         this.collectSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
         if (this.lastError) {
@@ -209,7 +218,8 @@ export default class Prometheus extends MgrModule {
     const [health, df, osdPoolStats, fsMap, osdStats, monStatus, monMap, mgrMap, osdMap, osdMapCrush, osdMetadata, pgStatus, pgSummary] = await Promise.all(
       ['health', 'df', 'osd_pool_stats', 'fs_map', 'osd_stats', 'mon_status', 'mon_map', 'mgr_map', 'osd_map', 'osd_map_crush', 'osd_metadata', 'pg_status', 'pg_summary'].map(g),
     );
-    const [servers, perfCounters] = await Promise.all([this.listServers(), this.getAllPerfCounters()]);
+    const exclude = await this.getModuleOption<boolean>('exclude_perf_counters');
+    const [servers, perfCounters] = await Promise.all([this.listServers(), exclude ? Promise.resolve(null) : this.getAllPerfCounters()]);
     return { health, df, osdPoolStats, fsMap, osdStats, monStatus, monMap, mgrMap, osdMap, osdMapCrush, osdMetadata, servers, pgStatus, pgSummary, perfCounters };
   }
 
@@ -257,8 +267,11 @@ export default class Prometheus extends MgrModule {
         }
         this.log.warn(`prometheus: serving stale metrics: ${msg}`);
       }
-      res.writeHead(200, { 'Content-Type': CONTENT_TYPE, 'Content-Length': this.body.length });
-      res.end(req.method === 'HEAD' ? undefined : this.body);
+      // Prometheus asks for gzip: the body shrinks about tenfold.
+      const useGz = !!this.bodyGz && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+      const out = useGz ? this.bodyGz! : this.body;
+      res.writeHead(200, { 'Content-Type': CONTENT_TYPE, 'Content-Length': out.length, Vary: 'Accept-Encoding', ...(useGz ? { 'Content-Encoding': 'gzip' } : {}) });
+      res.end(req.method === 'HEAD' ? undefined : out);
     } catch (e) {
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
       res.end(`internal error: ${(e as Error).message}\n`);
@@ -292,6 +305,7 @@ export default class Prometheus extends MgrModule {
           JSON.stringify({
             listening: this.listenPort ? `${this.listenAddr}:${this.listenPort}` : null,
             body_bytes: this.body?.length ?? 0,
+            body_gzip_bytes: this.bodyGz?.length ?? 0,
             body_age_seconds: this.body ? (Date.now() - this.bodyTime) / 1000 : null,
             collect_seconds: this.collectSeconds,
             last_error: this.lastError || null,

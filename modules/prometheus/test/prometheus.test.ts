@@ -4,6 +4,8 @@
 // standby part, the port-in-use health check, and the HTTP edges.
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as http from 'http';
+import * as zlib from 'zlib';
 import * as net from 'net';
 import * as path from 'path';
 import { ModuleHostHandle } from '../../../services/module-host/server';
@@ -126,6 +128,16 @@ describeReal('prometheus module scraped by a real Prometheus', () => {
     const post = await fetch(`${metricsUri}metrics`, { method: 'POST' });
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');
+    // Asked for gzip (as Prometheus does), the cached compressed body is sent.
+    const gz = await new Promise<{ enc: string | undefined; body: Buffer }>((resolve, reject) => {
+      http.get(`${metricsUri}metrics`, { headers: { 'Accept-Encoding': 'gzip' } }, (r) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c) => chunks.push(c));
+        r.on('end', () => resolve({ enc: r.headers['content-encoding'], body: Buffer.concat(chunks) }));
+      }).on('error', reject);
+    });
+    expect(gz.enc).toBe('gzip');
+    expect(zlib.gunzipSync(gz.body).toString()).toMatch(/^ceph_osd_op_w\{ceph_daemon="osd\.0"\} 1000$/m);
     // `prometheus status` reports a cached body of the size served.
     const st = await mh.host.handleCommand('prometheus status', { prefix: 'prometheus status' }, '');
     const status = JSON.parse(st.result[1]);
