@@ -33,6 +33,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(__dirname, 'artifacts');
 const PASSWORD = 'correct horse battery';
 const PASSWORD2 = 'another horse, another battery';
+const PASSWORD3 = 'a third horse and its battery';
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -225,14 +226,14 @@ describe('dashboard module', () => {
     expect(await page.evaluate(() => document.cookie)).toBe('');
 
     // A mark that a reload would wipe.
-    await page.evaluate(() => ((window as any).__noReload = true));
+    await page.evaluate(() => (window.__noReload = true));
     const epochBefore = Number(await text('osd-epoch'));
     sim.markOsdDown(5);
     const map = sim.osdMap();
     await csClient().putMap({ name: 'osd_map', epoch: map.epoch, json: Buffer.from(JSON.stringify(map)) });
     await page.waitForFunction(() => document.querySelector('[data-testid=osd-up]')?.textContent === '11', null, { timeout: 15000 });
     expect(Number(await text('osd-epoch'))).toBeGreaterThan(epochBefore);
-    expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+    expect(await page.evaluate(() => window.__noReload)).toBe(true);
     expect(await text('osd-total')).toBe('12');
     await page.waitForFunction(() => document.querySelector('[data-testid=health-status]')?.textContent === 'HEALTH_WARN', null, { timeout: 15000 });
     await page.waitForSelector('[data-testid=osd-table] >> text=down');
@@ -246,6 +247,15 @@ describe('dashboard module', () => {
     const shot = path.join(ARTIFACTS, 'dashboard.png');
     await page.screenshot({ path: shot, fullPage: true });
     expect(fs.statSync(shot).size).toBeGreaterThan(10000);
+
+    // A password changed by command ends the open page's session: it falls back to the login form.
+    expect((await command('dashboard ac-user-set-password', { username: 'admin', password: PASSWORD3 })).retcode).toBe(0);
+    await page.waitForSelector('#username', { timeout: 10000 });
+    expect(await page.evaluate(() => window.__noReload)).toBe(true);
+    await page.fill('#username', 'admin');
+    await page.fill('#password', PASSWORD3);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[data-testid=osd-total]');
 
     // Logging out ends the session for the page and the API.
     await page.click('button.logout');
@@ -304,7 +314,7 @@ describe('dashboard module', () => {
         },
       );
       req.on('error', reject);
-      req.end(JSON.stringify({ username: 'admin', password: PASSWORD2 }));
+      req.end(JSON.stringify({ username: 'admin', password: PASSWORD3 }));
     });
     expect(res.status).toBe(201);
     // over HTTPS the session cookie is also Secure
