@@ -113,6 +113,11 @@ export default class Prometheus extends MgrModule {
   static override COMMANDS = [
     { cmd: 'prometheus file_sd_config', desc: 'Return file_sd compatible prometheus config for mgr cluster', perm: 'r' },
     { cmd: 'prometheus status', desc: 'Where the exporter listens, and the age and size of the cached /metrics body', perm: 'r' },
+    {
+      cmd: 'prometheus set-local name=mgr_id,type=CephString name=key,type=CephChoices,strings=server_addr|server_port name=value,type=CephString,req=false',
+      desc: "Set (or, without a value, clear) one manager's own server_addr or server_port (mgr/prometheus/<mgr_id>/<key>); takes effect when its exporter restarts",
+      perm: 'rw',
+    },
   ];
   static override MODULE_OPTIONS = OPTIONS;
   // The maps whose change should show in /metrics before the next interval.
@@ -137,6 +142,7 @@ export default class Prometheus extends MgrModule {
     const port = await localOption<number>(this, 'server_port');
     this.server = http.createServer((req, res) => void this.onRequest(req, res));
     this.server.keepAliveTimeout = 30000;
+    let lastBindError = '';
     // Bind, retrying while the port is taken: the health check says why meanwhile.
     while (!this.stopping) {
       try {
@@ -145,7 +151,9 @@ export default class Prometheus extends MgrModule {
         break;
       } catch (e) {
         const msg = (e as Error).message;
-        this.log.error(`prometheus: ${msg}; retrying in ${BIND_RETRY_MS / 1000} s`);
+        // Said once per distinct reason; the retries are quiet (the health check stays up).
+        if (msg !== lastBindError) this.log.error(`prometheus: ${msg}; retrying every ${BIND_RETRY_MS / 1000} s`);
+        lastBindError = msg;
         await this.setCheck(ERROR_CHECK, 'error', `prometheus module cannot serve: ${msg}`, [`set mgr/prometheus/server_port (or mgr/prometheus/${this.getMgrId()}/server_port) to a free port, or free ${addr}:${port}`]);
         await this.bindWaiter.wait(BIND_RETRY_MS);
       }
@@ -299,6 +307,16 @@ export default class Prometheus extends MgrModule {
         if (names.has(this.getMgrId()) && this.listenPort) targets.push(new URL(publicUri('http', this.listenAddr, this.listenPort)).host);
         return [0, JSON.stringify([{ targets, labels: {} }]), ''];
       }
+      case 'prometheus set-local': {
+        const id = String(cmd.mgr_id ?? '');
+        const key = String(cmd.key ?? '');
+        const value = cmd.value === undefined || cmd.value === null || cmd.value === '' ? null : String(cmd.value);
+        if (!/^[A-Za-z0-9_.-]+$/.test(id)) return [-22, '', `mgr_id must be a manager name such as 'x', got ${JSON.stringify(id)}`];
+        if (key !== 'server_addr' && key !== 'server_port') return [-22, '', `key must be server_addr or server_port, got ${JSON.stringify(key)}`];
+        if (key === 'server_port' && value !== null && !(/^\d+$/.test(value) && Number(value) <= 65535)) return [-22, '', `server_port must be a whole number 0..65535, got ${JSON.stringify(value)}`];
+        await this.setStore(`${id}/${key}`, value);
+        return [0, '', value === null ? `cleared mgr/prometheus/${id}/${key}` : `set mgr/prometheus/${id}/${key} to ${value}`];
+      }
       case 'prometheus status':
         return [
           0,
@@ -333,6 +351,7 @@ export class standby extends MgrStandbyModule {
     const addr = await localOption<string>(this, 'server_addr');
     const port = await localOption<number>(this, 'server_port');
     this.server = http.createServer((req, res) => void this.onRequest(req, res));
+    let lastBindError = '';
     while (!this.stopping) {
       try {
         const p = await listen(this.server, addr, port);
@@ -340,7 +359,9 @@ export class standby extends MgrStandbyModule {
         break;
       } catch (e) {
         // A standby cannot raise health checks; the log says why.
-        this.log.error(`prometheus (standby): ${(e as Error).message}; retrying in ${BIND_RETRY_MS / 1000} s`);
+        const msg = (e as Error).message;
+        if (msg !== lastBindError) this.log.error(`prometheus (standby): ${msg}; retrying every ${BIND_RETRY_MS / 1000} s (two managers on one host need different ports: set mgr/prometheus/${this.getMgrId()}/server_port)`);
+        lastBindError = msg;
         await this.waiter.wait(BIND_RETRY_MS);
       }
     }

@@ -147,7 +147,7 @@ describeReal('prometheus module scraped by a real Prometheus', () => {
 
   it('lists its commands and answers file_sd_config', async () => {
     const cmds = mh.host.commands().filter((c) => c.module === 'prometheus').map((c) => c.cmd);
-    expect(cmds).toEqual(expect.arrayContaining(['prometheus file_sd_config', 'prometheus status']));
+    expect(cmds).toEqual(expect.arrayContaining(['prometheus file_sd_config', 'prometheus status', expect.stringMatching(/^prometheus set-local /)]));
     const r = await mh.host.handleCommand('prometheus file_sd_config', { prefix: 'prometheus file_sd_config' }, '');
     expect(r.result[0]).toBe(0);
     expect(JSON.parse(r.result[1])[0]).toHaveProperty('targets');
@@ -155,7 +155,9 @@ describeReal('prometheus module scraped by a real Prometheus', () => {
 
   it('a standby answers with an index page pointing at the active, or with the configured error code', async () => {
     const port = await freePort();
-    await stack.csClient.setStore({ key: 'mgr/prometheus/y/server_port', value: String(port) });
+    const set = (args: Record<string, unknown>) => mh.host.handleCommand('prometheus set-local', { prefix: 'prometheus set-local', ...args }, '');
+    expect((await set({ mgr_id: 'y', key: 'server_port', value: 'abc' })).result[0]).toBe(-22);
+    expect((await set({ mgr_id: 'y', key: 'server_port', value: String(port) })).result).toEqual([0, '', `set mgr/prometheus/y/server_port to ${port}`]);
     const standby = await stack.startHost({ name: 'y', active: false, enabledModules: ['prometheus'] });
     standby.host.setActiveServices({ prometheus: metricsUri });
     const base = `http://127.0.0.1:${port}`;
