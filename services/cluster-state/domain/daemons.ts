@@ -104,9 +104,15 @@ export class DaemonIndex {
       }
       const d = this.ensure(r.daemon);
       let schemaChanged = false;
+      // A new session (a daemon reconnecting, or moving to a new active
+      // manager after a failover) declares its counters again. The samples
+      // of a counter re-declared with the same type are kept: the history
+      // outlives manager failovers, unlike in Ceph where it starts empty.
+      let previous: Map<string, Counter> | null = null;
       if (r.opened) {
         if (d.counters.size) schemaChanged = true;
-        d.counters.clear();
+        previous = d.counters;
+        d.counters = new Map();
         d.order = [];
         d.slots = 0;
         d.connected = true;
@@ -125,7 +131,11 @@ export class DaemonIndex {
         if (d.counters.delete(u)) schemaChanged = true;
       }
       for (const t of r.declare) {
-        const counter: Counter = { type: t, times: new Float64Array(SAMPLES_KEPT), values: new Float64Array(SAMPLES_KEPT), counts: t.type & LONGRUNAVG ? new Float64Array(SAMPLES_KEPT) : null, next: 0, size: 0 };
+        const old = previous?.get(t.path);
+        const counter: Counter =
+          old && old.type.type === t.type
+            ? { ...old, type: t }
+            : { type: t, times: new Float64Array(SAMPLES_KEPT), values: new Float64Array(SAMPLES_KEPT), counts: t.type & LONGRUNAVG ? new Float64Array(SAMPLES_KEPT) : null, next: 0, size: 0 };
         d.counters.set(t.path, counter);
         schemaChanged = true;
       }

@@ -114,4 +114,17 @@ describe('cluster-state daemons', () => {
     expect((await failure(t.client.queryDaemons({ kind: DaemonQueryKind.DAEMON_QUERY_KIND_METADATA, svcType: 'osd' }))).message).toMatch(/svc_type and svc_id are required/);
     expect((await failure(t.client.queryDaemons({ kind: DaemonQueryKind.DAEMON_QUERY_KIND_COUNTER, svcType: 'osd', svcId: '0' }))).message).toMatch(/path is required/);
   });
+  it('keeps a counter\'s samples when a new session re-declares it with the same type (a manager failover)', async () => {
+    const opW = declare.find((d) => d.path === 'osd.op_w')!;
+    const first = [report('osd.7', { opened: true, declare: [opW], values: [1], stamp: 1000 }), report('osd.7', { values: [2], stamp: 1005 })];
+    expect((await t.client.reportDaemons({ reports: first })).applied).toBe(2);
+    // Reconnected (to another daemon-server): same counter, same type.
+    await t.client.reportDaemons({ reports: [report('osd.7', { opened: true, declare: [opW], values: [3], stamp: 1010 })] });
+    const kept = await query(DaemonQueryKind.DAEMON_QUERY_KIND_COUNTER, { svcType: 'osd', svcId: '7', path: 'osd.op_w' });
+    expect(kept['osd.op_w']).toEqual([[1000, 1], [1005, 2], [1010, 3]]);
+    // Re-declared with another type: the old samples mean something else now.
+    await t.client.reportDaemons({ reports: [report('osd.7', { opened: true, declare: [{ ...opW, type: opW.type ^ 1 }], values: [9], stamp: 1015 })] });
+    const reset = await query(DaemonQueryKind.DAEMON_QUERY_KIND_COUNTER, { svcType: 'osd', svcId: '7', path: 'osd.op_w' });
+    expect(reset['osd.op_w']).toEqual([[1015, 9]]);
+  });
 });
