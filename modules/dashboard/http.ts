@@ -5,6 +5,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as https from 'https';
+import * as os from 'os';
 import * as path from 'path';
 import type { AddressInfo } from 'net';
 
@@ -69,7 +70,7 @@ export function listen(cfg: ListenConfig, handler: Handler, onError: (e: Error) 
 
 function publicHost(addr: string): string {
   // Ceph publishes the host's name when bound to every address.
-  if (addr === '0.0.0.0' || addr === '::' || addr === '') return require('os').hostname();
+  if (addr === '0.0.0.0' || addr === '::' || addr === '') return os.hostname();
   return addr;
 }
 

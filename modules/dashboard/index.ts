@@ -7,6 +7,7 @@
 // The front end (frontend/) is Preact + htm with uPlot charts, served from
 // node_modules as ES modules through an import map: no bundler, no CDN.
 import * as crypto from 'crypto';
+import * as fs from 'fs';
 import type * as http from 'http';
 import { CommandResult, MgrModule, MgrStandbyModule } from '../../lib/mgr-module';
 import { checkSession, checkUsername, hashPassword, parseCookies, signSession, StoredUser, verifyPassword } from './auth';
@@ -80,7 +81,7 @@ async function listenConfig(m: Base): Promise<ListenConfig> {
       const file = await m.getModuleOption<string>(opt);
       if (!file) return undefined;
       try {
-        return require('fs').readFileSync(file, 'utf8') as string;
+        return fs.readFileSync(file, 'utf8');
       } catch (e) {
         throw new Error(`cannot read ${opt} ${file}: ${(e as Error).message}`);
       }
