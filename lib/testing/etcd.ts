@@ -51,11 +51,11 @@ function healthy(endpoint: string): Promise<boolean> {
   });
 }
 
-export async function startEtcd(opts: { timeoutMs?: number } = {}): Promise<TestEtcd> {
+export async function startEtcd(opts: { timeoutMs?: number; /** default: a free one */ clientPort?: number } = {}): Promise<TestEtcd> {
   const missing = etcdMissing();
   if (missing) throw new Error(missing);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-etcd-'));
-  const [clientPort, peerPort] = [await freePort(), await freePort()];
+  const [clientPort, peerPort] = [opts.clientPort ?? (await freePort()), await freePort()];
   const endpoint = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   const child = spawn(

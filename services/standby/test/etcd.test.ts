@@ -5,7 +5,8 @@
 import { spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Status } from 'nice-grpc';
+import { Status, createChannel, createClient } from 'nice-grpc';
+import { HealthDefinition } from 'nice-grpc-server-health';
 import { Etcd3 } from 'etcd3';
 import { MgrMap } from '../../../lib/gen/ceph/mgr/v1/standby';
 import { startEtcd, freePort, TestEtcd } from '../../../lib/testing/etcd';
@@ -14,7 +15,9 @@ import { beacon, failure, retryUnavailable, standbyClient, startTestStandby, tem
 
 const ROOT = path.resolve(__dirname, '../../..');
 const PREFIX = '/test/standby/';
-const TIMING = { etcdLeaseTtlS: 2, beaconIntervalMs: 200, graceMs: 2500 };
+// A grace well above the lease TTL: in these tests no manager may be failed
+// by a tick while leadership moves, so every write is one the test made.
+const TIMING = { etcdLeaseTtlS: 2, beaconIntervalMs: 200, graceMs: 10000 };
 
 type Replica = Awaited<ReturnType<typeof startTestStandby>>;
 
@@ -164,5 +167,33 @@ describe('etcd backend (real etcd)', () => {
     const m = (await retryUnavailable(() => old.client.getMgrMap({}))).mgrMap!;
     expect(m.epoch).toBeGreaterThanOrEqual(epoch);
     expect(m.modules).toContain('iostat');
+  });
+});
+
+describe('etcd backend: etcd not there yet', () => {
+  test('a replica serves UNAVAILABLE (health not serving) until etcd comes, then works', async () => {
+    const port = await freePort();
+    const r = await startTestStandby({ backend: 'etcd', etcdEndpoints: [`http://127.0.0.1:${port}`], etcdPrefix: PREFIX, ...TIMING });
+    let etcd: TestEtcd | null = null;
+    const ch = createChannel(r.handle.address);
+    const health = createClient(HealthDefinition, ch);
+    try {
+      expect((await health.check({ service: '' })).status).toBe(2); // NOT_SERVING
+      const none = await failure(r.client.getMgrMap({}));
+      expect(none.code).toBe(Status.UNAVAILABLE);
+      expect(none.message).toMatch(/no MgrMap yet: the etcd backend has not loaded one/);
+      const write = await failure(r.client.beacon(beacon('x', 11)));
+      expect(write.code).toBe(Status.UNAVAILABLE);
+      etcd = await startEtcd({ clientPort: port });
+      await r.handle.backend.ready;
+      const m = await retryUnavailable(() => r.client.beacon(beacon('x', 11)));
+      expect(m.mgrMap!.activeName).toBe('x');
+      expect(r.handle.backend.status().role).toBe('leader');
+      await until(async () => (await health.check({ service: '' })).status === 1, 'health SERVING');
+    } finally {
+      ch.close();
+      await r.close();
+      await etcd?.stop();
+    }
   });
 });
