@@ -19,6 +19,7 @@ const ERROR_CHECK = 'MGR_RESTFUL_ERROR';
 const MAX_BODY_BYTES = 1 << 20;
 const BIND_RETRY_MS = 3000;
 const SETTINGS_POLL_MS = 2000;
+const RESTART_DEBOUNCE_MS = 300;
 
 type Json = any;
 
@@ -138,6 +139,7 @@ export default class Restful extends MgrModule {
   private stopping = false;
   private restartWake: (() => void) | null = null;
   private restartRequested = false;
+  private restartTimer: NodeJS.Timeout | null = null;
   private server: http.Server | https.Server | null = null;
   private settings = '';
   private checkRaised = false;
@@ -160,8 +162,8 @@ export default class Restful extends MgrModule {
       // Until restart (command or option change) or shutdown; a taken port is retried.
       // Until a restart is asked for (command, changed settings) or shutdown; a
       // restart asked for while starting is not lost (restartRequested). The
-      // settings are also polled: option changes do not always reach
-      // configNotify (module-host files "config" events under the config map).
+      // settings are also polled: the stored certificate is a store key, not an
+      // option, so configNotify does not cover it.
       const retryAt = retry ? Date.now() + BIND_RETRY_MS : Infinity;
       while (!this.restartRequested && !this.stopping && Date.now() < retryAt) {
         await new Promise<void>((r) => {
@@ -180,6 +182,7 @@ export default class Restful extends MgrModule {
 
   override shutdown(): void {
     this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartWake?.();
   }
 
@@ -189,8 +192,14 @@ export default class Restful extends MgrModule {
   }
 
   override async configNotify(): Promise<void> {
-    // Restart only when what the server was started with changed.
-    if ((await this.currentSettings()) !== this.settings) this.requestRestart();
+    // Restart only when what the server was started with changed, and only
+    // once for a burst of changes (server_cert then server_key).
+    if ((await this.currentSettings()) === this.settings) return;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      this.requestRestart();
+    }, RESTART_DEBOUNCE_MS);
   }
 
   private async currentSettings(): Promise<string> {

@@ -85,7 +85,7 @@ export async function startStack(opts: { osds?: number; options?: Record<string,
     feed,
     /** A module-host on this cluster-state; stopped by close(). */
     async startHost(o: Partial<ModuleHostOptions> & { enabledModules: string[] }): Promise<ModuleHostHandle> {
-      const mh = await startModuleHost({ clusterStateAddr: cs.address, logLevel: 'warn', metricsPort: -1, commandTimeoutMs: 10000, ...o });
+      const mh = await startModuleHost({ clusterStateAddr: cs.address, logLevel: process.env.TEST_MH_LOG ?? 'warn', metricsPort: -1, commandTimeoutMs: 10000, ...o });
       hosts.push(mh);
       return mh;
     },

@@ -112,7 +112,7 @@ describe('restful module', () => {
     await stack.csClient.setStore({ key: 'config/mgr/restful/server_cert', value: certs.serverCert });
     // PEM text works as well as a path.
     await stack.csClient.setStore({ key: 'config/mgr/restful/server_key', value: fs.readFileSync(certs.serverKey, 'utf8') });
-    await until('https URI', () => uri().startsWith('https://127.0.0.1:'));
+    await until('HTTPS answering', async () => uri().startsWith('https://127.0.0.1:') && (await call('GET', '/')).status === 200);
     await until('check cleared', () => !mh.host.healthChecks().some((c) => c.code === 'MGR_RESTFUL_ERROR'));
     const root = await call('GET', '/');
     expect(root.status).toBe(200);
@@ -239,7 +239,7 @@ describe('restful module', () => {
     mh = await stack.startHost({ enabledModules: ['restful', 'hello'] });
     ds = await startDaemonServer({ port: 0, metricsPort: -1, logLevel: 'error', clusterStateAddr: stack.cs.address, moduleHostAddr: mh.address, keyringPath: path.join(stack.dir, 'keyring') });
     dsClient = makeClient(DaemonServerServiceDefinition, openChannel(ds.address));
-    await until('restful back', () => uri().startsWith('https://'));
+    await until('restful back', async () => uri().startsWith('https://') && (await call('GET', '/')).status === 200);
     expect((await call('GET', '/pool')).status).toBe(200);
     expect(JSON.parse((await command('restful list-keys')).stdout)).toEqual({ admin: key });
   }, 30000);
@@ -267,7 +267,7 @@ describe('restful module', () => {
     await stack.csClient.setStore({ key: 'mgr/restful/x/crt' });
     await stack.csClient.setStore({ key: 'mgr/restful/x/key' });
     await stack.csClient.setStore({ key: 'config/mgr/restful/allow_plain_http', value: 'true' });
-    await until('http URI', () => uri().startsWith('http://'));
+    await until('HTTP answering', async () => uri().startsWith('http://') && (await call('GET', '/')).status === 200);
     const r = await call('GET', '/osd/0');
     expect(r.status).toBe(200);
     expect(r.body.osd.osd).toBe(0);
