@@ -150,7 +150,7 @@ class BaseMgrModule(_Forwarding):
             raise TypeError('remote() across module processes takes positional, JSON-able arguments only')
         try:
             return _call('_ceph_dispatch_remote', module_name, method_name, list(args))
-        except _HostError as e:
+        except HostError as e:
             # Ceph: errors in the other module come back as RuntimeError,
             # a module that is not there as ImportError.
             if 'not enabled or not running' in str(e):
@@ -189,8 +189,8 @@ class BaseMgrStandbyModule(_Forwarding):
         return _call('_ceph_get_active_uri')
 
 
-class _HostError(Exception):
-    """The host answered a call with an error (message as the host gave it)."""
+class HostError(RuntimeError):
+    """module-host answered a call with an error (its message as given)."""
 
 
 class _Partial(object):

@@ -67,11 +67,7 @@ def _dumps(msg):
         return json.dumps(_finite(json.loads(json.dumps(msg, default=_json_default))), allow_nan=False).encode()
 
 
-class HostError(RuntimeError):
-    pass
-
-
-ceph_module._HostError = HostError
+HostError = ceph_module.HostError
 
 
 class _Slot(object):
