@@ -12,7 +12,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ModuleRunner, RunnerDeps } from './module-runner';
-import { PythonModuleRunner, PythonRuntime } from './python-runner';
+import type { ModuleDeclaration } from './protocol';
+import { probeMany, PythonModuleRunner, PythonRuntime } from './python-runner';
 
 export interface PythonModulesConfig {
   /** Folders searched first (MGR_MODULE_PATH): a Python module found here wins over Ceph's of the same name. */
@@ -45,7 +46,12 @@ export function addPythonModules(
   rt: Omit<PythonRuntime, 'python' | 'cephMgrDir' | 'hostApi'>,
 ): string[] {
   const runtime: PythonRuntime = { ...rt, python: cfg.python, cephMgrDir: cfg.cephMgrDir, hostApi: deps.api };
-  const pyDeps = { ...deps, python: runtime };
+  // One python3 reads every module's declaration (mgr_probe.py), started on
+  // the first probe(), once the list below is complete.
+  const toProbe: Array<{ name: string; dir: string }> = [];
+  let batch: Promise<Map<string, ModuleDeclaration>> | null = null;
+  const batchProbe = () => (batch ??= probeMany(runtime, deps.mgrId, toProbe, deps.log));
+  const pyDeps = { ...deps, python: runtime, batchProbe };
   const wanted = (n: string) => !cfg.only.length || cfg.only.includes('*') || cfg.only.includes(n);
   const added: string[] = [];
   const dirs = [...cfg.modulePath, cfg.cephMgrDir].filter((d, i, all) => all.indexOf(d) === i);
@@ -70,6 +76,7 @@ export function addPythonModules(
       }
       if (existing) deps.log('info', 'the Python module replaces the TypeScript module of the same name (MGR_PREFER_PYTHON_MODULES)', { module: name, python: folder, typescript: existing.entry });
       runners.set(name, new PythonModuleRunner(name, folder, pyDeps));
+      toProbe.push({ name, dir });
       added.push(name);
     }
   }

@@ -17,6 +17,7 @@ import { PythonApi } from './python-api';
 
 export const PYTHON_DIR = path.resolve(__dirname, '../python');
 const WORKER = path.join(PYTHON_DIR, 'mgr_worker.py');
+const PROBE = path.join(PYTHON_DIR, 'mgr_probe.py');
 
 export interface PythonRuntime {
   /** The interpreter (Debian's /usr/bin/python3: python3-rados is built for it). */
@@ -32,6 +33,46 @@ export interface PythonRuntime {
 
 export interface PythonRunnerDeps extends RunnerDeps {
   python: PythonRuntime;
+  /** Declarations read for many modules at once (mgr_probe.py), instead of a process each. */
+  batchProbe?: () => Promise<Map<string, ModuleDeclaration>>;
+}
+
+/**
+ * Reads the declarations of `modules` with one python3 (mgr_probe.py: Ceph's
+ * mgr_module imported once, each module loaded in a fork()ed child). Modules
+ * missing from the answer (an error, a timeout, no python3) are left to their
+ * own process.
+ */
+export function probeMany(rt: Pick<PythonRuntime, 'python' | 'cephMgrDir'>, mgrId: string, modules: Array<{ name: string; dir: string }>, log: RunnerDeps['log'], timeoutMs = 60000): Promise<Map<string, ModuleDeclaration>> {
+  const found = new Map<string, ModuleDeclaration>();
+  if (!modules.length || !fs.existsSync(rt.python)) return Promise.resolve(found);
+  return new Promise((resolve) => {
+    const child = spawn(rt.python, [PROBE, rt.cephMgrDir, mgrId], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PYTHONIOENCODING: 'utf-8' } });
+    const timer = setTimeout(() => {
+      log('warn', 'reading Python module declarations took too long; loading the rest one process each', { timeoutMs });
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    readline.createInterface({ input: child.stdout!, crlfDelay: Infinity }).on('line', (line) => {
+      try {
+        const r = JSON.parse(line) as { name: string; declaration?: ModuleDeclaration; error?: string };
+        if (r.declaration) found.set(r.name, r.declaration);
+        else log('debug', 'python module probe failed; it will load in its own process', { module: r.name, error: r.error });
+      } catch {
+        // Not ours: ignored (the module's output goes to stderr).
+      }
+    });
+    readline.createInterface({ input: child.stderr!, crlfDelay: Infinity }).on('line', (line) => {
+      if (line.trim()) log('debug', line, { from: 'mgr_probe' });
+    });
+    const done = () => {
+      clearTimeout(timer);
+      resolve(found);
+    };
+    child.on('error', done);
+    child.on('close', done);
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end(JSON.stringify(modules.map((m) => [m.name, m.dir])));
+  });
 }
 
 /** How long a worker may take to exit after its pipe closes before it is killed. */
@@ -147,8 +188,15 @@ export class PythonModuleRunner extends ModuleRunner {
     this.rt = rt;
   }
 
-  override probe(): Promise<ModuleDeclaration | null> {
-    return this.declaration ? Promise.resolve(this.declaration) : loadSlot(() => super.probe());
+  override async probe(): Promise<ModuleDeclaration | null> {
+    if (this.declaration) return this.declaration;
+    const batch = (this.deps as PythonRunnerDeps).batchProbe;
+    const d = batch ? (await batch()).get(this.name) : undefined;
+    if (d) {
+      this.declaration = d;
+      return d;
+    }
+    return loadSlot(() => super.probe());
   }
 
   protected override spawn(): ModuleTransport {

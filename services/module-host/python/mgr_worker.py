@@ -14,6 +14,7 @@
 # wait.
 #
 # usage: mgr_worker.py <module name> <folder holding the module> <folder holding mgr_module.py> <mgr id>
+# (mgr_probe.py imports it to read many modules' declarations at once.)
 import enum
 import importlib
 import json
@@ -27,14 +28,23 @@ import traceback
 # prometheus replaces os._exit with a no-op for the whole process; keep ours.
 _exit = os._exit
 
-NAME, MODULE_DIR, CEPH_MGR_DIR, MGR_ID = sys.argv[1:5]
 HERE = os.path.dirname(os.path.abspath(__file__))
-for p in (CEPH_MGR_DIR, MODULE_DIR, HERE):
-    if p in sys.path:
-        sys.path.remove(p)
-    sys.path.insert(0, p)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
 
 import ceph_module  # noqa: E402  (ours, from HERE)
+
+NAME = MODULE_DIR = CEPH_MGR_DIR = MGR_ID = ''
+
+
+def setup(name, module_dir, ceph_mgr_dir, mgr_id):
+    """Which module this process is for; its folder and Ceph's go first on sys.path."""
+    global NAME, MODULE_DIR, CEPH_MGR_DIR, MGR_ID
+    NAME, MODULE_DIR, CEPH_MGR_DIR, MGR_ID = name, module_dir, ceph_mgr_dir, mgr_id
+    for p in (ceph_mgr_dir, module_dir, HERE):
+        if p in sys.path:
+            sys.path.remove(p)
+        sys.path.insert(0, p)
 
 LEVELS = {'DEBUG': 'debug', 'INFO': 'info', 'WARNING': 'warn', 'ERROR': 'error', 'CRITICAL': 'error'}
 
@@ -345,12 +355,15 @@ def _on_thread(reply_id, fn, name):
     threading.Thread(target=_run, args=(reply_id, fn), name=f'{NAME}-{name}', daemon=True).start()
 
 
-CONN = Conn()
-ceph_module._conn = CONN
+CONN = None
 RUNTIME = Runtime()
 
 
 def main():
+    global CONN
+    setup(*sys.argv[1:5])
+    CONN = Conn()
+    ceph_module._conn = CONN
     try:
         decl = RUNTIME.load()
         CONN.send({'kind': 'loaded', 'declaration': decl})
