@@ -128,7 +128,7 @@ export default class Restful extends MgrModule {
     { cmd: 'restful create-key name=key_name,type=CephString', desc: 'Create an API key with this name', perm: 'rw' },
     { cmd: 'restful delete-key name=key_name,type=CephString', desc: 'Delete an API key with this name', perm: 'rw' },
     { cmd: 'restful list-keys', desc: 'List all API keys', perm: 'r' },
-    { cmd: 'restful create-self-signed-cert', desc: 'Create localized self signed certificate', perm: 'rw' },
+    { cmd: 'restful create-self-signed-cert', desc: 'Create a self signed certificate (shared by every manager)', perm: 'rw' },
     { cmd: 'restful restart', desc: 'Restart API server', perm: 'rw' },
   ];
   static override MODULE_OPTIONS = OPTIONS;
@@ -204,8 +204,19 @@ export default class Restful extends MgrModule {
 
   private async currentSettings(): Promise<string> {
     const v = await Promise.all(['server_addr', 'server_port', 'server_cert', 'server_key', 'allow_plain_http'].map((k) => localOption(this, k)));
-    const stored = await Promise.all([this.getStore(`${this.getMgrId()}/crt`), this.getStore(`${this.getMgrId()}/key`)]);
+    const stored = await this.storedCert();
     return JSON.stringify([...v, ...stored]);
+  }
+
+  /**
+   * The stored pair, as Ceph's get_localized_store: this manager's own
+   * (<mgr_id>/crt, <mgr_id>/key) first, else the shared one (crt, key) that
+   * create-self-signed-cert writes, so a failover finds a certificate.
+   */
+  private async storedCert(): Promise<[string | null, string | null]> {
+    const id = this.getMgrId();
+    const [lc, lk, gc, gk] = await Promise.all([this.getStore(`${id}/crt`), this.getStore(`${id}/key`), this.getStore('crt'), this.getStore('key')]);
+    return lc && lk ? [lc, lk] : [gc, gk];
   }
 
   private async setCheck(problem: string | null): Promise<void> {
@@ -239,8 +250,7 @@ export default class Restful extends MgrModule {
       cert = pemOrFile(certOpt, 'server_cert');
       key = pemOrFile(keyOpt, 'server_key');
     } else {
-      cert = await this.getStore(`${this.getMgrId()}/crt`);
-      key = await this.getStore(`${this.getMgrId()}/key`);
+      [cert, key] = await this.storedCert();
     }
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.onRequest(req, res);
     let scheme: string;
@@ -539,8 +549,10 @@ export default class Restful extends MgrModule {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'restful-cert-'));
         try {
           await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha512', '-days', '3650', '-subj', '/O=IT/CN=ceph-restful', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'crt.pem')]);
-          await this.setStore(`${this.getMgrId()}/crt`, fs.readFileSync(path.join(dir, 'crt.pem'), 'utf8'));
-          await this.setStore(`${this.getMgrId()}/key`, fs.readFileSync(path.join(dir, 'key.pem'), 'utf8'));
+          // Shared by every manager (the certificate names no host), so the
+          // standby that takes over serves HTTPS too.
+          await this.setStore('crt', fs.readFileSync(path.join(dir, 'crt.pem'), 'utf8'));
+          await this.setStore('key', fs.readFileSync(path.join(dir, 'key.pem'), 'utf8'));
         } catch (e) {
           return [-5, '', `could not create a certificate: ${(e as Error).message}`];
         } finally {

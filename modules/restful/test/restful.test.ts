@@ -264,8 +264,8 @@ describe('restful module', () => {
   }, 30000);
 
   it('allow_plain_http serves plain HTTP when there is no certificate (development)', async () => {
-    await stack.csClient.setStore({ key: 'mgr/restful/x/crt' });
-    await stack.csClient.setStore({ key: 'mgr/restful/x/key' });
+    await stack.csClient.setStore({ key: 'mgr/restful/crt' });
+    await stack.csClient.setStore({ key: 'mgr/restful/key' });
     await stack.csClient.setStore({ key: 'config/mgr/restful/allow_plain_http', value: 'true' });
     await until('HTTP answering', async () => uri().startsWith('http://') && (await call('GET', '/')).status === 200);
     const r = await call('GET', '/osd/0');
