@@ -123,7 +123,9 @@ export class ModuleRunner {
     if (this.state === 'failed' || this.state === 'cannot_run') {
       this.state = 'stopped';
       this.errorString = '';
-      this.declaration = null;
+      // The declaration stays (the next load refreshes it): a module that
+      // failed and was disabled still lists its commands and can_run, so it
+      // can be enabled again.
     }
   }
 

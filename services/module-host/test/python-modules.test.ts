@@ -383,6 +383,8 @@ describeCeph('python modules on module-host', () => {
     expect((await cmd('hello')).stderr).toBe('Hello World');
     // Disable and enable again: restarted.
     await mh.host.setEnabledModules(['hello', 'status', 'crash', 'pyraiser', 'pyhanger', 'selftest', 'pystandby']);
+    // Failed then disabled: still listed as able to run, so it can be enabled again.
+    expect((await mod('iostat')).info!.canRun).toBe(true);
     await mh.host.setEnabledModules(['hello', 'status', 'iostat', 'crash', 'pyraiser', 'pyhanger', 'selftest', 'pystandby']);
     await until('iostat restarted', async () => (await mod('iostat')).state === ModuleState.MODULE_STATE_RUNNING);
     expect((await cmd('iostat')).retcode).toBe(0);
