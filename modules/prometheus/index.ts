@@ -136,6 +136,22 @@ export default class Prometheus extends MgrModule {
   private listenAddr = '';
   private listenPort = 0;
   private checks: Record<string, { severity: 'warning' | 'error'; summary: string; detail: string[] }> = {};
+  /** The runtime options, read once per loop; kept as they were when cluster-state cannot answer. */
+  private opts = { scrape_interval: 15, cache: true, stale_cache_strategy: 'log', exclude_perf_counters: false };
+
+  private async refreshOptions(): Promise<void> {
+    try {
+      const [scrape_interval, cache, stale_cache_strategy, exclude_perf_counters] = await Promise.all([
+        this.getModuleOption<number>('scrape_interval'),
+        this.getModuleOption<boolean>('cache'),
+        this.getModuleOption<string>('stale_cache_strategy'),
+        this.getModuleOption<boolean>('exclude_perf_counters'),
+      ]);
+      this.opts = { scrape_interval, cache, stale_cache_strategy, exclude_perf_counters };
+    } catch (e) {
+      this.log.debug(`prometheus: options not readable, keeping the last ones: ${(e as Error).message}`);
+    }
+  }
 
   override async serve(): Promise<void> {
     const addr = await localOption<string>(this, 'server_addr');
@@ -165,7 +181,8 @@ export default class Prometheus extends MgrModule {
 
     let last = 0;
     while (!this.stopping) {
-      const interval = Math.max(0.1, await this.getModuleOption<number>('scrape_interval')) * 1000;
+      await this.refreshOptions();
+      const interval = Math.max(0.1, this.opts.scrape_interval) * 1000;
       // Notifies may arrive in bursts; one rebuild per second at most for them.
       const since = Date.now() - last;
       if (since < Math.min(1000, interval)) await this.waiter.wait(Math.min(1000, interval) - since);
@@ -226,8 +243,7 @@ export default class Prometheus extends MgrModule {
     const [health, df, osdPoolStats, fsMap, osdStats, monStatus, monMap, mgrMap, osdMap, osdMapCrush, osdMetadata, pgStatus, pgSummary] = await Promise.all(
       ['health', 'df', 'osd_pool_stats', 'fs_map', 'osd_stats', 'mon_status', 'mon_map', 'mgr_map', 'osd_map', 'osd_map_crush', 'osd_metadata', 'pg_status', 'pg_summary'].map(g),
     );
-    const exclude = await this.getModuleOption<boolean>('exclude_perf_counters');
-    const [servers, perfCounters] = await Promise.all([this.listServers(), exclude ? Promise.resolve(null) : this.getAllPerfCounters()]);
+    const [servers, perfCounters] = await Promise.all([this.listServers(), this.opts.exclude_perf_counters ? Promise.resolve(null) : this.getAllPerfCounters()]);
     return { health, df, osdPoolStats, fsMap, osdStats, monStatus, monMap, mgrMap, osdMap, osdMapCrush, osdMetadata, servers, pgStatus, pgSummary, perfCounters };
   }
 
@@ -256,11 +272,8 @@ export default class Prometheus extends MgrModule {
         res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not Found\n');
         return;
       }
-      const [useCache, strategy, interval] = await Promise.all([
-        this.getModuleOption<boolean>('cache'),
-        this.getModuleOption<string>('stale_cache_strategy'),
-        this.getModuleOption<number>('scrape_interval'),
-      ]);
+      // Options as last read by the serve loop: a scrape makes no call to the host.
+      const { cache: useCache, stale_cache_strategy: strategy, scrape_interval: interval } = this.opts;
       if (!useCache) await this.rebuild();
       if (!this.body) {
         res.writeHead(503, { 'Content-Type': 'text/plain', 'Retry-After': '1' }).end(this.lastError ? `metrics not available: ${this.lastError}\n` : 'metrics not collected yet\n');

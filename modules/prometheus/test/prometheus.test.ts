@@ -106,6 +106,15 @@ describeReal('prometheus module scraped by a real Prometheus', () => {
     expect(await scalar('count(ceph_mds_metadata)')).toBeGreaterThanOrEqual(1);
   }, 40000);
 
+  it("Prometheus' own parser took the HELP and TYPE lines", async () => {
+    const res = await fetch(`${promUrl}/api/v1/metadata?metric=ceph_osd_op_w`);
+    const meta = ((await res.json()) as any).data.ceph_osd_op_w;
+    expect(meta).toEqual([expect.objectContaining({ type: 'counter', help: 'Client write operations' })]);
+    const up = ((await (await fetch(`${promUrl}/api/v1/metadata?metric=ceph_osd_up`)).json()) as any).data.ceph_osd_up;
+    expect(up).toEqual([expect.objectContaining({ type: 'unknown', help: 'OSD status up' })]); // untyped is "unknown" to Prometheus
+    expect(await scalar('scrape_samples_scraped{job="ceph"}')).toBeGreaterThan(1000);
+  });
+
   it('follows the cluster: an OSD marked down shows as ceph_osd_up 0 within a few scrapes', async () => {
     const ev = await stack.feed.applyEvent();
     expect(ev.kind).toBe('osd_down');
@@ -190,5 +199,17 @@ describeReal('prometheus module scraped by a real Prometheus', () => {
     expect(z.host.getServices().prometheus).toBe(`http://127.0.0.1:${port}/`);
     expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBeLessThan(600);
     await stack.stopHost(z);
+  }, 30000);
+
+  it('when cluster-state is gone it keeps serving the last body and raises MGR_PROMETHEUS_COLLECT_FAILED', async () => {
+    const before = await (await fetch(`${metricsUri}metrics`)).text();
+    expect(before).toContain('ceph_osd_up');
+    await stack.cs.stop();
+    const check = await until('MGR_PROMETHEUS_COLLECT_FAILED', () => mh.host.healthChecks().find((c) => c.code === 'MGR_PROMETHEUS_COLLECT_FAILED'), 20000);
+    expect(check.severity).toBeDefined();
+    expect(check.detail.join(' ')).toMatch(/UNAVAILABLE|ECONNREFUSED|connect/i);
+    const after = await fetch(`${metricsUri}metrics`);
+    expect(after.status).toBe(200);
+    expect(await after.text()).toContain('ceph_osd_up{ceph_daemon="osd.0"}');
   }, 30000);
 });
