@@ -101,6 +101,10 @@ class Module(MgrModule):
         self.set_module_option('greeting', greeting)
         return 0, self.get_module_option('greeting'), ''
 
+    @CLIReadCommand('pyhanger localized')
+    def localized(self):
+        return 0, '%s %s' % (self.get_localized_module_option('greeting'), self.get_localized_module_option('times')), ''
+
     @CLIReadCommand('pyhanger store')
     def store(self):
         self.set_store('a/b', 'c')
@@ -320,6 +324,9 @@ describeCeph('python modules on module-host', () => {
     expect((await cmd('pyhanger set', { greeting: 'hey' })).stdout).toBe('hey');
     expect((await csClient().getStore({ key: 'config/mgr/pyhanger/greeting' })).value).toBe('hey');
     expect((await cmd('pyhanger store')).stdout).toBe("c {'a/b': 'c'} None");
+    // Per-manager values (mgr/<module>/<mgr id>/<key>) win over the module-wide one.
+    await makeClient(ClusterStateServiceDefinition, openChannel(cs.address)).setStore({ key: 'config/mgr/pyhanger/x/greeting', value: 'yo' });
+    expect((await cmd('pyhanger localized')).stdout).toBe('yo 2');
     expect((await csClient().getStore({ key: 'mgr/pyhanger/a/b' })).value).toBe('c');
   });
 
