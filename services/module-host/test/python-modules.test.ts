@@ -66,6 +66,13 @@ class Module(MgrModule):
     def ping(self):
         return 0, 'pong', ''
 
+    @CLIReadCommand('pyraiser self-test')
+    def run_self_test(self):
+        return 0, self.self_test(), ''
+
+    def self_test(self):
+        return 'pyraiser self-test ok'
+
     def serve(self):
         raise ValueError('kaboom from serve')
 `,
@@ -378,6 +385,8 @@ describeCeph('python modules on module-host', () => {
     const r = await cmd('pyraiser ping');
     expect(r.retcode).toBe(-5);
     expect(r.stderr).toContain('kaboom from serve');
+    // As for TypeScript modules: self-test still runs, in a fresh process without serve().
+    expect(await cmd('pyraiser self-test')).toEqual({ retcode: 0, stdout: 'pyraiser self-test ok', stderr: '' });
     const runner = (mh.host as any).runners.get('iostat') as PythonModuleRunner;
     process.kill(runner.pid!, 'SIGKILL');
     await until('iostat failed', async () => (await mod('iostat')).state === ModuleState.MODULE_STATE_FAILED);
