@@ -9,6 +9,7 @@ import { CommandRequest } from '../lib/gen/ceph/mgr/v1/daemon_server';
 import { BaselineClient } from './baseline-server';
 import { BenchResult, Figure, LoopStats, startNode, timedLoop } from './harness';
 import { moduleStack } from './notify';
+import { until } from './stack';
 
 export const CEPH_PACIFIC_HELLO_P50_MS = 0.5;
 
@@ -23,7 +24,7 @@ export async function runCommand(): Promise<BenchResult> {
       const r = (await stack.dsClient.command(req, { metadata: md })).result!;
       if (r.retcode !== 0 || r.stdout !== 'Hello World') throw new Error(`hello answered ${r.retcode} '${r.stdout}' '${r.stderr}'`);
     };
-    await hello(); // the module is up and its command known
+    await until('hello to answer', async () => (await hello(), true), 60000, 200); // the module is up and its command known
 
     const bytes = Buffer.from(CommandRequest.encode(req).finish());
     const bare = new BaselineClient(baseAddr, grpc.credentials.createInsecure()) as any;

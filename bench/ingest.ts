@@ -36,6 +36,9 @@ export interface IngestRun {
   pgStatsPerSec: number;
   windowSeconds: number;
   connectSeconds: number;
+  /** Sessions open at daemon-server when the measurement started, and at its end. */
+  sessionsAtStart: number;
+  sessionsAtEnd: number;
   /** CPU seconds per 1,000 absorbed reports, per process (services and the simulator). */
   cpuPer1000: Record<string, number>;
   /** Cores used during the window, per process. */
@@ -78,7 +81,17 @@ async function measureIngest(osds: number): Promise<IngestRun> {
       ['--cluster-state', stack.cs.address, '--daemon-server', stack.ds.address, '--osds', String(osds), '--pgs', String(pgs), '--keyring', stack.keyringPath, '--name', 'client.admin'],
       { MGR_LOG_LEVEL: 'info' },
     );
-    await sim.waitForLine(/all daemons connected to daemon-server/, 180000);
+    // every session open at daemon-server (its sessions gauge), or as many as came within the bound
+    const want = osds + 3; // the OSDs, the MDS, the mon, the rgw daemon
+    const sessions = async () => (await scrape(stack.ds.metricsPort)).get('mgr_daemon_server_sessions') ?? 0;
+    const connectBound = SMOKE ? 30000 : 150000;
+    let connected = 0;
+    while (performance.now() - t0 < connectBound) {
+      if (sim.proc.exitCode !== null) throw new Error(`the simulator exited with ${sim.proc.exitCode}`);
+      connected = await sessions();
+      if (connected >= want) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
     const connectSeconds = (performance.now() - t0) / 1000;
     const procs = [...stack.services(), { name: 'sim', pid: sim.proc.pid! }];
 
@@ -100,6 +113,7 @@ async function measureIngest(osds: number): Promise<IngestRun> {
     const pgForwarded = async () => (await scrape(stack.ds.metricsPort)).get('mgr_daemon_server_forwarded_total{kind="pg_stats"}') ?? 0;
     const skippedAt = async () => (await scrape(stack.ds.metricsPort)).get('mgr_daemon_server_reports_coalesced_total') ?? 0;
 
+    const sessionsAtStart = await sessions();
     await poll(false);
     const pg0 = await pgForwarded();
     const skipped0 = await skippedAt();
@@ -113,6 +127,7 @@ async function measureIngest(osds: number): Promise<IngestRun> {
     const end: ProcSample = sampleProcs(procs);
     const pg1 = await pgForwarded();
     const skipped1 = await skippedAt();
+    const sessionsAtEnd = await sessions();
     const seconds = (end.t - start.t) / 1000;
     const reportsPerSec = changes / seconds;
     const cpuPer1000: Record<string, number> = {};
@@ -136,6 +151,8 @@ async function measureIngest(osds: number): Promise<IngestRun> {
       pgStatsPerSec: (pg1 - pg0) / seconds,
       windowSeconds: seconds,
       connectSeconds,
+      sessionsAtStart,
+      sessionsAtEnd,
       cpuPer1000,
       cores,
       rssIdle: idle.rss,
@@ -280,7 +297,7 @@ export async function runIngest(): Promise<BenchResult> {
       unit: 'reports/s',
       baseline: r.offeredPerSec,
       baselineName: `offered (${osds}/${PERIOD_S} s)`,
-      note: `${sustained ? 'sustained' : 'NOT sustained'}; connect ${r.connectSeconds.toFixed(1)} s; ${Math.round(r.pgStatsPerSec)} pg-stats/s`,
+      note: `${sustained ? 'sustained' : 'NOT sustained'}; ${r.sessionsAtEnd} of ${osds + 3} sessions open (${r.connectSeconds.toFixed(1)} s to connect); ${Math.round(r.pgStatsPerSec)} pg-stats/s; load generator ${r.cores.sim.toFixed(2)} cores`,
     });
     const servicesCpu = SERVICES.reduce((a, s) => a + (r.cpuPer1000[s] ?? 0), 0);
     figures.push({ name: `ingest_${osds}_cpu_per_1000_reports_all_services`, value: servicesCpu, unit: 's', baseline: bare.cpuPer1000, baselineName: `${bareName} (server)` });

@@ -8,6 +8,7 @@ import { runCommand } from './command';
 import { runNotify } from './notify';
 import { runMemory } from './memory';
 import { runScale } from './scale';
+import { runFailover } from './failover';
 import { stopShared } from './stack';
 
 export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
@@ -18,6 +19,7 @@ export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   memory: () => runMemory(),
   command: () => runCommand(),
   notify: () => runNotify(),
+  failover: () => runFailover(),
 };
 
 async function main(): Promise<void> {

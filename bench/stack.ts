@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Metadata } from 'nice-grpc';
+import { HealthDefinition } from 'nice-grpc-server-health';
 import { openChannel, makeClient } from '../lib/client';
 import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { DaemonServerServiceDefinition } from '../lib/gen/ceph/mgr/v1/daemon_server';
@@ -27,6 +28,17 @@ export async function startServiceProc(name: string, script: string, args: strin
   const child = startNode(script, args, { MGR_LOG_LEVEL: 'warn', ...env });
   // the listening line is logged at info: raise the level only for it
   const [, address, metricsPort] = await child.waitForLine(LISTENING_LINE, 60000);
+  // listening is not ready: wait for grpc.health.v1 SERVING (module-host: modules loaded)
+  const channel = openChannel(address);
+  try {
+    const health = makeClient(HealthDefinition, channel);
+    await until(`${name} to report SERVING`, async () => {
+      if (child.proc.exitCode !== null) throw new Error(`${name} exited with ${child.proc.exitCode}`);
+      return (await health.check({ service: '' }, { signal: AbortSignal.timeout(2000) })).status === 1;
+    }, 90000, 100);
+  } finally {
+    channel.close();
+  }
   return { name, child, address, metricsPort: Number(metricsPort), pid: child.proc.pid! };
 }
 

@@ -1,0 +1,211 @@
+// Failover: seconds from losing the active manager until the new active
+// answers `hello`, on both standby backends (embedded, etcd), for kill -9 of
+// the active (its daemon-server and module-host), `mgr fail`, and SIGTERM of
+// the active's daemon-server (it resigns first). The system is the local
+// set-up's process list (cli/start.ts's localProcesses: cluster-state,
+// standby, managers x and y, the simulator) on a random port offset, every
+// service its own process with the product's defaults (beacon grace, etcd
+// lease TTL), so the figures compare with Ceph's defaults.
+// After each trial the lost manager is started again and the next trial
+// waits until it is the standby, so every trial starts from active + standby.
+// References: Ceph Pacific on this kind of machine, 32 s after a crash of the
+// active (mgr_beacon_grace 30 s) and 1.2 s for `ceph mgr fail`.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Metadata } from 'nice-grpc';
+import { localProcesses } from '../cli/start';
+import { run as mgrctl } from '../cli/mgrctl';
+import { makeClient, openChannel } from '../lib/client';
+import { DaemonServerServiceDefinition } from '../lib/gen/ceph/mgr/v1/daemon_server';
+import { StandbyServiceDefinition } from '../lib/gen/ceph/mgr/v1/standby';
+import { etcdMissing, startEtcd, TestEtcd } from '../lib/testing/etcd';
+import { keyFromKeyring } from '../services/daemon-server/domain/auth';
+import { ProcessSet, randomPortOffset } from '../test/launcher';
+import { BenchResult, Figure, SMOKE, percentile } from './harness';
+import { until } from './stack';
+
+export const CEPH_PACIFIC_CRASH_FAILOVER_S = 32;
+export const CEPH_PACIFIC_MGR_FAIL_S = 1.2;
+export const TRIALS = Number(process.env.BENCH_FAILOVER_TRIALS ?? (SMOKE ? 1 : 5));
+
+type Kind = 'kill9' | 'mgr_fail' | 'sigterm';
+/** BENCH_FAILOVER_KINDS=kill9,mgr_fail,sigterm and BENCH_FAILOVER_BACKENDS=embedded,etcd narrow a run. */
+const KINDS = (process.env.BENCH_FAILOVER_KINDS ?? 'kill9,mgr_fail,sigterm').split(',') as Kind[];
+const BACKENDS = (process.env.BENCH_FAILOVER_BACKENDS ?? 'embedded,etcd').split(',') as Array<'embedded' | 'etcd'>;
+
+interface MgrDump {
+  epoch: number;
+  active_name: string;
+  available: boolean;
+  standbys: Array<{ name: string }>;
+}
+
+async function oneBackend(backend: 'embedded' | 'etcd', log: (s: string) => void): Promise<Record<Kind, number[]> & { returnedToOld: Record<Kind, number> }> {
+  const offset = randomPortOffset();
+  const port = (p: number) => p + offset;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `mgrpc-bench-failover-${backend}-`));
+  let etcd: TestEtcd | undefined;
+  const channels: Array<{ close(): void }> = [];
+  let procs: ProcessSet | undefined;
+  try {
+    if (backend === 'etcd') etcd = await startEtcd();
+    const specs = localProcesses({ dataDir, host: '127.0.0.1', osds: SMOKE ? 3 : 12, sim: true, backend, etcd: etcd?.endpoint ?? '', portOffset: offset });
+    procs = new ProcessSet(specs);
+    const ps = procs;
+    // in start order, as the launcher does (each waits for the previous one's port)
+    ps.startAll();
+    const env: NodeJS.ProcessEnv = {
+      MGR_STANDBY_ADDR: `127.0.0.1:${port(7200)}`,
+      MGR_CLUSTER_STATE_ADDR: `127.0.0.1:${port(7100)}`,
+      MGR_KEYRING: path.join(dataDir, 'keyring'),
+    };
+    const ctl = async (...argv: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const code = await mgrctl(argv, env, (s) => (stdout += s), (s) => (stderr += s));
+      return { code, stdout, stderr };
+    };
+    const dump = async (): Promise<MgrDump | null> => {
+      const r = await ctl('mgr', 'dump', '--format', 'json', '--wait-ms', '2000');
+      return r.code === 0 ? JSON.parse(r.stdout) : null;
+    };
+    const activeWithStandby = (not?: string) =>
+      until(`an available active manager${not ? ` other than ${not}` : ''} with a standby (${backend})`, async () => {
+        const d = await dump();
+        return d && d.active_name && d.available && d.active_name !== not && d.standbys.length === 1 ? d : null;
+      }, 90000, 200);
+    const dsAddr = (name: string) => `127.0.0.1:${port(name === 'x' ? 7300 : 7301)}`;
+    await activeWithStandby();
+
+    // hello straight to one manager's daemon-server: the moment it answers as the active
+    const key = keyFromKeyring(path.join(dataDir, 'keyring'), 'client.admin');
+    const md = Metadata();
+    md.set('x-mgr-entity', 'client.admin');
+    md.set('x-mgr-key', key);
+    const clients = Object.fromEntries(
+      ['x', 'y'].map((n) => {
+        const ch = openChannel(dsAddr(n));
+        channels.push(ch);
+        return [n, makeClient(DaemonServerServiceDefinition, ch)];
+      }),
+    );
+    let lastAnswer = '';
+    const answersHello = async (name: string) => {
+      try {
+        const r = await clients[name].command({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0) }, { metadata: md, signal: AbortSignal.timeout(1000) });
+        lastAnswer = `${r.result?.retcode} ${r.result?.stdout} ${r.result?.stderr}`;
+        return r.result?.retcode === 0 && r.result.stdout === 'Hello World';
+      } catch (e) {
+        lastAnswer = (e as Error).message;
+        return false;
+      }
+    };
+    const sbChannel = openChannel(`127.0.0.1:${port(7200)}`);
+    channels.push(sbChannel);
+    const standby = makeClient(StandbyServiceDefinition, sbChannel);
+    // The new active is whichever manager answers hello as the active after the loss: normally the
+    // standby; the old one counts only once the MgrMap made it active again (a later epoch).
+    const waitHello = async (next: string, old: string, beforeEpoch: number, t0: number) => {
+      const deadline = t0 + 120000;
+      while (performance.now() < deadline) {
+        const [n, o] = await Promise.all([answersHello(next), kindIsCrash ? Promise.resolve(false) : answersHello(old)]);
+        if (n) return { seconds: (performance.now() - t0) / 1000, who: next };
+        if (o) {
+          const m = (await standby.getMgrMap({}, { signal: AbortSignal.timeout(1000) }).catch(() => null))?.mgrMap;
+          if (m && m.epoch > beforeEpoch + 1 && m.activeName === old && m.available) return { seconds: (performance.now() - t0) / 1000, who: old };
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error(`${backend}: neither mgr.${next} nor mgr.${old} answered hello as the new active within 120 s; last answer: ${lastAnswer}; mgr dump: ${brief(await dump())}`);
+    };
+    let kindIsCrash = false;
+
+    const out: Record<Kind, number[]> = { kill9: [], mgr_fail: [], sigterm: [] };
+    const returnedToOld: Record<Kind, number> = { kill9: 0, mgr_fail: 0, sigterm: 0 };
+    for (const kind of KINDS) {
+      for (let i = 0; i < TRIALS; i++) {
+        const before = await activeWithStandby();
+        const old = before.active_name;
+        const next = before.standbys[0].name;
+        if (!(await answersHello(old))) throw new Error(`${backend}: the active mgr.${old} does not answer hello before the trial`);
+        kindIsCrash = kind === 'kill9';
+        const t0 = performance.now();
+        if (kind === 'kill9') {
+          await Promise.all([ps.kill(`daemon-server-${old}`, 'SIGKILL'), ps.kill(`module-host-${old}`, 'SIGKILL')]);
+        } else if (kind === 'sigterm') {
+          void ps.kill(`daemon-server-${old}`, 'SIGTERM');
+        } else {
+          const r = await ctl('mgr', 'fail');
+          if (r.code !== 0) throw new Error(`${backend}: mgr fail answered ${r.code}: ${r.stderr}`);
+        }
+        const { seconds: s, who } = await waitHello(next, old, before.epoch, t0);
+        out[kind].push(s);
+        if (who === old) returnedToOld[kind]++;
+        log(`failover ${backend} ${kind} trial ${i + 1}: mgr.${old} lost; mgr.${who} answers hello as the active after ${s.toFixed(2)} s`);
+        // bring the lost manager back as the standby
+        if (kind === 'kill9') {
+          ps.start(`module-host-${old}`);
+          ps.start(`daemon-server-${old}`);
+        } else if (kind === 'sigterm') {
+          await until(`daemon-server-${old} to exit`, async () => ps.procs.get(`daemon-server-${old}`)!.exitCode !== null, 30000);
+          ps.start(`daemon-server-${old}`);
+        }
+        // the next trial starts from an active with a standby again (either way round)
+        await activeWithStandby();
+      }
+    }
+    return { ...out, returnedToOld };
+  } finally {
+    for (const c of channels) c.close();
+    await procs?.stopAll();
+    await etcd?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function brief(d: MgrDump | null): string {
+  return d ? `epoch ${d.epoch}, active ${d.active_name} (available ${d.available}), standbys ${d.standbys.map((s) => s.name).join(',') || 'none'}` : 'no answer';
+}
+
+/** Why failover cannot be measured in this tree, or null. */
+function notHere(): string | null {
+  if (!fs.existsSync(path.join(__dirname, '../services/standby/main.ts'))) return 'services/standby/main.ts is not in the tree yet';
+  return null;
+}
+
+export async function runFailover(): Promise<BenchResult> {
+  const figures: Figure[] = [];
+  const params: Record<string, unknown> = { trials: TRIALS };
+  const skip = notHere();
+  if (skip) {
+    process.stdout.write(`failover skipped: ${skip}\n`);
+    return { bench: 'failover', figures, params: { skipped: skip } };
+  }
+  const log = (s: string) => process.stderr.write(s + '\n');
+  for (const backend of BACKENDS) {
+    if (backend === 'etcd' && etcdMissing()) {
+      process.stdout.write(`failover etcd skipped: ${etcdMissing()}\n`);
+      params.etcd = `skipped: ${etcdMissing()}`;
+      continue;
+    }
+    const r = await oneBackend(backend, log);
+    params[backend] = r;
+    for (const kind of KINDS) {
+      const sorted = [...r[kind]].sort((a, b) => a - b);
+      if (!sorted.length) continue;
+      const ref = kind === 'kill9'
+        ? { baseline: CEPH_PACIFIC_CRASH_FAILOVER_S, baselineName: 'Ceph Pacific, crash of the active (defaults)' }
+        : { baseline: CEPH_PACIFIC_MGR_FAIL_S, baselineName: 'Ceph Pacific, `mgr fail`' };
+      figures.push({
+        name: `failover_${backend}_${kind}_median`,
+        value: percentile(sorted, 50),
+        unit: 's',
+        ...ref,
+        reference: true,
+        note: `${sorted.length} trials, min ${sorted[0].toFixed(2)} s, max ${sorted[sorted.length - 1].toFixed(2)} s${r.returnedToOld[kind] ? `; in ${r.returnedToOld[kind]} the standby's promotion did not hold and the old active was re-elected` : ''}`,
+      });
+    }
+  }
+  return { bench: 'failover', figures, params };
+}
