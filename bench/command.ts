@@ -6,6 +6,8 @@
 // through librados on this kind of machine, 0.50 ms median.
 import * as grpc from '@grpc/grpc-js';
 import { CommandRequest } from '../lib/gen/ceph/mgr/v1/daemon_server';
+import { ModuleHostServiceDefinition } from '../lib/gen/ceph/mgr/v1/module_host';
+import { makeClient, openChannel } from '../lib/client';
 import { BaselineClient } from './baseline-server';
 import { BenchResult, Figure, LoopStats, startNode, timedLoop } from './harness';
 import { moduleStack } from './notify';
@@ -52,6 +54,26 @@ export async function runCommand(): Promise<BenchResult> {
         });
       }
     }
+    // Where the time goes (concurrency 1): daemon-server alone (a native command answered from
+    // its own config, same auth and argument validation), and module-host + worker alone
+    // (HandleCommand straight to module-host, the call daemon-server makes).
+    const native = { prefix: 'config show', args: JSON.stringify({ prefix: 'config show' }), inbuf: Buffer.alloc(0) };
+    const ds = await timedLoop(async () => {
+      const r = (await stack.dsClient.command(native, { metadata: md })).result!;
+      if (r.retcode !== 0) throw new Error(`config show answered ${r.retcode} ${r.stderr}`);
+    });
+    const mhChannel = openChannel(stack.mh!.address);
+    const mh = makeClient(ModuleHostServiceDefinition, mhChannel);
+    const viaMh = await timedLoop(async () => {
+      const r = await mh.handleCommand({ prefix: 'hello', args: JSON.stringify({ prefix: 'hello' }), inbuf: Buffer.alloc(0), entity: 'client.admin' });
+      if (r.result?.retcode !== 0) throw new Error(`module-host hello answered ${r.result?.retcode} ${r.result?.stderr}`);
+    });
+    mhChannel.close();
+    stats.native_c1 = ds;
+    stats.module_host_c1 = viaMh;
+    const bn1 = 'bare grpc-js unary echo, same bytes';
+    figures.push({ name: 'command_part_daemon_server_native_p50_c1', value: ds.p50Ms, unit: 'ms', baseline: stats.bare_c1.p50Ms, baselineName: bn1, note: '`config show`: auth, validation, one hop' });
+    figures.push({ name: 'command_part_module_host_hello_p50_c1', value: viaMh.p50Ms, unit: 'ms', baseline: stats.bare_c1.p50Ms, baselineName: bn1, note: 'HandleCommand straight to module-host: host + worker thread' });
     bare.close();
     return { bench: 'command', figures, params: { command: 'hello', path: 'client -> daemon-server -> module-host -> hello worker', stats } };
   } finally {

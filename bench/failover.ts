@@ -70,11 +70,16 @@ async function oneBackend(backend: 'embedded' | 'etcd', log: (s: string) => void
       const r = await ctl('mgr', 'dump', '--format', 'json', '--wait-ms', '2000');
       return r.code === 0 ? JSON.parse(r.stdout) : null;
     };
-    const activeWithStandby = (not?: string) =>
-      until(`an available active manager${not ? ` other than ${not}` : ''} with a standby (${backend})`, async () => {
-        const d = await dump();
-        return d && d.active_name && d.available && d.active_name !== not && d.standbys.length === 1 ? d : null;
-      }, 90000, 200);
+    const sbChannel = openChannel(`127.0.0.1:${port(7200)}`);
+    channels.push(sbChannel);
+    const standby = makeClient(StandbyServiceDefinition, sbChannel);
+    // A trial starts from an available active and an available standby (modules loaded): a
+    // standby still loading its modules cannot be promoted, and the trial would measure that.
+    const activeWithStandby = () =>
+      until(`an available active manager with an available standby (${backend})`, async () => {
+        const m = (await standby.getMgrMap({}, { signal: AbortSignal.timeout(2000) })).mgrMap;
+        return m && m.activeName && m.available && m.standbys.length === 1 && m.standbys[0].available ? { epoch: m.epoch, active_name: m.activeName, available: m.available, standbys: m.standbys.map((x) => ({ name: x.name })) } : null;
+      }, 90000, 100);
     const dsAddr = (name: string) => `127.0.0.1:${port(name === 'x' ? 7300 : 7301)}`;
     await activeWithStandby();
 
@@ -101,9 +106,6 @@ async function oneBackend(backend: 'embedded' | 'etcd', log: (s: string) => void
         return false;
       }
     };
-    const sbChannel = openChannel(`127.0.0.1:${port(7200)}`);
-    channels.push(sbChannel);
-    const standby = makeClient(StandbyServiceDefinition, sbChannel);
     // The new active is whichever manager answers hello as the active after the loss: normally the
     // standby; the old one counts only once the MgrMap made it active again (a later epoch).
     const waitHello = async (next: string, old: string, beforeEpoch: number, t0: number) => {
@@ -130,6 +132,7 @@ async function oneBackend(backend: 'embedded' | 'etcd', log: (s: string) => void
         const next = before.standbys[0].name;
         if (!(await answersHello(old))) throw new Error(`${backend}: the active mgr.${old} does not answer hello before the trial`);
         kindIsCrash = kind === 'kill9';
+        const mark = ps.output.get('standby')?.length ?? 0;
         const t0 = performance.now();
         if (kind === 'kill9') {
           await Promise.all([ps.kill(`daemon-server-${old}`, 'SIGKILL'), ps.kill(`module-host-${old}`, 'SIGKILL')]);
@@ -141,7 +144,19 @@ async function oneBackend(backend: 'embedded' | 'etcd', log: (s: string) => void
         }
         const { seconds: s, who } = await waitHello(next, old, before.epoch, t0);
         out[kind].push(s);
-        if (who === old) returnedToOld[kind]++;
+        if (who === old) {
+          returnedToOld[kind]++;
+          // what the MgrMap went through, from the standby service's log
+          const why = (ps.output.get('standby') ?? []).slice(mark).filter((l) => /new mgr map|"mgr fail"/.test(l)).map((l) => {
+            try {
+              const j = JSON.parse(l);
+              return `  epoch ${j.epoch}: active ${j.active || '-'} ${j.why ?? j.message ?? ''}`;
+            } catch {
+              return `  ${l}`;
+            }
+          });
+          log(`failover ${backend} ${kind} trial ${i + 1}: the old active mgr.${old} was made active again; the MgrMap's changes:\n${why.join('\n')}`);
+        }
         log(`failover ${backend} ${kind} trial ${i + 1}: mgr.${old} lost; mgr.${who} answers hello as the active after ${s.toFixed(2)} s`);
         // bring the lost manager back as the standby
         if (kind === 'kill9') {
