@@ -41,10 +41,16 @@ export interface IngestRun {
   sessionsAtEnd: number;
   /** CPU seconds per 1,000 absorbed reports, per process (services and the simulator). */
   cpuPer1000: Record<string, number>;
+  /** The same above the service's idle CPU (what one more report costs). */
+  marginalPer1000: Record<string, number>;
+  /** Cores used idle, per service. */
+  idleCores: Record<string, number>;
   /** Cores used during the window, per process. */
   cores: Record<string, number>;
   rssIdle: Record<string, number>;
   rssLoaded: Record<string, number>;
+  /** RSS at the start of the window (growth = rssLoaded - rssStart over windowSeconds). */
+  rssStart: Record<string, number>;
   /** Peak resident memory up to the end of the window. */
   rssPeak: Record<string, number>;
   /** Get osd_map after the load stopped. */
@@ -71,9 +77,14 @@ async function measureIngest(osds: number): Promise<IngestRun> {
   const stack = await startStack({ statsPeriod: PERIOD_S });
   let sim: ReturnType<typeof startNode> | undefined;
   try {
-    // idle: started, a moment to settle, nothing connected yet
-    await new Promise((r) => setTimeout(r, SMOKE ? 300 : 2000));
+    // idle: started, nothing connected; its CPU (timers, health, the modules' own loops) is what
+    // every report's cost is measured above
+    await new Promise((r) => setTimeout(r, SMOKE ? 100 : 1000));
+    const idle0 = sampleProcs(stack.services());
+    await new Promise((r) => setTimeout(r, SMOKE ? 300 : MEASURE_MS));
     const idle = sampleProcs(stack.services());
+    const idleCores: Record<string, number> = {};
+    for (const p of stack.services()) idleCores[p.name] = (idle.cpu[p.name] - idle0.cpu[p.name]) / ((idle.t - idle0.t) / 1000);
 
     const t0 = performance.now();
     sim = startNode(
@@ -131,11 +142,13 @@ async function measureIngest(osds: number): Promise<IngestRun> {
     const seconds = (end.t - start.t) / 1000;
     const reportsPerSec = changes / seconds;
     const cpuPer1000: Record<string, number> = {};
+    const marginalPer1000: Record<string, number> = {};
     const cores: Record<string, number> = {};
     for (const p of procs) {
       const used = end.cpu[p.name] - start.cpu[p.name];
       cores[p.name] = used / seconds;
       cpuPer1000[p.name] = changes ? used / (changes / 1000) : NaN;
+      marginalPer1000[p.name] = changes ? (used - (idleCores[p.name] ?? 0) * seconds) / (changes / 1000) : NaN;
     }
 
     // the load stops; then the query side at this size
@@ -154,9 +167,12 @@ async function measureIngest(osds: number): Promise<IngestRun> {
       sessionsAtStart,
       sessionsAtEnd,
       cpuPer1000,
+      marginalPer1000,
+      idleCores,
       cores,
       rssIdle: idle.rss,
       rssLoaded: end.rss,
+      rssStart: start.rss,
       rssPeak: end.hwm,
       getOsdMap,
       osdMapBytes: map.json.length,
@@ -271,9 +287,11 @@ export async function bareStream(reports: Buffer[][], streams = 8): Promise<Bare
   }
 }
 
+let captured: Promise<Buffer[][]> | undefined;
+const capturedReports = () => (captured ??= captureReportBytes());
 let bareMemo: Promise<BareStream> | undefined;
 export function bareStreamBaseline(): Promise<BareStream> {
-  bareMemo ??= captureReportBytes().then((r) => bareStream(r));
+  bareMemo ??= capturedReports().then((r) => bareStream(r));
   return bareMemo;
 }
 
@@ -301,6 +319,9 @@ export async function runIngest(): Promise<BenchResult> {
     });
     const servicesCpu = SERVICES.reduce((a, s) => a + (r.cpuPer1000[s] ?? 0), 0);
     figures.push({ name: `ingest_${osds}_cpu_per_1000_reports_all_services`, value: servicesCpu, unit: 's', baseline: bare.cpuPer1000, baselineName: `${bareName} (server)` });
+    const marginal = SERVICES.reduce((a, s) => a + (r.marginalPer1000[s] ?? 0), 0);
+    const idleAll = SERVICES.reduce((a, s) => a + (r.idleCores[s] ?? 0), 0);
+    figures.push({ name: `ingest_${osds}_cpu_per_1000_reports_above_idle`, value: marginal, unit: 's', baseline: bare.cpuPer1000, baselineName: `${bareName} (server)`, note: `idle: ${idleAll.toFixed(3)} cores for the three services` });
     for (const s of [...SERVICES, 'sim']) {
       figures.push({
         name: `ingest_${osds}_cpu_per_1000_reports_${s.replace('-', '_')}`,
@@ -311,12 +332,87 @@ export async function runIngest(): Promise<BenchResult> {
         note: `${r.cores[s].toFixed(2)} cores${s === 'sim' ? ' (the load generator)' : ''}`,
       });
     }
-    // What one core of the busiest service would absorb at this cost.
-    const busiest = Math.max(...SERVICES.map((s) => r.cpuPer1000[s] ?? 0));
+    // What one core of the busiest service would absorb at this (above-idle) cost.
+    const busiest = Math.max(...SERVICES.map((s) => r.marginalPer1000[s] ?? 0));
     figures.push({ name: `ingest_${osds}_capacity_estimate`, value: 1000 / busiest, unit: 'reports/s', baseline: bare.reportsPerSec, baselineName: `${bareName} (measured max)`, note: '1 core for the busiest service' });
     params[`run_${osds}`] = r;
   }
+  // per-step cost of one report inside the services (same bytes, their codecs and checks)
+  const steps = await ingestSteps(await capturedReports());
+  const bareUs = bare.cpuPer1000 * 1000;
+  for (const [step, us] of Object.entries(steps)) {
+    figures.push({ name: `ingest_step_${step}`, value: us, unit: 'us/report', baseline: bareUs, baselineName: 'bare transport server CPU per report' });
+  }
+  params.stepsMicroseconds = steps;
   figures.push({ name: 'ingest_bare_stream_max', value: bare.reportsPerSec, unit: 'reports/s', note: `${Math.round(bare.bytesPerReport)} bytes per report + pg stats; server ${bare.cpuPer1000.toFixed(3)} CPU s / 1000` });
   return { bench: 'ingest', figures, params };
 }
 
+
+/**
+ * Where one report's CPU goes, step by step, with the services' own codecs and
+ * checks on the captured bytes (one report + its pg stats per iteration,
+ * one measured window for all steps). Compared with the bare transport's
+ * server cost per report; `packed_as_double` is what the counter values
+ * would cost to decode as `repeated double` instead of `repeated uint64`.
+ */
+export async function ingestSteps(reports: Buffer[][]): Promise<Record<string, number>> {
+  const { SessionSchema } = await import('../services/daemon-server/domain/session');
+  const { parsePgStatsReport } = await import('../services/cluster-state/domain/pgmap');
+  const { ReportDaemonsRequest, IngestPgStatsRequest } = await import('../lib/gen/ceph/mgr/v1/cluster_state');
+  const { BinaryReader, BinaryWriter } = await import('@bufbuild/protobuf/wire');
+  const decoded = reports.map(([rep, pg]) => [SessionRequest.decode(rep), SessionRequest.decode(pg)]);
+  const schemaLen = (decoded[0][0].msg as { value: { packed: number[] } }).value.packed.length;
+  const schema = new SessionSchema();
+  schema.apply(Array.from({ length: schemaLen }, (_, i) => ({ path: `c${i}`, description: '', nick: '', type: 2, priority: 5, units: 1 })), []);
+  const forwardBytes = decoded.map(([r, p]) => {
+    const rep = (r.msg as { value: { packed: number[] } }).value;
+    const pgs = (p.msg as { value: { epoch: number; json: Uint8Array } }).value;
+    const dr = { daemon: 'osd.1', opened: false, serviceName: '', serviceDaemon: false, metadata: {}, declare: [], undeclare: [], values: rep.packed, stamp: 1, status: {}, hasStatus: false, taskStatus: {}, healthMetrics: [], closed: false };
+    return { dr, pg: { osd: 1, epoch: pgs.epoch, stamp: 1, json: Buffer.from(pgs.json) }, packed: rep.packed };
+  });
+  const doubles = forwardBytes.map((f) => {
+    const w = new BinaryWriter();
+    w.uint32(66).fork();
+    for (const v of f.packed) w.double(v);
+    w.join();
+    return w.finish();
+  });
+  const encoded = forwardBytes.map((f) => [ReportDaemonsRequest.encode({ reports: [f.dr] }).finish(), IngestPgStatsRequest.encode({ stats: [f.pg] }).finish()]);
+  const steps: Record<string, (i: number) => unknown> = {
+    ds_decode_report: (i) => SessionRequest.decode(reports[i][0]),
+    ds_decode_pg_stats: (i) => SessionRequest.decode(reports[i][1]),
+    ds_pg_stats_json_check: (i) => JSON.parse(Buffer.from(forwardBytes[i].pg.json).toString('utf8')),
+    ds_schema_check: () => schema.check([], [], schemaLen),
+    ds_encode_forward: (i) => [ReportDaemonsRequest.encode({ reports: [forwardBytes[i].dr] }).finish(), IngestPgStatsRequest.encode({ stats: [forwardBytes[i].pg] }).finish()],
+    cs_decode: (i) => [ReportDaemonsRequest.decode(encoded[i][0]), IngestPgStatsRequest.decode(encoded[i][1])],
+    cs_parse_pg_stats: (i) => parsePgStatsReport(1, 1, 1, forwardBytes[i].pg.json),
+    packed_as_double_decode: (i) => {
+      const r = new BinaryReader(doubles[i]);
+      r.uint32();
+      const end = r.uint32() + r.pos;
+      const out: number[] = [];
+      while (r.pos < end) out.push(r.double());
+      return out;
+    },
+  };
+  const names = Object.keys(steps);
+  const total: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+  let count = 0;
+  const loop = (ms: number, record: boolean) => {
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      const i = count % reports.length;
+      for (const n of names) {
+        const t = performance.now();
+        steps[n](i);
+        if (record) total[n] += performance.now() - t;
+      }
+      if (record) count++;
+    }
+  };
+  loop(WARMUP_MS, false);
+  count = 0;
+  loop(MEASURE_MS, true);
+  return Object.fromEntries(names.map((n) => [n, (total[n] / count) * 1000])); // µs per report
+}

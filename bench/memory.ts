@@ -27,6 +27,14 @@ export async function runMemory(osds = SMOKE ? 30 : 10000): Promise<BenchResult>
       note: `peak ${(r.rssPeak[s] / MB).toFixed(0)} MB`,
     });
   }
+  for (const s of SERVICES) {
+    figures.push({
+      name: `memory_${osds}_osds_${s.replace('-', '_')}_growth`,
+      value: ((r.rssLoaded[s] - r.rssStart[s]) / MB) * (60 / r.windowSeconds),
+      unit: 'MB/min',
+      note: `RSS change over the ${r.windowSeconds.toFixed(0)} s ingest window, per minute (noisy: GC)`,
+    });
+  }
   figures.push({ name: `memory_${osds}_osds_total`, value: sum(r.rssLoaded), unit: 'MB', ...ref, note: `peak ${sum(r.rssPeak).toFixed(0)} MB; ${r.pgs} PGs` });
   return { bench: 'memory', figures, params: { osds, pgs: r.pgs, rssIdle: r.rssIdle, rssLoaded: r.rssLoaded, rssPeak: r.rssPeak } };
 }

@@ -16,6 +16,7 @@ export function scaleSizes(): number[] {
 }
 
 const cost = (r: IngestRun) => SERVICES.reduce((a, s) => a + r.cpuPer1000[s], 0);
+const marginal = (r: IngestRun) => SERVICES.reduce((a, s) => a + r.marginalPer1000[s], 0);
 
 export async function runScale(): Promise<BenchResult> {
   const sizes = scaleSizes();
@@ -37,6 +38,13 @@ export async function runScale(): Promise<BenchResult> {
       baseline: r === first ? undefined : cost(first),
       baselineName: `constant per-report cost from ${first.osds} OSDs`,
       note: `${r.reportsPerSec.toFixed(0)} of ${r.offeredPerSec} reports/s absorbed`,
+    });
+    figures.push({
+      name: `scale_${r.osds}_cpu_per_1000_reports_above_idle`,
+      value: marginal(r),
+      unit: 's',
+      baseline: r === first ? undefined : marginal(first),
+      baselineName: `constant per-report cost from ${first.osds} OSDs`,
     });
     figures.push({
       name: `scale_${r.osds}_get_osd_map_p50`,
@@ -62,6 +70,7 @@ function writeChart(runs: IngestRun[]): void {
   const X = (v: number) => m.l + ((lx(v) - x0) / (x1 - x0)) * (W - m.l - m.r);
   const series = [
     { name: 'CPU s / 1,000 reports (all services)', color: '#1f77b4', vals: runs.map(cost) },
+    { name: 'same, above idle CPU', color: '#2ca02c', vals: runs.map(marginal) },
     { name: 'Get osd_map p50 (ms)', color: '#d62728', vals: runs.map((r) => r.getOsdMap.p50Ms) },
   ];
   const all = series.flatMap((s) => s.vals).filter((v) => v > 0);
