@@ -195,6 +195,9 @@ class ActiveFinder {
   }
 
   async find(until: number): Promise<string> {
+    // A standby service that does not answer at all is most likely not
+    // running: give up on it sooner than on a failover in progress.
+    const unreachableUntil = Math.min(until, Date.now() + 5000);
     for (;;) {
       let why: string;
       try {
@@ -205,7 +208,7 @@ class ActiveFinder {
       } catch (e) {
         if (!isUnreachable(e)) throw e;
         why = `cannot reach the standby service at ${this.standbyAddr}: is it running? (npm start; or set MGR_ADDR to a daemon-server)`;
-        if (Date.now() >= until) throw new NoActiveManager(why);
+        if (Date.now() >= unreachableUntil) throw new NoActiveManager(why);
       }
       if (Date.now() >= until) throw new NoActiveManager(`${why}; gave up waiting (--wait-ms)`);
       if (!this.told) this.writeErr(`${why}; waiting for an active manager...\n`);
@@ -231,7 +234,12 @@ function errnoName(rc: number): string {
 
 if (require.main === module) {
   run(process.argv.slice(2), process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s)).then(
-    (code) => process.exit(code),
+    (code) => {
+      // Not process.exit() at once: a large answer written to a pipe is
+      // flushed asynchronously and would be cut off.
+      process.exitCode = code;
+      setTimeout(() => process.exit(code), 5000).unref();
+    },
     (e) => {
       process.stderr.write(`mgrctl: ${(e as Error).message}\n`);
       process.exit(1);

@@ -95,7 +95,7 @@ export function localProcesses(cfg: { dataDir: string; host: string; osds: numbe
   return specs;
 }
 
-async function waitServing(address: string, timeoutMs: number, child: ChildProcess): Promise<void> {
+export async function waitServing(address: string, timeoutMs: number, child: ChildProcess): Promise<void> {
   const channel = createChannel(address);
   const health = createClient(HealthDefinition, channel);
   const deadline = Date.now() + timeoutMs;

@@ -3,6 +3,7 @@
 import { spawn, ChildProcess } from 'child_process';
 import * as path from 'path';
 import * as readline from 'readline';
+import { waitServing } from '../cli/start';
 
 export const ROOT = path.resolve(__dirname, '..');
 
@@ -66,7 +67,7 @@ export class ProcessSet {
   readonly output = new Map<string, string[]>();
 
   constructor(
-    private readonly specs: Array<{ name: string; script: string; env: Record<string, string> }>,
+    private readonly specs: Array<{ name: string; script: string; env: Record<string, string>; waitFor?: string }>,
     private readonly baseEnv: Record<string, string> = {},
   ) {}
 
@@ -85,8 +86,12 @@ export class ProcessSet {
     return child;
   }
 
-  startAll(): void {
-    for (const s of this.specs) this.start(s.name);
+  /** Starts them in order, each after the one before is serving (as `npm start` does). */
+  async startAll(timeoutMs = 90000): Promise<void> {
+    for (const s of this.specs) {
+      const child = this.start(s.name);
+      if (s.waitFor) await waitServing(s.waitFor, timeoutMs, child).catch((e) => Promise.reject(new Error(`${s.name}: ${(e as Error).message}\n${this.tail(s.name)}`)));
+    }
   }
 
   /** Sends `signal` and waits for the exit; resolves with the exit code (null when killed by a signal). */

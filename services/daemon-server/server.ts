@@ -298,7 +298,9 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
               { name, gid, addrs: { daemonServer: ownAddr, moduleHost: mhAddr }, available: clusterStateReady && modulesLoaded && !stopping, availableModules, services, metadata: { pid: String(process.pid) } },
               { signal },
             ),
-          Math.max(intervalMs * 2, 1000),
+          // Generous: safety comes from measuring the fence from the send
+          // time, so a slow answer only delays, never endangers.
+          Math.max(intervalMs * 3, 1500),
         );
         activity.beaconAnswered(sentAt, r.mgrMap, r.graceMs);
         if (r.beaconIntervalMs > 0) intervalMs = r.beaconIntervalMs;

@@ -39,6 +39,12 @@ export interface DaemonState {
   lastReport: number;
   stale: boolean;
   connected: boolean;
+  /**
+   * The counters of the previous session, from its open until the new
+   * session's first values: a counter re-declared with the same type takes
+   * its samples back (declares may come in a later report than the open).
+   */
+  retired: Map<string, Counter> | null;
 }
 
 /** "osd.3" -> ["osd", "3"]; "rgw.gw.1" -> ["rgw", "gw.1"]. */
@@ -68,7 +74,7 @@ export class DaemonIndex {
     let d = this.daemons.get(name);
     if (!d) {
       const [type, id] = splitDaemonName(name)!;
-      d = { name, type, id, metadata: {}, serviceDaemon: false, serviceName: '', counters: new Map(), order: [], slots: 0, status: null, taskStatus: {}, healthMetrics: [], lastReport: 0, stale: false, connected: true };
+      d = { name, type, id, metadata: {}, serviceDaemon: false, serviceName: '', counters: new Map(), order: [], slots: 0, status: null, taskStatus: {}, healthMetrics: [], lastReport: 0, stale: false, connected: true, retired: null };
       this.daemons.set(name, d);
       this.version++;
     }
@@ -108,10 +114,9 @@ export class DaemonIndex {
       // manager after a failover) declares its counters again. The samples
       // of a counter re-declared with the same type are kept: the history
       // outlives manager failovers, unlike in Ceph where it starts empty.
-      let previous: Map<string, Counter> | null = null;
       if (r.opened) {
         if (d.counters.size) schemaChanged = true;
-        previous = d.counters;
+        d.retired = d.counters.size ? d.counters : d.retired;
         d.counters = new Map();
         d.order = [];
         d.slots = 0;
@@ -131,7 +136,7 @@ export class DaemonIndex {
         if (d.counters.delete(u)) schemaChanged = true;
       }
       for (const t of r.declare) {
-        const old = previous?.get(t.path);
+        const old = d.retired?.get(t.path);
         const counter: Counter =
           old && old.type.type === t.type
             ? { ...old, type: t }
@@ -145,6 +150,7 @@ export class DaemonIndex {
         for (const c of d.counters.values()) d.slots += slotsOf(c.type);
       }
       if (r.values.length) {
+        d.retired = null; // the new schema is complete once values flow
         const stamp = r.stamp || now;
         let i = 0;
         for (const path of d.order) {

@@ -118,8 +118,10 @@ describe('cluster-state daemons', () => {
     const opW = declare.find((d) => d.path === 'osd.op_w')!;
     const first = [report('osd.7', { opened: true, declare: [opW], values: [1], stamp: 1000 }), report('osd.7', { values: [2], stamp: 1005 })];
     expect((await t.client.reportDaemons({ reports: first })).applied).toBe(2);
-    // Reconnected (to another daemon-server): same counter, same type.
-    await t.client.reportDaemons({ reports: [report('osd.7', { opened: true, declare: [opW], values: [3], stamp: 1010 })] });
+    // Reconnected (to another daemon-server): the open, then the same
+    // counter declared again with the same type in a later report.
+    await t.client.reportDaemons({ reports: [report('osd.7', { opened: true })] });
+    await t.client.reportDaemons({ reports: [report('osd.7', { declare: [opW], values: [3], stamp: 1010 })] });
     const kept = await query(DaemonQueryKind.DAEMON_QUERY_KIND_COUNTER, { svcType: 'osd', svcId: '7', path: 'osd.op_w' });
     expect(kept['osd.op_w']).toEqual([[1000, 1], [1005, 2], [1010, 3]]);
     // Re-declared with another type: the old samples mean something else now.

@@ -1,0 +1,160 @@
+// Active/standby failover end to end, with every service a real process on
+// loopback (the local set-up's process list, started one by one so single
+// services can be killed): election between two manager instances, kill -9
+// of the active under report and command load, the killed instance coming
+// back as a standby, `mgr fail`, and SIGTERM's graceful hand-over. Clients
+// (the simulator's daemons, mgrctl) follow the MgrMap by themselves; no
+// command is lost, reports flow again after the failover, and the counter
+// history recorded before it is still there (it lives in cluster-state).
+// Failover times are printed by `npm run bench -- failover`, not asserted.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { localProcesses } from '../cli/start';
+import { run as mgrctl } from '../cli/mgrctl';
+import { makeClient, openChannel } from '../lib/client';
+import { ClusterStateServiceDefinition, DaemonQueryKind } from '../lib/gen/ceph/mgr/v1/cluster_state';
+import { StandbyClient } from '../lib/standby-client';
+import { ProcessSet, randomPortOffset, until } from './launcher';
+
+const OFFSET = randomPortOffset();
+const port = (p: number) => p + OFFSET;
+
+async function ctl(env: NodeJS.ProcessEnv, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await mgrctl(argv, env, (s) => (stdout += s), (s) => (stderr += s));
+  return { code, stdout, stderr };
+}
+
+describe('failover between two manager instances (embedded standby)', () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-failover-'));
+  const specs = localProcesses({ dataDir, host: '127.0.0.1', osds: 6, sim: true, backend: 'embedded', etcd: '', portOffset: OFFSET });
+  // Reports every second instead of Ceph's 5 s, so the test sees them flow quickly.
+  const procs = new ProcessSet(specs, { MGR_STATS_PERIOD: '1', MGR_BEACON_GRACE_MS: '3000' });
+  const env: NodeJS.ProcessEnv = {
+    MGR_STANDBY_ADDR: `127.0.0.1:${port(7200)}`,
+    MGR_CLUSTER_STATE_ADDR: `127.0.0.1:${port(7100)}`,
+    MGR_KEYRING: path.join(dataDir, 'keyring'),
+  };
+  const csChannel = openChannel(`127.0.0.1:${port(7100)}`);
+  const cs = makeClient(ClusterStateServiceDefinition, csChannel);
+  const opW = async (): Promise<Array<[number, number]>> => {
+    const r = await cs.queryDaemons({ kind: DaemonQueryKind.DAEMON_QUERY_KIND_COUNTER, svcType: 'osd', svcId: '0', path: 'osd.op_w', hostname: '', services: [] });
+    return JSON.parse(Buffer.from(r.json).toString('utf8'))?.['osd.op_w'] ?? [];
+  };
+  const mgrDump = async () => {
+    const r = await ctl(env, 'mgr', 'dump', '--format', 'json', '--wait-ms', '2000');
+    return r.code === 0 ? JSON.parse(r.stdout) : null;
+  };
+  let lastDump: any = null;
+  // The typed map tells whether the standby is ready to take over (Ceph's
+  // JSON dump does not), so a failover test never starts before it is.
+  const sb = new StandbyClient(`127.0.0.1:${port(7200)}`);
+  const activeWithStandby = (not?: string) =>
+    until(`an active manager${not ? ` other than ${not}` : ''} with an available standby`, async () => {
+      const { map } = await sb.getMgrMap();
+      if (!(map.activeName && map.available && map.activeName !== not && map.standbys.length === 1 && map.standbys[0].available)) return null;
+      const d = (lastDump = await mgrDump());
+      return d && d.active_name === map.activeName && d.standbys.length === 1 && d;
+    }, 60000).catch((e) => {
+      const summary = lastDump && { epoch: lastDump.epoch, active: lastDump.active_name, available: lastDump.available, standbys: lastDump.standbys.map((s: any) => s.name) };
+      throw new Error(`${e.message}; last map ${JSON.stringify(summary)}\n${['x', 'y'].map((n) => `daemon-server-${n}:\n${procs.tail(`daemon-server-${n}`, 15)}`).join('\n')}`);
+    });
+
+  afterAll(async () => {
+    await procs.stopAll();
+    csChannel.close();
+    sb.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('elects one active and one standby', async () => {
+    await procs.startAll();
+    const d = await activeWithStandby();
+    expect(['x', 'y']).toContain(d.active_name);
+    expect(d.standbys[0].name).toBe(d.active_name === 'x' ? 'y' : 'x');
+    // The standby's daemon-server refuses commands, naming the active.
+    const standby = d.standbys[0].name as string;
+    const r = await ctl({ ...env, MGR_ADDR: `127.0.0.1:${port(standby === 'x' ? 7300 : 7301)}` }, 'hello');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`mgr.${standby} is a standby; the active manager is mgr.${d.active_name}`);
+  }, 90000);
+
+  it('kill -9 of the active under load: a new active, no command lost, reports flow again, history kept', async () => {
+    const before = await activeWithStandby();
+    const old = before.active_name as string;
+    const history = await until('counter samples for osd.0', async () => {
+      const s = await opW();
+      return s.length >= 3 && s;
+    }).catch((e) => {
+      throw new Error(`${e.message}\nsim:\n${procs.tail('sim')}\ndaemon-server-${old}:\n${procs.tail(`daemon-server-${old}`)}`);
+    });
+
+    // Commands keep coming while the active dies; each must succeed (mgrctl
+    // follows the MgrMap and resends what got no answer).
+    let load = true;
+    const results: number[] = [];
+    const loader = (async () => {
+      while (load) results.push((await ctl(env, 'hello')).code);
+    })();
+
+    await new Promise((r) => setTimeout(r, 500));
+    const killedAt = Date.now() / 1000;
+    await Promise.all([procs.kill(`daemon-server-${old}`, 'SIGKILL'), procs.kill(`module-host-${old}`, 'SIGKILL')]);
+    const after = await until('a new active', async () => {
+      const d = await mgrDump();
+      return d && d.active_name && d.active_name !== old && d.available && d;
+    }, 60000);
+    expect(after.epoch).toBeGreaterThan(before.epoch);
+
+    // Reports reach the new active: osd.0's counter gets samples newer than the kill.
+    const samples = await until('a report after the failover', async () => {
+      const s = await opW();
+      return s.some(([t]) => t > killedAt + 0.5) && s;
+    }, 60000);
+    // The history from before the failover is still there.
+    expect(samples.some(([t]) => t < killedAt)).toBe(true);
+    expect(samples.map(([t]) => t)).toEqual(expect.arrayContaining(history.slice(-1).map(([t]) => t)));
+
+    await until('a few commands on the new active', () => results.length >= 3 && results.slice(-1)[0] === 0, 30000);
+    load = false;
+    await loader;
+    expect(results.filter((c) => c !== 0)).toEqual([]);
+  }, 150000);
+
+  it('the killed instance comes back as a standby', async () => {
+    const d = await mgrDump();
+    const gone = d.active_name === 'x' ? 'y' : 'x';
+    procs.start(`module-host-${gone}`);
+    procs.start(`daemon-server-${gone}`);
+    const back = await activeWithStandby();
+    expect(back.active_name).toBe(d.active_name);
+    expect(back.standbys[0].name).toBe(gone);
+  }, 90000);
+
+  it('mgr fail hands over to the standby at once', async () => {
+    const before = await activeWithStandby();
+    const r = await ctl(env, 'mgr', 'fail');
+    expect(r.code).toBe(0);
+    const after = await activeWithStandby(before.active_name);
+    expect(after.active_name).toBe(before.standbys[0].name);
+    const hello = await ctl(env, 'hello');
+    expect(hello.stdout).toContain('Hello World');
+  }, 90000);
+
+  it('SIGTERM of the active resigns first and exits 0; the standby takes over', async () => {
+    const before = await activeWithStandby();
+    const old = before.active_name as string;
+    const code = await procs.kill(`daemon-server-${old}`, 'SIGTERM');
+    expect(code).toBe(0);
+    expect(procs.tail(`daemon-server-${old}`, 200)).toContain('resigned as active manager');
+    const after = await until('the standby active', async () => {
+      const d = await mgrDump();
+      return d && d.active_name && d.active_name !== old && d.available && d;
+    }, 60000);
+    expect(after.active_name).toBe(before.standbys[0].name);
+    const hello = await ctl(env, 'hello');
+    expect(hello.stdout).toContain('Hello World');
+  }, 90000);
+});
