@@ -15,6 +15,7 @@ import { run as mgrctl } from '../cli/mgrctl';
 import { makeClient, openChannel } from '../lib/client';
 import { ClusterStateServiceDefinition, DaemonQueryKind } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { StandbyClient } from '../lib/standby-client';
+import { startEtcd, TestEtcd } from '../lib/testing/etcd';
 import { ProcessSet, randomPortOffset, until } from './launcher';
 
 const OFFSET = randomPortOffset();
@@ -157,4 +158,65 @@ describe('failover between two manager instances (embedded standby)', () => {
     const hello = await ctl(env, 'hello');
     expect(hello.stdout).toContain('Hello World');
   }, 90000);
+});
+
+describe('failover on the etcd backend (two standby replicas, one killed)', () => {
+  const OFF = randomPortOffset();
+  const at = (p: number) => `127.0.0.1:${p + OFF}`;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-failover-etcd-'));
+  let etcd: TestEtcd;
+  let procs: ProcessSet;
+  let sb: StandbyClient;
+  const replicas = [at(7200), at(7210)].join(',');
+  const env: NodeJS.ProcessEnv = { MGR_STANDBY_ADDR: replicas, MGR_CLUSTER_STATE_ADDR: at(7100), MGR_KEYRING: path.join(dataDir, 'keyring') };
+  const hello = async () => (await ctl(env, 'hello')).stdout;
+  const activeWithStandby = (not?: string) =>
+    until(`an active manager${not ? ` other than ${not}` : ''} with an available standby`, async () => {
+      const { map } = await sb.getMgrMap();
+      return map.activeName && map.available && map.activeName !== not && map.standbys.length === 1 && map.standbys[0].available ? map : null;
+    }, 60000);
+
+  beforeAll(async () => {
+    etcd = await startEtcd();
+    const specs = localProcesses({ dataDir, host: '127.0.0.1', osds: 3, sim: true, backend: 'etcd', etcd: etcd.endpoint, portOffset: OFF });
+    // A second standby replica, and every client told about both.
+    const first = specs.findIndex((s) => s.name === 'standby');
+    specs.splice(first + 1, 0, { ...specs[first], name: 'standby-2', env: { ...specs[first].env, MGR_PORT: String(7210 + OFF), MGR_METRICS_PORT: String(9210 + OFF), MGR_DATA_DIR: path.join(dataDir, 'standby-2') }, waitFor: at(7210) });
+    for (const s of specs) if (s.env.MGR_STANDBY_ADDR) s.env.MGR_STANDBY_ADDR = replicas;
+    procs = new ProcessSet(specs, { MGR_STATS_PERIOD: '1' });
+    sb = new StandbyClient(replicas);
+    await procs.startAll();
+  }, 120000);
+
+  afterAll(async () => {
+    await procs?.stopAll();
+    sb?.close();
+    await etcd?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('elects through etcd, survives the loss of a standby replica, and fails over the active manager', async () => {
+    const before = await activeWithStandby();
+    expect(await hello()).toContain('Hello World');
+
+    // One standby replica dies: the other (leader already, or within the
+    // lease TTL) keeps the map; managers and clients move to it.
+    await procs.kill('standby', 'SIGKILL');
+    const still = await until('the map from the surviving replica', async () => {
+      const { map } = await sb.getMgrMap();
+      return map.activeName && map.available ? map : null;
+    }, 30000);
+    expect(still.epoch).toBeGreaterThanOrEqual(before.epoch);
+    expect(await hello()).toContain('Hello World');
+
+    // Then the active manager dies: the standby takes over through etcd.
+    const old = still.activeName;
+    await Promise.all([procs.kill(`daemon-server-${old}`, 'SIGKILL'), procs.kill(`module-host-${old}`, 'SIGKILL')]);
+    const after = await until('a new active', async () => {
+      const { map } = await sb.getMgrMap();
+      return map.activeName && map.activeName !== old && map.available ? map : null;
+    }, 60000);
+    expect(after.epoch).toBeGreaterThan(still.epoch);
+    expect(await hello()).toContain('Hello World');
+  }, 180000);
 });
