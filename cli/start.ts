@@ -8,7 +8,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { createChannel, createClient } from 'nice-grpc';
 import { HealthDefinition } from 'nice-grpc-server-health';
+import * as crypto from 'crypto';
 import { configOrExit } from '../lib/config';
+import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
+import { run as mgrctl } from './mgrctl';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -29,6 +32,24 @@ export interface ProcessSpec {
   env: Record<string, string>;
   /** gRPC address to wait on before starting the next process. */
   waitFor?: string;
+}
+
+/** Enabled in a fresh MgrMap by the local set-up. */
+export const INITIAL_MODULES = ['hello', 'selftest', 'prometheus', 'restful', 'dashboard', 'iostat', 'crash'];
+const CEPH_STATUS_MODULE = '/usr/share/ceph/mgr/status/module.py';
+
+/**
+ * Both managers run on one host here, so each gets its own port for the
+ * modules that listen (module store keys mgr/<module>/<mgr>/server_port,
+ * which those modules read before their module-wide option).
+ */
+export function modulePorts(portOffset: number): Record<string, string> {
+  const ports: Record<string, number> = { prometheus: 9283, dashboard: 8080, restful: 8003 };
+  const out: Record<string, string> = {};
+  for (const [module, base] of Object.entries(ports)) {
+    ['x', 'y'].forEach((mgr, i) => (out[`mgr/${module}/${mgr}/server_port`] = String(base + i + portOffset)));
+  }
+  return out;
 }
 
 /** The processes of the local set-up, in start order. */
@@ -55,6 +76,9 @@ export function localProcesses(cfg: { dataDir: string; host: string; osds: numbe
         MGR_DATA_DIR: path.join(data, 'standby'),
         MGR_CLUSTER_STATE_ADDR: clusterState,
         MGR_STANDBY_BACKEND: cfg.backend,
+        // A fresh map enables the seed's plugins and, where Debian's Ceph
+        // modules are installed, Ceph's own iostat and crash.
+        MGR_INITIAL_MODULES: INITIAL_MODULES.join(','),
         ...(cfg.etcd ? { MGR_ETCD_ENDPOINTS: cfg.etcd } : {}),
       },
       waitFor: standby,
@@ -66,7 +90,17 @@ export function localProcesses(cfg: { dataDir: string; host: string; osds: numbe
     specs.push({
       name: `module-host-${name}`,
       script: 'services/module-host/main.ts',
-      env: { MGR_NAME: name, MGR_PORT: p(7400 + i), MGR_METRICS_PORT: p(9400 + i), MGR_CLUSTER_STATE_ADDR: clusterState, MGR_STANDBY_ADDR: standby, MGR_DATA_DIR: path.join(data, `module-host-${name}`) },
+      env: {
+        MGR_NAME: name,
+        MGR_PORT: p(7400 + i),
+        MGR_METRICS_PORT: p(9400 + i),
+        MGR_CLUSTER_STATE_ADDR: clusterState,
+        MGR_STANDBY_ADDR: standby,
+        MGR_DATA_DIR: path.join(data, `module-host-${name}`),
+        // `fs status` / `osd status` through Ceph's own status module when
+        // it is installed (the TypeScript one otherwise).
+        ...(fs.existsSync(CEPH_STATUS_MODULE) && !process.env.MGR_PREFER_PYTHON_MODULES ? { MGR_PREFER_PYTHON_MODULES: 'status' } : {}),
+      },
       waitFor: mh,
     });
     specs.push({
@@ -168,6 +202,7 @@ async function main(): Promise<void> {
       try {
         await waitServing(spec.waitFor, cfg.readyTimeoutMs, child);
         say(`${spec.name} serving on ${spec.waitFor}`);
+        if (spec.name === 'cluster-state') await setModulePorts(spec.waitFor, cfg.portOffset);
       } catch (e) {
         say(`${spec.name} failed to start: ${(e as Error).message}; see ${path.join(logs, spec.name + '.log')}`);
         await stopAll(1);
@@ -178,7 +213,57 @@ async function main(): Promise<void> {
     }
   }
   const at = (port: number) => `${cfg.host}:${port + cfg.portOffset}`;
+  if (cfg.sim) await pluginsReady({ standby: at(7200), keyring: path.join(data, 'keyring'), data }, say);
   say(`ready: try bin/mgrctl status  (managers x ${at(7300)}, y ${at(7301)}; cluster-state ${at(7100)}; standby ${at(7200)}; Ctrl-C stops everything)`);
+}
+
+/** Per-manager module ports, written once (an operator's later change is kept). */
+async function setModulePorts(clusterState: string, portOffset: number): Promise<void> {
+  const channel = createChannel(clusterState);
+  const cs = createClient(ClusterStateServiceDefinition, channel);
+  try {
+    for (const [key, value] of Object.entries(modulePorts(portOffset))) {
+      if (!(await cs.getStore({ key })).found) await cs.setStore({ key, value });
+    }
+  } finally {
+    channel.close();
+  }
+}
+
+/**
+ * Once the active manager is up: on a fresh data folder, give restful a
+ * self-signed certificate and the dashboard an admin user (its password
+ * written to <data>/dashboard-admin), then print where the plugins listen.
+ */
+async function pluginsReady(o: { standby: string; keyring: string; data: string }, say: (s: string) => void): Promise<void> {
+  const env = { ...process.env, MGR_STANDBY_ADDR: o.standby, MGR_KEYRING: o.keyring, MGR_ADDR: '' };
+  const ctl = async (...argv: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await mgrctl([...argv, '--wait-ms', '60000'], env, (x) => (out += x), (x) => (err += x));
+    return { code, out, err };
+  };
+  const marker = path.join(o.data, 'plugins-initialised');
+  if (!fs.existsSync(marker)) {
+    const cert = await ctl('restful', 'create-self-signed-cert');
+    if (cert.code) say(`restful: could not create a certificate: ${cert.err.trim()}`);
+    const password = crypto.randomBytes(12).toString('base64url');
+    const user = await ctl('dashboard', 'ac-user-create', 'admin', password, 'true');
+    if (user.code) say(`dashboard: could not create the admin user: ${user.err.trim()}`);
+    else fs.writeFileSync(path.join(o.data, 'dashboard-admin'), `admin ${password}\n`, { mode: 0o600 });
+    fs.writeFileSync(marker, new Date().toISOString() + '\n');
+  }
+  // The URIs reach the MgrMap with the active's next beacons.
+  const want = ['prometheus', 'restful', 'dashboard'];
+  let services: Record<string, string> = {};
+  for (let i = 0; i < 40; i++) {
+    const r = await ctl('mgr', 'services', '--format', 'json');
+    if (r.code === 0) services = JSON.parse(r.out || '{}');
+    if (want.every((m) => services[m])) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  for (const m of want) say(`${m}: ${services[m] ?? 'not serving yet (bin/mgrctl mgr services; bin/mgrctl status for why)'}`);
+  if (services.dashboard) say(`dashboard login: admin, password in ${path.join(o.data, 'dashboard-admin')}`);
 }
 
 if (require.main === module) void main();

@@ -444,6 +444,26 @@ export class SimCluster {
     return t;
   }
 
+  /** The leader's mon_status (`ceph mon_status`): every monitor in quorum. */
+  monStatus(monMapEpoch: number): Record<string, any> {
+    const ranks = this.monNames.map((_, rank) => rank);
+    return {
+      name: this.monNames[0],
+      rank: 0,
+      state: 'leader',
+      election_epoch: 3,
+      quorum: ranks,
+      quorum_age: Math.max(0, Math.floor(Date.now() / 1000 - this.createdAt)),
+      features: { required_con: '2449958747317026820', required_mon: ['kraken', 'luminous', 'mimic', 'osdmap-prune', 'nautilus', 'octopus', 'pacific', 'elector-pinging'], quorum_con: '4540138314316775423', quorum_mon: ['kraken', 'luminous', 'mimic', 'osdmap-prune', 'nautilus', 'octopus', 'pacific', 'elector-pinging'] },
+      outside_quorum: [],
+      extra_probe_peers: [],
+      sync_provider: [],
+      monmap: { ...this.monMap(), epoch: monMapEpoch },
+      feature_map: {},
+      stretch_mode: false,
+    };
+  }
+
   /** The monitor map: mons a, b, c... on the first hosts. */
   monMap(): Record<string, any> {
     const t = clone(pacificTemplates().mon_map);

@@ -32,10 +32,10 @@ export interface FeedOptions {
 }
 
 /** Maps the feed owns, in the order it pushes them first. */
-const MAP_ORDER = ['osd_metadata', 'mds_metadata', 'mon_metadata', 'mon_map', 'crush_map', 'osd_map', 'fs_map', 'service_map'] as const;
+const MAP_ORDER = ['osd_metadata', 'mds_metadata', 'mon_metadata', 'mon_map', 'mon_status', 'crush_map', 'osd_map', 'fs_map', 'service_map'] as const;
 type FeedMap = (typeof MAP_ORDER)[number];
 // The get() name to read a map's stored epoch back.
-const GET_NAME: Record<FeedMap, string> = { osd_metadata: 'osd_metadata', mds_metadata: 'mds_metadata', mon_metadata: 'mon_metadata', mon_map: 'mon_map', crush_map: 'osd_map_crush', osd_map: 'osd_map', fs_map: 'fs_map', service_map: 'service_map' };
+const GET_NAME: Record<FeedMap, string> = { osd_metadata: 'osd_metadata', mds_metadata: 'mds_metadata', mon_metadata: 'mon_metadata', mon_map: 'mon_map', mon_status: 'mon_status', crush_map: 'osd_map_crush', osd_map: 'osd_map', fs_map: 'fs_map', service_map: 'service_map' };
 
 export class MapFeed {
   readonly cluster: SimCluster;
@@ -185,6 +185,8 @@ export class MapFeed {
         return { ...c.fsMap(), epoch };
       case 'mon_map':
         return { ...c.monMap(), epoch };
+      case 'mon_status':
+        return c.monStatus(this.epochs.get('mon_map') ?? 1);
       case 'service_map':
         return c.serviceMap(epoch, true);
       case 'osd_metadata':

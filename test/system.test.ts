@@ -46,6 +46,7 @@ describe('the system as npm start runs it', () => {
       return r.status === 0 && /osd: 12 osds: 12 up/.test(r.stdout) && r.stdout;
     });
     expect(status).toMatch(/health: HEALTH_(OK|WARN)/);
+    expect(status).toMatch(/mon: 1 daemons, quorum a/);
     const pg = await until('pg stat', () => {
       const r = mgrctl('pg', 'stat');
       return r.status === 0 && /\d+ pgs: /.test(r.stdout) && r.stdout;
