@@ -2,6 +2,7 @@
 // reflection (grpcurl / buf curl need no proto files), grpc.health.v1 that
 // follows real readiness, Prometheus metrics over HTTP, JSON logs, TLS, and a
 // bounded drain on SIGTERM/SIGINT.
+import { setMaxListeners } from 'events';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
@@ -115,6 +116,9 @@ export async function startService(opts: ServiceOptions, register: ServiceRegist
   const registry = new prom.Registry();
   prom.collectDefaultMetrics({ register: registry });
   const abort = new AbortController();
+  // Every open stream (a daemon session each, thousands of them) listens
+  // for shutdown: that is expected, not a leak.
+  setMaxListeners(0, abort.signal);
   const health = HealthState();
   const maxMsg = opts.maxMessageBytes ?? 64 * 1024 * 1024;
 
