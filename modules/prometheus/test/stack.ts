@@ -53,11 +53,7 @@ export async function startStack(opts: { osds?: number; options?: Record<string,
   for (const [k, v] of Object.entries(opts.options ?? {})) await csClient.setStore({ key: k, value: v });
   const sim = new SimCluster({ osds: opts.osds ?? 3 });
   const feed = new MapFeed({ cluster: sim, channel, pgStatsDirect: true, pgStatsPeriodSec: 1, serviceMap: true, logger: createLogger({ component: 'sim-feed' }, 'warn') });
-  await feed.start();
-  // The monitors' mon_status (the feed does not publish one): every mon in quorum.
-  const monMap = sim.monMap();
-  const monStatus = { name: monMap.mons[0].name, rank: 0, state: 'leader', quorum: monMap.mons.map((m: any) => m.rank), monmap: monMap };
-  await csClient.putMap({ name: 'mon_status', epoch: 1, json: Buffer.from(JSON.stringify(monStatus)) });
+  await feed.start(); // maps, including the monitors' mon_status (every mon in quorum)
 
   // Perf counters: the simulator's OSD schema, every value 0 but osd.op_w.
   const schema = osdPerfSchema();
