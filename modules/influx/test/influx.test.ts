@@ -117,8 +117,15 @@ maybe('influx module with a real InfluxDB', () => {
     expect(quota.length).toBe(df.pools.length);
 
     // Daemon counters: OSDs, the MDS and the mons, with their host, and no histograms.
-    const daemons = (await one('SHOW TAG VALUES FROM ceph_daemon_stats WITH KEY = "ceph_daemon"')).map((v: any) => v[1]);
-    expect(daemons).toEqual(expect.arrayContaining(['osd.0', 'osd.1', 'osd.2', 'mds.a', 'mon.a']));
+    // (the mon and the MDS may report their first counters a little after the OSDs on a busy machine)
+    const want = ['osd.0', 'osd.1', 'osd.2', 'mds.a', 'mon.a'];
+    const daemons = await until('every fake daemon\'s counters in InfluxDB', async () => {
+      const d = (await one('SHOW TAG VALUES FROM ceph_daemon_stats WITH KEY = "ceph_daemon"')).map((v: any) => v[1]);
+      if (want.every((x) => d.includes(x))) return d;
+      await s.command('influx send');
+      return null;
+    });
+    expect(daemons).toEqual(expect.arrayContaining(want));
     const osdHost = s.sim.osdMetadataOf(1).hostname;
     const hosts = (await one(`SHOW TAG VALUES FROM ceph_daemon_stats WITH KEY = "host" WHERE ceph_daemon = 'osd.1'`)).map((v: any) => v[1]);
     expect(hosts).toEqual([osdHost]);
