@@ -184,6 +184,16 @@ export abstract class MgrModule extends ModuleBase {
   clusterLog(channel: string, priority: ClusterLogPriority, message: string): Promise<void> {
     return this.call('clusterLog', channel, priority, message);
   }
+  /**
+   * Runs a command of this manager (Ceph's send_command to the mgr: native
+   * commands such as `pg stat` and module commands alike) through the
+   * active manager's daemon-server, so its arguments are validated, caps
+   * checked and the call audited (as mgr.<name>, on behalf of this module).
+   * Never throws: failures are a negative retcode with a message.
+   */
+  sendCommand(prefix: string, args: Record<string, unknown> = {}, inbuf = ''): Promise<CommandResult> {
+    return this.call('sendCommand', prefix, args, inbuf);
+  }
 }
 
 /** The part of a module that runs on a standby manager (Ceph's MgrStandbyModule). */

@@ -429,7 +429,10 @@ export class DaemonServerHandlers {
       // A module may have just been enabled: look once more past the cache.
       candidates = (await this.moduleEntries(true)).filter((e) => e.sig.prefix === prefix);
     }
-    const log = this.d.log.child({ entity: caller.entity, prefix });
+    // A manager's module-host sends its modules' commands (sendCommand) as
+    // mgr.<name>, naming the module in x-mgr-on-behalf-of: audit shows both.
+    const onBehalfOf = context.metadata.get('x-mgr-on-behalf-of');
+    const log = this.d.log.child({ entity: caller.entity, prefix, ...(onBehalfOf ? { on_behalf_of: onBehalfOf } : {}) });
     if (!candidates.length) {
       this.m.commands.inc({ route: 'none', retcode: String(EINVAL) });
       return { retcode: EINVAL, stdout: '', stderr: `No handler found for '${prefix}'` };
@@ -440,7 +443,7 @@ export class DaemonServerHandlers {
       : { service: 'py', module: entry.desc.module, prefix, perm: entry.desc.perm };
     if (!isCapable(caller.grants, capReq)) {
       this.m.denied.inc();
-      const line = `from='${caller.entity}' entity='${caller.entity}' cmd=[${JSON.stringify({ prefix, ...args })}]: access denied`;
+      const line = `from='${onBehalfOf || caller.entity}' entity='${caller.entity}' cmd=[${JSON.stringify({ prefix, ...args })}]: access denied`;
       log.warn('command denied', { channel: 'audit', perm: entry.desc.perm });
       this.d.appendAudit(line);
       throw new ServerError(Status.PERMISSION_DENIED, 'access denied: does your client key have mgr caps? See http://docs.ceph.com/en/latest/mgr/administrator/#client-authentication');

@@ -104,10 +104,19 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     (server, { log, registry, shutdownSignal }) => {
       let keyring = null;
       if (opts.auth !== false) {
-        const k = loadOrCreateKeyring(keyringPath);
+        let k: ReturnType<typeof loadOrCreateKeyring>;
+        try {
+          k = loadOrCreateKeyring(keyringPath, name);
+        } catch (e) {
+          // A read-only keyring (a mounted Secret) without mgr.<name>: serve
+          // with it as it is; this manager's modules cannot send commands.
+          if (!['EACCES', 'EROFS', 'EPERM'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+          log.warn(`cannot add mgr.${name} to a read-only keyring: this manager's modules cannot send commands unless module-host uses another entity (MGR_COMMAND_ENTITY)`, { path: keyringPath });
+          k = loadOrCreateKeyring(keyringPath);
+        }
         keyring = k.entries;
-        if (k.created) log.info('created keyring with client.admin (allow *) and client.ro (allow r)', { path: keyringPath });
-        else log.info('keyring loaded', { path: keyringPath, entities: [...k.entries.keys()] });
+        if (k.created) log.info(`created keyring with client.admin (allow *), client.ro (allow r) and mgr.${name} (allow *)`, { path: keyringPath });
+        else log.info('keyring loaded', { path: keyringPath, entities: [...k.entries.keys()], added: k.added });
       } else {
         log.warn('authentication is OFF (MGR_AUTH=none): anyone who can reach this port has full access');
       }

@@ -20,6 +20,11 @@ const OPTIONS = {
   pythonModules: { env: 'MGR_PYTHON_MODULES', flag: 'python-modules', type: 'string', default: '*', desc: "Python modules to load, comma-separated ('*': all found, 'none': no Python modules)" },
   preferPython: { env: 'MGR_PREFER_PYTHON_MODULES', flag: 'prefer-python-modules', type: 'string', default: '', desc: 'names whose Python module replaces the TypeScript module of the same name (otherwise a clash is an error and the TypeScript one runs)' },
   python: { env: 'MGR_PYTHON', flag: 'python', type: 'string', default: '/usr/bin/python3', desc: "the interpreter for Python modules (Debian's, for python3-rados)" },
+  // sendCommand (domain/send-command.ts).
+  daemonServerAddr: { env: 'MGR_DAEMON_SERVER_ADDR', flag: 'daemon-server-addr', type: 'string', default: '', desc: "daemon-server host:port for the modules' sendCommand while the MgrMap names no active (without MGR_STANDBY_ADDR: always)" },
+  keyring: { env: 'MGR_KEYRING', flag: 'keyring', type: 'string', default: './data/keyring', desc: "keyring holding this manager's key (mgr.<name>, added by daemon-server), used for sendCommand" },
+  auth: { env: 'MGR_AUTH', flag: 'auth', type: 'string', default: 'keyring', desc: "'keyring' or 'none' (daemon-server without authentication: no key is sent)" },
+  commandEntity: { env: 'MGR_COMMAND_ENTITY', flag: 'command-entity', type: 'string', default: '', desc: 'entity sendCommand authenticates as (default mgr.<name>; e.g. when the keyring is a read-only Secret without it)' },
   ...COMMON_OPTIONS,
 } as const;
 
@@ -31,6 +36,10 @@ const list = (s: string, sep: string) =>
 
 async function main(): Promise<void> {
   const cfg = configOrExit('module-host: runs the manager modules, each in its own worker (Ceph PyModules)', OPTIONS);
+  if (cfg.auth !== 'keyring' && cfg.auth !== 'none') {
+    process.stderr.write(`MGR_AUTH: expected 'keyring' or 'none', got '${cfg.auth}'\n`);
+    process.exit(2);
+  }
   const handle = await startModuleHost({
     host: cfg.host,
     port: cfg.port,
@@ -49,6 +58,9 @@ async function main(): Promise<void> {
     logLevel: cfg.logLevel,
     tls: serverTlsOf(cfg),
     peerTls: peerTlsOf(cfg),
+    daemonServerAddr: cfg.daemonServerAddr,
+    keyringPath: cfg.auth === 'none' ? null : cfg.keyring,
+    commandEntity: cfg.commandEntity,
     python:
       cfg.pythonModules.trim() === 'none'
         ? undefined

@@ -12,6 +12,7 @@ import { StandbyClient } from '../../lib/standby-client';
 import { ClusterStateApi, ModuleHost } from './domain/host';
 import { moduleHostHandlers } from './grpc';
 import type { PythonModulesConfig } from './domain/python-modules';
+import { CommandSender } from './domain/send-command';
 
 export const BUILTIN_MODULES = path.resolve(__dirname, '../../modules');
 
@@ -44,6 +45,12 @@ export interface ModuleHostOptions {
   peerTls?: TlsOptions;
   /** Ceph's Python modules (domain/python-modules.ts); unset: none. */
   python?: PythonModulesConfig;
+  /** sendCommand's daemon-server while the MgrMap names none (MGR_DAEMON_SERVER_ADDR). */
+  daemonServerAddr?: string;
+  /** Keyring with this manager's key, mgr.<name> (default ./data/keyring); null: send no key (MGR_AUTH=none). */
+  keyringPath?: string | null;
+  /** Entity sendCommand authenticates as (default mgr.<name>). */
+  commandEntity?: string;
 }
 
 export interface ModuleHostHandle {
@@ -51,6 +58,8 @@ export interface ModuleHostHandle {
   port: number;
   service: RunningService;
   host: ModuleHost;
+  /** Where the modules' sendCommand goes. */
+  commands: CommandSender;
   stop(): Promise<void>;
 }
 
@@ -107,6 +116,7 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
   };
 
   let host!: ModuleHost;
+  let commands!: CommandSender;
   const service = await startService(
     {
       name: 'module-host',
@@ -136,8 +146,18 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
           for (const m of host.modules()) this.set({ module: m.name }, m.state === 'failed' ? 1 : 0);
         },
       });
+      commands = new CommandSender({
+        mgrName: opts.name ?? 'x',
+        entity: opts.commandEntity,
+        keyringPath: opts.keyringPath === null ? null : path.resolve(opts.keyringPath ?? './data/keyring'),
+        fallbackAddr: opts.daemonServerAddr,
+        tls: opts.peerTls,
+        timeoutMs: opts.commandTimeoutMs ?? 30000,
+        log: (level, msg, fields) => log[level](msg, fields),
+      });
       host = new ModuleHost({
         mgrId: opts.name ?? 'x',
+        commands,
         modulePath: [BUILTIN_MODULES, ...(opts.modulePath ?? [])],
         enabled: opts.enabledModules ?? ['hello', 'status', 'selftest'],
         alwaysOn: opts.alwaysOnModules ?? ['status'],
@@ -192,16 +212,18 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
   await host.setActive(opts.active ?? !opts.standbyAddr);
   service.setServing(true, 'modules loaded');
   const sb = opts.standbyAddr ? new StandbyClient(opts.standbyAddr, opts.peerTls) : null;
-  if (sb) followMgrMap(sb, host, opts.name ?? 'x', watchAbort.signal, log);
+  if (sb) followMgrMap(sb, host, commands, opts.name ?? 'x', watchAbort.signal, log);
 
   return {
     address: service.address,
     port: service.port,
     service,
     host,
+    commands,
     async stop() {
       watchAbort.abort();
       sb?.close();
+      commands.close();
       await host.stopAll();
       await service.stop();
       channel.close();
@@ -214,9 +236,10 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
  * active and the standby service answered within 3/4 of its grace period
  * (the same fence daemon-server applies, see
  * services/daemon-server/domain/activity.ts); the enabled set and the
- * active's module URIs come from the map.
+ * active's module URIs and daemon-server address (for sendCommand) come
+ * from the map.
  */
-function followMgrMap(sb: StandbyClient, host: ModuleHost, name: string, signal: AbortSignal, log: { info(m: string, f?: object): void; warn(m: string, f?: object): void }): void {
+function followMgrMap(sb: StandbyClient, host: ModuleHost, commands: CommandSender, name: string, signal: AbortSignal, log: { info(m: string, f?: object): void; warn(m: string, f?: object): void }): void {
   let map: MgrMap | undefined;
   let graceMs = 3000;
   let lastAnswerSentAt = -Infinity;
@@ -234,6 +257,8 @@ function followMgrMap(sb: StandbyClient, host: ModuleHost, name: string, signal:
     }
     void host.setEnabledModules([...map.modules, ...map.alwaysOnModules]);
     host.setActiveServices({ ...map.services });
+    // sendCommand goes to the active manager's daemon-server (ours, while we are active).
+    commands.setActiveAddr(map.available ? (map.activeAddrs?.daemonServer ?? '') : '');
     void host.setActive(active);
   };
   sb.watch((m) => {

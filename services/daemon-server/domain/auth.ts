@@ -205,15 +205,22 @@ export function formatKeyring(entries: Array<{ entity: string; key: string; caps
 
 /**
  * Loads the keyring, creating it (client.admin with allow *, client.ro with
- * allow r; mode 0600) when the file does not exist. Returns whether it was created.
+ * allow r; mode 0600) when the file does not exist. With `mgrName`, the
+ * manager's own entity mgr.<name> (allow *, as Ceph's mgr daemons have
+ * `mgr 'allow *'`) is in it too: module-host sends its modules' commands
+ * (sendCommand) with it; a keyring that lacks it gets it appended. Returns
+ * whether the file was created and which entities were added.
  */
-export function loadOrCreateKeyring(file: string): { entries: Map<string, KeyringEntry>; created: boolean } {
+export function loadOrCreateKeyring(file: string, mgrName?: string): { entries: Map<string, KeyringEntry>; created: boolean; added: string[] } {
   let created = false;
+  const added: string[] = [];
+  const mgrEntity = mgrName ? `mgr.${mgrName}` : null;
   if (!fs.existsSync(file)) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const text = formatKeyring([
       { entity: 'client.admin', key: newKey(), caps: 'allow *' },
       { entity: 'client.ro', key: newKey(), caps: 'allow r' },
+      ...(mgrEntity ? [{ entity: mgrEntity, key: newKey(), caps: 'allow *' }] : []),
     ]);
     try {
       // wx: never overwrite a keyring another process wrote meanwhile
@@ -223,7 +230,14 @@ export function loadOrCreateKeyring(file: string): { entries: Map<string, Keyrin
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
   }
-  return { entries: parseKeyring(fs.readFileSync(file, 'utf8'), file), created };
+  let entries = parseKeyring(fs.readFileSync(file, 'utf8'), file);
+  if (mgrEntity && !entries.has(mgrEntity)) {
+    // One small O_APPEND write: managers sharing a keyring each add their own.
+    fs.appendFileSync(file, formatKeyring([{ entity: mgrEntity, key: newKey(), caps: 'allow *' }]));
+    added.push(mgrEntity);
+    entries = parseKeyring(fs.readFileSync(file, 'utf8'), file);
+  }
+  return { entries, created, added };
 }
 
 /** Reads one entity's key from a keyring file (for clients such as mgrctl). */

@@ -9,6 +9,7 @@ import { ModuleRunner, ModuleTimeout, RunnerDeps } from './module-runner';
 import { convertOption, declaredOptions, optionKey, OptionError, unknownOption } from './options';
 import type { OptionDeclaration } from './protocol';
 import { addPythonModules, PythonModulesConfig } from './python-modules';
+import type { CommandSender } from './send-command';
 
 /** What the host needs from cluster-state (a thin adapter over its client). */
 export interface ClusterStateApi {
@@ -36,6 +37,8 @@ export interface ModuleHostOptions {
   observeNotify?: RunnerDeps['observeNotify'];
   /** Ceph's Python modules (python-modules.ts); none when unset. */
   python?: PythonModulesConfig;
+  /** Where sendCommand goes (send-command.ts); unset: it answers -95. */
+  commands?: CommandSender;
 }
 
 export interface ModuleView {
@@ -366,6 +369,11 @@ export class ModuleHost {
         return this.activeServices[module] ?? '';
       case 'clusterLog':
         return c.clusterLog(s(0), s(1), `[${module}] ${s(2)}`);
+      case 'sendCommand': {
+        // [prefix, args, inbuf] -> [retcode, stdout, stderr], through daemon-server's command path.
+        if (!this.opts.commands) return [EOPNOTSUPP, '', `module-host has no daemon-server to send '${s(0)}' to`];
+        return this.opts.commands.send(module, s(0), (args[1] ?? {}) as Record<string, unknown>, s(2));
+      }
       default:
         throw new Error(`unknown module API call '${method}'`);
     }

@@ -69,5 +69,6 @@ export const API_METHODS = [
   'setUri',
   'clusterLog',
   'getActiveUri',
+  'sendCommand',
 ] as const;
 export type ApiMethod = (typeof API_METHODS)[number];

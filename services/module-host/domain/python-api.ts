@@ -11,6 +11,8 @@ import * as path from 'path';
 import type { RunnerDeps } from './module-runner';
 import { convertOption, declaredOptions, optionKey } from './options';
 import type { PythonRuntime } from './python-runner';
+import { NATIVE_COMMANDS } from '../../daemon-server/domain/native';
+import { parseSignature } from '../../daemon-server/domain/argspec';
 
 export const CEPH_VERSION = 'ceph version 16.2.15 (618f440892089921c3e944a991122ddc44e60516) pacific (stable)';
 const RELEASES: Record<number, string> = { 12: 'luminous', 13: 'mimic', 14: 'nautilus', 15: 'octopus', 16: 'pacific', 17: 'quincy', 18: 'reef' };
@@ -33,6 +35,10 @@ function cephOptions(mgrId: string): Record<string, unknown> {
 }
 
 const EOPNOTSUPP = -95;
+const EINVAL = -22;
+
+/** Prefixes daemon-server answers natively (so a 'mon' send_command of one can go there). */
+const NATIVE_PREFIXES = new Set(NATIVE_COMMANDS.map((c) => parseSignature(c.cmd).prefix));
 
 export class PythonApi {
   private ownChecks: Record<string, unknown> = {};
@@ -111,15 +117,26 @@ export class PythonApi {
       case '_ceph_dispatch_remote':
         return this.host('remote', [s(0), s(1), Array.isArray(args[2]) ? args[2] : []]);
       case '_ceph_send_command': {
-        // [svc_type, svc_id, command JSON, tag, inbuf]: there is no monitor
-        // or OSD to send it to; the module gets a clear error, not a hang.
-        let prefix = '';
+        // [svc_type, svc_id, command JSON, tag, inbuf]. The manager's own
+        // commands (svc_type 'mgr'), and monitor commands that daemon-server
+        // answers itself (pg stat, osd df, ...: mgr commands in Pacific that
+        // modules sometimes address to the mon), go through daemon-server's
+        // command path; there is no monitor or OSD to send anything else to.
+        let cmd: Record<string, unknown> = {};
         try {
-          prefix = String(JSON.parse(s(2)).prefix ?? '');
+          const parsed = JSON.parse(s(2));
+          if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) cmd = parsed;
         } catch {
-          prefix = s(2).slice(0, 80);
+          return [EINVAL, '', `send_command: command is not JSON: ${s(2).slice(0, 80)}`];
         }
-        return [EOPNOTSUPP, '', `module-host does not forward commands to ${s(0) || 'mon'}${s(1) ? `.${s(1)}` : ''} ('${prefix}'): send_command is not served`];
+        const prefix = String(cmd.prefix ?? '').trim();
+        const target = s(0) || 'mon';
+        if (target === 'mgr' || (target === 'mon' && NATIVE_PREFIXES.has(prefix))) {
+          const args = { ...cmd };
+          delete args.prefix;
+          return this.host('sendCommand', [prefix, args, s(4)]);
+        }
+        return [EOPNOTSUPP, '', `module-host does not forward commands to ${target}${s(1) ? `.${s(1)}` : ''} ('${prefix}'): only the manager's commands (send_command to 'mgr') and the monitor commands daemon-server answers are served`];
       }
       case '_unserved':
         if (!this.unserved.has(s(0))) {

@@ -1,0 +1,151 @@
+// A module's send_command to its own manager (what `ceph tell mgr` reaches):
+// forwarded to the active manager's daemon-server Command RPC, so argument
+// validation, caps and the audit log apply as for any client. module-host
+// authenticates as the manager, mgr.<name> (allow *, created in the keyring
+// by daemon-server), and names the module in x-mgr-on-behalf-of.
+import * as fs from 'fs';
+import { Channel, Metadata, Status } from 'nice-grpc';
+import { openChannel, makeClient } from '../../../lib/client';
+import type { TlsOptions } from '../../../lib/server';
+import { DaemonServerServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
+import { KeyringError, parseKeyring } from '../../daemon-server/domain/auth';
+
+export type CommandResult = [number, string, string];
+
+const EACCES = -13;
+const EINVAL = -22;
+const EIO = -5;
+const EAGAIN = -11;
+const EFBIG = -27;
+const ENOTCONN = -107;
+const ETIMEDOUT = -110;
+
+export interface CommandSenderOptions {
+  /** This manager instance (MGR_NAME). */
+  mgrName: string;
+  /** Entity to authenticate as (default mgr.<mgrName>). */
+  entity?: string;
+  /** Keyring holding the entity's key; null: no key is sent (MGR_AUTH=none). */
+  keyringPath: string | null;
+  /** The daemon-server to use while the MgrMap names none (MGR_DAEMON_SERVER_ADDR). */
+  fallbackAddr?: string;
+  tls?: TlsOptions;
+  timeoutMs: number;
+  log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
+}
+
+export class CommandSender {
+  private mapAddr = '';
+  private fallbackAddr: string;
+  private channels = new Map<string, { channel: Channel; client: ReturnType<typeof makeClient<typeof DaemonServerServiceDefinition>> }>();
+  private key: string | null = null;
+  readonly entity: string;
+
+  constructor(private opts: CommandSenderOptions) {
+    this.entity = opts.entity || `mgr.${opts.mgrName}`;
+    this.fallbackAddr = opts.fallbackAddr ?? '';
+  }
+
+  /** The active's daemon-server address from the MgrMap ("" when none). */
+  setActiveAddr(addr: string): void {
+    this.mapAddr = addr;
+  }
+
+  /** The daemon-server to use without a MgrMap (tests start it after module-host). */
+  setFallbackAddr(addr: string): void {
+    this.fallbackAddr = addr;
+  }
+
+  address(): string {
+    return this.mapAddr || this.fallbackAddr;
+  }
+
+  private client(addr: string) {
+    let c = this.channels.get(addr);
+    if (!c) {
+      const channel = openChannel(addr, this.opts.tls);
+      c = { channel, client: makeClient(DaemonServerServiceDefinition, channel) };
+      this.channels.set(addr, c);
+    }
+    return c.client;
+  }
+
+  /** The entity's key, read when first needed (daemon-server may create the keyring after we start). */
+  private readKey(fresh: boolean): string {
+    if (this.key && !fresh) return this.key;
+    const file = this.opts.keyringPath!;
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new KeyringError(`cannot read the keyring ${file} (MGR_KEYRING): ${(e as Error).message}`);
+    }
+    const entry = parseKeyring(text, file).get(this.entity);
+    if (!entry) throw new KeyringError(`${file} has no entry [${this.entity}] (daemon-server adds mgr.<name> when it starts with MGR_NAME=${this.opts.mgrName})`);
+    this.key = entry.key;
+    return this.key;
+  }
+
+  /** Runs one command; never throws (failures are Ceph return codes with a message). */
+  async send(module: string, prefix: string, args: Record<string, unknown>, inbuf: string): Promise<CommandResult> {
+    prefix = String(prefix ?? '').trim();
+    if (!prefix) return [EINVAL, '', 'sendCommand needs a prefix, e.g. "pg stat"'];
+    if (args !== null && (typeof args !== 'object' || Array.isArray(args))) return [EINVAL, '', 'sendCommand args must be an object, e.g. {"format": "json"}'];
+    const addr = this.address();
+    if (!addr) {
+      return [ENOTCONN, '', `no daemon-server to send '${prefix}' to: the MgrMap names no active manager and MGR_DAEMON_SERVER_ADDR is not set`];
+    }
+    const body = { ...(args ?? {}), prefix };
+    const attempt = async (freshKey: boolean): Promise<CommandResult> => {
+      const md = Metadata();
+      md.set('x-mgr-entity', this.entity);
+      md.set('x-mgr-on-behalf-of', `${this.entity}/${module}`);
+      if (this.opts.keyringPath) md.set('x-mgr-key', this.readKey(freshKey));
+      const res = await this.client(addr).command(
+        { prefix, args: JSON.stringify(body), inbuf: Buffer.from(inbuf ?? '', 'utf8') },
+        { metadata: md, signal: AbortSignal.timeout(this.opts.timeoutMs) },
+      );
+      const r = res.result;
+      return r ? [r.retcode, r.stdout, r.stderr] : [EIO, '', 'daemon-server returned no result'];
+    };
+    try {
+      try {
+        return await attempt(false);
+      } catch (e) {
+        // The keyring may have been re-created since we read the key: once more with a fresh read.
+        if ((e as { code?: number }).code === Status.UNAUTHENTICATED && this.opts.keyringPath) return await attempt(true);
+        throw e;
+      }
+    } catch (e) {
+      return this.failure(prefix, addr, e);
+    }
+  }
+
+  private failure(prefix: string, addr: string, e: unknown): CommandResult {
+    if (e instanceof KeyringError) return [EACCES, '', `cannot send '${prefix}': ${e.message}`];
+    const err = e as { code?: number; details?: string; message?: string; name?: string };
+    const why = err.details ?? err.message ?? String(e);
+    switch (err.code) {
+      case Status.UNAUTHENTICATED:
+      case Status.PERMISSION_DENIED:
+        return [EACCES, '', `${this.entity}: ${why}`];
+      case Status.INVALID_ARGUMENT:
+        return [EINVAL, '', why];
+      case Status.RESOURCE_EXHAUSTED:
+        return [EFBIG, '', why];
+      case Status.DEADLINE_EXCEEDED:
+        return [ETIMEDOUT, '', `'${prefix}' did not answer within ${this.opts.timeoutMs} ms: ${why}`];
+      case Status.UNAVAILABLE:
+      case Status.FAILED_PRECONDITION:
+        return [EAGAIN, '', `daemon-server ${addr} cannot run '${prefix}' now: ${why}`];
+    }
+    if (err.name === 'TimeoutError' || err.name === 'AbortError') return [ETIMEDOUT, '', `'${prefix}' did not answer within ${this.opts.timeoutMs} ms`];
+    this.opts.log('warn', 'sendCommand failed', { prefix, addr, error: why });
+    return [EIO, '', `sending '${prefix}' to daemon-server ${addr} failed: ${why}`];
+  }
+
+  close(): void {
+    for (const c of this.channels.values()) c.channel.close();
+    this.channels.clear();
+  }
+}
