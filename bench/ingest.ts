@@ -1,4 +1,4 @@
-// Ingest: the simulator's fake daemons (sim/main.ts: one MgrClient session
+// Ingest: the simulator's fake daemons (bench/load.ts runs sim/daemons.ts and sim/feed.ts: one MgrClient session
 // per OSD, ~300 counters each plus pg stats, reports spread over Ceph's 5 s
 // period) against a real daemon-server + cluster-state (+ module-host, which
 // follows cluster-state's Watch as it does in production), each a child
@@ -12,6 +12,7 @@
 // carrying the very bytes the daemons send, captured from real MgrClient
 // sessions: the transport's own cost and capacity on this machine, same run.
 import * as grpc from '@grpc/grpc-js';
+import * as os from 'os';
 import { createServer } from 'nice-grpc';
 import { DaemonServerServiceDefinition, SessionRequest, SessionResponse } from '../lib/gen/ceph/mgr/v1/daemon_server';
 import { RequestQueue } from '../lib/mgr-client';
@@ -27,6 +28,8 @@ export const PERIOD_S = SMOKE ? 0.5 : 5;
 /** Placement groups per OSD in the simulated cluster (each OSD is primary of about this many). */
 export const PGS_PER_OSD = Number(process.env.BENCH_PGS_PER_OSD ?? 10);
 export const SERVICES = ['cluster-state', 'daemon-server', 'module-host'] as const;
+/** Sessions per load-generator process (one process with 10,000 stalls its event loop for seconds). */
+export const SESSIONS_PER_SHARD = Number(process.env.BENCH_SESSIONS_PER_SHARD ?? 2500);
 
 export interface IngestRun {
   osds: number;
@@ -75,7 +78,7 @@ export function ingestRun(osds: number): Promise<IngestRun> {
 async function measureIngest(osds: number): Promise<IngestRun> {
   const pgs = Math.max(89, osds * PGS_PER_OSD);
   const stack = await startStack({ statsPeriod: PERIOD_S });
-  let sim: ReturnType<typeof startNode> | undefined;
+  let sims: Array<ReturnType<typeof startNode>> = [];
   try {
     // idle: started, nothing connected; its CPU (timers, health, the modules' own loops) is what
     // every report's cost is measured above
@@ -87,10 +90,15 @@ async function measureIngest(osds: number): Promise<IngestRun> {
     for (const p of stack.services()) idleCores[p.name] = (idle.cpu[p.name] - idle0.cpu[p.name]) / ((idle.t - idle0.t) / 1000);
 
     const t0 = performance.now();
-    sim = startNode(
-      'sim/main.ts',
-      ['--cluster-state', stack.cs.address, '--daemon-server', stack.ds.address, '--osds', String(osds), '--pgs', String(pgs), '--keyring', stack.keyringPath, '--name', 'client.admin'],
-      { MGR_LOG_LEVEL: 'info' },
+    // the load generator: bench/load.ts (the simulator's daemons and feed), one process per
+    // SESSIONS_PER_SHARD sessions
+    const shards = Math.max(1, Math.ceil(osds / SESSIONS_PER_SHARD));
+    sims = Array.from({ length: shards }, (_, k) =>
+      startNode(
+        'bench/load.ts',
+        ['--cluster-state', stack.cs.address, '--daemon-server', stack.ds.address, '--osds', String(osds), '--pgs', String(pgs), '--keyring', stack.keyringPath, '--shard', String(k), '--shards', String(shards)],
+        { MGR_LOG_LEVEL: 'warn' },
+      ),
     );
     // every session open at daemon-server (its sessions gauge), or as many as came within the bound
     const want = osds + 3; // the OSDs, the MDS, the mon, the rgw daemon
@@ -98,13 +106,13 @@ async function measureIngest(osds: number): Promise<IngestRun> {
     const connectBound = SMOKE ? 30000 : 150000;
     let connected = 0;
     while (performance.now() - t0 < connectBound) {
-      if (sim.proc.exitCode !== null) throw new Error(`the simulator exited with ${sim.proc.exitCode}`);
+      for (const sim of sims) if (sim.proc.exitCode !== null) throw new Error(`the load generator exited with ${sim.proc.exitCode}`);
       connected = await sessions();
       if (connected >= want) break;
       await new Promise((r) => setTimeout(r, 250));
     }
     const connectSeconds = (performance.now() - t0) / 1000;
-    const procs = [...stack.services(), { name: 'sim', pid: sim.proc.pid! }];
+    const procs = [...stack.services(), ...sims.map((sim, k) => ({ name: `sim${k}`, pid: sim.proc.pid! }))];
 
     // warm-up: one full period so every session has declared its schema, and the JIT is warm
     await new Promise((r) => setTimeout(r, Math.max(WARMUP_MS, PERIOD_S * 1000 + 500)));
@@ -150,10 +158,15 @@ async function measureIngest(osds: number): Promise<IngestRun> {
       cpuPer1000[p.name] = changes ? used / (changes / 1000) : NaN;
       marginalPer1000[p.name] = changes ? (used - (idleCores[p.name] ?? 0) * seconds) / (changes / 1000) : NaN;
     }
+    // the generator's shards as one
+    const simNames = sims.map((_, k) => `sim${k}`);
+    const simUsed = simNames.reduce((a, n) => a + end.cpu[n] - start.cpu[n], 0);
+    cores.sim = simUsed / seconds;
+    cpuPer1000.sim = marginalPer1000.sim = changes ? simUsed / (changes / 1000) : NaN;
 
     // the load stops; then the query side at this size
-    await sim.kill();
-    sim = undefined;
+    await Promise.all(sims.map((sim) => sim.kill()));
+    sims = [];
     const map = await stack.csClient.get({ what: 'osd_map' });
     const getOsdMap = await timedLoop(() => stack.csClient.get({ what: 'osd_map' }));
     return {
@@ -179,7 +192,7 @@ async function measureIngest(osds: number): Promise<IngestRun> {
       skipped: skipped1 - skipped0,
     };
   } finally {
-    await sim?.kill();
+    await Promise.all(sims.map((sim) => sim.kill()));
     await stack.stop();
   }
 }
@@ -317,6 +330,17 @@ export async function runIngest(): Promise<BenchResult> {
       baselineName: `offered (${osds}/${PERIOD_S} s)`,
       note: `${sustained ? 'sustained' : 'NOT sustained'}; ${r.sessionsAtEnd} of ${osds + 3} sessions open (${r.connectSeconds.toFixed(1)} s to connect); ${Math.round(r.pgStatsPerSec)} pg-stats/s; load generator ${r.cores.sim.toFixed(2)} cores`,
     });
+    params[`run_${osds}`] = r;
+    if (r.reportsPerSec < 1) {
+      // nothing to divide by: say why instead of printing NaN
+      figures.push({
+        name: `ingest_${osds}_stalled`,
+        value: r.cores.sim,
+        unit: 'cores (load generator)',
+        note: `no report reached cluster-state in the window; services used ${SERVICES.map((s) => `${s} ${r.cores[s].toFixed(2)}`).join(', ')} cores: the load generator (${Math.ceil(osds / SESSIONS_PER_SHARD)} processes) stalled (see bench/README.md)`,
+      });
+      continue;
+    }
     const servicesCpu = SERVICES.reduce((a, s) => a + (r.cpuPer1000[s] ?? 0), 0);
     figures.push({ name: `ingest_${osds}_cpu_per_1000_reports_all_services`, value: servicesCpu, unit: 's', baseline: bare.cpuPer1000, baselineName: `${bareName} (server)` });
     const marginal = SERVICES.reduce((a, s) => a + (r.marginalPer1000[s] ?? 0), 0);
@@ -335,7 +359,23 @@ export async function runIngest(): Promise<BenchResult> {
     // What one core of the busiest service would absorb at this (above-idle) cost.
     const busiest = Math.max(...SERVICES.map((s) => r.marginalPer1000[s] ?? 0));
     figures.push({ name: `ingest_${osds}_capacity_estimate`, value: 1000 / busiest, unit: 'reports/s', baseline: bare.reportsPerSec, baselineName: `${bareName} (measured max)`, note: '1 core for the busiest service' });
-    params[`run_${osds}`] = r;
+  }
+  // What 10,000 OSDs at Ceph's period would need, at the cost measured at the largest size
+  // that was sustained (an overloaded run's cost per report is inflated by its backlog).
+  const sustainedRuns = ingestSizes().map((n) => runs.get(n)).filter(Boolean);
+  const done = (await Promise.all(sustainedRuns)).filter((r) => r!.reportsPerSec >= 0.95 * r!.offeredPerSec) as IngestRun[];
+  if (done.length) {
+    const ref = done[done.length - 1];
+    const perReport = SERVICES.reduce((a, s) => a + ref.marginalPer1000[s], 0) / 1000;
+    const target = 10000 / 5;
+    figures.push({
+      name: 'ingest_cores_needed_for_10000_osds',
+      value: perReport * target,
+      unit: 'cores',
+      baseline: os.cpus().length,
+      baselineName: `this machine's CPUs`,
+      note: `services only, at the above-idle cost measured with ${ref.osds} OSDs; the simulator needs ${((ref.cpuPer1000.sim / 1000) * target).toFixed(1)} more`,
+    });
   }
   // per-step cost of one report inside the services (same bytes, their codecs and checks)
   const steps = await ingestSteps(await capturedReports());

@@ -31,6 +31,9 @@ export async function runScale(): Promise<BenchResult> {
   const first = runs[0];
   const figures: Figure[] = [];
   for (const r of runs) {
+    if (r.reportsPerSec < 1) {
+      figures.push({ name: `scale_${r.osds}_stalled`, value: r.cores.sim, unit: 'cores (load generator)', note: 'no report reached cluster-state: the load generator stalled; cost not measurable at this size here' });
+    } else {
     figures.push({
       name: `scale_${r.osds}_cpu_per_1000_reports`,
       value: cost(r),
@@ -46,6 +49,7 @@ export async function runScale(): Promise<BenchResult> {
       baseline: r === first ? undefined : marginal(first),
       baselineName: `constant per-report cost from ${first.osds} OSDs`,
     });
+    }
     figures.push({
       name: `scale_${r.osds}_get_osd_map_p50`,
       value: r.getOsdMap.p50Ms,
@@ -69,8 +73,8 @@ function writeChart(runs: IngestRun[]): void {
   const [x0, x1] = [lx(Math.min(...xs)) - 0.1, lx(Math.max(...xs)) + 0.1];
   const X = (v: number) => m.l + ((lx(v) - x0) / (x1 - x0)) * (W - m.l - m.r);
   const series = [
-    { name: 'CPU s / 1,000 reports (all services)', color: '#1f77b4', vals: runs.map(cost) },
-    { name: 'same, above idle CPU', color: '#2ca02c', vals: runs.map(marginal) },
+    { name: 'CPU s / 1,000 reports (all services)', color: '#1f77b4', vals: runs.map((r) => (r.reportsPerSec >= 1 ? cost(r) : NaN)) },
+    { name: 'same, above idle CPU', color: '#2ca02c', vals: runs.map((r) => (r.reportsPerSec >= 1 ? marginal(r) : NaN)) },
     { name: 'Get osd_map p50 (ms)', color: '#d62728', vals: runs.map((r) => r.getOsdMap.p50Ms) },
   ];
   const all = series.flatMap((s) => s.vals).filter((v) => v > 0);
@@ -86,7 +90,7 @@ function writeChart(runs: IngestRun[]): void {
   for (const v of xs) parts.push(`<text x="${X(v)}" y="${H - m.b + 16}" text-anchor="middle" font-size="10">${v}</text>`);
   parts.push(`<text x="${W / 2}" y="${H - 8}" text-anchor="middle" font-size="11">OSDs</text>`);
   series.forEach((s, i) => {
-    const pts = s.vals.map((v, k) => `${X(xs[k]).toFixed(1)},${Y(Math.max(v, 10 ** y0)).toFixed(1)}`);
+    const pts = s.vals.flatMap((v, k) => (Number.isFinite(v) ? [`${X(xs[k]).toFixed(1)},${Y(Math.max(v, 10 ** y0)).toFixed(1)}`] : []));
     parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.join(' ')}"/>`);
     for (const p of pts) parts.push(`<circle cx="${p.split(',')[0]}" cy="${p.split(',')[1]}" r="3" fill="${s.color}"/>`);
     parts.push(`<text x="${m.l + 10}" y="${m.t + 14 + i * 14}" font-size="11" fill="${s.color}">${s.name}</text>`);
