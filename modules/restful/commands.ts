@@ -1,10 +1,11 @@
-// Commands run through POST /request. The module SDK has no way to send a
-// command into daemon-server's command path (Ceph's send_command), so a
-// request runs, in order: restful's own commands; a table of read commands
-// answered from get() data in their `--format json` shapes; and module
-// commands, sent to the module named by the prefix's first word with
-// remote(module, 'handleCommand', inbuf, cmd). Everything else answers
-// -22 "No handler found", as daemon-server would for an unknown prefix.
+// Commands run through POST /request, as Ceph's restful sends them: restful's
+// own commands here; every other command with sendCommand, i.e. through
+// daemon-server's command path (argument validation, caps of this manager's
+// mgr.<name> entity, audit naming restful). Daemon-server answers the
+// manager's commands (native ones such as `pg stat`, `osd df`, and every
+// enabled module's); the monitors' read commands it does not serve (`osd
+// stat`, `osd dump`, `health`, ...) are answered from get() data in their
+// `--format json` shapes when daemon-server says it has no handler.
 import type { MgrModule } from '../../lib/mgr-module';
 
 export type CommandOutcome = [number, string, string];
@@ -13,12 +14,11 @@ type Cmd = Record<string, unknown>;
 const EINVAL = -22;
 const ENOENT = -2;
 const EIO = -5;
-const EOPNOTSUPP = -95;
 
 const json = (v: unknown): CommandOutcome => [0, JSON.stringify(v), ''];
 
-/** Read commands answered from get(): prefix -> handler. */
-export const NATIVE_READS: Record<string, (m: MgrModule, cmd: Cmd) => Promise<CommandOutcome>> = {
+/** Monitor read commands daemon-server does not serve, answered from get(): prefix -> handler. */
+export const MON_READS: Record<string, (m: MgrModule, cmd: Cmd) => Promise<CommandOutcome>> = {
   health: async (m) => {
     const h = await m.get('health');
     return h ? json(JSON.parse(h.json)) : [ENOENT, '', 'no health yet'];
@@ -36,16 +36,12 @@ export const NATIVE_READS: Record<string, (m: MgrModule, cmd: Cmd) => Promise<Co
     const pools: any[] = (await m.get('osd_map'))?.pools ?? [];
     return json(cmd.detail === 'detail' || cmd.detail === true ? pools : pools.map((p) => p.pool_name));
   },
-  'osd pool stats': async (m) => json((await m.get('osd_pool_stats'))?.pool_stats ?? []),
-  'pg stat': async (m) => json(await m.get('pg_status')),
-  'pg dump': async (m) => json(await m.get('pg_dump')),
   'mon dump': async (m) => json(await m.get('mon_map')),
   'fs dump': async (m) => json(await m.get('fs_map')),
-  'service dump': async (m) => json(await m.get('service_map')),
-  'mgr dump': async (m) => json(await m.get('mgr_map')),
-  'mgr services': async (m) => json((await m.get('mgr_map'))?.services ?? {}),
   'config dump': async (m) => json(await m.get('config')),
 };
+
+const ENOTCONN = -107;
 
 /** Runs one command; never throws (a failure is a Ceph return code with a message). */
 export async function runCommand(m: MgrModule, cmd: Cmd, own: (cmd: Cmd) => Promise<CommandOutcome> | null): Promise<CommandOutcome> {
@@ -54,31 +50,15 @@ export async function runCommand(m: MgrModule, cmd: Cmd, own: (cmd: Cmd) => Prom
   try {
     const mine = own({ ...cmd, prefix });
     if (mine) return await mine;
-    const native = NATIVE_READS[prefix];
-    if (native) return await native(m, cmd);
-    const module = prefix.split(/\s+/)[0];
-    const noHandler: CommandOutcome = [EINVAL, '', `No handler found for '${prefix}' (restful runs its own commands, the read commands ${Object.keys(NATIVE_READS).join(', ')}, and commands of enabled modules named by their first word)`];
-    if (module === m.moduleName || !/^[a-z][a-z0-9_-]*$/.test(module)) return noHandler;
-    // With a MgrMap, a known but disabled module gets Ceph's -95; without one, try it.
-    const mgrMap = await m.get('mgr_map');
-    if (mgrMap) {
-      const known = new Set<string>((mgrMap.available_modules ?? []).map((a: any) => a.name));
-      const enabled = new Set<string>([...(mgrMap.modules ?? []), ...Object.values<string[]>(mgrMap.always_on_modules ?? {}).flat()]);
-      if (!known.has(module) && !enabled.has(module)) return noHandler;
-      if (!enabled.has(module)) return [EOPNOTSUPP, '', `Module '${module}' is not enabled (required by command '${prefix}'): use \`ceph mgr module enable ${module}\` to enable it`];
-    }
     const inbuf = typeof cmd.inbuf === 'string' ? cmd.inbuf : '';
-    const args: Cmd = { ...cmd, prefix };
+    const args: Cmd = { ...cmd };
+    delete args.prefix;
     delete args.inbuf;
-    let res: unknown;
-    try {
-      res = await m.remote<unknown>(module, 'handleCommand', inbuf, args);
-    } catch (e) {
-      if (!mgrMap && /is not enabled or not running/.test((e as Error).message)) return noHandler;
-      throw e;
-    }
-    if (Array.isArray(res) && res.length === 3 && typeof res[0] === 'number') return [res[0], String(res[1] ?? ''), String(res[2] ?? '')];
-    return [EIO, '', `module '${module}' answered ${JSON.stringify(res)?.slice(0, 200)} instead of [retcode, stdout, stderr]`];
+    const res = await m.sendCommand(prefix, args, inbuf);
+    const monRead = MON_READS[prefix];
+    // No handler in daemon-server (or none reachable): a monitor read we answer ourselves.
+    if (monRead && ((res[0] === EINVAL && res[2].startsWith('No handler found')) || res[0] === ENOTCONN)) return await monRead(m, cmd);
+    return res;
   } catch (e) {
     return [EIO, '', `${prefix}: ${(e as Error).message}`];
   }

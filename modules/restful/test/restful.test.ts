@@ -69,8 +69,10 @@ describe('restful module', () => {
     certs = makeTestCerts();
     ca = fs.readFileSync(certs.ca, 'utf8');
     stack = await startStack({ options: { 'config/mgr/restful/server_port': '0' } });
-    mh = await stack.startHost({ enabledModules: ['restful', 'hello'] });
+    mh = await stack.startHost({ enabledModules: ['restful', 'hello'], keyringPath: path.join(stack.dir, 'keyring') });
     ds = await startDaemonServer({ port: 0, metricsPort: -1, logLevel: 'error', clusterStateAddr: stack.cs.address, moduleHostAddr: mh.address, keyringPath: path.join(stack.dir, 'keyring') });
+    // restful's /request sends its commands to this daemon-server (sendCommand as mgr.x).
+    mh.commands.setFallbackAddr(ds.address);
     dsClient = makeClient(DaemonServerServiceDefinition, openChannel(ds.address));
     const keyring = parseKeyring(fs.readFileSync(path.join(stack.dir, 'keyring'), 'utf8'));
     admin = Metadata();
@@ -219,13 +221,29 @@ describe('restful module', () => {
   });
 
   it('runs module commands (hello) and restful commands; an unknown prefix fails with -22', async () => {
-    const r = await call('POST', '/request?wait=1', { body: JSON.stringify([{ prefix: 'hello', person_name: 'REST' }, { prefix: 'pg stat' }, { prefix: 'restful list-keys' }, { prefix: 'no such thing' }]) });
+    const r = await call('POST', '/request?wait=1', { body: JSON.stringify([{ prefix: 'hello', person_name: 'REST' }, { prefix: 'pg stat', format: 'json' }, { prefix: 'restful list-keys' }, { prefix: 'no such thing' }]) });
     expect(r.body.state).toBe('failed');
     expect(r.body.finished.map((c: any) => c.outb.slice(0, 11))).toEqual(['Hello REST', expect.stringContaining('{'), expect.stringContaining('{')]);
-    expect(JSON.parse(r.body.finished[1].outb).num_pgs).toBe(stack.sim.pgs.length);
+    expect(JSON.parse(r.body.finished[1].outb).pg_summary.num_pgs).toBe(stack.sim.pgs.length);
     expect(r.body.failed).toHaveLength(1);
     expect(r.body.failed[0].r).toBe(-22);
     expect(r.body.failed[0].outs).toMatch(/^No handler found for 'no such thing'/);
+  });
+
+  it("runs the manager's commands through daemon-server: its output, its argument checks", async () => {
+    // osd df is daemon-server's own command: /request answers what it answers.
+    const r = await call('POST', '/request?wait=1', { body: JSON.stringify([{ prefix: 'osd df', format: 'json' }, { prefix: 'pg stat' }]) });
+    expect(r.body.state).toBe('success');
+    const direct = await command('osd df', { format: 'json' });
+    expect(direct.retcode).toBe(0);
+    const viaRest = JSON.parse(r.body.finished[0].outb);
+    expect(viaRest.nodes.map((n: any) => n.id)).toEqual(JSON.parse(direct.stdout).nodes.map((n: any) => n.id));
+    expect(viaRest.nodes).toHaveLength(stack.sim.osds.length);
+    expect(r.body.finished[1].outb).toMatch(new RegExp(`^${stack.sim.pgs.length} pgs: `));
+    // Arguments are validated against the descriptors, as for any client.
+    const bad = await call('POST', '/request?wait=1', { body: JSON.stringify([{ prefix: 'hello count', num: 'many' }, { prefix: 'osd df', output_method: 'sideways' }]) });
+    expect(bad.body.failed.map((c: any) => c.r)).toEqual([-22, -22]);
+    expect(bad.body.failed[0].outs).toMatch(/^Invalid command: /);
   });
 
   it('a deleted key stops working; keys survive a restart of module-host', async () => {
@@ -236,8 +254,9 @@ describe('restful module', () => {
 
     await ds.stop();
     await stack.stopHost(mh);
-    mh = await stack.startHost({ enabledModules: ['restful', 'hello'] });
+    mh = await stack.startHost({ enabledModules: ['restful', 'hello'], keyringPath: path.join(stack.dir, 'keyring') });
     ds = await startDaemonServer({ port: 0, metricsPort: -1, logLevel: 'error', clusterStateAddr: stack.cs.address, moduleHostAddr: mh.address, keyringPath: path.join(stack.dir, 'keyring') });
+    mh.commands.setFallbackAddr(ds.address);
     dsClient = makeClient(DaemonServerServiceDefinition, openChannel(ds.address));
     await until('restful back', async () => uri().startsWith('https://') && (await call('GET', '/')).status === 200);
     expect((await call('GET', '/pool')).status).toBe(200);
