@@ -38,7 +38,9 @@ async function freePort(): Promise<number> {
 
 /** Rewrites one service's command and environment for loopback. */
 class LoopbackMap {
-  private ports = new Map<string, number>();
+  // Promises, not numbers: the parts of a command are rewritten
+  // concurrently, and all of them must get the same port for a name:port.
+  private ports = new Map<string, Promise<number>>();
   constructor(
     private services: Record<string, ComposeService>,
     private tmp: string,
@@ -46,7 +48,7 @@ class LoopbackMap {
 
   async port(svc: string, port: number): Promise<number> {
     const key = `${svc}:${port}`;
-    if (!this.ports.has(key)) this.ports.set(key, await freePort());
+    if (!this.ports.has(key)) this.ports.set(key, freePort());
     return this.ports.get(key)!;
   }
 
@@ -95,7 +97,13 @@ if (!ETCD) console.warn('etcd is not installed: the compose process test is skip
 
 describeIfEtcd('docker-compose.yml as processes on loopback', () => {
   const compose = yaml.load(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, ComposeService> };
-  const services = compose.services;
+  // js-yaml 5 leaves YAML merge keys (`<<: *mgrpc`) as they are; docker-compose resolves them.
+  const services = Object.fromEntries(
+    Object.entries(compose.services).map(([name, svc]) => {
+      const { '<<': base, ...own } = svc as ComposeService & { '<<'?: ComposeService | ComposeService[] };
+      return [name, Object.assign({}, ...[base ?? []].flat(), own) as ComposeService];
+    }),
+  );
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-compose-'));
   const map = new LoopbackMap(services, tmp);
   const procs: Array<{ name: string; proc: ChildProcess; log: string }> = [];
