@@ -7,10 +7,10 @@
 // the syntax.
 import { spawn, spawnSync, ChildProcess } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
+import { freePort } from '../lib/testing/wait';
 
 const ROOT = path.resolve(__dirname, '..');
 const ETCD = ['/usr/bin/etcd', '/usr/local/bin/etcd'].find((p) => fs.existsSync(p));
@@ -25,16 +25,6 @@ interface ComposeService {
   healthcheck?: { test: string[] };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Rewrites one service's command and environment for loopback. */
 class LoopbackMap {

@@ -4,6 +4,10 @@ import { spawn, ChildProcess } from 'child_process';
 import * as path from 'path';
 import * as readline from 'readline';
 import { waitServing } from '../cli/start';
+import { until as waitUntil } from '../lib/testing/wait';
+
+/** Polls until `fn` is truthy (30 s by default, every 300 ms: these wait on whole processes). */
+export const until = <T>(what: string, fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 30000): Promise<T> => waitUntil(what, fn, timeoutMs, 300);
 
 export const ROOT = path.resolve(__dirname, '..');
 
@@ -43,20 +47,6 @@ export async function stopLauncher(l: Launcher | undefined): Promise<void> {
   await exited;
 }
 
-export async function until<T>(what: string, fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 30000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
 
 /**
  * The local set-up's processes (cli/start.ts's list) started one by one,

@@ -3,10 +3,10 @@
 // waited on until it answers, stopped (and its directory removed) by stop().
 import { spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import * as http from 'http';
+import { freePort } from './wait';
 
 export const ETCD_BINARY = process.env.MGR_TEST_ETCD ?? '/usr/bin/etcd';
 
@@ -25,16 +25,6 @@ export function etcdMissing(): string | null {
 }
 
 /** A free loopback port (the kernel's pick; released before etcd binds it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function healthy(endpoint: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -111,3 +101,5 @@ export async function startEtcd(opts: { timeoutMs?: number; /** default: a free 
   }
   return handle;
 }
+
+export { freePort };

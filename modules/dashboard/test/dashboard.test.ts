@@ -24,6 +24,7 @@ import { startModuleHost, ModuleHostHandle } from '../../../services/module-host
 import { SimCluster } from '../../../sim/cluster';
 import { MapFeed } from '../../../sim/feed';
 import { FakeDaemons } from '../../../sim/daemons';
+import { until } from '../../../lib/testing/wait';
 
 // Page functions run in the browser; the project compiles without the DOM types.
 declare const document: any;
@@ -35,20 +36,6 @@ const PASSWORD = 'correct horse battery';
 const PASSWORD2 = 'another horse, another battery';
 const PASSWORD3 = 'a third horse and its battery';
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-}
 
 async function freePort(): Promise<number> {
   const s = net.createServer();

@@ -19,6 +19,7 @@ import { createLogger } from '../../../lib/log';
 import { ClusterOptions, SimCluster } from '../../../sim/cluster';
 import { MapFeed } from '../../../sim/feed';
 import { FakeDaemons } from '../../../sim/daemons';
+import { until } from '../../../lib/testing/wait';
 
 export interface StackOptions {
   modules: string[];
@@ -31,20 +32,6 @@ export interface StackOptions {
 
 export type Stack = Awaited<ReturnType<typeof startModuleStack>>;
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-}
 
 export async function startModuleStack(opts: StackOptions) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mgrpc-${opts.modules.join('-')}-`));
@@ -110,3 +97,5 @@ export async function startModuleStack(opts: StackOptions) {
   });
   return stack;
 }
+
+export { until };

@@ -3,7 +3,6 @@
 // map), daemon perf counters reported straight to cluster-state, and real
 // module-hosts started on demand (active or standby, any manager name).
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { openChannel, makeClient } from '../../../lib/client';
@@ -14,33 +13,10 @@ import { startModuleHost, ModuleHostHandle, ModuleHostOptions } from '../../../s
 import { SimCluster } from '../../../sim/cluster';
 import { MapFeed } from '../../../sim/feed';
 import { osdPerfSchema, slotsOf } from '../../../sim/perf';
+import { until, freePort } from '../../../lib/testing/wait';
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 20000, everyMs = 100): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-}
 
 /** A port free at the time of asking (for programs that cannot take port 0). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** osd.op_w of osd.N in the reports below: a value the tests can look for. */
 export const opW = (osd: number) => 1000 + 7 * osd;
@@ -98,3 +74,5 @@ export async function startStack(opts: { osds?: number; options?: Record<string,
     },
   };
 }
+
+export { until, freePort };

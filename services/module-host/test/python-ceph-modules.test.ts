@@ -19,26 +19,13 @@ import { SimCluster } from '../../../sim/cluster';
 import { MapFeed } from '../../../sim/feed';
 import { startModuleHost, ModuleHostHandle } from '../server';
 import { DEFAULT_CEPH_MGR_DIR } from '../domain/python-modules';
+import { until } from '../../../lib/testing/wait';
 
 const NEEDED = ['mgr_module.py', 'balancer', 'zabbix', 'influx', 'prometheus'].map((f) => path.join(DEFAULT_CEPH_MGR_DIR, f));
 const missing = [...NEEDED, '/usr/bin/python3'].filter((f) => !fs.existsSync(f));
 if (missing.length) process.stdout.write(`SKIP python-ceph-modules.test.ts: missing ${missing.join(', ')} (Debian's ceph-mgr and ceph-mgr-modules-core; .ci/run installs them)\n`);
 const describeCeph = missing.length ? describe.skip : describe;
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
