@@ -96,6 +96,8 @@ export function localProcesses(cfg: { dataDir: string; host: string; osds: numbe
         MGR_METRICS_PORT: p(9400 + i),
         MGR_CLUSTER_STATE_ADDR: clusterState,
         MGR_STANDBY_ADDR: standby,
+        // The modules' sendCommand authenticates as mgr.<name> (daemon-server adds it to this keyring).
+        MGR_KEYRING: keyring,
         MGR_DATA_DIR: path.join(data, `module-host-${name}`),
         // `fs status` / `osd status` through Ceph's own status module when
         // it is installed (the TypeScript one otherwise).

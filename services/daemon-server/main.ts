@@ -14,7 +14,7 @@ const OPTIONS = {
   standbyAddr: { env: 'MGR_STANDBY_ADDR', flag: 'standby-addr', type: 'string', default: '', desc: 'standby host:port, comma-separated for several replicas (empty: always active, mgr map commands answer -95)' },
   advertiseAddr: { env: 'MGR_ADVERTISE_ADDR', flag: 'advertise-addr', type: 'string', default: '', desc: 'host:port published in the MgrMap for clients (default: the listening address)' },
   beaconIntervalMs: { env: 'MGR_BEACON_INTERVAL_MS', flag: 'beacon-interval-ms', type: 'int', default: 500, desc: 'beacon period until the standby service says otherwise' },
-  keyring: { env: 'MGR_KEYRING', flag: 'keyring', type: 'string', default: '', desc: 'keyring file (default <data-dir>/keyring; created with client.admin and client.ro when missing)' },
+  keyring: { env: 'MGR_KEYRING', flag: 'keyring', type: 'string', default: '', desc: 'keyring file (default <data-dir>/keyring; created with client.admin, client.ro and mgr.<name> when missing; mgr.<name> added when absent)' },
   auth: { env: 'MGR_AUTH', flag: 'auth', type: 'string', default: 'keyring', desc: "'keyring' or 'none' (development only: no authentication)" },
   statsPeriod: { env: 'MGR_STATS_PERIOD', flag: 'stats-period', type: 'float', default: 5, desc: 'seconds between daemon reports (mgr_stats_period)' },
   statsThreshold: { env: 'MGR_STATS_THRESHOLD', flag: 'stats-threshold', type: 'int', default: 5, desc: 'lowest counter priority daemons send (mgr_stats_threshold)' },

@@ -99,7 +99,7 @@ export class CommandSender {
     const attempt = async (freshKey: boolean): Promise<CommandResult> => {
       const md = Metadata();
       md.set('x-mgr-entity', this.entity);
-      md.set('x-mgr-on-behalf-of', `${this.entity}/${module}`);
+      md.set('x-mgr-on-behalf-of', `mgr.${this.opts.mgrName}/${module}`);
       if (this.opts.keyringPath) md.set('x-mgr-key', this.readKey(freshKey));
       const res = await this.client(addr).command(
         { prefix, args: JSON.stringify(body), inbuf: Buffer.from(inbuf ?? '', 'utf8') },
