@@ -12,6 +12,7 @@ import { loadOrCreateKeyring, parseKeyring } from '../../daemon-server/domain/au
 import { ModuleHostHandle } from '../server';
 import { CommandSender } from '../domain/send-command';
 import { startStack, until } from '../../../modules/prometheus/test/stack';
+import { startStandby, StandbyHandle } from '../../standby/server';
 
 const FIXTURES = path.join(__dirname, 'fixtures/send-command');
 
@@ -119,5 +120,37 @@ describe('sendCommand', () => {
     expect(again.added).toEqual([]);
     expect(again.entries.get('mgr.y')!.key).toBe(first.entries.get('mgr.y')!.key);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('sendCommand with a standby service: the MgrMap names the daemon-server', () => {
+  let stack: Awaited<ReturnType<typeof startStack>>;
+  let sb: StandbyHandle;
+  let mh: ModuleHostHandle;
+  let ds: DaemonServerHandle;
+
+  beforeAll(async () => {
+    stack = await startStack();
+    const keyringPath = path.join(stack.dir, 'keyring');
+    sb = await startStandby({ port: 0, metricsPort: -1, logLevel: 'error', dataDir: path.join(stack.dir, 'standby'), beaconIntervalMs: 200, graceMs: 2000, initialModules: ['sender', 'hello'] });
+    // No MGR_DAEMON_SERVER_ADDR: the address can only come from the map.
+    mh = await stack.startHost({ name: 'x', modulePath: [FIXTURES], enabledModules: [], standbyAddr: sb.address, keyringPath });
+    ds = await startDaemonServer({ name: 'x', port: 0, metricsPort: -1, logLevel: 'error', clusterStateAddr: stack.cs.address, moduleHostAddr: mh.address, standbyAddr: sb.address, keyringPath });
+    await until('x active with sender running', async () => ds.isActive() && mh.host.isActive() && mh.host.modules().find((m) => m.name === 'sender')?.state === 'running');
+  }, 60000);
+
+  afterAll(async () => {
+    await ds?.stop();
+    await stack?.close();
+    await sb?.stop();
+  });
+
+  it("follows the active's daemon-server address from the MgrMap", async () => {
+    expect(mh.commands.address()).toBe(ds.address);
+    const client = makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
+    const res = await client.handleCommand({ prefix: 'sender run', args: JSON.stringify({ prefix: 'sender run', command: JSON.stringify({ prefix: 'mgr stat', format: 'json' }) }), inbuf: Buffer.alloc(0), entity: 'client.admin' });
+    const [r, out] = JSON.parse(res.result!.stdout);
+    expect(r).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ active_name: 'x', available: true });
   });
 });
