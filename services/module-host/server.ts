@@ -258,7 +258,8 @@ function followMgrMap(sb: StandbyClient, host: ModuleHost, commands: CommandSend
     void host.setEnabledModules([...map.modules, ...map.alwaysOnModules]);
     host.setActiveServices({ ...map.services });
     // sendCommand goes to the active manager's daemon-server (ours, while we are active).
-    commands.setActiveAddr(map.available ? (map.activeAddrs?.daemonServer ?? '') : '');
+    // Not waiting for `available`: modules start (and may send) before the map says so.
+    commands.setActiveAddr(map.activeName ? (map.activeAddrs?.daemonServer ?? '') : '');
     void host.setActive(active);
   };
   sb.watch((m) => {

@@ -151,6 +151,6 @@ describe('sendCommand with a standby service: the MgrMap names the daemon-server
     const res = await client.handleCommand({ prefix: 'sender run', args: JSON.stringify({ prefix: 'sender run', command: JSON.stringify({ prefix: 'mgr stat', format: 'json' }) }), inbuf: Buffer.alloc(0), entity: 'client.admin' });
     const [r, out] = JSON.parse(res.result!.stdout);
     expect(r).toBe(0);
-    expect(JSON.parse(out)).toMatchObject({ active_name: 'x', available: true });
+    expect(JSON.parse(out).active_name).toBe('x');
   });
 });
