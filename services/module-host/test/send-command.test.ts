@@ -109,6 +109,19 @@ describe('sendCommand', () => {
     }
   });
 
+  it('MGR_AUTH=none: no key is read or sent', async () => {
+    const open = await startDaemonServer({ name: 'x', port: 0, metricsPort: -1, logLevel: 'error', clusterStateAddr: stack.cs.address, auth: false });
+    const sender = new CommandSender({ mgrName: 'x', keyringPath: null, fallbackAddr: open.address, timeoutMs: 5000, log: () => undefined });
+    try {
+      const [r, out] = await sender.send('sender', 'pg stat', { format: 'json' }, '');
+      expect(r).toBe(0);
+      expect(JSON.parse(out).pg_summary.num_pgs).toBe(stack.sim.pgs.length);
+    } finally {
+      sender.close();
+      await open.stop();
+    }
+  });
+
   it('an existing keyring without mgr.<name> gets it added once', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyring-mgr-'));
     const file = path.join(dir, 'keyring');
