@@ -285,7 +285,8 @@ export async function bareStream(reports: Buffer[][], streams = 8): Promise<Bare
     const c0 = cpuSeconds(pid);
     const s0 = sent;
     const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, MEASURE_MS));
+    // at least 1 s: CPU time is counted in 10 ms ticks
+    await new Promise((r) => setTimeout(r, Math.max(MEASURE_MS, 1000)));
     const n = sent - s0;
     const seconds = (performance.now() - t0) / 1000;
     const cpu = cpuSeconds(pid) - c0;
