@@ -43,11 +43,19 @@ const CEPH_STATUS_MODULE = '/usr/share/ceph/mgr/status/module.py';
  * modules that listen (module store keys mgr/<module>/<mgr>/server_port,
  * which those modules read before their module-wide option).
  */
-export function modulePorts(portOffset: number): Record<string, string> {
+export function modulePorts(portOffset: number, preferPython: string[] = []): Record<string, string> {
   const ports: Record<string, number> = { prometheus: 9283, dashboard: 8080, restful: 8003 };
   const out: Record<string, string> = {};
   for (const [module, base] of Object.entries(ports)) {
-    ['x', 'y'].forEach((mgr, i) => (out[`mgr/${module}/${mgr}/server_port`] = String(base + i + portOffset)));
+    ['x', 'y'].forEach((mgr, i) => {
+      out[`mgr/${module}/${mgr}/server_port`] = String(base + i + portOffset);
+      // Ceph's own module of that name reads its localized option instead
+      // (and would listen on every interface by default).
+      if (preferPython.includes(module)) {
+        out[`config/mgr/${module}/${mgr}/server_port`] = String(base + i + portOffset);
+        out[`config/mgr/${module}/${mgr}/server_addr`] = '127.0.0.1';
+      }
+    });
   }
   return out;
 }
@@ -224,7 +232,8 @@ async function setModulePorts(clusterState: string, portOffset: number): Promise
   const channel = createChannel(clusterState);
   const cs = createClient(ClusterStateServiceDefinition, channel);
   try {
-    for (const [key, value] of Object.entries(modulePorts(portOffset))) {
+    const preferPython = (process.env.MGR_PREFER_PYTHON_MODULES ?? '').split(',').map((x) => x.trim());
+    for (const [key, value] of Object.entries(modulePorts(portOffset, preferPython))) {
       if (!(await cs.getStore({ key })).found) await cs.setStore({ key, value });
     }
   } finally {

@@ -13,7 +13,10 @@ export const ROOT = path.resolve(__dirname, '..');
 
 /** A random offset so parallel test files and a running `npm start` do not collide. */
 export function randomPortOffset(): number {
-  return 20000 + Math.floor(Math.random() * 400) * 50;
+  // 10000..19950: every offset port (7100..9401 + offset) stays below the
+  // kernel's ephemeral range (32768+), where other tests' port-0 sockets
+  // could otherwise take one between a stop and a restart.
+  return 10000 + Math.floor(Math.random() * 200) * 50;
 }
 
 export interface Launcher {

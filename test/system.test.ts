@@ -85,7 +85,9 @@ describe('the system as npm start runs it', () => {
       const script = block
         .replace(/127\.0\.0\.1:(\d{4})\b/g, (_m, p) => `127.0.0.1:${port(Number(p))}`)
         .replace(/data\/keyring/g, path.join(dataDir, 'keyring'));
-      const r = spawnSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: ROOT, encoding: 'utf8', timeout: 60000 });
+      // stdin from /dev/null: with a socket there (libuv's pipes are
+      // socketpairs) Debian's bash thinks sshd started it and reads bashrc.
+      const r = spawnSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: ROOT, encoding: 'utf8', timeout: 60000, stdio: ['ignore', 'pipe', 'pipe'] });
       expect({ script: block, status: r.status, stderr: r.stderr }).toEqual({ script: block, status: 0, stderr: '' });
       if (block.includes('--list-services')) expect(r.stdout).toContain('ceph.mgr.v1.ClusterStateService');
       if (block.includes('"what":"osd_map"')) expect(r.stdout).toContain('"json"');

@@ -518,7 +518,10 @@ export class DaemonServerHandlers {
       if (err.code === Status.DEADLINE_EXCEEDED) {
         throw new ServerError(Status.DEADLINE_EXCEEDED, `module command '${prefix}' did not answer within ${this.d.commandTimeoutMs} ms (MGR_COMMAND_TIMEOUT_MS)`);
       }
-      if (err.code === Status.UNAVAILABLE) {
+      // The connection to module-host dropped mid-call (it died, or is
+      // restarting): a peer failure, so the client may send again, perhaps
+      // to a new active manager.
+      if (err.code === Status.UNAVAILABLE || err.code === Status.CANCELLED || (err.code === Status.INTERNAL && /RST_STREAM|connection|socket/i.test(String(err.details ?? err.message)))) {
         throw new ServerError(Status.UNAVAILABLE, `module-host is unavailable: ${err.details ?? err.message}`);
       }
       this.d.log.warn('module command failed', { prefix, error: err.details ?? err.message });
