@@ -217,15 +217,34 @@ export class DaemonServerHandlers {
     const onShutdown = () => stop.abort();
     this.d.shutdownSignal.addEventListener('abort', onShutdown);
     signal.addEventListener('abort', onShutdown);
-    // Stop reading when this session is replaced or the server stops.
-    const endedP = new Promise<null>((r) => {
-      endController.signal.addEventListener('abort', () => r(null), { once: true });
-      stop.signal.addEventListener('abort', () => r(null), { once: true });
-    });
+    // Stop reading when this session is replaced or the server stops. Not
+    // Promise.race against one session-long promise: every race would leave
+    // a reaction on it (~300 bytes a message, for the life of the session).
+    const nextOrEnd = (it: AsyncIterator<SessionRequest>) =>
+      new Promise<IteratorResult<SessionRequest> | null>((resolve, reject) => {
+        if (endController.signal.aborted || stop.signal.aborted) return resolve(null);
+        const onEnd = () => resolve(null);
+        const off = () => {
+          endController.signal.removeEventListener('abort', onEnd);
+          stop.signal.removeEventListener('abort', onEnd);
+        };
+        endController.signal.addEventListener('abort', onEnd, { once: true });
+        stop.signal.addEventListener('abort', onEnd, { once: true });
+        it.next().then(
+          (v) => {
+            off();
+            resolve(v);
+          },
+          (e) => {
+            off();
+            reject(e);
+          },
+        );
+      });
     try {
       const it = requests[Symbol.asyncIterator]();
       while (true) {
-        const next = await Promise.race([it.next(), endedP]);
+        const next = await nextOrEnd(it);
         if (next === null) {
           void it.return?.();
           if (ended) log.info('session ended by the server', { daemon: live?.daemon, reason: ended });

@@ -24,9 +24,26 @@ export interface IngestOptions {
   flushAtPending: number;
   /** Pg-stats entries that may wait; beyond, sessions are held back. */
   maxPendingPgStats: number;
+  /**
+   * Bounds on one forwarding call (default 512 daemons / 4 MB of reports,
+   * 256 pg-stats entries): what is left goes in the next call at once. One
+   * huge call (10,000 sessions declaring their counters at start is ~40 MB)
+   * would take longer than the keepalive and fail whole, again and again.
+   */
+  maxBatchDaemons?: number;
+  maxBatchBytes?: number;
+  maxBatchPgStats?: number;
   counters?: IngestCounters;
   onWarn?: (msg: string, fields: Record<string, unknown>) => void;
   now?: () => number;
+}
+
+/** A cheap upper estimate of a report's encoded size, for batch bounds. */
+function approxReportBytes(r: DaemonReport): number {
+  let n = 64 + r.daemon.length + r.values.length * 11;
+  for (const d of r.declare) n += 32 + d.path.length + d.description.length + d.nick.length;
+  for (const [k, v] of Object.entries(r.metadata)) n += 8 + k.length + v.length;
+  return n;
 }
 
 export function emptyReport(daemon: string): DaemonReport {
@@ -161,10 +178,11 @@ export class Ingest {
     if (this.flushing) return this.flushing;
     if (!this.pending.size && !this.pgQueue.length) return Promise.resolve();
     this.flushing = this.doFlush().then(
-      (ok) => {
+      (r) => {
         this.flushing = null;
-        // More piled up while this batch was in flight: send it now rather than at the next tick.
-        if (ok && !this.stopped && (!this.hasPgRoom() || this.pending.size >= this.opts.flushAtPending)) void this.flush();
+        // A batch was cut short, or more piled up while it was in flight:
+        // send it now rather than at the next tick.
+        if (r.ok && !this.stopped && (r.more || !this.hasPgRoom() || this.pending.size >= this.opts.flushAtPending)) void this.flush();
       },
       () => {
         this.flushing = null;
@@ -173,13 +191,28 @@ export class Ingest {
     return this.flushing;
   }
 
-  /** Returns false when cluster-state could not be reached. */
-  private async doFlush(): Promise<boolean> {
+  /** Takes the oldest pending daemons' reports, up to the batch bounds. */
+  private takeBatch(): Map<string, DaemonReport[]> {
+    const maxDaemons = this.opts.maxBatchDaemons ?? 512;
+    const maxBytes = this.opts.maxBatchBytes ?? 4 * 1024 * 1024;
+    const batch = new Map<string, DaemonReport[]>();
+    let bytes = 0;
+    for (const [daemon, list] of this.pending) {
+      const size = list.reduce((n, r) => n + approxReportBytes(r), 0);
+      if (batch.size && (batch.size >= maxDaemons || bytes + size > maxBytes)) break;
+      batch.set(daemon, list);
+      bytes += size;
+    }
+    for (const daemon of batch.keys()) this.pending.delete(daemon);
+    return batch;
+  }
+
+  /** ok: false when cluster-state could not be reached; more: a bound left something for the next call. */
+  private async doFlush(): Promise<{ ok: boolean; more: boolean }> {
     let ok = true;
-    const batch = this.pending;
-    this.pending = new Map();
-    const pg = this.pgQueue;
-    this.pgQueue = [];
+    const batch = this.takeBatch();
+    const pg = this.pgQueue.splice(0, this.opts.maxBatchPgStats ?? 256);
+    const more = this.pending.size > 0 || this.pgQueue.length > 0;
     const reports = [...batch.values()].flat();
     if (reports.length) {
       try {
@@ -212,7 +245,7 @@ export class Ingest {
       }
     }
     if (this.hasPgRoom()) for (const w of [...this.pgWaiters]) w();
-    return ok;
+    return { ok, more };
   }
 
   /** Puts a failed batch back under whatever arrived since. */

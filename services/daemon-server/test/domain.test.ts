@@ -7,6 +7,11 @@ import { parseSignature, validateArgs } from '../domain/argspec';
 import { emptyReport, Ingest, IngestSink } from '../domain/ingest';
 import type { DaemonReport, OsdPgStats } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 
+/** Waits (bounded) for follow-up flushes, which the ingest starts by itself. */
+async function until(ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+}
+
 describe('caps', () => {
   const can = (caps: string, req: Partial<Parameters<typeof isCapable>[1]>) =>
     isCapable(parseCaps(caps), { service: 'pg', module: '', prefix: 'pg stat', perm: 'r', ...req });
@@ -111,6 +116,30 @@ describe('ingest', () => {
     expect(batch[0]).toMatchObject({ opened: true, values: [5] });
     expect(batch[0].declare.map((d) => d.path)).toEqual(['a']);
     expect(coalesced).toBe(4);
+  });
+
+  it('splits what is pending into bounded calls, oldest first, and sends the rest at once', async () => {
+    const f = fakeSink();
+    const ing = new Ingest({ sink: f.sink, flushIntervalMs: 1e6, flushAtPending: 1000, maxPendingPgStats: 100, maxBatchDaemons: 3, maxBatchPgStats: 4 });
+    for (let i = 0; i < 10; i++) ing.addReport(report(`osd.${i}`, [i]));
+    for (let i = 0; i < 10; i++) ing.addPgStats(pg(i));
+    await ing.flush();
+    await until(() => f.calls.reports.flat().length === 10 && f.calls.pg.flat().length === 10);
+    expect(f.calls.reports.map((b) => b.length)).toEqual([3, 3, 3, 1]);
+    expect(f.calls.reports.flat().map((r) => r.daemon)).toEqual([...Array(10).keys()].map((i) => `osd.${i}`));
+    expect(Math.max(...f.calls.pg.map((b) => b.length))).toBeLessThanOrEqual(4);
+    expect(f.calls.pg.flat().map((p) => p.osd)).toEqual([...Array(10).keys()]);
+  });
+
+  it('bounds a call by its size too (counter declarations are large)', async () => {
+    const f = fakeSink();
+    const ing = new Ingest({ sink: f.sink, flushIntervalMs: 1e6, flushAtPending: 1000, maxPendingPgStats: 100, maxBatchBytes: 20000 });
+    const declare = Array.from({ length: 100 }, (_, i) => ({ path: `osd.counter_${i}`, description: 'a counter with a description of some length', nick: '', type: 2, priority: 5, units: 0 }));
+    for (let i = 0; i < 6; i++) ing.addReport({ ...emptyReport(`osd.${i}`), opened: true, declare });
+    await ing.flush();
+    await until(() => f.calls.reports.flat().length === 6);
+    expect(f.calls.reports.length).toBeGreaterThan(1);
+    for (const b of f.calls.reports) expect(b.length).toBeLessThan(6);
   });
 
   it('keeps pg stats and reports when cluster-state fails, and sends them on the next flush', async () => {
