@@ -126,7 +126,9 @@ export interface Child {
 
 /** Starts `node --import tsx <script>` and watches its output lines. */
 export function startNode(script: string, args: string[] = [], env: Record<string, string> = {}): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script), ...args], {
+  // BENCH_CPU_PROF=<dir>: every service writes a V8 CPU profile there when it exits.
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
+  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', path.join(ROOT, script), ...args], {
     cwd: ROOT,
     env: { ...process.env, MGR_LOG_LEVEL: process.env.MGR_LOG_LEVEL ?? 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

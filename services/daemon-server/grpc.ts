@@ -218,28 +218,18 @@ export class DaemonServerHandlers {
     this.d.shutdownSignal.addEventListener('abort', onShutdown);
     signal.addEventListener('abort', onShutdown);
     // Stop reading when this session is replaced or the server stops. Not
-    // Promise.race against one session-long promise: every race would leave
-    // a reaction on it (~300 bytes a message, for the life of the session).
+    // Promise.race against one session-long promise (every race leaves a
+    // reaction on it, ~300 bytes a message for the life of the session),
+    // and no event-listener churn per message: one wake-up hook, set per read.
+    let wake: ((v: null) => void) | null = null;
+    const onEnd = () => wake?.(null);
+    endController.signal.addEventListener('abort', onEnd, { once: true });
+    stop.signal.addEventListener('abort', onEnd, { once: true });
     const nextOrEnd = (it: AsyncIterator<SessionRequest>) =>
       new Promise<IteratorResult<SessionRequest> | null>((resolve, reject) => {
         if (endController.signal.aborted || stop.signal.aborted) return resolve(null);
-        const onEnd = () => resolve(null);
-        const off = () => {
-          endController.signal.removeEventListener('abort', onEnd);
-          stop.signal.removeEventListener('abort', onEnd);
-        };
-        endController.signal.addEventListener('abort', onEnd, { once: true });
-        stop.signal.addEventListener('abort', onEnd, { once: true });
-        it.next().then(
-          (v) => {
-            off();
-            resolve(v);
-          },
-          (e) => {
-            off();
-            reject(e);
-          },
-        );
+        wake = resolve;
+        it.next().then(resolve, reject);
       });
     try {
       const it = requests[Symbol.asyncIterator]();
