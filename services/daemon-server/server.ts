@@ -259,9 +259,10 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   // readiness probe on it routes the mgr Service to the active only.
   const SERVICE_NAME = 'ceph.mgr.v1.DaemonServerService';
   let wasActive = !activity; // without a standby service: always active
+  const actingActive = () => !activity || (activity.isActive() && clusterStateReady && !stopping);
   const updateActivity = () => {
     if (!activity) return;
-    const active = activity.isActive() && clusterStateReady && !stopping;
+    const active = actingActive();
     if (service.health.getStatus() === 'healthy') service.health.setStatus(active ? 'healthy' : 'unhealthy', SERVICE_NAME);
     if (active === wasActive) return;
     wasActive = active;
@@ -371,7 +372,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     ingest,
     keyringPath,
     gid,
-    isActive: () => (activity ? activity.isActive() && clusterStateReady && !stopping : true),
+    isActive: actingActive,
     stop: async () => {
       await service.stop();
       csChannel.close();
