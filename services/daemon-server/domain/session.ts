@@ -20,11 +20,11 @@ export class SchemaError extends Error {}
 export class SessionSchema {
   private paths: string[] = [];
   private types = new Map<string, number>();
+  /** Values a report must carry now, kept so the common report is checked in O(1). */
+  private slotCount = 0;
 
   get slots(): number {
-    let n = 0;
-    for (const p of this.paths) n += (this.types.get(p)! & PERFCOUNTER_LONGRUNAVG) !== 0 ? 2 : 1;
-    return n;
+    return this.slotCount;
   }
 
   get size(): number {
@@ -36,6 +36,13 @@ export class SessionSchema {
    * undeclares, without changing anything; apply() commits it.
    */
   check(declare: PerfCounterType[], undeclare: string[], packedLength: number): void {
+    if (!declare.length && !undeclare.length) {
+      // Almost every report: values only, for the schema as it stands.
+      if (packedLength !== 0 && packedLength !== this.slotCount) {
+        throw new SchemaError(`packed has ${packedLength} values but the declared schema (${this.paths.length} counters) needs ${this.slotCount}`);
+      }
+      return;
+    }
     const next = new Set(this.paths);
     const types = new Map(this.types);
     for (const t of declare) {
@@ -66,5 +73,8 @@ export class SessionSchema {
       this.paths = this.paths.filter((p) => !gone.has(p));
       for (const p of gone) this.types.delete(p);
     }
+    let n = 0;
+    for (const p of this.paths) n += (this.types.get(p)! & PERFCOUNTER_LONGRUNAVG) !== 0 ? 2 : 1;
+    this.slotCount = n;
   }
 }

@@ -50,7 +50,8 @@ describe('daemon sessions', () => {
     const drivers = [0, 1, 2].map((i) => {
       const s = new SessionDriver(t.client, t.admin);
       s.send({ $case: 'open', value: { daemonName: `osd.${i}`, serviceName: '', serviceDaemon: false, metadata: {}, daemonStatus: {} } });
-      s.send({ $case: 'pgStats', value: { epoch: 1, json: Buffer.from('{not json') } });
+      s.send({ $case: 'pgStats', value: { epoch: 1, json: Buffer.from('{not json') } }); // refused here
+      s.send({ $case: 'pgStats', value: { epoch: 1, json: Buffer.from('{"shaped": like an object}') } }); // refused by cluster-state
       s.send({ $case: 'pgStats', value: { epoch: t.sim.epoch, json: Buffer.from(JSON.stringify(t.sim.osdPgStats(i, 1795585000))) } });
       return s;
     });
@@ -60,6 +61,11 @@ describe('daemon sessions', () => {
     );
     const total = Object.values(summary.all).reduce((a: number, n) => a + Number(n), 0);
     expect(total).toBe(t.sim.osdMap().pools.reduce((a: number, p: any) => a + p.pg_num, 0));
+    const metrics = await eventually(
+      async () => (await fetch(`http://127.0.0.1:${t.ds.service.metricsPort}/metrics`)).text(),
+      (m) => /mgr_daemon_server_upstream_rejected_total\{kind="pg_stats"\} 3/.test(m),
+    );
+    expect(metrics).toMatch(/mgr_daemon_server_reports_rejected_total\{reason="pg_stats_json"\} 3/);
     for (const s of drivers) s.end();
     await Promise.all(drivers.map((d) => d.ended));
   });
