@@ -18,19 +18,22 @@ import type { CommandResult } from '../lib/gen/ceph/mgr/v1/common';
 import { activeDaemonServer, isUnreachable, StandbyClient } from '../lib/standby-client';
 import { mapWords, UsageError } from './args';
 
-const USAGE = `usage: mgrctl [--addr HOST:PORT] [--name ENTITY] [--format json|json-pretty|plain] [--wait-ms N] <command words...>
+const USAGE = `usage: mgrctl [--addr HOST:PORT] [--name ENTITY] [--format json|json-pretty|plain] [--wait-ms N] [-i FILE] <command words...>
        mgrctl tell mgr <command words...>
        mgrctl get <what>          (cluster-state's get(what) JSON; MGR_CLUSTER_STATE_ADDR)
        mgrctl status | help
 environment: MGR_ADDR (default: the active manager from the MgrMap), MGR_STANDBY_ADDR (127.0.0.1:7200),
              MGR_KEYRING (./data/keyring), MGR_KEY, MGR_CLUSTER_STATE_ADDR (127.0.0.1:7100)
 --wait-ms: how long to wait for an active manager during a failover (default 30000)
+-i FILE: send FILE's contents as the command's input buffer ('-' reads standard input), as ceph -i
 `;
 
 interface Options {
   /** "" : follow the MgrMap. */
   addr: string;
   waitMs: number;
+  /** -i: the input buffer's file ('-': standard input); "" : none. */
+  inFile: string;
   name: string;
   format: string;
   timeoutMs: number;
@@ -38,7 +41,7 @@ interface Options {
 }
 
 function parseArgv(argv: string[], env: NodeJS.ProcessEnv): Options {
-  const o: Options = { addr: env.MGR_ADDR || '', waitMs: 30000, name: env.MGR_ENTITY || 'client.admin', format: '', timeoutMs: 60000, words: [] };
+  const o: Options = { addr: env.MGR_ADDR || '', waitMs: 30000, inFile: '', name: env.MGR_ENTITY || 'client.admin', format: '', timeoutMs: 60000, words: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const take = (flag: string) => {
@@ -52,6 +55,7 @@ function parseArgv(argv: string[], env: NodeJS.ProcessEnv): Options {
     else if (a === '--format' || a.startsWith('--format=') || a === '-f') o.format = take('--format');
     else if (a === '--timeout-ms' || a.startsWith('--timeout-ms=')) o.timeoutMs = Number(take('--timeout-ms'));
     else if (a === '--wait-ms' || a.startsWith('--wait-ms=')) o.waitMs = Number(take('--wait-ms'));
+    else if (a === '-i' || a === '--in-file' || a.startsWith('--in-file=')) o.inFile = take('-i');
     else if (a === '-h' || a === '--help') o.words = ['help'];
     else o.words.push(a);
   }
@@ -127,6 +131,15 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
   }
 
   if (words.length === 1 && words[0] === 'help') write(USAGE + '\ncommands (from the server):\n');
+  let inbuf = Buffer.alloc(0);
+  if (o.inFile) {
+    try {
+      inbuf = fs.readFileSync(o.inFile === '-' ? 0 : o.inFile);
+    } catch (e) {
+      writeErr(`mgrctl: cannot read -i ${o.inFile}: ${(e as Error).message}\n`);
+      return 2;
+    }
+  }
   const tls = tlsFromEnv(env);
   const finder = o.addr ? null : new ActiveFinder(env.MGR_STANDBY_ADDR || '127.0.0.1:7200', tls, writeErr);
   let addr = o.addr;
@@ -145,7 +158,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
         const descs = (await ds.getCommandDescriptions({}, { metadata: md, signal: AbortSignal.timeout(o.timeoutMs) })).commands;
         const mapped = mapWords(words, descs);
         if (o.format) mapped.args.format = o.format;
-        const res = await ds.command({ prefix: mapped.prefix, args: JSON.stringify(mapped.args), inbuf: Buffer.alloc(0) }, { metadata: md, signal: AbortSignal.timeout(o.timeoutMs) });
+        const res = await ds.command({ prefix: mapped.prefix, args: JSON.stringify(mapped.args), inbuf }, { metadata: md, signal: AbortSignal.timeout(o.timeoutMs) });
         r = res.result ?? { retcode: -5, stdout: '', stderr: 'no result' };
         break;
       } catch (e) {

@@ -1,4 +1,6 @@
 // mgrctl: word mapping (unit) and the real CLI spawned against a real stack.
+import * as os from 'os';
+import * as fs from 'fs';
 import { execFile } from 'child_process';
 import * as path from 'path';
 import { mapWords, UsageError } from '../args';
@@ -41,6 +43,21 @@ describe('mgrctl end to end', () => {
     env = { MGR_ADDR: t.ds.address, MGR_KEYRING: t.keyringPath, MGR_CLUSTER_STATE_ADDR: t.cs.address, MGR_KEY: '' };
   });
   afterAll(() => t.close());
+
+  it('sends -i FILE as the input buffer (a too-large one is refused by the server), and says so when FILE is missing', async () => {
+    const big = path.join(os.tmpdir(), `mgrctl-inbuf-${process.pid}`);
+    fs.writeFileSync(big, Buffer.alloc(5 * 1024 * 1024, 0x61));
+    try {
+      const r = await mgrctl(['-i', big, 'osd', 'perf'], env);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`inbuf is ${5 * 1024 * 1024} bytes`);
+    } finally {
+      fs.rmSync(big, { force: true });
+    }
+    const missing = await mgrctl(['-i', '/nonexistent/inbuf', 'osd', 'perf'], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('cannot read -i /nonexistent/inbuf');
+  });
 
   it('runs a native command with --format json and exits 0', async () => {
     const r = await mgrctl(['osd', 'perf', '--format', 'json'], env);
