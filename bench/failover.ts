@@ -54,7 +54,7 @@ async function oneBackend(backend: 'embedded' | 'etcd', log: (s: string) => void
     procs = new ProcessSet(specs);
     const ps = procs;
     // in start order, as the launcher does (each waits for the previous one's port)
-    ps.startAll();
+    await ps.startAll();
     const env: NodeJS.ProcessEnv = {
       MGR_STANDBY_ADDR: `127.0.0.1:${port(7200)}`,
       MGR_CLUSTER_STATE_ADDR: `127.0.0.1:${port(7100)}`,

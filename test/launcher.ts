@@ -1,6 +1,6 @@
 // Shared by the system-level tests: `npm start` (cli/start.ts) as a child
 // process on an offset of the default ports, and a polling wait.
-import { spawn, ChildProcess } from 'child_process';
+import { execFileSync, spawn, ChildProcess } from 'child_process';
 import * as path from 'path';
 import * as readline from 'readline';
 import { waitServing } from '../cli/start';
@@ -11,12 +11,30 @@ export const until = <T>(what: string, fn: () => T | undefined | null | false | 
 
 export const ROOT = path.resolve(__dirname, '..');
 
-/** A random offset so parallel test files and a running `npm start` do not collide. */
+/** Every port the local set-up uses (cli/start.ts), before the offset; 7210/9210: a second standby replica. */
+const BASE_PORTS = [7100, 7200, 7210, 7300, 7301, 7400, 7401, 9100, 9200, 9210, 9300, 9301, 9400, 9401, 8003, 8004, 8080, 8081, 9283, 9284];
+
+/**
+ * An offset for the local set-up's ports that parallel test files and a
+ * running `npm start` are not using: random in 10000..19999, so every port
+ * stays below the kernel's ephemeral range (32768+) where port-0 sockets of
+ * other tests land, and checked free port by port (different offsets can
+ * overlap: 7400 + a = 7300 + a + 100). Synchronous (a short child process)
+ * because test files compute their addresses at load time.
+ */
 export function randomPortOffset(): number {
-  // 10000..19950: every offset port (7100..9401 + offset) stays below the
-  // kernel's ephemeral range (32768+), where other tests' port-0 sockets
-  // could otherwise take one between a stop and a restart.
-  return 10000 + Math.floor(Math.random() * 200) * 50;
+  const script = `
+    const net = require('net');
+    const ports = ${JSON.stringify(BASE_PORTS)};
+    const free = (p) => new Promise((r) => { const s = net.createServer(); s.once('error', () => r(false)); s.listen(p, '127.0.0.1', () => s.close(() => r(true))); });
+    (async () => {
+      for (let i = 0; i < 200; i++) {
+        const off = 10000 + Math.floor(Math.random() * 10000);
+        if ((await Promise.all(ports.map((p) => free(p + off)))).every(Boolean)) { process.stdout.write(String(off)); return; }
+      }
+      process.exit(1);
+    })();`;
+  return Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30000 }));
 }
 
 export interface Launcher {
