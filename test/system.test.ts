@@ -68,6 +68,10 @@ describe('the system as npm start runs it', () => {
       return r.status === 0 && r.stdout + r.stderr;
     });
     expect(out).toContain('Hello World');
+    // A module's sendCommand reaches the active daemon-server's native commands.
+    const selftest = mgrctl('mgr', 'self-test', 'run');
+    expect(selftest.status).toBe(0);
+    expect(JSON.parse(selftest.stdout)['sendCommand(pg stat)']).toBe('answered');
   }, 60000);
 
   it('refuses a write command to the read-only key', () => {

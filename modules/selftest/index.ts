@@ -138,6 +138,10 @@ export default class SelfTest extends MgrModule {
       }
     }, (v) => /no option 'nope'/.test(v));
     await check('remote', () => this.remote('selftest', 'ping', 42), (v) => v && v.pong === 42);
+    // A native command through the active daemon-server (never throws: without one it answers a negative code and says why).
+    await check('sendCommand', () => this.sendCommand('pg stat', { format: 'json' }), (v) => Array.isArray(v) && typeof v[0] === 'number' && (v[0] === 0 ? typeof JSON.parse(v[1]).pg_summary.num_pgs === 'number' : v[2].length > 0));
+    const [rc, , err] = await this.sendCommand('pg stat', { format: 'json' });
+    report['sendCommand(pg stat)'] = rc === 0 ? 'answered' : `answered ${rc}: ${err}`;
     await check('setHealthChecks', () => this.setHealthChecks({}), () => true);
     await check('clusterLog', () => this.clusterLog('cluster', 'INF', 'self-test ran'), () => true);
     await check('setUri', () => this.setUri('selftest://nowhere'), () => true);
