@@ -9,7 +9,7 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import type * as http from 'http';
-import { CommandResult, MgrModule, MgrStandbyModule } from '../../lib/mgr-module';
+import { CommandResult, MgrModule, Waiter, MgrStandbyModule } from '../../lib/mgr-module';
 import { checkSession, checkUsername, hashPassword, parseCookies, signSession, StoredUser, verifyPassword } from './auth';
 import { hostTable, ioSample, osdTable, poolTable, Sample, summary } from './data';
 import { HttpError, listen, Listening, ListenConfig, readJson, sendJson, sendText, StaticAssets } from './http';
@@ -103,7 +103,7 @@ class ServerKeeper {
   private key = '';
   lastError = '';
   private stopping = false;
-  private wakeUp: (() => void) | null = null;
+  private readonly waiter = new Waiter();
   recheck = true;
 
   constructor(
@@ -115,12 +115,12 @@ class ServerKeeper {
 
   wake(): void {
     this.recheck = true;
-    this.wakeUp?.();
+    this.waiter.wake();
   }
 
   stop(): void {
     this.stopping = true;
-    this.wakeUp?.();
+    this.waiter.wake();
   }
 
   /** Runs until stop(): (re)binds when the configuration changes or binding failed; `tick` runs every second. */
@@ -140,14 +140,7 @@ class ServerKeeper {
         }
       }
       await tick().catch((e) => this.m.log.debug(`tick failed: ${(e as Error).message}`));
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, 1000);
-        this.wakeUp = () => {
-          clearTimeout(t);
-          r();
-        };
-      });
-      this.wakeUp = null;
+      await this.waiter.wait(1000);
     }
     await this.current?.close();
     this.current = null;

@@ -8,7 +8,7 @@
 // <value>`, `influx config-show`, `influx send`. A failed write raises
 // MGR_INFLUX_SEND_FAILED until a later write succeeds; no hostname set
 // raises MGR_INFLUX_NO_SERVER.
-import { CommandResult, MgrModule, OptionDeclaration } from '../../lib/mgr-module';
+import { CommandResult, MgrModule, Waiter, OptionDeclaration } from '../../lib/mgr-module';
 import { Point, escapeKey, formatField, formatPoint } from './line-protocol';
 import { InfluxError, InfluxTarget, createDatabase, where, write } from './influx-client';
 
@@ -57,7 +57,7 @@ export default class Influx extends MgrModule {
   static override MODULE_OPTIONS = OPTIONS;
 
   private running = true;
-  private wake: (() => void) | null = null;
+  private readonly waiter = new Waiter();
   /** Sends run one at a time (the loop and `influx send`). */
   private sending: Promise<unknown> = Promise.resolve();
   private lastSendAt = 0;
@@ -78,25 +78,18 @@ export default class Influx extends MgrModule {
       }
       // Sleep in short slices so a changed interval applies soon even if
       // no config notification arrives.
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(due, RECHECK_MS));
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = null;
+      await this.waiter.wait(Math.min(due, RECHECK_MS));
     }
   }
 
   override shutdown(): void {
     this.running = false;
-    this.wake?.();
+    this.waiter.wake();
   }
 
   /** A new interval takes effect now rather than after the current sleep. */
   override async configNotify(): Promise<void> {
-    this.wake?.();
+    this.waiter.wake();
   }
 
   async config(): Promise<InfluxConfig> {

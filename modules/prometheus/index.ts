@@ -8,7 +8,7 @@ import * as http from 'http';
 import * as os from 'os';
 import { promisify } from 'util';
 import * as zlib from 'zlib';
-import { CommandResult, MgrModule, MgrStandbyModule } from '../../lib/mgr-module';
+import { CommandResult, MgrModule, Waiter, MgrStandbyModule } from '../../lib/mgr-module';
 import { collectMetrics, CollectInput } from './collect';
 
 const ERROR_CHECK = 'MGR_PROMETHEUS_ERROR';
@@ -73,31 +73,6 @@ function listen(server: http.Server, addr: string, port: number): Promise<number
   });
 }
 
-/** A sleep that stop() or wake() ends early. */
-class Waiter {
-  private wakeFn: (() => void) | null = null;
-  private pending = false;
-  wait(ms: number): Promise<void> {
-    if (this.pending) {
-      this.pending = false;
-      return Promise.resolve();
-    }
-    return new Promise((r) => {
-      const t = setTimeout(done, ms);
-      const self = this;
-      function done() {
-        clearTimeout(t);
-        self.wakeFn = null;
-        r();
-      }
-      this.wakeFn = done;
-    });
-  }
-  wake(): void {
-    if (this.wakeFn) this.wakeFn();
-    else this.pending = true;
-  }
-}
 
 const INDEX_PAGE = (metricsHref: string) => `<!DOCTYPE html>
 <html>

@@ -6,7 +6,7 @@
 // Every `discovery_interval` rounds it also sends low-level discovery of
 // pools and OSDs. Failures raise MGR_ZABBIX_SEND_FAILED; no server raises
 // MGR_ZABBIX_NO_SERVER.
-import { CommandResult, MgrModule, OptionDeclaration } from '../../lib/mgr-module';
+import { CommandResult, MgrModule, Waiter, OptionDeclaration } from '../../lib/mgr-module';
 import { SenderItem, sendAll } from './sender';
 
 const OPTIONS: OptionDeclaration[] = [
@@ -69,7 +69,7 @@ export default class Zabbix extends MgrModule {
   static override MODULE_OPTIONS = OPTIONS;
 
   private running = true;
-  private wake: (() => void) | null = null;
+  private readonly waiter = new Waiter();
   private sending: Promise<unknown> = Promise.resolve();
   private lastSendAt = 0;
   /** Rounds since discovery last went out; null: never (so it goes with the next round). */
@@ -98,24 +98,17 @@ export default class Zabbix extends MgrModule {
         }
         continue;
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(due, RECHECK_MS));
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = null;
+      await this.waiter.wait(Math.min(due, RECHECK_MS));
     }
   }
 
   override shutdown(): void {
     this.running = false;
-    this.wake?.();
+    this.waiter.wake();
   }
 
   override async configNotify(): Promise<void> {
-    this.wake?.();
+    this.waiter.wake();
   }
 
   /** Sends run one at a time (the loop and the commands). */
