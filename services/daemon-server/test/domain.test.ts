@@ -6,11 +6,7 @@ import { isCapable, loadOrCreateKeyring, mayOpenSession, parseCaps, parseKeyring
 import { parseSignature, validateArgs } from '../domain/argspec';
 import { emptyReport, Ingest, IngestSink } from '../domain/ingest';
 import type { DaemonReport, OsdPgStats } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
-
-/** Waits (bounded) for follow-up flushes, which the ingest starts by itself. */
-async function until(ok: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
-}
+import { until } from '../../../lib/testing/wait';
 
 describe('caps', () => {
   const can = (caps: string, req: Partial<Parameters<typeof isCapable>[1]>) =>
@@ -124,7 +120,7 @@ describe('ingest', () => {
     for (let i = 0; i < 10; i++) ing.addReport(report(`osd.${i}`, [i]));
     for (let i = 0; i < 10; i++) ing.addPgStats(pg(i));
     await ing.flush();
-    await until(() => f.calls.reports.flat().length === 10 && f.calls.pg.flat().length === 10);
+    await until('the follow-up flushes', () => f.calls.reports.flat().length === 10 && f.calls.pg.flat().length === 10, 2000, 10);
     expect(f.calls.reports.map((b) => b.length)).toEqual([3, 3, 3, 1]);
     expect(f.calls.reports.flat().map((r) => r.daemon)).toEqual([...Array(10).keys()].map((i) => `osd.${i}`));
     expect(Math.max(...f.calls.pg.map((b) => b.length))).toBeLessThanOrEqual(4);
@@ -137,7 +133,7 @@ describe('ingest', () => {
     const declare = Array.from({ length: 100 }, (_, i) => ({ path: `osd.counter_${i}`, description: 'a counter with a description of some length', nick: '', type: 2, priority: 5, units: 0 }));
     for (let i = 0; i < 6; i++) ing.addReport({ ...emptyReport(`osd.${i}`), opened: true, declare });
     await ing.flush();
-    await until(() => f.calls.reports.flat().length === 6);
+    await until('the follow-up flushes', () => f.calls.reports.flat().length === 6, 2000, 10);
     expect(f.calls.reports.length).toBeGreaterThan(1);
     for (const b of f.calls.reports) expect(b.length).toBeLessThan(6);
   });
