@@ -72,8 +72,22 @@ export async function runCommand(): Promise<BenchResult> {
     stats.native_c1 = ds;
     stats.module_host_c1 = viaMh;
     const bn1 = 'bare grpc-js unary echo, same bytes';
-    figures.push({ name: 'command_part_daemon_server_native_p50_c1', value: ds.p50Ms, unit: 'ms', baseline: stats.bare_c1.p50Ms, baselineName: bn1, note: '`config show`: auth, validation, one hop' });
-    figures.push({ name: 'command_part_module_host_hello_p50_c1', value: viaMh.p50Ms, unit: 'ms', baseline: stats.bare_c1.p50Ms, baselineName: bn1, note: 'HandleCommand straight to module-host: host + worker thread' });
+    figures.push({
+      name: 'command_part_daemon_server_native_p50_c1',
+      value: ds.p50Ms,
+      unit: 'ms',
+      baseline: stats.bare_c1.p50Ms,
+      baselineName: bn1,
+      note: '`config show`: auth, validation, one hop',
+    });
+    figures.push({
+      name: 'command_part_module_host_hello_p50_c1',
+      value: viaMh.p50Ms,
+      unit: 'ms',
+      baseline: stats.bare_c1.p50Ms,
+      baselineName: bn1,
+      note: 'HandleCommand straight to module-host: host + worker thread',
+    });
     bare.close();
     return { bench: 'command', figures, params: { command: 'hello', path: 'client -> daemon-server -> module-host -> hello worker', stats } };
   } finally {

@@ -20,7 +20,7 @@ import { makeClient, openChannel } from '../lib/client';
 import { DaemonServerServiceDefinition } from '../lib/gen/ceph/mgr/v1/daemon_server';
 import { StandbyServiceDefinition } from '../lib/gen/ceph/mgr/v1/standby';
 import { etcdMissing, startEtcd, TestEtcd } from '../lib/testing/etcd';
-import { keyFromKeyring } from '../services/daemon-server/domain/auth';
+import { keyFromKeyring } from '../lib/keyring';
 import { ProcessSet, randomPortOffset } from '../test/launcher';
 import { BenchResult, Figure, SMOKE, percentile } from './harness';
 import { until } from './stack';
@@ -63,7 +63,12 @@ async function oneBackend(backend: 'embedded' | 'etcd', log: (s: string) => void
     const ctl = async (...argv: string[]) => {
       let stdout = '';
       let stderr = '';
-      const code = await mgrctl(argv, env, (s) => (stdout += s), (s) => (stderr += s));
+      const code = await mgrctl(
+        argv,
+        env,
+        (s) => (stdout += s),
+        (s) => (stderr += s),
+      );
       return { code, stdout, stderr };
     };
     const dump = async (): Promise<MgrDump | null> => {
@@ -76,10 +81,17 @@ async function oneBackend(backend: 'embedded' | 'etcd', log: (s: string) => void
     // A trial starts from an available active and an available standby (modules loaded): a
     // standby still loading its modules cannot be promoted, and the trial would measure that.
     const activeWithStandby = () =>
-      until(`an available active manager with an available standby (${backend})`, async () => {
-        const m = (await standby.getMgrMap({}, { signal: AbortSignal.timeout(2000) })).mgrMap;
-        return m && m.activeName && m.available && m.standbys.length === 1 && m.standbys[0].available ? { epoch: m.epoch, active_name: m.activeName, available: m.available, standbys: m.standbys.map((x) => ({ name: x.name })) } : null;
-      }, 90000, 100);
+      until(
+        `an available active manager with an available standby (${backend})`,
+        async () => {
+          const m = (await standby.getMgrMap({}, { signal: AbortSignal.timeout(2000) })).mgrMap;
+          return m && m.activeName && m.available && m.standbys.length === 1 && m.standbys[0].available
+            ? { epoch: m.epoch, active_name: m.activeName, available: m.available, standbys: m.standbys.map((x) => ({ name: x.name })) }
+            : null;
+        },
+        90000,
+        100,
+      );
     const dsAddr = (name: string) => `127.0.0.1:${port(name === 'x' ? 7300 : 7301)}`;
     await activeWithStandby();
 
@@ -98,7 +110,10 @@ async function oneBackend(backend: 'embedded' | 'etcd', log: (s: string) => void
     let lastAnswer = '';
     const answersHello = async (name: string) => {
       try {
-        const r = await clients[name].command({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0) }, { metadata: md, signal: AbortSignal.timeout(1000) });
+        const r = await clients[name].command(
+          { prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0) },
+          { metadata: md, signal: AbortSignal.timeout(1000) },
+        );
         lastAnswer = `${r.result?.retcode} ${r.result?.stdout} ${r.result?.stderr}`;
         return r.result?.retcode === 0 && r.result.stdout === 'Hello World';
       } catch (e) {
@@ -119,7 +134,9 @@ async function oneBackend(backend: 'embedded' | 'etcd', log: (s: string) => void
         }
         await new Promise((r) => setTimeout(r, 10));
       }
-      throw new Error(`${backend}: neither mgr.${next} nor mgr.${old} answered hello as the new active within 120 s; last answer: ${lastAnswer}; mgr dump: ${brief(await dump())}`);
+      throw new Error(
+        `${backend}: neither mgr.${next} nor mgr.${old} answered hello as the new active within 120 s; last answer: ${lastAnswer}; mgr dump: ${brief(await dump())}`,
+      );
     };
     let kindIsCrash = false;
 
@@ -147,14 +164,17 @@ async function oneBackend(backend: 'embedded' | 'etcd', log: (s: string) => void
         if (who === old) {
           returnedToOld[kind]++;
           // what the MgrMap went through, from the standby service's log
-          const why = (ps.output.get('standby') ?? []).slice(mark).filter((l) => /new mgr map|"mgr fail"/.test(l)).map((l) => {
-            try {
-              const j = JSON.parse(l);
-              return `  epoch ${j.epoch}: active ${j.active || '-'} ${j.why ?? j.message ?? ''}`;
-            } catch {
-              return `  ${l}`;
-            }
-          });
+          const why = (ps.output.get('standby') ?? [])
+            .slice(mark)
+            .filter((l) => /new mgr map|"mgr fail"/.test(l))
+            .map((l) => {
+              try {
+                const j = JSON.parse(l);
+                return `  epoch ${j.epoch}: active ${j.active || '-'} ${j.why ?? j.message ?? ''}`;
+              } catch {
+                return `  ${l}`;
+              }
+            });
           log(`failover ${backend} ${kind} trial ${i + 1}: the old active mgr.${old} was made active again; the MgrMap's changes:\n${why.join('\n')}`);
         }
         log(`failover ${backend} ${kind} trial ${i + 1}: mgr.${old} lost; mgr.${who} answers hello as the active after ${s.toFixed(2)} s`);
@@ -180,7 +200,9 @@ async function oneBackend(backend: 'embedded' | 'etcd', log: (s: string) => void
 }
 
 function brief(d: MgrDump | null): string {
-  return d ? `epoch ${d.epoch}, active ${d.active_name} (available ${d.available}), standbys ${d.standbys.map((s) => s.name).join(',') || 'none'}` : 'no answer';
+  return d
+    ? `epoch ${d.epoch}, active ${d.active_name} (available ${d.available}), standbys ${d.standbys.map((s) => s.name).join(',') || 'none'}`
+    : 'no answer';
 }
 
 /** Why failover cannot be measured in this tree, or null. */
@@ -209,9 +231,10 @@ export async function runFailover(): Promise<BenchResult> {
     for (const kind of KINDS) {
       const sorted = [...r[kind]].sort((a, b) => a - b);
       if (!sorted.length) continue;
-      const ref = kind === 'kill9'
-        ? { baseline: CEPH_PACIFIC_CRASH_FAILOVER_S, baselineName: 'Ceph Pacific, crash of the active (defaults)' }
-        : { baseline: CEPH_PACIFIC_MGR_FAIL_S, baselineName: 'Ceph Pacific, `mgr fail`' };
+      const ref =
+        kind === 'kill9'
+          ? { baseline: CEPH_PACIFIC_CRASH_FAILOVER_S, baselineName: 'Ceph Pacific, crash of the active (defaults)' }
+          : { baseline: CEPH_PACIFIC_MGR_FAIL_S, baselineName: 'Ceph Pacific, `mgr fail`' };
       figures.push({
         name: `failover_${backend}_${kind}_median`,
         value: percentile(sorted, 50),

@@ -97,10 +97,17 @@ export function writeResult(res: BenchResult): void {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   const when = new Date().toISOString();
   // the machine is shared: the load average says how noisy the run was
-  const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
-  fs.writeFileSync(path.join(RESULTS_DIR, `${res.bench}.json`), JSON.stringify({ ...res, when, smoke: SMOKE, loadavg: os.loadavg(), cpus: os.cpus().length }, null, 2) + '\n');
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+  fs.writeFileSync(
+    path.join(RESULTS_DIR, `${res.bench}.json`),
+    JSON.stringify({ ...res, when, smoke: SMOKE, loadavg: os.loadavg(), cpus: os.cpus().length }, null, 2) + '\n',
+  );
   const rows = res.figures.map(
-    (f) => `| ${f.name} | ${fmt(f.value)} ${f.unit} | ${f.baseline !== undefined ? `${fmt(f.baseline)} ${f.unit} (${f.baselineName ?? 'baseline'}${f.reference ? ', reference' : ''})` : ''} | ${f.baseline ? (f.value / f.baseline).toFixed(2) : ''} | ${f.note ?? ''} |`,
+    (f) =>
+      `| ${f.name} | ${fmt(f.value)} ${f.unit} | ${f.baseline !== undefined ? `${fmt(f.baseline)} ${f.unit} (${f.baselineName ?? 'baseline'}${f.reference ? ', reference' : ''})` : ''} | ${f.baseline ? (f.value / f.baseline).toFixed(2) : ''} | ${f.note ?? ''} |`,
   );
   const md = [
     `# ${res.bench}`,

@@ -96,7 +96,22 @@ async function measureIngest(osds: number): Promise<IngestRun> {
     sims = Array.from({ length: shards }, (_, k) =>
       startNode(
         'bench/load.ts',
-        ['--cluster-state', stack.cs.address, '--daemon-server', stack.ds.address, '--osds', String(osds), '--pgs', String(pgs), '--keyring', stack.keyringPath, '--shard', String(k), '--shards', String(shards)],
+        [
+          '--cluster-state',
+          stack.cs.address,
+          '--daemon-server',
+          stack.ds.address,
+          '--osds',
+          String(osds),
+          '--pgs',
+          String(pgs),
+          '--keyring',
+          stack.keyringPath,
+          '--shard',
+          String(k),
+          '--shards',
+          String(shards),
+        ],
         { MGR_LOG_LEVEL: 'warn' },
       ),
     );
@@ -343,10 +358,23 @@ export async function runIngest(): Promise<BenchResult> {
       continue;
     }
     const servicesCpu = SERVICES.reduce((a, s) => a + (r.cpuPer1000[s] ?? 0), 0);
-    figures.push({ name: `ingest_${osds}_cpu_per_1000_reports_all_services`, value: servicesCpu, unit: 's', baseline: bare.cpuPer1000, baselineName: `${bareName} (server)` });
+    figures.push({
+      name: `ingest_${osds}_cpu_per_1000_reports_all_services`,
+      value: servicesCpu,
+      unit: 's',
+      baseline: bare.cpuPer1000,
+      baselineName: `${bareName} (server)`,
+    });
     const marginal = SERVICES.reduce((a, s) => a + (r.marginalPer1000[s] ?? 0), 0);
     const idleAll = SERVICES.reduce((a, s) => a + (r.idleCores[s] ?? 0), 0);
-    figures.push({ name: `ingest_${osds}_cpu_per_1000_reports_above_idle`, value: marginal, unit: 's', baseline: bare.cpuPer1000, baselineName: `${bareName} (server)`, note: `idle: ${idleAll.toFixed(3)} cores for the three services` });
+    figures.push({
+      name: `ingest_${osds}_cpu_per_1000_reports_above_idle`,
+      value: marginal,
+      unit: 's',
+      baseline: bare.cpuPer1000,
+      baselineName: `${bareName} (server)`,
+      note: `idle: ${idleAll.toFixed(3)} cores for the three services`,
+    });
     for (const s of [...SERVICES, 'sim']) {
       figures.push({
         name: `ingest_${osds}_cpu_per_1000_reports_${s.replace('-', '_')}`,
@@ -359,11 +387,20 @@ export async function runIngest(): Promise<BenchResult> {
     }
     // What one core of the busiest service would absorb at this (above-idle) cost.
     const busiest = Math.max(...SERVICES.map((s) => r.marginalPer1000[s] ?? 0));
-    figures.push({ name: `ingest_${osds}_capacity_estimate`, value: 1000 / busiest, unit: 'reports/s', baseline: bare.reportsPerSec, baselineName: `${bareName} (measured max)`, note: '1 core for the busiest service' });
+    figures.push({
+      name: `ingest_${osds}_capacity_estimate`,
+      value: 1000 / busiest,
+      unit: 'reports/s',
+      baseline: bare.reportsPerSec,
+      baselineName: `${bareName} (measured max)`,
+      note: '1 core for the busiest service',
+    });
   }
   // What 10,000 OSDs at Ceph's period would need, at the cost measured at the largest size
   // that was sustained (an overloaded run's cost per report is inflated by its backlog).
-  const sustainedRuns = ingestSizes().map((n) => runs.get(n)).filter(Boolean);
+  const sustainedRuns = ingestSizes()
+    .map((n) => runs.get(n))
+    .filter(Boolean);
   const done = (await Promise.all(sustainedRuns)).filter((r) => r!.reportsPerSec >= 0.95 * r!.offeredPerSec) as IngestRun[];
   if (done.length) {
     const ref = done[done.length - 1];
@@ -385,10 +422,14 @@ export async function runIngest(): Promise<BenchResult> {
     figures.push({ name: `ingest_step_${step}`, value: us, unit: 'us/report', baseline: bareUs, baselineName: 'bare transport server CPU per report' });
   }
   params.stepsMicroseconds = steps;
-  figures.push({ name: 'ingest_bare_stream_max', value: bare.reportsPerSec, unit: 'reports/s', note: `${Math.round(bare.bytesPerReport)} bytes per report + pg stats; server ${bare.cpuPer1000.toFixed(3)} CPU s / 1000` });
+  figures.push({
+    name: 'ingest_bare_stream_max',
+    value: bare.reportsPerSec,
+    unit: 'reports/s',
+    note: `${Math.round(bare.bytesPerReport)} bytes per report + pg stats; server ${bare.cpuPer1000.toFixed(3)} CPU s / 1000`,
+  });
   return { bench: 'ingest', figures, params };
 }
-
 
 /**
  * Where one report's CPU goes, step by step, with the services' own codecs and
@@ -405,11 +446,29 @@ export async function ingestSteps(reports: Buffer[][]): Promise<Record<string, n
   const decoded = reports.map(([rep, pg]) => [SessionRequest.decode(rep), SessionRequest.decode(pg)]);
   const schemaLen = (decoded[0][0].msg as { value: { packed: number[] } }).value.packed.length;
   const schema = new SessionSchema();
-  schema.apply(Array.from({ length: schemaLen }, (_, i) => ({ path: `c${i}`, description: '', nick: '', type: 2, priority: 5, units: 1 })), []);
+  schema.apply(
+    Array.from({ length: schemaLen }, (_, i) => ({ path: `c${i}`, description: '', nick: '', type: 2, priority: 5, units: 1 })),
+    [],
+  );
   const forwardBytes = decoded.map(([r, p]) => {
     const rep = (r.msg as { value: { packed: number[] } }).value;
     const pgs = (p.msg as { value: { epoch: number; json: Uint8Array } }).value;
-    const dr = { daemon: 'osd.1', opened: false, serviceName: '', serviceDaemon: false, metadata: {}, declare: [], undeclare: [], values: rep.packed, stamp: 1, status: {}, hasStatus: false, taskStatus: {}, healthMetrics: [], closed: false };
+    const dr = {
+      daemon: 'osd.1',
+      opened: false,
+      serviceName: '',
+      serviceDaemon: false,
+      metadata: {},
+      declare: [],
+      undeclare: [],
+      values: rep.packed,
+      stamp: 1,
+      status: {},
+      hasStatus: false,
+      taskStatus: {},
+      healthMetrics: [],
+      closed: false,
+    };
     return { dr, pg: { osd: 1, epoch: pgs.epoch, stamp: 1, json: Buffer.from(pgs.json) }, packed: rep.packed };
   });
   const doubles = forwardBytes.map((f) => {
@@ -425,7 +484,10 @@ export async function ingestSteps(reports: Buffer[][]): Promise<Record<string, n
     ds_decode_pg_stats: (i) => SessionRequest.decode(reports[i][1]),
     ds_pg_stats_json_check: (i) => JSON.parse(Buffer.from(forwardBytes[i].pg.json).toString('utf8')),
     ds_schema_check: () => schema.check([], [], schemaLen),
-    ds_encode_forward: (i) => [ReportDaemonsRequest.encode({ reports: [forwardBytes[i].dr] }).finish(), IngestPgStatsRequest.encode({ stats: [forwardBytes[i].pg] }).finish()],
+    ds_encode_forward: (i) => [
+      ReportDaemonsRequest.encode({ reports: [forwardBytes[i].dr] }).finish(),
+      IngestPgStatsRequest.encode({ stats: [forwardBytes[i].pg] }).finish(),
+    ],
     cs_decode: (i) => [ReportDaemonsRequest.decode(encoded[i][0]), IngestPgStatsRequest.decode(encoded[i][1])],
     cs_parse_pg_stats: (i) => parsePgStatsReport(1, 1, 1, forwardBytes[i].pg.json),
     packed_as_double_decode: (i) => {

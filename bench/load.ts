@@ -6,7 +6,7 @@
 // (reports spread over the period across all shards).
 //   node --import tsx bench/load.ts --cluster-state A --daemon-server B --osds N --pgs P --keyring K --shard i --shards n
 import { createLogger } from '../lib/log';
-import { keyFromKeyring } from '../services/daemon-server/domain/auth';
+import { keyFromKeyring } from '../lib/keyring';
 import { SimCluster } from '../sim/cluster';
 import { FakeDaemons } from '../sim/daemons';
 import { MapFeed } from '../sim/feed';
@@ -25,9 +25,10 @@ function shardView(cluster: SimCluster, shard: number, shards: number): SimClust
   const mine = cluster.osds.filter((o) => o.id % shards === shard);
   const osds = new Proxy(cluster.osds, {
     get(t, p) {
-      if (p === Symbol.iterator) return function* () {
-        yield* mine;
-      };
+      if (p === Symbol.iterator)
+        return function* () {
+          yield* mine;
+        };
       return Reflect.get(t, p);
     },
   });
@@ -52,7 +53,13 @@ async function main(): Promise<void> {
     feed = new MapFeed({ cluster, address: arg('cluster-state'), logger: log });
     await feed.start();
   }
-  const daemons = new FakeDaemons({ cluster: shardView(cluster, shard, shards), address: arg('daemon-server'), auth, logger: log, others: shard === 0 }).start();
+  const daemons = new FakeDaemons({
+    cluster: shardView(cluster, shard, shards),
+    address: arg('daemon-server'),
+    auth,
+    logger: log,
+    others: shard === 0,
+  }).start();
   log.info('load shard started', { shard, shards, sessions: daemons.clients.length });
   const stop = async () => {
     await Promise.all([daemons.stop(), feed?.stop()]);

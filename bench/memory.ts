@@ -35,7 +35,14 @@ export async function runMemory(osds = SMOKE ? 30 : 10000): Promise<BenchResult>
       note: `RSS change over the ${r.windowSeconds.toFixed(0)} s ingest window (still filling after connect; GC makes it noisy)`,
     });
   }
-  const loadNote = r.reportsPerSec >= 0.95 * r.offeredPerSec ? 'load sustained' : `only ${r.reportsPerSec.toFixed(0)} of ${r.offeredPerSec} reports/s reached cluster-state`;
-  figures.push({ name: `memory_${osds}_osds_total`, value: sum(r.rssLoaded), unit: 'MB', ...ref, note: `peak ${sum(r.rssPeak).toFixed(0)} MB; ${r.pgs} PGs; ${r.sessionsAtEnd} sessions; ${loadNote}` });
+  const loadNote =
+    r.reportsPerSec >= 0.95 * r.offeredPerSec ? 'load sustained' : `only ${r.reportsPerSec.toFixed(0)} of ${r.offeredPerSec} reports/s reached cluster-state`;
+  figures.push({
+    name: `memory_${osds}_osds_total`,
+    value: sum(r.rssLoaded),
+    unit: 'MB',
+    ...ref,
+    note: `peak ${sum(r.rssPeak).toFixed(0)} MB; ${r.pgs} PGs; ${r.sessionsAtEnd} sessions; ${loadNote}`,
+  });
   return { bench: 'memory', figures, params: { osds, pgs: r.pgs, rssIdle: r.rssIdle, rssLoaded: r.rssLoaded, rssPeak: r.rssPeak } };
 }

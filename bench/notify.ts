@@ -106,12 +106,17 @@ export async function runNotify(osds = SMOKE ? 10 : 100): Promise<BenchResult> {
       });
 
     // every module is running before the first trial
-    await until('the ten benchmark modules to notify', async () => {
-      seen = new Set();
-      await put();
-      await allNotified();
-      return true;
-    }, 60000, 200);
+    await until(
+      'the ten benchmark modules to notify',
+      async () => {
+        seen = new Set();
+        await put();
+        await allNotified();
+        return true;
+      },
+      60000,
+      200,
+    );
 
     const trial = async () => {
       seen = new Set();
@@ -139,10 +144,24 @@ export async function runNotify(osds = SMOKE ? 10 : 100): Promise<BenchResult> {
     const seenAll = col('seen');
     const bn = 'PutMap round trip alone';
     const figures: Figure[] = [
-      { name: `notify_ten_modules_p50`, value: percentile(notify, 50), unit: 'ms', baseline: percentile(putRt, 50), baselineName: bn, note: `${trials.length} maps of ${osds} OSDs` },
+      {
+        name: `notify_ten_modules_p50`,
+        value: percentile(notify, 50),
+        unit: 'ms',
+        baseline: percentile(putRt, 50),
+        baselineName: bn,
+        note: `${trials.length} maps of ${osds} OSDs`,
+      },
       { name: `notify_ten_modules_p99`, value: percentile(notify, 99), unit: 'ms', baseline: percentile(putRt, 99), baselineName: bn },
       { name: `notify_first_module_p50`, value: percentile(first, 50), unit: 'ms', baseline: percentile(putRt, 50), baselineName: bn },
-      { name: `notify_ten_stored_and_watched_p50`, value: percentile(seenAll, 50), unit: 'ms', baseline: percentile(putRt, 50), baselineName: bn, note: 'until the ten setStore calls came back through Watch' },
+      {
+        name: `notify_ten_stored_and_watched_p50`,
+        value: percentile(seenAll, 50),
+        unit: 'ms',
+        baseline: percentile(putRt, 50),
+        baselineName: bn,
+        note: 'until the ten setStore calls came back through Watch',
+      },
     ];
     return { bench: 'notify', figures, params: { modules: NOTIFY_MODULES, osds, trials: trials.length } };
   } finally {

@@ -39,9 +39,21 @@ export async function runQuery(osds = SMOKE ? 50 : 10000): Promise<BenchResult> 
     const stringify = await timedLoop(async () => JSON.stringify(map));
 
     const mb = (json.length / 1e6).toFixed(1);
-    figures.push({ name: `get_osd_map_p50 (${osds} OSDs, ${mb} MB)`, value: ours.p50Ms, unit: 'ms', baseline: bare.p50Ms, baselineName: 'bare grpc-js unary, same bytes' });
+    figures.push({
+      name: `get_osd_map_p50 (${osds} OSDs, ${mb} MB)`,
+      value: ours.p50Ms,
+      unit: 'ms',
+      baseline: bare.p50Ms,
+      baselineName: 'bare grpc-js unary, same bytes',
+    });
     figures.push({ name: 'get_osd_map_p99', value: ours.p99Ms, unit: 'ms', baseline: bare.p99Ms, baselineName: 'bare grpc-js unary, same bytes' });
-    figures.push({ name: 'get_osd_map_throughput', value: ours.perSecond, unit: 'calls/s', baseline: bare.perSecond, baselineName: 'bare grpc-js unary, same bytes' });
+    figures.push({
+      name: 'get_osd_map_throughput',
+      value: ours.perSecond,
+      unit: 'calls/s',
+      baseline: bare.perSecond,
+      baselineName: 'bare grpc-js unary, same bytes',
+    });
     figures.push({ name: 'get_osd_map_vs_stringify_p50', value: ours.p50Ms, unit: 'ms', baseline: stringify.p50Ms, baselineName: 'JSON.stringify of the map' });
     figures.push({ name: 'get_osd_map_typed_p50', value: typed.p50Ms, unit: 'ms', baseline: bare.p50Ms, baselineName: 'bare grpc-js unary, same bytes' });
     figures.push({ name: 'get_osd_map_typed_p99', value: typed.p99Ms, unit: 'ms', baseline: bare.p99Ms, baselineName: 'bare grpc-js unary, same bytes' });

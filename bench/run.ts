@@ -25,7 +25,9 @@ export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
 async function main(): Promise<void> {
   const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
-    process.stdout.write(`usage: npm run bench [-- <name>...]\nbenchmarks: ${Object.keys(BENCHMARKS).join(', ')}\nBENCH_SMOKE=1 for tiny sizes; BENCH_MEASURE_MS to change the window (default 5000)\n`);
+    process.stdout.write(
+      `usage: npm run bench [-- <name>...]\nbenchmarks: ${Object.keys(BENCHMARKS).join(', ')}\nBENCH_SMOKE=1 for tiny sizes; BENCH_MEASURE_MS to change the window (default 5000)\n`,
+    );
     return;
   }
   const unknown = names.filter((n) => !BENCHMARKS[n]);

@@ -32,23 +32,28 @@ export async function runScale(): Promise<BenchResult> {
   const figures: Figure[] = [];
   for (const r of runs) {
     if (r.reportsPerSec < 1) {
-      figures.push({ name: `scale_${r.osds}_stalled`, value: r.cores.sim, unit: 'cores (load generator)', note: 'no report reached cluster-state: the load generator stalled; cost not measurable at this size here' });
+      figures.push({
+        name: `scale_${r.osds}_stalled`,
+        value: r.cores.sim,
+        unit: 'cores (load generator)',
+        note: 'no report reached cluster-state: the load generator stalled; cost not measurable at this size here',
+      });
     } else {
-    figures.push({
-      name: `scale_${r.osds}_cpu_per_1000_reports`,
-      value: cost(r),
-      unit: 's',
-      baseline: r === first ? undefined : cost(first),
-      baselineName: `constant per-report cost from ${first.osds} OSDs`,
-      note: `${r.reportsPerSec.toFixed(0)} of ${r.offeredPerSec} reports/s absorbed`,
-    });
-    figures.push({
-      name: `scale_${r.osds}_cpu_per_1000_reports_above_idle`,
-      value: marginal(r),
-      unit: 's',
-      baseline: r === first ? undefined : marginal(first),
-      baselineName: `constant per-report cost from ${first.osds} OSDs`,
-    });
+      figures.push({
+        name: `scale_${r.osds}_cpu_per_1000_reports`,
+        value: cost(r),
+        unit: 's',
+        baseline: r === first ? undefined : cost(first),
+        baselineName: `constant per-report cost from ${first.osds} OSDs`,
+        note: `${r.reportsPerSec.toFixed(0)} of ${r.offeredPerSec} reports/s absorbed`,
+      });
+      figures.push({
+        name: `scale_${r.osds}_cpu_per_1000_reports_above_idle`,
+        value: marginal(r),
+        unit: 's',
+        baseline: r === first ? undefined : marginal(first),
+        baselineName: `constant per-report cost from ${first.osds} OSDs`,
+      });
     }
     figures.push({
       name: `scale_${r.osds}_get_osd_map_p50`,
@@ -85,7 +90,9 @@ function writeChart(runs: IngestRun[]): void {
   parts.push(`<text x="${W / 2}" y="18" text-anchor="middle" font-size="13">mgrpc scale curve (log-log)</text>`);
   for (let e = y0; e <= y1; e++) {
     const y = Y(10 ** e);
-    parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y}" y2="${y}" stroke="#ddd"/><text x="${m.l - 6}" y="${y + 4}" text-anchor="end" font-size="10">${10 ** e}</text>`);
+    parts.push(
+      `<line x1="${m.l}" x2="${W - m.r}" y1="${y}" y2="${y}" stroke="#ddd"/><text x="${m.l - 6}" y="${y + 4}" text-anchor="end" font-size="10">${10 ** e}</text>`,
+    );
   }
   for (const v of xs) parts.push(`<text x="${X(v)}" y="${H - m.b + 16}" text-anchor="middle" font-size="10">${v}</text>`);
   parts.push(`<text x="${W / 2}" y="${H - 8}" text-anchor="middle" font-size="11">OSDs</text>`);

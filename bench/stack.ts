@@ -10,7 +10,7 @@ import { HealthDefinition } from 'nice-grpc-server-health';
 import { openChannel, makeClient } from '../lib/client';
 import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { DaemonServerServiceDefinition } from '../lib/gen/ceph/mgr/v1/daemon_server';
-import { keyFromKeyring } from '../services/daemon-server/domain/auth';
+import { keyFromKeyring } from '../lib/keyring';
 import { Child, cpuSeconds, rssBytes, startNode } from './harness';
 
 /** The line lib/server.ts logs once a service listens. */
@@ -32,10 +32,15 @@ export async function startServiceProc(name: string, script: string, args: strin
   const channel = openChannel(address);
   try {
     const health = makeClient(HealthDefinition, channel);
-    await until(`${name} to report SERVING`, async () => {
-      if (child.proc.exitCode !== null) throw new Error(`${name} exited with ${child.proc.exitCode}`);
-      return (await health.check({ service: '' }, { signal: AbortSignal.timeout(2000) })).status === 1;
-    }, 90000, 100);
+    await until(
+      `${name} to report SERVING`,
+      async () => {
+        if (child.proc.exitCode !== null) throw new Error(`${name} exited with ${child.proc.exitCode}`);
+        return (await health.check({ service: '' }, { signal: AbortSignal.timeout(2000) })).status === 1;
+      },
+      90000,
+      100,
+    );
   } finally {
     channel.close();
   }
@@ -79,25 +84,41 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
   try {
     const info = { MGR_LOG_LEVEL: 'info' };
-    const cs = await startServiceProc('cluster-state', 'services/cluster-state/main.ts', ['--port', '0', '--metrics-port', '0', '--data-dir', path.join(dir, 'cs')], info);
+    const cs = await startServiceProc(
+      'cluster-state',
+      'services/cluster-state/main.ts',
+      ['--port', '0', '--metrics-port', '0', '--data-dir', path.join(dir, 'cs')],
+      info,
+    );
     started.push(cs);
     let mh: ServiceProc | undefined;
     if (opts.moduleHost !== false) {
-      mh = await startServiceProc(
-        'module-host',
-        'services/module-host/main.ts',
-        ['--port', '0', '--metrics-port', '0', '--cluster-state-addr', cs.address],
-        { ...info, MGR_MODULE_PATH: (opts.modulePath ?? []).join(':'), ...(opts.modules ? { MGR_MODULES: opts.modules.join(',') } : {}) },
-      );
+      mh = await startServiceProc('module-host', 'services/module-host/main.ts', ['--port', '0', '--metrics-port', '0', '--cluster-state-addr', cs.address], {
+        ...info,
+        MGR_MODULE_PATH: (opts.modulePath ?? []).join(':'),
+        ...(opts.modules ? { MGR_MODULES: opts.modules.join(',') } : {}),
+      });
       started.push(mh);
     }
     const ds = await startServiceProc(
       'daemon-server',
       'services/daemon-server/main.ts',
       [
-        '--port', '0', '--metrics-port', '0', '--cluster-state-addr', cs.address,
-        '--module-host-addr', mh?.address ?? '', '--keyring', keyringPath, '--data-dir', dir,
-        '--stats-period', String(opts.statsPeriod ?? 5), ...(opts.extraDaemonServerArgs ?? []),
+        '--port',
+        '0',
+        '--metrics-port',
+        '0',
+        '--cluster-state-addr',
+        cs.address,
+        '--module-host-addr',
+        mh?.address ?? '',
+        '--keyring',
+        keyringPath,
+        '--data-dir',
+        dir,
+        '--stats-period',
+        String(opts.statsPeriod ?? 5),
+        ...(opts.extraDaemonServerArgs ?? []),
       ],
       info,
     );
@@ -202,5 +223,12 @@ export function sharedStack(key: string, start: () => Promise<Stack>): Promise<S
 export async function stopShared(): Promise<void> {
   const all = [...shared.values()];
   shared.clear();
-  await Promise.all(all.map((s) => s.then((x) => x.stop(), () => undefined)));
+  await Promise.all(
+    all.map((s) =>
+      s.then(
+        (x) => x.stop(),
+        () => undefined,
+      ),
+    ),
+  );
 }

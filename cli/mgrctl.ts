@@ -13,7 +13,7 @@ import { ClientError, Metadata, Status } from 'nice-grpc';
 import { openChannel, makeClient, tlsFromEnv } from '../lib/client';
 import { DaemonServerServiceDefinition } from '../lib/gen/ceph/mgr/v1/daemon_server';
 import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
-import { keyFromKeyring } from '../services/daemon-server/domain/auth';
+import { keyFromKeyring } from '../lib/keyring';
 import type { CommandResult } from '../lib/gen/ceph/mgr/v1/common';
 import { activeDaemonServer, isUnreachable, StandbyClient } from '../lib/standby-client';
 import { mapWords, UsageError } from './args';
@@ -158,7 +158,10 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
         const descs = (await ds.getCommandDescriptions({}, { metadata: md, signal: AbortSignal.timeout(o.timeoutMs) })).commands;
         const mapped = mapWords(words, descs);
         if (o.format) mapped.args.format = o.format;
-        const res = await ds.command({ prefix: mapped.prefix, args: JSON.stringify(mapped.args), inbuf }, { metadata: md, signal: AbortSignal.timeout(o.timeoutMs) });
+        const res = await ds.command(
+          { prefix: mapped.prefix, args: JSON.stringify(mapped.args), inbuf },
+          { metadata: md, signal: AbortSignal.timeout(o.timeoutMs) },
+        );
         r = res.result ?? { retcode: -5, stdout: '', stderr: 'no result' };
         break;
       } catch (e) {
@@ -241,12 +244,26 @@ class ActiveFinder {
 }
 
 function errnoName(rc: number): string {
-  const names: Record<number, string> = { [-22]: 'EINVAL', [-2]: 'ENOENT', [-13]: 'EACCES', [-16]: 'EBUSY', [-5]: 'EIO', [-95]: 'EOPNOTSUPP', [-110]: 'ETIMEDOUT', [-1]: 'EPERM' };
+  const names: Record<number, string> = {
+    [-22]: 'EINVAL',
+    [-2]: 'ENOENT',
+    [-13]: 'EACCES',
+    [-16]: 'EBUSY',
+    [-5]: 'EIO',
+    [-95]: 'EOPNOTSUPP',
+    [-110]: 'ETIMEDOUT',
+    [-1]: 'EPERM',
+  };
   return names[rc] ?? String(rc);
 }
 
 if (require.main === module) {
-  run(process.argv.slice(2), process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s)).then(
+  run(
+    process.argv.slice(2),
+    process.env,
+    (s) => process.stdout.write(s),
+    (s) => process.stderr.write(s),
+  ).then(
     (code) => {
       // Not process.exit() at once: a large answer written to a pipe is
       // flushed asynchronously and would be cut off.

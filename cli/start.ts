@@ -22,7 +22,13 @@ const OPTIONS = {
   sim: { env: 'MGR_START_SIM', flag: 'sim', type: 'bool', default: true, desc: 'start the simulator (--sim=false for none)' },
   backend: { env: 'MGR_STANDBY_BACKEND', flag: 'standby-backend', type: 'string', default: 'embedded', desc: 'standby backend: embedded or etcd' },
   etcd: { env: 'MGR_ETCD_ENDPOINTS', flag: 'etcd-endpoints', type: 'string', default: '', desc: 'etcd endpoints for the etcd backend' },
-  portOffset: { env: 'MGR_START_PORT_OFFSET', flag: 'port-offset', type: 'int', default: 0, desc: 'added to every default port (to run a second copy, or in tests)' },
+  portOffset: {
+    env: 'MGR_START_PORT_OFFSET',
+    flag: 'port-offset',
+    type: 'int',
+    default: 0,
+    desc: 'added to every default port (to run a second copy, or in tests)',
+  },
   readyTimeoutMs: { env: 'MGR_START_TIMEOUT_MS', flag: 'ready-timeout-ms', type: 'int', default: 60000, desc: 'how long a service may take to become ready' },
 } as const;
 
@@ -61,7 +67,15 @@ export function modulePorts(portOffset: number, preferPython: string[] = []): Re
 }
 
 /** The processes of the local set-up, in start order. */
-export function localProcesses(cfg: { dataDir: string; host: string; osds: number; sim: boolean; backend: string; etcd: string; portOffset: number }): ProcessSpec[] {
+export function localProcesses(cfg: {
+  dataDir: string;
+  host: string;
+  osds: number;
+  sim: boolean;
+  backend: string;
+  etcd: string;
+  portOffset: number;
+}): ProcessSpec[] {
   const h = cfg.host;
   const p = (port: number) => String(port + cfg.portOffset);
   const data = path.resolve(cfg.dataDir);
@@ -133,7 +147,13 @@ export function localProcesses(cfg: { dataDir: string; host: string; osds: numbe
     specs.push({
       name: 'sim',
       script: 'sim/main.ts',
-      env: { MGR_CLUSTER_STATE_ADDR: clusterState, MGR_STANDBY_ADDR: standby, MGR_DAEMON_SERVER_ADDR: `${h}:${p(7300)}`, MGR_KEYRING: keyring, SIM_OSDS: String(cfg.osds) },
+      env: {
+        MGR_CLUSTER_STATE_ADDR: clusterState,
+        MGR_STANDBY_ADDR: standby,
+        MGR_DAEMON_SERVER_ADDR: `${h}:${p(7300)}`,
+        MGR_KEYRING: keyring,
+        SIM_OSDS: String(cfg.osds),
+      },
     });
   }
   return specs;
@@ -251,7 +271,12 @@ async function pluginsReady(o: { standby: string; keyring: string; data: string 
   const ctl = async (...argv: string[]) => {
     let out = '';
     let err = '';
-    const code = await mgrctl([...argv, '--wait-ms', '60000'], env, (x) => (out += x), (x) => (err += x));
+    const code = await mgrctl(
+      [...argv, '--wait-ms', '60000'],
+      env,
+      (x) => (out += x),
+      (x) => (err += x),
+    );
     return { code, out, err };
   };
   const marker = path.join(o.data, 'plugins-initialised');

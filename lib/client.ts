@@ -30,5 +30,10 @@ export function makeClient<D extends CompatServiceDefinition>(definition: D, cha
 /** Reads TLS settings from the environment (see the README's TLS section). */
 export function tlsFromEnv(env: NodeJS.ProcessEnv = process.env): TlsOptions | undefined {
   if (!env.MGR_TLS_CA && !env.MGR_TLS_CERT) return undefined;
-  return { ca: env.MGR_TLS_CA || undefined, cert: env.MGR_TLS_CERT || undefined, key: env.MGR_TLS_KEY || undefined, clientAuth: env.MGR_TLS_CLIENT_AUTH === 'true' };
+  return {
+    ca: env.MGR_TLS_CA || undefined,
+    cert: env.MGR_TLS_CERT || undefined,
+    key: env.MGR_TLS_KEY || undefined,
+    clientAuth: env.MGR_TLS_CLIENT_AUTH === 'true',
+  };
 }

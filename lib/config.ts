@@ -44,11 +44,7 @@ function convert(spec: OptionSpec, raw: string, from: string): string | number |
 }
 
 /** Reads the table from env, then flags (`--flag value` or `--flag=value`). */
-export function loadConfig<T extends OptionTable>(
-  table: T,
-  argv: string[] = process.argv.slice(2),
-  env: NodeJS.ProcessEnv = process.env,
-): ConfigOf<T> {
+export function loadConfig<T extends OptionTable>(table: T, argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): ConfigOf<T> {
   const out: Record<string, unknown> = {};
   const byFlag = new Map<string, [string, OptionSpec]>();
   for (const [key, spec] of Object.entries(table)) {
@@ -104,10 +100,22 @@ export const COMMON_OPTIONS = {
   host: { env: 'MGR_HOST', flag: 'host', type: 'string', default: '127.0.0.1', desc: 'address to listen on' },
   metricsPort: { env: 'MGR_METRICS_PORT', flag: 'metrics-port', type: 'int', default: 0, desc: 'Prometheus metrics HTTP port (0: pick a free one, -1: off)' },
   maxMessageBytes: { env: 'MGR_MAX_MESSAGE_BYTES', flag: 'max-message-bytes', type: 'int', default: 64 * 1024 * 1024, desc: 'largest gRPC message accepted' },
-  shutdownGraceMs: { env: 'MGR_SHUTDOWN_GRACE_MS', flag: 'shutdown-grace-ms', type: 'int', default: 5000, desc: 'how long in-flight calls may finish on SIGTERM' },
+  shutdownGraceMs: {
+    env: 'MGR_SHUTDOWN_GRACE_MS',
+    flag: 'shutdown-grace-ms',
+    type: 'int',
+    default: 5000,
+    desc: 'how long in-flight calls may finish on SIGTERM',
+  },
   tlsCert: { env: 'MGR_TLS_CERT', flag: 'tls-cert', type: 'string', default: '', desc: 'PEM certificate: serve TLS when set' },
   tlsKey: { env: 'MGR_TLS_KEY', flag: 'tls-key', type: 'string', default: '', desc: 'PEM private key for --tls-cert' },
-  tlsCa: { env: 'MGR_TLS_CA', flag: 'tls-ca', type: 'string', default: '', desc: 'PEM CA: trust it for outgoing calls; with --tls-client-auth, require client certificates it signed' },
+  tlsCa: {
+    env: 'MGR_TLS_CA',
+    flag: 'tls-ca',
+    type: 'string',
+    default: '',
+    desc: 'PEM CA: trust it for outgoing calls; with --tls-client-auth, require client certificates it signed',
+  },
   tlsClientAuth: { env: 'MGR_TLS_CLIENT_AUTH', flag: 'tls-client-auth', type: 'bool', default: false, desc: 'mutual TLS: require client certificates' },
   logLevel: { env: 'MGR_LOG_LEVEL', flag: 'log-level', type: 'string', default: 'info', desc: 'debug, info, warn or error' },
 } satisfies OptionTable;

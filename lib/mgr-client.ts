@@ -13,13 +13,7 @@ import { isAbortError } from 'abort-controller-x';
 import { openChannel, makeClient } from './client';
 import { createLogger, Logger } from './log';
 import type { TlsOptions } from './server';
-import {
-  DaemonServerServiceDefinition,
-  CommandResponse,
-  SessionRequest,
-  SessionReport,
-  SessionConfigure,
-} from './gen/ceph/mgr/v1/daemon_server';
+import { DaemonServerServiceDefinition, CommandResponse, SessionRequest, SessionReport, SessionConfigure } from './gen/ceph/mgr/v1/daemon_server';
 import type { PerfCounterType, DaemonHealthMetric } from './gen/ceph/mgr/v1/cluster_state';
 
 /** A daemon's counters: a fixed schema and its packed values at a time. */
@@ -264,15 +258,29 @@ export class MgrClient extends EventEmitter {
     for (let attempt = 1; ; attempt++) {
       const remaining = deadline - Date.now();
       try {
-        return await this.client.command({ prefix, args: argText, inbuf: Buffer.from(inbuf ?? []) }, { metadata: this.callMetadata(), signal: AbortSignal.timeout(Math.max(1, remaining)) });
+        return await this.client.command(
+          { prefix, args: argText, inbuf: Buffer.from(inbuf ?? []) },
+          { metadata: this.callMetadata(), signal: AbortSignal.timeout(Math.max(1, remaining)) },
+        );
       } catch (e) {
-        if (isAbortError(e)) throw new ClientError('/ceph.mgr.v1.DaemonServerService/Command', Status.DEADLINE_EXCEEDED, `command '${prefix}' got no reply within ${options.timeoutMs ?? 30000} ms`);
+        if (isAbortError(e))
+          throw new ClientError(
+            '/ceph.mgr.v1.DaemonServerService/Command',
+            Status.DEADLINE_EXCEEDED,
+            `command '${prefix}' got no reply within ${options.timeoutMs ?? 30000} ms`,
+          );
         const retry = e instanceof ClientError && e.code === Status.UNAVAILABLE && attempt < attempts && Date.now() < deadline;
         if (!retry) throw e;
         const delay = Math.min(this.backoffDelay(attempt - 1), Math.max(0, deadline - Date.now()));
-        this.log.warn('command got no reply (manager unavailable); resending after reconnect', { prefix, attempt, delayMs: Math.round(delay), error: (e as Error).message });
+        this.log.warn('command got no reply (manager unavailable); resending after reconnect', {
+          prefix,
+          attempt,
+          delayMs: Math.round(delay),
+          error: (e as Error).message,
+        });
         await sleep(delay, this.stopSignal.signal);
-        if (this.stopped) throw new ClientError('/ceph.mgr.v1.DaemonServerService/Command', Status.CANCELLED, `command '${prefix}' cancelled: the client is stopping`);
+        if (this.stopped)
+          throw new ClientError('/ceph.mgr.v1.DaemonServerService/Command', Status.CANCELLED, `command '${prefix}' cancelled: the client is stopping`);
       }
     }
   }
@@ -310,7 +318,13 @@ export class MgrClient extends EventEmitter {
       queue.push({
         msg: {
           $case: 'open',
-          value: { daemonName: this.daemonName, serviceName: this.opts.serviceName ?? '', serviceDaemon: !!this.opts.serviceDaemon, metadata: this.opts.metadata ?? {}, daemonStatus: this.daemonStatus ?? {} },
+          value: {
+            daemonName: this.daemonName,
+            serviceName: this.opts.serviceName ?? '',
+            serviceDaemon: !!this.opts.serviceDaemon,
+            metadata: this.opts.metadata ?? {},
+            daemonStatus: this.daemonStatus ?? {},
+          },
         },
       });
       this.sessions++;
@@ -371,11 +385,14 @@ export class MgrClient extends EventEmitter {
     if (!(cfg.statsPeriod > 0)) return; // period 0: do not report
     const periodMs = cfg.statsPeriod * 1000;
     // first report at this daemon's phase of the period, then every period
-    this.timer = setTimeout(() => {
-      this.sendReport();
-      this.timer = setInterval(() => this.sendReport(), periodMs);
-      this.timer.unref?.();
-    }, Math.floor(this.phase * periodMs));
+    this.timer = setTimeout(
+      () => {
+        this.sendReport();
+        this.timer = setInterval(() => this.sendReport(), periodMs);
+        this.timer.unref?.();
+      },
+      Math.floor(this.phase * periodMs),
+    );
     this.timer.unref?.();
   }
 

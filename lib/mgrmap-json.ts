@@ -21,7 +21,20 @@ export function mgrMapJson(m: MgrMap): Json {
     module_options: Object.fromEntries(
       mi.moduleOptions.map((o) => [
         o.name,
-        { name: o.name, type: o.type, level: 'advanced', flags: o.runtime ? 1 : 0, default_value: o.defaultValue, min: o.min, max: o.max, enum_allowed: o.enumAllowed, desc: o.desc, long_desc: o.longDesc, tags: [], see_also: [] },
+        {
+          name: o.name,
+          type: o.type,
+          level: 'advanced',
+          flags: o.runtime ? 1 : 0,
+          default_value: o.defaultValue,
+          min: o.min,
+          max: o.max,
+          enum_allowed: o.enumAllowed,
+          desc: o.desc,
+          long_desc: o.longDesc,
+          tags: [],
+          see_also: [],
+        },
       ]),
     ),
   });
@@ -44,4 +57,3 @@ export function mgrMapJson(m: MgrMap): Json {
     active_clients: [],
   };
 }
-

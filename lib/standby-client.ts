@@ -12,7 +12,9 @@ export type StandbyStub = Client<typeof StandbyServiceDefinition>;
 
 /** UNAVAILABLE and DEADLINE_EXCEEDED mean "try another replica". */
 export function isUnreachable(e: unknown): boolean {
-  return e instanceof ClientError ? e.code === Status.UNAVAILABLE || e.code === Status.DEADLINE_EXCEEDED : (e as Error)?.name === 'AbortError' || (e as Error)?.name === 'TimeoutError';
+  return e instanceof ClientError
+    ? e.code === Status.UNAVAILABLE || e.code === Status.DEADLINE_EXCEEDED
+    : (e as Error)?.name === 'AbortError' || (e as Error)?.name === 'TimeoutError';
 }
 
 export class StandbyClient {
@@ -23,9 +25,7 @@ export class StandbyClient {
   private preferred = 0;
 
   constructor(addresses: string | string[], tls?: TlsOptions) {
-    this.addresses = (Array.isArray(addresses) ? addresses : addresses.split(','))
-      .map((a) => a.trim())
-      .filter(Boolean);
+    this.addresses = (Array.isArray(addresses) ? addresses : addresses.split(',')).map((a) => a.trim()).filter(Boolean);
     if (!this.addresses.length) throw new Error('standby client: no address given');
     this.channels = this.addresses.map((a) => openChannel(a, tls));
     this.stubs = this.channels.map((c) => makeClient(StandbyServiceDefinition, c));
@@ -90,5 +90,5 @@ export class StandbyClient {
 
 /** The address a client should use for the active manager's daemon-server, or "" when none. */
 export function activeDaemonServer(map: MgrMap | undefined): string {
-  return map && map.activeName && map.available ? map.activeAddrs?.daemonServer ?? '' : '';
+  return map && map.activeName && map.available ? (map.activeAddrs?.daemonServer ?? '') : '';
 }

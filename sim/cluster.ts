@@ -174,12 +174,24 @@ export class SimCluster {
     this.monNames = Array.from({ length: o.mons }, (_, i) => String.fromCharCode(97 + i));
     this.pgCount = new Int32Array(o.osds);
     for (let i = 0; i < o.osds; i++) {
-      this.osds.push({ id: i, host: Math.floor(i / o.osdsPerHost), up: true, in: true, upFrom: 5, upThru: 26, downAt: 0, downStamp: 0, nonce: 1000 + Math.floor(this.rand() * 9e8), uuid: uuidFrom(this.rand) });
+      this.osds.push({
+        id: i,
+        host: Math.floor(i / o.osdsPerHost),
+        up: true,
+        in: true,
+        upFrom: 5,
+        upThru: 26,
+        downAt: 0,
+        downStamp: 0,
+        nonce: 1000 + Math.floor(this.rand() * 9e8),
+        uuid: uuidFrom(this.rand),
+      });
     }
     this.epoch = 26;
     const weights = Array.from({ length: o.pools }, (_, i) => FIXTURE_PG_WEIGHTS[i % FIXTURE_PG_WEIGHTS.length]);
     const pgNums = splitByWeight(o.pgs, weights);
-    for (let i = 0; i < o.pools; i++) this.addPool(i < FIXTURE_POOL_NAMES.length ? FIXTURE_POOL_NAMES[i] : `pool${i + 1}`, pgNums[i], i % FIXTURE_POOL_NAMES.length);
+    for (let i = 0; i < o.pools; i++)
+      this.addPool(i < FIXTURE_POOL_NAMES.length ? FIXTURE_POOL_NAMES[i] : `pool${i + 1}`, pgNums[i], i % FIXTURE_POOL_NAMES.length);
     this.epoch = 27;
     this.reindex();
   }
@@ -204,15 +216,34 @@ export class SimCluster {
   private addPool(name: string, pgNum: number, template: number): SimPool {
     const id = this.pools.length ? this.pools[this.pools.length - 1].id + 1 : 1;
     const size = Math.min(this.opts.poolSize, this.osds.length);
-    const pool: SimPool = { id, name, pgNum, size, minSize: Math.min(size, Math.max(1, size - 1)), createdAt: this.now() - 500, lastChange: this.epoch, template };
+    const pool: SimPool = {
+      id,
+      name,
+      pgNum,
+      size,
+      minSize: Math.min(size, Math.max(1, size - 1)),
+      createdAt: this.now() - 500,
+      lastChange: this.epoch,
+      template,
+    };
     this.pools.push(pool);
     const share = this.opts.ioRate / this.opts.pgs;
     for (let ps = 0; ps < pgNum; ps++) {
       const acting = this.place(id, ps, size);
       this.pgs.push({
-        pool: id, ps, pgid: `${id}.${ps.toString(16)}`, acting, up: acting.filter((x) => this.osds[x].up), state: 'active+clean',
-        created: this.epoch, mappingEpoch: this.epoch, lastChangeStamp: this.createdAt + 130, lastCleanStamp: this.createdAt + 130, lastCleanEpoch: this.epoch,
-        writeRate: share * (0.5 + (hash32(this.seed, id * 100003 + ps) % 1000) / 1000), baseObjects: hash32(this.seed + 1, id * 100003 + ps) % 200,
+        pool: id,
+        ps,
+        pgid: `${id}.${ps.toString(16)}`,
+        acting,
+        up: acting.filter((x) => this.osds[x].up),
+        state: 'active+clean',
+        created: this.epoch,
+        mappingEpoch: this.epoch,
+        lastChangeStamp: this.createdAt + 130,
+        lastCleanStamp: this.createdAt + 130,
+        lastCleanEpoch: this.epoch,
+        writeRate: share * (0.5 + (hash32(this.seed, id * 100003 + ps) % 1000) / 1000),
+        baseObjects: hash32(this.seed + 1, id * 100003 + ps) % 200,
       });
     }
     this.fixPgStates();
@@ -365,34 +396,84 @@ export class SimCluster {
     const addr = (o: SimOsd, k: number) => {
       const ip = this.hostIp(o.host);
       const port = this.osdPortBase(o) + 2 * k;
-      return { str: `${ip}:${port + 1}/${o.nonce}`, vec: { addrvec: [{ addr: `${ip}:${port}`, nonce: o.nonce, type: 'v2' }, { addr: `${ip}:${port + 1}`, nonce: o.nonce, type: 'v1' }] } };
+      return {
+        str: `${ip}:${port + 1}/${o.nonce}`,
+        vec: {
+          addrvec: [
+            { addr: `${ip}:${port}`, nonce: o.nonce, type: 'v2' },
+            { addr: `${ip}:${port + 1}`, nonce: o.nonce, type: 'v1' },
+          ],
+        },
+      };
     };
     const osds = this.osds.map((o) => {
-      const pub = addr(o, 0), clu = addr(o, 1), hbf = addr(o, 2), hbb = addr(o, 3);
+      const pub = addr(o, 0),
+        clu = addr(o, 1),
+        hbf = addr(o, 2),
+        hbb = addr(o, 3);
       return {
         ...osdT,
-        cluster_addr: clu.str, cluster_addrs: clu.vec, down_at: o.downAt,
-        heartbeat_back_addr: hbb.str, heartbeat_back_addrs: hbb.vec, heartbeat_front_addr: hbf.str, heartbeat_front_addrs: hbf.vec,
-        in: o.in ? 1 : 0, last_clean_begin: 0, last_clean_end: 0, lost_at: 0, osd: o.id, primary_affinity: 1.0,
-        public_addr: pub.str, public_addrs: pub.vec, state: o.up ? ['exists', 'up'] : ['exists'], up: o.up ? 1 : 0,
-        up_from: o.upFrom, up_thru: o.upThru, uuid: o.uuid, weight: o.in ? 1.0 : 0,
+        cluster_addr: clu.str,
+        cluster_addrs: clu.vec,
+        down_at: o.downAt,
+        heartbeat_back_addr: hbb.str,
+        heartbeat_back_addrs: hbb.vec,
+        heartbeat_front_addr: hbf.str,
+        heartbeat_front_addrs: hbf.vec,
+        in: o.in ? 1 : 0,
+        last_clean_begin: 0,
+        last_clean_end: 0,
+        lost_at: 0,
+        osd: o.id,
+        primary_affinity: 1.0,
+        public_addr: pub.str,
+        public_addrs: pub.vec,
+        state: o.up ? ['exists', 'up'] : ['exists'],
+        up: o.up ? 1 : 0,
+        up_from: o.upFrom,
+        up_thru: o.upThru,
+        uuid: o.uuid,
+        weight: o.in ? 1.0 : 0,
       };
     });
-    const osdXinfo = this.osds.map((o) => ({ ...xinfoT, down_stamp: o.downStamp ? o.downStamp.toFixed(6) : '0.000000', last_purged_snaps_scrub: cephStamp(this.createdAt + 2), osd: o.id }));
+    const osdXinfo = this.osds.map((o) => ({
+      ...xinfoT,
+      down_stamp: o.downStamp ? o.downStamp.toFixed(6) : '0.000000',
+      last_purged_snaps_scrub: cephStamp(this.createdAt + 2),
+      osd: o.id,
+    }));
     const pools = this.pools.map((p) => {
       const pt = t.pools[p.template] ?? t.pools[0];
       return {
         ...clone(pt),
-        create_time: cephStamp(p.createdAt), last_change: String(p.lastChange), min_size: p.minSize, pg_num: p.pgNum, pg_num_pending: p.pgNum,
-        pg_num_target: p.pgNum, pg_placement_num: p.pgNum, pg_placement_num_target: p.pgNum, pool: p.id, pool_name: p.name, size: p.size,
+        create_time: cephStamp(p.createdAt),
+        last_change: String(p.lastChange),
+        min_size: p.minSize,
+        pg_num: p.pgNum,
+        pg_num_pending: p.pgNum,
+        pg_num_target: p.pgNum,
+        pg_placement_num: p.pgNum,
+        pg_placement_num_target: p.pgNum,
+        pool: p.id,
+        pool_name: p.name,
+        size: p.size,
       };
     });
     return {
       ...clone(t),
       blocklist: {},
-      created: cephStamp(this.createdAt), crush_version: this.crushVersion, epoch: this.epoch, fsid: this.fsid,
-      last_in_change: cephStamp(this.lastInChange), last_up_change: cephStamp(this.lastUpChange), max_osd: this.osds.length,
-      modified: cephStamp(this.modified), osd_xinfo: osdXinfo, osds, pool_max: this.pools[this.pools.length - 1].id, pools,
+      created: cephStamp(this.createdAt),
+      crush_version: this.crushVersion,
+      epoch: this.epoch,
+      fsid: this.fsid,
+      last_in_change: cephStamp(this.lastInChange),
+      last_up_change: cephStamp(this.lastUpChange),
+      max_osd: this.osds.length,
+      modified: cephStamp(this.modified),
+      osd_xinfo: osdXinfo,
+      osds,
+      pool_max: this.pools[this.pools.length - 1].id,
+      pools,
     };
   }
 
@@ -420,7 +501,11 @@ export class SimCluster {
     if (this.hostCount > 1) rule.steps[1] = { num: 0, op: 'chooseleaf_firstn', type: 'host' };
     return {
       ...clone(t),
-      buckets: [{ ...root, id: -1, items: hostItems, name: 'default', weight: total }, { ...root, id: -2, items: shadowItems, name: 'default~hdd', weight: total }, ...hostBuckets],
+      buckets: [
+        { ...root, id: -1, items: hostItems, name: 'default', weight: total },
+        { ...root, id: -2, items: shadowItems, name: 'default~hdd', weight: total },
+        ...hostBuckets,
+      ],
       devices: this.osds.map((o) => ({ class: 'hdd', id: o.id, name: `osd.${o.id}` })),
       rules: [rule],
     };
@@ -438,7 +523,12 @@ export class SimCluster {
     const info = fs.info.gid_4131;
     const ip = this.hostIp(0);
     info.addr = `${ip}:6827/304231124`;
-    info.addrs = { addrvec: [{ addr: `${ip}:6826`, nonce: 304231124, type: 'v2' }, { addr: `${ip}:6827`, nonce: 304231124, type: 'v1' }] };
+    info.addrs = {
+      addrvec: [
+        { addr: `${ip}:6826`, nonce: 304231124, type: 'v2' },
+        { addr: `${ip}:6827`, nonce: 304231124, type: 'v1' },
+      ],
+    };
     t.epoch = this.fsEpoch;
     fs.epoch = this.fsEpoch;
     return t;
@@ -454,7 +544,12 @@ export class SimCluster {
       election_epoch: 3,
       quorum: ranks,
       quorum_age: Math.max(0, Math.floor(Date.now() / 1000 - this.createdAt)),
-      features: { required_con: '2449958747317026820', required_mon: ['kraken', 'luminous', 'mimic', 'osdmap-prune', 'nautilus', 'octopus', 'pacific', 'elector-pinging'], quorum_con: '4540138314316775423', quorum_mon: ['kraken', 'luminous', 'mimic', 'osdmap-prune', 'nautilus', 'octopus', 'pacific', 'elector-pinging'] },
+      features: {
+        required_con: '2449958747317026820',
+        required_mon: ['kraken', 'luminous', 'mimic', 'osdmap-prune', 'nautilus', 'octopus', 'pacific', 'elector-pinging'],
+        quorum_con: '4540138314316775423',
+        quorum_mon: ['kraken', 'luminous', 'mimic', 'osdmap-prune', 'nautilus', 'octopus', 'pacific', 'elector-pinging'],
+      },
       outside_quorum: [],
       extra_probe_peers: [],
       sync_provider: [],
@@ -473,7 +568,19 @@ export class SimCluster {
     t.mons = this.monNames.map((name, rank) => {
       const ip = this.hostIp(rank % this.hostCount);
       const port = 40000 + 2 * rank;
-      return { ...monT, addr: `${ip}:${port + 1}/0`, name, public_addr: `${ip}:${port + 1}/0`, public_addrs: { addrvec: [{ addr: `${ip}:${port}`, nonce: 0, type: 'v2' }, { addr: `${ip}:${port + 1}`, nonce: 0, type: 'v1' }] }, rank };
+      return {
+        ...monT,
+        addr: `${ip}:${port + 1}/0`,
+        name,
+        public_addr: `${ip}:${port + 1}/0`,
+        public_addrs: {
+          addrvec: [
+            { addr: `${ip}:${port}`, nonce: 0, type: 'v2' },
+            { addr: `${ip}:${port + 1}`, nonce: 0, type: 'v1' },
+          ],
+        },
+        rank,
+      };
     });
     return t;
   }
@@ -488,7 +595,14 @@ export class SimCluster {
         rgw: {
           daemons: {
             summary: '',
-            gw1: { start_epoch: 2, start_stamp: cephStamp(this.createdAt + 110), gid: 4235, addr: `${this.hostIp(0)}:0/2871636`, metadata: this.rgwMetadata(), task_status: {} },
+            gw1: {
+              start_epoch: 2,
+              start_stamp: cephStamp(this.createdAt + 110),
+              gid: 4235,
+              addr: `${this.hostIp(0)}:0/2871636`,
+              metadata: this.rgwMetadata(),
+              task_status: {},
+            },
           },
           summary: '',
         },
@@ -500,7 +614,23 @@ export class SimCluster {
   private hostMetadata(host: number): Record<string, string> {
     const t = pacificTemplates().mds_metadata;
     const out: Record<string, string> = {};
-    for (const k of ['arch', 'ceph_release', 'ceph_version', 'ceph_version_short', 'container_name', 'cpu', 'distro', 'distro_description', 'distro_version', 'kernel_description', 'kernel_version', 'mem_swap_kb', 'mem_total_kb', 'os']) out[k] = t[k];
+    for (const k of [
+      'arch',
+      'ceph_release',
+      'ceph_version',
+      'ceph_version_short',
+      'container_name',
+      'cpu',
+      'distro',
+      'distro_description',
+      'distro_version',
+      'kernel_description',
+      'kernel_version',
+      'mem_swap_kb',
+      'mem_total_kb',
+      'os',
+    ])
+      out[k] = t[k];
     out.hostname = this.hostName(host);
     return out;
   }
@@ -513,9 +643,15 @@ export class SimCluster {
     const p = this.osdPortBase(o);
     const a = (k: number) => `[v2:${ip}:${p + 2 * k}/${o.nonce},v1:${ip}:${p + 2 * k + 1}/${o.nonce}]`;
     return {
-      ...t, ...this.hostMetadata(o.host),
-      back_addr: a(1), front_addr: a(0), hb_back_addr: a(3), hb_front_addr: a(2), created_at: new Date(this.createdAt * 1000).toISOString(),
-      osd_data: `/var/lib/ceph/osd/ceph-${id}`, hostname: this.hostName(o.host),
+      ...t,
+      ...this.hostMetadata(o.host),
+      back_addr: a(1),
+      front_addr: a(0),
+      hb_back_addr: a(3),
+      hb_front_addr: a(2),
+      created_at: new Date(this.createdAt * 1000).toISOString(),
+      osd_data: `/var/lib/ceph/osd/ceph-${id}`,
+      hostname: this.hostName(o.host),
     };
   }
 
@@ -547,7 +683,15 @@ export class SimCluster {
 
   /** The rgw service daemon's metadata. */
   rgwMetadata(): Record<string, string> {
-    return { ...this.hostMetadata(0), frontend_type: 'beast', frontend_config: 'beast port=7480', id: 'gw1', zone_name: 'default', zonegroup_name: 'default', num_handles: '1' };
+    return {
+      ...this.hostMetadata(0),
+      frontend_type: 'beast',
+      frontend_config: 'beast port=7480',
+      id: 'gw1',
+      zone_name: 'default',
+      zonegroup_name: 'default',
+      num_handles: '1',
+    };
   }
 
   // ---- statistics --------------------------------------------------------
@@ -571,20 +715,46 @@ export class SimCluster {
     const active = pg.state.startsWith('active');
     return {
       ...tpl,
-      acting: pg.up, acting_primary: pg.up.length ? pg.up[0] : -1, created: pg.created,
-      last_active: active ? stamp : cephStamp(pg.lastChangeStamp), last_became_active: cephStamp(pg.lastChangeStamp), last_became_peered: cephStamp(pg.lastChangeStamp),
-      last_change: cephStamp(pg.lastChangeStamp), last_clean: clean ? stamp : cephStamp(pg.lastCleanStamp),
-      last_clean_scrub_stamp: cephStamp(this.createdAt + 130), last_deep_scrub_stamp: cephStamp(this.createdAt + 10), last_epoch_clean: pg.lastCleanEpoch,
-      last_fresh: stamp, last_fullsized: missing ? cephStamp(pg.lastChangeStamp) : stamp, last_peered: stamp, last_scrub_stamp: cephStamp(this.createdAt + 130),
-      last_undegraded: missing ? cephStamp(pg.lastChangeStamp) : stamp, last_unstale: stamp,
-      log_size: Math.min(writes, 3000), ondisk_log_size: Math.min(writes, 3000), mapping_epoch: pg.mappingEpoch,
-      parent_split_bits: Math.max(0, Math.ceil(Math.log2(pool.pgNum))), pgid: pg.pgid, reported_epoch: this.epoch, reported_seq: 35 + Math.floor(dt / 5),
+      acting: pg.up,
+      acting_primary: pg.up.length ? pg.up[0] : -1,
+      created: pg.created,
+      last_active: active ? stamp : cephStamp(pg.lastChangeStamp),
+      last_became_active: cephStamp(pg.lastChangeStamp),
+      last_became_peered: cephStamp(pg.lastChangeStamp),
+      last_change: cephStamp(pg.lastChangeStamp),
+      last_clean: clean ? stamp : cephStamp(pg.lastCleanStamp),
+      last_clean_scrub_stamp: cephStamp(this.createdAt + 130),
+      last_deep_scrub_stamp: cephStamp(this.createdAt + 10),
+      last_epoch_clean: pg.lastCleanEpoch,
+      last_fresh: stamp,
+      last_fullsized: missing ? cephStamp(pg.lastChangeStamp) : stamp,
+      last_peered: stamp,
+      last_scrub_stamp: cephStamp(this.createdAt + 130),
+      last_undegraded: missing ? cephStamp(pg.lastChangeStamp) : stamp,
+      last_unstale: stamp,
+      log_size: Math.min(writes, 3000),
+      ondisk_log_size: Math.min(writes, 3000),
+      mapping_epoch: pg.mappingEpoch,
+      parent_split_bits: Math.max(0, Math.ceil(Math.log2(pool.pgNum))),
+      pgid: pg.pgid,
+      reported_epoch: this.epoch,
+      reported_seq: 35 + Math.floor(dt / 5),
       stat_sum: {
         ...tpl.stat_sum,
-        num_bytes: objects * OBJECT_BYTES, num_object_copies: objects * pool.size, num_objects: objects, num_objects_degraded: objects * missing,
-        num_objects_dirty: objects, num_read: reads, num_read_kb: reads * 4, num_write: writes, num_write_kb: writes * 4,
+        num_bytes: objects * OBJECT_BYTES,
+        num_object_copies: objects * pool.size,
+        num_objects: objects,
+        num_objects_degraded: objects * missing,
+        num_objects_dirty: objects,
+        num_read: reads,
+        num_read_kb: reads * 4,
+        num_write: writes,
+        num_write_kb: writes * 4,
       },
-      state: pg.state, up: pg.up, up_primary: pg.up.length ? pg.up[0] : -1, version: `${pg.mappingEpoch}'${writes}`,
+      state: pg.state,
+      up: pg.up,
+      up_primary: pg.up.length ? pg.up[0] : -1,
+      version: `${pg.mappingEpoch}'${writes}`,
     };
   }
 
@@ -592,7 +762,7 @@ export class SimCluster {
   private osdUsedBytes(osd: number, t: number): number {
     const dt = this.elapsed(t);
     // average PG size times PGs held: cheap, and grows with the write rate
-    const perPg = (this.opts.ioRate / this.opts.pgs) * dt / 4 * OBJECT_BYTES + 100 * OBJECT_BYTES;
+    const perPg = (((this.opts.ioRate / this.opts.pgs) * dt) / 4) * OBJECT_BYTES + 100 * OBJECT_BYTES;
     return Math.min(this.opts.osdBytes * 0.9, 60 * 1024 * 1024 + this.pgCountOf(osd) * perPg);
   }
 
@@ -611,8 +781,12 @@ export class SimCluster {
     return {
       ...tpl,
       hb_peers: [...peers].sort((a, b) => a - b),
-      kb: Math.floor(total / 1024), kb_avail: Math.floor((total - used) / 1024), kb_used: Math.floor(used / 1024),
-      num_pgs: this.pgCountOf(osd), osd, seq: o.upFrom * 2 ** 32 + Math.floor(this.elapsed(t) / 5),
+      kb: Math.floor(total / 1024),
+      kb_avail: Math.floor((total - used) / 1024),
+      kb_used: Math.floor(used / 1024),
+      num_pgs: this.pgCountOf(osd),
+      osd,
+      seq: o.upFrom * 2 ** 32 + Math.floor(this.elapsed(t) / 5),
       statfs: { ...tpl.statfs, available: Math.floor(total - used), total },
       up_from: o.upFrom,
     };

@@ -65,34 +65,60 @@ export class FakeDaemons {
     const osdSchema = osdPerfSchema();
     for (const osd of cluster.osds) {
       const id = osd.id;
-      this.add(new MgrClient({
-        ...common,
-        daemonName: `osd.${id}`,
-        channel: channelFor(this.clients.length),
-        metadata: cluster.osdMetadataOf(id),
-        // even spread of the reports over the period
-        phase: id / cluster.osdCount,
-        counters: { schema: osdSchema, values: (t) => cluster.osdPerfValues(id, t) },
-        pgStats: () => {
-          if (!cluster.osds[id].up) return undefined; // a down OSD has nothing to say
-          const s = cluster.osdPgStats(id, cluster.now());
-          return { epoch: s.epoch, json: Buffer.from(JSON.stringify({ pg_stat: s.pg_stat, osd_stat: s.osd_stat, pool_stat: s.pool_stat })) };
-        },
-      }));
+      this.add(
+        new MgrClient({
+          ...common,
+          daemonName: `osd.${id}`,
+          channel: channelFor(this.clients.length),
+          metadata: cluster.osdMetadataOf(id),
+          // even spread of the reports over the period
+          phase: id / cluster.osdCount,
+          counters: { schema: osdSchema, values: (t) => cluster.osdPerfValues(id, t) },
+          pgStats: () => {
+            if (!cluster.osds[id].up) return undefined; // a down OSD has nothing to say
+            const s = cluster.osdPgStats(id, cluster.now());
+            return { epoch: s.epoch, json: Buffer.from(JSON.stringify({ pg_stat: s.pg_stat, osd_stat: s.osd_stat, pool_stat: s.pool_stat })) };
+          },
+        }),
+      );
     }
     if (this.opts.others !== false) {
       const start = cluster.createdAt;
       const mds = cluster.mdsMetadata();
       for (const [name, md] of Object.entries(mds)) {
-        this.add(new MgrClient({ ...common, daemonName: `mds.${name}`, channel: channelFor(this.clients.length), metadata: md, counters: generated(mdsPerfSchema(), 11, start) }));
+        this.add(
+          new MgrClient({
+            ...common,
+            daemonName: `mds.${name}`,
+            channel: channelFor(this.clients.length),
+            metadata: md,
+            counters: generated(mdsPerfSchema(), 11, start),
+          }),
+        );
       }
       for (const [name, md] of Object.entries(cluster.monMetadata())) {
-        this.add(new MgrClient({ ...common, daemonName: `mon.${name}`, channel: channelFor(this.clients.length), metadata: md, counters: generated(monPerfSchema(), 13, start) }));
+        this.add(
+          new MgrClient({
+            ...common,
+            daemonName: `mon.${name}`,
+            channel: channelFor(this.clients.length),
+            metadata: md,
+            counters: generated(monPerfSchema(), 13, start),
+          }),
+        );
       }
-      this.add(new MgrClient({
-        ...common, daemonName: 'rgw.gw1', serviceName: 'rgw', serviceDaemon: true, channel: channelFor(this.clients.length),
-        metadata: cluster.rgwMetadata(), daemonStatus: { current_sync: '[]', zone: 'default' }, counters: generated(rgwPerfSchema(), 17, start),
-      }));
+      this.add(
+        new MgrClient({
+          ...common,
+          daemonName: 'rgw.gw1',
+          serviceName: 'rgw',
+          serviceDaemon: true,
+          channel: channelFor(this.clients.length),
+          metadata: cluster.rgwMetadata(),
+          daemonStatus: { current_sync: '[]', zone: 'default' },
+          counters: generated(rgwPerfSchema(), 17, start),
+        }),
+      );
     }
     this.log.info('starting fake daemons', { daemons: total, channels: this.channels.length, address: this.opts.address });
     for (const c of this.clients) c.start();

@@ -35,7 +35,17 @@ export interface FeedOptions {
 const MAP_ORDER = ['osd_metadata', 'mds_metadata', 'mon_metadata', 'mon_map', 'mon_status', 'crush_map', 'osd_map', 'fs_map', 'service_map'] as const;
 type FeedMap = (typeof MAP_ORDER)[number];
 // The get() name to read a map's stored epoch back.
-const GET_NAME: Record<FeedMap, string> = { osd_metadata: 'osd_metadata', mds_metadata: 'mds_metadata', mon_metadata: 'mon_metadata', mon_map: 'mon_map', mon_status: 'mon_status', crush_map: 'osd_map_crush', osd_map: 'osd_map', fs_map: 'fs_map', service_map: 'service_map' };
+const GET_NAME: Record<FeedMap, string> = {
+  osd_metadata: 'osd_metadata',
+  mds_metadata: 'mds_metadata',
+  mon_metadata: 'mon_metadata',
+  mon_map: 'mon_map',
+  mon_status: 'mon_status',
+  crush_map: 'osd_map_crush',
+  osd_map: 'osd_map',
+  fs_map: 'fs_map',
+  service_map: 'service_map',
+};
 
 export class MapFeed {
   readonly cluster: SimCluster;
@@ -136,7 +146,12 @@ export class MapFeed {
       for (const o of this.cluster.osds) {
         if (!o.up) continue;
         const s = this.cluster.osdPgStats(o.id, t);
-        stats.push({ osd: o.id, epoch: s.epoch, stamp: t, json: Buffer.from(JSON.stringify({ pg_stat: s.pg_stat, osd_stat: s.osd_stat, pool_stat: s.pool_stat })) });
+        stats.push({
+          osd: o.id,
+          epoch: s.epoch,
+          stamp: t,
+          json: Buffer.from(JSON.stringify({ pg_stat: s.pg_stat, osd_stat: s.osd_stat, pool_stat: s.pool_stat })),
+        });
         if (stats.length >= batch) await send();
       }
       if (stats.length) await send();
@@ -170,7 +185,12 @@ export class MapFeed {
     }
     if (!this.firstMapsIn) {
       this.firstMapsIn = true;
-      this.log.info('first maps are in cluster-state', { osd_map_epoch: this.cluster.epoch, osds: this.cluster.osdCount, pools: this.cluster.pools.length, pgs: this.cluster.pgs.length });
+      this.log.info('first maps are in cluster-state', {
+        osd_map_epoch: this.cluster.epoch,
+        osds: this.cluster.osdCount,
+        pools: this.cluster.pools.length,
+        pgs: this.cluster.pgs.length,
+      });
     }
   }
 

@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import { configOrExit, OptionTable, COMMON_OPTIONS } from '../lib/config';
 import { createLogger, parseLogLevel } from '../lib/log';
+import { parseKeyring } from '../lib/keyring';
 import { tlsFromEnv } from '../lib/client';
 import { SimCluster } from './cluster';
 import { MapFeed } from './feed';
@@ -11,54 +12,81 @@ import { FakeDaemons } from './daemons';
 import { activeDaemonServer, StandbyClient } from '../lib/standby-client';
 
 export const SIM_OPTIONS = {
-  clusterState: { env: 'MGR_CLUSTER_STATE_ADDR', flag: 'cluster-state', type: 'string', default: '127.0.0.1:7100', desc: 'cluster-state address (maps go here)' },
-  daemonServer: { env: 'MGR_DAEMON_SERVER_ADDR', flag: 'daemon-server', type: 'string', default: '127.0.0.1:7300', desc: 'daemon-server address (daemon sessions go here)' },
-  standby: { env: 'MGR_STANDBY_ADDR', flag: 'standby', type: 'string', default: '', desc: 'standby service (comma-separated replicas): daemons follow the MgrMap to the active daemon-server; empty: always --daemon-server' },
+  clusterState: {
+    env: 'MGR_CLUSTER_STATE_ADDR',
+    flag: 'cluster-state',
+    type: 'string',
+    default: '127.0.0.1:7100',
+    desc: 'cluster-state address (maps go here)',
+  },
+  daemonServer: {
+    env: 'MGR_DAEMON_SERVER_ADDR',
+    flag: 'daemon-server',
+    type: 'string',
+    default: '127.0.0.1:7300',
+    desc: 'daemon-server address (daemon sessions go here)',
+  },
+  standby: {
+    env: 'MGR_STANDBY_ADDR',
+    flag: 'standby',
+    type: 'string',
+    default: '',
+    desc: 'standby service (comma-separated replicas): daemons follow the MgrMap to the active daemon-server; empty: always --daemon-server',
+  },
   osds: { env: 'SIM_OSDS', flag: 'osds', type: 'int', default: 3, desc: 'number of OSDs' },
   pools: { env: 'SIM_POOLS', flag: 'pools', type: 'int', default: 5, desc: 'number of pools' },
   pgs: { env: 'SIM_PGS', flag: 'pgs', type: 'int', default: 89, desc: 'placement groups over all pools' },
   osdsPerHost: { env: 'SIM_OSDS_PER_HOST', flag: 'osds-per-host', type: 'int', default: 10, desc: 'OSDs per host' },
   mons: { env: 'SIM_MONS', flag: 'mons', type: 'int', default: 1, desc: 'number of monitors' },
   ioRate: { env: 'SIM_IO_RATE', flag: 'io-rate', type: 'float', default: 100, desc: 'client writes per second over the cluster (reads: twice that)' },
-  eventInterval: { env: 'SIM_EVENT_INTERVAL', flag: 'event-interval', type: 'float', default: 0, desc: 'seconds between events (OSD down/up, new pool); 0: none' },
-  daemons: { env: 'SIM_DAEMONS', flag: 'daemons', type: 'bool', default: true, desc: 'run fake daemons against daemon-server; off: pg stats go straight to cluster-state' },
+  eventInterval: {
+    env: 'SIM_EVENT_INTERVAL',
+    flag: 'event-interval',
+    type: 'float',
+    default: 0,
+    desc: 'seconds between events (OSD down/up, new pool); 0: none',
+  },
+  daemons: {
+    env: 'SIM_DAEMONS',
+    flag: 'daemons',
+    type: 'bool',
+    default: true,
+    desc: 'run fake daemons against daemon-server; off: pg stats go straight to cluster-state',
+  },
   pgStatsPeriod: { env: 'SIM_PG_STATS_PERIOD', flag: 'pg-stats-period', type: 'float', default: 5, desc: 'with --daemons off: seconds between pg-stat rounds' },
   seed: { env: 'SIM_SEED', flag: 'seed', type: 'int', default: 1, desc: 'seed for every random choice' },
   name: { env: 'MGR_ENTITY', flag: 'name', type: 'string', default: 'client.admin', desc: 'entity to authenticate as (with --keyring)' },
-  keyring: { env: 'MGR_KEYRING', flag: 'keyring', type: 'string', default: './data/keyring', desc: 'Ceph-format keyring holding the key of --name (ignored if missing)' },
+  keyring: {
+    env: 'MGR_KEYRING',
+    flag: 'keyring',
+    type: 'string',
+    default: './data/keyring',
+    desc: 'Ceph-format keyring holding the key of --name (ignored if missing)',
+  },
   logLevel: COMMON_OPTIONS.logLevel,
 } satisfies OptionTable;
-
-/** Reads the key of `entity` from a Ceph keyring (`[client.admin]\n\tkey = ...`). */
-export function keyFromKeyring(text: string, entity: string): string | undefined {
-  let section = '';
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
-    const sec = /^\[(.+)\]$/.exec(line);
-    if (sec) {
-      section = sec[1].trim();
-      continue;
-    }
-    const kv = /^key\s*=\s*(\S+)/.exec(line);
-    if (kv && section === entity) return kv[1];
-  }
-  return undefined;
-}
 
 async function main(): Promise<void> {
   const cfg = configOrExit('mgrpc cluster simulator: feeds maps to cluster-state and runs fake daemons against daemon-server', SIM_OPTIONS);
   const log = createLogger({ service: 'sim' }, parseLogLevel(cfg.logLevel));
   let cluster: SimCluster;
   try {
-    cluster = new SimCluster({ osds: cfg.osds, pools: cfg.pools, pgs: cfg.pgs, osdsPerHost: cfg.osdsPerHost, mons: cfg.mons, seed: cfg.seed, ioRate: cfg.ioRate });
+    cluster = new SimCluster({
+      osds: cfg.osds,
+      pools: cfg.pools,
+      pgs: cfg.pgs,
+      osdsPerHost: cfg.osdsPerHost,
+      mons: cfg.mons,
+      seed: cfg.seed,
+      ioRate: cfg.ioRate,
+    });
   } catch (e) {
     process.stderr.write(`bad cluster size: ${(e as Error).message}\n`);
     process.exit(2);
   }
   let auth: { entity: string; key: string } | undefined;
   if (cfg.keyring && fs.existsSync(cfg.keyring)) {
-    const key = keyFromKeyring(fs.readFileSync(cfg.keyring, 'utf8'), cfg.name);
+    const key = parseKeyring(fs.readFileSync(cfg.keyring, 'utf8'), cfg.keyring).get(cfg.name)?.key;
     if (!key) {
       process.stderr.write(`keyring ${cfg.keyring} has no key for ${cfg.name}\n`);
       process.exit(2);
@@ -67,7 +95,16 @@ async function main(): Promise<void> {
   } else log.info('no keyring; daemons connect without credentials', { keyring: cfg.keyring });
   log.info('cluster built', { osds: cluster.osdCount, hosts: cluster.hostCount, pools: cluster.pools.length, pgs: cluster.pgs.length, seed: cfg.seed });
   const tls = tlsFromEnv();
-  const feed = new MapFeed({ cluster, address: cfg.clusterState, tls, logger: log, eventIntervalSec: cfg.eventInterval, pgStatsDirect: !cfg.daemons, pgStatsPeriodSec: cfg.pgStatsPeriod, serviceMap: !cfg.daemons });
+  const feed = new MapFeed({
+    cluster,
+    address: cfg.clusterState,
+    tls,
+    logger: log,
+    eventIntervalSec: cfg.eventInterval,
+    pgStatsDirect: !cfg.daemons,
+    pgStatsPeriodSec: cfg.pgStatsPeriod,
+    serviceMap: !cfg.daemons,
+  });
   let daemons: FakeDaemons | undefined;
   let stopping = false;
   const shutdown = async (sig: string) => {

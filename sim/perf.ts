@@ -46,10 +46,18 @@ export function slotsOf(type: number): number {
 }
 
 const THROTTLES = [
-  'bluestore_throttle_bytes', 'bluestore_throttle_deferred_bytes', 'msgr_dispatch_throttler-client',
-  'msgr_dispatch_throttler-cluster', 'msgr_dispatch_throttler-hb_back_server', 'msgr_dispatch_throttler-hb_front_server',
-  'msgr_dispatch_throttler-hbclient', 'msgr_dispatch_throttler-ms_objecter', 'objecter_bytes', 'objecter_ops',
-  'osd_client_bytes', 'osd_client_messages',
+  'bluestore_throttle_bytes',
+  'bluestore_throttle_deferred_bytes',
+  'msgr_dispatch_throttler-client',
+  'msgr_dispatch_throttler-cluster',
+  'msgr_dispatch_throttler-hb_back_server',
+  'msgr_dispatch_throttler-hb_front_server',
+  'msgr_dispatch_throttler-hbclient',
+  'msgr_dispatch_throttler-ms_objecter',
+  'objecter_bytes',
+  'objecter_ops',
+  'osd_client_bytes',
+  'osd_client_messages',
 ];
 const THROTTLE_COUNTERS: [string, string, number][] = [
   ['val', 'Currently taken slots', PERFCOUNTER_U64],
@@ -167,11 +175,36 @@ const BLUEFS: [string, string, number][] = [
   ['read_bytes', 'Bytes requested in buffered read mode', PERFCOUNTER_U64 | PERFCOUNTER_COUNTER],
 ];
 const RECOVERY_STATES = [
-  'initial', 'started', 'reset', 'start', 'primary', 'peering', 'backfilling', 'waitremotebackfillreserved',
-  'waitlocalbackfillreserved', 'notbackfilling', 'repnotrecovering', 'repwaitrecoveryreserved', 'repwaitbackfillreserved',
-  'reprecovering', 'activating', 'waitlocalrecoveryreserved', 'waitremoterecoveryreserved', 'recovering', 'recovered',
-  'clean', 'active', 'replicaactive', 'stray', 'getinfo', 'getlog', 'waitactingchange', 'incomplete', 'getmissing',
-  'waitupthru', 'notrecovering',
+  'initial',
+  'started',
+  'reset',
+  'start',
+  'primary',
+  'peering',
+  'backfilling',
+  'waitremotebackfillreserved',
+  'waitlocalbackfillreserved',
+  'notbackfilling',
+  'repnotrecovering',
+  'repwaitrecoveryreserved',
+  'repwaitbackfillreserved',
+  'reprecovering',
+  'activating',
+  'waitlocalrecoveryreserved',
+  'waitremoterecoveryreserved',
+  'recovering',
+  'recovered',
+  'clean',
+  'active',
+  'replicaactive',
+  'stray',
+  'getinfo',
+  'getlog',
+  'waitactingchange',
+  'incomplete',
+  'getmissing',
+  'waitupthru',
+  'notrecovering',
 ];
 
 // Ceph's PRIO_* levels the padding spreads over, so that stats_threshold
@@ -189,7 +222,8 @@ function padOsdSchema(base: PerfCounterType[], target: number): PerfCounterType[
   for (const [name, desc, type] of BLUESTORE) add(`bluestore.${name}`, desc, type, /bytes|allocated|stored|compressed/.test(name) ? UNIT_BYTES : UNIT_NONE);
   for (const [name, desc, type] of ROCKSDB) add(`rocksdb.${name}`, desc, type);
   for (const [name, desc, type] of BLUEFS) add(`bluefs.${name}`, desc, type, /bytes/.test(name) ? UNIT_BYTES : UNIT_NONE);
-  for (let w = 0; w < 3; w++) for (const [name, desc, type] of MSGR_COUNTERS) add(`AsyncMessenger::Worker-${w}.${name}`, desc, type, /bytes/.test(name) ? UNIT_BYTES : UNIT_NONE);
+  for (let w = 0; w < 3; w++)
+    for (const [name, desc, type] of MSGR_COUNTERS) add(`AsyncMessenger::Worker-${w}.${name}`, desc, type, /bytes/.test(name) ? UNIT_BYTES : UNIT_NONE);
   for (const state of RECOVERY_STATES) add(`recoverystate_perf.${state}_latency`, `${state} recovery state latency`, PERFCOUNTER_TIME | PERFCOUNTER_LONGRUNAVG);
   for (const t of THROTTLES) for (const [name, desc, type] of THROTTLE_COUNTERS) add(`throttle-${t}.${name}`, desc, type);
   return out;
@@ -223,13 +257,30 @@ export function rgwPerfSchema(): PerfCounterType[] {
     const c = PERFCOUNTER_U64 | PERFCOUNTER_COUNTER;
     const avg = PERFCOUNTER_TIME | PERFCOUNTER_LONGRUNAVG;
     const rows: [string, string, number, number][] = [
-      ['rgw.req', 'Requests', c, 7], ['rgw.failed_req', 'Aborted requests', c, 7], ['rgw.get', 'Gets', c, 7],
-      ['rgw.get_b', 'Size of gets', c, 7], ['rgw.get_initial_lat', 'Get latency', avg, 7], ['rgw.put', 'Puts', c, 7],
-      ['rgw.put_b', 'Size of puts', c, 7], ['rgw.put_initial_lat', 'Put latency', avg, 7], ['rgw.qlen', 'Queue length', PERFCOUNTER_U64, 5],
-      ['rgw.qactive', 'Active requests queue', PERFCOUNTER_U64, 5], ['rgw.cache_hit', 'Cache hits', c, 5], ['rgw.cache_miss', 'Cache miss', c, 5],
-      ['objecter.op_active', 'Operations active', PERFCOUNTER_U64, 7], ['objecter.op_r', 'Read operations', c, 7], ['objecter.op_w', 'Write operations', c, 7],
+      ['rgw.req', 'Requests', c, 7],
+      ['rgw.failed_req', 'Aborted requests', c, 7],
+      ['rgw.get', 'Gets', c, 7],
+      ['rgw.get_b', 'Size of gets', c, 7],
+      ['rgw.get_initial_lat', 'Get latency', avg, 7],
+      ['rgw.put', 'Puts', c, 7],
+      ['rgw.put_b', 'Size of puts', c, 7],
+      ['rgw.put_initial_lat', 'Put latency', avg, 7],
+      ['rgw.qlen', 'Queue length', PERFCOUNTER_U64, 5],
+      ['rgw.qactive', 'Active requests queue', PERFCOUNTER_U64, 5],
+      ['rgw.cache_hit', 'Cache hits', c, 5],
+      ['rgw.cache_miss', 'Cache miss', c, 5],
+      ['objecter.op_active', 'Operations active', PERFCOUNTER_U64, 7],
+      ['objecter.op_r', 'Read operations', c, 7],
+      ['objecter.op_w', 'Write operations', c, 7],
     ];
-    rgwSchemaCache = rows.map(([p, description, type, priority]) => ({ path: p, description, nick: '', type, priority, units: /_b$/.test(p) ? UNIT_BYTES : UNIT_NONE }));
+    rgwSchemaCache = rows.map(([p, description, type, priority]) => ({
+      path: p,
+      description,
+      nick: '',
+      type,
+      priority,
+      units: /_b$/.test(p) ? UNIT_BYTES : UNIT_NONE,
+    }));
   }
   return rgwSchemaCache;
 }
@@ -247,7 +298,10 @@ export class PerfValueGenerator {
   private readonly rate: Float64Array;
   private readonly base: Float64Array;
 
-  constructor(readonly schema: PerfCounterType[], seed = 1) {
+  constructor(
+    readonly schema: PerfCounterType[],
+    seed = 1,
+  ) {
     this.slots = schema.reduce((n, c) => n + slotsOf(c.type), 0);
     this.out = new Array(this.slots).fill(0);
     this.kind = new Uint8Array(schema.length);
@@ -291,7 +345,7 @@ export class PerfValueGenerator {
           out[s++] = Math.floor(dt * 1e9 * 0.01 * (1 + this.base[i] / 1000));
           break;
         default:
-          out[s++] = Math.floor(this.base[i] + (r * dt) % 50);
+          out[s++] = Math.floor(this.base[i] + ((r * dt) % 50));
       }
     }
     if (gauges && gaugeIdx) {

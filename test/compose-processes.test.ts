@@ -25,7 +25,6 @@ interface ComposeService {
   healthcheck?: { test: string[] };
 }
 
-
 /** Rewrites one service's command and environment for loopback. */
 class LoopbackMap {
   // Promises, not numbers: the parts of a command are rewritten

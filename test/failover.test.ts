@@ -24,7 +24,12 @@ const port = (p: number) => p + OFFSET;
 async function ctl(env: NodeJS.ProcessEnv, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await mgrctl(argv, env, (s) => (stdout += s), (s) => (stderr += s));
+  const code = await mgrctl(
+    argv,
+    env,
+    (s) => (stdout += s),
+    (s) => (stderr += s),
+  );
   return { code, stdout, stderr };
 }
 
@@ -41,7 +46,14 @@ describe('failover between two manager instances (embedded standby)', () => {
   const csChannel = openChannel(`127.0.0.1:${port(7100)}`);
   const cs = makeClient(ClusterStateServiceDefinition, csChannel);
   const opW = async (): Promise<Array<[number, number]>> => {
-    const r = await cs.queryDaemons({ kind: DaemonQueryKind.DAEMON_QUERY_KIND_COUNTER, svcType: 'osd', svcId: '0', path: 'osd.op_w', hostname: '', services: [] });
+    const r = await cs.queryDaemons({
+      kind: DaemonQueryKind.DAEMON_QUERY_KIND_COUNTER,
+      svcType: 'osd',
+      svcId: '0',
+      path: 'osd.op_w',
+      hostname: '',
+      services: [],
+    });
     return JSON.parse(Buffer.from(r.json).toString('utf8'))?.['osd.op_w'] ?? [];
   };
   const mgrDump = async () => {
@@ -53,14 +65,25 @@ describe('failover between two manager instances (embedded standby)', () => {
   // JSON dump does not), so a failover test never starts before it is.
   const sb = new StandbyClient(`127.0.0.1:${port(7200)}`);
   const activeWithStandby = (not?: string) =>
-    until(`an active manager${not ? ` other than ${not}` : ''} with an available standby`, async () => {
-      const { map } = await sb.getMgrMap();
-      if (!(map.activeName && map.available && map.activeName !== not && map.standbys.length === 1 && map.standbys[0].available)) return null;
-      const d = (lastDump = await mgrDump());
-      return d && d.active_name === map.activeName && d.standbys.length === 1 && d;
-    }, 60000).catch((e) => {
-      const summary = lastDump && { epoch: lastDump.epoch, active: lastDump.active_name, available: lastDump.available, standbys: lastDump.standbys.map((s: any) => s.name) };
-      throw new Error(`${e.message}; last map ${JSON.stringify(summary)}\n${['x', 'y'].map((n) => `daemon-server-${n}:\n${procs.tail(`daemon-server-${n}`, 15)}`).join('\n')}`);
+    until(
+      `an active manager${not ? ` other than ${not}` : ''} with an available standby`,
+      async () => {
+        const { map } = await sb.getMgrMap();
+        if (!(map.activeName && map.available && map.activeName !== not && map.standbys.length === 1 && map.standbys[0].available)) return null;
+        const d = (lastDump = await mgrDump());
+        return d && d.active_name === map.activeName && d.standbys.length === 1 && d;
+      },
+      60000,
+    ).catch((e) => {
+      const summary = lastDump && {
+        epoch: lastDump.epoch,
+        active: lastDump.active_name,
+        available: lastDump.available,
+        standbys: lastDump.standbys.map((s: any) => s.name),
+      };
+      throw new Error(
+        `${e.message}; last map ${JSON.stringify(summary)}\n${['x', 'y'].map((n) => `daemon-server-${n}:\n${procs.tail(`daemon-server-${n}`, 15)}`).join('\n')}`,
+      );
     });
 
   afterAll(async () => {
@@ -108,17 +131,25 @@ describe('failover between two manager instances (embedded standby)', () => {
     await new Promise((r) => setTimeout(r, 500));
     const killedAt = Date.now() / 1000;
     await Promise.all([procs.kill(`daemon-server-${old}`, 'SIGKILL'), procs.kill(`module-host-${old}`, 'SIGKILL')]);
-    const after = await until('a new active', async () => {
-      const d = await mgrDump();
-      return d && d.active_name && d.active_name !== old && d.available && d;
-    }, 60000);
+    const after = await until(
+      'a new active',
+      async () => {
+        const d = await mgrDump();
+        return d && d.active_name && d.active_name !== old && d.available && d;
+      },
+      60000,
+    );
     expect(after.epoch).toBeGreaterThan(before.epoch);
 
     // Reports reach the new active: osd.0's counter gets samples newer than the kill.
-    const samples = await until('a report after the failover', async () => {
-      const s = await opW();
-      return s.some(([t]) => t > killedAt + 0.5) && s;
-    }, 60000);
+    const samples = await until(
+      'a report after the failover',
+      async () => {
+        const s = await opW();
+        return s.some(([t]) => t > killedAt + 0.5) && s;
+      },
+      60000,
+    );
     // The history from before the failover is still there.
     expect(samples.some(([t]) => t < killedAt)).toBe(true);
     expect(samples.map(([t]) => t)).toEqual(expect.arrayContaining(history.slice(-1).map(([t]) => t)));
@@ -155,10 +186,14 @@ describe('failover between two manager instances (embedded standby)', () => {
     const code = await procs.kill(`daemon-server-${old}`, 'SIGTERM');
     expect(code).toBe(0);
     expect(procs.tail(`daemon-server-${old}`, 200)).toContain('resigned as active manager');
-    const after = await until('the standby active', async () => {
-      const d = await mgrDump();
-      return d && d.active_name && d.active_name !== old && d.available && d;
-    }, 60000);
+    const after = await until(
+      'the standby active',
+      async () => {
+        const d = await mgrDump();
+        return d && d.active_name && d.active_name !== old && d.available && d;
+      },
+      60000,
+    );
     expect(after.active_name).toBe(before.standbys[0].name);
     const hello = await ctl(env, 'hello');
     expect(hello.stdout).toContain('Hello World');
@@ -176,17 +211,26 @@ describe('failover on the etcd backend (two standby replicas, one killed)', () =
   const env: NodeJS.ProcessEnv = { MGR_STANDBY_ADDR: replicas, MGR_CLUSTER_STATE_ADDR: at(7100), MGR_KEYRING: path.join(dataDir, 'keyring') };
   const hello = async () => (await ctl(env, 'hello')).stdout;
   const activeWithStandby = (not?: string) =>
-    until(`an active manager${not ? ` other than ${not}` : ''} with an available standby`, async () => {
-      const { map } = await sb.getMgrMap();
-      return map.activeName && map.available && map.activeName !== not && map.standbys.length === 1 && map.standbys[0].available ? map : null;
-    }, 60000);
+    until(
+      `an active manager${not ? ` other than ${not}` : ''} with an available standby`,
+      async () => {
+        const { map } = await sb.getMgrMap();
+        return map.activeName && map.available && map.activeName !== not && map.standbys.length === 1 && map.standbys[0].available ? map : null;
+      },
+      60000,
+    );
 
   beforeAll(async () => {
     etcd = await startEtcd();
     const specs = localProcesses({ dataDir, host: '127.0.0.1', osds: 3, sim: true, backend: 'etcd', etcd: etcd.endpoint, portOffset: OFF });
     // A second standby replica, and every client told about both.
     const first = specs.findIndex((s) => s.name === 'standby');
-    specs.splice(first + 1, 0, { ...specs[first], name: 'standby-2', env: { ...specs[first].env, MGR_PORT: String(7210 + OFF), MGR_METRICS_PORT: String(9210 + OFF), MGR_DATA_DIR: path.join(dataDir, 'standby-2') }, waitFor: at(7210) });
+    specs.splice(first + 1, 0, {
+      ...specs[first],
+      name: 'standby-2',
+      env: { ...specs[first].env, MGR_PORT: String(7210 + OFF), MGR_METRICS_PORT: String(9210 + OFF), MGR_DATA_DIR: path.join(dataDir, 'standby-2') },
+      waitFor: at(7210),
+    });
     for (const s of specs) if (s.env.MGR_STANDBY_ADDR) s.env.MGR_STANDBY_ADDR = replicas;
     procs = new ProcessSet(specs, { MGR_STATS_PERIOD: '1' });
     sb = new StandbyClient(replicas);
@@ -207,20 +251,28 @@ describe('failover on the etcd backend (two standby replicas, one killed)', () =
     // One standby replica dies: the other (leader already, or within the
     // lease TTL) keeps the map; managers and clients move to it.
     await procs.kill('standby', 'SIGKILL');
-    const still = await until('the map from the surviving replica', async () => {
-      const { map } = await sb.getMgrMap();
-      return map.activeName && map.available ? map : null;
-    }, 30000);
+    const still = await until(
+      'the map from the surviving replica',
+      async () => {
+        const { map } = await sb.getMgrMap();
+        return map.activeName && map.available ? map : null;
+      },
+      30000,
+    );
     expect(still.epoch).toBeGreaterThanOrEqual(before.epoch);
     expect(await hello()).toContain('Hello World');
 
     // Then the active manager dies: the standby takes over through etcd.
     const old = still.activeName;
     await Promise.all([procs.kill(`daemon-server-${old}`, 'SIGKILL'), procs.kill(`module-host-${old}`, 'SIGKILL')]);
-    const after = await until('a new active', async () => {
-      const { map } = await sb.getMgrMap();
-      return map.activeName && map.activeName !== old && map.available ? map : null;
-    }, 60000);
+    const after = await until(
+      'a new active',
+      async () => {
+        const { map } = await sb.getMgrMap();
+        return map.activeName && map.activeName !== old && map.available ? map : null;
+      },
+      60000,
+    );
     expect(after.epoch).toBeGreaterThan(still.epoch);
     expect(await hello()).toContain('Hello World');
   }, 180000);

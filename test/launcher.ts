@@ -7,7 +7,8 @@ import { waitServing } from '../cli/start';
 import { until as waitUntil } from '../lib/testing/wait';
 
 /** Polls until `fn` is truthy (30 s by default, every 300 ms: these wait on whole processes). */
-export const until = <T>(what: string, fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 30000): Promise<T> => waitUntil(what, fn, timeoutMs, 300);
+export const until = <T>(what: string, fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 30000): Promise<T> =>
+  waitUntil(what, fn, timeoutMs, 300);
 
 export const ROOT = path.resolve(__dirname, '..');
 
@@ -44,11 +45,15 @@ export interface Launcher {
 }
 
 export function startLauncher(dataDir: string, offset: number, extraArgs: string[] = []): Launcher {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'cli/start.ts'), '--data-dir', dataDir, '--port-offset', String(offset), '--osds', '12', ...extraArgs], {
-    cwd: ROOT,
-    env: { ...process.env, MGR_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'cli/start.ts'), '--data-dir', dataDir, '--port-offset', String(offset), '--osds', '12', ...extraArgs],
+    {
+      cwd: ROOT,
+      env: { ...process.env, MGR_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const lines: string[] = [];
   const ready = new Promise<void>((resolve, reject) => {
     readline.createInterface({ input: proc.stdout! }).on('line', (l) => {
@@ -67,7 +72,6 @@ export async function stopLauncher(l: Launcher | undefined): Promise<void> {
   l.proc.kill('SIGINT');
   await exited;
 }
-
 
 /**
  * The local set-up's processes (cli/start.ts's list) started one by one,
@@ -101,7 +105,8 @@ export class ProcessSet {
   async startAll(timeoutMs = 90000): Promise<void> {
     for (const s of this.specs) {
       const child = this.start(s.name);
-      if (s.waitFor) await waitServing(s.waitFor, timeoutMs, child).catch((e) => Promise.reject(new Error(`${s.name}: ${(e as Error).message}\n${this.tail(s.name)}`)));
+      if (s.waitFor)
+        await waitServing(s.waitFor, timeoutMs, child).catch((e) => Promise.reject(new Error(`${s.name}: ${(e as Error).message}\n${this.tail(s.name)}`)));
     }
   }
 

@@ -22,10 +22,19 @@ const EXPECTED: Record<string, RegExp[]> = {
     /^ingest_bare_stream_max: [\d.]+ reports\/s/m,
   ],
   memory: [/^memory_idle_total: [\d.]+ MB \([\d.]+ of idle Ceph Pacific manager, reference\)/m, /^memory_30_osds_daemon_server: [\d.]+ MB/m],
-  command: [/^command_hello_p50_c1: [\d.]+ ms \([\d.]+ of bare grpc-js unary echo/m, /^command_hello_p99_c64: [\d.]+ ms/m, /^command_hello_p50_c1_vs_ceph: [\d.]+ ms \([\d.]+ of Ceph Pacific/m],
+  command: [
+    /^command_hello_p50_c1: [\d.]+ ms \([\d.]+ of bare grpc-js unary echo/m,
+    /^command_hello_p99_c64: [\d.]+ ms/m,
+    /^command_hello_p50_c1_vs_ceph: [\d.]+ ms \([\d.]+ of Ceph Pacific/m,
+  ],
   notify: [/^notify_ten_modules_p50: [\d.]+ ms/m, /^notify_ten_modules_p99: [\d.]+ ms/m],
   // kill -9 on the embedded backend at least; the rest when etcd is installed (its own skip line otherwise)
-  failover: [/^failover_embedded_kill9_median: [\d.]+ s \([\d.]+ of Ceph Pacific, crash of the active/m, /^failover_embedded_mgr_fail_median: [\d.]+ s/m, /^failover_embedded_sigterm_median: [\d.]+ s/m, /^(failover_etcd_kill9_median: [\d.]+ s \(|failover etcd skipped: .+$)/m],
+  failover: [
+    /^failover_embedded_kill9_median: [\d.]+ s \([\d.]+ of Ceph Pacific, crash of the active/m,
+    /^failover_embedded_mgr_fail_median: [\d.]+ s/m,
+    /^failover_embedded_sigterm_median: [\d.]+ s/m,
+    /^(failover_etcd_kill9_median: [\d.]+ s \(|failover etcd skipped: .+$)/m,
+  ],
 };
 
 function runBench(names: string[], resultsDir: string): Promise<{ code: number | null; out: string }> {

@@ -66,7 +66,7 @@ describe('mgrctl end to end', () => {
     expect(JSON.parse(r.stdout)).toHaveProperty('osdstats.osd_perf_infos');
   });
 
-  it('tell mgr reaches the same command; a bad argument exits 22 with Ceph\'s message', async () => {
+  it("tell mgr reaches the same command; a bad argument exits 22 with Ceph's message", async () => {
     const ok = await mgrctl(['tell', 'mgr', 'config', 'show', '--format=json'], env);
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout).mgr_stats_period.value).toBe('5');

@@ -30,7 +30,15 @@ describe('MgrClient', () => {
   afterEach(() => srv.stop());
 
   it('opens, waits for configure, declares once per session, then sends packed values in order', async () => {
-    const c = new MgrClient({ daemonName: 'osd.0', address: srv.address, metadata: { hostname: 'h1' }, counters, logger: quiet, phase: 0, auth: { entity: 'osd.0', key: 'k0' } }).start();
+    const c = new MgrClient({
+      daemonName: 'osd.0',
+      address: srv.address,
+      metadata: { hostname: 'h1' },
+      counters,
+      logger: quiet,
+      phase: 0,
+      auth: { entity: 'osd.0', key: 'k0' },
+    }).start();
     await until(() => srv.sessions[0]?.reports.length >= 3);
     const s = srv.sessions[0];
     expect(s.open).toMatchObject({ daemonName: 'osd.0', metadata: { hostname: 'h1' }, serviceDaemon: false });
@@ -91,7 +99,15 @@ describe('MgrClient', () => {
 
   it('reconnects after the server restarts and re-declares the full schema', async () => {
     const port = srv.port;
-    const c = new MgrClient({ daemonName: 'osd.2', address: srv.address, counters, logger: quiet, phase: 0, backoff: { initialMs: 20, maxMs: 100 }, pgStats: () => ({ epoch: 27, json: Buffer.from('{"pg_stat":{}}') }) }).start();
+    const c = new MgrClient({
+      daemonName: 'osd.2',
+      address: srv.address,
+      counters,
+      logger: quiet,
+      phase: 0,
+      backoff: { initialMs: 20, maxMs: 100 },
+      pgStats: () => ({ epoch: 27, json: Buffer.from('{"pg_stat":{}}') }),
+    }).start();
     await until(() => srv.sessions[0]?.reports.length >= 2);
     expect(srv.sessions[0].pgStats[0].epoch).toBe(27);
     await srv.stop();
@@ -109,7 +125,16 @@ describe('MgrClient', () => {
   it('setAddress moves the session to a new active', async () => {
     const other = new FakeDaemonServer();
     await other.start();
-    const c = new MgrClient({ daemonName: 'rgw.gw1', serviceName: 'rgw', serviceDaemon: true, daemonStatus: { zone: 'default' }, address: srv.address, counters, logger: quiet, phase: 0 }).start();
+    const c = new MgrClient({
+      daemonName: 'rgw.gw1',
+      serviceName: 'rgw',
+      serviceDaemon: true,
+      daemonStatus: { zone: 'default' },
+      address: srv.address,
+      counters,
+      logger: quiet,
+      phase: 0,
+    }).start();
     await until(() => srv.sessions[0]?.reports.length >= 1);
     expect(srv.sessions[0].open).toMatchObject({ serviceName: 'rgw', serviceDaemon: true, daemonStatus: { zone: 'default' } });
     expect(srv.sessions[0].reports[0].hasDaemonStatus).toBe(true);

@@ -22,9 +22,19 @@ describe('TLS and mutual TLS on the shared bootstrap', () => {
 
   beforeAll(async () => {
     certs = makeTestCerts();
-    tlsSvc = await startService({ name: 'tls', host: '127.0.0.1', port: 0, metricsPort: -1, logLevel: 'warn', tls: { cert: certs.serverCert, key: certs.serverKey } }, () => []);
+    tlsSvc = await startService(
+      { name: 'tls', host: '127.0.0.1', port: 0, metricsPort: -1, logLevel: 'warn', tls: { cert: certs.serverCert, key: certs.serverKey } },
+      () => [],
+    );
     mtlsSvc = await startService(
-      { name: 'mtls', host: '127.0.0.1', port: 0, metricsPort: -1, logLevel: 'warn', tls: { cert: certs.serverCert, key: certs.serverKey, ca: certs.ca, clientAuth: true } },
+      {
+        name: 'mtls',
+        host: '127.0.0.1',
+        port: 0,
+        metricsPort: -1,
+        logLevel: 'warn',
+        tls: { cert: certs.serverCert, key: certs.serverKey, ca: certs.ca, clientAuth: true },
+      },
       () => [],
     );
     tlsSvc.setServing(true);
@@ -53,6 +63,8 @@ describe('TLS and mutual TLS on the shared bootstrap', () => {
   });
 
   it('says plainly when TLS is misconfigured', async () => {
-    await expect(startService({ name: 'bad', host: '127.0.0.1', port: 0, metricsPort: -1, tls: { cert: certs.serverCert } }, () => [])).rejects.toThrow(/without its key/);
+    await expect(startService({ name: 'bad', host: '127.0.0.1', port: 0, metricsPort: -1, tls: { cert: certs.serverCert } }, () => [])).rejects.toThrow(
+      /without its key/,
+    );
   });
 });

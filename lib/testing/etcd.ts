@@ -51,16 +51,26 @@ export async function startEtcd(opts: { timeoutMs?: number; /** default: a free 
   const child = spawn(
     ETCD_BINARY,
     [
-      '--name', 'test',
-      '--data-dir', dataDir,
-      '--listen-client-urls', endpoint,
-      '--advertise-client-urls', endpoint,
-      '--listen-peer-urls', peer,
-      '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', `test=${peer}`,
-      '--initial-cluster-state', 'new',
-      '--logger', 'zap',
-      '--log-level', 'error',
+      '--name',
+      'test',
+      '--data-dir',
+      dataDir,
+      '--listen-client-urls',
+      endpoint,
+      '--advertise-client-urls',
+      endpoint,
+      '--listen-peer-urls',
+      peer,
+      '--initial-advertise-peer-urls',
+      peer,
+      '--initial-cluster',
+      `test=${peer}`,
+      '--initial-cluster-state',
+      'new',
+      '--logger',
+      'zap',
+      '--log-level',
+      'error',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -69,10 +79,12 @@ export async function startEtcd(opts: { timeoutMs?: number; /** default: a free 
     stderr = (stderr + c).slice(-4000);
   });
   let exited = false;
-  const exit = new Promise<void>((r) => child.once('exit', () => {
-    exited = true;
-    r();
-  }));
+  const exit = new Promise<void>((r) =>
+    child.once('exit', () => {
+      exited = true;
+      r();
+    }),
+  );
   let stopping: Promise<void> | null = null;
   const handle: TestEtcd = {
     endpoint,

@@ -5,7 +5,12 @@ import * as net from 'net';
  * Polls `fn` until it returns something truthy (returned) or `timeoutMs`
  * passes (an error naming `what` and the last error `fn` threw).
  */
-export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 20000, everyMs = 150): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 20000,
+  everyMs = 150,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < end) {

@@ -48,7 +48,8 @@ export function listen(cfg: ListenConfig, handler: Handler, onError: (e: Error) 
     server.headersTimeout = 10_000;
     server.requestTimeout = 30_000;
     server.keepAliveTimeout = 5_000;
-    const fail = (e: NodeJS.ErrnoException) => reject(new Error(`cannot listen on ${hostPort(cfg.addr, cfg.port)}: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' ')));
+    const fail = (e: NodeJS.ErrnoException) =>
+      reject(new Error(`cannot listen on ${hostPort(cfg.addr, cfg.port)}: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' ')));
     server.once('error', fail);
     server.listen(cfg.port, cfg.addr, () => {
       server.off('error', fail);
@@ -184,7 +185,11 @@ export class StaticAssets {
   constructor() {
     for (const [url, file] of Object.entries(staticFiles())) {
       const body = fs.readFileSync(file);
-      this.files.set(url, { body, type: TYPES[path.extname(file)] ?? 'application/octet-stream', etag: `"${crypto.createHash('sha1').update(body).digest('hex').slice(0, 16)}"` });
+      this.files.set(url, {
+        body,
+        type: TYPES[path.extname(file)] ?? 'application/octet-stream',
+        etag: `"${crypto.createHash('sha1').update(body).digest('hex').slice(0, 16)}"`,
+      });
     }
     const html = fs.readFileSync(path.join(__dirname, 'frontend/index.html'), 'utf8').replace('__IMPORT_MAP__', IMPORT_MAP);
     this.indexHtml = Buffer.from(html);
@@ -196,7 +201,13 @@ export class StaticAssets {
   /** True when it answered. */
   serve(req: http.IncomingMessage, res: http.ServerResponse, pathname: string): boolean {
     if (pathname === '/' || pathname === '/index.html') {
-      res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/html; charset=utf-8', 'content-security-policy': this.csp, 'cache-control': 'no-cache', 'content-length': this.indexHtml.length });
+      res.writeHead(200, {
+        ...SECURITY_HEADERS,
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': this.csp,
+        'cache-control': 'no-cache',
+        'content-length': this.indexHtml.length,
+      });
       res.end(req.method === 'HEAD' ? undefined : this.indexHtml);
       return true;
     }

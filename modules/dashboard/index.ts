@@ -33,13 +33,37 @@ const LOCKOUT_SEC = 60;
 const OPTIONS = [
   { name: 'server_addr', type: 'str' as const, default: '127.0.0.1', desc: 'the address the web server listens on (:: or 0.0.0.0 for all)' },
   { name: 'server_port', type: 'int' as const, default: 8080, min: 0, max: 65535, desc: 'the HTTP port (0: any free port)' },
-  { name: 'ssl', type: 'bool' as const, default: false, desc: 'serve HTTPS on ssl_server_port with the certificate set by `dashboard set-ssl-certificate` (or crt_file/key_file)' },
+  {
+    name: 'ssl',
+    type: 'bool' as const,
+    default: false,
+    desc: 'serve HTTPS on ssl_server_port with the certificate set by `dashboard set-ssl-certificate` (or crt_file/key_file)',
+  },
   { name: 'ssl_server_port', type: 'int' as const, default: 8443, min: 0, max: 65535, desc: 'the HTTPS port (0: any free port)' },
   { name: 'crt_file', type: 'str' as const, default: '', desc: 'PEM certificate file, used when no certificate was set by command' },
   { name: 'key_file', type: 'str' as const, default: '', desc: 'PEM private key file, used when no key was set by command' },
-  { name: 'standby_behaviour', type: 'str' as const, default: 'redirect', enum_allowed: ['redirect', 'error'], desc: "what a standby manager's dashboard does: redirect to the active, or answer standby_error_status_code" },
-  { name: 'standby_error_status_code', type: 'int' as const, default: 500, min: 400, max: 599, desc: 'the HTTP status a standby answers when standby_behaviour is error' },
-  { name: 'jwt_token_ttl', type: 'secs' as const, default: 28800, min: 60, desc: 'how long a login session lasts, in seconds (Ceph name; the token is an HMAC-signed cookie)' },
+  {
+    name: 'standby_behaviour',
+    type: 'str' as const,
+    default: 'redirect',
+    enum_allowed: ['redirect', 'error'],
+    desc: "what a standby manager's dashboard does: redirect to the active, or answer standby_error_status_code",
+  },
+  {
+    name: 'standby_error_status_code',
+    type: 'int' as const,
+    default: 500,
+    min: 400,
+    max: 599,
+    desc: 'the HTTP status a standby answers when standby_behaviour is error',
+  },
+  {
+    name: 'jwt_token_ttl',
+    type: 'secs' as const,
+    default: 28800,
+    min: 60,
+    desc: 'how long a login session lasts, in seconds (Ceph name; the token is an HMAC-signed cookie)',
+  },
 ];
 
 /** Options Ceph lets one manager override (mgr/dashboard/<mgr id>/<option>). */
@@ -62,7 +86,7 @@ async function option<T>(m: Base, name: string): Promise<T> {
         if (Number.isInteger(n) && n >= 0 && n <= 65535) return n as T;
         m.log.warn(`ignoring mgr/dashboard/${m.getMgrId()}/${name}=${local}: not a port number`);
       } else if (decl.type === 'bool') {
-        return (/^(true|1|yes|on)$/i.test(local) as unknown) as T;
+        return /^(true|1|yes|on)$/i.test(local) as unknown as T;
       } else {
         return local as T;
       }
@@ -89,7 +113,9 @@ async function listenConfig(m: Base): Promise<ListenConfig> {
     cfg.cert = (await fromStore('crt')) ?? (await fromFile('crt_file'));
     cfg.key = (await fromStore('key')) ?? (await fromFile('key_file'));
     if (!cfg.cert || !cfg.key) {
-      throw new Error('ssl is true but there is no certificate and key: set them with `dashboard set-ssl-certificate -i <crt>` and `dashboard set-ssl-certificate-key -i <key>` (or crt_file/key_file), or set ssl to false');
+      throw new Error(
+        'ssl is true but there is no certificate and key: set them with `dashboard set-ssl-certificate -i <crt>` and `dashboard set-ssl-certificate-key -i <key>` (or crt_file/key_file), or set ssl to false',
+      );
     }
   }
   return cfg;
@@ -266,8 +292,16 @@ export default class Dashboard extends MgrModule {
       desc: "Set a dashboard user's password (ends its sessions)",
       perm: 'w',
     },
-    { cmd: 'dashboard set-ssl-certificate name=mgr_id,type=CephString,req=false', desc: 'Set the SSL certificate (PEM, with -i <file>), for all managers or one', perm: 'w' },
-    { cmd: 'dashboard set-ssl-certificate-key name=mgr_id,type=CephString,req=false', desc: 'Set the SSL private key (PEM, with -i <file>), for all managers or one', perm: 'w' },
+    {
+      cmd: 'dashboard set-ssl-certificate name=mgr_id,type=CephString,req=false',
+      desc: 'Set the SSL certificate (PEM, with -i <file>), for all managers or one',
+      perm: 'w',
+    },
+    {
+      cmd: 'dashboard set-ssl-certificate-key name=mgr_id,type=CephString,req=false',
+      desc: 'Set the SSL private key (PEM, with -i <file>), for all managers or one',
+      perm: 'w',
+    },
   ];
   static override MODULE_OPTIONS = OPTIONS;
 
@@ -361,7 +395,12 @@ export default class Dashboard extends MgrModule {
       const token = await this.sessions.login(body?.username, body?.password);
       const ttl = await this.getModuleOption<number>('jwt_token_ttl');
       this.log.info(`user '${body.username}' logged in`);
-      return sendJson(res, 201, { username: body.username }, { 'set-cookie': `${COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${ttl}${secure}` });
+      return sendJson(
+        res,
+        201,
+        { username: body.username },
+        { 'set-cookie': `${COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${ttl}${secure}` },
+      );
     }
     const session = await this.sessions.check(req);
     if (p === '/api/auth/logout') {
@@ -399,7 +438,15 @@ export default class Dashboard extends MgrModule {
       case 'dashboard ac-user-show': {
         if (cmd.username === undefined || cmd.username === '') {
           const all = await this.getStorePrefix('user/');
-          return [0, JSON.stringify(Object.keys(all).map((k) => k.slice('user/'.length)).sort()), ''];
+          return [
+            0,
+            JSON.stringify(
+              Object.keys(all)
+                .map((k) => k.slice('user/'.length))
+                .sort(),
+            ),
+            '',
+          ];
         }
         const raw = await this.getStore(`user/${String(cmd.username)}`);
         if (!raw) return [ENOENT, '', `User '${String(cmd.username)}' does not exist`];
@@ -441,7 +488,13 @@ export default class Dashboard extends MgrModule {
     if (create && existing) return [EEXIST, '', `User '${String(name)}' already exists`];
     if (!create && !existing) return [ENOENT, '', `User '${String(name)}' does not exist`];
     const now = Date.now();
-    const user: StoredUser = { username: String(name), password: await hashPassword(password), lastUpdate: Math.floor(now / 1000), passwordSetMs: now, enabled: true };
+    const user: StoredUser = {
+      username: String(name),
+      password: await hashPassword(password),
+      lastUpdate: Math.floor(now / 1000),
+      passwordSetMs: now,
+      enabled: true,
+    };
     await this.setStore(key, JSON.stringify(user));
     this.sessions.invalidateUsers();
     this.log.info(`${create ? 'created' : 'changed the password of'} dashboard user '${user.username}'`);

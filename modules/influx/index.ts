@@ -13,7 +13,20 @@ import { Point, escapeKey, formatField, formatPoint } from './line-protocol';
 import { InfluxError, InfluxTarget, createDatabase, where, write } from './influx-client';
 
 /** Ceph's df pool stats that the influx module sends (Pacific's list). */
-export const DF_TYPES = ['stored', 'kb_used', 'dirty', 'rd', 'rd_bytes', 'stored_raw', 'wr', 'wr_bytes', 'objects', 'max_avail', 'quota_objects', 'quota_bytes'];
+export const DF_TYPES = [
+  'stored',
+  'kb_used',
+  'dirty',
+  'rd',
+  'rd_bytes',
+  'stored_raw',
+  'wr',
+  'wr_bytes',
+  'objects',
+  'max_avail',
+  'quota_objects',
+  'quota_bytes',
+];
 const PERFCOUNTER_HISTOGRAM = 0x10;
 const REQUEST_TIMEOUT_MS = 10000;
 /** Longest sleep before the loop re-reads `interval`. */
@@ -22,7 +35,13 @@ const RECHECK_MS = 2000;
 const OPTIONS: OptionDeclaration[] = [
   { name: 'hostname', type: 'str', default: '', desc: 'InfluxDB server hostname', runtime: true },
   { name: 'port', type: 'int', default: 8086, min: 1, max: 65535, desc: 'InfluxDB server port', runtime: true },
-  { name: 'database', type: 'str', default: 'ceph', desc: 'InfluxDB database name; created (with an 8-week retention policy) when missing if the user may', runtime: true },
+  {
+    name: 'database',
+    type: 'str',
+    default: 'ceph',
+    desc: 'InfluxDB database name; created (with an 8-week retention policy) when missing if the user may',
+    runtime: true,
+  },
   { name: 'username', type: 'str', default: '', desc: 'username of the InfluxDB user (empty: no authentication)', runtime: true },
   { name: 'password', type: 'str', default: '', desc: 'password of the InfluxDB user', runtime: true },
   { name: 'interval', type: 'secs', default: 30, min: 5, desc: 'seconds between reports to InfluxDB', runtime: true },
@@ -179,7 +198,9 @@ export default class Influx extends MgrModule {
       await this.setHealthChecks({
         MGR_INFLUX_SEND_FAILED: {
           severity: 'warning',
-          summary: connection ? `Failed to send data to InfluxDB server at ${cfg.hostname}:${cfg.port} due to a connection error` : 'Failed to send data to InfluxDB',
+          summary: connection
+            ? `Failed to send data to InfluxDB server at ${cfg.hostname}:${cfg.port} due to a connection error`
+            : 'Failed to send data to InfluxDB',
           detail: [err.message],
         },
       });
@@ -197,9 +218,15 @@ export default class Influx extends MgrModule {
       while (next < batches.length) {
         const batch = batches[next++];
         if ((await write(t, batch)).missingDb) {
-          this.log.info(`database '${t.database}' not found; creating it (needs admin privileges; you can also create it and grant write privileges to '${t.username}')`);
+          this.log.info(
+            `database '${t.database}' not found; creating it (needs admin privileges; you can also create it and grant write privileges to '${t.username}')`,
+          );
           creating ??= createDatabase(t).catch((e) => {
-            throw new InfluxError(`database '${t.database}' does not exist and could not be created: ${(e as Error).message}`, (e as InfluxError).status ?? null, false);
+            throw new InfluxError(
+              `database '${t.database}' does not exist and could not be created: ${(e as Error).message}`,
+              (e as InfluxError).status ?? null,
+              false,
+            );
           });
           await creating;
           if ((await write(t, batch)).missingDb) throw new InfluxError(`database '${t.database}' still not found after creating it`, 404, false);
@@ -224,7 +251,12 @@ export default class Influx extends MgrModule {
         poolName.set(String(pool.id), String(pool.name));
         const v = pool.stats?.[type];
         if (typeof v !== 'number') continue;
-        add({ measurement: 'ceph_pool_stats', tags: { pool_name: pool.name, pool_id: pool.id, type_instance: type, fsid }, fields: { value: { int: v } }, time: now });
+        add({
+          measurement: 'ceph_pool_stats',
+          tags: { pool_name: pool.name, pool_id: pool.id, type_instance: type, fsid },
+          fields: { value: { int: v } },
+          time: now,
+        });
       }
     }
 
@@ -274,7 +306,12 @@ export default class Influx extends MgrModule {
       const name = poolName.get(poolId);
       if (name === undefined) continue;
       for (const [state, n] of Object.entries(states)) {
-        add({ measurement: 'ceph_pg_summary_pool', tags: { pool_name: name, pool_id: poolId, type_instance: state }, fields: { value: { int: n } }, time: now });
+        add({
+          measurement: 'ceph_pg_summary_pool',
+          tags: { pool_name: name, pool_id: poolId, type_instance: state },
+          fields: { value: { int: n } },
+          time: now,
+        });
       }
     }
     return lines;

@@ -18,7 +18,11 @@ export interface InfluxTarget {
 
 /** A failure worth a health check; `connection` tells network errors from HTTP answers. */
 export class InfluxError extends Error {
-  constructor(message: string, readonly status: number | null, readonly connection: boolean) {
+  constructor(
+    message: string,
+    readonly status: number | null,
+    readonly connection: boolean,
+  ) {
     super(message);
   }
 }
@@ -60,7 +64,9 @@ function request(t: InfluxTarget, path: string, params: Record<string, string>, 
       res.on('error', (e) => reject(new InfluxError(`reading the answer of ${where(t)}${path} failed: ${e.message}`, null, true)));
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${t.timeoutMs} ms`)));
-    req.on('error', (e: NodeJS.ErrnoException) => reject(new InfluxError(`cannot reach InfluxDB at ${where(t)}: ${e.code ? `${e.code} ` : ''}${e.message}`, null, true)));
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      reject(new InfluxError(`cannot reach InfluxDB at ${where(t)}: ${e.code ? `${e.code} ` : ''}${e.message}`, null, true)),
+    );
     req.end(body);
   });
 }

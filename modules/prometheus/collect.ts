@@ -27,14 +27,58 @@ export interface CollectInput {
 
 // Ceph's mgr_module.PG_STATES: every state gets a pg_<state> gauge (0 when none).
 export const PG_STATES = [
-  'active', 'clean', 'down', 'recovery_unfound', 'backfill_unfound', 'scrubbing', 'degraded', 'inconsistent', 'peering', 'repair',
-  'recovering', 'forced_recovery', 'backfill_wait', 'incomplete', 'stale', 'remapped', 'deep', 'backfilling', 'forced_backfill',
-  'backfill_toofull', 'recovery_wait', 'recovery_toofull', 'undersized', 'activating', 'peered', 'snaptrim', 'snaptrim_wait',
-  'snaptrim_error', 'creating', 'unknown', 'premerge', 'failed_repair', 'laggy', 'wait',
+  'active',
+  'clean',
+  'down',
+  'recovery_unfound',
+  'backfill_unfound',
+  'scrubbing',
+  'degraded',
+  'inconsistent',
+  'peering',
+  'repair',
+  'recovering',
+  'forced_recovery',
+  'backfill_wait',
+  'incomplete',
+  'stale',
+  'remapped',
+  'deep',
+  'backfilling',
+  'forced_backfill',
+  'backfill_toofull',
+  'recovery_wait',
+  'recovery_toofull',
+  'undersized',
+  'activating',
+  'peered',
+  'snaptrim',
+  'snaptrim_wait',
+  'snaptrim_error',
+  'creating',
+  'unknown',
+  'premerge',
+  'failed_repair',
+  'laggy',
+  'wait',
 ];
 
 const DF_CLUSTER = ['total_bytes', 'total_used_bytes', 'total_used_raw_bytes'];
-const DF_POOL = ['max_avail', 'stored', 'stored_raw', 'objects', 'dirty', 'quota_bytes', 'quota_objects', 'rd', 'rd_bytes', 'wr', 'wr_bytes', 'compress_bytes_used', 'compress_under_bytes'];
+const DF_POOL = [
+  'max_avail',
+  'stored',
+  'stored_raw',
+  'objects',
+  'dirty',
+  'quota_bytes',
+  'quota_objects',
+  'rd',
+  'rd_bytes',
+  'wr',
+  'wr_bytes',
+  'compress_bytes_used',
+  'compress_under_bytes',
+];
 const OSD_POOL_STATS = ['recovering_objects_per_sec', 'recovering_bytes_per_sec', 'recovering_keys_per_sec', 'num_objects_recovered', 'num_bytes_recovered'];
 const OSD_FLAGS = ['noup', 'nodown', 'noout', 'noin', 'nobackfill', 'norebalance', 'norecover', 'noscrub', 'nodeep-scrub'];
 const OSD_STATUS = ['weight', 'up', 'in'];
@@ -86,7 +130,8 @@ export function collectMetrics(input: CollectInput, opts: { collectSeconds?: num
   // service (id, type) -> [hostname, version], from list_servers.
   const services = new Map<string, [string, string]>();
   for (const server of input.servers ?? []) {
-    for (const s of server?.services ?? []) services.set(`${s.type}.${s.id}`, [String(server.hostname ?? ''), String(s.ceph_version ?? server.ceph_version ?? '')]);
+    for (const s of server?.services ?? [])
+      services.set(`${s.type}.${s.id}`, [String(server.hostname ?? ''), String(s.ceph_version ?? server.ceph_version ?? '')]);
   }
   const hostVersion = (daemon: string): [string, string] => services.get(daemon) ?? ['', ''];
 
@@ -194,11 +239,21 @@ export function collectMetrics(input: CollectInput, opts: { collectSeconds?: num
       // As Ceph: no metadata line for an OSD that never booted (no address) or has no metadata.
       if (!md || pAddr === '-' || cAddr === '-' || !pAddr) continue;
       const [host, version] = hostVersion(daemon);
-      meta.set(1, [md.back_iface ?? '', daemon, cAddr, devClass.get(id) ?? md.osd_objectstore_class ?? '', md.front_iface ?? '', host || md.hostname || '', md.osd_objectstore ?? '', pAddr, version || md.ceph_version || '']);
+      meta.set(1, [
+        md.back_iface ?? '',
+        daemon,
+        cAddr,
+        devClass.get(id) ?? md.osd_objectstore_class ?? '',
+        md.front_iface ?? '',
+        host || md.hostname || '',
+        md.osd_objectstore ?? '',
+        pAddr,
+        version || md.ceph_version || '',
+      ]);
       const store = md.osd_objectstore;
       const dev = store === 'filestore' ? md.backend_filestore_dev_node : store === 'bluestore' ? md.bluestore_bdev_dev_node : undefined;
-      const wal = store === 'filestore' ? md.osd_journal ?? '' : md.bluefs_wal_dev_node ?? '';
-      const db = store === 'bluestore' ? md.bluefs_db_dev_node ?? '' : '';
+      const wal = store === 'filestore' ? (md.osd_journal ?? '') : (md.bluefs_wal_dev_node ?? '');
+      const db = store === 'bluestore' ? (md.bluefs_db_dev_node ?? '') : '';
       if (dev && dev !== 'unknown' && md.hostname) disk.set(1, [daemon, dev, db, wal, md.hostname]);
     }
     const poolMeta = ms.metric('untyped', 'pool_metadata', 'POOL Metadata', ['pool_id', 'name', 'type', 'description', 'compression_mode']);

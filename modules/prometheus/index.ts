@@ -20,13 +20,49 @@ const gzip = promisify(zlib.gzip);
 
 const OPTIONS = [
   { name: 'server_addr', type: 'str' as const, default: '127.0.0.1', desc: 'address to listen on (:: or 0.0.0.0 for every interface)', runtime: false },
-  { name: 'server_port', type: 'int' as const, default: 9283, min: 0, max: 65535, desc: 'port to listen on (0: a free one, published with the URI)', runtime: false },
+  {
+    name: 'server_port',
+    type: 'int' as const,
+    default: 9283,
+    min: 0,
+    max: 65535,
+    desc: 'port to listen on (0: a free one, published with the URI)',
+    runtime: false,
+  },
   { name: 'scrape_interval', type: 'float' as const, default: 15, min: 0.1, max: 3600, desc: 'seconds between rebuilds of the /metrics body', runtime: true },
   { name: 'cache', type: 'bool' as const, default: true, desc: 'answer /metrics from the last body (false: rebuild per scrape)', runtime: true },
-  { name: 'stale_cache_strategy', type: 'str' as const, default: 'log', enum_allowed: ['log', 'fail'], desc: 'when the body is older than 2 scrape intervals: log and serve it, or answer 503', runtime: true },
-  { name: 'exclude_perf_counters', type: 'bool' as const, default: false, desc: 'leave daemon perf counters out of /metrics (as Ceph Reef; at thousands of OSDs they dominate the rebuild)', runtime: true },
-  { name: 'standby_behaviour', type: 'str' as const, default: 'default', enum_allowed: ['default', 'error'], desc: 'standby managers answer with an index page pointing at the active (default) or with standby_error_status_code (error)', runtime: true },
-  { name: 'standby_error_status_code', type: 'int' as const, default: 500, min: 400, max: 599, desc: 'HTTP status a standby answers with when standby_behaviour is error', runtime: true },
+  {
+    name: 'stale_cache_strategy',
+    type: 'str' as const,
+    default: 'log',
+    enum_allowed: ['log', 'fail'],
+    desc: 'when the body is older than 2 scrape intervals: log and serve it, or answer 503',
+    runtime: true,
+  },
+  {
+    name: 'exclude_perf_counters',
+    type: 'bool' as const,
+    default: false,
+    desc: 'leave daemon perf counters out of /metrics (as Ceph Reef; at thousands of OSDs they dominate the rebuild)',
+    runtime: true,
+  },
+  {
+    name: 'standby_behaviour',
+    type: 'str' as const,
+    default: 'default',
+    enum_allowed: ['default', 'error'],
+    desc: 'standby managers answer with an index page pointing at the active (default) or with standby_error_status_code (error)',
+    runtime: true,
+  },
+  {
+    name: 'standby_error_status_code',
+    type: 'int' as const,
+    default: 500,
+    min: 400,
+    max: 599,
+    desc: 'HTTP status a standby answers with when standby_behaviour is error',
+    runtime: true,
+  },
 ];
 
 /**
@@ -60,7 +96,14 @@ function listen(server: http.Server, addr: string, port: number): Promise<number
   return new Promise((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
-      const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EADDRNOTAVAIL' ? 'address not available on this host' : e.message;
+      const why =
+        e.code === 'EADDRINUSE'
+          ? 'address already in use'
+          : e.code === 'EACCES'
+            ? 'permission denied'
+            : e.code === 'EADDRNOTAVAIL'
+              ? 'address not available on this host'
+              : e.message;
       reject(new Error(`cannot listen on ${addr}:${port}: ${why}`));
     };
     const onListening = () => {
@@ -72,7 +115,6 @@ function listen(server: http.Server, addr: string, port: number): Promise<number
     server.listen(port, addr);
   });
 }
-
 
 const INDEX_PAGE = (metricsHref: string) => `<!DOCTYPE html>
 <html>
@@ -145,7 +187,9 @@ export default class Prometheus extends MgrModule {
         // Said once per distinct reason; the retries are quiet (the health check stays up).
         if (msg !== lastBindError) this.log.error(`prometheus: ${msg}; retrying every ${BIND_RETRY_MS / 1000} s`);
         lastBindError = msg;
-        await this.setCheck(ERROR_CHECK, 'error', `prometheus module cannot serve: ${msg}`, [`set mgr/prometheus/server_port (or mgr/prometheus/${this.getMgrId()}/server_port) to a free port, or free ${addr}:${port}`]);
+        await this.setCheck(ERROR_CHECK, 'error', `prometheus module cannot serve: ${msg}`, [
+          `set mgr/prometheus/server_port (or mgr/prometheus/${this.getMgrId()}/server_port) to a free port, or free ${addr}:${port}`,
+        ]);
         await this.bindWaiter.wait(BIND_RETRY_MS);
       }
     }
@@ -204,7 +248,9 @@ export default class Prometheus extends MgrModule {
         this.log.warn(`prometheus: collecting metrics failed: ${msg}`);
         if (msg !== this.lastError) {
           this.lastError = msg;
-          await this.setCheck(COLLECT_CHECK, 'warning', 'prometheus module could not collect metrics; /metrics serves the last good body', [msg]).catch(() => undefined);
+          await this.setCheck(COLLECT_CHECK, 'warning', 'prometheus module could not collect metrics; /metrics serves the last good body', [msg]).catch(
+            () => undefined,
+          );
         }
       } finally {
         this.collecting = null;
@@ -216,10 +262,43 @@ export default class Prometheus extends MgrModule {
   private async readInput(): Promise<CollectInput> {
     const g = (what: string) => this.get(what);
     const [health, df, osdPoolStats, fsMap, osdStats, monStatus, monMap, mgrMap, osdMap, osdMapCrush, osdMetadata, pgStatus, pgSummary] = await Promise.all(
-      ['health', 'df', 'osd_pool_stats', 'fs_map', 'osd_stats', 'mon_status', 'mon_map', 'mgr_map', 'osd_map', 'osd_map_crush', 'osd_metadata', 'pg_status', 'pg_summary'].map(g),
+      [
+        'health',
+        'df',
+        'osd_pool_stats',
+        'fs_map',
+        'osd_stats',
+        'mon_status',
+        'mon_map',
+        'mgr_map',
+        'osd_map',
+        'osd_map_crush',
+        'osd_metadata',
+        'pg_status',
+        'pg_summary',
+      ].map(g),
     );
-    const [servers, perfCounters] = await Promise.all([this.listServers(), this.opts.exclude_perf_counters ? Promise.resolve(null) : this.getAllPerfCounters()]);
-    return { health, df, osdPoolStats, fsMap, osdStats, monStatus, monMap, mgrMap, osdMap, osdMapCrush, osdMetadata, servers, pgStatus, pgSummary, perfCounters };
+    const [servers, perfCounters] = await Promise.all([
+      this.listServers(),
+      this.opts.exclude_perf_counters ? Promise.resolve(null) : this.getAllPerfCounters(),
+    ]);
+    return {
+      health,
+      df,
+      osdPoolStats,
+      fsMap,
+      osdStats,
+      monStatus,
+      monMap,
+      mgrMap,
+      osdMap,
+      osdMapCrush,
+      osdMetadata,
+      servers,
+      pgStatus,
+      pgSummary,
+      perfCounters,
+    };
   }
 
   private async setCheck(code: string, severity: 'warning' | 'error' | null, summary = '', detail: string[] = []): Promise<void> {
@@ -251,7 +330,9 @@ export default class Prometheus extends MgrModule {
       const { cache: useCache, stale_cache_strategy: strategy, scrape_interval: interval } = this.opts;
       if (!useCache) await this.rebuild();
       if (!this.body) {
-        res.writeHead(503, { 'Content-Type': 'text/plain', 'Retry-After': '1' }).end(this.lastError ? `metrics not available: ${this.lastError}\n` : 'metrics not collected yet\n');
+        res
+          .writeHead(503, { 'Content-Type': 'text/plain', 'Retry-After': '1' })
+          .end(this.lastError ? `metrics not available: ${this.lastError}\n` : 'metrics not collected yet\n');
         return;
       }
       const age = (Date.now() - this.bodyTime) / 1000;
@@ -266,7 +347,12 @@ export default class Prometheus extends MgrModule {
       // Prometheus asks for gzip: the body shrinks about tenfold.
       const useGz = !!this.bodyGz && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
       const out = useGz ? this.bodyGz! : this.body;
-      res.writeHead(200, { 'Content-Type': CONTENT_TYPE, 'Content-Length': out.length, Vary: 'Accept-Encoding', ...(useGz ? { 'Content-Encoding': 'gzip' } : {}) });
+      res.writeHead(200, {
+        'Content-Type': CONTENT_TYPE,
+        'Content-Length': out.length,
+        Vary: 'Accept-Encoding',
+        ...(useGz ? { 'Content-Encoding': 'gzip' } : {}),
+      });
       res.end(req.method === 'HEAD' ? undefined : out);
     } catch (e) {
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
@@ -301,7 +387,8 @@ export default class Prometheus extends MgrModule {
         const value = cmd.value === undefined || cmd.value === null || cmd.value === '' ? null : String(cmd.value);
         if (!/^[A-Za-z0-9_.-]+$/.test(id)) return [-22, '', `mgr_id must be a manager name such as 'x', got ${JSON.stringify(id)}`];
         if (key !== 'server_addr' && key !== 'server_port') return [-22, '', `key must be server_addr or server_port, got ${JSON.stringify(key)}`];
-        if (key === 'server_port' && value !== null && !(/^\d+$/.test(value) && Number(value) <= 65535)) return [-22, '', `server_port must be a whole number 0..65535, got ${JSON.stringify(value)}`];
+        if (key === 'server_port' && value !== null && !(/^\d+$/.test(value) && Number(value) <= 65535))
+          return [-22, '', `server_port must be a whole number 0..65535, got ${JSON.stringify(value)}`];
         await this.setStore(`${id}/${key}`, value);
         return [0, '', value === null ? `cleared mgr/prometheus/${id}/${key}` : `set mgr/prometheus/${id}/${key} to ${value}`];
       }
@@ -348,7 +435,10 @@ export class standby extends MgrStandbyModule {
       } catch (e) {
         // A standby cannot raise health checks; the log says why.
         const msg = (e as Error).message;
-        if (msg !== lastBindError) this.log.error(`prometheus (standby): ${msg}; retrying every ${BIND_RETRY_MS / 1000} s (two managers on one host need different ports: set mgr/prometheus/${this.getMgrId()}/server_port)`);
+        if (msg !== lastBindError)
+          this.log.error(
+            `prometheus (standby): ${msg}; retrying every ${BIND_RETRY_MS / 1000} s (two managers on one host need different ports: set mgr/prometheus/${this.getMgrId()}/server_port)`,
+          );
         lastBindError = msg;
         await this.waiter.wait(BIND_RETRY_MS);
       }

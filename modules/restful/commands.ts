@@ -30,7 +30,13 @@ export const MON_READS: Record<string, (m: MgrModule, cmd: Cmd) => Promise<Comma
   'osd stat': async (m) => {
     const map = await m.get('osd_map');
     const osds: any[] = map?.osds ?? [];
-    return json({ epoch: map?.epoch ?? 0, num_osds: osds.length, num_up_osds: osds.filter((o) => o.up).length, num_in_osds: osds.filter((o) => o.in).length, num_remapped_pgs: 0 });
+    return json({
+      epoch: map?.epoch ?? 0,
+      num_osds: osds.length,
+      num_up_osds: osds.filter((o) => o.up).length,
+      num_in_osds: osds.filter((o) => o.in).length,
+      num_remapped_pgs: 0,
+    });
   },
   'osd pool ls': async (m, cmd) => {
     const pools: any[] = (await m.get('osd_map'))?.pools ?? [];

@@ -89,7 +89,12 @@ const OPTIONS = [
   { name: 'server_port', type: 'int' as const, default: 8003, min: 0, max: 65535, desc: 'port to listen on (0: a free one, published with the URI)' },
   { name: 'server_cert', type: 'str' as const, default: '', desc: 'TLS certificate: PEM text or a file path (else the one create-self-signed-cert stored)' },
   { name: 'server_key', type: 'str' as const, default: '', desc: 'TLS private key: PEM text or a file path' },
-  { name: 'allow_plain_http', type: 'bool' as const, default: false, desc: 'serve plain HTTP when no certificate is configured (development only: keys travel in clear)' },
+  {
+    name: 'allow_plain_http',
+    type: 'bool' as const,
+    default: false,
+    desc: 'serve plain HTTP when no certificate is configured (development only: keys travel in clear)',
+  },
   { name: 'max_requests', type: 'int' as const, default: 500, min: 1, max: 100000, desc: 'finished /request entries kept for polling (oldest dropped first)' },
 ];
 
@@ -119,7 +124,9 @@ function pemOrFile(value: string, what: string): string {
 
 function run(cmd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: 60000 }, (err, _out, stderr) => (err ? reject(new Error(`${cmd} failed: ${String(stderr || err.message).trim()}`)) : resolve()));
+    execFile(cmd, args, { timeout: 60000 }, (err, _out, stderr) =>
+      err ? reject(new Error(`${cmd} failed: ${String(stderr || err.message).trim()}`)) : resolve(),
+    );
   });
 }
 
@@ -232,7 +239,9 @@ export default class Restful extends MgrModule {
         severity: 'error',
         summary: `restful module cannot serve: ${problem}`,
         count: 1,
-        detail: ['set server_cert and server_key (PEM or paths), run `restful create-self-signed-cert`, or set allow_plain_http=true for development; a taken port: change server_port'],
+        detail: [
+          'set server_cert and server_key (PEM or paths), run `restful create-self-signed-cert`, or set allow_plain_http=true for development; a taken port: change server_port',
+        ],
       },
     });
   }
@@ -269,7 +278,9 @@ export default class Restful extends MgrModule {
     }
     const server = this.server;
     const bound = await new Promise<number>((resolve, reject) => {
-      server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`cannot listen on ${addr}:${port}: ${e.code === 'EADDRINUSE' ? 'address already in use' : e.message}`)));
+      server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(new Error(`cannot listen on ${addr}:${port}: ${e.code === 'EADDRINUSE' ? 'address already in use' : e.message}`)),
+      );
       server.listen(port, addr, () => resolve((server.address() as { port: number }).port));
     }).catch((e) => {
       this.server = null;
@@ -358,7 +369,8 @@ export default class Restful extends MgrModule {
   private async route(req: http.IncomingMessage, p: string[], q: URLSearchParams): Promise<[number, unknown]> {
     const method = req.method ?? 'GET';
     const allow = (...methods: string[]) => {
-      if (!methods.includes(method)) throw new HttpError(405, `${method} is not allowed on /${p.join('/')} (allowed: ${methods.join(', ')})`, { Allow: methods.join(', ') });
+      if (!methods.includes(method))
+        throw new HttpError(405, `${method} is not allowed on /${p.join('/')} (allowed: ${methods.join(', ')})`, { Allow: methods.join(', ') });
     };
     const notFound = (what: string) => new HttpError(404, what);
     const [top, arg, ...rest] = p;
@@ -366,7 +378,29 @@ export default class Restful extends MgrModule {
     switch (top) {
       case undefined:
         allow('GET');
-        return [200, { api_version: 1, info: 'mgrpc restful API', auth: 'HTTP Basic with a user and the key from `restful create-key <user>`', endpoints: ['/server', '/server/<hostname>', '/osd', '/osd/<id>', '/pool', '/pool/<id>', '/mon', '/mon/<name>', '/config/cluster', '/config/osd', '/perf', '/request', '/request/<id>'] }];
+        return [
+          200,
+          {
+            api_version: 1,
+            info: 'mgrpc restful API',
+            auth: 'HTTP Basic with a user and the key from `restful create-key <user>`',
+            endpoints: [
+              '/server',
+              '/server/<hostname>',
+              '/osd',
+              '/osd/<id>',
+              '/pool',
+              '/pool/<id>',
+              '/mon',
+              '/mon/<name>',
+              '/config/cluster',
+              '/config/osd',
+              '/perf',
+              '/request',
+              '/request/<id>',
+            ],
+          },
+        ];
       case 'server':
         allow('GET');
         if (arg === undefined) return [200, await this.listServers()];
@@ -398,7 +432,15 @@ export default class Restful extends MgrModule {
       case 'config':
         allow('GET');
         if (arg === 'cluster') return [200, (await this.get('config')) ?? {}];
-        if (arg === 'osd') return [200, { flags: String((await this.get('osd_map'))?.flags ?? '').split(',').filter(Boolean) }];
+        if (arg === 'osd')
+          return [
+            200,
+            {
+              flags: String((await this.get('osd_map'))?.flags ?? '')
+                .split(',')
+                .filter(Boolean),
+            },
+          ];
         throw notFound(`no such endpoint: /${p.join('/')}`);
       case 'perf': {
         allow('GET');
@@ -450,7 +492,7 @@ export default class Restful extends MgrModule {
     const [monMap, statusRaw, md] = await Promise.all([this.get('mon_map'), this.get('mon_status'), this.get('mon_metadata')]);
     let quorum: number[] | null = null;
     try {
-      quorum = statusRaw ? JSON.parse(statusRaw.json).quorum ?? null : null;
+      quorum = statusRaw ? (JSON.parse(statusRaw.json).quorum ?? null) : null;
     } catch {
       quorum = null;
     }
@@ -462,7 +504,13 @@ export default class Restful extends MgrModule {
     }));
   }
 
-  private async requestEndpoint(req: http.IncomingMessage, method: string, id: string | undefined, q: URLSearchParams, allow: (...m: string[]) => void): Promise<[number, unknown]> {
+  private async requestEndpoint(
+    req: http.IncomingMessage,
+    method: string,
+    id: string | undefined,
+    q: URLSearchParams,
+    allow: (...m: string[]) => void,
+  ): Promise<[number, unknown]> {
     if (id === undefined) {
       allow('GET', 'POST', 'DELETE');
       if (method === 'GET') return [200, [...this.requests.values()].map((r) => r.toJSON())];
@@ -503,7 +551,9 @@ export default class Restful extends MgrModule {
       while (r.waiting.length) {
         const c = r.waiting.shift()!;
         r.running.push(c);
-        const [code, outb, outs] = await runCommand(this, c.args, (cmd) => (String(cmd.prefix).startsWith('restful ') ? this.handleCommand(typeof cmd.inbuf === 'string' ? cmd.inbuf : '', cmd) : null));
+        const [code, outb, outs] = await runCommand(this, c.args, (cmd) =>
+          String(cmd.prefix).startsWith('restful ') ? this.handleCommand(typeof cmd.inbuf === 'string' ? cmd.inbuf : '', cmd) : null,
+        );
         Object.assign(c, { r: code, outb, outs });
         r.running = r.running.filter((x) => x !== c);
         (code === 0 ? r.finished : r.failed).push(c);
@@ -548,7 +598,22 @@ export default class Restful extends MgrModule {
       case 'restful create-self-signed-cert': {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'restful-cert-'));
         try {
-          await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha512', '-days', '3650', '-subj', '/O=IT/CN=ceph-restful', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'crt.pem')]);
+          await run('openssl', [
+            'req',
+            '-x509',
+            '-newkey',
+            'rsa:2048',
+            '-nodes',
+            '-sha512',
+            '-days',
+            '3650',
+            '-subj',
+            '/O=IT/CN=ceph-restful',
+            '-keyout',
+            path.join(dir, 'key.pem'),
+            '-out',
+            path.join(dir, 'crt.pem'),
+          ]);
           // Shared by every manager (the certificate names no host), so the
           // standby that takes over serves HTTPS too.
           await this.setStore('crt', fs.readFileSync(path.join(dir, 'crt.pem'), 'utf8'));

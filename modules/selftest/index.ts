@@ -68,7 +68,9 @@ export default class SelfTest extends MgrModule {
           await this.setModuleOption(String(cmd.key), cmd.value);
           return [0, '', `set ${String(cmd.key)}`];
         case 'mgr self-test health set':
-          await this.setHealthChecks({ [String(cmd.code)]: { severity: 'warning', summary: String(cmd.summary), count: 1, detail: ['raised by mgr self-test'] } });
+          await this.setHealthChecks({
+            [String(cmd.code)]: { severity: 'warning', summary: String(cmd.summary), count: 1, detail: ['raised by mgr self-test'] },
+          });
           return [0, '', ''];
         case 'mgr self-test health clear':
           await this.setHealthChecks({});
@@ -97,54 +99,147 @@ export default class SelfTest extends MgrModule {
       if (!ok(v)) throw new Error(`${name} returned ${JSON.stringify(v)?.slice(0, 200)}`);
       report[name] = 'ok';
     };
-    await check('get(osd_map)', () => this.get('osd_map'), (v) => v === null || typeof v.epoch === 'number');
-    await check('get(fs_map)', () => this.get('fs_map'), (v) => v === null || Array.isArray(v.filesystems));
-    await check('get(pg_summary)', () => this.get('pg_summary'), (v) => v === null || typeof v.all === 'object');
-    await check('get(health)', () => this.get('health'), (v) => v === null || typeof v.json === 'string');
-    await check('get(unknown) is null', () => this.get('no_such_thing'), (v) => v === null);
+    await check(
+      'get(osd_map)',
+      () => this.get('osd_map'),
+      (v) => v === null || typeof v.epoch === 'number',
+    );
+    await check(
+      'get(fs_map)',
+      () => this.get('fs_map'),
+      (v) => v === null || Array.isArray(v.filesystems),
+    );
+    await check(
+      'get(pg_summary)',
+      () => this.get('pg_summary'),
+      (v) => v === null || typeof v.all === 'object',
+    );
+    await check(
+      'get(health)',
+      () => this.get('health'),
+      (v) => v === null || typeof v.json === 'string',
+    );
+    await check(
+      'get(unknown) is null',
+      () => this.get('no_such_thing'),
+      (v) => v === null,
+    );
     await check('listServers', () => this.listServers(), Array.isArray);
     const servers = await this.listServers();
-    if (servers.length) await check('getServer', () => this.getServer(servers[0].hostname), (v) => v && v.hostname === servers[0].hostname);
-    await check('getMetadata(unknown) is null', () => this.getMetadata('osd', '999999'), (v) => v === null || (v && Object.keys(v).length === 0));
-    await check('getDaemonStatus', () => this.getDaemonStatus('osd', '0'), () => true);
-    await check('getPerfSchema', () => this.getPerfSchema('osd', '0'), (v) => typeof v === 'object');
-    await check('getCounter', () => this.getCounter('osd', '0', 'osd.op_w'), (v) => typeof v === 'object');
-    await check('getLatestCounter', () => this.getLatestCounter('osd', '0', 'osd.op_w'), (v) => typeof v === 'object');
-    await check('getAllPerfCounters', () => this.getAllPerfCounters(), (v) => typeof v === 'object');
-    await check('setStore/getStore', async () => {
-      await this.setStore('selftest-key', 'value-1');
-      return this.getStore('selftest-key');
-    }, (v) => v === 'value-1');
-    await check('getStorePrefix', () => this.getStorePrefix('selftest-'), (v) => v['selftest-key'] === 'value-1');
-    await check('setStore(null) deletes', async () => {
-      await this.setStore('selftest-key', null);
-      return this.getStore('selftest-key');
-    }, (v) => v === null);
-    await check('getModuleOption default', () => this.getModuleOption('a_choice'), (v) => typeof v === 'string');
-    await check('setModuleOption rejects out of range', async () => {
-      try {
-        await this.setModuleOption('an_int', 11);
-        return 'accepted';
-      } catch (e) {
-        return (e as Error).message;
-      }
-    }, (v) => /at most 10/.test(v));
-    await check('setModuleOption rejects unknown key', async () => {
-      try {
-        await this.setModuleOption('nope', 1);
-        return 'accepted';
-      } catch (e) {
-        return (e as Error).message;
-      }
-    }, (v) => /no option 'nope'/.test(v));
-    await check('remote', () => this.remote('selftest', 'ping', 42), (v) => v && v.pong === 42);
+    if (servers.length)
+      await check(
+        'getServer',
+        () => this.getServer(servers[0].hostname),
+        (v) => v && v.hostname === servers[0].hostname,
+      );
+    await check(
+      'getMetadata(unknown) is null',
+      () => this.getMetadata('osd', '999999'),
+      (v) => v === null || (v && Object.keys(v).length === 0),
+    );
+    await check(
+      'getDaemonStatus',
+      () => this.getDaemonStatus('osd', '0'),
+      () => true,
+    );
+    await check(
+      'getPerfSchema',
+      () => this.getPerfSchema('osd', '0'),
+      (v) => typeof v === 'object',
+    );
+    await check(
+      'getCounter',
+      () => this.getCounter('osd', '0', 'osd.op_w'),
+      (v) => typeof v === 'object',
+    );
+    await check(
+      'getLatestCounter',
+      () => this.getLatestCounter('osd', '0', 'osd.op_w'),
+      (v) => typeof v === 'object',
+    );
+    await check(
+      'getAllPerfCounters',
+      () => this.getAllPerfCounters(),
+      (v) => typeof v === 'object',
+    );
+    await check(
+      'setStore/getStore',
+      async () => {
+        await this.setStore('selftest-key', 'value-1');
+        return this.getStore('selftest-key');
+      },
+      (v) => v === 'value-1',
+    );
+    await check(
+      'getStorePrefix',
+      () => this.getStorePrefix('selftest-'),
+      (v) => v['selftest-key'] === 'value-1',
+    );
+    await check(
+      'setStore(null) deletes',
+      async () => {
+        await this.setStore('selftest-key', null);
+        return this.getStore('selftest-key');
+      },
+      (v) => v === null,
+    );
+    await check(
+      'getModuleOption default',
+      () => this.getModuleOption('a_choice'),
+      (v) => typeof v === 'string',
+    );
+    await check(
+      'setModuleOption rejects out of range',
+      async () => {
+        try {
+          await this.setModuleOption('an_int', 11);
+          return 'accepted';
+        } catch (e) {
+          return (e as Error).message;
+        }
+      },
+      (v) => /at most 10/.test(v),
+    );
+    await check(
+      'setModuleOption rejects unknown key',
+      async () => {
+        try {
+          await this.setModuleOption('nope', 1);
+          return 'accepted';
+        } catch (e) {
+          return (e as Error).message;
+        }
+      },
+      (v) => /no option 'nope'/.test(v),
+    );
+    await check(
+      'remote',
+      () => this.remote('selftest', 'ping', 42),
+      (v) => v && v.pong === 42,
+    );
     // A native command through the active daemon-server (never throws: without one it answers a negative code and says why).
-    await check('sendCommand', () => this.sendCommand('pg stat', { format: 'json' }), (v) => Array.isArray(v) && typeof v[0] === 'number' && (v[0] === 0 ? typeof JSON.parse(v[1]).pg_summary.num_pgs === 'number' : v[2].length > 0));
+    await check(
+      'sendCommand',
+      () => this.sendCommand('pg stat', { format: 'json' }),
+      (v) => Array.isArray(v) && typeof v[0] === 'number' && (v[0] === 0 ? typeof JSON.parse(v[1]).pg_summary.num_pgs === 'number' : v[2].length > 0),
+    );
     const [rc, , err] = await this.sendCommand('pg stat', { format: 'json' });
     report['sendCommand(pg stat)'] = rc === 0 ? 'answered' : `answered ${rc}: ${err}`;
-    await check('setHealthChecks', () => this.setHealthChecks({}), () => true);
-    await check('clusterLog', () => this.clusterLog('cluster', 'INF', 'self-test ran'), () => true);
-    await check('setUri', () => this.setUri('selftest://nowhere'), () => true);
+    await check(
+      'setHealthChecks',
+      () => this.setHealthChecks({}),
+      () => true,
+    );
+    await check(
+      'clusterLog',
+      () => this.clusterLog('cluster', 'INF', 'self-test ran'),
+      () => true,
+    );
+    await check(
+      'setUri',
+      () => this.setUri('selftest://nowhere'),
+      () => true,
+    );
     report.getMgrId = this.getMgrId();
     this.log.info('self-test complete');
     return report;

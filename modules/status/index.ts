@@ -63,7 +63,7 @@ export default class Status extends MgrModule {
         };
         out.mdsmap.push({
           caps: await c('mds.caps'),
-          dirs: await c('mds.inodes_with_caps') || (await c('mds_mem.dir')),
+          dirs: (await c('mds.inodes_with_caps')) || (await c('mds_mem.dir')),
           dns: await c('mds_mem.dn'),
           inos: await c('mds_mem.ino'),
           name: info.name,
@@ -77,14 +77,36 @@ export default class Status extends MgrModule {
       const pools = [{ id: m.metadata_pool, type: 'metadata' }, ...m.data_pools.map((id: number) => ({ id, type: 'data' }))];
       for (const p of pools) {
         const st = poolStats.get(p.id) ?? {};
-        out.pools.push({ avail: Number(st.max_avail ?? 0), id: p.id, name: poolName.get(p.id) ?? String(p.id), type: p.type, used: Number(st.bytes_used ?? 0) });
+        out.pools.push({
+          avail: Number(st.max_avail ?? 0),
+          id: p.id,
+          name: poolName.get(p.id) ?? String(p.id),
+          type: p.type,
+          used: Number(st.bytes_used ?? 0),
+        });
       }
       text.push(`${m.fs_name} - 0 clients`, '='.repeat(m.fs_name.length + 12));
-      text.push(table(['RANK', 'STATE', 'MDS', 'ACTIVITY', 'DNS', 'INOS', 'DIRS', 'CAPS'], out.mdsmap.filter((x) => x.rank >= 0).map((x) => [x.rank, x.state, x.name, `Reqs: ${x.rate} /s`, x.dns, x.inos, x.dirs, x.caps])));
-      text.push(table(['POOL', 'TYPE', 'USED', 'AVAIL'], out.pools.map((p) => [p.name, p.type, humanBytes(p.used), humanBytes(p.avail)])));
+      text.push(
+        table(
+          ['RANK', 'STATE', 'MDS', 'ACTIVITY', 'DNS', 'INOS', 'DIRS', 'CAPS'],
+          out.mdsmap.filter((x) => x.rank >= 0).map((x) => [x.rank, x.state, x.name, `Reqs: ${x.rate} /s`, x.dns, x.inos, x.dirs, x.caps]),
+        ),
+      );
+      text.push(
+        table(
+          ['POOL', 'TYPE', 'USED', 'AVAIL'],
+          out.pools.map((p) => [p.name, p.type, humanBytes(p.used), humanBytes(p.avail)]),
+        ),
+      );
     }
     const standbys = (fsMap.standbys ?? []).map((s: any) => s.name);
-    if (standbys.length) text.push(table(['STANDBY MDS'], standbys.map((s: string) => [s])));
+    if (standbys.length)
+      text.push(
+        table(
+          ['STANDBY MDS'],
+          standbys.map((s: string) => [s]),
+        ),
+      );
     if (out.mds_version) text.push(`MDS version: ${out.mds_version}`);
     return [0, json ? JSON.stringify(out, null, pretty ? 4 : undefined) : text.join('\n'), ''];
   }
@@ -123,7 +145,17 @@ export default class Status extends MgrModule {
     if (json) return [0, JSON.stringify({ OSDs: rows }, null, pretty ? 4 : undefined), ''];
     const t = table(
       ['ID', 'HOST', 'USED', 'AVAIL', 'WR OPS', 'WR DATA', 'RD OPS', 'RD DATA', 'STATE'],
-      rows.map((r) => [r.id, r.host_name, humanBytes(r.kb_used * 1024), humanBytes(r.kb_available * 1024), humanBytes(r.wr_ops_rate, true), humanBytes(r.wr_data_rate), humanBytes(r.rd_ops_rate, true), humanBytes(r.rd_data_rate), r.state]),
+      rows.map((r) => [
+        r.id,
+        r.host_name,
+        humanBytes(r.kb_used * 1024),
+        humanBytes(r.kb_available * 1024),
+        humanBytes(r.wr_ops_rate, true),
+        humanBytes(r.wr_data_rate),
+        humanBytes(r.rd_ops_rate, true),
+        humanBytes(r.rd_data_rate),
+        r.state,
+      ]),
     );
     return [0, t, ''];
   }

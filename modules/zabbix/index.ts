@@ -12,13 +12,27 @@ import { SenderItem, sendAll } from './sender';
 const OPTIONS: OptionDeclaration[] = [
   { name: 'zabbix_host', type: 'str', default: '', desc: 'Zabbix servers or proxies: host, host:port, [ipv6]:port, comma-separated', runtime: true },
   { name: 'zabbix_port', type: 'int', default: 10051, min: 1, max: 65535, desc: 'trapper port for entries of zabbix_host without one', runtime: true },
-  { name: 'identifier', type: 'str', default: '', desc: "the Zabbix host name the items belong to (default: ceph-<fsid>)", runtime: true },
+  { name: 'identifier', type: 'str', default: '', desc: 'the Zabbix host name the items belong to (default: ceph-<fsid>)', runtime: true },
   { name: 'interval', type: 'secs', default: 60, min: 10, desc: 'seconds between sends', runtime: true },
   { name: 'discovery_interval', type: 'uint', default: 100, min: 10, desc: 'send discovery data every this many rounds', runtime: true },
 ];
 
 const HEALTH_MAPPING: Record<string, number> = { HEALTH_OK: 0, HEALTH_WARN: 1, HEALTH_ERR: 2 };
-const PG_STATES = ['active', 'peering', 'clean', 'scrubbing', 'undersized', 'backfilling', 'recovering', 'degraded', 'inconsistent', 'remapped', 'backfill_toofull', 'backfill_wait', 'recovery_wait'];
+const PG_STATES = [
+  'active',
+  'peering',
+  'clean',
+  'scrubbing',
+  'undersized',
+  'backfilling',
+  'recovering',
+  'degraded',
+  'inconsistent',
+  'remapped',
+  'backfill_toofull',
+  'backfill_wait',
+  'recovery_wait',
+];
 const REQUEST_TIMEOUT_MS = 10000;
 /** Longest sleep before the loop re-reads `interval`. */
 const RECHECK_MS = 2000;
@@ -39,7 +53,8 @@ export function parseZabbixHosts(value: string, defaultPort: number): ZabbixServ
     let port: string | undefined;
     if ((m = /^\[([0-9A-Fa-f:.]+)\](?::(\d{1,5}))?$/.exec(entry))) [, host, port] = m;
     else if ((m = /^([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(\d{1,5}))?$/.exec(entry))) [, host, port] = m;
-    else if (/^[0-9A-Fa-f:.]+$/.test(entry) && (entry.match(/:/g) ?? []).length >= 2) host = entry; // bare IPv6, default port
+    else if (/^[0-9A-Fa-f:.]+$/.test(entry) && (entry.match(/:/g) ?? []).length >= 2)
+      host = entry; // bare IPv6, default port
     else throw new Error(`Zabbix host '${entry}' is not valid: use host, host:port or [ipv6]:port`);
     const p = port === undefined ? defaultPort : Number(port);
     if (!(p >= 1 && p <= 65535)) throw new Error(`Zabbix host '${entry}' has port ${port}, outside 1..65535`);

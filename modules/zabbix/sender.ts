@@ -57,10 +57,12 @@ export function encodeMessage(body: string | Buffer): Buffer {
  */
 export function decodeMessage(buf: Buffer, maxBytes = MAX_ANSWER_BYTES): { body: Buffer; length: number } | null {
   if (buf.length < 5) {
-    if (!MAGIC.subarray(0, buf.length).equals(buf.subarray(0, Math.min(buf.length, 4)))) throw new ZabbixError(`not a Zabbix protocol message (starts with ${JSON.stringify(buf.toString('latin1'))})`);
+    if (!MAGIC.subarray(0, buf.length).equals(buf.subarray(0, Math.min(buf.length, 4))))
+      throw new ZabbixError(`not a Zabbix protocol message (starts with ${JSON.stringify(buf.toString('latin1'))})`);
     return null;
   }
-  if (!buf.subarray(0, 4).equals(MAGIC)) throw new ZabbixError(`not a Zabbix protocol message (starts with ${JSON.stringify(buf.subarray(0, 16).toString('latin1'))})`);
+  if (!buf.subarray(0, 4).equals(MAGIC))
+    throw new ZabbixError(`not a Zabbix protocol message (starts with ${JSON.stringify(buf.subarray(0, 16).toString('latin1'))})`);
   const flags = buf[4];
   if (!(flags & FLAG_ZABBIX)) throw new ZabbixError(`unknown Zabbix protocol flags 0x${flags.toString(16)}`);
   const large = (flags & FLAG_LARGE) !== 0;
@@ -68,7 +70,8 @@ export function decodeMessage(buf: Buffer, maxBytes = MAX_ANSWER_BYTES): { body:
   if (buf.length < headerLen) return null;
   const dataLen = large ? Number(buf.readBigUInt64LE(5)) : buf.readUInt32LE(5);
   const reserved = large ? Number(buf.readBigUInt64LE(13)) : buf.readUInt32LE(9);
-  if (dataLen > maxBytes || ((flags & FLAG_COMPRESSED) && reserved > maxBytes)) throw new ZabbixError(`Zabbix message of ${Math.max(dataLen, reserved)} bytes exceeds the ${maxBytes}-byte limit`);
+  if (dataLen > maxBytes || (flags & FLAG_COMPRESSED && reserved > maxBytes))
+    throw new ZabbixError(`Zabbix message of ${Math.max(dataLen, reserved)} bytes exceeds the ${maxBytes}-byte limit`);
   if (buf.length < headerLen + dataLen) return null;
   let body = buf.subarray(headerLen, headerLen + dataLen);
   if (flags & FLAG_COMPRESSED) body = zlib.inflateSync(body, { maxOutputLength: maxBytes });
@@ -121,7 +124,9 @@ export function sendOnce(host: string, port: number, items: SenderItem[], timeou
       try {
         json = JSON.parse(msg.body.toString('utf8'));
       } catch {
-        finish(new ZabbixError(`Zabbix server at ${where} answered with a body that is not JSON: ${JSON.stringify(msg.body.subarray(0, 200).toString('utf8'))}`));
+        finish(
+          new ZabbixError(`Zabbix server at ${where} answered with a body that is not JSON: ${JSON.stringify(msg.body.subarray(0, 200).toString('utf8'))}`),
+        );
         return;
       }
       const info = String(json.info ?? '');
@@ -133,7 +138,9 @@ export function sendOnce(host: string, port: number, items: SenderItem[], timeou
       finish(null, { response: json.response, info, ...counts });
     });
     sock.on('end', () => finish(new ZabbixError(`Zabbix server at ${where} closed the connection after ${received.length} bytes, before a complete answer`)));
-    sock.on('error', (e: NodeJS.ErrnoException) => finish(new ZabbixError(`cannot send to Zabbix server at ${where}: ${e.code ? `${e.code} ` : ''}${e.message}`)));
+    sock.on('error', (e: NodeJS.ErrnoException) =>
+      finish(new ZabbixError(`cannot send to Zabbix server at ${where}: ${e.code ? `${e.code} ` : ''}${e.message}`)),
+    );
   });
 }
 
@@ -142,7 +149,12 @@ export function sendOnce(host: string, port: number, items: SenderItem[], timeou
  * Throws when a batch fails or the server reports values it did not process
  * (zabbix_sender exits non-zero then too).
  */
-export async function sendAll(host: string, port: number, items: SenderItem[], timeoutMs: number): Promise<{ processed: number; failed: number; total: number; requests: number }> {
+export async function sendAll(
+  host: string,
+  port: number,
+  items: SenderItem[],
+  timeoutMs: number,
+): Promise<{ processed: number; failed: number; total: number; requests: number }> {
   const sum = { processed: 0, failed: 0, total: 0, requests: 0 };
   for (let i = 0; i < items.length; i += MAX_ITEMS_PER_REQUEST) {
     const a = await sendOnce(host, port, items.slice(i, i + MAX_ITEMS_PER_REQUEST), timeoutMs);

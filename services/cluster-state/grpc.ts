@@ -52,7 +52,10 @@ export function clusterStateHandlers(state: ClusterState, opts: HandlerOptions):
     async putMap(req) {
       return guard(log, 'PutMap', () => {
         if (req.json.byteLength > opts.maxMapBytes) {
-          throw new StateError('too_large', `map '${req.name}' is ${req.json.byteLength} bytes; the largest accepted is ${opts.maxMapBytes} (raise MGR_MAX_MESSAGE_BYTES)`);
+          throw new StateError(
+            'too_large',
+            `map '${req.name}' is ${req.json.byteLength} bytes; the largest accepted is ${opts.maxMapBytes} (raise MGR_MAX_MESSAGE_BYTES)`,
+          );
         }
         const out = state.putMap(req.name, req.epoch, req.json);
         log.debug('map stored', { name: req.name, epoch: out.epoch, bytes: req.json.byteLength, seq: out.seq });

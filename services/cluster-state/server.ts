@@ -66,7 +66,10 @@ export async function startClusterState(opts: ClusterStateOptions): Promise<Clus
       logLevel: opts.logLevel,
     },
     (server, ctx) => {
-      server.add(ClusterStateServiceDefinition, clusterStateHandlers(state, { log: ctx.log, maxMapBytes: maxMessageBytes, shutdownSignal: ctx.shutdownSignal }));
+      server.add(
+        ClusterStateServiceDefinition,
+        clusterStateHandlers(state, { log: ctx.log, maxMapBytes: maxMessageBytes, shutdownSignal: ctx.shutdownSignal }),
+      );
       registerMetrics(ctx.registry, state);
       return [ClusterStateServiceDefinition.fullName];
     },
@@ -92,9 +95,44 @@ export async function startClusterState(opts: ClusterStateOptions): Promise<Clus
 
 /** Gauges read at scrape time: nothing is counted on the hot paths. */
 function registerMetrics(registry: prom.Registry, state: ClusterState): void {
-  new prom.Gauge({ name: 'mgr_cluster_state_watch_seq', help: 'Sequence number of the latest change event', registers: [registry], collect() { this.set(state.feed.lastSeq); } });
-  new prom.Gauge({ name: 'mgr_cluster_state_daemons', help: 'Daemons known to cluster-state', registers: [registry], collect() { this.set(state.daemons.daemons.size); } });
-  new prom.Gauge({ name: 'mgr_cluster_state_stale_daemons', help: 'Daemons marked stale', registers: [registry], collect() { this.set(state.daemons.staleNames().length); } });
-  new prom.Gauge({ name: 'mgr_cluster_state_pgs', help: 'Placement groups in the PG map', registers: [registry], collect() { this.set(state.pg.pgStats.size); } });
-  new prom.Gauge({ name: 'mgr_cluster_state_osd_map_epoch', help: 'Epoch of the stored OSD map', registers: [registry], collect() { this.set(state.maps.epoch('osd_map')); } });
+  new prom.Gauge({
+    name: 'mgr_cluster_state_watch_seq',
+    help: 'Sequence number of the latest change event',
+    registers: [registry],
+    collect() {
+      this.set(state.feed.lastSeq);
+    },
+  });
+  new prom.Gauge({
+    name: 'mgr_cluster_state_daemons',
+    help: 'Daemons known to cluster-state',
+    registers: [registry],
+    collect() {
+      this.set(state.daemons.daemons.size);
+    },
+  });
+  new prom.Gauge({
+    name: 'mgr_cluster_state_stale_daemons',
+    help: 'Daemons marked stale',
+    registers: [registry],
+    collect() {
+      this.set(state.daemons.staleNames().length);
+    },
+  });
+  new prom.Gauge({
+    name: 'mgr_cluster_state_pgs',
+    help: 'Placement groups in the PG map',
+    registers: [registry],
+    collect() {
+      this.set(state.pg.pgStats.size);
+    },
+  });
+  new prom.Gauge({
+    name: 'mgr_cluster_state_osd_map_epoch',
+    help: 'Epoch of the stored OSD map',
+    registers: [registry],
+    collect() {
+      this.set(state.maps.epoch('osd_map'));
+    },
+  });
 }

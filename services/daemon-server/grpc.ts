@@ -8,7 +8,8 @@ import type { DaemonReport } from '../../lib/gen/ceph/mgr/v1/cluster_state';
 import type { CommandDescriptor, CommandResult } from '../../lib/gen/ceph/mgr/v1/common';
 import type { DaemonServerServiceImplementation, SessionRequest, SessionResponse } from '../../lib/gen/ceph/mgr/v1/daemon_server';
 import { ArgumentError, CommandSignature, parseSignature, usage, validateArgs } from './domain/argspec';
-import { Grant, isCapable, KeyringEntry, keysEqual, mayOpenSession } from './domain/auth';
+import { Grant, isCapable, mayOpenSession, Principal } from './domain/auth';
+import { keysEqual } from '../../lib/keyring';
 import { emptyReport, Ingest } from './domain/ingest';
 import { CommandFailure, EINVAL, EIO, MgrLocalConfig, NATIVE_COMMANDS, NativeCommand, NativeContext, StandbyApi } from './domain/native';
 import { checkDaemonName, SchemaError, SessionSchema } from './domain/session';
@@ -22,7 +23,7 @@ export interface Caller {
 /** Checks x-mgr-entity / x-mgr-key against the keyring (or lets anyone in when auth is off). */
 export class Authenticator {
   constructor(
-    private readonly keyring: Map<string, KeyringEntry> | null,
+    private readonly keyring: Map<string, Principal> | null,
     private readonly log: Logger,
   ) {}
 
@@ -35,7 +36,10 @@ export class Authenticator {
     if (!this.keyring) return { entity: entity || 'client.admin', grants: [{ kind: 'all' }] };
     const key = md.get('x-mgr-key') ?? '';
     if (!entity || !key) {
-      throw new ServerError(Status.UNAUTHENTICATED, 'no credentials: send the x-mgr-entity and x-mgr-key headers (mgrctl reads them from the keyring, MGR_KEYRING)');
+      throw new ServerError(
+        Status.UNAUTHENTICATED,
+        'no credentials: send the x-mgr-entity and x-mgr-key headers (mgrctl reads them from the keyring, MGR_KEYRING)',
+      );
     }
     const entry = this.keyring.get(entity);
     if (!entry || !keysEqual(entry.key, key)) {
@@ -54,7 +58,10 @@ export interface CommandEntry {
 }
 
 export interface ModuleHostApi {
-  handleCommand(req: { prefix: string; args: string; inbuf: Uint8Array; entity: string }, timeoutMs: number): Promise<{ result?: CommandResult; module: string }>;
+  handleCommand(
+    req: { prefix: string; args: string; inbuf: Uint8Array; entity: string },
+    timeoutMs: number,
+  ): Promise<{ result?: CommandResult; module: string }>;
   listCommands(): Promise<CommandDescriptor[]>;
   listModules(): Promise<ModuleStatus[]>;
 }
@@ -149,10 +156,30 @@ export class DaemonServerHandlers {
     const r = [d.registry];
     this.m = {
       sessions: new prom.Gauge({ name: 'mgr_daemon_server_sessions', help: 'open daemon sessions', registers: r }),
-      reports: new prom.Counter({ name: 'mgr_daemon_server_session_messages_total', help: 'session messages accepted, by kind', labelNames: ['kind'], registers: r }),
-      rejected: new prom.Counter({ name: 'mgr_daemon_server_reports_rejected_total', help: 'session messages rejected (session kept), by reason', labelNames: ['reason'], registers: r }),
-      refused: new prom.Counter({ name: 'mgr_daemon_server_sessions_refused_total', help: 'sessions refused or ended by the server, by reason', labelNames: ['reason'], registers: r }),
-      commands: new prom.Counter({ name: 'mgr_daemon_server_commands_total', help: 'commands answered, by route and return code', labelNames: ['route', 'retcode'], registers: r }),
+      reports: new prom.Counter({
+        name: 'mgr_daemon_server_session_messages_total',
+        help: 'session messages accepted, by kind',
+        labelNames: ['kind'],
+        registers: r,
+      }),
+      rejected: new prom.Counter({
+        name: 'mgr_daemon_server_reports_rejected_total',
+        help: 'session messages rejected (session kept), by reason',
+        labelNames: ['reason'],
+        registers: r,
+      }),
+      refused: new prom.Counter({
+        name: 'mgr_daemon_server_sessions_refused_total',
+        help: 'sessions refused or ended by the server, by reason',
+        labelNames: ['reason'],
+        registers: r,
+      }),
+      commands: new prom.Counter({
+        name: 'mgr_daemon_server_commands_total',
+        help: 'commands answered, by route and return code',
+        labelNames: ['route', 'retcode'],
+        registers: r,
+      }),
       denied: new prom.Counter({ name: 'mgr_daemon_server_commands_denied_total', help: 'commands refused for lack of caps', registers: r }),
     };
   }
@@ -161,7 +188,11 @@ export class DaemonServerHandlers {
   pushConfigure(): void {
     const msg = this.configureMsg();
     for (const s of this.sessions.values()) s.outbox.push(msg);
-    this.d.log.info('configure sent to all sessions', { sessions: this.sessions.size, statsPeriod: this.d.statsPeriod(), statsThreshold: this.d.statsThreshold() });
+    this.d.log.info('configure sent to all sessions', {
+      sessions: this.sessions.size,
+      statsPeriod: this.d.statsPeriod(),
+      statsThreshold: this.d.statsThreshold(),
+    });
   }
 
   get sessionCount(): number {
@@ -260,7 +291,10 @@ export class DaemonServerHandlers {
           if (!mayOpenSession(caller.grants, msg.open.daemonName)) {
             this.m.refused.inc({ reason: 'denied' });
             log.warn('session refused: caps', { channel: 'audit', daemon: msg.open.daemonName });
-            throw new ServerError(Status.PERMISSION_DENIED, `access denied: '${caller.entity}' may not open a session for ${msg.open.daemonName} (needs mgr caps 'allow *' or 'allow profile ${msg.open.daemonName.split('.')[0]}')`);
+            throw new ServerError(
+              Status.PERMISSION_DENIED,
+              `access denied: '${caller.entity}' may not open a session for ${msg.open.daemonName} (needs mgr caps 'allow *' or 'allow profile ${msg.open.daemonName.split('.')[0]}')`,
+            );
           }
           if (live && live.daemon !== msg.open.daemonName) {
             throw new ServerError(Status.FAILED_PRECONDITION, `this session is already open for ${live.daemon}; open a new stream for ${msg.open.daemonName}`);
@@ -349,7 +383,10 @@ export class DaemonServerHandlers {
             if (!room) {
               this.m.refused.inc({ reason: 'pg_queue_full' });
               log.warn('session ended: pg stats queue full', { daemon: live.daemon, pending: this.d.ingest.pendingPgStats });
-              throw new ServerError(Status.RESOURCE_EXHAUSTED, `pg stats queue is full (${this.d.ingest.pendingPgStats} waiting): cluster-state is not keeping up; reconnect and resend later`);
+              throw new ServerError(
+                Status.RESOURCE_EXHAUSTED,
+                `pg stats queue is full (${this.d.ingest.pendingPgStats} waiting): cluster-state is not keeping up; reconnect and resend later`,
+              );
             }
           }
           this.d.ingest.addPgStats({ osd: Number(live.daemon.slice(4)), epoch: msg.pgStats.epoch, stamp: Date.now() / 1000, json: msg.pgStats.json });
@@ -406,7 +443,10 @@ export class DaemonServerHandlers {
     this.requireActive();
     // Call-level checks: is the request well-formed at all?
     if (inbuf.byteLength > this.d.maxInbufBytes) {
-      throw new ServerError(Status.RESOURCE_EXHAUSTED, `inbuf is ${inbuf.byteLength} bytes; the largest accepted is ${this.d.maxInbufBytes} (MGR_COMMAND_MAX_INBUF_BYTES)`);
+      throw new ServerError(
+        Status.RESOURCE_EXHAUSTED,
+        `inbuf is ${inbuf.byteLength} bytes; the largest accepted is ${this.d.maxInbufBytes} (MGR_COMMAND_MAX_INBUF_BYTES)`,
+      );
     }
     let args: Record<string, unknown> = {};
     if (argsText.trim()) {
@@ -450,7 +490,10 @@ export class DaemonServerHandlers {
       const line = `from='${onBehalfOf || caller.entity}' entity='${caller.entity}' cmd=[${JSON.stringify({ prefix, ...args })}]: access denied`;
       log.warn('command denied', { channel: 'audit', perm: entry.desc.perm });
       this.d.appendAudit(line);
-      throw new ServerError(Status.PERMISSION_DENIED, 'access denied: does your client key have mgr caps? See http://docs.ceph.com/en/latest/mgr/administrator/#client-authentication');
+      throw new ServerError(
+        Status.PERMISSION_DENIED,
+        'access denied: does your client key have mgr caps? See http://docs.ceph.com/en/latest/mgr/administrator/#client-authentication',
+      );
     }
 
     let validated: Record<string, unknown> | null = null;
@@ -506,7 +549,8 @@ export class DaemonServerHandlers {
         throw new ServerError(Status.UNAVAILABLE, `a peer service is unavailable: ${err.details ?? err.message}`);
       }
       if (typeof err.code === 'number' && err.code === Status.NOT_FOUND) return { retcode: -2, stdout: '', stderr: err.details ?? String(err.message) };
-      if (typeof err.code === 'number' && err.code === Status.FAILED_PRECONDITION) return { retcode: -1, stdout: '', stderr: err.details ?? String(err.message) };
+      if (typeof err.code === 'number' && err.code === Status.FAILED_PRECONDITION)
+        return { retcode: -1, stdout: '', stderr: err.details ?? String(err.message) };
       this.d.log.error('native command failed', { prefix: cmd.cmd.split(' name=')[0], error: (e as Error)?.stack ?? String(e) });
       return { retcode: EIO, stdout: '', stderr: `command failed: ${err.details ?? err.message}` };
     }
@@ -520,12 +564,19 @@ export class DaemonServerHandlers {
     } catch (e) {
       const err = e as { code?: number; details?: string; message?: string };
       if (err.code === Status.DEADLINE_EXCEEDED) {
-        throw new ServerError(Status.DEADLINE_EXCEEDED, `module command '${prefix}' did not answer within ${this.d.commandTimeoutMs} ms (MGR_COMMAND_TIMEOUT_MS)`);
+        throw new ServerError(
+          Status.DEADLINE_EXCEEDED,
+          `module command '${prefix}' did not answer within ${this.d.commandTimeoutMs} ms (MGR_COMMAND_TIMEOUT_MS)`,
+        );
       }
       // The connection to module-host dropped mid-call (it died, or is
       // restarting): a peer failure, so the client may send again, perhaps
       // to a new active manager.
-      if (err.code === Status.UNAVAILABLE || err.code === Status.CANCELLED || (err.code === Status.INTERNAL && /RST_STREAM|connection|socket/i.test(String(err.details ?? err.message)))) {
+      if (
+        err.code === Status.UNAVAILABLE ||
+        err.code === Status.CANCELLED ||
+        (err.code === Status.INTERNAL && /RST_STREAM|connection|socket/i.test(String(err.details ?? err.message)))
+      ) {
         throw new ServerError(Status.UNAVAILABLE, `module-host is unavailable: ${err.details ?? err.message}`);
       }
       this.d.log.warn('module command failed', { prefix, error: err.details ?? err.message });

@@ -111,7 +111,10 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
           // A read-only keyring (a mounted Secret) without mgr.<name>: serve
           // with it as it is; this manager's modules cannot send commands.
           if (!['EACCES', 'EROFS', 'EPERM'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
-          log.warn(`cannot add mgr.${name} to a read-only keyring: this manager's modules cannot send commands unless module-host uses another entity (MGR_COMMAND_ENTITY)`, { path: keyringPath });
+          log.warn(
+            `cannot add mgr.${name} to a read-only keyring: this manager's modules cannot send commands unless module-host uses another entity (MGR_COMMAND_ENTITY)`,
+            { path: keyringPath },
+          );
           k = loadOrCreateKeyring(keyringPath);
         }
         keyring = k.entries;
@@ -120,10 +123,28 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
       } else {
         log.warn('authentication is OFF (MGR_AUTH=none): anyone who can reach this port has full access');
       }
-      const coalesced = new prom.Counter({ name: 'mgr_daemon_server_reports_coalesced_total', help: 'counter snapshots replaced by a newer one before they were forwarded', registers: [registry] });
-      const forwarded = new prom.Counter({ name: 'mgr_daemon_server_forwarded_total', help: 'entries cluster-state applied, by kind', labelNames: ['kind'], registers: [registry] });
-      const upstreamRejected = new prom.Counter({ name: 'mgr_daemon_server_upstream_rejected_total', help: 'entries cluster-state refused, by kind', labelNames: ['kind'], registers: [registry] });
-      const flushFailed = new prom.Counter({ name: 'mgr_daemon_server_flush_failures_total', help: 'batches that failed to reach cluster-state (retried)', registers: [registry] });
+      const coalesced = new prom.Counter({
+        name: 'mgr_daemon_server_reports_coalesced_total',
+        help: 'counter snapshots replaced by a newer one before they were forwarded',
+        registers: [registry],
+      });
+      const forwarded = new prom.Counter({
+        name: 'mgr_daemon_server_forwarded_total',
+        help: 'entries cluster-state applied, by kind',
+        labelNames: ['kind'],
+        registers: [registry],
+      });
+      const upstreamRejected = new prom.Counter({
+        name: 'mgr_daemon_server_upstream_rejected_total',
+        help: 'entries cluster-state refused, by kind',
+        labelNames: ['kind'],
+        registers: [registry],
+      });
+      const flushFailed = new prom.Counter({
+        name: 'mgr_daemon_server_flush_failures_total',
+        help: 'batches that failed to reach cluster-state (retried)',
+        registers: [registry],
+      });
       new prom.Gauge({
         name: 'mgr_daemon_server_pending_pg_stats',
         help: 'pg-stats entries waiting to be forwarded',
@@ -192,9 +213,10 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
           return JSON.parse(Buffer.from(res.json).toString('utf8'));
         },
         appendAudit: (message) => {
-          cs.appendClusterLog({ entries: [{ channel: 'audit', priority: 'WRN', name: `mgr.${name}`, message, stamp: Date.now() / 1000 }] }, { signal: peerTimeout() }).catch((e) =>
-            log.debug('audit entry not appended to the cluster log', { error: (e as Error).message }),
-          );
+          cs.appendClusterLog(
+            { entries: [{ channel: 'audit', priority: 'WRN', name: `mgr.${name}`, message, stamp: Date.now() / 1000 }] },
+            { signal: peerTimeout() },
+          ).catch((e) => log.debug('audit entry not appended to the cluster log', { error: (e as Error).message }));
         },
         moduleHost,
         standby,
@@ -305,7 +327,15 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         const r = await sb.call(
           (c, signal) =>
             c.beacon(
-              { name, gid, addrs: { daemonServer: ownAddr, moduleHost: mhAddr }, available: clusterStateReady && modulesLoaded && !stopping, availableModules, services, metadata: { pid: String(process.pid) } },
+              {
+                name,
+                gid,
+                addrs: { daemonServer: ownAddr, moduleHost: mhAddr },
+                available: clusterStateReady && modulesLoaded && !stopping,
+                availableModules,
+                services,
+                metadata: { pid: String(process.pid) },
+              },
               { signal },
             ),
           // Generous: safety comes from measuring the fence from the send

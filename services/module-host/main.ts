@@ -8,23 +8,107 @@ const OPTIONS = {
   port: { env: 'MGR_PORT', flag: 'port', type: 'int', default: 7400, desc: 'gRPC port (0: pick a free one)' },
   name: { env: 'MGR_NAME', flag: 'name', type: 'string', default: 'x', desc: 'this manager instance (shared with its daemon-server)' },
   clusterStateAddr: { env: 'MGR_CLUSTER_STATE_ADDR', flag: 'cluster-state-addr', type: 'string', default: '127.0.0.1:7100', desc: 'cluster-state host:port' },
-  modulePath: { env: 'MGR_MODULE_PATH', flag: 'module-path', type: 'string', default: '', desc: 'extra module folders, colon-separated (after the built-in modules/)' },
-  modules: { env: 'MGR_MODULES', flag: 'modules', type: 'string', default: 'hello,status,selftest', desc: 'enabled modules, comma-separated (the MgrMap overrides this once standby runs)' },
-  standbyAddr: { env: 'MGR_STANDBY_ADDR', flag: 'standby-addr', type: 'string', default: '', desc: 'standby host:port, comma-separated for several replicas (empty: always active, modules from MGR_MODULES)' },
+  modulePath: {
+    env: 'MGR_MODULE_PATH',
+    flag: 'module-path',
+    type: 'string',
+    default: '',
+    desc: 'extra module folders, colon-separated (after the built-in modules/)',
+  },
+  modules: {
+    env: 'MGR_MODULES',
+    flag: 'modules',
+    type: 'string',
+    default: 'hello,status,selftest',
+    desc: 'enabled modules, comma-separated (the MgrMap overrides this once standby runs)',
+  },
+  standbyAddr: {
+    env: 'MGR_STANDBY_ADDR',
+    flag: 'standby-addr',
+    type: 'string',
+    default: '',
+    desc: 'standby host:port, comma-separated for several replicas (empty: always active, modules from MGR_MODULES)',
+  },
   alwaysOn: { env: 'MGR_ALWAYS_ON_MODULES', flag: 'always-on-modules', type: 'string', default: 'status', desc: 'modules that are always on' },
-  commandTimeoutMs: { env: 'MGR_MODULE_COMMAND_TIMEOUT_MS', flag: 'command-timeout-ms', type: 'int', default: 30000, desc: 'how long a module command (or notify) may take before it fails with -110' },
-  watchdogMs: { env: 'MGR_MODULE_WATCHDOG_MS', flag: 'watchdog-ms', type: 'int', default: 10000, desc: 'a module whose worker does not answer a heartbeat this long is stopped and marked failed' },
-  workerMaxOldGenMb: { env: 'MGR_MODULE_MEMORY_MB', flag: 'module-memory-mb', type: 'int', default: 512, desc: "each module worker's heap limit; past it the module is stopped and marked failed" },
+  commandTimeoutMs: {
+    env: 'MGR_MODULE_COMMAND_TIMEOUT_MS',
+    flag: 'command-timeout-ms',
+    type: 'int',
+    default: 30000,
+    desc: 'how long a module command (or notify) may take before it fails with -110',
+  },
+  watchdogMs: {
+    env: 'MGR_MODULE_WATCHDOG_MS',
+    flag: 'watchdog-ms',
+    type: 'int',
+    default: 10000,
+    desc: 'a module whose worker does not answer a heartbeat this long is stopped and marked failed',
+  },
+  workerMaxOldGenMb: {
+    env: 'MGR_MODULE_MEMORY_MB',
+    flag: 'module-memory-mb',
+    type: 'int',
+    default: 512,
+    desc: "each module worker's heap limit; past it the module is stopped and marked failed",
+  },
   // Ceph's Python modules (domain/python-modules.ts).
-  pythonModulePath: { env: 'MGR_PYTHON_MODULE_PATH', flag: 'python-module-path', type: 'string', default: DEFAULT_CEPH_MGR_DIR, desc: "Ceph's Python module folder, holding mgr_module.py (Debian's ceph-mgr)" },
-  pythonModules: { env: 'MGR_PYTHON_MODULES', flag: 'python-modules', type: 'string', default: '*', desc: "Python modules to load, comma-separated ('*': all found, 'none': no Python modules)" },
-  preferPython: { env: 'MGR_PREFER_PYTHON_MODULES', flag: 'prefer-python-modules', type: 'string', default: '', desc: 'names whose Python module replaces the TypeScript module of the same name (otherwise a clash is an error and the TypeScript one runs)' },
-  python: { env: 'MGR_PYTHON', flag: 'python', type: 'string', default: '/usr/bin/python3', desc: "the interpreter for Python modules (Debian's, for python3-rados)" },
+  pythonModulePath: {
+    env: 'MGR_PYTHON_MODULE_PATH',
+    flag: 'python-module-path',
+    type: 'string',
+    default: DEFAULT_CEPH_MGR_DIR,
+    desc: "Ceph's Python module folder, holding mgr_module.py (Debian's ceph-mgr)",
+  },
+  pythonModules: {
+    env: 'MGR_PYTHON_MODULES',
+    flag: 'python-modules',
+    type: 'string',
+    default: '*',
+    desc: "Python modules to load, comma-separated ('*': all found, 'none': no Python modules)",
+  },
+  preferPython: {
+    env: 'MGR_PREFER_PYTHON_MODULES',
+    flag: 'prefer-python-modules',
+    type: 'string',
+    default: '',
+    desc: 'names whose Python module replaces the TypeScript module of the same name (otherwise a clash is an error and the TypeScript one runs)',
+  },
+  python: {
+    env: 'MGR_PYTHON',
+    flag: 'python',
+    type: 'string',
+    default: '/usr/bin/python3',
+    desc: "the interpreter for Python modules (Debian's, for python3-rados)",
+  },
   // sendCommand (domain/send-command.ts).
-  daemonServerAddr: { env: 'MGR_DAEMON_SERVER_ADDR', flag: 'daemon-server-addr', type: 'string', default: '', desc: "daemon-server host:port for the modules' sendCommand while the MgrMap names no active (without MGR_STANDBY_ADDR: always)" },
-  keyring: { env: 'MGR_KEYRING', flag: 'keyring', type: 'string', default: './data/keyring', desc: "keyring holding this manager's key (mgr.<name>, added by daemon-server), used for sendCommand" },
-  auth: { env: 'MGR_AUTH', flag: 'auth', type: 'string', default: 'keyring', desc: "'keyring' or 'none' (daemon-server without authentication: no key is sent)" },
-  commandEntity: { env: 'MGR_COMMAND_ENTITY', flag: 'command-entity', type: 'string', default: '', desc: 'entity sendCommand authenticates as (default mgr.<name>; e.g. when the keyring is a read-only Secret without it)' },
+  daemonServerAddr: {
+    env: 'MGR_DAEMON_SERVER_ADDR',
+    flag: 'daemon-server-addr',
+    type: 'string',
+    default: '',
+    desc: "daemon-server host:port for the modules' sendCommand while the MgrMap names no active (without MGR_STANDBY_ADDR: always)",
+  },
+  keyring: {
+    env: 'MGR_KEYRING',
+    flag: 'keyring',
+    type: 'string',
+    default: './data/keyring',
+    desc: "keyring holding this manager's key (mgr.<name>, added by daemon-server), used for sendCommand",
+  },
+  auth: {
+    env: 'MGR_AUTH',
+    flag: 'auth',
+    type: 'string',
+    default: 'keyring',
+    desc: "'keyring' or 'none' (daemon-server without authentication: no key is sent)",
+  },
+  commandEntity: {
+    env: 'MGR_COMMAND_ENTITY',
+    flag: 'command-entity',
+    type: 'string',
+    default: '',
+    desc: 'entity sendCommand authenticates as (default mgr.<name>; e.g. when the keyring is a read-only Secret without it)',
+  },
   ...COMMON_OPTIONS,
 } as const;
 
@@ -64,7 +148,13 @@ async function main(): Promise<void> {
     python:
       cfg.pythonModules.trim() === 'none'
         ? undefined
-        : { modulePath: list(cfg.modulePath, ':'), cephMgrDir: cfg.pythonModulePath, python: cfg.python, prefer: list(cfg.preferPython, ','), only: list(cfg.pythonModules, ',') },
+        : {
+            modulePath: list(cfg.modulePath, ':'),
+            cephMgrDir: cfg.pythonModulePath,
+            python: cfg.python,
+            prefer: list(cfg.preferPython, ','),
+            only: list(cfg.pythonModules, ','),
+          },
   });
   exitOnSignals([handle], handle.service.log);
 }

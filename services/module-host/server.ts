@@ -92,7 +92,15 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
     },
     async queryDaemons(kind, a) {
       const res = await cs.queryDaemons(
-        { kind: QUERY_KINDS[kind], svcType: a.svcType ?? '', svcId: a.svcId ?? '', hostname: a.hostname ?? '', path: a.path ?? '', prioLimit: a.prioLimit, services: a.services ?? [] },
+        {
+          kind: QUERY_KINDS[kind],
+          svcType: a.svcType ?? '',
+          svcId: a.svcId ?? '',
+          hostname: a.hostname ?? '',
+          path: a.path ?? '',
+          prioLimit: a.prioLimit,
+          services: a.services ?? [],
+        },
         { signal: deadline() },
       );
       return JSON.parse(Buffer.from(res.json).toString('utf8'));
@@ -111,7 +119,10 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
       await cs.setHealthChecks({ source: 'module-host', checks }, { signal: deadline() });
     },
     async clusterLog(channel, priority, message) {
-      await cs.appendClusterLog({ entries: [{ channel, priority, name: `mgr.${opts.name ?? 'x'}`, message, stamp: Date.now() / 1000 }] }, { signal: deadline() });
+      await cs.appendClusterLog(
+        { entries: [{ channel, priority, name: `mgr.${opts.name ?? 'x'}`, message, stamp: Date.now() / 1000 }] },
+        { signal: deadline() },
+      );
     },
   };
 
@@ -136,7 +147,12 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
         buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5],
         registers: [registry],
       });
-      const queueDepth = new prom.Gauge({ name: 'mgr_module_notify_queue_depth', help: 'notifications waiting per module', labelNames: ['module'], registers: [registry] });
+      const queueDepth = new prom.Gauge({
+        name: 'mgr_module_notify_queue_depth',
+        help: 'notifications waiting per module',
+        labelNames: ['module'],
+        registers: [registry],
+      });
       new prom.Gauge({
         name: 'mgr_module_failed',
         help: '1 when the module is enabled and failed',
@@ -239,7 +255,14 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
  * active's module URIs and daemon-server address (for sendCommand) come
  * from the map.
  */
-function followMgrMap(sb: StandbyClient, host: ModuleHost, commands: CommandSender, name: string, signal: AbortSignal, log: { info(m: string, f?: object): void; warn(m: string, f?: object): void }): void {
+function followMgrMap(
+  sb: StandbyClient,
+  host: ModuleHost,
+  commands: CommandSender,
+  name: string,
+  signal: AbortSignal,
+  log: { info(m: string, f?: object): void; warn(m: string, f?: object): void },
+): void {
   let map: MgrMap | undefined;
   let graceMs = 3000;
   let lastAnswerSentAt = -Infinity;
@@ -252,7 +275,8 @@ function followMgrMap(sb: StandbyClient, host: ModuleHost, commands: CommandSend
     const fresh = Date.now() - lastAnswerSentAt < graceMs * 0.75;
     const active = map.activeName === name && fresh;
     if (active !== lastActive) {
-      if (active || lastActive !== null) log.info(active ? 'the MgrMap names this manager active' : 'this manager is not active', { name, epoch: map.epoch, active: map.activeName, fresh });
+      if (active || lastActive !== null)
+        log.info(active ? 'the MgrMap names this manager active' : 'this manager is not active', { name, epoch: map.epoch, active: map.activeName, fresh });
       lastActive = active;
     }
     void host.setEnabledModules([...map.modules, ...map.alwaysOnModules]);

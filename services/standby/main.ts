@@ -14,21 +14,79 @@ import {
 
 const OPTIONS = {
   port: { env: 'MGR_PORT', flag: 'port', type: 'int', default: 7200, desc: 'gRPC port (0: pick a free one)' },
-  backend: { env: 'MGR_STANDBY_BACKEND', flag: 'backend', type: 'string', default: 'embedded', desc: 'embedded (one replica, map on local disk) or etcd (several replicas)' },
+  backend: {
+    env: 'MGR_STANDBY_BACKEND',
+    flag: 'backend',
+    type: 'string',
+    default: 'embedded',
+    desc: 'embedded (one replica, map on local disk) or etcd (several replicas)',
+  },
   dataDir: { env: 'MGR_DATA_DIR', flag: 'data-dir', type: 'string', default: './data/standby', desc: 'embedded backend: where mgrmap.json lives' },
-  etcdEndpoints: { env: 'MGR_ETCD_ENDPOINTS', flag: 'etcd-endpoints', type: 'string', default: '', desc: 'etcd backend: comma-separated client URLs, e.g. http://127.0.0.1:2379' },
+  etcdEndpoints: {
+    env: 'MGR_ETCD_ENDPOINTS',
+    flag: 'etcd-endpoints',
+    type: 'string',
+    default: '',
+    desc: 'etcd backend: comma-separated client URLs, e.g. http://127.0.0.1:2379',
+  },
   etcdPrefix: { env: 'MGR_ETCD_PREFIX', flag: 'etcd-prefix', type: 'string', default: DEFAULT_ETCD_PREFIX, desc: 'etcd backend: key prefix (one per cluster)' },
-  etcdLeaseTtlS: { env: 'MGR_ETCD_LEASE_TTL_S', flag: 'etcd-lease-ttl-s', type: 'int', default: DEFAULT_ETCD_LEASE_TTL_S, desc: 'etcd backend: leader lease TTL in seconds (a dead leader replica is replaced within about this)' },
-  advertiseAddr: { env: 'MGR_ADVERTISE_ADDR', flag: 'advertise-addr', type: 'string', default: '', desc: 'etcd backend: host:port other replicas forward writes to (default: the listening address, or the first non-loopback IPv4 when listening on 0.0.0.0)' },
-  beaconIntervalMs: { env: 'MGR_BEACON_INTERVAL_MS', flag: 'beacon-interval-ms', type: 'int', default: DEFAULT_BEACON_INTERVAL_MS, desc: 'how often managers should beacon (told to them in every answer)' },
-  graceMs: { env: 'MGR_BEACON_GRACE_MS', flag: 'beacon-grace-ms', type: 'int', default: DEFAULT_GRACE_MS, desc: 'no beacon for this long: the active is replaced, a standby dropped' },
-  clusterStateAddr: { env: 'MGR_CLUSTER_STATE_ADDR', flag: 'cluster-state-addr', type: 'string', default: '', desc: 'cluster-state host:port: every new map is put there as mgr_map (empty: not published)' },
-  initialModules: { env: 'MGR_INITIAL_MODULES', flag: 'initial-modules', type: 'string', default: DEFAULT_INITIAL_MODULES.join(','), desc: 'comma-separated modules enabled in a fresh map' },
-  alwaysOnModules: { env: 'MGR_ALWAYS_ON_MODULES', flag: 'always-on-modules', type: 'string', default: DEFAULT_ALWAYS_ON_MODULES.join(','), desc: 'comma-separated modules that are always on (cannot be disabled)' },
+  etcdLeaseTtlS: {
+    env: 'MGR_ETCD_LEASE_TTL_S',
+    flag: 'etcd-lease-ttl-s',
+    type: 'int',
+    default: DEFAULT_ETCD_LEASE_TTL_S,
+    desc: 'etcd backend: leader lease TTL in seconds (a dead leader replica is replaced within about this)',
+  },
+  advertiseAddr: {
+    env: 'MGR_ADVERTISE_ADDR',
+    flag: 'advertise-addr',
+    type: 'string',
+    default: '',
+    desc: 'etcd backend: host:port other replicas forward writes to (default: the listening address, or the first non-loopback IPv4 when listening on 0.0.0.0)',
+  },
+  beaconIntervalMs: {
+    env: 'MGR_BEACON_INTERVAL_MS',
+    flag: 'beacon-interval-ms',
+    type: 'int',
+    default: DEFAULT_BEACON_INTERVAL_MS,
+    desc: 'how often managers should beacon (told to them in every answer)',
+  },
+  graceMs: {
+    env: 'MGR_BEACON_GRACE_MS',
+    flag: 'beacon-grace-ms',
+    type: 'int',
+    default: DEFAULT_GRACE_MS,
+    desc: 'no beacon for this long: the active is replaced, a standby dropped',
+  },
+  clusterStateAddr: {
+    env: 'MGR_CLUSTER_STATE_ADDR',
+    flag: 'cluster-state-addr',
+    type: 'string',
+    default: '',
+    desc: 'cluster-state host:port: every new map is put there as mgr_map (empty: not published)',
+  },
+  initialModules: {
+    env: 'MGR_INITIAL_MODULES',
+    flag: 'initial-modules',
+    type: 'string',
+    default: DEFAULT_INITIAL_MODULES.join(','),
+    desc: 'comma-separated modules enabled in a fresh map',
+  },
+  alwaysOnModules: {
+    env: 'MGR_ALWAYS_ON_MODULES',
+    flag: 'always-on-modules',
+    type: 'string',
+    default: DEFAULT_ALWAYS_ON_MODULES.join(','),
+    desc: 'comma-separated modules that are always on (cannot be disabled)',
+  },
   ...COMMON_OPTIONS,
 } as const;
 
-const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const list = (s: string) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 async function main(): Promise<void> {
   const cfg = configOrExit('standby: the MgrMap authority (who is the active manager, failover, enabled modules)', OPTIONS);

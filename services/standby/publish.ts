@@ -61,7 +61,13 @@ export class MgrMapPublisher {
           } else {
             this.failures++;
             const msg = e instanceof ClientError ? `${Status[e.code]}: ${e.details}` : (e as Error).message;
-            if (this.failures === 1 || this.failures % 20 === 0) this.log.warn('could not publish the mgr map to cluster-state; retrying', { epoch: m.epoch, failures: this.failures, error: msg, retryMs: delay });
+            if (this.failures === 1 || this.failures % 20 === 0)
+              this.log.warn('could not publish the mgr map to cluster-state; retrying', {
+                epoch: m.epoch,
+                failures: this.failures,
+                error: msg,
+                retryMs: delay,
+              });
             await new Promise<void>((r) => {
               const t = setTimeout(r, delay);
               t.unref();

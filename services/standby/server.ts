@@ -76,12 +76,14 @@ export async function startStandby(opts: StandbyOptions): Promise<StandbyHandle>
   const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
   const kind = opts.backend ?? 'embedded';
   if (!(beaconIntervalMs > 0)) throw new Error(`beacon interval must be positive, got ${beaconIntervalMs} ms (MGR_BEACON_INTERVAL_MS)`);
-  if (graceMs < 2 * beaconIntervalMs) throw new Error(`beacon grace ${graceMs} ms must be at least twice the beacon interval ${beaconIntervalMs} ms (MGR_BEACON_GRACE_MS)`);
+  if (graceMs < 2 * beaconIntervalMs)
+    throw new Error(`beacon grace ${graceMs} ms must be at least twice the beacon interval ${beaconIntervalMs} ms (MGR_BEACON_GRACE_MS)`);
   if (kind !== 'embedded' && kind !== 'etcd') throw new Error(`unknown standby backend '${kind}': embedded or etcd (MGR_STANDBY_BACKEND)`);
   const endpoints = (opts.etcdEndpoints ?? []).map((e) => e.trim()).filter(Boolean);
   if (kind === 'etcd' && !endpoints.length) throw new Error('the etcd backend needs MGR_ETCD_ENDPOINTS (e.g. http://127.0.0.1:2379)');
   const leaseTtlS = opts.etcdLeaseTtlS ?? DEFAULT_ETCD_LEASE_TTL_S;
-  if (kind === 'etcd' && !(Number.isInteger(leaseTtlS) && leaseTtlS >= 1)) throw new Error(`etcd lease TTL must be a whole number of seconds >= 1, got ${leaseTtlS} (MGR_ETCD_LEASE_TTL_S)`);
+  if (kind === 'etcd' && !(Number.isInteger(leaseTtlS) && leaseTtlS >= 1))
+    throw new Error(`etcd lease TTL must be a whole number of seconds >= 1, got ${leaseTtlS} (MGR_ETCD_LEASE_TTL_S)`);
   // Checking often keeps failover close to the grace period; the check is cheap.
   const tickMs = Math.max(50, Math.min(beaconIntervalMs / 2, 250));
   const callTimeoutMs = Math.max(1000, Math.min(graceMs / 2, 5000));
@@ -99,7 +101,10 @@ export async function startStandby(opts: StandbyOptions): Promise<StandbyHandle>
       logLevel: opts.logLevel,
     },
     (server, ctx) => {
-      server.add(StandbyServiceDefinition, standbyHandlers(() => backend, { log: ctx.log, graceMs, beaconIntervalMs, forwardTimeoutMs: callTimeoutMs, shutdownSignal: ctx.shutdownSignal }));
+      server.add(
+        StandbyServiceDefinition,
+        standbyHandlers(() => backend, { log: ctx.log, graceMs, beaconIntervalMs, forwardTimeoutMs: callTimeoutMs, shutdownSignal: ctx.shutdownSignal }),
+      );
       return [StandbyServiceDefinition.fullName];
     },
   );
@@ -154,7 +159,14 @@ export async function startStandby(opts: StandbyOptions): Promise<StandbyHandle>
     await b.stop();
     publisher?.stop();
   });
-  log.info('standby configured', { backend: kind, graceMs, beaconIntervalMs, tickMs, ...(etcd ? { etcd: endpoints, leaseTtlS, advertise: advertiseAddr } : { dataDir: opts.dataDir }), clusterState: opts.clusterStateAddr || '(not published)' });
+  log.info('standby configured', {
+    backend: kind,
+    graceMs,
+    beaconIntervalMs,
+    tickMs,
+    ...(etcd ? { etcd: endpoints, leaseTtlS, advertise: advertiseAddr } : { dataDir: opts.dataDir }),
+    clusterState: opts.clusterStateAddr || '(not published)',
+  });
   void b.ready.then(() => {
     if (!service.shutdownSignal.aborted) service.setServing(true);
   });
@@ -176,12 +188,54 @@ export async function startStandby(opts: StandbyOptions): Promise<StandbyHandle>
 
 /** Gauges read at scrape time. */
 function registerMetrics(registry: prom.Registry, backend: StandbyBackend, etcd: EtcdBackend | null): void {
-  new prom.Gauge({ name: 'mgr_standby_mgrmap_epoch', help: 'Epoch of the MgrMap this replica holds', registers: [registry], collect() { this.set(backend.feed.latest()?.epoch ?? 0); } });
-  new prom.Gauge({ name: 'mgr_standby_active', help: '1 when the MgrMap names an active manager', registers: [registry], collect() { this.set(backend.feed.latest()?.activeName ? 1 : 0); } });
-  new prom.Gauge({ name: 'mgr_standby_standbys', help: 'Standby managers in the MgrMap', registers: [registry], collect() { this.set(backend.feed.latest()?.standbys.length ?? 0); } });
-  new prom.Gauge({ name: 'mgr_standby_is_leader', help: '1 when this replica runs the authority', registers: [registry], collect() { this.set(backend.status().role === 'leader' ? 1 : 0); } });
+  new prom.Gauge({
+    name: 'mgr_standby_mgrmap_epoch',
+    help: 'Epoch of the MgrMap this replica holds',
+    registers: [registry],
+    collect() {
+      this.set(backend.feed.latest()?.epoch ?? 0);
+    },
+  });
+  new prom.Gauge({
+    name: 'mgr_standby_active',
+    help: '1 when the MgrMap names an active manager',
+    registers: [registry],
+    collect() {
+      this.set(backend.feed.latest()?.activeName ? 1 : 0);
+    },
+  });
+  new prom.Gauge({
+    name: 'mgr_standby_standbys',
+    help: 'Standby managers in the MgrMap',
+    registers: [registry],
+    collect() {
+      this.set(backend.feed.latest()?.standbys.length ?? 0);
+    },
+  });
+  new prom.Gauge({
+    name: 'mgr_standby_is_leader',
+    help: '1 when this replica runs the authority',
+    registers: [registry],
+    collect() {
+      this.set(backend.status().role === 'leader' ? 1 : 0);
+    },
+  });
   if (etcd) {
-    new prom.Gauge({ name: 'mgr_standby_fenced_writes', help: 'Map writes etcd refused because another replica leads', registers: [registry], collect() { this.set(etcd.stats.fencedWrites); } });
-    new prom.Gauge({ name: 'mgr_standby_elections_won', help: 'Times this replica became leader', registers: [registry], collect() { this.set(etcd.stats.elections); } });
+    new prom.Gauge({
+      name: 'mgr_standby_fenced_writes',
+      help: 'Map writes etcd refused because another replica leads',
+      registers: [registry],
+      collect() {
+        this.set(etcd.stats.fencedWrites);
+      },
+    });
+    new prom.Gauge({
+      name: 'mgr_standby_elections_won',
+      help: 'Times this replica became leader',
+      registers: [registry],
+      collect() {
+        this.set(etcd.stats.elections);
+      },
+    });
   }
 }

@@ -15,9 +15,11 @@ describe('SimCluster maps match the Pacific fixtures key by key', () => {
   const c = new SimCluster({ now: () => T0 });
 
   itFx('osd_map', () => {
-    expect(shapeDiff(c.osdMap(), fixture('mgrget-osd_map.json'), {
-      dynamic: ['blocklist', 'pools[].application_metadata', 'pools[].options', 'pools[].application_metadata.*'],
-    })).toEqual([]);
+    expect(
+      shapeDiff(c.osdMap(), fixture('mgrget-osd_map.json'), {
+        dynamic: ['blocklist', 'pools[].application_metadata', 'pools[].options', 'pools[].application_metadata.*'],
+      }),
+    ).toEqual([]);
   });
   itFx('osd_map_crush', () => {
     expect(shapeDiff(c.crushMap(), fixture('mgrget-osd_map_crush.json'))).toEqual([]);
@@ -46,7 +48,13 @@ describe('SimCluster maps match the Pacific fixtures key by key', () => {
 describe('SimCluster model', () => {
   it('defaults to the fixture cluster: 3 OSDs, 5 pools, 89 PGs, all clean', () => {
     const c = new SimCluster({ now: () => T0 });
-    expect(c.pools.map((p) => [p.name, p.pgNum])).toEqual([['cephfs_metadata', 8], ['device_health_metrics', 1], ['cephfs_data', 32], ['rbd', 32], ['anchor', 16]]);
+    expect(c.pools.map((p) => [p.name, p.pgNum])).toEqual([
+      ['cephfs_metadata', 8],
+      ['device_health_metrics', 1],
+      ['cephfs_data', 32],
+      ['rbd', 32],
+      ['anchor', 16],
+    ]);
     expect(c.pgs).toHaveLength(89);
     expect(c.pgStateCounts()).toEqual({ 'active+clean': 89 });
     const m = c.osdMap();
@@ -85,11 +93,13 @@ describe('SimCluster model', () => {
   it('counters grow over time', () => {
     const c = new SimCluster({ now: () => T0 });
     const pg = c.pgs[0];
-    const a = c.pgStat(pg, T0 + 10).stat_sum, b = c.pgStat(pg, T0 + 100).stat_sum;
+    const a = c.pgStat(pg, T0 + 10).stat_sum,
+      b = c.pgStat(pg, T0 + 100).stat_sum;
     expect(b.num_write).toBeGreaterThan(a.num_write);
     expect(b.num_read).toBeGreaterThan(a.num_read);
     expect(b.num_bytes).toBeGreaterThanOrEqual(a.num_bytes);
-    const v1 = [...c.osdPerfValues(1, T0 + 10)], v2 = [...c.osdPerfValues(1, T0 + 100)];
+    const v1 = [...c.osdPerfValues(1, T0 + 10)],
+      v2 = [...c.osdPerfValues(1, T0 + 100)];
     const opW = osdPerfSchema().findIndex((x) => x.path === 'osd.op_w');
     expect(v2[opW + 0]).toBeDefined();
     expect(v2.some((x, i) => x > v1[i])).toBe(true);

@@ -31,7 +31,12 @@ describe('FakeDaemons', () => {
     expect(osd7.reports[1].declareTypes).toHaveLength(0);
     expect(osd7.reports[1].packed.length).toBe(osd7.reports[0].packed.length);
     const pgs = JSON.parse(Buffer.from(osd7.pgStats[0].json).toString('utf8'));
-    expect(Object.keys(pgs.pg_stat).sort()).toEqual(cluster.pgsOfPrimary(7).map((p) => p.pgid).sort());
+    expect(Object.keys(pgs.pg_stat).sort()).toEqual(
+      cluster
+        .pgsOfPrimary(7)
+        .map((p) => p.pgid)
+        .sort(),
+    );
     expect(pgs.osd_stat.osd).toBe(7);
     expect(osd7.pgStats[0].epoch).toBe(cluster.epoch);
     const rgw = byName.get('rgw.gw1')!;

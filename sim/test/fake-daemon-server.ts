@@ -36,7 +36,13 @@ export class FakeDaemonServer {
       async *session(requests: AsyncIterable<SessionRequest>, ctx: CallContext) {
         if (self.requireKey && ctx.metadata.get('x-mgr-key') !== self.requireKey) throw new ServerError(Status.UNAUTHENTICATED, 'bad key');
         const out = new RequestQueue<SessionResponse>();
-        const rec: RecordedSession = { reports: [], pgStats: [], closed: false, entity: ctx.metadata.get('x-mgr-entity'), push: (cfg) => out.push({ msg: { $case: 'configure', value: cfg } }) };
+        const rec: RecordedSession = {
+          reports: [],
+          pgStats: [],
+          closed: false,
+          entity: ctx.metadata.get('x-mgr-entity'),
+          push: (cfg) => out.push({ msg: { $case: 'configure', value: cfg } }),
+        };
         self.sessions.push(rec);
         (async () => {
           try {

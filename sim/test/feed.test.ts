@@ -93,7 +93,12 @@ describe('MapFeed -> cluster-state', () => {
   it('waits, with a log line, until cluster-state comes up', async () => {
     const port = await freePort();
     const lines: string[] = [];
-    const feed = new MapFeed({ cluster: new SimCluster(), address: `127.0.0.1:${port}`, logger: createLogger({}, 'info', (l) => lines.push(l)), retry: { initialMs: 20, maxMs: 100 } });
+    const feed = new MapFeed({
+      cluster: new SimCluster(),
+      address: `127.0.0.1:${port}`,
+      logger: createLogger({}, 'info', (l) => lines.push(l)),
+      retry: { initialMs: 20, maxMs: 100 },
+    });
     const started = feed.start();
     while (!lines.some((l) => l.includes('cluster-state not reachable yet'))) await new Promise((r) => setTimeout(r, 10));
     const dir = tmp();

@@ -6,16 +6,6 @@ import { spawn } from 'child_process';
 import { startClusterState, ClusterStateHandle } from '../../services/cluster-state/server';
 import { openChannel, makeClient } from '../../lib/client';
 import { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cluster_state';
-import { keyFromKeyring } from '../main';
-
-describe('keyFromKeyring', () => {
-  it('finds the key of the named entity', () => {
-    const text = '[mgr.x]\n\tkey = AAAA==\n[client.admin]\n\tkey = QUJDREVG==\n\tcaps mgr = "allow *"\n';
-    expect(keyFromKeyring(text, 'client.admin')).toBe('QUJDREVG==');
-    expect(keyFromKeyring(text, 'mgr.x')).toBe('AAAA==');
-    expect(keyFromKeyring(text, 'client.nobody')).toBeUndefined();
-  });
-});
 
 describe('sim/main.ts', () => {
   let cs: ClusterStateHandle;
@@ -30,7 +20,25 @@ describe('sim/main.ts', () => {
   });
 
   it('with --daemons off feeds maps and pg stats, and says so in its log', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'main.ts'), '--cluster-state', cs.address, '--daemons', 'off', '--osds', '4', '--pgs', '32', '--keyring', '/nonexistent'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(__dirname, '..', 'main.ts'),
+        '--cluster-state',
+        cs.address,
+        '--daemons',
+        'off',
+        '--osds',
+        '4',
+        '--pgs',
+        '32',
+        '--keyring',
+        '/nonexistent',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let err = '';
     child.stderr.on('data', (b) => (err += b));
     try {

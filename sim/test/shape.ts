@@ -29,7 +29,8 @@ export function shapeDiff(actual: unknown, expected: unknown, opts: ShapeOptions
   };
   const out: string[] = [];
   const walk = (a: unknown, e: unknown, p: string) => {
-    const ka = kind(a), ke = kind(e);
+    const ka = kind(a),
+      ke = kind(e);
     // integers and floats are both JSON numbers; null matches anything the fixture left null
     if (ka !== ke) {
       if (ke !== 'null') out.push(`${p}: expected ${ke}, got ${ka}`);
@@ -52,7 +53,8 @@ export function shapeDiff(actual: unknown, expected: unknown, opts: ShapeOptions
       return;
     }
     if (ka !== 'object') return;
-    const ao = a as Record<string, unknown>, eo = e as Record<string, unknown>;
+    const ao = a as Record<string, unknown>,
+      eo = e as Record<string, unknown>;
     if (isDynamic(p)) {
       const first = Object.values(eo)[0];
       if (first === undefined) return;

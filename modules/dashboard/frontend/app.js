@@ -66,7 +66,10 @@ function usePoll(path, ms, onUnauthorized) {
 // ---- pieces ---------------------------------------------------------------
 
 function Card({ title, children, wide }) {
-  return html`<section class=${'card' + (wide ? ' wide' : '')}><h2>${title}</h2>${children}</section>`;
+  return html`<section class=${'card' + (wide ? ' wide' : '')}>
+    <h2>${title}</h2>
+    ${children}
+  </section>`;
 }
 
 function Bar({ value, max, cls }) {
@@ -85,7 +88,10 @@ function Chart({ title, history, cols, labels, colors, fmt }) {
       {
         width: width(),
         height: 180,
-        series: [{}, ...labels.map((label, i) => ({ label, stroke: colors[i], fill: colors[i] + '22', width: 2, value: (u, v) => (v == null ? '-' : fmt(v)) }))],
+        series: [
+          {},
+          ...labels.map((label, i) => ({ label, stroke: colors[i], fill: colors[i] + '22', width: 2, value: (u, v) => (v == null ? '-' : fmt(v)) })),
+        ],
         axes: [{}, { values: (u, vals) => vals.map(fmt), size: 70 }],
         scales: { y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
         legend: { live: true },
@@ -131,49 +137,58 @@ function Login({ onLogin }) {
       setBusy(false);
     }
   };
-  return html`
-    <main class="login">
-      <form onSubmit=${submit} class="login-box">
-        <h1><img src="/static/favicon.svg" alt="" /> mgrpc dashboard</h1>
-        <label>Username <input id="username" name="username" autocomplete="username" required autofocus /></label>
-        <label>Password <input id="password" name="password" type="password" autocomplete="current-password" required /></label>
-        <button type="submit" disabled=${busy}>Log in</button>
-        ${error && html`<p class="error" role="alert">${error}</p>`}
-        <p class="hint">Users are created with <code>mgrctl dashboard ac-user-create &lt;name&gt; &lt;password&gt;</code>.</p>
-      </form>
-    </main>`;
+  return html` <main class="login">
+    <form onSubmit=${submit} class="login-box">
+      <h1><img src="/static/favicon.svg" alt="" /> mgrpc dashboard</h1>
+      <label>Username <input id="username" name="username" autocomplete="username" required autofocus /></label>
+      <label>Password <input id="password" name="password" type="password" autocomplete="current-password" required /></label>
+      <button type="submit" disabled=${busy}>Log in</button>
+      ${error && html`<p class="error" role="alert">${error}</p>`}
+      <p class="hint">Users are created with <code>mgrctl dashboard ac-user-create &lt;name&gt; &lt;password&gt;</code>.</p>
+    </form>
+  </main>`;
 }
 
 // ---- the dashboard --------------------------------------------------------
 
 function Health({ health }) {
-  return html`
-    <${Card} title="Health">
-      <div class=${'status ' + healthClass(health.status)} data-testid="health-status">${health.status}</div>
-      ${health.checks.length
-        ? html`<ul class="checks">${health.checks.map(
-            (c) => html`<li class=${c.severity === 'HEALTH_ERR' ? 'err' : 'warn'} title=${c.detail.join('\n')}><b>${c.code}</b> ${c.summary}</li>`,
-          )}</ul>`
-        : html`<p class="muted">No health checks raised.</p>`}
-    <//>`;
+  return html` <${Card} title="Health">
+    <div class=${'status ' + healthClass(health.status)} data-testid="health-status">${health.status}</div>
+    ${
+      health.checks.length
+        ? html`<ul class="checks">
+            ${health.checks.map(
+              (c) => html`<li class=${c.severity === 'HEALTH_ERR' ? 'err' : 'warn'} title=${c.detail.join('\n')}><b>${c.code}</b> ${c.summary}</li>`,
+            )}
+          </ul>`
+        : html`<p class="muted">No health checks raised.</p>`
+    }
+  <//>`;
 }
 
 function Summary({ s }) {
   const capPct = pct(s.capacity.used, s.capacity.total);
-  return html`
-    <div class="grid">
+  return html` <div class="grid">
       <${Health} health=${s.health} />
       <${Card} title="OSDs">
         <div class="big"><span data-testid="osd-total">${s.osd.total}</span> total</div>
-        <div class="pair"><span class=${s.osd.up < s.osd.total ? 'warn-text' : ''}><b data-testid="osd-up">${s.osd.up}</b> up</span>
-          <span><b data-testid="osd-in">${s.osd.in}</b> in</span></div>
+        <div class="pair">
+          <span class=${s.osd.up < s.osd.total ? 'warn-text' : ''}><b data-testid="osd-up">${s.osd.up}</b> up</span>
+          <span><b data-testid="osd-in">${s.osd.in}</b> in</span>
+        </div>
         <div class="muted">osd map epoch <span data-testid="osd-epoch">${s.osd.epoch}</span></div>
       <//>
       <${Card} title="Placement groups">
         <div class="big"><span data-testid="pg-total">${s.pg.total}</span> PGs</div>
-        <ul class="states">${s.pg.states.map(
-          (st) => html`<li><span class=${'dot ' + (st.state === 'active+clean' ? 'ok' : 'warn')}></span>${st.count} ${st.state.replace(/\+/g, '+\u200b') /* may wrap after a + */}</li>`,
-        )}</ul>
+        <ul class="states">
+          ${s.pg.states.map(
+            (st) =>
+              html`<li>
+                <span class=${'dot ' + (st.state === 'active+clean' ? 'ok' : 'warn')}></span>${st.count}
+                ${st.state.replace(/\+/g, '+\u200b') /* may wrap after a + */}
+              </li>`,
+          )}
+        </ul>
       <//>
       <${Card} title="Capacity">
         <div class="big">${capPct.toFixed(1)}%</div>
@@ -181,23 +196,63 @@ function Summary({ s }) {
         <div class="muted">${bytes(s.capacity.used)} used of ${bytes(s.capacity.total)} · ${s.capacity.objects} objects</div>
       <//>
       <${Card} title="Cluster">
-        <table class="kv"><tbody>
-          <tr><th>Hosts</th><td data-testid="host-count">${s.hosts}</td></tr>
-          <tr><th>Pools</th><td>${s.pools}</td></tr>
-          <tr><th>Monitors</th><td>${s.mon.total}${s.mon.quorum === null ? '' : ` (${s.mon.quorum} in quorum)`}</td></tr>
-          <tr><th>Managers</th><td>${s.mgr.active ? `${s.mgr.active} active` : 'unknown'}${s.mgr.standbys.length ? `, ${s.mgr.standbys.length} standby` : ''}</td></tr>
-          <tr><th>MDS</th><td>${s.mds.active} active / ${s.mds.total}</td></tr>
-          <tr><th>Object gateways</th><td>${s.rgw}</td></tr>
-        </tbody></table>
+        <table class="kv">
+          <tbody>
+            <tr>
+              <th>Hosts</th>
+              <td data-testid="host-count">${s.hosts}</td>
+            </tr>
+            <tr>
+              <th>Pools</th>
+              <td>${s.pools}</td>
+            </tr>
+            <tr>
+              <th>Monitors</th>
+              <td>${s.mon.total}${s.mon.quorum === null ? '' : ` (${s.mon.quorum} in quorum)`}</td>
+            </tr>
+            <tr>
+              <th>Managers</th>
+              <td>${s.mgr.active ? `${s.mgr.active} active` : 'unknown'}${s.mgr.standbys.length ? `, ${s.mgr.standbys.length} standby` : ''}</td>
+            </tr>
+            <tr>
+              <th>MDS</th>
+              <td>${s.mds.active} active / ${s.mds.total}</td>
+            </tr>
+            <tr>
+              <th>Object gateways</th>
+              <td>${s.rgw}</td>
+            </tr>
+          </tbody>
+        </table>
       <//>
       <${Card} title="Client I/O">
-        <div class="pair"><span>read <b>${ops(s.io.readOps)}</b></span><span>write <b data-testid="write-ops">${ops(s.io.writeOps)}</b></span></div>
-        <div class="pair"><span>read <b>${rate(s.io.readBytes)}</b></span><span>write <b>${rate(s.io.writeBytes)}</b></span></div>
+        <div class="pair">
+          <span>read <b>${ops(s.io.readOps)}</b></span
+          ><span>write <b data-testid="write-ops">${ops(s.io.writeOps)}</b></span>
+        </div>
+        <div class="pair">
+          <span>read <b>${rate(s.io.readBytes)}</b></span
+          ><span>write <b>${rate(s.io.writeBytes)}</b></span>
+        </div>
       <//>
     </div>
     <div class="grid charts">
-      <${Chart} title="Cluster IOPS" history=${s.history} cols=${[1, 2]} labels=${['read', 'write']} colors=${['#2b8a3e', '#1c7ed6']} fmt=${(v) => ops(v).replace(' op/s', '')} />
-      <${Chart} title="Cluster throughput" history=${s.history} cols=${[3, 4]} labels=${['read', 'write']} colors=${['#e67700', '#ae3ec9']} fmt=${(v) => rate(v)} />
+      <${Chart}
+        title="Cluster IOPS"
+        history=${s.history}
+        cols=${[1, 2]}
+        labels=${['read', 'write']}
+        colors=${['#2b8a3e', '#1c7ed6']}
+        fmt=${(v) => ops(v).replace(' op/s', '')}
+      />
+      <${Chart}
+        title="Cluster throughput"
+        history=${s.history}
+        cols=${[3, 4]}
+        labels=${['read', 'write']}
+        colors=${['#e67700', '#ae3ec9']}
+        fmt=${(v) => rate(v)}
+      />
     </div>`;
 }
 
@@ -206,46 +261,99 @@ const MAX_ROWS = 500;
 function OsdTable({ data }) {
   if (!data) return null;
   const rows = data.osds.slice(0, MAX_ROWS);
-  return html`
-    <${Card} title=${`OSDs (${data.osds.length})`} wide>
-      <table class="list" data-testid="osd-table"><thead><tr><th>ID</th><th>Host</th><th>Status</th><th>Weight</th><th>PGs</th><th>Usage</th></tr></thead>
-      <tbody>${rows.map(
-        (o) => html`<tr>
-          <td>osd.${o.id}</td><td>${o.host}</td>
-          <td><span class=${'badge ' + (o.up ? 'ok' : 'err')}>${o.up ? 'up' : 'down'}</span> <span class=${'badge ' + (o.in ? 'ok' : 'warn')}>${o.in ? 'in' : 'out'}</span></td>
-          <td>${o.weight.toFixed(2)}</td><td>${o.pgs}</td>
-          <td class="usage"><${Bar} value=${o.bytesUsed} max=${o.bytesTotal} /><span>${bytes(o.bytesUsed)} / ${bytes(o.bytesTotal)}</span></td>
-        </tr>`,
-      )}</tbody></table>
-      ${data.osds.length > MAX_ROWS && html`<p class="muted">Showing the first ${MAX_ROWS} of ${data.osds.length} OSDs.</p>`}
-    <//>`;
+  return html` <${Card} title=${`OSDs (${data.osds.length})`} wide>
+    <table class="list" data-testid="osd-table">
+      <thead>
+        <tr>
+          <th>ID</th>
+          <th>Host</th>
+          <th>Status</th>
+          <th>Weight</th>
+          <th>PGs</th>
+          <th>Usage</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${rows.map(
+          (o) =>
+            html`<tr>
+              <td>osd.${o.id}</td>
+              <td>${o.host}</td>
+              <td>
+                <span class=${'badge ' + (o.up ? 'ok' : 'err')}>${o.up ? 'up' : 'down'}</span>
+                <span class=${'badge ' + (o.in ? 'ok' : 'warn')}>${o.in ? 'in' : 'out'}</span>
+              </td>
+              <td>${o.weight.toFixed(2)}</td>
+              <td>${o.pgs}</td>
+              <td class="usage"><${Bar} value=${o.bytesUsed} max=${o.bytesTotal} /><span>${bytes(o.bytesUsed)} / ${bytes(o.bytesTotal)}</span></td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+    ${data.osds.length > MAX_ROWS && html`<p class="muted">Showing the first ${MAX_ROWS} of ${data.osds.length} OSDs.</p>`}
+  <//>`;
 }
 
 function PoolTable({ data }) {
   if (!data) return null;
-  return html`
-    <${Card} title=${`Pools (${data.pools.length})`} wide>
-      <table class="list" data-testid="pool-table"><thead><tr><th>Name</th><th>Type</th><th>Size</th><th>PGs</th><th>Applications</th><th>Stored</th><th>Objects</th><th>Usage</th><th>Client I/O</th></tr></thead>
-      <tbody>${data.pools.map(
-        (p) => html`<tr>
-          <td>${p.name}</td><td>${p.type}</td><td>${p.size}/${p.minSize}</td><td>${p.pgNum}</td><td>${p.applications.join(', ')}</td>
-          <td>${bytes(p.stored)}</td><td>${p.objects}</td>
-          <td class="usage"><${Bar} value=${p.percentUsed} max=${1} /><span>${(p.percentUsed * 100).toFixed(2)}%</span></td>
-          <td>${ops(p.readOps + p.writeOps)}</td>
-        </tr>`,
-      )}</tbody></table>
-    <//>`;
+  return html` <${Card} title=${`Pools (${data.pools.length})`} wide>
+    <table class="list" data-testid="pool-table">
+      <thead>
+        <tr>
+          <th>Name</th>
+          <th>Type</th>
+          <th>Size</th>
+          <th>PGs</th>
+          <th>Applications</th>
+          <th>Stored</th>
+          <th>Objects</th>
+          <th>Usage</th>
+          <th>Client I/O</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${data.pools.map(
+          (p) =>
+            html`<tr>
+              <td>${p.name}</td>
+              <td>${p.type}</td>
+              <td>${p.size}/${p.minSize}</td>
+              <td>${p.pgNum}</td>
+              <td>${p.applications.join(', ')}</td>
+              <td>${bytes(p.stored)}</td>
+              <td>${p.objects}</td>
+              <td class="usage"><${Bar} value=${p.percentUsed} max=${1} /><span>${(p.percentUsed * 100).toFixed(2)}%</span></td>
+              <td>${ops(p.readOps + p.writeOps)}</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+  <//>`;
 }
 
 function HostTable({ data }) {
   if (!data) return null;
-  return html`
-    <${Card} title=${`Hosts and daemons (${data.hosts.length})`} wide>
-      <table class="list" data-testid="host-table"><thead><tr><th>Host</th><th>Daemons</th><th>Version</th></tr></thead>
-      <tbody>${data.hosts.map(
-        (x) => html`<tr><td>${x.hostname}</td><td class="chips">${x.services.map((d) => html`<span class="chip">${d}</span>`)}</td><td>${x.version}</td></tr>`,
-      )}</tbody></table>
-    <//>`;
+  return html` <${Card} title=${`Hosts and daemons (${data.hosts.length})`} wide>
+    <table class="list" data-testid="host-table">
+      <thead>
+        <tr>
+          <th>Host</th>
+          <th>Daemons</th>
+          <th>Version</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${data.hosts.map(
+          (x) =>
+            html`<tr>
+              <td>${x.hostname}</td>
+              <td class="chips">${x.services.map((d) => html`<span class="chip">${d}</span>`)}</td>
+              <td>${x.version}</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+  <//>`;
 }
 
 function Dashboard({ user, onLogout }) {
@@ -255,11 +363,12 @@ function Dashboard({ user, onLogout }) {
   const pools = usePoll('/api/pool', 3000, lost);
   const hosts = usePoll('/api/host', 5000, lost);
   const s = summary.data;
-  return html`
-    <header>
+  return html` <header>
       <h1><img src="/static/favicon.svg" alt="" /> mgrpc dashboard</h1>
       <span class="fsid">${s ? `cluster ${s.fsid}` : ''}</span>
-      <span class=${'live ' + (summary.error ? 'err' : 'ok')} data-testid="live">${summary.error ? `connection lost: ${summary.error}` : summary.at ? `live · ${new Date(summary.at).toLocaleTimeString()}` : 'connecting…'}</span>
+      <span class=${'live ' + (summary.error ? 'err' : 'ok')} data-testid="live"
+        >${summary.error ? `connection lost: ${summary.error}` : summary.at ? `live · ${new Date(summary.at).toLocaleTimeString()}` : 'connecting…'}</span
+      >
       <span class="user">${user}</span>
       <button class="logout" onClick=${() => onLogout(true)}>Log out</button>
     </header>
@@ -274,7 +383,10 @@ function Dashboard({ user, onLogout }) {
 function App() {
   const [user, setUser] = useState(undefined); // undefined: checking; null: logged out
   useEffect(() => {
-    api('/api/auth/check').then((b) => setUser(b.username), () => setUser(null));
+    api('/api/auth/check').then(
+      (b) => setUser(b.username),
+      () => setUser(null),
+    );
   }, []);
   const logout = useCallback(async (ask) => {
     if (ask) await api('/api/auth/logout', { method: 'POST' }).catch(() => undefined);

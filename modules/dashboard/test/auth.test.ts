@@ -43,8 +43,16 @@ describe('dashboard auth', () => {
 
 describe('dashboard views', () => {
   it("reads Ceph's health digest (a JSON string inside {json})", () => {
-    const raw = { json: JSON.stringify({ status: 'HEALTH_WARN', checks: { OSD_DOWN: { severity: 'HEALTH_WARN', summary: { message: '1 osds down', count: 1 }, detail: [{ message: 'osd.5 is down' }] } } }) };
-    expect(healthView(raw)).toEqual({ status: 'HEALTH_WARN', checks: [{ code: 'OSD_DOWN', severity: 'HEALTH_WARN', summary: '1 osds down', count: 1, detail: ['osd.5 is down'] }] });
+    const raw = {
+      json: JSON.stringify({
+        status: 'HEALTH_WARN',
+        checks: { OSD_DOWN: { severity: 'HEALTH_WARN', summary: { message: '1 osds down', count: 1 }, detail: [{ message: 'osd.5 is down' }] } },
+      }),
+    };
+    expect(healthView(raw)).toEqual({
+      status: 'HEALTH_WARN',
+      checks: [{ code: 'OSD_DOWN', severity: 'HEALTH_WARN', summary: '1 osds down', count: 1, detail: ['osd.5 is down'] }],
+    });
     expect(healthView(null).status).toBe('HEALTH_UNKNOWN');
     expect(healthView({ json: '{not json' }).status).toBe('HEALTH_UNKNOWN');
   });

@@ -19,7 +19,7 @@ import { ClusterStateServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/clus
 import { DaemonServerServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
 import { startClusterState, ClusterStateHandle } from '../../../services/cluster-state/server';
 import { startDaemonServer, DaemonServerHandle } from '../../../services/daemon-server/server';
-import { parseKeyring } from '../../../services/daemon-server/domain/auth';
+import { parseKeyring } from '../../../lib/keyring';
 import { startModuleHost, ModuleHostHandle } from '../../../services/module-host/server';
 import { SimCluster } from '../../../sim/cluster';
 import { MapFeed } from '../../../sim/feed';
@@ -35,7 +35,6 @@ const ARTIFACTS = path.join(__dirname, 'artifacts');
 const PASSWORD = 'correct horse battery';
 const PASSWORD2 = 'another horse, another battery';
 const PASSWORD3 = 'a third horse and its battery';
-
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -68,7 +67,8 @@ describe('dashboard module', () => {
     return (await client.command({ prefix, args: JSON.stringify(args), inbuf: Buffer.from(inbuf) }, { metadata: admin })).result!;
   };
   const health = async () => JSON.parse(JSON.parse(Buffer.from((await csClient().get({ what: 'health' })).json).toString()).json);
-  const setConfig = (key: string, value: string | undefined) => csClient().setStore(value === undefined ? { key: `config/mgr/dashboard/${key}` } : { key: `config/mgr/dashboard/${key}`, value });
+  const setConfig = (key: string, value: string | undefined) =>
+    csClient().setStore(value === undefined ? { key: `config/mgr/dashboard/${key}` } : { key: `config/mgr/dashboard/${key}`, value });
 
   beforeAll(async () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -82,10 +82,23 @@ describe('dashboard module', () => {
     blockedPort = (blocker.address() as net.AddressInfo).port;
     await csClient().setStore({ key: 'mgr/dashboard/x/server_port', value: String(blockedPort) });
     // A MgrMap as the standby service keeps it (x active, y standby), for the page's manager line.
-    await csClient().putMap({ name: 'mgr_map', epoch: 1, json: Buffer.from(JSON.stringify({ epoch: 1, active_name: 'x', available: true, standbys: [{ gid: 2, name: 'y' }], services: {} })) });
+    await csClient().putMap({
+      name: 'mgr_map',
+      epoch: 1,
+      json: Buffer.from(JSON.stringify({ epoch: 1, active_name: 'x', available: true, standbys: [{ gid: 2, name: 'y' }], services: {} })),
+    });
     mh = await startModuleHost({ clusterStateAddr: cs.address, name: 'x', enabledModules: [], alwaysOnModules: [], logLevel: 'error', metricsPort: -1 });
     const keyringPath = path.join(dir, 'keyring');
-    ds = await startDaemonServer({ port: 0, metricsPort: -1, logLevel: 'error', clusterStateAddr: cs.address, moduleHostAddr: mh.address, keyringPath, statsPeriod: 1, flushIntervalMs: 50 });
+    ds = await startDaemonServer({
+      port: 0,
+      metricsPort: -1,
+      logLevel: 'error',
+      clusterStateAddr: cs.address,
+      moduleHostAddr: mh.address,
+      keyringPath,
+      statsPeriod: 1,
+      flushIntervalMs: 50,
+    });
     dsChannel = openChannel(ds.address);
     const key = parseKeyring(fs.readFileSync(keyringPath, 'utf8')).get('client.admin')!.key;
     admin = Metadata();
@@ -254,7 +267,14 @@ describe('dashboard module', () => {
   it("a standby manager's dashboard redirects to the active one, or answers the configured error", async () => {
     const standbyPort = await freePort();
     await csClient().setStore({ key: 'mgr/dashboard/y/server_port', value: String(standbyPort) });
-    mhStandby = await startModuleHost({ clusterStateAddr: cs.address, name: 'y', active: false, enabledModules: ['dashboard'], logLevel: 'error', metricsPort: -1 });
+    mhStandby = await startModuleHost({
+      clusterStateAddr: cs.address,
+      name: 'y',
+      active: false,
+      enabledModules: ['dashboard'],
+      logLevel: 'error',
+      metricsPort: -1,
+    });
     const standbyUrl = `http://127.0.0.1:${standbyPort}/`;
     // Before the MgrMap names the active's URI there is nothing to redirect to.
     const early = await until('the standby to listen', () => fetch(standbyUrl, { redirect: 'manual' }));
@@ -282,7 +302,27 @@ describe('dashboard module', () => {
   it('switches to HTTPS with a certificate set by command', async () => {
     const key = path.join(dir, 'key.pem');
     const crt = path.join(dir, 'crt.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', crt, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        crt,
+        '-days',
+        '2',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     expect((await command('dashboard set-ssl-certificate', {}, 'not a certificate')).retcode).toBe(-22);
     expect((await command('dashboard set-ssl-certificate', {}, fs.readFileSync(crt, 'utf8'))).retcode).toBe(0);
     expect((await command('dashboard set-ssl-certificate-key', {}, fs.readFileSync(key, 'utf8'))).retcode).toBe(0);
@@ -292,14 +332,10 @@ describe('dashboard module', () => {
     const httpsUri = await until('the https URI', async () => (mh.host.getServices().dashboard?.startsWith('https:') ? mh.host.getServices().dashboard : null));
     expect(httpsUri).toBe(`https://127.0.0.1:${sslPort}/`);
     const res = await new Promise<{ status: number; cookie: string }>((resolve, reject) => {
-      const req = https.request(
-        httpsUri + 'api/auth',
-        { method: 'POST', ca: fs.readFileSync(crt), headers: { 'content-type': 'application/json' } },
-        (r) => {
-          r.resume();
-          resolve({ status: r.statusCode!, cookie: String(r.headers['set-cookie'] ?? '') });
-        },
-      );
+      const req = https.request(httpsUri + 'api/auth', { method: 'POST', ca: fs.readFileSync(crt), headers: { 'content-type': 'application/json' } }, (r) => {
+        r.resume();
+        resolve({ status: r.statusCode!, cookie: String(r.headers['set-cookie'] ?? '') });
+      });
       req.on('error', reject);
       req.end(JSON.stringify({ username: 'admin', password: PASSWORD3 }));
     });

@@ -56,7 +56,9 @@ maybe('influx module with a real InfluxDB', () => {
     const mod = s.mh.host.modules().find((m) => m.name === 'influx')!;
     expect(mod.state).toBe('running');
     const names = mod.options.map((o) => o.name);
-    expect(names).toEqual(expect.arrayContaining(['hostname', 'port', 'database', 'username', 'password', 'interval', 'ssl', 'verify_ssl', 'threads', 'batch_size']));
+    expect(names).toEqual(
+      expect.arrayContaining(['hostname', 'port', 'database', 'username', 'password', 'interval', 'ssl', 'verify_ssl', 'threads', 'batch_size']),
+    );
   });
 
   it('without a hostname it raises MGR_INFLUX_NO_SERVER', async () => {
@@ -83,7 +85,13 @@ maybe('influx module with a real InfluxDB', () => {
   });
 
   it('sends pools, daemon counters and PG summaries that InfluxDB returns', async () => {
-    for (const [k, v] of [['hostname', '127.0.0.1'], ['port', influx.port], ['username', ADMIN.user], ['password', ADMIN.password], ['interval', 3600]] as const) {
+    for (const [k, v] of [
+      ['hostname', '127.0.0.1'],
+      ['port', influx.port],
+      ['username', ADMIN.user],
+      ['password', ADMIN.password],
+      ['interval', 3600],
+    ] as const) {
       expect((await set(k, v)).retcode).toBe(0);
     }
     // wr only grows: the value InfluxDB holds must lie between df before and after the send.
@@ -119,7 +127,7 @@ maybe('influx module with a real InfluxDB', () => {
     // Daemon counters: OSDs, the MDS and the mons, with their host, and no histograms.
     // (the mon and the MDS may report their first counters a little after the OSDs on a busy machine)
     const want = ['osd.0', 'osd.1', 'osd.2', 'mds.a', 'mon.a'];
-    const daemons = await until('every fake daemon\'s counters in InfluxDB', async () => {
+    const daemons = await until("every fake daemon's counters in InfluxDB", async () => {
       const d = (await one('SHOW TAG VALUES FROM ceph_daemon_stats WITH KEY = "ceph_daemon"')).map((v: any) => v[1]);
       if (want.every((x) => d.includes(x))) return d;
       await s.command('influx send');
@@ -206,7 +214,18 @@ maybe('influx module with a real InfluxDB', () => {
     expect(r.retcode).toBe(0);
     const cfg = JSON.parse(r.stdout);
     expect(Object.keys(cfg)).toEqual([...Object.keys(cfg)].sort());
-    expect(cfg).toMatchObject({ hostname: '127.0.0.1', port: influx.port, database: 'ceph', username: ADMIN.user, password: '********', ssl: false, verify_ssl: true, interval: 3600, batch_size: 5000, threads: 5 });
+    expect(cfg).toMatchObject({
+      hostname: '127.0.0.1',
+      port: influx.port,
+      database: 'ceph',
+      username: ADMIN.user,
+      password: '********',
+      ssl: false,
+      verify_ssl: true,
+      interval: 3600,
+      batch_size: 5000,
+      threads: 5,
+    });
   });
 
   it('speaks https; verify_ssl decides whether an untrusted certificate is accepted', async () => {
@@ -215,7 +234,12 @@ maybe('influx module with a real InfluxDB', () => {
     try {
       certs = makeTestCerts();
       tls = await startInfluxd({ tls: { cert: certs.serverCert, key: certs.serverKey, ca: certs.ca } });
-      for (const [k, v] of [['port', tls.port], ['ssl', 'true'], ['verify_ssl', 'false']] as const) expect((await set(k, v)).retcode).toBe(0);
+      for (const [k, v] of [
+        ['port', tls.port],
+        ['ssl', 'true'],
+        ['verify_ssl', 'false'],
+      ] as const)
+        expect((await set(k, v)).retcode).toBe(0);
       const r = await s.command('influx send');
       expect([r.retcode, r.stderr]).toEqual([0, '']);
       expect(r.stdout).toContain(`https://127.0.0.1:${tls.port}`);
@@ -227,7 +251,12 @@ maybe('influx module with a real InfluxDB', () => {
       expect(bad.stderr).toMatch(/certificate/);
       await until('MGR_INFLUX_SEND_FAILED for tls', async () => (await s.health()).checks.MGR_INFLUX_SEND_FAILED);
     } finally {
-      for (const [k, v] of [['port', influx.port], ['ssl', 'false'], ['verify_ssl', 'true']] as const) await set(k, v);
+      for (const [k, v] of [
+        ['port', influx.port],
+        ['ssl', 'false'],
+        ['verify_ssl', 'true'],
+      ] as const)
+        await set(k, v);
       await tls?.stop();
       if (certs) fs.rmSync(certs.dir, { recursive: true, force: true });
     }
@@ -236,7 +265,8 @@ maybe('influx module with a real InfluxDB', () => {
   });
 
   it('sends by itself every interval', async () => {
-    const rounds = async () => (await one('SELECT count("value") FROM ceph_pool_stats WHERE pool_name = \'' + SPECIAL_POOL + "' AND type_instance = 'wr'"))[0][1];
+    const rounds = async () =>
+      (await one('SELECT count("value") FROM ceph_pool_stats WHERE pool_name = \'' + SPECIAL_POOL + "' AND type_instance = 'wr'"))[0][1];
     const start = await rounds();
     // A new interval applies at once (config_notify wakes the loop), so the next round is at most 5 s away.
     expect((await set('interval', 5)).retcode).toBe(0);

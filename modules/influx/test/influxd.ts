@@ -18,7 +18,6 @@ export function influxdMissing(): string | null {
   return null;
 }
 
-
 export interface Influxd {
   port: number;
   url: string;
@@ -42,7 +41,15 @@ function call(url: string, method: string, body: string, headers: Record<string,
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const req = (u.protocol === 'https:' ? https : http).request(
-      { host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers: { ...headers, 'Content-Length': Buffer.byteLength(body) }, ca: ca ? fs.readFileSync(ca) : undefined, timeout: 5000 },
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        method,
+        headers: { ...headers, 'Content-Length': Buffer.byteLength(body) },
+        ca: ca ? fs.readFileSync(ca) : undefined,
+        timeout: 5000,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c) => chunks.push(c));
@@ -120,9 +127,16 @@ export async function startInfluxd(opts: InfluxdOptions = {}): Promise<Influxd> 
     const auth = `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`).toString('base64')}`;
     const query = async (q: string, db?: string, withAuth = true) => {
       const body = new URLSearchParams({ q, ...(db ? { db } : {}) }).toString();
-      const res = await call(`${url}/query`, 'POST', body, { 'Content-Type': 'application/x-www-form-urlencoded', ...(withAuth ? { Authorization: auth } : {}) }, ca);
+      const res = await call(
+        `${url}/query`,
+        'POST',
+        body,
+        { 'Content-Type': 'application/x-www-form-urlencoded', ...(withAuth ? { Authorization: auth } : {}) },
+        ca,
+      );
       const j = res.json;
-      if (res.status !== 200 || j.error || (j.results ?? []).some((r: any) => r.error)) throw new Error(`influx query '${q}' failed (${res.status}): ${JSON.stringify(j)}`);
+      if (res.status !== 200 || j.error || (j.results ?? []).some((r: any) => r.error))
+        throw new Error(`influx query '${q}' failed (${res.status}): ${JSON.stringify(j)}`);
       return j;
     };
     // With auth on and no users yet, InfluxDB allows exactly this one statement unauthenticated.

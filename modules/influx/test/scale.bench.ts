@@ -7,7 +7,14 @@ import { ADMIN, startInfluxd } from './influxd';
   const t0 = Date.now();
   const s = await startModuleStack({ modules: ['influx'], osds });
   console.log('stack up', Date.now() - t0, 'ms');
-  for (const [k, v] of [['hostname', '127.0.0.1'], ['port', influx.port], ['username', ADMIN.user], ['password', ADMIN.password], ['interval', 3600]] as const) await s.command('influx config-set', { key: k, value: String(v) });
+  for (const [k, v] of [
+    ['hostname', '127.0.0.1'],
+    ['port', influx.port],
+    ['username', ADMIN.user],
+    ['password', ADMIN.password],
+    ['interval', 3600],
+  ] as const)
+    await s.command('influx config-set', { key: k, value: String(v) });
   for (let i = 0; i < 3; i++) {
     const t = Date.now();
     const r = await s.command('influx send');
@@ -15,4 +22,7 @@ import { ADMIN, startInfluxd } from './influxd';
   }
   await s.close();
   await influx.stop();
-})().catch((e) => { console.error(e); process.exit(1); });
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

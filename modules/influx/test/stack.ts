@@ -14,7 +14,7 @@ import { DaemonServerServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/daem
 import { startClusterState } from '../../../services/cluster-state/server';
 import { startModuleHost } from '../../../services/module-host/server';
 import { startDaemonServer } from '../../../services/daemon-server/server';
-import { parseKeyring } from '../../../services/daemon-server/domain/auth';
+import { parseKeyring } from '../../../lib/keyring';
 import { createLogger } from '../../../lib/log';
 import { ClusterOptions, SimCluster } from '../../../sim/cluster';
 import { MapFeed } from '../../../sim/feed';
@@ -32,7 +32,6 @@ export interface StackOptions {
 
 export type Stack = Awaited<ReturnType<typeof startModuleStack>>;
 
-
 export async function startModuleStack(opts: StackOptions) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mgrpc-${opts.modules.join('-')}-`));
   const sim = new SimCluster({ osds: opts.osds ?? 3, ...opts.cluster });
@@ -41,9 +40,23 @@ export async function startModuleStack(opts: StackOptions) {
   const quiet = createLogger({ component: 'test-sim' }, 'error');
   const feed = new MapFeed({ cluster: sim, address: cs.address, serviceMap: true, logger: quiet });
   await feed.start();
-  const mh = await startModuleHost({ clusterStateAddr: cs.address, enabledModules: opts.modules, logLevel: process.env.TEST_LOG_LEVEL ?? 'error', metricsPort: -1 });
+  const mh = await startModuleHost({
+    clusterStateAddr: cs.address,
+    enabledModules: opts.modules,
+    logLevel: process.env.TEST_LOG_LEVEL ?? 'error',
+    metricsPort: -1,
+  });
   const keyringPath = path.join(dir, 'keyring');
-  const ds = await startDaemonServer({ port: 0, metricsPort: -1, logLevel: 'error', clusterStateAddr: cs.address, moduleHostAddr: mh.address, keyringPath, statsPeriod: 1, flushIntervalMs: 50 });
+  const ds = await startDaemonServer({
+    port: 0,
+    metricsPort: -1,
+    logLevel: 'error',
+    clusterStateAddr: cs.address,
+    moduleHostAddr: mh.address,
+    keyringPath,
+    statsPeriod: 1,
+    flushIntervalMs: 50,
+  });
   const key = parseKeyring(fs.readFileSync(keyringPath, 'utf8')).get('client.admin')!.key;
   const daemons = new FakeDaemons({ cluster: sim, address: ds.address, auth: { entity: 'client.admin', key }, logger: quiet }).start();
 
@@ -74,7 +87,10 @@ export async function startModuleStack(opts: StackOptions) {
       return JSON.parse(Buffer.from((await csClient.get({ what })).json).toString());
     },
     /** The merged health document (`ceph health detail` JSON). */
-    async health(): Promise<{ status: string; checks: Record<string, { severity: string; summary: { message: string }; detail: Array<{ message: string }> }> }> {
+    async health(): Promise<{
+      status: string;
+      checks: Record<string, { severity: string; summary: { message: string }; detail: Array<{ message: string }> }>;
+    }> {
       return JSON.parse((await stack.get('health')).json);
     },
     async close() {

@@ -133,7 +133,15 @@ describe('metrics from a Ceph Pacific cluster (fixtures)', () => {
       expect(one('ceph_osd_weight', { ceph_daemon: `osd.${id}` }).value).toBe(1);
     }
     expect(one('ceph_osd_metadata', { ceph_daemon: 'osd.0' }).labels).toEqual({
-      back_iface: '', ceph_daemon: 'osd.0', cluster_addr: '127.0.0.1', device_class: 'hdd', front_iface: '', hostname: 'vm', objectstore: 'memstore', public_addr: '127.0.0.1', ceph_version: version,
+      back_iface: '',
+      ceph_daemon: 'osd.0',
+      cluster_addr: '127.0.0.1',
+      device_class: 'hdd',
+      front_iface: '',
+      hostname: 'vm',
+      objectstore: 'memstore',
+      public_addr: '127.0.0.1',
+      ceph_version: version,
     });
     expect(help.get('ceph_osd_up')).toBe('OSD status up');
     expect(one('ceph_osd_flag_noout').value).toBe(0);
@@ -164,7 +172,12 @@ describe('metrics from a Ceph Pacific cluster (fixtures)', () => {
 
   it('mons, mgrs, mds and fs metadata', () => {
     expect(one('ceph_mon_quorum_status', { ceph_daemon: 'mon.a' }).value).toBe(1);
-    expect(one('ceph_mon_metadata', { ceph_daemon: 'mon.a' }).labels).toMatchObject({ hostname: 'vm', public_addr: '127.0.0.1', rank: '0', ceph_version: version });
+    expect(one('ceph_mon_metadata', { ceph_daemon: 'mon.a' }).labels).toMatchObject({
+      hostname: 'vm',
+      public_addr: '127.0.0.1',
+      rank: '0',
+      ceph_version: version,
+    });
     expect(one('ceph_mds_metadata', { ceph_daemon: 'mds.a' }).labels).toMatchObject({ fs_id: '1', hostname: 'vm', rank: '0', ceph_version: version });
     expect(one('ceph_fs_metadata').labels).toEqual({ data_pools: '3', fs_id: '1', metadata_pool: '1', name: 'cephfs' });
     const mgrMap = fixture('mgrget-mgr_map.json');

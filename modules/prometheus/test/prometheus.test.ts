@@ -63,9 +63,18 @@ describeReal('prometheus module scraped by a real Prometheus', () => {
     fs.writeFileSync(path.join(dir, 'prometheus.yml'), config);
     const port = await freePort();
     promUrl = `http://127.0.0.1:${port}`;
-    prom = spawn(PROMETHEUS, [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    prom = spawn(
+      PROMETHEUS,
+      [
+        `--config.file=${path.join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     prom.stdout!.on('data', (d) => (promLog += d));
     prom.stderr!.on('data', (d) => (promLog += d));
     await until('Prometheus ready', async () => (await fetch(`${promUrl}/-/ready`)).ok, 30000, 200).catch((e) => {
@@ -138,11 +147,13 @@ describeReal('prometheus module scraped by a real Prometheus', () => {
     expect(post.headers.get('allow')).toBe('GET, HEAD');
     // Asked for gzip (as Prometheus does), the cached compressed body is sent.
     const gz = await new Promise<{ enc: string | undefined; body: Buffer }>((resolve, reject) => {
-      http.get(`${metricsUri}metrics`, { headers: { 'Accept-Encoding': 'gzip' } }, (r) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c) => chunks.push(c));
-        r.on('end', () => resolve({ enc: r.headers['content-encoding'], body: Buffer.concat(chunks) }));
-      }).on('error', reject);
+      http
+        .get(`${metricsUri}metrics`, { headers: { 'Accept-Encoding': 'gzip' } }, (r) => {
+          const chunks: Buffer[] = [];
+          r.on('data', (c) => chunks.push(c));
+          r.on('end', () => resolve({ enc: r.headers['content-encoding'], body: Buffer.concat(chunks) }));
+        })
+        .on('error', reject);
     });
     expect(gz.enc).toBe('gzip');
     expect(zlib.gunzipSync(gz.body).toString()).toMatch(/^ceph_osd_op_w\{ceph_daemon="osd\.0"\} 1000$/m);
@@ -154,7 +165,10 @@ describeReal('prometheus module scraped by a real Prometheus', () => {
   });
 
   it('lists its commands and answers file_sd_config', async () => {
-    const cmds = mh.host.commands().filter((c) => c.module === 'prometheus').map((c) => c.cmd);
+    const cmds = mh.host
+      .commands()
+      .filter((c) => c.module === 'prometheus')
+      .map((c) => c.cmd);
     expect(cmds).toEqual(expect.arrayContaining(['prometheus file_sd_config', 'prometheus status', expect.stringMatching(/^prometheus set-local /)]));
     const r = await mh.host.handleCommand('prometheus file_sd_config', { prefix: 'prometheus file_sd_config' }, '');
     expect(r.result[0]).toBe(0);

@@ -15,7 +15,6 @@ import { MapFeed } from '../../../sim/feed';
 import { osdPerfSchema, slotsOf } from '../../../sim/perf';
 import { until, freePort } from '../../../lib/testing/wait';
 
-
 /** A port free at the time of asking (for programs that cannot take port 0). */
 
 /** osd.op_w of osd.N in the reports below: a value the tests can look for. */
@@ -28,7 +27,14 @@ export async function startStack(opts: { osds?: number; options?: Record<string,
   const csClient = makeClient(ClusterStateServiceDefinition, channel);
   for (const [k, v] of Object.entries(opts.options ?? {})) await csClient.setStore({ key: k, value: v });
   const sim = new SimCluster({ osds: opts.osds ?? 3 });
-  const feed = new MapFeed({ cluster: sim, channel, pgStatsDirect: true, pgStatsPeriodSec: 1, serviceMap: true, logger: createLogger({ component: 'sim-feed' }, 'warn') });
+  const feed = new MapFeed({
+    cluster: sim,
+    channel,
+    pgStatsDirect: true,
+    pgStatsPeriodSec: 1,
+    serviceMap: true,
+    logger: createLogger({ component: 'sim-feed' }, 'warn'),
+  });
   await feed.start(); // maps, including the monitors' mon_status (every mon in quorum)
 
   // Perf counters: the simulator's OSD schema, every value 0 but osd.op_w.
@@ -40,8 +46,20 @@ export async function startStack(opts: { osds?: number; options?: Record<string,
     const values = new Array(slots).fill(0);
     values[opWSlot] = opW(osd);
     return {
-      daemon: `osd.${osd}`, opened: first, serviceName: '', serviceDaemon: false, metadata: first ? sim.osdMetadataOf(osd) : {}, declare: first ? schema : [], undeclare: [],
-      values, stamp: Date.now() / 1000, status: {}, hasStatus: false, taskStatus: {}, healthMetrics: [], closed: false,
+      daemon: `osd.${osd}`,
+      opened: first,
+      serviceName: '',
+      serviceDaemon: false,
+      metadata: first ? sim.osdMetadataOf(osd) : {},
+      declare: first ? schema : [],
+      undeclare: [],
+      values,
+      stamp: Date.now() / 1000,
+      status: {},
+      hasStatus: false,
+      taskStatus: {},
+      healthMetrics: [],
+      closed: false,
     };
   };
   const osdIds = sim.osds.map((o) => o.id);
@@ -57,7 +75,13 @@ export async function startStack(opts: { osds?: number; options?: Record<string,
     feed,
     /** A module-host on this cluster-state; stopped by close(). */
     async startHost(o: Partial<ModuleHostOptions> & { enabledModules: string[] }): Promise<ModuleHostHandle> {
-      const mh = await startModuleHost({ clusterStateAddr: cs.address, logLevel: process.env.TEST_MH_LOG ?? 'warn', metricsPort: -1, commandTimeoutMs: 10000, ...o });
+      const mh = await startModuleHost({
+        clusterStateAddr: cs.address,
+        logLevel: process.env.TEST_MH_LOG ?? 'warn',
+        metricsPort: -1,
+        commandTimeoutMs: 10000,
+        ...o,
+      });
       hosts.push(mh);
       return mh;
     },

@@ -12,7 +12,7 @@ import { openChannel, makeClient } from '../../../lib/client';
 import { DaemonServerServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
 import { makeTestCerts, TestCerts } from '../../../lib/testing/certs';
 import { startDaemonServer, DaemonServerHandle } from '../../../services/daemon-server/server';
-import { parseKeyring } from '../../../services/daemon-server/domain/auth';
+import { parseKeyring } from '../../../lib/keyring';
 import { ModuleHostHandle } from '../../../services/module-host/server';
 import { startStack, until } from '../../prometheus/test/stack';
 
@@ -70,7 +70,14 @@ describe('restful module', () => {
     ca = fs.readFileSync(certs.ca, 'utf8');
     stack = await startStack({ options: { 'config/mgr/restful/server_port': '0' } });
     mh = await stack.startHost({ enabledModules: ['restful', 'hello'], keyringPath: path.join(stack.dir, 'keyring') });
-    ds = await startDaemonServer({ port: 0, metricsPort: -1, logLevel: 'error', clusterStateAddr: stack.cs.address, moduleHostAddr: mh.address, keyringPath: path.join(stack.dir, 'keyring') });
+    ds = await startDaemonServer({
+      port: 0,
+      metricsPort: -1,
+      logLevel: 'error',
+      clusterStateAddr: stack.cs.address,
+      moduleHostAddr: mh.address,
+      keyringPath: path.join(stack.dir, 'keyring'),
+    });
     // restful's /request sends its commands to this daemon-server (sendCommand as mgr.x).
     mh.commands.setFallbackAddr(ds.address);
     dsClient = makeClient(DaemonServerServiceDefinition, openChannel(ds.address));
@@ -221,7 +228,14 @@ describe('restful module', () => {
   });
 
   it('runs module commands (hello) and restful commands; an unknown prefix fails with -22', async () => {
-    const r = await call('POST', '/request?wait=1', { body: JSON.stringify([{ prefix: 'hello', person_name: 'REST' }, { prefix: 'pg stat', format: 'json' }, { prefix: 'restful list-keys' }, { prefix: 'no such thing' }]) });
+    const r = await call('POST', '/request?wait=1', {
+      body: JSON.stringify([
+        { prefix: 'hello', person_name: 'REST' },
+        { prefix: 'pg stat', format: 'json' },
+        { prefix: 'restful list-keys' },
+        { prefix: 'no such thing' },
+      ]),
+    });
     expect(r.body.state).toBe('failed');
     expect(r.body.finished.map((c: any) => c.outb.slice(0, 11))).toEqual(['Hello REST', expect.stringContaining('{'), expect.stringContaining('{')]);
     expect(JSON.parse(r.body.finished[1].outb).pg_summary.num_pgs).toBe(stack.sim.pgs.length);
@@ -241,7 +255,12 @@ describe('restful module', () => {
     expect(viaRest.nodes).toHaveLength(stack.sim.osds.length);
     expect(r.body.finished[1].outb).toMatch(new RegExp(`^${stack.sim.pgs.length} pgs: `));
     // Arguments are validated against the descriptors, as for any client.
-    const bad = await call('POST', '/request?wait=1', { body: JSON.stringify([{ prefix: 'hello count', num: 'many' }, { prefix: 'osd df', output_method: 'sideways' }]) });
+    const bad = await call('POST', '/request?wait=1', {
+      body: JSON.stringify([
+        { prefix: 'hello count', num: 'many' },
+        { prefix: 'osd df', output_method: 'sideways' },
+      ]),
+    });
     expect(bad.body.failed.map((c: any) => c.r)).toEqual([-22, -22]);
     expect(bad.body.failed[0].outs).toMatch(/^Invalid command: /);
   });
@@ -255,7 +274,14 @@ describe('restful module', () => {
     await ds.stop();
     await stack.stopHost(mh);
     mh = await stack.startHost({ enabledModules: ['restful', 'hello'], keyringPath: path.join(stack.dir, 'keyring') });
-    ds = await startDaemonServer({ port: 0, metricsPort: -1, logLevel: 'error', clusterStateAddr: stack.cs.address, moduleHostAddr: mh.address, keyringPath: path.join(stack.dir, 'keyring') });
+    ds = await startDaemonServer({
+      port: 0,
+      metricsPort: -1,
+      logLevel: 'error',
+      clusterStateAddr: stack.cs.address,
+      moduleHostAddr: mh.address,
+      keyringPath: path.join(stack.dir, 'keyring'),
+    });
     mh.commands.setFallbackAddr(ds.address);
     dsClient = makeClient(DaemonServerServiceDefinition, openChannel(ds.address));
     await until('restful back', async () => uri().startsWith('https://') && (await call('GET', '/')).status === 200);

@@ -61,10 +61,11 @@ export async function startReceiver(behaviour: Behaviour = 'success'): Promise<R
     requests: [],
     behaviour,
     violations: [],
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
   const server = net.createServer((sock) => {
     sockets.add(sock);
@@ -101,7 +102,9 @@ export async function startReceiver(behaviour: Behaviour = 'success'): Promise<R
         sock.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n');
       } else {
         const failed = typeof b === 'object' ? Math.min(b.failed, n) : 0;
-        sock.end(answer({ response: 'success', info: `processed: ${n - failed}; failed: ${failed}; total: ${n}; seconds spent: 0.000042` }, b === 'compressed'));
+        sock.end(
+          answer({ response: 'success', info: `processed: ${n - failed}; failed: ${failed}; total: ${n}; seconds spent: 0.000042` }, b === 'compressed'),
+        );
       }
     });
   });

@@ -105,7 +105,9 @@ describe('zabbix module', () => {
     const before = Date.now();
     const r = await s.command('zabbix send');
     expect(r.retcode).toBe(0);
-    expect(r.stdout).toMatch(/^Sent \d+ items of data to Zabbix as 'ceph-[0-9a-f-]+': 127\.0\.0\.1:\d+ \(processed \d+ of \d+ in 2 requests\), 127\.0\.0\.1:\d+/);
+    expect(r.stdout).toMatch(
+      /^Sent \d+ items of data to Zabbix as 'ceph-[0-9a-f-]+': 127\.0\.0\.1:\d+ \(processed \d+ of \d+ in 2 requests\), 127\.0\.0\.1:\d+/,
+    );
 
     for (const rcv of [a, b]) {
       const reqs = rcv.requests.slice(rcv === a ? fromA : fromB);
@@ -142,13 +144,31 @@ describe('zabbix module', () => {
     expect(['HEALTH_OK', 'HEALTH_WARN', 'HEALTH_ERR']).toContain(v('overall_status'));
     expect(v('overall_status_int')).toBe(String({ HEALTH_OK: 0, HEALTH_WARN: 1, HEALTH_ERR: 2 }[v('overall_status') as string]));
     expect(v('osd_full_ratio')).toBe(String(osdMap.full_ratio));
-    for (const k of ['osd_max_fill', 'osd_min_fill', 'osd_avg_fill', 'osd_latency_apply_avg', 'osd_latency_commit_max', 'osd_max_pgs', 'num_pg_temp', 'num_pg_degraded', 'num_pg_backfill_wait', 'wr_ops', 'rd_ops', 'wr_bytes', 'rd_bytes', 'total_used_bytes', 'total_avail_bytes']) {
+    for (const k of [
+      'osd_max_fill',
+      'osd_min_fill',
+      'osd_avg_fill',
+      'osd_latency_apply_avg',
+      'osd_latency_commit_max',
+      'osd_max_pgs',
+      'num_pg_temp',
+      'num_pg_degraded',
+      'num_pg_backfill_wait',
+      'wr_ops',
+      'rd_ops',
+      'wr_bytes',
+      'rd_bytes',
+      'total_used_bytes',
+      'total_avail_bytes',
+    ]) {
       expect([k, Number.isFinite(Number(v(k)))]).toEqual([k, true]);
     }
     // Per pool and per OSD, the Unicode pool included (the length header counts bytes).
-    for (const p of df.pools) for (const k of ['rd_bytes', 'wr_bytes', 'rd_ops', 'wr_ops', 'bytes_used', 'stored_raw', 'percent_used']) expect(v(`[${p.name},${k}]`)).toBeDefined();
+    for (const p of df.pools)
+      for (const k of ['rd_bytes', 'wr_bytes', 'rd_ops', 'wr_ops', 'bytes_used', 'stored_raw', 'percent_used']) expect(v(`[${p.name},${k}]`)).toBeDefined();
     expect(Number(v(`[${UNICODE_POOL},wr_ops]`))).toBeGreaterThanOrEqual(0);
-    for (const o of osdMap.osds) for (const k of ['up', 'in', 'osd_fill', 'num_pgs', 'osd_latency_apply', 'osd_latency_commit']) expect(v(`[osd.${o.osd},${k}]`)).toBeDefined();
+    for (const o of osdMap.osds)
+      for (const k of ['up', 'in', 'osd_fill', 'num_pgs', 'osd_latency_apply', 'osd_latency_commit']) expect(v(`[osd.${o.osd},${k}]`)).toBeDefined();
     expect(v('[osd.0,up]')).toBe('1');
     expect((await s.health()).checks.MGR_ZABBIX_SEND_FAILED).toBeUndefined();
     await until('no-server check cleared', async () => !(await s.health()).checks.MGR_ZABBIX_NO_SERVER);
@@ -185,7 +205,11 @@ describe('zabbix module', () => {
   });
 
   const failing: Array<[string, (r: Receiver) => void, RegExp]> = [
-    ['a server that did not process some values', (r) => (r.behaviour = { failed: 2 }) /* per request; a round is two */, /processed \d+ and failed 4 of \d+ values/],
+    [
+      'a server that did not process some values',
+      (r) => (r.behaviour = { failed: 2 }) /* per request; a round is two */,
+      /processed \d+ and failed 4 of \d+ values/,
+    ],
     ['a server that closes before answering', (r) => (r.behaviour = 'close-early'), /closed the connection after 8 bytes, before a complete answer/],
     ['a server that is not a Zabbix server', (r) => (r.behaviour = 'garbage'), /answered badly: not a Zabbix protocol message/],
   ];
@@ -233,7 +257,13 @@ describe('zabbix module', () => {
 
   it('config-show shows the settings', async () => {
     const r = await s.command('zabbix config-show');
-    expect(JSON.parse(r.stdout)).toEqual({ discovery_interval: 100, identifier: 'my-ceph', interval: 3600, zabbix_host: `127.0.0.1:${a.port}`, zabbix_port: a.port });
+    expect(JSON.parse(r.stdout)).toEqual({
+      discovery_interval: 100,
+      identifier: 'my-ceph',
+      interval: 3600,
+      zabbix_host: `127.0.0.1:${a.port}`,
+      zabbix_port: a.port,
+    });
   });
 
   it('sends by itself every interval, with discovery after zabbix_host changes', async () => {

@@ -27,14 +27,54 @@ export function synthesiseCrush(osdMap: Json | undefined, osdMetadata: Json | un
     buckets.push({ alg: 'straw2', hash: 'rjenkins1', id, items, name: host, type_id: 1, type_name: 'host', weight: items.length * WEIGHT_ONE });
     hostItems.push({ id, pos: hostItems.length, weight: items.length * WEIGHT_ONE });
   }
-  const root = { alg: 'straw2', hash: 'rjenkins1', id: -1, items: hostItems, name: 'default', type_id: 11, type_name: 'root', weight: osds.length * WEIGHT_ONE };
+  const root = {
+    alg: 'straw2',
+    hash: 'rjenkins1',
+    id: -1,
+    items: hostItems,
+    name: 'default',
+    type_id: 11,
+    type_name: 'root',
+    weight: osds.length * WEIGHT_ONE,
+  };
   const classOf = (id: number) => osdMetadata?.[String(id)]?.default_device_class ?? 'hdd';
   return {
     buckets: [root, ...buckets],
     choose_args: {},
     devices: osds.map((id) => ({ class: classOf(id), id, name: `osd.${id}` })),
-    rules: [{ max_size: 10, min_size: 1, rule_id: 0, rule_name: 'replicated_rule', ruleset: 0, steps: [{ item: -1, item_name: 'default', op: 'take' }, { num: 0, op: 'chooseleaf_firstn', type: 'host' }, { op: 'emit' }], type: 1 }],
-    tunables: { allowed_bucket_algs: 54, choose_local_fallback_tries: 0, choose_local_tries: 0, choose_total_tries: 50, chooseleaf_descend_once: 1, chooseleaf_stable: 1, chooseleaf_vary_r: 1, has_v2_rules: 0, has_v3_rules: 0, has_v4_buckets: 1, has_v5_rules: 0, legacy_tunables: 0, minimum_required_version: 'jewel', optimal_tunables: 1, profile: 'jewel', require_feature_tunables: 1, require_feature_tunables2: 1, require_feature_tunables3: 1, require_feature_tunables5: 1, straw_calc_version: 1 },
+    rules: [
+      {
+        max_size: 10,
+        min_size: 1,
+        rule_id: 0,
+        rule_name: 'replicated_rule',
+        ruleset: 0,
+        steps: [{ item: -1, item_name: 'default', op: 'take' }, { num: 0, op: 'chooseleaf_firstn', type: 'host' }, { op: 'emit' }],
+        type: 1,
+      },
+    ],
+    tunables: {
+      allowed_bucket_algs: 54,
+      choose_local_fallback_tries: 0,
+      choose_local_tries: 0,
+      choose_total_tries: 50,
+      chooseleaf_descend_once: 1,
+      chooseleaf_stable: 1,
+      chooseleaf_vary_r: 1,
+      has_v2_rules: 0,
+      has_v3_rules: 0,
+      has_v4_buckets: 1,
+      has_v5_rules: 0,
+      legacy_tunables: 0,
+      minimum_required_version: 'jewel',
+      optimal_tunables: 1,
+      profile: 'jewel',
+      require_feature_tunables: 1,
+      require_feature_tunables2: 1,
+      require_feature_tunables3: 1,
+      require_feature_tunables5: 1,
+      straw_calc_version: 1,
+    },
     types: CRUSH_TYPES.map((name, type_id) => ({ name, type_id })),
   };
 }
@@ -84,6 +124,9 @@ export function osdTree(crush: Json, osdMap: Json | undefined): Json {
     }
   };
   for (const r of roots) visit(r, 0);
-  const stray = [...osdInfo.keys()].filter((id) => !placed.has(id)).sort((a, b) => a - b).map((id) => osdNode(id, 0, null));
+  const stray = [...osdInfo.keys()]
+    .filter((id) => !placed.has(id))
+    .sort((a, b) => a - b)
+    .map((id) => osdNode(id, 0, null));
   return { nodes, stray };
 }

@@ -74,7 +74,24 @@ export class DaemonIndex {
     let d = this.daemons.get(name);
     if (!d) {
       const [type, id] = splitDaemonName(name)!;
-      d = { name, type, id, metadata: {}, serviceDaemon: false, serviceName: '', counters: new Map(), order: [], slots: 0, status: null, taskStatus: {}, healthMetrics: [], lastReport: 0, stale: false, connected: true, retired: null };
+      d = {
+        name,
+        type,
+        id,
+        metadata: {},
+        serviceDaemon: false,
+        serviceName: '',
+        counters: new Map(),
+        order: [],
+        slots: 0,
+        status: null,
+        taskStatus: {},
+        healthMetrics: [],
+        lastReport: 0,
+        stale: false,
+        connected: true,
+        retired: null,
+      };
       this.daemons.set(name, d);
       this.version++;
     }
@@ -88,14 +105,17 @@ export class DaemonIndex {
     if (!Number.isFinite(r.stamp) || r.stamp < 0) return `${r.daemon}: stamp ${r.stamp} is not a time`;
     // The common case (values only) is checked without building anything.
     if (d && !r.opened && !r.declare.length && !r.undeclare.length) {
-      return d.slots === r.values.length ? null : `${r.daemon}: ${r.values.length} values for a schema of ${d.counters.size} counters taking ${d.slots} slots; report ignored`;
+      return d.slots === r.values.length
+        ? null
+        : `${r.daemon}: ${r.values.length} values for a schema of ${d.counters.size} counters taking ${d.slots} slots; report ignored`;
     }
     const counters = new Map(r.opened || !d ? [] : [...d.counters].map(([k, c]) => [k, c.type] as const));
     for (const u of r.undeclare) counters.delete(u);
     for (const t of r.declare) counters.set(t.path, t);
     let slots = 0;
     for (const t of counters.values()) slots += slotsOf(t);
-    if (slots !== r.values.length) return `${r.daemon}: ${r.values.length} values for a schema of ${counters.size} counters taking ${slots} slots; report ignored`;
+    if (slots !== r.values.length)
+      return `${r.daemon}: ${r.values.length} values for a schema of ${counters.size} counters taking ${slots} slots; report ignored`;
     return null;
   }
 
@@ -140,7 +160,14 @@ export class DaemonIndex {
         const counter: Counter =
           old && old.type.type === t.type
             ? { ...old, type: t }
-            : { type: t, times: new Float64Array(SAMPLES_KEPT), values: new Float64Array(SAMPLES_KEPT), counts: t.type & LONGRUNAVG ? new Float64Array(SAMPLES_KEPT) : null, next: 0, size: 0 };
+            : {
+                type: t,
+                times: new Float64Array(SAMPLES_KEPT),
+                values: new Float64Array(SAMPLES_KEPT),
+                counts: t.type & LONGRUNAVG ? new Float64Array(SAMPLES_KEPT) : null,
+                next: 0,
+                size: 0,
+              };
         d.counters.set(t.path, counter);
         schemaChanged = true;
       }
@@ -197,14 +224,25 @@ export class DaemonIndex {
   }
 
   staleNames(): string[] {
-    return [...this.daemons.values()].filter((d) => d.stale).map((d) => d.name).sort();
+    return [...this.daemons.values()]
+      .filter((d) => d.stale)
+      .map((d) => d.name)
+      .sort();
   }
 
   list(type: string): DaemonSummary[] {
     return [...this.daemons.values()]
       .filter((d) => !type || d.type === type)
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      .map((d) => ({ daemon: d.name, hostname: d.metadata.hostname ?? '', serviceDaemon: d.serviceDaemon, lastReport: d.lastReport, stale: d.stale, counters: d.counters.size, connected: d.connected }));
+      .map((d) => ({
+        daemon: d.name,
+        hostname: d.metadata.hostname ?? '',
+        serviceDaemon: d.serviceDaemon,
+        lastReport: d.lastReport,
+        stale: d.stale,
+        counters: d.counters.size,
+        connected: d.connected,
+      }));
   }
 
   // ---- module-API views, in Ceph's shapes ----

@@ -67,7 +67,11 @@ export class ChangeFeed {
       if (cursor < this.seq) {
         if (cursor + 1 < this.oldestSeq) {
           const missed = this.oldestSeq - cursor - 1;
-          yield { kind: 'resync', seq: this.seq, message: `${missed} event(s) after seq ${cursor} are no longer kept (backlog ${this.backlog}): re-read state with Get` };
+          yield {
+            kind: 'resync',
+            seq: this.seq,
+            message: `${missed} event(s) after seq ${cursor} are no longer kept (backlog ${this.backlog}): re-read state with Get`,
+          };
           cursor = this.seq;
           continue;
         }

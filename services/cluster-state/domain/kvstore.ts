@@ -54,7 +54,9 @@ export class SqliteStore implements KvStore, MapPersistence {
       listAll: this.db.prepare('SELECT key, value FROM kv ORDER BY key'),
       // Keys in [prefix, prefix + U+FFFF): a range scan on the primary key.
       listRange: this.db.prepare('SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key'),
-      saveMap: this.db.prepare('INSERT INTO maps (name, epoch, json) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET epoch = excluded.epoch, json = excluded.json'),
+      saveMap: this.db.prepare(
+        'INSERT INTO maps (name, epoch, json) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET epoch = excluded.epoch, json = excluded.json',
+      ),
       loadMaps: this.db.prepare('SELECT name, epoch, json FROM maps'),
     };
   }

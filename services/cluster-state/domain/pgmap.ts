@@ -8,18 +8,59 @@ type Json = Record<string, any>;
 
 /** object_stat_sum_t keys, in the order Ceph dumps them sorted. */
 const STAT_SUM_KEYS = [
-  'num_bytes', 'num_bytes_hit_set_archive', 'num_bytes_recovered', 'num_deep_scrub_errors', 'num_evict', 'num_evict_kb',
-  'num_evict_mode_full', 'num_evict_mode_some', 'num_flush', 'num_flush_kb', 'num_flush_mode_high', 'num_flush_mode_low',
-  'num_keys_recovered', 'num_large_omap_objects', 'num_legacy_snapsets', 'num_object_clones', 'num_object_copies', 'num_objects',
-  'num_objects_degraded', 'num_objects_dirty', 'num_objects_hit_set_archive', 'num_objects_manifest', 'num_objects_misplaced',
-  'num_objects_missing', 'num_objects_missing_on_primary', 'num_objects_omap', 'num_objects_pinned', 'num_objects_recovered',
-  'num_objects_repaired', 'num_objects_unfound', 'num_omap_bytes', 'num_omap_keys', 'num_promote', 'num_read', 'num_read_kb',
-  'num_scrub_errors', 'num_shallow_scrub_errors', 'num_whiteouts', 'num_write', 'num_write_kb',
+  'num_bytes',
+  'num_bytes_hit_set_archive',
+  'num_bytes_recovered',
+  'num_deep_scrub_errors',
+  'num_evict',
+  'num_evict_kb',
+  'num_evict_mode_full',
+  'num_evict_mode_some',
+  'num_flush',
+  'num_flush_kb',
+  'num_flush_mode_high',
+  'num_flush_mode_low',
+  'num_keys_recovered',
+  'num_large_omap_objects',
+  'num_legacy_snapsets',
+  'num_object_clones',
+  'num_object_copies',
+  'num_objects',
+  'num_objects_degraded',
+  'num_objects_dirty',
+  'num_objects_hit_set_archive',
+  'num_objects_manifest',
+  'num_objects_misplaced',
+  'num_objects_missing',
+  'num_objects_missing_on_primary',
+  'num_objects_omap',
+  'num_objects_pinned',
+  'num_objects_recovered',
+  'num_objects_repaired',
+  'num_objects_unfound',
+  'num_omap_bytes',
+  'num_omap_keys',
+  'num_promote',
+  'num_read',
+  'num_read_kb',
+  'num_scrub_errors',
+  'num_shallow_scrub_errors',
+  'num_whiteouts',
+  'num_write',
+  'num_write_kb',
 ];
 /** store_statfs_t keys. */
 const STATFS_KEYS = [
-  'allocated', 'available', 'data_compressed', 'data_compressed_allocated', 'data_compressed_original', 'data_stored',
-  'internal_metadata', 'internally_reserved', 'omap_allocated', 'total',
+  'allocated',
+  'available',
+  'data_compressed',
+  'data_compressed_allocated',
+  'data_compressed_original',
+  'data_stored',
+  'internal_metadata',
+  'internally_reserved',
+  'omap_allocated',
+  'total',
 ];
 
 /** pool_stat_t: what Ceph sums per pool and overall. */
@@ -34,7 +75,15 @@ export interface PoolStat {
 }
 
 const zeros = (keys: string[]) => Object.fromEntries(keys.map((k) => [k, 0])) as Record<string, number>;
-export const emptyPoolStat = (): PoolStat => ({ stat_sum: zeros(STAT_SUM_KEYS), store_stats: zeros(STATFS_KEYS), log_size: 0, ondisk_log_size: 0, up: 0, acting: 0, num_store_stats: 0 });
+export const emptyPoolStat = (): PoolStat => ({
+  stat_sum: zeros(STAT_SUM_KEYS),
+  store_stats: zeros(STATFS_KEYS),
+  log_size: 0,
+  ondisk_log_size: 0,
+  up: 0,
+  acting: 0,
+  num_store_stats: 0,
+});
 
 function addInto(target: Record<string, number>, src: Record<string, unknown> | undefined, keys: string[], sign: number): void {
   if (!src) return;
@@ -78,7 +127,15 @@ const clonePoolStat = (p: PoolStat): PoolStat => ({ ...p, stat_sum: { ...p.stat_
 
 /** Ceph dumps pool_stat_t with its keys in this order (sorted in the fixtures). */
 export function dumpPoolStat(p: PoolStat): Json {
-  return { acting: p.acting, log_size: p.log_size, num_store_stats: p.num_store_stats, ondisk_log_size: p.ondisk_log_size, stat_sum: p.stat_sum, store_stats: p.store_stats, up: p.up };
+  return {
+    acting: p.acting,
+    log_size: p.log_size,
+    num_store_stats: p.num_store_stats,
+    ondisk_log_size: p.ondisk_log_size,
+    stat_sum: p.stat_sum,
+    store_stats: p.store_stats,
+    up: p.up,
+  };
 }
 
 /** utime_t as Ceph prints a duration: seconds with six decimals. */
@@ -107,13 +164,15 @@ export function parsePgStatsReport(osd: number, epoch: number, stamp: number, js
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error(`osd.${osd}: JSON must be an object with pg_stat, osd_stat, pool_stat`);
   const b = body as Json;
-  if (b.pg_stat !== undefined && (typeof b.pg_stat !== 'object' || b.pg_stat === null || Array.isArray(b.pg_stat))) throw new Error(`osd.${osd}: pg_stat must be an object keyed by pgid`);
+  if (b.pg_stat !== undefined && (typeof b.pg_stat !== 'object' || b.pg_stat === null || Array.isArray(b.pg_stat)))
+    throw new Error(`osd.${osd}: pg_stat must be an object keyed by pgid`);
   for (const [pgid, st] of Object.entries((b.pg_stat ?? {}) as Json)) {
     if (!/^\d+\.[0-9a-f]+$/.test(pgid)) throw new Error(`osd.${osd}: '${pgid}' is not a pgid (pool.seed in hex, e.g. 1.1f)`);
     if (typeof st !== 'object' || st === null || typeof st.state !== 'string') throw new Error(`osd.${osd}: pg ${pgid} has no "state" string`);
   }
   if (b.osd_stat !== undefined && (typeof b.osd_stat !== 'object' || b.osd_stat === null)) throw new Error(`osd.${osd}: osd_stat must be an object`);
-  if (b.pool_stat !== undefined && (typeof b.pool_stat !== 'object' || b.pool_stat === null)) throw new Error(`osd.${osd}: pool_stat must be an object keyed by pool id`);
+  if (b.pool_stat !== undefined && (typeof b.pool_stat !== 'object' || b.pool_stat === null))
+    throw new Error(`osd.${osd}: pool_stat must be an object keyed by pool id`);
   if (!Number.isInteger(osd) || osd < 0) throw new Error(`osd id must be a non-negative whole number, got ${osd}`);
   return { osd, epoch, stamp, pg_stat: b.pg_stat ?? {}, osd_stat: b.osd_stat, pool_stat: b.pool_stat };
 }
@@ -282,7 +341,14 @@ export class PgMap {
   osdSum(): Json {
     const statfs = zeros(STATFS_KEYS);
     const perf = { apply_latency_ms: 0, apply_latency_ns: 0, commit_latency_ms: 0, commit_latency_ns: 0 };
-    const sums: Record<string, number> = { num_per_pool_omap_osds: 0, num_per_pool_osds: 0, num_pgs: 0, num_shards_repaired: 0, num_snap_trimming: 0, snap_trim_queue_len: 0 };
+    const sums: Record<string, number> = {
+      num_per_pool_omap_osds: 0,
+      num_per_pool_osds: 0,
+      num_pgs: 0,
+      num_shards_repaired: 0,
+      num_snap_trimming: 0,
+      snap_trim_queue_len: 0,
+    };
     for (const s of this.osdStats.values()) {
       for (const k of Object.keys(sums)) if (typeof s[k] === 'number') sums[k] += s[k];
       addInto(statfs, s.statfs, STATFS_KEYS, 1);

@@ -127,25 +127,63 @@ export class ClusterState {
       build: () => jsonBytes(build()),
     });
     const osdv = () => String(this.maps.version('osd_map'));
-    this.views.define('pg_summary', pgView(() => this.pg.pgSummary()));
-    this.views.define('pg_stats', pgView(() => this.pg.pgStatsView()));
-    this.views.define('pg_dump', pgView(() => this.pg.pgDump()));
-    this.views.define('pool_stats', pgView(() => this.pg.poolStatsView()));
-    this.views.define('osd_stats', pgView(() => this.pg.osdStatsView()));
-    this.views.define('io_rate', pgView(() => ({ pg_stats_delta: this.pg.pgStatsDelta() })));
-    this.views.define('pg_status', pgView(() => this.pgStatus(), osdv));
-    this.views.define('osd_pool_stats', pgView(() => this.osdPoolStats(), osdv));
-    this.views.define('df', pgView(() => this.df(), () => `${osdv()}/${this.maps.version('crush_map')}`));
+    this.views.define(
+      'pg_summary',
+      pgView(() => this.pg.pgSummary()),
+    );
+    this.views.define(
+      'pg_stats',
+      pgView(() => this.pg.pgStatsView()),
+    );
+    this.views.define(
+      'pg_dump',
+      pgView(() => this.pg.pgDump()),
+    );
+    this.views.define(
+      'pool_stats',
+      pgView(() => this.pg.poolStatsView()),
+    );
+    this.views.define(
+      'osd_stats',
+      pgView(() => this.pg.osdStatsView()),
+    );
+    this.views.define(
+      'io_rate',
+      pgView(() => ({ pg_stats_delta: this.pg.pgStatsDelta() })),
+    );
+    this.views.define(
+      'pg_status',
+      pgView(() => this.pgStatus(), osdv),
+    );
+    this.views.define(
+      'osd_pool_stats',
+      pgView(() => this.osdPoolStats(), osdv),
+    );
+    this.views.define(
+      'df',
+      pgView(
+        () => this.df(),
+        () => `${osdv()}/${this.maps.version('crush_map')}`,
+      ),
+    );
     this.views.define('osd_ping_times', {
       key: () => `${this.pg.version}/${this.maps.version('osd_ping_times')}`,
       epoch: () => this.pg.version,
       build: () => (this.maps.get('osd_ping_times') ? this.maps.get('osd_ping_times')!.bytes : jsonBytes(this.pg.osdPingTimes())),
     });
-    this.views.define('pg_ready', pgView(() => ({ pg_ready: this.pgReady() }), osdv));
-    this.views.define('active_clean_pgs', pgView(() => {
-      const pg_stats = [...this.pg.pgStats.values()].filter((p) => p.state === 'active+clean').map((p) => ({ pgid: p.pgid, reported_epoch: p.reported_epoch ?? 0 }));
-      return { pg_stats, total_num_pgs: this.pg.pgStats.size };
-    }));
+    this.views.define(
+      'pg_ready',
+      pgView(() => ({ pg_ready: this.pgReady() }), osdv),
+    );
+    this.views.define(
+      'active_clean_pgs',
+      pgView(() => {
+        const pg_stats = [...this.pg.pgStats.values()]
+          .filter((p) => p.state === 'active+clean')
+          .map((p) => ({ pgid: p.pgid, reported_epoch: p.reported_epoch ?? 0 }));
+        return { pg_stats, total_num_pgs: this.pg.pgStats.size };
+      }),
+    );
     const crushKey = () => `${this.maps.version('crush_map')}/${osdv()}/${this.maps.version('osd_metadata')}`;
     this.views.define('osd_map_crush', {
       key: crushKey,
@@ -189,7 +227,10 @@ export class ClusterState {
   private pgStatus(): Json {
     const osdSum = this.pg.osdSum();
     const sum = this.pg.sum;
-    const pools = this.pg.poolStats().map(([id]) => id).sort((a, b) => b - a);
+    const pools = this.pg
+      .poolStats()
+      .map(([id]) => id)
+      .sort((a, b) => b - a);
     const delta = this.pg.delta();
     const out: Json = {
       pgs_by_pool_state: pools.map((pool_id) => ({ pg_state_counts: this.pg.statesByCount(pool_id), pool_id })),
@@ -267,7 +308,13 @@ export class ClusterState {
     const stats_by_class: Json = {};
     for (const dev of crush.devices ?? []) {
       const st = this.pg.osdStats.get(dev.id)?.statfs;
-      const c = (stats_by_class[dev.class ?? 'hdd'] ??= { total_avail_bytes: 0, total_bytes: 0, total_used_bytes: 0, total_used_raw_bytes: 0, total_used_raw_ratio: 0 });
+      const c = (stats_by_class[dev.class ?? 'hdd'] ??= {
+        total_avail_bytes: 0,
+        total_bytes: 0,
+        total_used_bytes: 0,
+        total_used_raw_bytes: 0,
+        total_used_raw_ratio: 0,
+      });
       if (!st) continue;
       c.total_bytes += st.total ?? 0;
       c.total_avail_bytes += st.available ?? 0;
@@ -415,7 +462,9 @@ export class ClusterState {
         out = this.daemons.healthMetrics();
         break;
       default:
-        throw invalid(`kind ${q.kind} is not a daemon query; use one of SERVER, LIST_SERVERS, METADATA, STATUS, PERF_SCHEMA, COUNTER, LATEST_COUNTER, ALL_PERF_COUNTERS, HEALTH_METRICS`);
+        throw invalid(
+          `kind ${q.kind} is not a daemon query; use one of SERVER, LIST_SERVERS, METADATA, STATUS, PERF_SCHEMA, COUNTER, LATEST_COUNTER, ALL_PERF_COUNTERS, HEALTH_METRICS`,
+        );
     }
     return jsonBytes(out);
   }
@@ -426,7 +475,8 @@ export class ClusterState {
     if (!source) throw invalid('source is empty; name who raises the checks, e.g. "module:hello"');
     const set = new Map<string, CheckJson>();
     for (const c of checks) {
-      if (!c.code || !/^[A-Z0-9_]+$/.test(c.code)) throw invalid(`health check code '${c.code}' must be upper-case letters, digits and _ (e.g. MGR_MODULE_ERROR)`);
+      if (!c.code || !/^[A-Z0-9_]+$/.test(c.code))
+        throw invalid(`health check code '${c.code}' must be upper-case letters, digits and _ (e.g. MGR_MODULE_ERROR)`);
       if (set.has(c.code)) throw invalid(`health check ${c.code} appears twice in one call`);
       set.set(c.code, {
         severity: c.severity === HealthSeverity.HEALTH_SEVERITY_ERROR ? 'HEALTH_ERR' : 'HEALTH_WARN',
@@ -449,18 +499,41 @@ export class ClusterState {
     const osdMap = this.maps.parsed<Json>('osd_map');
     if (osdMap) {
       const down = (osdMap.osds ?? []).filter((o: Json) => o.in && !o.up);
-      if (down.length) warn('OSD_DOWN', `${down.length} osds down`, down.length, down.map((o: Json) => `osd.${o.osd} is down`));
+      if (down.length)
+        warn(
+          'OSD_DOWN',
+          `${down.length} osds down`,
+          down.length,
+          down.map((o: Json) => `osd.${o.osd} is down`),
+        );
     }
     const s = this.pg.sum.stat_sum;
     if (s.num_objects_degraded > 0 && s.num_object_copies > 0) {
       const pct = ((100 * s.num_objects_degraded) / s.num_object_copies).toFixed(3);
       const pgs = [...this.pg.pgStats.values()].filter((p) => String(p.state).includes('degraded'));
-      warn('PG_DEGRADED', `Degraded data redundancy: ${s.num_objects_degraded}/${s.num_object_copies} objects degraded (${pct}%), ${pgs.length} pgs degraded`, pgs.length, pgs.slice(0, 50).map((p) => `pg ${p.pgid} is ${p.state}, acting [${(p.acting ?? []).join(',')}]`));
+      warn(
+        'PG_DEGRADED',
+        `Degraded data redundancy: ${s.num_objects_degraded}/${s.num_object_copies} objects degraded (${pct}%), ${pgs.length} pgs degraded`,
+        pgs.length,
+        pgs.slice(0, 50).map((p) => `pg ${p.pgid} is ${p.state}, acting [${(p.acting ?? []).join(',')}]`),
+      );
     }
     const inactive = [...this.pg.pgStats.values()].filter((p) => !String(p.state).includes('active'));
-    if (inactive.length) warn('PG_AVAILABILITY', `Reduced data availability: ${inactive.length} pgs inactive`, inactive.length, inactive.slice(0, 50).map((p) => `pg ${p.pgid} is ${p.state}`));
+    if (inactive.length)
+      warn(
+        'PG_AVAILABILITY',
+        `Reduced data availability: ${inactive.length} pgs inactive`,
+        inactive.length,
+        inactive.slice(0, 50).map((p) => `pg ${p.pgid} is ${p.state}`),
+      );
     const stale = this.daemons.staleNames();
-    if (stale.length) warn('MGR_DAEMON_STALE', `${stale.length} daemon(s) have not reported recently`, stale.length, stale.map((n) => `${n} has not reported recently`));
+    if (stale.length)
+      warn(
+        'MGR_DAEMON_STALE',
+        `${stale.length} daemon(s) have not reported recently`,
+        stale.length,
+        stale.map((n) => `${n} has not reported recently`),
+      );
     return out;
   }
 
@@ -479,7 +552,11 @@ export class ClusterState {
       if (c.severity === 'HEALTH_ERR') status = 'HEALTH_ERR';
       else if (status === 'HEALTH_OK') status = 'HEALTH_WARN';
     }
-    const sorted = Object.fromEntries(Object.keys(checks).sort().map((k) => [k, checks[k]]));
+    const sorted = Object.fromEntries(
+      Object.keys(checks)
+        .sort()
+        .map((k) => [k, checks[k]]),
+    );
     const json = JSON.stringify({ status, checks: sorted, mutes: mon?.mutes ?? [] });
     if (json === this.healthJson) return;
     this.healthJson = json;

@@ -6,17 +6,41 @@ import { shapeDiff } from '../../../lib/testing/shape';
 import { startTestServer, fixture, parse, failure } from './helpers';
 
 const schema = fixture('mgrget-get_perf_schema-osd-0.json')['osd.0'];
-const declare: PerfCounterType[] = Object.entries<any>(schema).map(([path, s]) => ({ path, description: s.description, nick: s.nick ?? '', type: s.type, priority: s.priority, units: s.units }));
+const declare: PerfCounterType[] = Object.entries<any>(schema).map(([path, s]) => ({
+  path,
+  description: s.description,
+  nick: s.nick ?? '',
+  type: s.type,
+  priority: s.priority,
+  units: s.units,
+}));
 const slots = declare.reduce((n, t) => n + (t.type & 4 ? 2 : 1), 0);
 
 function report(daemon: string, extra: Partial<DaemonReport> = {}): DaemonReport {
-  return { daemon, opened: false, serviceName: '', serviceDaemon: false, metadata: {}, declare: [], undeclare: [], values: [], stamp: 0, status: {}, hasStatus: false, taskStatus: {}, healthMetrics: [], closed: false, ...extra };
+  return {
+    daemon,
+    opened: false,
+    serviceName: '',
+    serviceDaemon: false,
+    metadata: {},
+    declare: [],
+    undeclare: [],
+    values: [],
+    stamp: 0,
+    status: {},
+    hasStatus: false,
+    taskStatus: {},
+    healthMetrics: [],
+    closed: false,
+    ...extra,
+  };
 }
 const values = (base: number) => Array.from({ length: slots }, (_, i) => base + i);
 
 describe('cluster-state daemons', () => {
   let t: Awaited<ReturnType<typeof startTestServer>>;
-  const query = async (kind: DaemonQueryKind, q: Record<string, unknown> = {}) => parse((await t.client.queryDaemons({ kind, svcType: '', svcId: '', hostname: '', path: '', services: [], ...q })).json);
+  const query = async (kind: DaemonQueryKind, q: Record<string, unknown> = {}) =>
+    parse((await t.client.queryDaemons({ kind, svcType: '', svcId: '', hostname: '', path: '', services: [], ...q })).json);
   beforeAll(async () => {
     t = await startTestServer();
     const res = await t.client.reportDaemons({
@@ -77,9 +101,18 @@ describe('cluster-state daemons', () => {
 
   it('rejects a values array that does not fit the schema, applying nothing for that daemon', async () => {
     const before = await query(DaemonQueryKind.DAEMON_QUERY_KIND_LATEST_COUNTER, { svcType: 'osd', svcId: '0', path: 'osd.op_w' });
-    const res = await t.client.reportDaemons({ reports: [report('osd.0', { values: [1, 2, 3], stamp: 1795590000 }), report('nodot'), report('mds.a', { hasStatus: true, status: { state: 'up:active' } })] });
+    const res = await t.client.reportDaemons({
+      reports: [
+        report('osd.0', { values: [1, 2, 3], stamp: 1795590000 }),
+        report('nodot'),
+        report('mds.a', { hasStatus: true, status: { state: 'up:active' } }),
+      ],
+    });
     expect(res.applied).toBe(1);
-    expect(res.rejected).toEqual([expect.stringMatching(/osd.0: 3 values for a schema of \d+ counters taking \d+ slots/), expect.stringMatching(/'nodot': a daemon name is <type>.<id>/)]);
+    expect(res.rejected).toEqual([
+      expect.stringMatching(/osd.0: 3 values for a schema of \d+ counters taking \d+ slots/),
+      expect.stringMatching(/'nodot': a daemon name is <type>.<id>/),
+    ]);
     expect(await query(DaemonQueryKind.DAEMON_QUERY_KIND_LATEST_COUNTER, { svcType: 'osd', svcId: '0', path: 'osd.op_w' })).toEqual(before);
     expect(await query(DaemonQueryKind.DAEMON_QUERY_KIND_STATUS, { svcType: 'mds', svcId: 'a' })).toEqual({ state: 'up:active' });
   });
@@ -111,10 +144,14 @@ describe('cluster-state daemons', () => {
     const unspecified = await failure(t.client.queryDaemons({ kind: DaemonQueryKind.DAEMON_QUERY_KIND_UNSPECIFIED }));
     expect(unspecified.code).toBe(Status.INVALID_ARGUMENT);
     expect(unspecified.message).toMatch(/not a daemon query/);
-    expect((await failure(t.client.queryDaemons({ kind: DaemonQueryKind.DAEMON_QUERY_KIND_METADATA, svcType: 'osd' }))).message).toMatch(/svc_type and svc_id are required/);
-    expect((await failure(t.client.queryDaemons({ kind: DaemonQueryKind.DAEMON_QUERY_KIND_COUNTER, svcType: 'osd', svcId: '0' }))).message).toMatch(/path is required/);
+    expect((await failure(t.client.queryDaemons({ kind: DaemonQueryKind.DAEMON_QUERY_KIND_METADATA, svcType: 'osd' }))).message).toMatch(
+      /svc_type and svc_id are required/,
+    );
+    expect((await failure(t.client.queryDaemons({ kind: DaemonQueryKind.DAEMON_QUERY_KIND_COUNTER, svcType: 'osd', svcId: '0' }))).message).toMatch(
+      /path is required/,
+    );
   });
-  it('keeps a counter\'s samples when a new session re-declares it with the same type (a manager failover)', async () => {
+  it("keeps a counter's samples when a new session re-declares it with the same type (a manager failover)", async () => {
     const opW = declare.find((d) => d.path === 'osd.op_w')!;
     const first = [report('osd.7', { opened: true, declare: [opW], values: [1], stamp: 1000 }), report('osd.7', { values: [2], stamp: 1005 })];
     expect((await t.client.reportDaemons({ reports: first })).applied).toBe(2);
@@ -123,7 +160,11 @@ describe('cluster-state daemons', () => {
     await t.client.reportDaemons({ reports: [report('osd.7', { opened: true })] });
     await t.client.reportDaemons({ reports: [report('osd.7', { declare: [opW], values: [3], stamp: 1010 })] });
     const kept = await query(DaemonQueryKind.DAEMON_QUERY_KIND_COUNTER, { svcType: 'osd', svcId: '7', path: 'osd.op_w' });
-    expect(kept['osd.op_w']).toEqual([[1000, 1], [1005, 2], [1010, 3]]);
+    expect(kept['osd.op_w']).toEqual([
+      [1000, 1],
+      [1005, 2],
+      [1010, 3],
+    ]);
     // Re-declared with another type: the old samples mean something else now.
     await t.client.reportDaemons({ reports: [report('osd.7', { opened: true, declare: [{ ...opW, type: opW.type ^ 1 }], values: [9], stamp: 1015 })] });
     const reset = await query(DaemonQueryKind.DAEMON_QUERY_KIND_COUNTER, { svcType: 'osd', svcId: '7', path: 'osd.op_w' });

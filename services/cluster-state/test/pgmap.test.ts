@@ -77,7 +77,21 @@ describe('cluster-state PGMap', () => {
     expect(mine.stats_by_class).toEqual(ref.stats_by_class);
     for (const pool of ref.pools) {
       const p = mine.pools.find((x: any) => x.id === pool.id);
-      for (const k of ['objects', 'stored', 'stored_raw', 'bytes_used', 'kb_used', 'dirty', 'quota_bytes', 'avail_raw', 'max_avail', 'percent_used', 'wr', 'wr_bytes']) expect([pool.name, k, p.stats[k]]).toEqual([pool.name, k, pool.stats[k]]);
+      for (const k of [
+        'objects',
+        'stored',
+        'stored_raw',
+        'bytes_used',
+        'kb_used',
+        'dirty',
+        'quota_bytes',
+        'avail_raw',
+        'max_avail',
+        'percent_used',
+        'wr',
+        'wr_bytes',
+      ])
+        expect([pool.name, k, p.stats[k]]).toEqual([pool.name, k, pool.stats[k]]);
     }
   });
 
@@ -85,7 +99,15 @@ describe('cluster-state PGMap', () => {
     // Ten seconds later pool 5 wrote 433 more objects of 4 KiB each.
     const later = dump.pg_stats.map((pg: any) => {
       if (!pg.pgid.startsWith('5.') || pg.pgid !== '5.0') return pg;
-      return { ...pg, stat_sum: { ...pg.stat_sum, num_write: pg.stat_sum.num_write + 4330, num_write_kb: pg.stat_sum.num_write_kb + 17320, num_objects: pg.stat_sum.num_objects + 4330 } };
+      return {
+        ...pg,
+        stat_sum: {
+          ...pg.stat_sum,
+          num_write: pg.stat_sum.num_write + 4330,
+          num_write_kb: pg.stat_sum.num_write_kb + 17320,
+          num_objects: pg.stat_sum.num_objects + 4330,
+        },
+      };
     });
     await t.client.ingestPgStats({ stats: reportsFrom(later, STAMP + 10) });
     const io = await get('io_rate');
@@ -113,7 +135,11 @@ describe('cluster-state PGMap', () => {
       ],
     });
     expect(res.applied).toBe(0);
-    expect(res.rejected).toEqual([expect.stringMatching(/osd.0: JSON does not parse/), expect.stringMatching(/'not-a-pg' is not a pgid/), expect.stringMatching(/pg 1.0 has no "state"/)]);
+    expect(res.rejected).toEqual([
+      expect.stringMatching(/osd.0: JSON does not parse/),
+      expect.stringMatching(/'not-a-pg' is not a pgid/),
+      expect.stringMatching(/pg 1.0 has no "state"/),
+    ]);
     expect(await get('pg_summary')).toEqual(before);
   });
 
@@ -142,7 +168,7 @@ describe('cluster-state PGMap', () => {
     expect(seen.filter((x) => x === 'pg_summary')).toEqual(['pg_summary']);
   });
 
-  it('merges the monitors\' health (map health_mon) with derived checks', async () => {
+  it("merges the monitors' health (map health_mon) with derived checks", async () => {
     const mon = JSON.parse(fixture('mgrget-health-warn.json').json);
     await t.client.putMap({ name: 'health_mon', epoch: 1, json: json(mon) });
     const health = JSON.parse((await get('health')).json);

@@ -23,7 +23,7 @@ describe('cluster-state fed by the simulator (1,000 OSDs)', () => {
   });
   afterAll(() => t.close());
 
-  it('counts every PG once and gives the fixtures\' shapes', async () => {
+  it("counts every PG once and gives the fixtures' shapes", async () => {
     const summary = await get('pg_summary');
     expect(Object.values<number>(summary.all).reduce((a, b) => a + b, 0)).toBe(sim.pgs.length);
     expect(shapeDiff(summary, fixture('mgrget-pg_summary.json'), { mapPaths: ['$.all', '$.by_osd', '$.by_pool', '$.by_osd.0', '$.by_pool.1'] })).toEqual([]);

@@ -53,8 +53,34 @@ describe('cluster-state store', () => {
   it('merges SetHealthChecks sources into get("health") in Ceph\'s shape', async () => {
     const ok = parse((await t.client.get({ what: 'health' })).json);
     expect(ok).toEqual(fixture('mgrget-health.json'));
-    expect((await t.client.setHealthChecks({ source: 'module:prometheus', checks: [{ code: 'MGR_MODULE_ERROR', severity: HealthSeverity.HEALTH_SEVERITY_ERROR, summary: "Module 'prometheus' has failed: boom", count: 1, detail: ["Module 'prometheus' has failed: boom"] }] })).status).toBe('HEALTH_ERR');
-    await t.client.setHealthChecks({ source: 'module:x', checks: [{ code: 'POOL_NO_REDUNDANCY', severity: HealthSeverity.HEALTH_SEVERITY_WARNING, summary: '1 pool(s) have no replicas configured', count: 1, detail: [] }] });
+    expect(
+      (
+        await t.client.setHealthChecks({
+          source: 'module:prometheus',
+          checks: [
+            {
+              code: 'MGR_MODULE_ERROR',
+              severity: HealthSeverity.HEALTH_SEVERITY_ERROR,
+              summary: "Module 'prometheus' has failed: boom",
+              count: 1,
+              detail: ["Module 'prometheus' has failed: boom"],
+            },
+          ],
+        })
+      ).status,
+    ).toBe('HEALTH_ERR');
+    await t.client.setHealthChecks({
+      source: 'module:x',
+      checks: [
+        {
+          code: 'POOL_NO_REDUNDANCY',
+          severity: HealthSeverity.HEALTH_SEVERITY_WARNING,
+          summary: '1 pool(s) have no replicas configured',
+          count: 1,
+          detail: [],
+        },
+      ],
+    });
     const ref = fixture('mgrget-health-warn.json');
     const mine = parse((await t.client.get({ what: 'health' })).json);
     expect(shapeDiff(mine, ref)).toEqual([]);
@@ -63,13 +89,18 @@ describe('cluster-state store', () => {
     expect((await t.client.setHealthChecks({ source: 'module:prometheus', checks: [] })).status).toBe('HEALTH_WARN');
     expect((await t.client.setHealthChecks({ source: 'module:x', checks: [] })).status).toBe('HEALTH_OK');
     expect((await failure(t.client.setHealthChecks({ source: '', checks: [] }))).code).toBe(Status.INVALID_ARGUMENT);
-    expect((await failure(t.client.setHealthChecks({ source: 's', checks: [{ code: 'bad code', severity: 1, summary: '', count: 0, detail: [] }] }))).message).toMatch(/upper-case/);
+    expect(
+      (await failure(t.client.setHealthChecks({ source: 's', checks: [{ code: 'bad code', severity: 1, summary: '', count: 0, detail: [] }] }))).message,
+    ).toMatch(/upper-case/);
   });
 });
 
 /** Starts main.ts as a child process and resolves with its address once it serves. */
 function startChild(dataDir: string): Promise<{ child: ChildProcess; address: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/cluster-state/main.ts', '--port', '0', '--metrics-port', '-1', '--data-dir', dataDir], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/cluster-state/main.ts', '--port', '0', '--metrics-port', '-1', '--data-dir', dataDir], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let address = '';
     const lines = readline.createInterface({ input: child.stderr! });

@@ -59,7 +59,8 @@ export class Activity {
   whyNotActive(): string | null {
     if (this.isActive()) return null;
     const m = this.map;
-    if (this.namedActive()) return `mgr.${this.name} has not reached the standby service for ${this.now() - this.lastAnsweredSentAt} ms and has stopped acting as active (fenced)`;
+    if (this.namedActive())
+      return `mgr.${this.name} has not reached the standby service for ${this.now() - this.lastAnsweredSentAt} ms and has stopped acting as active (fenced)`;
     if (!m || !m.activeName) return `mgr.${this.name} is a standby and no manager is active yet; retry shortly`;
     return `mgr.${this.name} is a standby; the active manager is mgr.${m.activeName} at ${m.activeAddrs?.daemonServer ?? '?'}`;
   }

@@ -20,8 +20,21 @@ export type ArgType =
   | 'CephFragment';
 
 const KNOWN_TYPES = new Set<string>([
-  'CephString', 'CephInt', 'CephFloat', 'CephBool', 'CephChoices', 'CephName', 'CephOsdName', 'CephPoolname',
-  'CephObjectname', 'CephPgid', 'CephEntityAddr', 'CephUUID', 'CephPrefix', 'CephFilepath', 'CephFragment',
+  'CephString',
+  'CephInt',
+  'CephFloat',
+  'CephBool',
+  'CephChoices',
+  'CephName',
+  'CephOsdName',
+  'CephPoolname',
+  'CephObjectname',
+  'CephPgid',
+  'CephEntityAddr',
+  'CephUUID',
+  'CephPrefix',
+  'CephFilepath',
+  'CephFragment',
 ]);
 
 export interface ArgSpec {

@@ -13,9 +13,9 @@
 //   allow service <name> <rwx>      native commands of that group (pg, osd, mgr, service, config)
 //   allow profile <name>            read-only (r), read-write (rw), or a daemon
 //                                   profile: osd, mds, mon, rgw, daemon (may open Sessions)
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { formatKeyring, KeyringEntry, KeyringError, newKey, parseKeyring } from '../../../lib/keyring';
 
 export const R = 2;
 export const W = 4;
@@ -76,7 +76,9 @@ export function parseCaps(caps: string): Grant[] {
       grants.push(toks[0] === 'module' ? { kind: 'module', module: toks[1], bits } : { kind: 'service', service: toks[1], bits });
       continue;
     }
-    throw new CapError(`cannot parse cap '${part}': supported forms are 'allow *', 'allow rwx', 'allow command "<prefix>"', 'allow module <name> <rwx>', 'allow service <name> <rwx>', 'allow profile <name>'`);
+    throw new CapError(
+      `cannot parse cap '${part}': supported forms are 'allow *', 'allow rwx', 'allow command "<prefix>"', 'allow module <name> <rwx>', 'allow service <name> <rwx>', 'allow profile <name>'`,
+    );
   }
   return grants;
 }
@@ -147,12 +149,11 @@ export function isCapable(grants: Grant[], req: CapRequest): boolean {
 /** Whether the entity may open a daemon Session for `daemonName`. */
 export function mayOpenSession(grants: Grant[], daemonName: string): boolean {
   const type = daemonName.split('.')[0];
-  return grants.some(
-    (g) => g.kind === 'all' || (g.kind === 'profile' && DAEMON_PROFILES.has(g.profile) && (g.profile === 'daemon' || g.profile === type)),
-  );
+  return grants.some((g) => g.kind === 'all' || (g.kind === 'profile' && DAEMON_PROFILES.has(g.profile) && (g.profile === 'daemon' || g.profile === type)));
 }
 
-export interface KeyringEntry {
+/** A keyring entry with its mgr caps parsed: who a caller is and what it may do. */
+export interface Principal {
   entity: string;
   key: string;
   /** The raw `caps mgr` string ("" when none). */
@@ -160,47 +161,28 @@ export interface KeyringEntry {
   grants: Grant[];
 }
 
-export class KeyringError extends Error {}
+/**
+ * Parses a keyring file's text into principals; mgr caps that do not parse
+ * are errors (as Ceph refuses the session). Other caps (mon, osd, mds) are
+ * not ours to check.
+ */
+export function parsePrincipals(text: string, source = 'keyring'): Map<string, Principal> {
+  return principalsOf(parseKeyring(text, source), source);
+}
 
-/** Parses a keyring file's text; caps that do not parse are errors (as Ceph refuses the session). */
-export function parseKeyring(text: string, source = 'keyring'): Map<string, KeyringEntry> {
-  const out = new Map<string, KeyringEntry>();
-  let cur: KeyringEntry | null = null;
-  text.split(/\r?\n/).forEach((line, i) => {
-    const s = line.trim();
-    if (!s || s.startsWith('#') || s.startsWith(';')) return;
-    const section = /^\[([^\]]+)\]$/.exec(s);
-    if (section) {
-      cur = { entity: section[1].trim(), key: '', caps: '', grants: [] };
-      out.set(cur.entity, cur);
-      return;
+function principalsOf(entries: Map<string, KeyringEntry>, source: string): Map<string, Principal> {
+  const out = new Map<string, Principal>();
+  for (const e of entries.values()) {
+    const caps = e.caps.mgr ?? '';
+    let grants: Grant[] = [];
+    try {
+      grants = caps ? parseCaps(caps) : [];
+    } catch (err) {
+      throw new KeyringError(`${source}: [${e.entity}] ${(err as Error).message}`);
     }
-    const kv = /^([^=]+?)\s*=\s*(.*)$/.exec(s);
-    if (!kv || !cur) throw new KeyringError(`${source}:${i + 1}: cannot parse '${s}'`);
-    const key = kv[1].trim();
-    const value = kv[2].trim().replace(/^"(.*)"$/, '$1');
-    const entry: KeyringEntry = cur;
-    if (key === 'key') entry.key = value;
-    else if (key === 'caps mgr') {
-      entry.caps = value;
-      try {
-        entry.grants = parseCaps(value);
-      } catch (e) {
-        throw new KeyringError(`${source}:${i + 1}: [${entry.entity}] ${(e as Error).message}`);
-      }
-    }
-    // other caps (mon, osd, mds) are not ours to check
-  });
-  for (const e of out.values()) if (!e.key) throw new KeyringError(`${source}: [${e.entity}] has no key`);
+    out.set(e.entity, { entity: e.entity, key: e.key, caps, grants });
+  }
   return out;
-}
-
-export function newKey(): string {
-  return crypto.randomBytes(24).toString('base64');
-}
-
-export function formatKeyring(entries: Array<{ entity: string; key: string; caps: string }>): string {
-  return entries.map((e) => `[${e.entity}]\n\tkey = ${e.key}\n\tcaps mgr = "${e.caps}"\n`).join('');
 }
 
 /**
@@ -211,16 +193,16 @@ export function formatKeyring(entries: Array<{ entity: string; key: string; caps
  * (sendCommand) with it; a keyring that lacks it gets it appended. Returns
  * whether the file was created and which entities were added.
  */
-export function loadOrCreateKeyring(file: string, mgrName?: string): { entries: Map<string, KeyringEntry>; created: boolean; added: string[] } {
+export function loadOrCreateKeyring(file: string, mgrName?: string): { entries: Map<string, Principal>; created: boolean; added: string[] } {
   let created = false;
   const added: string[] = [];
   const mgrEntity = mgrName ? `mgr.${mgrName}` : null;
   if (!fs.existsSync(file)) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const text = formatKeyring([
-      { entity: 'client.admin', key: newKey(), caps: 'allow *' },
-      { entity: 'client.ro', key: newKey(), caps: 'allow r' },
-      ...(mgrEntity ? [{ entity: mgrEntity, key: newKey(), caps: 'allow *' }] : []),
+      { entity: 'client.admin', key: newKey(), caps: { mgr: 'allow *' } },
+      { entity: 'client.ro', key: newKey(), caps: { mgr: 'allow r' } },
+      ...(mgrEntity ? [{ entity: mgrEntity, key: newKey(), caps: { mgr: 'allow *' } }] : []),
     ]);
     try {
       // wx: never overwrite a keyring another process wrote meanwhile
@@ -230,26 +212,12 @@ export function loadOrCreateKeyring(file: string, mgrName?: string): { entries: 
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
   }
-  let entries = parseKeyring(fs.readFileSync(file, 'utf8'), file);
+  let entries = parsePrincipals(fs.readFileSync(file, 'utf8'), file);
   if (mgrEntity && !entries.has(mgrEntity)) {
     // One small O_APPEND write: managers sharing a keyring each add their own.
-    fs.appendFileSync(file, formatKeyring([{ entity: mgrEntity, key: newKey(), caps: 'allow *' }]));
+    fs.appendFileSync(file, formatKeyring([{ entity: mgrEntity, key: newKey(), caps: { mgr: 'allow *' } }]));
     added.push(mgrEntity);
-    entries = parseKeyring(fs.readFileSync(file, 'utf8'), file);
+    entries = parsePrincipals(fs.readFileSync(file, 'utf8'), file);
   }
   return { entries, created, added };
-}
-
-/** Reads one entity's key from a keyring file (for clients such as mgrctl). */
-export function keyFromKeyring(file: string, entity: string): string {
-  const entries = parseKeyring(fs.readFileSync(file, 'utf8'), file);
-  const e = entries.get(entity);
-  if (!e) throw new KeyringError(`${file} has no entry [${entity}]`);
-  return e.key;
-}
-
-export function keysEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && crypto.timingSafeEqual(x, y);
 }

@@ -67,10 +67,38 @@ export interface MgrLocalConfig {
 }
 
 const PG_STATES = [
-  'active', 'clean', 'down', 'replay', 'splitting', 'scrubbing', 'degraded', 'inconsistent', 'peering', 'repair',
-  'recovering', 'backfill_wait', 'incomplete', 'stale', 'remapped', 'deep', 'backfilling', 'backfill_toofull',
-  'recovery_wait', 'recovery_toofull', 'undersized', 'activating', 'peered', 'snaptrim', 'snaptrim_wait',
-  'snaptrim_error', 'creating', 'unknown', 'premerge', 'failed_repair', 'laggy', 'wait',
+  'active',
+  'clean',
+  'down',
+  'replay',
+  'splitting',
+  'scrubbing',
+  'degraded',
+  'inconsistent',
+  'peering',
+  'repair',
+  'recovering',
+  'backfill_wait',
+  'incomplete',
+  'stale',
+  'remapped',
+  'deep',
+  'backfilling',
+  'backfill_toofull',
+  'recovery_wait',
+  'recovery_toofull',
+  'undersized',
+  'activating',
+  'peered',
+  'snaptrim',
+  'snaptrim_wait',
+  'snaptrim_error',
+  'creating',
+  'unknown',
+  'premerge',
+  'failed_repair',
+  'laggy',
+  'wait',
 ];
 
 function isJson(ctx: NativeContext): boolean {
@@ -93,7 +121,11 @@ function out(ctx: NativeContext, json: unknown, plain: () => string): CommandRes
 export function table(headers: string[], rows: Array<Array<string | number>>): string {
   const cells = rows.map((r) => r.map(String));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(headers), ...cells.map(line)].join('\n') + '\n';
 }
 
@@ -148,9 +180,20 @@ function pgTable(pgs: Json[]): string {
     pgs.map((p) => {
       const s = p.stat_sum ?? {};
       return [
-        p.pgid, s.num_objects ?? 0, s.num_objects_degraded ?? 0, s.num_objects_misplaced ?? 0, s.num_objects_unfound ?? 0,
-        s.num_bytes ?? 0, s.num_omap_bytes ?? 0, s.num_omap_keys ?? 0, p.log_size ?? 0, p.state, p.last_change ?? '',
-        p.version ?? '', `${p.reported_epoch ?? 0}:${p.reported_seq ?? 0}`, `[${(p.up ?? []).join(',')}]p${p.up_primary ?? -1}`,
+        p.pgid,
+        s.num_objects ?? 0,
+        s.num_objects_degraded ?? 0,
+        s.num_objects_misplaced ?? 0,
+        s.num_objects_unfound ?? 0,
+        s.num_bytes ?? 0,
+        s.num_omap_bytes ?? 0,
+        s.num_omap_keys ?? 0,
+        p.log_size ?? 0,
+        p.state,
+        p.last_change ?? '',
+        p.version ?? '',
+        `${p.reported_epoch ?? 0}:${p.reported_seq ?? 0}`,
+        `[${(p.up ?? []).join(',')}]p${p.up_primary ?? -1}`,
         `[${(p.acting ?? []).join(',')}]p${p.acting_primary ?? -1}`,
       ];
     }),
@@ -161,23 +204,62 @@ function pgDumpPlain(map: Json, what: Set<string>): string {
   const parts: string[] = [];
   const all = what.has('all') || what.size === 0;
   if (all || what.has('summary') || what.has('sum')) {
-    parts.push(`version ${map.version ?? 0}\nstamp ${map.stamp ?? ''}\nlast_osdmap_epoch ${map.last_osdmap_epoch ?? 0}\nlast_pg_scan ${map.last_pg_scan ?? 0}\n`);
+    parts.push(
+      `version ${map.version ?? 0}\nstamp ${map.stamp ?? ''}\nlast_osdmap_epoch ${map.last_osdmap_epoch ?? 0}\nlast_pg_scan ${map.last_pg_scan ?? 0}\n`,
+    );
   }
   if (all || what.has('pgs') || what.has('pgs_brief')) {
     if (what.has('pgs_brief')) {
-      parts.push(table(['PG_STAT', 'STATE', 'UP', 'UP_PRIMARY', 'ACTING', 'ACTING_PRIMARY'], (map.pg_stats ?? []).map((p: Json) => [p.pgid, p.state, `[${(p.up ?? []).join(',')}]`, p.up_primary ?? -1, `[${(p.acting ?? []).join(',')}]`, p.acting_primary ?? -1])));
+      parts.push(
+        table(
+          ['PG_STAT', 'STATE', 'UP', 'UP_PRIMARY', 'ACTING', 'ACTING_PRIMARY'],
+          (map.pg_stats ?? []).map((p: Json) => [
+            p.pgid,
+            p.state,
+            `[${(p.up ?? []).join(',')}]`,
+            p.up_primary ?? -1,
+            `[${(p.acting ?? []).join(',')}]`,
+            p.acting_primary ?? -1,
+          ]),
+        ),
+      );
     } else parts.push(pgTable(map.pg_stats ?? []));
   }
   if (all || what.has('pools')) {
-    parts.push(table(['POOLID', 'OBJECTS', 'MISSING_ON_PRIMARY', 'DEGRADED', 'MISPLACED', 'UNFOUND', 'BYTES', 'LOG'], (map.pool_stats ?? []).map((p: Json) => {
-      const s = p.stat_sum ?? {};
-      return [p.poolid, s.num_objects ?? 0, s.num_objects_missing_on_primary ?? 0, s.num_objects_degraded ?? 0, s.num_objects_misplaced ?? 0, s.num_objects_unfound ?? 0, s.num_bytes ?? 0, p.log_size ?? 0];
-    })));
+    parts.push(
+      table(
+        ['POOLID', 'OBJECTS', 'MISSING_ON_PRIMARY', 'DEGRADED', 'MISPLACED', 'UNFOUND', 'BYTES', 'LOG'],
+        (map.pool_stats ?? []).map((p: Json) => {
+          const s = p.stat_sum ?? {};
+          return [
+            p.poolid,
+            s.num_objects ?? 0,
+            s.num_objects_missing_on_primary ?? 0,
+            s.num_objects_degraded ?? 0,
+            s.num_objects_misplaced ?? 0,
+            s.num_objects_unfound ?? 0,
+            s.num_bytes ?? 0,
+            p.log_size ?? 0,
+          ];
+        }),
+      ),
+    );
   }
   if (all || what.has('osds')) {
-    parts.push(table(['OSD_STAT', 'USED', 'AVAIL', 'TOTAL', 'HB_PEERS', 'PG_SUM', 'PRIMARY_PG_SUM'], (map.osd_stats ?? []).map((o: Json) => [
-      o.osd, bytes((o.kb_used ?? 0) * 1024), bytes((o.kb_avail ?? 0) * 1024), bytes((o.kb ?? 0) * 1024), `[${(o.hb_peers ?? []).join(',')}]`, o.num_pgs ?? 0, o.num_pgs_primary ?? o.num_pgs ?? 0,
-    ])));
+    parts.push(
+      table(
+        ['OSD_STAT', 'USED', 'AVAIL', 'TOTAL', 'HB_PEERS', 'PG_SUM', 'PRIMARY_PG_SUM'],
+        (map.osd_stats ?? []).map((o: Json) => [
+          o.osd,
+          bytes((o.kb_used ?? 0) * 1024),
+          bytes((o.kb_avail ?? 0) * 1024),
+          bytes((o.kb ?? 0) * 1024),
+          `[${(o.hb_peers ?? []).join(',')}]`,
+          o.num_pgs ?? 0,
+          o.num_pgs_primary ?? o.num_pgs ?? 0,
+        ]),
+      ),
+    );
   }
   return parts.join('\n');
 }
@@ -211,7 +293,6 @@ function safeUsage(cmd: string): string {
     return cmd;
   }
 }
-
 
 function needStandby(ctx: NativeContext): StandbyApi {
   if (!ctx.standby) throw new CommandFailure(EOPNOTSUPP, 'standby service not configured (MGR_STANDBY_ADDR)');
@@ -378,7 +459,7 @@ export const NATIVE_COMMANDS: NativeCommand[] = [
   },
   {
     cmd: 'pg dump name=dumpcontents,type=CephChoices,strings=all|summary|sum|delta|pools|osds|pgs|pgs_brief,n=N,req=false',
-    desc: 'show human-readable versions of pg map (only \'all\' valid with plain)',
+    desc: "show human-readable versions of pg map (only 'all' valid with plain)",
     perm: 'r',
     service: 'pg',
     async run(ctx) {
@@ -390,11 +471,27 @@ export const NATIVE_COMMANDS: NativeCommand[] = [
       else {
         body = { pg_ready: true };
         if (what.has('summary') || what.has('sum')) {
-          body.pg_map = { version: map.version, stamp: map.stamp, last_osdmap_epoch: map.last_osdmap_epoch, last_pg_scan: map.last_pg_scan, pg_stats_sum: map.pg_stats_sum, osd_stats_sum: map.osd_stats_sum, pg_stats_delta: map.pg_stats_delta };
+          body.pg_map = {
+            version: map.version,
+            stamp: map.stamp,
+            last_osdmap_epoch: map.last_osdmap_epoch,
+            last_pg_scan: map.last_pg_scan,
+            pg_stats_sum: map.pg_stats_sum,
+            osd_stats_sum: map.osd_stats_sum,
+            pg_stats_delta: map.pg_stats_delta,
+          };
         }
         if (what.has('delta')) body.pg_stats_delta = map.pg_stats_delta;
         if (what.has('pgs')) body.pg_stats = map.pg_stats;
-        if (what.has('pgs_brief')) body.pg_stats = (map.pg_stats ?? []).map((p: Json) => ({ pgid: p.pgid, state: p.state, up: p.up, acting: p.acting, up_primary: p.up_primary, acting_primary: p.acting_primary }));
+        if (what.has('pgs_brief'))
+          body.pg_stats = (map.pg_stats ?? []).map((p: Json) => ({
+            pgid: p.pgid,
+            state: p.state,
+            up: p.up,
+            acting: p.acting,
+            up_primary: p.up_primary,
+            acting_primary: p.acting_primary,
+          }));
         if (what.has('pools')) body.pool_stats = map.pool_stats;
         if (what.has('osds')) body.osd_stats = map.osd_stats;
       }
@@ -409,7 +506,9 @@ export const NATIVE_COMMANDS: NativeCommand[] = [
     async run(ctx) {
       const map = await ctx.get('pg_dump');
       const pool = ctx.args.pool as number | undefined;
-      const pgs = (map.pg_stats ?? []).filter((p: Json) => (pool === undefined || String(p.pgid).split('.')[0] === String(pool)) && pgMatchesStates(p, ctx.args.states));
+      const pgs = (map.pg_stats ?? []).filter(
+        (p: Json) => (pool === undefined || String(p.pgid).split('.')[0] === String(pool)) && pgMatchesStates(p, ctx.args.states),
+      );
       return out(ctx, { pg_ready: true, pg_stats: pgs }, () => pgTable(pgs));
     },
   },
@@ -424,7 +523,10 @@ export const NATIVE_COMMANDS: NativeCommand[] = [
         .sort((a: Json, b: Json) => b.osd - a.osd)
         .map((o: Json) => ({ id: o.osd, perf_stats: o.perf_stat ?? { commit_latency_ms: 0, apply_latency_ms: 0, commit_latency_ns: 0, apply_latency_ns: 0 } }));
       return out(ctx, { pg_ready: true, osdstats: { osd_perf_infos: infos } }, () =>
-        table(['osd', 'commit_latency(ms)', 'apply_latency(ms)'], infos.map((i: Json) => [i.id, i.perf_stats.commit_latency_ms, i.perf_stats.apply_latency_ms])),
+        table(
+          ['osd', 'commit_latency(ms)', 'apply_latency(ms)'],
+          infos.map((i: Json) => [i.id, i.perf_stats.commit_latency_ms, i.perf_stats.apply_latency_ms]),
+        ),
       );
     },
   },
@@ -490,11 +592,30 @@ export const NATIVE_COMMANDS: NativeCommand[] = [
         max_var: vars.length ? Math.max(...vars) : 0,
         dev,
       };
-      return out(ctx, { nodes: filtered, stray: [], summary }, () =>
-        table(
-          ['ID', 'CLASS', 'WEIGHT', 'REWEIGHT', 'SIZE', 'RAW USE', 'DATA', 'OMAP', 'META', 'AVAIL', '%USE', 'VAR', 'PGS', 'STATUS'],
-          filtered.map((n) => [n.id, n.device_class, n.crush_weight.toFixed(5), n.reweight.toFixed(5), bytes(n.kb * 1024), bytes(n.kb_used * 1024), bytes(n.kb_used_data * 1024), bytes(n.kb_used_omap * 1024), bytes(n.kb_used_meta * 1024), bytes(n.kb_avail * 1024), n.utilization.toFixed(2), n.var.toFixed(2), n.pgs, n.status]),
-        ) + `TOTAL ${bytes(totalKb * 1024)} used ${bytes(summary.total_kb_used * 1024)} avail ${bytes(summary.total_kb_avail * 1024)} %USE ${avg.toFixed(2)}\nMIN/MAX VAR: ${summary.min_var.toFixed(2)}/${summary.max_var.toFixed(2)}  STDDEV: ${dev.toFixed(2)}\n`,
+      return out(
+        ctx,
+        { nodes: filtered, stray: [], summary },
+        () =>
+          table(
+            ['ID', 'CLASS', 'WEIGHT', 'REWEIGHT', 'SIZE', 'RAW USE', 'DATA', 'OMAP', 'META', 'AVAIL', '%USE', 'VAR', 'PGS', 'STATUS'],
+            filtered.map((n) => [
+              n.id,
+              n.device_class,
+              n.crush_weight.toFixed(5),
+              n.reweight.toFixed(5),
+              bytes(n.kb * 1024),
+              bytes(n.kb_used * 1024),
+              bytes(n.kb_used_data * 1024),
+              bytes(n.kb_used_omap * 1024),
+              bytes(n.kb_used_meta * 1024),
+              bytes(n.kb_avail * 1024),
+              n.utilization.toFixed(2),
+              n.var.toFixed(2),
+              n.pgs,
+              n.status,
+            ]),
+          ) +
+          `TOTAL ${bytes(totalKb * 1024)} used ${bytes(summary.total_kb_used * 1024)} avail ${bytes(summary.total_kb_avail * 1024)} %USE ${avg.toFixed(2)}\nMIN/MAX VAR: ${summary.min_var.toFixed(2)}/${summary.max_var.toFixed(2)}  STDDEV: ${dev.toFixed(2)}\n`,
       );
     },
   },
@@ -513,8 +634,12 @@ export const NATIVE_COMMANDS: NativeCommand[] = [
       return out(ctx, pools, () =>
         pools
           .map((p) => {
-            const io = Object.entries(p.client_io_rate ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
-            const rec = Object.entries(p.recovery_rate ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
+            const io = Object.entries(p.client_io_rate ?? {})
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ');
+            const rec = Object.entries(p.recovery_rate ?? {})
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ');
             return `pool ${p.pool_name} id ${p.pool_id}\n  ${rec ? `recovery io ${rec}` : 'nothing is going on'}\n${io ? `  client io ${io}\n` : ''}`;
           })
           .join('\n'),
@@ -542,10 +667,21 @@ export const NATIVE_COMMANDS: NativeCommand[] = [
         if (!String(pg.state).includes('active') || left < (minSize.get(pool) ?? 1)) bad.push(pg.pgid);
         else degraded.push(pg.pgid);
       }
-      const body = { ok_to_stop: bad.length === 0, osds: ids, num_ok_pgs: degraded.length, num_not_ok_pgs: bad.length, bad_become_inactive: bad, ok_become_degraded: degraded, ok_become_more_degraded: [] };
+      const body = {
+        ok_to_stop: bad.length === 0,
+        osds: ids,
+        num_ok_pgs: degraded.length,
+        num_not_ok_pgs: bad.length,
+        bad_become_inactive: bad,
+        ok_become_degraded: degraded,
+        ok_become_more_degraded: [],
+      };
       const stdout = isJson(ctx) ? formatJson(ctx, body) : '';
       if (bad.length) return { retcode: EBUSY, stdout, stderr: `unsafe to stop osd(s) at this time (${bad.length} PGs are or would become offline)` };
-      return ok(stdout, `OSD(s) ${ids.join(',')} are ok to stop without reducing availability or risking data, provided there are no other concurrent failures or interventions.\n${degraded.length} PGs are likely to be degraded (but remain available) as a result.`);
+      return ok(
+        stdout,
+        `OSD(s) ${ids.join(',')} are ok to stop without reducing availability or risking data, provided there are no other concurrent failures or interventions.\n${degraded.length} PGs are likely to be degraded (but remain available) as a result.`,
+      );
     },
   },
   {
@@ -576,7 +712,12 @@ export const NATIVE_COMMANDS: NativeCommand[] = [
       const body = { safe_to_destroy: safe, active, missing_stats: missing, stored_pgs: stored };
       const stdout = isJson(ctx) ? formatJson(ctx, body) : '';
       if (active.length) return { retcode: EBUSY, stdout, stderr: `OSD(s) ${active.join(',')} are still up; stop them first (or check 'osd ok-to-stop').` };
-      if (missing.length) return { retcode: EBUSY, stdout, stderr: `OSD(s) ${missing.join(',')} have no reported stats, and not all PGs are active+clean; we cannot draw any conclusions.` };
+      if (missing.length)
+        return {
+          retcode: EBUSY,
+          stdout,
+          stderr: `OSD(s) ${missing.join(',')} have no reported stats, and not all PGs are active+clean; we cannot draw any conclusions.`,
+        };
       if (stored.length) return { retcode: EBUSY, stdout, stderr: `OSD(s) ${stored.join(',')} have pgs currently mapped to them.` };
       return ok(stdout, `OSD(s) ${safe.join(',')} are safe to destroy without reducing data durability.`);
     },
@@ -627,11 +768,14 @@ export const NATIVE_COMMANDS: NativeCommand[] = [
     async run(ctx) {
       const ls = await moduleLs(ctx);
       return out(ctx, ls, () =>
-        table(['MODULE', ''], [
-          ...ls.always_on_modules.map((m: string) => [m, 'on (always on)']),
-          ...ls.enabled_modules.map((m: string) => [m, 'on']),
-          ...ls.disabled_modules.map((m: Json) => [m.name, m.can_run ? '-' : `- (cannot run: ${m.error_string})`]),
-        ]),
+        table(
+          ['MODULE', ''],
+          [
+            ...ls.always_on_modules.map((m: string) => [m, 'on (always on)']),
+            ...ls.enabled_modules.map((m: string) => [m, 'on']),
+            ...ls.disabled_modules.map((m: Json) => [m.name, m.can_run ? '-' : `- (cannot run: ${m.error_string})`]),
+          ],
+        ),
       );
     },
   },
@@ -673,7 +817,8 @@ export const NATIVE_COMMANDS: NativeCommand[] = [
     service: 'mgr',
     async run(ctx) {
       const m = await needStandby(ctx).getMgrMap();
-      if (ctx.args.epoch !== undefined && ctx.args.epoch !== Number(m.epoch)) throw new CommandFailure(ENOENT, `there is no map for epoch ${ctx.args.epoch} (only the latest, ${m.epoch}, is kept here)`);
+      if (ctx.args.epoch !== undefined && ctx.args.epoch !== Number(m.epoch))
+        throw new CommandFailure(ENOENT, `there is no map for epoch ${ctx.args.epoch} (only the latest, ${m.epoch}, is kept here)`);
       return ok(formatJson({ args: { format: ctx.args.format === 'json' ? 'json' : 'json-pretty' } }, mgrMapJson(m)), `dumped mgrmap epoch ${m.epoch}`);
     },
   },
@@ -721,7 +866,10 @@ export const NATIVE_COMMANDS: NativeCommand[] = [
         return ok(isJson(ctx) ? formatJson(ctx, all[ctx.args.key]) : `${all[ctx.args.key]}\n`);
       }
       return out(ctx, Object.fromEntries(Object.entries(all).map(([k, v]) => [k, { value: v, source: 'override' }])), () =>
-        table(['NAME', 'VALUE', 'SOURCE'], Object.entries(all).map(([k, v]) => [k, v, 'override'])),
+        table(
+          ['NAME', 'VALUE', 'SOURCE'],
+          Object.entries(all).map(([k, v]) => [k, v, 'override']),
+        ),
       );
     },
   },

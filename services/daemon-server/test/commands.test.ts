@@ -17,7 +17,12 @@ async function startModuleHostDouble(): Promise<{ address: string; server: Serve
       return { result: { retcode: 0, stdout: `Hello, ${args.person_name ?? 'world'}\n`, stderr: '' }, module: 'hello' };
     },
     async listCommands() {
-      return { commands: [{ cmd: 'hello name=person_name,type=CephString,req=false', desc: 'Say hello', perm: 'r', module: 'hello', poll: false }, { cmd: 'hello write', desc: 'needs w', perm: 'rw', module: 'hello', poll: false }] };
+      return {
+        commands: [
+          { cmd: 'hello name=person_name,type=CephString,req=false', desc: 'Say hello', perm: 'r', module: 'hello', poll: false },
+          { cmd: 'hello write', desc: 'needs w', perm: 'rw', module: 'hello', poll: false },
+        ],
+      };
     },
     async listModules() {
       return { modules: [] };

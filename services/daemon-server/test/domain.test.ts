@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { isCapable, loadOrCreateKeyring, mayOpenSession, parseCaps, parseKeyring } from '../domain/auth';
+import { isCapable, loadOrCreateKeyring, mayOpenSession, parseCaps, parsePrincipals as parseKeyring } from '../domain/auth';
 import { parseSignature, validateArgs } from '../domain/argspec';
 import { emptyReport, Ingest, IngestSink } from '../domain/ingest';
 import type { DaemonReport, OsdPgStats } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
@@ -101,7 +101,13 @@ describe('ingest', () => {
   it('coalesces per daemon (newest values win) and sends one batch per flush', async () => {
     const f = fakeSink();
     let coalesced = 0;
-    const ing = new Ingest({ sink: f.sink, flushIntervalMs: 1e6, flushAtPending: 1000, maxPendingPgStats: 10, counters: { coalesced: (n) => (coalesced += n), forwarded: () => {}, rejectedUpstream: () => {}, flushFailed: () => {} } });
+    const ing = new Ingest({
+      sink: f.sink,
+      flushIntervalMs: 1e6,
+      flushAtPending: 1000,
+      maxPendingPgStats: 10,
+      counters: { coalesced: (n) => (coalesced += n), forwarded: () => {}, rejectedUpstream: () => {}, flushFailed: () => {} },
+    });
     ing.addReport({ ...emptyReport('osd.1'), opened: true, declare: [{ path: 'a', description: '', nick: '', type: 2, priority: 5, units: 0 }] });
     for (let i = 1; i <= 5; i++) ing.addReport(report('osd.1', [i]));
     ing.addReport(report('osd.2', [9]));
@@ -130,7 +136,14 @@ describe('ingest', () => {
   it('bounds a call by its size too (counter declarations are large)', async () => {
     const f = fakeSink();
     const ing = new Ingest({ sink: f.sink, flushIntervalMs: 1e6, flushAtPending: 1000, maxPendingPgStats: 100, maxBatchBytes: 20000 });
-    const declare = Array.from({ length: 100 }, (_, i) => ({ path: `osd.counter_${i}`, description: 'a counter with a description of some length', nick: '', type: 2, priority: 5, units: 0 }));
+    const declare = Array.from({ length: 100 }, (_, i) => ({
+      path: `osd.counter_${i}`,
+      description: 'a counter with a description of some length',
+      nick: '',
+      type: 2,
+      priority: 5,
+      units: 0,
+    }));
     for (let i = 0; i < 6; i++) ing.addReport({ ...emptyReport(`osd.${i}`), opened: true, declare });
     await ing.flush();
     await until('the follow-up flushes', () => f.calls.reports.flat().length === 6, 2000, 10);
@@ -168,7 +181,12 @@ describe('ingest', () => {
     release();
     await ing.flush();
     expect(await waiting).toBe(true);
-    expect(f.calls.pg.flat().map((p) => p.osd).sort()).toEqual([0, 1, 2]);
+    expect(
+      f.calls.pg
+        .flat()
+        .map((p) => p.osd)
+        .sort(),
+    ).toEqual([0, 1, 2]);
   });
 
   it('marks silent daemons stale and fresh again', async () => {

@@ -9,7 +9,7 @@ import { ClusterStateServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/clus
 import { DaemonServerServiceDefinition, SessionRequest, SessionResponse } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
 import { startClusterState } from '../../cluster-state/server';
 import { SimCluster } from '../../../sim/cluster';
-import { parseKeyring } from '../domain/auth';
+import { parseKeyring } from '../../../lib/keyring';
 import { startDaemonServer, DaemonServerOptions } from '../server';
 
 export const FIXTURES = path.join(__dirname, '../../../../shared/fixtures/ceph-pacific');

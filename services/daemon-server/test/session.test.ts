@@ -31,13 +31,44 @@ describe('daemon sessions', () => {
     expect(first?.msg?.value.statsPeriod).toBe(5);
     expect(first?.msg?.value.statsThreshold).toBe(5);
     // 4 slots: op_w, latency (sum, count), numpg
-    s.send({ $case: 'report', value: { declareTypes: SCHEMA, undeclareTypes: [], packed: [100, 50, 2, 7], daemonStatus: {}, hasDaemonStatus: false, taskStatus: {}, daemonHealthMetrics: [] } });
-    const got = await eventually(() => counter('0', 'osd.op_w'), (v) => (v?.['osd.op_w'] ?? []).length > 0);
+    s.send({
+      $case: 'report',
+      value: {
+        declareTypes: SCHEMA,
+        undeclareTypes: [],
+        packed: [100, 50, 2, 7],
+        daemonStatus: {},
+        hasDaemonStatus: false,
+        taskStatus: {},
+        daemonHealthMetrics: [],
+      },
+    });
+    const got = await eventually(
+      () => counter('0', 'osd.op_w'),
+      (v) => (v?.['osd.op_w'] ?? []).length > 0,
+    );
     expect(got['osd.op_w'].at(-1)[1]).toBe(100);
     // Wrong length for the declared schema: rejected, counted, session kept.
-    s.send({ $case: 'report', value: { declareTypes: [], undeclareTypes: [], packed: [999, 1], daemonStatus: {}, hasDaemonStatus: false, taskStatus: {}, daemonHealthMetrics: [] } });
-    s.send({ $case: 'report', value: { declareTypes: [], undeclareTypes: [], packed: [200, 60, 3, 7], daemonStatus: {}, hasDaemonStatus: false, taskStatus: {}, daemonHealthMetrics: [] } });
-    const later = await eventually(() => counter('0', 'osd.op_w'), (v) => v['osd.op_w'].at(-1)[1] === 200);
+    s.send({
+      $case: 'report',
+      value: { declareTypes: [], undeclareTypes: [], packed: [999, 1], daemonStatus: {}, hasDaemonStatus: false, taskStatus: {}, daemonHealthMetrics: [] },
+    });
+    s.send({
+      $case: 'report',
+      value: {
+        declareTypes: [],
+        undeclareTypes: [],
+        packed: [200, 60, 3, 7],
+        daemonStatus: {},
+        hasDaemonStatus: false,
+        taskStatus: {},
+        daemonHealthMetrics: [],
+      },
+    });
+    const later = await eventually(
+      () => counter('0', 'osd.op_w'),
+      (v) => v['osd.op_w'].at(-1)[1] === 200,
+    );
     expect(later['osd.op_w'].map((x: number[]) => x[1])).not.toContain(999);
     const metrics = await (await fetch(`http://127.0.0.1:${t.ds.service.metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/mgr_daemon_server_reports_rejected_total\{reason="schema"\} 1/);
@@ -72,7 +103,10 @@ describe('daemon sessions', () => {
 
   it('refuses a report before open with FAILED_PRECONDITION, and bad daemon names with INVALID_ARGUMENT', async () => {
     const s = new SessionDriver(t.client, t.admin);
-    s.send({ $case: 'report', value: { declareTypes: [], undeclareTypes: [], packed: [], daemonStatus: {}, hasDaemonStatus: false, taskStatus: {}, daemonHealthMetrics: [] } });
+    s.send({
+      $case: 'report',
+      value: { declareTypes: [], undeclareTypes: [], packed: [], daemonStatus: {}, hasDaemonStatus: false, taskStatus: {}, daemonHealthMetrics: [] },
+    });
     const err: any = await s.ended;
     expect(err.code).toBe(Status.FAILED_PRECONDITION);
     expect(err.details).toMatch(/open .*first/);
@@ -102,13 +136,22 @@ describe('daemon sessions', () => {
     const s = new SessionDriver(t.client, t.admin);
     s.send({ $case: 'open', value: { daemonName: 'osd.2', serviceName: '', serviceDaemon: false, metadata: {}, daemonStatus: {} } });
     await s.response(1);
-    const res = await t.client.command({ prefix: 'config set', args: JSON.stringify({ key: 'mgr_stats_period', value: '2' }), inbuf: Buffer.alloc(0) }, { metadata: t.admin });
+    const res = await t.client.command(
+      { prefix: 'config set', args: JSON.stringify({ key: 'mgr_stats_period', value: '2' }), inbuf: Buffer.alloc(0) },
+      { metadata: t.admin },
+    );
     expect(res.result?.retcode).toBe(0);
     const second = await s.response(2);
     expect(second?.msg?.value.statsPeriod).toBe(2);
-    const bad = await t.client.command({ prefix: 'config set', args: JSON.stringify({ key: 'mgr_stats_period', value: 'soon' }), inbuf: Buffer.alloc(0) }, { metadata: t.admin });
+    const bad = await t.client.command(
+      { prefix: 'config set', args: JSON.stringify({ key: 'mgr_stats_period', value: 'soon' }), inbuf: Buffer.alloc(0) },
+      { metadata: t.admin },
+    );
     expect(bad.result?.retcode).toBe(-22);
-    await t.client.command({ prefix: 'config set', args: JSON.stringify({ key: 'mgr_stats_period', value: '5' }), inbuf: Buffer.alloc(0) }, { metadata: t.admin });
+    await t.client.command(
+      { prefix: 'config set', args: JSON.stringify({ key: 'mgr_stats_period', value: '5' }), inbuf: Buffer.alloc(0) },
+      { metadata: t.admin },
+    );
     s.end();
     await s.ended;
   });

@@ -14,7 +14,10 @@ import type { CommandSender } from './send-command';
 /** What the host needs from cluster-state (a thin adapter over its client). */
 export interface ClusterStateApi {
   get(what: string): Promise<{ json: string; epoch: number } | null>;
-  queryDaemons(kind: string, args: { svcType?: string; svcId?: string; hostname?: string; path?: string; prioLimit?: number; services?: string[] }): Promise<unknown>;
+  queryDaemons(
+    kind: string,
+    args: { svcType?: string; svcId?: string; hostname?: string; path?: string; prioLimit?: number; services?: string[] },
+  ): Promise<unknown>;
   getStore(key: string): Promise<string | null>;
   setStore(key: string, value: string | null): Promise<void>;
   listStore(prefix: string): Promise<Record<string, string>>;
@@ -55,7 +58,21 @@ export interface ModuleView {
 }
 
 /** Raw maps; every other get() name is derived from them. */
-const RAW_MAPS = new Set(['osd_map', 'fs_map', 'mon_map', 'mgr_map', 'service_map', 'osd_metadata', 'mds_metadata', 'mon_metadata', 'config', 'devices', 'crush_map', 'mon_status', 'health_mon']);
+const RAW_MAPS = new Set([
+  'osd_map',
+  'fs_map',
+  'mon_map',
+  'mgr_map',
+  'service_map',
+  'osd_metadata',
+  'mds_metadata',
+  'mon_metadata',
+  'config',
+  'devices',
+  'crush_map',
+  'mon_status',
+  'health_mon',
+]);
 
 const EIO = -5;
 const EINVAL = -22;
@@ -219,7 +236,11 @@ export class ModuleHost {
     const r = this.findCommand(prefix);
     if (!r) return { result: [EINVAL, '', `No handler found for '${prefix}'`], module: '' };
     const module = r.name;
-    if (!this.isOn(module)) return { result: [EOPNOTSUPP, '', `Module '${module}' is not enabled (required by command '${prefix}'): use \`ceph mgr module enable ${module}\` to enable it`], module };
+    if (!this.isOn(module))
+      return {
+        result: [EOPNOTSUPP, '', `Module '${module}' is not enabled (required by command '${prefix}'): use \`ceph mgr module enable ${module}\` to enable it`],
+        module,
+      };
     if (!this.active) return { result: [EOPNOTSUPP, '', `Module '${module}' is not active on this manager (it is a standby)`], module };
     const isSelfTest = /(^|\s)self-test(\s|$)/.test(prefix);
     if (r.state === 'failed' && isSelfTest) {
@@ -338,7 +359,10 @@ export class ModuleHost {
       case 'getLatestCounter':
         return c.queryDaemons('latest_counter', { svcType: s(0), svcId: s(1), path: s(2) });
       case 'getAllPerfCounters':
-        return c.queryDaemons('all_perf_counters', { prioLimit: args[0] == null ? undefined : Number(args[0]), services: (args[1] as string[] | null) ?? undefined });
+        return c.queryDaemons('all_perf_counters', {
+          prioLimit: args[0] == null ? undefined : Number(args[0]),
+          services: (args[1] as string[] | null) ?? undefined,
+        });
       case 'setHealthChecks':
         this.moduleChecks.set(module, healthChecksFrom(module, args[0]));
         this.scheduleHealth();
@@ -397,7 +421,10 @@ export class ModuleHost {
       out.push({
         code: 'MGR_MODULE_DEPENDENCY',
         severity: HealthSeverity.HEALTH_SEVERITY_WARNING,
-        summary: cannot.length === 1 ? `Module '${cannot[0].name}' has failed dependency: ${cannot[0].errorString}` : `${cannot.length} mgr modules have failed dependencies`,
+        summary:
+          cannot.length === 1
+            ? `Module '${cannot[0].name}' has failed dependency: ${cannot[0].errorString}`
+            : `${cannot.length} mgr modules have failed dependencies`,
         count: cannot.length,
         detail: cannot.map((r) => `Module '${r.name}' has failed dependency: ${r.errorString}`),
       });
@@ -413,7 +440,9 @@ export class ModuleHost {
     this.healthTimer = setTimeout(() => {
       this.healthTimer = null;
       if (!this.active) return;
-      this.opts.cluster.setHealthChecks(this.healthChecks()).catch((e) => this.opts.log('warn', 'could not push module health to cluster-state', { error: (e as Error).message }));
+      this.opts.cluster
+        .setHealthChecks(this.healthChecks())
+        .catch((e) => this.opts.log('warn', 'could not push module health to cluster-state', { error: (e as Error).message }));
     }, 50);
     this.healthTimer.unref();
   }

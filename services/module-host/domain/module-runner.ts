@@ -229,7 +229,10 @@ export class ModuleRunner {
       });
       worker.on('error', (e: Error & { code?: string }) => {
         if (gen !== this.generation) return;
-        const why = e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `exceeded its memory limit (${this.deps.limits.maxOldGenerationSizeMb} MB) and was stopped` : `crashed: ${e.message}`;
+        const why =
+          e.code === 'ERR_WORKER_OUT_OF_MEMORY'
+            ? `exceeded its memory limit (${this.deps.limits.maxOldGenerationSizeMb} MB) and was stopped`
+            : `crashed: ${e.message}`;
         this.fail(why);
         done();
       });

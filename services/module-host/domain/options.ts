@@ -4,7 +4,14 @@
 import type { OptionDeclaration } from './protocol';
 
 export const IMPLICIT_OPTIONS: OptionDeclaration[] = [
-  { name: 'log_level', type: 'str', default: '', enum_allowed: ['', 'debug', 'info', 'warning', 'error', 'critical'], desc: "the module's log level ('' follows the host)", runtime: true },
+  {
+    name: 'log_level',
+    type: 'str',
+    default: '',
+    enum_allowed: ['', 'debug', 'info', 'warning', 'error', 'critical'],
+    desc: "the module's log level ('' follows the host)",
+    runtime: true,
+  },
 ];
 
 export class OptionError extends Error {}

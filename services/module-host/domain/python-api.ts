@@ -136,7 +136,11 @@ export class PythonApi {
           delete args.prefix;
           return this.host('sendCommand', [prefix, args, s(4)]);
         }
-        return [EOPNOTSUPP, '', `module-host does not forward commands to ${target}${s(1) ? `.${s(1)}` : ''} ('${prefix}'): only the manager's commands (send_command to 'mgr') and the monitor commands daemon-server answers are served`];
+        return [
+          EOPNOTSUPP,
+          '',
+          `module-host does not forward commands to ${target}${s(1) ? `.${s(1)}` : ''} ('${prefix}'): only the manager's commands (send_command to 'mgr') and the monitor commands daemon-server answers are served`,
+        ];
       }
       case '_unserved':
         if (!this.unserved.has(s(0))) {

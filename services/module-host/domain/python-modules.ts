@@ -57,7 +57,8 @@ export function addPythonModules(
   const dirs = [...cfg.modulePath, cfg.cephMgrDir].filter((d, i, all) => all.indexOf(d) === i);
   for (const dir of dirs) {
     if (!fs.existsSync(dir)) {
-      if (dir === cfg.cephMgrDir) deps.log('info', "no Ceph Python modules: the folder does not exist (Debian's ceph-mgr and ceph-mgr-modules-core install it)", { path: dir });
+      if (dir === cfg.cephMgrDir)
+        deps.log('info', "no Ceph Python modules: the folder does not exist (Debian's ceph-mgr and ceph-mgr-modules-core install it)", { path: dir });
       continue;
     }
     for (const name of fs.readdirSync(dir).sort()) {
@@ -74,7 +75,12 @@ export function addPythonModules(
         deps.log('error', msg, { module: name });
         continue;
       }
-      if (existing) deps.log('info', 'the Python module replaces the TypeScript module of the same name (MGR_PREFER_PYTHON_MODULES)', { module: name, python: folder, typescript: existing.entry });
+      if (existing)
+        deps.log('info', 'the Python module replaces the TypeScript module of the same name (MGR_PREFER_PYTHON_MODULES)', {
+          module: name,
+          python: folder,
+          typescript: existing.entry,
+        });
       runners.set(name, new PythonModuleRunner(name, folder, pyDeps));
       toProbe.push({ name, dir });
       added.push(name);

@@ -43,7 +43,13 @@ export interface PythonRunnerDeps extends RunnerDeps {
  * missing from the answer (an error, a timeout, no python3) are left to their
  * own process.
  */
-export function probeMany(rt: Pick<PythonRuntime, 'python' | 'cephMgrDir'>, mgrId: string, modules: Array<{ name: string; dir: string }>, log: RunnerDeps['log'], timeoutMs = 60000): Promise<Map<string, ModuleDeclaration>> {
+export function probeMany(
+  rt: Pick<PythonRuntime, 'python' | 'cephMgrDir'>,
+  mgrId: string,
+  modules: Array<{ name: string; dir: string }>,
+  log: RunnerDeps['log'],
+  timeoutMs = 60000,
+): Promise<Map<string, ModuleDeclaration>> {
   const found = new Map<string, ModuleDeclaration>();
   if (!modules.length || !fs.existsSync(rt.python)) return Promise.resolve(found);
   return new Promise((resolve) => {
@@ -96,7 +102,9 @@ class PythonProcess extends EventEmitter implements ModuleTransport {
     if (!fs.existsSync(rt.python)) {
       // Not a failure of the module: it cannot run on this machine.
       const reason = `${rt.python} not found: install Debian's python3 (and ceph-mgr, python3-rados, python3-ceph-argparse)`;
-      setImmediate(() => this.emit('message', { kind: 'loaded', declaration: { commands: [], options: [], notifyTypes: [], canRun: [false, reason], hasStandby: false } }));
+      setImmediate(() =>
+        this.emit('message', { kind: 'loaded', declaration: { commands: [], options: [], notifyTypes: [], canRun: [false, reason], hasStandby: false } }),
+      );
       markExited();
       return;
     }
@@ -120,7 +128,10 @@ class PythonProcess extends EventEmitter implements ModuleTransport {
       }
       this.emit('message', m);
     });
-    for (const [stream, level] of [[child.stdout!, 'info'], [child.stderr!, 'warn']] as const) {
+    for (const [stream, level] of [
+      [child.stdout!, 'info'],
+      [child.stderr!, 'warn'],
+    ] as const) {
       readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
         if (line.trim()) log(level, line, { module: name, from: stream === child.stdout ? 'stdout' : 'stderr' });
       });

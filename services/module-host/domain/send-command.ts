@@ -8,7 +8,7 @@ import { Channel, Metadata, Status } from 'nice-grpc';
 import { openChannel, makeClient } from '../../../lib/client';
 import type { TlsOptions } from '../../../lib/server';
 import { DaemonServerServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
-import { KeyringError, parseKeyring } from '../../daemon-server/domain/auth';
+import { KeyringError, parseKeyring } from '../../../lib/keyring';
 
 export type CommandResult = [number, string, string];
 
@@ -81,7 +81,8 @@ export class CommandSender {
       throw new KeyringError(`cannot read the keyring ${file} (MGR_KEYRING): ${(e as Error).message}`);
     }
     const entry = parseKeyring(text, file).get(this.entity);
-    if (!entry) throw new KeyringError(`${file} has no entry [${this.entity}] (daemon-server adds mgr.<name> when it starts with MGR_NAME=${this.opts.mgrName})`);
+    if (!entry)
+      throw new KeyringError(`${file} has no entry [${this.entity}] (daemon-server adds mgr.<name> when it starts with MGR_NAME=${this.opts.mgrName})`);
     this.key = entry.key;
     return this.key;
   }

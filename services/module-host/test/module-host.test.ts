@@ -75,7 +75,9 @@ describe('module-host', () => {
 
   it('lists the commands of every module and their states', async () => {
     const cmds = (await client().listCommands({})).commands;
-    expect(cmds).toEqual(expect.arrayContaining([expect.objectContaining({ cmd: 'hello name=person_name,type=CephString,req=false', module: 'hello', perm: 'r' })]));
+    expect(cmds).toEqual(
+      expect.arrayContaining([expect.objectContaining({ cmd: 'hello name=person_name,type=CephString,req=false', module: 'hello', perm: 'r' })]),
+    );
     expect(cmds.find((c) => c.module === 'thrower')).toBeDefined();
     const mods = (await client().listModules({})).modules;
     const state = (n: string) => mods.find((m) => m.info!.name === n)!;
@@ -91,7 +93,10 @@ describe('module-host', () => {
   });
 
   it('a module that throws in serve() is failed, raises MGR_MODULE_ERROR, and refuses commands with -5 except self-test', async () => {
-    await until('thrower failed', async () => (await client().listModules({})).modules.find((m) => m.info!.name === 'thrower')!.state === ModuleState.MODULE_STATE_FAILED);
+    await until(
+      'thrower failed',
+      async () => (await client().listModules({})).modules.find((m) => m.info!.name === 'thrower')!.state === ModuleState.MODULE_STATE_FAILED,
+    );
     const r = await cmd('thrower ping');
     expect(r.retcode).toBe(-5);
     expect(r.stderr).toContain("Module 'thrower' has experienced an error and cannot handle commands");
@@ -119,7 +124,10 @@ describe('module-host', () => {
   it('a module that spins in notify() is stopped by the watchdog while the others keep getting notifications', async () => {
     const before = JSON.parse((await cmd('mgr self-test notify stats')).stdout).notifies.osd_map ?? 0;
     await putOsdMap();
-    await until('spinner failed', async () => (await client().listModules({})).modules.find((m) => m.info!.name === 'spinner')!.state === ModuleState.MODULE_STATE_FAILED);
+    await until(
+      'spinner failed',
+      async () => (await client().listModules({})).modules.find((m) => m.info!.name === 'spinner')!.state === ModuleState.MODULE_STATE_FAILED,
+    );
     const mod = (await client().listModules({})).modules.find((m) => m.info!.name === 'spinner')!;
     expect(mod.info!.errorString).toContain('watchdog');
     await putOsdMap();
@@ -130,7 +138,10 @@ describe('module-host', () => {
   it('a module that allocates without bound is stopped at its heap limit and reported', async () => {
     const r = await cmd('hog eat');
     expect(r.retcode).not.toBe(0);
-    await until('hog failed', async () => (await client().listModules({})).modules.find((m) => m.info!.name === 'hog')!.state === ModuleState.MODULE_STATE_FAILED);
+    await until(
+      'hog failed',
+      async () => (await client().listModules({})).modules.find((m) => m.info!.name === 'hog')!.state === ModuleState.MODULE_STATE_FAILED,
+    );
     const mod = (await client().listModules({})).modules.find((m) => m.info!.name === 'hog')!;
     expect(mod.info!.errorString).toMatch(/memory/);
     expect((await cmd('hello')).stdout).toBe('Hello World');

@@ -23,9 +23,11 @@ import { until } from '../../../lib/testing/wait';
 
 const NEEDED = ['mgr_module.py', 'balancer', 'zabbix', 'influx', 'prometheus'].map((f) => path.join(DEFAULT_CEPH_MGR_DIR, f));
 const missing = [...NEEDED, '/usr/bin/python3'].filter((f) => !fs.existsSync(f));
-if (missing.length) process.stdout.write(`SKIP python-ceph-modules.test.ts: missing ${missing.join(', ')} (Debian's ceph-mgr and ceph-mgr-modules-core; .ci/run installs them)\n`);
+if (missing.length)
+  process.stdout.write(
+    `SKIP python-ceph-modules.test.ts: missing ${missing.join(', ')} (Debian's ceph-mgr and ceph-mgr-modules-core; .ci/run installs them)\n`,
+  );
 const describeCeph = missing.length ? describe.skip : describe;
-
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -87,14 +89,46 @@ describeCeph("Ceph's balancer, zabbix, influx and prometheus on module-host", ()
     }
     // What the monitors and the standby service put in a running system.
     const monmap = sim.monMap();
-    const monStatus = { name: monmap.mons[0].name, rank: 0, state: 'leader', election_epoch: 4, quorum: monmap.mons.map((m: any) => m.rank), quorum_age: 60, features: {}, outside_quorum: [], extra_probe_peers: [], sync_provider: [], monmap, feature_map: {}, stretch_mode: false };
+    const monStatus = {
+      name: monmap.mons[0].name,
+      rank: 0,
+      state: 'leader',
+      election_epoch: 4,
+      quorum: monmap.mons.map((m: any) => m.rank),
+      quorum_age: 60,
+      features: {},
+      outside_quorum: [],
+      extra_probe_peers: [],
+      sync_provider: [],
+      monmap,
+      feature_map: {},
+      stretch_mode: false,
+    };
     await c.putMap({ name: 'mon_status', epoch: 1, json: Buffer.from(JSON.stringify(monStatus)) });
     const mgrMap = fs.readFileSync(path.join(__dirname, '../../../../shared/fixtures/ceph-pacific/mgrget-mgr_map.json'));
     await c.putMap({ name: 'mgr_map', epoch: JSON.parse(mgrMap.toString()).epoch, json: mgrMap });
     // The OSDs' sessions (daemon-server reports them when the daemons connect).
-    const blank = { serviceName: '', serviceDaemon: false, declare: [], undeclare: [], values: [], stamp: 0, status: {}, hasStatus: false, taskStatus: {}, healthMetrics: [], closed: false };
+    const blank = {
+      serviceName: '',
+      serviceDaemon: false,
+      declare: [],
+      undeclare: [],
+      values: [],
+      stamp: 0,
+      status: {},
+      hasStatus: false,
+      taskStatus: {},
+      healthMetrics: [],
+      closed: false,
+    };
     await c.reportDaemons({ reports: sim.osds.map((o) => ({ ...blank, daemon: `osd.${o.id}`, opened: true, metadata: sim.osdMetadataOf(o.id) })) });
-    feed = new MapFeed({ cluster: sim, address: cs.address, pgStatsDirect: true, pgStatsPeriodSec: 2, logger: createLogger({ component: 'sim-feed' }, 'warn') });
+    feed = new MapFeed({
+      cluster: sim,
+      address: cs.address,
+      pgStatsDirect: true,
+      pgStatsPeriodSec: 2,
+      logger: createLogger({ component: 'sim-feed' }, 'warn'),
+    });
     await feed.start();
     await feed.pushPgStats();
     mh = await startModuleHost({
@@ -103,7 +137,13 @@ describeCeph("Ceph's balancer, zabbix, influx and prometheus on module-host", ()
       commandTimeoutMs: 10000,
       logLevel: 'error',
       metricsPort: -1,
-      python: { modulePath: [], cephMgrDir: DEFAULT_CEPH_MGR_DIR, python: '/usr/bin/python3', prefer: ['prometheus', 'zabbix', 'influx', 'balancer', 'restful'], only: ['balancer', 'zabbix', 'influx', 'prometheus', 'restful'] },
+      python: {
+        modulePath: [],
+        cephMgrDir: DEFAULT_CEPH_MGR_DIR,
+        python: '/usr/bin/python3',
+        prefer: ['prometheus', 'zabbix', 'influx', 'balancer', 'restful'],
+        only: ['balancer', 'zabbix', 'influx', 'prometheus', 'restful'],
+      },
     });
     await until('modules running', async () => {
       for (const n of ['balancer', 'zabbix', 'influx', 'prometheus', 'restful']) if ((await mod(n)).state !== ModuleState.MODULE_STATE_RUNNING) return false;
@@ -141,13 +181,15 @@ describeCeph("Ceph's balancer, zabbix, influx and prometheus on module-host", ()
     expect(bad.retcode).not.toBe(0);
   });
 
-  it("prometheus serves /metrics over HTTP with ceph_osd_up for every simulated OSD", async () => {
+  it('prometheus serves /metrics over HTTP with ceph_osd_up for every simulated OSD', async () => {
     const res = await until('prometheus /metrics', async () => {
       const r = await httpGet(`http://127.0.0.1:${promPort}/metrics`);
       return r.status === 200 && r.body.includes('ceph_osd_up') && r;
     });
     for (const o of sim.osds) expect(res.body).toMatch(new RegExp(`^ceph_osd_up\\{ceph_daemon="osd\\.${o.id}"\\} 1\\.0$`, 'm'));
-    const health = JSON.parse(JSON.parse(Buffer.from((await makeClient(ClusterStateServiceDefinition, openChannel(cs.address)).get({ what: 'health' })).json).toString()).json);
+    const health = JSON.parse(
+      JSON.parse(Buffer.from((await makeClient(ClusterStateServiceDefinition, openChannel(cs.address)).get({ what: 'health' })).json).toString()).json,
+    );
     const code = { HEALTH_OK: 0, HEALTH_WARN: 1, HEALTH_ERR: 2 }[health.status as string];
     expect(res.body).toMatch(new RegExp(`^ceph_health_status ${code}\\.0$`, 'm'));
     expect((await client().listModules({})).services.prometheus).toBe(`http://127.0.0.1:${promPort}/`);
@@ -162,11 +204,31 @@ describeCeph("Ceph's balancer, zabbix, influx and prometheus on module-host", ()
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-pyc-prom-'));
     fs.writeFileSync(
       path.join(dir, 'prometheus.yml'),
-      ['global:', '  scrape_interval: 1s', 'scrape_configs:', '  - job_name: ceph', '    scrape_interval: 1s', '    scrape_timeout: 1s', '    honor_labels: true', '    static_configs:', `      - targets: ['127.0.0.1:${promPort}']`, ''].join('\n'),
+      [
+        'global:',
+        '  scrape_interval: 1s',
+        'scrape_configs:',
+        '  - job_name: ceph',
+        '    scrape_interval: 1s',
+        '    scrape_timeout: 1s',
+        '    honor_labels: true',
+        '    static_configs:',
+        `      - targets: ['127.0.0.1:${promPort}']`,
+        '',
+      ].join('\n'),
     );
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const prom: ChildProcess = spawn(PROMETHEUS, [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: 'ignore' });
+    const prom: ChildProcess = spawn(
+      PROMETHEUS,
+      [
+        `--config.file=${path.join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ],
+      { stdio: 'ignore' },
+    );
     const exited = new Promise((r) => prom.once('exit', r));
     try {
       const scalar = async (q: string) => {
@@ -192,7 +254,8 @@ describeCeph("Ceph's balancer, zabbix, influx and prometheus on module-host", ()
     expect(key.stdout).toMatch(/^[0-9a-f-]{36}$/);
     expect(JSON.parse((await cmd('restful list-keys')).stdout)).toEqual({ admin: key.stdout });
     const auth = 'Basic ' + Buffer.from(`admin:${key.stdout}`).toString('base64');
-    const get = (p: string, withAuth = true) => httpGet(`https://127.0.0.1:${restPort}${p}`, { rejectUnauthorized: false, headers: withAuth ? { Authorization: auth } : {} });
+    const get = (p: string, withAuth = true) =>
+      httpGet(`https://127.0.0.1:${restPort}${p}`, { rejectUnauthorized: false, headers: withAuth ? { Authorization: auth } : {} });
     await until('restful HTTPS', async () => (await get('/')).status === 200);
     expect((await get('/osd', false)).status).toBe(401);
     const osds = JSON.parse((await get('/osd')).body);

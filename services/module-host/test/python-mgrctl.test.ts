@@ -16,8 +16,12 @@ import { startModuleHost, ModuleHostHandle } from '../server';
 import { DEFAULT_CEPH_MGR_DIR } from '../domain/python-modules';
 
 const ROOT = path.resolve(__dirname, '../../..');
-const HAVE_CEPH = ['mgr_module.py', 'status', 'crash', 'iostat'].every((f) => fs.existsSync(path.join(DEFAULT_CEPH_MGR_DIR, f))) && fs.existsSync('/usr/bin/python3');
-if (!HAVE_CEPH) process.stdout.write(`SKIP python-mgrctl.test.ts: Ceph's modules are not in ${DEFAULT_CEPH_MGR_DIR} (Debian's ceph-mgr, ceph-mgr-modules-core; .ci/run installs them)\n`);
+const HAVE_CEPH =
+  ['mgr_module.py', 'status', 'crash', 'iostat'].every((f) => fs.existsSync(path.join(DEFAULT_CEPH_MGR_DIR, f))) && fs.existsSync('/usr/bin/python3');
+if (!HAVE_CEPH)
+  process.stdout.write(
+    `SKIP python-mgrctl.test.ts: Ceph's modules are not in ${DEFAULT_CEPH_MGR_DIR} (Debian's ceph-mgr, ceph-mgr-modules-core; .ci/run installs them)\n`,
+  );
 const describeCeph = HAVE_CEPH ? describe : describe.skip;
 
 describeCeph("mgrctl reaches Ceph's Python modules through daemon-server and module-host", () => {
@@ -31,8 +35,11 @@ describeCeph("mgrctl reaches Ceph's Python modules through daemon-server and mod
   // Async: the servers run in this process and must keep answering.
   const mgrctl = (...args: string[]) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(path.join(ROOT, 'bin/mgrctl'), args, { cwd: ROOT, env: { ...process.env, MGR_ADDR: ds.address, MGR_KEYRING: keyring }, encoding: 'utf8', timeout: 60000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? Number((err as NodeJS.ErrnoException).code ?? 1) : 0, stdout, stderr }),
+      execFile(
+        path.join(ROOT, 'bin/mgrctl'),
+        args,
+        { cwd: ROOT, env: { ...process.env, MGR_ADDR: ds.address, MGR_KEYRING: keyring }, encoding: 'utf8', timeout: 60000 },
+        (err, stdout, stderr) => resolve({ code: err ? Number((err as NodeJS.ErrnoException).code ?? 1) : 0, stdout, stderr }),
       ),
     );
 
@@ -51,7 +58,14 @@ describeCeph("mgrctl reaches Ceph's Python modules through daemon-server and mod
       metricsPort: -1,
       python: { modulePath: [], cephMgrDir: DEFAULT_CEPH_MGR_DIR, python: '/usr/bin/python3', prefer: ['status'], only: ['status', 'crash', 'iostat'] },
     });
-    ds = await startDaemonServer({ port: 0, metricsPort: 0, logLevel: 'error', clusterStateAddr: cs.address, keyringPath: keyring, moduleHostAddr: mh.address });
+    ds = await startDaemonServer({
+      port: 0,
+      metricsPort: 0,
+      logLevel: 'error',
+      clusterStateAddr: cs.address,
+      keyringPath: keyring,
+      moduleHostAddr: mh.address,
+    });
   }, 60000);
 
   afterAll(async () => {
@@ -77,9 +91,19 @@ describeCeph("mgrctl reaches Ceph's Python modules through daemon-server and mod
     const io = await mgrctl('iostat');
     expect(io.code).toBe(0);
     expect(io.stdout).toMatch(/B\/s/);
-    const report = { crash_id: '2026-11-26T00:00:00.000000Z_aaaaaaaa-1111-2222-3333-444444444444', timestamp: '2026-11-26T00:00:00.000000Z', entity_name: 'osd.3', process_name: 'ceph-osd' };
+    const report = {
+      crash_id: '2026-11-26T00:00:00.000000Z_aaaaaaaa-1111-2222-3333-444444444444',
+      timestamp: '2026-11-26T00:00:00.000000Z',
+      entity_name: 'osd.3',
+      process_name: 'ceph-osd',
+    };
     // mgrctl has no -i: the report goes in over ModuleHostService, as `ceph crash post -i` would.
-    const posted = await makeClient(ModuleHostServiceDefinition, openChannel(mh.address)).handleCommand({ prefix: 'crash post', args: '{"prefix":"crash post"}', inbuf: Buffer.from(JSON.stringify(report)), entity: 'client.admin' });
+    const posted = await makeClient(ModuleHostServiceDefinition, openChannel(mh.address)).handleCommand({
+      prefix: 'crash post',
+      args: '{"prefix":"crash post"}',
+      inbuf: Buffer.from(JSON.stringify(report)),
+      entity: 'client.admin',
+    });
     expect(posted.result!.retcode).toBe(0);
     const ls = await mgrctl('crash', 'ls');
     expect(ls.code).toBe(0);

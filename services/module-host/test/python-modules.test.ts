@@ -19,7 +19,9 @@ import type { PythonModuleRunner } from '../domain/python-runner';
 
 const HAVE_CEPH = fs.existsSync(path.join(DEFAULT_CEPH_MGR_DIR, 'mgr_module.py')) && fs.existsSync('/usr/bin/python3');
 if (!HAVE_CEPH) {
-  process.stdout.write(`SKIP python-modules.test.ts: ${DEFAULT_CEPH_MGR_DIR}/mgr_module.py or /usr/bin/python3 missing (Debian's ceph-mgr, ceph-mgr-modules-core, python3-rados, python3-ceph-argparse; .ci/run installs them)\n`);
+  process.stdout.write(
+    `SKIP python-modules.test.ts: ${DEFAULT_CEPH_MGR_DIR}/mgr_module.py or /usr/bin/python3 missing (Debian's ceph-mgr, ceph-mgr-modules-core, python3-rados, python3-ceph-argparse; .ci/run installs them)\n`,
+  );
 }
 const describeCeph = HAVE_CEPH ? describe : describe.skip;
 
@@ -229,7 +231,13 @@ describeCeph('python modules on module-host', () => {
     writeModule(modDir, 'pystandby', PYSTANDBY);
     cs = await startClusterState({ dataDir, logLevel: 'warn', metricsPort: -1 });
     await csClient().setStore({ key: 'config/mgr/pystandby/marker', value: path.join(modDir, 'standby-ran.json') });
-    feed = new MapFeed({ cluster: sim, address: cs.address, pgStatsDirect: true, pgStatsPeriodSec: 1, logger: createLogger({ component: 'sim-feed' }, 'warn') });
+    feed = new MapFeed({
+      cluster: sim,
+      address: cs.address,
+      pgStatsDirect: true,
+      pgStatsPeriodSec: 1,
+      logger: createLogger({ component: 'sim-feed' }, 'warn'),
+    });
     await feed.start();
     await feed.pushPgStats();
     mh = await startModuleHost({
@@ -247,7 +255,10 @@ describeCeph('python modules on module-host', () => {
         only: ['hello', 'status', 'iostat', 'crash', 'selftest', 'pyraiser', 'pyhanger', 'pystandby'],
       },
     });
-    await until('python modules running', async () => (await mod('pyhanger')).state === ModuleState.MODULE_STATE_RUNNING && (await mod('crash')).state === ModuleState.MODULE_STATE_RUNNING);
+    await until(
+      'python modules running',
+      async () => (await mod('pyhanger')).state === ModuleState.MODULE_STATE_RUNNING && (await mod('crash')).state === ModuleState.MODULE_STATE_RUNNING,
+    );
   }, 60000);
 
   afterAll(async () => {
@@ -272,7 +283,9 @@ describeCeph('python modules on module-host', () => {
     expect(byName.get('iostat')!.state).toBe(ModuleState.MODULE_STATE_RUNNING);
     // Not enabled: found and probed, but not running.
     expect(byName.get('pyraiser')).toBeDefined();
-    expect(byName.get('crash')!.info!.moduleOptions.map((o) => o.name)).toEqual(expect.arrayContaining(['retain_interval', 'warn_recent_interval', 'log_level']));
+    expect(byName.get('crash')!.info!.moduleOptions.map((o) => o.name)).toEqual(
+      expect.arrayContaining(['retain_interval', 'warn_recent_interval', 'log_level']),
+    );
     const cmds = (await client().listCommands({})).commands;
     expect(cmds).toEqual(
       expect.arrayContaining([
@@ -282,7 +295,9 @@ describeCeph('python modules on module-host', () => {
       ]),
     );
     // Ceph's selftest has the name of our TypeScript one and was not preferred: an error that says so.
-    expect(mh.host.clashMessages().join('\n')).toMatch(/Python module 'selftest' at .*selftest has the same name as the TypeScript module .*MGR_PREFER_PYTHON_MODULES=selftest/);
+    expect(mh.host.clashMessages().join('\n')).toMatch(
+      /Python module 'selftest' at .*selftest has the same name as the TypeScript module .*MGR_PREFER_PYTHON_MODULES=selftest/,
+    );
   });
 
   it("Ceph's status answers osd status and fs status from the simulated cluster", async () => {
@@ -305,7 +320,13 @@ describeCeph('python modules on module-host', () => {
   });
 
   it("Ceph's crash: post, ls, stat, kept in cluster-state's store", async () => {
-    const report = { crash_id: '2026-11-25T23:59:59.000000Z_00000000-1111-2222-3333-444444444444', timestamp: '2026-11-25T23:59:59.000000Z', entity_name: 'osd.1', process_name: 'ceph-osd', ceph_version: '16.2.15' };
+    const report = {
+      crash_id: '2026-11-25T23:59:59.000000Z_00000000-1111-2222-3333-444444444444',
+      timestamp: '2026-11-25T23:59:59.000000Z',
+      entity_name: 'osd.1',
+      process_name: 'ceph-osd',
+      ceph_version: '16.2.15',
+    };
     const post = await cmd('crash post', {}, JSON.stringify(report));
     expect(post).toEqual({ retcode: 0, stdout: '', stderr: '' });
     const ls = await cmd('crash ls');
@@ -422,7 +443,6 @@ describeCeph('python modules on module-host', () => {
   });
 });
 
-
 describe('python modules where Ceph is not installed', () => {
   it('are listed as unable to run, with the reason, and nothing else breaks', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-py-cs-'));
@@ -435,7 +455,13 @@ describe('python modules where Ceph is not installed', () => {
       enabledModules: ['hello', 'pyhello'],
       logLevel: 'error',
       metricsPort: -1,
-      python: { modulePath: [modDir], cephMgrDir: path.join(modDir, 'no-ceph-here'), python: fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : '/nonexistent/python3', prefer: [], only: [] },
+      python: {
+        modulePath: [modDir],
+        cephMgrDir: path.join(modDir, 'no-ceph-here'),
+        python: fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : '/nonexistent/python3',
+        prefer: [],
+        only: [],
+      },
     });
     try {
       const c = makeClient(ModuleHostServiceDefinition, openChannel(mh.address));

@@ -15,7 +15,9 @@ import { startStack, until } from '../../../modules/prometheus/test/stack';
 
 const HAVE_CEPH = fs.existsSync(path.join(DEFAULT_CEPH_MGR_DIR, 'mgr_module.py')) && fs.existsSync('/usr/bin/python3');
 if (!HAVE_CEPH) {
-  process.stdout.write(`SKIP python-send-command.test.ts: ${DEFAULT_CEPH_MGR_DIR}/mgr_module.py or /usr/bin/python3 missing (Debian's ceph-mgr, ceph-mgr-modules-core; .ci/run installs them)\n`);
+  process.stdout.write(
+    `SKIP python-send-command.test.ts: ${DEFAULT_CEPH_MGR_DIR}/mgr_module.py or /usr/bin/python3 missing (Debian's ceph-mgr, ceph-mgr-modules-core; .ci/run installs them)\n`,
+  );
 }
 const describeCeph = HAVE_CEPH ? describe : describe.skip;
 
@@ -95,10 +97,21 @@ describeCeph('Python send_command', () => {
       keyringPath,
       python: { modulePath: [modDir], cephMgrDir: DEFAULT_CEPH_MGR_DIR, python: '/usr/bin/python3', prefer: [], only: ['pysender'] },
     });
-    ds = await startDaemonServer({ name: 'x', port: 0, metricsPort: -1, logLevel: 'error', clusterStateAddr: stack.cs.address, moduleHostAddr: mh.address, keyringPath });
+    ds = await startDaemonServer({
+      name: 'x',
+      port: 0,
+      metricsPort: -1,
+      logLevel: 'error',
+      clusterStateAddr: stack.cs.address,
+      moduleHostAddr: mh.address,
+      keyringPath,
+    });
     mh.commands.setFallbackAddr(ds.address);
     const client = makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
-    await until('pysender running', async () => (await client.listModules({})).modules.find((m) => m.info!.name === 'pysender')?.state === ModuleState.MODULE_STATE_RUNNING);
+    await until(
+      'pysender running',
+      async () => (await client.listModules({})).modules.find((m) => m.info!.name === 'pysender')?.state === ModuleState.MODULE_STATE_RUNNING,
+    );
     await until('pg stats in cluster-state', async () => {
       const r = await stack.csClient.get({ what: 'pg_status' }).catch(() => null);
       return r && JSON.parse(Buffer.from(r.json).toString()).num_pgs > 0;

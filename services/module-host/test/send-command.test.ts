@@ -8,7 +8,7 @@ import * as path from 'path';
 import { openChannel, makeClient } from '../../../lib/client';
 import { ModuleHostServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/module_host';
 import { startDaemonServer, DaemonServerHandle } from '../../daemon-server/server';
-import { loadOrCreateKeyring, parseKeyring } from '../../daemon-server/domain/auth';
+import { loadOrCreateKeyring, parsePrincipals as parseKeyring } from '../../daemon-server/domain/auth';
 import { ModuleHostHandle } from '../server';
 import { CommandSender } from '../domain/send-command';
 import { startStack, until } from '../../../modules/prometheus/test/stack';
@@ -25,7 +25,12 @@ describe('sendCommand', () => {
   /** Runs `sender run`: the module sends `command` and answers sendCommand's result. */
   const send = async (command: Record<string, unknown>): Promise<[number, string, string]> => {
     const client = makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
-    const res = await client.handleCommand({ prefix: 'sender run', args: JSON.stringify({ prefix: 'sender run', command: JSON.stringify(command) }), inbuf: Buffer.alloc(0), entity: 'client.admin' });
+    const res = await client.handleCommand({
+      prefix: 'sender run',
+      args: JSON.stringify({ prefix: 'sender run', command: JSON.stringify(command) }),
+      inbuf: Buffer.alloc(0),
+      entity: 'client.admin',
+    });
     expect(res.result!.retcode).toBe(0);
     return JSON.parse(res.result!.stdout);
   };
@@ -36,7 +41,15 @@ describe('sendCommand', () => {
     // module-host starts first (daemon-server needs its address); it reads
     // its key only when a module first sends a command.
     mh = await stack.startHost({ name: 'x', modulePath: [FIXTURES], enabledModules: ['sender', 'hello'], keyringPath });
-    ds = await startDaemonServer({ name: 'x', port: 0, metricsPort: -1, logLevel: 'error', clusterStateAddr: stack.cs.address, moduleHostAddr: mh.address, keyringPath });
+    ds = await startDaemonServer({
+      name: 'x',
+      port: 0,
+      metricsPort: -1,
+      logLevel: 'error',
+      clusterStateAddr: stack.cs.address,
+      moduleHostAddr: mh.address,
+      keyringPath,
+    });
     mh.commands.setFallbackAddr(ds.address);
     await until('pg stats in cluster-state', async () => {
       const r = await stack.csClient.get({ what: 'pg_status' }).catch(() => null);
@@ -145,11 +158,31 @@ describe('sendCommand with a standby service: the MgrMap names the daemon-server
   beforeAll(async () => {
     stack = await startStack();
     const keyringPath = path.join(stack.dir, 'keyring');
-    sb = await startStandby({ port: 0, metricsPort: -1, logLevel: 'error', dataDir: path.join(stack.dir, 'standby'), beaconIntervalMs: 200, graceMs: 2000, initialModules: ['sender', 'hello'] });
+    sb = await startStandby({
+      port: 0,
+      metricsPort: -1,
+      logLevel: 'error',
+      dataDir: path.join(stack.dir, 'standby'),
+      beaconIntervalMs: 200,
+      graceMs: 2000,
+      initialModules: ['sender', 'hello'],
+    });
     // No MGR_DAEMON_SERVER_ADDR: the address can only come from the map.
     mh = await stack.startHost({ name: 'x', modulePath: [FIXTURES], enabledModules: [], standbyAddr: sb.address, keyringPath });
-    ds = await startDaemonServer({ name: 'x', port: 0, metricsPort: -1, logLevel: 'error', clusterStateAddr: stack.cs.address, moduleHostAddr: mh.address, standbyAddr: sb.address, keyringPath });
-    await until('x active with sender running', async () => ds.isActive() && mh.host.isActive() && mh.host.modules().find((m) => m.name === 'sender')?.state === 'running');
+    ds = await startDaemonServer({
+      name: 'x',
+      port: 0,
+      metricsPort: -1,
+      logLevel: 'error',
+      clusterStateAddr: stack.cs.address,
+      moduleHostAddr: mh.address,
+      standbyAddr: sb.address,
+      keyringPath,
+    });
+    await until(
+      'x active with sender running',
+      async () => ds.isActive() && mh.host.isActive() && mh.host.modules().find((m) => m.name === 'sender')?.state === 'running',
+    );
   }, 60000);
 
   afterAll(async () => {
@@ -161,7 +194,12 @@ describe('sendCommand with a standby service: the MgrMap names the daemon-server
   it("follows the active's daemon-server address from the MgrMap", async () => {
     expect(mh.commands.address()).toBe(ds.address);
     const client = makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
-    const res = await client.handleCommand({ prefix: 'sender run', args: JSON.stringify({ prefix: 'sender run', command: JSON.stringify({ prefix: 'mgr stat', format: 'json' }) }), inbuf: Buffer.alloc(0), entity: 'client.admin' });
+    const res = await client.handleCommand({
+      prefix: 'sender run',
+      args: JSON.stringify({ prefix: 'sender run', command: JSON.stringify({ prefix: 'mgr stat', format: 'json' }) }),
+      inbuf: Buffer.alloc(0),
+      entity: 'client.admin',
+    });
     const [r, out] = JSON.parse(res.result!.stdout);
     expect(r).toBe(0);
     expect(JSON.parse(out).active_name).toBe('x');

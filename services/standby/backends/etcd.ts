@@ -111,7 +111,11 @@ export class EtcdBackend implements StandbyBackend {
       try {
         const res = await this.client.getAll().prefix(this.opts.prefix).exec();
         for (const kv of res.kvs) this.apply(kv);
-        const w = await this.client.watch().prefix(this.opts.prefix).startRevision(String(BigInt(res.header.revision) + 1n)).create();
+        const w = await this.client
+          .watch()
+          .prefix(this.opts.prefix)
+          .startRevision(String(BigInt(res.header.revision) + 1n))
+          .create();
         if (this.stopped) {
           await w.cancel();
           return;
@@ -121,7 +125,12 @@ export class EtcdBackend implements StandbyBackend {
         w.on('delete', (kv) => this.applyDelete(kv));
         w.on('disconnected', (e) => this.opts.log.warn('etcd watch disconnected; reconnecting', { error: e.message }));
         w.on('connected', () => this.opts.log.debug('etcd watch connected'));
-        this.opts.log.info('etcd connected', { endpoints: this.opts.endpoints, prefix: this.opts.prefix, revision: res.header.revision, leader: this.leaderAddr || '(none)' });
+        this.opts.log.info('etcd connected', {
+          endpoints: this.opts.endpoints,
+          prefix: this.opts.prefix,
+          revision: res.header.revision,
+          leader: this.leaderAddr || '(none)',
+        });
         if (!this.leaderAddr) void this.campaign();
         return;
       } catch (e) {
@@ -231,15 +240,19 @@ export class EtcdBackend implements StandbyBackend {
     this.feed.publish(map);
     this.resolveReady();
     // A fresh authority: everyone in the map gets a full grace period.
-    const runner = new AuthorityRunner(map, { save: (m) => this.save(m), confirm: () => this.confirm() }, {
-      graceMs: this.opts.graceMs,
-      beaconIntervalMs: this.opts.beaconIntervalMs,
-      onCommitted: (m, why) => {
-        this.feed.publish(m);
-        this.opts.log.info('new mgr map', { epoch: m.epoch, active: m.activeName, standbys: m.standbys.map((s) => s.name), why });
-        this.opts.onCommitted(m, why);
+    const runner = new AuthorityRunner(
+      map,
+      { save: (m) => this.save(m), confirm: () => this.confirm() },
+      {
+        graceMs: this.opts.graceMs,
+        beaconIntervalMs: this.opts.beaconIntervalMs,
+        onCommitted: (m, why) => {
+          this.feed.publish(m);
+          this.opts.log.info('new mgr map', { epoch: m.epoch, active: m.activeName, standbys: m.standbys.map((s) => s.name), why });
+          this.opts.onCommitted(m, why);
+        },
       },
-    });
+    );
     this.runner = runner;
     runner.startTicking(this.opts.tickMs, (e) => {
       if (!(e instanceof Fenced) && !(e instanceof RunnerStopped)) this.opts.log.warn('tick failed', { error: (e as Error).message });
@@ -324,7 +337,8 @@ export class EtcdBackend implements StandbyBackend {
         if (!(e instanceof Fenced) && !(e instanceof RunnerStopped)) throw e;
       }
     }
-    if (forwarded) throw new BackendUnavailable(`standby replica ${this.opts.advertiseAddr} is not the leader (a call forwarded to it); leadership is changing, retry`);
+    if (forwarded)
+      throw new BackendUnavailable(`standby replica ${this.opts.advertiseAddr} is not the leader (a call forwarded to it); leadership is changing, retry`);
     const addr = this.leaderAddr;
     if (!addr || addr === this.opts.advertiseAddr) throw new BackendUnavailable(`no standby leader elected yet (etcd ${this.opts.endpoints.join(',')}); retry`);
     this.stats.forwarded++;

@@ -117,8 +117,10 @@ export class MgrMapAuthority {
 
   /** Checks a beacon's fields; throws AuthorityError('invalid') with what is wrong. */
   static validateBeacon(b: BeaconRequest): void {
-    if (!b.name || !NAME_RE.test(b.name)) throw new AuthorityError('invalid', `beacon: name must be 1-64 letters, digits, '.', '_' or '-', got '${b.name ?? ''}'`);
-    if (!Number.isSafeInteger(b.gid) || b.gid <= 0) throw new AuthorityError('invalid', `beacon from '${b.name}': gid must be a positive whole number, got ${b.gid}`);
+    if (!b.name || !NAME_RE.test(b.name))
+      throw new AuthorityError('invalid', `beacon: name must be 1-64 letters, digits, '.', '_' or '-', got '${b.name ?? ''}'`);
+    if (!Number.isSafeInteger(b.gid) || b.gid <= 0)
+      throw new AuthorityError('invalid', `beacon from '${b.name}': gid must be a positive whole number, got ${b.gid}`);
     const ds = b.addrs?.daemonServer ?? '';
     if (!ds) throw new AuthorityError('invalid', `beacon from '${b.name}': addrs.daemon_server is required (host:port)`);
     if (!ADDR_RE.test(ds)) throw new AuthorityError('invalid', `beacon from '${b.name}': addrs.daemon_server must be host:port, got '${ds}'`);
@@ -228,7 +230,9 @@ export class MgrMapAuthority {
       this.dropActive(next);
       this.live.delete(old);
       const promoted = this.promote(next);
-      reasons.push(`Manager daemon ${old} is unresponsive${promoted ? `, replacing it with standby daemon ${next.activeName}` : ' and no standby is available'}`);
+      reasons.push(
+        `Manager daemon ${old} is unresponsive${promoted ? `, replacing it with standby daemon ${next.activeName}` : ' and no standby is available'}`,
+      );
     } else if (!next.activeName && this.promote(next)) {
       reasons.push(`mgr.${next.activeName} is now active`);
     }
@@ -288,7 +292,11 @@ export class MgrMapAuthority {
       // The active's word counts; with no active, any standby that cannot run it.
       const runners = m.activeName ? [m.availableModules] : m.standbys.map((s) => s.availableModules);
       const bad = runners.map((mods) => mods.find((x) => x.name === module)).find((x) => x && !x.canRun);
-      if (bad) throw new AuthorityError('precondition', `module '${module}' reports that it cannot run on the active manager daemon: ${bad.errorString || 'no reason given'} (pass --force to force enablement)`);
+      if (bad)
+        throw new AuthorityError(
+          'precondition',
+          `module '${module}' reports that it cannot run on the active manager daemon: ${bad.errorString || 'no reason given'} (pass --force to force enablement)`,
+        );
     }
     const next = this.clone();
     next.modules = [...next.modules, module].sort();

@@ -159,7 +159,7 @@ describe('election', () => {
     expect(a.beacon(beacon('x', 11, { services: { dashboard: 'http://x:8443/' } })).services).toEqual({ dashboard: 'http://x:8443/' });
   });
 
-  test('the active publishes services and module changes; a standby\'s services are ignored', () => {
+  test("the active publishes services and module changes; a standby's services are ignored", () => {
     const { a } = setup();
     a.beacon(beacon('x', 11));
     a.beacon(beacon('y', 12, { services: { dashboard: 'http://y:8080/' } }));
@@ -333,7 +333,9 @@ describe('modules', () => {
   test('an unknown module is not found unless forced', () => {
     const { a } = setup();
     a.beacon(beacon('x', 11));
-    expect(kind(() => a.enableModule('nope', false))).toMatch(/^not_found: all mgr daemons do not support module 'nope', pass --force.*known modules: hello, iostat, selftest, status/);
+    expect(kind(() => a.enableModule('nope', false))).toMatch(
+      /^not_found: all mgr daemons do not support module 'nope', pass --force.*known modules: hello, iostat, selftest, status/,
+    );
     expect(a.enableModule('nope', true).map.modules).toContain('nope');
   });
 
