@@ -11,7 +11,7 @@ import * as path from 'path';
 import type { RunnerDeps } from './module-runner';
 import { convertOption, declaredOptions, optionKey } from './options';
 import type { PythonRuntime } from './python-runner';
-import { NATIVE_COMMANDS } from '../../daemon-server/domain/native';
+import { COMMAND_TABLE } from '../../daemon-server/domain/commands';
 import { parseSignature } from '../../daemon-server/domain/argspec';
 
 export const CEPH_VERSION = 'ceph version 16.2.15 (618f440892089921c3e944a991122ddc44e60516) pacific (stable)';
@@ -38,7 +38,7 @@ const EOPNOTSUPP = -95;
 const EINVAL = -22;
 
 /** Prefixes daemon-server answers natively (so a 'mon' send_command of one can go there). */
-const NATIVE_PREFIXES = new Set(NATIVE_COMMANDS.map((c) => parseSignature(c.cmd).prefix));
+const NATIVE_PREFIXES = new Set(COMMAND_TABLE.map((c) => parseSignature(c.cmd).prefix));
 
 export class PythonApi {
   private ownChecks: Record<string, unknown> = {};
