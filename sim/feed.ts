@@ -32,7 +32,19 @@ export interface FeedOptions {
 }
 
 /** Maps the feed owns, in the order it pushes them first. */
-const MAP_ORDER = ['osd_metadata', 'mds_metadata', 'mon_metadata', 'mon_map', 'mon_status', 'crush_map', 'osd_map', 'fs_map', 'service_map'] as const;
+const MAP_ORDER = [
+  'osd_metadata',
+  'mds_metadata',
+  'mon_metadata',
+  'mon_map',
+  'mon_status',
+  'crush_map',
+  'osd_map',
+  'health_mon',
+  'mon_config',
+  'fs_map',
+  'service_map',
+] as const;
 type FeedMap = (typeof MAP_ORDER)[number];
 // The get() name to read a map's stored epoch back.
 const GET_NAME: Record<FeedMap, string> = {
@@ -43,9 +55,14 @@ const GET_NAME: Record<FeedMap, string> = {
   mon_status: 'mon_status',
   crush_map: 'osd_map_crush',
   osd_map: 'osd_map',
+  health_mon: 'osd_map', // pushed at the osd map's epoch (no get() of its own)
+  mon_config: 'mon_config',
   fs_map: 'fs_map',
   service_map: 'service_map',
 };
+
+/** Maps a change by the monitors' commands may touch. */
+export type ChangedMap = 'osd_map' | 'health_mon' | 'mon_config' | 'fs_map';
 
 export class MapFeed {
   readonly cluster: SimCluster;
@@ -121,6 +138,14 @@ export class MapFeed {
       this.log.info('event', { ...ev });
       this.dirty.add('osd_map');
       await this.flushNow().catch((e) => this.log.warn('maps not pushed after event; will retry', { error: (e as Error).message }));
+      // What the monitors would write to the cluster log.
+      const message =
+        ev.kind === 'osd_down'
+          ? `osd.${ev.osd} failed (root=default,host=${this.cluster.hostName(this.cluster.osds[ev.osd].host)}) (connection refused)`
+          : ev.kind === 'osd_up'
+            ? `osd.${ev.osd} boot`
+            : `pool '${ev.name}' created`;
+      await this.clusterLog([{ channel: ev.kind === 'pool_create' ? 'audit' : 'cluster', priority: 'INF', message }]).catch(() => undefined);
       return ev;
     });
   }
@@ -128,6 +153,33 @@ export class MapFeed {
   /** Pushes the maps that changed (all of them at first). */
   flush(): Promise<void> {
     return this.run(() => this.flushNow());
+  }
+
+  /**
+   * Runs a change to the cluster (a monitor command) in turn with the feed's
+   * other work, then pushes the maps it names; resolves with the change's
+   * result once they are in cluster-state, so a read that follows sees them.
+   */
+  apply<T>(change: () => { result: T; changed: ChangedMap[] }): Promise<T> {
+    return this.run(async () => {
+      const { result, changed } = change();
+      for (const m of changed) this.dirty.add(m);
+      // The monitors' health follows the osd map.
+      if (changed.includes('osd_map')) this.dirty.add('health_mon');
+      await this.flushNow();
+      return result;
+    });
+  }
+
+  /** Appends entries to the cluster log (what the monitors log). */
+  async clusterLog(entries: Array<{ channel: string; priority: string; message: string }>): Promise<void> {
+    const name = `mon.${this.cluster.monNames[0]}`;
+    await this.client.appendClusterLog({ entries: entries.map((e) => ({ ...e, name, stamp: this.cluster.now() })) });
+  }
+
+  /** Sets (value) or removes (null) a key of cluster-state's store: the managers' module options. */
+  async setStore(key: string, value: string | null): Promise<void> {
+    await this.client.setStore(value === null ? { key } : { key, value });
   }
 
   /** Sends pg stats of every up OSD with IngestPgStats, in batches. */
@@ -199,6 +251,10 @@ export class MapFeed {
     switch (name) {
       case 'osd_map':
         return c.osdMap();
+      case 'health_mon':
+        return c.monHealth();
+      case 'mon_config':
+        return { options: c.configDb };
       case 'crush_map':
         return c.crushMap();
       case 'fs_map':
@@ -221,7 +277,7 @@ export class MapFeed {
   /** Pushes one map at the next epoch; if cluster-state holds a later one (an earlier run), moves past it. */
   private async pushMap(name: FeedMap): Promise<void> {
     for (let tries = 0; ; tries++) {
-      const epoch = name === 'osd_map' ? this.cluster.epoch : (this.epochs.get(name) ?? 0) + 1;
+      const epoch = name === 'osd_map' || name === 'health_mon' ? this.cluster.epoch : (this.epochs.get(name) ?? 0) + 1;
       const json = Buffer.from(JSON.stringify(this.build(name, epoch)));
       try {
         const res = await this.client.putMap({ name, epoch, json });

@@ -9,7 +9,7 @@ import { View, ViewCache, jsonBytes } from './views';
 import type { OsdMap, FsMap, DaemonReport, OsdPgStats, QueryDaemonsRequest, ClusterLogEntry } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { DaemonQueryKind } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { HealthSeverity, type HealthCheck } from '../../../lib/gen/ceph/mgr/v1/common';
-import { PgMap, PgStatsReport, parsePgStatsReport, clientIoRates, recoveryRates, recoveryInfo } from './pgmap';
+import { PgMap, PgStatsReport, parsePgStatsReport, clientIoRates, recoveryRates, recoveryInfo, cephTime } from './pgmap';
 import { DaemonIndex, PRIO_USEFUL, splitDaemonName } from './daemons';
 import { synthesiseCrush, osdTree } from './crush';
 
@@ -46,6 +46,9 @@ export class ClusterState {
   private healthVersion = 0;
   private healthStatus = 'HEALTH_OK';
   readonly clog: Array<Json> = [];
+  /** Sequence number of the last cluster-log entry (Ceph's LogEntry seq). */
+  private clogSeq = 0;
+  private clogVersion = 0;
 
   constructor(
     readonly maps: ClusterMaps,
@@ -89,6 +92,7 @@ export class ClusterState {
       devices: { devices: [] },
       service_map: { epoch: 0, modified: '', services: {} },
       config: {},
+      mon_config: { options: [] },
       pg_progress: { events: {} },
     };
     // The monitors' mon_status reaches modules as a JSON string, as in Ceph's digest.
@@ -194,6 +198,12 @@ export class ClusterState {
       key: crushKey,
       epoch: () => this.maps.epoch('osd_map'),
       build: () => jsonBytes(osdTree(this.crush(), this.maps.parsed('osd_map'))),
+    });
+    // The last CLOG_KEPT entries, oldest first, with Ceph's stamp format (`ceph log last`).
+    this.views.define('cluster_log', {
+      key: () => String(this.clogVersion),
+      epoch: () => this.clogSeq,
+      build: () => jsonBytes({ entries: this.clog.map((e) => ({ ...e, stamp: cephTime(e.stamp) })) }),
     });
     this.views.define('health', {
       key: () => String(this.healthVersion),
@@ -574,8 +584,9 @@ export class ClusterState {
     }
     for (const e of entries) {
       const stamp = e.stamp || Date.now() / 1000;
-      this.clog.push({ channel: e.channel || 'cluster', priority: e.priority || 'INF', name: e.name, message: e.message, stamp });
+      this.clog.push({ channel: e.channel || 'cluster', priority: e.priority || 'INF', name: e.name, message: e.message, stamp, seq: ++this.clogSeq });
       if (this.clog.length > CLOG_KEPT) this.clog.shift();
+      this.clogVersion++;
       this.feed.publish('clog', e.channel || 'cluster', 0);
     }
     return entries.length;
