@@ -348,7 +348,12 @@ const LEVELS: Record<string, number> = { debug: 0, info: 1, sec: 2, warn: 3, err
 const PRIORITY_LEVEL: Record<string, number> = { DBG: 0, INF: 1, SEC: 2, WRN: 3, ERR: 4 };
 
 const logLast: MonitorRead = async (ctx) => {
-  const log = await optional(ctx, 'cluster_log', { entries: [] });
+  const [log, monMap] = await Promise.all([optional(ctx, 'cluster_log', { entries: [] }), optional(ctx, 'mon_map', { mons: [] })]);
+  // A monitor's entries carry its rank ("mon.0"), as Ceph's LogEntry does.
+  const rank = (name: string) => {
+    const mon = (monMap.mons ?? []).find((m: Json) => `mon.${m.name}` === name);
+    return mon ? `mon.${mon.rank}` : name;
+  };
   const num: number = ctx.args.num ?? 20;
   const level = LEVELS[ctx.args.level ?? 'info'];
   const channel: string = ctx.args.channel ?? 'cluster';
@@ -357,7 +362,7 @@ const logLast: MonitorRead = async (ctx) => {
   );
   const entries = matching.slice(Math.max(0, matching.length - num)).map((e: Json) => ({
     name: e.name,
-    rank: e.name,
+    rank: rank(e.name),
     addrs: { addrvec: [] },
     stamp: e.stamp,
     seq: e.seq,
