@@ -315,7 +315,9 @@ export class SimCluster {
       template,
       pgpNum: pgNum,
       crushRule: 0,
-      flags: String(t.flags_names ?? 'hashpspool').split(',').filter(Boolean),
+      flags: String(t.flags_names ?? 'hashpspool')
+        .split(',')
+        .filter(Boolean),
       quotaMaxBytes: 0,
       quotaMaxObjects: 0,
       autoscaleMode: t.pg_autoscale_mode ?? 'on',
@@ -612,7 +614,12 @@ export class SimCluster {
     const flags = [...this.osdFlags].filter((f) => !['sortbitwise', 'recovery_deletes', 'purged_snapdirs', 'pglog_hardlimit'].includes(f));
     if (flags.length) {
       const ordered = flagsOf(flags, OSDMAP_FLAG_BITS).names;
-      checks.OSDMAP_FLAGS = { severity: 'HEALTH_WARN', summary: { message: `${ordered.join(',')} flag(s) set`, count: ordered.length }, detail: [], muted: false };
+      checks.OSDMAP_FLAGS = {
+        severity: 'HEALTH_WARN',
+        summary: { message: `${ordered.join(',')} flag(s) set`, count: ordered.length },
+        detail: [],
+        muted: false,
+      };
     }
     const single = this.pools.filter((p) => p.size === 1);
     if (single.length) {

@@ -9,6 +9,7 @@ import { createLogger, Logger } from '../lib/log';
 import type { TlsOptions } from '../lib/server';
 import { ClusterStateServiceDefinition, OsdPgStats } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { SimCluster, ClusterEvent } from './cluster';
+import { mgrConfig } from './config';
 
 export interface FeedOptions {
   cluster: SimCluster;
@@ -42,6 +43,7 @@ const MAP_ORDER = [
   'osd_map',
   'health_mon',
   'mon_config',
+  'config',
   'fs_map',
   'service_map',
 ] as const;
@@ -57,12 +59,13 @@ const GET_NAME: Record<FeedMap, string> = {
   osd_map: 'osd_map',
   health_mon: 'osd_map', // pushed at the osd map's epoch (no get() of its own)
   mon_config: 'mon_config',
+  config: 'config',
   fs_map: 'fs_map',
   service_map: 'service_map',
 };
 
 /** Maps a change by the monitors' commands may touch. */
-export type ChangedMap = 'osd_map' | 'health_mon' | 'mon_config' | 'fs_map';
+export type ChangedMap = 'osd_map' | 'health_mon' | 'mon_config' | 'config' | 'fs_map';
 
 export class MapFeed {
   readonly cluster: SimCluster;
@@ -255,6 +258,8 @@ export class MapFeed {
         return c.monHealth();
       case 'mon_config':
         return { options: c.configDb };
+      case 'config':
+        return mgrConfig(c);
       case 'crush_map':
         return c.crushMap();
       case 'fs_map':

@@ -7,7 +7,6 @@
 // cluster-state's maps; a manager hands the writes here over
 // MonitorService (proto/ceph/mgr/v1/monitor.proto).
 import * as fs from 'fs';
-import * as path from 'path';
 import { CallContext, ServerError, Status } from 'nice-grpc';
 import type { CommandResult } from '../lib/gen/ceph/mgr/v1/common';
 import { MonitorServiceDefinition, MonitorServiceImplementation } from '../lib/gen/ceph/mgr/v1/monitor';
@@ -16,6 +15,7 @@ import { startService, RunningService, TlsOptions } from '../lib/server';
 import type { Logger } from '../lib/log';
 import { SimCluster, ConfigEntry, SimPool } from './cluster';
 import { ChangedMap, MapFeed } from './feed';
+import { configOptions } from './config';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Cmd = Record<string, any>;
@@ -36,13 +36,6 @@ class Refused extends Error {
   ) {
     super(message);
   }
-}
-
-/** Ceph's options: name -> [level, can_update_at_runtime (0/1), type], from the Pacific fixture. */
-let optionTable: Record<string, [string, number, string]> | undefined;
-function configOptions(): Record<string, [string, number, string]> {
-  optionTable ??= JSON.parse(fs.readFileSync(path.join(__dirname, 'templates', 'config-options.json'), 'utf8'));
-  return optionTable!;
 }
 
 /** Parses Ceph's IEC sizes ("10G", "1Ki", "4096") for max_bytes; SI counts ("10k") for max_objects. */
@@ -225,7 +218,8 @@ export class SimMonitor {
     const size: number = cmd.size || this.configNumber('osd_pool_default_size', 'mon', 3);
     if (pgNum > 65536)
       throw new Refused(ERANGE, `'pg_num' must be greater than 0 and less than or equal to 65536 (you may adjust 'mon max pool pg num' for higher values)`);
-    if (cmd.pgp_num !== undefined && cmd.pgp_num > pgNum) throw new Refused(EINVAL, `'pgp_num' must be greater than 0 and lower or equal than 'pg_num', which in this case is ${pgNum}`);
+    if (cmd.pgp_num !== undefined && cmd.pgp_num > pgNum)
+      throw new Refused(EINVAL, `'pgp_num' must be greater than 0 and lower or equal than 'pg_num', which in this case is ${pgNum}`);
     if (size < 1 || size > 10) throw new Refused(EINVAL, `pool size must be between 1 and 10`);
     if (cmd.rule !== undefined && cmd.rule !== 'replicated_rule') throw new Refused(ENOENT, `specified rule ${cmd.rule} doesn't exist`);
     this.checkPgNum(null, pgNum, size);
@@ -289,7 +283,10 @@ export class SimMonitor {
           change = (x) => (x.pgpNum = n);
         } else {
           if (n <= 0 || n > 65536)
-            throw new Refused(ERANGE, `'pg_num' must be greater than 0 and less than or equal to 65536 (you may adjust 'mon max pool pg num' for higher values)`);
+            throw new Refused(
+              ERANGE,
+              `'pg_num' must be greater than 0 and less than or equal to 65536 (you may adjust 'mon max pool pg num' for higher values)`,
+            );
           this.checkPgNum(p, n, p.size);
           await this.apply(() => {
             this.c.setPoolPgNum(p, n);
@@ -373,10 +370,7 @@ export class SimMonitor {
       );
     }
     if (!this.configFlag('mon_allow_pool_delete', 'mon', this.o.allowPoolDelete ?? true)) {
-      throw new Refused(
-        EPERM,
-        'pool deletion is disabled; you must first set the mon_allow_pool_delete config option to true before you can destroy a pool',
-      );
+      throw new Refused(EPERM, 'pool deletion is disabled; you must first set the mon_allow_pool_delete config option to true before you can destroy a pool');
     }
     if (p.flags.includes('nodelete')) throw new Refused(EPERM, 'pool deletion is disabled; you must unset nodelete flag for the pool first');
     if (this.c.poolsInUseByFs().includes(p.id)) throw new Refused(EBUSY, `pool '${name}' is in use by CephFS`);
@@ -481,22 +475,23 @@ export class SimMonitor {
     const mask = slash < 0 ? '' : who.slice(slash + 1);
     const type = section.split('.')[0];
     if (section !== 'global' && !CONFIG_TYPES.has(type)) throw new Refused(EINVAL, `unrecognized config target '${who}'`);
-    if (mask && !/^(host|class):[A-Za-z0-9_.-]+$/.test(mask)) throw new Refused(EINVAL, `unrecognized config mask '${mask}' (host:<name> or class:<device class>)`);
+    if (mask && !/^(host|class):[A-Za-z0-9_.-]+$/.test(mask))
+      throw new Refused(EINVAL, `unrecognized config mask '${mask}' (host:<name> or class:<device class>)`);
     const module = /^mgr\/([A-Za-z0-9_-]+)\/(.+)$/.exec(name);
     let level = 'advanced';
     let runtime = true;
     if (!module) {
-      const opt = configOptions()[name];
+      const opt = configOptions().get(name);
       if (!opt) throw new Refused(EINVAL, `unrecognized config option '${name}'`);
-      [level, runtime] = [opt[0], opt[1] === 1];
-      checkValue(name, opt[2], value);
+      [level, runtime] = [opt.level, opt.runtime];
+      checkValue(name, opt.type, value);
     }
     const entry: ConfigEntry = { section, name, value, level, can_update_at_runtime: runtime, mask };
     await this.apply(() => {
       const i = this.c.configDb.findIndex((e) => e.section === section && e.name === name && e.mask === mask);
       if (i >= 0) this.c.configDb[i] = entry;
       else this.c.configDb.push(entry);
-      return { result: null, changed: ['mon_config'] };
+      return { result: null, changed: ['mon_config', 'config'] };
     });
     // A manager module's option reaches the managers as their module option
     // (mgr/<module>/<key>, or mgr/<module>/<mgr id>/<key> for one manager).
@@ -566,7 +561,8 @@ export async function startMonitorEndpoint(opts: MonitorEndpointOptions): Promis
     if (!entity || !key) throw new ServerError(Status.UNAUTHENTICATED, 'no credentials: send x-mgr-entity and x-mgr-key (a manager sends its mgr.<name>)');
     const e = (keyring as Map<string, KeyringEntry>).get(entity);
     if (!e || !keysEqual(e.key, key)) throw new ServerError(Status.UNAUTHENTICATED, `authentication failed for '${entity}': unknown entity or wrong key`);
-    if (!/^\s*allow\s+\*\s*$/.test(e.caps.mgr ?? '')) throw new ServerError(Status.PERMISSION_DENIED, `'${entity}' may not run monitor commands (needs mgr caps 'allow *')`);
+    if (!/^\s*allow\s+\*\s*$/.test(e.caps.mgr ?? ''))
+      throw new ServerError(Status.PERMISSION_DENIED, `'${entity}' may not run monitor commands (needs mgr caps 'allow *')`);
     return entity;
   };
   const impl: MonitorServiceImplementation = {
