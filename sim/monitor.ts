@@ -111,11 +111,18 @@ export class SimMonitor {
     return this.o.cluster;
   }
 
-  /** Runs one command; never throws for a command-level failure (that is the return code). */
-  async command(cmd: Cmd, entity: string): Promise<CommandResult> {
+  /**
+   * Runs one command for `entity`, relayed by `from` (a manager); never
+   * throws for a command-level failure (that is the return code). The audit
+   * channel of the cluster log gets "dispatch", then "finished" when it did.
+   */
+  async command(cmd: Cmd, entity: string, from = entity): Promise<CommandResult> {
     const prefix = String(cmd.prefix ?? '');
+    const who = `from='${from}' entity='${entity}' cmd=[${JSON.stringify(cmd)}]`;
+    this.audit(`${who}: dispatch`);
     try {
       const outs = await this.dispatch(prefix, cmd, entity);
+      this.audit(`${who}: finished`);
       this.o.log?.info('monitor command', { prefix, entity, outs });
       return { retcode: 0, stdout: '', stderr: outs };
     } catch (e) {
@@ -137,14 +144,14 @@ export class SimMonitor {
   private async dispatch(prefix: string, cmd: Cmd, entity: string): Promise<string> {
     switch (prefix) {
       case 'osd pool create':
-        return this.poolCreate(cmd, entity);
+        return this.poolCreate(cmd);
       case 'osd pool set':
         return this.poolSet(cmd);
       case 'osd pool set-quota':
         return this.poolSetQuota(cmd);
       case 'osd pool delete':
       case 'osd pool rm':
-        return this.poolDelete(cmd, entity);
+        return this.poolDelete(cmd);
       case 'osd out':
       case 'osd in':
         return this.osdInOut(prefix === 'osd in', cmd, entity);
@@ -165,9 +172,9 @@ export class SimMonitor {
     return this.o.feed.apply(change);
   }
 
-  private audit(entity: string, message: string): void {
+  private audit(message: string): void {
     this.o.feed
-      .clusterLog([{ channel: 'audit', priority: 'INF', message: `from='mgr' entity='${entity}' ${message}` }])
+      .clusterLog([{ channel: 'audit', priority: 'INF', message }])
       .catch((e) => this.o.log?.debug('cluster log entry not appended', { error: (e as Error).message }));
   }
 
@@ -210,7 +217,7 @@ export class SimMonitor {
 
   // ---- pools ------------------------------------------------------------
 
-  private async poolCreate(cmd: Cmd, entity: string): Promise<string> {
+  private async poolCreate(cmd: Cmd): Promise<string> {
     const name = String(cmd.pool);
     if (this.c.pool(name)) return `pool '${name}' already exists`;
     if (cmd.pool_type === 'erasure') throw new Refused(EOPNOTSUPP, 'the simulated cluster has replicated pools only (erasure coding is not simulated)');
@@ -232,7 +239,6 @@ export class SimMonitor {
       for (const k of ['pg_num_min', 'pg_num_max', 'target_size_bytes', 'target_size_ratio'] as const) if (cmd[k]) p.options[k] = cmd[k];
       return { result: null, changed: ['osd_map'] };
     });
-    this.audit(entity, `cmd=[{"prefix": "osd pool create", "pool": "${name}"}]: finished`);
     return `pool '${name}' created`;
   }
 
@@ -359,7 +365,7 @@ export class SimMonitor {
     return `set-quota ${field} = ${n} for pool ${p.name}`;
   }
 
-  private async poolDelete(cmd: Cmd, entity: string): Promise<string> {
+  private async poolDelete(cmd: Cmd): Promise<string> {
     const name = String(cmd.pool);
     const p = this.c.pool(name);
     if (!p) return `pool '${name}' does not exist`;
@@ -378,7 +384,6 @@ export class SimMonitor {
       this.c.deletePool(p);
       return { result: null, changed: ['osd_map'] };
     });
-    this.audit(entity, `cmd=[{"prefix": "osd pool delete", "pool": "${name}"}]: finished`);
     return `pool '${name}' removed`;
   }
 
@@ -577,7 +582,7 @@ export async function startMonitorEndpoint(opts: MonitorEndpointOptions): Promis
       if (!cmd || typeof cmd !== 'object' || Array.isArray(cmd) || typeof cmd.prefix !== 'string') {
         throw new ServerError(Status.INVALID_ARGUMENT, 'cmd must be a JSON object with a "prefix", e.g. {"prefix": "osd out", "ids": ["1"]}');
       }
-      return { result: await opts.monitor.command(cmd, req.onBehalfOf || caller) };
+      return { result: await opts.monitor.command(cmd, req.onBehalfOf || caller, caller) };
     },
   };
   const svc = await startService(

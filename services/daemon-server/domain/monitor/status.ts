@@ -73,7 +73,11 @@ export async function statusJson(ctx: MonitorReadContext): Promise<Status> {
   const monName = (rank: number) => (monMap.mons ?? []).find((m: Json) => m.rank === rank)?.name ?? String(rank);
   const fs0 = (fsMap.filesystems ?? [])[0];
   const infos = (f: Json): Json[] => Object.values(f?.mdsmap?.info ?? {});
-  const ranked = (fsMap.filesystems ?? []).flatMap((f: Json) => infos(f).filter((m) => m.rank >= 0).map((m) => ({ f, m })));
+  const ranked = (fsMap.filesystems ?? []).flatMap((f: Json) =>
+    infos(f)
+      .filter((m) => m.rank >= 0)
+      .map((m) => ({ f, m })),
+  );
   const json = {
     fsid: osdMap.fsid ?? monMap.fsid ?? '',
     health: parseHealth(health),
