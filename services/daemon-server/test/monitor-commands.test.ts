@@ -1,30 +1,22 @@
-// The monitors' commands through daemon-server, end to end: a real
-// cluster-state fed by the simulator's map feed (pg stats at pinned times, so
-// rates are non-zero), a real standby service (the MgrMap), the simulated
-// monitors' command endpoint, and daemon-server in front. Reads are checked
+// The monitors' commands through daemon-server, end to end (startMonitorStack:
+// a real cluster-state fed by the simulator, a real standby service, the
+// simulated monitors' command endpoint, and daemon-server in front). Reads are checked
 // against Ceph Pacific's JSON (the fixtures' key paths) and plain text
 // (fixtures/pacific-mon: line and table layouts); writes by their answer and
 // their effect in a following read; caps and the advertising mark too.
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { Metadata, Status } from 'nice-grpc';
+import { Status } from 'nice-grpc';
 import { openChannel, makeClient } from '../../../lib/client';
 import { DaemonServerServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
-import { parseKeyring } from '../../../lib/keyring';
-import { createLogger } from '../../../lib/log';
 import { shapeDiff } from '../../../lib/testing/shape';
-import { until } from '../../../lib/testing/wait';
-import type { RunningService } from '../../../lib/server';
-import { startClusterState, ClusterStateHandle } from '../../cluster-state/server';
-import { startStandby, StandbyHandle } from '../../standby/server';
+import type { ClusterStateHandle } from '../../cluster-state/server';
 import { SimCluster } from '../../../sim/cluster';
 import { MapFeed } from '../../../sim/feed';
-import { SimMonitor, startMonitorEndpoint } from '../../../sim/monitor';
-import { startDaemonServer, DaemonServerHandle } from '../server';
+import { startDaemonServer } from '../server';
 import { advertisedCommands, COMMAND_TABLE } from '../domain/commands';
 import { MONITOR_COMMANDS } from '../domain/monitor/commands';
-import { fixture } from './helpers';
+import { fixture, startMonitorStack } from './helpers';
 
 const CAPTURES = path.join(__dirname, 'fixtures/pacific-mon');
 const captured = (name: string): string => fs.readFileSync(path.join(CAPTURES, name), 'utf8');
@@ -34,20 +26,12 @@ const capturedJson = (name: string): any => JSON.parse(captured(name));
 const headerCells = (text: string, marker: RegExp) => (text.split('\n').find((l) => marker.test(l)) ?? '').trim().split(/\s{2,}/);
 
 describe('monitor commands', () => {
-  let dir: string;
-  let cs: ClusterStateHandle;
-  let sb: StandbyHandle;
-  let feed: MapFeed;
+  let stack: Awaited<ReturnType<typeof startMonitorStack>>;
   let sim: SimCluster;
-  let monitor: RunningService;
-  let ds: DaemonServerHandle;
-  let client: ReturnType<typeof makeClient<typeof DaemonServerServiceDefinition>>;
-  const creds: Record<string, Metadata> = {};
-  // The simulated clock, two minutes behind the real one at first.
-  let t = Math.floor(Date.now() / 1000) - 120;
-
-  const run = async (prefix: string, args: Record<string, unknown> = {}, who = 'client.admin') =>
-    (await client.command({ prefix, args: JSON.stringify(args), inbuf: Buffer.alloc(0) }, { metadata: creds[who] })).result!;
+  let feed: MapFeed;
+  let cs: ClusterStateHandle;
+  let dir: string;
+  const run = (prefix: string, args: Record<string, unknown> = {}, who = 'client.admin') => stack.run(prefix, args, who);
   const json = async (prefix: string, args: Record<string, unknown> = {}) => {
     const r = await run(prefix, { ...args, format: 'json' });
     expect([prefix, r.retcode, r.stderr]).toEqual([prefix, 0, expect.any(String)]);
@@ -60,49 +44,11 @@ describe('monitor commands', () => {
   };
 
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-mon-commands-'));
-    cs = await startClusterState({ port: 0, metricsPort: -1, logLevel: 'error', dataDir: path.join(dir, 'cs') });
-    sb = await startStandby({ port: 0, metricsPort: -1, logLevel: 'error', dataDir: path.join(dir, 'standby'), initialModules: ['hello'] });
-    sim = new SimCluster({ osds: 3, now: () => t });
-    feed = new MapFeed({ cluster: sim, address: cs.address, pgStatsDirect: true, serviceMap: true, logger: createLogger({ component: 'sim' }, 'warn') });
-    await feed.start();
-    // Two rounds of pg stats a minute apart: rates (the io lines) are not zero.
-    await feed.pushPgStats();
-    t += 60;
-    await feed.pushPgStats();
-    const keyringPath = path.join(dir, 'keyring');
-    // daemon-server writes the keyring (with mgr.x) when it starts; the monitor endpoint reads it then.
-    monitor = await startMonitorEndpoint({ monitor: new SimMonitor({ cluster: sim, feed, osdRebootSec: 0 }), port: 0, keyringPath, logLevel: 'error' });
-    ds = await startDaemonServer({
-      port: 0,
-      metricsPort: -1,
-      logLevel: 'error',
-      name: 'x',
-      clusterStateAddr: cs.address,
-      standbyAddr: sb.address,
-      monAddr: monitor.address,
-      keyringPath,
-      beaconIntervalMs: 100,
-    });
-    await until('daemon-server active', () => ds.isActive());
-    client = makeClient(DaemonServerServiceDefinition, openChannel(ds.address));
-    const keyring = parseKeyring(fs.readFileSync(keyringPath, 'utf8'));
-    for (const who of ['client.admin', 'client.ro']) {
-      creds[who] = Metadata();
-      creds[who].set('x-mgr-entity', who);
-      creds[who].set('x-mgr-key', keyring.get(who)!.key);
-    }
-    await until('the MgrMap says available', async () => JSON.parse((await run('mgr stat', { format: 'json' })).stdout).available);
+    stack = await startMonitorStack();
+    ({ sim, feed, cs, dir } = stack);
   }, 60000);
 
-  afterAll(async () => {
-    await ds?.stop();
-    await monitor?.stop();
-    await feed?.stop();
-    await sb?.stop();
-    await cs?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stack?.close());
 
   it("JSON: each read has the key paths of Ceph's output", async () => {
     const rates = ['$.pgmap.read_bytes_sec', '$.pgmap.write_bytes_sec', '$.pgmap.read_op_per_sec', '$.pgmap.write_op_per_sec'];
@@ -386,7 +332,7 @@ describe('monitor commands', () => {
     try {
       const c = makeClient(DaemonServerServiceDefinition, openChannel(lone.address));
       const r = (prefix: string, args: Record<string, unknown>) =>
-        c.command({ prefix, args: JSON.stringify(args), inbuf: Buffer.alloc(0) }, { metadata: creds['client.admin'] }).then((x) => x.result!);
+        c.command({ prefix, args: JSON.stringify(args), inbuf: Buffer.alloc(0) }, { metadata: stack.creds['client.admin'] }).then((x) => x.result!);
       expect(await r('osd out', { ids: ['1'] })).toMatchObject({ retcode: -95, stderr: expect.stringContaining('MGR_MON_ADDR') });
       expect((await r('osd stat', {})).retcode).toBe(0);
     } finally {

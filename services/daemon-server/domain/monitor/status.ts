@@ -90,10 +90,15 @@ export async function statusJson(ctx: MonitorReadContext): Promise<Status> {
     pgmap: pgmapJson(pg),
     fsmap: {
       epoch: fsMap.epoch ?? 0,
-      id: fs0?.id ?? 0,
-      up: ranked.filter(({ m }: Json) => String(m.state).startsWith('up:')).length,
-      in: (fsMap.filesystems ?? []).reduce((a: number, f: Json) => a + (f.mdsmap?.in ?? []).length, 0),
-      max: (fsMap.filesystems ?? []).reduce((a: number, f: Json) => a + (f.mdsmap?.max_mds ?? 0), 0),
+      // Ceph writes these per file system, so only when there is one.
+      ...(fs0
+        ? {
+            id: fs0.id,
+            up: ranked.filter(({ m }: Json) => String(m.state).startsWith('up:')).length,
+            in: (fsMap.filesystems ?? []).reduce((a: number, f: Json) => a + (f.mdsmap?.in ?? []).length, 0),
+            max: (fsMap.filesystems ?? []).reduce((a: number, f: Json) => a + (f.mdsmap?.max_mds ?? 0), 0),
+          }
+        : {}),
       by_rank: ranked.map(({ f, m }: Json) => ({ filesystem_id: f.id, rank: m.rank, name: m.name, status: m.state, gid: m.gid })),
       'up:standby': (fsMap.standbys ?? []).length,
     },
