@@ -139,6 +139,8 @@ describe('monitor commands', () => {
     expect(captured('osd-stat-flags.plain')).toMatch(/^3 osds: 3 up \(since [^)]+\), 3 in \(since [^)]+\); epoch: e\d+; 21 remapped pgs\nflags noout\n$/);
     const detail = await plain('health', { detail: 'detail' });
     expect(detail).toBe('HEALTH_WARN noout flag(s) set\n[WRN] OSDMAP_FLAGS: noout flag(s) set\n');
+    // The cluster log says it as a Pacific monitor does.
+    expect(await plain('log last', { num: 5 })).toMatch(/ mon\.a \(mon\.0\) \d+ : cluster \[WRN\] Health check failed: noout flag\(s\) set \(OSDMAP_FLAGS\)\n/);
     expect(captured('health-detail-warn.plain').split('\n')[1]).toBe('[WRN] OSDMAP_FLAGS: noout flag(s) set');
     await run('osd unset', { key: 'noout' });
     await run('osd in', { ids: ['2'] });
