@@ -5,7 +5,7 @@ import type { MgrMap } from '../../../../lib/gen/ceph/mgr/v1/standby';
 import { byteU, siU, timespan } from './format';
 import { parseHealth } from './health';
 import { osdStatJson, osdSummaryPlain } from './osdmap-print';
-import type { MonitorReadContext } from './reads';
+import { MonitorReadContext, monStatus, optional } from './context';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
@@ -19,14 +19,6 @@ export interface Status {
   mgrMap: MgrMap | null;
   /** Every monitor's name, in rank order. */
   monNames: string[];
-}
-
-async function optional(ctx: MonitorReadContext, what: string, fallback: Json): Promise<Json> {
-  try {
-    return (await ctx.get(what)) ?? fallback;
-  } catch {
-    return fallback;
-  }
 }
 
 /** The pg_status keys Ceph's status carries (pgs_by_pool_state is not one). */
@@ -51,24 +43,16 @@ function pgmapJson(pg: Json): Json {
 }
 
 export async function statusJson(ctx: MonitorReadContext): Promise<Status> {
-  const [health, monMap, monStatusRaw, osdMap, pg, fsMap, serviceMap, mgrMap] = await Promise.all([
+  const [health, monMap, mon, osdMap, pg, fsMap, serviceMap, mgrMap] = await Promise.all([
     optional(ctx, 'health', {}),
     optional(ctx, 'mon_map', {}),
-    optional(ctx, 'mon_status', {}),
+    monStatus(ctx),
     ctx.get('osd_map'),
     ctx.get('pg_status'),
     optional(ctx, 'fs_map', { epoch: 0, filesystems: [], standbys: [] }),
     optional(ctx, 'service_map', { epoch: 0, modified: '', services: {} }),
     ctx.mgrMap(),
   ]);
-  let mon: Json = monStatusRaw;
-  if (mon && typeof mon.json === 'string') {
-    try {
-      mon = JSON.parse(mon.json);
-    } catch {
-      mon = {};
-    }
-  }
   const quorum: number[] = mon.quorum ?? [];
   const monName = (rank: number) => (monMap.mons ?? []).find((m: Json) => m.rank === rank)?.name ?? String(rank);
   const fs0 = (fsMap.filesystems ?? [])[0];
