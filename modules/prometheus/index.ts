@@ -10,6 +10,8 @@ import { promisify } from 'util';
 import * as zlib from 'zlib';
 import { CommandResult, MgrModule, Waiter, MgrStandbyModule } from '../../lib/mgr-module';
 import { collectMetrics, CollectInput } from './collect';
+import { HEALTH_HISTORY_KEY, HealthHistory } from './health-history';
+import { parseRbdStatsPools, selectRbdImages } from './rbd-stats';
 
 const ERROR_CHECK = 'MGR_PROMETHEUS_ERROR';
 const COLLECT_CHECK = 'MGR_PROMETHEUS_COLLECT_FAILED';
@@ -44,6 +46,13 @@ const OPTIONS = [
     type: 'bool' as const,
     default: false,
     desc: 'leave daemon perf counters out of /metrics (as Ceph Reef; at thousands of OSDs they dominate the rebuild)',
+    runtime: true,
+  },
+  {
+    name: 'rbd_stats_pools',
+    type: 'str' as const,
+    default: '',
+    desc: 'pools whose RBD images get ceph_rbd_* metrics: pool[/namespace] entries, comma- or space-separated; * for every rbd pool',
     runtime: true,
   },
   {
@@ -131,6 +140,12 @@ export default class Prometheus extends MgrModule {
     { cmd: 'prometheus file_sd_config', desc: 'Return file_sd compatible prometheus config for mgr cluster', perm: 'r' },
     { cmd: 'prometheus status', desc: 'Where the exporter listens, and the age and size of the cached /metrics body', perm: 'r' },
     {
+      cmd: 'healthcheck history ls name=format,type=CephChoices,strings=plain|json|json-pretty,req=false',
+      desc: 'List all the healthchecks being tracked (each stays in ceph_health_detail, at 0 once cleared)',
+      perm: 'r',
+    },
+    { cmd: 'healthcheck history clear', desc: 'Clear the healthcheck history', perm: 'rw' },
+    {
       cmd: 'prometheus set-local name=mgr_id,type=CephString name=key,type=CephChoices,strings=server_addr|server_port name=value,type=CephString,req=false',
       desc: "Set (or, without a value, clear) one manager's own server_addr or server_port (mgr/prometheus/<mgr_id>/<key>); takes effect when its exporter restarts",
       perm: 'rw',
@@ -148,23 +163,27 @@ export default class Prometheus extends MgrModule {
   private bodyGz: Buffer | null = null;
   private bodyTime = 0;
   private collectSeconds = 0;
+  /** Seconds per collection step since the module started, and how often each ran (ceph_prometheus_collect_duration_seconds). */
+  private readonly durations: Record<string, { sum: number; count: number }> = {};
+  private history: HealthHistory | null = null;
   private collecting: Promise<void> | null = null;
   private lastError = '';
   private listenAddr = '';
   private listenPort = 0;
   private checks: Record<string, { severity: 'warning' | 'error'; summary: string; detail: string[] }> = {};
   /** The runtime options, read once per loop; kept as they were when cluster-state cannot answer. */
-  private opts = { scrape_interval: 15, cache: true, stale_cache_strategy: 'log', exclude_perf_counters: false };
+  private opts = { scrape_interval: 15, cache: true, stale_cache_strategy: 'log', exclude_perf_counters: false, rbd_stats_pools: '' };
 
   private async refreshOptions(): Promise<void> {
     try {
-      const [scrape_interval, cache, stale_cache_strategy, exclude_perf_counters] = await Promise.all([
+      const [scrape_interval, cache, stale_cache_strategy, exclude_perf_counters, rbd_stats_pools] = await Promise.all([
         this.getModuleOption<number>('scrape_interval'),
         this.getModuleOption<boolean>('cache'),
         this.getModuleOption<string>('stale_cache_strategy'),
         this.getModuleOption<boolean>('exclude_perf_counters'),
+        this.getModuleOption<string>('rbd_stats_pools'),
       ]);
-      this.opts = { scrape_interval, cache, stale_cache_strategy, exclude_perf_counters };
+      this.opts = { scrape_interval, cache, stale_cache_strategy, exclude_perf_counters, rbd_stats_pools };
     } catch (e) {
       this.log.debug(`prometheus: options not readable, keeping the last ones: ${(e as Error).message}`);
     }
@@ -232,9 +251,15 @@ export default class Prometheus extends MgrModule {
       const t0 = process.hrtime.bigint();
       try {
         const input = await this.readInput();
-        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-        const body = Buffer.from(collectMetrics(input, { collectSeconds: seconds }).render());
+        const t1 = process.hrtime.bigint();
+        this.addDuration('read_inputs', t1 - t0);
+        input.healthHistory = await this.trackHealth(input.health);
+        input.collectDurations = this.durations;
+        const body = Buffer.from(collectMetrics(input).render());
+        const t2 = process.hrtime.bigint();
+        this.addDuration('collect_metrics', t2 - t1);
         const gz = await gzip(body, { level: 6 });
+        this.addDuration('gzip', process.hrtime.bigint() - t2);
         this.body = body;
         this.bodyGz = gz;
         this.bodyTime = Date.now();
@@ -259,33 +284,75 @@ export default class Prometheus extends MgrModule {
     return this.collecting;
   }
 
+  private addDuration(step: string, ns: bigint): void {
+    const d = (this.durations[step] ??= { sum: 0, count: 0 });
+    d.sum += Number(ns) / 1e9;
+    d.count++;
+  }
+
+  /** Folds the current health checks into the history (loaded once, saved when it changed). */
+  private async trackHealth(health: { json: string } | null | undefined): Promise<CollectInput['healthHistory']> {
+    if (!this.history) {
+      const { history, error } = HealthHistory.parse(await this.getStore(HEALTH_HISTORY_KEY));
+      if (error) this.log.warn(`prometheus: mgr/prometheus/${HEALTH_HISTORY_KEY} is unreadable (${error}); starting a new health history`);
+      this.history = history;
+    }
+    let checks: Record<string, { severity?: string }> | null = null;
+    try {
+      checks = health ? (JSON.parse(health.json).checks ?? {}) : null;
+    } catch {
+      checks = null;
+    }
+    if (checks && this.history.check(checks)) await this.setStore(HEALTH_HISTORY_KEY, JSON.stringify(this.history));
+    return this.history.toJSON();
+  }
+
   private async readInput(): Promise<CollectInput> {
     const g = (what: string) => this.get(what);
-    const [health, df, osdPoolStats, fsMap, osdStats, monStatus, monMap, mgrMap, osdMap, osdMapCrush, osdMetadata, pgStatus, pgSummary] = await Promise.all(
-      [
-        'health',
-        'df',
-        'osd_pool_stats',
-        'fs_map',
-        'osd_stats',
-        'mon_status',
-        'mon_map',
-        'mgr_map',
-        'osd_map',
-        'osd_map_crush',
-        'osd_metadata',
-        'pg_status',
-        'pg_summary',
-      ].map(g),
-    );
-    const [servers, perfCounters] = await Promise.all([
+    const [health, df, osdPoolStats, poolStats, fsMap, osdStats, monStatus, monMap, mgrMap, osdMap, osdMapCrush, osdMetadata, pgStatus, pgSummary] =
+      await Promise.all(
+        [
+          'health',
+          'df',
+          'osd_pool_stats',
+          'pool_stats',
+          'fs_map',
+          'osd_stats',
+          'mon_status',
+          'mon_map',
+          'mgr_map',
+          'osd_map',
+          'osd_map_crush',
+          'osd_metadata',
+          'pg_status',
+          'pg_summary',
+        ].map(g),
+      );
+    const [servers, healthMetrics, perfCounters] = await Promise.all([
       this.listServers(),
+      this.getDaemonHealthMetrics(),
       this.opts.exclude_perf_counters ? Promise.resolve(null) : this.getAllPerfCounters(),
     ]);
+    // rbd-mirror daemons' metadata labels ceph_rbd_mirror_metadata (rarely more than a few).
+    const rbdMirrorMetadata: Record<string, Record<string, string>> = {};
+    for (const server of servers ?? [])
+      for (const svc of server?.services ?? []) {
+        if (svc.type !== 'rbd-mirror') continue;
+        const md = await this.getMetadata('rbd-mirror', String(svc.id));
+        if (md) rbdMirrorMetadata[String(svc.id)] = md;
+      }
+    // RBD images of the pools rbd_stats_pools names (only pools with the rbd application, as Ceph).
+    const rbdPools = (osdMap?.pools ?? []).filter((p: any) => 'rbd' in (p.application_metadata ?? {})).map((p: any) => String(p.pool_name));
+    const selection = parseRbdStatsPools(this.opts.rbd_stats_pools ?? '', rbdPools);
+    const rbdImages = selection.size ? selectRbdImages(await this.get('rbd_image_stats'), selection) : null;
     return {
       health,
       df,
       osdPoolStats,
+      poolStats,
+      rbdImages,
+      healthMetrics,
+      rbdMirrorMetadata,
       fsMap,
       osdStats,
       monStatus,
@@ -392,6 +459,17 @@ export default class Prometheus extends MgrModule {
         await this.setStore(`${id}/${key}`, value);
         return [0, '', value === null ? `cleared mgr/prometheus/${id}/${key}` : `set mgr/prometheus/${id}/${key} to ${value}`];
       }
+      case 'healthcheck history ls': {
+        const { history, error } = this.history ? { history: this.history, error: undefined } : HealthHistory.parse(await this.getStore(HEALTH_HISTORY_KEY));
+        if (error) return [-5, '', `mgr/prometheus/${HEALTH_HISTORY_KEY} is unreadable: ${error}`];
+        const format = String(cmd.format ?? 'plain');
+        if (format === 'plain') return [0, history.toText(), ''];
+        return [0, JSON.stringify(history, null, format === 'json-pretty' ? 2 : undefined), ''];
+      }
+      case 'healthcheck history clear':
+        this.history = new HealthHistory();
+        await this.setStore(HEALTH_HISTORY_KEY, '{}');
+        return [0, 'healthcheck history cleared', ''];
       case 'prometheus status':
         return [
           0,
