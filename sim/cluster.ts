@@ -55,6 +55,8 @@ export interface SimPool {
   lastChange: number;
   /** Index into the fixture's pools whose options/applications this pool copies. */
   template: number;
+  /** BlueStore compression_mode set on the pool (setPoolCompression); none when unset. */
+  compression?: string;
 }
 
 export interface SimPg {
@@ -76,11 +78,12 @@ export interface SimPg {
   baseObjects: number;
 }
 
-/** The four kinds of event the simulator applies. */
+/** The events the simulator applies (the rotation uses the first three). */
 export type ClusterEvent =
   | { kind: 'osd_down'; osd: number; epoch: number }
   | { kind: 'osd_up'; osd: number; epoch: number }
-  | { kind: 'pool_create'; pool: number; name: string; pgNum: number; epoch: number };
+  | { kind: 'pool_create'; pool: number; name: string; pgNum: number; epoch: number }
+  | { kind: 'pool_set'; pool: number; key: string; value: string; epoch: number };
 
 /** A health check as the monitors report it (the `health_mon` map's checks). */
 export interface SimHealthCheck {
@@ -476,6 +479,7 @@ export class SimCluster {
         pool: p.id,
         pool_name: p.name,
         size: p.size,
+        ...(p.compression ? { options: { ...pt.options, compression_mode: p.compression } } : {}),
       };
     });
     return {
@@ -883,6 +887,31 @@ export class SimCluster {
     return { status, checks, mutes: [] };
   }
 
+  /**
+   * Turns BlueStore compression on for a pool (`ceph osd pool set <pool>
+   * compression_mode <mode>`): a new epoch; its data then compresses to
+   * half ('none' turns it off).
+   */
+  setPoolCompression(poolId: number, mode: 'none' | 'passive' | 'aggressive' | 'force'): ClusterEvent {
+    const pool = this.pools.find((p) => p.id === poolId);
+    if (!pool) throw new RangeError(`no pool ${poolId}: pools are ${this.pools.map((p) => p.id).join(', ')}`);
+    if (!['none', 'passive', 'aggressive', 'force'].includes(mode))
+      throw new RangeError(`compression_mode must be none, passive, aggressive or force, got '${mode}'`);
+    this.epoch++;
+    this.modified = this.now();
+    pool.compression = mode === 'none' ? undefined : mode;
+    pool.lastChange = this.epoch;
+    return { kind: 'pool_set', pool: pool.id, key: 'compression_mode', value: mode, epoch: this.epoch };
+  }
+
+  /** store_statfs_t's compression fields for a pool's bytes on one OSD. */
+  private compressedStats(poolId: number, bytes: number): Record<string, number> {
+    const pool = this.pools.find((p) => p.id === poolId);
+    if (!pool?.compression) return {};
+    const original = Math.floor(bytes * 0.8);
+    return { data_compressed_original: original, data_compressed_allocated: Math.floor(original / 2), data_compressed: Math.floor(original / 2) - 4096 };
+  }
+
   /** The RBD images of the pools with the rbd application and their I/O counters at time t (the `rbd_image_stats` map). */
   rbdImageStats(t = this.now()): RbdImageStats {
     const templates = pacificTemplates().osd_map.pools;
@@ -1010,7 +1039,7 @@ export class SimCluster {
     }
     const storeT = pacificTemplates().pool_stat.store_stats;
     const poolStat: Record<string, any> = {};
-    for (const [pool, bytes] of poolBytes) poolStat[String(pool)] = { ...storeT, allocated: bytes, data_stored: bytes };
+    for (const [pool, bytes] of poolBytes) poolStat[String(pool)] = { ...storeT, allocated: bytes, data_stored: bytes, ...this.compressedStats(pool, bytes) };
     return { epoch: this.epoch, pg_stat: pgStat, osd_stat: this.osdStat(osd, t), pool_stat: poolStat };
   }
 

@@ -156,6 +156,14 @@ export class MapFeed {
     });
   }
 
+  /** Pushes the osd map after a change made on the cluster directly (markOsdDown, createPool, ...). */
+  pushOsdMap(): Promise<void> {
+    return this.run(async () => {
+      this.dirty.add('osd_map');
+      await this.flushNow();
+    });
+  }
+
   /**
    * Pushes what the monitors say after a change the simulator made outside
    * the event rotation (a monitor stopped or started, a pool filled, a health

@@ -103,6 +103,25 @@ describe('simulated monitoring inputs', () => {
     }
   });
 
+  it('a pool with compression on: its option in the osd map, compressed bytes in its store stats', () => {
+    const c = new SimCluster({ now: () => T0 + 60 });
+    const pool = c.pools[2];
+    const e0 = c.epoch;
+    expect(c.setPoolCompression(pool.id, 'aggressive')).toEqual({
+      kind: 'pool_set',
+      pool: pool.id,
+      key: 'compression_mode',
+      value: 'aggressive',
+      epoch: e0 + 1,
+    });
+    expect(c.osdMap().pools[2].options.compression_mode).toBe('aggressive');
+    const st = c.osdPgStats(0, T0 + 60).pool_stat[String(pool.id)];
+    expect(st.data_compressed_original).toBeGreaterThan(st.data_compressed_allocated);
+    expect(() => c.setPoolCompression(pool.id, 'zstd' as any)).toThrow(/compression_mode must be/);
+    c.setPoolCompression(pool.id, 'none');
+    expect(c.osdMap().pools[2].options.compression_mode).toBeUndefined();
+  });
+
   it('RBD images of the rbd pools, with counters that grow', () => {
     const c = new SimCluster({ now: () => T0 });
     const a = c.rbdImageStats(T0 + 10);

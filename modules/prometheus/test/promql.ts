@@ -17,6 +17,8 @@ export type Node =
   | {
       kind: 'binary';
       op: string;
+      /** A comparison with `bool` (0/1 instead of a filter). */
+      bool: boolean;
       lhs: Node;
       rhs: Node;
       matching: { on: boolean; labels: string[] } | null;
@@ -125,7 +127,8 @@ export function parse(src: string): Node {
       const op = binaryOpAt(LEVELS[level]);
       if (!op) return lhs;
       p++;
-      if (isId('bool')) p++;
+      const bool = isId('bool');
+      if (bool) p++;
       let matching: { on: boolean; labels: string[] } | null = null;
       let group: { side: 'left' | 'right'; labels: string[] } | null = null;
       if (isId('on') || isId('ignoring')) {
@@ -138,7 +141,7 @@ export function parse(src: string): Node {
       }
       // ^ is right-associative; the rest left.
       const rhs = op === '^' ? expr(level) : expr(level + 1);
-      lhs = { kind: 'binary', op, lhs, rhs, matching, group };
+      lhs = { kind: 'binary', op, bool, lhs, rhs, matching, group };
     }
   };
   const unary = (): Node => {
