@@ -108,6 +108,24 @@ describeWith([prometheusMissing()])('prometheus module scraped by a real Prometh
     expect(status.body_bytes).toBeGreaterThan(1000);
   });
 
+  it('with cache off, a scrape waits for a body rebuilt after it arrived', async () => {
+    await stack.csClient.setStore({ key: 'config/mgr/prometheus/cache', value: 'false' });
+    // the serve loop reads options every interval (1 s here)
+    await until('cache off applied', async () => {
+      const ev = stack.sim.createPool(undefined, 4);
+      await stack.feed.pushOsdMap();
+      const name = ev.kind === 'pool_create' ? ev.name : '';
+      return (await (await fetch(`${metricsUri}metrics`)).text()).includes(`name="${name}"`);
+    });
+    for (let i = 0; i < 3; i++) {
+      const ev = stack.sim.createPool(undefined, 4);
+      await stack.feed.pushOsdMap();
+      const name = ev.kind === 'pool_create' ? ev.name : '';
+      expect(await (await fetch(`${metricsUri}metrics`)).text()).toContain(`name="${name}"`);
+    }
+    await stack.csClient.setStore({ key: 'config/mgr/prometheus/cache', value: 'true' });
+  }, 30000);
+
   it('lists its commands and answers file_sd_config', async () => {
     const cmds = mh.host
       .commands()
