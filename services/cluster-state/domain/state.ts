@@ -1,6 +1,7 @@
 // ClusterState: the maps, the modules' store and the change feed, and the
 // Get views built from them. No gRPC here: grpc.ts maps StateError kinds to
 // status codes.
+import { pgHealthChecks, PgHealthInput } from './pg-health';
 import { ChangeFeed } from './events';
 import { StateError, invalid } from './errors';
 import { ClusterMaps, MAP_NAMES } from './maps';
@@ -528,6 +529,16 @@ export class ClusterState {
         inactive.length,
         inactive.slice(0, 50).map((p) => `pg ${p.pgid} is ${p.state}`),
       );
+    // The rest of PGMap's checks: damaged PGs, full OSDs holding up recovery, scrub errors, unfound objects, ...
+    const numInOsds = (osdMap?.osds ?? []).filter((o: Json) => o.in).length;
+    for (const [code, c] of pgHealthChecks({
+      pgStats: this.pg.pgStats.values() as PgHealthInput['pgStats'],
+      osdStats: this.pg.osdStats.values() as PgHealthInput['osdStats'],
+      sum: s,
+      numInOsds,
+      now: Date.now() / 1000,
+    }))
+      warn(code, c.message, c.count, c.detail, c.severity);
     // SLOW_OPS: the manager sums the daemons' SLOW_OPS health metrics (Ceph's DaemonHealthMetricCollector).
     const slow = Object.entries(this.daemons.healthMetrics() as Record<string, Array<{ type: string; value: number }>>)
       .map(([name, ms]) => [name, ms.filter((m) => m.type === 'SLOW_OPS').reduce((n, m) => n + Number(m.value), 0)] as const)
