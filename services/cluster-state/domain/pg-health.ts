@@ -2,7 +2,8 @@
 // PGMap::get_health_checks in src/mon/PGMap.cc, Pacific) beyond the ones
 // state.ts always had (OSD_DOWN, PG_DEGRADED, PG_AVAILABILITY): damaged PGs,
 // recovery and backfill held up by full OSDs, scrub errors, repaired reads,
-// unfound objects, too many PGs per OSD, PGs not (deep-)scrubbed in time.
+// unfound objects, the OSDs' object store alerts (BLUESTORE_*), too many PGs
+// per OSD, PGs not (deep-)scrubbed in time.
 // Ceph's shipped alert rules fire on these. A pure function of the stats.
 
 /** Ceph's defaults for the options these checks read. */
@@ -26,7 +27,8 @@ export interface PgHealthInput {
     last_deep_scrub_stamp?: string;
     stat_sum?: { num_objects_unfound?: number };
   }>;
-  osdStats: Iterable<{ osd: number; num_shards_repaired?: number }>;
+  /** osd_stat_t: repaired reads, and the object store's alerts ({type: message}, or a list of such). */
+  osdStats: Iterable<{ osd: number; num_shards_repaired?: number; alerts?: unknown }>;
   /** The PG stat sum over every PG. */
   sum: { num_scrub_errors?: number; num_objects_unfound?: number; num_objects?: number };
   /** OSDs marked in, from the osd map. */
@@ -41,6 +43,22 @@ export interface DerivedCheck {
   message: string;
   count: number;
   detail: string[];
+}
+
+// What PGMap calls the object store alerts OSDs report; others read "<TYPE> on N OSD(s)".
+const OS_ALERT_SUMMARY: Record<string, string> = {
+  BLUEFS_SPILLOVER: 'BlueFS spillover detected',
+  BLUESTORE_NO_COMPRESSION: 'BlueStore compression broken',
+  BLUESTORE_SPURIOUS_READ_ERRORS: 'Detected spurious read errors',
+  BLUESTORE_DISK_SIZE_MISMATCH: 'BlueStore has dangerous mismatch between block device and free list sizes',
+};
+
+/** An osd_stat_t's alerts as [type, message] pairs (dumped as an object or a list of objects). */
+function osdAlerts(alerts: unknown): Array<[string, string]> {
+  const list = Array.isArray(alerts) ? alerts : alerts && typeof alerts === 'object' ? [alerts] : [];
+  return list.flatMap((a) =>
+    a && typeof a === 'object' ? Object.entries(a as Record<string, unknown>).map(([k, v]): [string, string] => [k, String(v)]) : [],
+  );
 }
 
 // PG states and what they mean for the cluster (PGMap's pg_consequence_t).
@@ -131,8 +149,19 @@ export function pgHealthChecks(input: PgHealthInput): Map<string, DerivedCheck> 
   if (scrubErrors) out.set('OSD_SCRUB_ERRORS', { severity: 'HEALTH_ERR', message: `${scrubErrors} scrub errors`, count: scrubErrors, detail: [] });
 
   const repaired: string[] = [];
-  for (const o of input.osdStats)
+  const storeAlerts = new Map<string, { osds: number; detail: string[] }>();
+  for (const o of input.osdStats) {
     if ((o.num_shards_repaired ?? 0) > cfg.mon_osd_warn_num_repaired) repaired.push(`osd.${o.osd} had ${o.num_shards_repaired} reads repaired`);
+    for (const [type, message] of osdAlerts(o.alerts)) {
+      if (!/^[A-Z0-9_]+$/.test(type)) continue;
+      const a = storeAlerts.get(type) ?? { osds: 0, detail: [] };
+      a.osds++;
+      if (a.detail.length < max) a.detail.push(` osd.${o.osd} ${message}`);
+      storeAlerts.set(type, a);
+    }
+  }
+  for (const [type, a] of storeAlerts)
+    out.set(type, { severity: 'HEALTH_WARN', message: `${OS_ALERT_SUMMARY[type] ?? type} on ${a.osds} OSD(s)`, count: a.osds, detail: a.detail });
   if (repaired.length)
     out.set('OSD_TOO_MANY_REPAIRS', {
       severity: 'HEALTH_WARN',

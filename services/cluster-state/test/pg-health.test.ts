@@ -56,6 +56,23 @@ describe('PG health checks', () => {
     });
   });
 
+  it("the OSDs' object store alerts, one check per alert type", () => {
+    const c = run({
+      osdStats: [
+        { osd: 0, alerts: [{ BLUESTORE_SPURIOUS_READ_ERRORS: 'reads with retries: 2' }] },
+        { osd: 1, alerts: { BLUESTORE_SPURIOUS_READ_ERRORS: 'reads with retries: 1', BLUESTORE_DISK_SIZE_MISMATCH: 'size 100 != 90' } },
+        { osd: 2, alerts: [] },
+      ],
+    });
+    expect(c.get('BLUESTORE_SPURIOUS_READ_ERRORS')).toEqual({
+      severity: 'HEALTH_WARN',
+      message: 'Detected spurious read errors on 2 OSD(s)',
+      count: 2,
+      detail: [' osd.0 reads with retries: 2', ' osd.1 reads with retries: 1'],
+    });
+    expect(c.get('BLUESTORE_DISK_SIZE_MISMATCH')!.count).toBe(1);
+  });
+
   it('too many PGs per OSD', () => {
     const pgs = Array.from({ length: 300 }, (_, i) => pg(`3.${i.toString(16)}`, 'active+clean'));
     // 300 PGs of 3 replicas on 3 OSDs: 300 per OSD, over Ceph's 250; on 6 OSDs, 150
