@@ -326,7 +326,7 @@ describeWith([prometheusMissing(), cephFilesMissing(), cephPythonMissing])("Ceph
     await resolved('CephOSDDownHigh');
   }, 120000);
 
-  it('a pool filling its OSDs, a monitor down, slow ops and a raised check: each alert fires after its for: (a minute or less), then resolves', async () => {
+  it('a pool filling its OSDs, a monitor down, slow ops and clock skew raised: each alert fires after its for: (a minute or less), then resolves', async () => {
     const gib = 1024 ** 3;
     const rbd = stack.sim.pools.find((p) => p.name === 'rbd')!;
     // Fill the pool until its fullest OSD is 92% used: past backfillfull (0.90), short of full (0.95).
@@ -343,7 +343,7 @@ describeWith([prometheusMissing(), cephFilesMissing(), cephPythonMissing])("Ceph
     stack.sim.fillPool(rbd.id, fill);
     stack.sim.markMonDown('c');
     stack.sim.setSlowOps('osd.1', 5);
-    stack.sim.raiseHealthCheck('OSD_TOO_MANY_REPAIRS', 'HEALTH_WARN', 'Too many repaired reads on 1 OSDs', ['osd.2 had 12 reads repaired']);
+    stack.sim.raiseHealthCheck('MON_CLOCK_SKEW', 'HEALTH_WARN', 'clock skew detected on mon.b', ['mon.b clock skew 0.42s > max 0.05s']);
     await stack.feed.pushMonitorState();
     await stack.reportAll();
 
@@ -351,7 +351,7 @@ describeWith([prometheusMissing(), cephFilesMissing(), cephPythonMissing])("Ceph
     await alertIs('CephPoolBackfillFull', 'firing');
     // predict_linear over 2 days of a ratio that just jumped: fires at once, and stays until the jump leaves its window
     await alertIs('CephPoolGrowthWarning', 'firing');
-    const quick = ['CephMonDown', 'CephMonDownQuorumAtRisk', 'CephDaemonSlowOps', 'CephSlowOps', 'CephOSDTooManyRepairs', 'CephOSDBackfillFull'];
+    const quick = ['CephMonDown', 'CephMonDownQuorumAtRisk', 'CephDaemonSlowOps', 'CephSlowOps', 'CephMonClockSkew', 'CephOSDBackfillFull'];
     for (const a of quick) {
       expect(forOf(a)).toBeLessThanOrEqual(60);
       await alertIs(a, 'pending');
@@ -365,11 +365,11 @@ describeWith([prometheusMissing(), cephFilesMissing(), cephPythonMissing])("Ceph
     stack.sim.fillPool(rbd.id, -(10 * gib));
     stack.sim.markMonUp('c');
     stack.sim.setSlowOps('osd.1', 0);
-    stack.sim.clearHealthCheck('OSD_TOO_MANY_REPAIRS');
+    stack.sim.clearHealthCheck('MON_CLOCK_SKEW');
     await stack.feed.pushMonitorState();
     await stack.reportAll();
     for (const a of ['CephPoolBackfillFull', ...quick]) await resolved(a);
-    for (const name of ['MON_DOWN', 'SLOW_OPS', 'OSD_TOO_MANY_REPAIRS', 'OSD_BACKFILLFULL', 'POOL_BACKFILLFULL'])
+    for (const name of ['MON_DOWN', 'SLOW_OPS', 'MON_CLOCK_SKEW', 'OSD_BACKFILLFULL', 'POOL_BACKFILLFULL'])
       expect(await value(`ceph_health_detail{name="${name}"}`)).toBe(0);
     expect(await value('ceph_healthcheck_slow_ops')).toBe(0);
   }, 240000);
