@@ -142,7 +142,7 @@ export async function runScrape(osds = SMOKE ? 50 : 10000): Promise<BenchResult>
       'module-host',
       'services/module-host/main.ts',
       ['--port', '0', '--metrics-port', '-1', '--cluster-state-addr', cs.address],
-      { MGR_LOG_LEVEL: 'info', MGR_MODULES: 'prometheus', MGR_PYTHON_MODULES: 'none', MGR_MODULE_MEMORY_MB: '2048' },
+      { MGR_LOG_LEVEL: 'info', MGR_MODULES: 'prometheus', MGR_PYTHON_MODULES: 'none' },
     );
     stops.push(() => mh.child.kill());
     const body = await until(
