@@ -73,7 +73,6 @@ const POOL_OPTION_VARS: Record<string, 'int' | 'float' | 'str'> = {
   pg_autoscale_bias: 'float',
   target_size_bytes: 'int',
   target_size_ratio: 'float',
-  compression_mode: 'str',
   compression_algorithm: 'str',
   compression_required_ratio: 'float',
   compression_max_blob_size: 'int',
@@ -318,6 +317,10 @@ export class SimMonitor {
         change = (x) => (x.flags = on ? [...new Set([...x.flags, v])] : x.flags.filter((f) => f !== v));
         break;
       }
+      case 'compression_mode':
+        if (!['none', 'passive', 'aggressive', 'force'].includes(val)) throw new Refused(EINVAL, `unrecognized compression mode '${val}'`);
+        change = (x) => (x.compression = val === 'none' ? undefined : val);
+        break;
       case 'pg_autoscale_mode':
         if (!['on', 'off', 'warn'].includes(val)) throw new Refused(EINVAL, `specified invalid mode ${val}`);
         change = (x) => (x.autoscaleMode = val);
