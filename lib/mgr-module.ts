@@ -195,8 +195,13 @@ export abstract class MgrModule extends ModuleBase {
   getDaemonHealthMetrics(): Promise<Record<string, Array<{ type: string; value: number }>>> {
     return this.call('getDaemonHealthMetrics');
   }
-  /** Replaces this module's health checks (code -> check); {} clears them. */
-  setHealthChecks(checks: Record<string, HealthCheckSpec>): Promise<void> {
+  /**
+   * Replaces this module's health checks (code -> check); {} clears them.
+   * Each check is taken on its own: a code that is not upper-case letters,
+   * digits and _ is refused (and logged) while the others are raised; the
+   * answer lists the refused ones with why.
+   */
+  setHealthChecks(checks: Record<string, HealthCheckSpec>): Promise<{ refused: Array<{ code: string; reason: string }> }> {
     return this.call('setHealthChecks', checks);
   }
   /** Validated against MODULE_OPTIONS; null resets to the default. */

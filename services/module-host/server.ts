@@ -3,6 +3,7 @@
 // modules have loaded (started or failed).
 import * as path from 'path';
 import * as prom from 'prom-client';
+import { ClientError, Status } from 'nice-grpc';
 import { startService, RunningService, TlsOptions } from '../../lib/server';
 import { openChannel, makeClient } from '../../lib/client';
 import { ClusterStateServiceDefinition, DaemonQueryKind, WatchEventKind } from '../../lib/gen/ceph/mgr/v1/cluster_state';
@@ -13,8 +14,10 @@ import { ClusterStateApi, ModuleHost } from './domain/host';
 import { moduleHostHandlers } from './grpc';
 import type { PythonModulesConfig } from './domain/python-modules';
 import { CommandSender } from './domain/send-command';
+import { waitingOutOutages } from './domain/outage';
 
 export const BUILTIN_MODULES = path.resolve(__dirname, '../../modules');
+export const DEFAULT_CLUSTER_STATE_RETRY_MS = 20000;
 
 export interface ModuleHostOptions {
   host?: string;
@@ -35,6 +38,8 @@ export interface ModuleHostOptions {
    */
   standbyAddr?: string;
   commandTimeoutMs?: number;
+  /** How long a module's call to cluster-state waits out an outage (ms). */
+  clusterStateRetryMs?: number;
   watchdogMs?: number;
   workerMaxOldGenMb?: number;
   metricsPort?: number;
@@ -79,14 +84,14 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
   const channel = openChannel(opts.clusterStateAddr, opts.peerTls);
   const cs = makeClient(ClusterStateServiceDefinition, channel);
   const deadline = () => AbortSignal.timeout(opts.commandTimeoutMs ?? 30000);
-  const cluster: ClusterStateApi = {
+  const direct: ClusterStateApi = {
     async get(what) {
       try {
         const res = await cs.get({ what }, { signal: deadline() });
         return { json: Buffer.from(res.json).toString('utf8'), epoch: res.epoch };
       } catch (e) {
         // Ceph's get() answers None for unknown names and missing data.
-        if (/NOT_FOUND|UNAVAILABLE/.test(String((e as Error).message))) return null;
+        if (e instanceof ClientError && e.code === Status.NOT_FOUND) return null;
         throw e;
       }
     },
@@ -116,7 +121,7 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
       return (await cs.listStore({ prefix }, { signal: deadline() })).entries;
     },
     async setHealthChecks(checks) {
-      await cs.setHealthChecks({ source: 'module-host', checks }, { signal: deadline() });
+      return { refused: (await cs.setHealthChecks({ source: 'module-host', checks }, { signal: deadline() })).refused };
     },
     async clusterLog(channel, priority, message) {
       await cs.appendClusterLog(
@@ -125,6 +130,14 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
       );
     },
   };
+
+  // Modules' calls wait out a short cluster-state outage (domain/outage.ts).
+  let log0: ((level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) => void) | null = null;
+  const cluster = waitingOutOutages(direct, {
+    budgetMs: opts.clusterStateRetryMs ?? DEFAULT_CLUSTER_STATE_RETRY_MS,
+    isTransient: (e) => e instanceof ClientError && e.code === Status.UNAVAILABLE,
+    log: (level, msg, fields) => log0?.(level, msg, fields),
+  });
 
   let host!: ModuleHost;
   let commands!: CommandSender;
@@ -140,6 +153,7 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
       logLevel: opts.logLevel,
     },
     (server, { log, registry }) => {
+      log0 = (level, msg, fields) => log[level](msg, fields);
       const notifySeconds = new prom.Histogram({
         name: 'mgr_module_notify_seconds',
         help: 'time from a cluster change to the end of a module notify()',

@@ -5,7 +5,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { CommandDescriptor, HealthCheck } from '../../../lib/gen/ceph/mgr/v1/common';
 import { HealthSeverity } from '../../../lib/gen/ceph/mgr/v1/common';
-import { ModuleRunner, ModuleTimeout, RunnerDeps } from './module-runner';
+import { RefusedCheck, screenHealthChecks } from '../../../lib/health-checks';
+import { ModuleRunner, ModuleStopped, ModuleTimeout, RunnerDeps } from './module-runner';
 import { convertOption, declaredOptions, optionKey, OptionError, unknownOption } from './options';
 import type { OptionDeclaration } from './protocol';
 import { addPythonModules, PythonModulesConfig } from './python-modules';
@@ -21,7 +22,8 @@ export interface ClusterStateApi {
   getStore(key: string): Promise<string | null>;
   setStore(key: string, value: string | null): Promise<void>;
   listStore(prefix: string): Promise<Record<string, string>>;
-  setHealthChecks(checks: HealthCheck[]): Promise<void>;
+  /** Replaces module-host's checks; resolves with the ones cluster-state refused. */
+  setHealthChecks(checks: HealthCheck[]): Promise<{ refused: RefusedCheck[] }>;
   clusterLog(channel: string, priority: string, message: string): Promise<void>;
 }
 
@@ -91,6 +93,8 @@ export class ModuleHost {
   private derivedVersion = 0;
   private clashes: string[] = [];
   private healthTimer: NodeJS.Timeout | null = null;
+  private healthGeneration = 0;
+  private healthFailures = 0;
   private syncing: Promise<void> = Promise.resolve();
   loaded = false;
 
@@ -260,6 +264,14 @@ export class ModuleHost {
         this.opts.log('warn', 'module command timed out', { module, prefix, timeoutMs: this.opts.commandTimeoutMs });
         return { result: [ETIMEDOUT, '', `Module '${module}' did not answer '${prefix}' within ${this.opts.commandTimeoutMs} ms`], module };
       }
+      if (e instanceof ModuleStopped) {
+        // Not the command's fault: the module went away under it (EIO, as
+        // for a failed module), never EINVAL.
+        this.opts.log('warn', 'module stopped during a command', { module, prefix, error: e.message });
+        const now = r.state as string;
+        const why = now === 'failed' ? `it failed: ${r.errorString}` : 'it was stopped (disabled, or this manager is no longer active)';
+        return { result: [EIO, '', `Module '${module}' stopped while handling '${prefix}': ${why}`], module };
+      }
       this.opts.log('warn', 'module command raised', { module, prefix, error: (e as Error).message });
       return { result: [EINVAL, '', `Error in module '${module}' handling '${prefix}': ${(e as Error).message}`], module };
     }
@@ -300,7 +312,15 @@ export class ModuleHost {
     if (known === version && this.getCache.get(what)?.version === version) return { version, json: null, unchanged: true };
     let hit = this.getCache.get(what);
     if (!hit || hit.version !== version) {
-      const res = await this.opts.cluster.get(what);
+      let res: Awaited<ReturnType<ClusterStateApi['get']>>;
+      try {
+        res = await this.opts.cluster.get(what);
+      } catch (e) {
+        // cluster-state stayed unreachable: the last value we had, as
+        // ceph-mgr answers from the maps it last received.
+        if (hit) return known === hit.version ? { version: hit.version, json: null, unchanged: true } : hit;
+        throw e;
+      }
       hit = { version, json: res ? res.json : null };
       // Only keep it if nothing changed while we fetched.
       if (this.versionOf(what) === version) this.getCache.set(what, hit);
@@ -365,10 +385,15 @@ export class ModuleHost {
         });
       case 'getDaemonHealthMetrics':
         return c.queryDaemons('health_metrics', {});
-      case 'setHealthChecks':
-        this.moduleChecks.set(module, healthChecksFrom(module, args[0]));
+      case 'setHealthChecks': {
+        // One check at a time: a bad one is refused (and the module told
+        // why), the good ones beside it are raised.
+        const { accepted, refused } = screenHealthChecks(healthChecksFrom(module, args[0]));
+        this.moduleChecks.set(module, accepted);
+        if (refused.length) this.opts.log('warn', 'module health checks refused', { module, refused });
         this.scheduleHealth();
-        return null;
+        return { refused };
+      }
       case 'getModuleOption':
         return this.getOption(module, s(0));
       case 'setModuleOption':
@@ -434,18 +459,39 @@ export class ModuleHost {
     for (const [module, checks] of this.moduleChecks) {
       if (this.runners.get(module)?.state === 'running') out.push(...checks);
     }
-    return out;
+    return mergeHealthChecks(out);
   }
 
-  private scheduleHealth(): void {
-    if (this.healthTimer) return;
+  /**
+   * Pushes the modules' health to cluster-state soon (coalescing bursts).
+   * A push that fails (cluster-state restarting) is tried again with
+   * backoff until one succeeds or a newer one replaces it: health must not
+   * freeze at whatever the last successful push said.
+   */
+  private scheduleHealth(delayMs = 50): void {
+    if (this.healthTimer) {
+      if (delayMs > 50) return;
+      clearTimeout(this.healthTimer);
+      this.healthFailures = 0;
+    }
     this.healthTimer = setTimeout(() => {
       this.healthTimer = null;
       if (!this.active) return;
-      this.opts.cluster
-        .setHealthChecks(this.healthChecks())
-        .catch((e) => this.opts.log('warn', 'could not push module health to cluster-state', { error: (e as Error).message }));
-    }, 50);
+      const gen = ++this.healthGeneration;
+      this.opts.cluster.setHealthChecks(this.healthChecks()).then(
+        ({ refused }) => {
+          if (this.healthFailures) this.opts.log('info', 'module health pushed to cluster-state again', { after: this.healthFailures });
+          this.healthFailures = 0;
+          if (refused.length) this.opts.log('warn', 'cluster-state refused module health checks', { refused });
+        },
+        (e) => {
+          if (gen !== this.healthGeneration) return; // a newer push is on its way
+          if (!this.healthFailures) this.opts.log('warn', 'could not push module health to cluster-state; retrying', { error: (e as Error).message });
+          this.healthFailures++;
+          this.scheduleHealth(Math.min(5000, 200 * 2 ** Math.min(this.healthFailures, 5)));
+        },
+      );
+    }, delayMs);
     this.healthTimer.unref();
   }
 
@@ -460,12 +506,35 @@ export class ModuleHost {
 }
 
 function healthChecksFrom(module: string, raw: unknown): HealthCheck[] {
-  if (!raw || typeof raw !== 'object') throw new OptionError(`setHealthChecks takes an object of code -> {severity, summary, count, detail}`);
-  return Object.entries(raw as Record<string, any>).map(([code, c]) => ({
-    code,
-    severity: c?.severity === 'error' ? HealthSeverity.HEALTH_SEVERITY_ERROR : HealthSeverity.HEALTH_SEVERITY_WARNING,
-    summary: String(c?.summary ?? `${module}: ${code}`),
-    count: Number(c?.count ?? 1) || 0,
-    detail: Array.isArray(c?.detail) ? c.detail.map(String) : [],
-  }));
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new OptionError(`setHealthChecks takes an object of code -> {severity, summary, count, detail}`);
+  return Object.entries(raw as Record<string, any>).map(([code, c]) => {
+    const count = Number(c?.count ?? 1);
+    return {
+      code,
+      severity: c?.severity === 'error' ? HealthSeverity.HEALTH_SEVERITY_ERROR : HealthSeverity.HEALTH_SEVERITY_WARNING,
+      summary: String(c?.summary ?? `${module}: ${code}`),
+      count: Number.isInteger(count) && count >= 0 ? Math.min(count, 0xffffffff) : 0,
+      detail: Array.isArray(c?.detail) ? c.detail.map(String) : [],
+    };
+  });
+}
+
+/**
+ * Checks with the same code from several modules (or a module and the host)
+ * become one, as Ceph's health_check_map_t::merge does: the first summary,
+ * the counts added, the details joined; the worse severity wins.
+ */
+function mergeHealthChecks(checks: HealthCheck[]): HealthCheck[] {
+  const byCode = new Map<string, HealthCheck>();
+  for (const c of checks) {
+    const had = byCode.get(c.code);
+    if (!had) byCode.set(c.code, { ...c, detail: [...c.detail] });
+    else {
+      had.count = Math.min(had.count + c.count, 0xffffffff);
+      had.detail.push(...c.detail);
+      if (c.severity === HealthSeverity.HEALTH_SEVERITY_ERROR) had.severity = c.severity;
+    }
+  }
+  return [...byCode.values()];
 }

@@ -110,8 +110,12 @@ async function handle(m: HostToModule): Promise<unknown> {
       }
       return await fn.apply(instance, m.args);
     }
-    case 'heartbeat':
-      return null;
+    case 'heartbeat': {
+      // This thread's own memory (a worker's process.memoryUsage() counts
+      // its isolate's heap and its Buffers/ArrayBuffers, not the process's).
+      const m = process.memoryUsage();
+      return { heapUsed: m.heapUsed, external: m.external };
+    }
     case 'shutdown':
       instance?.shutdown();
       return null;
