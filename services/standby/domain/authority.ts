@@ -260,14 +260,28 @@ export class MgrMapAuthority {
     return { map: this.commit(next, `mgr fail ${gone.name} (standby)`), message: `Standby manager daemon ${gone.name} removed` };
   }
 
-  /** The active steps down on its own: promote a standby now. Others are ignored. */
-  resign(name: string, gid: number): { map: MgrMap; resigned: boolean } {
-    if (!name || this.map.activeName !== name || this.map.activeGid !== gid) return { map: this.map, resigned: false };
+  /**
+   * An instance steps down on its own (shutting down, its module-host gone)
+   * or was found gone (its process exited): the active is replaced by a
+   * standby now; a standby leaves the map (a live one comes back with its
+   * next beacon). Only the exact name and gid count; others are ignored.
+   */
+  resign(name: string, gid: number, reason = ''): { map: MgrMap; resigned: boolean } {
+    if (!name) return { map: this.map, resigned: false };
+    const why = reason ? ` (${reason})` : '';
+    if (this.map.activeName === name && this.map.activeGid === gid) {
+      const next = this.clone();
+      this.dropActive(next);
+      this.live.delete(name);
+      this.promote(next);
+      return { map: this.commit(next, `mgr.${name} resigned${why}${next.activeName ? `; mgr.${next.activeName} is now active` : ''}`), resigned: true };
+    }
+    const i = this.map.standbys.findIndex((s) => s.name === name && s.gid === gid);
+    if (i < 0) return { map: this.map, resigned: false };
     const next = this.clone();
-    this.dropActive(next);
+    next.standbys.splice(i, 1);
     this.live.delete(name);
-    this.promote(next);
-    return { map: this.commit(next, `mgr.${name} resigned${next.activeName ? `; mgr.${next.activeName} is now active` : ''}`), resigned: true };
+    return { map: this.commit(next, `standby mgr.${name} resigned${why}`), resigned: true };
   }
 
   /**

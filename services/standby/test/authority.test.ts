@@ -303,19 +303,35 @@ describe('fail and resign', () => {
     expect(r.message).toBe('Manager daemon x failed; no standby to promote');
   });
 
-  test('resign promotes a standby at once; a wrong gid or a standby is ignored', () => {
-    const { a } = setup();
+  test('resign promotes a standby at once; a wrong name or gid is ignored', () => {
+    const { a, changes } = setup();
     a.beacon(beacon('x', 11));
     a.beacon(beacon('y', 12));
     const epoch = a.current().epoch;
     expect(a.resign('x', 99)).toEqual({ map: a.current(), resigned: false });
-    expect(a.resign('y', 12).resigned).toBe(false);
+    expect(a.resign('y', 13).resigned).toBe(false);
+    expect(a.resign('', 12).resigned).toBe(false);
     expect(a.current().epoch).toBe(epoch);
-    const r = a.resign('x', 11);
+    const r = a.resign('x', 11, 'shutting down');
     expect(r.resigned).toBe(true);
     expect(r.map.activeName).toBe('y');
     expect(r.map.epoch).toBe(epoch + 1);
     expect(r.map.standbys).toEqual([]);
+    expect(changes[changes.length - 1].why).toBe('mgr.x resigned (shutting down); mgr.y is now active');
+  });
+
+  test('a standby that resigns (or is found gone) leaves the map at once and is never promoted; alive, it comes back with its next beacon', () => {
+    const { a, changes } = setup();
+    a.beacon(beacon('x', 11));
+    a.beacon(beacon('y', 12));
+    const r = a.resign('y', 12, 'gone: its connection closed and 127.0.0.1:7012 refuses connections');
+    expect(r.resigned).toBe(true);
+    expect(r.map.standbys).toEqual([]);
+    expect(changes[changes.length - 1].why).toMatch(/^standby mgr.y resigned \(gone: /);
+    // The active fails now: nobody to promote (the gone standby is not in the map).
+    expect(a.fail('x').map.activeName).toBe('');
+    a.beacon(beacon('y', 12));
+    expect(a.current().activeName).toBe('y');
   });
 });
 
