@@ -3,6 +3,7 @@
 // validate, dispatch). The logic lives in domain/.
 import { CallContext, Metadata, ServerError, Status } from 'nice-grpc';
 import * as prom from 'prom-client';
+import { ANSWERED_BY_TRAILER } from '../../lib/headers';
 import type { Logger } from '../../lib/log';
 import type { DaemonReport } from '../../lib/gen/ceph/mgr/v1/cluster_state';
 import type { CommandDescriptor, CommandResult } from '../../lib/gen/ceph/mgr/v1/common';
@@ -147,6 +148,8 @@ export class DaemonServerHandlers {
   private sessions = new Map<string, LiveSession>();
   private nextSessionId = 1;
   private moduleCommands: { at: number; entries: CommandEntry[] } | null = null;
+  /** Why module-host's command list could not be had, while it cannot. */
+  private moduleListError: string | null = null;
   private readonly m: {
     sessions: prom.Gauge;
     reports: prom.Counter;
@@ -226,8 +229,12 @@ export class DaemonServerHandlers {
   implementation(): DaemonServerServiceImplementation {
     return {
       session: (requests, context) => this.session(requests, context),
-      command: async (req, context) => ({ result: await this.command(req.prefix, req.args, req.inbuf, context) }),
+      command: async (req, context) => {
+        context.trailer.set(ANSWERED_BY_TRAILER, 'daemon-server');
+        return { result: await this.command(req.prefix, req.args, req.inbuf, context) };
+      },
       getCommandDescriptions: async (_req, context) => {
+        context.trailer.set(ANSWERED_BY_TRAILER, 'daemon-server');
         this.d.auth.authenticate(context.metadata);
         this.requireActive();
         return { commands: (await this.allCommands()).map((e) => e.desc) };
@@ -443,9 +450,11 @@ export class DaemonServerHandlers {
         }
       }
       this.moduleCommands = { at: now, entries };
+      this.moduleListError = null;
       return entries;
     } catch (e) {
       this.d.log.warn('cannot list module commands', { error: (e as Error).message });
+      this.moduleListError = (e as { details?: string }).details ?? (e as Error).message;
       return this.moduleCommands?.entries ?? [];
     }
   }
@@ -493,6 +502,14 @@ export class DaemonServerHandlers {
     // mgr.<name>, naming the module in x-mgr-on-behalf-of: audit shows both.
     const onBehalfOf = context.metadata.get('x-mgr-on-behalf-of');
     const log = this.d.log.child({ entity: caller.entity, prefix, ...(onBehalfOf ? { on_behalf_of: onBehalfOf } : {}) });
+    if (!candidates.length && this.moduleListError && !this.moduleCommands) {
+      // Not a native command, and module-host cannot say whether it is one
+      // of the modules': the failure is module-host's, not the command's.
+      throw new ServerError(
+        Status.UNAVAILABLE,
+        `module-host is unavailable (${this.moduleListError}): '${prefix}' is not a native command and the modules' commands cannot be listed`,
+      );
+    }
     if (!candidates.length) {
       this.m.commands.inc({ route: 'none', retcode: String(EINVAL) });
       return { retcode: EINVAL, stdout: '', stderr: `No handler found for '${prefix}'` };

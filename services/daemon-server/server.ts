@@ -12,7 +12,11 @@ import { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_ho
 import type { ModuleInfo } from '../../lib/gen/ceph/mgr/v1/common';
 import { ModuleState } from '../../lib/gen/ceph/mgr/v1/module_host';
 import { StandbyClient } from '../../lib/standby-client';
+import { Waiter } from '../../lib/waiter';
+import { HealthDefinition } from 'nice-grpc-server-health';
+import { HealthCheckResponse_ServingStatus } from 'nice-grpc-server-health/lib/proto/grpc/health/v1/health';
 import { Activity } from './domain/activity';
+import { ModuleHostWatch } from './domain/module-host-watch';
 import { loadOrCreateKeyring } from './domain/auth';
 import { Ingest } from './domain/ingest';
 import { MgrLocalConfig, StandbyApi } from './domain/native';
@@ -88,6 +92,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   const cs = makeClient(ClusterStateServiceDefinition, csChannel);
   const mhChannel = opts.moduleHostAddr ? openChannel(opts.moduleHostAddr, opts.peerTls) : null;
   const mh = mhChannel ? makeClient(ModuleHostServiceDefinition, mhChannel) : null;
+  const mhHealth = mhChannel ? makeClient(HealthDefinition, mhChannel) : null;
   const sb = opts.standbyAddr ? new StandbyClient(opts.standbyAddr, opts.peerTls) : null;
   // A number unique to this start (Ceph's gid): later starts get larger
   // ones, so the longest-running standby is promoted first.
@@ -319,31 +324,60 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   };
   let stopping = false;
   const beaconAbort = new AbortController();
+  // Is our module-host up? Its health stream ends at once when it dies.
+  const mhWatch = mhChannel
+    ? new ModuleHostWatch({
+        async *watch(signal) {
+          for await (const r of mhHealth!.watch({ service: '' }, { signal })) yield r.status === HealthCheckResponse_ServingStatus.SERVING;
+        },
+        onChange: (state, why) => {
+          if (state === 'up') log.info('module-host is up', { moduleHost: opts.moduleHostAddr });
+          else log.warn('module-host is not up', { moduleHost: opts.moduleHostAddr, state, why });
+          onModuleHostChange();
+        },
+      })
+    : null;
+  let onModuleHostChange = () => undefined as void;
   if (sb && activity) {
     let intervalMs = opts.beaconIntervalMs ?? 500;
     const ownAddr = opts.advertiseAddr || service.address;
     const mhAddr = opts.moduleHostAdvertiseAddr || opts.moduleHostAddr || '';
     let lastBeaconError = '';
+    const kick = new Waiter();
+    // Named active, this instance says it is available once its modules
+    // have started (Ceph's rule: clients wait for `available`, so nobody
+    // meets a half-started manager), and then stays available for as long
+    // as it is active: a module being enabled, or module-host going away
+    // while no standby can take over, does not make it unavailable (native
+    // commands and ingest still work; module commands answer UNAVAILABLE
+    // naming module-host).
+    let availableAsActive = false;
+    let resigning = false;
+    const modulesState = async (timeoutMs: number) => {
+      const r = await mh!.listModules({}, { signal: AbortSignal.timeout(timeoutMs) });
+      // As a standby: loaded. Named active: every enabled module has left
+      // its standby part and started (or failed).
+      const starting = r.modules.some((x) => x.enabled && (x.state === ModuleState.MODULE_STATE_STARTING || x.state === ModuleState.MODULE_STATE_STANDBY));
+      return { r, started: r.loaded && !starting };
+    };
     const beaconOnce = async () => {
       // What our module-host can run, and whether it has loaded.
-      let modulesLoaded = !mh;
+      let modulesReady = !mh;
       let availableModules: ModuleInfo[] = [];
       let services: Record<string, string> = {};
-      if (mh) {
+      if (!activity.namedActive()) availableAsActive = false;
+      if (mh && mhWatch!.state === 'up') {
         try {
-          const r = await mh.listModules({}, { signal: AbortSignal.timeout(Math.max(intervalMs, 1000)) });
-          // As a standby: loaded. Named active: every enabled module has
-          // left its standby part and started (or failed), as Ceph's active
-          // only says available once its modules are up. Clients wait for
-          // `available`, so nobody meets a half-started manager.
-          const starting = r.modules.some((x) => x.enabled && (x.state === ModuleState.MODULE_STATE_STARTING || x.state === ModuleState.MODULE_STATE_STANDBY));
-          modulesLoaded = r.loaded && (!activity.namedActive() || !starting);
+          const { r, started } = await modulesState(Math.max(intervalMs, 1000));
+          modulesReady = r.loaded && (!activity.namedActive() || started);
           availableModules = r.modules.map((x) => x.info!).filter(Boolean);
           services = r.services;
         } catch {
-          modulesLoaded = false;
+          modulesReady = false;
         }
       }
+      if (activity.namedActive() && modulesReady && clusterStateReady) availableAsActive = true;
+      const available = clusterStateReady && !stopping && (modulesReady || (activity.namedActive() && availableAsActive));
       const sentAt = Date.now();
       try {
         const r = await sb.call(
@@ -353,7 +387,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
                 name,
                 gid,
                 addrs: { daemonServer: ownAddr, moduleHost: mhAddr },
-                available: clusterStateReady && modulesLoaded && !stopping,
+                available,
                 availableModules,
                 services,
                 metadata: { pid: String(process.pid) },
@@ -379,34 +413,89 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
       while (!beaconAbort.signal.aborted) {
         const t = Date.now();
         await beaconOnce();
-        await new Promise((r) => setTimeout(r, Math.max(0, intervalMs - (Date.now() - t))).unref());
+        await kick.wait(Math.max(0, intervalMs - (Date.now() - t)));
       }
     })();
-    // The watch brings a failover or `mgr fail` here at once, not at the next beacon.
-    sb.watch((m) => {
-      activity.takeMap(m);
-      updateActivity();
-    }, beaconAbort.signal);
+    // Just promoted: watch our modules start (a few ms each when module-host
+    // keeps them loaded) and beacon the moment they have, instead of at the
+    // next beacon period.
+    let watchingStart = false;
+    const awaitModulesStarted = async () => {
+      if (watchingStart || !mh) return;
+      watchingStart = true;
+      try {
+        const until = Date.now() + 60000;
+        while (!beaconAbort.signal.aborted && activity.namedActive() && !availableAsActive && Date.now() < until) {
+          if (mhWatch!.state === 'up' && (await modulesState(1000).catch(() => null))?.started) break;
+          await new Promise((r) => setTimeout(r, 20).unref());
+        }
+      } finally {
+        watchingStart = false;
+      }
+      kick.wake();
+    };
+    // Our module-host gone (or not ready) while we are the active, with an
+    // available standby to take over: give up being active, so the standby
+    // runs the modules. With no standby that could, stay (ingest and native
+    // commands still work here).
+    const maybeResign = async () => {
+      const m = activity.current();
+      if (resigning || stopping || !mhWatch || mhWatch.state === 'up' || !activity.namedActive() || !m?.standbys.some((x) => x.available)) return;
+      resigning = true;
+      const reason = `its module-host at ${opts.moduleHostAddr} is ${mhWatch.state === 'down' ? 'down' : 'not ready'} (${mhWatch.reason})`;
+      try {
+        await sb.call((c, signal) => c.resign({ name, gid, reason }, { signal }), 2000);
+        log.warn('resigned as active manager: module-host is not up', { moduleHost: opts.moduleHostAddr, why: mhWatch.reason });
+      } catch (e) {
+        log.warn('could not resign while module-host is not up; will try again', { error: (e as Error).message });
+      } finally {
+        resigning = false;
+      }
+    };
+    onModuleHostChange = () => {
+      kick.wake();
+      void maybeResign();
+    };
+    // The watch brings a failover or `mgr fail` here at once, not at the
+    // next beacon. It names this instance: if this process dies, the stream
+    // ends and the standby service can replace us at once (presence.ts).
+    sb.watch(
+      (m) => {
+        activity.takeMap(m);
+        updateActivity();
+        if (activity.namedActive() && !availableAsActive) void awaitModulesStarted();
+        void maybeResign();
+      },
+      beaconAbort.signal,
+      undefined,
+      { name, gid },
+    );
     const fenceTimer = setInterval(updateActivity, 100);
     fenceTimer.unref();
-    beaconAbort.signal.addEventListener('abort', () => clearInterval(fenceTimer));
+    beaconAbort.signal.addEventListener('abort', () => {
+      clearInterval(fenceTimer);
+      kick.wake();
+    });
   }
+  mhWatch?.start(beaconAbort.signal);
   void probe();
 
-  // Graceful hand-over: the active resigns first, so a standby takes over
-  // now rather than after the grace period.
+  // Graceful hand-over: the beacons stop, then this instance resigns (the
+  // active: a standby takes over now rather than after the grace period; a
+  // standby: it leaves the map, so it is never the one promoted).
   service.onShutdown(async () => {
     stopping = true;
-    if (sb && activity?.namedActive()) {
+    beaconAbort.abort();
+    updateActivity();
+    if (sb && activity && (activity.namedActive() || activity.current()?.standbys.some((x) => x.gid === gid))) {
+      const wasActive = activity.namedActive();
       try {
-        await sb.call((c, signal) => c.resign({ name, gid }, { signal }), 2000);
-        log.info('resigned as active manager');
+        await sb.call((c, signal) => c.resign({ name, gid, reason: 'shutting down' }, { signal }), 2000);
+        log.info(wasActive ? 'resigned as active manager' : 'left the MgrMap as a standby');
       } catch (e) {
         log.warn('could not resign; the standby service will fail this manager after its grace period', { error: (e as Error).message });
       }
     }
-    beaconAbort.abort();
-    updateActivity();
   });
 
   service.onShutdown(async () => {

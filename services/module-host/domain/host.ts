@@ -184,11 +184,12 @@ export class ModuleHost {
           const want = this.isOn(r.name) ? (this.active ? 'active' : 'standby') : 'off';
           const now = r.state;
           if (want === 'off' || (want === 'active' && now === 'standby') || (want === 'standby' && (now === 'running' || now === 'cannot_run'))) {
-            if (now === 'running' || now === 'standby' || now === 'starting') await r.stop();
+            if (now === 'running' || now === 'standby' || now === 'starting' || now === 'loaded') await r.stop();
             if (now === 'cannot_run' || (want === 'off' && now === 'failed')) r.reset();
             if (want === 'off') this.services.delete(r.name);
           }
-          if (want !== 'off' && r.state === 'stopped') await r.start(want === 'active', {});
+          // A module kept loaded on the standby starts at once on promotion.
+          if (want !== 'off' && (r.state === 'stopped' || (want === 'active' && r.state === 'loaded'))) await r.start(want === 'active', {});
         }),
       );
       this.loaded = true;

@@ -6,7 +6,13 @@ import { Worker } from 'worker_threads';
 import * as path from 'path';
 import type { HostToModule, ModuleToHost, ModuleDeclaration } from './protocol';
 
-export type ModuleState = 'stopped' | 'loading' | 'starting' | 'running' | 'standby' | 'failed' | 'cannot_run';
+/**
+ * 'loaded': the module's code is loaded in its worker (or process) and
+ * nothing of it runs: a standby manager keeps the modules that have no
+ * standby part so, and promotion only has to start them (a message), not
+ * spawn and load them.
+ */
+export type ModuleState = 'stopped' | 'loading' | 'loaded' | 'starting' | 'running' | 'standby' | 'failed' | 'cannot_run';
 
 export class ModuleTimeout extends Error {}
 
@@ -88,9 +94,13 @@ export class ModuleRunner {
     return d;
   }
 
-  /** Loads the module (if needed) and starts its active or standby part. */
+  /**
+   * Loads the module (if needed) and starts its active or standby part; a
+   * module with no standby part is only loaded on a standby.
+   */
   async start(active: boolean, options: Record<string, unknown>): Promise<void> {
     if (this.state === 'running' || this.state === 'standby' || this.state === 'starting') return;
+    if (this.state === 'loaded' && !active) return;
     if (!this.worker) await this.load();
     if (this.state === 'failed' || !this.declaration) return;
     if (active && !this.declaration.canRun[0]) {
@@ -102,7 +112,7 @@ export class ModuleRunner {
       return;
     }
     if (!active && !this.declaration.hasStandby) {
-      await this.stop();
+      this.state = 'loaded';
       return;
     }
     this.state = 'starting';
