@@ -424,10 +424,15 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
       if (watchingStart || !mh) return;
       watchingStart = true;
       try {
+        // Asked often at first (a hot standby starts its modules in a few
+        // ms), then less and less (10 ms doubling to 250 ms), so a slow start
+        // is not slowed further by the asking.
         const until = Date.now() + 60000;
+        let every = 10;
         while (!beaconAbort.signal.aborted && activity.namedActive() && !availableAsActive && Date.now() < until) {
           if (mhWatch!.state === 'up' && (await modulesState(1000).catch(() => null))?.started) break;
-          await new Promise((r) => setTimeout(r, 20).unref());
+          await new Promise((r) => setTimeout(r, every).unref());
+          every = Math.min(every * 2, 250);
         }
       } finally {
         watchingStart = false;

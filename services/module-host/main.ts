@@ -56,7 +56,7 @@ const OPTIONS = {
     flag: 'module-memory-mb',
     type: 'int',
     default: 512,
-    desc: "each module worker's heap limit; past it the module is stopped and marked failed",
+    desc: "each module's memory limit (a worker's heap plus its Buffers, a Python module's resident set); past it the module is stopped and marked failed",
   },
   // Ceph's Python modules (domain/python-modules.ts).
   pythonModulePath: {

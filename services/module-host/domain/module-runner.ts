@@ -325,11 +325,11 @@ export class ModuleRunner {
    * The heartbeat: a module that does not answer within watchdogMs is
    * spinning or wedged; one whose memory (heap plus Buffers) is past its
    * limit is leaking. Either way it is stopped and failed. Sent at least
-   * every 500 ms, so a leak is caught within about that.
+   * every second, so a leak is caught within about that.
    */
   private startWatchdog(): void {
     this.stopWatchdog();
-    const every = Math.max(50, Math.min(500, Math.floor(this.deps.watchdogMs / 2)));
+    const every = Math.max(50, Math.min(1000, Math.floor(this.deps.watchdogMs / 2)));
     const limitMb = this.deps.limits.maxOldGenerationSizeMb;
     let inFlight = false;
     this.watchdog = setInterval(() => {
