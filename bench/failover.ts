@@ -154,7 +154,7 @@ async function oneBackend(
         const before = await activeWithStandby();
         const old = before.active_name;
         const next = before.standbys[0].name;
-        if (!(await answersHello(old))) throw new Error(`${backend}: the active mgr.${old} does not answer hello before the trial`);
+        await until(`the active mgr.${old} to answer hello before the trial (${backend})`, () => answersHello(old), 60000, 100);
         kindIsCrash = kind === 'kill9';
         const mark = ps.output.get('standby')?.length ?? 0;
         const t0 = performance.now();

@@ -179,17 +179,23 @@ export class ModuleHost {
 
   private sync(): Promise<void> {
     this.syncing = this.syncing.then(async () => {
+      const want = (r: ModuleRunner) => (this.isOn(r.name) ? (this.active ? 'active' : 'standby') : 'off');
+      // Modules kept loaded on the standby start first, on their own: a
+      // message each. Spawning and loading workers (modules with a standby
+      // part restart; newly enabled ones load) would otherwise compete with
+      // them for this thread on a promotion.
+      const ready = [...this.runners.values()].filter((r) => want(r) === 'active' && r.state === 'loaded');
+      await Promise.all(ready.map((r) => r.start(true, {})));
       await Promise.all(
         [...this.runners.values()].map(async (r) => {
-          const want = this.isOn(r.name) ? (this.active ? 'active' : 'standby') : 'off';
+          const w = want(r);
           const now = r.state;
-          if (want === 'off' || (want === 'active' && now === 'standby') || (want === 'standby' && (now === 'running' || now === 'cannot_run'))) {
+          if (w === 'off' || (w === 'active' && now === 'standby') || (w === 'standby' && (now === 'running' || now === 'cannot_run'))) {
             if (now === 'running' || now === 'standby' || now === 'starting' || now === 'loaded') await r.stop();
-            if (now === 'cannot_run' || (want === 'off' && now === 'failed')) r.reset();
-            if (want === 'off') this.services.delete(r.name);
+            if (now === 'cannot_run' || (w === 'off' && now === 'failed')) r.reset();
+            if (w === 'off') this.services.delete(r.name);
           }
-          // A module kept loaded on the standby starts at once on promotion.
-          if (want !== 'off' && (r.state === 'stopped' || (want === 'active' && r.state === 'loaded'))) await r.start(want === 'active', {});
+          if (w !== 'off' && (r.state === 'stopped' || (w === 'active' && r.state === 'loaded'))) await r.start(w === 'active', {});
         }),
       );
       this.loaded = true;
