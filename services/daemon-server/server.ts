@@ -388,6 +388,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
                 gid,
                 addrs: { daemonServer: ownAddr, moduleHost: mhAddr },
                 available,
+                asActive: activity.namedActive(),
                 availableModules,
                 services,
                 metadata: { pid: String(process.pid) },

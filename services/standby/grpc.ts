@@ -92,6 +92,7 @@ export function standbyHandlers(backend: () => StandbyBackend | null, opts: Hand
     log,
     map: () => backend()?.feed.latest() ?? null,
     probeTimeoutMs: Math.max(100, Math.min(500, opts.graceMs / 4)),
+    probeWindowMs: Math.max(200, Math.min(2000, opts.graceMs / 3)),
     resign: async (name, gid, reason) => (await resign(name, gid, reason, false)).resigned,
     probed: opts.probed,
   });

@@ -10,9 +10,9 @@
 // connection *refused* there (the kernel saying nothing listens on that
 // port: the process exited, or its server closed its listener, which it
 // does only after it stopped acting) takes the instance out of the map,
-// through Resign, at once. An address that accepts (a hung process still
-// has its listening socket; the kernel completes the handshake) or does
-// not answer (a host or network gone) leaves it to the grace period.
+// through Resign, at once. An address that keeps accepting (a hung process
+// still has its listening socket; the kernel completes the handshake) or
+// does not answer (a host or network gone) leaves it to the grace period.
 // The argument is in README.md ("No split brain"), step 5.
 import * as net from 'net';
 import type { MgrMap } from '../../lib/gen/ceph/mgr/v1/standby';
@@ -42,7 +42,10 @@ export interface PresenceOptions {
   log: Logger;
   /** The map this replica holds (where the instance's address is looked up). */
   map(): MgrMap | null;
+  /** One connect attempt's deadline (ms). */
   probeTimeoutMs: number;
+  /** How long a port that still accepts is asked again before the grace period is left to decide (ms). */
+  probeWindowMs: number;
   /** Takes the instance out of the map (Resign, on the authority wherever it runs); resolves whether it was there. */
   resign(name: string, gid: number, reason: string): Promise<boolean>;
   /** Every probe's outcome (metrics). */
@@ -71,7 +74,18 @@ export class Presence {
 
   private async check(name: string, gid: number, addr: string, role: string): Promise<void> {
     const { log } = this.o;
-    const r = await probeAddress(addr, this.o.probeTimeoutMs);
+    // A dying process's connections may close a moment before its listening
+    // socket does (the kernel closes them one by one, and a loaded machine
+    // may pause it in between): asked again every 50 ms for a while, the
+    // port of a process that is really gone soon refuses; a hung one's
+    // keeps accepting.
+    const until = performance.now() + this.o.probeWindowMs;
+    let r: Reachability;
+    for (;;) {
+      r = await probeAddress(addr, Math.max(50, Math.min(this.o.probeTimeoutMs, until - performance.now())));
+      if (r === 'refused' || performance.now() + 50 >= until) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
     this.o.probed?.(r);
     if (r !== 'refused') {
       log.info('a manager watch ended but its address does not refuse connections; the grace period decides', { name, gid, addr, probe: r });

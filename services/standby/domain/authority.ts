@@ -158,9 +158,12 @@ export class MgrMapAuthority {
         reasons.push(`active mgr.${b.name} restarted (gid ${m.activeGid} -> ${b.gid})`);
         next.standbys.push({ gid: b.gid, name: b.name, addrs, available: b.available, availableModules: modules });
       } else {
-        if (next.available !== b.available) {
-          next.available = b.available;
-          reasons.push(b.available ? `mgr.${b.name} is now available` : `mgr.${b.name} is no longer available`);
+        // A beacon sent before the sender knew of its promotion says it is
+        // ready to be promoted, not that its modules have started.
+        const available = b.asActive === false ? next.available : b.available;
+        if (next.available !== available) {
+          next.available = available;
+          reasons.push(available ? `mgr.${b.name} is now available` : `mgr.${b.name} is no longer available`);
         }
         if (!sameJson(next.activeAddrs, addrs)) {
           next.activeAddrs = addrs;

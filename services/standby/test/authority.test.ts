@@ -93,6 +93,20 @@ describe('election', () => {
     expect(changes.map((c) => c.epoch)).toEqual([2, 3, 4]);
   });
 
+  test('a beacon sent as a standby (as_active false) never makes a just-promoted active available; one sent as the active does', () => {
+    const { a } = setup();
+    a.beacon(beacon('x', 11, { asActive: true }));
+    a.beacon(beacon('y', 12, { asActive: false }));
+    const promoted = a.fail('x').map;
+    expect([promoted.activeName, promoted.available]).toEqual(['y', false]);
+    // y's beacon from before it heard of its promotion, arriving late: ready to be promoted, not started.
+    expect(a.beacon(beacon('y', 12, { available: true, asActive: false })).available).toBe(false);
+    expect(a.beacon(beacon('y', 12, { available: false, asActive: true })).available).toBe(false);
+    expect(a.beacon(beacon('y', 12, { available: true, asActive: true })).available).toBe(true);
+    // Older senders (no as_active): available is taken as it is.
+    expect(a.beacon(beacon('y', 12, { available: false, asActive: undefined })).available).toBe(false);
+  });
+
   test('an instance that is not available yet is not promoted', () => {
     const { a } = setup();
     const m = a.beacon(beacon('x', 11, { available: false }));
