@@ -7,5 +7,8 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   testTimeout: 60000,
+  // One real Ceph cluster for every test file that needs one (lib/testing/ceph-cluster.ts).
+  globalSetup: '<rootDir>/lib/testing/ceph-global-setup.ts',
+  globalTeardown: '<rootDir>/lib/testing/ceph-global-teardown.ts',
   maxWorkers: 2,
 };
