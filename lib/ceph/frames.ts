@@ -326,7 +326,7 @@ const MAX_BANNER_PAYLOAD = 4096;
  * Reads the banner from the front of the queue; `undefined` until it is all
  * there. A peer speaking msgr v1 ("ceph v027") gets an error that says so.
  */
-export function readBanner(q: ByteQueue): Banner | undefined {
+export function readBanner(q: ByteQueue): (Banner & { wire: Buffer }) | undefined {
   const head = q.peek(10);
   if (!head) {
     if (q.length) checkPrefix(q.peek(q.length) as Buffer);
@@ -337,7 +337,7 @@ export function readBanner(q: ByteQueue): Banner | undefined {
   if (len < 16 || len > MAX_BANNER_PAYLOAD) throw new FrameError('malformed', `banner payload of ${len} bytes (16 expected)`);
   const b = q.take(10 + len);
   if (!b) return undefined;
-  return { supported: b.readBigUInt64LE(10), required: b.readBigUInt64LE(18) };
+  return { supported: b.readBigUInt64LE(10), required: b.readBigUInt64LE(18), wire: b };
 }
 
 function checkPrefix(b: Buffer): void {

@@ -81,6 +81,9 @@ export function encodeHeader2(h: MessageHeader2): Buffer {
     .toBuffer();
 }
 
+/** Header flags Ceph sets on every message (CEPH_MSG_FOOTER_COMPLETE | CEPH_MSG_FOOTER_NOCRC: msgr2 checks frames itself). */
+export const FOOTER_COMPLETE_NOCRC = 3;
+
 /** The MESSAGE frame of a message (the connection sets seq and ackSeq). */
 export function messageFrame(m: Message): Frame {
   const header = encodeHeader2({
@@ -92,7 +95,7 @@ export function messageFrame(m: Message): Frame {
     dataPrePaddingLen: m.dataPrePaddingLen ?? 0,
     dataOff: m.dataOff ?? 0,
     ackSeq: m.ackSeq ?? 0n,
-    flags: m.flags ?? 0,
+    flags: m.flags ?? FOOTER_COMPLETE_NOCRC,
     compatVersion: m.compatVersion,
     reserved: m.reserved ?? 0,
   });

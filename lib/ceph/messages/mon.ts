@@ -4,7 +4,7 @@
 // manager. Sources: src/messages/MMon*.h, MOSDMap.h, MFSMap.h, MMgrMap.h,
 // MAuth.h, MAuthReply.h, MConfig.h; src/mon/MonMap.cc, src/mon/MgrMap.h.
 import { Decoder, DecodeError, Encoder } from '../encoding';
-import { MsgType, Priority, type Message } from '../message';
+import { MsgType, type Message } from '../message';
 import { decodeAddrvec, decodeUuid, encodeUuid, ZERO_UUID, type EntityAddr } from '../types';
 
 /** The version number of each Ceph release (ceph_release_t), as monmap's min_mon_release carries it. */
@@ -107,7 +107,7 @@ export function mMonSubscribe(what: Record<string, SubscribeItem>, hostname = ''
     (x, v) => x.u64(v.start).u8(v.onetime ? SUB_ONETIME : 0),
   );
   e.string(hostname);
-  return { type: MsgType.MON_SUBSCRIBE, version: 3, compatVersion: 1, front: e.toBuffer(), priority: Priority.HIGH };
+  return { type: MsgType.MON_SUBSCRIBE, version: 3, compatVersion: 1, front: e.toBuffer() };
 }
 
 export function decodeMMonSubscribe(m: Message): { what: Record<string, SubscribeItem>; hostname: string } {

@@ -119,7 +119,7 @@ describe('banner', () => {
     q.push(b.subarray(0, 12));
     expect(readBanner(q)).toBeUndefined();
     q.push(b.subarray(12));
-    expect(readBanner(q)).toEqual({ supported: 1n, required: 0n });
+    expect(readBanner(q)).toEqual({ supported: 1n, required: 0n, wire: b });
     expect(q.length).toBe(0);
   });
 

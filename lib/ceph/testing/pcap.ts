@@ -174,7 +174,8 @@ export function decodeDirection(from: string, to: string, bytes: Buffer, midstre
   if (bytes.subarray(0, 8).equals(BANNER_PREFIX)) {
     const q = new ByteQueue();
     q.push(bytes);
-    dir.banner = readBanner(q);
+    const b = readBanner(q);
+    if (b) dir.banner = { supported: b.supported, required: b.required };
     start = bytes.length - q.length;
   } else if (midstream) {
     start = -1;
