@@ -63,3 +63,26 @@ export interface AuthServerSession {
 
 /** An authentication that failed: a wrong key, a bad ticket, a reply that does not verify. */
 export class AuthError extends Error {}
+
+/**
+ * What a monitor client needs from an authentication protocol beyond the
+ * handshake (cephx/ implements it; authnone.ts for clusters without auth).
+ * After the handshake, tickets are renewed and (for a daemon such as
+ * mgr.x) the rotating service keys fetched with MAuth messages whose
+ * payloads the provider builds and reads; the monitor client only carries
+ * them and schedules `renewal()` when `nextRenewalMs()` says.
+ */
+export interface MonAuthProvider {
+  /** The entity we authenticate as, e.g. client.admin. */
+  readonly entity: EntityName;
+  /** The auth method (AuthMethod) MAuth messages carry. */
+  readonly method: number;
+  /** A client session for one new connection to a monitor; `globalId` is the one the last monitor gave (0 at first). */
+  monSession(globalId: bigint): AuthClientSession;
+  /** After each successful handshake, and when `nextRenewalMs` comes: an MAuth payload to send, or undefined for nothing to ask. */
+  renewal(): Buffer | undefined;
+  /** An MAuthReply: its result (0 or -errno) and payload. Throws AuthError if it does not verify. */
+  handleReply(result: number, payload: Buffer): void;
+  /** Milliseconds until `renewal()` should be asked again (tickets or rotating keys expire); undefined: never. */
+  nextRenewalMs(): number | undefined;
+}
