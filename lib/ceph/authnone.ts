@@ -9,7 +9,16 @@
 // OSDMap for it), so the mode matters.
 // Sources: src/auth/none/AuthNoneClientHandler.h, AuthNoneAuthorizeHandler.cc,
 // src/mon/MonClient.cc (MonConnection::get_auth_request).
-import { AuthError, AuthMethod, ConMode, type AuthClientSession, type AuthResult, type AuthServerSession, type AuthServerStep } from './auth';
+import {
+  AuthError,
+  AuthMethod,
+  ConMode,
+  type AuthClientSession,
+  type AuthResult,
+  type AuthServerSession,
+  type AuthServerStep,
+  type MonAuthProvider,
+} from './auth';
 import { Decoder, Encoder } from './encoding';
 import { decodeEntityName, encodeEntityName, type EntityName } from './types';
 
@@ -48,5 +57,17 @@ export function authNoneServer(nextGlobalId: () => bigint = () => 0n): AuthServe
       return { kind: 'done', payload: Buffer.alloc(0), result: result(gid || nextGlobalId()), peer, caps: {} };
     },
     more: () => ({ kind: 'bad', reason: 'auth none has no second round' }),
+  };
+}
+
+/** A monitor client's auth provider for a cluster without authentication: nothing to renew. */
+export function authNoneMonProvider(entity: EntityName): MonAuthProvider {
+  return {
+    entity,
+    method: AuthMethod.NONE,
+    monSession: (globalId) => authNoneClient(entity, globalId, AuthMode.MON),
+    renewal: () => undefined,
+    handleReply: () => undefined,
+    nextRenewalMs: () => undefined,
   };
 }
