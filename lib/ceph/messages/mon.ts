@@ -5,7 +5,7 @@
 // MAuth.h, MAuthReply.h, MConfig.h; src/mon/MonMap.cc, src/mon/MgrMap.h.
 import { Decoder, DecodeError, Encoder } from '../encoding';
 import { MsgType, type Message } from '../message';
-import { decodeAddrvec, decodeUuid, encodeUuid, ZERO_UUID, type EntityAddr } from '../types';
+import { decodeAddrvec, decodeUuid, encodeAddrvec, encodeUTime, encodeUuid, ZERO_UUID, type EntityAddr, type UTime } from '../types';
 
 /** The version number of each Ceph release (ceph_release_t), as monmap's min_mon_release carries it. */
 export const CephRelease = { NAUTILUS: 14, OCTOPUS: 15, PACIFIC: 16, QUINCY: 17, REEF: 18, SQUID: 19 } as const;
@@ -74,6 +74,48 @@ export function decodeMonMap(buf: Buffer): MonMap {
     const minMonRelease = v >= 7 ? d.u8() : 0;
     return { fsid, epoch, mons: [...infos.values()], minMonRelease, structVersion: v };
   });
+}
+
+/**
+ * Encodes a MonMap as a Pacific monitor does (struct v9: features 0xff
+ * persistent, ranks in name order, election strategy classic, no stretch
+ * mode). For test monitors; a real cluster's map comes from its monitors.
+ */
+export function encodeMonMap(m: Pick<MonMap, 'fsid' | 'epoch' | 'mons' | 'minMonRelease'>, created: UTime = { sec: 0, nsec: 0 }): Buffer {
+  const e = new Encoder();
+  const mons = [...m.mons].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  e.struct(9, 6, () => {
+    encodeUuid(e, m.fsid);
+    e.u32(m.epoch);
+    encodeUTime(e, created); // last_changed
+    encodeUTime(e, created);
+    e.struct(1, 1, () => e.u64(0xffn)); // persistent_features: every monitor feature up to Pacific
+    e.struct(1, 1, () => e.u64(0n)); // optional_features
+    e.map(
+      mons.map((x) => [x.name, x] as const),
+      (x, k) => x.string(k),
+      (x, v) =>
+        x.struct(5, 1, () => {
+          x.string(v.name);
+          encodeAddrvec(x, v.addrs);
+          x.u16(0).u16(0); // priority, weight
+          x.u32(0); // crush_loc
+        }),
+    );
+    e.list(mons, (x, v) => x.string(v.name)); // ranks
+    e.u8(m.minMonRelease);
+    e.u32(0); // removed_ranks
+    e.u8(1); // election strategy: classic
+    e.u32(0); // disallowed_leaders
+    e.bool(false); // stretch_mode_enabled
+    e.string(''); // tiebreaker_mon
+    e.u32(0); // stretch_marked_down_mons
+  });
+  return e.toBuffer();
+}
+
+export function mMonMap(monmap: Buffer): Message {
+  return { type: MsgType.MON_MAP, version: 1, compatVersion: 1, front: new Encoder().blob(monmap).toBuffer(), priority: 196 };
 }
 
 export interface MMonMap {
@@ -154,6 +196,21 @@ export function decodeMOSDMap(m: Message): MOSDMap {
   const oldest = m.version >= 2 ? d.u32() : 0;
   const newest = m.version >= 2 ? d.u32() : 0;
   return { fsid, incrementals, full, oldest, newest };
+}
+
+/** An MOSDMap carrying the given encoded maps by epoch (v4, as Pacific sends it), for test monitors. */
+export function mOSDMap(fsid: string, maps: { incrementals?: Map<number, Buffer>; full?: Map<number, Buffer>; oldest: number; newest: number }): Message {
+  const e = new Encoder();
+  encodeUuid(e, fsid);
+  for (const m of [maps.incrementals ?? new Map<number, Buffer>(), maps.full ?? new Map<number, Buffer>()])
+    e.map(
+      m,
+      (x, k) => x.u32(k),
+      (x, v) => x.blob(v),
+    );
+  e.u32(maps.oldest).u32(maps.newest);
+  e.u32(0); // gap_removed_snaps (v4): none
+  return { type: MsgType.OSD_MAP, version: 4, compatVersion: 3, front: e.toBuffer(), priority: 196 };
 }
 
 /** The highest epoch an MOSDMap brings. */

@@ -5,6 +5,8 @@ import { Tag, tagName } from '../frames';
 import { decodeHeader2, decodeMessageFrame, encodeHeader2, MsgType, msgTypeName, type Message } from '../message';
 import * as M from '../messages/mon';
 import { readVector } from '../testing/pcap';
+import { Decoder } from '../encoding';
+import { decodeUTime } from '../types';
 
 const CAPTURES = ['01-bringup', '02-steady-30s', '03-tell-mgr', '04-mgr-commands', '05-mon-commands'];
 
@@ -119,6 +121,33 @@ describe('monitor client messages (pcaps 01-05)', () => {
     expect(maps.some((o) => o.incrementals.length > 1)).toBe(true);
     for (const o of maps) expect(M.osdMapEpoch(o)).toBeLessThanOrEqual(o.newest);
     expect(Math.max(...maps.map(M.osdMapEpoch))).toBeGreaterThan(10);
+  });
+
+  it('our MOSDMap and MMonMap encoders reproduce what a Pacific monitor sends', () => {
+    let osdmaps = 0;
+    for (const { m } of messages(['01-bringup'])) {
+      if (m.type === MsgType.OSD_MAP) {
+        const d = new Decoder(m.front, 16);
+        const read = () =>
+          d.map(
+            (x) => x.u32(),
+            (x) => Buffer.from(x.blob()),
+          );
+        const incrementals = read();
+        const full = read();
+        const o = M.decodeMOSDMap(m);
+        const ours = M.mOSDMap(o.fsid, { incrementals, full, oldest: o.oldest, newest: o.newest });
+        expect(ours.front.equals(m.front)).toBe(true);
+        expect([ours.version, ours.compatVersion]).toEqual([m.version, m.compatVersion]);
+        osdmaps++;
+      }
+      if (m.type === MsgType.MON_MAP) {
+        const { raw, monmap } = M.decodeMMonMap(m);
+        const created = decodeUTime(new Decoder(raw, 6 + 16 + 4 + 8));
+        expect(M.encodeMonMap(monmap, created).equals(raw)).toBe(true);
+      }
+    }
+    expect(osdmaps).toBeGreaterThan(10);
   });
 
   it('MMonCommandAck: the JSON output is in the data segment', () => {
