@@ -7,6 +7,9 @@ import type { EntityName } from './types';
 /** Authentication methods (CEPH_AUTH_*). */
 export const AuthMethod = { NONE: 1, CEPHX: 2 } as const;
 
+/** The first byte of an initial auth payload (AUTH_MODE_* in src/auth/Auth.h): a monitor handshake (10-19) or an authorizer for another service (1-9). */
+export const AuthMode = { AUTHORIZER: 1, MON: 10 } as const;
+
 /** Connection modes (CEPH_CON_MODE_*): crc checksums the frames, secure encrypts them. */
 export const ConMode = { CRC: 1, SECURE: 2 } as const;
 

@@ -11,6 +11,7 @@
 // src/mon/MonClient.cc (MonConnection::get_auth_request).
 import {
   AuthError,
+  AuthMode,
   AuthMethod,
   ConMode,
   type AuthClientSession,
@@ -21,9 +22,6 @@ import {
 } from './auth';
 import { Decoder, Encoder } from './encoding';
 import { decodeEntityName, encodeEntityName, type EntityName } from './types';
-
-/** The first byte of an initial auth payload (src/auth/Auth.h AUTH_MODE_*). */
-export const AuthMode = { AUTHORIZER: 1, MON: 10 } as const;
 
 function result(globalId: bigint): AuthResult {
   return { globalId, conMode: ConMode.CRC, sessionKey: Buffer.alloc(0), connectionSecret: Buffer.alloc(0) };
