@@ -99,3 +99,9 @@ export function readAuthorizeReply(d: Decoder, sessionKey: Buffer): AuthorizeRep
     return { noncePlusOne, connectionSecret: v >= 2 ? Buffer.from(p.blob()) : Buffer.alloc(0) };
   });
 }
+
+/** A whole authorizer: the cleartext head, then CephXAuthorize sealed with the ticket's session key. */
+export function encodeAuthorizer(e: Encoder, head: AuthorizerHead, sessionKey: Buffer, a: Authorize): void {
+  encodeAuthorizerHead(e, head);
+  writeAuthorize(e, sessionKey, a);
+}
