@@ -116,6 +116,14 @@ type State = 'banner' | 'hello' | 'auth' | 'auth-sign' | 'ident' | 'ready' | 'cl
 let globalSeq = 0n;
 
 /**
+ * Before authentication only control frames of a few hundred bytes are
+ * expected (a cephx authorizer with its ticket is under 1 KB): an
+ * unauthenticated peer gets this limit per frame and in total, not the
+ * message limit.
+ */
+const PRE_AUTH_MAX_BYTES = 256 * 1024;
+
+/**
  * A msgr2 connection. Events: 'ready' (PeerInfo), 'message' (Message),
  * 'close' (ConnectionError | undefined: undefined after close()).
  */
@@ -131,6 +139,7 @@ export class Connection extends EventEmitter {
   /** Bytes sent and received before authentication ends (what AUTH_SIGNATURE signs). */
   private preAuthTx: Buffer[] | undefined = [];
   private preAuthRx: Buffer[] | undefined = [];
+  private preAuthBytes = 0;
   /** What we sent before our AUTH_SIGNATURE, which the peer's signature covers. */
   private sentBeforeSignature: Buffer | undefined;
   private outSeq = 0n;
@@ -161,7 +170,7 @@ export class Connection extends EventEmitter {
       idleTimeoutMs: o.idleTimeoutMs ?? 30_000,
       handshakeTimeoutMs: o.handshakeTimeoutMs ?? 10_000,
     };
-    this.reader = new FrameReader(this.rx, this.codec, this.opts.maxFrameBytes);
+    this.reader = new FrameReader(this.rx, this.codec, Math.min(PRE_AUTH_MAX_BYTES, this.opts.maxFrameBytes));
     this.log = o.logger.child({ conn: label, side });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -261,7 +270,11 @@ export class Connection extends EventEmitter {
         this.sendControl({ tag: Tag.HELLO, entityType: this.o.entityType, peerAddr: normalizeV4Mapped(peerAddr) });
       }
       for (let f = this.reader.next(); f && this.state !== 'closed'; f = this.reader.next()) {
-        this.preAuthRx?.push(f.wire);
+        if (this.preAuthRx) {
+          this.preAuthRx.push(f.wire);
+          this.preAuthBytes += f.wire.length;
+          if (this.preAuthBytes > PRE_AUTH_MAX_BYTES) throw new FrameError('oversized', `more than ${PRE_AUTH_MAX_BYTES} bytes before authentication finished`);
+        }
         if (!f.complete) continue; // the sender aborted it
         this.onFrame(f.tag, f.segments);
       }
@@ -511,6 +524,7 @@ export class Connection extends EventEmitter {
 
   private becomeReady(): void {
     this.state = 'ready';
+    this.reader.maxFrameBytes = this.opts.maxFrameBytes;
     clearTimeout(this.handshakeTimer);
     this.preAuthRx = this.preAuthTx = undefined;
     this.lastHeard = Date.now();

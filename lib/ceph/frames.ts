@@ -271,7 +271,7 @@ export class FrameReader {
     private readonly queue: ByteQueue,
     public codec: FrameCodec,
     /** The largest frame accepted (its segments' total length). */
-    readonly maxFrameBytes: number,
+    public maxFrameBytes: number,
   ) {}
 
   /** The next whole frame, or `undefined` until more bytes arrive. Throws FrameError. */

@@ -217,6 +217,16 @@ describe('msgr2 connection, our client to our server', () => {
     await until('closed', () => !c.isReady);
   });
 
+  it('holds an unauthenticated peer to a small frame limit', async () => {
+    server = await startServer();
+    const p = await rawPeer(server.port);
+    p.write(encodeBanner({ supported: 1n, required: 0n }));
+    p.write(codec.encode(controlFrame({ tag: Tag.HELLO, entityType: EntityType.OSD, peerAddr: v2Addr('127.0.0.1', server.port) })));
+    p.write(codec.encode(controlFrame({ tag: Tag.AUTH_REQUEST, method: AuthMethod.NONE, preferredModes: [ConMode.CRC], payload: Buffer.alloc(300 * 1024) })));
+    await until('closed by the server', () => p.isClosed());
+    expect(server.counters.oversizedFrames).toBe(1);
+  });
+
   it('tells a peer that offers secure mode only that we speak crc, and closes', async () => {
     server = await startServer();
     const p = await rawPeer(server.port);
