@@ -9,12 +9,14 @@
 // Sources: src/mon/MonClient.cc (MonConnection::get_auth_request),
 // src/auth/Auth.h (AUTH_MODE_*), src/auth/cephx/CephxProtocol.h
 // (CephXServerChallenge, CephXAuthenticate).
+import { AuthMode } from '../auth';
 import { DecodeError, type Decoder, type Encoder } from '../encoding';
 import { decodeEntityName, encodeEntityName, type EntityName } from '../types';
 import { decodeTicketBlob, encodeTicketBlob, type TicketBlob } from './ticket';
 
-/** The first byte of an AUTH_REQUEST payload: an authorizer for a service (1-9) or a monitor handshake (10-19). */
-export const AuthMode = { AUTHORIZER: 1, AUTHORIZER_MAX: 9, MON: 10, MON_MAX: 19 } as const;
+/** The ranges of AuthMode (the first byte of an AUTH_REQUEST payload): an authorizer is 1-9, a monitor handshake 10-19. */
+export const AUTH_MODE_AUTHORIZER_MAX = 9;
+export const AUTH_MODE_MON_MAX = 19;
 
 export interface MonAuthRequest {
   name: EntityName;
@@ -30,8 +32,8 @@ export function encodeMonAuthRequest(e: Encoder, r: MonAuthRequest): void {
 
 export function decodeMonAuthRequest(d: Decoder): MonAuthRequest {
   const mode = d.u8();
-  if (mode < AuthMode.MON || mode > AuthMode.MON_MAX)
-    throw new DecodeError(`auth mode ${mode} is not a monitor handshake (${AuthMode.MON}-${AuthMode.MON_MAX})`);
+  if (mode < AuthMode.MON || mode > AUTH_MODE_MON_MAX)
+    throw new DecodeError(`auth mode ${mode} is not a monitor handshake (${AuthMode.MON}-${AUTH_MODE_MON_MAX})`);
   const name = decodeEntityName(d);
   return { name, globalId: d.u64() };
 }

@@ -15,10 +15,10 @@
 // src/auth/cephx/CephxAuthorizeHandler.cc, src/mon/MonClient.cc
 // (MonClient::handle_auth_request: one challenge, then a verdict).
 import { randomBytes } from 'crypto';
-import { AuthError, AuthMethod, ConMode, type AuthServerSession, type AuthServerStep } from '../auth';
+import { AuthError, AuthMethod, AuthMode, ConMode, type AuthServerSession, type AuthServerStep } from '../auth';
 import { Decoder, DecodeError, Encoder } from '../encoding';
 import { entityTypeName, formatEntityName, utimeToMs } from '../types';
-import { AuthMode } from './authenticate';
+import { AUTH_MODE_AUTHORIZER_MAX } from './authenticate';
 import { decodeAuthorizerHead, plusOne, readAuthorize, sealChallenge, writeAuthorizeReply, type Authorize } from './authorizer';
 import { randomU64 } from './crypto';
 import type { RotatingKeys } from './rotating';
@@ -59,7 +59,7 @@ export function cephxServiceServer(o: ServiceServerOptions): AuthServerSession {
   const verify = (payload: Buffer): Verified => {
     if (payload.length === 0) throw new Refused('an empty authorizer');
     const mode = payload[0];
-    if (mode < AuthMode.AUTHORIZER || mode > AuthMode.AUTHORIZER_MAX)
+    if (mode < AuthMode.AUTHORIZER || mode > AUTH_MODE_AUTHORIZER_MAX)
       throw new Refused(`auth mode ${mode} is not an authorizer (a monitor handshake sent to a ${service}?)`);
     const d = new Decoder(payload);
     const head = decodeAuthorizerHead(d);
