@@ -272,10 +272,9 @@ export class MonClient extends EventEmitter {
   /** The message for an error that hunting other monitors will not cure, or undefined. */
   private fatalReason(e: Error, label: string): string | undefined {
     const who = formatEntityName(this.o.auth.entity);
-    if (e instanceof AuthError || (e instanceof ConnectionError && e.code === 'auth')) {
-      return `authentication as ${who} to ${label} failed: ${e.message.replace(`${label}: `, '')}`;
-    }
-    if (e instanceof ConnectionError && e.code === 'mode') return `${who} cannot talk to ${label}: ${e.message.replace(`${label}: `, '')}`;
+    const detail = e.message.startsWith(label) ? e.message.slice(label.length).replace(/^[: ]+/, '') : e.message;
+    if (e instanceof AuthError || (e instanceof ConnectionError && e.code === 'auth')) return `authentication as ${who} to ${label} failed: ${detail}`;
+    if (e instanceof ConnectionError && e.code === 'mode') return `${who} cannot talk to ${label}: ${detail}`;
     if (e instanceof ConnectionError && e.code === 'protocol' && /msgr v1|msgr2\.0|newer than Pacific|compression/.test(e.message)) return e.message;
     if (e instanceof NotPacific) return e.message;
     return undefined;

@@ -1,0 +1,105 @@
+// The monitor client against the real Pacific monitors of the project's
+// loopback test cluster (lib/testing/ceph-cluster.ts), authenticating with
+// cephx as client.admin.
+import { CephxClient } from '../cephx/client';
+import { MonClient } from '../monclient';
+import { createLogger } from '../../log';
+import { keyFromKeyring } from '../../keyring';
+import { describeCeph, sharedCephCluster, type CephCluster } from '../../testing/ceph-cluster';
+import { until } from '../../testing/wait';
+import { execFileSync } from 'child_process';
+
+const logger = createLogger({ test: 'monclient.live' }, 'warn');
+
+describeCeph(__filename)('MonClient on a live Pacific cluster', () => {
+  let cluster: CephCluster;
+  let mc: MonClient | undefined;
+  const monitors = () =>
+    cluster.mons.map((m) => {
+      const i = m.v2.lastIndexOf(':');
+      return { host: m.v2.slice(0, i), port: Number(m.v2.slice(i + 1)) };
+    });
+  const adminClient = (key = keyFromKeyring(cluster.keyringPath, 'client.admin')) => {
+    mc = new MonClient({ monitors: monitors(), auth: new CephxClient({ entity: 'client.admin', key }), logger, backoffMs: 200, maxBackoffMs: 2000 });
+    return mc;
+  };
+
+  beforeAll(async () => {
+    cluster = await sharedCephCluster();
+  }, 400_000);
+  afterEach(() => {
+    mc?.stop();
+    mc = undefined;
+  });
+
+  it('authenticates as client.admin with cephx and gets the monmap', async () => {
+    const c = adminClient();
+    const maps = new Map<string, number>();
+    c.on('map', (name: string, epoch: number) => maps.set(name, epoch));
+    await c.start();
+    const monmap = c.getMonMap()!;
+    expect(monmap.fsid).toBe(cluster.fsid);
+    expect(monmap.mons.map((m) => m.name).sort()).toEqual(cluster.mons.map((m) => m.name).sort());
+    expect(monmap.minMonRelease).toBe(16);
+    await until('every subscribed map', () => ['osdmap', 'fsmap', 'mgrmap', 'monmap', 'config'].every((n) => maps.has(n)));
+    expect(c.status()).toMatchObject({ state: 'connected', fsid: cluster.fsid, wire: { crcErrors: 0, malformedFrames: 0, signatureMismatches: 0 } });
+  });
+
+  it('runs osd dump and gets the epoch `ceph osd dump -f json` reports', async () => {
+    const c = adminClient();
+    await c.start();
+    const r = await c.command({ prefix: 'osd dump', format: 'json' });
+    expect(r.r).toBe(0);
+    const ours = JSON.parse(r.data.toString('utf8'));
+    const theirs = await cluster.ceph<{ epoch: number; fsid: string }>(['osd', 'dump']);
+    expect(ours.fsid).toBe(theirs.fsid);
+    expect(ours.epoch).toBe(theirs.epoch);
+    expect(c.status().epochs.osdmap).toBe(theirs.epoch);
+    const bad = await c.command({ prefix: 'no such command' });
+    expect(bad.r).toBe(-22);
+  });
+
+  it('follows osdmap epochs: `ceph osd out 1` brings a new epoch', async () => {
+    const c = adminClient();
+    const epochs: number[] = [];
+    c.on('map', (name: string, epoch: number) => name === 'osdmap' && epochs.push(epoch));
+    await c.start();
+    await until('the current osdmap', () => epochs.length > 0);
+    const before = epochs[epochs.length - 1];
+    try {
+      await cluster.run(['osd', 'out', '1']);
+      const after = await until('a newer osdmap epoch', () => epochs.find((e) => e > before), 60_000);
+      const dump = await cluster.ceph<{ epoch: number; osds: Array<{ osd: number; in: number }> }>(['osd', 'dump']);
+      expect(after).toBeLessThanOrEqual(dump.epoch);
+      expect(dump.osds.find((o) => o.osd === 1)?.in).toBe(0);
+    } finally {
+      await cluster.run(['osd', 'in', '1']);
+    }
+    await until('the osd back in', () => epochs[epochs.length - 1] > before + 1, 60_000);
+  });
+
+  it('reconnects after its monitor restarts, and commands work again', async () => {
+    const c = adminClient();
+    const connected: string[] = [];
+    const disconnected: string[] = [];
+    c.on('connected', (m: string) => connected.push(m));
+    c.on('disconnected', (m: string) => disconnected.push(m));
+    await c.start();
+    const mon = cluster.mons.find((m) => (c.status().monitor ?? '').includes(m.v2)) ?? cluster.mons[0];
+    await cluster.restartDaemon(`mon.${mon.name}`);
+    await until('a new session', () => connected.length >= 2 && c.status().state === 'connected', 120_000);
+    expect(disconnected.length).toBeGreaterThanOrEqual(1);
+    const r = await c.command({ prefix: 'mon stat', format: 'json' }, { timeoutMs: 60_000 });
+    expect(r.r).toBe(0);
+  });
+
+  it('a wrong key is one clear error naming the entity and the monitor, without a busy loop', async () => {
+    const wrong = execFileSync('ceph-authtool', ['--gen-print-key']).toString().trim();
+    const c = adminClient(wrong);
+    await expect(c.start()).rejects.toThrow(/authentication as client\.admin to (mon\.\w+|monitor) at v2:127\.0\.0\.1:\d+ failed: .*EACCES/);
+    const sessionsTried = c.status().wire.authFailures;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(c.status().wire.authFailures).toBe(sessionsTried);
+    expect(c.status()).toMatchObject({ state: 'waiting', lastError: expect.stringContaining('client.admin') });
+  });
+});
