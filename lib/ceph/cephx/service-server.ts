@@ -20,9 +20,15 @@ import { Decoder, DecodeError, Encoder } from '../encoding';
 import { entityTypeName, formatEntityName, utimeToMs } from '../types';
 import { AUTH_MODE_AUTHORIZER_MAX } from './authenticate';
 import { decodeAuthorizerHead, plusOne, readAuthorize, sealChallenge, writeAuthorizeReply, type Authorize } from './authorizer';
-import { randomU64 } from './crypto';
+import { randomU64, sameBytes } from './crypto';
 import type { RotatingKeys } from './rotating';
 import { capString, SECRET_ID_OWN_KEY, unsealTicket, type ServiceTicketInfo } from './ticket';
+
+/** Entity ids and cap strings are printable ASCII; anything else in a ticket is garbling. */
+const PRINTABLE = /^[\x20-\x7e]*$/;
+
+/** The longest a service ticket may be valid (auth_service_ticket_ttl is 1 h by default). */
+const MAX_TICKET_MS = 30 * 24 * 3600 * 1000;
 
 /** A ticket from a monitor whose clock runs ahead is still taken within this. */
 export const DEFAULT_CLOCK_SKEW_MS = 60000;
@@ -44,6 +50,8 @@ export interface ServiceServerOptions {
 interface Verified {
   info: ServiceTicketInfo;
   authorize: Authorize;
+  /** The peer's cap string for our service. */
+  cap: string;
 }
 
 class Refused extends Error {}
@@ -53,6 +61,8 @@ export function cephxServiceServer(o: ServiceServerOptions): AuthServerSession {
   const now = o.now ?? Date.now;
   const skew = o.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
   let challenge: bigint | undefined;
+  /** The session key of the ticket the challenge was sealed for: the answer must come with the same ticket. */
+  let challengedKey: Buffer | undefined;
   let finished = false;
 
   /** Every check of cephx_verify_authorizer; throws Refused with the reason. */
@@ -75,10 +85,32 @@ export function cephxServiceServer(o: ServiceServerOptions): AuthServerSession {
     const peer = formatEntityName(info.ticket.name);
     if (info.ticket.globalId !== head.globalId)
       throw new Refused(`${peer}'s ticket is for global id ${info.ticket.globalId}, the authorizer claims ${head.globalId}`);
+    const created = utimeToMs(info.ticket.created);
     const expires = utimeToMs(info.ticket.expires);
     if (expires + skew < now()) throw new Refused(`${peer}'s ticket expired at ${new Date(expires).toISOString()}`);
+    // A ticket is only sealed (CBC, no MAC), so a holder could flip bits in it at the price of garbling
+    // the block before; these checks make a garbled block in the times show, and allow_all, which
+    // monitors never put in a service ticket, cannot be switched on.
+    if (
+      expires < created ||
+      expires - created > MAX_TICKET_MS ||
+      created > now() + skew ||
+      info.ticket.created.nsec >= 1e9 ||
+      info.ticket.expires.nsec >= 1e9
+    ) {
+      throw new Refused(`${peer}'s ticket has impossible times (created ${info.ticket.created.sec}, expires ${info.ticket.expires.sec}): altered?`);
+    }
+    if (info.ticket.caps.allowAll) throw new Refused(`${peer}'s ticket claims allow_all, which monitors never grant in a service ticket: altered?`);
+    if (!PRINTABLE.test(info.ticket.name.id)) throw new Refused(`a ticket whose entity name is not text: altered?`);
+    let cap: string;
+    try {
+      cap = capString(info.ticket.caps);
+    } catch (e) {
+      throw new Refused(`${peer}'s caps do not decode: ${(e as Error).message}`);
+    }
+    if (!PRINTABLE.test(cap)) throw new Refused(`${peer}'s caps are not text: altered?`);
     const authorize = readAuthorize(d, info.sessionKey.secret);
-    return { info, authorize };
+    return { info, authorize, cap };
   };
 
   const step = (payload: Buffer): AuthServerStep => {
@@ -96,9 +128,13 @@ export function cephxServiceServer(o: ServiceServerOptions): AuthServerSession {
     if (challenge === undefined) {
       // first round: always challenge, as Pacific does, so the authorizer cannot be replayed
       challenge = (o.random ?? randomU64)();
+      challengedKey = key;
       return { kind: 'more', payload: sealChallenge(key, challenge) };
     }
     finished = true;
+    if (!sameBytes(key, challengedKey as Buffer)) {
+      return { kind: 'bad', reason: `cephx authorizer refused: ${formatEntityName(peer)} answered the challenge with another ticket` };
+    }
     if (!v.authorize.haveChallenge || v.authorize.serverChallengePlusOne !== plusOne(challenge)) {
       return { kind: 'bad', reason: `cephx authorizer refused: ${formatEntityName(peer)} did not answer the challenge` };
     }
@@ -106,14 +142,7 @@ export function cephxServiceServer(o: ServiceServerOptions): AuthServerSession {
     const e = new Encoder();
     writeAuthorizeReply(e, key, { noncePlusOne: plusOne(v.authorize.nonce), connectionSecret });
     const caps: Record<string, string> = {};
-    let cap = '';
-    try {
-      cap = capString(v.info.ticket.caps);
-    } catch (err) {
-      return { kind: 'bad', reason: `cephx authorizer refused: ${formatEntityName(peer)}'s caps do not decode: ${(err as Error).message}` };
-    }
-    if (v.info.ticket.caps.allowAll && !cap) cap = 'allow *';
-    if (cap) caps[service] = cap;
+    if (v.cap) caps[service] = v.cap;
     return {
       kind: 'done',
       payload: e.toBuffer(),

@@ -9,9 +9,12 @@ import { decodeMessageFrame, MsgType } from '../../message';
 import { decodeMAuth, decodeMAuthReply, type MAuthReply } from '../../messages/mon';
 import { readVector, VECTORS, type CapturedFrame, type Conversation, type Direction } from '../../testing/pcap';
 import { readKeyring } from '../../../keyring';
-import { decodeAuthorizerHead } from '../authorizer';
-import { decodeMonAuthRequest } from '../authenticate';
-import { formatEntityName } from '../../types';
+import { decodeAuthenticate, decodeMonAuthRequest } from '../authenticate';
+import { decodeAuthorizerHead, openChallenge } from '../authorizer';
+import { CephxClient } from '../client';
+import { RotatingKeys } from '../rotating';
+import { unsealTicket } from '../ticket';
+import { EntityType, formatEntityName } from '../../types';
 
 /** Every key of capture cluster A (pcaps 01-05), by entity. */
 export function captureKeys(): Map<string, string> {
@@ -101,4 +104,39 @@ export function capturedMAuth(conv: Conversation): { sent: Buffer[]; replies: MA
       .filter((m) => m.type === MsgType.AUTH_REPLY)
       .map(decodeMAuthReply),
   };
+}
+
+/** The client challenge a captured GET_AUTH_SESSION_KEY carried, and the services it asked for. */
+export function capturedAuthenticate(a: CapturedAuth) {
+  const d = new Decoder(a.requestMore as Buffer);
+  d.u16(); // the request header
+  return decodeAuthenticate(d);
+}
+
+/** A CephxClient set up to replay a captured monitor handshake (the captured challenge, clock and services). */
+export function replayClient(a: CapturedAuth, entity: string, key: string, rotating?: RotatingKeys): CephxClient {
+  const sent = capturedAuthenticate(a);
+  return new CephxClient({ entity, key, want: sent.otherKeys, rotating, now: () => a.startMs, random: () => sent.clientChallenge });
+}
+
+/** mgr.x's rotating mgr secrets in pcap 01: its handshake and GET_ROTATING_KEY exchange replayed. */
+export function recoveredMgrKeys(): RotatingKeys {
+  const a = authFrom('01-bringup', '127.0.0.1:45072');
+  const rotating = new RotatingKeys(EntityType.MGR);
+  const client = replayClient(a, 'mgr.x', captureKeys().get('mgr.x') as string, rotating);
+  const s = client.monSession(0n);
+  s.request();
+  s.more(a.replyMore as Buffer);
+  s.done(a.done.globalId, a.done.conMode, a.done.payload);
+  client.renewal();
+  const reply = capturedMAuth(a.conv).replies[0];
+  client.handleReply(reply.result, reply.payload);
+  return rotating;
+}
+
+/** The challenge the real manager sent on a captured connection, opened with the ticket's session key. */
+export function capturedChallenge(a: CapturedAuth, rotating: RotatingKeys): bigint {
+  const head = decodeAuthorizerHead(new Decoder(a.request.payload));
+  const info = unsealTicket(head.ticket, rotating.get(head.ticket.secretId) as Buffer);
+  return openChallenge(info.sessionKey.secret, a.replyMore as Buffer);
 }

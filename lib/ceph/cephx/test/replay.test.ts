@@ -6,39 +6,22 @@
 import { AuthError, AuthMethod, ConMode } from '../../auth';
 import { Decoder } from '../../encoding';
 import { EntityType, formatEntityName } from '../../types';
-import { decodeAuthenticate } from '../authenticate';
-import { decodeAuthorizerHead, openChallenge, readAuthorize } from '../authorizer';
+import { decodeAuthorizerHead, readAuthorize } from '../authorizer';
 import { CephxClient } from '../client';
 import { hmacSha256 } from '../crypto';
 import { RotatingKeys } from '../rotating';
 import { cephxServiceServer } from '../service-server';
 import { cephxServiceSession } from '../service-session';
-import { unsealTicket } from '../ticket';
-import { authFrom, authsTo, captureKeys, capturedMAuth, type CapturedAuth } from './captured';
+import { authFrom, authsTo, captureKeys, capturedAuthenticate, capturedChallenge, capturedMAuth, replayClient, type CapturedAuth } from './captured';
 
 const V = '01-bringup';
 const keys = captureKeys();
 const MGR_X = '127.0.0.1:45072'; // mgr.x's first monitor session (as a client, fetching rotating keys)
 const MGR_ADDR = '127.0.0.1:40226'; // mgr.x, the active manager
 
-/** The client challenge a captured GET_AUTH_SESSION_KEY carried, and the services it asked for. */
-function capturedAuthenticate(a: CapturedAuth) {
-  const d = new Decoder(a.requestMore as Buffer);
-  d.u16();
-  return decodeAuthenticate(d);
-}
-
 /** Replays a captured monitor handshake through a CephxClient; returns the client and the session key. */
-function replayMonHandshake(a: CapturedAuth, entity: string, opts: { rotating?: RotatingKeys; want?: number } = {}) {
-  const sent = capturedAuthenticate(a);
-  const client = new CephxClient({
-    entity,
-    key: keys.get(entity) as string,
-    want: opts.want ?? sent.otherKeys,
-    rotating: opts.rotating,
-    now: () => a.startMs,
-    random: () => sent.clientChallenge,
-  });
+function replayMonHandshake(a: CapturedAuth, entity: string, opts: { rotating?: RotatingKeys } = {}) {
+  const client = replayClient(a, entity, keys.get(entity) as string, opts.rotating);
   const session = client.monSession(0n);
   const req = session.request();
   expect(req.method).toBe(AuthMethod.CEPHX);
@@ -127,10 +110,7 @@ describe('the rotating mgr secret is recovered from mgr.x and verifies authorize
 
   it.each(auths.map((a) => [`${a.conv.client.from} (entity type ${a.clientType})`, a] as const))('%s', (_what, a) => {
     // the challenge the real manager chose, opened with the ticket's session key
-    const head = decodeAuthorizerHead(new Decoder(a.request.payload));
-    const info = unsealTicket(head.ticket, rotating.get(head.ticket.secretId) as Buffer);
-    const challenge = openChallenge(info.sessionKey.secret, a.replyMore as Buffer);
-
+    const challenge = capturedChallenge(a, rotating);
     const server = cephxServiceServer({ keys: rotating, now: () => a.startMs, random: () => challenge });
     const first = server.request(a.request.method, a.request.preferredModes, a.request.payload);
     expect(first.kind).toBe('more');
@@ -150,9 +130,7 @@ describe('the rotating mgr secret is recovered from mgr.x and verifies authorize
 
   it('an OSD comes out as osd.0 with its mgr caps', () => {
     const a = authFrom(V, '127.0.0.1:40852');
-    const head = decodeAuthorizerHead(new Decoder(a.request.payload));
-    const info = unsealTicket(head.ticket, rotating.get(head.ticket.secretId) as Buffer);
-    const server = cephxServiceServer({ keys: rotating, now: () => a.startMs, random: () => openChallenge(info.sessionKey.secret, a.replyMore as Buffer) });
+    const server = cephxServiceServer({ keys: rotating, now: () => a.startMs, random: () => capturedChallenge(a, rotating) });
     server.request(a.request.method, a.request.preferredModes, a.request.payload);
     const done = server.more(a.requestMore as Buffer);
     expect(done.kind).toBe('done');
@@ -164,9 +142,7 @@ describe('the rotating mgr secret is recovered from mgr.x and verifies authorize
 
   it('the MDS comes out as mds.a with its mgr caps', () => {
     const a = auths.find((x) => x.clientType === EntityType.MDS) as CapturedAuth;
-    const head = decodeAuthorizerHead(new Decoder(a.request.payload));
-    const info = unsealTicket(head.ticket, rotating.get(head.ticket.secretId) as Buffer);
-    const server = cephxServiceServer({ keys: rotating, now: () => a.startMs, random: () => openChallenge(info.sessionKey.secret, a.replyMore as Buffer) });
+    const server = cephxServiceServer({ keys: rotating, now: () => a.startMs, random: () => capturedChallenge(a, rotating) });
     server.request(a.request.method, a.request.preferredModes, a.request.payload);
     const done = server.more(a.requestMore as Buffer);
     if (done.kind !== 'done') throw new Error(done.kind);
