@@ -430,7 +430,8 @@ export class MonClient extends EventEmitter {
   private renew(): void {
     const payload = this.o.auth.renewal();
     if (payload && this.conn?.isReady) this.conn.sendMessage({ ...M.mAuth(this.o.auth.method, payload, this.monmap?.epoch ?? 0), priority: Priority.HIGH });
-    else this.scheduleRenewal();
+    // the provider knows when to ask again, an unanswered request included
+    this.scheduleRenewal();
   }
 
   private scheduleRenewal(): void {
