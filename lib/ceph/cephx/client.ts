@@ -53,6 +53,8 @@ export interface CephxClientOptions {
 
 /** How long an MAuth request may stay unanswered before it is sent again. */
 const REQUEST_TIMEOUT_MS = 15000;
+/** The rotating secrets are fetched at most this often, even when the set received is already due (a skewed clock). */
+const ROTATING_MIN_INTERVAL_MS = 30000;
 /** After a failed renewal: first wait, doubled up to the max. */
 const RETRY_FIRST_MS = 2000;
 const RETRY_MAX_MS = 60000;
@@ -73,6 +75,7 @@ export class CephxClient implements MonAuthProvider {
   /** An MAuth request sent and not answered: what, and until when to wait. */
   private inflight: { type: number; until: number } | undefined;
   private retryAt = 0;
+  private rotatingFetchedAt = Number.NEGATIVE_INFINITY;
   private retryMs = RETRY_FIRST_MS;
 
   constructor(o: CephxClientOptions) {
@@ -194,7 +197,7 @@ export class CephxClient implements MonAuthProvider {
         serverChallengePlusOne: 0n,
       });
       encodeServiceTicketRequest(e, need);
-    } else if (this.rotating?.needsRefresh(now)) {
+    } else if (this.rotating && now >= this.rotatingDue()) {
       type = CephxRequest.GET_ROTATING_KEY;
       encodeRequestHeader(e, type);
     } else {
@@ -245,7 +248,8 @@ export class CephxClient implements MonAuthProvider {
         case CephxRequest.GET_ROTATING_KEY: {
           if (h.status < 0 || result < 0) throw this.refused(h.status < 0 ? h.status : result);
           const secrets = readEncrypted(d, this.secret, `the rotating secrets sealed with ${this.name}'s key`, decodeRotatingSecrets);
-          if (this.rotating) this.rotating.set(secrets, this.now());
+          this.rotatingFetchedAt = this.now();
+          if (this.rotating) this.rotating.set(secrets, this.rotatingFetchedAt);
           return;
         }
         default:
@@ -260,11 +264,16 @@ export class CephxClient implements MonAuthProvider {
     if (!this.tickets.get(EntityType.AUTH)) return undefined;
     const times = [this.tickets.nextRenewal(this.want) ?? Number.POSITIVE_INFINITY];
     if (this.tickets.need(this.want, now)) times.push(now);
-    if (this.rotating) times.push(this.rotating.refreshAt());
+    if (this.rotating) times.push(this.rotatingDue());
     let at = Math.min(...times);
     if (this.inflight) at = Math.max(at, this.inflight.until);
     at = Math.max(at, this.retryAt);
     return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
+  }
+
+  /** When to fetch the rotating secrets again. */
+  private rotatingDue(): number {
+    return Math.max((this.rotating as RotatingKeys).refreshAt(), this.rotatingFetchedAt + ROTATING_MIN_INTERVAL_MS);
   }
 
   /** The services of `want` without a valid ticket, for logs ("mgr, osd"). */
