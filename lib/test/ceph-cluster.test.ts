@@ -2,7 +2,7 @@
 // comes up, answers, gets an OSD back after a restart and leaves no process
 // when stopped; a cluster whose owner was killed is reaped by pid; two
 // processes of one jest run share one cluster.
-import { execFile, spawn } from 'child_process';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -66,8 +66,7 @@ describeCeph('ceph-cluster.test.ts')('the test Ceph cluster launcher', () => {
       const pools = (await c.ceph<Array<{ pool_name: string }>>(['osd', 'pool', 'ls', 'detail'])).map((p) => p.pool_name);
       expect(pools).toEqual(['cephfs_metadata', 'cephfs_data', 'mgrpc']);
       // cephx with global_id reclaim refused, and the asked-for modes
-      const asok = path.join(c.dir, 'out', 'mon.a.asok');
-      const get = async (key: string) => JSON.parse((await run('ceph', ['--admin-daemon', asok, 'config', 'get', key])).stdout)[key];
+      const get = async (key: string) => (await c.daemonCommand('mon.a', ['config', 'get', key]))[key];
       expect(await get('auth_allow_insecure_global_id_reclaim')).toBe('false');
       expect(await get('auth_service_required')).toBe('cephx');
       expect(await get('ms_mon_service_mode')).toBe('crc');
@@ -128,9 +127,3 @@ describeCeph('ceph-cluster.test.ts')('the test Ceph cluster launcher', () => {
     expect(processesIn(here.dir).length).toBe(here.daemons.length);
   });
 });
-
-function run(bin: string, args: string[]): Promise<{ stdout: string }> {
-  return new Promise((resolve, reject) =>
-    execFile(bin, args, { timeout: 30000 }, (e, stdout, stderr) => (e ? reject(new Error(stderr || e.message)) : resolve({ stdout }))),
-  );
-}

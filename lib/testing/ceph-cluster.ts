@@ -95,6 +95,8 @@ export interface CephCluster {
   ceph<T = any>(args: string[], opts?: { timeoutMs?: number; input?: string }): Promise<T>;
   /** Runs `ceph <args>` and returns what it printed, whatever the exit code. */
   run(args: string[], opts?: { timeoutMs?: number; input?: string }): Promise<CephRun>;
+  /** Runs an admin-socket command of one of the cluster's daemons (`ceph daemon <name> ...`) and parses its JSON. */
+  daemonCommand<T = any>(daemon: string, args: string[], timeoutMs?: number): Promise<T>;
   /** The pid of a running daemon, or undefined when it is stopped. */
   pid(daemon: string): number | undefined;
   /** SIGTERM, then SIGKILL after `graceMs` (default 10 s); resolves once the process is gone. */
@@ -394,20 +396,13 @@ function confText(o: {
     .join('\n');
 }
 
-function execCeph(dir: string, args: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<CephRun> {
+/** Runs `ceph` as client.admin of the cluster in `dir` (or, with `asok`, against one daemon's admin socket), killed after the timeout. */
+function execCeph(dir: string, args: string[], opts: { timeoutMs?: number; input?: string; asok?: string } = {}): Promise<CephRun> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_CEPH_TIMEOUT_MS;
   const conf = path.join(dir, 'ceph.conf');
-  const full = [
-    '--conf',
-    conf,
-    '--name',
-    'client.admin',
-    '--keyring',
-    path.join(dir, 'keyring'),
-    '--connect-timeout',
-    String(Math.ceil(timeoutMs / 1000)),
-    ...args,
-  ];
+  const full = opts.asok
+    ? ['--admin-daemon', opts.asok, ...args]
+    : ['--conf', conf, '--name', 'client.admin', '--keyring', path.join(dir, 'keyring'), '--connect-timeout', String(Math.ceil(timeoutMs / 1000)), ...args];
   return new Promise((resolve) => {
     const env = { ...process.env };
     delete env.CEPH_ARGS;
@@ -531,21 +526,40 @@ class Cluster implements CephCluster {
     await this.startDaemon(daemon);
   }
 
-  /** Whether the monitors see `daemon` up (one monitor command). */
+  /** Runs an admin-socket command of a local daemon (`ceph daemon <name> ...`) and parses its JSON. */
+  async daemonCommand<T = any>(daemon: string, args: string[], timeoutMs = 10000): Promise<T> {
+    this.known(daemon);
+    const r = await execCeph(this.dir, args, { timeoutMs, asok: path.join(this.dir, 'out', `${daemon}.asok`) });
+    if (r.code !== 0) throw new Error(`ceph daemon ${daemon} ${args.join(' ')} exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+    return JSON.parse(r.stdout) as T;
+  }
+
+  /**
+   * Whether `daemon` is up: in its own view (admin socket: a monitor in
+   * quorum, an OSD active, an MDS up) and in the monitors' (quorum, osd
+   * dump, fs dump, mgr dump), so a stale map entry from before a restart
+   * does not count.
+   */
   private async isUp(daemon: string): Promise<boolean> {
     const [type, id] = [daemon.slice(0, daemon.indexOf('.')), daemon.slice(daemon.indexOf('.') + 1)];
     const t = { timeoutMs: 10000 };
     switch (type) {
       case 'mon': {
+        const own = await this.daemonCommand<{ state: string }>(daemon, ['mon_status']);
+        if (own.state !== 'leader' && own.state !== 'peon') return false;
         const q = await this.ceph<{ quorum_names: string[] }>(['quorum_status'], t);
         return q.quorum_names.includes(id);
       }
       case 'osd': {
+        const own = await this.daemonCommand<{ state: string }>(daemon, ['status']);
+        if (own.state !== 'active') return false;
         const d = await this.ceph<{ osds: Array<{ osd: number; up: number; in: number }> }>(['osd', 'dump'], t);
         const o = d.osds.find((x) => String(x.osd) === id);
         return !!o && o.up === 1 && o.in === 1;
       }
       case 'mds': {
+        const own = await this.daemonCommand<{ state: string }>(daemon, ['status']);
+        if (!own.state.startsWith('up:') || own.state === 'up:boot') return false;
         const f = await this.ceph<{
           filesystems: Array<{ mdsmap: { info: Record<string, { name: string; state: string }> } }>;
           standbys: Array<{ name: string }>;
