@@ -63,6 +63,14 @@ describeCeph(__filename)('our client to our server, through cephx tickets from l
     return { port, accepted };
   };
 
+  /** client.admin, authenticated with the monitors and holding a mgr service ticket. */
+  const adminWithMgrTicket = async () => {
+    const admin = new CephxClient({ entity: 'client.admin', key: keyFromKeyring(cluster.keyringPath, 'client.admin') });
+    await monClient(admin).start();
+    await until('a mgr ticket', () => !admin.missingTickets().includes('mgr'), 30_000);
+    return admin;
+  };
+
   beforeAll(async () => {
     cluster = await sharedCephCluster();
     // a manager entity with a key made by ceph-authtool, imported into the cluster
@@ -89,10 +97,7 @@ describeCeph(__filename)('our client to our server, through cephx tickets from l
     const counters = new WireCounters();
     const { port, accepted } = await serve(mgrAuth.rotating as RotatingKeys, counters);
 
-    // the client side: client.admin with a mgr service ticket
-    const admin = new CephxClient({ entity: 'client.admin', key: keyFromKeyring(cluster.keyringPath, 'client.admin') });
-    await monClient(admin).start();
-    await until('a mgr ticket', () => !admin.missingTickets().includes('mgr'), 30_000);
+    const admin = await adminWithMgrTicket();
 
     const c = await Connection.connect({
       logger,
@@ -119,9 +124,7 @@ describeCeph(__filename)('our client to our server, through cephx tickets from l
   it('a server without the mgr rotating secrets refuses the authorizer, with the reason logged and counted', async () => {
     const counters = new WireCounters();
     const { port } = await serve(new RotatingKeys(EntityType.MGR), counters);
-    const admin = new CephxClient({ entity: 'client.admin', key: keyFromKeyring(cluster.keyringPath, 'client.admin') });
-    await monClient(admin).start();
-    await until('a mgr ticket', () => !admin.missingTickets().includes('mgr'), 30_000);
+    const admin = await adminWithMgrTicket();
     await expect(
       Connection.connect({
         logger,
