@@ -6,6 +6,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { monitorsFromConf, readCephConf } from '../ceph/conf';
 import { CephCluster, describeCeph, reapOrphanClusters, RUN_DIR_ENV, sharedCephCluster, startCephCluster } from '../testing/ceph-cluster';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -56,6 +57,7 @@ describeCeph('ceph-cluster.test.ts')('the test Ceph cluster launcher', () => {
     try {
       expect(c.daemons).toEqual(['mon.a', 'osd.0', 'osd.1', 'osd.2', 'mds.a']);
       expect(c.monHost).toMatch(/^\[v2:127\.0\.0\.1:\d+,v1:127\.0\.0\.1:\d+\]$/);
+      expect(monitorsFromConf(readCephConf(c.confPath))).toEqual([{ host: '127.0.0.1', port: Number(c.mons[0].v2.split(':')[1]) }]);
       const port = Number(c.mons[0].v2.split(':')[1]);
       expect(port < 40200 || port > 40299).toBe(true);
       const status = await c.ceph(['status']);
