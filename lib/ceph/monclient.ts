@@ -274,7 +274,7 @@ export class MonClient extends EventEmitter {
     const who = formatEntityName(this.o.auth.entity);
     const detail = e.message.startsWith(label) ? e.message.slice(label.length).replace(/^[: ]+/, '') : e.message;
     if (e instanceof AuthError || (e instanceof ConnectionError && e.code === 'auth')) return `authentication as ${who} to ${label} failed: ${detail}`;
-    if (e instanceof ConnectionError && e.code === 'mode') return `${who} cannot talk to ${label}: ${detail}`;
+    if (e instanceof ConnectionError && e.code === 'mode') return `${who} cannot talk to ${label}, which ${detail}`;
     if (e instanceof ConnectionError && e.code === 'protocol' && /msgr v1|msgr2\.0|newer than Pacific|compression/.test(e.message)) return e.message;
     if (e instanceof NotPacific) return e.message;
     return undefined;

@@ -5,7 +5,7 @@ import { CephxClient } from '../cephx/client';
 import { MonClient } from '../monclient';
 import { createLogger } from '../../log';
 import { keyFromKeyring } from '../../keyring';
-import { describeCeph, sharedCephCluster, type CephCluster } from '../../testing/ceph-cluster';
+import { describeCeph, sharedCephCluster, startCephCluster, type CephCluster } from '../../testing/ceph-cluster';
 import { until } from '../../testing/wait';
 import { execFileSync } from 'child_process';
 
@@ -101,5 +101,30 @@ describeCeph(__filename)('MonClient on a live Pacific cluster', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(c.status().wire.authFailures).toBe(sessionsTried);
     expect(c.status()).toMatchObject({ state: 'waiting', lastError: expect.stringContaining('client.admin') });
+  });
+});
+
+describeCeph(__filename)('MonClient and a cluster whose monitors allow secure mode only', () => {
+  let cluster: CephCluster | undefined;
+  let mc: MonClient | undefined;
+  beforeAll(async () => {
+    cluster = await startCephCluster({ osds: 1, mds: false, msMode: { ms_mon_service_mode: 'secure' } });
+  }, 400_000);
+  afterAll(async () => {
+    mc?.stop();
+    await cluster?.stop();
+  });
+
+  it('is refused with the mode and the setting to change named', async () => {
+    const c = cluster as CephCluster;
+    const i = c.mons[0].v2.lastIndexOf(':');
+    mc = new MonClient({
+      monitors: [{ host: c.mons[0].v2.slice(0, i), port: Number(c.mons[0].v2.slice(i + 1)) }],
+      auth: new CephxClient({ entity: 'client.admin', key: keyFromKeyring(c.keyringPath, 'client.admin') }),
+      logger,
+    });
+    await expect(mc.start()).rejects.toThrow(
+      /client\.admin cannot talk to .* which accepts only secure mode; mgrpc speaks crc mode only: .*ms_mon_service_mode/,
+    );
   });
 });
