@@ -76,7 +76,7 @@ describeCeph(__filename)('MonClient on a live Pacific cluster', () => {
       await cluster.run(['osd', 'in', '1']);
     }
     await until('the osd back in', () => epochs[epochs.length - 1] > before + 1, 60_000);
-  });
+  }, 180_000);
 
   it('reconnects after its monitor restarts, and commands work again', async () => {
     const c = adminClient();
@@ -91,7 +91,7 @@ describeCeph(__filename)('MonClient on a live Pacific cluster', () => {
     expect(disconnected.length).toBeGreaterThanOrEqual(1);
     const r = await c.command({ prefix: 'mon stat', format: 'json' }, { timeoutMs: 60_000 });
     expect(r.r).toBe(0);
-  });
+  }, 300_000);
 
   it('a wrong key is one clear error naming the entity and the monitor, without a busy loop', async () => {
     const wrong = execFileSync('ceph-authtool', ['--gen-print-key']).toString().trim();
