@@ -119,7 +119,7 @@ describeCeph(__filename)('our client to our server, through cephx tickets from l
     await until('the echo', () => got.length === 1);
     expect([got[0].type, got[0].front.toString()]).toEqual([MsgType.COMMAND_REPLY, '{"prefix":"hello"}']);
     expect(counters).toMatchObject({ authFailures: 0, signatureMismatches: 0, crcErrors: 0 });
-  });
+  }, 180_000);
 
   it('a server without the mgr rotating secrets refuses the authorizer, with the reason logged and counted', async () => {
     const counters = new WireCounters();
@@ -136,5 +136,5 @@ describeCeph(__filename)('our client to our server, through cephx tickets from l
       }),
     ).rejects.toMatchObject({ code: 'auth' });
     expect(counters.authFailures).toBe(1);
-  });
+  }, 120_000);
 });
