@@ -100,7 +100,7 @@ export class CephxClient implements MonAuthProvider {
   // --- the handshake with a monitor ---------------------------------------------
 
   /** A client session for one new connection to a monitor. */
-  monSession(globalId = this.globalId): AuthClientSession {
+  monSession(globalId = this.globalId): AuthClientSession & { refused(result: number): AuthError } {
     let challenged = false;
     this.inflight = undefined; // whatever was asked on the last connection is lost
     return {
@@ -122,6 +122,8 @@ export class CephxClient implements MonAuthProvider {
         const auth = this.tickets.get(EntityType.AUTH) as { sessionKey: Buffer };
         return { globalId: gid, conMode, sessionKey: auth.sessionKey, connectionSecret: r.connectionSecret } satisfies AuthResult;
       },
+      // AUTH_BAD_METHOD's result as an error naming the entity, for a connection that asks
+      refused: (result) => this.refused(result),
     };
   }
 
@@ -162,14 +164,28 @@ export class CephxClient implements MonAuthProvider {
     return { connectionSecret };
   }
 
-  /** The error for a refusal (a negative errno) from a monitor. */
-  refused(result: number): AuthError {
-    return new AuthError(
-      `the monitor refused ${this.name} (${errnoName(result)}): ` +
-        (result === -13 || result === -1
-          ? `is the key right for ${this.name}, and does the entity exist (ceph auth get ${this.name})?`
-          : 'see the monitor log'),
-    );
+  /**
+   * The error for a refusal (a negative errno) from a monitor, naming the
+   * entity and what was refused: the handshake (AUTH_BAD_METHOD's result,
+   * a wrong key or an unknown entity) or an MAuth request.
+   */
+  refused(result: number, requestType: number = CephxRequest.GET_AUTH_SESSION_KEY): AuthError {
+    const errno = errnoName(result);
+    switch (requestType) {
+      case CephxRequest.GET_AUTH_SESSION_KEY:
+        return new AuthError(
+          `the monitor refused ${this.name} (${errno}): ` +
+            (result === -13 || result === -1
+              ? `is the key right for ${this.name}, and does the entity exist (ceph auth get ${this.name})?`
+              : 'see the monitor log'),
+        );
+      case CephxRequest.GET_PRINCIPAL_SESSION_KEY:
+        return new AuthError(`the monitor refused ${this.name} the service tickets it asked for (${errno})`);
+      case CephxRequest.GET_ROTATING_KEY:
+        return new AuthError(`the monitor refused ${this.name} the rotating secrets of its type (${errno}): only daemons (mgr, osd, mds) get them`);
+      default:
+        return new AuthError(`the monitor refused a request of ${this.name} (${errno})`);
+    }
   }
 
   // --- after the handshake: MAuth ---------------------------------------------------
@@ -212,21 +228,20 @@ export class CephxClient implements MonAuthProvider {
     const asked = this.inflight;
     this.inflight = undefined;
     try {
-      this.readReply(result, payload);
+      this.readReply(result, payload, asked?.type);
       this.retryMs = RETRY_FIRST_MS;
       this.retryAt = 0;
     } catch (e) {
       this.retryAt = this.now() + this.retryMs;
       this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
-      const what = asked ? requestName(asked.type) : 'a request';
-      if (e instanceof AuthError) throw new AuthError(`${what} as ${this.name}: ${e.message}`);
+      if (e instanceof AuthError && asked) throw new AuthError(`${requestName(asked.type)} as ${this.name}: ${e.message}`);
       throw e;
     }
   }
 
-  private readReply(result: number, payload: Buffer): void {
+  private readReply(result: number, payload: Buffer, asked: number | undefined): void {
     if (payload.length === 0) {
-      if (result < 0) throw this.refused(result);
+      if (result < 0) throw this.refused(result, asked ?? 0);
       return;
     }
     this.decode('the MAuthReply', () => {
@@ -242,11 +257,11 @@ export class CephxClient implements MonAuthProvider {
           const granted: GrantedTicket[] = decodeTicketReply(d, auth.sessionKey);
           this.tickets.add(granted, this.now());
           // a monitor grants what it can and says why not for the rest
-          if (h.status < 0 && !granted.length) throw this.refused(h.status);
+          if (h.status < 0 && !granted.length) throw this.refused(h.status, h.requestType);
           return;
         }
         case CephxRequest.GET_ROTATING_KEY: {
-          if (h.status < 0 || result < 0) throw this.refused(h.status < 0 ? h.status : result);
+          if (h.status < 0 || result < 0) throw this.refused(h.status < 0 ? h.status : result, h.requestType);
           const secrets = readEncrypted(d, this.secret, `the rotating secrets sealed with ${this.name}'s key`, decodeRotatingSecrets);
           this.rotatingFetchedAt = this.now();
           if (this.rotating) this.rotating.set(secrets, this.rotatingFetchedAt);
@@ -274,6 +289,11 @@ export class CephxClient implements MonAuthProvider {
   /** When to fetch the rotating secrets again. */
   private rotatingDue(): number {
     return Math.max((this.rotating as RotatingKeys).refreshAt(), this.rotatingFetchedAt + ROTATING_MIN_INTERVAL_MS);
+  }
+
+  /** Forgets the ticket of a service that refused it, so the next renewal asks the monitors for a new one. */
+  invalidate(serviceId: number): void {
+    if (serviceId !== EntityType.AUTH) this.tickets.drop(serviceId);
   }
 
   /** The services of `want` without a valid ticket, for logs ("mgr, osd"). */

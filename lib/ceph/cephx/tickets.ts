@@ -81,6 +81,11 @@ export class TicketStore {
     return at;
   }
 
+  /** Forgets one service's ticket (a service refused it), so it is asked for again. */
+  drop(serviceId: number): void {
+    this.held.delete(serviceId);
+  }
+
   clear(): void {
     this.held.clear();
   }

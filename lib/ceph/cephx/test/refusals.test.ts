@@ -216,7 +216,8 @@ describe('hostile bytes', () => {
 
   it('an MAuthReply changed or cut short is an AuthError; a refusal names the entity', () => {
     const client = new CephxClient({ entity: 'mgr.x', key: keys.get('mgr.x') as string, rotating: new RotatingKeys(EntityType.MGR) });
-    expect(() => client.handleReply(-13, Buffer.alloc(0))).toThrow(/the monitor refused mgr\.x \(EACCES\)/);
+    expect(() => client.handleReply(-13, Buffer.alloc(0))).toThrow(/the monitor refused a request of mgr\.x \(EACCES\)/);
+    expect(client.refused(-13, 0x400).message).toMatch(/refused mgr\.x the rotating secrets of its type \(EACCES\)/);
     const junk = [Buffer.from([0x00, 0x04, 0, 0, 0, 0, 9, 9]), Buffer.from([0x00, 0x02, 0, 0, 0, 0]), Buffer.from([0x77, 0x77]), crypto.randomBytes(64)];
     for (const p of junk) expect(() => client.handleReply(0, p)).toThrow(AuthError);
   });

@@ -175,7 +175,9 @@ describe('after the handshake', () => {
     expect(client.nextRenewalMs()).toBe(15_000);
     clock.now += 15_000;
     expect(client.renewal()).toBeDefined();
-    expect(() => client.handleReply(-13, Buffer.alloc(0))).toThrow(/GET_PRINCIPAL_SESSION_KEY as mgr\.x: the monitor refused mgr\.x \(EACCES\)/);
+    expect(() => client.handleReply(-13, Buffer.alloc(0))).toThrow(
+      /GET_PRINCIPAL_SESSION_KEY as mgr\.x: the monitor refused mgr\.x the service tickets it asked for \(EACCES\)/,
+    );
     expect(client.nextRenewalMs()).toBe(2000);
     expect(client.renewal()).toBeUndefined();
     clock.now += 2000;
