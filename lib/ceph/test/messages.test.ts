@@ -3,6 +3,7 @@
 import { decodeControl, encodeControlPayload, IDENT_FLAG_LOSSY } from '../control';
 import { Tag, tagName } from '../frames';
 import { decodeHeader2, decodeMessageFrame, encodeHeader2, MsgType, msgTypeName, type Message } from '../message';
+import * as L from '../messages/log';
 import * as M from '../messages/mon';
 import { readVector } from '../testing/pcap';
 import { Decoder } from '../encoding';
@@ -190,6 +191,25 @@ describe('monitor client messages (pcaps 01-05)', () => {
       }
       if (m.type === MsgType.AUTH_REPLY) expect(M.mAuthReply(M.decodeMAuthReply(m)).front.equals(m.front)).toBe(true);
     }
+  });
+
+  it('MLog and MLogAck (the cluster log) decode and re-encode byte for byte', () => {
+    let logs = 0;
+    let acks = 0;
+    for (const { m } of messages(['01-bringup'])) {
+      if (m.type === MsgType.LOG) {
+        const l = L.decodeMLog(m);
+        expect(L.mLog(l.fsid, l.entries, l.version).front.equals(m.front)).toBe(true);
+        if (!logs++) expect(l.entries[0]).toMatchObject({ channel: 'cluster', msg: expect.any(String), name: { type: expect.any(Number) } });
+      }
+      if (m.type === MsgType.LOGACK) {
+        const a = L.decodeMLogAck(m);
+        expect(L.mLogAck(a.fsid, a.last, a.channel).front.equals(m.front)).toBe(true);
+        acks++;
+      }
+    }
+    expect(logs).toBeGreaterThan(5);
+    expect(acks).toBeGreaterThan(5);
   });
 
   it('a message of another type is refused by name', () => {
