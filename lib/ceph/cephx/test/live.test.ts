@@ -23,7 +23,6 @@ import { cephxServiceServer } from '../service-server';
 
 const logger = createLogger({ test: 'cephx.live' }, 'error');
 const MGR = 'mgr.cephx-live';
-const HOUR = 3600_000;
 
 /** Steps a client session and a server session against each other, in process. */
 function pair(client: AuthClientSession, server: AuthServerSession) {
