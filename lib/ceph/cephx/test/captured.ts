@@ -119,18 +119,23 @@ export function replayClient(a: CapturedAuth, entity: string, key: string, rotat
   return new CephxClient({ entity, key, want: sent.otherKeys, rotating, now: () => a.startMs, random: () => sent.clientChallenge });
 }
 
-/** mgr.x's rotating mgr secrets in pcap 01: its handshake and GET_ROTATING_KEY exchange replayed. */
-export function recoveredMgrKeys(): RotatingKeys {
-  const a = authFrom('01-bringup', '127.0.0.1:45072');
-  const rotating = new RotatingKeys(EntityType.MGR);
-  const client = replayClient(a, 'mgr.x', captureKeys().get('mgr.x') as string, rotating);
+/** Runs a client through a captured monitor handshake, then through the first MAuth exchange if `mauth`. */
+export function replayHandshake(client: CephxClient, a: CapturedAuth, mauth = false): void {
   const s = client.monSession(0n);
   s.request();
   s.more(a.replyMore as Buffer);
   s.done(a.done.globalId, a.done.conMode, a.done.payload);
+  if (!mauth) return;
   client.renewal();
   const reply = capturedMAuth(a.conv).replies[0];
   client.handleReply(reply.result, reply.payload);
+}
+
+/** mgr.x's rotating mgr secrets in pcap 01: its handshake and GET_ROTATING_KEY exchange replayed. */
+export function recoveredMgrKeys(): RotatingKeys {
+  const a = authFrom('01-bringup', '127.0.0.1:45072');
+  const rotating = new RotatingKeys(EntityType.MGR);
+  replayHandshake(replayClient(a, 'mgr.x', captureKeys().get('mgr.x') as string, rotating), a, true);
   return rotating;
 }
 

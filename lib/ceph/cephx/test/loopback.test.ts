@@ -3,7 +3,7 @@
 // authenticates to a manager-like server holding the rotating secrets; a
 // fake manager learns nothing it can use.
 import * as net from 'net';
-import type { AuthServerSession } from '../../auth';
+import type { AuthClientSession, AuthServerSession } from '../../auth';
 import { Connection, ConnectionError } from '../../connection';
 import { EntityType, v2Addr } from '../../types';
 import { createLogger } from '../../../log';
@@ -41,6 +41,11 @@ async function listen(auth: () => AuthServerSession): Promise<Srv> {
   };
 }
 
+/** Connects to `port` as an OSD with a cephx service session. */
+function connectAsOsd(port: number, auth: AuthClientSession, extra: Partial<Parameters<typeof Connection.connect>[0]> = {}) {
+  return Connection.connect({ logger, entityType: EntityType.OSD, host: '127.0.0.1', port, auth, ...extra });
+}
+
 describe('cephx over msgr2 on loopback', () => {
   const secrets = freshRotatingSecrets();
   const keys = new RotatingKeys(EntityType.MGR);
@@ -52,15 +57,7 @@ describe('cephx over msgr2 on loopback', () => {
   it("an OSD's authorizer verifies: the server knows osd.7, its global id and caps; both sides agree on the session key", async () => {
     srv = await listen(() => cephxServiceServer({ keys }));
     const ticket = issueTicket({ name: osd7, globalId: 777n, serviceId: EntityType.MGR, cap: 'allow profile osd', secrets });
-    const c = await Connection.connect({
-      logger,
-      entityType: EntityType.OSD,
-      host: '127.0.0.1',
-      port: srv.port,
-      auth: cephxServiceSession({ globalId: 777n, ticket, who: 'osd.7' }),
-      peerType: EntityType.MGR,
-      globalId: 777n,
-    });
+    const c = await connectAsOsd(srv.port, cephxServiceSession({ globalId: 777n, ticket, who: 'osd.7' }), { peerType: EntityType.MGR, globalId: 777n });
     const s = await until('server side ready', () => srv?.conns.find((x) => x.isReady));
     expect(s.peer).toMatchObject({ name: osd7, globalId: 777n, caps: { mgr: 'allow profile osd' } });
     expect(c.authResult?.sessionKey.equals(ticket.sessionKey)).toBe(true);
@@ -72,13 +69,7 @@ describe('cephx over msgr2 on loopback', () => {
     srv = await listen(() => cephxServiceServer({ keys }));
     const other = freshRotatingSecrets();
     const ticket = issueTicket({ name: osd7, globalId: 777n, serviceId: EntityType.MGR, cap: 'allow profile osd', secrets: other, secretId: 2n });
-    const c = Connection.connect({
-      logger,
-      entityType: EntityType.OSD,
-      host: '127.0.0.1',
-      port: srv.port,
-      auth: cephxServiceSession({ globalId: 777n, ticket }),
-    });
+    const c = connectAsOsd(srv.port, cephxServiceSession({ globalId: 777n, ticket }));
     await expect(c).rejects.toMatchObject({ code: 'auth' });
   });
 
@@ -97,13 +88,7 @@ describe('cephx over msgr2 on loopback', () => {
       },
     }));
     const ticket = issueTicket({ name: osd7, globalId: 777n, serviceId: EntityType.MGR, cap: 'allow profile osd', secrets });
-    const c = Connection.connect({
-      logger,
-      entityType: EntityType.OSD,
-      host: '127.0.0.1',
-      port: srv.port,
-      auth: cephxServiceSession({ globalId: 777n, ticket, who: 'osd.7' }),
-    });
+    const c = connectAsOsd(srv.port, cephxServiceSession({ globalId: 777n, ticket, who: 'osd.7' }));
     // the client refuses the fake's challenge: it does not open with the session key
     await expect(c).rejects.toMatchObject({ code: 'auth', message: expect.stringMatching(/the challenge from the mgr to osd\.7/) });
     expect(seen).toHaveLength(1); // the client never answered
@@ -127,13 +112,7 @@ describe('cephx over msgr2 on loopback', () => {
       more: () => ({ kind: 'bad', reason: 'fake' }),
     }));
     const ticket = issueTicket({ name: osd7, globalId: 777n, serviceId: EntityType.MGR, cap: 'allow profile osd', secrets });
-    const err = await Connection.connect({
-      logger,
-      entityType: EntityType.OSD,
-      host: '127.0.0.1',
-      port: srv.port,
-      auth: cephxServiceSession({ globalId: 777n, ticket, who: 'osd.7' }),
-    }).catch((e) => e);
+    const err = await connectAsOsd(srv.port, cephxServiceSession({ globalId: 777n, ticket, who: 'osd.7' })).catch((e) => e);
     expect(err).toBeInstanceOf(ConnectionError);
     expect(err.message).toMatch(/authorizer reply from the mgr to osd\.7/);
   });

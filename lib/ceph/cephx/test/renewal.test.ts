@@ -14,7 +14,7 @@ import { CephxRequest, decodeRequestHeader, encodeResponseHeader } from '../head
 import { encodeRotatingSecrets, RotatingKeys } from '../rotating';
 import { decodeServiceTicketRequest, encodeTicketReply } from '../ticket-reply';
 import { NO_TICKET } from '../ticket';
-import { authFrom, captureKeys, capturedAuthenticate, capturedMAuth } from './captured';
+import { authFrom, captureKeys, capturedAuthenticate, replayHandshake } from './captured';
 import { cephSecret } from '../../../keyring';
 import { CephxClient } from '../client';
 import { freshRotatingSecrets } from './issuer';
@@ -37,13 +37,7 @@ function mgrX() {
     now: () => clock.now,
     random: () => (n++ === 0n ? capturedAuthenticate(a).clientChallenge : 1000n + n),
   });
-  const s = client.monSession(0n);
-  s.request();
-  s.more(a.replyMore as Buffer);
-  s.done(a.done.globalId, a.done.conMode, a.done.payload);
-  client.renewal();
-  const reply = capturedMAuth(a.conv).replies[0];
-  client.handleReply(reply.result, reply.payload);
+  replayHandshake(client, a, true);
   return { client, clock, rotating };
 }
 
