@@ -117,8 +117,7 @@ export class CephxClient implements MonAuthProvider {
       },
       done: (gid, conMode, payload) => {
         if (!challenged) throw new AuthError(`the monitor ended the authentication of ${this.name} without a challenge`);
-        const r = this.decode('the monitor answer (AUTH_DONE)', () => this.readAuthSessionKey(new Decoder(payload)));
-        this.globalId = gid;
+        const r = this.decode('the monitor answer (AUTH_DONE)', () => this.readAuthSessionKey(new Decoder(payload), gid));
         const auth = this.tickets.get(EntityType.AUTH) as { sessionKey: Buffer };
         return { globalId: gid, conMode, sessionKey: auth.sessionKey, connectionSecret: r.connectionSecret } satisfies AuthResult;
       },
@@ -141,26 +140,31 @@ export class CephxClient implements MonAuthProvider {
     return e.toBuffer();
   }
 
-  /** Reads a GET_AUTH_SESSION_KEY answer (AUTH_DONE, or an MAuthReply to a renewal). */
-  private readAuthSessionKey(d: Decoder): { connectionSecret: Buffer } {
+  /**
+   * Reads a GET_AUTH_SESSION_KEY answer (AUTH_DONE, or an MAuthReply to a
+   * renewal) and keeps its tickets, all or none. With a new global id the
+   * tickets held for the old one are dropped: services would refuse them.
+   */
+  private readAuthSessionKey(d: Decoder, globalId: bigint): { connectionSecret: Buffer } {
     const h = decodeResponseHeader(d);
     if (h.requestType !== CephxRequest.GET_AUTH_SESSION_KEY) throw new AuthError(`the monitor answered ${requestName(h.requestType)} to GET_AUTH_SESSION_KEY`);
     if (h.status < 0) throw this.refused(h.status);
-    const now = this.now();
     const old = this.tickets.get(EntityType.AUTH)?.sessionKey;
     const granted = decodeTicketReply(d, this.secret, (id) => (id === EntityType.AUTH ? old : undefined));
     const auth = granted.find((t) => t.serviceId === EntityType.AUTH);
     if (!auth) throw new AuthError(`the monitor's answer holds no auth ticket for ${this.name}`);
-    this.tickets.add(granted, now);
     let connectionSecret = Buffer.alloc(0);
+    // no more bytes: a monitor older than Nautilus, whose other tickets come with GET_PRINCIPAL_SESSION_KEY
     if (d.remaining > 0) {
       const sessionKey = auth.sessionKey.secret;
       const cbl = d.blob();
       if (cbl.length) connectionSecret = readEncrypted(new Decoder(cbl), sessionKey, 'the connection secret', (p) => Buffer.from(p.blob()));
       const extra = d.blob();
-      if (extra.length) this.tickets.add(decodeTicketReply(new Decoder(extra), sessionKey), now);
+      if (extra.length) granted.push(...decodeTicketReply(new Decoder(extra), sessionKey));
     }
-    // (no more bytes: a monitor older than Nautilus, whose other tickets come with GET_PRINCIPAL_SESSION_KEY)
+    if (globalId !== this.globalId) this.tickets.clear();
+    this.globalId = globalId;
+    this.tickets.add(granted, this.now());
     return { connectionSecret };
   }
 
@@ -249,7 +253,7 @@ export class CephxClient implements MonAuthProvider {
       const h = decodeResponseHeader(d);
       switch (h.requestType) {
         case CephxRequest.GET_AUTH_SESSION_KEY:
-          this.readAuthSessionKey(new Decoder(payload));
+          this.readAuthSessionKey(new Decoder(payload), this.globalId);
           return;
         case CephxRequest.GET_PRINCIPAL_SESSION_KEY: {
           const auth = this.tickets.get(EntityType.AUTH);

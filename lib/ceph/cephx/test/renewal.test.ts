@@ -180,6 +180,25 @@ describe('after the handshake', () => {
     expect(client.nextRenewalMs()).toBe(4000);
   });
 
+  it('a new session keeps the service tickets when the monitor keeps the global id, and drops them when it gives a new one', () => {
+    for (const [gid, kept] of [
+      [a.done.globalId, true],
+      [a.done.globalId + 1n, false],
+    ] as const) {
+      const { client, clock } = mgrX();
+      const s = client.monSession();
+      s.request();
+      const challenge = new Encoder().u8(1).u64(5n).toBuffer();
+      const req = new Decoder(s.more(challenge));
+      decodeRequestHeader(req);
+      expect(decodeAuthenticate(req).otherKeys).toBe(EntityType.AUTH); // the service tickets are still good: only the auth ticket is asked for
+      const r = grant(CephxRequest.GET_AUTH_SESSION_KEY, mgrSecret, [EntityType.AUTH], clock.now, 72 * HOUR, client.tickets.get(EntityType.AUTH)?.sessionKey);
+      s.done(gid, 1, r.payload);
+      expect(client.globalId).toBe(gid);
+      expect(client.missingTickets()).toBe(kept ? 'none' : 'mon, mds, osd, mgr');
+    }
+  });
+
   it('a service session needs a valid ticket of that service', () => {
     const { client, clock } = mgrX();
     expect(() => client.serviceSession(EntityType.MGR)).not.toThrow();
