@@ -3,7 +3,16 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/lib', '<rootDir>/services', '<rootDir>/modules', '<rootDir>/cli', '<rootDir>/sim', '<rootDir>/bench', '<rootDir>/test'],
+  roots: [
+    '<rootDir>/lib',
+    '<rootDir>/services',
+    '<rootDir>/modules',
+    '<rootDir>/cli',
+    '<rootDir>/sim',
+    '<rootDir>/ceph-feed',
+    '<rootDir>/bench',
+    '<rootDir>/test',
+  ],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   testTimeout: 60000,
