@@ -3,7 +3,7 @@
 // subscriptions to the cluster maps; commands with tids that survive a
 // change of monitor; tickets renewed through MAuth.
 //
-//   const mc = new MonClient({ monitors: [{ host: '127.0.0.1', port: 3300 }], auth, logger });
+//   const mc = new MonClient({ monitors: [{ host: '127.0.0.1', port: 3300 }], entity: 'client.admin', key, logger });
 //   mc.on('map', (name, epoch) => ...);   // 'osdmap' | 'fsmap' | 'mgrmap' | 'monmap' | 'config' | added ones
 //   await mc.start();                     // authenticated, monmap in hand, subscribed
 //   const { r, rs, data } = await mc.command({ prefix: 'osd dump', format: 'json' });
@@ -19,6 +19,7 @@
 // `fatalRetryMs` (no busy loop), exposing the error in status().
 import { EventEmitter } from 'events';
 import { AuthError, type MonAuthProvider } from './auth';
+import { CephxClient } from './cephx/client';
 import { Connection, ConnectionError, errnoName, WireCounters } from './connection';
 import { MsgType, msgTypeName, Priority, type Message } from './message';
 import * as M from './messages/mon';
@@ -34,8 +35,11 @@ export interface MonAddr {
 export interface MonClientOptions {
   /** Where to look for monitors first (msgr2 addresses); the monmap's replace them once known. */
   monitors: MonAddr[];
-  /** How to authenticate (cephx for a real cluster, authNoneMonProvider for auth none). */
-  auth: MonAuthProvider;
+  /** Who to authenticate as with cephx, e.g. "client.admin" or "mgr.x", and its key (base64 as in a keyring, or the 16 secret bytes). */
+  entity?: string;
+  key?: string | Buffer;
+  /** Instead of entity and key: the auth provider itself (a CephxClient with rotating keys for a daemon, authNoneMonProvider for a cluster without auth). */
+  auth?: MonAuthProvider;
   logger: Logger;
   /** Maps to follow; default osdmap, fsmap, mgrmap, monmap, config. More can be added with subscribe(). */
   subscribe?: string[];
@@ -135,11 +139,17 @@ export class MonClient extends EventEmitter {
   private startWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private hunt: MonAddr[] = [];
 
+  /** The auth provider: ticket store, global id and (for a daemon) the rotating secrets. */
+  readonly auth: MonAuthProvider;
+
   constructor(private readonly o: MonClientOptions) {
     super();
     if (!o.monitors.length) throw new Error('MonClient needs at least one monitor address (mon_host)');
+    if (o.auth) this.auth = o.auth;
+    else if (o.entity && o.key) this.auth = new CephxClient({ entity: o.entity, key: o.key });
+    else throw new Error('MonClient needs an entity and its key (or an auth provider)');
     this.counters = o.counters ?? new WireCounters();
-    this.log = o.logger.child({ component: 'monclient', entity: formatEntityName(o.auth.entity) });
+    this.log = o.logger.child({ component: 'monclient', entity: formatEntityName(this.auth.entity) });
     this.subs = new Set(o.subscribe ?? DEFAULT_SUBS);
     this.candidates = [...o.monitors];
     this.backoff = o.backoffMs ?? 500;
@@ -233,10 +243,10 @@ export class MonClient extends EventEmitter {
     this.log.debug('trying monitor', { monitor: label });
     Connection.connect({
       logger: this.o.logger,
-      entityType: this.o.auth.entity.type,
+      entityType: this.auth.entity.type,
       host: mon.host,
       port: mon.port,
-      auth: this.o.auth.monSession(this.globalId),
+      auth: this.auth.monSession(this.globalId),
       peerType: EntityType.MON,
       globalId: this.globalId ? this.globalId : -1n,
       peerLabel: label,
@@ -271,7 +281,7 @@ export class MonClient extends EventEmitter {
 
   /** The message for an error that hunting other monitors will not cure, or undefined. */
   private fatalReason(e: Error, label: string): string | undefined {
-    const who = formatEntityName(this.o.auth.entity);
+    const who = formatEntityName(this.auth.entity);
     const detail = e.message.startsWith(label) ? e.message.slice(label.length).replace(/^[: ]+/, '') : e.message;
     if (e instanceof AuthError || (e instanceof ConnectionError && e.code === 'auth')) return `authentication as ${who} to ${label} failed: ${detail}`;
     if (e instanceof ConnectionError && e.code === 'mode') return `${who} cannot talk to ${label}, which ${detail}`;
@@ -381,9 +391,9 @@ export class MonClient extends EventEmitter {
       case MsgType.AUTH_REPLY: {
         const reply = M.decodeMAuthReply(m);
         try {
-          this.o.auth.handleReply(reply.result, reply.payload);
+          this.auth.handleReply(reply.result, reply.payload);
         } catch (e) {
-          this.setError(`ticket renewal as ${formatEntityName(this.o.auth.entity)} failed: ${(e as Error).message}`);
+          this.setError(`ticket renewal as ${formatEntityName(this.auth.entity)} failed: ${(e as Error).message}`);
           this.log.warn('ticket renewal failed', { error: (e as Error).message, result: errnoName(reply.result) });
         }
         this.scheduleRenewal();
@@ -428,15 +438,15 @@ export class MonClient extends EventEmitter {
   // --- tickets -------------------------------------------------------------------
 
   private renew(): void {
-    const payload = this.o.auth.renewal();
-    if (payload && this.conn?.isReady) this.conn.sendMessage({ ...M.mAuth(this.o.auth.method, payload, this.monmap?.epoch ?? 0), priority: Priority.HIGH });
+    const payload = this.auth.renewal();
+    if (payload && this.conn?.isReady) this.conn.sendMessage({ ...M.mAuth(this.auth.method, payload, this.monmap?.epoch ?? 0), priority: Priority.HIGH });
     // the provider knows when to ask again, an unanswered request included
     this.scheduleRenewal();
   }
 
   private scheduleRenewal(): void {
     clearTimeout(this.renewTimer);
-    const ms = this.o.auth.nextRenewalMs();
+    const ms = this.auth.nextRenewalMs();
     if (ms === undefined || !this.conn) return;
     this.renewTimer = setTimeout(() => this.renew(), Math.max(1000, ms));
     this.renewTimer.unref();

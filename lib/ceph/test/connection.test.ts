@@ -164,10 +164,10 @@ describe('msgr2 connection, our client to our server', () => {
       port,
       auth: authNoneClient({ type: EntityType.CLIENT, id: 'x' }),
       keepaliveMs: 50,
-      idleTimeoutMs: 400,
+      idleTimeoutMs: 1500,
     });
     // with keepalives answered, the connection outlives several idle timeouts
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, 4000));
     expect(c.isReady).toBe(true);
     blackhole = true;
     const reason = await new Promise<ConnectionError>((r) => c.once('close', r));

@@ -20,7 +20,7 @@ describeCeph(__filename)('MonClient on a live Pacific cluster', () => {
       return { host: m.v2.slice(0, i), port: Number(m.v2.slice(i + 1)) };
     });
   const adminClient = (key = keyFromKeyring(cluster.keyringPath, 'client.admin')) => {
-    mc = new MonClient({ monitors: monitors(), auth: new CephxClient({ entity: 'client.admin', key }), logger, backoffMs: 200, maxBackoffMs: 2000 });
+    mc = new MonClient({ monitors: monitors(), entity: 'client.admin', key, logger, backoffMs: 200, maxBackoffMs: 2000 });
     return mc;
   };
 
