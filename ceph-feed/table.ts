@@ -36,7 +36,13 @@ export interface FeedRow {
   /** The monitors' caps the command needs (for the README's table). */
   caps: string;
   /** Fixtures that check the row: a CLI output (shared/fixtures/ceph-pacific or test/fixtures) and what ceph-mgr gives modules. */
-  fixture: { cli: string; mgrget: string; mapPaths?: string[] };
+  fixture: {
+    cli: string;
+    mgrget: string;
+    mapPaths?: string[];
+    /** The mgrget fixture is one entry of the map, under this key (get_metadata of one daemon). */
+    mgrgetEntry?: string;
+  };
 }
 
 /** `ceph <x> metadata` lists daemons; ceph-mgr keys them by id (or name) and drops that field. */
@@ -127,7 +133,7 @@ export const FEED_TABLE: FeedRow[] = [
     ownEpoch: false,
     caps: "mon 'allow r'",
     // no mgrget fixture of the whole map: each entry is what get_metadata('mon', id) gives
-    fixture: { cli: 'mon-metadata.json', mgrget: 'mgrget-get_metadata-mon-a.json', mapPaths: ['$'] },
+    fixture: { cli: 'mon-metadata.json', mgrget: 'mgrget-get_metadata-mon-a.json', mgrgetEntry: 'a' },
   },
   {
     // cluster-state wraps it as {"json": "<string>"}, as ceph-mgr's digest gives it
