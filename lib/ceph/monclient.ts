@@ -108,8 +108,8 @@ interface Pending {
 }
 
 const DEFAULT_SUBS = ['osdmap', 'fsmap', 'mgrmap', 'monmap', 'config'];
-/** Maps whose updates carry no epoch: always subscribed from the start. */
-const NO_EPOCH = new Set(['config']);
+/** Subscriptions whose updates carry no epoch: always subscribed from the start. */
+const NO_EPOCH = new Set(['config', 'mgrdigest']);
 
 /**
  * Events: 'map' (name, epoch, message), 'connected' (monitor), 'disconnected'
@@ -399,6 +399,13 @@ export class MonClient extends EventEmitter {
         this.scheduleRenewal();
         return;
       }
+      case MsgType.SERVICE_MAP:
+        return this.gotMap('servicemap', M.decodeMServiceMap(m).epoch, m);
+      case MsgType.MGR_DIGEST:
+        // no epoch: every digest is news (the owner decodes it)
+        this.epochs.set('mgrdigest', (this.epochs.get('mgrdigest') ?? 0) + 1);
+        this.emit('map', 'mgrdigest', this.epochs.get('mgrdigest'), m);
+        return;
       default:
         this.log.debug('message ignored', { type: msgTypeName(m.type) });
     }

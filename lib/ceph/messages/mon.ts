@@ -265,6 +265,12 @@ export function decodeMMgrMap(m: Message): MgrMap {
   });
 }
 
+/** MServiceMap: the ServiceMap (rgw, rbd-mirror... daemons), decoded for its epoch. */
+export function decodeMServiceMap(m: Message): { epoch: number } {
+  const d = expectType(m, MsgType.SERVICE_MAP, 'MServiceMap');
+  return d.struct(1, 'ServiceMap', () => ({ epoch: d.u32() }));
+}
+
 /** MConfig: the configuration the monitors hold for this entity. */
 export function decodeMConfig(m: Message): Map<string, string> {
   const d = expectType(m, MsgType.CONFIG, 'MConfig');

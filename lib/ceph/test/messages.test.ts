@@ -82,6 +82,7 @@ describe('monitor client messages (pcaps 01-05)', () => {
     [MsgType.AUTH]: M.decodeMAuth,
     [MsgType.AUTH_REPLY]: M.decodeMAuthReply,
     [MsgType.MON_GET_VERSION_REPLY]: M.decodeMMonGetVersionReply,
+    [MsgType.SERVICE_MAP]: M.decodeMServiceMap,
   };
 
   it('every one of them decodes', () => {

@@ -74,6 +74,7 @@ async function startMon(o: TestMonOptions, all: () => TestMon[]): Promise<TestMo
         const { what } = M.decodeMMonSubscribe(m);
         if (what.monmap) c.sendMessage(monmap());
         if (what.osdmap && what.osdmap.start <= mon.osdEpoch) c.sendMessage(osdmap(mon.osdEpoch));
+        if (what.mgrdigest) c.sendMessage({ type: MsgType.MGR_DIGEST, version: 1, compatVersion: 1, front: Buffer.from('digest') });
       }
       if (m.type === MsgType.MON_COMMAND) {
         const cmd = M.decodeMMonCommand(m);
@@ -134,6 +135,12 @@ describe('MonClient against test monitors', () => {
     expect(epochs).toEqual([5, 6]);
     const r = await c.command({ prefix: 'osd dump', format: 'json' });
     expect({ r: r.r, data: JSON.parse(r.data.toString()) }).toEqual({ r: 0, data: { echo: 'osd dump' } });
+    // a subscription added later (the MMgrDigest has no epoch: each one is delivered)
+    const digests: Message[] = [];
+    c.on('map', (name: string, _e: number, m: Message) => name === 'mgrdigest' && digests.push(m));
+    c.subscribe('mgrdigest');
+    await until('a digest', () => digests.length === 1);
+    expect(digests[0].front.toString()).toBe('digest');
   });
 
   it('resends a pending command to the next monitor when one drops the session', async () => {
