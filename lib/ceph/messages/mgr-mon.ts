@@ -9,7 +9,19 @@
 // src/include/health.h, src/mon/mon_types.h (ProgressEvent).
 import { Decoder, Encoder } from '../encoding';
 import { MsgType, Priority, type Message } from '../message';
-import { decodePaxos, encodePaxos, frontOf, readF32, readString, readStringList, writeF32, writeString, writeStringList, type PaxosHeader } from './common';
+import {
+  compareBytes,
+  decodePaxos,
+  encodePaxos,
+  frontOf,
+  readF32,
+  readString,
+  readStringList,
+  writeF32,
+  writeString,
+  writeStringList,
+  type PaxosHeader,
+} from './common';
 import { decodePGMapDigest, encodePGMapDigest, type PGMapDigest } from './pgmap-digest';
 
 /** health_status_t, as encoded (one byte). */
@@ -46,7 +58,7 @@ export function decodeHealthChecks(d: Decoder): HealthChecks {
 
 export function encodeHealthChecks(e: Encoder, checks: HealthChecks): void {
   // a std::map: codes in byte order whatever the caller's order
-  const codes = [...checks.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const codes = [...checks.keys()].sort(compareBytes);
   e.struct(1, 1, () =>
     e.map(
       codes.map((c) => [c, checks.get(c) as HealthCheck] as const),

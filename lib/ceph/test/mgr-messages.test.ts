@@ -82,14 +82,14 @@ describe('daemon sessions: MMgrOpen, MMgrConfigure, MMgrReport', () => {
     for (const c of withMetrics) expect(c.metricConfig).toEqual(G.EMPTY_MDS_METRIC_CONFIG);
   });
 
-  it('every MMgrReport of pcaps 01 to 04 decodes, re-encodes, and its packed values fit its session`s declared counters', () => {
+  it('every MMgrReport of pcaps 01-04 and 08 decodes, re-encodes, and its packed values fit its session`s declared counters', () => {
     // pcaps 02 and 04 catch sessions opened in 01: their schemas carry over
     const schemas = new Map<string, C.CounterSchema>();
     const firstDeclared = new Map<string, { daemon: string; declared: number; packed: number }>();
     const last = new Map<string, Map<string, C.CounterValue>>();
     let reports = 0;
     let checked = 0;
-    for (const { session, m } of captured(CLUSTER_A, [MsgType.MGR_REPORT])) {
+    for (const { session, m } of captured([...CLUSTER_A, '08-default-osds-crc-only-mgr'], [MsgType.MGR_REPORT])) {
       const r = G.decodeMMgrReport(m);
       sameAsCaptured(m, G.mMgrReport(r));
       reports++;
@@ -111,7 +111,7 @@ describe('daemon sessions: MMgrOpen, MMgrConfigure, MMgrReport', () => {
       }
       last.set(session, values);
     }
-    expect(reports).toBe(28 + 42 + 7 + 7);
+    expect(reports).toBe(28 + 42 + 7 + 7 + 12);
     expect(checked).toBeGreaterThan(1000);
     // the sizes the capture's summary records: OSD 37 counters in 494 bytes, MDS 129 in 1534, monitor 98 in 1158
     const sizes = [...firstDeclared.values()].map((f) => `${f.declared}:${f.packed}`);
