@@ -4,9 +4,12 @@
 // service map, and the PGMapDigest in the data segment; without it `ceph -s`
 // shows the last digest, frozen) and MMgrDigest (monitors → manager, every
 // mon_mgr_digest_period: mon_status and health as JSON, which the modules'
-// get('mon_status') and get('health') return).
+// get('mon_status') and get('health') return), and MKVData (monitors →
+// subscribers of "kv:<prefix>", e.g. "kv:mgr/": the monitors' config-key
+// store under that prefix, in full and then each change: where ceph-mgr's
+// modules keep their store).
 // Sources: src/messages/MMonMgrReport.h, MMgrDigest.h, src/mon/health_check.h,
-// src/include/health.h, src/mon/mon_types.h (ProgressEvent).
+// src/include/health.h, src/mon/mon_types.h (ProgressEvent), src/messages/MKVData.h.
 import { Decoder, Encoder } from '../encoding';
 import { MsgType, Priority, type Message } from '../message';
 import {
@@ -149,4 +152,42 @@ export function decodeMMgrDigest(m: Message): MMgrDigest {
 export function mMgrDigest(g: MMgrDigest): Message {
   const e = new Encoder(16 + g.monStatusJson.length + g.healthJson.length).blob(g.monStatusJson).blob(g.healthJson);
   return { type: MsgType.MGR_DIGEST, version: 1, compatVersion: 1, front: e.toBuffer(), priority: Priority.HIGH };
+}
+
+/** MKVData's type number (MSG_KV_DATA), not in message.ts's MsgType yet. */
+export const MSG_KV_DATA = 54;
+
+/** MKVData v1: config-key entries under a prefix; a key mapped to undefined was removed. */
+export interface MKVData {
+  /** The store's version this brings the subscriber to. */
+  version: bigint;
+  /** "mgr/", "config/", "device/". */
+  prefix: string;
+  /** false: the whole prefix (forget what was held); true: only changes. */
+  incremental: boolean;
+  /** key → value, or undefined for a removed key (a std::map: key order). */
+  data: Map<string, Buffer | undefined>;
+}
+
+export function decodeMKVData(m: Message): MKVData {
+  const d = frontOf(m, MSG_KV_DATA);
+  return {
+    version: d.u64(),
+    prefix: d.string(),
+    incremental: d.bool(),
+    data: d.map(readString, (x) => x.optional((y) => y.blob()), 5),
+  };
+}
+
+export function mKVData(k: MKVData): Message {
+  const e = new Encoder(64);
+  e.u64(k.version);
+  writeString(e, k.prefix);
+  e.bool(k.incremental);
+  e.map(
+    [...k.data].sort(([a], [b]) => compareBytes(a, b)),
+    writeString,
+    (x, v) => x.optional(v, (y, b) => y.blob(b)),
+  );
+  return { type: MSG_KV_DATA, version: 1, compatVersion: 1, front: e.toBuffer(), priority: Priority.HIGH };
 }

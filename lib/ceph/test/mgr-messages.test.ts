@@ -3,7 +3,7 @@
 // MMgrReport with its packed counters, MPGStats), what it answers
 // (MMgrConfigure), the commands of `ceph <prefix>` and `ceph tell mgr`,
 // and what it exchanges with the monitors (MMgrBeacon, MMgrMap,
-// MMonMgrReport with its PGMapDigest, MMgrDigest, MServiceMap, MLog).
+// MMonMgrReport with its PGMapDigest, MMgrDigest, MKVData, MServiceMap, MLog).
 // Every message decodes; every message mgrpc sends re-encodes byte for byte.
 import { DecodeError, Decoder, Encoder } from '../encoding';
 import { Tag } from '../frames';
@@ -391,6 +391,18 @@ describe('the manager and the monitors', () => {
     expect(json(last.healthJson)).toHaveProperty('status');
   });
 
+  it('MKVData brings the monitors` config-key store under mgr/ (full, then changes), byte for byte', () => {
+    const kv = [...captured(['01-bringup'], [R.MSG_KV_DATA])].map(({ m }) => (sameAsCaptured(m, R.mKVData(R.decodeMKVData(m))), R.decodeMKVData(m)));
+    expect(kv.length).toBe(15);
+    expect(new Set(kv.map((k) => k.prefix))).toEqual(new Set(['config/', 'device/', 'mgr/']));
+    const full = kv.filter((k) => k.prefix === 'mgr/' && !k.incremental && k.data.size).pop()!;
+    expect([...full.data.keys()]).toEqual(['mgr/devicehealth/last_scrape', 'mgr/telemetry/report_id', 'mgr/telemetry/salt']);
+    expect(full.data.get('mgr/devicehealth/last_scrape')!.toString()).toMatch(/^\d{8}-\d{6}$/);
+    const removed = R.decodeMKVData(R.mKVData({ version: 9n, prefix: 'mgr/', incremental: true, data: new Map([['mgr/crash/x', undefined]]) }));
+    expect(removed.data.has('mgr/crash/x')).toBe(true);
+    expect(removed.data.get('mgr/crash/x')).toBeUndefined();
+  });
+
   it('MServiceMap decodes; a service map with daemons round-trips in std::map order', () => {
     const maps = [...captured(['01-bringup'], [MsgType.SERVICE_MAP])].map(
       ({ m }) => (sameAsCaptured(m, S.mServiceMap(S.decodeMServiceMap(m))), S.decodeMServiceMap(m)),
@@ -448,6 +460,7 @@ describe('hostile input', () => {
     [MsgType.MON_MGR_REPORT, (m) => R.reportDigest(R.decodeMMonMgrReport(m))],
     [MsgType.MGR_DIGEST, R.decodeMMgrDigest],
     [MsgType.SERVICE_MAP, S.decodeMServiceMap],
+    [R.MSG_KV_DATA, R.decodeMKVData],
   ];
 
   /** Cut short, a byte set to 0xff, a le32 made huge: at 64 places spread over the message. */
