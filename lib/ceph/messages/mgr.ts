@@ -259,6 +259,9 @@ export interface MgrCommandRequest {
   inbuf: Buffer;
 }
 
+/** What it takes to send a command: no input and a zero fsid unless given. */
+export type CommandToSend = Pick<MgrCommandRequest, 'tid' | 'cmd'> & Partial<Pick<MgrCommandRequest, 'fsid' | 'inbuf'>>;
+
 /** A command's answer: Ceph return code, status line, output (the data segment). */
 export interface MgrCommandReply {
   tid: bigint;
@@ -272,7 +275,7 @@ function decodeCommand(m: Message, type: number): MgrCommandRequest {
   return { tid: m.tid ?? 0n, fsid: decodeUuid(d), cmd: readStringList(d), inbuf: m.data ?? Buffer.alloc(0) };
 }
 
-function commandMessage(type: number, c: Omit<MgrCommandRequest, 'inbuf' | 'fsid'> & { inbuf?: Buffer; fsid?: string }): Message {
+function commandMessage(type: number, c: CommandToSend): Message {
   const e = new Encoder();
   encodeUuid(e, c.fsid ?? ZERO_UUID);
   writeStringList(e, c.cmd);
@@ -293,13 +296,12 @@ function replyMessage(type: number, r: MgrCommandReply): Message {
 
 /** MMgrCommand (0x709): `ceph <prefix> ...` for a command the manager's beacon listed. */
 export const decodeMMgrCommand = (m: Message): MgrCommandRequest => decodeCommand(m, MsgType.MGR_COMMAND);
-export const mMgrCommand = (c: Omit<MgrCommandRequest, 'inbuf' | 'fsid'> & { inbuf?: Buffer; fsid?: string }): Message =>
-  commandMessage(MsgType.MGR_COMMAND, c);
+export const mMgrCommand = (c: CommandToSend): Message => commandMessage(MsgType.MGR_COMMAND, c);
 export const decodeMMgrCommandReply = (m: Message): MgrCommandReply => decodeReply(m, MsgType.MGR_COMMAND_REPLY);
 export const mMgrCommandReply = (r: MgrCommandReply): Message => replyMessage(MsgType.MGR_COMMAND_REPLY, r);
 
 /** MCommand (97): `ceph tell mgr ...`, in Pacific the admin-socket style table. */
 export const decodeMCommand = (m: Message): MgrCommandRequest => decodeCommand(m, MsgType.COMMAND);
-export const mCommand = (c: Omit<MgrCommandRequest, 'inbuf' | 'fsid'> & { inbuf?: Buffer; fsid?: string }): Message => commandMessage(MsgType.COMMAND, c);
+export const mCommand = (c: CommandToSend): Message => commandMessage(MsgType.COMMAND, c);
 export const decodeMCommandReply = (m: Message): MgrCommandReply => decodeReply(m, MsgType.COMMAND_REPLY);
 export const mCommandReply = (r: MgrCommandReply): Message => replyMessage(MsgType.COMMAND_REPLY, r);
