@@ -63,6 +63,8 @@ export interface ApplyOutcome {
   schemaChanged: string[];
   /** Whether any daemon's health metrics or metadata changed. */
   metadataChanged: boolean;
+  /** A daemon's health metrics changed (the SLOW_OPS check is derived from them). */
+  healthMetricsChanged: boolean;
 }
 
 export class DaemonIndex {
@@ -120,7 +122,7 @@ export class DaemonIndex {
   }
 
   apply(reports: DaemonReport[], now: number): ApplyOutcome {
-    const out: ApplyOutcome = { applied: 0, rejected: [], schemaChanged: [], metadataChanged: false };
+    const out: ApplyOutcome = { applied: 0, rejected: [], schemaChanged: [], metadataChanged: false, healthMetricsChanged: false };
     for (const r of reports) {
       const existing = this.daemons.get(r.daemon);
       const problem = this.check(r, existing);
@@ -192,7 +194,10 @@ export class DaemonIndex {
       if (r.hasStatus) d.status = { ...r.status };
       if (Object.keys(r.taskStatus).length) d.taskStatus = { ...r.taskStatus };
       if (r.healthMetrics.length || d.healthMetrics.length) {
+        const before = d.healthMetrics;
         d.healthMetrics = r.healthMetrics.map((m) => ({ type: m.type, value: m.value }));
+        if (before.length !== d.healthMetrics.length || before.some((m, k) => m.type !== d.healthMetrics[k].type || m.value !== d.healthMetrics[k].value))
+          out.healthMetricsChanged = true;
       }
       d.lastReport = now;
       if (d.stale) {

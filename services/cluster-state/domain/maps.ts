@@ -22,6 +22,7 @@ export const MAP_NAMES = [
   'devices',
   'osd_ping_times',
   'pg_progress',
+  'rbd_image_stats',
 ] as const;
 export type MapName = (typeof MAP_NAMES)[number];
 const MAP_SET = new Set<string>(MAP_NAMES);

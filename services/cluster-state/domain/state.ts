@@ -1,6 +1,7 @@
 // ClusterState: the maps, the modules' store and the change feed, and the
 // Get views built from them. No gRPC here: grpc.ts maps StateError kinds to
 // status codes.
+import { pgHealthChecks, PgHealthInput } from './pg-health';
 import { ChangeFeed } from './events';
 import { StateError, invalid } from './errors';
 import { ClusterMaps, MAP_NAMES } from './maps';
@@ -90,6 +91,7 @@ export class ClusterState {
       service_map: { epoch: 0, modified: '', services: {} },
       config: {},
       pg_progress: { events: {} },
+      rbd_image_stats: { stamp: 0, pools: [] },
     };
     // The monitors' mon_status reaches modules as a JSON string, as in Ceph's digest.
     const wrapped = new Set(['mon_status']);
@@ -329,8 +331,9 @@ export class ClusterState {
       const perPool = (ps?.num_store_stats ?? 0) > 0;
       // Replicated pools write size copies; erasure pools (k+m)/k, approximated by size/min_size.
       const rawRate = p.type === 3 ? p.size / Math.max(1, p.min_size - 1) : p.size;
-      const stored = perPool ? ps!.store_stats.data_stored / rawRate : (s?.num_bytes ?? 0);
-      const storedOmap = perPool ? ps!.store_stats.omap_allocated / rawRate : 0;
+      // Whole bytes, as Ceph's uint64 arithmetic gives them (InfluxDB refuses a field that changes type).
+      const stored = Math.trunc(perPool ? ps!.store_stats.data_stored / rawRate : (s?.num_bytes ?? 0));
+      const storedOmap = Math.trunc(perPool ? ps!.store_stats.omap_allocated / rawRate : 0);
       const dataUsed = perPool ? ps!.store_stats.allocated : (s?.num_bytes ?? 0);
       const omapUsed = perPool ? ps!.store_stats.omap_allocated : 0;
       const bytesUsed = dataUsed + omapUsed;
@@ -409,7 +412,7 @@ export class ClusterState {
   reportDaemons(reports: DaemonReport[]): { applied: number; rejected: string[] } {
     const out = this.daemons.apply(reports, Date.now() / 1000);
     for (const name of out.schemaChanged) this.feed.publish('perf_schema_update', name, 0);
-    if (out.metadataChanged) this.refreshHealth(true);
+    if (out.metadataChanged || out.healthMetricsChanged) this.refreshHealth(true);
     return { applied: out.applied, rejected: out.rejected };
   }
 
@@ -526,6 +529,26 @@ export class ClusterState {
         inactive.length,
         inactive.slice(0, 50).map((p) => `pg ${p.pgid} is ${p.state}`),
       );
+    // The rest of PGMap's checks: damaged PGs, full OSDs holding up recovery, scrub errors, unfound objects, ...
+    const numInOsds = (osdMap?.osds ?? []).filter((o: Json) => o.in).length;
+    for (const [code, c] of pgHealthChecks({
+      pgStats: this.pg.pgStats.values() as PgHealthInput['pgStats'],
+      osdStats: this.pg.osdStats.values() as PgHealthInput['osdStats'],
+      sum: s,
+      numInOsds,
+      now: Date.now() / 1000,
+    }))
+      warn(code, c.message, c.count, c.detail, c.severity);
+    // SLOW_OPS: the manager sums the daemons' SLOW_OPS health metrics (Ceph's DaemonHealthMetricCollector).
+    const slow = Object.entries(this.daemons.healthMetrics() as Record<string, Array<{ type: string; value: number }>>)
+      .map(([name, ms]) => [name, ms.filter((m) => m.type === 'SLOW_OPS').reduce((n, m) => n + Number(m.value), 0)] as const)
+      .filter(([, n]) => n > 0);
+    if (slow.length) {
+      const total = slow.reduce((n, [, v]) => n + v, 0);
+      const names = slow.map(([name]) => name);
+      const who = names.length === 1 ? `${names[0]} has slow ops` : `daemons [${names.slice(0, 10).join(',')}]${names.length > 10 ? '...' : ''} have slow ops.`;
+      warn('SLOW_OPS', `${total} slow ops, ${who}`, total, []);
+    }
     const stale = this.daemons.staleNames();
     if (stale.length)
       warn(
