@@ -112,8 +112,10 @@ const DEFAULT_SUBS = ['osdmap', 'fsmap', 'mgrmap', 'monmap', 'config'];
 const NO_EPOCH = new Set(['config', 'mgrdigest']);
 
 /**
- * Events: 'map' (name, epoch, message), 'connected' (monitor), 'disconnected'
- * (monitor, reason), 'error' is never emitted (errors are in status() and the logs).
+ * Events: 'map' (name, epoch, message); 'connected' (monitor), once a
+ * session is authenticated and its monmap names a cluster we accept;
+ * 'disconnected' (monitor, reason) when such a session ends. 'error' is
+ * never emitted (errors are in status(), start()'s rejection and the logs).
  */
 export class MonClient extends EventEmitter {
   readonly counters: WireCounters;
@@ -138,6 +140,10 @@ export class MonClient extends EventEmitter {
   private configCount = 0;
   private startWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private hunt: MonAddr[] = [];
+  /** Whether 'connected' was emitted for the current session (after its monmap checked out). */
+  private announced = false;
+  /** The refusal that stopped the hunt, until a session succeeds. */
+  private refused: Error | undefined;
 
   /** The auth provider: ticket store, global id and (for a daemon) the rotating secrets. */
   readonly auth: MonAuthProvider;
@@ -162,6 +168,8 @@ export class MonClient extends EventEmitter {
       this.huntNext();
     }
     if (this.state === 'connected' && this.monmap) return Promise.resolve();
+    // refused, and waiting to try again slowly: say so now rather than at the next refusal
+    if (this.state === 'waiting' && this.refused) return Promise.reject(this.refused);
     return new Promise((resolve, reject) => this.startWaiters.push({ resolve, reject }));
   }
 
@@ -267,7 +275,8 @@ export class MonClient extends EventEmitter {
     this.setError(fatal ?? `${label}: ${e.message}`);
     if (fatal) {
       this.log.error('monitor refused us; not hunting other monitors for now', { monitor: label, error: fatal, retryMs: this.o.fatalRetryMs ?? 30_000 });
-      for (const w of this.startWaiters.splice(0)) w.reject(new Error(fatal));
+      this.refused = new Error(fatal);
+      for (const w of this.startWaiters.splice(0)) w.reject(this.refused);
       this.hunt = [];
       return this.wait(this.o.fatalRetryMs ?? 30_000);
     }
@@ -307,6 +316,7 @@ export class MonClient extends EventEmitter {
     this.conn = c;
     this.connLabel = label;
     this.state = 'connected';
+    this.refused = undefined;
     this.sessions++;
     this.hunt = [];
     this.backoff = this.o.backoffMs ?? 500;
@@ -323,8 +333,7 @@ export class MonClient extends EventEmitter {
       }
     });
     c.on('close', (e?: ConnectionError) => this.onSessionEnd(c, label, e));
-    this.log.info('monitor session open', { monitor: label, globalId: String(this.globalId) });
-    this.emit('connected', label);
+    this.announced = false; // 'connected' waits for the monmap: the cluster may yet be refused
     const what: Record<string, M.SubscribeItem> = {};
     for (const name of this.subs) what[name] = { start: this.startEpoch(name) };
     if (!what.monmap) what.monmap = { start: 0 }; // the fsid and the monitors are needed in any case
@@ -341,7 +350,8 @@ export class MonClient extends EventEmitter {
     const reason = e?.message ?? 'closed';
     this.setError(reason);
     this.log.warn('monitor session ended; hunting', { monitor: label, reason });
-    this.emit('disconnected', label, reason);
+    if (this.announced) this.emit('disconnected', label, reason);
+    this.announced = false;
     this.huntNext();
   }
 
@@ -360,6 +370,11 @@ export class MonClient extends EventEmitter {
         this.monmap = monmap;
         const v2 = monmap.mons.flatMap((x) => x.addrs.filter((a) => a.type === 2).map((a) => ({ host: a.host, port: a.port })));
         if (v2.length) this.candidates = v2;
+        if (!this.announced) {
+          this.announced = true;
+          this.log.info('monitor session open', { monitor: this.connLabel, globalId: String(this.globalId), fsid: monmap.fsid });
+          this.emit('connected', this.connLabel);
+        }
         this.gotMap('monmap', monmap.epoch, m);
         if (first || this.pending.size) for (const tid of this.pending.keys()) this.sendCommand(tid);
         for (const w of this.startWaiters.splice(0)) w.resolve();

@@ -183,6 +183,19 @@ describe('MonClient against test monitors', () => {
     expect(c.status()).toMatchObject({ state: 'waiting', lastError: expect.stringMatching(/quincy/) });
   });
 
+  it('refuses the monitors of another cluster (fsid), naming both', async () => {
+    await start([{ name: 'a' }]);
+    const c = client({ fsid: '99999999-2222-3333-4444-555555555555', fatalRetryMs: 60000 });
+    const events: string[] = [];
+    c.on('connected', () => events.push('connected'));
+    c.on('disconnected', () => events.push('disconnected'));
+    await expect(c.start()).rejects.toThrow(`belongs to cluster ${FSID}, not 99999999-2222-3333-4444-555555555555`);
+    expect(c.status()).toMatchObject({ state: 'waiting', lastError: expect.stringContaining('belongs to cluster') });
+    // a second caller of start() learns the same refusal
+    await expect(c.start()).rejects.toThrow(/belongs to cluster/);
+    expect(events).toEqual([]); // a refused cluster is never announced as connected
+  });
+
   it('moves to another monitor when the current one goes silent', async () => {
     await start([{ name: 'a' }, { name: 'b' }]);
     const c = client({ keepaliveMs: 50, idleTimeoutMs: 1500 });
