@@ -349,10 +349,14 @@ async function buildStatus(ctx: NativeContext): Promise<Json> {
       // shown as unavailable
     }
   }
+  // As ceph-mgr does, every pool of the osd map counts, and its PGs that no OSD has reported on yet are
+  // 'unknown' (all of them while a real cluster's daemons report to another manager).
+  const mapPools: Json[] = osdMap.pools ?? [];
+  const unknownPgs = Math.max(0, mapPools.reduce((n, p) => n + (Number(p.pg_num) || 0), 0) - (pgStatus.num_pgs ?? 0));
   const pgmap: Json = {
-    pgs_by_state: pgStatus.pgs_by_state ?? [],
-    num_pgs: pgStatus.num_pgs ?? 0,
-    num_pools: pgStatus.num_pools ?? 0,
+    pgs_by_state: [...(pgStatus.pgs_by_state ?? []), ...(unknownPgs ? [{ state_name: 'unknown', count: unknownPgs }] : [])],
+    num_pgs: (pgStatus.num_pgs ?? 0) + unknownPgs,
+    num_pools: Math.max(pgStatus.num_pools ?? 0, mapPools.length),
     num_objects: pgStatus.num_objects ?? 0,
     data_bytes: pgStatus.data_bytes ?? 0,
     bytes_used: pgStatus.bytes_used ?? 0,
