@@ -98,6 +98,31 @@ describeCeph('feed.live.test.ts')('the Ceph map feed on a live Pacific cluster',
     });
   });
 
+  it("needs no more than mon 'allow r': an entity with only that gets every map", async () => {
+    const keyring = `${cluster.dir}/client.mgrpc-ro.keyring`;
+    const made = await cluster.run(['auth', 'get-or-create', 'client.mgrpc-ro', 'mon', 'allow r', '-o', keyring]);
+    expect(made.code).toBe(0);
+    const cs2 = await startTestServer();
+    const ro = await startCephFeed({
+      cephConf: cluster.confPath,
+      keyring,
+      entity: 'client.mgrpc-ro',
+      clusterState: cs2.handle.address,
+      port: 0,
+      metricsPort: -1,
+      logLevel: 'warn',
+    });
+    try {
+      await ro.feed.firstSync;
+      expect(ro.feed.status()).toMatchObject({ synced: true, checks: [] });
+      const epoch = (await cs2.client.get({ what: 'osd_map' })).epoch;
+      expect(epoch).toBeGreaterThan(0);
+    } finally {
+      await ro.stop();
+      await cs2.close();
+    }
+  });
+
   it('follows `ceph osd out 1` to the new epoch, and `ceph osd in 1` back', async () => {
     const before = (await osdMapsAgree()).real.epoch;
     await cluster.ceph(['osd', 'out', '1']);
