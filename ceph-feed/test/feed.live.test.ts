@@ -91,6 +91,8 @@ describeCeph('feed.live.test.ts')('the Ceph map feed on a live Pacific cluster',
     expect(Object.keys(monMeta.doc)).toEqual(cluster.mons.map((m) => m.name));
     expect(Object.keys(monStatus.doc)).toEqual(['json']);
     expect(JSON.parse(monStatus.doc.json)).toMatchObject({ quorum: [0], monmap: { fsid: cluster.fsid } });
+    const monConfig = (await get('mon_config')).doc;
+    expect(monConfig.options).toEqual(await cluster.ceph(['config', 'dump']));
     const realHealth = await cluster.ceph(['health', 'detail']);
     await until('the monitors’ health checks in cluster-state', async () => {
       const h = JSON.parse((await get('health')).doc.json);
