@@ -10,12 +10,12 @@
 // ./data/keyring), or MGR_KEY; MGR_ENTITY sets the default name. Exit status = |retcode|.
 import * as fs from 'fs';
 import { ClientError, Metadata, Status } from 'nice-grpc';
-import { openChannel, makeClient, tlsFromEnv } from '../lib/client';
+import { isUnreachable, openChannel, makeClient, tlsFromEnv } from '../lib/client';
 import { DaemonServerServiceDefinition } from '../lib/gen/ceph/mgr/v1/daemon_server';
 import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { keyFromKeyring } from '../lib/keyring';
 import type { CommandResult } from '../lib/gen/ceph/mgr/v1/common';
-import { activeDaemonServer, isUnreachable, StandbyClient } from '../lib/standby-client';
+import { activeDaemonServer, StandbyClient } from '../lib/standby-client';
 import { mapWords, UsageError } from './args';
 
 const USAGE = `usage: mgrctl [--addr HOST:PORT] [--name ENTITY] [--format json|json-pretty|plain] [--wait-ms N] [-i FILE] <command words...>
