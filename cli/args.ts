@@ -1,7 +1,7 @@
 // Maps a command line's words onto a command descriptor, as Ceph's CLI does:
 // the longest matching prefix wins, the remaining words fill the arguments
 // in order (an n=N argument takes all that is left).
-import { CommandSignature, parseSignature } from '../services/daemon-server/domain/argspec';
+import { CommandSignature, parseSignature } from '../lib/command-descriptor';
 
 export interface MappedCommand {
   prefix: string;

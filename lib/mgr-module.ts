@@ -1,7 +1,7 @@
 // The module SDK: what a module author imports. A module is a folder whose
 // index.ts exports a class extending MgrModule (as `default` or `Module`).
 // It runs in its own worker; every call below is a message to module-host
-// (services/module-host/domain/protocol.ts), so a slow or broken module
+// (the host's side is module-host's domain/protocol.ts), so a slow or broken module
 // cannot stall the host or another module.
 //
 //   import { MgrModule, CommandResult } from '../../lib/mgr-module';
@@ -11,9 +11,20 @@
 //       return [0, 'Hello World', ''];
 //     }
 //   }
-import type { OptionDeclaration } from '../services/module-host/domain/protocol';
+export { EACCES, EAGAIN, EBUSY, EEXIST, EFBIG, EINVAL, EIO, ENOENT, ENOTCONN, EOPNOTSUPP, ETIMEDOUT } from './errno';
 
-export type { OptionDeclaration };
+/** One module option (Ceph's Option in MODULE_OPTIONS), stored as config/mgr/<module>/<name>. */
+export interface OptionDeclaration {
+  name: string;
+  type: 'str' | 'int' | 'uint' | 'float' | 'bool' | 'secs' | 'size' | 'addr' | 'uuid';
+  default?: unknown;
+  min?: number;
+  max?: number;
+  enum_allowed?: string[];
+  desc?: string;
+  long_desc?: string;
+  runtime?: boolean;
+}
 
 /** [retcode, stdout, stderr], as Ceph's HandleCommandResult. */
 export type CommandResult = [number, string, string];

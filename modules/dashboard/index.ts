@@ -9,14 +9,10 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import type * as http from 'http';
-import { CommandResult, MgrModule, Waiter, MgrStandbyModule } from '../../lib/mgr-module';
+import { CommandResult, EEXIST, EINVAL, ENOENT, MgrModule, Waiter, MgrStandbyModule } from '../../lib/mgr-module';
 import { checkSession, checkUsername, hashPassword, parseCookies, signSession, StoredUser, verifyPassword } from './auth';
 import { hostTable, ioSample, osdTable, poolTable, Sample, summary } from './data';
 import { HttpError, listen, Listening, ListenConfig, readJson, sendJson, sendText, StaticAssets } from './http';
-
-const ENOENT = -2;
-const EEXIST = -17;
-const EINVAL = -22;
 
 export const HEALTH_CODE = 'MGR_DASHBOARD_SERVER_FAILED';
 const COOKIE = 'token';

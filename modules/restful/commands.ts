@@ -6,14 +6,10 @@
 // enabled module's); the monitors' read commands it does not serve (`osd
 // stat`, `osd dump`, `health`, ...) are answered from get() data in their
 // `--format json` shapes when daemon-server says it has no handler.
-import type { MgrModule } from '../../lib/mgr-module';
+import { EINVAL, EIO, ENOENT, ENOTCONN, type MgrModule } from '../../lib/mgr-module';
 
 export type CommandOutcome = [number, string, string];
 type Cmd = Record<string, unknown>;
-
-const EINVAL = -22;
-const ENOENT = -2;
-const EIO = -5;
 
 const json = (v: unknown): CommandOutcome => [0, JSON.stringify(v), ''];
 
@@ -46,8 +42,6 @@ export const MON_READS: Record<string, (m: MgrModule, cmd: Cmd) => Promise<Comma
   'fs dump': async (m) => json(await m.get('fs_map')),
   'config dump': async (m) => json(await m.get('config')),
 };
-
-const ENOTCONN = -107;
 
 /** Runs one command; never throws (a failure is a Ceph return code with a message). */
 export async function runCommand(m: MgrModule, cmd: Cmd, own: (cmd: Cmd) => Promise<CommandOutcome> | null): Promise<CommandOutcome> {

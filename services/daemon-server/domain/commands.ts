@@ -8,10 +8,11 @@ import * as prom from 'prom-client';
 import type { Logger } from '../../../lib/log';
 import type { CommandDescriptor, CommandResult } from '../../../lib/gen/ceph/mgr/v1/common';
 import type { ModuleStatus } from '../../../lib/gen/ceph/mgr/v1/module_host';
-import { ArgumentError, CommandSignature, parseSignature, usage, validateArgs } from './argspec';
+import { ArgumentError, CommandSignature, parseSignature, usage, validateArgs } from '../../../lib/command-descriptor';
 import { Caller, isCapable } from './auth';
 import { PeerFailure, Refusal } from './errors';
-import { CommandFailure, EINVAL, EIO, ENOENT, MgrLocalConfig, NATIVE_COMMANDS, NativeCommand, NativeContext, StandbyApi } from './native';
+import { EINVAL, EIO, ENOENT } from '../../../lib/errno';
+import { CommandFailure, MgrLocalConfig, NATIVE_COMMANDS, NativeCommand, NativeContext, StandbyApi } from './native';
 
 /** One row of the command table: a descriptor with its parsed signature and where it runs. */
 export interface CommandEntry {

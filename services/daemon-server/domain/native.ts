@@ -6,19 +6,12 @@ import type { CommandResult } from '../../../lib/gen/ceph/mgr/v1/common';
 import type { MgrMap } from '../../../lib/gen/ceph/mgr/v1/standby';
 import type { ModuleStatus } from '../../../lib/gen/ceph/mgr/v1/module_host';
 import { ModuleState } from '../../../lib/gen/ceph/mgr/v1/module_host';
-import { parseSignature, usage } from './argspec';
+import { parseSignature, usage } from '../../../lib/command-descriptor';
 import { mgrMapJson } from '../../../lib/mgrmap-json';
+import { ENOENT, EBUSY, EINVAL, EOPNOTSUPP } from '../../../lib/errno';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
-
-export const EINVAL = -22;
-export const ENOENT = -2;
-export const EBUSY = -16;
-export const EIO = -5;
-export const EOPNOTSUPP = -95;
-export const ETIMEDOUT = -110;
-export const EACCES = -13;
 
 /** A command-level failure: becomes the response's retcode and stderr. */
 export class CommandFailure extends Error {
