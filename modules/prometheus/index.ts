@@ -8,7 +8,7 @@ import * as http from 'http';
 import * as os from 'os';
 import { promisify } from 'util';
 import * as zlib from 'zlib';
-import { CommandResult, MgrModule, Waiter, MgrStandbyModule } from '../../lib/mgr-module';
+import { CephJson, CommandResult, MgrModule, Waiter, MgrStandbyModule } from '../../lib/mgr-module';
 import { collectMetrics, CollectInput } from './collect';
 
 const ERROR_CHECK = 'MGR_PROMETHEUS_ERROR';
@@ -366,7 +366,7 @@ export default class Prometheus extends MgrModule {
         // Every manager host with its port (the per-manager override first).
         const servers = await this.listServers();
         const mgrMap = await this.get('mgr_map');
-        const names = new Set<string>([mgrMap?.active_name, ...(mgrMap?.standbys ?? []).map((s: any) => s.name)].filter(Boolean));
+        const names = new Set<string>([mgrMap?.active_name, ...(mgrMap?.standbys ?? []).map((s: CephJson) => s.name)].filter(Boolean));
         const targets: string[] = [];
         const defaultPort = await this.getModuleOption<number>('server_port');
         for (const server of servers ?? []) {

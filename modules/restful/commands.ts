@@ -6,6 +6,7 @@
 // enabled module's); the monitors' read commands it does not serve (`osd
 // stat`, `osd dump`, `health`, ...) are answered from get() data in their
 // `--format json` shapes when daemon-server says it has no handler.
+/* eslint-disable @typescript-eslint/no-explicit-any -- Ceph's JSON (maps, views, counters) is read field by field, as Ceph's modules do */
 import { EINVAL, EIO, ENOENT, ENOTCONN, type MgrModule } from '../../lib/mgr-module';
 
 export type CommandOutcome = [number, string, string];

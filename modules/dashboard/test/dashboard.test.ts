@@ -7,6 +7,7 @@
 import * as crypto from 'crypto';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as tls from 'tls';
 import * as https from 'https';
 import * as net from 'net';
 import * as os from 'os';
@@ -344,8 +345,8 @@ describe('dashboard module', () => {
     expect(res.cookie).toContain('; Secure');
     // the certificate served is the one set by command
     const served = await new Promise<string>((resolve, reject) => {
-      const sock = require('tls').connect({ host: '127.0.0.1', port: sslPort, ca: fs.readFileSync(crt) }, () => {
-        resolve(sock.getPeerX509Certificate().fingerprint256);
+      const sock = tls.connect({ host: '127.0.0.1', port: sslPort, ca: fs.readFileSync(crt) }, () => {
+        resolve(sock.getPeerX509Certificate()!.fingerprint256);
         sock.end();
       });
       sock.on('error', reject);

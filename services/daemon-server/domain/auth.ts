@@ -176,7 +176,7 @@ function principalsOf(entries: Map<string, KeyringEntry>, source: string): Map<s
   const out = new Map<string, Principal>();
   for (const e of entries.values()) {
     const caps = e.caps.mgr ?? '';
-    let grants: Grant[] = [];
+    let grants: Grant[];
     try {
       grants = caps ? parseCaps(caps) : [];
     } catch (err) {

@@ -2,6 +2,7 @@
 // PGMap::process_pg_map_command), built from cluster-state's get(what) views.
 // JSON output follows the Ceph Pacific fixtures; plain output is a readable
 // table like Ceph's.
+/* eslint-disable @typescript-eslint/no-explicit-any -- Ceph's JSON (maps, views, counters) is read field by field, as Ceph's modules do */
 import type { CommandResult } from '../../../lib/gen/ceph/mgr/v1/common';
 import type { MgrMap } from '../../../lib/gen/ceph/mgr/v1/standby';
 import type { ModuleStatus } from '../../../lib/gen/ceph/mgr/v1/module_host';
@@ -10,7 +11,6 @@ import { parseSignature, usage } from '../../../lib/command-descriptor';
 import { mgrMapJson } from '../../../lib/mgrmap-json';
 import { ENOENT, EBUSY, EINVAL, EOPNOTSUPP } from '../../../lib/errno';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
 
 /** A command-level failure: becomes the response's retcode and stderr. */
@@ -532,7 +532,7 @@ export const NATIVE_COMMANDS: NativeCommand[] = [
       const [osdMap, st, tree] = await Promise.all([ctx.get('osd_map'), ctx.get('osd_stats'), safeGet(ctx, 'osd_map_tree', { nodes: [] })]);
       const stats = new Map<number, Json>((st.osd_stats ?? []).map((o: Json) => [Number(o.osd), o]));
       const crush = new Map<number, Json>((tree.nodes ?? []).filter((n: Json) => n.type === 'osd').map((n: Json) => [Number(n.id), n]));
-      let osds: Json[] = [...(osdMap.osds ?? [])].sort((a: Json, b: Json) => a.osd - b.osd);
+      const osds: Json[] = [...(osdMap.osds ?? [])].sort((a: Json, b: Json) => a.osd - b.osd);
       if (ctx.args.filter_by && ctx.args.filter === undefined) throw new CommandFailure(EINVAL, 'you must specify filter when filter_by is given');
       const nodes = osds.map((o: Json) => {
         const s = stats.get(Number(o.osd)) ?? {};

@@ -9,6 +9,7 @@ import { HealthSeverity } from '../../../lib/gen/ceph/mgr/v1/common';
 import { ModuleRunner, ModuleTimeout, RunnerDeps } from './module-runner';
 import { convertOption, declaredOptions, optionKey, OptionError, unknownOption } from './options';
 import type { ClusterStateApi } from './cluster-api';
+import type { HealthCheckSpec } from '../../../lib/mgr-module';
 import type { OptionDeclaration } from './protocol';
 import { addPythonModules, PythonModulesConfig } from './python-modules';
 import type { ManagerCommands } from './manager-commands';
@@ -461,7 +462,7 @@ export class ModuleHost {
 
 function healthChecksFrom(module: string, raw: unknown): HealthCheck[] {
   if (!raw || typeof raw !== 'object') throw new OptionError(`setHealthChecks takes an object of code -> {severity, summary, count, detail}`);
-  return Object.entries(raw as Record<string, any>).map(([code, c]) => ({
+  return Object.entries(raw as Record<string, Partial<HealthCheckSpec> | undefined>).map(([code, c]) => ({
     code,
     severity: c?.severity === 'error' ? HealthSeverity.HEALTH_SEVERITY_ERROR : HealthSeverity.HEALTH_SEVERITY_WARNING,
     summary: String(c?.summary ?? `${module}: ${code}`),

@@ -3,7 +3,6 @@
 // keyring daemon-server wrote, to a native command (pg stat), a module
 // command (hello, back through this module-host) and a bad one (-22).
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { openChannel, makeClient } from '../../../lib/client';
 import { ModuleHostServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/module_host';
