@@ -59,7 +59,12 @@ function load(): ModuleDeclaration {
     canRun = [false, `can_run raised: ${errorText(e)}`];
   }
   return {
-    commands: (cls.COMMANDS ?? []).map((c: Partial<CommandDeclaration>) => ({ cmd: String(c.cmd), desc: String(c.desc ?? ''), perm: String(c.perm ?? 'rw'), poll: !!c.poll })),
+    commands: (cls.COMMANDS ?? []).map((c: Partial<CommandDeclaration>) => ({
+      cmd: String(c.cmd),
+      desc: String(c.desc ?? ''),
+      perm: String(c.perm ?? 'rw'),
+      poll: !!c.poll,
+    })),
     options: cls.MODULE_OPTIONS ?? [],
     notifyTypes: (cls.NOTIFY_TYPES ?? []).map(String),
     canRun,
