@@ -13,7 +13,15 @@ import { configOrExit } from '../lib/config';
 import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { run as mgrctl } from './mgrctl';
 
-const ROOT = path.resolve(__dirname, '..');
+/** Running the build (dist/cli/start.js) rather than the source (through tsx)? */
+const COMPILED = path.extname(__filename) === '.js';
+/** The repository (the working folder of every process). */
+const ROOT = path.resolve(__dirname, COMPILED ? '../..' : '..');
+
+/** node's arguments to run one of this tree's programs (`services/x/main.ts`) the way this launcher runs. */
+export function nodeArgs(script: string): string[] {
+  return COMPILED ? [path.join(ROOT, 'dist', script.replace(/\.ts$/, '.js'))] : ['--import', 'tsx', path.join(ROOT, script)];
+}
 
 const OPTIONS = {
   dataDir: { env: 'MGR_DATA_DIR', flag: 'data-dir', type: 'string', default: './data', desc: 'where every service keeps its state and logs' },
@@ -217,7 +225,7 @@ async function main(): Promise<void> {
   say(`data folder ${data} (logs in ${logs})`);
   for (const spec of localProcesses(cfg)) {
     const log = fs.openSync(path.join(logs, `${spec.name}.log`), 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, spec.script)], {
+    const child = spawn(process.execPath, nodeArgs(spec.script), {
       cwd: ROOT,
       env: { ...process.env, MGR_HOST: cfg.host, ...spec.env },
       stdio: ['ignore', log, log],

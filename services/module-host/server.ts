@@ -98,6 +98,12 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
         labelNames: ['module'],
         registers: [registry],
       });
+      const coalesced = new prom.Counter({
+        name: 'mgr_module_notify_coalesced_total',
+        help: 'notifications dropped because the same one was already waiting for the module',
+        labelNames: ['module'],
+        registers: [registry],
+      });
       const abandoned = new prom.Counter({
         name: 'mgr_module_commands_abandoned_total',
         help: 'module commands abandoned because their caller cancelled (or its deadline passed) first',
@@ -136,6 +142,7 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
         workerMaxOldGenMb: opts.workerMaxOldGenMb ?? 512,
         python: opts.python,
         observeAbandoned: (module) => abandoned.inc({ module }),
+        observeCoalesced: (module) => coalesced.inc({ module }),
         observeNotify: (module, seconds, queued) => {
           notifySeconds.observe({ module }, seconds);
           queueDepth.set({ module }, queued);

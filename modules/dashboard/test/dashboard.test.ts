@@ -110,7 +110,13 @@ describe('dashboard module', () => {
     // trickle in, each new PG's lifetime counters count as one interval's
     // I/O (as in Ceph after a manager restart) and would spike the charts.
     await until('pg stats of every PG', async () => JSON.parse(Buffer.from((await csClient().get({ what: 'pg_status' })).json).toString()).num_pgs === 128);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Then 1.5 s more of reports, by the pg map's own clock, so the first reports' spike has left the rates.
+    const pgMapStamp = async () => {
+      const dump = JSON.parse(Buffer.from((await csClient().get({ what: 'pg_dump' })).json).toString());
+      return Date.parse(String(dump.stamp).replace(/\+0000$/, 'Z'));
+    };
+    const complete = await pgMapStamp();
+    await until('1.5 s more of pg stats', async () => (await pgMapStamp()) >= complete + 1500);
     await mh.host.setEnabledModules(['dashboard']);
   }, 40000);
 

@@ -28,6 +28,7 @@ export interface ModuleHostOptions {
   notifyTimeoutMs: number;
   workerMaxOldGenMb: number;
   observeNotify?: RunnerDeps['observeNotify'];
+  observeCoalesced?: RunnerDeps['observeCoalesced'];
   /** A module command abandoned because its caller cancelled. */
   observeAbandoned?(module: string): void;
   /** Ceph's Python modules (python-modules.ts); none when unset. */
@@ -124,6 +125,7 @@ export class ModuleHost {
       watchdogMs: this.opts.watchdogMs,
       notifyTimeoutMs: this.opts.notifyTimeoutMs,
       observeNotify: this.opts.observeNotify,
+      observeCoalesced: this.opts.observeCoalesced,
     };
   }
 

@@ -16,14 +16,13 @@ import { createLogger } from '../../../lib/log';
 import { startModuleHost, ModuleHostHandle } from '../server';
 import { DEFAULT_CEPH_MGR_DIR } from '../domain/python-modules';
 import type { PythonModuleRunner } from '../domain/python-runner';
+import { describeWith } from '../../../lib/testing/external';
 
 const HAVE_CEPH = fs.existsSync(path.join(DEFAULT_CEPH_MGR_DIR, 'mgr_module.py')) && fs.existsSync('/usr/bin/python3');
-if (!HAVE_CEPH) {
-  process.stdout.write(
-    `SKIP python-modules.test.ts: ${DEFAULT_CEPH_MGR_DIR}/mgr_module.py or /usr/bin/python3 missing (Debian's ceph-mgr, ceph-mgr-modules-core, python3-rados, python3-ceph-argparse; .ci/run installs them)\n`,
-  );
-}
-const describeCeph = HAVE_CEPH ? describe : describe.skip;
+const describeCeph = describeWith(
+  !HAVE_CEPH && `Ceph's manager modules (${DEFAULT_CEPH_MGR_DIR}) or /usr/bin/python3 are missing`,
+  "install Debian's ceph-mgr, ceph-mgr-modules-core, python3-rados and python3-ceph-argparse (.ci/run does)",
+);
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 15000): Promise<T> {
   const end = Date.now() + timeoutMs;

@@ -12,14 +12,13 @@ import { startDaemonServer, DaemonServerHandle } from '../../daemon-server/serve
 import { DEFAULT_CEPH_MGR_DIR } from '../domain/python-modules';
 import { ModuleHostHandle } from '../server';
 import { startStack, until } from '../../../modules/prometheus/test/stack';
+import { describeWith } from '../../../lib/testing/external';
 
 const HAVE_CEPH = fs.existsSync(path.join(DEFAULT_CEPH_MGR_DIR, 'mgr_module.py')) && fs.existsSync('/usr/bin/python3');
-if (!HAVE_CEPH) {
-  process.stdout.write(
-    `SKIP python-send-command.test.ts: ${DEFAULT_CEPH_MGR_DIR}/mgr_module.py or /usr/bin/python3 missing (Debian's ceph-mgr, ceph-mgr-modules-core; .ci/run installs them)\n`,
-  );
-}
-const describeCeph = HAVE_CEPH ? describe : describe.skip;
+const describeCeph = describeWith(
+  !HAVE_CEPH && `Ceph's manager modules (${DEFAULT_CEPH_MGR_DIR}) or /usr/bin/python3 are missing`,
+  "install Debian's ceph-mgr, ceph-mgr-modules-core, python3-rados and python3-ceph-argparse (.ci/run does)",
+);
 
 const PYSENDER = `
 import json
