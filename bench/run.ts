@@ -9,6 +9,7 @@ import { runNotify } from './notify';
 import { runMemory } from './memory';
 import { runScale } from './scale';
 import { runFailover } from './failover';
+import { runCli } from './cli';
 import { stopShared } from './stack';
 
 export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
@@ -19,6 +20,7 @@ export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   memory: () => runMemory(),
   command: () => runCommand(),
   notify: () => runNotify(),
+  cli: () => runCli(),
   failover: () => runFailover(),
 };
 
