@@ -84,7 +84,7 @@ async function oneBackend(backend: 'embedded' | 'etcd', log: (s: string) => void
       until(
         `an available active manager with an available standby (${backend})`,
         async () => {
-          const m = (await standby.getMgrMap({}, { signal: AbortSignal.timeout(2000) })).mgrMap;
+          const m = (await standby.getMgrMap({}, { deadline: 2000 })).mgrMap;
           return m && m.activeName && m.available && m.standbys.length === 1 && m.standbys[0].available
             ? { epoch: m.epoch, active_name: m.activeName, available: m.available, standbys: m.standbys.map((x) => ({ name: x.name })) }
             : null;
@@ -110,10 +110,7 @@ async function oneBackend(backend: 'embedded' | 'etcd', log: (s: string) => void
     let lastAnswer = '';
     const answersHello = async (name: string) => {
       try {
-        const r = await clients[name].command(
-          { prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0) },
-          { metadata: md, signal: AbortSignal.timeout(1000) },
-        );
+        const r = await clients[name].command({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0) }, { metadata: md, deadline: 1000 });
         lastAnswer = `${r.result?.retcode} ${r.result?.stdout} ${r.result?.stderr}`;
         return r.result?.retcode === 0 && r.result.stdout === 'Hello World';
       } catch (e) {
@@ -129,7 +126,7 @@ async function oneBackend(backend: 'embedded' | 'etcd', log: (s: string) => void
         const [n, o] = await Promise.all([answersHello(next), kindIsCrash ? Promise.resolve(false) : answersHello(old)]);
         if (n) return { seconds: (performance.now() - t0) / 1000, who: next };
         if (o) {
-          const m = (await standby.getMgrMap({}, { signal: AbortSignal.timeout(1000) }).catch(() => null))?.mgrMap;
+          const m = (await standby.getMgrMap({}, { deadline: 1000 }).catch(() => null))?.mgrMap;
           if (m && m.epoch > beforeEpoch + 1 && m.activeName === old && m.available) return { seconds: (performance.now() - t0) / 1000, who: old };
         }
         await new Promise((r) => setTimeout(r, 10));

@@ -6,9 +6,9 @@
 import { spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { createChannel, createClient } from 'nice-grpc';
 import { HealthDefinition } from 'nice-grpc-server-health';
 import * as crypto from 'crypto';
+import { connect } from '../lib/client';
 import { configOrExit } from '../lib/config';
 import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { run as mgrctl } from './mgrctl';
@@ -168,14 +168,13 @@ export function localProcesses(cfg: {
 }
 
 export async function waitServing(address: string, timeoutMs: number, child: ChildProcess): Promise<void> {
-  const channel = createChannel(address);
-  const health = createClient(HealthDefinition, channel);
+  const { client: health, close } = connect(HealthDefinition, address);
   const deadline = Date.now() + timeoutMs;
   try {
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode} before it was ready`);
       try {
-        const res = await health.check({ service: '' }, { signal: AbortSignal.timeout(1000) });
+        const res = await health.check({ service: '' }, { deadline: 1000 });
         if (res.status === 1) return;
       } catch {
         // not listening yet
@@ -184,7 +183,7 @@ export async function waitServing(address: string, timeoutMs: number, child: Chi
     }
     throw new Error(`not ready after ${timeoutMs} ms`);
   } finally {
-    channel.close();
+    close();
   }
 }
 
@@ -257,15 +256,14 @@ async function main(): Promise<void> {
 
 /** Per-manager module ports, written once (an operator's later change is kept). */
 async function setModulePorts(clusterState: string, portOffset: number): Promise<void> {
-  const channel = createChannel(clusterState);
-  const cs = createClient(ClusterStateServiceDefinition, channel);
+  const { client: cs, close } = connect(ClusterStateServiceDefinition, clusterState);
   try {
     const preferPython = (process.env.MGR_PREFER_PYTHON_MODULES ?? '').split(',').map((x) => x.trim());
     for (const [key, value] of Object.entries(modulePorts(portOffset, preferPython))) {
       if (!(await cs.getStore({ key })).found) await cs.setStore({ key, value });
     }
   } finally {
-    channel.close();
+    close();
   }
 }
 
