@@ -10,6 +10,7 @@ import { runMemory } from './memory';
 import { runScale } from './scale';
 import { runFailover } from './failover';
 import { runCli } from './cli';
+import { runScrape } from './scrape';
 import { stopShared } from './stack';
 
 export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
@@ -22,6 +23,8 @@ export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   notify: () => runNotify(),
   cli: () => runCli(),
   failover: () => runFailover(),
+  // not in the smoke test's groups: 10,000 OSDs take minutes to set up
+  scrape: () => runScrape(),
 };
 
 async function main(): Promise<void> {

@@ -11,7 +11,7 @@
 //       return [0, 'Hello World', ''];
 //     }
 //   }
-export { EACCES, EAGAIN, EBUSY, EEXIST, EFBIG, EINVAL, EIO, ENOENT, ENOTCONN, EOPNOTSUPP, ETIMEDOUT } from './errno';
+export { EACCES, EAGAIN, EBUSY, EEXIST, EFBIG, EINVAL, EIO, ENOENT, ENOTCONN, EOPNOTSUPP, EPERM, ERANGE, ETIMEDOUT } from './errno';
 
 /** One module option (Ceph's Option in MODULE_OPTIONS), stored as config/mgr/<module>/<name>. */
 export interface OptionDeclaration {
@@ -205,6 +205,13 @@ export abstract class MgrModule extends ModuleBase {
   }
   getAllPerfCounters(prioLimit?: number, services?: string[]): Promise<CephJson> {
     return this.call('getAllPerfCounters', prioLimit ?? null, services ?? null);
+  }
+  /**
+   * Ceph's get_daemon_health_metrics(): daemon name -> the health metrics it
+   * last reported, e.g. {"osd.3": [{"type": "SLOW_OPS", "value": 2}]}.
+   */
+  getDaemonHealthMetrics(): Promise<Record<string, Array<{ type: string; value: number }>>> {
+    return this.call('getDaemonHealthMetrics');
   }
   /** Replaces this module's health checks (code -> check); {} clears them. */
   setHealthChecks(checks: Record<string, HealthCheckSpec>): Promise<void> {

@@ -65,7 +65,7 @@ export class FakeDaemons {
     const osdSchema = osdPerfSchema();
     for (const osd of cluster.osds) {
       const id = osd.id;
-      this.add(
+      const client = this.add(
         new MgrClient({
           ...common,
           daemonName: `osd.${id}`,
@@ -74,6 +74,7 @@ export class FakeDaemons {
           // even spread of the reports over the period
           phase: id / cluster.osdCount,
           counters: { schema: osdSchema, values: (t) => cluster.osdPerfValues(id, t) },
+          healthMetrics: () => cluster.daemonHealthMetrics(`osd.${id}`),
           pgStats: () => {
             if (!cluster.osds[id].up) return undefined; // a down OSD has nothing to say
             const s = cluster.osdPgStats(id, cluster.now());
@@ -81,6 +82,11 @@ export class FakeDaemons {
           },
         }),
       );
+      // The manager's MOSDScrub2: scrub the PGs this OSD is primary of; the next pg stats carry the stamps.
+      client.on('scrub', (m: { deep: boolean; repair: boolean }) => {
+        const n = cluster.scrubOsd(id, m.deep || m.repair);
+        this.log.info('osd scrubbed', { osd: id, pgs: n, deep: m.deep, repair: m.repair });
+      });
     }
     if (this.opts.others !== false) {
       const start = cluster.createdAt;
@@ -103,6 +109,7 @@ export class FakeDaemons {
             daemonName: `mon.${name}`,
             channel: channelFor(this.clients.length),
             metadata: md,
+            healthMetrics: () => cluster.daemonHealthMetrics(`mon.${name}`),
             counters: generated(monPerfSchema(), 13, start),
           }),
         );
@@ -125,7 +132,7 @@ export class FakeDaemons {
     return this;
   }
 
-  private add(c: MgrClient): void {
+  private add(c: MgrClient): MgrClient {
     c.on('connected', () => {
       this.connected++;
       if (!this.announced && this.connected === this.clients.length) {
@@ -135,6 +142,7 @@ export class FakeDaemons {
     });
     c.on('disconnected', () => this.connected--);
     this.clients.push(c);
+    return c;
   }
 
   /** Moves every session to another daemon-server (a new active manager). */

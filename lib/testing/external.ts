@@ -4,28 +4,19 @@
 // under CI=true (.ci/run installs everything), where a missing program is a
 // failing test: CI never passes by skipping silently.
 
+/** What is missing: a reason, several (null or false for what is there), or nothing. */
+export type Missing = string | null | undefined | false | Array<string | null | undefined | false>;
+
+function reasonOf(missing: Missing, install?: string): string | null {
+  const reasons = (Array.isArray(missing) ? missing : [missing]).filter((m): m is string => !!m);
+  if (!reasons.length) return null;
+  return install ? `${reasons.join('; ')}: ${install}` : reasons.join('; ');
+}
+
 /** `describe` when nothing is missing; else a skipped suite (or, under CI, a failing one) naming what is missing. */
-export function describeWith(missing: string | null | undefined | false, install: string): jest.Describe {
-  if (!missing) return describe;
-  return describeMissing(missing, install);
-}
-
-/** `it` when nothing is missing; else a skipped test (or, under CI, a failing one) naming what is missing. */
-export function itWith(missing: string | null | undefined | false, install: string): jest.It {
-  if (!missing) return it;
-  const why = `${missing}: ${install}`;
-  if (process.env.CI === 'true') {
-    return ((name: string) =>
-      it(name, () => {
-        throw new Error(`${why} (CI=true: a missing program fails the run)`);
-      })) as unknown as jest.It;
-  }
-  process.stdout.write(`SKIP ${why}\n`);
-  return it.skip;
-}
-
-function describeMissing(missing: string, install: string): jest.Describe {
-  const why = `${missing}: ${install}`;
+export function describeWith(missing: Missing, install?: string): jest.Describe {
+  const why = reasonOf(missing, install);
+  if (!why) return describe;
   if (process.env.CI === 'true') {
     return ((name: string) =>
       describe(name, () => {
@@ -36,4 +27,18 @@ function describeMissing(missing: string, install: string): jest.Describe {
   }
   process.stdout.write(`SKIP ${why}\n`);
   return describe.skip;
+}
+
+/** `it` when nothing is missing; else a skipped test (or, under CI, a failing one) naming what is missing. */
+export function itWith(missing: Missing, install?: string): jest.It {
+  const why = reasonOf(missing, install);
+  if (!why) return it;
+  if (process.env.CI === 'true') {
+    return ((name: string) =>
+      it(name, () => {
+        throw new Error(`${why} (CI=true: a missing program fails the run)`);
+      })) as unknown as jest.It;
+  }
+  process.stdout.write(`SKIP ${why}\n`);
+  return it.skip;
 }

@@ -1,10 +1,10 @@
 // gRPC handlers of DaemonServerService: credentials from the headers, the
 // active check, and the domain's outcomes turned into status codes. The work
-// is in domain/: sessions.ts (the Session stream) and commands.ts (Command).
+// is in domain/: sessions.ts (the Session stream) and command-path.ts (Command).
 import { CallContext, ServerError, Status } from 'nice-grpc';
 import type { DaemonServerServiceImplementation } from '../../lib/gen/ceph/mgr/v1/daemon_server';
 import type { Authenticator, Caller } from './domain/auth';
-import type { Commands } from './domain/commands';
+import type { CommandPath } from './domain/command-path';
 import { Refusal, RefusalKind } from './domain/errors';
 import type { Sessions } from './domain/sessions';
 
@@ -26,7 +26,7 @@ function toServerError(e: unknown): unknown {
 export interface HandlerDeps {
   auth: Authenticator;
   sessions: Sessions;
-  commands: Commands;
+  commands: CommandPath;
   /**
    * null while this instance is the active manager; otherwise why not
    * (naming the active's address): sessions and commands then get

@@ -7,7 +7,7 @@ import type { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cl
 import type { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
 import type { StandbyClient } from '../../lib/standby-client';
 import type { BeaconApi, ModuleHostStatusApi } from './domain/beacon';
-import type { ModuleHostApi } from './domain/commands';
+import type { ModuleHostApi } from './domain/command-path';
 import { PeerFailure, PeerFailureKind } from './domain/errors';
 import type { IngestSink } from './domain/ingest';
 import type { StandbyApi } from './domain/native';

@@ -13,7 +13,8 @@ import { StandbyClient } from '../../lib/standby-client';
 import { Activity } from './domain/activity';
 import { Authenticator, loadManagerKeyring } from './domain/auth';
 import { Beacon } from './domain/beacon';
-import { Commands } from './domain/commands';
+import { CommandPath } from './domain/command-path';
+import { ClusterStateMonitors } from './domain/monitor/monitors';
 import { Ingest } from './domain/ingest';
 import { LocalConfig } from './domain/local-config';
 import { waitForClusterState } from './domain/readiness';
@@ -21,6 +22,7 @@ import { ManagerRole } from './domain/role';
 import { Sessions } from './domain/sessions';
 import { startStaleChecks } from './domain/staleness';
 import { daemonServerHandlers } from './grpc';
+import { MonitorServiceClient } from './monitor-client';
 import { clusterStatePeer, moduleHostPeer, standbyPeer } from './peers';
 
 export interface DaemonServerOptions {
@@ -36,6 +38,11 @@ export interface DaemonServerOptions {
    * instance is always active and mgr map commands answer -95.
    */
   standbyAddr?: string;
+  /**
+   * The monitors' command endpoint (the simulator's MonitorService), where
+   * the monitors' write commands go. "" : none (they answer -95).
+   */
+  monAddr?: string;
   /** The address published in the MgrMap for clients (default: the listening address). */
   advertiseAddr?: string;
   /** The module-host address published in the MgrMap (default: moduleHostAddr). */
@@ -66,7 +73,7 @@ export interface DaemonServerHandle {
   port: number;
   service: RunningService;
   sessions: Sessions;
-  commands: Commands;
+  commands: CommandPath;
   ingest: Ingest;
   keyringPath: string;
   /** This start's gid in the MgrMap. */
@@ -95,7 +102,8 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   const activity = sb ? new Activity(name, gid) : null;
 
   let sessions!: Sessions;
-  let commands!: Commands;
+  let commands!: CommandPath;
+  let monClient: MonitorServiceClient | null = null;
   let ingest!: Ingest;
   let config!: LocalConfig;
   const service = await startService(
@@ -167,7 +175,18 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         statsThreshold: () => config.threshold,
         pgBackpressureMs: Math.max(1000, config.period * 2000),
       });
-      commands = new Commands({
+      // The monitors' writes go to the simulator's monitor endpoint as this manager.
+      if (opts.monAddr) {
+        const own = keyring?.get(`mgr.${name}`);
+        monClient = new MonitorServiceClient(opts.monAddr, own ? { entity: own.entity, key: own.key } : null, commandTimeoutMs, opts.peerTls);
+        log.info('monitor commands that change the cluster go to the monitor endpoint', { monitor: opts.monAddr });
+      }
+      const monitors = new ClusterStateMonitors({
+        get: (what) => cs.getView(what),
+        mgrMap: async () => (standby ? standby.getMgrMap().catch(() => null) : null),
+        writes: monClient,
+      });
+      commands = new CommandPath({
         log,
         registry,
         getView: (what) => cs.getView(what),
@@ -176,6 +195,8 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         },
         moduleHost,
         standby,
+        monitors,
+        scrubOsds: (osds, how) => sessions.scrubOsds(osds, how),
         config,
         commandTimeoutMs,
         maxInbufBytes: opts.maxInbufBytes ?? 4 * 1024 * 1024,
@@ -261,6 +282,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
       csPeer.close();
       mhPeer?.close();
       sb?.close();
+      monClient?.close();
     },
   };
 }

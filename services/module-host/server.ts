@@ -18,6 +18,9 @@ import { moduleHostHandlers } from './grpc';
 import type { PythonModulesConfig } from './domain/python-modules';
 import { CommandSender } from './send-command';
 
+/** Where Debian's ceph-mgr keeps Ceph's Python modules (tests that run them need it). */
+export { DEFAULT_CEPH_MGR_DIR } from './domain/python-modules';
+
 export const BUILTIN_MODULES = path.resolve(__dirname, '../../modules');
 
 export interface ModuleHostOptions {

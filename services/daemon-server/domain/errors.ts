@@ -39,3 +39,13 @@ export class PeerFailure extends Error {
     super(message);
   }
 }
+
+/** A command-level failure: becomes the response's retcode and stderr. */
+export class CommandFailure extends Error {
+  constructor(
+    readonly retcode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}

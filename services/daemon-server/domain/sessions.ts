@@ -115,6 +115,18 @@ export class Sessions {
     return this.sessions.size;
   }
 
+  /** Sends a scrub to each OSD's session (Ceph's MOSDScrub2); returns the OSDs without one. */
+  scrubOsds(osds: number[], how: { deep: boolean; repair: boolean }): number[] {
+    const missing: number[] = [];
+    for (const osd of osds) {
+      const s = this.sessions.get(`osd.${osd}`);
+      if (!s) missing.push(osd);
+      else s.outbox.push({ msg: { $case: 'scrub', value: { pgids: [], deep: how.deep, repair: how.repair } } });
+    }
+    this.d.log.info('scrub sent', { osds: osds.filter((o) => !missing.includes(o)), deep: how.deep, repair: how.repair });
+    return missing;
+  }
+
   endAllSessions(reason: string): void {
     for (const s of [...this.sessions.values()]) s.end(reason);
   }

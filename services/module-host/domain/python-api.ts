@@ -125,11 +125,11 @@ export class PythonApi {
         return this.host('remote', [s(0), s(1), Array.isArray(args[2]) ? args[2] : []]);
       case '_ceph_send_command': {
         // [svc_type, svc_id, command JSON, tag, inbuf]. The manager's own
-        // commands (svc_type 'mgr') and the monitors' (svc_type 'mon': in
-        // Pacific some, such as pg stat or osd df, are mgr commands that
-        // modules address to the mon) go to daemon-server's command path,
-        // which answers what it serves and says "No handler found" for the
-        // rest; there is no OSD or MDS to send anything else to.
+        // commands (svc_type 'mgr') and the monitors' (svc_type 'mon': osd
+        // dump, health, osd pool create, ..., and the mgr commands modules
+        // address to the mon, pg stat, osd df) go to daemon-server's command
+        // path, which answers what it serves and says "No handler found" for
+        // the rest; there is no OSD or MDS to send anything else to.
         let cmd: Record<string, unknown> = {};
         try {
           const parsed = JSON.parse(s(2));
