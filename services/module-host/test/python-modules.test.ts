@@ -17,22 +17,13 @@ import { startModuleHost, ModuleHostHandle } from '../server';
 import { DEFAULT_CEPH_MGR_DIR } from '../domain/python-modules';
 import type { PythonModuleRunner } from '../domain/python-runner';
 import { describeWith } from '../../../lib/testing/external';
+import { until } from '../../../lib/testing/wait';
 
 const HAVE_CEPH = fs.existsSync(path.join(DEFAULT_CEPH_MGR_DIR, 'mgr_module.py')) && fs.existsSync('/usr/bin/python3');
 const describeCeph = describeWith(
   !HAVE_CEPH && `Ceph's manager modules (${DEFAULT_CEPH_MGR_DIR}) or /usr/bin/python3 are missing`,
   "install Debian's ceph-mgr, ceph-mgr-modules-core, python3-rados and python3-ceph-argparse (.ci/run does)",
 );
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 15000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const v = await fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** The seed's hello module, Python 3 and Pacific form. */
 const HELLO = {
