@@ -144,7 +144,10 @@ async function oneBackend(backend: 'embedded' | 'etcd', log: (s: string) => void
         const before = await activeWithStandby();
         const old = before.active_name;
         const next = before.standbys[0].name;
-        if (!(await answersHello(old))) throw new Error(`${backend}: the active mgr.${old} does not answer hello before the trial`);
+        // The active answers before the trial starts (a loaded machine may need a few tries).
+        if (!(await until(`mgr.${old} to answer hello`, () => answersHello(old), 30000, 200).catch(() => false))) {
+          throw new Error(`${backend}: the active mgr.${old} does not answer hello before the trial; last answer: ${lastAnswer}`);
+        }
         kindIsCrash = kind === 'kill9';
         const mark = ps.output.get('standby')?.length ?? 0;
         const t0 = performance.now();
