@@ -13,6 +13,7 @@ COPY services ./services
 COPY modules ./modules
 COPY cli ./cli
 COPY sim ./sim
+COPY ceph-feed ./ceph-feed
 COPY bin ./bin
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 

@@ -11,6 +11,7 @@ import { runScale } from './scale';
 import { runFailover } from './failover';
 import { runCli } from './cli';
 import { runScrape } from './scrape';
+import { runCephMap } from './cephmap';
 import { stopShared } from './stack';
 
 export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
@@ -25,6 +26,8 @@ export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   failover: () => runFailover(),
   // not in the smoke test's groups: 10,000 OSDs take minutes to set up
   scrape: () => runScrape(),
+  // not in the smoke test's groups either: it starts a real Ceph cluster
+  cephmap: () => runCephMap(),
 };
 
 async function main(): Promise<void> {

@@ -13,7 +13,7 @@ const ROOT = path.resolve(__dirname, '..');
 const DIST = path.join(ROOT, 'dist');
 const STAMP = path.join(DIST, '.built');
 /** Compiled from. */
-const SOURCES = ['lib', 'services', 'modules', 'cli', 'sim'];
+const SOURCES = ['lib', 'services', 'modules', 'cli', 'sim', 'ceph-feed'];
 /** Read at run time relative to the code, so copied to the same place under dist/. */
 export const ASSETS = ['lib/descriptor.binpb', 'services/module-host/python', 'modules/dashboard/frontend', 'sim/templates'];
 

@@ -1,0 +1,118 @@
+// Start-up of the Ceph map feed: reads the Ceph side (ceph.conf or mon_host,
+// the keyring of the entity), builds the monitor client, serves gRPC health
+// (SERVING once the cluster's maps are in cluster-state) and /metrics.
+import * as os from 'os';
+import { startService, type RunningService, type TlsOptions } from '../lib/server';
+import { CephxClient } from '../lib/ceph/cephx/client';
+import { WireCounters } from '../lib/ceph/connection';
+import { MonClient } from '../lib/ceph/monclient';
+import { monitorsForClient, readCephConf, type CephConf, type HostPort } from '../lib/ceph/conf';
+import { KeyringError, readKeyring } from '../lib/keyring';
+import { CephMapFeed } from './feed';
+
+export interface CephFeedConfig {
+  /** ceph.conf to read mon_host (and fsid, keyring) from; '' when monHost is given. */
+  cephConf: string;
+  /** Overrides ceph.conf's mon_host. */
+  monHost?: string;
+  /** Keyring file; '' for the one ceph.conf names for the entity, else /etc/ceph/ceph.<entity>.keyring. */
+  keyring: string;
+  /** The Ceph entity to authenticate as; default client.admin. */
+  entity?: string;
+  clusterState: string;
+  host?: string;
+  /** gRPC port of the feed's health endpoint (0: a free one). */
+  port?: number;
+  metricsPort?: number;
+  periodMs?: number;
+  monGraceMs?: number;
+  /** Retry after a refusal (wrong key, not Pacific); the monitor client's default is 30 s. */
+  fatalRetryMs?: number;
+  /** Backoff between rounds of unreachable monitors (monitor client defaults 500 ms to 10 s). */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  logLevel?: string;
+  /** TLS towards cluster-state (and served by the health endpoint). */
+  tls?: TlsOptions;
+  serverTls?: TlsOptions;
+}
+
+export interface CephFeedHandle {
+  address: string;
+  port: number;
+  feed: CephMapFeed;
+  mon: MonClient;
+  service: RunningService;
+  stop(): Promise<void>;
+}
+
+/** A configuration error a person can fix (bad conf, missing key): main.ts prints it and exits 2. */
+export class CephFeedConfigError extends Error {}
+
+/** Where to connect and how to authenticate, from the files; every failure is a CephFeedConfigError naming the file. */
+export function cephSide(cfg: Pick<CephFeedConfig, 'cephConf' | 'monHost' | 'keyring' | 'entity'>): {
+  monitors: HostPort[];
+  monHost: string;
+  entity: string;
+  key: string;
+  fsid?: string;
+} {
+  const entity = cfg.entity || 'client.admin';
+  if (!/^(client|mgr|mon|osd|mds)\.[A-Za-z0-9_.-]+$/.test(entity))
+    throw new CephFeedConfigError(`--ceph-name '${entity}' is not a Ceph entity name such as client.admin`);
+  let conf: CephConf | undefined;
+  try {
+    if (cfg.cephConf) conf = readCephConf(cfg.cephConf);
+    else if (!cfg.monHost) throw new CephFeedConfigError('no Ceph cluster given: set --ceph-conf (MGR_CEPH_CONF) or --ceph-mon-host (MGR_CEPH_MON_HOST)');
+    const monHost = cfg.monHost || conf?.get('mon_host', entity);
+    const monitors = monitorsForClient(monHost, cfg.monHost ? '--ceph-mon-host' : conf!.source);
+    const keyringFile = cfg.keyring || conf?.get('keyring', entity)?.split(',')[0].trim() || `/etc/ceph/ceph.${entity}.keyring`;
+    const entry = readKeyring(keyringFile).get(entity);
+    if (!entry) throw new CephFeedConfigError(`the keyring ${keyringFile} has no key for ${entity} (--ceph-name)`);
+    return { monitors, monHost: monHost!, entity, key: entry.key, fsid: conf?.get('fsid', entity) };
+  } catch (e) {
+    if (e instanceof CephFeedConfigError) throw e;
+    if (e instanceof KeyringError || e instanceof Error) throw new CephFeedConfigError(e.message);
+    throw e;
+  }
+}
+
+export async function startCephFeed(cfg: CephFeedConfig): Promise<CephFeedHandle> {
+  const side = cephSide(cfg);
+  const service = await startService(
+    { name: 'ceph-feed', host: cfg.host ?? '127.0.0.1', port: cfg.port ?? 0, metricsPort: cfg.metricsPort, logLevel: cfg.logLevel, tls: cfg.serverTls },
+    () => [],
+  );
+  const log = service.log;
+  const mon = new MonClient({
+    monitors: side.monitors,
+    auth: new CephxClient({ entity: side.entity, key: side.key }),
+    logger: log,
+    fsid: side.fsid,
+    hostname: os.hostname(),
+    counters: new WireCounters(),
+    fatalRetryMs: cfg.fatalRetryMs,
+    backoffMs: cfg.backoffMs,
+    maxBackoffMs: cfg.maxBackoffMs,
+  });
+  const feed = new CephMapFeed({
+    mon,
+    clusterState: cfg.clusterState,
+    tls: cfg.tls,
+    logger: log,
+    periodMs: cfg.periodMs,
+    monGraceMs: cfg.monGraceMs,
+    monHost: side.monHost,
+    registry: service.registry,
+  });
+  log.info('following the Ceph cluster', {
+    monitors: side.monitors.map((m) => `v2:${m.host.includes(':') ? `[${m.host}]` : m.host}:${m.port}`),
+    entity: side.entity,
+    fsid: side.fsid,
+    clusterState: cfg.clusterState,
+  });
+  feed.start();
+  void feed.firstSync.then(() => service.setServing(true, "the cluster's maps are in cluster-state"));
+  service.onShutdown(() => feed.stop());
+  return { address: service.address, port: service.port, feed, mon, service, stop: () => service.stop() };
+}
