@@ -15,7 +15,7 @@ import { connect } from '../lib/client';
 import { configOrExit } from '../lib/config';
 import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { run as mgrctl } from './mgrctl';
-import { cephSide } from '../ceph-feed/server';
+import { cephSide } from '../lib/ceph/target';
 
 /** Running the build (dist/cli/start.js) rather than the source (through tsx)? */
 const COMPILED = path.extname(__filename) === '.js';
