@@ -89,7 +89,7 @@ async function oneBackend(
       until(
         `an available active manager with an available standby (${backend})`,
         async () => {
-          const m = (await standby.getMgrMap({}, { signal: AbortSignal.timeout(2000) })).mgrMap;
+          const m = (await standby.getMgrMap({}, { deadline: 2000 })).mgrMap;
           return m && m.activeName && m.available && m.standbys.length === 1 && m.standbys[0].available
             ? { epoch: m.epoch, active_name: m.activeName, available: m.available, standbys: m.standbys.map((x) => ({ name: x.name })) }
             : null;
@@ -100,7 +100,7 @@ async function oneBackend(
     const dsAddr = (name: string) => `127.0.0.1:${port(name === 'x' ? 7300 : 7301)}`;
     await activeWithStandby();
     // The grace period the standby service runs with (the product's default unless configured).
-    const graceMs = (await standby.getMgrMap({}, { signal: AbortSignal.timeout(2000) })).graceMs;
+    const graceMs = (await standby.getMgrMap({}, { deadline: 2000 })).graceMs;
 
     // hello straight to one manager's daemon-server: the moment it answers as the active
     const key = keyFromKeyring(path.join(dataDir, 'keyring'), 'client.admin');
@@ -117,10 +117,7 @@ async function oneBackend(
     let lastAnswer = '';
     const answersHello = async (name: string) => {
       try {
-        const r = await clients[name].command(
-          { prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0) },
-          { metadata: md, signal: AbortSignal.timeout(1000) },
-        );
+        const r = await clients[name].command({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0) }, { metadata: md, deadline: 1000 });
         lastAnswer = `${r.result?.retcode} ${r.result?.stdout} ${r.result?.stderr}`;
         return r.result?.retcode === 0 && r.result.stdout === 'Hello World';
       } catch (e) {
@@ -136,7 +133,7 @@ async function oneBackend(
         const [n, o] = await Promise.all([answersHello(next), kindIsCrash ? Promise.resolve(false) : answersHello(old)]);
         if (n) return { seconds: (performance.now() - t0) / 1000, who: next };
         if (o) {
-          const m = (await standby.getMgrMap({}, { signal: AbortSignal.timeout(1000) }).catch(() => null))?.mgrMap;
+          const m = (await standby.getMgrMap({}, { deadline: 1000 }).catch(() => null))?.mgrMap;
           if (m && m.epoch > beforeEpoch + 1 && m.activeName === old && m.available) return { seconds: (performance.now() - t0) / 1000, who: old };
         }
         await new Promise((r) => setTimeout(r, 10));
@@ -154,7 +151,10 @@ async function oneBackend(
         const before = await activeWithStandby();
         const old = before.active_name;
         const next = before.standbys[0].name;
-        await until(`the active mgr.${old} to answer hello before the trial (${backend})`, () => answersHello(old), 60000, 100);
+        // The active answers before the trial starts (a loaded machine may need a few tries).
+        if (!(await until(`mgr.${old} to answer hello`, () => answersHello(old), 30000, 200).catch(() => false))) {
+          throw new Error(`${backend}: the active mgr.${old} does not answer hello before the trial; last answer: ${lastAnswer}`);
+        }
         kindIsCrash = kind === 'kill9';
         const mark = ps.output.get('standby')?.length ?? 0;
         const t0 = performance.now();

@@ -5,7 +5,7 @@
 // this, one UNAVAILABLE during a restart made a module's serve() throw and
 // left it failed for good. Done here, once, rather than in every module.
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
-import type { ClusterStateApi } from './host';
+import type { ClusterStateApi } from './cluster-api';
 
 export interface OutagePolicy {
   /** How long one call may keep trying (ms). */
