@@ -182,7 +182,7 @@ describe('module-host', () => {
     const r = await pending;
     expect(r.retcode).toBe(-5);
     expect(r.stderr).toMatch(/Module 'blocker' stopped while handling 'blocker wait'/);
-    await mh.host.setEnabledModules(['hello', 'status', 'selftest', 'blocker', 'healthy']);
+    await mh.host.setEnabledModules(['hello', 'status', 'selftest', 'blocker', 'healthy', 'gated']);
     expect((await cmd('blocker ping')).stdout).toBe('pong');
   });
 
