@@ -45,7 +45,7 @@ describe('module-host', () => {
       logLevel: 'warn',
       metricsPort: -1,
     });
-  }, 30000);
+  }, 120000); // eleven modules compiled from source: slow on a loaded machine, bounded all the same
 
   afterAll(async () => {
     await mh?.stop();
@@ -276,7 +276,7 @@ describe('module-host through a cluster-state outage', () => {
     cs = await startClusterState({ dataDir, logLevel: 'warn', metricsPort: -1 });
     await csClient().setStore({ key: 'mgr/keeper/greeting', value: 'hello from before' });
     mh = await startModuleHost({ clusterStateAddr: cs.address, modulePath: [FIXTURES], enabledModules: ['hello'], logLevel: 'warn', metricsPort: -1 });
-  }, 30000);
+  }, 120000);
 
   afterAll(async () => {
     await mh?.stop();
@@ -333,7 +333,7 @@ describe('module-host child processes', () => {
     writeModule(0);
     cs = await startClusterState({ dataDir, logLevel: 'warn', metricsPort: -1 });
     mh = await startModuleHost({ clusterStateAddr: cs.address, modulePath: [moduleDir], enabledModules: ['hello'], logLevel: 'warn', metricsPort: -1 });
-  }, 30000);
+  }, 120000);
 
   afterAll(async () => {
     await mh?.stop();
