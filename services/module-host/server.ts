@@ -46,6 +46,8 @@ export interface ModuleHostOptions {
   commandTimeoutMs?: number;
   /** How long a module's call to cluster-state waits out an outage (ms). */
   clusterStateRetryMs?: number;
+  /** How long one notify may run before it counts as stuck; default commandTimeoutMs. */
+  notifyTimeoutMs?: number;
   watchdogMs?: number;
   workerMaxOldGenMb?: number;
   metricsPort?: number;
@@ -154,7 +156,7 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
         log: (level, msg, fields) => log[level](msg, fields),
         commandTimeoutMs: opts.commandTimeoutMs ?? 30000,
         watchdogMs: opts.watchdogMs ?? 10000,
-        notifyTimeoutMs: opts.commandTimeoutMs ?? 30000,
+        notifyTimeoutMs: opts.notifyTimeoutMs ?? opts.commandTimeoutMs ?? 30000,
         workerMaxOldGenMb: opts.workerMaxOldGenMb ?? 512,
         python: opts.python,
         observeAbandoned: (module) => abandoned.inc({ module }),
