@@ -14,7 +14,8 @@ import { isUnreachable, openChannel, makeClient, tlsFromEnv } from '../lib/clien
 import { DaemonServerServiceDefinition } from '../lib/gen/ceph/mgr/v1/daemon_server';
 import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { keyFromKeyring } from '../lib/keyring';
-import type { CommandResult } from '../lib/gen/ceph/mgr/v1/common';
+import type { CommandDescriptor, CommandResult } from '../lib/gen/ceph/mgr/v1/common';
+import { parseSignature } from '../lib/command-descriptor';
 import { activeDaemonServer, StandbyClient } from '../lib/standby-client';
 import type { MgrMap } from '../lib/gen/ceph/mgr/v1/standby';
 import { ANSWERED_BY_TRAILER } from '../lib/headers';
@@ -158,7 +159,10 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
     const waitUntil = Date.now() + o.waitMs;
     // A failover while we talk: the old active answers UNAVAILABLE, is
     // gone, or (hung) does not answer at all while the MgrMap names a new
-    // one; find the new one and send again, until --wait-ms runs out.
+    // one; find the new one and send again, until --wait-ms runs out. A
+    // command that changes something (perm w or x) is never abandoned for a
+    // moved map: the old active may have run it already (`mgr fail` moves
+    // the map itself), so it is sent again only after an UNAVAILABLE answer.
     let r: CommandResult;
     for (;;) {
       if (finder) addr = await finder.find(waitUntil);
@@ -166,24 +170,27 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
       const ds = makeClient(DaemonServerServiceDefinition, ch);
       const moved = finder?.movedFrom(addr);
       answered = false;
+      let changes = false;
       try {
         const descs = (await ds.getCommandDescriptions({}, { metadata: md, deadline: o.timeoutMs, signal: moved?.signal, onTrailer })).commands;
         const mapped = mapWords(words, descs);
         if (o.format) mapped.args.format = o.format;
+        changes = changesState(descs, mapped.prefix);
         const res = await ds.command(
           { prefix: mapped.prefix, args: JSON.stringify(mapped.args), inbuf },
-          { metadata: md, deadline: o.timeoutMs, signal: moved?.signal, onTrailer },
+          { metadata: md, deadline: o.timeoutMs, signal: changes ? undefined : moved?.signal, onTrailer },
         );
         r = res.result ?? { retcode: -5, stdout: '', stderr: 'no result' };
         break;
       } catch (e) {
-        const followMap = moved?.signal.aborted || (e instanceof ClientError && e.code === Status.UNAVAILABLE);
+        const abandoned = !changes && !!moved?.signal.aborted;
+        const followMap = abandoned || (e instanceof ClientError && e.code === Status.UNAVAILABLE);
         if (!finder || !followMap || Date.now() >= waitUntil) throw e;
-        finder.retrying(addr, moved?.signal.aborted ? 'the MgrMap names another active manager' : (e as ClientError).details);
+        finder.retrying(addr, abandoned ? 'the MgrMap names another active manager' : (e as ClientError).details);
         ch.close();
         ch = null;
         // A moved map is followed at once; an UNAVAILABLE answer waits for the map to change (or 300 ms).
-        if (!moved?.signal.aborted) await finder.mapChange(300);
+        if (!abandoned) await finder.mapChange(300);
       } finally {
         moved?.done();
       }
@@ -210,6 +217,17 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
 }
 
 class NoActiveManager extends Error {}
+
+/** Whether the command `prefix` changes something (its descriptor's perm has w or x). */
+function changesState(descs: CommandDescriptor[], prefix: string): boolean {
+  return descs.some((d) => {
+    try {
+      return /[wx]/.test(d.perm) && parseSignature(d.cmd).prefix === prefix;
+    } catch {
+      return false; // a module's malformed descriptor matches nothing
+    }
+  });
+}
 
 /**
  * Finds the active manager's daemon-server through the MgrMap: asked once,
