@@ -3,7 +3,7 @@
 // connection, so the stream ends within milliseconds; one that is starting
 // or shutting down reports NOT_SERVING on it. What daemon-server does with
 // the answer (stop saying it is available, resign as active so a standby
-// takes over) is in server.ts; this file only keeps the state.
+// takes over) is in beacon.ts; this file only keeps the state.
 export type ModuleHostState = 'up' | 'not_ready' | 'down';
 
 export interface ModuleHostWatchDeps {
