@@ -40,6 +40,7 @@ const MAP_ORDER = [
   'mon_map',
   'mon_status',
   'crush_map',
+  'pg_mappings',
   'osd_map',
   'health_mon',
   'mon_config',
@@ -56,6 +57,7 @@ const GET_NAME: Record<FeedMap, string> = {
   mon_map: 'mon_map',
   mon_status: 'mon_status',
   crush_map: 'osd_map_crush',
+  pg_mappings: 'pg_mappings',
   osd_map: 'osd_map',
   health_mon: 'osd_map', // pushed at the osd map's epoch (no get() of its own)
   mon_config: 'mon_config',
@@ -140,6 +142,7 @@ export class MapFeed {
       this.events.push(ev);
       this.log.info('event', { ...ev });
       this.dirty.add('osd_map');
+      this.dirty.add('pg_mappings');
       await this.flushNow().catch((e) => this.log.warn('maps not pushed after event; will retry', { error: (e as Error).message }));
       // What the monitors would write to the cluster log.
       const message =
@@ -167,8 +170,11 @@ export class MapFeed {
     return this.run(async () => {
       const { result, changed } = change();
       for (const m of changed) this.dirty.add(m);
-      // The monitors' health follows the osd map.
-      if (changed.includes('osd_map')) this.dirty.add('health_mon');
+      // The monitors' health and the PG mappings follow the osd map.
+      if (changed.includes('osd_map')) {
+        this.dirty.add('health_mon');
+        this.dirty.add('pg_mappings');
+      }
       await this.flushNow();
       return result;
     });
@@ -262,6 +268,8 @@ export class MapFeed {
         return mgrConfig(c);
       case 'crush_map':
         return c.crushMap();
+      case 'pg_mappings':
+        return c.pgMappings();
       case 'fs_map':
         return { ...c.fsMap(), epoch };
       case 'mon_map':
@@ -282,7 +290,7 @@ export class MapFeed {
   /** Pushes one map at the next epoch; if cluster-state holds a later one (an earlier run), moves past it. */
   private async pushMap(name: FeedMap): Promise<void> {
     for (let tries = 0; ; tries++) {
-      const epoch = name === 'osd_map' || name === 'health_mon' ? this.cluster.epoch : (this.epochs.get(name) ?? 0) + 1;
+      const epoch = name === 'osd_map' || name === 'health_mon' || name === 'pg_mappings' ? this.cluster.epoch : (this.epochs.get(name) ?? 0) + 1;
       const json = Buffer.from(JSON.stringify(this.build(name, epoch)));
       try {
         const res = await this.client.putMap({ name, epoch, json });

@@ -1,6 +1,7 @@
 // The simulated cluster's monitors, as far as commands go: the writes
-// (`osd pool create|set|set-quota|delete|rm`, `osd out|in|down|reweight`,
-// `osd set|unset`, `config set`) checked and answered as a Pacific monitor
+// (`osd pool create|set|set-quota|delete|rm`, `osd pool application enable`,
+// `osd out|in|down|reweight`, `osd set|unset`, `osd pg-upmap-items`,
+// `osd rm-pg-upmap-items`, `config set`) checked and answered as a Pacific monitor
 // answers them (same return codes and messages), applied to the simulated
 // cluster through the feed, which pushes the changed maps to cluster-state
 // before the answer goes back. Reads are answered by daemon-server from
@@ -157,6 +158,12 @@ export class SimMonitor {
         return this.osdFlag(prefix === 'osd set', cmd);
       case 'config set':
         return this.configSet(cmd);
+      case 'osd pg-upmap-items':
+        return this.pgUpmapItems(cmd);
+      case 'osd rm-pg-upmap-items':
+        return this.rmPgUpmapItems(cmd);
+      case 'osd pool application enable':
+        return this.poolApplicationEnable(cmd);
     }
     throw new Refused(EINVAL, `command '${prefix}' is not answered by the simulated monitors`);
   }
@@ -462,6 +469,60 @@ export class SimMonitor {
     const flags = flagKeys(String(cmd.key));
     await this.apply(() => ({ result: this.c.setOsdFlags(flags, on), changed: ['osd_map'] }));
     return `${flags.join(',')} is ${on ? 'set' : 'unset'}`;
+  }
+
+  // ---- upmap (the balancer's) -------------------------------------------
+
+  private upmapPg(cmd: Cmd) {
+    const pgid = String(cmd.pgid);
+    const pg = this.c.pg(pgid.replace(/\.0*([0-9a-f])/i, '.$1').toLowerCase());
+    if (!pg) throw new Refused(ENOENT, `pg ${pgid} does not exist`);
+    return pg;
+  }
+
+  /** OSDMonitor's `osd pg-upmap-items`: pairs of OSDs, checked as Ceph checks them. */
+  private async pgUpmapItems(cmd: Cmd): Promise<string> {
+    const pg = this.upmapPg(cmd);
+    const ids: number[] = (Array.isArray(cmd.id) ? cmd.id : [cmd.id]).map(Number);
+    if (ids.length % 2) throw new Refused(EINVAL, 'you must specify pairs of osd ids to be remapped');
+    const size = this.c.pools.find((p) => p.id === pg.pool)!.size;
+    if (ids.length / 2 > size) throw new Refused(EINVAL, `num of osd pairs (${ids.length / 2}) > pool size (${size})`);
+    let notes = '';
+    const pairs: Array<[number, number]> = [];
+    for (let i = 0; i < ids.length; i += 2) {
+      const [from, to] = [ids[i], ids[i + 1]];
+      if (from === to) {
+        notes += `from osd.${from} == to osd.${to}, `;
+        continue;
+      }
+      for (const o of [from, to]) if (!this.c.osds[o]) throw new Refused(ENOENT, `${notes}osd.${o} does not exist`);
+      if (pairs.some(([f, t]) => f === from && t === to)) {
+        notes += `osd.${from} -> osd.${to} already exists, `;
+        continue;
+      }
+      pairs.push([from, to]);
+    }
+    if (!pairs.length) throw new Refused(EINVAL, `${notes}no valid upmap items(pairs) is specified`);
+    await this.apply(() => ({ result: this.c.setPgUpmapItems(pg.pgid, pairs), changed: ['osd_map'] }));
+    return `${notes}set ${pg.pgid} pg_upmap_items mapping to [${pairs.map(([f, t]) => `${f}->${t}`).join(',')}]`;
+  }
+
+  private async rmPgUpmapItems(cmd: Cmd): Promise<string> {
+    const pg = this.upmapPg(cmd);
+    await this.apply(() => ({ result: this.c.clearPgUpmapItems(pg.pgid), changed: ['osd_map'] }));
+    return `clear ${pg.pgid} pg_upmap_items mapping`;
+  }
+
+  /** `osd pool application enable`: as OSDMonitor::prepare_command_pool_application. */
+  private async poolApplicationEnable(cmd: Cmd): Promise<string> {
+    const p = this.pool(cmd.pool);
+    const app = String(cmd.app);
+    if (app.length > 128) throw new Refused(EINVAL, 'application name must be 128 characters or less');
+    if (p.applications[app]) return `application '${app}' already enabled on pool '${p.name}'`;
+    if (Object.keys(p.applications).length && cmd.yes_i_really_mean_it !== true)
+      throw new Refused(EPERM, `Are you SURE? Pool '${p.name}' already has an enabled application; pass --yes-i-really-mean-it to proceed anyway`);
+    await this.apply(() => ({ result: this.c.changePool(p, (pool) => (pool.applications[app] = {})), changed: ['osd_map'] }));
+    return `enabled application '${app}' on pool '${p.name}'`;
   }
 
   // ---- config -----------------------------------------------------------

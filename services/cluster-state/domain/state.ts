@@ -93,7 +93,6 @@ export class ClusterState {
       service_map: { epoch: 0, modified: '', services: {} },
       config: {},
       mon_config: { options: [] },
-      pg_progress: { events: {} },
     };
     // The monitors' mon_status reaches modules as a JSON string, as in Ceph's digest.
     const wrapped = new Set(['mon_status']);
@@ -187,6 +186,22 @@ export class ClusterState {
           .map((p) => ({ pgid: p.pgid, reported_epoch: p.reported_epoch ?? 0 }));
         return { pg_stats, total_num_pgs: this.pg.pgStats.size };
       }),
+    );
+    // What the progress module follows recovery with (PGMap::dump_pg_progress).
+    this.views.define(
+      'pg_progress',
+      pgView(() => {
+        const pgs: Record<string, Json> = {};
+        for (const [pgid, st] of this.pg.pgStats) {
+          pgs[pgid] = {
+            num_bytes: st.stat_sum?.num_bytes ?? 0,
+            num_bytes_recovered: st.stat_sum?.num_bytes_recovered ?? 0,
+            reported_epoch: st.reported_epoch ?? 0,
+            state: st.state,
+          };
+        }
+        return { pg_ready: this.pgReady(), pgs };
+      }, osdv),
     );
     const crushKey = () => `${this.maps.version('crush_map')}/${osdv()}/${this.maps.version('osd_metadata')}`;
     this.views.define('osd_map_crush', {
