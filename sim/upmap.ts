@@ -18,7 +18,10 @@ export class UpmapItems {
   }
 
   set(pgid: string, pairs: UpmapPair[]): void {
-    this.items.set(pgid, pairs.map(([f, t]) => [f, t]));
+    this.items.set(
+      pgid,
+      pairs.map(([f, t]) => [f, t]),
+    );
   }
 
   /** Removes a PG's items; whether it had any. */

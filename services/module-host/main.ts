@@ -1,6 +1,7 @@
 // module-host: wiring only (configuration, start, signals).
 import { COMMON_OPTIONS, configOrExit, peerTlsOf, serverTlsOf } from '../../lib/config';
 import { exitOnSignals } from '../../lib/server';
+import { ALWAYS_ON_MODULES } from '../../lib/always-on-modules';
 import { startModuleHost } from './server';
 import { DEFAULT_CEPH_MGR_DIR } from './domain/python-modules';
 
@@ -29,7 +30,13 @@ const OPTIONS = {
     default: '',
     desc: 'standby host:port, comma-separated for several replicas (empty: always active, modules from MGR_MODULES)',
   },
-  alwaysOn: { env: 'MGR_ALWAYS_ON_MODULES', flag: 'always-on-modules', type: 'string', default: 'status', desc: 'modules that are always on' },
+  alwaysOn: {
+    env: 'MGR_ALWAYS_ON_MODULES',
+    flag: 'always-on-modules',
+    type: 'string',
+    default: ALWAYS_ON_MODULES.join(','),
+    desc: "modules that are always on without a standby service (with one, the MgrMap's list wins)",
+  },
   commandTimeoutMs: {
     env: 'MGR_MODULE_COMMAND_TIMEOUT_MS',
     flag: 'command-timeout-ms',

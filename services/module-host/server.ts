@@ -9,6 +9,7 @@ import { ClusterStateServiceDefinition, DaemonQueryKind, WatchEventKind } from '
 import { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
 import type { MgrMap } from '../../lib/gen/ceph/mgr/v1/standby';
 import { StandbyClient } from '../../lib/standby-client';
+import { ALWAYS_ON_MODULES } from '../../lib/always-on-modules';
 import { ClusterStateApi, ModuleHost } from './domain/host';
 import { moduleHostHandlers } from './grpc';
 import type { PythonModulesConfig } from './domain/python-modules';
@@ -118,6 +119,23 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
     async setHealthChecks(checks) {
       await cs.setHealthChecks({ source: 'module-host', checks }, { signal: deadline() });
     },
+    async putReport(name, json) {
+      // Epochs grow from what is stored (another manager may have reported before us).
+      for (let tries = 0; ; tries++) {
+        let epoch = 1;
+        try {
+          epoch = (await cs.get({ what: name }, { signal: deadline() })).epoch + 1;
+        } catch {
+          // nothing stored yet
+        }
+        try {
+          await cs.putMap({ name, epoch, json: Buffer.from(json) }, { signal: deadline() });
+          return;
+        } catch (e) {
+          if (tries > 0 || !/FAILED_PRECONDITION/.test(String((e as Error).message))) throw e;
+        }
+      }
+    },
     async clusterLog(channel, priority, message) {
       await cs.appendClusterLog(
         { entries: [{ channel, priority, name: `mgr.${opts.name ?? 'x'}`, message, stamp: Date.now() / 1000 }] },
@@ -176,7 +194,7 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
         commands,
         modulePath: [BUILTIN_MODULES, ...(opts.modulePath ?? [])],
         enabled: opts.enabledModules ?? ['hello', 'status', 'selftest'],
-        alwaysOn: opts.alwaysOnModules ?? ['status'],
+        alwaysOn: opts.alwaysOnModules ?? ALWAYS_ON_MODULES,
         cluster,
         log: (level, msg, fields) => log[level](msg, fields),
         commandTimeoutMs: opts.commandTimeoutMs ?? 30000,

@@ -93,6 +93,7 @@ export class ClusterState {
       service_map: { epoch: 0, modified: '', services: {} },
       config: {},
       mon_config: { options: [] },
+      progress_events: {},
     };
     // The monitors' mon_status reaches modules as a JSON string, as in Ceph's digest.
     const wrapped = new Set(['mon_status']);

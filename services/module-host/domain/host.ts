@@ -10,6 +10,8 @@ import { convertOption, declaredOptions, optionKey, OptionError, unknownOption }
 import type { OptionDeclaration } from './protocol';
 import { addPythonModules, PythonModulesConfig } from './python-modules';
 import type { CommandSender } from './send-command';
+import { ProgressEvents } from './progress-events';
+import { configOptionsJson } from '../../../lib/ceph-config-options';
 
 /** What the host needs from cluster-state (a thin adapter over its client). */
 export interface ClusterStateApi {
@@ -23,6 +25,8 @@ export interface ClusterStateApi {
   listStore(prefix: string): Promise<Record<string, string>>;
   setHealthChecks(checks: HealthCheck[]): Promise<void>;
   clusterLog(channel: string, priority: string, message: string): Promise<void>;
+  /** Puts a map this manager reports (progress_events) at the epoch after the stored one. */
+  putReport(name: string, json: string): Promise<void>;
 }
 
 export interface ModuleHostOptions {
@@ -72,6 +76,7 @@ const RAW_MAPS = new Set([
   'crush_map',
   'mon_status',
   'health_mon',
+  'pg_mappings',
 ]);
 
 const EIO = -5;
@@ -92,10 +97,15 @@ export class ModuleHost {
   private clashes: string[] = [];
   private healthTimer: NodeJS.Timeout | null = null;
   private syncing: Promise<void> = Promise.resolve();
+  /** The modules' progress events, reported while this manager is active. */
+  readonly progress: ProgressEvents;
   loaded = false;
 
   constructor(private opts: ModuleHostOptions) {
     this.enabled = new Set(opts.enabled);
+    this.progress = new ProgressEvents(async (json) => {
+      if (this.active) await this.opts.cluster.putReport('progress_events', json);
+    }, opts.log);
   }
 
   /** Finds every module and reads its declaration. */
@@ -149,6 +159,8 @@ export class ModuleHost {
     if (active === this.active && this.loaded) return this.syncing;
     this.active = active;
     this.opts.log('info', active ? 'this manager is active: starting modules' : 'this manager is standby: running standby parts only');
+    // A new active reports its own (at first no) progress events.
+    if (active) this.progress.clear();
     return this.sync();
   }
 
@@ -197,6 +209,7 @@ export class ModuleHost {
     await this.syncing;
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
     if (this.healthTimer) clearTimeout(this.healthTimer);
+    this.progress.stop();
   }
 
   modules(): ModuleView[] {
@@ -296,6 +309,8 @@ export class ModuleHost {
   }
 
   private async cachedGet(what: string, known: number): Promise<{ version: number; json: string | null; unchanged?: boolean }> {
+    // The manager's own option table (compiled into ceph-mgr), never changing.
+    if (what === 'config_options') return known === 1 ? { version: 1, json: null, unchanged: true } : { version: 1, json: configOptionsJson() };
     const version = this.versionOf(what);
     if (known === version && this.getCache.get(what)?.version === version) return { version, json: null, unchanged: true };
     let hit = this.getCache.get(what);
@@ -383,7 +398,8 @@ export class ModuleHost {
       case 'remote': {
         const target = this.runners.get(s(0));
         if (!target || target.state !== 'running') throw new Error(`module '${s(0)}' is not enabled or not running`);
-        return target.remote(s(1), (args[2] as unknown[]) ?? [], this.opts.commandTimeoutMs);
+        const kwargs = args[3] && typeof args[3] === 'object' && !Array.isArray(args[3]) ? (args[3] as Record<string, unknown>) : undefined;
+        return target.remote(s(1), (args[2] as unknown[]) ?? [], this.opts.commandTimeoutMs, kwargs);
       }
       case 'setUri':
         this.services.set(module, s(0));
@@ -393,6 +409,15 @@ export class ModuleHost {
         return this.activeServices[module] ?? '';
       case 'clusterLog':
         return c.clusterLog(s(0), s(1), `[${module}] ${s(2)}`);
+      case 'updateProgressEvent':
+        this.progress.update(s(0), s(1), Number(args[2]), !!args[3]);
+        return null;
+      case 'completeProgressEvent':
+        this.progress.complete(s(0));
+        return null;
+      case 'clearProgressEvents':
+        this.progress.clear();
+        return null;
       case 'sendCommand': {
         // [prefix, args, inbuf] -> [retcode, stdout, stderr], through daemon-server's command path.
         if (!this.opts.commands) return [EOPNOTSUPP, '', `module-host has no daemon-server to send '${s(0)}' to`];

@@ -11,39 +11,34 @@ import * as path from 'path';
 import type { RunnerDeps } from './module-runner';
 import { convertOption, declaredOptions, optionKey } from './options';
 import type { PythonRuntime } from './python-runner';
-import { COMMAND_TABLE } from '../../daemon-server/domain/commands';
-import { parseSignature } from '../../daemon-server/domain/argspec';
+import { configOption, typedOptionValue } from '../../../lib/ceph-config-options';
 
 export const CEPH_VERSION = 'ceph version 16.2.15 (618f440892089921c3e944a991122ddc44e60516) pacific (stable)';
 const RELEASES: Record<number, string> = { 12: 'luminous', 13: 'mimic', 14: 'nautilus', 15: 'octopus', 16: 'pacific', 17: 'quincy', 18: 'reef' };
 
-/** ceph-mgr's config options the modules read (get_ceph_option), typed as Ceph types them. */
-function cephOptions(mgrId: string): Record<string, unknown> {
+/**
+ * ceph-mgr's options that are this manager instance's own (its files, and
+ * its log level: the modules log through module-host's log, at info unless
+ * a module's log_level says otherwise), whatever the cluster's configuration
+ * says; the rest come from the manager's running configuration
+ * (get('config')) or the option's default.
+ */
+function localOptions(mgrId: string): Record<string, unknown> {
   return {
     debug_mgr: '2/5',
     log_file: path.join(os.tmpdir(), `ceph-mgr.${mgrId}.log`),
     keyring: '/etc/ceph/ceph.client.admin.keyring',
-    mgr_stats_period: 5,
-    mgr_tick_period: 2,
-    mon_pg_warn_max_object_skew: 10,
-    target_max_misplaced_ratio: 0.05,
-    device_failure_prediction_mode: 'none',
-    mds_max_snaps_per_dir: 100,
-    rbd_default_pool: 'rbd',
-    osd_pool_default_size: 3,
   };
 }
 
 const EOPNOTSUPP = -95;
 const EINVAL = -22;
 
-/** Prefixes daemon-server answers natively (so a 'mon' send_command of one can go there). */
-const NATIVE_PREFIXES = new Set(COMMAND_TABLE.map((c) => parseSignature(c.cmd).prefix));
-
 export class PythonApi {
   private ownChecks: Record<string, unknown> = {};
   private unserved = new Set<string>();
   private options: Record<string, unknown>;
+  private config: { version: number; values: Record<string, unknown> } = { version: -1, values: {} };
 
   constructor(
     private module: string,
@@ -51,7 +46,7 @@ export class PythonApi {
     mgrId: string,
     private log: RunnerDeps['log'],
   ) {
-    this.options = cephOptions(mgrId);
+    this.options = localOptions(mgrId);
   }
 
   private host(method: string, args: unknown[]): Promise<unknown> {
@@ -83,7 +78,7 @@ export class PythonApi {
       case '_ceph_get_daemon_health_metrics':
         return this.rt.cluster.queryDaemons('health_metrics', {});
       case '_ceph_get_option':
-        return this.options[s(0)] ?? null;
+        return this.getOption(s(0));
       case '_ceph_get_foreign_option':
         return null;
       case '_ceph_get_module_option':
@@ -114,14 +109,22 @@ export class PythonApi {
         return this.pushHealth();
       case '_ceph_cluster_log':
         return this.host('clusterLog', [s(0), s(1), s(2)]);
+      case '_ceph_update_progress_event':
+        return this.host('updateProgressEvent', [s(0), s(1), Number(args[2]), !!args[3]]);
+      case '_ceph_complete_progress_event':
+        return this.host('completeProgressEvent', [s(0)]);
+      case '_ceph_clear_all_progress_events':
+        return this.host('clearProgressEvents', []);
       case '_ceph_dispatch_remote':
-        return this.host('remote', [s(0), s(1), Array.isArray(args[2]) ? args[2] : []]);
+        return this.host('remote', [s(0), s(1), Array.isArray(args[2]) ? args[2] : [], args[3] ?? {}]);
       case '_ceph_send_command': {
         // [svc_type, svc_id, command JSON, tag, inbuf]. The manager's own
-        // commands (svc_type 'mgr'), and monitor commands that daemon-server
-        // answers itself (pg stat, osd df, ...: mgr commands in Pacific that
-        // modules sometimes address to the mon), go through daemon-server's
-        // command path; there is no monitor or OSD to send anything else to.
+        // commands (svc_type 'mgr') and the monitors' (svc_type 'mon': a
+        // monitor hands the manager's commands on to it, and daemon-server
+        // answers the monitors' through its Monitors seam) go through
+        // daemon-server's command path, validated, cap-checked and audited;
+        // a command neither knows answers as Ceph's would. Commands to one
+        // daemon (osd, mds, pg) have no daemon to reach here.
         let cmd: Record<string, unknown> = {};
         try {
           const parsed = JSON.parse(s(2));
@@ -131,7 +134,7 @@ export class PythonApi {
         }
         const prefix = String(cmd.prefix ?? '').trim();
         const target = s(0) || 'mon';
-        if (target === 'mgr' || (target === 'mon' && NATIVE_PREFIXES.has(prefix))) {
+        if (target === 'mgr' || target === 'mon') {
           const args = { ...cmd };
           delete args.prefix;
           return this.host('sendCommand', [prefix, args, s(4)]);
@@ -139,7 +142,7 @@ export class PythonApi {
         return [
           EOPNOTSUPP,
           '',
-          `module-host does not forward commands to ${target}${s(1) ? `.${s(1)}` : ''} ('${prefix}'): only the manager's commands (send_command to 'mgr') and the monitor commands daemon-server answers are served`,
+          `module-host does not forward commands to ${target}${s(1) ? `.${s(1)}` : ''} ('${prefix}'): only the manager's and the monitors' commands are served (send_command to 'mgr' or 'mon')`,
         ];
       }
       case '_unserved':
@@ -152,6 +155,29 @@ export class PythonApi {
       default:
         throw new Error(`unknown call '${method}' from python module '${this.module}'`);
     }
+  }
+
+  /**
+   * get_ceph_option: this instance's own settings, else the manager's running
+   * configuration (get('config'), strings), else the option's default; typed
+   * by the option's type as ceph-mgr types them. None for an unknown name.
+   */
+  private async getOption(name: string): Promise<unknown> {
+    if (name in this.options) return this.options[name];
+    const opt = configOption(name);
+    const res = (await this.host('get', ['config', this.config.version])) as { version: number; json: string | null; unchanged?: boolean } | null;
+    if (res && !res.unchanged) {
+      let values: Record<string, unknown> = {};
+      try {
+        values = res.json ? JSON.parse(res.json) : {};
+      } catch {
+        // not JSON: defaults only
+      }
+      this.config = { version: res.version, values };
+    }
+    const v = this.config.values[name];
+    if (v !== undefined && v !== null) return opt ? typedOptionValue(opt.type, String(v)) : v;
+    return opt ? (opt.default ?? null) : null;
   }
 
   /** Ceph: `mgr/<module>/<prefix>/<key>`, then `mgr/<module>/<key>`, typed; None when unset. */

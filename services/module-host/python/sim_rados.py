@@ -260,8 +260,15 @@ def _either(real, stand_in, use_stand_in, make=None):
     return Meta(real.__name__, (object,), {'__doc__': real.__doc__})
 
 
+_installed = False
+
+
 def install():
     """Makes librados/librbd/libcephfs's Python classes build stand-ins for SIM_CONTEXT clients."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
     import rados
     import rbd
     real_rados, real_rbd, real_image = rados.Rados, rbd.RBD, rbd.Image

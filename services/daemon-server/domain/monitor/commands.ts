@@ -74,7 +74,12 @@ const TABLE: Array<[string, string, string, string]> = [
   ['osd reweight name=id,type=CephOsdName name=weight,type=CephFloat,range=0.0|1.0', 'reweight osd to 0.0 < <weight> < 1.0', 'rw', 'osd'],
   [`osd set name=key,type=CephChoices,strings=${OSD_FLAGS}|pglog_hardlimit name=yes_i_really_mean_it,type=CephBool,req=false`, 'set <key>', 'rw', 'osd'],
   [`osd unset name=key,type=CephChoices,strings=${OSD_FLAGS}`, 'unset <key>', 'rw', 'osd'],
-  ['osd pg-upmap-items name=pgid,type=CephPgid name=id,type=CephOsdName,n=N', 'set pg_upmap_items mapping <pgid>:{<id> to <id>, [...]} (developers only)', 'rw', 'osd'],
+  [
+    'osd pg-upmap-items name=pgid,type=CephPgid name=id,type=CephOsdName,n=N',
+    'set pg_upmap_items mapping <pgid>:{<id> to <id>, [...]} (developers only)',
+    'rw',
+    'osd',
+  ],
   ['osd rm-pg-upmap-items name=pgid,type=CephPgid', 'clear pg_upmap_items mapping for <pgid> (developers only)', 'rw', 'osd'],
   [
     'osd pool application enable name=pool,type=CephPoolname name=app,type=CephString,goodchars=[A-Za-z0-9-_.] name=yes_i_really_mean_it,type=CephBool,req=false',

@@ -66,8 +66,7 @@ export function poolLine(p: Json): string {
     `size ${p.size} min_size ${p.min_size} crush_rule ${p.crush_rule} object_hash ${OBJECT_HASHES[p.object_hash] ?? 'unknown'} pg_num ${p.pg_num} pgp_num ${p.pg_placement_num}`,
   );
   if (p.pg_num_target !== undefined && p.pg_num_target !== p.pg_num) parts.push(`pg_num_target ${p.pg_num_target}`);
-  if (p.pg_placement_num_target !== undefined && p.pg_placement_num_target !== p.pg_placement_num)
-    parts.push(`pgp_num_target ${p.pg_placement_num_target}`);
+  if (p.pg_placement_num_target !== undefined && p.pg_placement_num_target !== p.pg_placement_num) parts.push(`pgp_num_target ${p.pg_placement_num_target}`);
   if (p.pg_num_pending !== undefined && p.pg_num_pending !== p.pg_num) parts.push(`pg_num_pending ${p.pg_num_pending}`);
   if (p.pg_autoscale_mode) parts.push(`autoscale_mode ${p.pg_autoscale_mode}`);
   parts.push(`last_change ${p.last_change}`);
@@ -116,9 +115,7 @@ export function osdDumpPlain(m: Json): string {
     `max_osd ${m.max_osd ?? (m.osds ?? []).length}`,
     ...(m.osds ?? []).map(osdLine),
     ...(m.pg_upmap ?? []).map((u: Json) => `pg_upmap ${u.pgid} [${(u.osds ?? []).join(',')}]`),
-    ...(m.pg_upmap_items ?? []).map(
-      (u: Json) => `pg_upmap_items ${u.pgid} [${(u.mappings ?? []).flatMap((x: Json) => [x.from, x.to]).join(',')}]`,
-    ),
+    ...(m.pg_upmap_items ?? []).map((u: Json) => `pg_upmap_items ${u.pgid} [${(u.mappings ?? []).flatMap((x: Json) => [x.from, x.to]).join(',')}]`),
     ...(m.pg_temp ?? []).map((t: Json) => `pg_temp ${t.pgid} [${(t.osds ?? []).join(',')}]`),
     ...(m.primary_temp ?? []).map((t: Json) => `primary_temp ${t.pgid} ${t.osd}`),
     ...Object.entries<Json>(m.blocklist ?? {}).map(([addr, until]) => `blocklist ${addr} expires ${until}`),

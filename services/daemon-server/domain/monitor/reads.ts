@@ -201,7 +201,10 @@ const osdTree: MonitorRead = async (ctx) => {
       ];
     });
     const R = (header: string): Column => ({ header, align: 'right' });
-    return textTable([R('ID'), R('CLASS'), { header: 'WEIGHT', align: 'left' }, { header: 'TYPE NAME', align: 'left' }, R('STATUS'), R('REWEIGHT'), R('PRI-AFF')], rows);
+    return textTable(
+      [R('ID'), R('CLASS'), { header: 'WEIGHT', align: 'left' }, { header: 'TYPE NAME', align: 'left' }, R('STATUS'), R('REWEIGHT'), R('PRI-AFF')],
+      rows,
+    );
   });
 };
 
@@ -357,9 +360,7 @@ const logLast: MonitorRead = async (ctx) => {
   const num: number = ctx.args.num ?? 20;
   const level = LEVELS[ctx.args.level ?? 'info'];
   const channel: string = ctx.args.channel ?? 'cluster';
-  const matching = (log.entries ?? []).filter(
-    (e: Json) => (channel === '*' || e.channel === channel) && (PRIORITY_LEVEL[e.priority] ?? 1) >= level,
-  );
+  const matching = (log.entries ?? []).filter((e: Json) => (channel === '*' || e.channel === channel) && (PRIORITY_LEVEL[e.priority] ?? 1) >= level);
   const entries = matching.slice(Math.max(0, matching.length - num)).map((e: Json) => ({
     name: e.name,
     rank: rank(e.name),
@@ -370,9 +371,7 @@ const logLast: MonitorRead = async (ctx) => {
     priority: `[${e.priority}]`,
     message: e.message,
   }));
-  return answer(ctx, entries, () =>
-    entries.map((e: Json) => `${e.stamp} ${e.name} (${e.rank}) ${e.seq} : ${e.channel} ${e.priority} ${e.message}\n`).join(''),
-  );
+  return answer(ctx, entries, () => entries.map((e: Json) => `${e.stamp} ${e.name} (${e.rank}) ${e.seq} : ${e.channel} ${e.priority} ${e.message}\n`).join(''));
 };
 
 // ---- config dump -------------------------------------------------------------------------
@@ -418,7 +417,9 @@ const fsLs: MonitorRead = async (ctx) => {
   }));
   return answer(ctx, list, () =>
     list.length
-      ? list.map((f: Json) => `name: ${f.name}, metadata pool: ${f.metadata_pool}, data pools: [${f.data_pools.map((p: string) => `${p} `).join('')}]\n`).join('')
+      ? list
+          .map((f: Json) => `name: ${f.name}, metadata pool: ${f.metadata_pool}, data pools: [${f.data_pools.map((p: string) => `${p} `).join('')}]\n`)
+          .join('')
       : 'No filesystems enabled\n',
   );
 };

@@ -51,7 +51,7 @@ function pgmapJson(pg: Json): Json {
 }
 
 export async function statusJson(ctx: MonitorReadContext): Promise<Status> {
-  const [health, monMap, monStatusRaw, osdMap, pg, fsMap, serviceMap, mgrMap] = await Promise.all([
+  const [health, monMap, monStatusRaw, osdMap, pg, fsMap, serviceMap, mgrMap, progress] = await Promise.all([
     optional(ctx, 'health', {}),
     optional(ctx, 'mon_map', {}),
     optional(ctx, 'mon_status', {}),
@@ -60,6 +60,7 @@ export async function statusJson(ctx: MonitorReadContext): Promise<Status> {
     optional(ctx, 'fs_map', { epoch: 0, filesystems: [], standbys: [] }),
     optional(ctx, 'service_map', { epoch: 0, modified: '', services: {} }),
     ctx.mgrMap(),
+    optional(ctx, 'progress_events', {}),
   ]);
   let mon: Json = monStatusRaw;
   if (mon && typeof mon.json === 'string') {
@@ -73,7 +74,11 @@ export async function statusJson(ctx: MonitorReadContext): Promise<Status> {
   const monName = (rank: number) => (monMap.mons ?? []).find((m: Json) => m.rank === rank)?.name ?? String(rank);
   const fs0 = (fsMap.filesystems ?? [])[0];
   const infos = (f: Json): Json[] => Object.values(f?.mdsmap?.info ?? {});
-  const ranked = (fsMap.filesystems ?? []).flatMap((f: Json) => infos(f).filter((m) => m.rank >= 0).map((m) => ({ f, m })));
+  const ranked = (fsMap.filesystems ?? []).flatMap((f: Json) =>
+    infos(f)
+      .filter((m) => m.rank >= 0)
+      .map((m) => ({ f, m })),
+  );
   const json = {
     fsid: osdMap.fsid ?? monMap.fsid ?? '',
     health: parseHealth(health),
@@ -100,7 +105,7 @@ export async function statusJson(ctx: MonitorReadContext): Promise<Status> {
       services: { ...(mgrMap?.services ?? {}) },
     },
     servicemap: serviceMap,
-    progress_events: {},
+    progress_events: progress,
   };
   return { json, osdMap, fsMap, mgrMap, monNames: (monMap.mons ?? []).map((m: Json) => m.name) };
 }
@@ -205,6 +210,9 @@ export function statusPlain(s: Status, now: number): string {
   pgLines(pg).forEach((l, i) => out.push(`${i === 0 ? '    pgs:     ' : '             '}${l}`));
   const io = ioLines(pg);
   if (io.length) out.push(' ', '  io:', ...io);
+  // MgrStatMonitor: the events a module asked to show here (their message carries its own bar).
+  const shown = Object.values<Json>(j.progress_events ?? {}).filter((e) => e.add_to_ceph_s);
+  if (shown.length) out.push(' ', '  progress:', ...shown.map((e) => `    ${e.message}`));
   out.push(' ');
   return out.join('\n') + '\n';
 }
