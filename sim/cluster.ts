@@ -7,6 +7,7 @@
 // same time agree and rates come out non-zero.
 import { pacificTemplates, hash32, osdPerfSchema, PerfValueGenerator } from './perf';
 import { UpmapItems, UpmapPair } from './upmap';
+import { osdDeviceIds } from './device-ids';
 
 export interface ClusterOptions {
   /** Number of OSDs (default 3). */
@@ -994,6 +995,7 @@ export class SimCluster {
       created_at: new Date(this.createdAt * 1000).toISOString(),
       osd_data: `/var/lib/ceph/osd/ceph-${id}`,
       hostname: this.hostName(o.host),
+      ...osdDeviceIds({ seed: this.seed, osd: id, indexOnHost: id % this.opts.osdsPerHost }),
     };
   }
 

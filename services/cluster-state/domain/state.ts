@@ -12,6 +12,7 @@ import { HealthSeverity, type HealthCheck } from '../../../lib/gen/ceph/mgr/v1/c
 import { PgMap, PgStatsReport, parsePgStatsReport, clientIoRates, recoveryRates, recoveryInfo, cephTime } from './pgmap';
 import { DaemonIndex, PRIO_USEFUL, splitDaemonName } from './daemons';
 import { synthesiseCrush, osdTree } from './crush';
+import { deviceList } from './devices';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = Record<string, any>;
@@ -89,7 +90,6 @@ export class ClusterState {
       osd_metadata: {},
       mds_metadata: {},
       mon_metadata: {},
-      devices: { devices: [] },
       service_map: { epoch: 0, modified: '', services: {} },
       config: {},
       mon_config: { options: [] },
@@ -98,7 +98,7 @@ export class ClusterState {
     // The monitors' mon_status reaches modules as a JSON string, as in Ceph's digest.
     const wrapped = new Set(['mon_status']);
     for (const name of MAP_NAMES) {
-      if (name === 'health_mon' || name === 'crush_map' || name === 'osd_ping_times') continue;
+      if (name === 'health_mon' || name === 'crush_map' || name === 'osd_ping_times' || name === 'devices') continue;
       const view: View = {
         key: () => String(this.maps.version(name)),
         epoch: () => this.maps.epoch(name),
@@ -188,6 +188,12 @@ export class ClusterState {
         return { pg_stats, total_num_pgs: this.pg.pgStats.size };
       }),
     );
+    // The devices the daemons' metadata names (unless a devices map was put).
+    this.views.define('devices', {
+      key: () => `${this.maps.version('devices')}/${this.daemons.version}`,
+      epoch: () => this.maps.epoch('devices'),
+      build: () => this.maps.get('devices')?.bytes ?? jsonBytes(deviceList(this.daemons.daemons.values())),
+    });
     // What the progress module follows recovery with (PGMap::dump_pg_progress).
     this.views.define(
       'pg_progress',

@@ -32,7 +32,8 @@ export const SCRUB_COMMANDS: NativeCommand[] = KINDS.map(([kind, desc]) => ({
       if (!osds.some((o) => Number(o.osd) === ids[0] && o.up)) throw new CommandFailure(EAGAIN, `osd.${id} is not up`);
     }
     const unreached = ctx.scrubOsds(ids, { deep: kind !== 'scrub', repair: kind === 'repair' });
-    if (unreached.length) throw new CommandFailure(EAGAIN, `osd.${unreached.join(', osd.')} ${unreached.length > 1 ? 'have' : 'has'} no session with this manager`);
+    if (unreached.length)
+      throw new CommandFailure(EAGAIN, `osd.${unreached.join(', osd.')} ${unreached.length > 1 ? 'have' : 'has'} no session with this manager`);
     return { retcode: 0, stdout: '', stderr: `instructed osd(s) ${ids.join(',')} to ${kind}` };
   },
 }));

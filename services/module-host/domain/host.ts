@@ -97,6 +97,8 @@ export class ModuleHost {
   private clashes: string[] = [];
   private healthTimer: NodeJS.Timeout | null = null;
   private syncing: Promise<void> = Promise.resolve();
+  /** Aborted by stopAll: ends waits that would otherwise outlive the host. */
+  private readonly stopped = new AbortController();
   /** The modules' progress events, reported while this manager is active. */
   readonly progress: ProgressEvents;
   loaded = false;
@@ -128,10 +130,17 @@ export class ModuleHost {
     }
     // Python modules (Ceph's own), one process each: python-modules.ts.
     if (this.opts.python) {
-      addPythonModules(this.opts.python, this.runners, this.clashes, this.runnerDeps(), {
-        cluster: this.opts.cluster,
-        declarationOf: (m) => this.runners.get(m)?.declaration ?? null,
-      });
+      addPythonModules(
+        this.opts.python,
+        this.runners,
+        this.clashes,
+        this.runnerDeps(),
+        {
+          cluster: this.opts.cluster,
+          declarationOf: (m) => this.runners.get(m)?.declaration ?? null,
+        },
+        this.stopped.signal,
+      );
     }
     await Promise.all([...this.runners.values()].map((r) => r.probe()));
     this.opts.log('info', 'modules found', { modules: [...this.runners.keys()] });
@@ -206,6 +215,7 @@ export class ModuleHost {
   }
 
   async stopAll(): Promise<void> {
+    this.stopped.abort();
     await this.syncing;
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
     if (this.healthTimer) clearTimeout(this.healthTimer);

@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { ModuleRunner, RunnerDeps } from './module-runner';
 import type { ModuleDeclaration } from './protocol';
-import { probeMany, PythonModuleRunner, PythonRuntime } from './python-runner';
+import { probeMany, PythonModuleRunner, PythonRuntime, waitForMaps } from './python-runner';
 
 export interface PythonModulesConfig {
   /** Folders searched first (MGR_MODULE_PATH): a Python module found here wins over Ceph's of the same name. */
@@ -43,9 +43,12 @@ export function addPythonModules(
   runners: Map<string, ModuleRunner>,
   clashes: string[],
   deps: RunnerDeps,
-  rt: Omit<PythonRuntime, 'python' | 'cephMgrDir' | 'hostApi'>,
+  rt: Omit<PythonRuntime, 'python' | 'cephMgrDir' | 'hostApi' | 'mapsReady'>,
+  stopped: AbortSignal,
 ): string[] {
-  const runtime: PythonRuntime = { ...rt, python: cfg.python, cephMgrDir: cfg.cephMgrDir, hostApi: deps.api };
+  let ready: Promise<boolean> | null = null;
+  const mapsReady = () => (ready ??= waitForMaps(rt.cluster, ['osd_map', 'fs_map'], stopped, deps.log));
+  const runtime: PythonRuntime = { ...rt, python: cfg.python, cephMgrDir: cfg.cephMgrDir, hostApi: deps.api, mapsReady };
   // One python3 reads every module's declaration (mgr_probe.py), started on
   // the first probe(), once the list below is complete.
   const toProbe: Array<{ name: string; dir: string }> = [];

@@ -29,6 +29,38 @@ export interface PythonRuntime {
   declarationOf(module: string): ModuleDeclaration | null;
   /** The host's module API (the same one TypeScript workers call). */
   hostApi: RunnerDeps['api'];
+  /**
+   * Resolves true once cluster-state has the maps ceph-mgr waits for before
+   * it starts any module (the OSD map and the FS map: Ceph's modules take
+   * them for granted), false if the host stops first.
+   */
+  mapsReady(): Promise<boolean>;
+}
+
+/** Polls cluster-state until `names` are all there (see PythonRuntime.mapsReady). */
+export async function waitForMaps(cluster: ClusterStateApi, names: string[], signal: AbortSignal, log: RunnerDeps['log'], everyMs = 500): Promise<boolean> {
+  let logged = false;
+  while (!signal.aborted) {
+    const have = await Promise.all(
+      names.map((n) =>
+        cluster.get(n).then(
+          (r) => r !== null,
+          () => false,
+        ),
+      ),
+    );
+    if (have.every(Boolean)) {
+      if (logged) log('info', "the cluster's maps are in cluster-state: starting Ceph's modules", { maps: names });
+      return true;
+    }
+    if (!logged) log('info', "waiting for the cluster's maps before starting Ceph's modules (as ceph-mgr does)", { missing: names.filter((_, i) => !have[i]) });
+    logged = true;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, everyMs);
+      signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    });
+  }
+  return false;
 }
 
 export interface PythonRunnerDeps extends RunnerDeps {
@@ -197,6 +229,11 @@ export class PythonModuleRunner extends ModuleRunner {
     // host API (always the host's own, so a copy of these deps wraps nothing twice).
     super(name, entry, { ...deps, api: (_module, method, args) => api.call(method, args) });
     this.rt = rt;
+  }
+
+  override async start(active: boolean, options: Record<string, unknown>): Promise<void> {
+    if (active && !(await this.rt.mapsReady())) return;
+    return super.start(active, options);
   }
 
   override async probe(): Promise<ModuleDeclaration | null> {

@@ -14,7 +14,6 @@
 import json
 
 import ceph_module
-import upmap
 
 
 class _Partial(object):
@@ -188,6 +187,7 @@ class BasePyOSDMap(_Partial):
         return mgr_module.OSDMap(new, self._crush, old_mappings.with_up(up))
 
     def _calc_pg_upmaps(self, inc, max_deviation, max_iterations, pools):
+        import upmap  # it builds on this file's helpers
         return upmap.calc_pg_upmaps(self, inc, max_deviation, max_iterations, pools)
 
 

@@ -205,7 +205,10 @@ class SimIoctx(object):
 
 
 class SimRBD(object):
-    """librbd's RBD on a simulated pool: no images, no namespaces, no trash, mirroring disabled."""
+    """librbd's RBD on a simulated pool: no images, namespaces, trash or
+    mirror peers, mirroring disabled, the options at their configured
+    values; anything that would write (or read an image) fails with
+    EOPNOTSUPP saying why. Calls on a real Ioctx go to librbd."""
 
     def __init__(self, real):
         self._real = real
@@ -218,7 +221,8 @@ class SimRBD(object):
         def call(*args, **kwargs):
             ioctx = args[0] if args else kwargs.get('ioctx')
             if isinstance(ioctx, SimIoctx):
-                _unserved('RBD', name)
+                import rbd
+                raise rbd.OSError(f'RBD.{name}: the simulated cluster has no object store', errno=errno.EOPNOTSUPP)
             return attr(*args, **kwargs)
         return call
 
@@ -238,10 +242,28 @@ class SimRBD(object):
         import rbd
         return rbd.RBD_MIRROR_MODE_DISABLED if isinstance(ioctx, SimIoctx) else self._real.mirror_mode_get(ioctx)
 
+    def mirror_peer_list(self, ioctx):
+        return iter(()) if isinstance(ioctx, SimIoctx) else self._real.mirror_peer_list(ioctx)
+
     def mirror_image_info_list(self, ioctx, mode_filter=None):
         if isinstance(ioctx, SimIoctx):
             return iter(())
         return self._real.mirror_image_info_list(ioctx, mode_filter)
+
+    def mirror_image_status_list(self, ioctx):
+        return iter(()) if isinstance(ioctx, SimIoctx) else self._real.mirror_image_status_list(ioctx)
+
+    def config_list(self, ioctx):
+        """Every librbd option at its configured value (source 0: the config; no pool overrides)."""
+        if not isinstance(ioctx, SimIoctx):
+            return self._real.config_list(ioctx)
+        options = (ceph_module._get('config_options') or {}).get('options', [])
+        out = []
+        for o in options:
+            if 'rbd' in o.get('services', []) and o['name'].startswith('rbd_'):
+                v = ceph_module._call('_ceph_get_option', o['name'])
+                out.append({'name': o['name'], 'value': ('true' if v else 'false') if isinstance(v, bool) else ('' if v is None else str(v)), 'source': 0})
+        return iter(out)
 
 
 def _either(real, stand_in, use_stand_in, make=None):
