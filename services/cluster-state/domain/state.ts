@@ -194,6 +194,17 @@ export class ClusterState {
       epoch: () => this.maps.epoch('devices'),
       build: () => this.maps.get('devices')?.bytes ?? jsonBytes(deviceList(this.daemons.daemons.values())),
     });
+    // The options the daemons run with from somewhere other than their
+    // defaults (Ceph: what they report from ceph.conf, the command line and
+    // the monitors' configuration database); here the database's.
+    this.views.define('modified_config_options', {
+      key: () => String(this.maps.version('mon_config')),
+      epoch: () => this.maps.epoch('mon_config'),
+      build: () => {
+        const db: Json[] = this.maps.parsed<Json>('mon_config')?.options ?? [];
+        return jsonBytes({ options: [...new Set(db.map((e) => String(e.name)).filter((n) => !n.startsWith('mgr/')))].sort() });
+      },
+    });
     // What the progress module follows recovery with (PGMap::dump_pg_progress).
     this.views.define(
       'pg_progress',
