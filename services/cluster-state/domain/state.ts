@@ -70,7 +70,7 @@ export class ClusterState {
     const stored = this.maps.put(name, epoch, json);
     const seq = this.feed.publish(name, '', stored.epoch);
     if (name === 'osd_map') {
-      const pools = new Set<number>(((stored.parsed as Json).pools ?? []).map((p: Json) => p.pool));
+      const pools = new Map<number, number>(((stored.parsed as Json).pools ?? []).map((p: Json) => [p.pool, p.pg_num ?? Infinity]));
       if (this.pg.pgStats.size && this.pg.prunePools(pools)) this.feed.publish('pg_summary', '', this.pg.version);
     }
     if (name === 'osd_map' || name === 'health_mon') this.refreshHealth(true);
