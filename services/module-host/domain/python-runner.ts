@@ -232,7 +232,8 @@ export class PythonModuleRunner extends ModuleRunner {
   }
 
   override async start(active: boolean, options: Record<string, unknown>): Promise<void> {
-    if (active && !(await this.rt.mapsReady())) return;
+    // A module that cannot run (no python3, a missing dependency) says so at once.
+    if (active && this.declaration?.canRun[0] !== false && !(await this.rt.mapsReady())) return;
     return super.start(active, options);
   }
 

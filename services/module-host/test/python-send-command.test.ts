@@ -138,13 +138,16 @@ describeCeph('Python send_command', () => {
     expect((await send('mgr', { prefix: 'no such command' }))[0]).toBe(-22);
   });
 
-  it("'mon' commands that daemon-server answers go there; other mon and osd commands answer -95", async () => {
+  it("'mon' commands go to daemon-server (the monitors' through its Monitors seam); commands to one daemon answer -95", async () => {
     const [r, out] = await send('mon', { prefix: 'pg stat' });
     expect(r).toBe(0);
     expect(out).toMatch(new RegExp(`^${stack.sim.pgs.length} pgs: `));
-    const [r2, , err2] = await send('mon', { prefix: 'osd pool ls' });
-    expect(r2).toBe(-95);
-    expect(err2).toContain("'osd pool ls'");
+    const [r2, out2] = await send('mon', { prefix: 'osd pool ls', format: 'json' });
+    expect(r2).toBe(0);
+    expect(JSON.parse(out2)).toEqual(stack.sim.pools.map((p) => p.name));
+    const [r4, , err4] = await send('mon', { prefix: 'no such monitor command' });
+    expect(r4).toBe(-22);
+    expect(err4).toContain('no such monitor command');
     const [r3, , err3] = await send('osd', { prefix: 'bench' });
     expect(r3).toBe(-95);
     expect(err3).toMatch(/does not forward commands to osd/);
