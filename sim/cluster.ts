@@ -7,7 +7,8 @@
 // same time agree and rates come out non-zero.
 import { pacificTemplates, hash32, osdPerfSchema, PerfValueGenerator } from './perf';
 import { UpmapItems, UpmapPair } from './upmap';
-import { osdDeviceIds } from './device-ids';
+import { bluestoreMetadata } from './devices';
+import { rbdImageStats, RbdImageStats } from './rbd';
 
 export interface ClusterOptions {
   /** Number of OSDs (default 3). */
@@ -71,6 +72,8 @@ export interface SimPool {
   options: Record<string, number | string>;
   /** Applications enabled on the pool (rbd, cephfs, rgw, ...). */
   applications: Record<string, Record<string, string>>;
+  /** BlueStore compression_mode set on the pool (setPoolCompression); none when unset. */
+  compression?: string;
 }
 
 export interface SimPg {
@@ -98,11 +101,20 @@ export interface SimPg {
   backfillUntil: number;
 }
 
-/** The kinds of event the simulator applies by itself. */
+/** The events the simulator applies (the rotation uses the first three). */
 export type ClusterEvent =
   | { kind: 'osd_down'; osd: number; epoch: number }
   | { kind: 'osd_up'; osd: number; epoch: number }
-  | { kind: 'pool_create'; pool: number; name: string; pgNum: number; epoch: number };
+  | { kind: 'pool_create'; pool: number; name: string; pgNum: number; epoch: number }
+  | { kind: 'pool_set'; pool: number; key: string; value: string; epoch: number };
+
+/** A health check as the monitors report it (the `health_mon` map's checks). */
+export interface SimHealthCheck {
+  severity: 'HEALTH_WARN' | 'HEALTH_ERR';
+  summary: { message: string; count: number };
+  detail: Array<{ message: string }>;
+  muted: boolean;
+}
 
 /** One entry of the monitors' configuration database (`ceph config dump -f json`). */
 export interface ConfigEntry {
@@ -236,6 +248,14 @@ export class SimCluster {
   private readonly perfGaugeIdx: Int32Array;
   private readonly perfGauges = new Float64Array(3);
   private eventTurn = 0;
+  // What the metrics need beyond the maps (see "monitors' health, daemons' health metrics, pool fill" below).
+  private readonly monsDown = new Set<string>();
+  private readonly injectedChecks = new Map<string, SimHealthCheck>();
+  private readonly slowOps = new Map<string, number>();
+  /** Extra bytes clients wrote into a pool (fillPool), by pool id. */
+  private readonly poolFill = new Map<number, number>();
+  /** Per OSD, the fill bytes it stores (replicas included); null when to be recomputed. */
+  private fillByOsd: Float64Array | null = null;
 
   constructor(options: ClusterOptions = {}) {
     const o = {
@@ -445,6 +465,7 @@ export class SimCluster {
   }
 
   private reindex(): void {
+    this.fillByOsd = null;
     this.byPrimary = Array.from({ length: this.osds.length }, () => []);
     this.pgCount.fill(0);
     this.pgs.forEach((pg, i) => {
@@ -649,36 +670,6 @@ export class SimCluster {
   }
 
   /**
-   * The monitors' own health checks (they reach cluster-state as
-   * health_mon): OSDMAP_FLAGS for the flags an operator set and
-   * POOL_NO_REDUNDANCY for pools of size 1.
-   */
-  monHealth(): Record<string, any> {
-    const checks: Record<string, any> = {};
-    const flags = [...this.osdFlags].filter((f) => !['sortbitwise', 'recovery_deletes', 'purged_snapdirs', 'pglog_hardlimit'].includes(f));
-    if (flags.length) {
-      const ordered = flagsOf(flags, OSDMAP_FLAG_BITS).names;
-      checks.OSDMAP_FLAGS = {
-        severity: 'HEALTH_WARN',
-        summary: { message: `${ordered.join(',')} flag(s) set`, count: ordered.length },
-        detail: [],
-        muted: false,
-      };
-    }
-    const single = this.pools.filter((p) => p.size === 1);
-    if (single.length) {
-      checks.POOL_NO_REDUNDANCY = {
-        severity: 'HEALTH_WARN',
-        summary: { message: `${single.length} pool(s) have no replicas configured`, count: single.length },
-        detail: single.map((p) => ({ message: `pool '${p.name}' has no replicas configured` })),
-        muted: false,
-      };
-    }
-    const status = Object.keys(checks).length ? 'HEALTH_WARN' : 'HEALTH_OK';
-    return { status, checks, mutes: [] };
-  }
-
-  /**
    * Moves the OSD map epoch up to at least `epoch` (when cluster-state
    * already holds a later epoch from an earlier run): the maps must grow.
    */
@@ -766,7 +757,7 @@ export class SimCluster {
         flags_names: flags.names.join(','),
         last_change: String(p.lastChange),
         min_size: p.minSize,
-        options: clone(p.options),
+        options: { ...clone(p.options), ...(p.compression ? { compression_mode: p.compression } : {}) },
         pg_autoscale_mode: p.autoscaleMode,
         pg_num: p.pgNum,
         pg_num_pending: p.pgNum,
@@ -877,14 +868,15 @@ export class SimCluster {
     return t;
   }
 
-  /** The leader's mon_status (`ceph mon_status`): every monitor in quorum. */
+  /** The leader's mon_status (`ceph mon_status`): every monitor up is in quorum. */
   monStatus(monMapEpoch: number): Record<string, any> {
-    const ranks = this.monNames.map((_, rank) => rank);
+    const ranks = this.monNames.map((_, rank) => rank).filter((rank) => !this.monsDown.has(this.monNames[rank]));
+    const leader = ranks.length ? ranks[0] : 0;
     return {
-      name: this.monNames[0],
-      rank: 0,
+      name: this.monNames[leader],
+      rank: leader,
       state: 'leader',
-      election_epoch: 3,
+      election_epoch: 3 + 2 * this.monElections,
       quorum: ranks,
       quorum_age: Math.max(0, Math.floor(Date.now() / 1000 - this.createdAt)),
       features: {
@@ -893,7 +885,7 @@ export class SimCluster {
         quorum_con: '4540138314316775423',
         quorum_mon: ['kraken', 'luminous', 'mimic', 'osdmap-prune', 'nautilus', 'octopus', 'pacific', 'elector-pinging'],
       },
-      outside_quorum: [],
+      outside_quorum: this.monNames.filter((n) => this.monsDown.has(n)),
       extra_probe_peers: [],
       sync_provider: [],
       monmap: { ...this.monMap(), epoch: monMapEpoch },
@@ -988,6 +980,7 @@ export class SimCluster {
     return {
       ...t,
       ...this.hostMetadata(o.host),
+      ...bluestoreMetadata({ seed: this.seed, osd: id, indexOnHost: id % this.opts.osdsPerHost, bytes: this.opts.osdBytes }),
       back_addr: a(1),
       front_addr: a(0),
       hb_back_addr: a(3),
@@ -995,7 +988,6 @@ export class SimCluster {
       created_at: new Date(this.createdAt * 1000).toISOString(),
       osd_data: `/var/lib/ceph/osd/ceph-${id}`,
       hostname: this.hostName(o.host),
-      ...osdDeviceIds({ seed: this.seed, osd: id, indexOnHost: id % this.opts.osdsPerHost }),
     };
   }
 
@@ -1038,6 +1030,227 @@ export class SimCluster {
     };
   }
 
+  // ---- monitors' health, daemons' health metrics, pool fill ---------------
+  // What the alert rules watch beyond the maps: the monitors' own health
+  // checks (the `health_mon` map: MON_DOWN, the OSD and pool fullness checks,
+  // any other check a test raises), the health metrics every daemon reports
+  // with its MMgrReport (SLOW_OPS, PENDING_CREATING_PGS), and pools that fill up.
+
+  private monElections = 0;
+
+  private checkMon(name: string): void {
+    if (!this.monNames.includes(name)) throw new RangeError(`no mon.${name}: the cluster has mon.${this.monNames.join(', mon.')}`);
+  }
+
+  /** A monitor stops: it leaves the quorum (an election) and the monitors raise MON_DOWN. */
+  markMonDown(name: string): void {
+    this.checkMon(name);
+    if (this.monsDown.has(name)) throw new Error(`mon.${name} is already down`);
+    if (this.monNames.length - this.monsDown.size - 1 < Math.floor(this.monNames.length / 2) + 1)
+      throw new Error(`stopping mon.${name} would lose the quorum (${this.monNames.length} monitors); the simulator keeps a majority`);
+    this.monsDown.add(name);
+    this.monElections++;
+  }
+
+  /** A monitor comes back and rejoins the quorum. */
+  markMonUp(name: string): void {
+    this.checkMon(name);
+    if (!this.monsDown.has(name)) throw new Error(`mon.${name} is not down`);
+    this.monsDown.delete(name);
+    this.monElections++;
+  }
+
+  /** Raises (or replaces) a monitor health check the simulator does not model itself, e.g. MON_CLOCK_SKEW. */
+  raiseHealthCheck(code: string, severity: 'HEALTH_WARN' | 'HEALTH_ERR', message: string, detail: string[] = []): void {
+    if (!/^[A-Z0-9_]+$/.test(code)) throw new RangeError(`health check code '${code}' must be upper-case letters, digits and _`);
+    this.injectedChecks.set(code, {
+      severity,
+      summary: { message, count: Math.max(1, detail.length) },
+      detail: detail.map((m) => ({ message: m })),
+      muted: false,
+    });
+  }
+
+  clearHealthCheck(code: string): void {
+    this.injectedChecks.delete(code);
+  }
+
+  /** Sets how many slow ops a daemon (osd.N or mon.X) reports; 0 clears them. */
+  setSlowOps(daemon: string, count: number): void {
+    const m = /^(osd|mon)\.(.+)$/.exec(daemon);
+    if (!m) throw new RangeError(`slow ops are reported by OSDs and monitors (osd.N, mon.X), not '${daemon}'`);
+    if (m[1] === 'osd') this.checkOsd(Number(m[2]));
+    else this.checkMon(m[2]);
+    if (!Number.isInteger(count) || count < 0) throw new RangeError(`slow ops must be a whole number of at least 0, got ${count}`);
+    if (count) this.slowOps.set(daemon, count);
+    else this.slowOps.delete(daemon);
+  }
+
+  /**
+   * The health metrics a daemon sends with each report (Ceph's
+   * OSD::get_health_metrics: SLOW_OPS and PENDING_CREATING_PGS; a monitor:
+   * SLOW_OPS); none for other daemons.
+   */
+  daemonHealthMetrics(daemon: string): Array<{ type: string; value: number }> {
+    const slow = this.slowOps.get(daemon) ?? 0;
+    if (daemon.startsWith('osd.'))
+      return [
+        { type: 'SLOW_OPS', value: slow },
+        { type: 'PENDING_CREATING_PGS', value: 0 },
+      ];
+    if (daemon.startsWith('mon.')) return [{ type: 'SLOW_OPS', value: slow }];
+    return [];
+  }
+
+  /**
+   * Clients write `bytes` more into a pool (its replicas land on the OSDs of
+   * its PGs); a negative number deletes. The OSDs fill up, and past the osd
+   * map's ratios the monitors raise OSD_NEARFULL, OSD_BACKFILLFULL, OSD_FULL
+   * and the matching POOL_* checks.
+   */
+  fillPool(poolId: number, bytes: number): void {
+    const pool = this.pools.find((p) => p.id === poolId);
+    if (!pool) throw new RangeError(`no pool ${poolId}: pools are ${this.pools.map((p) => p.id).join(', ')}`);
+    if (!Number.isFinite(bytes)) throw new RangeError(`bytes must be a number, got ${bytes}`);
+    const next = Math.max(0, (this.poolFill.get(poolId) ?? 0) + Math.trunc(bytes));
+    if (next) this.poolFill.set(poolId, next);
+    else this.poolFill.delete(poolId);
+    this.fillByOsd = null;
+  }
+
+  /** Fill bytes stored on one OSD. */
+  private fillOf(osd: number): number {
+    if (!this.poolFill.size) return 0;
+    if (!this.fillByOsd) {
+      const f = new Float64Array(this.osds.length);
+      const perPg = new Map<number, number>();
+      for (const p of this.pools) if (this.poolFill.has(p.id)) perPg.set(p.id, this.poolFill.get(p.id)! / p.pgNum);
+      for (const pg of this.pgs) {
+        const share = perPg.get(pg.pool);
+        if (share) for (const o of pg.up) f[o] += share;
+      }
+      this.fillByOsd = f;
+    }
+    return this.fillByOsd[osd] ?? 0;
+  }
+
+  /**
+   * The monitors' health at time t, as the `health_mon` map carries it:
+   * MON_DOWN, the fullness checks of OSDMap::check_health (OSDs against the
+   * osd map's nearfull/backfillfull/full ratios, and the pools on them),
+   * OSDMAP_FLAGS (the flags an operator set), POOL_NO_REDUNDANCY (pools of
+   * size 1) and the raised checks. OSD_DOWN and the PG checks are the
+   * manager's to derive.
+   */
+  monHealth(t = this.now()): { status: string; checks: Record<string, SimHealthCheck>; mutes: unknown[] } {
+    const checks: Record<string, SimHealthCheck> = {};
+    const add = (code: string, severity: SimHealthCheck['severity'], message: string, detail: string[]) =>
+      (checks[code] = { severity, summary: { message, count: detail.length }, detail: detail.map((m) => ({ message: m })), muted: false });
+    if (this.monsDown.size) {
+      const quorum = this.monNames.filter((n) => !this.monsDown.has(n));
+      const mons = this.monMap().mons as Array<{ name: string; rank: number; public_addrs: { addrvec: Array<{ type: string; addr: string; nonce: number }> } }>;
+      add(
+        'MON_DOWN',
+        'HEALTH_WARN',
+        `${this.monsDown.size}/${this.monNames.length} mons down, quorum ${quorum.join(',')}`,
+        mons
+          .filter((m) => this.monsDown.has(m.name))
+          .map(
+            (m) =>
+              `mon.${m.name} (rank ${m.rank}) addr [${m.public_addrs.addrvec.map((a) => `${a.type}:${a.addr}/${a.nonce}`).join(',')}] is down (out of quorum)`,
+          ),
+      );
+    }
+    const t0 = pacificTemplates().osd_map;
+    const ratios: Array<[string, number, string, string]> = [
+      ['FULL', t0.full_ratio ?? 0.95, 'full', 'full (no space)'],
+      ['BACKFILLFULL', t0.backfillfull_ratio ?? 0.9, 'backfillfull', 'backfillfull'],
+      ['NEARFULL', t0.nearfull_ratio ?? 0.85, 'near full', 'nearfull'],
+    ];
+    const state = new Map<number, number>(); // osd -> index into ratios
+    for (const o of this.osds) {
+      if (!o.up) continue;
+      const used = this.osdUsedBytes(o.id, t) / this.opts.osdBytes;
+      const i = ratios.findIndex(([, r]) => used >= r);
+      if (i >= 0) state.set(o.id, i);
+    }
+    ratios.forEach(([name, , osdWord, poolWord], i) => {
+      const osds = [...state].filter(([, k]) => k === i).map(([o]) => o);
+      if (!osds.length) return;
+      const severity = name === 'FULL' ? 'HEALTH_ERR' : 'HEALTH_WARN';
+      add(
+        `OSD_${name}`,
+        severity,
+        `${osds.length} ${name.toLowerCase()} osd(s)`,
+        osds.map((o) => `osd.${o} is ${osdWord}`),
+      );
+      const on = new Set(osds);
+      const pools = this.pools.filter((p) => this.pgs.some((pg) => pg.pool === p.id && pg.up.some((o) => on.has(o) && state.get(o) === i)));
+      if (pools.length)
+        add(
+          `POOL_${name}`,
+          'HEALTH_WARN',
+          `${pools.length} pool(s) ${name.toLowerCase()}`,
+          pools.map((p) => `pool '${p.name}' is ${poolWord}`),
+        );
+    });
+    // The flags an operator set (osd set noout, ...) and pools without replicas.
+    const flags = flagsOf(
+      [...this.osdFlags].filter((f) => !['sortbitwise', 'recovery_deletes', 'purged_snapdirs', 'pglog_hardlimit'].includes(f)),
+      OSDMAP_FLAG_BITS,
+    ).names;
+    if (flags.length) add('OSDMAP_FLAGS', 'HEALTH_WARN', `${flags.join(',')} flag(s) set`, []);
+    if (checks.OSDMAP_FLAGS) checks.OSDMAP_FLAGS.summary.count = flags.length;
+    const single = this.pools.filter((p) => p.size === 1);
+    if (single.length)
+      add(
+        'POOL_NO_REDUNDANCY',
+        'HEALTH_WARN',
+        `${single.length} pool(s) have no replicas configured`,
+        single.map((p) => `pool '${p.name}' has no replicas configured`),
+      );
+    for (const [code, c] of this.injectedChecks) checks[code] = c;
+    let status = 'HEALTH_OK';
+    for (const c of Object.values(checks)) status = c.severity === 'HEALTH_ERR' || status === 'HEALTH_ERR' ? 'HEALTH_ERR' : 'HEALTH_WARN';
+    return { status, checks, mutes: [] };
+  }
+
+  /**
+   * Turns BlueStore compression on for a pool (`ceph osd pool set <pool>
+   * compression_mode <mode>`): a new epoch; its data then compresses to
+   * half ('none' turns it off).
+   */
+  setPoolCompression(poolId: number, mode: 'none' | 'passive' | 'aggressive' | 'force'): ClusterEvent {
+    const pool = this.pools.find((p) => p.id === poolId);
+    if (!pool) throw new RangeError(`no pool ${poolId}: pools are ${this.pools.map((p) => p.id).join(', ')}`);
+    if (!['none', 'passive', 'aggressive', 'force'].includes(mode))
+      throw new RangeError(`compression_mode must be none, passive, aggressive or force, got '${mode}'`);
+    this.epoch++;
+    this.modified = this.now();
+    pool.compression = mode === 'none' ? undefined : mode;
+    pool.lastChange = this.epoch;
+    return { kind: 'pool_set', pool: pool.id, key: 'compression_mode', value: mode, epoch: this.epoch };
+  }
+
+  /** store_statfs_t's compression fields for a pool's bytes on one OSD. */
+  private compressedStats(poolId: number, bytes: number): Record<string, number> {
+    const pool = this.pools.find((p) => p.id === poolId);
+    if (!pool?.compression) return {};
+    const original = Math.floor(bytes * 0.8);
+    return { data_compressed_original: original, data_compressed_allocated: Math.floor(original / 2), data_compressed: Math.floor(original / 2) - 4096 };
+  }
+
+  /** The RBD images of the pools with the rbd application and their I/O counters at time t (the `rbd_image_stats` map). */
+  rbdImageStats(t = this.now()): RbdImageStats {
+    const templates = pacificTemplates().osd_map.pools;
+    return rbdImageStats({
+      seed: this.seed,
+      pools: this.pools.map((p) => ({ id: p.id, name: p.name, applications: Object.keys((templates[p.template] ?? templates[0]).application_metadata ?? {}) })),
+      elapsed: this.elapsed(t),
+      stamp: t,
+    });
+  }
+
   // ---- statistics --------------------------------------------------------
 
   /** Elapsed simulated seconds at time t. */
@@ -1051,8 +1264,9 @@ export class SimCluster {
     const dt = this.elapsed(t);
     const writes = Math.floor(pg.writeRate * dt);
     const reads = Math.floor(2 * pg.writeRate * dt);
-    const objects = pg.baseObjects + Math.floor(writes / 4);
     const pool = this.pools.find((p) => p.id === pg.pool)!;
+    const fillBytes = Math.floor((this.poolFill.get(pool.id) ?? 0) / pool.pgNum);
+    const objects = pg.baseObjects + Math.floor(writes / 4) + Math.floor(fillBytes / OBJECT_BYTES);
     const missing = pool.size - pg.up.length;
     const stamp = cephStamp(t);
     // Backfilling onto the OSDs it moved to: one replica misplaced, recovered bit by bit.
@@ -1089,7 +1303,7 @@ export class SimCluster {
       reported_seq: 35 + Math.floor(dt / 5),
       stat_sum: {
         ...tpl.stat_sum,
-        num_bytes: objects * OBJECT_BYTES,
+        num_bytes: (objects - Math.floor(fillBytes / OBJECT_BYTES)) * OBJECT_BYTES + fillBytes,
         num_object_copies: objects * pool.size,
         num_objects: objects,
         num_objects_degraded: objects * missing,
@@ -1114,7 +1328,9 @@ export class SimCluster {
     const dt = this.elapsed(t);
     // average PG size times PGs held: cheap, and grows with the write rate
     const perPg = (((this.opts.ioRate / this.opts.pgs) * dt) / 4) * OBJECT_BYTES + 100 * OBJECT_BYTES;
-    return Math.min(this.opts.osdBytes * 0.9, 60 * 1024 * 1024 + this.pgCountOf(osd) * perPg);
+    // Ordinary writes level off at 90%; only fillPool takes an OSD beyond.
+    const base = Math.min(this.opts.osdBytes * 0.9, 60 * 1024 * 1024 + this.pgCountOf(osd) * perPg);
+    return Math.floor(Math.min(this.opts.osdBytes, base + this.fillOf(osd)));
   }
 
   /** One OSD's osd_stat_t at time t. */
@@ -1158,7 +1374,7 @@ export class SimCluster {
     }
     const storeT = pacificTemplates().pool_stat.store_stats;
     const poolStat: Record<string, any> = {};
-    for (const [pool, bytes] of poolBytes) poolStat[String(pool)] = { ...storeT, allocated: bytes, data_stored: bytes };
+    for (const [pool, bytes] of poolBytes) poolStat[String(pool)] = { ...storeT, allocated: bytes, data_stored: bytes, ...this.compressedStats(pool, bytes) };
     return { epoch: this.epoch, pg_stat: pgStat, osd_stat: this.osdStat(osd, t), pool_stat: poolStat };
   }
 

@@ -74,6 +74,7 @@ export class FakeDaemons {
           // even spread of the reports over the period
           phase: id / cluster.osdCount,
           counters: { schema: osdSchema, values: (t) => cluster.osdPerfValues(id, t) },
+          healthMetrics: () => cluster.daemonHealthMetrics(`osd.${id}`),
           pgStats: () => {
             if (!cluster.osds[id].up) return undefined; // a down OSD has nothing to say
             const s = cluster.osdPgStats(id, cluster.now());
@@ -108,6 +109,7 @@ export class FakeDaemons {
             daemonName: `mon.${name}`,
             channel: channelFor(this.clients.length),
             metadata: md,
+            healthMetrics: () => cluster.daemonHealthMetrics(`mon.${name}`),
             counters: generated(monPerfSchema(), 13, start),
           }),
         );

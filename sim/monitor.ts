@@ -74,7 +74,6 @@ const POOL_OPTION_VARS: Record<string, 'int' | 'float' | 'str'> = {
   pg_autoscale_bias: 'float',
   target_size_bytes: 'int',
   target_size_ratio: 'float',
-  compression_mode: 'str',
   compression_algorithm: 'str',
   compression_required_ratio: 'float',
   compression_max_blob_size: 'int',
@@ -112,11 +111,18 @@ export class SimMonitor {
     return this.o.cluster;
   }
 
-  /** Runs one command; never throws for a command-level failure (that is the return code). */
-  async command(cmd: Cmd, entity: string): Promise<CommandResult> {
+  /**
+   * Runs one command for `entity`, relayed by `from` (a manager); never
+   * throws for a command-level failure (that is the return code). The audit
+   * channel of the cluster log gets "dispatch", then "finished" when it did.
+   */
+  async command(cmd: Cmd, entity: string, from = entity): Promise<CommandResult> {
     const prefix = String(cmd.prefix ?? '');
+    const who = `from='${from}' entity='${entity}' cmd=[${JSON.stringify(cmd)}]`;
+    this.audit(`${who}: dispatch`);
     try {
       const outs = await this.dispatch(prefix, cmd, entity);
+      this.audit(`${who}: finished`);
       this.o.log?.info('monitor command', { prefix, entity, outs });
       return { retcode: 0, stdout: '', stderr: outs };
     } catch (e) {
@@ -138,14 +144,14 @@ export class SimMonitor {
   private async dispatch(prefix: string, cmd: Cmd, entity: string): Promise<string> {
     switch (prefix) {
       case 'osd pool create':
-        return this.poolCreate(cmd, entity);
+        return this.poolCreate(cmd);
       case 'osd pool set':
         return this.poolSet(cmd);
       case 'osd pool set-quota':
         return this.poolSetQuota(cmd);
       case 'osd pool delete':
       case 'osd pool rm':
-        return this.poolDelete(cmd, entity);
+        return this.poolDelete(cmd);
       case 'osd out':
       case 'osd in':
         return this.osdInOut(prefix === 'osd in', cmd, entity);
@@ -172,9 +178,9 @@ export class SimMonitor {
     return this.o.feed.apply(change);
   }
 
-  private audit(entity: string, message: string): void {
+  private audit(message: string): void {
     this.o.feed
-      .clusterLog([{ channel: 'audit', priority: 'INF', message: `from='mgr' entity='${entity}' ${message}` }])
+      .clusterLog([{ channel: 'audit', priority: 'INF', message }])
       .catch((e) => this.o.log?.debug('cluster log entry not appended', { error: (e as Error).message }));
   }
 
@@ -217,7 +223,7 @@ export class SimMonitor {
 
   // ---- pools ------------------------------------------------------------
 
-  private async poolCreate(cmd: Cmd, entity: string): Promise<string> {
+  private async poolCreate(cmd: Cmd): Promise<string> {
     const name = String(cmd.pool);
     if (this.c.pool(name)) return `pool '${name}' already exists`;
     if (cmd.pool_type === 'erasure') throw new Refused(EOPNOTSUPP, 'the simulated cluster has replicated pools only (erasure coding is not simulated)');
@@ -239,7 +245,6 @@ export class SimMonitor {
       for (const k of ['pg_num_min', 'pg_num_max', 'target_size_bytes', 'target_size_ratio'] as const) if (cmd[k]) p.options[k] = cmd[k];
       return { result: null, changed: ['osd_map'] };
     });
-    this.audit(entity, `cmd=[{"prefix": "osd pool create", "pool": "${name}"}]: finished`);
     return `pool '${name}' created`;
   }
 
@@ -319,6 +324,10 @@ export class SimMonitor {
         change = (x) => (x.flags = on ? [...new Set([...x.flags, v])] : x.flags.filter((f) => f !== v));
         break;
       }
+      case 'compression_mode':
+        if (!['none', 'passive', 'aggressive', 'force'].includes(val)) throw new Refused(EINVAL, `unrecognized compression mode '${val}'`);
+        change = (x) => (x.compression = val === 'none' ? undefined : val);
+        break;
       case 'pg_autoscale_mode':
         if (!['on', 'off', 'warn'].includes(val)) throw new Refused(EINVAL, `specified invalid mode ${val}`);
         change = (x) => (x.autoscaleMode = val);
@@ -366,7 +375,7 @@ export class SimMonitor {
     return `set-quota ${field} = ${n} for pool ${p.name}`;
   }
 
-  private async poolDelete(cmd: Cmd, entity: string): Promise<string> {
+  private async poolDelete(cmd: Cmd): Promise<string> {
     const name = String(cmd.pool);
     const p = this.c.pool(name);
     if (!p) return `pool '${name}' does not exist`;
@@ -385,7 +394,6 @@ export class SimMonitor {
       this.c.deletePool(p);
       return { result: null, changed: ['osd_map'] };
     });
-    this.audit(entity, `cmd=[{"prefix": "osd pool delete", "pool": "${name}"}]: finished`);
     return `pool '${name}' removed`;
   }
 
@@ -638,7 +646,7 @@ export async function startMonitorEndpoint(opts: MonitorEndpointOptions): Promis
       if (!cmd || typeof cmd !== 'object' || Array.isArray(cmd) || typeof cmd.prefix !== 'string') {
         throw new ServerError(Status.INVALID_ARGUMENT, 'cmd must be a JSON object with a "prefix", e.g. {"prefix": "osd out", "ids": ["1"]}');
       }
-      return { result: await opts.monitor.command(cmd, req.onBehalfOf || caller) };
+      return { result: await opts.monitor.command(cmd, req.onBehalfOf || caller, caller) };
     },
   };
   const svc = await startService(

@@ -22,6 +22,7 @@ export const MAP_NAMES = [
   'crush_map_text',
   'devices',
   'osd_ping_times',
+  'rbd_image_stats',
   // The active manager's progress events (its report to the monitors): {"<id>": {message, progress, add_to_ceph_s}}.
   'progress_events',
   // Not a Ceph map: the simulator's CRUSH results for the current osd map

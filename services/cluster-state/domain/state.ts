@@ -1,6 +1,7 @@
 // ClusterState: the maps, the modules' store and the change feed, and the
 // Get views built from them. No gRPC here: grpc.ts maps StateError kinds to
 // status codes.
+import { pgHealthChecks, PgHealthInput } from './pg-health';
 import { ChangeFeed } from './events';
 import { StateError, invalid } from './errors';
 import { ClusterMaps, MAP_NAMES } from './maps';
@@ -46,6 +47,7 @@ export class ClusterState {
   private healthJson = '';
   private healthVersion = 0;
   private healthStatus = 'HEALTH_OK';
+  private healthChecks: Record<string, CheckJson> = {};
   readonly clog: Array<Json> = [];
   /** Sequence number of the last cluster-log entry (Ceph's LogEntry seq). */
   private clogSeq = 0;
@@ -93,6 +95,7 @@ export class ClusterState {
       service_map: { epoch: 0, modified: '', services: {} },
       config: {},
       mon_config: { options: [] },
+      rbd_image_stats: { stamp: 0, pools: [] },
       progress_events: {},
     };
     // The monitors' mon_status reaches modules as a JSON string, as in Ceph's digest.
@@ -100,11 +103,13 @@ export class ClusterState {
     for (const name of MAP_NAMES) {
       if (name === 'health_mon' || name === 'crush_map' || name === 'osd_ping_times' || name === 'devices') continue;
       const view: View = {
-        key: () => String(this.maps.version(name)),
+        key: () => (name === 'service_map' ? `${this.maps.version(name)}/${this.daemons.version}` : String(this.maps.version(name))),
         epoch: () => this.maps.epoch(name),
         build: () => {
           const m = this.maps.get(name);
           if (!m) {
+            // Without a put service map, the one the service daemons' sessions make (as Ceph's manager builds it).
+            if (name === 'service_map') return jsonBytes(this.daemons.serviceMap(cephTime));
             if (name in emptyForms) return jsonBytes(emptyForms[name]);
             throw new StateError('unavailable', `get('${name}'): no ${name} has been put yet`);
           }
@@ -372,8 +377,9 @@ export class ClusterState {
       const perPool = (ps?.num_store_stats ?? 0) > 0;
       // Replicated pools write size copies; erasure pools (k+m)/k, approximated by size/min_size.
       const rawRate = p.type === 3 ? p.size / Math.max(1, p.min_size - 1) : p.size;
-      const stored = perPool ? ps!.store_stats.data_stored / rawRate : (s?.num_bytes ?? 0);
-      const storedOmap = perPool ? ps!.store_stats.omap_allocated / rawRate : 0;
+      // Whole bytes, as Ceph's uint64 arithmetic gives them (InfluxDB refuses a field that changes type).
+      const stored = Math.trunc(perPool ? ps!.store_stats.data_stored / rawRate : (s?.num_bytes ?? 0));
+      const storedOmap = Math.trunc(perPool ? ps!.store_stats.omap_allocated / rawRate : 0);
       const dataUsed = perPool ? ps!.store_stats.allocated : (s?.num_bytes ?? 0);
       const omapUsed = perPool ? ps!.store_stats.omap_allocated : 0;
       const bytesUsed = dataUsed + omapUsed;
@@ -450,9 +456,12 @@ export class ClusterState {
   // ---- daemons ----
 
   reportDaemons(reports: DaemonReport[]): { applied: number; rejected: string[] } {
+    const serviceEpoch = this.daemons.serviceEpoch;
     const out = this.daemons.apply(reports, Date.now() / 1000);
+    // The service map made from the sessions changed (when none is put): tell the watchers.
+    if (this.daemons.serviceEpoch !== serviceEpoch && !this.maps.get('service_map')) this.feed.publish('service_map', '', this.daemons.serviceEpoch);
     for (const name of out.schemaChanged) this.feed.publish('perf_schema_update', name, 0);
-    if (out.metadataChanged) this.refreshHealth(true);
+    if (out.metadataChanged || out.healthMetricsChanged) this.refreshHealth(true);
     return { applied: out.applied, rejected: out.rejected };
   }
 
@@ -569,6 +578,26 @@ export class ClusterState {
         inactive.length,
         inactive.slice(0, 50).map((p) => `pg ${p.pgid} is ${p.state}`),
       );
+    // The rest of PGMap's checks: damaged PGs, full OSDs holding up recovery, scrub errors, unfound objects, ...
+    const numInOsds = (osdMap?.osds ?? []).filter((o: Json) => o.in).length;
+    for (const [code, c] of pgHealthChecks({
+      pgStats: this.pg.pgStats.values() as PgHealthInput['pgStats'],
+      osdStats: this.pg.osdStats.values() as PgHealthInput['osdStats'],
+      sum: s,
+      numInOsds,
+      now: Date.now() / 1000,
+    }))
+      warn(code, c.message, c.count, c.detail, c.severity);
+    // SLOW_OPS: the manager sums the daemons' SLOW_OPS health metrics (Ceph's DaemonHealthMetricCollector).
+    const slow = Object.entries(this.daemons.healthMetrics() as Record<string, Array<{ type: string; value: number }>>)
+      .map(([name, ms]) => [name, ms.filter((m) => m.type === 'SLOW_OPS').reduce((n, m) => n + Number(m.value), 0)] as const)
+      .filter(([, n]) => n > 0);
+    if (slow.length) {
+      const total = slow.reduce((n, [, v]) => n + v, 0);
+      const names = slow.map(([name]) => name);
+      const who = names.length === 1 ? `${names[0]} has slow ops` : `daemons [${names.slice(0, 10).join(',')}]${names.length > 10 ? '...' : ''} have slow ops.`;
+      warn('SLOW_OPS', `${total} slow ops, ${who}`, total, []);
+    }
     const stale = this.daemons.staleNames();
     if (stale.length)
       warn(
@@ -602,10 +631,28 @@ export class ClusterState {
     );
     const json = JSON.stringify({ status, checks: sorted, mutes: mon?.mutes ?? [] });
     if (json === this.healthJson) return;
+    if (publish) this.logHealthChanges(this.healthChecks, sorted, status);
+    this.healthChecks = sorted;
     this.healthJson = json;
     this.healthStatus = status;
     this.healthVersion++;
     if (publish) this.feed.publish('health', '', this.healthVersion);
+  }
+
+  /** Writes health changes to the cluster log in the monitors' words (Ceph's HealthMonitor). */
+  private logHealthChanges(before: Record<string, CheckJson>, after: Record<string, CheckJson>, status: string): void {
+    const entries: ClusterLogEntry[] = [];
+    const name = `mon.${this.maps.parsed<Json>('mon_map')?.mons?.[0]?.name ?? 'a'}`;
+    const log = (priority: string, message: string) => entries.push({ channel: 'cluster', priority, name, message, stamp: 0 });
+    for (const [code, c] of Object.entries(after)) {
+      const was = before[code];
+      const priority = c.severity === 'HEALTH_ERR' ? 'ERR' : 'WRN';
+      if (!was) log(priority, `Health check failed: ${c.summary.message} (${code})`);
+      else if (was.summary.message !== c.summary.message) log(priority, `Health check update: ${c.summary.message} (${code})`);
+    }
+    for (const [code, c] of Object.entries(before)) if (!after[code]) log('INF', `Health check cleared: ${code} (was: ${c.summary.message})`);
+    if (status === 'HEALTH_OK' && this.healthStatus !== 'HEALTH_OK') log('INF', 'Cluster is now healthy');
+    if (entries.length) this.appendClusterLog(entries);
   }
 
   // ---- cluster log ----

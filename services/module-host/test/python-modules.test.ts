@@ -135,13 +135,13 @@ class Module(MgrModule):
         return 0, json.dumps({'health': type(self.get('health')).__name__, 'health_json': type(self.get('health').get('json')).__name__,
                               'unknown': self.get('no_such_thing'), 'version': self.version, 'release': self.release_name,
                               'mgr_id': self.get_mgr_id(), 'epoch': self.get('osd_map')['epoch'],
-                              'mon': self.mon_command({'prefix': 'osd pool ls'})}), ''
+                              'mon': self.mon_command({'prefix': 'auth ls'})}), ''
 
     @CLIReadCommand('pyhanger tagged')
     def tagged(self):
         from mgr_module import CommandResult
         import json
-        self.send_command(CommandResult('t1'), 'mon', '', json.dumps({'prefix': 'osd pool ls'}), 't1')
+        self.send_command(CommandResult('t1'), 'mon', '', json.dumps({'prefix': 'auth ls'}), 't1')
         return 0, '', ''
 
     @CLIReadCommand('pyhanger remote')
@@ -345,7 +345,7 @@ describeCeph('python modules on module-host', () => {
     expect(j.version).toMatch(/^ceph version 16\.2\.15 .*pacific/);
     // A monitor command goes to daemon-server like a manager's; there is none in this test.
     expect(j.mon[0]).toBe(-107);
-    expect(j.mon[2]).toContain("no daemon-server to send 'osd pool ls' to");
+    expect(j.mon[2]).toContain("no daemon-server to send 'auth ls' to");
   });
 
   it('module options are typed, defaulted by the module, and read-your-writes; the store is scoped to the module', async () => {

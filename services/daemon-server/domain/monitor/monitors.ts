@@ -16,7 +16,12 @@ import type { MgrMap } from '../../../../lib/gen/ceph/mgr/v1/standby';
 import { CommandFailure, EOPNOTSUPP } from '../native';
 import { MONITOR_READS } from './reads';
 
-/** One monitor command as Ceph's MMonCommand carries it. */
+/**
+ * One monitor command as Ceph's MMonCommand carries it. A Monitors that
+ * sends it to real monitors encodes CephFloat arguments as JSON floats
+ * (`1.0`, not `1`): a monitor answers "bad or missing field" to an integer
+ * where it reads a double (seen with `osd reweight`).
+ */
 export interface MonitorCommand {
   /** e.g. "osd pool create". */
   prefix: string;

@@ -70,7 +70,7 @@ export function poolLine(p: Json): string {
   if (p.pg_num_pending !== undefined && p.pg_num_pending !== p.pg_num) parts.push(`pg_num_pending ${p.pg_num_pending}`);
   if (p.pg_autoscale_mode) parts.push(`autoscale_mode ${p.pg_autoscale_mode}`);
   parts.push(`last_change ${p.last_change}`);
-  if (Number(p.last_force_op_resend) || Number(p.last_force_op_resend_prenautilus))
+  if (Number(p.last_force_op_resend) || Number(p.last_force_op_resend_prenautilus) || Number(p.last_force_op_resend_preluminous))
     parts.push(`lfor ${p.last_force_op_resend ?? 0}/${p.last_force_op_resend_prenautilus ?? 0}/${p.last_force_op_resend_preluminous ?? 0}`);
   if (p.flags_names) parts.push(`flags ${p.flags_names}`);
   if (p.quota_max_bytes) parts.push(`max_bytes ${p.quota_max_bytes}`);

@@ -4,29 +4,16 @@
 // against a real cluster these commands go to its monitors instead
 // (monitors.ts).
 import type { CommandResult } from '../../../../lib/gen/ceph/mgr/v1/common';
-import type { MgrMap } from '../../../../lib/gen/ceph/mgr/v1/standby';
 import { CommandFailure, ENOENT, formatJson } from '../native';
 import { addrvec, byteU, Column, siU, textTable, weightf } from './format';
 import { osdDumpPlain, osdStatJson, osdSummaryPlain, poolLine } from './osdmap-print';
 import { statusJson, statusPlain } from './status';
 import { parseHealth } from './health';
 import { fsDumpPlain } from './fsmap-print';
+import { MonitorRead, MonitorReadContext, monStatus, optional } from './context';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
-
-/** What a monitor read needs: its validated arguments and cluster-state's views. */
-export interface MonitorReadContext {
-  args: Record<string, any>;
-  /** cluster-state's Get(what), parsed. */
-  get(what: string): Promise<Json>;
-  /** The MgrMap (null when no standby service is configured or it is unreachable). */
-  mgrMap(): Promise<MgrMap | null>;
-  /** Seconds since the Unix epoch. */
-  now(): number;
-}
-
-export type MonitorRead = (ctx: MonitorReadContext) => Promise<CommandResult>;
 
 function isJson(ctx: MonitorReadContext): boolean {
   return ctx.args.format === 'json' || ctx.args.format === 'json-pretty';
@@ -34,27 +21,6 @@ function isJson(ctx: MonitorReadContext): boolean {
 
 function answer(ctx: MonitorReadContext, json: unknown, plain: () => string, stderr = ''): CommandResult {
   return { retcode: 0, stdout: isJson(ctx) ? formatJson(ctx, json) : plain(), stderr };
-}
-
-/** A view that is allowed to be missing (a cluster without file systems, logs, ...). */
-async function optional(ctx: MonitorReadContext, what: string, fallback: Json): Promise<Json> {
-  try {
-    return (await ctx.get(what)) ?? fallback;
-  } catch {
-    return fallback;
-  }
-}
-
-async function monStatus(ctx: MonitorReadContext): Promise<Json> {
-  const raw = await optional(ctx, 'mon_status', {});
-  if (raw && typeof raw.json === 'string') {
-    try {
-      return JSON.parse(raw.json);
-    } catch {
-      return {};
-    }
-  }
-  return raw ?? {};
 }
 
 // ---- health -----------------------------------------------------------------
@@ -270,12 +236,13 @@ const monStat: MonitorRead = async (ctx) => {
 };
 
 const monDump: MonitorRead = async (ctx) => {
-  const m = await ctx.get('mon_map');
+  const [m, st] = await Promise.all([ctx.get('mon_map'), monStatus(ctx)]);
   if (ctx.args.epoch !== undefined && ctx.args.epoch !== m.epoch)
     throw new CommandFailure(ENOENT, `there is no map for epoch ${ctx.args.epoch} (only the latest, ${m.epoch}, is kept here)`);
   return answer(
     ctx,
-    m,
+    // `mon dump` adds the quorum to the map.
+    { ...m, quorum: st.quorum ?? [] },
     () =>
       [
         `epoch ${m.epoch}`,

@@ -5,7 +5,7 @@ import type { MgrMap } from '../../../../lib/gen/ceph/mgr/v1/standby';
 import { byteU, siU, timespan } from './format';
 import { parseHealth } from './health';
 import { osdStatJson, osdSummaryPlain } from './osdmap-print';
-import type { MonitorReadContext } from './reads';
+import { MonitorReadContext, monStatus, optional } from './context';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
@@ -19,14 +19,6 @@ export interface Status {
   mgrMap: MgrMap | null;
   /** Every monitor's name, in rank order. */
   monNames: string[];
-}
-
-async function optional(ctx: MonitorReadContext, what: string, fallback: Json): Promise<Json> {
-  try {
-    return (await ctx.get(what)) ?? fallback;
-  } catch {
-    return fallback;
-  }
 }
 
 /** The pg_status keys Ceph's status carries (pgs_by_pool_state is not one). */
@@ -51,10 +43,10 @@ function pgmapJson(pg: Json): Json {
 }
 
 export async function statusJson(ctx: MonitorReadContext): Promise<Status> {
-  const [health, monMap, monStatusRaw, osdMap, pg, fsMap, serviceMap, mgrMap, progress] = await Promise.all([
+  const [health, monMap, mon, osdMap, pg, fsMap, serviceMap, mgrMap, progress] = await Promise.all([
     optional(ctx, 'health', {}),
     optional(ctx, 'mon_map', {}),
-    optional(ctx, 'mon_status', {}),
+    monStatus(ctx),
     ctx.get('osd_map'),
     ctx.get('pg_status'),
     optional(ctx, 'fs_map', { epoch: 0, filesystems: [], standbys: [] }),
@@ -62,14 +54,6 @@ export async function statusJson(ctx: MonitorReadContext): Promise<Status> {
     ctx.mgrMap(),
     optional(ctx, 'progress_events', {}),
   ]);
-  let mon: Json = monStatusRaw;
-  if (mon && typeof mon.json === 'string') {
-    try {
-      mon = JSON.parse(mon.json);
-    } catch {
-      mon = {};
-    }
-  }
   const quorum: number[] = mon.quorum ?? [];
   const monName = (rank: number) => (monMap.mons ?? []).find((m: Json) => m.rank === rank)?.name ?? String(rank);
   const fs0 = (fsMap.filesystems ?? [])[0];
@@ -91,10 +75,15 @@ export async function statusJson(ctx: MonitorReadContext): Promise<Status> {
     pgmap: pgmapJson(pg),
     fsmap: {
       epoch: fsMap.epoch ?? 0,
-      id: fs0?.id ?? 0,
-      up: ranked.filter(({ m }: Json) => String(m.state).startsWith('up:')).length,
-      in: (fsMap.filesystems ?? []).reduce((a: number, f: Json) => a + (f.mdsmap?.in ?? []).length, 0),
-      max: (fsMap.filesystems ?? []).reduce((a: number, f: Json) => a + (f.mdsmap?.max_mds ?? 0), 0),
+      // Ceph writes these per file system, so only when there is one.
+      ...(fs0
+        ? {
+            id: fs0.id,
+            up: ranked.filter(({ m }: Json) => String(m.state).startsWith('up:')).length,
+            in: (fsMap.filesystems ?? []).reduce((a: number, f: Json) => a + (f.mdsmap?.in ?? []).length, 0),
+            max: (fsMap.filesystems ?? []).reduce((a: number, f: Json) => a + (f.mdsmap?.max_mds ?? 0), 0),
+          }
+        : {}),
       by_rank: ranked.map(({ f, m }: Json) => ({ filesystem_id: f.id, rank: m.rank, name: m.name, status: m.state, gid: m.gid })),
       'up:standby': (fsMap.standbys ?? []).length,
     },
