@@ -358,7 +358,7 @@ export class MapFeed {
         const stored = GET_NAME[name] ? (await this.client.get({ what: GET_NAME[name] })).epoch : Number(/stored epoch (\d+)/.exec(e.details)?.[1] ?? NaN);
         if (!Number.isSafeInteger(stored)) throw e;
         this.log.info('cluster-state holds a later epoch; continuing after it', { map: name, stored });
-        if (name === 'osd_map') this.cluster.advanceEpochTo(stored + 1);
+        if (name === 'osd_map' || name === 'pg_mappings') this.cluster.advanceEpochTo(stored + 1);
         else this.epochs.set(name, stored);
       }
     }
