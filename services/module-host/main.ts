@@ -1,7 +1,6 @@
 // module-host: wiring only (configuration, start, signals).
 import { COMMON_OPTIONS, configOrExit, peerTlsOf, serverTlsOf } from '../../lib/config';
 import { exitOnSignals } from '../../lib/server';
-import { ALWAYS_ON_MODULES } from '../../lib/always-on-modules';
 import { startModuleHost } from './server';
 import { DEFAULT_CEPH_MGR_DIR } from './domain/python-modules';
 
@@ -34,8 +33,8 @@ const OPTIONS = {
     env: 'MGR_ALWAYS_ON_MODULES',
     flag: 'always-on-modules',
     type: 'string',
-    default: ALWAYS_ON_MODULES.join(','),
-    desc: "modules that are always on without a standby service (with one, the MgrMap's list wins)",
+    default: 'status',
+    desc: "modules that are always on without a standby service (with one, the MgrMap's list wins: Ceph Pacific's always-on set)",
   },
   commandTimeoutMs: {
     env: 'MGR_MODULE_COMMAND_TIMEOUT_MS',

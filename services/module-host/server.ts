@@ -9,7 +9,6 @@ import { ClusterStateServiceDefinition, DaemonQueryKind, WatchEventKind } from '
 import { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
 import type { MgrMap } from '../../lib/gen/ceph/mgr/v1/standby';
 import { StandbyClient } from '../../lib/standby-client';
-import { ALWAYS_ON_MODULES } from '../../lib/always-on-modules';
 import { ClusterStateApi, ModuleHost } from './domain/host';
 import { moduleHostHandlers } from './grpc';
 import type { PythonModulesConfig } from './domain/python-modules';
@@ -194,7 +193,7 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
         commands,
         modulePath: [BUILTIN_MODULES, ...(opts.modulePath ?? [])],
         enabled: opts.enabledModules ?? ['hello', 'status', 'selftest'],
-        alwaysOn: opts.alwaysOnModules ?? ALWAYS_ON_MODULES,
+        alwaysOn: opts.alwaysOnModules ?? ['status'],
         cluster,
         log: (level, msg, fields) => log[level](msg, fields),
         commandTimeoutMs: opts.commandTimeoutMs ?? 30000,

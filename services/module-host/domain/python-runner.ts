@@ -35,20 +35,26 @@ export interface PythonRuntime {
    * them for granted), false if the host stops first.
    */
   mapsReady(): Promise<boolean>;
+  /** Whether the maps are there now (one look, at most one fetch per map change). */
+  mapsPresent(): Promise<boolean>;
 }
 
-/** Polls cluster-state until `names` are all there (see PythonRuntime.mapsReady). */
-export async function waitForMaps(cluster: ClusterStateApi, names: string[], signal: AbortSignal, log: RunnerDeps['log'], everyMs = 500): Promise<boolean> {
+/** Whether the host's get() has each of `names` (answered from its cache, so polling costs no map transfers). */
+export async function haveMaps(hostGet: (name: string) => Promise<boolean>, names: string[]): Promise<boolean[]> {
+  return Promise.all(names.map((n) => hostGet(n).catch(() => false)));
+}
+
+/** Polls until `names` are all there (see PythonRuntime.mapsReady); false if `signal` aborts first. */
+export async function waitForMaps(
+  hostGet: (name: string) => Promise<boolean>,
+  names: string[],
+  signal: AbortSignal,
+  log: RunnerDeps['log'],
+  everyMs = 500,
+): Promise<boolean> {
   let logged = false;
   while (!signal.aborted) {
-    const have = await Promise.all(
-      names.map((n) =>
-        cluster.get(n).then(
-          (r) => r !== null,
-          () => false,
-        ),
-      ),
-    );
+    const have = await haveMaps(hostGet, names);
     if (have.every(Boolean)) {
       if (logged) log('info', "the cluster's maps are in cluster-state: starting Ceph's modules", { maps: names });
       return true;
@@ -220,6 +226,8 @@ export class PythonModuleRunner extends ModuleRunner {
   override readonly runtime: string = 'python';
   private rt: PythonRuntime;
   private proc: PythonProcess | null = null;
+  /** An active start waiting for the cluster's maps. */
+  private deferred: { options: Record<string, unknown> } | null = null;
 
   /** entry: the module's folder (holding __init__.py). */
   constructor(name: string, entry: string, deps: RunnerDeps) {
@@ -231,10 +239,26 @@ export class PythonModuleRunner extends ModuleRunner {
     this.rt = rt;
   }
 
+  /**
+   * An active start waits for the cluster's maps without holding up the
+   * host (it serves, and runs the other modules, meanwhile); a module that
+   * cannot run (no python3, a missing dependency) says so at once.
+   */
   override async start(active: boolean, options: Record<string, unknown>): Promise<void> {
-    // A module that cannot run (no python3, a missing dependency) says so at once.
-    if (active && this.declaration?.canRun[0] !== false && !(await this.rt.mapsReady())) return;
-    return super.start(active, options);
+    this.deferred = null;
+    if (!active || this.declaration?.canRun[0] === false || (await this.rt.mapsPresent())) return super.start(active, options);
+    const token = (this.deferred = { options });
+    void this.rt.mapsReady().then((ready) => {
+      // Stopped, or started otherwise, while it waited: nothing to do.
+      if (!ready || this.deferred !== token || this.state !== 'stopped') return;
+      this.deferred = null;
+      return super.start(true, options);
+    });
+  }
+
+  override async stop(graceMs?: number): Promise<void> {
+    this.deferred = null;
+    return super.stop(graceMs);
   }
 
   override async probe(): Promise<ModuleDeclaration | null> {

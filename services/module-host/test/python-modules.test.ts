@@ -481,3 +481,38 @@ describe('python modules where Ceph is not installed', () => {
     }
   }, 30000);
 });
+
+describeCeph("python modules before the cluster's maps", () => {
+  it('start once the OSD and FS maps are in cluster-state, as ceph-mgr waits for them; the host serves meanwhile', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-py-cs-'));
+    const modDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-py-mods-'));
+    writeModule(modDir, 'pyhello', HELLO);
+    const cs = await startClusterState({ dataDir, logLevel: 'warn', metricsPort: -1 });
+    const mh = await startModuleHost({
+      clusterStateAddr: cs.address,
+      modulePath: [modDir],
+      enabledModules: ['hello', 'pyhello'],
+      logLevel: 'error',
+      metricsPort: -1,
+      python: { modulePath: [modDir], cephMgrDir: DEFAULT_CEPH_MGR_DIR, python: '/usr/bin/python3', prefer: [], only: ['pyhello'] },
+    });
+    try {
+      const c = makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
+      const state = async () => (await c.listModules({})).modules.find((x) => x.info!.name === 'pyhello')!.state;
+      const hello = await c.handleCommand({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0), entity: 'client.admin' });
+      expect(hello.result!.stdout).toBe('Hello World');
+      expect(await state()).toBe(ModuleState.MODULE_STATE_STARTING);
+      const sim = new SimCluster();
+      const csc = makeClient(ClusterStateServiceDefinition, openChannel(cs.address));
+      await csc.putMap({ name: 'osd_map', epoch: sim.epoch, json: Buffer.from(JSON.stringify(sim.osdMap())) });
+      expect(await state()).toBe(ModuleState.MODULE_STATE_STARTING);
+      await csc.putMap({ name: 'fs_map', epoch: 1, json: Buffer.from(JSON.stringify({ ...sim.fsMap(), epoch: 1 })) });
+      await until('pyhello running once the maps are in', async () => (await state()) === ModuleState.MODULE_STATE_RUNNING);
+    } finally {
+      await mh.stop();
+      await cs.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      fs.rmSync(modDir, { recursive: true, force: true });
+    }
+  }, 60000);
+});
