@@ -5,7 +5,10 @@
 // Formatter writes DeviceState::dump; plain text as its TextTables. No
 // device has a life expectancy here (devicehealth predicts none without
 // SMART data), so that column is empty, as in Ceph for such devices.
-import { CommandFailure, EINVAL, ENOENT, formatJson, NativeCommand, NativeContext, table } from './native';
+import { EINVAL, ENOENT } from '../../../lib/errno';
+import { CommandFailure } from './errors';
+import { formatJson } from './monitor/format';
+import { NativeCommand, NativeContext, table } from './native';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;

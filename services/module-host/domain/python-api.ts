@@ -10,8 +10,31 @@ import * as os from 'os';
 import * as path from 'path';
 import type { RunnerDeps } from './module-runner';
 import { convertOption, declaredOptions, optionKey } from './options';
-import type { PythonRuntime } from './python-runner';
+import type { ClusterStateApi } from './cluster-api';
+import type { ModuleDeclaration } from './protocol';
+import { EINVAL, EOPNOTSUPP } from '../../../lib/errno';
 import { configOption, typedOptionValue } from '../../../lib/ceph-config-options';
+
+/** What a Python module's process needs from the host (python-runner.ts runs it). */
+export interface PythonRuntime {
+  /** The interpreter (Debian's /usr/bin/python3: python3-rados is built for it). */
+  python: string;
+  /** Where Ceph's mgr_module.py and mgr_util.py live (/usr/share/ceph/mgr). */
+  cephMgrDir: string;
+  cluster: ClusterStateApi;
+  /** Another module's declaration, for get_module_option_ex / set_module_option_ex. */
+  declarationOf(module: string): ModuleDeclaration | null;
+  /** The host's module API (the same one TypeScript workers call). */
+  hostApi: RunnerDeps['api'];
+  /**
+   * Resolves true once cluster-state has the maps ceph-mgr waits for before
+   * it starts any module (the OSD map and the FS map: Ceph's modules take
+   * them for granted), false if the host stops first.
+   */
+  mapsReady(): Promise<boolean>;
+  /** Whether the maps are there now (one look, at most one fetch per map change). */
+  mapsPresent(): Promise<boolean>;
+}
 
 export const CEPH_VERSION = 'ceph version 16.2.15 (618f440892089921c3e944a991122ddc44e60516) pacific (stable)';
 const RELEASES: Record<number, string> = { 12: 'luminous', 13: 'mimic', 14: 'nautilus', 15: 'octopus', 16: 'pacific', 17: 'quincy', 18: 'reef' };
@@ -30,9 +53,6 @@ function localOptions(mgrId: string): Record<string, unknown> {
     keyring: '/etc/ceph/ceph.client.admin.keyring',
   };
 }
-
-const EOPNOTSUPP = -95;
-const EINVAL = -22;
 
 export class PythonApi {
   private ownChecks: Record<string, unknown> = {};

@@ -12,32 +12,11 @@ import * as readline from 'readline';
 import type { Writable, Readable } from 'stream';
 import { ModuleRunner, ModuleTransport, RunnerDeps } from './module-runner';
 import type { HostToModule, ModuleDeclaration } from './protocol';
-import type { ClusterStateApi } from './host';
-import { PythonApi } from './python-api';
+import { PythonApi, PythonRuntime } from './python-api';
 
 export const PYTHON_DIR = path.resolve(__dirname, '../python');
 const WORKER = path.join(PYTHON_DIR, 'mgr_worker.py');
 const PROBE = path.join(PYTHON_DIR, 'mgr_probe.py');
-
-export interface PythonRuntime {
-  /** The interpreter (Debian's /usr/bin/python3: python3-rados is built for it). */
-  python: string;
-  /** Where Ceph's mgr_module.py and mgr_util.py live (/usr/share/ceph/mgr). */
-  cephMgrDir: string;
-  cluster: ClusterStateApi;
-  /** Another module's declaration, for get_module_option_ex / set_module_option_ex. */
-  declarationOf(module: string): ModuleDeclaration | null;
-  /** The host's module API (the same one TypeScript workers call). */
-  hostApi: RunnerDeps['api'];
-  /**
-   * Resolves true once cluster-state has the maps ceph-mgr waits for before
-   * it starts any module (the OSD map and the FS map: Ceph's modules take
-   * them for granted), false if the host stops first.
-   */
-  mapsReady(): Promise<boolean>;
-  /** Whether the maps are there now (one look, at most one fetch per map change). */
-  mapsPresent(): Promise<boolean>;
-}
 
 /** Whether the host's get() has each of `names` (answered from its cache, so polling costs no map transfers). */
 export async function haveMaps(hostGet: (name: string) => Promise<boolean>, names: string[]): Promise<boolean[]> {
