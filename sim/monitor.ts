@@ -1,7 +1,7 @@
 // The simulated cluster's monitors, as far as commands go: the writes
 // (`osd pool create|set|set-quota|delete|rm`, `osd pool application enable`,
 // `osd out|in|down|reweight`, `osd set|unset`, `osd pg-upmap-items`,
-// `osd rm-pg-upmap-items`, `config set`) checked and answered as a Pacific monitor
+// `osd rm-pg-upmap-items`, `config set|rm`) checked and answered as a Pacific monitor
 // answers them (same return codes and messages), applied to the simulated
 // cluster through the feed, which pushes the changed maps to cluster-state
 // before the answer goes back. Reads are answered by daemon-server from
@@ -157,6 +157,8 @@ export class SimMonitor {
         return this.osdFlag(prefix === 'osd set', cmd);
       case 'config set':
         return this.configSet(cmd);
+      case 'config rm':
+        return this.configRm(cmd);
       case 'osd pg-upmap-items':
         return this.pgUpmapItems(cmd);
       case 'osd rm-pg-upmap-items':
@@ -529,16 +531,9 @@ export class SimMonitor {
   // ---- config -----------------------------------------------------------
 
   private async configSet(cmd: Cmd): Promise<string> {
-    const who = String(cmd.who);
+    const { section, mask } = configTarget(String(cmd.who));
     const name = String(cmd.name);
     const value = String(cmd.value);
-    const slash = who.indexOf('/');
-    const section = slash < 0 ? who : who.slice(0, slash);
-    const mask = slash < 0 ? '' : who.slice(slash + 1);
-    const type = section.split('.')[0];
-    if (section !== 'global' && !CONFIG_TYPES.has(type)) throw new Refused(EINVAL, `unrecognized config target '${who}'`);
-    if (mask && !/^(host|class):[A-Za-z0-9_.-]+$/.test(mask))
-      throw new Refused(EINVAL, `unrecognized config mask '${mask}' (host:<name> or class:<device class>)`);
     const module = /^mgr\/([A-Za-z0-9_-]+)\/(.+)$/.exec(name);
     let level = 'advanced';
     let runtime = true;
@@ -563,6 +558,35 @@ export class SimMonitor {
     }
     return '';
   }
+
+  /** ConfigMonitor's `config rm`: the entry goes (none there is no error); a module option returns to its default. */
+  private async configRm(cmd: Cmd): Promise<string> {
+    const { section, mask } = configTarget(String(cmd.who));
+    const name = String(cmd.name);
+    await this.apply(() => {
+      const i = this.c.configDb.findIndex((e) => e.section === section && e.name === name && e.mask === mask);
+      if (i < 0) return { result: null, changed: [] };
+      this.c.configDb.splice(i, 1);
+      return { result: null, changed: ['mon_config', 'config'] };
+    });
+    const module = /^mgr\/([A-Za-z0-9_-]+)\/(.+)$/.exec(name);
+    if (module && (section === 'mgr' || section === 'global' || section.startsWith('mgr.'))) {
+      const id = section.startsWith('mgr.') ? `${section.slice(4)}/` : '';
+      await this.o.feed.setStore(`config/mgr/${module[1]}/${id}${module[2]}`, null);
+    }
+    return '';
+  }
+}
+
+/** A config target ("osd", "osd.3", "osd/class:hdd", "global"), checked as ConfigMonitor checks it. */
+function configTarget(who: string): { section: string; mask: string } {
+  const slash = who.indexOf('/');
+  const section = slash < 0 ? who : who.slice(0, slash);
+  const mask = slash < 0 ? '' : who.slice(slash + 1);
+  if (section !== 'global' && !CONFIG_TYPES.has(section.split('.')[0])) throw new Refused(EINVAL, `unrecognized config target '${who}'`);
+  if (mask && !/^(host|class):[A-Za-z0-9_.-]+$/.test(mask))
+    throw new Refused(EINVAL, `unrecognized config mask '${mask}' (host:<name> or class:<device class>)`);
+  return { section, mask };
 }
 
 /** Checks a value against the option's type, as Ceph's config set does. */

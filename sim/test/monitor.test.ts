@@ -164,4 +164,18 @@ describe('simulated monitors', () => {
     expect((await view('config')).osd_pool_default_size).toBe('2');
     expect((await view('config')).fsid).toBe(sim.fsid);
   });
+
+  it('config rm clears an entry (the configuration page resets an option so), a module option back to its default; none there answers 0', async () => {
+    expect((await run({ prefix: 'config set', who: 'osd', name: 'osd_recovery_sleep', value: '0.5' })).retcode).toBe(0);
+    const has = async () => ((await view('mon_config')).options as any[]).some((e) => e.section === 'osd' && e.name === 'osd_recovery_sleep');
+    expect(await has()).toBe(true);
+    expect(await run({ prefix: 'config rm', who: 'osd', name: 'osd_recovery_sleep' })).toMatchObject({ retcode: 0, stderr: '' });
+    expect(await has()).toBe(false);
+    expect((await run({ prefix: 'config rm', who: 'osd', name: 'osd_recovery_sleep' })).retcode).toBe(0);
+    expect((await run({ prefix: 'config rm', who: 'nosuch', name: 'osd_recovery_sleep' })).retcode).toBe(-22);
+    expect((await run({ prefix: 'config set', who: 'mgr', name: 'mgr/balancer/sleep_interval', value: '30' })).retcode).toBe(0);
+    expect(await cs.state.kv.get('config/mgr/balancer/sleep_interval')).toBe('30');
+    expect((await run({ prefix: 'config rm', who: 'mgr', name: 'mgr/balancer/sleep_interval' })).retcode).toBe(0);
+    expect(await cs.state.kv.get('config/mgr/balancer/sleep_interval')).toBeUndefined();
+  });
 });

@@ -158,6 +158,10 @@ describeCeph('monitor commands against a real Pacific monitor', () => {
       { prefix: 'config set', who: 'global', name: 'no_such_option', value: '1' },
       { prefix: 'config set', who: 'mon', name: 'mon_max_pg_per_osd', value: '300' },
       { prefix: 'config set', who: 'osd.0', name: 'debug_osd', value: '5/5' },
+      { prefix: 'config set', who: 'osd', name: 'osd_recovery_sleep', value: '0.5' },
+      { prefix: 'config rm', who: 'osd', name: 'osd_recovery_sleep' },
+      { prefix: 'config rm', who: 'osd', name: 'osd_recovery_sleep' },
+      { prefix: 'config rm', who: 'nowhere', name: 'debug_osd' },
     ];
     for (const cmd of writes) {
       const [l, m] = await Promise.all([live(cmd), mine(cmd)]);

@@ -93,6 +93,7 @@ const TABLE: Array<[string, string, string, string]> = [
     'rw',
     'config',
   ],
+  ['config rm name=who,type=CephString name=name,type=CephString', 'Clear a configuration option for one or more entities', 'rw', 'config'],
 ];
 
 export const MONITOR_COMMANDS: NativeCommand[] = TABLE.map(([cmd, desc, perm, service]) => {
