@@ -1,5 +1,5 @@
 // The simulated cluster's monitors, as far as commands go: the writes
-// (`osd pool create|set|set-quota|delete|rm`, `osd pool application enable`,
+// (`osd pool create|set|set-quota|delete|rm|rename`, `osd pool application enable|disable`,
 // `osd out|in|down|reweight`, `osd set|unset`, `osd pg-upmap-items`,
 // `osd rm-pg-upmap-items`, `config set|rm`) checked and answered as a Pacific monitor
 // answers them (same return codes and messages), applied to the simulated
@@ -17,7 +17,7 @@ import type { Logger } from '../lib/log';
 import { SimCluster, ConfigEntry, SimPool } from './cluster';
 import { ChangedMap, MapFeed } from './feed';
 import { configOptions } from './config';
-import { EBUSY, EINVAL, ENOENT, EOPNOTSUPP, EPERM, ERANGE } from '../lib/errno';
+import { EBUSY, EEXIST, EINVAL, ENOENT, EOPNOTSUPP, EPERM, ERANGE } from '../lib/errno';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Cmd = Record<string, any>;
@@ -165,6 +165,10 @@ export class SimMonitor {
         return this.rmPgUpmapItems(cmd);
       case 'osd pool application enable':
         return this.poolApplicationEnable(cmd);
+      case 'osd pool application disable':
+        return this.poolApplicationDisable(cmd);
+      case 'osd pool rename':
+        return this.poolRename(cmd);
     }
     throw new Refused(EINVAL, `command '${prefix}' is not answered by the simulated monitors`);
   }
@@ -526,6 +530,34 @@ export class SimMonitor {
       throw new Refused(EPERM, `Are you SURE? Pool '${p.name}' already has an enabled application; pass --yes-i-really-mean-it to proceed anyway`);
     await this.apply(() => ({ result: this.c.changePool(p, (pool) => (pool.applications[app] = {})), changed: ['osd_map'] }));
     return `enabled application '${app}' on pool '${p.name}'`;
+  }
+
+  /** OSDMonitor's `osd pool application disable`: forced only; not enabled is no error. */
+  private async poolApplicationDisable(cmd: Cmd): Promise<string> {
+    const p = this.pool(cmd.pool);
+    const app = String(cmd.app);
+    if (cmd.yes_i_really_mean_it !== true)
+      throw new Refused(
+        EPERM,
+        'Are you SURE? Disabling an application within a pool might result in loss of application functionality; pass --yes-i-really-mean-it to proceed anyway',
+      );
+    if (!p.applications[app]) return `application '${app}' is not enabled on pool '${p.name}'`;
+    await this.apply(() => ({ result: this.c.changePool(p, (pool) => delete pool.applications[app]), changed: ['osd_map'] }));
+    return `disable application '${app}' on pool '${p.name}'`;
+  }
+
+  /** OSDMonitor's `osd pool rename`, idempotent as Ceph's: the source gone and the destination there is success. */
+  private async poolRename(cmd: Cmd): Promise<string> {
+    const [from, to] = [String(cmd.srcpool), String(cmd.destpool)];
+    const src = this.c.pool(from);
+    const dst = this.c.pool(to);
+    if (!src) {
+      if (dst) return `pool '${from}' does not exist; pool '${to}' does -- assuming successful rename`;
+      throw new Refused(ENOENT, `unrecognized pool '${from}'`);
+    }
+    if (dst) throw new Refused(EEXIST, `pool '${to}' already exists`);
+    await this.apply(() => ({ result: this.c.changePool(src, (pool) => (pool.name = to)), changed: ['osd_map'] }));
+    return `pool '${from}' renamed to '${to}'`;
   }
 
   // ---- config -----------------------------------------------------------

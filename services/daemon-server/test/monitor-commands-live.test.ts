@@ -162,6 +162,14 @@ describeCeph('monitor commands against a real Pacific monitor', () => {
       { prefix: 'config rm', who: 'osd', name: 'osd_recovery_sleep' },
       { prefix: 'config rm', who: 'osd', name: 'osd_recovery_sleep' },
       { prefix: 'config rm', who: 'nowhere', name: 'debug_osd' },
+      // (osd pool application enable/disable: the real monitor once answered a
+      // disable right after an enable as if the enable had not happened yet, so
+      // those are checked against its messages in sim/test/monitor.test.ts.)
+      { prefix: 'osd pool rename', srcpool: 'live', destpool: 'renamed' },
+      { prefix: 'osd pool rename', srcpool: 'live', destpool: 'renamed' },
+      { prefix: 'osd pool rename', srcpool: 'nosuch', destpool: 'other2' },
+      { prefix: 'osd pool create', pool: 'live', pg_num: 8 },
+      { prefix: 'osd pool rename', srcpool: 'renamed', destpool: 'live' },
     ];
     for (const cmd of writes) {
       const [l, m] = await Promise.all([live(cmd), mine(cmd)]);

@@ -88,6 +88,13 @@ const TABLE: Array<[string, string, string, string]> = [
     'osd',
   ],
   [
+    'osd pool application disable name=pool,type=CephPoolname name=app,type=CephString name=yes_i_really_mean_it,type=CephBool,req=false',
+    'disables use of an application <app> on pool <poolname>',
+    'rw',
+    'osd',
+  ],
+  ['osd pool rename name=srcpool,type=CephPoolname name=destpool,type=CephPoolname', 'rename <srcpool> to <destpool>', 'rw', 'osd'],
+  [
     'config set name=who,type=CephString name=name,type=CephString name=value,type=CephString name=force,type=CephBool,req=false',
     'Set a configuration option for one or more entities',
     'rw',
