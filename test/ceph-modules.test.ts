@@ -178,6 +178,47 @@ describeCeph("Ceph's dashboard and always-on modules on npm start", () => {
       await page.waitForFunction(() => /osd pool create/.test(document.querySelector('cd-root')?.innerText ?? ''), undefined, { timeout: 60000, polling: 500 });
     }, 90000);
 
+    it("the pool and configuration forms' writes reach the monitors: rename, applications, an option set and reset", async () => {
+      // The dashboard's REST API as its forms call it (same session rules: a token from /api/auth).
+      const password = fs.readFileSync(path.join(dataDir, 'dashboard-admin'), 'utf8').trim().split(' ')[1];
+      const headers = { Accept: 'application/vnd.ceph.api.v1.0+json', 'Content-Type': 'application/json' };
+      const auth = await page.request.post(`${base}api/auth`, { headers, data: { username: 'admin', password } });
+      expect(auth.status()).toBe(201);
+      const bearer = { ...headers, Authorization: `Bearer ${(await auth.json()).token}` };
+      const pools = async () =>
+        JSON.parse(await ok('osd', 'pool', 'ls', 'detail', '--format', 'json')) as Array<{ pool_name: string; application_metadata: object }>;
+      // The pool form: a new name and an application (osd pool rename, osd pool application enable).
+      const edit = await page.request.put(`${base}api/pool/dashlogs`, { headers: bearer, data: { pool: 'dashlogs2', application_metadata: ['rbd'] } });
+      expect([200, 202]).toContain(edit.status());
+      const renamed = await until(
+        'dashlogs renamed with rbd on',
+        async () => (await pools()).find((p) => p.pool_name === 'dashlogs2' && 'rbd' in p.application_metadata),
+        60000,
+      );
+      expect(renamed.application_metadata).toEqual({ rbd: {} });
+      expect((await pools()).some((p) => p.pool_name === 'dashlogs')).toBe(false);
+      // No application any more (osd pool application disable --yes-i-really-mean-it).
+      expect([200, 202]).toContain((await page.request.put(`${base}api/pool/dashlogs2`, { headers: bearer, data: { application_metadata: [] } })).status());
+      await until(
+        'rbd off dashlogs2',
+        async () => Object.keys((await pools()).find((p) => p.pool_name === 'dashlogs2')!.application_metadata).length === 0,
+        60000,
+      );
+      // The configuration form: a value for osd (config set), every other section cleared (config rm); then reset.
+      const dump = async () =>
+        (JSON.parse(await ok('config', 'dump', '--format', 'json')) as Array<{ section: string; name: string; value: string }>).filter(
+          (e) => e.name === 'osd_recovery_sleep',
+        );
+      const set = await page.request.post(`${base}api/cluster_conf`, {
+        headers: bearer,
+        data: { name: 'osd_recovery_sleep', value: [{ section: 'osd', value: '0.5' }] },
+      });
+      expect(set.status()).toBe(201);
+      expect(await dump()).toEqual([expect.objectContaining({ section: 'osd', value: '0.5' })]);
+      expect((await page.request.delete(`${base}api/cluster_conf/osd_recovery_sleep?section=osd`, { headers: bearer })).status()).toBe(204);
+      expect(await dump()).toEqual([]);
+    }, 180000);
+
     it('the browser console stayed free of errors', () => {
       expect(problems).toEqual([]);
     });
