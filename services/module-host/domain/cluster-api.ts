@@ -17,4 +17,6 @@ export interface ClusterStateApi {
   /** Replaces module-host's checks; resolves with the ones cluster-state refused. */
   setHealthChecks(checks: HealthCheck[]): Promise<{ refused: RefusedCheck[] }>;
   clusterLog(channel: string, priority: string, message: string): Promise<void>;
+  /** Puts a map this manager reports (progress_events) at the epoch after the stored one. */
+  putReport(name: string, json: string): Promise<void>;
 }
