@@ -49,5 +49,6 @@ export function waitingOutOutages(api: ClusterStateApi, p: OutagePolicy): Cluste
     listStore: wrap('listStore', api.listStore.bind(api)),
     setHealthChecks: wrap('setHealthChecks', api.setHealthChecks.bind(api)),
     clusterLog: wrap('clusterLog', api.clusterLog.bind(api)),
+    putReport: wrap('putReport', api.putReport.bind(api)),
   };
 }
