@@ -456,6 +456,13 @@ export class DaemonServerHandlers {
 
   async command(prefix: string, argsText: string, inbuf: Uint8Array, context: CallContext): Promise<CommandResult> {
     const caller = this.d.auth.authenticate(context.metadata);
+    // A manager's module-host sends its modules' commands (sendCommand) as
+    // mgr.<name>, naming the module in x-mgr-on-behalf-of: audit shows both.
+    return this.commandAs(caller, prefix, argsText, inbuf, context.metadata.get('x-mgr-on-behalf-of') ?? '');
+  }
+
+  /** The command path for a caller authenticated elsewhere (the msgr2 front door: a cephx ticket's entity and caps). */
+  async commandAs(caller: Caller, prefix: string, argsText: string, inbuf: Uint8Array, onBehalfOf = ''): Promise<CommandResult> {
     this.requireActive();
     // Call-level checks: is the request well-formed at all?
     if (inbuf.byteLength > this.d.maxInbufBytes) {
@@ -489,9 +496,6 @@ export class DaemonServerHandlers {
       // A module may have just been enabled: look once more past the cache.
       candidates = (await this.moduleEntries(true)).filter((e) => e.sig.prefix === prefix);
     }
-    // A manager's module-host sends its modules' commands (sendCommand) as
-    // mgr.<name>, naming the module in x-mgr-on-behalf-of: audit shows both.
-    const onBehalfOf = context.metadata.get('x-mgr-on-behalf-of');
     const log = this.d.log.child({ entity: caller.entity, prefix, ...(onBehalfOf ? { on_behalf_of: onBehalfOf } : {}) });
     if (!candidates.length) {
       this.m.commands.inc({ route: 'none', retcode: String(EINVAL) });

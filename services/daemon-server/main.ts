@@ -82,6 +82,34 @@ const OPTIONS = {
     default: 1024,
     desc: 'pg-stats entries that may wait for cluster-state before sessions are held back',
   },
+  msgr2Port: {
+    env: 'MGR_MSGR2_PORT',
+    flag: 'msgr2-port',
+    type: 'int',
+    default: 0,
+    desc: "the msgr2 front door's port on MGR_HOST, where Ceph's daemons and CLI connect when mgrpc runs in front of Ceph (0: a free port; -1: none)",
+  },
+  msgr2MaxConnections: {
+    env: 'MGR_MSGR2_MAX_CONNECTIONS',
+    flag: 'msgr2-max-connections',
+    type: 'int',
+    default: 4096,
+    desc: 'most msgr2 connections at once (daemons and CLI); more are closed at once',
+  },
+  msgr2MaxMessageBytes: {
+    env: 'MGR_MSGR2_MAX_MESSAGE_BYTES',
+    flag: 'msgr2-max-message-bytes',
+    type: 'int',
+    default: 16 * 1024 * 1024,
+    desc: 'largest msgr2 message; a bigger one ends its connection before it is read',
+  },
+  msgr2MaxCounters: {
+    env: 'MGR_MSGR2_MAX_COUNTERS',
+    flag: 'msgr2-max-counters',
+    type: 'int',
+    default: 8192,
+    desc: 'most perf counters one daemon session may declare; more end the session',
+  },
 } as const;
 
 async function main(): Promise<void> {
@@ -107,6 +135,10 @@ async function main(): Promise<void> {
     commandTimeoutMs: cfg.commandTimeoutMs,
     maxInbufBytes: cfg.maxInbufBytes,
     maxPendingPgStats: cfg.maxPendingPgStats,
+    msgr2Port: cfg.msgr2Port,
+    msgr2MaxConnections: cfg.msgr2MaxConnections,
+    msgr2MaxMessageBytes: cfg.msgr2MaxMessageBytes,
+    msgr2MaxCounters: cfg.msgr2MaxCounters,
     metricsPort: cfg.metricsPort,
     maxMessageBytes: cfg.maxMessageBytes,
     shutdownGraceMs: cfg.shutdownGraceMs,

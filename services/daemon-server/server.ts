@@ -19,6 +19,9 @@ import { MgrLocalConfig, StandbyApi } from './domain/native';
 import { Authenticator, DaemonServerHandlers, ModuleHostApi } from './grpc';
 import { ClusterStateMonitors } from './domain/monitor/monitors';
 import { MonitorServiceClient } from './monitor-client';
+import type { CephManagerSession } from './domain/ceph-session';
+import type { Msgr2FrontDoor } from './msgr2/front-door';
+import { startFrontDoor } from './msgr2/start';
 
 export interface DaemonServerOptions {
   host?: string;
@@ -61,6 +64,19 @@ export interface DaemonServerOptions {
   tls?: TlsOptions;
   /** TLS settings for outgoing calls to peers. */
   peerTls?: TlsOptions;
+  /**
+   * This manager's session with a real Ceph cluster's monitors: with it,
+   * the msgr2 front door (msgr2/) serves Ceph's daemons and CLI.
+   */
+  ceph?: CephManagerSession;
+  /** The msgr2 front door's port (MGR_MSGR2_PORT): 0 a free one, -1 none. */
+  msgr2Port?: number;
+  /** Most msgr2 connections at once (MGR_MSGR2_MAX_CONNECTIONS). */
+  msgr2MaxConnections?: number;
+  /** Largest msgr2 message (MGR_MSGR2_MAX_MESSAGE_BYTES). */
+  msgr2MaxMessageBytes?: number;
+  /** Most counters one msgr2 session may declare (MGR_MSGR2_MAX_COUNTERS). */
+  msgr2MaxCounters?: number;
 }
 
 export interface DaemonServerHandle {
@@ -74,6 +90,8 @@ export interface DaemonServerHandle {
   gid: number;
   /** Whether this instance is acting as the active manager now. */
   isActive(): boolean;
+  /** The msgr2 front door, when this manager runs in front of Ceph (opts.ceph). */
+  msgr2?: Msgr2FrontDoor;
   stop(): Promise<void>;
 }
 
@@ -98,6 +116,9 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   let handlers!: DaemonServerHandlers;
   let ingest!: Ingest;
   let monClient: MonitorServiceClient | null = null;
+  let msgr2: Msgr2FrontDoor | undefined;
+  let mgrConfig!: MgrLocalConfig;
+  let appendAudit!: (line: string) => void;
   const service = await startService(
     {
       name: 'daemon-server',
@@ -181,7 +202,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         onWarn: (msg, fields) => log.warn(msg, fields),
       });
 
-      const config: MgrLocalConfig = {
+      const config: MgrLocalConfig = (mgrConfig = {
         show: () => ({ mgr_stats_period: String(settings.period), mgr_stats_threshold: String(settings.threshold) }),
         set: (key, value) => {
           if (key !== 'mgr_stats_period' && key !== 'mgr_stats_threshold') {
@@ -194,9 +215,10 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
           else settings.threshold = n;
           log.info('config changed', { key, value: n });
           handlers.pushConfigure();
+          msgr2?.pushConfigure();
           return null;
         },
-      };
+      });
 
       const standby: StandbyApi | null = sb && {
         getMgrMap: async () => (await sb.getMgrMap(commandTimeoutMs)).map,
@@ -233,12 +255,12 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         ingest,
         shutdownSignal,
         getView,
-        appendAudit: (message) => {
+        appendAudit: (appendAudit = (message) => {
           cs.appendClusterLog(
             { entries: [{ channel: 'audit', priority: 'WRN', name: `mgr.${name}`, message, stamp: Date.now() / 1000 }] },
             { signal: peerTimeout() },
           ).catch((e) => log.debug('audit entry not appended to the cluster log', { error: (e as Error).message }));
-        },
+        }),
         moduleHost,
         standby,
         monitors,
@@ -315,6 +337,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     else {
       log.warn('this manager is not active', { name, gid, epoch: m?.epoch, why: activity.whyNotActive() });
       handlers.endAllSessions(activity.whyNotActive() ?? 'no longer active');
+      msgr2?.endAll(activity.whyNotActive() ?? 'no longer active');
     }
   };
   let stopping = false;
@@ -393,6 +416,36 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   }
   void probe();
 
+  // The msgr2 front door: Ceph's daemons and CLI, beside gRPC.
+  if (opts.ceph && (opts.msgr2Port ?? 0) >= 0) {
+    const advertised = opts.advertiseAddr ? opts.advertiseAddr.slice(0, opts.advertiseAddr.lastIndexOf(':')).replace(/^\[|\]$/g, '') : undefined;
+    msgr2 = await startFrontDoor(
+      {
+        host: opts.host ?? '127.0.0.1',
+        port: opts.msgr2Port ?? 0,
+        advertiseHost: advertised,
+        maxConnections: opts.msgr2MaxConnections ?? 4096,
+        maxMessageBytes: opts.msgr2MaxMessageBytes ?? 16 * 1024 * 1024,
+        maxCounters: opts.msgr2MaxCounters ?? 8192,
+      },
+      {
+        ceph: opts.ceph,
+        log,
+        registry: service.registry,
+        ingest,
+        runCommand: (caller, prefix, argsText, inbuf) => handlers.commandAs(caller, prefix, argsText, inbuf),
+        managerCommands: async () => (await handlers.allCommands()).filter((e) => !e.native?.monitor).map((e) => e.desc),
+        appendAudit,
+        config: mgrConfig,
+        statsPeriod: () => settings.period,
+        statsThreshold: () => settings.threshold,
+        notActive: () => (actingActive() ? null : (activity?.whyNotActive() ?? 'this manager is not serving yet')),
+        initialized: () => clusterStateReady,
+        maxCommandBytes: opts.maxInbufBytes ?? 4 * 1024 * 1024,
+      },
+    );
+  }
+
   // Graceful hand-over: the active resigns first, so a standby takes over
   // now rather than after the grace period.
   service.onShutdown(async () => {
@@ -413,6 +466,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     probing = false;
     clearInterval(staleTimer);
     handlers.endAllSessions('server shutting down');
+    await msgr2?.stop();
     await ingest.stop();
   });
 
@@ -425,6 +479,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     keyringPath,
     gid,
     isActive: actingActive,
+    msgr2,
     stop: async () => {
       await service.stop();
       csChannel.close();
