@@ -307,7 +307,7 @@ export class Msgr2FrontDoor {
         case MSG_PGSTATS: {
           this.messages.pgStats++;
           this.m.messages.inc({ type: 'pg_stats' });
-          if (!a.session || peer.type !== EntityType.OSD) return this.end(a, 'malformed', `${peer.entity} sent pg stats without an OSD session`);
+          if (!a.session?.daemon.startsWith('osd.')) return this.end(a, 'malformed', `${peer.entity} sent pg stats without an OSD session`);
           if (!a.session.pgStats(decodeMPGStats(m))) this.m.pgStatsDropped.inc();
           return;
         }

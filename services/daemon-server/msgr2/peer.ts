@@ -46,19 +46,22 @@ const DAEMON_TYPES = new Set<number>([EntityType.OSD, EntityType.MDS, EntityType
  * peer may not open it. An OSD, MDS or manager opens a session for itself
  * only: its ticket names it. A monitor (whose ticket names `mon.`, every
  * monitor's) opens one for any monitor; it sends service name `mon`. A
- * client opens one only as a service daemon (rgw, rbd-mirror...), which
- * needs the caps a gRPC session needs ('allow *' or a daemon profile).
+ * client opens one only under a service name (rgw, rbd-mirror, or a
+ * daemon type, as a load generator does), with the caps a gRPC session
+ * needs for that name ('allow *' or the daemon profile).
  */
-export function sessionName(peer: Peer, open: { daemonName: string; serviceName: string; serviceDaemon: boolean }): { daemon: string } | { refused: string } {
+export function sessionName(peer: Peer, open: { daemonName: string; serviceName: string }): { daemon: string } | { refused: string } {
   const typeName = entityTypeName(peer.type);
-  if (DAEMON_TYPES.has(peer.type) && (!open.serviceName || open.serviceName === typeName)) {
+  if (DAEMON_TYPES.has(peer.type)) {
+    if (open.serviceName && open.serviceName !== typeName)
+      return { refused: `${peer.entity} may open a session for itself only, not as a '${open.serviceName}' daemon` };
     const daemon = `${typeName}.${open.daemonName}`;
     const bad = checkDaemonName(daemon);
     if (bad) return { refused: bad };
     if (peer.type !== EntityType.MON && daemon !== peer.entity) return { refused: `${peer.entity} may open a session for itself only, not for ${daemon}` };
     return { daemon };
   }
-  if (!open.serviceName) return { refused: `${peer.entity} is a client: only service daemons (a service name and service_daemon set) open sessions` };
+  if (!open.serviceName) return { refused: `${peer.entity} is a client: it opens a session only as a service daemon (with a service name)` };
   const daemon = `${open.serviceName}.${open.daemonName}`;
   const bad = checkDaemonName(daemon);
   if (bad) return { refused: bad };
