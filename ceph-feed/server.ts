@@ -6,8 +6,8 @@ import { startService, type RunningService, type TlsOptions } from '../lib/serve
 import { CephxClient } from '../lib/ceph/cephx/client';
 import { WireCounters } from '../lib/ceph/connection';
 import { MonClient } from '../lib/ceph/monclient';
-import { monitorsForClient, readCephConf, type CephConf, type HostPort } from '../lib/ceph/conf';
-import { KeyringError, readKeyring } from '../lib/keyring';
+import { cephAccess, CephAccessError, keyOf } from '../lib/ceph/access';
+import type { HostPort } from '../lib/ceph/conf';
 import { CephMapFeed } from './feed';
 
 export interface CephFeedConfig {
@@ -57,22 +57,11 @@ export function cephSide(cfg: Pick<CephFeedConfig, 'cephConf' | 'monHost' | 'key
   key: string;
   fsid?: string;
 } {
-  const entity = cfg.entity || 'client.admin';
-  if (!/^(client|mgr|mon|osd|mds)\.[A-Za-z0-9_.-]+$/.test(entity))
-    throw new CephFeedConfigError(`--ceph-name '${entity}' is not a Ceph entity name such as client.admin`);
-  let conf: CephConf | undefined;
   try {
-    if (cfg.cephConf) conf = readCephConf(cfg.cephConf);
-    else if (!cfg.monHost) throw new CephFeedConfigError('no Ceph cluster given: set --ceph-conf (MGR_CEPH_CONF) or --ceph-mon-host (MGR_CEPH_MON_HOST)');
-    const monHost = cfg.monHost || conf?.get('mon_host', entity);
-    const monitors = monitorsForClient(monHost, cfg.monHost ? '--ceph-mon-host' : conf!.source);
-    const keyringFile = cfg.keyring || conf?.get('keyring', entity)?.split(',')[0].trim() || `/etc/ceph/ceph.${entity}.keyring`;
-    const entry = readKeyring(keyringFile).get(entity);
-    if (!entry) throw new CephFeedConfigError(`the keyring ${keyringFile} has no key for ${entity} (--ceph-name)`);
-    return { monitors, monHost: monHost!, entity, key: entry.key, fsid: conf?.get('fsid', entity) };
+    const a = cephAccess(cfg);
+    return { monitors: a.monitors, monHost: a.monHost, entity: a.entity, key: keyOf(a), fsid: a.fsid };
   } catch (e) {
-    if (e instanceof CephFeedConfigError) throw e;
-    if (e instanceof KeyringError || e instanceof Error) throw new CephFeedConfigError(e.message);
+    if (e instanceof CephAccessError) throw new CephFeedConfigError(e.message);
     throw e;
   }
 }

@@ -1,7 +1,10 @@
 // daemon-server process: configuration, start, signals.
 import * as path from 'path';
+import { accessFromConfig, CephAccessError, cephAccessOptions } from '../../lib/ceph/access';
 import { COMMON_OPTIONS, configOrExit, peerTlsOf, serverTlsOf } from '../../lib/config';
+import { createLogger, parseLogLevel } from '../../lib/log';
 import { exitOnSignals } from '../../lib/server';
+import { openCephManager } from './ceph/open';
 import { startDaemonServer } from './server';
 
 const OPTIONS = {
@@ -110,6 +113,14 @@ const OPTIONS = {
     default: 8192,
     desc: 'most perf counters one daemon session may declare; more end the session',
   },
+  ...cephAccessOptions('', 'empty (and no --ceph-mon-host): no Ceph cluster, the standby service decides who is active'),
+  cephConnectTimeoutS: {
+    env: 'MGR_CEPH_CONNECT_TIMEOUT_S',
+    flag: 'ceph-connect-timeout-s',
+    type: 'int',
+    default: 300,
+    desc: "how long the monitors may take to answer mgr.<name> at start (Ceph's client_mount_timeout)",
+  },
 } as const;
 
 async function main(): Promise<void> {
@@ -118,6 +129,17 @@ async function main(): Promise<void> {
     process.stderr.write(`MGR_AUTH: expected 'keyring' or 'none', got '${cfg.auth}'\n`);
     process.exit(2);
   }
+  // In front of a real cluster: mgr.<name> to its monitors, which decide who is active.
+  const ceph =
+    cfg.cephConf || cfg.cephMonHost
+      ? await openCephManager({
+          ...accessFromConfig(cfg, ''),
+          name: cfg.name,
+          dataDir: cfg.dataDir,
+          connectTimeoutMs: cfg.cephConnectTimeoutS * 1000,
+          log: createLogger({ service: 'daemon-server' }, parseLogLevel(cfg.logLevel)),
+        })
+      : undefined;
   const handle = await startDaemonServer({
     host: cfg.host,
     port: cfg.port,
@@ -145,11 +167,13 @@ async function main(): Promise<void> {
     logLevel: cfg.logLevel,
     tls: serverTlsOf(cfg),
     peerTls: peerTlsOf(cfg),
+    ceph,
   });
   exitOnSignals([handle], handle.service.log);
 }
 
 main().catch((e) => {
   process.stderr.write(`daemon-server failed to start: ${(e as Error).message}\n`);
-  process.exit(1);
+  // A setting to fix (no key, caps that cannot beacon) exits 2, as a bad flag does.
+  process.exit(e instanceof CephAccessError ? 2 : 1);
 });

@@ -20,6 +20,9 @@ import { Authenticator, DaemonServerHandlers, ModuleHostApi } from './grpc';
 import { ClusterStateMonitors } from './domain/monitor/monitors';
 import { MonitorServiceClient } from './monitor-client';
 import type { CephManagerSession } from './domain/ceph-session';
+import { CephManager } from './ceph/manager';
+import { managerMetadata } from './ceph/beacon';
+import { advertisedCommands } from './domain/commands';
 import type { Msgr2FrontDoor } from './msgr2/front-door';
 import { startFrontDoor } from './msgr2/start';
 
@@ -66,7 +69,10 @@ export interface DaemonServerOptions {
   peerTls?: TlsOptions;
   /**
    * This manager's session with a real Ceph cluster's monitors: with it,
-   * the msgr2 front door (msgr2/) serves Ceph's daemons and CLI.
+   * the msgr2 front door (msgr2/) serves Ceph's daemons and CLI. A
+   * CephManager (ceph/open.ts: the mgr.<name> session and its beacon) also
+   * makes the monitors' MgrMap decide whether this instance is active,
+   * instead of the standby service.
    */
   ceph?: CephManagerSession;
   /** The msgr2 front door's port (MGR_MSGR2_PORT): 0 a free one, -1 none. */
@@ -86,7 +92,7 @@ export interface DaemonServerHandle {
   handlers: DaemonServerHandlers;
   ingest: Ingest;
   keyringPath: string;
-  /** This start's gid in the MgrMap. */
+  /** This start's gid in the MgrMap (with ceph: the global id of its monitor session). */
   gid: number;
   /** Whether this instance is acting as the active manager now. */
   isActive(): boolean;
@@ -108,9 +114,12 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   const mh = mhChannel ? makeClient(ModuleHostServiceDefinition, mhChannel) : null;
   const sb = opts.standbyAddr ? new StandbyClient(opts.standbyAddr, opts.peerTls) : null;
   // A number unique to this start (Ceph's gid): later starts get larger
-  // ones, so the longest-running standby is promoted first.
-  const gid = Date.now() * 1000 + Math.floor(Math.random() * 1000);
-  const activity = sb ? new Activity(name, gid) : null;
+  // ones, so the longest-running standby is promoted first. With ceph, the
+  // monitors' map decides (ceph/fence.ts) and the gid is the monitors'.
+  let gid = Date.now() * 1000 + Math.floor(Math.random() * 1000);
+  const manager = opts.ceph instanceof CephManager ? opts.ceph : null;
+  const standbyActivity = sb && !manager ? new Activity(name, gid) : null;
+  const activity = manager?.fence ?? standbyActivity;
   const peerTimeout = () => AbortSignal.timeout(commandTimeoutMs);
 
   let handlers!: DaemonServerHandlers;
@@ -342,31 +351,29 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   };
   let stopping = false;
   const beaconAbort = new AbortController();
-  if (sb && activity) {
+  // What module-host reports for a beacon: its modules, their URIs, and
+  // whether they are up. As a standby: loaded. Named active: every enabled
+  // module has left its standby part and started (or failed), as Ceph's
+  // active only says available once its modules are up. Clients wait for
+  // `available`, so nobody meets a half-started manager.
+  const moduleHostState = async (namedActive: boolean, timeoutMs: number) => {
+    if (!mh) return { loaded: true, modules: [] as ModuleInfo[], services: {} as Record<string, string> };
+    try {
+      const r = await mh.listModules({}, { signal: AbortSignal.timeout(timeoutMs) });
+      const starting = r.modules.some((x) => x.enabled && (x.state === ModuleState.MODULE_STATE_STARTING || x.state === ModuleState.MODULE_STATE_STANDBY));
+      return { loaded: r.loaded && (!namedActive || !starting), modules: r.modules.map((x) => x.info!).filter(Boolean), services: r.services };
+    } catch {
+      return { loaded: false, modules: [] as ModuleInfo[], services: {} as Record<string, string> };
+    }
+  };
+  if (sb && standbyActivity) {
+    const activity = standbyActivity;
     let intervalMs = opts.beaconIntervalMs ?? 500;
     const ownAddr = opts.advertiseAddr || service.address;
     const mhAddr = opts.moduleHostAdvertiseAddr || opts.moduleHostAddr || '';
     let lastBeaconError = '';
     const beaconOnce = async () => {
-      // What our module-host can run, and whether it has loaded.
-      let modulesLoaded = !mh;
-      let availableModules: ModuleInfo[] = [];
-      let services: Record<string, string> = {};
-      if (mh) {
-        try {
-          const r = await mh.listModules({}, { signal: AbortSignal.timeout(Math.max(intervalMs, 1000)) });
-          // As a standby: loaded. Named active: every enabled module has
-          // left its standby part and started (or failed), as Ceph's active
-          // only says available once its modules are up. Clients wait for
-          // `available`, so nobody meets a half-started manager.
-          const starting = r.modules.some((x) => x.enabled && (x.state === ModuleState.MODULE_STATE_STARTING || x.state === ModuleState.MODULE_STATE_STANDBY));
-          modulesLoaded = r.loaded && (!activity.namedActive() || !starting);
-          availableModules = r.modules.map((x) => x.info!).filter(Boolean);
-          services = r.services;
-        } catch {
-          modulesLoaded = false;
-        }
-      }
+      const { loaded: modulesLoaded, modules: availableModules, services } = await moduleHostState(activity.namedActive(), Math.max(intervalMs, 1000));
       const sentAt = Date.now();
       try {
         const r = await sb.call(
@@ -410,11 +417,38 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
       activity.takeMap(m);
       updateActivity();
     }, beaconAbort.signal);
+  }
+  if (activity) {
+    // A fence lapses with time alone: look every 100 ms.
     const fenceTimer = setInterval(updateActivity, 100);
     fenceTimer.unref();
     beaconAbort.signal.addEventListener('abort', () => clearInterval(fenceTimer));
   }
   void probe();
+
+  // With a CephManager: the mgr.<name> monitor session and its beacon.
+  if (manager) {
+    const ceph = manager;
+    ceph.attach({
+      metadata: managerMetadata({
+        grpc: { daemonServer: opts.advertiseAddr || service.address, moduleHost: opts.moduleHostAdvertiseAddr || opts.moduleHostAddr || '' },
+      }),
+      state: async (namedActive) => {
+        const m = await moduleHostState(namedActive, 2000);
+        return { ready: clusterStateReady && !stopping && m.loaded, modules: m.modules, services: m.services };
+      },
+      nativeCommands: advertisedCommands(),
+      moduleCommands: async () => (mh ? (await mh.listCommands({}, { signal: AbortSignal.timeout(5000) })).commands : []),
+      onChange: () => updateActivity(),
+    });
+    try {
+      await ceph.start();
+    } catch (e) {
+      await service.stop();
+      throw e;
+    }
+    gid = Number(ceph.globalId);
+  }
 
   // The msgr2 front door: Ceph's daemons and CLI, beside gRPC.
   if (opts.ceph && (opts.msgr2Port ?? 0) >= 0) {
@@ -450,7 +484,8 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   // now rather than after the grace period.
   service.onShutdown(async () => {
     stopping = true;
-    if (sb && activity?.namedActive()) {
+    await manager?.stop(); // `mgr fail <gid>` if active
+    if (sb && standbyActivity?.namedActive()) {
       try {
         await sb.call((c, signal) => c.resign({ name, gid }, { signal }), 2000);
         log.info('resigned as active manager');
@@ -477,7 +512,9 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     handlers,
     ingest,
     keyringPath,
-    gid,
+    get gid() {
+      return gid;
+    },
     isActive: actingActive,
     msgr2,
     stop: async () => {
