@@ -347,7 +347,7 @@ export class Msgr2FrontDoor {
     this.sessions.set(daemon, a);
     this.sendConfigure(a);
     a.session.open(open);
-    this.log.info('session opened', { daemon, entity: peer.entity, service: open.serviceName || undefined });
+    this.log.info('session opened', { daemon, entity: peer.entity, serviceName: open.serviceName || undefined });
   }
 
   private sendConfigure(a: Accepted): void {
