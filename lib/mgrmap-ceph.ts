@@ -12,6 +12,7 @@
 import type { ModuleInfo as ProtoModuleInfo, ModuleOption as ProtoModuleOption } from './gen/ceph/mgr/v1/common';
 import type { MgrAddrs, MgrMap } from './gen/ceph/mgr/v1/standby';
 import { OptionLevel, OptionType, type MgrMap as CephMgrMap, type ModuleInfo, type ModuleOption } from './ceph/messages/mgrmap';
+import type { MonClient } from './ceph/monclient';
 import { utimeToMs } from './ceph/types';
 
 /** The beacon metadata keys that carry a manager's gRPC addresses (host:port). */
@@ -121,4 +122,12 @@ export function mgrMapFromCeph(m: CephMgrMap, metadata: ReadonlyMap<string, Reco
     services: { ...m.services },
     lastFailureEpoch: m.lastFailureOsdEpoch,
   };
+}
+
+/** The monitors' mon_mgr_beacon_grace in ms (what `ceph config get mon mon_mgr_beacon_grace` prints), or undefined when it cannot be read. */
+export async function monitorsBeaconGraceMs(mon: MonClient, timeoutMs = 10_000): Promise<number | undefined> {
+  const r = await mon.command({ prefix: 'config get', who: 'mon', key: 'mon_mgr_beacon_grace', format: 'json' }, { timeoutMs });
+  if (r.r !== 0) return undefined;
+  const s = Number(JSON.parse(r.data.toString('utf8') || 'null'));
+  return s > 0 ? s * 1000 : undefined;
 }

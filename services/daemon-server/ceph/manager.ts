@@ -23,6 +23,7 @@ import { EntityType, type EntityAddr } from '../../../lib/ceph/types';
 import { CephAccessError } from '../../../lib/ceph/access';
 import type { CommandDescriptor, ModuleInfo } from '../../../lib/gen/ceph/mgr/v1/common';
 import type { Logger } from '../../../lib/log';
+import { monitorsBeaconGraceMs } from '../../../lib/mgrmap-ceph';
 import type { CephManagerSession } from '../domain/ceph-session';
 import { beaconMessage, commandDescs, type NativeDescription } from './beacon';
 import { MonitorFence } from './fence';
@@ -193,17 +194,11 @@ export class CephManager implements CephManagerSession {
   private async refreshGrace(): Promise<void> {
     clearTimeout(this.graceTimer);
     if (this.stopped) return;
-    try {
-      const r = await this.monClient.command({ prefix: 'config get', who: 'mon', key: 'mon_mgr_beacon_grace', format: 'json' }, { timeoutMs: 10_000 });
-      const s = Number(JSON.parse(r.data.toString('utf8') || 'null'));
-      if (r.r === 0 && s > 0) {
-        const ms = s * 1000;
-        if (ms !== this.fence.graceMs) this.log.info("the monitors' beacon grace", { mon_mgr_beacon_grace: s });
-        this.fence.graceMs = ms;
-      }
-    } catch (e) {
-      this.log.debug('could not read mon_mgr_beacon_grace', { error: (e as Error).message });
-    }
+    const ms = await monitorsBeaconGraceMs(this.monClient).catch(
+      (e) => void this.log.debug('could not read mon_mgr_beacon_grace', { error: (e as Error).message }),
+    );
+    if (ms && ms !== this.fence.graceMs) this.log.info("the monitors' beacon grace", { mon_mgr_beacon_grace: ms / 1000 });
+    if (ms) this.fence.graceMs = ms;
     if (this.stopped) return;
     this.graceTimer = setTimeout(() => void this.refreshGrace(), GRACE_REFRESH_MS);
     this.graceTimer.unref();
