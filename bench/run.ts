@@ -10,6 +10,7 @@ import { runMemory } from './memory';
 import { runScale } from './scale';
 import { runFailover } from './failover';
 import { runScrape } from './scrape';
+import { runMsgr2 } from './msgr2';
 import { stopShared } from './stack';
 
 export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
@@ -23,6 +24,8 @@ export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   failover: () => runFailover(),
   // not in the smoke test's groups: 10,000 OSDs take minutes to set up
   scrape: () => runScrape(),
+  // not in the smoke test either: it starts a Ceph cluster
+  msgr2: () => runMsgr2(),
 };
 
 async function main(): Promise<void> {

@@ -67,6 +67,14 @@ export interface FrontDoorOptions {
   maxCommandsInFlight?: number;
 }
 
+/**
+ * Ceph's stats period is whole seconds (0: do not report); a fraction of a
+ * second (MGR_STATS_PERIOD allows it for the simulator) is one second here.
+ */
+export function wholeSeconds(period: number): number {
+  return period <= 0 ? 0 : Math.max(1, Math.round(period));
+}
+
 /** Ceph's EAGAIN. */
 const EAGAIN = -11;
 
@@ -354,7 +362,7 @@ export class Msgr2FrontDoor {
     if (!a.conn.isReady) return;
     a.conn.sendMessage(
       mMgrConfigure({
-        statsPeriod: this.o.statsPeriod(),
+        statsPeriod: wholeSeconds(this.o.statsPeriod()),
         statsThreshold: this.o.statsThreshold(),
         osdPerfMetricQueries: [],
         // as Pacific's manager: an MDS gets an empty metric configuration
