@@ -173,9 +173,8 @@ export async function startStandby(opts: StandbyOptions): Promise<StandbyHandle>
   });
   log.info('standby configured', {
     backend: kind,
-    graceMs,
-    beaconIntervalMs,
-    tickMs,
+    // ceph: the monitors' own timing (mon_mgr_beacon_grace, mgr_tick_period) applies, not ours
+    ...(access ? {} : { graceMs, beaconIntervalMs, tickMs }),
     ...(etcd
       ? { etcd: endpoints, leaseTtlS, advertise: advertiseAddr }
       : access
