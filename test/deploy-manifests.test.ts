@@ -116,5 +116,13 @@ describe('docker-compose.yml', () => {
       return;
     }
     execFileSync(bin, ['-f', path.join(ROOT, 'docker-compose.yml'), 'config'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // the override for a real Ceph cluster (ceph-feed instead of the simulator), on top of it
+    const merged = execFileSync(bin, ['-f', path.join(ROOT, 'docker-compose.yml'), '-f', path.join(ROOT, 'docker-compose.ceph.yml'), 'config'], {
+      encoding: 'utf8',
+      env: { ...process.env, CEPH_DIR: '/etc/ceph' },
+    });
+    const services = (yaml.load(merged) as { services: Record<string, { profiles?: string[]; environment?: Record<string, string> }> }).services;
+    expect(services['ceph-feed'].environment).toMatchObject({ MGR_CEPH_CONF: '/etc/ceph/ceph.conf', MGR_CLUSTER_STATE_ADDR: 'cluster-state:7100' });
+    expect(services.sim.profiles).toEqual(['sim']);
   });
 });

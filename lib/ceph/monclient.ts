@@ -406,7 +406,7 @@ export class MonClient extends EventEmitter {
       case MsgType.FS_MAP:
         return this.gotMap('fsmap', M.decodeMFSMap(m).epoch, m);
       case MsgType.MGR_MAP:
-        return this.gotMap('mgrmap', M.decodeMMgrMap(m).epoch, m);
+        return this.gotMap('mgrmap', M.mgrMapEpoch(m), m);
       case MsgType.CONFIG:
         M.decodeMConfig(m);
         this.configCount++;
@@ -434,7 +434,7 @@ export class MonClient extends EventEmitter {
         return;
       }
       case MsgType.SERVICE_MAP:
-        return this.gotMap('servicemap', M.decodeMServiceMap(m).epoch, m);
+        return this.gotMap('servicemap', M.serviceMapEpoch(m), m);
       case MsgType.MGR_DIGEST:
         // no epoch: every digest is news (the owner decodes it)
         this.epochs.set('mgrdigest', (this.epochs.get('mgrdigest') ?? 0) + 1);

@@ -1,7 +1,7 @@
 // The messages a monitor client sends and receives, with the versions
 // Pacific uses (checked on the captures). Maps are decoded only as far as
-// a client needs: epochs, the monitors' names and addresses, the active
-// manager. Sources: src/messages/MMon*.h, MOSDMap.h, MFSMap.h, MMgrMap.h,
+// a client needs: epochs, and the monitors' names and addresses (the whole
+// MgrMap and ServiceMap are in mgrmap.ts and service-map.ts). Sources: src/messages/MMon*.h, MOSDMap.h, MFSMap.h, MMgrMap.h,
 // MAuth.h, MAuthReply.h, MConfig.h; src/mon/MonMap.cc, src/mon/MgrMap.h.
 import { Decoder, DecodeError, Encoder } from '../encoding';
 import { MsgType, type Message } from '../message';
@@ -224,51 +224,19 @@ export function decodeMFSMap(m: Message): { epoch: number } {
   return { epoch: d.u32() };
 }
 
-export interface MgrStandby {
-  gid: bigint;
-  name: string;
-}
-
-/** The parts of an MgrMap a client uses. */
-export interface MgrMap {
-  epoch: number;
-  activeAddrs: EntityAddr[];
-  activeGid: bigint;
-  available: boolean;
-  activeName: string;
-  standbys: MgrStandby[];
-  /** Enabled modules. */
-  modules: string[];
-}
-
-/** MMgrMap: the MgrMap (struct v11+ in Pacific), decoded up to the enabled modules. */
-export function decodeMMgrMap(m: Message): MgrMap {
+/**
+ * The epoch of an MMgrMap: the first field of the MgrMap. The monitor
+ * client needs no more; mgrmap.ts decodes the whole map.
+ */
+export function mgrMapEpoch(m: Message): number {
   const d = expectType(m, MsgType.MGR_MAP, 'MMgrMap');
-  return d.struct(14, 'MgrMap', (_, v) => {
-    if (v < 6) throw new DecodeError(`MgrMap v${v} predates Nautilus`);
-    const epoch = d.u32();
-    const activeAddrs = decodeAddrvec(d);
-    const activeGid = d.u64();
-    const available = d.bool();
-    const activeName = d.string();
-    const standbys = [
-      ...d
-        .map(
-          (x) => x.u64(),
-          (x) => x.struct(4, 'StandbyInfo', () => ({ gid: x.u64(), name: x.string() })),
-          14,
-        )
-        .values(),
-    ];
-    const modules = d.list((x) => x.string(), 4);
-    return { epoch, activeAddrs, activeGid, available, activeName, standbys, modules };
-  });
+  return d.struct(14, 'MgrMap', () => d.u32());
 }
 
-/** MServiceMap: the ServiceMap (rgw, rbd-mirror... daemons), decoded for its epoch. */
-export function decodeMServiceMap(m: Message): { epoch: number } {
+/** The epoch of an MServiceMap: the first field of the ServiceMap (service-map.ts decodes the whole map). */
+export function serviceMapEpoch(m: Message): number {
   const d = expectType(m, MsgType.SERVICE_MAP, 'MServiceMap');
-  return d.struct(1, 'ServiceMap', () => ({ epoch: d.u32() }));
+  return d.struct(1, 'ServiceMap', () => d.u32());
 }
 
 /** MConfig: the configuration the monitors hold for this entity. */

@@ -45,7 +45,7 @@ const decoders: Record<number, (m: Message) => unknown> = {
   [MsgType.MON_MAP]: M.decodeMMonMap,
   [MsgType.OSD_MAP]: M.decodeMOSDMap,
   [MsgType.FS_MAP]: M.decodeMFSMap,
-  [MsgType.MGR_MAP]: M.decodeMMgrMap,
+  [MsgType.MGR_MAP]: M.mgrMapEpoch,
   [MsgType.CONFIG]: M.decodeMConfig,
   [MsgType.MON_COMMAND_ACK]: M.decodeMMonCommandAck,
   [MsgType.MON_SUBSCRIBE]: M.decodeMMonSubscribe,

@@ -74,7 +74,7 @@ describe('monitor client messages (pcaps 01-05)', () => {
     [MsgType.MON_MAP]: M.decodeMMonMap,
     [MsgType.OSD_MAP]: M.decodeMOSDMap,
     [MsgType.FS_MAP]: M.decodeMFSMap,
-    [MsgType.MGR_MAP]: M.decodeMMgrMap,
+    [MsgType.MGR_MAP]: M.mgrMapEpoch,
     [MsgType.CONFIG]: M.decodeMConfig,
     [MsgType.MON_COMMAND]: M.decodeMMonCommand,
     [MsgType.MON_COMMAND_ACK]: M.decodeMMonCommandAck,
@@ -82,7 +82,7 @@ describe('monitor client messages (pcaps 01-05)', () => {
     [MsgType.AUTH]: M.decodeMAuth,
     [MsgType.AUTH_REPLY]: M.decodeMAuthReply,
     [MsgType.MON_GET_VERSION_REPLY]: M.decodeMMonGetVersionReply,
-    [MsgType.SERVICE_MAP]: M.decodeMServiceMap,
+    [MsgType.SERVICE_MAP]: M.serviceMapEpoch,
   };
 
   it('every one of them decodes', () => {
@@ -163,14 +163,13 @@ describe('monitor client messages (pcaps 01-05)', () => {
     expect(acks.every((a) => a.tid > 0n)).toBe(true);
   });
 
-  it('MMgrMap: the active manager once one is up', () => {
-    const maps = [...messages(['01-bringup'])].filter((x) => x.m.type === MsgType.MGR_MAP).map((x) => M.decodeMMgrMap(x.m));
-    expect(maps.find((x) => x.activeName)).toMatchObject({ available: false }); // the first map names it while it starts
-    const active = maps.find((x) => x.activeName && x.available);
-    expect(['x', 'y']).toContain(active!.activeName);
-    expect(active!.activeAddrs.length).toBeGreaterThan(0);
-    const withStandby = maps.find((x) => x.available && x.standbys.length);
-    expect(withStandby!.standbys.map((s) => s.name)).toEqual(['x', 'y'].filter((n) => n !== withStandby!.activeName));
+  it('MMgrMap and MServiceMap: the epochs, rising', () => {
+    const epochs = [...messages(['01-bringup'])].filter((x) => x.m.type === MsgType.MGR_MAP).map((x) => M.mgrMapEpoch(x.m));
+    expect(epochs[0]).toBe(1);
+    expect(Math.max(...epochs)).toBeGreaterThan(5);
+    const services = [...messages(['01-bringup'])].filter((x) => x.m.type === MsgType.SERVICE_MAP).map((x) => M.serviceMapEpoch(x.m));
+    expect(services.length).toBeGreaterThan(0);
+    expect(services.every((e) => e >= 1)).toBe(true);
   });
 
   it('our MMonSubscribe and MMonCommand encode as Ceph does', () => {
