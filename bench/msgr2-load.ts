@@ -67,6 +67,21 @@ function schedule(periodMs: () => number, count: number, tick: (i: number) => vo
   return () => timers.forEach(clearTimeout);
 }
 
+let retries = 0;
+
+async function withRetries<T>(f: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await f();
+    } catch (e) {
+      if (i >= attempts) throw e;
+      retries++;
+      log.warn('connect failed; trying again', { attempt: i, error: (e as Error).message });
+      await new Promise((r) => setTimeout(r, 200 * i));
+    }
+  }
+}
+
 async function msgr2(): Promise<() => void> {
   const auth = new CephxClient({ entity: arg('entity'), key: arg('key') });
   const monitors = arg('mon-host')
@@ -80,14 +95,17 @@ async function msgr2(): Promise<() => void> {
   for (let i = 0; i < sessions; i += 50) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(50, sessions - i) }, async (_, k) => {
-        const c = await MgrDaemonClient.connect({
-          host,
-          port: Number(portText),
-          auth: auth.serviceSession(EntityType.MGR),
-          entityType: EntityType.OSD,
-          globalId: auth.globalId,
-          logger: log,
-        });
+        // as a daemon's MgrClient: a connection that fails is tried again
+        const c = await withRetries(() =>
+          MgrDaemonClient.connect({
+            host,
+            port: Number(portText),
+            auth: auth.serviceSession(EntityType.MGR),
+            entityType: EntityType.OSD,
+            globalId: auth.globalId,
+            logger: log,
+          }),
+        );
         // one entity, many sessions: each is an OSD by the service name (the entity's caps: allow profile osd)
         c.open({ daemonName: String(first + i + k), serviceName: 'osd' });
         await c.configured;
@@ -96,7 +114,7 @@ async function msgr2(): Promise<() => void> {
     );
     clients.push(...batch);
   }
-  process.stdout.write(`load connected ${clients.length}\n`);
+  process.stdout.write(`load connected ${clients.length} (${retries} connects tried again)\n`);
   const reported = new Array<number>(clients.length).fill(0);
   const stop = schedule(
     () => clients[0].configures[clients[0].configures.length - 1].statsPeriod * 1000,
