@@ -128,6 +128,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   let msgr2: Msgr2FrontDoor | undefined;
   let mgrConfig!: MgrLocalConfig;
   let appendAudit!: (line: string) => void;
+  let getView!: (what: string) => Promise<unknown>;
   const service = await startService(
     {
       name: 'daemon-server',
@@ -241,7 +242,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         listModules: async () => (await mh.listModules({}, { signal: AbortSignal.timeout(5000) })).modules,
       };
 
-      const getView = async (what: string) => {
+      getView = async (what: string) => {
         const res = await cs.get({ what }, { signal: peerTimeout() });
         return JSON.parse(Buffer.from(res.json).toString('utf8'));
       };
@@ -470,6 +471,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         runCommand: (caller, prefix, argsText, inbuf) => handlers.commandAs(caller, prefix, argsText, inbuf),
         managerCommands: async () => (await handlers.allCommands()).filter((e) => !e.native?.monitor).map((e) => e.desc),
         appendAudit,
+        getView,
         config: mgrConfig,
         statsPeriod: () => settings.period,
         statsThreshold: () => settings.threshold,

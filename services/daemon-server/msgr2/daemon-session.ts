@@ -33,13 +33,27 @@ export interface DaemonSink {
   addReport(report: DaemonReport): void;
   /** An OSD's MPGStats; false when the queue is full and they were not taken. */
   addPgStats(osd: number, stats: MPGStats): boolean;
+  /**
+   * The metadata the monitors hold for a daemon (`osd metadata` and the
+   * like, which the map feed keeps), for daemons that send none; undefined
+   * when not known (yet).
+   */
+  metadataOf?(daemon: string): Promise<Record<string, string> | undefined>;
 }
+
+/** Daemons whose metadata the monitors keep (Ceph's DaemonServer asks them on open). */
+const MONITOR_KNOWN = /^(osd|mds|mon)\./;
+/** How often to look again for metadata the monitors did not have yet. */
+const METADATA_RETRY_MS = 5000;
 
 export class DaemonSession {
   private readonly schema = new CounterSchema();
   private readonly translator = new ReportTranslator();
   /** The daemon's id as it names itself in its messages ("0" for osd.0). */
   private readonly id: string;
+  /** Metadata still to find (a daemon that sent none); when it was last looked for. */
+  private metadataWanted = false;
+  private metadataLookedAt = 0;
 
   constructor(
     /** "osd.0", "mon.a", "rgw.gw1". */
@@ -66,6 +80,24 @@ export class DaemonSession {
       status: m.daemonStatus,
       hasStatus: m.serviceDaemon,
     });
+    // As Ceph's DaemonServer asks the monitors for `osd metadata` on open:
+    // OSDs, MDS and monitors send none, and the map feed has it.
+    this.metadataWanted = !Object.keys(m.daemonMetadata).length && MONITOR_KNOWN.test(this.daemon) && !!this.sink.metadataOf;
+    this.lookUpMetadata();
+  }
+
+  /** Looks the daemon's metadata up (at most every few seconds until found) and gives it to ingest. */
+  private lookUpMetadata(now = Date.now()): void {
+    if (!this.metadataWanted || now - this.metadataLookedAt < METADATA_RETRY_MS) return;
+    this.metadataLookedAt = now;
+    this.sink.metadataOf!(this.daemon).then(
+      (metadata) => {
+        if (!metadata || !this.metadataWanted) return;
+        this.metadataWanted = false;
+        this.sink.addReport({ ...emptyReport(this.daemon), metadata });
+      },
+      () => undefined, // looked for again with a later report
+    );
   }
 
   report(m: MMgrReport): void {
@@ -86,6 +118,7 @@ export class DaemonSession {
     }
     const values = m.packed.length ? this.schema.unpack(m.packed) : [];
     this.sink.addReport(this.translator.translate(this.daemon, m, values));
+    this.lookUpMetadata();
   }
 
   /** False when ingest had no room (the OSD's next report, a full state, replaces it). */

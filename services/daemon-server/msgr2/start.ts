@@ -39,6 +39,8 @@ export interface FrontDoorDeps {
   /** The manager's own commands (native and modules', not the monitors'). */
   managerCommands(): Promise<Array<{ cmd: string; desc: string; module: string; perm: string }>>;
   appendAudit(line: string): void;
+  /** cluster-state's Get(what), parsed (the feed's `osd_metadata`, `mds_metadata`, `mon_metadata`). */
+  getView(what: string): Promise<unknown>;
   config: MgrLocalConfig;
   statsPeriod(): number;
   statsThreshold(): number;
@@ -52,6 +54,20 @@ export interface FrontDoorDeps {
 export async function startFrontDoor(s: FrontDoorSettings, d: FrontDoorDeps): Promise<Msgr2FrontDoor> {
   let door: Msgr2FrontDoor | undefined;
   let pgDropLogged = 0;
+  // One read of a metadata map serves the sessions that open within a second (a whole cluster reconnecting).
+  const maps = new Map<string, { at: number; map: Promise<Record<string, Record<string, string>>> }>();
+  const metadataOf = async (daemon: string) => {
+    const [type, id] = [daemon.slice(0, daemon.indexOf('.')), daemon.slice(daemon.indexOf('.') + 1)];
+    let m = maps.get(type);
+    if (!m || Date.now() - m.at > 1000) {
+      m = { at: Date.now(), map: d.getView(`${type}_metadata`).then((v) => (v && typeof v === 'object' ? (v as Record<string, Record<string, string>>) : {})) };
+      maps.set(type, m);
+    }
+    const entry = (await m.map)[id];
+    return entry && typeof entry === 'object' && Object.keys(entry).length
+      ? Object.fromEntries(Object.entries(entry).map(([k, v]) => [k, String(v)]))
+      : undefined;
+  };
   const commands = new CommandDoor({
     runner: { run: (caller, prefix, args, inbuf) => d.runCommand(caller, prefix, JSON.stringify(args), inbuf) },
     tell: {
@@ -76,6 +92,7 @@ export async function startFrontDoor(s: FrontDoorSettings, d: FrontDoorDeps): Pr
     notActive: d.notActive,
     sink: {
       addReport: (r) => d.ingest.addReport(r),
+      metadataOf,
       addPgStats: (osd: number, m: MPGStats) => {
         if (!d.ingest.hasPgRoom()) {
           if (Date.now() - pgDropLogged > 10000) {

@@ -145,6 +145,20 @@ describe('the msgr2 front door on loopback', () => {
     );
   });
 
+  it("an OSD that sends no metadata gets the monitors' (the feed's osd_metadata), as Ceph's DaemonServer asks them", async () => {
+    const c = await osd(1);
+    c.open({ daemonName: '1' });
+    await c.configured;
+    const md = await eventually(
+      async () => {
+        const r = await t.csClient.queryDaemons({ kind: DaemonQueryKind.DAEMON_QUERY_KIND_METADATA, svcType: 'osd', svcId: '1', path: '', services: [] });
+        return JSON.parse(Buffer.from(r.json).toString('utf8'));
+      },
+      (v) => !!v?.hostname,
+    );
+    expect(md).toMatchObject({ hostname: t.sim.osdMetadata()['1'].hostname });
+  });
+
   it('config set mgr_stats_period sends every session a new MMgrConfigure', async () => {
     const c = await osd(8);
     c.open({ daemonName: '8' });
