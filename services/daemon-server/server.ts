@@ -436,7 +436,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
       }),
       state: async (namedActive) => {
         const m = await moduleHostState(namedActive, 2000);
-        return { ready: clusterStateReady && !stopping && m.loaded, modules: m.modules, services: m.services };
+        return { serving: clusterStateReady && !stopping, modulesUp: m.loaded, modules: m.modules, services: m.services };
       },
       nativeCommands: advertisedCommands(),
       moduleCommands: async () => (mh ? (await mh.listCommands({}, { signal: AbortSignal.timeout(5000) })).commands : []),

@@ -36,8 +36,10 @@ const GRACE_REFRESH_MS = 30_000;
 
 /** What a beacon needs from the rest of daemon-server, asked before each one. */
 export interface ManagerState {
-  /** cluster-state answers, our module-host has started the modules it should, and we are not stopping. */
-  ready: boolean;
+  /** cluster-state answers and we are not stopping. */
+  serving: boolean;
+  /** Our module-host has started (or failed) every module it should run. */
+  modulesUp: boolean;
   /** Every module our module-host has (ListModules). */
   modules: ModuleInfo[];
   /** The URIs our modules published (module → URI). */
@@ -230,7 +232,10 @@ export class CephManager implements CephManagerSession {
     const now = this.o.now ?? Date.now;
     const namedActive = this.fence.namedActive();
     const state = await d.state(namedActive);
-    const available = namedActive && state.ready && this.serverAddrs.length > 0 && !this.stopped;
+    // Modules gate the first announcement only: once the map says available, a module enabled
+    // later (starting for a moment) does not make daemons drop their sessions.
+    const ready = state.serving && (state.modulesUp || this.fence.availableInMap());
+    const available = namedActive && ready && this.serverAddrs.length > 0 && !this.stopped;
     // The beacons that announce availability carry the commands, until the map says we are available.
     const commands = available && !this.fence.availableInMap() ? commandDescs(d.nativeCommands, await d.moduleCommands()) : [];
     const m = beaconMessage({
@@ -244,7 +249,7 @@ export class CephManager implements CephManagerSession {
       metadata: d.metadata,
       services: state.services,
     });
-    if (namedActive && state.ready && !this.serverAddrs.length && !this.lastBeacon.error)
+    if (namedActive && ready && !this.serverAddrs.length && !this.lastBeacon.error)
       this.log.warn('named active, but the msgr2 front door does not listen yet: not available until it does');
     const sentAt = now();
     this.stats.beaconsSent++;
