@@ -58,7 +58,7 @@ export interface CephManagerOptions {
   tickMs?: number;
   /** How long to wait for the first monitor session (Ceph's client_mount_timeout: 300 s). */
   connectTimeoutMs?: number;
-  /** Passed to the monitor client (backoff, keepalives). */
+  /** Passed to the monitor client (backoff, keepalives; tests: another auth provider). */
   monClient?: Partial<MonClientOptions>;
   now?: () => number;
 }
@@ -98,7 +98,6 @@ export class CephManager implements CephManagerSession {
     this.log = o.log.child({ component: 'ceph-manager', entity: `mgr.${o.name}` });
     this.fence = new MonitorFence(o.name, o.now);
     this.monClient = new MonClient({
-      ...o.monClient,
       monitors: o.monitors,
       auth: new CephxClient({ entity: `mgr.${o.name}`, key: o.key, rotating: this.rotatingKeys }),
       fsid: o.fsid,
@@ -106,6 +105,7 @@ export class CephManager implements CephManagerSession {
       hostname: os.hostname(),
       counters: this.counters,
       subscribe: ['mgrmap'],
+      ...o.monClient,
     });
     this.monClient.on('map', (name: string, _epoch: number, m: Message) => {
       if (name !== 'mgrmap') return;

@@ -60,12 +60,12 @@ export class CephBackend implements StandbyBackend {
     this.log = o.log.child({ backend: 'ceph' });
     this.ready = new Promise((resolve) => (this.markReady = resolve));
     this.mon = new MonClient({
-      ...o.monClient,
       monitors: o.access.monitors,
-      auth: new CephxClient({ entity: o.access.entity, key: keyOf(o.access) }),
+      auth: o.monClient?.auth ?? new CephxClient({ entity: o.access.entity, key: keyOf(o.access) }),
       fsid: o.access.fsid,
       logger: o.log,
       subscribe: ['mgrmap'],
+      ...o.monClient,
     });
     this.mon.on('connected', () => {
       this.connected = true;
@@ -156,7 +156,7 @@ export class CephBackend implements StandbyBackend {
   }
 
   readonly external: ExternalAuthority = {
-    beacon: () => {
+    beacon: async () => {
       throw new AuthorityError(
         'precondition',
         'the monitors decide who is active (this standby service runs the ceph backend): managers beacon to them as mgr.<name>; start daemon-server with --ceph-conf (MGR_CEPH_CONF)',
