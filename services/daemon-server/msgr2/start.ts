@@ -13,6 +13,7 @@ import type { Ingest } from '../domain/ingest';
 import type { MgrLocalConfig } from '../domain/native';
 import { CommandDoor } from './commands';
 import { Msgr2FrontDoor } from './front-door';
+import { pgStatsJson } from './pg-stats-json';
 
 export interface FrontDoorSettings {
   /** Where to listen (MGR_HOST). */
@@ -101,7 +102,7 @@ export async function startFrontDoor(s: FrontDoorSettings, d: FrontDoorDeps): Pr
           }
           return false;
         }
-        d.log.debug('pg stats not forwarded yet', { osd, pgs: m.pgStat.length }); // TODO(ingest): typed pg stats
+        d.ingest.addPgStats({ osd, epoch: m.epoch, stamp: Date.now() / 1000, json: pgStatsJson(osd, m) });
         return true;
       },
     },

@@ -24,7 +24,14 @@ import { until } from '../../../lib/testing/wait';
 import type { CephManagerSession } from '../domain/ceph-session';
 import { CommandDoor } from '../msgr2/commands';
 import { Msgr2FrontDoor } from '../msgr2/front-door';
-import { eventually, startStack } from './helpers';
+import { eventually, FIXTURES, startStack } from './helpers';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Tag } from '../../../lib/ceph/frames';
+import { decodeMessageFrame } from '../../../lib/ceph/message';
+import { decodeMPGStats, mPGStats, MSG_PGSTATS, pgIdString, pgStateString } from '../../../lib/ceph/messages/pg-stats';
+import { readVector } from '../../../lib/ceph/testing/pcap';
+import { shapeDiff } from '../../../lib/testing/shape';
 
 const logger = createLogger({ test: 'msgr2' }, 'error');
 const FSID = '11111111-2222-3333-4444-555555555555';
@@ -157,6 +164,39 @@ describe('the msgr2 front door on loopback', () => {
       (v) => !!v?.hostname,
     );
     expect(md).toMatchObject({ hostname: t.sim.osdMetadata()['1'].hostname });
+  });
+
+  it("an OSD's MPGStats (osd.0's last of pcap 02) land in cluster-state's pg dump in the shapes of Ceph's", async () => {
+    const m = [...readVector('02-steady-30s')]
+      .filter((c) => c.client.to === '127.0.0.1:40226')
+      .flatMap((c) => c.client.frames.filter((f) => f.tag === Tag.MESSAGE).map((f) => decodeMessageFrame(f.segments)))
+      .filter((x) => x.type === MSG_PGSTATS)
+      .map(decodeMPGStats)
+      .filter((x) => x.osdStat.hb_peers.length && x.pgStat.some((p) => p.stat.acting_primary === 0))
+      .pop()!;
+    const c = await connect({ type: EntityType.OSD, id: '0' }, 'allow profile osd');
+    c.open({ daemonName: '0' });
+    await c.configured;
+    c.send(mPGStats(m));
+    const dump = await eventually(
+      async () => JSON.parse(Buffer.from((await t.csClient.get({ what: 'pg_dump' })).json).toString('utf8')),
+      (d) =>
+        (d.pg_stats ?? []).some(
+          (p: { pgid: string; reported_seq: number }) => p.pgid === pgIdString(m.pgStat[0].pgid) && p.reported_seq === Number(m.pgStat[0].stat.reported_seq),
+        ),
+    );
+    const mine = new Map(dump.pg_stats.map((p: { pgid: string }) => [p.pgid, p]));
+    for (const { pgid, stat } of m.pgStat) {
+      const p = mine.get(pgIdString(pgid)) as Record<string, any>;
+      expect(p).toMatchObject({ state: pgStateString(stat.state), up: stat.up, acting: stat.acting, reported_epoch: stat.reported_epoch });
+      expect(p.stat_sum.num_bytes).toBe(Number(stat.stats.num_bytes));
+      expect(p.stat_sum.num_write).toBe(Number(stat.stats.num_wr));
+    }
+    const fixture = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'pg-dump.json'), 'utf8')).pg_map;
+    expect(shapeDiff(mine.get(pgIdString(m.pgStat[0].pgid)), fixture.pg_stats[0])).toEqual([]);
+    const osd0 = dump.osd_stats.find((o: { osd: number }) => o.osd === 0);
+    expect(osd0).toMatchObject({ up_from: m.osdStat.up_from, hb_peers: m.osdStat.hb_peers, statfs: { total: Number(m.osdStat.statfs.total) } });
+    expect(shapeDiff(osd0, fixture.osd_stats[0], { mapPaths: [] })).toEqual([]);
   });
 
   it('config set mgr_stats_period sends every session a new MMgrConfigure', async () => {
