@@ -155,9 +155,16 @@ export async function runMsgr2(): Promise<BenchResult> {
           String(PERIOD_S),
         ]);
       });
+      process.stdout.write(`(${mode}: ${sessions} sessions in ${shards} load processes)\n`);
       try {
         const sent = new LineCounter(loads, /^load sent (\d+)/);
-        await Promise.all(loads.map((l) => l.waitForLine(/^load connected \d+/, SMOKE ? 60000 : 300000)));
+        try {
+          await Promise.all(loads.map((l) => l.waitForLine(/^load connected \d+/, SMOKE ? 60000 : 300000)));
+        } catch (e) {
+          // what the server said meanwhile tells why
+          const server = mode === 'bare-msgr2' ? bareMsgr2 : mode === 'bare-grpc' ? bareGrpc : st.ds.child;
+          throw new Error(`${(e as Error).message}\nlast lines of the server:\n${server.tail().slice(-30).join('\n')}`);
+        }
         const connectSeconds = (performance.now() - t0) / 1000;
         // one full period: every session has declared its counters, and the JIT is warm
         await tick(Math.max(WARMUP_MS, PERIOD_S * 1000 + 1500));
