@@ -2,13 +2,13 @@
 import { configOrExit, COMMON_OPTIONS, serverTlsOf, peerTlsOf, type OptionTable } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { exitOnSignals } from '../lib/server';
-import { accessFromConfig, cephAccessOptions } from '../lib/ceph/access';
-import { CephFeedConfigError, startCephFeed } from './server';
+import { CephConfigError, cephTargetOptions, targetFromConfig } from '../lib/ceph/target';
+import { startCephFeed } from './server';
 
 const DEFAULT_CONF = '/etc/ceph/ceph.conf';
 
 export const CEPH_FEED_OPTIONS = {
-  ...cephAccessOptions(DEFAULT_CONF),
+  ...cephTargetOptions(DEFAULT_CONF),
   clusterState: {
     env: 'MGR_CLUSTER_STATE_ADDR',
     flag: 'cluster-state',
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   let handle;
   try {
     handle = await startCephFeed({
-      ...accessFromConfig(cfg, DEFAULT_CONF),
+      ...targetFromConfig(cfg, DEFAULT_CONF),
       clusterState: cfg.clusterState,
       host: cfg.host,
       port: cfg.port,
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
       serverTls: serverTlsOf(cfg),
     });
   } catch (e) {
-    if (e instanceof CephFeedConfigError) {
+    if (e instanceof CephConfigError) {
       process.stderr.write(`ceph-feed: ${e.message}\n`);
       process.exit(2);
     }

@@ -1,13 +1,12 @@
-// Start-up of the Ceph map feed: reads the Ceph side (ceph.conf or mon_host,
-// the keyring of the entity), builds the monitor client, serves gRPC health
+// Start-up of the Ceph map feed: reads the Ceph side (lib/ceph/target.ts:
+// ceph.conf or mon_host, the keyring of the entity), builds the monitor client, serves gRPC health
 // (SERVING once the cluster's maps are in cluster-state) and /metrics.
 import * as os from 'os';
 import { startService, type RunningService, type TlsOptions } from '../lib/server';
 import { CephxClient } from '../lib/ceph/cephx/client';
 import { WireCounters } from '../lib/ceph/connection';
 import { MonClient } from '../lib/ceph/monclient';
-import { cephAccess, CephAccessError, keyOf } from '../lib/ceph/access';
-import type { HostPort } from '../lib/ceph/conf';
+import { cephSide } from '../lib/ceph/target';
 import { CephMapFeed } from './feed';
 
 export interface CephFeedConfig {
@@ -44,26 +43,6 @@ export interface CephFeedHandle {
   mon: MonClient;
   service: RunningService;
   stop(): Promise<void>;
-}
-
-/** A configuration error a person can fix (bad conf, missing key): main.ts prints it and exits 2. */
-export class CephFeedConfigError extends Error {}
-
-/** Where to connect and how to authenticate, from the files; every failure is a CephFeedConfigError naming the file. */
-export function cephSide(cfg: Pick<CephFeedConfig, 'cephConf' | 'monHost' | 'keyring' | 'entity'>): {
-  monitors: HostPort[];
-  monHost: string;
-  entity: string;
-  key: string;
-  fsid?: string;
-} {
-  try {
-    const a = cephAccess(cfg);
-    return { monitors: a.monitors, monHost: a.monHost, entity: a.entity, key: keyOf(a), fsid: a.fsid };
-  } catch (e) {
-    if (e instanceof CephAccessError) throw new CephFeedConfigError(e.message);
-    throw e;
-  }
 }
 
 export async function startCephFeed(cfg: CephFeedConfig): Promise<CephFeedHandle> {

@@ -229,10 +229,10 @@ describeCeph(__filename)("mgrpc's managers x and y in a real cluster's MgrMap", 
     const sb = new StandbyClient(`127.0.0.1:${port(7200)}`);
     try {
       await expect(
-        sb.call((c, signal) =>
+        sb.call((c, call) =>
           c.beacon(
             { name: 'z', gid: 1, addrs: { daemonServer: '127.0.0.1:1', moduleHost: '' }, available: true, availableModules: [], services: {}, metadata: {} },
-            { signal },
+            call,
           ),
         ),
       ).rejects.toThrow(/the monitors decide who is active/);

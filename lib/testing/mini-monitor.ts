@@ -17,6 +17,7 @@ import * as M from '../ceph/messages/mon';
 import { EntityType, v2Addr } from '../ceph/types';
 import type { Logger } from '../log';
 import { freePort } from './wait';
+import { EINVAL } from '../errno';
 
 export interface MiniMonitor {
   port: number;
@@ -116,7 +117,7 @@ export async function startMiniMonitor(o: MiniMonitorOptions): Promise<MiniMonit
         return { r: 0, rs: '' };
       }
       default:
-        return { r: -22, rs: `command '${cmd.prefix}' not known here` };
+        return { r: EINVAL, rs: `command '${cmd.prefix}' not known here` };
     }
   };
   const monmap = () =>

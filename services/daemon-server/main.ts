@@ -1,6 +1,6 @@
 // daemon-server process: configuration, start, signals.
 import * as path from 'path';
-import { accessFromConfig, CephAccessError, cephAccessOptions } from '../../lib/ceph/access';
+import { targetFromConfig, CephConfigError, cephTargetOptions } from '../../lib/ceph/target';
 import { COMMON_OPTIONS, configOrExit, peerTlsOf, serverTlsOf } from '../../lib/config';
 import { createLogger, parseLogLevel } from '../../lib/log';
 import { exitOnSignals } from '../../lib/server';
@@ -113,7 +113,7 @@ const OPTIONS = {
     default: 8192,
     desc: 'most perf counters one daemon session may declare; more end the session',
   },
-  ...cephAccessOptions('', 'empty (and no --ceph-mon-host): no Ceph cluster, the standby service decides who is active'),
+  ...cephTargetOptions('', 'empty (and no --ceph-mon-host): no Ceph cluster, the standby service decides who is active'),
   cephConnectTimeoutS: {
     env: 'MGR_CEPH_CONNECT_TIMEOUT_S',
     flag: 'ceph-connect-timeout-s',
@@ -133,7 +133,7 @@ async function main(): Promise<void> {
   const ceph =
     cfg.cephConf || cfg.cephMonHost
       ? await openCephManager({
-          ...accessFromConfig(cfg, ''),
+          ...targetFromConfig(cfg, ''),
           name: cfg.name,
           dataDir: cfg.dataDir,
           connectTimeoutMs: cfg.cephConnectTimeoutS * 1000,
@@ -175,5 +175,5 @@ async function main(): Promise<void> {
 main().catch((e) => {
   process.stderr.write(`daemon-server failed to start: ${(e as Error).message}\n`);
   // A setting to fix (no key, caps that cannot beacon) exits 2, as a bad flag does.
-  process.exit(e instanceof CephAccessError ? 2 : 1);
+  process.exit(e instanceof CephConfigError ? 2 : 1);
 });

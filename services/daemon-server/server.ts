@@ -1,28 +1,36 @@
-// startDaemonServer: loads (or creates) the keyring, connects to
-// cluster-state, module-host and standby, starts ingest and serves
-// DaemonServerService. SERVING once cluster-state answers.
+// startDaemonServer: wiring only. Loads (or creates) the keyring, connects
+// to cluster-state, module-host and standby (peers.ts), builds the domain
+// (sessions, commands, ingest, the manager's role and beacon) and serves
+// DaemonServerService. SERVING once cluster-state answers. In front of a
+// real Ceph cluster (opts.ceph) it also beacons to the monitors as
+// mgr.<name> (ceph/manager.ts), whose MgrMap then decides whether it is
+// active, and opens the msgr2 front door (msgr2/) for Ceph's daemons and CLI.
 import * as path from 'path';
-import { Status } from 'nice-grpc';
 import * as prom from 'prom-client';
 import { startService, RunningService, TlsOptions } from '../../lib/server';
-import { openChannel, makeClient } from '../../lib/client';
+import { connect } from '../../lib/client';
 import { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cluster_state';
 import { DaemonServerServiceDefinition } from '../../lib/gen/ceph/mgr/v1/daemon_server';
 import { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
-import type { ModuleInfo } from '../../lib/gen/ceph/mgr/v1/common';
-import { ModuleState } from '../../lib/gen/ceph/mgr/v1/module_host';
 import { StandbyClient } from '../../lib/standby-client';
 import { Activity } from './domain/activity';
-import { loadOrCreateKeyring } from './domain/auth';
-import { Ingest } from './domain/ingest';
-import { MgrLocalConfig, StandbyApi } from './domain/native';
-import { Authenticator, DaemonServerHandlers, ModuleHostApi } from './grpc';
-import { ClusterStateMonitors } from './domain/monitor/monitors';
-import { MonitorServiceClient } from './monitor-client';
+import { Authenticator, loadManagerKeyring } from './domain/auth';
+import { Beacon, moduleHostState } from './domain/beacon';
 import type { CephManagerSession } from './domain/ceph-session';
-import { CephManager } from './ceph/manager';
-import { managerMetadata } from './ceph/beacon';
 import { advertisedCommands } from './domain/commands';
+import { CommandPath } from './domain/command-path';
+import { ClusterStateMonitors } from './domain/monitor/monitors';
+import { Ingest } from './domain/ingest';
+import { LocalConfig } from './domain/local-config';
+import { waitForClusterState } from './domain/readiness';
+import { ManagerRole } from './domain/role';
+import { Sessions } from './domain/sessions';
+import { startStaleChecks } from './domain/staleness';
+import { daemonServerHandlers } from './grpc';
+import { MonitorServiceClient } from './monitor-client';
+import { clusterStatePeer, moduleHostPeer, standbyPeer } from './peers';
+import { managerMetadata } from './ceph/beacon';
+import { CephManager } from './ceph/manager';
 import type { Msgr2FrontDoor } from './msgr2/front-door';
 import { startFrontDoor } from './msgr2/start';
 
@@ -89,11 +97,12 @@ export interface DaemonServerHandle {
   address: string;
   port: number;
   service: RunningService;
-  handlers: DaemonServerHandlers;
+  sessions: Sessions;
+  commands: CommandPath;
   ingest: Ingest;
   keyringPath: string;
   /** This start's gid in the MgrMap (with ceph: the global id of its monitor session). */
-  gid: number;
+  readonly gid: number;
   /** Whether this instance is acting as the active manager now. */
   isActive(): boolean;
   /** The msgr2 front door, when this manager runs in front of Ceph (opts.ceph). */
@@ -101,34 +110,33 @@ export interface DaemonServerHandle {
   stop(): Promise<void>;
 }
 
+const SERVICE_NAME = 'ceph.mgr.v1.DaemonServerService';
+
 export async function startDaemonServer(opts: DaemonServerOptions): Promise<DaemonServerHandle> {
   const name = opts.name ?? 'x';
   const keyringPath = path.resolve(opts.keyringPath ?? './data/keyring');
-  const settings = { period: opts.statsPeriod ?? 5, threshold: opts.statsThreshold ?? 5 };
-  if (!(settings.period >= 0)) throw new Error(`stats period must be 0 or more seconds, got ${settings.period}`);
   const commandTimeoutMs = opts.commandTimeoutMs ?? 30000;
 
-  const csChannel = openChannel(opts.clusterStateAddr, opts.peerTls);
-  const cs = makeClient(ClusterStateServiceDefinition, csChannel);
-  const mhChannel = opts.moduleHostAddr ? openChannel(opts.moduleHostAddr, opts.peerTls) : null;
-  const mh = mhChannel ? makeClient(ModuleHostServiceDefinition, mhChannel) : null;
+  const csPeer = connect(ClusterStateServiceDefinition, opts.clusterStateAddr, opts.peerTls, { deadlineMs: commandTimeoutMs });
+  const mhPeer = opts.moduleHostAddr ? connect(ModuleHostServiceDefinition, opts.moduleHostAddr, opts.peerTls) : null;
   const sb = opts.standbyAddr ? new StandbyClient(opts.standbyAddr, opts.peerTls) : null;
+  const cs = clusterStatePeer(csPeer.client, name);
+  const moduleHost = mhPeer ? moduleHostPeer(mhPeer.client) : null;
+  const standby = sb ? standbyPeer(sb, commandTimeoutMs) : null;
   // A number unique to this start (Ceph's gid): later starts get larger
-  // ones, so the longest-running standby is promoted first. With ceph, the
-  // monitors' map decides (ceph/fence.ts) and the gid is the monitors'.
+  // ones, so the longest-running standby is promoted first. With a
+  // CephManager the monitors' map decides (ceph/fence.ts) and the gid is theirs.
   let gid = Date.now() * 1000 + Math.floor(Math.random() * 1000);
   const manager = opts.ceph instanceof CephManager ? opts.ceph : null;
   const standbyActivity = sb && !manager ? new Activity(name, gid) : null;
   const activity = manager?.fence ?? standbyActivity;
-  const peerTimeout = () => AbortSignal.timeout(commandTimeoutMs);
-
-  let handlers!: DaemonServerHandlers;
-  let ingest!: Ingest;
-  let monClient: MonitorServiceClient | null = null;
   let msgr2: Msgr2FrontDoor | undefined;
-  let mgrConfig!: MgrLocalConfig;
-  let appendAudit!: (line: string) => void;
-  let getView!: (what: string) => Promise<unknown>;
+
+  let sessions!: Sessions;
+  let commands!: CommandPath;
+  let monClient: MonitorServiceClient | null = null;
+  let ingest!: Ingest;
+  let config!: LocalConfig;
   const service = await startService(
     {
       name: 'daemon-server',
@@ -142,26 +150,8 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     },
     (server, { log, registry, shutdownSignal }) => {
       let keyring = null;
-      if (opts.auth !== false) {
-        let k: ReturnType<typeof loadOrCreateKeyring>;
-        try {
-          k = loadOrCreateKeyring(keyringPath, name);
-        } catch (e) {
-          // A read-only keyring (a mounted Secret) without mgr.<name>: serve
-          // with it as it is; this manager's modules cannot send commands.
-          if (!['EACCES', 'EROFS', 'EPERM'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
-          log.warn(
-            `cannot add mgr.${name} to a read-only keyring: this manager's modules cannot send commands unless module-host uses another entity (MGR_COMMAND_ENTITY)`,
-            { path: keyringPath },
-          );
-          k = loadOrCreateKeyring(keyringPath);
-        }
-        keyring = k.entries;
-        if (k.created) log.info(`created keyring with client.admin (allow *), client.ro (allow r) and mgr.${name} (allow *)`, { path: keyringPath });
-        else log.info('keyring loaded', { path: keyringPath, entities: [...k.entries.keys()], added: k.added });
-      } else {
-        log.warn('authentication is OFF (MGR_AUTH=none): anyone who can reach this port has full access');
-      }
+      if (opts.auth !== false) keyring = loadManagerKeyring(keyringPath, name, log);
+      else log.warn('authentication is OFF (MGR_AUTH=none): anyone who can reach this port has full access');
       const coalesced = new prom.Counter({
         name: 'mgr_daemon_server_reports_coalesced_total',
         help: 'counter snapshots replaced by a newer one before they were forwarded',
@@ -193,13 +183,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         },
       });
       ingest = new Ingest({
-        sink: {
-          reportDaemons: (reports) => cs.reportDaemons({ reports }, { signal: peerTimeout() }),
-          ingestPgStats: (stats) => cs.ingestPgStats({ stats }, { signal: peerTimeout() }),
-          setDaemonsStale: async (stale, fresh) => {
-            await cs.setDaemonsStale({ stale, fresh }, { signal: peerTimeout() });
-          },
-        },
+        sink: cs.sink,
         flushIntervalMs: opts.flushIntervalMs ?? 150,
         flushAtPending: 512,
         maxPendingPgStats: opts.maxPendingPgStats ?? 1024,
@@ -212,40 +196,19 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         onWarn: (msg, fields) => log.warn(msg, fields),
       });
 
-      const config: MgrLocalConfig = (mgrConfig = {
-        show: () => ({ mgr_stats_period: String(settings.period), mgr_stats_threshold: String(settings.threshold) }),
-        set: (key, value) => {
-          if (key !== 'mgr_stats_period' && key !== 'mgr_stats_threshold') {
-            return `unrecognized config option '${key}' (mgr-local options: mgr_stats_period, mgr_stats_threshold)`;
-          }
-          if (!/^\d+(\.\d+)?$/.test(value.trim())) return `${key}: '${value}' is not a non-negative number`;
-          const n = Number(value);
-          if (key === 'mgr_stats_threshold' && (!Number.isInteger(n) || n > 11)) return `${key}: '${value}' must be a whole number 0..11`;
-          if (key === 'mgr_stats_period') settings.period = n;
-          else settings.threshold = n;
-          log.info('config changed', { key, value: n });
-          handlers.pushConfigure();
-          msgr2?.pushConfigure();
-          return null;
-        },
+      config = new LocalConfig(opts.statsPeriod ?? 5, opts.statsThreshold ?? 5, log, () => {
+        sessions.pushConfigure();
+        msgr2?.pushConfigure();
       });
-
-      const standby: StandbyApi | null = sb && {
-        getMgrMap: async () => (await sb.getMgrMap(commandTimeoutMs)).map,
-        failMgr: async (who) => sb.call((c, signal) => c.failMgr({ who }, { signal }), commandTimeoutMs),
-        enableModule: async (module, force) => sb.call((c, signal) => c.enableModule({ module, force }, { signal }), commandTimeoutMs),
-        disableModule: async (module) => sb.call((c, signal) => c.disableModule({ module }, { signal }), commandTimeoutMs),
-      };
-      const moduleHost: ModuleHostApi | null = mh && {
-        handleCommand: (req, timeoutMs) => mh.handleCommand({ ...req, inbuf: Buffer.from(req.inbuf) }, { signal: AbortSignal.timeout(timeoutMs) }),
-        listCommands: async () => (await mh.listCommands({}, { signal: AbortSignal.timeout(5000) })).commands,
-        listModules: async () => (await mh.listModules({}, { signal: AbortSignal.timeout(5000) })).modules,
-      };
-
-      getView = async (what: string) => {
-        const res = await cs.get({ what }, { signal: peerTimeout() });
-        return JSON.parse(Buffer.from(res.json).toString('utf8'));
-      };
+      sessions = new Sessions({
+        log,
+        registry,
+        ingest,
+        shutdownSignal,
+        statsPeriod: () => config.period,
+        statsThreshold: () => config.threshold,
+        pgBackpressureMs: Math.max(1000, config.period * 2000),
+      });
       // The monitors' writes go to the simulator's monitor endpoint as this manager.
       if (opts.monAddr) {
         const own = keyring?.get(`mgr.${name}`);
@@ -253,202 +216,107 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         log.info('monitor commands that change the cluster go to the monitor endpoint', { monitor: opts.monAddr });
       }
       const monitors = new ClusterStateMonitors({
-        get: getView,
+        get: (what) => cs.getView(what),
         mgrMap: async () => (standby ? standby.getMgrMap().catch(() => null) : null),
         writes: monClient,
       });
-
-      handlers = new DaemonServerHandlers({
+      commands = new CommandPath({
         log,
         registry,
-        auth: new Authenticator(keyring, log),
-        ingest,
-        shutdownSignal,
-        getView,
-        appendAudit: (appendAudit = (message) => {
-          cs.appendClusterLog(
-            { entries: [{ channel: 'audit', priority: 'WRN', name: `mgr.${name}`, message, stamp: Date.now() / 1000 }] },
-            { signal: peerTimeout() },
-          ).catch((e) => log.debug('audit entry not appended to the cluster log', { error: (e as Error).message }));
-        }),
+        getView: (what) => cs.getView(what),
+        appendAudit: (message) => {
+          cs.appendAudit(message).catch((e) => log.debug('audit entry not appended to the cluster log', { error: (e as Error).message }));
+        },
         moduleHost,
         standby,
         monitors,
+        scrubOsds: (osds, how) => sessions.scrubOsds(osds, how),
         config,
-        statsPeriod: () => settings.period,
-        statsThreshold: () => settings.threshold,
         commandTimeoutMs,
         maxInbufBytes: opts.maxInbufBytes ?? 4 * 1024 * 1024,
-        pgBackpressureMs: Math.max(1000, settings.period * 2000),
         moduleCommandsTtlMs: opts.moduleCommandsTtlMs ?? 2000,
-        notActive: activity ? () => activity.whyNotActive() : undefined,
       });
-      server.add(DaemonServerServiceDefinition, handlers.implementation());
-      return ['ceph.mgr.v1.DaemonServerService'];
+      server.add(
+        DaemonServerServiceDefinition,
+        daemonServerHandlers({ auth: new Authenticator(keyring, log), sessions, commands, notActive: activity ? () => activity.whyNotActive() : undefined }),
+      );
+      return [SERVICE_NAME];
     },
   );
   const log = service.log;
+  // The named health status of DaemonServerService follows the role, so a
+  // Kubernetes readiness probe on it routes the mgr Service to the active only.
+  const role = new ManagerRole(activity, {
+    log,
+    publish: (active) => {
+      if (service.health.getStatus() === 'healthy') service.health.setStatus(active ? 'healthy' : 'unhealthy', SERVICE_NAME);
+    },
+    deactivated: (why) => {
+      sessions.endAllSessions(why);
+      msgr2?.endAll(why);
+    },
+  });
   ingest.start();
+  const stopStaleChecks = startStaleChecks(ingest, () => config.period, log);
 
-  // Staleness: a daemon silent for 3 report periods is stale.
-  const staleTimer = setInterval(() => {
-    if (settings.period <= 0) return;
-    ingest.checkStale(settings.period * 3000).then(
-      (c) => {
-        if (c.stale.length) log.warn('daemons stale', { daemons: c.stale, periods: 3 });
-        if (c.fresh.length) log.info('daemons fresh again', { daemons: c.fresh });
-      },
-      (e) => log.debug('cannot mark daemons stale yet', { error: (e as Error).message }),
-    );
-  }, 1000);
-  staleTimer.unref();
-
-  // SERVING once cluster-state answers; probe until then.
-  let probing = true;
-  let clusterStateReady = false;
-  const probe = async () => {
-    while (probing) {
-      try {
-        await cs.get({ what: 'health' }, { signal: AbortSignal.timeout(2000) });
-        clusterStateReady = true;
-        service.setServing(true);
-        updateActivity();
-        return;
-      } catch (e) {
-        const code = (e as { code?: number }).code;
-        if (code !== undefined && code !== Status.UNAVAILABLE && code !== Status.DEADLINE_EXCEEDED) {
-          clusterStateReady = true;
-          service.setServing(true); // it answered, even if with an error
-          updateActivity();
-          return;
-        }
-        service.setServing(false, `cluster-state at ${opts.clusterStateAddr} is not reachable yet`);
-        await new Promise((r) => setTimeout(r, 500).unref());
-      }
-    }
-  };
-
-  // ------------------------------------------------------------ activation
   // With a standby service, this instance beacons and acts only while the
-  // MgrMap names it active (see domain/activity.ts for the fencing). The
-  // named gRPC health of DaemonServerService follows that, so a Kubernetes
-  // readiness probe on it routes the mgr Service to the active only.
-  const SERVICE_NAME = 'ceph.mgr.v1.DaemonServerService';
-  let wasActive = !activity; // without a standby service: always active
-  const actingActive = () => !activity || (activity.isActive() && clusterStateReady && !stopping);
-  const updateActivity = () => {
-    if (!activity) return;
-    const active = actingActive();
-    if (service.health.getStatus() === 'healthy') service.health.setStatus(active ? 'healthy' : 'unhealthy', SERVICE_NAME);
-    if (active === wasActive) return;
-    wasActive = active;
-    const m = activity.current();
-    if (active) log.info('this manager is now active', { name, gid, epoch: m?.epoch });
-    else {
-      log.warn('this manager is not active', { name, gid, epoch: m?.epoch, why: activity.whyNotActive() });
-      handlers.endAllSessions(activity.whyNotActive() ?? 'no longer active');
-      msgr2?.endAll(activity.whyNotActive() ?? 'no longer active');
-    }
-  };
-  let stopping = false;
-  const beaconAbort = new AbortController();
-  // What module-host reports for a beacon: its modules, their URIs, and
-  // whether they are up. As a standby: loaded. Named active: every enabled
-  // module has left its standby part and started (or failed), as Ceph's
-  // active only says available once its modules are up. Clients wait for
-  // `available`, so nobody meets a half-started manager.
-  const moduleHostState = async (namedActive: boolean, timeoutMs: number) => {
-    if (!mh) return { loaded: true, modules: [] as ModuleInfo[], services: {} as Record<string, string> };
-    try {
-      const r = await mh.listModules({}, { signal: AbortSignal.timeout(timeoutMs) });
-      const starting = r.modules.some((x) => x.enabled && (x.state === ModuleState.MODULE_STATE_STARTING || x.state === ModuleState.MODULE_STATE_STANDBY));
-      return { loaded: r.loaded && (!namedActive || !starting), modules: r.modules.map((x) => x.info!).filter(Boolean), services: r.services };
-    } catch {
-      return { loaded: false, modules: [] as ModuleInfo[], services: {} as Record<string, string> };
-    }
-  };
-  if (sb && standbyActivity) {
-    const activity = standbyActivity;
-    let intervalMs = opts.beaconIntervalMs ?? 500;
-    const ownAddr = opts.advertiseAddr || service.address;
-    const mhAddr = opts.moduleHostAdvertiseAddr || opts.moduleHostAddr || '';
-    let lastBeaconError = '';
-    const beaconOnce = async () => {
-      const { loaded: modulesLoaded, modules: availableModules, services } = await moduleHostState(activity.namedActive(), Math.max(intervalMs, 1000));
-      const sentAt = Date.now();
-      try {
-        const r = await sb.call(
-          (c, signal) =>
-            c.beacon(
-              {
-                name,
-                gid,
-                addrs: { daemonServer: ownAddr, moduleHost: mhAddr },
-                available: clusterStateReady && modulesLoaded && !stopping,
-                availableModules,
-                services,
-                metadata: { pid: String(process.pid) },
-              },
-              { signal },
-            ),
-          // Generous: safety comes from measuring the fence from the send
-          // time, so a slow answer only delays, never endangers.
-          Math.max(intervalMs * 3, 1500),
-        );
-        activity.beaconAnswered(sentAt, r.mgrMap, r.graceMs);
-        if (r.beaconIntervalMs > 0) intervalMs = r.beaconIntervalMs;
-        if (lastBeaconError) log.info('standby service reachable again');
-        lastBeaconError = '';
-      } catch (e) {
-        const msg = (e as Error).message;
-        if (msg !== lastBeaconError) log.warn('beacon failed', { error: msg, standby: sb.addresses });
-        lastBeaconError = msg;
-      }
-      updateActivity();
-    };
-    void (async () => {
-      while (!beaconAbort.signal.aborted) {
-        const t = Date.now();
-        await beaconOnce();
-        await new Promise((r) => setTimeout(r, Math.max(0, intervalMs - (Date.now() - t))).unref());
-      }
-    })();
-    // The watch brings a failover or `mgr fail` here at once, not at the next beacon.
-    sb.watch((m) => {
-      activity.takeMap(m);
-      updateActivity();
-    }, beaconAbort.signal);
-  }
-  if (activity) {
-    // A fence lapses with time alone: look every 100 ms.
-    const fenceTimer = setInterval(updateActivity, 100);
-    fenceTimer.unref();
-    beaconAbort.signal.addEventListener('abort', () => clearInterval(fenceTimer));
-  }
-  void probe();
+  // MgrMap names it active (domain/activity.ts has the fencing, role.ts the rest).
+  const beacon =
+    standbyActivity && standby
+      ? new Beacon({
+          activity: standbyActivity,
+          role,
+          standby,
+          moduleHost,
+          addrs: { daemonServer: opts.advertiseAddr || service.address, moduleHost: opts.moduleHostAdvertiseAddr || opts.moduleHostAddr || '' },
+          intervalMs: opts.beaconIntervalMs ?? 500,
+          log,
+        })
+      : null;
+  beacon?.start();
 
-  // With a CephManager: the mgr.<name> monitor session and its beacon.
+  const probing = new AbortController();
+  void waitForClusterState(
+    {
+      probe: () => cs.probe(),
+      onReady: () => {
+        service.setServing(true);
+        role.clusterStateAnswered();
+      },
+      onWaiting: () => service.setServing(false, `cluster-state at ${opts.clusterStateAddr} is not reachable yet`),
+    },
+    probing.signal,
+  );
+
+  // With a CephManager: the mgr.<name> monitor session and its beacon to the monitors.
   if (manager) {
-    const ceph = manager;
-    ceph.attach({
+    manager.attach({
       metadata: managerMetadata({
         grpc: { daemonServer: opts.advertiseAddr || service.address, moduleHost: opts.moduleHostAdvertiseAddr || opts.moduleHostAddr || '' },
       }),
       state: async (namedActive) => {
-        const m = await moduleHostState(namedActive, 2000);
-        return { serving: clusterStateReady && !stopping, modulesUp: m.loaded, modules: m.modules, services: m.services };
+        const m = await moduleHostState(moduleHost, namedActive, 2000);
+        return { serving: role.ready, modulesUp: m.loaded, modules: m.modules, services: m.services };
       },
       nativeCommands: advertisedCommands(),
-      moduleCommands: async () => (mh ? (await mh.listCommands({}, { signal: AbortSignal.timeout(5000) })).commands : []),
-      onChange: () => updateActivity(),
+      moduleCommands: async () => (moduleHost ? moduleHost.listCommands() : []),
+      onChange: () => role.update(),
     });
     try {
-      await ceph.start();
+      await manager.start();
     } catch (e) {
+      probing.abort();
       await service.stop();
+      csPeer.close();
+      mhPeer?.close();
+      sb?.close();
       throw e;
     }
-    gid = Number(ceph.globalId);
+    gid = Number(manager.globalId);
+    // A fence lapses with time alone: look every 100 ms.
+    const fenceTimer = setInterval(() => role.update(), 100);
+    fenceTimer.unref();
+    service.onShutdown(async () => clearInterval(fenceTimer));
   }
 
   // The msgr2 front door: Ceph's daemons and CLI, beside gRPC.
@@ -468,15 +336,17 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         log,
         registry: service.registry,
         ingest,
-        runCommand: (caller, prefix, argsText, inbuf) => handlers.commandAs(caller, prefix, argsText, inbuf),
-        managerCommands: async () => (await handlers.allCommands()).filter((e) => !e.native?.monitor).map((e) => e.desc),
-        appendAudit,
-        getView,
-        config: mgrConfig,
-        statsPeriod: () => settings.period,
-        statsThreshold: () => settings.threshold,
-        notActive: () => (actingActive() ? null : (activity?.whyNotActive() ?? 'this manager is not serving yet')),
-        initialized: () => clusterStateReady,
+        runCommand: (caller, prefix, args, inbuf) => commands.run({ prefix, args, inbuf }, caller),
+        managerCommands: async () => (await commands.allCommands()).filter((e) => !e.native?.monitor).map((e) => e.desc),
+        appendAudit: (message) => {
+          cs.appendAudit(message).catch((e) => log.debug('audit entry not appended to the cluster log', { error: (e as Error).message }));
+        },
+        getView: (what) => cs.getView(what),
+        config,
+        statsPeriod: () => config.period,
+        statsThreshold: () => config.threshold,
+        notActive: () => (role.isActing() ? null : (role.whyNot() ?? 'this manager is not serving yet')),
+        initialized: () => role.ready,
         maxCommandBytes: opts.maxInbufBytes ?? 4 * 1024 * 1024,
       },
     );
@@ -485,24 +355,17 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   // Graceful hand-over: the active resigns first, so a standby takes over
   // now rather than after the grace period.
   service.onShutdown(async () => {
-    stopping = true;
+    role.markStopping();
     await manager?.stop(); // `mgr fail <gid>` if active
-    if (sb && standbyActivity?.namedActive()) {
-      try {
-        await sb.call((c, signal) => c.resign({ name, gid }, { signal }), 2000);
-        log.info('resigned as active manager');
-      } catch (e) {
-        log.warn('could not resign; the standby service will fail this manager after its grace period', { error: (e as Error).message });
-      }
-    }
-    beaconAbort.abort();
-    updateActivity();
+    await beacon?.resign();
+    beacon?.stop();
+    role.update();
   });
 
   service.onShutdown(async () => {
-    probing = false;
-    clearInterval(staleTimer);
-    handlers.endAllSessions('server shutting down');
+    probing.abort();
+    stopStaleChecks();
+    sessions.endAllSessions('server shutting down');
     await msgr2?.stop();
     await ingest.stop();
   });
@@ -511,18 +374,19 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     address: service.address,
     port: service.port,
     service,
-    handlers,
+    sessions,
+    commands,
     ingest,
     keyringPath,
     get gid() {
       return gid;
     },
-    isActive: actingActive,
+    isActive: () => role.isActing(),
     msgr2,
     stop: async () => {
       await service.stop();
-      csChannel.close();
-      mhChannel?.close();
+      csPeer.close();
+      mhPeer?.close();
       sb?.close();
       monClient?.close();
     },

@@ -13,7 +13,7 @@ import { StandbyBackend } from './backends/backend';
 import { startEmbedded } from './backends/embedded';
 import { EtcdBackend } from './backends/etcd';
 import { CephBackend } from './backends/ceph';
-import { cephAccess, type CephAccessOptions } from '../../lib/ceph/access';
+import { cephTarget, type CephTargetFiles } from '../../lib/ceph/target';
 import { MgrMapPublisher } from './publish';
 
 export const DEFAULT_BEACON_INTERVAL_MS = 500;
@@ -37,7 +37,7 @@ export interface StandbyOptions {
   /** 'embedded' (default, one replica, map on local disk), 'etcd', or 'ceph' (the monitors' MgrMap, mirrored). */
   backend?: 'embedded' | 'etcd' | 'ceph';
   /** ceph: the cluster's conf and keyring (MGR_CEPH_*). */
-  ceph?: CephAccessOptions;
+  ceph?: CephTargetFiles;
   /** embedded: where mgrmap.json lives. */
   dataDir: string;
   /** etcd: client URLs, e.g. ['http://127.0.0.1:2379']. */
@@ -85,7 +85,7 @@ export async function startStandby(opts: StandbyOptions): Promise<StandbyHandle>
   if (kind !== 'embedded' && kind !== 'etcd' && kind !== 'ceph')
     throw new Error(`unknown standby backend '${kind}': embedded, etcd or ceph (MGR_STANDBY_BACKEND)`);
   // ceph: the files are read now, so a wrong path or a missing key stops the start with its name.
-  const access = kind === 'ceph' ? cephAccess(opts.ceph ?? { cephConf: '', keyring: '' }) : undefined;
+  const access = kind === 'ceph' ? cephTarget(opts.ceph ?? { cephConf: '', keyring: '' }) : undefined;
   const endpoints = (opts.etcdEndpoints ?? []).map((e) => e.trim()).filter(Boolean);
   if (kind === 'etcd' && !endpoints.length) throw new Error('the etcd backend needs MGR_ETCD_ENDPOINTS (e.g. http://127.0.0.1:2379)');
   const leaseTtlS = opts.etcdLeaseTtlS ?? DEFAULT_ETCD_LEASE_TTL_S;
@@ -137,13 +137,12 @@ export async function startStandby(opts: StandbyOptions): Promise<StandbyHandle>
   };
 
   let etcd: EtcdBackend | null = null;
-  let ceph: CephBackend | null = null;
   const advertiseAddr = opts.advertiseAddr || reachableAddress(opts.host ?? '127.0.0.1', service.port);
   try {
     if (kind === 'embedded') {
       backend = await startEmbedded({ ...common, dataDir: opts.dataDir });
     } else if (access) {
-      ceph = new CephBackend({ access, log, onCommitted, commandTimeoutMs: callTimeoutMs * 2 });
+      const ceph = new CephBackend({ access, log, onCommitted, commandTimeoutMs: callTimeoutMs * 2 });
       backend = ceph;
       ceph.start();
     } else {

@@ -25,7 +25,7 @@ export const DEFAULT_BEACON_GRACE_MS = 30_000;
 
 export class MonitorFence {
   private map: CephMgrMap | undefined;
-  private gid = 0n;
+  private ownGid = 0n;
   private lastConfirmedSentAt = -Infinity;
   graceMs = DEFAULT_BEACON_GRACE_MS;
 
@@ -41,7 +41,12 @@ export class MonitorFence {
 
   /** The global id of our monitor session: our gid in the map. */
   setGid(gid: bigint): void {
-    this.gid = gid;
+    this.ownGid = gid;
+  }
+
+  /** Our gid in the map (for log lines); 0 before the monitor session. */
+  get gid(): number {
+    return Number(this.ownGid);
   }
 
   /** A beacon sent at `sentAt` was read by a monitor. */
@@ -60,7 +65,7 @@ export class MonitorFence {
 
   /** Whether the monitors' map names this manager (this session of it) active. */
   namedActive(): boolean {
-    return !!this.map && this.gid !== 0n && this.map.activeGid === this.gid;
+    return !!this.map && this.ownGid !== 0n && this.map.activeGid === this.ownGid;
   }
 
   /** Whether the map says we are available (the monitors took our announcement). */

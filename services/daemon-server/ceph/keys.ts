@@ -13,10 +13,11 @@
 // key that cannot act as a manager is refused with what to run instead.
 import * as fs from 'fs';
 import * as path from 'path';
-import { keyOf, CephAccessError, type CephAccess } from '../../../lib/ceph/access';
+import { keyOf, CephConfigError, type CephTarget } from '../../../lib/ceph/target';
 import { MonClient, type MonClientOptions } from '../../../lib/ceph/monclient';
 import { formatKeyring, readKeyring } from '../../../lib/keyring';
 import type { Logger } from '../../../lib/log';
+import { EINVAL } from '../../../lib/errno';
 
 /** Ceph's caps for a manager daemon (what `ceph auth get-or-create mgr.<name>` is given by cephadm and the docs). */
 export const MANAGER_CAPS: Record<string, string> = { mon: 'allow profile mgr', osd: 'allow *', mds: 'allow *' };
@@ -65,7 +66,7 @@ export interface ManagerKey {
 }
 
 export interface ManagerKeyOptions {
-  access: CephAccess;
+  access: CephTarget;
   /** The manager's name: the entity is mgr.<name>. */
   name: string;
   /** Where a key made here is stored. */
@@ -90,7 +91,7 @@ export async function managerKey(o: ManagerKeyOptions): Promise<ManagerKey> {
   if (o.access.entity === entity || !o.access.keys.has(o.access.entity)) {
     const e = fs.existsSync(stored) ? readKeyring(stored).get(entity) : undefined;
     if (e) return { entity, key: e.key, source: 'stored', file: stored };
-    throw new CephAccessError(
+    throw new CephConfigError(
       `manager ${o.name} needs a key for ${entity}: the keyring ${o.access.keyringFile} has none, nor an entity that may make one ` +
         `(--ceph-name ${o.access.entity}${o.access.keys.has(o.access.entity) ? '' : ' is not in it'}), and no earlier start stored one in ${stored}. ` +
         `Give a keyring holding [${entity}] (${createCommand(entity)}), or one holding an entity with mon 'allow *' such as client.admin (--ceph-name)`,
@@ -115,15 +116,15 @@ export async function managerKey(o: ManagerKeyOptions): Promise<ManagerKey> {
     const caps = Object.entries(MANAGER_CAPS).flat();
     let r = await ask({ prefix: 'auth get-or-create', entity, caps });
     // It exists with other caps: take its key as it is, and check those caps below.
-    if (r.r === -22 && /exists/.test(r.rs)) r = await ask({ prefix: 'auth get', entity });
+    if (r.r === EINVAL && /exists/.test(r.rs)) r = await ask({ prefix: 'auth get', entity });
     if (r.r !== 0 || !r.out[0]?.key) {
-      throw new CephAccessError(
+      throw new CephConfigError(
         `${admin} could not make a key for ${entity} (auth get-or-create: ${r.rs || `error ${r.r}`}). ` +
           `Give --ceph-name an entity with mon 'allow *' (such as client.admin), or a keyring holding [${entity}] made with: ${createCommand(entity)}`,
       );
     }
     const problem = capsProblem(entity, r.out[0].caps?.mon);
-    if (problem) throw new CephAccessError(problem);
+    if (problem) throw new CephConfigError(problem);
     fs.mkdirSync(o.dataDir, { recursive: true });
     const tmp = `${stored}.tmp-${process.pid}`;
     fs.writeFileSync(tmp, formatKeyring([{ entity, key: r.out[0].key, caps: r.out[0].caps ?? MANAGER_CAPS }]), { mode: 0o600 });
@@ -135,11 +136,11 @@ export async function managerKey(o: ManagerKeyOptions): Promise<ManagerKey> {
   }
 }
 
-/** Resolves as `p`, or rejects with a CephAccessError after `ms`. */
+/** Resolves as `p`, or rejects with a CephConfigError after `ms`. */
 export function withTimeout<T>(p: Promise<T>, ms: number, why: () => string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CephAccessError(why())), ms);
+    timer = setTimeout(() => reject(new CephConfigError(why())), ms);
   });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }

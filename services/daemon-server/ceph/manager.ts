@@ -20,7 +20,7 @@ import type { Message } from '../../../lib/ceph/message';
 import { decodeMMgrMap } from '../../../lib/ceph/messages/mgrmap';
 import { MonClient, type MonClientOptions } from '../../../lib/ceph/monclient';
 import { EntityType, type EntityAddr } from '../../../lib/ceph/types';
-import { CephAccessError } from '../../../lib/ceph/access';
+import { CephConfigError } from '../../../lib/ceph/target';
 import type { CommandDescriptor, ModuleInfo } from '../../../lib/gen/ceph/mgr/v1/common';
 import type { Logger } from '../../../lib/log';
 import { monitorsBeaconGraceMs } from '../../../lib/mgrmap-ceph';
@@ -28,6 +28,7 @@ import type { CephManagerSession } from '../domain/ceph-session';
 import { beaconMessage, commandDescs, type NativeDescription } from './beacon';
 import { MonitorFence } from './fence';
 import { capsProblem, withTimeout } from './keys';
+import { EACCES } from '../../../lib/errno';
 
 /** Ceph's mgr_tick_period: how often a manager beacons. */
 export const DEFAULT_TICK_MS = 2000;
@@ -177,8 +178,8 @@ export class CephManager implements CephManagerSession {
   private async checkCaps(timeoutMs: number): Promise<void> {
     const entity = `mgr.${this.name}`;
     const r = await this.monClient.command({ prefix: 'auth get', entity, format: 'json' }, { timeoutMs });
-    if (r.r === -13) {
-      throw new CephAccessError(
+    if (r.r === EACCES) {
+      throw new CephConfigError(
         `${entity} may not read its own caps (auth get: ${r.rs || 'access denied'}): its mon caps do not let it act as a manager, ` +
           `and the monitors would ignore its beacons. Fix it with: ceph auth caps ${entity} mon 'allow profile mgr' osd 'allow *' mds 'allow *'`,
       );
@@ -189,7 +190,7 @@ export class CephManager implements CephManagerSession {
     }
     const [me] = JSON.parse(r.data.toString('utf8') || '[]') as Array<{ caps?: Record<string, string> }>;
     const problem = capsProblem(entity, me?.caps?.mon);
-    if (problem) throw new CephAccessError(problem);
+    if (problem) throw new CephConfigError(problem);
   }
 
   /** The monitors' mon_mgr_beacon_grace, which the fence measures against. */

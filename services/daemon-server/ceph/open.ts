@@ -1,13 +1,13 @@
 // From the flags to a manager of a real cluster: the conf and keyring
-// (lib/ceph/access.ts), mgr.<name>'s key (keys.ts), the CephManager
+// (lib/ceph/target.ts), mgr.<name>'s key (keys.ts), the CephManager
 // (manager.ts), ready for startDaemonServer({ ceph }) to attach and start.
-import { cephAccess, type CephAccessOptions } from '../../../lib/ceph/access';
+import { cephTarget, type CephTargetFiles } from '../../../lib/ceph/target';
 import type { MonClientOptions } from '../../../lib/ceph/monclient';
 import type { Logger } from '../../../lib/log';
 import { managerKey } from './keys';
 import { CephManager } from './manager';
 
-export interface OpenCephManagerOptions extends CephAccessOptions {
+export interface OpenCephManagerOptions extends CephTargetFiles {
   /** The manager's name (MGR_NAME): mgr.<name>. */
   name: string;
   /** Where a key got from the monitors is stored (MGR_DATA_DIR). */
@@ -20,9 +20,9 @@ export interface OpenCephManagerOptions extends CephAccessOptions {
   monClient?: Partial<MonClientOptions>;
 }
 
-/** Reads the access files, gets mgr.<name>'s key and builds the manager; errors (CephAccessError) say what to give instead. */
+/** Reads the access files, gets mgr.<name>'s key and builds the manager; errors (CephConfigError) say what to give instead. */
 export async function openCephManager(o: OpenCephManagerOptions): Promise<CephManager> {
-  const access = cephAccess(o);
+  const access = cephTarget(o);
   const connectTimeoutMs = o.connectTimeoutMs ?? 300_000;
   const k = await managerKey({ access, name: o.name, dataDir: o.dataDir, log: o.log, timeoutMs: connectTimeoutMs, monClient: o.monClient });
   o.log.info('manager of a Ceph cluster', {

@@ -14,7 +14,7 @@ import type { MgrCommandReply, MgrCommandRequest } from '../../../lib/ceph/messa
 import { ZERO_UUID } from '../../../lib/ceph/types';
 import type { Logger } from '../../../lib/log';
 import { isCapable } from '../domain/auth';
-import { EACCES, EAGAIN, EINVAL, EIO, ETIMEDOUT } from '../domain/native';
+import { EACCES, EAGAIN, EFBIG, EINVAL, EIO, ETIMEDOUT } from '../../../lib/errno';
 import type { Peer } from './peer';
 import { describeCommands, isTellCommand, tellCommand, type TellContext } from './tell-table';
 
@@ -33,9 +33,6 @@ export interface CommandDoorOptions {
   /** The largest command (its JSON) accepted. */
   maxCommandBytes: number;
 }
-
-/** Ceph's EFBIG: a command too large to read. */
-const EFBIG = -27;
 
 /** The call-level failures of the command path (gRPC status codes, or the kind of a refusal) as Ceph return codes. */
 const RETCODE_OF_STATUS: Record<number, number> = { 3: EINVAL, 4: ETIMEDOUT, 7: EACCES, 8: EFBIG, 9: EINVAL, 14: EAGAIN, 16: EACCES };

@@ -36,6 +36,7 @@ import {
 import { decodeMPGStats, MSG_PGSTATS } from '../../../lib/ceph/messages/pg-stats';
 import { addrToString, EntityType, v2Addr, type EntityAddr } from '../../../lib/ceph/types';
 import type { Logger } from '../../../lib/log';
+import { EAGAIN } from '../../../lib/errno';
 import type { CommandDoor } from './commands';
 import { DaemonSession, SessionError, type DaemonSink } from './daemon-session';
 import { peerOf, sessionName, type Peer } from './peer';
@@ -75,9 +76,6 @@ export function wholeSeconds(period: number): number {
   return period <= 0 ? 0 : Math.max(1, Math.round(period));
 }
 
-/** Ceph's EAGAIN. */
-const EAGAIN = -11;
-
 /** One accepted connection and what it became. */
 interface Accepted {
   conn: Connection;
@@ -108,7 +106,10 @@ export class Msgr2FrontDoor {
     // peer checks that SERVER_IDENT includes the address it dialled (from the MgrMap).
     this.myAddrs = [v2Addr(o.advertiseHost ?? o.host, port, randomInt(1, 0x7fffffff))];
     const r = [o.registry];
-    const self = this;
+    // what the gauges read when scraped (their collect() has the gauge as `this`)
+    const conns = () => this.conns.size;
+    const sessions = () => this.sessions.size;
+    const wire = () => this.wire;
     this.m = {
       refused: new prom.Counter({
         name: 'mgr_daemon_server_msgr2_refused_total',
@@ -139,7 +140,7 @@ export class Msgr2FrontDoor {
       help: 'open msgr2 connections (daemons and clients)',
       registers: r,
       collect(this: prom.Gauge) {
-        this.set(self.conns.size);
+        this.set(conns());
       },
     });
     new prom.Gauge({
@@ -147,7 +148,7 @@ export class Msgr2FrontDoor {
       help: 'open daemon sessions over msgr2',
       registers: r,
       collect(this: prom.Gauge) {
-        this.set(self.sessions.size);
+        this.set(sessions());
       },
     });
     new prom.Gauge({
@@ -156,7 +157,7 @@ export class Msgr2FrontDoor {
       labelNames: ['kind'],
       registers: r,
       collect(this: prom.Gauge) {
-        const w = self.wire;
+        const w = wire();
         this.set({ kind: 'crc' }, w.crcErrors);
         this.set({ kind: 'malformed' }, w.malformedFrames);
         this.set({ kind: 'oversized' }, w.oversizedFrames);

@@ -35,7 +35,7 @@ export interface FrontDoorDeps {
   log: Logger;
   registry: prom.Registry;
   ingest: Ingest;
-  /** daemon-server's command path for an already authenticated caller (DaemonServerHandlers.commandAs). */
+  /** daemon-server's command path for an already authenticated caller (domain/command-path.ts CommandPath.run). */
   runCommand(caller: { entity: string; grants: Grant[] }, prefix: string, argsText: string, inbuf: Uint8Array): Promise<CommandResult>;
   /** The manager's own commands (native and modules', not the monitors'). */
   managerCommands(): Promise<Array<{ cmd: string; desc: string; module: string; perm: string }>>;
@@ -53,7 +53,8 @@ export interface FrontDoorDeps {
 }
 
 export async function startFrontDoor(s: FrontDoorSettings, d: FrontDoorDeps): Promise<Msgr2FrontDoor> {
-  let door: Msgr2FrontDoor | undefined;
+  // the tell table's `perf dump` reads the door once it is up
+  const started: { door?: Msgr2FrontDoor } = {};
   let pgDropLogged = 0;
   // One read of a metadata map serves the sessions that open within a second (a whole cluster reconnecting).
   const maps = new Map<string, { at: number; map: Promise<Record<string, Record<string, string>>> }>();
@@ -75,14 +76,14 @@ export async function startFrontDoor(s: FrontDoorSettings, d: FrontDoorDeps): Pr
       mgrmapEpoch: () => d.ceph.monClient.status().epochs.mgrmap ?? 0,
       initialized: d.initialized,
       config: d.config,
-      perf: () => ({ 'mgr-msgr2': door?.perf() ?? [] }),
+      perf: () => ({ 'mgr-msgr2': started.door?.perf() ?? [] }),
       managerCommands: d.managerCommands,
     },
     log: d.log.child({ door: 'msgr2' }),
     appendAudit: d.appendAudit,
     maxCommandBytes: d.maxCommandBytes,
   });
-  door = await Msgr2FrontDoor.start({
+  const door = (started.door = await Msgr2FrontDoor.start({
     host: s.host,
     port: s.port,
     advertiseHost: s.advertiseHost,
@@ -112,7 +113,7 @@ export async function startFrontDoor(s: FrontDoorSettings, d: FrontDoorDeps): Pr
     maxConnections: s.maxConnections,
     maxMessageBytes: s.maxMessageBytes,
     maxCounters: s.maxCounters,
-  });
+  }));
   d.ceph.setServerAddrs(door.addrs);
   return door;
 }

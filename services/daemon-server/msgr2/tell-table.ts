@@ -9,9 +9,9 @@
 // version), src/common/cmdparse.cc (dump_cmd_to_json), src/mgr/Mgr.cc
 // (mgr_status), src/common/perf_counters.cc (perf dump/schema JSON),
 // the table a Pacific manager sent (shared/ceph-wire/vectors, pcap 03).
-import { ArgumentError, parseSignature, usage, validateArgs } from '../domain/argspec';
+import { ArgumentError, parseSignature, usage, validateArgs } from '../../../lib/command-descriptor';
 import type { MgrLocalConfig } from '../domain/native';
-import { EINVAL, ENOENT } from '../domain/native';
+import { EINVAL, ENOENT } from '../../../lib/errno';
 
 /** A command description as the CLI reads it. */
 export interface CephCommandDescription {

@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CephAccessError, type CephAccess } from '../../../lib/ceph/access';
+import { CephConfigError, type CephTarget } from '../../../lib/ceph/target';
 import { Tag } from '../../../lib/ceph/frames';
 import { decodeMessageFrame, MsgType } from '../../../lib/ceph/message';
 import { CommandFlag, decodeMMgrBeacon, decodeMMgrMap, type MMgrBeacon, type MgrMap as CephMgrMap } from '../../../lib/ceph/messages/mgrmap';
@@ -170,7 +170,7 @@ describe('the caps a manager needs', () => {
 describe("mgr.<name>'s key without the monitors", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ceph-manager-keys-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const access = (entries: Array<{ entity: string; key: string }>, entity = 'client.admin'): CephAccess => ({
+  const access = (entries: Array<{ entity: string; key: string }>, entity = 'client.admin'): CephTarget => ({
     monitors: [{ host: '127.0.0.1', port: 1 }],
     monHost: 'v2:127.0.0.1:1',
     entity,
@@ -191,7 +191,7 @@ describe("mgr.<name>'s key without the monitors", () => {
 
   it('no [mgr.x] and no admin entity: the key an earlier start stored, else an error naming both ways out', async () => {
     await expect(managerKey({ ...opts, access: access([{ entity: 'client.other', key: newKey() }]) })).rejects.toThrow(
-      new CephAccessError(
+      new CephConfigError(
         `manager x needs a key for mgr.x: the keyring /etc/ceph/ceph.keyring has none, nor an entity that may make one (--ceph-name client.admin is not in it), ` +
           `and no earlier start stored one in ${storedKeyFile(dir, 'x')}. Give a keyring holding [mgr.x] ` +
           `(ceph auth get-or-create mgr.x mon 'allow profile mgr' osd 'allow *' mds 'allow *'), or one holding an entity with mon 'allow *' such as client.admin (--ceph-name)`,

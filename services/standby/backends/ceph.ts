@@ -13,7 +13,7 @@
 // answers (module-host) then stops acting after 3/4 of the grace, which is
 // the monitors' mon_mgr_beacon_grace (graceMs()).
 import { CephxClient } from '../../../lib/ceph/cephx/client';
-import { keyOf, type CephAccess } from '../../../lib/ceph/access';
+import { keyOf, type CephTarget } from '../../../lib/ceph/target';
 import type { Message } from '../../../lib/ceph/message';
 import { decodeMMgrMap, type MgrMap as CephMgrMap } from '../../../lib/ceph/messages/mgrmap';
 import { MonClient, type MonClientOptions } from '../../../lib/ceph/monclient';
@@ -23,9 +23,10 @@ import { mgrMapFromCeph, monitorsBeaconGraceMs } from '../../../lib/mgrmap-ceph'
 import { AuthorityError } from '../domain/authority';
 import { MapFeed } from '../domain/feed';
 import { BackendStatus, BackendUnavailable, type ExternalAuthority, type StandbyBackend } from './backend';
+import { EACCES, EINVAL, ENOENT } from '../../../lib/errno';
 
 export interface CephBackendOptions {
-  access: CephAccess;
+  access: CephTarget;
   log: Logger;
   /** Every new mirrored map (publish it). */
   onCommitted(map: MgrMap, why: string): void;
@@ -195,13 +196,13 @@ export class CephBackend implements StandbyBackend {
     }
     this.log.info('monitor command', { cmd: cmd.prefix, args: cmd, r: r.r, rs: r.rs });
     if (r.r === 0) return { rs: r.rs };
-    if (r.r === -13)
+    if (r.r === EACCES)
       throw new AuthorityError(
         'precondition',
         `${this.o.access.entity} may not run '${cmd.prefix}' (${r.rs || 'access denied'}): the standby service's --ceph-name needs mon 'allow *' (or 'allow profile mgr')`,
       );
-    if (r.r === -2) throw new AuthorityError(/cannot run/.test(r.rs) ? 'precondition' : 'not_found', r.rs);
-    if (r.r === -22) throw new AuthorityError(/always-on/.test(r.rs) ? 'precondition' : 'invalid', r.rs);
+    if (r.r === ENOENT) throw new AuthorityError(/cannot run/.test(r.rs) ? 'precondition' : 'not_found', r.rs);
+    if (r.r === EINVAL) throw new AuthorityError(/always-on/.test(r.rs) ? 'precondition' : 'invalid', r.rs);
     throw new BackendUnavailable(`${cmd.prefix}: ${r.rs || `error ${r.r}`}`);
   }
 

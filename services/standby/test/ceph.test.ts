@@ -5,7 +5,7 @@
 // has lost its monitors answering UNAVAILABLE rather than a stale map. The
 // gRPC path and real monitors: test/ceph-managers.live.test.ts.
 import { authNoneMonProvider } from '../../../lib/ceph/authnone';
-import type { CephAccess } from '../../../lib/ceph/access';
+import type { CephTarget } from '../../../lib/ceph/target';
 import { mMgrBeacon } from '../../../lib/ceph/messages/mgrmap';
 import { MonClient } from '../../../lib/ceph/monclient';
 import { EntityType } from '../../../lib/ceph/types';
@@ -59,7 +59,7 @@ describe("the ceph backend: the monitors' MgrMap, mirrored", () => {
 
   beforeAll(async () => {
     mon = await startMiniMonitor({ logger, graceS: 12 });
-    const access: CephAccess = {
+    const access: CephTarget = {
       monitors: [{ host: '127.0.0.1', port: mon.port }],
       monHost: `v2:127.0.0.1:${mon.port}`,
       entity: 'client.admin',
