@@ -245,7 +245,7 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
   }, 120_000);
 
   it.each([
-    [['osd', 'status'], /ID\s+HOST\s+USED/],
+    [['osd', 'status'], /ID\W+HOST\W+USED/],
     [['osd', 'perf'], /commit_latency/],
     [['osd', 'df'], /TOTAL/],
     [['pg', 'stat'], /\d+ pgs: .*active\+clean/],
@@ -254,14 +254,17 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
   ])(
     '`ceph %j` answers from the real daemons',
     async (args, want) => {
+      let last: Awaited<ReturnType<typeof ceph>> | undefined;
       const r = await until(
         `ceph ${args.join(' ')}`,
         async () => {
-          const x = await ceph(args);
+          const x = (last = await ceph(args));
           return x.code === 0 && want.test(x.stdout) ? x : undefined;
         },
         60_000,
-      );
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}; last: exit ${last?.code}, stdout ${JSON.stringify(last?.stdout)}, stderr ${JSON.stringify(last?.stderr)}`);
+      });
       expect(r.stderr).not.toMatch(/Error/);
     },
     120_000,
@@ -271,9 +274,13 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     // a polling command: the CLI asks again every second until stopped
     const child = spawn('ceph', ['-c', cluster.confPath, '-k', cluster.keyringPath, 'iostat'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
+    let stderr = '';
     readline.createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
+    child.stderr!.on('data', (d) => (stderr += d));
     try {
-      await until('two rows of iostat', () => lines.filter((l) => /\|\s+\d/.test(l)).length >= 2, 60_000);
+      await until('two rows of iostat', () => lines.filter((l) => /\|\s+\d/.test(l)).length >= 2, 60_000).catch((e: Error) => {
+        throw new Error(`${e.message}; exit ${child.exitCode}, stdout ${JSON.stringify(lines)}, stderr ${JSON.stringify(stderr.slice(-2000))}`);
+      });
       expect(lines.join('\n')).toMatch(/Read.*Write.*Total/);
     } finally {
       child.kill('SIGINT');
