@@ -338,8 +338,8 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         ingest,
         runCommand: (caller, prefix, args, inbuf) => commands.run({ prefix, args, inbuf }, caller),
         managerCommands: async () => (await commands.allCommands()).filter((e) => !e.native?.monitor).map((e) => e.desc),
-        appendAudit: (message) => {
-          cs.appendAudit(message).catch((e) => log.debug('audit entry not appended to the cluster log', { error: (e as Error).message }));
+        appendAudit: (message, priority) => {
+          cs.appendAudit(message, priority).catch((e) => log.debug('audit entry not appended to the cluster log', { error: (e as Error).message }));
         },
         getView: (what) => cs.getView(what),
         config,

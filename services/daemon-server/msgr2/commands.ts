@@ -14,6 +14,7 @@ import type { MgrCommandReply, MgrCommandRequest } from '../../../lib/ceph/messa
 import { ZERO_UUID } from '../../../lib/ceph/types';
 import type { Logger } from '../../../lib/log';
 import { isCapable } from '../domain/auth';
+import { auditArgs, firstLine, type AuditPriority } from '../domain/command-path';
 import { EACCES, EAGAIN, EFBIG, EINVAL, EIO, ETIMEDOUT } from '../../../lib/errno';
 import type { Peer } from './peer';
 import { describeCommands, isTellCommand, tellCommand, type TellContext } from './tell-table';
@@ -29,7 +30,7 @@ export interface CommandDoorOptions {
   tell: TellContext;
   log: Logger;
   /** Appends an audit entry to the cluster log. */
-  appendAudit(line: string): void;
+  appendAudit(line: string, priority: AuditPriority): void;
   /** The largest command (its JSON) accepted. */
   maxCommandBytes: number;
 }
@@ -90,14 +91,18 @@ export class CommandDoor {
         return reply(0, '', describeCommands(await this.o.tell.managerCommands()));
       }
       if (tell && isTellCommand(prefix)) {
+        // the table's commands leave one audit line each, as the command path's do
+        const audit = (outcome: string, priority: AuditPriority) =>
+          this.o.appendAudit(`from='${peer.entity}' entity='${peer.entity}' cmd=[${auditArgs({ prefix, args })}]: ${outcome}`, priority);
         if (!isCapable(peer.grants, { service: 'mgr', module: '', prefix, perm: '*' })) {
-          const line = `from='${peer.entity}' entity='${peer.entity}' cmd=[${JSON.stringify(args)}]: access denied`;
           log.warn('command denied', { channel: 'audit', needs: 'allow *' });
-          this.o.appendAudit(line);
+          audit('access denied', 'WRN');
           return reply(EACCES, "access denied: the manager's admin commands (ceph tell mgr ...) need mgr caps 'allow *'");
         }
         log.info('dispatch', { channel: 'audit', route: 'tell' });
         const t = await tellCommand(prefix, args, this.o.tell);
+        if (t.r === 0) audit('finished', prefix === 'config set' ? 'INF' : 'DBG');
+        else audit(`failed (${t.r}): ${firstLine(t.rs)}`, 'WRN');
         return reply(t.r, t.rs, t.out);
       }
       const { prefix: _p, target: _t, ...rest } = args;

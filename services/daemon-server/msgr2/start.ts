@@ -8,6 +8,7 @@ import type { MPGStats } from '../../../lib/ceph/messages/pg-stats';
 import type { CommandResult } from '../../../lib/gen/ceph/mgr/v1/common';
 import type { Logger } from '../../../lib/log';
 import type { Grant } from '../domain/auth';
+import type { AuditPriority } from '../domain/command-path';
 import type { CephManagerSession } from '../domain/ceph-session';
 import type { Ingest } from '../domain/ingest';
 import type { MgrLocalConfig } from '../domain/native';
@@ -39,7 +40,7 @@ export interface FrontDoorDeps {
   runCommand(caller: { entity: string; grants: Grant[] }, prefix: string, argsText: string, inbuf: Uint8Array): Promise<CommandResult>;
   /** The manager's own commands (native and modules', not the monitors'). */
   managerCommands(): Promise<Array<{ cmd: string; desc: string; module: string; perm: string }>>;
-  appendAudit(line: string): void;
+  appendAudit(line: string, priority: AuditPriority): void;
   /** cluster-state's Get(what), parsed (the feed's `osd_metadata`, `mds_metadata`, `mon_metadata`). */
   getView(what: string): Promise<unknown>;
   config: MgrLocalConfig;
