@@ -127,7 +127,9 @@ describeCeph(__filename)('the deployment files run the manager role', () => {
     ) as Json;
     const sbSvc = merged.services.standby;
     const dsSvc = merged.services['daemon-server-x'];
-    expect(sbSvc.volumes.map((v: Json) => [v.source, v.target])).toContainEqual([cephDir, '/etc/ceph']);
+    // docker-compose 1.x prints volumes as 'source:target:mode', 2.x as objects
+    const mounts = sbSvc.volumes.map((v: Json) => (typeof v === 'string' ? v.split(':').slice(0, 2) : [v.source, v.target]));
+    expect(mounts).toContainEqual([cephDir, '/etc/ceph']);
     const dataRoot = path.join(tmp, 'compose-data');
     const [sbPort, dsPort, msgr2Port] = [await freePort(), await freePort(), await freePort()];
     run(
