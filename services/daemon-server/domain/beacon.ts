@@ -56,6 +56,29 @@ export interface BeaconDeps {
   log: Logger;
 }
 
+/**
+ * What module-host reports for a beacon: its modules, their URIs, and
+ * whether they are up. As a standby: loaded. Named active: every enabled
+ * module has left its standby part and started (or failed), as Ceph's
+ * active only says available once its modules are up. Clients wait for
+ * `available`, so nobody meets a half-started manager. Both beacons use it
+ * (this one to the standby service, ceph/manager.ts's to the monitors).
+ */
+export async function moduleHostState(
+  moduleHost: ModuleHostStatusApi | null,
+  namedActive: boolean,
+  timeoutMs: number,
+): Promise<{ loaded: boolean; modules: ModuleInfo[]; services: Record<string, string> }> {
+  if (!moduleHost) return { loaded: true, modules: [], services: {} };
+  try {
+    const r = await moduleHost.status(timeoutMs);
+    const starting = r.modules.some((x) => x.enabled && (x.state === ModuleState.MODULE_STATE_STARTING || x.state === ModuleState.MODULE_STATE_STANDBY));
+    return { loaded: r.loaded && (!namedActive || !starting), modules: r.modules.map((x) => x.info!).filter(Boolean), services: r.services };
+  } catch {
+    return { loaded: false, modules: [], services: {} };
+  }
+}
+
 export class Beacon {
   private intervalMs: number;
   private lastError = '';
@@ -117,31 +140,17 @@ export class Beacon {
     return !this.d.moduleHostHealth || this.d.moduleHostHealth.state === 'up';
   }
 
-  private async modulesState(timeoutMs: number): Promise<{ r: Awaited<ReturnType<ModuleHostStatusApi['status']>>; started: boolean }> {
-    const r = await this.d.moduleHost!.status(timeoutMs);
-    // As a standby: loaded. Named active: every enabled module has left
-    // its standby part and started (or failed).
-    const starting = r.modules.some((x) => x.enabled && (x.state === ModuleState.MODULE_STATE_STARTING || x.state === ModuleState.MODULE_STATE_STANDBY));
-    return { r, started: r.loaded && !starting };
-  }
-
   /** One beacon: what our module-host can run, then the beacon itself. */
   async once(): Promise<void> {
     const { activity, role, standby, moduleHost, log } = this.d;
-    let modulesReady = !moduleHost;
-    let availableModules: ModuleInfo[] = [];
-    let services: Record<string, string> = {};
     if (!activity.namedActive()) this.availableAsActive = false;
-    if (moduleHost && this.moduleHostUp) {
-      try {
-        const { r, started } = await this.modulesState(Math.max(this.intervalMs, 1000));
-        modulesReady = r.loaded && (!activity.namedActive() || started);
-        availableModules = r.modules.map((x) => x.info!).filter(Boolean);
-        services = r.services;
-      } catch {
-        modulesReady = false;
-      }
-    }
+    const {
+      loaded: modulesReady,
+      modules: availableModules,
+      services,
+    } = this.moduleHostUp
+      ? await moduleHostState(moduleHost, activity.namedActive(), Math.max(this.intervalMs, 1000))
+      : { loaded: false, modules: [], services: {} };
     if (activity.namedActive() && modulesReady && role.ready) this.availableAsActive = true;
     const available = role.ready && (modulesReady || (activity.namedActive() && this.availableAsActive));
     const sentAt = Date.now();
@@ -187,7 +196,7 @@ export class Beacon {
       const until = Date.now() + 60000;
       let every = 10;
       while (!this.abort.signal.aborted && this.d.activity.namedActive() && !this.availableAsActive && Date.now() < until) {
-        if (this.moduleHostUp && (await this.modulesState(1000).catch(() => null))?.started) break;
+        if (this.moduleHostUp && (await moduleHostState(this.d.moduleHost, true, 1000)).loaded) break;
         await new Promise((r) => setTimeout(r, every).unref());
         every = Math.min(every * 2, 250);
       }
