@@ -21,6 +21,13 @@ export const CEPH_FEED_OPTIONS = {
     desc: 'keyring holding the key of --ceph-name (default: the keyring ceph.conf names, else /etc/ceph/ceph.<name>.keyring)',
   },
   cephName: { env: 'MGR_CEPH_NAME', flag: 'ceph-name', type: 'string', default: 'client.admin', desc: 'the Ceph entity to authenticate as' },
+  cephMsMode: {
+    env: 'MGR_CEPH_MS_MODE',
+    flag: 'ceph-ms-mode',
+    type: 'string',
+    default: '',
+    desc: "msgr2 connection modes, e.g. 'secure' for a cluster that requires encryption (overrides ceph.conf's ms_*_mode; default: the file's, else Pacific's 'secure crc' towards monitors)",
+  },
   clusterState: {
     env: 'MGR_CLUSTER_STATE_ADDR',
     flag: 'cluster-state',
@@ -49,6 +56,7 @@ async function main(): Promise<void> {
       monHost: cfg.cephMonHost || undefined,
       keyring: cfg.cephKeyring,
       entity: cfg.cephName,
+      msMode: cfg.cephMsMode || undefined,
       clusterState: cfg.clusterState,
       host: cfg.host,
       port: cfg.port,

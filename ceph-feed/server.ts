@@ -7,6 +7,7 @@ import { CephxClient } from '../lib/ceph/cephx/client';
 import { WireCounters } from '../lib/ceph/connection';
 import { MonClient } from '../lib/ceph/monclient';
 import { monitorsForClient, readCephConf, type CephConf, type HostPort } from '../lib/ceph/conf';
+import { ModeError, modeName, modeSettings, uniformModes, type ModeSettings } from '../lib/ceph/modes';
 import { KeyringError, readKeyring } from '../lib/keyring';
 import { CephMapFeed } from './feed';
 
@@ -19,6 +20,8 @@ export interface CephFeedConfig {
   keyring: string;
   /** The Ceph entity to authenticate as; default client.admin. */
   entity?: string;
+  /** Connection modes for every msgr2 session ('secure', 'crc', 'secure crc'), overriding the ceph.conf's ms_*_mode settings; '' for the file's (else Pacific's defaults). */
+  msMode?: string;
   clusterState: string;
   host?: string;
   /** gRPC port of the feed's health endpoint (0: a free one). */
@@ -50,12 +53,13 @@ export interface CephFeedHandle {
 export class CephFeedConfigError extends Error {}
 
 /** Where to connect and how to authenticate, from the files; every failure is a CephFeedConfigError naming the file. */
-export function cephSide(cfg: Pick<CephFeedConfig, 'cephConf' | 'monHost' | 'keyring' | 'entity'>): {
+export function cephSide(cfg: Pick<CephFeedConfig, 'cephConf' | 'monHost' | 'keyring' | 'entity' | 'msMode'>): {
   monitors: HostPort[];
   monHost: string;
   entity: string;
   key: string;
   fsid?: string;
+  modes: ModeSettings;
 } {
   const entity = cfg.entity || 'client.admin';
   if (!/^(client|mgr|mon|osd|mds)\.[A-Za-z0-9_.-]+$/.test(entity))
@@ -69,9 +73,11 @@ export function cephSide(cfg: Pick<CephFeedConfig, 'cephConf' | 'monHost' | 'key
     const keyringFile = cfg.keyring || conf?.get('keyring', entity)?.split(',')[0].trim() || `/etc/ceph/ceph.${entity}.keyring`;
     const entry = readKeyring(keyringFile).get(entity);
     if (!entry) throw new CephFeedConfigError(`the keyring ${keyringFile} has no key for ${entity} (--ceph-name)`);
-    return { monitors, monHost: monHost!, entity, key: entry.key, fsid: conf?.get('fsid', entity) };
+    const modes = cfg.msMode ? uniformModes(cfg.msMode) : modeSettings({ conf, entity });
+    return { monitors, monHost: monHost!, entity, key: entry.key, fsid: conf?.get('fsid', entity), modes };
   } catch (e) {
     if (e instanceof CephFeedConfigError) throw e;
+    if (e instanceof ModeError && cfg.msMode) throw new CephFeedConfigError(`--ceph-ms-mode (MGR_CEPH_MS_MODE): ${e.message}`);
     if (e instanceof KeyringError || e instanceof Error) throw new CephFeedConfigError(e.message);
     throw e;
   }
@@ -89,6 +95,7 @@ export async function startCephFeed(cfg: CephFeedConfig): Promise<CephFeedHandle
     auth: new CephxClient({ entity: side.entity, key: side.key }),
     logger: log,
     fsid: side.fsid,
+    modes: side.modes,
     hostname: os.hostname(),
     counters: new WireCounters(),
     fatalRetryMs: cfg.fatalRetryMs,
@@ -109,6 +116,7 @@ export async function startCephFeed(cfg: CephFeedConfig): Promise<CephFeedHandle
     monitors: side.monitors.map((m) => `v2:${m.host.includes(':') ? `[${m.host}]` : m.host}:${m.port}`),
     entity: side.entity,
     fsid: side.fsid,
+    monMode: side.modes.ms_mon_client_mode.map(modeName).join(' '),
     clusterState: cfg.clusterState,
   });
   feed.start();

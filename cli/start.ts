@@ -49,6 +49,13 @@ const OPTIONS = {
     desc: 'the keyring with the key of --ceph-name (default: the one ceph.conf names, else /etc/ceph/ceph.<name>.keyring)',
   },
   cephName: { env: 'MGR_CEPH_NAME', flag: 'ceph-name', type: 'string', default: 'client.admin', desc: 'the Ceph entity ceph-feed authenticates as' },
+  cephMsMode: {
+    env: 'MGR_CEPH_MS_MODE',
+    flag: 'ceph-ms-mode',
+    type: 'string',
+    default: '',
+    desc: "msgr2 connection modes towards the cluster, e.g. 'secure' (default: ceph.conf's ms_*_mode, else Pacific's)",
+  },
 } as const;
 
 /** A real cluster to follow instead of the simulator. */
@@ -56,6 +63,8 @@ export interface CephTarget {
   conf: string;
   keyring: string;
   name: string;
+  /** Connection modes overriding ceph.conf's ms_*_mode ('' for the file's). */
+  msMode?: string;
   /** The cluster's fsid (from ceph.conf): its maps get a cluster-state folder of their own. */
   fsid?: string;
 }
@@ -132,6 +141,7 @@ export function localProcesses(cfg: {
               MGR_CEPH_CONF: path.resolve(cfg.ceph.conf),
               MGR_CEPH_KEYRING: cfg.ceph.keyring ? path.resolve(cfg.ceph.keyring) : '',
               MGR_CEPH_NAME: cfg.ceph.name,
+              MGR_CEPH_MS_MODE: cfg.ceph.msMode ?? '',
             },
             waitFor: `${h}:${p(7500)}`,
           },
@@ -240,8 +250,8 @@ async function main(): Promise<void> {
   if (cfg.cephConf) {
     // the Ceph side is checked before anything starts, with the error a person can act on
     try {
-      const side = cephSide({ cephConf: cfg.cephConf, keyring: cfg.cephKeyring, entity: cfg.cephName });
-      ceph = { conf: cfg.cephConf, keyring: cfg.cephKeyring, name: cfg.cephName, fsid: side.fsid };
+      const side = cephSide({ cephConf: cfg.cephConf, keyring: cfg.cephKeyring, entity: cfg.cephName, msMode: cfg.cephMsMode });
+      ceph = { conf: cfg.cephConf, keyring: cfg.cephKeyring, name: cfg.cephName, msMode: cfg.cephMsMode, fsid: side.fsid };
     } catch (e) {
       process.stderr.write(`npm start: ${(e as Error).message}\n`);
       process.exit(2);

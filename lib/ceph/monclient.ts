@@ -13,8 +13,8 @@
 // from `backoffMs` to `maxBackoffMs`). A session that ends (socket closed,
 // keepalives unanswered, bad input) starts a new hunt at once, beginning
 // with another monitor. Errors no other monitor will cure (a refused key,
-// a cluster that is not Pacific, a monitor speaking only msgr v1, a
-// secure-only cluster) stop the hunt: start() rejects with the error, which
+// a cluster that is not Pacific, a monitor speaking only msgr v1, no
+// connection mode in common) stop the hunt: start() rejects with the error, which
 // names the entity and the monitor, and the client retries only every
 // `fatalRetryMs` (no busy loop), exposing the error in status().
 import { EventEmitter } from 'events';
@@ -23,6 +23,7 @@ import { CephxClient } from './cephx/client';
 import { Connection, ConnectionError, errnoName, WireCounters } from './connection';
 import { MsgType, msgTypeName, Priority, type Message } from './message';
 import * as M from './messages/mon';
+import type { ModeSettings } from './modes';
 import { EntityType, formatEntityName } from './types';
 import type { Logger } from '../log';
 
@@ -61,6 +62,8 @@ export interface MonClientOptions {
   counters?: WireCounters;
   /** Sent in MMonSubscribe, as Ceph clients send theirs. */
   hostname?: string;
+  /** The ms_*_mode settings (modes.ts; e.g. modeSettings({ conf, entity })): a client offers ms_mon_client_mode, a daemon ms_mon_cluster_mode. Default Pacific's ("secure crc"). */
+  modes?: ModeSettings;
 }
 
 export interface MonCommandResult {
@@ -263,6 +266,7 @@ export class MonClient extends EventEmitter {
       handshakeTimeoutMs: this.o.handshakeTimeoutMs,
       maxFrameBytes: this.o.maxFrameBytes,
       counters: this.counters,
+      modes: this.o.modes,
     }).then(
       (c) => this.onSession(c, label),
       (e: Error) => this.onHuntFailure(e, label),

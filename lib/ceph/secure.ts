@@ -19,7 +19,18 @@
 // Every segment is zero-padded to 16 bytes before encryption; the preamble
 // keeps the real lengths. No crcs: the tags authenticate everything.
 import { createCipheriv, createDecipheriv } from 'crypto';
-import { FrameError, frameSegments, LATE_STATUS_COMPLETE, lateStatusComplete, parsePreamble, PREAMBLE_BYTES, writePreamble, type Frame, type FrameCodec, type Preamble } from './frames';
+import {
+  FrameError,
+  frameSegments,
+  LATE_STATUS_COMPLETE,
+  lateStatusComplete,
+  parsePreamble,
+  PREAMBLE_BYTES,
+  writePreamble,
+  type Frame,
+  type FrameCodec,
+  type Preamble,
+} from './frames';
 
 export const GCM_KEY_BYTES = 16;
 export const GCM_NONCE_BYTES = 12;

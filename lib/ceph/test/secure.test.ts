@@ -88,7 +88,7 @@ describe('secure mode frames', () => {
     const wire = pair().client.encode(frame);
     for (let i = 0; i < wire.length; i++) {
       const bad = Buffer.from(wire);
-      bad[i] ^= 0x01 << i % 8;
+      bad[i] ^= 0x01 << (i % 8);
       const { server } = pair();
       let err: unknown;
       try {
