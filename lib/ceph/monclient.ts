@@ -88,6 +88,8 @@ export interface MonClientStatus {
   state: 'stopped' | 'hunting' | 'connected' | 'waiting';
   /** The monitor of the current session ("mon.a v2:127.0.0.1:3300"). */
   monitor?: string;
+  /** The connection mode of the current session. */
+  mode?: 'crc' | 'secure';
   fsid?: string;
   globalId?: string;
   /** The last error, kept after a reconnect so a person can see what went wrong. */
@@ -128,6 +130,7 @@ export class MonClient extends EventEmitter {
   private candidates: MonAddr[];
   private conn: Connection | undefined;
   private connLabel: string | undefined;
+  private connAddr: MonAddr | undefined;
   private state: MonClientStatus['state'] = 'stopped';
   private monmap: M.MonMap | undefined;
   private globalId = 0n;
@@ -225,6 +228,7 @@ export class MonClient extends EventEmitter {
     return {
       state: this.state,
       monitor: this.conn?.isReady ? this.connLabel : undefined,
+      mode: this.conn?.isReady ? this.conn.mode : undefined,
       fsid: this.monmap?.fsid,
       globalId: this.globalId ? String(this.globalId) : undefined,
       lastError: this.lastError?.message,
@@ -268,7 +272,7 @@ export class MonClient extends EventEmitter {
       counters: this.counters,
       modes: this.o.modes,
     }).then(
-      (c) => this.onSession(c, label),
+      (c) => this.onSession(c, label, mon),
       (e: Error) => this.onHuntFailure(e, label),
     );
   }
@@ -315,10 +319,11 @@ export class MonClient extends EventEmitter {
 
   // --- the session ---------------------------------------------------------------
 
-  private onSession(c: Connection, label: string): void {
+  private onSession(c: Connection, label: string, addr: MonAddr): void {
     if (this.state === 'stopped') return c.close();
     this.conn = c;
     this.connLabel = label;
+    this.connAddr = addr;
     this.state = 'connected';
     this.refused = undefined;
     this.sessions++;
@@ -356,6 +361,9 @@ export class MonClient extends EventEmitter {
     this.log.warn('monitor session ended; hunting', { monitor: label, reason });
     if (this.announced) this.emit('disconnected', label, reason);
     this.announced = false;
+    // the others first: the one that failed is tried last
+    const failed = (m: MonAddr) => m.host === this.connAddr?.host && m.port === this.connAddr?.port;
+    this.hunt = [...shuffle(this.candidates.filter((m) => !failed(m))), ...this.candidates.filter(failed)];
     this.huntNext();
   }
 
@@ -376,7 +384,7 @@ export class MonClient extends EventEmitter {
         if (v2.length) this.candidates = v2;
         if (!this.announced) {
           this.announced = true;
-          this.log.info('monitor session open', { monitor: this.connLabel, globalId: String(this.globalId), fsid: monmap.fsid });
+          this.log.info('monitor session open', { monitor: this.connLabel, mode: this.conn?.mode, globalId: String(this.globalId), fsid: monmap.fsid });
           this.emit('connected', this.connLabel);
         }
         this.gotMap('monmap', monmap.epoch, m);

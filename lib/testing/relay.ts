@@ -25,7 +25,7 @@ export interface RelayPair {
 export interface Relay {
   readonly port: number;
   readonly pairs: RelayPair[];
-  /** While true, nothing is forwarded either way and no socket is closed. */
+  /** While true, nothing is forwarded either way and no close is passed on (a dead link). */
   blackhole: boolean;
   /** Rewrites a chunk on its way (`at`: its offset in that direction of that connection). */
   tamper?: (dir: RelayDirection, chunk: Buffer, at: number) => Buffer;
@@ -84,7 +84,8 @@ export async function startRelay(target: { host: string; port: number }): Promis
         }
         to.write(relay.tamper ? relay.tamper(dir, chunk, at) : chunk);
       });
-      from.on('close', end);
+      // over a dead link a close does not travel either
+      from.on('close', () => !relay.blackhole && end());
       from.on('error', () => undefined);
     };
     pipe(client, server, 'toServer');
