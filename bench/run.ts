@@ -11,6 +11,7 @@ import { runScale } from './scale';
 import { runFailover } from './failover';
 import { runScrape } from './scrape';
 import { runCephMap } from './cephmap';
+import { runMsgr2 } from './msgr2';
 import { stopShared } from './stack';
 
 export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
@@ -26,6 +27,8 @@ export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   scrape: () => runScrape(),
   // not in the smoke test's groups either: it starts a real Ceph cluster
   cephmap: () => runCephMap(),
+  // nor this one: 1,000 msgr2 sessions opened and dropped against our server side
+  msgr2: () => runMsgr2(),
 };
 
 async function main(): Promise<void> {

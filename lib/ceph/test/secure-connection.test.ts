@@ -6,7 +6,7 @@
 // downgrade of AUTH_DONE to crc) ending that connection only.
 import { randomBytes } from 'crypto';
 import * as net from 'net';
-import { freshRotatingSecrets, issueTicket } from '../cephx/test/issuer';
+import { freshRotatingSecrets, issueTicket } from '../testing/issuer';
 import { RotatingKeys } from '../cephx/rotating';
 import { cephxServiceServer } from '../cephx/service-server';
 import { cephxServiceSession } from '../cephx/service-session';

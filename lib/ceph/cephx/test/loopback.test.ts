@@ -11,7 +11,7 @@ import { until } from '../../../testing/wait';
 import { RotatingKeys } from '../rotating';
 import { cephxServiceServer } from '../service-server';
 import { cephxServiceSession } from '../service-session';
-import { freshRotatingSecrets, issueTicket } from './issuer';
+import { freshRotatingSecrets, issueTicket } from '../../testing/issuer';
 
 const logger = createLogger({ test: 'cephx-loopback' }, 'error');
 
