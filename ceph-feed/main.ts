@@ -35,7 +35,7 @@ export const CEPH_FEED_OPTIONS = {
     default: '127.0.0.1:7100',
     desc: 'cluster-state address (maps go here)',
   },
-  port: { env: 'MGR_PORT', flag: 'port', type: 'int', default: 7500, desc: 'gRPC port of the health endpoint (0: pick a free one)' },
+  port: { env: 'MGR_PORT', flag: 'port', type: 'int', default: 7600, desc: 'gRPC port of the health endpoint (0: pick a free one)' },
   period: { env: 'MGR_CEPH_FEED_PERIOD', flag: 'period', type: 'float', default: 5, desc: 'seconds between reads of health and configuration' },
   monGrace: {
     env: 'MGR_CEPH_MON_GRACE',

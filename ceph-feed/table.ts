@@ -35,7 +35,7 @@ export interface FeedRow {
   ownEpoch: boolean;
   /** The monitors' caps the command needs (for the README's table). */
   caps: string;
-  /** Fixtures that check the row: a CLI output (shared/fixtures/ceph-pacific or test/fixtures) and what ceph-mgr gives modules. */
+  /** Fixtures that check the row: a CLI output (shared/fixtures/ceph-pacific or test/fixtures) and what ceph-mgr gives modules ('sim': mgrpc's own key, in the simulator's form). */
   fixture: {
     cli: string;
     mgrget: string;
@@ -169,6 +169,21 @@ export const FEED_TABLE: FeedRow[] = [
     caps: "mon 'allow r'",
     fixture: { cli: 'test/fixtures/config-get-mgr.json', mgrget: 'mgrget-config.json' },
   },
+  {
+    // mgrpc's own key (daemon-server answers `config dump` and friends from it): the monitors' configuration database
+    get: 'mon_config',
+    map: 'mon_config',
+    trigger: 'period',
+    command: { prefix: 'config dump' },
+    transform: (options: Json) => {
+      if (!Array.isArray(options)) throw new Error(`expected the list \`config dump\` prints, got ${typeof options}`);
+      return { options };
+    },
+    ownEpoch: false,
+    caps: "mon 'allow r'",
+    // no ceph-mgr counterpart: checked against the simulator's form (sim/cluster.ts ConfigEntry)
+    fixture: { cli: 'test/fixtures/config-dump.json', mgrget: 'sim' },
+  },
 ];
 
 /** get() keys cluster-state derives from the rows above (checked by the table test through a real cluster-state). */
@@ -182,7 +197,18 @@ export const DERIVED_KEYS: Array<{ get: string; from: string[]; mgrget: string }
  * authority (the next step); the rest come from the daemons' reports to an
  * active manager.
  */
-export const NOT_FED = ['mgr_map', 'service_map', 'devices', 'osd_ping_times', 'pg_progress', 'crush_map_text', 'osdmap_crush_map_text'];
+export const NOT_FED = [
+  'mgr_map',
+  'service_map',
+  'devices',
+  'osd_ping_times',
+  'pg_progress',
+  'crush_map_text',
+  'osdmap_crush_map_text',
+  'rbd_image_stats',
+  // the monitors' cluster log (`log last`, the log-* subscriptions) is not followed yet
+  'cluster_log',
+];
 
 /**
  * mon_status until the first MMgrDigest arrives: the fields `quorum_status`

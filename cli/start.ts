@@ -135,15 +135,15 @@ export function localProcesses(cfg: {
             name: 'ceph-feed',
             script: 'ceph-feed/main.ts',
             env: {
-              MGR_PORT: p(7500),
-              MGR_METRICS_PORT: p(9500),
+              MGR_PORT: p(7600),
+              MGR_METRICS_PORT: p(9600),
               MGR_CLUSTER_STATE_ADDR: clusterState,
               MGR_CEPH_CONF: path.resolve(cfg.ceph.conf),
               MGR_CEPH_KEYRING: cfg.ceph.keyring ? path.resolve(cfg.ceph.keyring) : '',
               MGR_CEPH_NAME: cfg.ceph.name,
               MGR_CEPH_MS_MODE: cfg.ceph.msMode ?? '',
             },
-            waitFor: `${h}:${p(7500)}`,
+            waitFor: `${h}:${p(7600)}`,
           },
         ]
       : []),
@@ -195,6 +195,8 @@ export function localProcesses(cfg: {
         MGR_CLUSTER_STATE_ADDR: clusterState,
         MGR_MODULE_HOST_ADDR: mh,
         MGR_STANDBY_ADDR: standby,
+        // The simulated monitors' command endpoint (pool create, osd out, config set, ...).
+        ...(cfg.sim && !cfg.ceph ? { MGR_MON_ADDR: `${h}:${p(7500)}` } : {}),
         MGR_KEYRING: keyring,
         MGR_DATA_DIR: path.join(data, `daemon-server-${name}`),
       },
@@ -211,6 +213,7 @@ export function localProcesses(cfg: {
         MGR_DAEMON_SERVER_ADDR: `${h}:${p(7300)}`,
         MGR_KEYRING: keyring,
         SIM_OSDS: String(cfg.osds),
+        SIM_MON_PORT: p(7500),
       },
     });
   }

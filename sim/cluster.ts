@@ -43,6 +43,8 @@ export interface SimOsd {
   downStamp: number;
   nonce: number;
   uuid: string;
+  /** The reweight (`osd reweight`), 0..1; an OSD marked out has 0 in the map. */
+  weight: number;
 }
 
 export interface SimPool {
@@ -55,6 +57,18 @@ export interface SimPool {
   lastChange: number;
   /** Index into the fixture's pools whose options/applications this pool copies. */
   template: number;
+  /** pgp_num (placement), at most pgNum. */
+  pgpNum: number;
+  crushRule: number;
+  /** Pool flags by name (hashpspool, nodelete, nopgchange, ...). */
+  flags: string[];
+  quotaMaxBytes: number;
+  quotaMaxObjects: number;
+  autoscaleMode: string;
+  /** Pool options (recovery_priority, pg_num_min, ...). */
+  options: Record<string, number | string>;
+  /** Applications enabled on the pool (rbd, cephfs, rgw, ...). */
+  applications: Record<string, Record<string, string>>;
   /** BlueStore compression_mode set on the pool (setPoolCompression); none when unset. */
   compression?: string;
 }
@@ -76,6 +90,9 @@ export interface SimPg {
   /** Writes per second this PG receives. */
   writeRate: number;
   baseObjects: number;
+  /** When it was last scrubbed and deep-scrubbed (seconds; 0: at creation). */
+  lastScrubStamp: number;
+  lastDeepScrubStamp: number;
 }
 
 /** The events the simulator applies (the rotation uses the first three). */
@@ -91,6 +108,71 @@ export interface SimHealthCheck {
   summary: { message: string; count: number };
   detail: Array<{ message: string }>;
   muted: boolean;
+}
+
+/** One entry of the monitors' configuration database (`ceph config dump -f json`). */
+export interface ConfigEntry {
+  section: string;
+  name: string;
+  value: string;
+  level: string;
+  can_update_at_runtime: boolean;
+  mask: string;
+}
+
+/** OSD map flags in Ceph's bit order (get_flag_string prints them so). */
+export const OSDMAP_FLAG_BITS: Array<[string, number]> = [
+  ['nearfull', 1 << 0],
+  ['full', 1 << 1],
+  ['pauserd', 1 << 2],
+  ['pausewr', 1 << 3],
+  ['pauserec', 1 << 4],
+  ['noup', 1 << 5],
+  ['nodown', 1 << 6],
+  ['noout', 1 << 7],
+  ['noin', 1 << 8],
+  ['nobackfill', 1 << 9],
+  ['norecover', 1 << 10],
+  ['noscrub', 1 << 11],
+  ['nodeep-scrub', 1 << 12],
+  ['notieragent', 1 << 13],
+  ['norebalance', 1 << 14],
+  ['sortbitwise', 1 << 15],
+  ['require_jewel_osds', 1 << 16],
+  ['require_kraken_osds', 1 << 17],
+  ['require_luminous_osds', 1 << 18],
+  ['recovery_deletes', 1 << 19],
+  ['purged_snapdirs', 1 << 20],
+  ['nosnaptrim', 1 << 21],
+  ['pglog_hardlimit', 1 << 22],
+];
+
+/** Pool flags in Ceph's bit order (pg_pool_t::get_flags_string). */
+export const POOL_FLAG_BITS: Array<[string, number]> = [
+  ['hashpspool', 1 << 0],
+  ['full', 1 << 1],
+  ['ec_overwrites', 1 << 2],
+  ['incomplete_clones', 1 << 3],
+  ['nodelete', 1 << 4],
+  ['nopgchange', 1 << 5],
+  ['nosizechange', 1 << 6],
+  ['write_fadvise_dontneed', 1 << 7],
+  ['noscrub', 1 << 8],
+  ['nodeep-scrub', 1 << 9],
+  ['full_quota', 1 << 10],
+  ['nearfull', 1 << 11],
+  ['backfillfull', 1 << 12],
+  ['selfmanaged_snaps', 1 << 13],
+  ['pool_snaps', 1 << 14],
+  ['creating', 1 << 15],
+  ['eio', 1 << 16],
+  ['bulk', 1 << 17],
+];
+
+function flagsOf(names: Iterable<string>, bits: Array<[string, number]>): { names: string[]; num: number } {
+  const set = new Set(names);
+  const on = bits.filter(([n]) => set.has(n));
+  return { names: on.map(([n]) => n), num: on.reduce((a, [, b]) => a + b, 0) };
 }
 
 // The fixture's pools and their share of its 89 PGs.
@@ -143,6 +225,10 @@ export class SimCluster {
   lastUpChange: number;
   lastInChange: number;
   crushVersion = 7;
+  /** The OSD map's flags (noout, pauserd, ...), besides them the template's. */
+  readonly osdFlags = new Set<string>(['sortbitwise', 'recovery_deletes', 'purged_snapdirs', 'pglog_hardlimit']);
+  /** The monitors' configuration database, as `config set` leaves it. */
+  readonly configDb: ConfigEntry[] = [];
   readonly now: () => number;
   private readonly rand: () => number;
   private readonly opts: Required<Omit<ClusterOptions, 'now'>>;
@@ -206,6 +292,7 @@ export class SimCluster {
         downStamp: 0,
         nonce: 1000 + Math.floor(this.rand() * 9e8),
         uuid: uuidFrom(this.rand),
+        weight: 1,
       });
     }
     this.epoch = 26;
@@ -234,9 +321,10 @@ export class SimCluster {
     return 6800 + 8 * (osd.id % this.opts.osdsPerHost);
   }
 
-  private addPool(name: string, pgNum: number, template: number): SimPool {
-    const id = this.pools.length ? this.pools[this.pools.length - 1].id + 1 : 1;
-    const size = Math.min(this.opts.poolSize, this.osds.length);
+  private addPool(name: string, pgNum: number, template: number, sizeWanted = this.opts.poolSize): SimPool {
+    const id = this.pools.length ? Math.max(...this.pools.map((p) => p.id)) + 1 : 1;
+    const size = Math.min(sizeWanted, this.osds.length);
+    const t = pacificTemplates().osd_map.pools[template] ?? pacificTemplates().osd_map.pools[0];
     const pool: SimPool = {
       id,
       name,
@@ -246,15 +334,32 @@ export class SimCluster {
       createdAt: this.now() - 500,
       lastChange: this.epoch,
       template,
+      pgpNum: pgNum,
+      crushRule: 0,
+      flags: String(t.flags_names ?? 'hashpspool')
+        .split(',')
+        .filter(Boolean),
+      quotaMaxBytes: 0,
+      quotaMaxObjects: 0,
+      autoscaleMode: t.pg_autoscale_mode ?? 'on',
+      options: clone(t.options ?? {}),
+      applications: clone(t.application_metadata ?? {}),
     };
     this.pools.push(pool);
+    this.addPgs(pool, 0, pgNum);
+    this.fixPgStates();
+    return pool;
+  }
+
+  /** PGs ps = from..to-1 of a pool, placed and clean. */
+  private addPgs(pool: SimPool, from: number, to: number): void {
     const share = this.opts.ioRate / this.opts.pgs;
-    for (let ps = 0; ps < pgNum; ps++) {
-      const acting = this.place(id, ps, size);
+    for (let ps = from; ps < to; ps++) {
+      const acting = this.place(pool.id, ps, pool.size);
       this.pgs.push({
-        pool: id,
+        pool: pool.id,
         ps,
-        pgid: `${id}.${ps.toString(16)}`,
+        pgid: `${pool.id}.${ps.toString(16)}`,
         acting,
         up: acting.filter((x) => this.osds[x].up),
         state: 'active+clean',
@@ -263,29 +368,50 @@ export class SimCluster {
         lastChangeStamp: this.createdAt + 130,
         lastCleanStamp: this.createdAt + 130,
         lastCleanEpoch: this.epoch,
-        writeRate: share * (0.5 + (hash32(this.seed, id * 100003 + ps) % 1000) / 1000),
-        baseObjects: hash32(this.seed + 1, id * 100003 + ps) % 200,
+        writeRate: share * (0.5 + (hash32(this.seed, pool.id * 100003 + ps) % 1000) / 1000),
+        baseObjects: hash32(this.seed + 1, pool.id * 100003 + ps) % 200,
+        lastScrubStamp: 0,
+        lastDeepScrubStamp: 0,
       });
     }
-    this.fixPgStates();
-    return pool;
   }
 
-  /** Deterministic CRUSH stand-in: `size` distinct OSDs, on distinct hosts when there are enough. */
+  /**
+   * Deterministic CRUSH stand-in: `size` distinct OSDs, on distinct hosts
+   * when there are enough, never an OSD that is out (weight 0): marking one
+   * out moves only the PGs it held.
+   */
   private place(pool: number, ps: number, size: number): number[] {
     const n = this.osds.length;
     const out: number[] = [];
     const hosts = new Set<number>();
+    const usable = (o: number) => this.osds[o].in && this.osds[o].weight > 0;
     const spreadHosts = this.hostCount >= size;
     for (let attempt = 0; out.length < size && attempt < 1000; attempt++) {
       const o = hash32(this.seed ^ (pool * 7919), ps * 131 + attempt) % n;
-      if (out.includes(o)) continue;
+      if (out.includes(o) || !usable(o)) continue;
       if (spreadHosts && hosts.has(this.osds[o].host)) continue;
       out.push(o);
       hosts.add(this.osds[o].host);
     }
-    for (let o = 0; out.length < size && o < n; o++) if (!out.includes(o)) out.push(o);
+    for (let o = 0; out.length < size && o < n; o++) if (!out.includes(o) && usable(o)) out.push(o);
     return out;
+  }
+
+  /** Places the PGs again (after OSDs went out or in, or a pool's size changed). */
+  private replacePgs(): void {
+    const sizes = new Map(this.pools.map((p) => [p.id, p.size]));
+    for (const pg of this.pgs) {
+      const acting = this.place(pg.pool, pg.ps, sizes.get(pg.pool) ?? 1);
+      if (acting.join(',') === pg.acting.join(',')) continue;
+      pg.acting = acting;
+      pg.mappingEpoch = this.epoch;
+      // let fixPgStates recompute up and state
+      pg.up = [];
+      pg.state = '';
+    }
+    this.fixPgStates();
+    this.reindex();
   }
 
   /** Recomputes each PG's up set and state from the OSDs' up/down state. */
@@ -296,7 +422,8 @@ export class SimCluster {
       const up = pg.acting.filter((x) => this.osds[x].up);
       const pool = this.pools.find((p) => p.id === pg.pool)!;
       let state: string;
-      if (up.length === 0) state = 'stale+undersized+degraded+peered';
+      if (pg.acting.length === 0) state = 'undersized+degraded+peered';
+      else if (up.length === 0) state = 'stale+undersized+degraded+peered';
       else if (up.length < pool.size) state = up.length >= pool.minSize ? 'active+undersized+degraded' : 'undersized+degraded+peered';
       else state = 'active+clean';
       if (state !== pg.state || up.length !== pg.up.length) {
@@ -374,18 +501,129 @@ export class SimCluster {
     return { kind: 'osd_up', osd, epoch: this.epoch };
   }
 
-  /** Creates a pool: a new epoch and pgNum new PGs. */
-  createPool(name?: string, pgNum = 8): ClusterEvent {
+  /**
+   * Creates a pool: a new epoch and pgNum new PGs. The rotation's pools copy
+   * the fixture's rbd pool; `osd pool create` passes `size` and no
+   * applications, as a fresh Ceph pool has none.
+   */
+  createPool(name?: string, pgNum = 8, opts: { size?: number; bare?: boolean } = {}): ClusterEvent {
     if (!Number.isInteger(pgNum) || pgNum < 1 || pgNum > 65536) throw new RangeError(`pg_num must be between 1 and 65536, got ${pgNum}`);
-    const poolName = name ?? `pool${this.pools[this.pools.length - 1].id + 1}`;
+    const poolName = name ?? `pool${Math.max(...this.pools.map((p) => p.id)) + 1}`;
     if (this.pools.some((p) => p.name === poolName)) throw new Error(`pool '${poolName}' already exists`);
     this.epoch++;
     this.modified = this.now();
-    const pool = this.addPool(poolName, pgNum, 3);
+    const pool = this.addPool(poolName, pgNum, 3, opts.size);
     pool.createdAt = this.modified;
     pool.lastChange = this.epoch;
+    if (opts.bare) {
+      pool.applications = {};
+      pool.options = {};
+    }
     this.reindex();
     return { kind: 'pool_create', pool: pool.id, name: poolName, pgNum, epoch: this.epoch };
+  }
+
+  // ---- what the monitors' commands change (sim/monitor.ts) ---------------
+
+  /** A new OSD map epoch for a change made now. */
+  private bump(): number {
+    this.epoch++;
+    this.modified = this.now();
+    return this.modified;
+  }
+
+  pool(name: string): SimPool | undefined {
+    return this.pools.find((p) => p.name === name);
+  }
+
+  /** Marks OSDs in or out (weight 1 or 0 in the map); their PGs move. Returns whether anything changed. */
+  setOsdsIn(osds: number[], isIn: boolean): boolean {
+    const change = osds.map((id) => this.checkOsd(id)).filter((o) => o.in !== isIn);
+    if (!change.length) return false;
+    this.lastInChange = this.bump();
+    for (const o of change) {
+      o.in = isIn;
+      o.weight = 1;
+    }
+    this.replacePgs();
+    return true;
+  }
+
+  /** `osd reweight`: 0..1, kept as Ceph keeps it (16.16 fixed point); 0 moves the OSD's PGs away. */
+  reweightOsd(osd: number, weight: number): number {
+    const o = this.checkOsd(osd);
+    if (!(weight >= 0 && weight <= 1)) throw new RangeError(`weight must be between 0 and 1, got ${weight}`);
+    this.bump();
+    o.weight = Math.round(weight * 0x10000) / 0x10000;
+    this.replacePgs();
+    return Math.round(weight * 0x10000);
+  }
+
+  /** Sets or clears OSD map flags; returns whether the map changed. */
+  setOsdFlags(flags: string[], on: boolean): boolean {
+    const change = flags.filter((f) => this.osdFlags.has(f) !== on);
+    if (!change.length) return false;
+    this.bump();
+    for (const f of change) {
+      if (on) this.osdFlags.add(f);
+      else this.osdFlags.delete(f);
+    }
+    return true;
+  }
+
+  /** Changes a pool's properties in a new epoch; `replace` places its PGs again (size changes). */
+  changePool(pool: SimPool, change: (p: SimPool) => void, replace = false): void {
+    this.bump();
+    change(pool);
+    pool.lastChange = this.epoch;
+    if (replace) this.replacePgs();
+  }
+
+  /** Sets a pool's pg_num (and pgp_num): PGs are added or removed at once. */
+  setPoolPgNum(pool: SimPool, pgNum: number): void {
+    if (!Number.isInteger(pgNum) || pgNum < 1 || pgNum > 65536) throw new RangeError(`pg_num must be between 1 and 65536, got ${pgNum}`);
+    this.bump();
+    if (pgNum > pool.pgNum) this.addPgs(pool, pool.pgNum, pgNum);
+    else for (let i = this.pgs.length - 1; i >= 0; i--) if (this.pgs[i].pool === pool.id && this.pgs[i].ps >= pgNum) this.pgs.splice(i, 1);
+    pool.pgNum = pgNum;
+    pool.pgpNum = pgNum;
+    pool.lastChange = this.epoch;
+    this.fixPgStates();
+    this.reindex();
+  }
+
+  /** Removes a pool and its PGs. */
+  deletePool(pool: SimPool): void {
+    if (this.pools.length === 1) throw new Error('the last pool cannot be removed');
+    this.bump();
+    this.pools.splice(this.pools.indexOf(pool), 1);
+    for (let i = this.pgs.length - 1; i >= 0; i--) if (this.pgs[i].pool === pool.id) this.pgs.splice(i, 1);
+    this.reindex();
+  }
+
+  /** The pool ids the file system uses (they cannot be removed). */
+  poolsInUseByFs(): number[] {
+    const md = this.fsMap().filesystems[0].mdsmap;
+    return [md.metadata_pool, ...md.data_pools];
+  }
+
+  /** An OSD scrubs the PGs it is primary of (MOSDScrub2): their scrub stamps move to t. */
+  scrubOsd(osd: number, deep: boolean, t = this.now()): number {
+    const pgs = this.pgsOfPrimary(osd);
+    for (const pg of pgs) {
+      pg.lastScrubStamp = t;
+      if (deep) pg.lastDeepScrubStamp = t;
+    }
+    return pgs.length;
+  }
+
+  /** The value a daemon of type `type` gets for a config option: its section, its type's, then global. */
+  configValue(name: string, type = 'mon'): string | undefined {
+    for (const section of [type, 'global']) {
+      const e = this.configDb.find((x) => x.section === section && x.name === name && !x.mask);
+      if (e) return e.value;
+    }
+    return undefined;
   }
 
   /**
@@ -455,7 +693,7 @@ export class SimCluster {
         up_from: o.upFrom,
         up_thru: o.upThru,
         uuid: o.uuid,
-        weight: o.in ? 1.0 : 0,
+        weight: o.in ? o.weight : 0,
       };
     });
     const osdXinfo = this.osds.map((o) => ({
@@ -466,28 +704,40 @@ export class SimCluster {
     }));
     const pools = this.pools.map((p) => {
       const pt = t.pools[p.template] ?? t.pools[0];
+      const flags = flagsOf(p.flags, POOL_FLAG_BITS);
       return {
         ...clone(pt),
+        application_metadata: clone(p.applications),
         create_time: cephStamp(p.createdAt),
+        crush_rule: p.crushRule,
+        flags: flags.num,
+        flags_names: flags.names.join(','),
         last_change: String(p.lastChange),
         min_size: p.minSize,
+        options: { ...clone(p.options), ...(p.compression ? { compression_mode: p.compression } : {}) },
+        pg_autoscale_mode: p.autoscaleMode,
         pg_num: p.pgNum,
         pg_num_pending: p.pgNum,
         pg_num_target: p.pgNum,
-        pg_placement_num: p.pgNum,
-        pg_placement_num_target: p.pgNum,
+        pg_placement_num: p.pgpNum,
+        pg_placement_num_target: p.pgpNum,
         pool: p.id,
         pool_name: p.name,
+        quota_max_bytes: p.quotaMaxBytes,
+        quota_max_objects: p.quotaMaxObjects,
         size: p.size,
-        ...(p.compression ? { options: { ...pt.options, compression_mode: p.compression } } : {}),
       };
     });
+    const mapFlags = flagsOf(this.osdFlags, OSDMAP_FLAG_BITS);
     return {
       ...clone(t),
       blocklist: {},
       created: cephStamp(this.createdAt),
       crush_version: this.crushVersion,
       epoch: this.epoch,
+      flags: mapFlags.names.join(','),
+      flags_num: mapFlags.num,
+      flags_set: [...mapFlags.names].sort(),
       fsid: this.fsid,
       last_in_change: cephStamp(this.lastInChange),
       last_up_change: cephStamp(this.lastUpChange),
@@ -495,7 +745,7 @@ export class SimCluster {
       modified: cephStamp(this.modified),
       osd_xinfo: osdXinfo,
       osds,
-      pool_max: this.pools[this.pools.length - 1].id,
+      pool_max: Math.max(...this.pools.map((p) => p.id)),
       pools,
     };
   }
@@ -826,8 +1076,10 @@ export class SimCluster {
   /**
    * The monitors' health at time t, as the `health_mon` map carries it:
    * MON_DOWN, the fullness checks of OSDMap::check_health (OSDs against the
-   * osd map's nearfull/backfillfull/full ratios, and the pools on them), and
-   * the raised checks. OSD_DOWN and the PG checks are the manager's to derive.
+   * osd map's nearfull/backfillfull/full ratios, and the pools on them),
+   * OSDMAP_FLAGS (the flags an operator set), POOL_NO_REDUNDANCY (pools of
+   * size 1) and the raised checks. OSD_DOWN and the PG checks are the
+   * manager's to derive.
    */
   monHealth(t = this.now()): { status: string; checks: Record<string, SimHealthCheck>; mutes: unknown[] } {
     const checks: Record<string, SimHealthCheck> = {};
@@ -881,6 +1133,21 @@ export class SimCluster {
           pools.map((p) => `pool '${p.name}' is ${poolWord}`),
         );
     });
+    // The flags an operator set (osd set noout, ...) and pools without replicas.
+    const flags = flagsOf(
+      [...this.osdFlags].filter((f) => !['sortbitwise', 'recovery_deletes', 'purged_snapdirs', 'pglog_hardlimit'].includes(f)),
+      OSDMAP_FLAG_BITS,
+    ).names;
+    if (flags.length) add('OSDMAP_FLAGS', 'HEALTH_WARN', `${flags.join(',')} flag(s) set`, []);
+    if (checks.OSDMAP_FLAGS) checks.OSDMAP_FLAGS.summary.count = flags.length;
+    const single = this.pools.filter((p) => p.size === 1);
+    if (single.length)
+      add(
+        'POOL_NO_REDUNDANCY',
+        'HEALTH_WARN',
+        `${single.length} pool(s) have no replicas configured`,
+        single.map((p) => `pool '${p.name}' has no replicas configured`),
+      );
     for (const [code, c] of this.injectedChecks) checks[code] = c;
     let status = 'HEALTH_OK';
     for (const c of Object.values(checks)) status = c.severity === 'HEALTH_ERR' || status === 'HEALTH_ERR' ? 'HEALTH_ERR' : 'HEALTH_WARN';
@@ -953,13 +1220,13 @@ export class SimCluster {
       last_became_peered: cephStamp(pg.lastChangeStamp),
       last_change: cephStamp(pg.lastChangeStamp),
       last_clean: clean ? stamp : cephStamp(pg.lastCleanStamp),
-      last_clean_scrub_stamp: cephStamp(this.createdAt + 130),
-      last_deep_scrub_stamp: cephStamp(this.createdAt + 10),
+      last_clean_scrub_stamp: cephStamp(pg.lastScrubStamp || this.createdAt + 130),
+      last_deep_scrub_stamp: cephStamp(pg.lastDeepScrubStamp || this.createdAt + 10),
       last_epoch_clean: pg.lastCleanEpoch,
       last_fresh: stamp,
       last_fullsized: missing ? cephStamp(pg.lastChangeStamp) : stamp,
       last_peered: stamp,
-      last_scrub_stamp: cephStamp(this.createdAt + 130),
+      last_scrub_stamp: cephStamp(pg.lastScrubStamp || this.createdAt + 130),
       last_undegraded: missing ? cephStamp(pg.lastChangeStamp) : stamp,
       last_unstale: stamp,
       log_size: Math.min(writes, 3000),

@@ -65,7 +65,7 @@ export class FakeDaemons {
     const osdSchema = osdPerfSchema();
     for (const osd of cluster.osds) {
       const id = osd.id;
-      this.add(
+      const client = this.add(
         new MgrClient({
           ...common,
           daemonName: `osd.${id}`,
@@ -82,6 +82,11 @@ export class FakeDaemons {
           },
         }),
       );
+      // The manager's MOSDScrub2: scrub the PGs this OSD is primary of; the next pg stats carry the stamps.
+      client.on('scrub', (m: { deep: boolean; repair: boolean }) => {
+        const n = cluster.scrubOsd(id, m.deep || m.repair);
+        this.log.info('osd scrubbed', { osd: id, pgs: n, deep: m.deep, repair: m.repair });
+      });
     }
     if (this.opts.others !== false) {
       const start = cluster.createdAt;
@@ -127,7 +132,7 @@ export class FakeDaemons {
     return this;
   }
 
-  private add(c: MgrClient): void {
+  private add(c: MgrClient): MgrClient {
     c.on('connected', () => {
       this.connected++;
       if (!this.announced && this.connected === this.clients.length) {
@@ -137,6 +142,7 @@ export class FakeDaemons {
     });
     c.on('disconnected', () => this.connected--);
     this.clients.push(c);
+    return c;
   }
 
   /** Moves every session to another daemon-server (a new active manager). */

@@ -9,6 +9,7 @@ import { createLogger, Logger } from '../lib/log';
 import type { TlsOptions } from '../lib/server';
 import { ClusterStateServiceDefinition, OsdPgStats } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { SimCluster, ClusterEvent } from './cluster';
+import { mgrConfig } from './config';
 
 export interface FeedOptions {
   cluster: SimCluster;
@@ -41,6 +42,8 @@ const MAP_ORDER = [
   'health_mon',
   'crush_map',
   'osd_map',
+  'mon_config',
+  'config',
   'fs_map',
   'service_map',
   'rbd_image_stats',
@@ -57,10 +60,15 @@ const GET_NAME: Record<FeedMap, string> = {
   health_mon: '',
   crush_map: 'osd_map_crush',
   osd_map: 'osd_map',
+  mon_config: 'mon_config',
+  config: 'config',
   fs_map: 'fs_map',
   service_map: 'service_map',
   rbd_image_stats: 'rbd_image_stats',
 };
+
+/** Maps a change by the monitors' commands may touch. */
+export type ChangedMap = 'osd_map' | 'health_mon' | 'mon_config' | 'config' | 'fs_map';
 
 export class MapFeed {
   readonly cluster: SimCluster;
@@ -152,6 +160,17 @@ export class MapFeed {
       this.log.info('event', { ...ev });
       this.dirty.add('osd_map');
       await this.flushNow().catch((e) => this.log.warn('maps not pushed after event; will retry', { error: (e as Error).message }));
+      // What the monitors would write to the cluster log.
+      const message =
+        ev.kind === 'osd_down'
+          ? `osd.${ev.osd} failed (root=default,host=${this.cluster.hostName(this.cluster.osds[ev.osd].host)}) (connection refused)`
+          : ev.kind === 'osd_up'
+            ? `osd.${ev.osd} boot`
+            : ev.kind === 'pool_create'
+              ? `pool '${ev.name}' created`
+              : `set pool ${ev.pool} ${ev.key} to ${ev.value}`;
+      const channel = ev.kind === 'osd_down' || ev.kind === 'osd_up' ? 'cluster' : 'audit';
+      await this.clusterLog([{ channel, priority: 'INF', message }]).catch(() => undefined);
       return ev;
     });
   }
@@ -185,6 +204,33 @@ export class MapFeed {
   /** Pushes the maps that changed (all of them at first). */
   flush(): Promise<void> {
     return this.run(() => this.flushNow());
+  }
+
+  /**
+   * Runs a change to the cluster (a monitor command) in turn with the feed's
+   * other work, then pushes the maps it names; resolves with the change's
+   * result once they are in cluster-state, so a read that follows sees them.
+   */
+  apply<T>(change: () => { result: T; changed: ChangedMap[] }): Promise<T> {
+    return this.run(async () => {
+      const { result, changed } = change();
+      for (const m of changed) this.dirty.add(m);
+      // The monitors' health follows the osd map.
+      if (changed.includes('osd_map')) this.noteMonHealth();
+      await this.flushNow();
+      return result;
+    });
+  }
+
+  /** Appends entries to the cluster log (what the monitors log). */
+  async clusterLog(entries: Array<{ channel: string; priority: string; message: string }>): Promise<void> {
+    const name = `mon.${this.cluster.monNames[0]}`;
+    await this.client.appendClusterLog({ entries: entries.map((e) => ({ ...e, name, stamp: this.cluster.now() })) });
+  }
+
+  /** Sets (value) or removes (null) a key of cluster-state's store: the managers' module options. */
+  async setStore(key: string, value: string | null): Promise<void> {
+    await this.client.setStore(value === null ? { key } : { key, value });
   }
 
   /** Sends pg stats of every up OSD with IngestPgStats, in batches. */
@@ -258,6 +304,10 @@ export class MapFeed {
     switch (name) {
       case 'osd_map':
         return c.osdMap();
+      case 'mon_config':
+        return { options: c.configDb };
+      case 'config':
+        return mgrConfig(c);
       case 'crush_map':
         return c.crushMap();
       case 'fs_map':

@@ -75,7 +75,7 @@ describeCeph('deploy.live.test.ts')('ceph-feed as the deployment files run it', 
     const { p, err } = run(svc.command, env, cephDir);
     await osdMapIn();
     // its healthcheck, with the container's port mapped to the local one
-    const check = (svc.healthcheck.test as string[]).slice(1).map((t) => t.replace('127.0.0.1:7500', `127.0.0.1:${port}`));
+    const check = (svc.healthcheck.test as string[]).slice(1).map((t) => t.replace('127.0.0.1:7600', `127.0.0.1:${port}`));
     await until('the compose healthcheck to pass', () => spawnSync(process.execPath, check.slice(1), { cwd: ROOT, timeout: 20000 }).status === 0).catch((e) => {
       throw new Error(`${(e as Error).message}\n${err()}`);
     });

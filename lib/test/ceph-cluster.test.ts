@@ -110,7 +110,14 @@ describeCeph('ceph-cluster.test.ts')('the test Ceph cluster launcher', () => {
     process.kill(ch.pid, 'SIGKILL');
     await ch.done;
     expect(processesIn(dir).length).toBe(2); // the daemons outlive their owner...
-    expect(await reapOrphanClusters()).toContain(dir); // ...until the next start reaps them
+    // folders of others that share the prefix are left alone
+    const foreign = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-ceph-'));
+    const foreignLonger = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-ceph-modules-'));
+    const reaped = await reapOrphanClusters();
+    expect(reaped).toContain(dir); // ...until the next start reaps them
+    expect(fs.existsSync(foreign) && fs.existsSync(foreignLonger)).toBe(true);
+    fs.rmSync(foreign, { recursive: true });
+    fs.rmSync(foreignLonger, { recursive: true });
     expect(processesIn(dir)).toEqual([]);
     expect(fs.existsSync(dir)).toBe(false);
   });

@@ -111,6 +111,9 @@ export interface CephCluster {
 }
 
 const PREFIX = 'mgrpc-ceph-';
+/** The folders this file makes under the OS temp dir (fs.mkdtempSync adds six characters). */
+const CLUSTER_DIR = /^mgrpc-ceph-[A-Za-z0-9]{6}$/;
+const RUN_DIR = /^mgrpc-ceph-run-[A-Za-z0-9]{6}$/;
 /** Blocks of ports a cluster may take: 30000-32699, below the kernel's ephemeral range and away from 40200-40299. */
 const PORT_BLOCK = 100;
 const PORT_BLOCKS = { first: 30000, count: 27 };
@@ -295,14 +298,15 @@ async function destroy(state: ClusterState, graceMs = 10000): Promise<void> {
 export async function reapOrphanClusters(): Promise<string[]> {
   const reaped: string[] = [];
   for (const name of fs.readdirSync(os.tmpdir())) {
-    if (!name.startsWith(PREFIX) || name.startsWith(`${PREFIX}ports-`) || name.startsWith(`${PREFIX}run-`)) continue;
+    // only what startCephCluster made: mkdtemp's six characters, and its owner.json (other folders may share the prefix)
+    if (!CLUSTER_DIR.test(name)) continue;
     const dir = path.join(os.tmpdir(), name);
+    const owner = readJson<Owner>(path.join(dir, 'owner.json'));
+    if (!owner) continue;
     const state = readJson<ClusterState>(path.join(dir, 'state.json'));
     if (!state) {
-      // Half-made (its starter died before writing state.json): clean up only when old enough to be dead.
-      const age = Date.now() - fs.statSync(dir).mtimeMs;
-      const owner = readJson<Owner>(path.join(dir, 'owner.json'));
-      if (owner ? !ownerAlive(owner) : age > 15 * 60000) {
+      // Half-made (its starter died before writing state.json).
+      if (!ownerAlive(owner)) {
         for (const f of fs.existsSync(path.join(dir, 'run')) ? fs.readdirSync(path.join(dir, 'run')) : []) {
           const pid = readPid(dir, f.replace(/\.pid$/, ''));
           if (pid) await stopPids([pid], 5000);
@@ -318,7 +322,7 @@ export async function reapOrphanClusters(): Promise<string[]> {
   }
   // Run directories of jest runs that are gone.
   for (const name of fs.readdirSync(os.tmpdir())) {
-    if (!name.startsWith(`${PREFIX}run-`)) continue;
+    if (!RUN_DIR.test(name)) continue;
     const dir = path.join(os.tmpdir(), name);
     const owner = readJson<Owner>(path.join(dir, 'owner.json'));
     if (owner && !ownerAlive(owner)) fs.rmSync(dir, { recursive: true, force: true });

@@ -17,6 +17,7 @@ export const MAP_NAMES = [
   'health_mon',
   'mon_status',
   'config',
+  'mon_config',
   'crush_map',
   'crush_map_text',
   'devices',

@@ -10,7 +10,7 @@ import { View, ViewCache, jsonBytes } from './views';
 import type { OsdMap, FsMap, DaemonReport, OsdPgStats, QueryDaemonsRequest, ClusterLogEntry } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { DaemonQueryKind } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { HealthSeverity, type HealthCheck } from '../../../lib/gen/ceph/mgr/v1/common';
-import { PgMap, PgStatsReport, parsePgStatsReport, clientIoRates, recoveryRates, recoveryInfo } from './pgmap';
+import { PgMap, PgStatsReport, parsePgStatsReport, clientIoRates, recoveryRates, recoveryInfo, cephTime } from './pgmap';
 import { DaemonIndex, PRIO_USEFUL, splitDaemonName } from './daemons';
 import { synthesiseCrush, osdTree } from './crush';
 
@@ -46,7 +46,11 @@ export class ClusterState {
   private healthJson = '';
   private healthVersion = 0;
   private healthStatus = 'HEALTH_OK';
+  private healthChecks: Record<string, CheckJson> = {};
   readonly clog: Array<Json> = [];
+  /** Sequence number of the last cluster-log entry (Ceph's LogEntry seq). */
+  private clogSeq = 0;
+  private clogVersion = 0;
 
   constructor(
     readonly maps: ClusterMaps,
@@ -90,6 +94,7 @@ export class ClusterState {
       devices: { devices: [] },
       service_map: { epoch: 0, modified: '', services: {} },
       config: {},
+      mon_config: { options: [] },
       pg_progress: { events: {} },
       rbd_image_stats: { stamp: 0, pools: [] },
     };
@@ -98,11 +103,13 @@ export class ClusterState {
     for (const name of MAP_NAMES) {
       if (name === 'health_mon' || name === 'crush_map' || name === 'osd_ping_times') continue;
       const view: View = {
-        key: () => String(this.maps.version(name)),
+        key: () => (name === 'service_map' ? `${this.maps.version(name)}/${this.daemons.version}` : String(this.maps.version(name))),
         epoch: () => this.maps.epoch(name),
         build: () => {
           const m = this.maps.get(name);
           if (!m) {
+            // Without a put service map, the one the service daemons' sessions make (as Ceph's manager builds it).
+            if (name === 'service_map') return jsonBytes(this.daemons.serviceMap(cephTime));
             if (name in emptyForms) return jsonBytes(emptyForms[name]);
             throw new StateError('unavailable', `get('${name}'): no ${name} has been put yet`);
           }
@@ -196,6 +203,12 @@ export class ClusterState {
       key: crushKey,
       epoch: () => this.maps.epoch('osd_map'),
       build: () => jsonBytes(osdTree(this.crush(), this.maps.parsed('osd_map'))),
+    });
+    // The last CLOG_KEPT entries, oldest first, with Ceph's stamp format (`ceph log last`).
+    this.views.define('cluster_log', {
+      key: () => String(this.clogVersion),
+      epoch: () => this.clogSeq,
+      build: () => jsonBytes({ entries: this.clog.map((e) => ({ ...e, stamp: cephTime(e.stamp) })) }),
     });
     this.views.define('health', {
       key: () => String(this.healthVersion),
@@ -410,7 +423,10 @@ export class ClusterState {
   // ---- daemons ----
 
   reportDaemons(reports: DaemonReport[]): { applied: number; rejected: string[] } {
+    const serviceEpoch = this.daemons.serviceEpoch;
     const out = this.daemons.apply(reports, Date.now() / 1000);
+    // The service map made from the sessions changed (when none is put): tell the watchers.
+    if (this.daemons.serviceEpoch !== serviceEpoch && !this.maps.get('service_map')) this.feed.publish('service_map', '', this.daemons.serviceEpoch);
     for (const name of out.schemaChanged) this.feed.publish('perf_schema_update', name, 0);
     if (out.metadataChanged || out.healthMetricsChanged) this.refreshHealth(true);
     return { applied: out.applied, rejected: out.rejected };
@@ -582,10 +598,28 @@ export class ClusterState {
     );
     const json = JSON.stringify({ status, checks: sorted, mutes: mon?.mutes ?? [] });
     if (json === this.healthJson) return;
+    if (publish) this.logHealthChanges(this.healthChecks, sorted, status);
+    this.healthChecks = sorted;
     this.healthJson = json;
     this.healthStatus = status;
     this.healthVersion++;
     if (publish) this.feed.publish('health', '', this.healthVersion);
+  }
+
+  /** Writes health changes to the cluster log in the monitors' words (Ceph's HealthMonitor). */
+  private logHealthChanges(before: Record<string, CheckJson>, after: Record<string, CheckJson>, status: string): void {
+    const entries: ClusterLogEntry[] = [];
+    const name = `mon.${this.maps.parsed<Json>('mon_map')?.mons?.[0]?.name ?? 'a'}`;
+    const log = (priority: string, message: string) => entries.push({ channel: 'cluster', priority, name, message, stamp: 0 });
+    for (const [code, c] of Object.entries(after)) {
+      const was = before[code];
+      const priority = c.severity === 'HEALTH_ERR' ? 'ERR' : 'WRN';
+      if (!was) log(priority, `Health check failed: ${c.summary.message} (${code})`);
+      else if (was.summary.message !== c.summary.message) log(priority, `Health check update: ${c.summary.message} (${code})`);
+    }
+    for (const [code, c] of Object.entries(before)) if (!after[code]) log('INF', `Health check cleared: ${code} (was: ${c.summary.message})`);
+    if (status === 'HEALTH_OK' && this.healthStatus !== 'HEALTH_OK') log('INF', 'Cluster is now healthy');
+    if (entries.length) this.appendClusterLog(entries);
   }
 
   // ---- cluster log ----
@@ -597,8 +631,9 @@ export class ClusterState {
     }
     for (const e of entries) {
       const stamp = e.stamp || Date.now() / 1000;
-      this.clog.push({ channel: e.channel || 'cluster', priority: e.priority || 'INF', name: e.name, message: e.message, stamp });
+      this.clog.push({ channel: e.channel || 'cluster', priority: e.priority || 'INF', name: e.name, message: e.message, stamp, seq: ++this.clogSeq });
       if (this.clog.length > CLOG_KEPT) this.clog.shift();
+      this.clogVersion++;
       this.feed.publish('clog', e.channel || 'cluster', 0);
     }
     return entries.length;
