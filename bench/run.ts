@@ -9,6 +9,7 @@ import { runNotify } from './notify';
 import { runMemory } from './memory';
 import { runScale } from './scale';
 import { runFailover } from './failover';
+import { runCli } from './cli';
 import { runScrape } from './scrape';
 import { runCephMap } from './cephmap';
 import { runMsgr2 } from './msgr2';
@@ -22,6 +23,7 @@ export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   memory: () => runMemory(),
   command: () => runCommand(),
   notify: () => runNotify(),
+  cli: () => runCli(),
   failover: () => runFailover(),
   // not in the smoke test's groups: 10,000 OSDs take minutes to set up
   scrape: () => runScrape(),

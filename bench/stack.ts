@@ -36,7 +36,7 @@ export async function startServiceProc(name: string, script: string, args: strin
       `${name} to report SERVING`,
       async () => {
         if (child.proc.exitCode !== null) throw new Error(`${name} exited with ${child.proc.exitCode}`);
-        return (await health.check({ service: '' }, { signal: AbortSignal.timeout(2000) })).status === 1;
+        return (await health.check({ service: '' }, { deadline: 2000 })).status === 1;
       },
       90000,
       100,

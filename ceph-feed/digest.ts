@@ -19,6 +19,6 @@ export function decodeMgrDigest(m: Message): MgrDigest {
   try {
     return { monStatus: JSON.parse(monStatus), health: JSON.parse(health) };
   } catch (e) {
-    throw new Error(`MMgrDigest carries JSON that does not parse: ${(e as Error).message}`);
+    throw new Error(`MMgrDigest carries JSON that does not parse: ${(e as Error).message}`, { cause: e });
   }
 }

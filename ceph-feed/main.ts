@@ -2,7 +2,8 @@
 import { configOrExit, COMMON_OPTIONS, serverTlsOf, peerTlsOf, type OptionTable } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { exitOnSignals } from '../lib/server';
-import { CephFeedConfigError, startCephFeed } from './server';
+import { startCephFeed } from './server';
+import { CephConfigError } from '../lib/ceph/target';
 
 export const CEPH_FEED_OPTIONS = {
   cephConf: { env: 'MGR_CEPH_CONF', flag: 'ceph-conf', type: 'string', default: '/etc/ceph/ceph.conf', desc: "the Ceph cluster's ceph.conf (mon_host, fsid)" },
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
       serverTls: serverTlsOf(cfg),
     });
   } catch (e) {
-    if (e instanceof CephFeedConfigError) {
+    if (e instanceof CephConfigError) {
       process.stderr.write(`ceph-feed: ${e.message}\n`);
       process.exit(2);
     }

@@ -1,14 +1,13 @@
-// Start-up of the Ceph map feed: reads the Ceph side (ceph.conf or mon_host,
-// the keyring of the entity), builds the monitor client, serves gRPC health
+// Start-up of the Ceph map feed: reads the Ceph side (lib/ceph/target.ts:
+// ceph.conf or mon_host, the keyring of the entity), builds the monitor client, serves gRPC health
 // (SERVING once the cluster's maps are in cluster-state) and /metrics.
 import * as os from 'os';
 import { startService, type RunningService, type TlsOptions } from '../lib/server';
 import { CephxClient } from '../lib/ceph/cephx/client';
 import { WireCounters } from '../lib/ceph/connection';
 import { MonClient } from '../lib/ceph/monclient';
-import { monitorsForClient, readCephConf, type CephConf, type HostPort } from '../lib/ceph/conf';
-import { ModeError, modeName, modeSettings, uniformModes, type ModeSettings } from '../lib/ceph/modes';
-import { KeyringError, readKeyring } from '../lib/keyring';
+import { modeName } from '../lib/ceph/modes';
+import { cephSide } from '../lib/ceph/target';
 import { CephMapFeed } from './feed';
 
 export interface CephFeedConfig {
@@ -20,7 +19,10 @@ export interface CephFeedConfig {
   keyring: string;
   /** The Ceph entity to authenticate as; default client.admin. */
   entity?: string;
-  /** Connection modes for every msgr2 session ('secure', 'crc', 'secure crc'), overriding the ceph.conf's ms_*_mode settings; '' for the file's (else Pacific's defaults). */
+  /**
+   * Connection modes for every msgr2 session ('secure', 'crc', 'secure crc'), overriding the ceph.conf's ms_*_mode settings;
+   * '' for the file's (else Pacific's defaults).
+   */
   msMode?: string;
   clusterState: string;
   host?: string;
@@ -47,40 +49,6 @@ export interface CephFeedHandle {
   mon: MonClient;
   service: RunningService;
   stop(): Promise<void>;
-}
-
-/** A configuration error a person can fix (bad conf, missing key): main.ts prints it and exits 2. */
-export class CephFeedConfigError extends Error {}
-
-/** Where to connect and how to authenticate, from the files; every failure is a CephFeedConfigError naming the file. */
-export function cephSide(cfg: Pick<CephFeedConfig, 'cephConf' | 'monHost' | 'keyring' | 'entity' | 'msMode'>): {
-  monitors: HostPort[];
-  monHost: string;
-  entity: string;
-  key: string;
-  fsid?: string;
-  modes: ModeSettings;
-} {
-  const entity = cfg.entity || 'client.admin';
-  if (!/^(client|mgr|mon|osd|mds)\.[A-Za-z0-9_.-]+$/.test(entity))
-    throw new CephFeedConfigError(`--ceph-name '${entity}' is not a Ceph entity name such as client.admin`);
-  let conf: CephConf | undefined;
-  try {
-    if (cfg.cephConf) conf = readCephConf(cfg.cephConf);
-    else if (!cfg.monHost) throw new CephFeedConfigError('no Ceph cluster given: set --ceph-conf (MGR_CEPH_CONF) or --ceph-mon-host (MGR_CEPH_MON_HOST)');
-    const monHost = cfg.monHost || conf?.get('mon_host', entity);
-    const monitors = monitorsForClient(monHost, cfg.monHost ? '--ceph-mon-host' : conf!.source);
-    const keyringFile = cfg.keyring || conf?.get('keyring', entity)?.split(',')[0].trim() || `/etc/ceph/ceph.${entity}.keyring`;
-    const entry = readKeyring(keyringFile).get(entity);
-    if (!entry) throw new CephFeedConfigError(`the keyring ${keyringFile} has no key for ${entity} (--ceph-name)`);
-    const modes = cfg.msMode ? uniformModes(cfg.msMode) : modeSettings({ conf, entity });
-    return { monitors, monHost: monHost!, entity, key: entry.key, fsid: conf?.get('fsid', entity), modes };
-  } catch (e) {
-    if (e instanceof CephFeedConfigError) throw e;
-    if (e instanceof ModeError && cfg.msMode) throw new CephFeedConfigError(`--ceph-ms-mode (MGR_CEPH_MS_MODE): ${e.message}`);
-    if (e instanceof KeyringError || e instanceof Error) throw new CephFeedConfigError(e.message);
-    throw e;
-  }
 }
 
 export async function startCephFeed(cfg: CephFeedConfig): Promise<CephFeedHandle> {

@@ -19,6 +19,7 @@ export type Trigger =
   /** the monitors' MMgrDigest (every mon_mgr_digest_period, 5 s); until one arrives, every period from `command` */
   | 'digest';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Ceph's JSON, read field by field
 type Json = any;
 
 export interface FeedRow {
@@ -35,7 +36,10 @@ export interface FeedRow {
   ownEpoch: boolean;
   /** The monitors' caps the command needs (for the README's table). */
   caps: string;
-  /** Fixtures that check the row: a CLI output (shared/fixtures/ceph-pacific or test/fixtures) and what ceph-mgr gives modules ('sim': mgrpc's own key, in the simulator's form). */
+  /**
+   * Fixtures that check the row: a CLI output (shared/fixtures/ceph-pacific or test/fixtures) and
+   * what ceph-mgr gives modules ('sim': mgrpc's own key, in the simulator's form).
+   */
   fixture: {
     cli: string;
     mgrget: string;

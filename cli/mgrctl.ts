@@ -10,12 +10,12 @@
 // ./data/keyring), or MGR_KEY; MGR_ENTITY sets the default name. Exit status = |retcode|.
 import * as fs from 'fs';
 import { ClientError, Metadata, Status } from 'nice-grpc';
-import { openChannel, makeClient, tlsFromEnv } from '../lib/client';
+import { isUnreachable, openChannel, makeClient, tlsFromEnv } from '../lib/client';
 import { DaemonServerServiceDefinition } from '../lib/gen/ceph/mgr/v1/daemon_server';
 import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { keyFromKeyring } from '../lib/keyring';
 import type { CommandResult } from '../lib/gen/ceph/mgr/v1/common';
-import { activeDaemonServer, isUnreachable, StandbyClient } from '../lib/standby-client';
+import { activeDaemonServer, StandbyClient } from '../lib/standby-client';
 import { mapWords, UsageError } from './args';
 
 const USAGE = `usage: mgrctl [--addr HOST:PORT] [--name ENTITY] [--format json|json-pretty|plain] [--wait-ms N] [-i FILE] <command words...>
@@ -76,7 +76,7 @@ function credentials(o: Options, env: NodeJS.ProcessEnv): Metadata {
   return md;
 }
 
-function callFailure(e: unknown, addr: string): { message: string; code: number } {
+function exitFor(e: unknown, addr: string): { message: string; code: number } {
   if (e instanceof ClientError) {
     if (e.code === Status.UNAVAILABLE) return { message: `cannot reach daemon-server at ${addr}: is it running? (npm start) [${e.details}]`, code: 1 };
     if (e.code === Status.DEADLINE_EXCEEDED) return { message: `timed out: ${e.details}`, code: 110 };
@@ -117,12 +117,12 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
     const ch = openChannel(addr, tlsFromEnv(env));
     try {
       const cs = makeClient(ClusterStateServiceDefinition, ch);
-      const res = await cs.get({ what: words[1] }, { signal: AbortSignal.timeout(o.timeoutMs) });
+      const res = await cs.get({ what: words[1] }, { deadline: o.timeoutMs });
       const text = Buffer.from(res.json).toString('utf8');
       write(o.format === 'json' ? text + '\n' : JSON.stringify(JSON.parse(text), null, 4) + '\n');
       return 0;
     } catch (e) {
-      const f = callFailure(e, addr);
+      const f = exitFor(e, addr);
       writeErr(f.message.replace('daemon-server', 'cluster-state') + '\n');
       return f.code;
     } finally {
@@ -155,13 +155,10 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
       ch = openChannel(addr, tls);
       const ds = makeClient(DaemonServerServiceDefinition, ch);
       try {
-        const descs = (await ds.getCommandDescriptions({}, { metadata: md, signal: AbortSignal.timeout(o.timeoutMs) })).commands;
+        const descs = (await ds.getCommandDescriptions({}, { metadata: md, deadline: o.timeoutMs })).commands;
         const mapped = mapWords(words, descs);
         if (o.format) mapped.args.format = o.format;
-        const res = await ds.command(
-          { prefix: mapped.prefix, args: JSON.stringify(mapped.args), inbuf },
-          { metadata: md, signal: AbortSignal.timeout(o.timeoutMs) },
-        );
+        const res = await ds.command({ prefix: mapped.prefix, args: JSON.stringify(mapped.args), inbuf }, { metadata: md, deadline: o.timeoutMs });
         r = res.result ?? { retcode: -5, stdout: '', stderr: 'no result' };
         break;
       } catch (e) {
@@ -184,7 +181,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
       writeErr(e.message + '\n');
       return 11; // EAGAIN
     }
-    const f = callFailure(e, addr);
+    const f = exitFor(e, addr);
     writeErr(f.message + '\n');
     return f.code;
   } finally {

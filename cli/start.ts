@@ -9,15 +9,23 @@
 import { spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { createChannel, createClient } from 'nice-grpc';
 import { HealthDefinition } from 'nice-grpc-server-health';
 import * as crypto from 'crypto';
+import { connect } from '../lib/client';
 import { configOrExit } from '../lib/config';
 import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { run as mgrctl } from './mgrctl';
-import { cephSide } from '../ceph-feed/server';
+import { cephSide } from '../lib/ceph/target';
 
-const ROOT = path.resolve(__dirname, '..');
+/** Running the build (dist/cli/start.js) rather than the source (through tsx)? */
+const COMPILED = path.extname(__filename) === '.js';
+/** The repository (the working folder of every process). */
+const ROOT = path.resolve(__dirname, COMPILED ? '../..' : '..');
+
+/** node's arguments to run one of this tree's programs (`services/x/main.ts`) the way this launcher runs. */
+export function nodeArgs(script: string): string[] {
+  return COMPILED ? [path.join(ROOT, 'dist', script.replace(/\.ts$/, '.js'))] : ['--import', 'tsx', path.join(ROOT, script)];
+}
 
 const OPTIONS = {
   dataDir: { env: 'MGR_DATA_DIR', flag: 'data-dir', type: 'string', default: './data', desc: 'where every service keeps its state and logs' },
@@ -226,14 +234,13 @@ export function clusterStateDir(ceph?: CephTarget): string {
 }
 
 export async function waitServing(address: string, timeoutMs: number, child: ChildProcess): Promise<void> {
-  const channel = createChannel(address);
-  const health = createClient(HealthDefinition, channel);
+  const { client: health, close } = connect(HealthDefinition, address);
   const deadline = Date.now() + timeoutMs;
   try {
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode} before it was ready`);
       try {
-        const res = await health.check({ service: '' }, { signal: AbortSignal.timeout(1000) });
+        const res = await health.check({ service: '' }, { deadline: 1000 });
         if (res.status === 1) return;
       } catch {
         // not listening yet
@@ -242,7 +249,7 @@ export async function waitServing(address: string, timeoutMs: number, child: Chi
     }
     throw new Error(`not ready after ${timeoutMs} ms`);
   } finally {
-    channel.close();
+    close();
   }
 }
 
@@ -298,7 +305,7 @@ async function main(): Promise<void> {
   if (ceph) say(`following the Ceph cluster of ${path.resolve(ceph.conf)} as ${ceph.name} (fsid ${ceph.fsid ?? 'not in ceph.conf'}) instead of the simulator`);
   for (const spec of localProcesses({ ...cfg, ceph })) {
     const log = fs.openSync(path.join(logs, `${spec.name}.log`), 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, spec.script)], {
+    const child = spawn(process.execPath, nodeArgs(spec.script), {
       cwd: ROOT,
       env: { ...process.env, MGR_HOST: cfg.host, ...spec.env },
       stdio: ['ignore', log, log],
@@ -334,15 +341,14 @@ async function main(): Promise<void> {
 
 /** Per-manager module ports, written once (an operator's later change is kept). */
 async function setModulePorts(clusterState: string, portOffset: number): Promise<void> {
-  const channel = createChannel(clusterState);
-  const cs = createClient(ClusterStateServiceDefinition, channel);
+  const { client: cs, close } = connect(ClusterStateServiceDefinition, clusterState);
   try {
     const preferPython = (process.env.MGR_PREFER_PYTHON_MODULES ?? '').split(',').map((x) => x.trim());
     for (const [key, value] of Object.entries(modulePorts(portOffset, preferPython))) {
       if (!(await cs.getStore({ key })).found) await cs.setStore({ key, value });
     }
   } finally {
-    channel.close();
+    close();
   }
 }
 

@@ -11,7 +11,8 @@ import { formatKeyring, newKey } from '../../lib/keyring';
 import { describeCeph, sharedCephCluster, type CephCluster } from '../../lib/testing/ceph-cluster';
 import { freePort, until } from '../../lib/testing/wait';
 import { startTestServer } from '../../services/cluster-state/test/helpers';
-import { cephSide, startCephFeed, type CephFeedConfig, type CephFeedHandle } from '../server';
+import { startCephFeed, type CephFeedConfig, type CephFeedHandle } from '../server';
+import { cephSide } from '../../lib/ceph/target';
 
 type Json = any;
 const ROOT = path.resolve(__dirname, '../..');

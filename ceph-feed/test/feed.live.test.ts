@@ -75,7 +75,7 @@ describeCeph('feed.live.test.ts')('the Ceph map feed on a live Pacific cluster',
   });
 
   it('puts every other map the monitors answer, in the shapes modules get', async () => {
-    const [fsMap, monMap, crush, tree, osdMeta, mdsMeta, monMeta, monStatus, health] = await Promise.all(
+    const [fsMap, monMap, crush, tree, osdMeta, mdsMeta, monMeta, monStatus, _health] = await Promise.all(
       ['fs_map', 'mon_map', 'osd_map_crush', 'osd_map_tree', 'osd_metadata', 'mds_metadata', 'mon_metadata', 'mon_status', 'health'].map(get),
     );
     expect(fsMap.doc.filesystems[0].mdsmap.fs_name).toBe('cephfs');

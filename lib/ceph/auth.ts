@@ -13,7 +13,10 @@ export const AuthMode = { AUTHORIZER: 1, MON: 10 } as const;
 /** Connection modes (CEPH_CON_MODE_*): crc checksums the frames, secure encrypts them. */
 export const ConMode = { CRC: 1, SECURE: 2 } as const;
 
-/** The connection secret an authentication hands out for secure mode (AuthConnectionMeta::get_connection_secret_length): 64 bytes, of which secure.ts uses the first 40. */
+/**
+ * The connection secret an authentication hands out for secure mode (AuthConnectionMeta::get_connection_secret_length):
+ * 64 bytes, of which secure.ts uses the first 40.
+ */
 export const CONNECTION_SECRET_BYTES = 64;
 
 /** What a successful authentication leaves the connection with. */

@@ -27,7 +27,10 @@ function result(globalId: bigint): AuthResult {
   return { globalId, conMode: ConMode.CRC, sessionKey: Buffer.alloc(0), connectionSecret: Buffer.alloc(0) };
 }
 
-/** The client side of auth none, for `name`: to a monitor (`mode` MON, the default) or to another service (AUTHORIZER), with the global id a monitor gave, if any. */
+/**
+ * The client side of auth none, for `name`: to a monitor (`mode` MON, the default) or to another
+ * service (AUTHORIZER), with the global id a monitor gave, if any.
+ */
 export function authNoneClient(name: EntityName, globalId = 0n, mode: number = AuthMode.MON): AuthClientSession {
   return {
     request: () => {

@@ -51,7 +51,11 @@ export const FEATURE_MSG_ADDR2 = 1n << 59n;
 /** Errors that end a connection, with a code the owner can act on. */
 export class ConnectionError extends Error {
   constructor(
-    /** 'auth': refused or failed authentication; 'mode': no common connection mode; 'protocol': the peer broke the protocol; 'closed': the socket ended; 'timeout': the peer went silent; 'refused': connect() failed. */
+    /**
+     * 'auth': refused or failed authentication; 'mode': no common connection mode; 'protocol': the
+     * peer broke the protocol; 'closed': the socket ended; 'timeout': the peer went silent;
+     * 'refused': connect() failed.
+     */
     readonly code: 'auth' | 'mode' | 'protocol' | 'closed' | 'timeout' | 'refused' | 'stopped',
     message: string,
   ) {

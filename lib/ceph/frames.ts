@@ -201,10 +201,9 @@ export class CrcCodec implements FrameCodec {
 
   decodeRest(p: Preamble, rest: Buffer): Buffer[] | undefined {
     const segs: Buffer[] = [];
-    let at = 0;
     const l0 = p.lengths[0];
     segs.push(rest.subarray(0, l0));
-    at = l0;
+    let at = l0;
     if (l0) {
       checkCrc(segs[0], rest.readUInt32LE(at), 0);
       at += 4;

@@ -62,7 +62,10 @@ export interface MonClientOptions {
   counters?: WireCounters;
   /** Sent in MMonSubscribe, as Ceph clients send theirs. */
   hostname?: string;
-  /** The ms_*_mode settings (modes.ts; e.g. modeSettings({ conf, entity })): a client offers ms_mon_client_mode, a daemon ms_mon_cluster_mode. Default Pacific's ("secure crc"). */
+  /**
+   * The ms_*_mode settings (modes.ts; e.g. modeSettings({ conf, entity })): a client offers ms_mon_client_mode,
+   * a daemon ms_mon_cluster_mode. Default Pacific's ("secure crc").
+   */
   modes?: ModeSettings;
 }
 

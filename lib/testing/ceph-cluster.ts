@@ -731,7 +731,7 @@ export async function startCephCluster(opts: CephClusterOptions = {}): Promise<C
     if (cluster) {
       const logs = cluster.daemons.map((d) => `${d}: ${lastLines(path.join(dir, 'out', d + '.log'), 5)}`).join('\n');
       await cluster.stop().catch(() => undefined);
-      throw new Error(`the test Ceph cluster did not start: ${(e as Error).message}\nlast log lines:\n${logs}`);
+      throw new Error(`the test Ceph cluster did not start: ${(e as Error).message}\nlast log lines:\n${logs}`, { cause: e });
     }
     if (portBase) releasePorts(portBase, dir);
     fs.rmSync(dir, { recursive: true, force: true });

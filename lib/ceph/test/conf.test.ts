@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CephConfError, monitorsForClient, monitorsFromConf, normalizeKey, parseCephConf, parseMonHost, readCephConf } from '../conf';

@@ -135,8 +135,7 @@ describe('MonClient against test monitors', () => {
     // the monitor's process hangs: it stops reading and writing, the socket stays open
     for (const conn of silent.conns) (conn as unknown as { socket: net.Socket }).socket.pause();
     for (const conn of silent.conns) conn.removeAllListeners('message');
-    const origWrite = net.Socket.prototype.write;
-    for (const conn of silent.conns) (conn as unknown as { socket: net.Socket }).socket.write = (() => true) as typeof origWrite;
+    for (const conn of silent.conns) (conn as unknown as { socket: net.Socket }).socket.write = (() => true) as typeof net.Socket.prototype.write;
     await until('a session with the other monitor', () => c.status().monitor && c.status().monitor !== first, 10000);
     expect(c.status().lastError).toMatch(/sent nothing/);
   });

@@ -170,7 +170,7 @@ class Reassembly {
 export function decodeDirection(from: string, to: string, bytes: Buffer, midstream: boolean): Direction {
   const dir: Direction = { from, to, bytes, midstream, frames: [], crcErrors: 0 };
   const codec = new CrcCodec();
-  let start = 0;
+  let start: number;
   if (bytes.subarray(0, 8).equals(BANNER_PREFIX)) {
     const q = new ByteQueue();
     q.push(bytes);

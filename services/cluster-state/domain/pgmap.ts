@@ -160,7 +160,7 @@ export function parsePgStatsReport(osd: number, epoch: number, stamp: number, js
   try {
     body = JSON.parse(Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8'));
   } catch (e) {
-    throw new Error(`osd.${osd}: JSON does not parse: ${(e as Error).message}`);
+    throw new Error(`osd.${osd}: JSON does not parse: ${(e as Error).message}`, { cause: e });
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error(`osd.${osd}: JSON must be an object with pg_stat, osd_stat, pool_stat`);
   const b = body as Json;

@@ -88,6 +88,7 @@ export class SessionDriver {
   private waiters: Array<() => void> = [];
 
   constructor(client: { session(req: AsyncIterable<SessionRequest>, opts: { metadata: Metadata }): AsyncIterable<SessionResponse> }, metadata: Metadata) {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the request generator below is a function*, which has its own this
     const self = this;
     async function* requests(): AsyncGenerator<SessionRequest> {
       while (true) {

@@ -1,7 +1,8 @@
-// A small in-test DaemonServerService that records what arrives: a
-// temporary double for tests until services/daemon-server is finished.
+// A small in-test DaemonServerService that records what arrives and can
+// misbehave on cue: for the tests of what talks to daemon-server (MgrClient,
+// the simulator's daemons) where a fault must be injected at an exact point.
 import { createServer, Server, ServerError, Status, CallContext } from 'nice-grpc';
-import { RequestQueue } from '../../lib/mgr-client';
+import { RequestQueue } from '../mgr-client';
 import {
   DaemonServerServiceDefinition,
   SessionRequest,
@@ -10,7 +11,7 @@ import {
   SessionOpen,
   SessionConfigure,
   CommandRequest,
-} from '../../lib/gen/ceph/mgr/v1/daemon_server';
+} from '../gen/ceph/mgr/v1/daemon_server';
 
 export interface RecordedSession {
   open?: SessionOpen;
@@ -30,6 +31,7 @@ export class FakeDaemonServer {
   private server?: Server;
 
   async start(port = 0): Promise<void> {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the request generator below is a function*, which has its own this
     const self = this;
     const server = createServer();
     server.add(DaemonServerServiceDefinition, {
