@@ -221,6 +221,27 @@ describe('secure mode over msgr2 connections', () => {
     expect((await echo(bystander, Buffer.from('still here'))).front.toString()).toBe('still here');
   });
 
+  it("an OSD killed mid-frame (its 1 MiB report cut in half): the manager ends that session only, the other OSDs' go on", async () => {
+    server = await startServer();
+    relay = await startRelay({ host: '127.0.0.1', port: server.port });
+    const victim = await connectOsd(relay.port, 9);
+    const bystander = await connectOsd(server.port, 10);
+    clients.push(victim, bystander);
+    const s = await until("the server side of the victim's session", () => server!.conns.find((x) => x.isReady && x.peer?.name?.id === '9'));
+    const cut = relay.cutNext('toServer');
+    victim.sendMessage({ type: MsgType.COMMAND, version: 1, compatVersion: 1, front: Buffer.from('{}'), data: Buffer.alloc(1 << 20, 'pg_stat_t ') });
+    const { forwarded, of } = await cut;
+    expect(forwarded).toBeLessThan(of);
+    await until("the manager ended the victim's session", () => s.closeReason !== undefined, 10_000);
+    expect(s.closeReason?.message).toMatch(/closed/);
+    expect(server.counters).toMatchObject({ decryptFailures: 0, malformedFrames: 0, crcErrors: 0 });
+    expect((await echo(bystander, Buffer.from('still served'))).front.toString()).toBe('still served');
+    // and the OSD, restarted, opens a new session
+    const again = await connectOsd(server.port, 9);
+    clients.push(again);
+    expect((await echo(again, Buffer.from('back'))).front.toString()).toBe('back');
+  });
+
   it('garbage after authenticating, or a frame in crc mode once secure was chosen, ends that connection only', async () => {
     server = await startServer();
     const bystander = await connectOsd(server.port, 6);
