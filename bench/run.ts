@@ -12,7 +12,7 @@ import { runFailover } from './failover';
 import { runCli } from './cli';
 import { runScrape } from './scrape';
 import { runCephMap } from './cephmap';
-import { runMsgr2 } from './msgr2';
+import { runMsgr2Churn } from './msgr2-churn';
 import { stopShared } from './stack';
 
 export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
@@ -30,7 +30,7 @@ export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   // not in the smoke test's groups either: it starts a real Ceph cluster
   cephmap: () => runCephMap(),
   // nor this one: 1,000 msgr2 sessions opened and dropped against our server side
-  msgr2: () => runMsgr2(),
+  'msgr2-churn': () => runMsgr2Churn(),
 };
 
 async function main(): Promise<void> {

@@ -1,7 +1,7 @@
-// The server of `npm run bench -- msgr2`, in a process of its own so its
+// The server of `npm run bench -- msgr2-churn`, in a process of its own so its
 // memory is its own: our msgr2 server side (lib/ceph/connection.ts) as the
 // manager runs it, verifying cephx authorizers with the rotating mgr
-// secrets it is given (BENCH_MSGR2_SECRETS, hex of encodeRotatingSecrets)
+// secrets it is given (BENCH_MSGR2_CHURN_SECRETS, hex of encodeRotatingSecrets)
 // and echoing every message. Prints `listening <port>`; on SIGUSR2 it
 // collects garbage and prints `memory <n> <json>` (process.memoryUsage()
 // and its open connections).
@@ -19,11 +19,11 @@ import { createLogger } from '../lib/log';
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
 
-const hex = process.env.BENCH_MSGR2_SECRETS;
-if (!hex) throw new Error('BENCH_MSGR2_SECRETS (the rotating mgr secrets) is not set');
+const hex = process.env.BENCH_MSGR2_CHURN_SECRETS;
+if (!hex) throw new Error('BENCH_MSGR2_CHURN_SECRETS (the rotating mgr secrets) is not set');
 const keys = new RotatingKeys(EntityType.MGR);
 keys.set(decodeRotatingSecrets(new Decoder(Buffer.from(hex, 'hex'))));
-const logger = createLogger({ service: 'bench-msgr2-server' }, 'error');
+const logger = createLogger({ service: 'bench-msgr2-churn-server' }, 'error');
 const counters = new WireCounters();
 const open = new Set<Connection>();
 let accepted = 0;
