@@ -243,13 +243,19 @@ export class PgMap {
     this.version++;
   }
 
-  /** Drops the PGs of pools that no longer exist in the osd map. */
-  prunePools(existing: Set<number>): boolean {
+  /** Drops the PGs the osd map no longer has: their pool is gone, or its pg_num (pool -> pg_num) shrank below them. */
+  prunePools(existing: Map<number, number>): boolean {
     let changed = false;
     for (const [pgid, st] of this.pgStats) {
-      const pool = Number(pgid.split('.')[0]);
-      if (!existing.has(pool)) {
+      const [pool, ps] = pgid.split('.');
+      const pgNum = existing.get(Number(pool));
+      if (pgNum === undefined || parseInt(ps, 16) >= pgNum) {
         addPgToPoolStat(this.pgSum, st, -1);
+        const sum = this.poolSums.get(Number(pool));
+        if (sum && pgNum !== undefined) {
+          addPgToPoolStat(sum, st, -1);
+          sum.num_pg--;
+        }
         this.pgStats.delete(pgid);
         changed = true;
       }

@@ -13,6 +13,7 @@ import { HealthSeverity, type HealthCheck } from '../../../lib/gen/ceph/mgr/v1/c
 import { PgMap, PgStatsReport, parsePgStatsReport, clientIoRates, recoveryRates, recoveryInfo, cephTime } from './pgmap';
 import { DaemonIndex, PRIO_USEFUL, splitDaemonName } from './daemons';
 import { synthesiseCrush, osdTree } from './crush';
+import { deviceList } from './devices';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = Record<string, any>;
@@ -71,7 +72,7 @@ export class ClusterState {
     const stored = this.maps.put(name, epoch, json);
     const seq = this.feed.publish(name, '', stored.epoch);
     if (name === 'osd_map') {
-      const pools = new Set<number>(((stored.parsed as Json).pools ?? []).map((p: Json) => p.pool));
+      const pools = new Map<number, number>(((stored.parsed as Json).pools ?? []).map((p: Json) => [p.pool, p.pg_num ?? Infinity]));
       if (this.pg.pgStats.size && this.pg.prunePools(pools)) this.feed.publish('pg_summary', '', this.pg.version);
     }
     if (name === 'osd_map' || name === 'health_mon') this.refreshHealth(true);
@@ -91,17 +92,16 @@ export class ClusterState {
       osd_metadata: {},
       mds_metadata: {},
       mon_metadata: {},
-      devices: { devices: [] },
       service_map: { epoch: 0, modified: '', services: {} },
       config: {},
       mon_config: { options: [] },
-      pg_progress: { events: {} },
       rbd_image_stats: { stamp: 0, pools: [] },
+      progress_events: {},
     };
     // The monitors' mon_status reaches modules as a JSON string, as in Ceph's digest.
     const wrapped = new Set(['mon_status']);
     for (const name of MAP_NAMES) {
-      if (name === 'health_mon' || name === 'crush_map' || name === 'osd_ping_times') continue;
+      if (name === 'health_mon' || name === 'crush_map' || name === 'osd_ping_times' || name === 'devices') continue;
       const view: View = {
         key: () => (name === 'service_map' ? `${this.maps.version(name)}/${this.daemons.version}` : String(this.maps.version(name))),
         epoch: () => this.maps.epoch(name),
@@ -192,6 +192,39 @@ export class ClusterState {
           .map((p) => ({ pgid: p.pgid, reported_epoch: p.reported_epoch ?? 0 }));
         return { pg_stats, total_num_pgs: this.pg.pgStats.size };
       }),
+    );
+    // The devices the daemons' metadata names (unless a devices map was put).
+    this.views.define('devices', {
+      key: () => `${this.maps.version('devices')}/${this.daemons.version}`,
+      epoch: () => this.maps.epoch('devices'),
+      build: () => this.maps.get('devices')?.bytes ?? jsonBytes(deviceList(this.daemons.daemons.values())),
+    });
+    // The options the daemons run with from somewhere other than their
+    // defaults (Ceph: what they report from ceph.conf, the command line and
+    // the monitors' configuration database); here the database's.
+    this.views.define('modified_config_options', {
+      key: () => String(this.maps.version('mon_config')),
+      epoch: () => this.maps.epoch('mon_config'),
+      build: () => {
+        const db: Json[] = this.maps.parsed<Json>('mon_config')?.options ?? [];
+        return jsonBytes({ options: [...new Set(db.map((e) => String(e.name)).filter((n) => !n.startsWith('mgr/')))].sort() });
+      },
+    });
+    // What the progress module follows recovery with (PGMap::dump_pg_progress).
+    this.views.define(
+      'pg_progress',
+      pgView(() => {
+        const pgs: Record<string, Json> = {};
+        for (const [pgid, st] of this.pg.pgStats) {
+          pgs[pgid] = {
+            num_bytes: st.stat_sum?.num_bytes ?? 0,
+            num_bytes_recovered: st.stat_sum?.num_bytes_recovered ?? 0,
+            reported_epoch: st.reported_epoch ?? 0,
+            state: st.state,
+          };
+        }
+        return { pg_ready: this.pgReady(), pgs };
+      }, osdv),
     );
     const crushKey = () => `${this.maps.version('crush_map')}/${osdv()}/${this.maps.version('osd_metadata')}`;
     this.views.define('osd_map_crush', {
