@@ -34,6 +34,8 @@ const EXPECTED: Record<string, RegExp[]> = {
     /^failover_embedded_kill9_median: [\d.]+ s \([\d.]+ of Ceph Pacific, crash of the active/m,
     /^failover_embedded_mgr_fail_median: [\d.]+ s/m,
     /^failover_embedded_sigterm_median: [\d.]+ s/m,
+    /^failover_embedded_kill9_vs_grace: [\d.]+ s \([\d.]+ of the configured beacon grace\)\s+\[goal at most 0.33x: (met|not met)\]/m,
+    /^failover_embedded_mgr_fail_vs_grace: [\d.]+ s \([\d.]+ of the configured beacon grace\)\s+\[goal at most 0.07x/m,
     /^(failover_etcd_kill9_median: [\d.]+ s \(|failover etcd skipped: .+$)/m,
   ],
 };

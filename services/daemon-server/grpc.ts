@@ -2,6 +2,7 @@
 // active check, and the domain's outcomes turned into status codes. The work
 // is in domain/: sessions.ts (the Session stream) and command-path.ts (Command).
 import { CallContext, ServerError, Status } from 'nice-grpc';
+import { ANSWERED_BY_TRAILER } from '../../lib/headers';
 import type { DaemonServerServiceImplementation } from '../../lib/gen/ceph/mgr/v1/daemon_server';
 import type { Authenticator, Caller } from './domain/auth';
 import type { CommandPath } from './domain/command-path';
@@ -52,6 +53,8 @@ export function daemonServerHandlers(d: HandlerDeps): DaemonServerServiceImpleme
       }
     },
     async command(req, context) {
+      // Marks an answer as daemon-server's own (an UNAVAILABLE it sends names what is down), not the transport's.
+      context.trailer.set(ANSWERED_BY_TRAILER, 'daemon-server');
       try {
         const caller = callerOf(context);
         requireActive();
@@ -63,6 +66,7 @@ export function daemonServerHandlers(d: HandlerDeps): DaemonServerServiceImpleme
       }
     },
     async getCommandDescriptions(_req, context) {
+      context.trailer.set(ANSWERED_BY_TRAILER, 'daemon-server');
       try {
         callerOf(context);
         requireActive();

@@ -114,6 +114,8 @@ function jsonDepth(value: unknown, limit: number): number {
 
 export class CommandPath {
   private moduleCommands: { at: number; entries: CommandEntry[] } | null = null;
+  /** Why module-host's command list could not be had, while it cannot. */
+  private moduleListError: string | null = null;
   private readonly m: { commands: prom.Counter; denied: prom.Counter };
 
   constructor(private readonly d: CommandPathDeps) {
@@ -145,9 +147,11 @@ export class CommandPath {
         }
       }
       this.moduleCommands = { at: now, entries };
+      this.moduleListError = null;
       return entries;
     } catch (e) {
       this.d.log.warn('cannot list module commands', { error: (e as Error).message });
+      this.moduleListError = (e as Error).message;
       return this.moduleCommands?.entries ?? [];
     }
   }
@@ -229,6 +233,14 @@ export class CommandPath {
     // A manager's module-host sends its modules' commands (sendCommand) as
     // mgr.<name>, naming the module in x-mgr-on-behalf-of: audit shows both.
     const log = this.d.log.child({ entity: caller.entity, prefix, ...(onBehalfOf ? { on_behalf_of: onBehalfOf } : {}) });
+    if (!candidates.length && this.moduleListError && !this.moduleCommands) {
+      // Not a native command, and module-host cannot say whether it is one
+      // of the modules': the failure is module-host's, not the command's.
+      throw new Refusal(
+        'unavailable',
+        `module-host is unavailable (${this.moduleListError}): '${prefix}' is not a native command and the modules' commands cannot be listed`,
+      );
+    }
     if (!candidates.length) {
       this.m.commands.inc({ route: 'none', retcode: String(EINVAL) });
       return { retcode: EINVAL, stdout: '', stderr: `No handler found for '${prefix}'` };
