@@ -11,7 +11,7 @@
 //   bench/, test/, **/test/
 //                   may start services in-process through their server.ts
 /** Product code: everything but tests, test helpers and benchmarks. */
-const TESTS = '(^|/)test/|^lib/testing/|^bench/';
+const TESTS = '(^|/)test/|^lib/testing/|^lib/ceph/testing/|^bench/';
 /** Top-level folders that are not lib/. */
 const ABOVE_LIB = '^(services|modules|cli|sim|bench|ceph-feed|test)/';
 
@@ -80,7 +80,7 @@ module.exports = {
     },
     {
       name: 'product-code-imports-no-tests',
-      comment: 'Tests, test helpers (lib/testing/) and benchmarks are not shipped: product code never imports them.',
+      comment: 'Tests, test helpers (lib/testing/, lib/ceph/testing/) and benchmarks are not shipped: product code never imports them.',
       severity: 'error',
       from: { pathNot: TESTS },
       to: { path: TESTS },

@@ -13,6 +13,7 @@ import { runCli } from './cli';
 import { runScrape } from './scrape';
 import { runMsgr2 } from './msgr2';
 import { runCephMap } from './cephmap';
+import { runMsgr2Churn } from './msgr2-churn';
 import { stopShared } from './stack';
 
 export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
@@ -30,6 +31,8 @@ export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   // not in the smoke test's groups either: these start a real Ceph cluster
   msgr2: () => runMsgr2(),
   cephmap: () => runCephMap(),
+  // nor this one: 1,000 msgr2 sessions opened and dropped against our server side
+  'msgr2-churn': () => runMsgr2Churn(),
 };
 
 async function main(): Promise<void> {

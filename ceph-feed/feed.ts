@@ -425,6 +425,11 @@ function registerMetrics(registry: prom.Registry, mon: MonClient) {
   );
   mirror('mgr_ceph_wire_oversized_frames_total', 'msgr2 frames refused for their size', () => s().wire.oversizedFrames);
   mirror('mgr_ceph_wire_auth_failures_total', 'cephx handshakes that failed', () => s().wire.authFailures);
+  mirror(
+    'mgr_ceph_wire_decrypt_failures_total',
+    'secure-mode frames whose AES-GCM tag did not verify (the connection is dropped)',
+    () => s().wire.decryptFailures,
+  );
   new prom.Gauge({
     name: 'mgr_ceph_mon_connected',
     help: '1 while a monitor session is open',

@@ -6,6 +6,7 @@ import { startService, type RunningService, type TlsOptions } from '../lib/serve
 import { CephxClient } from '../lib/ceph/cephx/client';
 import { WireCounters } from '../lib/ceph/connection';
 import { MonClient } from '../lib/ceph/monclient';
+import { modeName } from '../lib/ceph/modes';
 import { cephSide } from '../lib/ceph/target';
 import { CephMapFeed } from './feed';
 
@@ -18,6 +19,11 @@ export interface CephFeedConfig {
   keyring: string;
   /** The Ceph entity to authenticate as; default client.admin. */
   entity?: string;
+  /**
+   * Connection modes for every msgr2 session ('secure', 'crc', 'secure crc'), overriding the ceph.conf's ms_*_mode settings;
+   * '' for the file's (else Pacific's defaults).
+   */
+  msMode?: string;
   clusterState: string;
   host?: string;
   /** gRPC port of the feed's health endpoint (0: a free one). */
@@ -57,6 +63,7 @@ export async function startCephFeed(cfg: CephFeedConfig): Promise<CephFeedHandle
     auth: new CephxClient({ entity: side.entity, key: side.key }),
     logger: log,
     fsid: side.fsid,
+    modes: side.modes,
     hostname: os.hostname(),
     counters: new WireCounters(),
     fatalRetryMs: cfg.fatalRetryMs,
@@ -77,6 +84,7 @@ export async function startCephFeed(cfg: CephFeedConfig): Promise<CephFeedHandle
     monitors: side.monitors.map((m) => `v2:${m.host.includes(':') ? `[${m.host}]` : m.host}:${m.port}`),
     entity: side.entity,
     fsid: side.fsid,
+    monMode: side.modes.ms_mon_client_mode.map(modeName).join(' '),
     clusterState: cfg.clusterState,
   });
   feed.start();

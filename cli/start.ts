@@ -72,6 +72,13 @@ const OPTIONS = {
     default: 'x,y',
     desc: "the two manager instances' names (mgr.<name> to a real cluster's monitors: pick names its ceph-mgr daemons do not use)",
   },
+  cephMsMode: {
+    env: 'MGR_CEPH_MS_MODE',
+    flag: 'ceph-ms-mode',
+    type: 'string',
+    default: '',
+    desc: "msgr2 connection modes towards the cluster, e.g. 'secure' (default: ceph.conf's ms_*_mode, else Pacific's)",
+  },
 } as const;
 
 /** A real cluster to follow instead of the simulator. */
@@ -79,6 +86,8 @@ export interface CephTarget {
   conf: string;
   keyring: string;
   name: string;
+  /** Connection modes overriding ceph.conf's ms_*_mode ('' for the file's). */
+  msMode?: string;
   /** The cluster's fsid (from ceph.conf): its maps get a cluster-state folder of their own. */
   fsid?: string;
 }
@@ -174,6 +183,7 @@ export function localProcesses(cfg: {
         MGR_CEPH_CONF: path.resolve(cfg.ceph.conf),
         MGR_CEPH_KEYRING: cfg.ceph.keyring ? path.resolve(cfg.ceph.keyring) : '',
         MGR_CEPH_NAME: cfg.ceph.name,
+        MGR_CEPH_MS_MODE: cfg.ceph.msMode ?? '',
       }
     : {};
   const specs: ProcessSpec[] = [
@@ -314,8 +324,8 @@ async function main(): Promise<void> {
   if (cfg.cephConf) {
     // the Ceph side is checked before anything starts, with the error a person can act on
     try {
-      const side = cephSide({ cephConf: cfg.cephConf, keyring: cfg.cephKeyring, entity: cfg.cephName });
-      ceph = { conf: cfg.cephConf, keyring: cfg.cephKeyring, name: cfg.cephName, fsid: side.fsid };
+      const side = cephSide({ cephConf: cfg.cephConf, keyring: cfg.cephKeyring, entity: cfg.cephName, msMode: cfg.cephMsMode });
+      ceph = { conf: cfg.cephConf, keyring: cfg.cephKeyring, name: cfg.cephName, msMode: cfg.cephMsMode, fsid: side.fsid };
     } catch (e) {
       process.stderr.write(`npm start: ${(e as Error).message}\n`);
       process.exit(2);

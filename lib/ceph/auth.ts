@@ -13,6 +13,12 @@ export const AuthMode = { AUTHORIZER: 1, MON: 10 } as const;
 /** Connection modes (CEPH_CON_MODE_*): crc checksums the frames, secure encrypts them. */
 export const ConMode = { CRC: 1, SECURE: 2 } as const;
 
+/**
+ * The connection secret an authentication hands out for secure mode (AuthConnectionMeta::get_connection_secret_length):
+ * 64 bytes, of which secure.ts uses the first 40.
+ */
+export const CONNECTION_SECRET_BYTES = 64;
+
 /** What a successful authentication leaves the connection with. */
 export interface AuthResult {
   /** The global id the authenticating side has (mon: assigns it; service: the client's). */
@@ -21,7 +27,7 @@ export interface AuthResult {
   conMode: number;
   /** Keys AUTH_SIGNATURE with HMAC-SHA256. */
   sessionKey: Buffer;
-  /** Derives secure-mode keys and nonces; empty in crc mode. */
+  /** Secure mode's key and nonces (secure.ts); empty in crc mode. */
   connectionSecret: Buffer;
 }
 
@@ -29,11 +35,12 @@ export interface AuthResult {
  * One client-side authentication attempt on one connection, to a monitor
  * (a ticket-granting exchange) or to another service (an authorizer built
  * from a service ticket). Methods throw AuthError when the peer's answer
- * does not verify.
+ * does not verify. The connection modes offered are the connection's
+ * business (modes.ts), not the session's.
  */
 export interface AuthClientSession {
-  /** What to send in AUTH_REQUEST. */
-  request(): { method: number; preferredModes: number[]; payload: Buffer };
+  /** What to send in AUTH_REQUEST: the method and its payload. */
+  request(): { method: number; payload: Buffer };
   /** AUTH_REPLY_MORE's payload in, AUTH_REQUEST_MORE's payload out. */
   more(payload: Buffer): Buffer;
   /** AUTH_DONE's fields in; the keys the connection goes on with out. */
@@ -58,8 +65,12 @@ export type AuthServerStep =
 
 /** One server-side authentication of one incoming connection. */
 export interface AuthServerSession {
-  /** The first AUTH_REQUEST. */
-  request(method: number, preferredModes: number[], payload: Buffer): AuthServerStep;
+  /**
+   * The first AUTH_REQUEST, with the connection mode the connection chose
+   * (modes.ts); a 'done' result carries that mode and, for secure mode, a
+   * connection secret of CONNECTION_SECRET_BYTES.
+   */
+  request(method: number, conMode: number, payload: Buffer): AuthServerStep;
   /** Each AUTH_REQUEST_MORE. */
   more(payload: Buffer): AuthServerStep;
 }

@@ -36,7 +36,7 @@ export function authNoneClient(name: EntityName, globalId = 0n, mode: number = A
     request: () => {
       const e = new Encoder().u8(mode);
       encodeEntityName(e, name);
-      return { method: AuthMethod.NONE, preferredModes: [ConMode.CRC], payload: e.u64(globalId).toBuffer() };
+      return { method: AuthMethod.NONE, payload: e.u64(globalId).toBuffer() };
     },
     more: () => {
       throw new AuthError('auth none has no second round, yet the peer asked for one');
@@ -48,8 +48,9 @@ export function authNoneClient(name: EntityName, globalId = 0n, mode: number = A
 /** The server side of auth none: accepts any entity; `nextGlobalId` hands out ids to peers that have none. */
 export function authNoneServer(nextGlobalId: () => bigint = () => 0n): AuthServerSession {
   return {
-    request: (method, _modes, payload): AuthServerStep => {
+    request: (method, conMode, payload): AuthServerStep => {
       if (method !== AuthMethod.NONE) return { kind: 'bad', reason: `method ${method} offered; this server accepts auth none only` };
+      if (conMode !== ConMode.CRC) return { kind: 'bad', reason: 'auth none has no secret to encrypt with: crc mode only' };
       const d = new Decoder(payload);
       const mode = d.u8();
       if (mode !== AuthMode.AUTHORIZER && mode !== AuthMode.MON) return { kind: 'bad', reason: `auth none request of unknown mode ${mode}` };

@@ -10,8 +10,14 @@
 // (cephx/); this file only moves their payloads and checks the
 // AUTH_SIGNATUREs: each side signs, with HMAC-SHA256 keyed by the session
 // key, every byte it received before, and checks the peer's signature over
-// every byte it sent (ProtocolV2.cc, pre_auth). Only crc mode is spoken; the
-// FrameCodec seam (frames.ts) is where secure mode will plug in.
+// every byte it sent (ProtocolV2.cc, pre_auth).
+//
+// The connection mode is chosen here, from the six ms_*_mode settings
+// (modes.ts): the connecting side offers its list in AUTH_REQUEST, the
+// accepting side picks the first it allows (or answers AUTH_BAD_METHOD).
+// AUTH_DONE itself travels in crc mode; when the mode is secure, every
+// frame after it, AUTH_SIGNATURE included, goes through SecureCodec
+// (secure.ts) with the connection secret the authentication handed over.
 //
 // Policy is lossy (as Ceph's MonClient and a manager's daemon sessions):
 // nothing is replayed after a fault; the owner reconnects and resends.
@@ -23,6 +29,8 @@ import { createHmac } from 'crypto';
 import { EventEmitter } from 'events';
 import * as net from 'net';
 import { AuthError, AuthMethod, ConMode, type AuthClientSession, type AuthResult, type AuthServerSession } from './auth';
+import { modeName, modesFor, PACIFIC_MODES, pickMode, type ModeSettings, type MsModeOption } from './modes';
+import { CONNECTION_SECRET_MIN_BYTES, SecureCodec } from './secure';
 import { controlFrame, decodeControl, IDENT_FLAG_LOSSY, type Control } from './control';
 import { DecodeError } from './encoding';
 import { ByteQueue, CrcCodec, encodeBanner, FrameError, FrameReader, MsgrFeature, readBanner, Tag, tagName, type Frame, type FrameCodec } from './frames';
@@ -62,6 +70,8 @@ export class WireCounters {
   oversizedFrames = 0;
   authFailures = 0;
   signatureMismatches = 0;
+  /** Secure-mode frames whose GCM tag did not verify (altered, replayed, or not encrypted with this connection's key). */
+  decryptFailures = 0;
   timeouts = 0;
   messagesIn = 0;
   messagesOut = 0;
@@ -80,6 +90,8 @@ export interface ConnectionOptions {
   /** The handshake must finish within this. Default 10 s. */
   handshakeTimeoutMs?: number;
   counters?: WireCounters;
+  /** The six ms_*_mode settings the connection mode is chosen from (modes.ts: from a ceph.conf, or uniformModes('secure')). Default Pacific's. */
+  modes?: ModeSettings;
 }
 
 export interface ClientConnectOptions extends ConnectionOptions {
@@ -162,6 +174,11 @@ export class Connection extends EventEmitter {
   private readonly opts: Required<Pick<ConnectionOptions, 'maxFrameBytes' | 'keepaliveMs' | 'idleTimeoutMs' | 'handshakeTimeoutMs'>>;
   private authSession: AuthServerSession | undefined;
   private serverAuthStep: { peer: EntityName; caps: Record<string, string> } | undefined;
+  /** Server side: the modes we allow this peer (what AUTH_BAD_METHOD names), and the one chosen. */
+  private allowedModes: number[] = [];
+  private chosenMode: number = ConMode.CRC;
+  /** Client side: the modes offered in AUTH_REQUEST and the setting they came from. */
+  private offered: { option: MsModeOption; modes: number[] } | undefined;
 
   private constructor(
     private readonly socket: net.Socket,
@@ -217,6 +234,11 @@ export class Connection extends EventEmitter {
     return this.state === 'ready';
   }
 
+  /** The connection mode in use: crc until AUTH_DONE, then what was chosen. */
+  get mode(): 'crc' | 'secure' {
+    return this.codec.mode;
+  }
+
   /** Sends a message (once ready; before that it is an error). */
   sendMessage(m: Message): void {
     if (this.state !== 'ready') throw new ConnectionError('stopped', `${this.label}: cannot send ${msgTypeName(m.type)}, the connection is ${this.state}`);
@@ -265,7 +287,15 @@ export class Connection extends EventEmitter {
   }
 
   private sendFrame(f: Frame): void {
-    this.send(this.codec.encode(f));
+    let bytes: Buffer;
+    try {
+      bytes = this.codec.encode(f);
+    } catch (e) {
+      // a spent nonce sequence: the connection cannot go on safely
+      this.fail(new ConnectionError('protocol', `${this.label}: cannot send a ${tagName(f.tag)} frame: ${(e as Error).message}`));
+      return;
+    }
+    this.send(bytes);
   }
 
   private sendControl(c: Control): void {
@@ -320,6 +350,7 @@ export class Connection extends EventEmitter {
     if (e instanceof FrameError) {
       if (e.kind === 'crc') this.counters.crcErrors++;
       else if (e.kind === 'oversized') this.counters.oversizedFrames++;
+      else if (e.kind === 'decrypt') this.counters.decryptFailures++;
       else this.counters.malformedFrames++;
       return this.fail(new ConnectionError('protocol', `${this.label}: ${e.message}`));
     }
@@ -361,18 +392,25 @@ export class Connection extends EventEmitter {
         this.peerEntityType = c.entityType;
         this.state = 'auth';
         const req = o.auth.request();
-        const modes = req.preferredModes.filter((m) => m === ConMode.CRC);
-        if (!modes.length) throw new ConnectionError('mode', `the authentication asks for modes [${req.preferredModes}], mgrpc speaks crc mode (1) only`);
-        this.sendControl({ tag: Tag.AUTH_REQUEST, method: req.method, preferredModes: modes, payload: req.payload });
+        this.offered = modesFor(this.o.modes ?? PACIFIC_MODES, this.o.entityType, c.entityType, req.method);
+        if (!this.offered.modes.length) {
+          throw new ConnectionError(
+            'mode',
+            `no connection mode to offer ${this.label}: ${this.offered.option} allows only secure mode, which auth method none cannot give (no secret to encrypt with)`,
+          );
+        }
+        this.sendControl({ tag: Tag.AUTH_REQUEST, method: req.method, preferredModes: this.offered.modes, payload: req.payload });
         return;
       }
       case Tag.AUTH_BAD_METHOD: {
         if (this.state !== 'auth') this.unexpected(c);
         this.counters.authFailures++;
-        if (!c.allowedModes.includes(ConMode.CRC)) {
+        const offered = this.offered as { option: MsModeOption; modes: number[] };
+        if (!c.allowedModes.some((m) => offered.modes.includes(m))) {
           throw new ConnectionError(
             'mode',
-            `${this.label} accepts only ${c.allowedModes.map(modeName).join('/')} mode; mgrpc speaks crc mode only: allow crc on the cluster (ms_mon_service_mode and ms_service_mode = "secure crc", the Pacific default)`,
+            `${this.label} accepts only ${modeList(c.allowedModes)} mode and we offer ${modeList(offered.modes)} (${offered.option} = "${offered.modes.map(modeName).join(' ')}"): ` +
+              `add ${modeList(c.allowedModes)} to ${offered.option} (ceph.conf, or the override), or allow ${modeList(offered.modes)} on the peer`,
           );
         }
         if (!c.allowedMethods.includes(AuthMethod.CEPHX)) {
@@ -392,10 +430,17 @@ export class Connection extends EventEmitter {
         return;
       case Tag.AUTH_DONE: {
         if (this.state !== 'auth') this.unexpected(c);
-        if (c.conMode !== ConMode.CRC) throw new ConnectionError('mode', `${this.label} chose ${modeName(c.conMode)} mode; mgrpc speaks crc mode only`);
+        const offered = this.offered as { option: MsModeOption; modes: number[] };
+        if (!offered.modes.includes(c.conMode)) {
+          throw new ConnectionError(
+            'mode',
+            `${this.label} chose ${modeName(c.conMode)} mode, which we did not offer (${offered.option}: ${modeList(offered.modes)})`,
+          );
+        }
         const result = o.auth.done(c.globalId, c.conMode, c.payload);
         this.authResult = result;
         this.state = 'auth-sign';
+        this.enterMode(result);
         this.signPreAuth(result.sessionKey);
         return;
       }
@@ -455,17 +500,26 @@ export class Connection extends EventEmitter {
         return;
       case Tag.AUTH_REQUEST: {
         if (this.state !== 'auth' || this.authSession) this.unexpected(c);
-        if (!c.preferredModes.includes(ConMode.CRC)) {
-          this.log.warn('peer offers no mode we speak', { modes: c.preferredModes });
+        const allowed = modesFor(this.o.modes ?? PACIFIC_MODES, this.o.entityType, this.peerEntityType, c.method);
+        const mode = pickMode(allowed.modes, c.preferredModes);
+        this.allowedModes = allowed.modes;
+        if (mode === undefined) {
+          this.log.warn('peer offers no connection mode we allow', {
+            offered: c.preferredModes.map(modeName),
+            allowed: allowed.modes.map(modeName),
+            setting: allowed.option,
+          });
           this.counters.authFailures++;
-          this.sendControl({ tag: Tag.AUTH_BAD_METHOD, method: c.method, result: -95, allowedMethods: [AuthMethod.CEPHX], allowedModes: [ConMode.CRC] });
+          this.sendControl({ tag: Tag.AUTH_BAD_METHOD, method: c.method, result: -95, allowedMethods: [AuthMethod.CEPHX], allowedModes: allowed.modes });
           throw new ConnectionError(
             'mode',
-            `${this.label} (a ${entityTypeName(this.peerEntityType)}) offers only ${c.preferredModes.map(modeName).join('/')} mode; mgrpc speaks crc mode only: allow crc on that peer (ms_client_mode / ms_mon_client_mode = "crc secure")`,
+            `${this.label} (a ${entityTypeName(this.peerEntityType)}) offers ${modeList(c.preferredModes)} mode and we allow ${modeList(allowed.modes)} (${allowed.option}): ` +
+              `change ${allowed.option} here or the peer's modes so they share one`,
           );
         }
+        this.chosenMode = mode;
         this.authSession = o.auth();
-        return this.onServerAuthStep(this.authSession.request(c.method, c.preferredModes, c.payload), c.method);
+        return this.onServerAuthStep(this.authSession.request(c.method, mode, c.payload), c.method);
       }
       case Tag.AUTH_REQUEST_MORE:
         if (this.state !== 'auth' || !this.authSession) this.unexpected(c);
@@ -522,19 +576,38 @@ export class Connection extends EventEmitter {
     if (step.kind === 'bad') {
       this.counters.authFailures++;
       this.log.warn('authentication refused', { peerType: entityTypeName(this.peerEntityType), reason: step.reason });
-      this.sendControl({ tag: Tag.AUTH_BAD_METHOD, method, result: -13, allowedMethods: [AuthMethod.CEPHX], allowedModes: [ConMode.CRC] });
+      this.sendControl({ tag: Tag.AUTH_BAD_METHOD, method, result: -13, allowedMethods: [AuthMethod.CEPHX], allowedModes: this.allowedModes });
       throw new ConnectionError('auth', `${this.label}: authentication refused: ${step.reason}`);
     }
-    if (step.result.conMode !== ConMode.CRC)
-      throw new ConnectionError('mode', `the authentication chose ${modeName(step.result.conMode)} mode; only crc is spoken`);
+    if (step.result.conMode !== this.chosenMode) {
+      throw new ConnectionError(
+        'protocol',
+        `the authentication answered for ${modeName(step.result.conMode)} mode, the connection chose ${modeName(this.chosenMode)}`,
+      );
+    }
     this.authResult = step.result;
     this.serverAuthStep = { peer: step.peer, caps: step.caps };
     this.sendControl({ tag: Tag.AUTH_DONE, globalId: step.result.globalId, conMode: step.result.conMode, payload: step.payload });
     this.state = 'auth-sign';
+    this.enterMode(step.result);
     this.signPreAuth(step.result.sessionKey);
   }
 
   // --- both sides --------------------------------------------------------------
+
+  /** Right after AUTH_DONE: in secure mode every later frame, both ways, is encrypted with the connection secret. */
+  private enterMode(result: AuthResult): void {
+    if (result.conMode === ConMode.CRC) return;
+    if (result.conMode !== ConMode.SECURE) throw new ConnectionError('protocol', `${this.label}: unknown connection mode ${result.conMode}`);
+    if (result.connectionSecret.length < CONNECTION_SECRET_MIN_BYTES) {
+      throw new ConnectionError(
+        'auth',
+        `${this.label}: secure mode chosen but the authentication gave a connection secret of ${result.connectionSecret.length} bytes (${CONNECTION_SECRET_MIN_BYTES} needed)`,
+      );
+    }
+    this.codec = SecureCodec.fromSecret(result.connectionSecret, this.side);
+    this.reader.codec = this.codec;
+  }
 
   /** Stops recording and sends our AUTH_SIGNATURE over everything received so far (the signature frame itself is in neither record). */
   private signPreAuth(sessionKey: Buffer): void {
@@ -565,6 +638,7 @@ export class Connection extends EventEmitter {
     const p = this.peer as PeerInfo;
     this.log.info('connected', {
       peer: p.name ? formatEntityName(p.name) : entityTypeName(p.entityType),
+      mode: this.codec.mode,
       globalId: String(p.globalId),
       addrs: p.addrs.map(addrToString),
     });
@@ -654,8 +728,8 @@ function hmac(key: Buffer, data: Buffer): Buffer {
   return createHmac('sha256', key).update(data).digest();
 }
 
-function modeName(m: number): string {
-  return m === ConMode.CRC ? 'crc' : m === ConMode.SECURE ? 'secure' : `mode ${m}`;
+function modeList(ms: number[]): string {
+  return ms.length ? ms.map(modeName).join('/') : 'no';
 }
 
 const ERRNO: Record<number, string> = { [-1]: 'EPERM', [-2]: 'ENOENT', [-13]: 'EACCES', [-22]: 'EINVAL', [-95]: 'EOPNOTSUPP', [-110]: 'ETIMEDOUT' };

@@ -10,8 +10,8 @@
 // (header, front, middle, data) with trailing empty ones left out.
 //
 // The FrameCodec interface is the seam for the connection mode: CrcCodec
-// is crc mode; secure mode (AES-128-GCM) implements the same interface and
-// the connection swaps codecs after AUTH_DONE without other changes.
+// here is crc mode; SecureCodec (secure.ts) is secure mode (AES-128-GCM),
+// which the connection swaps in after AUTH_DONE without other changes.
 // FrameReader cuts frames out of a byte stream and refuses one larger than
 // its limit as soon as the preamble announces it, before buffering it.
 import { crc32c } from '@node-rs/crc32';
@@ -61,13 +61,13 @@ export const MESSAGE_ALIGNMENTS = [DEFAULT_ALIGNMENT, DEFAULT_ALIGNMENT, DEFAULT
 
 /** late_status in the epilogue: the low nibble says whether the sender finished or aborted the frame. */
 const LATE_STATUS_MASK = 0x0f;
-const LATE_STATUS_COMPLETE = 0x0e;
+export const LATE_STATUS_COMPLETE = 0x0e;
 const LATE_STATUS_ABORTED = 0x01;
 
-/** Why a frame was refused; `kind` feeds the connection's counters. */
+/** Why a frame was refused; `kind` feeds the connection's counters ('decrypt': a secure-mode frame whose GCM tag does not verify). */
 export class FrameError extends Error {
   constructor(
-    readonly kind: 'crc' | 'malformed' | 'oversized',
+    readonly kind: 'crc' | 'malformed' | 'oversized' | 'decrypt',
     message: string,
   ) {
     super(message);
@@ -90,6 +90,8 @@ export interface Preamble {
   lengths: number[];
   alignments: number[];
   flags: number;
+  /** Secure mode: the first bytes of segment 0, which travel inside the preamble's encrypted block. */
+  inline?: Buffer;
 }
 
 /** How one connection mode puts frames on the wire and takes them off. */
@@ -112,27 +114,65 @@ function segmentCount(segments: Buffer[]): number {
   return 1;
 }
 
+/** The segments a frame puts on the wire: trailing empty ones left out, at least one. */
+export function frameSegments(frame: Frame): Buffer[] {
+  if (frame.segments.length < 1 || frame.segments.length > MAX_SEGMENTS)
+    throw new Error(`a frame has 1 to ${MAX_SEGMENTS} segments, not ${frame.segments.length}`);
+  return frame.segments.slice(0, segmentCount(frame.segments));
+}
+
+/** Writes the 32-byte preamble of `frame` (whose segments are `segs`) at the start of `out`, crc included. */
+export function writePreamble(out: Buffer, frame: Frame, segs: Buffer[]): void {
+  const aligns = frame.alignments ?? (frame.tag === Tag.MESSAGE ? MESSAGE_ALIGNMENTS : [DEFAULT_ALIGNMENT]);
+  out.fill(0, 0, PREAMBLE_BYTES);
+  out[0] = frame.tag;
+  out[1] = segs.length;
+  for (let i = 0; i < segs.length; i++) {
+    out.writeUInt32LE(segs[i].length, 2 + 6 * i);
+    out.writeUInt16LE(aligns[i] ?? DEFAULT_ALIGNMENT, 6 + 6 * i);
+  }
+  out[26] = frame.flags ?? 0;
+  out.writeUInt32LE(cephCrc32c(0, out.subarray(0, 28)), 28);
+}
+
+/** Reads and checks a 32-byte preamble (its crc, the segment count); both modes carry it, secure mode encrypted. */
+export function parsePreamble(b: Buffer): Preamble {
+  const crc = b.readUInt32LE(28);
+  const want = cephCrc32c(0, b.subarray(0, 28));
+  if (crc !== want) throw new FrameError('crc', `bad preamble crc: computed ${want.toString(16)}, frame says ${crc.toString(16)}`);
+  const n = b[1];
+  if (n < 1 || n > MAX_SEGMENTS) throw new FrameError('malformed', `preamble announces ${n} segments (1 to ${MAX_SEGMENTS} allowed)`);
+  const lengths: number[] = [];
+  const alignments: number[] = [];
+  for (let i = 0; i < n; i++) {
+    lengths.push(b.readUInt32LE(2 + 6 * i));
+    alignments.push(b.readUInt16LE(6 + 6 * i));
+  }
+  if (n > 1 && lengths[n - 1] === 0) throw new FrameError('malformed', 'the last segment of a multi-segment frame is empty');
+  return { tag: b[0], lengths, alignments, flags: b[26] };
+}
+
+/**
+ * late_status of a multi-segment frame's epilogue: true if the sender
+ * completed the frame, false if it aborted it; anything else is an error.
+ */
+export function lateStatusComplete(late: number): boolean {
+  const s = late & LATE_STATUS_MASK;
+  if (s !== LATE_STATUS_COMPLETE && s !== LATE_STATUS_ABORTED) throw new FrameError('malformed', `bad late_status 0x${late.toString(16)}`);
+  return s === LATE_STATUS_COMPLETE;
+}
+
 /** crc mode, msgr2.1. */
 export class CrcCodec implements FrameCodec {
   readonly mode = 'crc' as const;
   readonly preambleBytes = PREAMBLE_BYTES;
 
   encode(frame: Frame): Buffer {
-    if (frame.segments.length < 1 || frame.segments.length > MAX_SEGMENTS)
-      throw new Error(`a frame has 1 to ${MAX_SEGMENTS} segments, not ${frame.segments.length}`);
-    const n = segmentCount(frame.segments);
-    const segs = frame.segments.slice(0, n);
-    const aligns = frame.alignments ?? (frame.tag === Tag.MESSAGE ? MESSAGE_ALIGNMENTS : [DEFAULT_ALIGNMENT]);
+    const segs = frameSegments(frame);
+    const n = segs.length;
     const total = PREAMBLE_BYTES + segs.reduce((s, b) => s + b.length, 0) + (segs[0].length ? 4 : 0) + (n > 1 ? CRC_EPILOGUE_BYTES : 0);
     const out = Buffer.alloc(total);
-    out[0] = frame.tag;
-    out[1] = n;
-    for (let i = 0; i < n; i++) {
-      out.writeUInt32LE(segs[i].length, 2 + 6 * i);
-      out.writeUInt16LE(aligns[i] ?? DEFAULT_ALIGNMENT, 6 + 6 * i);
-    }
-    out[26] = frame.flags ?? 0;
-    out.writeUInt32LE(cephCrc32c(0, out.subarray(0, 28)), 28);
+    writePreamble(out, frame, segs);
     let at = PREAMBLE_BYTES;
     if (segs[0].length) {
       at += segs[0].copy(out, at);
@@ -150,19 +190,7 @@ export class CrcCodec implements FrameCodec {
   }
 
   decodePreamble(b: Buffer): Preamble {
-    const crc = b.readUInt32LE(28);
-    const want = cephCrc32c(0, b.subarray(0, 28));
-    if (crc !== want) throw new FrameError('crc', `bad preamble crc: computed ${want.toString(16)}, frame says ${crc.toString(16)}`);
-    const n = b[1];
-    if (n < 1 || n > MAX_SEGMENTS) throw new FrameError('malformed', `preamble announces ${n} segments (1 to ${MAX_SEGMENTS} allowed)`);
-    const lengths: number[] = [];
-    const alignments: number[] = [];
-    for (let i = 0; i < n; i++) {
-      lengths.push(b.readUInt32LE(2 + 6 * i));
-      alignments.push(b.readUInt16LE(6 + 6 * i));
-    }
-    if (n > 1 && lengths[n - 1] === 0) throw new FrameError('malformed', 'the last segment of a multi-segment frame is empty');
-    return { tag: b[0], lengths, alignments, flags: b[26] };
+    return parsePreamble(b);
   }
 
   restBytes(p: Preamble): number {
@@ -185,10 +213,9 @@ export class CrcCodec implements FrameCodec {
       segs.push(rest.subarray(at, at + p.lengths[i]));
       at += p.lengths[i];
     }
-    const late = rest[at] & LATE_STATUS_MASK;
-    if (late !== LATE_STATUS_COMPLETE && late !== LATE_STATUS_ABORTED) throw new FrameError('malformed', `bad late_status 0x${rest[at].toString(16)}`);
+    const complete = lateStatusComplete(rest[at]);
     for (let i = 1; i < segs.length; i++) checkCrc(segs[i], rest.readUInt32LE(at + 1 + 4 * (i - 1)), i);
-    return late === LATE_STATUS_COMPLETE ? segs : undefined;
+    return complete ? segs : undefined;
   }
 }
 

@@ -13,8 +13,8 @@
 // from `backoffMs` to `maxBackoffMs`). A session that ends (socket closed,
 // keepalives unanswered, bad input) starts a new hunt at once, beginning
 // with another monitor. Errors no other monitor will cure (a refused key,
-// a cluster that is not Pacific, a monitor speaking only msgr v1, a
-// secure-only cluster) stop the hunt: start() rejects with the error, which
+// a cluster that is not Pacific, a monitor speaking only msgr v1, no
+// connection mode in common) stop the hunt: start() rejects with the error, which
 // names the entity and the monitor, and the client retries only every
 // `fatalRetryMs` (no busy loop), exposing the error in status().
 import { EventEmitter } from 'events';
@@ -23,6 +23,7 @@ import { CephxClient } from './cephx/client';
 import { Connection, ConnectionError, errnoName, WireCounters } from './connection';
 import { MsgType, msgTypeName, Priority, type Message } from './message';
 import * as M from './messages/mon';
+import type { ModeSettings } from './modes';
 import { EntityType, formatEntityName } from './types';
 import type { Logger } from '../log';
 
@@ -61,6 +62,11 @@ export interface MonClientOptions {
   counters?: WireCounters;
   /** Sent in MMonSubscribe, as Ceph clients send theirs. */
   hostname?: string;
+  /**
+   * The ms_*_mode settings (modes.ts; e.g. modeSettings({ conf, entity })): a client offers ms_mon_client_mode,
+   * a daemon ms_mon_cluster_mode. Default Pacific's ("secure crc").
+   */
+  modes?: ModeSettings;
 }
 
 export interface MonCommandResult {
@@ -85,6 +91,8 @@ export interface MonClientStatus {
   state: 'stopped' | 'hunting' | 'connected' | 'waiting';
   /** The monitor of the current session ("mon.a v2:127.0.0.1:3300"). */
   monitor?: string;
+  /** The connection mode of the current session. */
+  mode?: 'crc' | 'secure';
   fsid?: string;
   globalId?: string;
   /** The last error, kept after a reconnect so a person can see what went wrong. */
@@ -125,6 +133,7 @@ export class MonClient extends EventEmitter {
   private candidates: MonAddr[];
   private conn: Connection | undefined;
   private connLabel: string | undefined;
+  private connAddr: MonAddr | undefined;
   private state: MonClientStatus['state'] = 'stopped';
   private monmap: M.MonMap | undefined;
   private gid = 0n;
@@ -222,6 +231,7 @@ export class MonClient extends EventEmitter {
     return {
       state: this.state,
       monitor: this.conn?.isReady ? this.connLabel : undefined,
+      mode: this.conn?.isReady ? this.conn.mode : undefined,
       fsid: this.monmap?.fsid,
       globalId: this.gid ? String(this.gid) : undefined,
       lastError: this.lastError?.message,
@@ -282,8 +292,9 @@ export class MonClient extends EventEmitter {
       handshakeTimeoutMs: this.o.handshakeTimeoutMs,
       maxFrameBytes: this.o.maxFrameBytes,
       counters: this.counters,
+      modes: this.o.modes,
     }).then(
-      (c) => this.onSession(c, label),
+      (c) => this.onSession(c, label, mon),
       (e: Error) => this.onHuntFailure(e, label),
     );
   }
@@ -330,10 +341,11 @@ export class MonClient extends EventEmitter {
 
   // --- the session ---------------------------------------------------------------
 
-  private onSession(c: Connection, label: string): void {
+  private onSession(c: Connection, label: string, addr: MonAddr): void {
     if (this.state === 'stopped') return c.close();
     this.conn = c;
     this.connLabel = label;
+    this.connAddr = addr;
     this.state = 'connected';
     this.refused = undefined;
     this.sessions++;
@@ -371,6 +383,9 @@ export class MonClient extends EventEmitter {
     this.log.warn('monitor session ended; hunting', { monitor: label, reason });
     if (this.announced) this.emit('disconnected', label, reason);
     this.announced = false;
+    // the others first: the one that failed is tried last
+    const failed = (m: MonAddr) => m.host === this.connAddr?.host && m.port === this.connAddr?.port;
+    this.hunt = [...shuffle(this.candidates.filter((m) => !failed(m))), ...this.candidates.filter(failed)];
     this.huntNext();
   }
 
@@ -391,7 +406,7 @@ export class MonClient extends EventEmitter {
         if (v2.length) this.candidates = v2;
         if (!this.announced) {
           this.announced = true;
-          this.log.info('monitor session open', { monitor: this.connLabel, globalId: String(this.gid), fsid: monmap.fsid });
+          this.log.info('monitor session open', { monitor: this.connLabel, mode: this.conn?.mode, globalId: String(this.gid), fsid: monmap.fsid });
           this.emit('connected', this.connLabel);
         }
         this.gotMap('monmap', monmap.epoch, m);

@@ -3,7 +3,7 @@
 // Shared by every process that connects to a real cluster (the map feed,
 // the managers, the standby service's ceph backend, npm start's checks
 // before anything starts), so the flags mean the same everywhere:
-// --ceph-conf, --ceph-mon-host, --ceph-keyring, --ceph-name.
+// --ceph-conf, --ceph-mon-host, --ceph-keyring, --ceph-name, --ceph-ms-mode.
 //
 //   const t = cephTarget({ cephConf: '/etc/ceph/ceph.conf', keyring: '', entity: 'client.admin' });
 //   t.monitors           // msgr2 addresses from mon_host
@@ -11,6 +11,7 @@
 //   t.keys.get('mgr.x')  // another entity's entry, when the keyring holds it
 //   cephSide(files)      // monitors and the entity's key in one step
 import { monitorsForClient, readCephConf, type CephConf, type HostPort } from './conf';
+import { ModeError, modeSettings, uniformModes, type ModeSettings } from './modes';
 import { KeyringError, readKeyring, type KeyringEntry } from '../keyring';
 
 /** What to connect to and how to authenticate. */
@@ -23,6 +24,8 @@ export interface CephTargetFiles {
   keyring: string;
   /** The Ceph entity to authenticate as; default client.admin. */
   entity?: string;
+  /** msgr2 connection modes ('secure', 'crc', 'secure crc') for every ms_*_mode setting, overriding ceph.conf's. */
+  msMode?: string;
 }
 
 /** The files read: the monitors, the fsid and every key of the keyring. */
@@ -36,6 +39,8 @@ export interface CephTarget {
   keyringFile: string;
   /** Every entry of that keyring, by entity. */
   keys: Map<string, KeyringEntry>;
+  /** The six ms_*_mode settings: msMode if given, else ceph.conf's for the entity, else Pacific's defaults (also when absent). */
+  modes?: ModeSettings;
 }
 
 /** A configuration error a person can fix (bad conf, missing key): processes print it and exit 2. */
@@ -55,9 +60,11 @@ export function cephTarget(cfg: CephTargetFiles): CephTarget {
     const monitors = monitorsForClient(monHost, cfg.monHost ? '--ceph-mon-host' : conf!.source);
     const keyringFile = cfg.keyring || conf?.get('keyring', entity)?.split(',')[0].trim() || `/etc/ceph/ceph.${entity}.keyring`;
     const keys = readKeyring(keyringFile);
-    return { monitors, monHost: monHost!, entity, fsid: conf?.get('fsid', entity), keyringFile, keys };
+    const modes = cfg.msMode ? uniformModes(cfg.msMode) : modeSettings({ conf, entity });
+    return { monitors, monHost: monHost!, entity, fsid: conf?.get('fsid', entity), keyringFile, keys, modes };
   } catch (e) {
     if (e instanceof CephConfigError) throw e;
+    if (e instanceof ModeError && cfg.msMode) throw new CephConfigError(`--ceph-ms-mode (MGR_CEPH_MS_MODE): ${e.message}`, { cause: e });
     if (e instanceof KeyringError || e instanceof Error) throw new CephConfigError(e.message, { cause: e });
     throw e;
   }
@@ -77,9 +84,11 @@ export function cephSide(cfg: CephTargetFiles): {
   entity: string;
   key: string;
   fsid?: string;
+  /** The six ms_*_mode settings (see CephTarget.modes). */
+  modes: ModeSettings;
 } {
   const t = cephTarget(cfg);
-  return { monitors: t.monitors, monHost: t.monHost, entity: t.entity, key: keyOf(t), fsid: t.fsid };
+  return { monitors: t.monitors, monHost: t.monHost, entity: t.entity, key: keyOf(t), fsid: t.fsid, modes: t.modes ?? modeSettings({}) };
 }
 
 /**
@@ -112,15 +121,26 @@ export function cephTargetOptions(defaultConf: string, whenOff = '') {
       desc: 'keyring holding the key of --ceph-name (default: the keyring ceph.conf names, else /etc/ceph/ceph.<name>.keyring)',
     },
     cephName: { env: 'MGR_CEPH_NAME', flag: 'ceph-name', type: 'string' as const, default: 'client.admin', desc: 'the Ceph entity to authenticate as' },
+    cephMsMode: {
+      env: 'MGR_CEPH_MS_MODE',
+      flag: 'ceph-ms-mode',
+      type: 'string' as const,
+      default: '',
+      desc: "msgr2 connection modes, e.g. 'secure' for a cluster that requires encryption (overrides ceph.conf's ms_*_mode; default: the file's, else Pacific's)",
+    },
   };
 }
 
 /** The target files from a loaded configuration: ceph.conf is not read when only --ceph-mon-host was given. */
-export function targetFromConfig(cfg: { cephConf: string; cephMonHost: string; cephKeyring: string; cephName: string }, defaultConf: string): CephTargetFiles {
+export function targetFromConfig(
+  cfg: { cephConf: string; cephMonHost: string; cephKeyring: string; cephName: string; cephMsMode?: string },
+  defaultConf: string,
+): CephTargetFiles {
   return {
     cephConf: cfg.cephMonHost && cfg.cephConf === defaultConf ? '' : cfg.cephConf,
     monHost: cfg.cephMonHost || undefined,
     keyring: cfg.cephKeyring,
     entity: cfg.cephName,
+    msMode: cfg.cephMsMode || undefined,
   };
 }

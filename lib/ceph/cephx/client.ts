@@ -21,7 +21,7 @@
 // Sources: src/auth/cephx/CephxClientHandler.cc, src/mon/MonClient.cc
 // (MonConnection::get_auth_request / handle_auth_done, _check_auth_tickets,
 // _check_auth_rotating).
-import { AuthError, AuthMethod, ConMode, type AuthClientSession, type AuthResult, type MonAuthProvider } from '../auth';
+import { AuthError, AuthMethod, type AuthClientSession, type AuthResult, type MonAuthProvider } from '../auth';
 import { errnoName } from '../connection';
 import { Decoder, DecodeError, Encoder } from '../encoding';
 import { EntityType, entityTypeName, formatEntityName, parseEntityName, type EntityName } from '../types';
@@ -107,7 +107,7 @@ export class CephxClient implements MonAuthProvider {
       request: () => {
         const e = new Encoder();
         encodeMonAuthRequest(e, { name: this.entity, globalId });
-        return { method: AuthMethod.CEPHX, preferredModes: [ConMode.CRC], payload: e.toBuffer() };
+        return { method: AuthMethod.CEPHX, payload: e.toBuffer() };
       },
       more: (payload) => {
         if (challenged) throw new AuthError(`the monitor challenged ${this.name} twice`);

@@ -8,14 +8,15 @@
 //                        session key
 //   AUTH_REPLY_MORE   ←  a fresh challenge, sealed with the session key
 //   AUTH_REQUEST_MORE →  the same checks again, and challenge + 1
-//   AUTH_DONE         ←  nonce + 1 sealed with the session key
+//   AUTH_DONE         ←  nonce + 1 (and, in secure mode, a fresh 64-byte
+//                        connection secret) sealed with the session key
 // The peer's name, global id and caps come from the ticket, which only the
 // monitors could have sealed. Every failure is `{kind: 'bad', reason}`.
 // Sources: src/auth/cephx/CephxProtocol.cc (cephx_verify_authorizer),
 // src/auth/cephx/CephxAuthorizeHandler.cc, src/mon/MonClient.cc
 // (MonClient::handle_auth_request: one challenge, then a verdict).
 import { randomBytes } from 'crypto';
-import { AuthError, AuthMethod, AuthMode, ConMode, type AuthServerSession, type AuthServerStep } from '../auth';
+import { AuthError, AuthMethod, AuthMode, CONNECTION_SECRET_BYTES, ConMode, type AuthServerSession, type AuthServerStep } from '../auth';
 import { Decoder, DecodeError, Encoder } from '../encoding';
 import { entityTypeName, formatEntityName, utimeToMs } from '../types';
 import { AUTH_MODE_AUTHORIZER_MAX } from './authenticate';
@@ -36,8 +37,6 @@ export const DEFAULT_CLOCK_SKEW_MS = 60000;
 export interface ServiceServerOptions {
   /** The rotating secrets of our service type (mgr), kept fresh by the caller. */
   keys: RotatingKeys;
-  /** Bytes of connection secret to hand out (secure mode needs them; crc mode none). Default 0. */
-  connectionSecretBytes?: number;
   /** The clock (ms); tests pass the capture's time. */
   now?: () => number;
   /** Random u64s for the challenge; tests pass the captured one. */
@@ -64,6 +63,7 @@ export function cephxServiceServer(o: ServiceServerOptions): AuthServerSession {
   /** The session key of the ticket the challenge was sealed for: the answer must come with the same ticket. */
   let challengedKey: Buffer | undefined;
   let finished = false;
+  let conMode: number = ConMode.CRC;
 
   /** Every check of cephx_verify_authorizer; throws Refused with the reason. */
   const verify = (payload: Buffer): Verified => {
@@ -138,7 +138,8 @@ export function cephxServiceServer(o: ServiceServerOptions): AuthServerSession {
     if (!v.authorize.haveChallenge || v.authorize.serverChallengePlusOne !== plusOne(challenge)) {
       return { kind: 'bad', reason: `cephx authorizer refused: ${formatEntityName(peer)} did not answer the challenge` };
     }
-    const connectionSecret = (o.connectionSecretBytes ?? 0) > 0 ? randomBytes(o.connectionSecretBytes as number) : Buffer.alloc(0);
+    // secure mode's key and nonces, sealed in the reply with the ticket's session key (CephxServiceHandler)
+    const connectionSecret = conMode === ConMode.SECURE ? randomBytes(CONNECTION_SECRET_BYTES) : Buffer.alloc(0);
     const e = new Encoder();
     writeAuthorizeReply(e, key, { noncePlusOne: plusOne(v.authorize.nonce), connectionSecret });
     const caps: Record<string, string> = {};
@@ -146,22 +147,23 @@ export function cephxServiceServer(o: ServiceServerOptions): AuthServerSession {
     return {
       kind: 'done',
       payload: e.toBuffer(),
-      result: { globalId: v.info.ticket.globalId, conMode: ConMode.CRC, sessionKey: key, connectionSecret },
+      result: { globalId: v.info.ticket.globalId, conMode, sessionKey: key, connectionSecret },
       peer,
       caps,
     };
   };
 
   return {
-    request: (method, preferredModes, payload) => {
+    request: (method, mode, payload) => {
       if (method !== AuthMethod.CEPHX) {
         finished = true;
         return { kind: 'bad', reason: `auth method ${method} offered; this ${service} accepts cephx (2) only` };
       }
-      if (!preferredModes.includes(ConMode.CRC)) {
+      if (mode !== ConMode.CRC && mode !== ConMode.SECURE) {
         finished = true;
-        return { kind: 'bad', reason: `the peer offers modes [${preferredModes.join(',')}]; this ${service} speaks crc (1) only` };
+        return { kind: 'bad', reason: `connection mode ${mode} is neither crc (1) nor secure (2)` };
       }
+      conMode = mode;
       return step(payload);
     },
     more: (payload) => {

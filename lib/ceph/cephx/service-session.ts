@@ -9,7 +9,7 @@
 // Sources: src/auth/cephx/CephxProtocol.cc (build_authorizer, add_challenge,
 // verify_reply), src/mon/MonClient.cc (MonClient::get_auth_request for a
 // non-monitor peer, handle_auth_reply_more, handle_auth_done).
-import { AuthError, AuthMethod, ConMode, type AuthClientSession } from '../auth';
+import { AuthError, AuthMethod, type AuthClientSession } from '../auth';
 import { Decoder, DecodeError, Encoder } from '../encoding';
 import { entityTypeName } from '../types';
 import { encodeAuthorizer, openChallenge, plusOne, readAuthorizeReply, type Authorize } from './authorizer';
@@ -47,7 +47,6 @@ export function cephxServiceSession(o: ServiceSessionOptions): AuthClientSession
   return {
     request: () => ({
       method: AuthMethod.CEPHX,
-      preferredModes: [ConMode.CRC],
       payload: authorizer({ nonce, haveChallenge: false, serverChallengePlusOne: 0n }),
     }),
     more: (payload) => {

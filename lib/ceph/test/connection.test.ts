@@ -1,12 +1,14 @@
 // Our msgr2 client against our msgr2 server on loopback: the handshake,
 // messages both ways, keepalives, and bad input ending one connection only.
 import * as net from 'net';
-import { AuthMethod, ConMode, type AuthClientSession, type AuthServerSession } from '../auth';
+import { randomBytes } from 'crypto';
+import { AuthMethod, CONNECTION_SECRET_BYTES, ConMode, type AuthClientSession, type AuthServerSession } from '../auth';
 import { authNoneClient, authNoneServer } from '../authnone';
 import { Connection, ConnectionError, WireCounters, type PeerInfo } from '../connection';
 import { controlFrame, decodeControl } from '../control';
 import { ByteQueue, CrcCodec, encodeBanner, FrameReader, Tag } from '../frames';
 import { MsgType, type Message } from '../message';
+import { uniformModes } from '../modes';
 import { EntityType, v2Addr } from '../types';
 import { createLogger } from '../../log';
 import { until } from '../../testing/wait';
@@ -76,26 +78,32 @@ async function rawPeer(port: number) {
   };
 }
 
-/** A test stand-in for cephx (until both sides of cephx exist): a fixed session key per side. */
+/** A stand-in for an authentication protocol: a fixed session key per side; the connection secret travels in the clear in AUTH_DONE. */
 function keyedClient(key: Buffer): AuthClientSession {
   return {
-    request: () => ({ method: AuthMethod.CEPHX, preferredModes: [ConMode.CRC], payload: Buffer.from('hi') }),
+    request: () => ({ method: AuthMethod.CEPHX, payload: Buffer.from('hi') }),
     more: () => Buffer.alloc(0),
-    done: (globalId, conMode) => ({ globalId, conMode, sessionKey: key, connectionSecret: Buffer.alloc(0) }),
+    done: (globalId, conMode, payload) => ({ globalId, conMode, sessionKey: key, connectionSecret: payload }),
   };
 }
 function keyedServer(key: Buffer): AuthServerSession {
+  let mode = 0;
+  const secret = conModeSecret();
   return {
-    request: () => ({ kind: 'more', payload: Buffer.from('challenge') }),
+    request: (_method, conMode) => {
+      mode = conMode;
+      return { kind: 'more', payload: Buffer.from('challenge') };
+    },
     more: () => ({
       kind: 'done',
-      payload: Buffer.from('ok'),
-      result: { globalId: 4242n, conMode: ConMode.CRC, sessionKey: key, connectionSecret: Buffer.alloc(0) },
+      payload: mode === ConMode.SECURE ? secret : Buffer.alloc(0),
+      result: { globalId: 4242n, conMode: mode, sessionKey: key, connectionSecret: mode === ConMode.SECURE ? secret : Buffer.alloc(0) },
       peer: { type: EntityType.OSD, id: '3' },
       caps: { mgr: 'allow profile osd' },
     }),
   };
 }
+const conModeSecret = () => randomBytes(CONNECTION_SECRET_BYTES);
 
 describe('msgr2 connection, our client to our server', () => {
   let server: Server;
@@ -227,8 +235,8 @@ describe('msgr2 connection, our client to our server', () => {
     expect(server.counters.oversizedFrames).toBe(1);
   });
 
-  it('tells a peer that offers secure mode only that we speak crc, and closes', async () => {
-    server = await startServer();
+  it('tells a peer that offers secure mode only that we allow crc only, and closes', async () => {
+    server = await startServer(undefined, { modes: uniformModes('crc') });
     const p = await rawPeer(server.port);
     p.write(encodeBanner({ supported: 1n, required: 0n }));
     p.write(codec.encode(controlFrame({ tag: Tag.HELLO, entityType: EntityType.OSD, peerAddr: v2Addr('127.0.0.1', server.port) })));
@@ -244,7 +252,9 @@ describe('msgr2 connection, our client to our server', () => {
     const p = await rawPeer(server.port);
     p.write(encodeBanner({ supported: 1n, required: 0n }));
     p.write(codec.encode(controlFrame({ tag: Tag.HELLO, entityType: EntityType.OSD, peerAddr: v2Addr('127.0.0.1', server.port) })));
-    p.write(codec.encode(controlFrame({ tag: Tag.AUTH_REQUEST, ...authNoneClient({ type: EntityType.OSD, id: '1' }, 5n).request() })));
+    p.write(
+      codec.encode(controlFrame({ tag: Tag.AUTH_REQUEST, preferredModes: [ConMode.CRC], ...authNoneClient({ type: EntityType.OSD, id: '1' }, 5n).request() })),
+    );
     await until('auth done and signature', () => p.frames.some((f) => f.tag === Tag.AUTH_SIGNATURE));
     p.write(codec.encode(controlFrame({ tag: Tag.AUTH_SIGNATURE, signature: Buffer.alloc(32) })));
     p.write(

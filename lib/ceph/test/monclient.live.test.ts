@@ -1,6 +1,7 @@
 // The monitor client against the real Pacific monitors of the project's
 // loopback test cluster (lib/testing/ceph-cluster.ts), authenticating with
 // cephx as client.admin.
+import { uniformModes, type ModeSettings } from '../modes';
 import { MonClient } from '../monclient';
 import { createLogger } from '../../log';
 import { keyFromKeyring } from '../../keyring';
@@ -42,6 +43,24 @@ describeCeph(__filename)('MonClient on a live Pacific cluster', () => {
     expect(monmap.minMonRelease).toBe(16);
     await until('every subscribed map', () => ['osdmap', 'fsmap', 'mgrmap', 'monmap', 'config'].every((n) => maps.has(n)));
     expect(c.status()).toMatchObject({ state: 'connected', fsid: cluster.fsid, wire: { crcErrors: 0, malformedFrames: 0, signatureMismatches: 0 } });
+  });
+
+  it("on Pacific's default modes the session is secure, as a Ceph client's is; set to crc only, it is crc", async () => {
+    const c = adminClient();
+    await c.start();
+    expect(c.status()).toMatchObject({ mode: 'secure', wire: { decryptFailures: 0 } });
+    c.stop();
+    const crc = new MonClient({
+      monitors: monitors(),
+      entity: 'client.admin',
+      key: keyFromKeyring(cluster.keyringPath, 'client.admin'),
+      logger,
+      modes: uniformModes('crc'),
+    });
+    mc = crc;
+    await crc.start();
+    expect(crc.status().mode).toBe('crc');
+    expect((await crc.command({ prefix: 'mon stat', format: 'json' })).r).toBe(0);
   });
 
   it('runs osd dump and gets the epoch `ceph osd dump -f json` reports', async () => {
@@ -90,14 +109,16 @@ describeCeph(__filename)('MonClient on a live Pacific cluster', () => {
 
 // Restarting a monitor and changing its modes would disturb the other test
 // files that share the run's cluster: these run on a cluster of their own
-// (one monitor, one OSD).
+// (one monitor, one OSD). Three monitors and an all-secure cluster:
+// ceph-feed/test/production.live.test.ts.
 describeCeph(__filename)('MonClient and a monitor of its own: restarted, then made secure-only', () => {
   let cluster: CephCluster | undefined;
   let mc: MonClient | undefined;
-  const client = () => {
+  const client = (modes?: ModeSettings) => {
     const c = cluster as CephCluster;
     const i = c.mons[0].v2.lastIndexOf(':');
     mc = new MonClient({
+      modes,
       monitors: [{ host: c.mons[0].v2.slice(0, i), port: Number(c.mons[0].v2.slice(i + 1)) }],
       entity: 'client.admin',
       key: keyFromKeyring(c.keyringPath, 'client.admin'),
@@ -132,13 +153,18 @@ describeCeph(__filename)('MonClient and a monitor of its own: restarted, then ma
     expect(r.r).toBe(0);
   }, 300_000);
 
-  it('a monitor that allows secure mode only refuses it, with the mode and the setting to change named', async () => {
+  it('a monitor that allows secure mode only: talked to in secure mode; a client set to crc only is refused, naming the setting', async () => {
     const cl = cluster as CephCluster;
     // the monitors read their own settings from their store when they start
     await cl.ceph(['config', 'set', 'mon', 'ms_mon_service_mode', 'secure']);
     await cl.restartDaemon('mon.a');
-    await expect(client().start()).rejects.toThrow(
-      /client\.admin cannot talk to .* which accepts only secure mode; mgrpc speaks crc mode only: .*ms_mon_service_mode/,
+    const c = client();
+    await c.start();
+    expect(c.status().mode).toBe('secure');
+    expect((await c.command({ prefix: 'mon stat', format: 'json' }, { timeoutMs: 60_000 })).r).toBe(0);
+    c.stop();
+    await expect(client(uniformModes('crc')).start()).rejects.toThrow(
+      /client\.admin cannot talk to .* which accepts only secure mode and we offer crc \(ms_mon_client_mode = "crc"\): add secure to ms_mon_client_mode/,
     );
   }, 300_000);
 });

@@ -4,90 +4,20 @@
 // Pacific without a busy loop. The live test (monclient.live.test.ts) runs
 // the same client against real Pacific monitors.
 import * as net from 'net';
-import { authNoneMonProvider, authNoneServer } from '../authnone';
-import { Connection } from '../connection';
-import { MsgType, type Message } from '../message';
+import { authNoneMonProvider } from '../authnone';
+import { type Message } from '../message';
 import * as M from '../messages/mon';
 import { MonClient, MonCommandError } from '../monclient';
-import { EntityType, v2Addr } from '../types';
+import { startTestMon, TEST_FSID, type TestMon, type TestMonOptions as BaseOptions } from '../testing/monitor';
+import { EntityType } from '../types';
 import { createLogger } from '../../log';
 import { freePort, until } from '../../testing/wait';
 
 const logger = createLogger({ test: 'monclient' }, 'error');
-const FSID = '11111111-2222-3333-4444-555555555555';
+const FSID = TEST_FSID;
 
-interface TestMon {
-  port: number;
-  /** Sessions accepted so far. */
-  sessions: number;
-  conns: Connection[];
-  commands: string[];
-  osdEpoch: number;
-  /** Pushes a new osdmap epoch to every subscribed session. */
-  bumpOsdmap(): void;
-  close(): Promise<void>;
-}
-
-interface TestMonOptions {
-  name: string;
-  minMonRelease?: number;
-  /** How a command is answered; undefined: never. */
-  answer?: (cmd: Record<string, unknown>) => { r: number; rs: string; data?: string } | undefined;
-  /** Closes each session right after the client's first command arrives (before answering). */
-  dropOnFirstCommand?: boolean;
-}
-
-async function startMon(o: TestMonOptions, all: () => TestMon[]): Promise<TestMon> {
-  const port = await freePort();
-  const srv = net.createServer();
-  const mon: TestMon = {
-    port,
-    sessions: 0,
-    conns: [],
-    commands: [],
-    osdEpoch: 5,
-    bumpOsdmap: () => {
-      mon.osdEpoch++;
-      for (const c of mon.conns) if (c.isReady) c.sendMessage(osdmap(mon.osdEpoch));
-    },
-    close: async () => {
-      for (const c of mon.conns) c.close();
-      await new Promise<void>((r) => srv.close(() => r()));
-    },
-  };
-  const osdmap = (epoch: number) => M.mOSDMap(FSID, { incrementals: new Map([[epoch, Buffer.alloc(0)]]), oldest: 1, newest: epoch });
-  const monmap = () =>
-    M.mMonMap(
-      M.encodeMonMap({
-        fsid: FSID,
-        epoch: 3,
-        minMonRelease: o.minMonRelease ?? M.CephRelease.PACIFIC,
-        mons: all().map((m, i) => ({ name: String.fromCharCode(97 + i), addrs: [v2Addr('127.0.0.1', m.port)] })),
-      }),
-    );
-  srv.on('connection', (s) => {
-    const c = Connection.accept(s, { logger, entityType: EntityType.MON, auth: () => authNoneServer(() => 4100n), myAddrs: [v2Addr('127.0.0.1', port)] });
-    mon.conns.push(c);
-    c.on('ready', () => mon.sessions++);
-    c.on('message', (m: Message) => {
-      if (m.type === MsgType.MON_SUBSCRIBE) {
-        const { what } = M.decodeMMonSubscribe(m);
-        if (what.monmap) c.sendMessage(monmap());
-        if (what.osdmap && what.osdmap.start <= mon.osdEpoch) c.sendMessage(osdmap(mon.osdEpoch));
-        if (what.mgrdigest) c.sendMessage({ type: MsgType.MGR_DIGEST, version: 1, compatVersion: 1, front: Buffer.from('digest') });
-      }
-      if (m.type === MsgType.MON_COMMAND) {
-        const cmd = M.decodeMMonCommand(m);
-        mon.commands.push(cmd.cmd[0]);
-        if (o.dropOnFirstCommand) return c.close();
-        const a = o.answer?.(JSON.parse(cmd.cmd[0]));
-        if (a) c.sendMessage(M.mMonCommandAck(m.tid ?? 0n, a.r, a.rs, cmd.cmd, Buffer.from(a.data ?? '')));
-      }
-    });
-  });
-  await new Promise<void>((r) => srv.listen(port, '127.0.0.1', r));
-  return mon;
-}
+type TestMonOptions = Omit<BaseOptions, 'logger'>;
+const startMon = (o: TestMonOptions, all: () => TestMon[]) => startTestMon({ ...o, logger }, all);
 
 describe('MonClient against test monitors', () => {
   const mons: TestMon[] = [];

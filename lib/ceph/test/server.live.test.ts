@@ -19,6 +19,7 @@ import { EntityType, v2Addr } from '../types';
 import { createLogger } from '../../log';
 import { formatKeyring, keyFromKeyring } from '../../keyring';
 import { describeCeph, sharedCephCluster, type CephCluster } from '../../testing/ceph-cluster';
+import { churn } from '../../testing/churn';
 import { until } from '../../testing/wait';
 
 const logger = createLogger({ test: 'server.live' }, 'warn');
@@ -120,6 +121,48 @@ describeCeph(__filename)('our client to our server, through cephx tickets from l
     expect([got[0].type, got[0].front.toString()]).toEqual([MsgType.COMMAND_REPLY, '{"prefix":"hello"}']);
     expect(counters).toMatchObject({ authFailures: 0, signatureMismatches: 0, crcErrors: 0 });
   }, 180_000);
+
+  it('1,000 clients open and drop sessions with one reused ticket: all verified, the server keeps serving, none left open', async () => {
+    const mgrAuth = new CephxClient({ entity: MGR, key: mgrKey, rotating: new RotatingKeys(EntityType.MGR) });
+    await monClient(mgrAuth).start();
+    await until('the rotating mgr secrets', () => (mgrAuth.rotating?.size ?? 0) > 0, 30_000);
+    const counters = new WireCounters();
+    const { port, accepted } = await serve(mgrAuth.rotating as RotatingKeys, counters);
+    const admin = await adminWithMgrTicket();
+    const open = () =>
+      Connection.connect({
+        logger,
+        entityType: EntityType.CLIENT,
+        host: '127.0.0.1',
+        port,
+        auth: admin.serviceSession(EntityType.MGR),
+        peerType: EntityType.MGR,
+        globalId: admin.globalId,
+      });
+    // a session that stays, asking every 50 ms throughout the churn
+    const steady = await open();
+    conns.push(steady);
+    let [asked, answered] = [0, 0];
+    steady.on('message', () => answered++);
+    const ticker = setInterval(() => {
+      asked++;
+      steady.sendMessage({ type: MsgType.COMMAND, version: 1, compatVersion: 1, front: Buffer.from('{}') });
+    }, 50);
+    let r;
+    try {
+      r = await churn({ sessions: 1000, concurrency: 20, open });
+    } finally {
+      clearInterval(ticker);
+    }
+    expect(r).toMatchObject({ opened: 1000, failed: 0, errors: [] });
+    expect(steady.isReady).toBe(true);
+    expect(steady.mode).toBe('secure');
+    expect(asked).toBeGreaterThan(10);
+    await until('every question of the steady session answered', () => answered === asked, 10_000);
+    await until('the churned sessions closed on the server', () => accepted.filter((c) => c.isReady).length === 1, 10_000);
+    expect(accepted.length).toBe(1001);
+    expect(counters).toMatchObject({ authFailures: 0, decryptFailures: 0, signatureMismatches: 0, malformedFrames: 0 });
+  }, 300_000);
 
   it('a server without the mgr rotating secrets refuses the authorizer, with the reason logged and counted', async () => {
     const counters = new WireCounters();

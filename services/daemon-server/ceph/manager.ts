@@ -82,6 +82,7 @@ export class CephManager implements CephManagerSession {
   readonly name: string;
   readonly rotatingKeys = new RotatingKeys(EntityType.MGR);
   readonly monClient: MonClient;
+  readonly modes: MonClientOptions['modes'];
   readonly fence: MonitorFence;
   readonly counters = new WireCounters();
   private serverAddrs: EntityAddr[] = [];
@@ -98,6 +99,7 @@ export class CephManager implements CephManagerSession {
     this.name = o.name;
     this.log = o.log.child({ component: 'ceph-manager', entity: `mgr.${o.name}` });
     this.fence = new MonitorFence(o.name, o.now);
+    this.modes = o.monClient?.modes;
     this.monClient = new MonClient({
       monitors: o.monitors,
       auth: new CephxClient({ entity: `mgr.${o.name}`, key: o.key, rotating: this.rotatingKeys }),

@@ -23,8 +23,10 @@ export interface OpenCephManagerOptions extends CephTargetFiles {
 /** Reads the access files, gets mgr.<name>'s key and builds the manager; errors (CephConfigError) say what to give instead. */
 export async function openCephManager(o: OpenCephManagerOptions): Promise<CephManager> {
   const access = cephTarget(o);
+  // the ms_*_mode settings of ceph.conf (or --ceph-ms-mode) govern the managers' monitor sessions
+  const monClient = { modes: access.modes, ...o.monClient };
   const connectTimeoutMs = o.connectTimeoutMs ?? 300_000;
-  const k = await managerKey({ access, name: o.name, dataDir: o.dataDir, log: o.log, timeoutMs: connectTimeoutMs, monClient: o.monClient });
+  const k = await managerKey({ access, name: o.name, dataDir: o.dataDir, log: o.log, timeoutMs: connectTimeoutMs, monClient });
   o.log.info('manager of a Ceph cluster', {
     entity: k.entity,
     key: k.source === 'keyring' ? `from ${k.file}` : k.source === 'monitors' ? `from the monitors (stored in ${k.file})` : `stored in ${k.file}`,
@@ -39,6 +41,6 @@ export async function openCephManager(o: OpenCephManagerOptions): Promise<CephMa
     log: o.log,
     tickMs: o.tickMs,
     connectTimeoutMs,
-    monClient: o.monClient,
+    monClient,
   });
 }

@@ -9,6 +9,7 @@
 //   setServerAddrs where the front door listens (its msgr2 address), for
 //                  the beacon's server_addrs: OSDs, MDS, monitors and the
 //                  CLI connect there once the MgrMap names this manager
+import type { ModeSettings } from '../../../lib/ceph/modes';
 import type { RotatingKeys } from '../../../lib/ceph/cephx/rotating';
 import type { MonClient } from '../../../lib/ceph/monclient';
 import type { EntityAddr } from '../../../lib/ceph/types';
@@ -24,6 +25,8 @@ export interface CephManagerSession {
   readonly rotatingKeys: RotatingKeys;
   /** The mgr.<name> monitor client. */
   readonly monClient: MonClient;
+  /** The ms_*_mode settings of the cluster's ceph.conf (or --ceph-ms-mode): the front door accepts the modes ms_mon_service_mode allows. */
+  readonly modes?: ModeSettings;
   /** The front door's bound msgr2 addresses, to be beaconed as this manager's server_addrs. */
   setServerAddrs(addrs: EntityAddr[]): void;
 }

@@ -15,6 +15,7 @@
 // is read), counters declared per session (MGR_MSGR2_MAX_COUNTERS),
 // commands in flight per connection. Bad input ends its connection only,
 // with the reason logged and counted.
+import type { ModeSettings } from '../../../lib/ceph/modes';
 import { randomInt } from 'crypto';
 import * as net from 'net';
 import * as prom from 'prom-client';
@@ -66,6 +67,8 @@ export interface FrontDoorOptions {
   maxCounters: number;
   /** Commands one connection may have in flight; more are answered EAGAIN. Default 16. */
   maxCommandsInFlight?: number;
+  /** The ms_*_mode settings: which connection modes (crc, secure) are accepted from whom; default Pacific's. */
+  modes?: ModeSettings;
 }
 
 /**
@@ -259,6 +262,7 @@ export class Msgr2FrontDoor {
       globalId: this.o.globalId(),
       maxFrameBytes: this.o.maxMessageBytes,
       counters: this.wire,
+      modes: this.o.modes,
     });
     const a: Accepted = { conn, commandsInFlight: 0 };
     this.conns.add(a);

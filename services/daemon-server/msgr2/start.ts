@@ -89,6 +89,7 @@ export async function startFrontDoor(s: FrontDoorSettings, d: FrontDoorDeps): Pr
     port: s.port,
     advertiseHost: s.advertiseHost,
     keys: d.ceph.rotatingKeys,
+    modes: d.ceph.modes,
     globalId: () => d.ceph.globalId,
     log: d.log,
     registry: d.registry,

@@ -1,6 +1,6 @@
 // The msgr2 front door end to end on loopback: our msgr2 client (lib/ceph)
 // as an OSD, a CLI or a stranger, authenticated with cephx tickets sealed
-// the way the monitors seal them (lib/ceph/cephx/test/issuer.ts), against
+// the way the monitors seal them (lib/ceph/testing/issuer.ts), against
 // a real daemon-server and cluster-state. Sessions, reconnects, bad input,
 // refusals, limits, and the commands of `ceph` and `ceph tell mgr`. The
 // same against a live Pacific cluster's tickets and daemons is
@@ -9,7 +9,7 @@ import * as net from 'net';
 import * as prom from 'prom-client';
 import { RotatingKeys } from '../../../lib/ceph/cephx/rotating';
 import { cephxServiceSession } from '../../../lib/ceph/cephx/service-session';
-import { freshRotatingSecrets, issueTicket } from '../../../lib/ceph/cephx/test/issuer';
+import { freshRotatingSecrets, issueTicket } from '../../../lib/ceph/testing/issuer';
 import { ConnectionError } from '../../../lib/ceph/connection';
 import { MsgType, type Message } from '../../../lib/ceph/message';
 import { mMgrReport, type MMgrReport } from '../../../lib/ceph/messages/mgr';

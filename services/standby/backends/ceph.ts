@@ -66,6 +66,7 @@ export class CephBackend implements StandbyBackend {
       fsid: o.access.fsid,
       logger: o.log,
       subscribe: ['mgrmap'],
+      modes: o.access.modes,
       ...o.monClient,
     });
     this.mon.on('connected', () => {

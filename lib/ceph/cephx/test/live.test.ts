@@ -7,7 +7,7 @@
 // (GET_AUTH_SESSION_KEY answering the session's challenge again, which a
 // real client only does after 54 hours: the client's clock is moved), a
 // monitor-made mgr ticket verified with the fetched secrets, and refusals.
-import { AuthMethod, type AuthClientSession, type AuthServerSession } from '../../auth';
+import { AuthMethod, ConMode, type AuthClientSession, type AuthServerSession } from '../../auth';
 import { Connection, ConnectionError } from '../../connection';
 import { MsgType, type Message } from '../../message';
 import * as M from '../../messages/mon';
@@ -27,7 +27,7 @@ const MGR = 'mgr.cephx-live';
 /** Steps a client session and a server session against each other, in process. */
 function pair(client: AuthClientSession, server: AuthServerSession) {
   const req = client.request();
-  let step = server.request(req.method, req.preferredModes, req.payload);
+  let step = server.request(req.method, ConMode.CRC, req.payload);
   while (step.kind === 'more') step = server.more(client.more(step.payload));
   if (step.kind !== 'done') throw new Error(`refused: ${step.reason}`);
   return { server: step, client: client.done(step.result.globalId, step.result.conMode, step.payload) };

@@ -11,7 +11,7 @@ import { until } from '../../../testing/wait';
 import { RotatingKeys } from '../rotating';
 import { cephxServiceServer } from '../service-server';
 import { cephxServiceSession } from '../service-session';
-import { freshRotatingSecrets, issueTicket } from './issuer';
+import { freshRotatingSecrets, issueTicket } from '../../testing/issuer';
 
 const logger = createLogger({ test: 'cephx-loopback' }, 'error');
 
@@ -95,17 +95,17 @@ describe('cephx over msgr2 on loopback', () => {
 
     // replayed to the real manager, the authorizer gets a fresh challenge the fake cannot answer
     const real = cephxServiceServer({ keys });
-    expect(real.request(2, [1], seen[0]).kind).toBe('more');
+    expect(real.request(2, 1, seen[0]).kind).toBe('more');
     const verdict = real.more(seen[0]);
     expect(verdict.kind).toBe('bad');
   });
 
   it("a fake manager that says 'done' without the secret is caught by the client", async () => {
     srv = await listen(() => ({
-      request: () => ({
+      request: (_method, conMode) => ({
         kind: 'done',
         payload: Buffer.alloc(36, 2),
-        result: { globalId: 777n, conMode: 1, sessionKey: Buffer.alloc(16), connectionSecret: Buffer.alloc(0) },
+        result: { globalId: 777n, conMode, sessionKey: Buffer.alloc(16), connectionSecret: Buffer.alloc(64) },
         peer: osd7,
         caps: {},
       }),

@@ -46,15 +46,13 @@ describe('the manager refuses', () => {
       secrets: new Map([[3n, { key: { type: 1, created: { sec: 0, nsec: 0 }, secret: crypto.randomBytes(16) }, expiration: { sec: 0, nsec: 0 } }]]),
       maxVer: 3n,
     });
-    expect(reason(server(osdToMgr, { keys: only3 }).request(request.method, request.preferredModes, request.payload))).toMatch(
+    expect(reason(server(osdToMgr, { keys: only3 }).request(request.method, ConMode.CRC, request.payload))).toMatch(
       /mgr rotating secret 2, not one of the held 3/,
     );
   });
 
   it('before it has any rotating secret', () => {
-    expect(reason(server(osdToMgr, { keys: new RotatingKeys(EntityType.MGR) }).request(request.method, request.preferredModes, request.payload))).toMatch(
-      /\(none yet\)/,
-    );
+    expect(reason(server(osdToMgr, { keys: new RotatingKeys(EntityType.MGR) }).request(request.method, ConMode.CRC, request.payload))).toMatch(/\(none yet\)/);
   });
 
   it('a ticket that does not open with the secret its id names', () => {
@@ -63,18 +61,18 @@ describe('the manager refuses', () => {
       [...mgrKeys.ids()].map((id) => [id, { key: { type: 1, created: { sec: 0, nsec: 0 }, secret: crypto.randomBytes(16) }, expiration: { sec: 0, nsec: 0 } }]),
     );
     wrong.set({ secrets, maxVer: 3n });
-    expect(reason(server(osdToMgr, { keys: wrong }).request(request.method, request.preferredModes, request.payload))).toMatch(/does not decrypt/);
+    expect(reason(server(osdToMgr, { keys: wrong }).request(request.method, ConMode.CRC, request.payload))).toMatch(/does not decrypt/);
   });
 
   it('an expired ticket', () => {
     const later = osdToMgr.startMs + 2 * 3600 * 1000;
-    expect(reason(server(osdToMgr, { nowMs: later }).request(request.method, request.preferredModes, request.payload))).toMatch(/osd\.0's ticket expired/);
+    expect(reason(server(osdToMgr, { nowMs: later }).request(request.method, ConMode.CRC, request.payload))).toMatch(/osd\.0's ticket expired/);
   });
 
   it('a ticket for another service (an OSD ticket shown to the manager)', () => {
     const osdAuthorizer = authFrom(V, '127.0.0.1:45054'); // an OSD's authorizer to another OSD
     expect(decodeAuthorizerHead(new Decoder(osdAuthorizer.request.payload)).serviceId).toBe(EntityType.OSD);
-    expect(reason(server(osdToMgr).request(AuthMethod.CEPHX, [ConMode.CRC], osdAuthorizer.request.payload))).toMatch(
+    expect(reason(server(osdToMgr).request(AuthMethod.CEPHX, ConMode.CRC, osdAuthorizer.request.payload))).toMatch(
       /ticket is for the osd service, this is a mgr/,
     );
   });
@@ -82,31 +80,31 @@ describe('the manager refuses', () => {
   it('an authorizer whose global id is not the ticket holder', () => {
     const p = Buffer.from(request.payload);
     p.writeBigUInt64LE(4116n, 1); // the global id follows the auth mode byte
-    expect(reason(server(osdToMgr).request(request.method, request.preferredModes, p))).toMatch(/global id 4115, the authorizer claims 4116/);
+    expect(reason(server(osdToMgr).request(request.method, ConMode.CRC, p))).toMatch(/global id 4115, the authorizer claims 4116/);
   });
 
   it('a wrong answer to the challenge (a replayed authorizer meeting a new challenge)', () => {
     const s = server(osdToMgr, { challenge: 12345n });
-    expect(s.request(request.method, request.preferredModes, request.payload).kind).toBe('more');
+    expect(s.request(request.method, ConMode.CRC, request.payload).kind).toBe('more');
     expect(reason(s.more(requestMore as Buffer))).toMatch(/osd\.0 did not answer the challenge/);
   });
 
   it('the first authorizer sent again instead of the answer', () => {
     const s = server(osdToMgr);
-    s.request(request.method, request.preferredModes, request.payload);
+    s.request(request.method, ConMode.CRC, request.payload);
     expect(reason(s.more(request.payload))).toMatch(/did not answer the challenge/);
   });
 
   it('an answer that comes with another ticket than the one challenged', () => {
     const other = authFrom(V, '127.0.0.1:40876'); // another OSD's authorizer to mgr.x
     const s = server(osdToMgr);
-    s.request(request.method, request.preferredModes, request.payload);
+    s.request(request.method, ConMode.CRC, request.payload);
     expect(reason(s.more(other.requestMore as Buffer))).toMatch(/answered the challenge with another ticket/);
   });
 
   it('anything after a verdict', () => {
     const s = server(osdToMgr);
-    s.request(request.method, request.preferredModes, request.payload);
+    s.request(request.method, ConMode.CRC, request.payload);
     expect(s.more(requestMore as Buffer).kind).toBe('done');
     expect(reason(s.more(requestMore as Buffer))).toMatch(/already finished/);
   });
@@ -115,14 +113,14 @@ describe('the manager refuses', () => {
     expect(reason(server(osdToMgr).more(requestMore as Buffer))).toMatch(/before any challenge/);
   });
 
-  it('a peer that wants secure mode only, or another method', () => {
-    expect(reason(server(osdToMgr).request(AuthMethod.CEPHX, [ConMode.SECURE], request.payload))).toMatch(/speaks crc \(1\) only/);
-    expect(reason(server(osdToMgr).request(AuthMethod.NONE, [ConMode.CRC], request.payload))).toMatch(/accepts cephx \(2\) only/);
+  it('another method, or a mode that is neither crc nor secure', () => {
+    expect(reason(server(osdToMgr).request(AuthMethod.NONE, ConMode.CRC, request.payload))).toMatch(/accepts cephx \(2\) only/);
+    expect(reason(server(osdToMgr).request(AuthMethod.CEPHX, 3, request.payload))).toMatch(/neither crc \(1\) nor secure \(2\)/);
   });
 
   it('a monitor handshake sent to the manager, and an empty authorizer', () => {
-    expect(reason(server(osdToMgr).request(AuthMethod.CEPHX, [ConMode.CRC], adminToMon.request.payload))).toMatch(/auth mode 10 is not an authorizer/);
-    expect(reason(server(osdToMgr).request(AuthMethod.CEPHX, [ConMode.CRC], Buffer.alloc(0)))).toMatch(/empty authorizer/);
+    expect(reason(server(osdToMgr).request(AuthMethod.CEPHX, ConMode.CRC, adminToMon.request.payload))).toMatch(/auth mode 10 is not an authorizer/);
+    expect(reason(server(osdToMgr).request(AuthMethod.CEPHX, ConMode.CRC, Buffer.alloc(0)))).toMatch(/empty authorizer/);
   });
 });
 
@@ -143,7 +141,7 @@ describe('hostile bytes', () => {
     let refused = 0;
     for (let i = 0; i < request.payload.length; i++) {
       const s = server(osdToMgr);
-      const first = s.request(request.method, request.preferredModes, flip(request.payload, i));
+      const first = s.request(request.method, ConMode.CRC, flip(request.payload, i));
       expect(['bad', 'more']).toContain(first.kind);
       if (first.kind === 'bad') refused++;
       else if (i >= ticketStart && i < ticketEnd) throw new Error(`a change at byte ${i}, inside the sealed ticket, was not refused`);
@@ -160,31 +158,31 @@ describe('hostile bytes', () => {
     const e = new Encoder();
     encodeAuthorizerHead(e, { ...head, ticket: forged });
     e.bytes(request.payload.subarray(ticketEnd));
-    expect(reason(server(osdToMgr).request(request.method, request.preferredModes, e.toBuffer()))).toMatch(/claims allow_all/);
+    expect(reason(server(osdToMgr).request(request.method, ConMode.CRC, e.toBuffer()))).toMatch(/claims allow_all/);
   });
 
   it('every single-byte change to the challenge answer fails the challenge (or the decryption); never a throw', () => {
     for (let i = ticketEnd; i < (requestMore as Buffer).length; i++) {
       const s = server(osdToMgr);
-      s.request(request.method, request.preferredModes, request.payload);
+      s.request(request.method, ConMode.CRC, request.payload);
       expect(s.more(flip(requestMore as Buffer, i)).kind).not.toBe('done');
     }
   });
 
   it('truncated and random authorizers are refused', () => {
     for (let n = 0; n < request.payload.length; n++) {
-      expect(server(osdToMgr).request(request.method, request.preferredModes, request.payload.subarray(0, n)).kind).toBe('bad');
+      expect(server(osdToMgr).request(request.method, ConMode.CRC, request.payload.subarray(0, n)).kind).toBe('bad');
     }
     for (let i = 0; i < 500; i++) {
       const junk = crypto.randomBytes(1 + (i % 300));
       junk[0] = 1; // past the auth-mode check, into the decoders
-      expect(server(osdToMgr).request(AuthMethod.CEPHX, [ConMode.CRC], junk).kind).toBe('bad');
+      expect(server(osdToMgr).request(AuthMethod.CEPHX, ConMode.CRC, junk).kind).toBe('bad');
     }
   });
 
   it('a hostile length inside the authorizer allocates nothing and is refused', () => {
     const e = new Encoder().u8(1).u64(4115n).u32(EntityType.MGR).u8(1).u64(2n).u32(0xfffffff0);
-    expect(reason(server(osdToMgr).request(AuthMethod.CEPHX, [ConMode.CRC], e.toBuffer()))).toMatch(/needs 4294967280 bytes/);
+    expect(reason(server(osdToMgr).request(AuthMethod.CEPHX, ConMode.CRC, e.toBuffer()))).toMatch(/needs 4294967280 bytes/);
   });
 
   it("a monitor's AUTH_DONE changed or cut short is an AuthError naming the entity, or yields another session key; nothing else is thrown", () => {

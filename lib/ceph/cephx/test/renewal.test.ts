@@ -17,7 +17,7 @@ import { NO_TICKET } from '../ticket';
 import { authFrom, captureKeys, capturedAuthenticate, replayHandshake } from './captured';
 import { cephSecret } from '../../../keyring';
 import { CephxClient } from '../client';
-import { freshRotatingSecrets } from './issuer';
+import { freshRotatingSecrets } from '../../testing/issuer';
 
 const HOUR = 3600_000;
 const a = authFrom('01-bringup', '127.0.0.1:45076'); // ceph-mgr's monitor session as mgr.x (tickets for mon, osd, mds, mgr)

@@ -11,7 +11,7 @@ import { aesDecrypt, aesEncrypt, decodeCryptoKey, decodeEncrypted, encodeCryptoK
 import { decodeRotatingSecrets, encodeRotatingSecrets, RotatingKeys } from '../rotating';
 import { capString, capsInfo, decodeAuthTicket, encodeAuthTicket, sealTicket, unsealTicket } from '../ticket';
 import { decodeTicketReply, encodeTicketReply } from '../ticket-reply';
-import { freshRotatingSecrets } from './issuer';
+import { freshRotatingSecrets } from '../../testing/issuer';
 
 describe('crypto', () => {
   const key = crypto.randomBytes(16);

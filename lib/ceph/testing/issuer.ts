@@ -1,12 +1,12 @@
 // The monitor's half of cephx, as far as tests need it to make tickets for
 // our client and server sessions: fresh rotating secrets for a service and
 // service tickets sealed with them.
-import { utimeNow } from '../../types';
-import { newCryptoKey } from '../crypto';
-import type { HeldTicket } from '../tickets';
-import { capsInfo, sealTicket } from '../ticket';
-import type { RotatingSecrets } from '../rotating';
-import type { EntityName } from '../../types';
+import { utimeNow } from '../types';
+import { newCryptoKey } from '../cephx/crypto';
+import type { HeldTicket } from '../cephx/tickets';
+import { capsInfo, sealTicket } from '../cephx/ticket';
+import type { RotatingSecrets } from '../cephx/rotating';
+import type { EntityName } from '../types';
 
 /** Three rotating secrets (ids 1-3), the current one valid for `ttlMs` from `now`. */
 export function freshRotatingSecrets(now = Date.now(), ttlMs = 3600_000): RotatingSecrets {
