@@ -288,14 +288,19 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
   }, 120_000);
 
   it("prometheus' /metrics has ceph_osd_up and op counters for every real OSD", async () => {
+    let last = '';
     const text = await until(
       'a scrape with every OSD',
       async () => {
         const t = await (await fetch(`http://127.0.0.1:${promPort}/metrics`)).text();
+        last = t;
         return osds().every((o) => t.includes(`ceph_osd_up{ceph_daemon="${o}"} 1`) && t.includes(`ceph_osd_op_w{ceph_daemon="${o}"}`)) ? t : undefined;
       },
       90_000,
-    );
+    ).catch((e) => {
+      const seen = last.split('\n').filter((l) => /^ceph_osd_(up|op_w)\{/.test(l));
+      throw new Error(`${(e as Error).message}; the last scrape's ceph_osd_up/ceph_osd_op_w lines: ${seen.join(' | ') || `none (${last.length} bytes)`}`);
+    });
     expect(text).toMatch(/ceph_osd_op_r\{ceph_daemon="osd.0"\} \d+/);
   }, 120_000);
 

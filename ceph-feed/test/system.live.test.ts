@@ -33,20 +33,26 @@ describeCeph('system.live.test.ts')('npm start against a real Pacific cluster', 
     );
   let cluster: CephCluster;
   let launcher: Launcher | undefined;
+  let release: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
     cluster = await sharedCephCluster();
+    // npm start makes x and y the cluster's managers: the manager role of the shared cluster is one test file's at a time
+    release = await cluster.holdManagers('ceph-feed/test/system.live.test.ts');
     launcher = startLauncher(dataDir, OFFSET, ['--ceph-conf', cluster.confPath, '--ceph-keyring', cluster.keyringPath, '--ceph-name', 'client.admin']);
     await launcher.ready;
   });
   afterAll(async () => {
     await stopLauncher(launcher);
+    await release?.();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('runs ceph-feed instead of the simulator, with the cluster’s maps in a cluster-state folder of their own', () => {
     const out = launcher!.lines.join('\n');
-    expect(out).toContain(`following the Ceph cluster of ${cluster.confPath} as client.admin (fsid ${cluster.fsid})`);
+    expect(out).toContain(
+      `the managers of the Ceph cluster of ${cluster.confPath} (fsid ${cluster.fsid}), as mgr.x and mgr.y, instead of the simulator; client.admin follows its maps`,
+    );
     expect(out).toMatch(/ceph-feed serving on/);
     expect(out).not.toMatch(/\bsim (started|serving)/);
     expect(fs.existsSync(path.join(dataDir, `cluster-state-ceph-${cluster.fsid}`))).toBe(true);
