@@ -27,7 +27,8 @@ describeWith([prometheusMissing()])('prometheus module scraped by a real Prometh
     stack = await startStack({
       options: { 'config/mgr/prometheus/server_port': '0', 'config/mgr/prometheus/scrape_interval': '1' },
     });
-    mh = await stack.startHost({ enabledModules: ['prometheus'] });
+    // A short outage budget: the last test stops cluster-state and waits for the module to say so.
+    mh = await stack.startHost({ enabledModules: ['prometheus'], clusterStateRetryMs: 2000 });
     metricsUri = await until('prometheus URI', () => mh.host.getServices().prometheus);
     prom = await startPrometheus(path.join(stack.dir, 'prometheus'), { target: new URL(metricsUri).host });
     promUrl = prom.url;
@@ -118,13 +119,16 @@ describeWith([prometheusMissing()])('prometheus module scraped by a real Prometh
       const name = ev.kind === 'pool_create' ? ev.name : '';
       return (await (await fetch(`${metricsUri}metrics`)).text()).includes(`name="${name}"`);
     });
-    // The manager's view of osd_map changes when cluster-state's watch event reaches module-host (a moment after PutMap).
-    const osdMapVersion = (): number => (mh.host as unknown as { versionOf(what: string): number }).versionOf('osd_map');
+    // What module-host's get('osd_map') serves its modules (a moment after PutMap, when cluster-state's watch event arrives).
+    const hostsOsdMapEpoch = async (): Promise<number> => {
+      const r = await (mh.host as unknown as { cachedGet(what: string, known: number): Promise<{ json: string | null }> }).cachedGet('osd_map', -1);
+      return r.json ? JSON.parse(r.json).epoch : 0;
+    };
     for (let i = 0; i < 3; i++) {
       const ev = stack.sim.createPool(undefined, 4);
-      const seen = osdMapVersion();
       await stack.feed.pushOsdMap();
-      await until('module-host told of the new osd_map', () => osdMapVersion() > seen);
+      const epoch = stack.sim.osdMap().epoch;
+      await until(`module-host serving osd_map epoch ${epoch}`, async () => (await hostsOsdMapEpoch()) >= epoch);
       const name = ev.kind === 'pool_create' ? ev.name : '';
       expect(await (await fetch(`${metricsUri}metrics`)).text()).toContain(`name="${name}"`);
     }

@@ -112,7 +112,8 @@ export class ClusterState {
             // Without a put service map, the one the service daemons' sessions make (as Ceph's manager builds it).
             if (name === 'service_map') return jsonBytes(this.daemons.serviceMap(cephTime));
             if (name in emptyForms) return jsonBytes(emptyForms[name]);
-            throw new StateError('unavailable', `get('${name}'): no ${name} has been put yet`);
+            // Ceph's get() answers None for data the manager does not have yet: NOT_FOUND, not an outage.
+            throw new StateError('not_found', `get('${name}'): no ${name} has been put yet`);
           }
           if (wrapped.has(name)) return jsonBytes({ json: m.bytes.toString('utf8') });
           return m.bytes;

@@ -134,9 +134,9 @@ describe('cluster-state before the feed has put anything', () => {
   });
   afterAll(() => t.close());
 
-  it('answers UNAVAILABLE for maps that have no empty form, and empty forms for the others', async () => {
+  it("answers NOT_FOUND (Ceph's None) for maps that have no empty form, and empty forms for the others", async () => {
     const err = await failure(t.client.get({ what: 'osd_map' }));
-    expect(err.code).toBe(Status.UNAVAILABLE);
+    expect(err.code).toBe(Status.NOT_FOUND);
     expect(err.message).toMatch(/no osd_map has been put yet/);
     expect((await failure(t.client.getOsdMap({}))).code).toBe(Status.UNAVAILABLE);
     expect(parse((await t.client.get({ what: 'osd_metadata' })).json)).toEqual({});
