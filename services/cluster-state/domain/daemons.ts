@@ -1,24 +1,21 @@
 // Ceph's DaemonStateIndex: per daemon its metadata, counter schema and the
 // recent samples of every counter, status, health metrics and staleness.
-// Reports arrive at thousands per second, so ingest only copies numbers into
-// per-daemon arrays; JSON is built when someone asks.
+// Reports arrive at thousands per second, so ingest only checks the packed
+// counter bytes against the schema and hands them to the daemon's
+// CounterStore (domain/counters.ts); JSON is built when someone asks.
 import type { DaemonReport, PerfCounterType, DaemonSummary } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import { CounterLayout, checkPacked, writeHeader, writeU64 } from '../../../lib/counter-values';
+import { CounterStore, Sample } from './counters';
 
-/** Ceph keeps the last 20 samples of each counter (DaemonPerfCounters). */
-export const SAMPLES_KEPT = 20;
+export { SAMPLES_KEPT } from './counters';
 /** PERFCOUNTER_LONGRUNAVG: the counter carries (sum, count). */
 const LONGRUNAVG = 4;
 /** Ceph's PerfCountersBuilder::PRIO_USEFUL, get_all_perf_counters' default limit. */
 export const PRIO_USEFUL = 5;
 
-interface Counter {
-  type: PerfCounterType;
-  /** Ring of the last samples: time, value, and for averages the count. */
-  times: Float64Array;
-  values: Float64Array;
-  counts: Float64Array | null;
-  next: number;
-  size: number;
+/** JSON text built by hand (exact 64-bit values): written into replies as it is. */
+export class RawJson {
+  constructor(readonly text: string) {}
 }
 
 export interface DaemonState {
@@ -28,11 +25,10 @@ export interface DaemonState {
   metadata: Record<string, string>;
   serviceDaemon: boolean;
   serviceName: string;
-  counters: Map<string, Counter>;
-  /** Declaration order: the order values are packed in. */
-  order: string[];
-  /** How many values a report must carry for this schema. */
-  slots: number;
+  /** The declared counters, in declaration order (the order get_perf_schema lists them). */
+  types: Map<string, PerfCounterType>;
+  /** The samples, laid out for the declared set; null until something is declared. */
+  store: CounterStore | null;
   status: Record<string, string> | null;
   taskStatus: Record<string, string>;
   healthMetrics: Array<{ type: string; value: number }>;
@@ -44,7 +40,7 @@ export interface DaemonState {
    * session's first values: a counter re-declared with the same type takes
    * its samples back (declares may come in a later report than the open).
    */
-  retired: Map<string, Counter> | null;
+  retired: { store: CounterStore; types: Map<string, PerfCounterType> } | null;
 }
 
 /** "osd.3" -> ["osd", "3"]; "rgw.gw.1" -> ["rgw", "gw.1"]. */
@@ -54,7 +50,19 @@ export function splitDaemonName(name: string): [string, string] | null {
   return [name.slice(0, dot), name.slice(dot + 1)];
 }
 
-const slotsOf = (t: PerfCounterType) => (t.type & LONGRUNAVG ? 2 : 1);
+/** Values a schema takes in the deprecated declaration-order list (averages: sum, count). */
+function declaredSlots(types: Iterable<PerfCounterType>): number {
+  let n = 0;
+  for (const t of types) n += t.type & LONGRUNAVG ? 2 : 1;
+  return n;
+}
+
+/** Values a schema takes in Ceph's packed layout (averages: sum, avgcount, avgcount2). */
+function packedSlots(types: Iterable<PerfCounterType>): number {
+  let n = 0;
+  for (const t of types) n += t.type & LONGRUNAVG ? 3 : 1;
+  return n;
+}
 
 export interface ApplyOutcome {
   applied: number;
@@ -81,9 +89,8 @@ export class DaemonIndex {
         metadata: {},
         serviceDaemon: false,
         serviceName: '',
-        counters: new Map(),
-        order: [],
-        slots: 0,
+        types: new Map(),
+        store: null,
         status: null,
         taskStatus: {},
         healthMetrics: [],
@@ -101,22 +108,33 @@ export class DaemonIndex {
   /** Checks a report against the daemon's schema as it would be after declare/undeclare. */
   private check(r: DaemonReport, d: DaemonState | undefined): string | null {
     if (!splitDaemonName(r.daemon)) return `'${r.daemon}': a daemon name is <type>.<id>, e.g. osd.3`;
-    if (r.values.length === 0) return null;
+    const values = r.counterValues;
+    const packed = values !== undefined && values.length > 0;
+    if (!packed && r.values.length === 0) return null;
     if (!Number.isFinite(r.stamp) || r.stamp < 0) return `${r.daemon}: stamp ${r.stamp} is not a time`;
-    // The common case (values only) is checked without building anything.
+    // The common case (values only, schema unchanged) is checked without building anything.
+    let types: Iterable<PerfCounterType>;
+    let size: number;
     if (d && !r.opened && !r.declare.length && !r.undeclare.length) {
-      return d.slots === r.values.length
-        ? null
-        : `${r.daemon}: ${r.values.length} values for a schema of ${d.counters.size} counters taking ${d.slots} slots; report ignored`;
+      if (packed) {
+        const problem = checkPacked(values, d.store?.layout.slots ?? 0);
+        return problem && `${r.daemon}: ${problem}; report ignored`;
+      }
+      types = d.types.values();
+      size = d.types.size;
+    } else {
+      const next = new Map(r.opened || !d ? [] : [...d.types]);
+      for (const u of r.undeclare) next.delete(u);
+      for (const t of r.declare) next.set(t.path, t);
+      if (packed) {
+        const problem = checkPacked(values, packedSlots(next.values()));
+        return problem && `${r.daemon}: ${problem}; report ignored`;
+      }
+      types = next.values();
+      size = next.size;
     }
-    const counters = new Map(r.opened || !d ? [] : [...d.counters].map(([k, c]) => [k, c.type] as const));
-    for (const u of r.undeclare) counters.delete(u);
-    for (const t of r.declare) counters.set(t.path, t);
-    let slots = 0;
-    for (const t of counters.values()) slots += slotsOf(t);
-    if (slots !== r.values.length)
-      return `${r.daemon}: ${r.values.length} values for a schema of ${counters.size} counters taking ${slots} slots; report ignored`;
-    return null;
+    const slots = declaredSlots(types);
+    return slots === r.values.length ? null : `${r.daemon}: ${r.values.length} values for a schema of ${size} counters taking ${slots} slots; report ignored`;
   }
 
   apply(reports: DaemonReport[], now: number): ApplyOutcome {
@@ -135,11 +153,10 @@ export class DaemonIndex {
       // of a counter re-declared with the same type are kept: the history
       // outlives manager failovers, unlike in Ceph where it starts empty.
       if (r.opened) {
-        if (d.counters.size) schemaChanged = true;
-        d.retired = d.counters.size ? d.counters : d.retired;
-        d.counters = new Map();
-        d.order = [];
-        d.slots = 0;
+        if (d.types.size) schemaChanged = true;
+        if (d.store?.count) d.retired = { store: d.store, types: d.types };
+        d.types = new Map();
+        d.store = null;
         d.connected = true;
       }
       if (r.closed) d.connected = false;
@@ -152,42 +169,19 @@ export class DaemonIndex {
         d.serviceDaemon = r.serviceDaemon;
         d.serviceName = r.serviceName;
       }
-      for (const u of r.undeclare) {
-        if (d.counters.delete(u)) schemaChanged = true;
-      }
-      for (const t of r.declare) {
-        const old = d.retired?.get(t.path);
-        const counter: Counter =
-          old && old.type.type === t.type
-            ? { ...old, type: t }
-            : {
-                type: t,
-                times: new Float64Array(SAMPLES_KEPT),
-                values: new Float64Array(SAMPLES_KEPT),
-                counts: t.type & LONGRUNAVG ? new Float64Array(SAMPLES_KEPT) : null,
-                next: 0,
-                size: 0,
-              };
-        d.counters.set(t.path, counter);
-        schemaChanged = true;
-      }
-      if (schemaChanged) {
-        d.order = [...d.counters.keys()];
-        d.slots = 0;
-        for (const c of d.counters.values()) d.slots += slotsOf(c.type);
-      }
-      if (r.values.length) {
-        d.retired = null; // the new schema is complete once values flow
-        const stamp = r.stamp || now;
-        let i = 0;
-        for (const path of d.order) {
-          const c = d.counters.get(path)!;
-          c.times[c.next] = stamp;
-          c.values[c.next] = r.values[i++];
-          if (c.counts) c.counts[c.next] = r.values[i++];
-          c.next = (c.next + 1) % SAMPLES_KEPT;
-          if (c.size < SAMPLES_KEPT) c.size++;
+      if (r.undeclare.length || r.declare.length) {
+        const before = new Map(d.types);
+        for (const u of r.undeclare) if (d.types.delete(u)) schemaChanged = true;
+        for (const t of r.declare) {
+          d.types.set(t.path, t);
+          schemaChanged = true;
         }
+        if (schemaChanged) this.relayout(d, before);
+      }
+      const packed = r.counterValues?.length ? r.counterValues : null;
+      if (d.store && (packed || r.values.length)) {
+        d.retired = null; // the new schema is complete once values flow
+        d.store.push(packed ?? this.packDeprecated(d, r.values), r.stamp || now);
       }
       if (r.hasStatus) d.status = { ...r.status };
       if (Object.keys(r.taskStatus).length) d.taskStatus = { ...r.taskStatus };
@@ -201,6 +195,32 @@ export class DaemonIndex {
       }
       if (schemaChanged) out.schemaChanged.push(d.name);
       out.applied++;
+    }
+    return out;
+  }
+
+  /** A new store for the declared set, taking over the samples of counters that kept their type. */
+  private relayout(d: DaemonState, before: Map<string, PerfCounterType>): void {
+    const next = new CounterStore(new CounterLayout([...d.types.values()].map((t) => [t.path, t.type])));
+    const sameType = (from: Map<string, PerfCounterType>) => (path: string) => from.get(path)?.type === d.types.get(path)?.type;
+    if (d.store?.count) d.store.replayInto(next, sameType(before));
+    else if (d.retired) d.retired.store.replayInto(next, sameType(d.retired.types));
+    d.store = d.types.size ? next : null;
+  }
+
+  /** The deprecated declaration-order values, laid out as Ceph's packed bytes. */
+  private packDeprecated(d: DaemonState, values: number[]): Buffer {
+    const layout = d.store!.layout;
+    const out = Buffer.alloc(layout.byteLength);
+    writeHeader(out, layout.slots);
+    let k = 0;
+    for (const t of d.types.values()) {
+      const off = layout.offsets[layout.indexOf(t.path)];
+      writeU64(out, off, values[k++]);
+      if (t.type & LONGRUNAVG) {
+        writeU64(out, off + 8, values[k]);
+        writeU64(out, off + 16, values[k++]);
+      }
     }
     return out;
   }
@@ -240,7 +260,7 @@ export class DaemonIndex {
         serviceDaemon: d.serviceDaemon,
         lastReport: d.lastReport,
         stale: d.stale,
-        counters: d.counters.size,
+        counters: d.types.size,
         connected: d.connected,
       }));
   }
@@ -301,53 +321,56 @@ export class DaemonIndex {
     for (const d of this.daemons.values()) {
       if (name !== null && d.name !== name) continue;
       const schema: Record<string, unknown> = {};
-      for (const [path, c] of d.counters) schema[path] = this.schemaEntry(c.type);
+      for (const [path, t] of d.types) schema[path] = this.schemaEntry(t);
       out[d.name] = schema;
     }
     return out;
   }
 
-  private samples(c: Counter): number[][] {
-    const out: number[][] = [];
-    const start = (c.next - c.size + SAMPLES_KEPT) % SAMPLES_KEPT;
-    for (let k = 0; k < c.size; k++) {
-      const i = (start + k) % SAMPLES_KEPT;
-      out.push(c.counts ? [c.times[i], c.values[i], c.counts[i]] : [c.times[i], c.values[i]]);
-    }
-    return out;
+  private samples(d: DaemonState | undefined, path: string): Sample[] {
+    const i = d?.store ? d.store.layout.indexOf(path) : -1;
+    return i < 0 ? [] : d!.store!.series(i);
   }
 
-  getCounter(name: string, path: string): unknown {
-    const c = this.daemons.get(name)?.counters.get(path);
-    return { [path]: c ? this.samples(c) : [] };
+  /** get_counter: {path: [[t, v], ...]} (averages [t, sum, count]), oldest first, values exact. */
+  getCounter(name: string, path: string): RawJson {
+    const rows = this.samples(this.daemons.get(name), path).map(sampleJson);
+    return new RawJson(`{${JSON.stringify(path)}:[${rows.join(',')}]}`);
   }
 
-  getLatestCounter(name: string, path: string): unknown {
-    const c = this.daemons.get(name)?.counters.get(path);
-    if (!c || c.size === 0) return { [path]: [] };
-    const s = this.samples(c);
-    return { [path]: s[s.length - 1] };
+  /** get_latest_counter: {path: [t, v]} or [] when there is none. */
+  getLatestCounter(name: string, path: string): RawJson {
+    const d = this.daemons.get(name);
+    const i = d?.store ? d.store.layout.indexOf(path) : -1;
+    const s = i < 0 ? null : d!.store!.latestOf(i);
+    return new RawJson(`{${JSON.stringify(path)}:${s ? sampleJson(s) : '[]'}}`);
   }
 
-  allPerfCounters(prioLimit: number, services: string[]): unknown {
+  /** get_all_perf_counters: per daemon, its counters at or above the priority, with their latest value. */
+  allPerfCounters(prioLimit: number, services: string[]): RawJson {
     const wanted = new Set(services.length ? services : ['mds', 'mon', 'osd', 'rbd-mirror', 'cephfs-mirror', 'rgw', 'tcmu-runner']);
-    const out: Record<string, Record<string, unknown>> = {};
+    const parts: string[] = [];
     const names = [...this.daemons.keys()].sort();
     for (const n of names) {
       const d = this.daemons.get(n)!;
       if (!wanted.has(d.type)) continue;
-      const counters: Record<string, unknown> = {};
-      for (const [path, c] of d.counters) {
-        if (c.type.priority < prioLimit) continue;
-        const e = this.schemaEntry(c.type);
-        const last = c.size ? (c.next - 1 + SAMPLES_KEPT) % SAMPLES_KEPT : -1;
-        if (c.counts) e.count = last >= 0 ? c.counts[last] : 0;
-        e.value = last >= 0 ? c.values[last] : 0;
-        counters[path] = Object.fromEntries(Object.entries(e).sort(([a], [b]) => (a < b ? -1 : 1)));
+      const counters: string[] = [];
+      for (const [path, t] of d.types) {
+        if (t.priority < prioLimit) continue;
+        const i = d.store ? d.store.layout.indexOf(path) : -1;
+        const s = i >= 0 ? d.store!.latestOf(i) : null;
+        const avg = (t.type & LONGRUNAVG) !== 0;
+        // keys in sorted order, as before
+        let e = '{';
+        if (avg) e += `"count":${s?.c ?? 0},`;
+        e += `"description":${JSON.stringify(t.description)},`;
+        if (t.nick) e += `"nick":${JSON.stringify(t.nick)},`;
+        e += `"priority":${t.priority},"type":${t.type},"units":${t.units},"value":${s?.v ?? 0}}`;
+        counters.push(`${JSON.stringify(path)}:${e}`);
       }
-      out[n] = counters;
+      parts.push(`${JSON.stringify(n)}:{${counters.join(',')}}`);
     }
-    return out;
+    return new RawJson(`{${parts.join(',')}}`);
   }
 
   healthMetrics(): unknown {
@@ -357,4 +380,9 @@ export class DaemonIndex {
     }
     return out;
   }
+}
+
+/** [t, v] or [t, sum, count], with exact values. */
+function sampleJson(s: Sample): string {
+  return s.c === undefined ? `[${JSON.stringify(s.t)},${s.v}]` : `[${JSON.stringify(s.t)},${s.v},${s.c}]`;
 }

@@ -10,7 +10,7 @@ import type { OsdMap, FsMap, DaemonReport, OsdPgStats, QueryDaemonsRequest, Clus
 import { DaemonQueryKind } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { HealthSeverity, type HealthCheck } from '../../../lib/gen/ceph/mgr/v1/common';
 import { PgMap, PgStatsReport, parsePgStatsReport, clientIoRates, recoveryRates, recoveryInfo } from './pgmap';
-import { DaemonIndex, PRIO_USEFUL, splitDaemonName } from './daemons';
+import { DaemonIndex, PRIO_USEFUL, RawJson, splitDaemonName } from './daemons';
 import { synthesiseCrush, osdTree } from './crush';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -466,7 +466,7 @@ export class ClusterState {
           `kind ${q.kind} is not a daemon query; use one of SERVER, LIST_SERVERS, METADATA, STATUS, PERF_SCHEMA, COUNTER, LATEST_COUNTER, ALL_PERF_COUNTERS, HEALTH_METRICS`,
         );
     }
-    return jsonBytes(out);
+    return out instanceof RawJson ? Buffer.from(out.text, 'utf8') : jsonBytes(out);
   }
 
   // ---- health ----
