@@ -6,7 +6,7 @@ import { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cluster
 import { SqliteStore } from './domain/kvstore';
 import { ClusterMaps } from './domain/maps';
 import { ClusterState } from './domain/state';
-import { clusterStateHandlers } from './grpc';
+import { clusterStateHandlers, ClusterStateServed } from './grpc';
 
 export interface ClusterStateOptions {
   host?: string;
@@ -66,10 +66,7 @@ export async function startClusterState(opts: ClusterStateOptions): Promise<Clus
       logLevel: opts.logLevel,
     },
     (server, ctx) => {
-      server.add(
-        ClusterStateServiceDefinition,
-        clusterStateHandlers(state, { log: ctx.log, maxMapBytes: maxMessageBytes, shutdownSignal: ctx.shutdownSignal }),
-      );
+      server.add(ClusterStateServed, clusterStateHandlers(state, { log: ctx.log, maxMapBytes: maxMessageBytes, shutdownSignal: ctx.shutdownSignal }));
       registerMetrics(ctx.registry, state);
       return [ClusterStateServiceDefinition.fullName];
     },
@@ -124,7 +121,7 @@ function registerMetrics(registry: prom.Registry, state: ClusterState): void {
     help: 'Placement groups in the PG map',
     registers: [registry],
     collect() {
-      this.set(state.pg.pgStats.size);
+      this.set(state.pg.size);
     },
   });
   new prom.Gauge({

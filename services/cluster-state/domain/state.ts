@@ -6,10 +6,11 @@ import { StateError, invalid } from './errors';
 import { ClusterMaps, MAP_NAMES } from './maps';
 import type { KvStore } from './kvstore';
 import { View, ViewCache, jsonBytes } from './views';
-import type { OsdMap, FsMap, DaemonReport, OsdPgStats, QueryDaemonsRequest, ClusterLogEntry } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import type { OsdMap, FsMap, DaemonReport, QueryDaemonsRequest, ClusterLogEntry } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { DaemonQueryKind } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { HealthSeverity, type HealthCheck } from '../../../lib/gen/ceph/mgr/v1/common';
-import { PgMap, PgStatsReport, parsePgStatsReport, clientIoRates, recoveryRates, recoveryInfo } from './pgmap';
+import { PgMap, clientIoRates, recoveryRates, recoveryInfo } from './pgmap';
+import type { StagedReport } from './pg-decode';
 import { DaemonIndex, PRIO_USEFUL, RawJson, splitDaemonName } from './daemons';
 import { synthesiseCrush, osdTree } from './crush';
 
@@ -28,6 +29,17 @@ const f32ratio = (a: number, b: number) => Math.fround(Math.fround(a) / Math.fro
 
 /** How many cluster-log entries are kept in memory. */
 const CLOG_KEPT = 1000;
+
+/** One OSD's pg stats as IngestPgStats carries them (the report still encoded). */
+export interface PgStatsEntry {
+  osd: number;
+  epoch: number;
+  stamp: number;
+  /** An encoded PgStatsReport. */
+  report?: Uint8Array;
+  /** The deprecated JSON form (refused). */
+  json?: Uint8Array;
+}
 
 export interface StateOptions {
   watchBacklog: number;
@@ -67,7 +79,7 @@ export class ClusterState {
     const seq = this.feed.publish(name, '', stored.epoch);
     if (name === 'osd_map') {
       const pools = new Set<number>(((stored.parsed as Json).pools ?? []).map((p: Json) => p.pool));
-      if (this.pg.pgStats.size && this.pg.prunePools(pools)) this.feed.publish('pg_summary', '', this.pg.version);
+      if (this.pg.size && this.pg.prunePools(pools)) this.feed.publish('pg_summary', '', this.pg.version);
     }
     if (name === 'osd_map' || name === 'health_mon') this.refreshHealth(true);
     return { epoch: stored.epoch, seq };
@@ -124,7 +136,10 @@ export class ClusterState {
     const pgView = (build: () => unknown, extra: () => string = () => '') => ({
       key: () => `${this.pg.version}/${extra()}`,
       epoch: () => this.pg.version,
-      build: () => jsonBytes(build()),
+      build: () => {
+        const v = build();
+        return Buffer.isBuffer(v) ? v : jsonBytes(v);
+      },
     });
     const osdv = () => String(this.maps.version('osd_map'));
     this.views.define(
@@ -178,10 +193,11 @@ export class ClusterState {
     this.views.define(
       'active_clean_pgs',
       pgView(() => {
-        const pg_stats = [...this.pg.pgStats.values()]
-          .filter((p) => p.state === 'active+clean')
-          .map((p) => ({ pgid: p.pgid, reported_epoch: p.reported_epoch ?? 0 }));
-        return { pg_stats, total_num_pgs: this.pg.pgStats.size };
+        const pg_stats: Json[] = [];
+        for (const row of this.pg.pgsInState((st) => st === 'active+clean', Infinity)) {
+          pg_stats.push({ pgid: this.pg.pgid(row), reported_epoch: this.pg.reportedEpoch(row) });
+        }
+        return { pg_stats, total_num_pgs: this.pg.size };
       }),
     );
     const crushKey = () => `${this.maps.version('crush_map')}/${osdv()}/${this.maps.version('osd_metadata')}`;
@@ -235,7 +251,7 @@ export class ClusterState {
     const out: Json = {
       pgs_by_pool_state: pools.map((pool_id) => ({ pg_state_counts: this.pg.statesByCount(pool_id), pool_id })),
       pgs_by_state: this.pg.statesByCount(),
-      num_pgs: this.pg.pgStats.size,
+      num_pgs: this.pg.size,
       num_pools: pools.length,
       num_objects: sum.stat_sum.num_objects,
       data_bytes: sum.stat_sum.num_bytes,
@@ -285,7 +301,7 @@ export class ClusterState {
     const fratio = Math.fround(fullRatio);
     let min = -1;
     for (const [osd, w] of weights) {
-      const st = this.pg.osdStats.get(osd)?.statfs;
+      const st = this.pg.osdStatfs(osd);
       const share = Math.fround(w / total);
       if (!st || !st.total || !share) continue;
       const kb = Math.floor(st.total / 1024);
@@ -307,7 +323,7 @@ export class ClusterState {
     const crush = this.crush();
     const stats_by_class: Json = {};
     for (const dev of crush.devices ?? []) {
-      const st = this.pg.osdStats.get(dev.id)?.statfs;
+      const st = this.pg.osdStatfs(dev.id);
       const c = (stats_by_class[dev.class ?? 'hdd'] ??= {
         total_avail_bytes: 0,
         total_bytes: 0,
@@ -385,32 +401,68 @@ export class ClusterState {
 
   // ---- pg stats ----
 
-  ingestPgStats(stats: OsdPgStats[]): { applied: number; rejected: string[] } {
-    const good: PgStatsReport[] = [];
+  /**
+   * Applies a batch of OSDs' pg stats. Each entry is decoded and checked on
+   * its own (a refused one is listed with its reason and changes nothing);
+   * the batch is one version of the PG map and one pg_summary event. Large
+   * batches yield to the event loop every `chunk` entries (pass `pause`), so
+   * calls and keepalives are answered meanwhile.
+   */
+  async ingestPgStats(entries: PgStatsEntry[], pause?: () => Promise<void>, chunk = 64): Promise<{ applied: number; rejected: string[] }> {
     const rejected: string[] = [];
-    for (const s of stats) {
-      try {
-        good.push(parsePgStatsReport(s.osd, s.epoch, s.stamp || Date.now() / 1000, s.json));
-      } catch (e) {
-        rejected.push((e as Error).message);
+    let applied = 0;
+    for (let i = 0; i < entries.length; i++) {
+      if (pause && i > 0 && i % chunk === 0) await pause();
+      const e = entries[i];
+      const problem = this.checkPgEntry(e);
+      if (problem) {
+        rejected.push(problem);
+        continue;
       }
+      let staged: StagedReport;
+      try {
+        staged = this.pg.stage(e.report!);
+      } catch (err) {
+        rejected.push(`osd.${e.osd}: pg stats do not decode: ${(err as Error).message}`);
+        continue;
+      }
+      this.pg.commit(e.osd, e.epoch, e.stamp || Date.now() / 1000, staged);
+      applied++;
     }
-    if (good.length) {
-      this.pg.apply(good);
+    if (applied) {
+      this.pg.endBatch();
       // One notification per batch, however many OSDs it carried.
       this.feed.publish('pg_summary', '', this.pg.version);
       this.refreshHealth(true);
     }
-    return { applied: good.length, rejected };
+    return { applied, rejected };
+  }
+
+  private checkPgEntry(e: PgStatsEntry): string | null {
+    if (!Number.isInteger(e.osd) || e.osd < 0) return `osd id must be a non-negative whole number, got ${e.osd}`;
+    if (e.json?.length) return `osd.${e.osd}: pg stats as JSON (OsdPgStats.json) are no longer accepted: send the typed report (OsdPgStats.report)`;
+    if (!e.report) return `osd.${e.osd}: the entry has no report`;
+    if (!Number.isFinite(e.stamp) || e.stamp < 0) return `osd.${e.osd}: stamp ${e.stamp} is not a time`;
+    return null;
   }
 
   // ---- daemons ----
 
-  reportDaemons(reports: DaemonReport[]): { applied: number; rejected: string[] } {
-    const out = this.daemons.apply(reports, Date.now() / 1000);
-    for (const name of out.schemaChanged) this.feed.publish('perf_schema_update', name, 0);
-    if (out.metadataChanged) this.refreshHealth(true);
-    return { applied: out.applied, rejected: out.rejected };
+  /** Applies daemon reports; large batches yield every `chunk` reports (pass `pause`). */
+  async reportDaemons(reports: DaemonReport[], pause?: () => Promise<void>, chunk = 128): Promise<{ applied: number; rejected: string[] }> {
+    let applied = 0;
+    const rejected: string[] = [];
+    let metadataChanged = false;
+    for (let i = 0; i < reports.length; i += chunk) {
+      if (pause && i > 0) await pause();
+      const out = this.daemons.apply(reports.slice(i, i + chunk), Date.now() / 1000);
+      for (const name of out.schemaChanged) this.feed.publish('perf_schema_update', name, 0);
+      applied += out.applied;
+      rejected.push(...out.rejected);
+      metadataChanged ||= out.metadataChanged;
+    }
+    if (metadataChanged) this.refreshHealth(true);
+    return { applied, rejected };
   }
 
   setDaemonsStale(stale: string[], fresh: string[]): number {
@@ -510,21 +562,23 @@ export class ClusterState {
     const s = this.pg.sum.stat_sum;
     if (s.num_objects_degraded > 0 && s.num_object_copies > 0) {
       const pct = ((100 * s.num_objects_degraded) / s.num_object_copies).toFixed(3);
-      const pgs = [...this.pg.pgStats.values()].filter((p) => String(p.state).includes('degraded'));
+      const degraded = (st: string) => st.includes('degraded');
+      const count = this.pg.countStates(degraded);
       warn(
         'PG_DEGRADED',
-        `Degraded data redundancy: ${s.num_objects_degraded}/${s.num_object_copies} objects degraded (${pct}%), ${pgs.length} pgs degraded`,
-        pgs.length,
-        pgs.slice(0, 50).map((p) => `pg ${p.pgid} is ${p.state}, acting [${(p.acting ?? []).join(',')}]`),
+        `Degraded data redundancy: ${s.num_objects_degraded}/${s.num_object_copies} objects degraded (${pct}%), ${count} pgs degraded`,
+        count,
+        this.pg.pgsInState(degraded, 50).map((row) => `pg ${this.pg.pgid(row)} is ${this.pg.stateOf(row)}, acting [${this.pg.acting(row).join(',')}]`),
       );
     }
-    const inactive = [...this.pg.pgStats.values()].filter((p) => !String(p.state).includes('active'));
-    if (inactive.length)
+    const inactive = (st: string) => !st.includes('active');
+    const inactiveCount = this.pg.countStates(inactive);
+    if (inactiveCount)
       warn(
         'PG_AVAILABILITY',
-        `Reduced data availability: ${inactive.length} pgs inactive`,
-        inactive.length,
-        inactive.slice(0, 50).map((p) => `pg ${p.pgid} is ${p.state}`),
+        `Reduced data availability: ${inactiveCount} pgs inactive`,
+        inactiveCount,
+        this.pg.pgsInState(inactive, 50).map((row) => `pg ${this.pg.pgid(row)} is ${this.pg.stateOf(row)}`),
       );
     const stale = this.daemons.staleNames();
     if (stale.length)
