@@ -114,3 +114,30 @@ export function u64Text(buf: Uint8Array, offset: number): string {
   if (hi <= 0x1fffff) return String(hi * TWO32 + lo);
   return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
 }
+
+/** Every value of a packed report by path (three for long-running averages), for tests and tools. */
+export function unpackCounterValues(packed: Uint8Array, layout: CounterLayout): Record<string, bigint[]> {
+  const out: Record<string, bigint[]> = {};
+  const view = Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength);
+  layout.paths.forEach((p, i) => {
+    const off = layout.offsets[i];
+    out[p] = Array.from({ length: layout.averages[i] ? 3 : 1 }, (_, k) => view.readBigUInt64LE(off + k * 8));
+  });
+  return out;
+}
+
+/** Packs values by path into Ceph's layout (averages: [sum, count], or all three); for tests and tools. */
+export function packCounterValues(layout: CounterLayout, values: Record<string, number | bigint | Array<number | bigint>>): Buffer {
+  const out = Buffer.alloc(layout.byteLength);
+  writeHeader(out, layout.slots);
+  layout.paths.forEach((p, i) => {
+    const v = values[p] ?? 0;
+    const list = Array.isArray(v) ? v : [v];
+    writeU64(out, layout.offsets[i], list[0] ?? 0);
+    if (layout.averages[i]) {
+      writeU64(out, layout.offsets[i] + 8, list[1] ?? 0);
+      writeU64(out, layout.offsets[i] + 16, list[2] ?? list[1] ?? 0);
+    }
+  });
+  return out;
+}

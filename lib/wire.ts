@@ -29,6 +29,16 @@ export function toNumber(lo: number, hi: number, signed: boolean): number {
   return (signed ? hi | 0 : hi >>> 0) * TWO32 + (lo >>> 0);
 }
 
+/** Bytes a non-negative integer (below 2^53) takes as a varint. */
+export function varintSize(v: number): number {
+  let n = 1;
+  while (v > 0x7f) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
 export class WireReader {
   pos: number;
   readonly end: number;

@@ -9,6 +9,7 @@ import { createLogger, Logger } from '../lib/log';
 import type { TlsOptions } from '../lib/server';
 import { MgrClient, CounterSource } from '../lib/mgr-client';
 import { SimCluster } from './cluster';
+import { OsdPgReportEncoder } from './pg-report';
 import { osdPerfSchema, mdsPerfSchema, monPerfSchema, rgwPerfSchema, PerfValueGenerator } from './perf';
 
 export interface DaemonsOptions {
@@ -65,6 +66,7 @@ export class FakeDaemons {
     const osdSchema = osdPerfSchema();
     for (const osd of cluster.osds) {
       const id = osd.id;
+      const pgReport = new OsdPgReportEncoder(cluster, id);
       this.add(
         new MgrClient({
           ...common,
@@ -76,8 +78,7 @@ export class FakeDaemons {
           counters: { schema: osdSchema, values: (t) => cluster.osdPerfValues(id, t) },
           pgStats: () => {
             if (!cluster.osds[id].up) return undefined; // a down OSD has nothing to say
-            const s = cluster.osdPgStats(id, cluster.now());
-            return { epoch: s.epoch, json: Buffer.from(JSON.stringify({ pg_stat: s.pg_stat, osd_stat: s.osd_stat, pool_stat: s.pool_stat })) };
+            return { epoch: cluster.epoch, report: pgReport.encode(cluster.now()) };
           },
         }),
       );

@@ -6,7 +6,9 @@ import * as prom from 'prom-client';
 import type { Logger } from '../../lib/log';
 import type { DaemonReport } from '../../lib/gen/ceph/mgr/v1/cluster_state';
 import type { CommandDescriptor, CommandResult } from '../../lib/gen/ceph/mgr/v1/common';
-import type { DaemonServerServiceImplementation, SessionRequest, SessionResponse } from '../../lib/gen/ceph/mgr/v1/daemon_server';
+import type { SessionResponse } from '../../lib/gen/ceph/mgr/v1/daemon_server';
+import type { ServiceImplementation } from 'nice-grpc';
+import type { DaemonServerServed, SessionFrame } from '../../lib/session-wire';
 import { ArgumentError, CommandSignature, parseSignature, usage, validateArgs } from './domain/argspec';
 import { Grant, isCapable, mayOpenSession, Principal } from './domain/auth';
 import { keysEqual } from '../../lib/keyring';
@@ -207,7 +209,7 @@ export class DaemonServerHandlers {
     return { msg: { $case: 'configure', value: { statsPeriod: this.d.statsPeriod(), statsThreshold: this.d.statsThreshold() } } };
   }
 
-  implementation(): DaemonServerServiceImplementation {
+  implementation(): ServiceImplementation<typeof DaemonServerServed> {
     return {
       session: (requests, context) => this.session(requests, context),
       command: async (req, context) => ({ result: await this.command(req.prefix, req.args, req.inbuf, context) }),
@@ -226,7 +228,7 @@ export class DaemonServerHandlers {
 
   // ---------------------------------------------------------------- sessions
 
-  private async *session(requests: AsyncIterable<SessionRequest>, context: CallContext): AsyncGenerator<SessionResponse> {
+  private async *session(requests: AsyncIterable<SessionFrame>, context: CallContext): AsyncGenerator<SessionResponse> {
     const caller = this.d.auth.authenticate(context.metadata);
     this.requireActive();
     const outbox = new Outbox<SessionResponse>();
@@ -238,7 +240,7 @@ export class DaemonServerHandlers {
     yield* outbox.drain();
   }
 
-  private async readSession(requests: AsyncIterable<SessionRequest>, caller: Caller, outbox: Outbox<SessionResponse>, signal: AbortSignal): Promise<void> {
+  private async readSession(requests: AsyncIterable<SessionFrame>, caller: Caller, outbox: Outbox<SessionResponse>, signal: AbortSignal): Promise<void> {
     let live: LiveSession | null = null;
     let schema: SessionSchema | null = null;
     let ended: string | null = null;
@@ -256,8 +258,8 @@ export class DaemonServerHandlers {
     const onEnd = () => wake?.(null);
     endController.signal.addEventListener('abort', onEnd, { once: true });
     stop.signal.addEventListener('abort', onEnd, { once: true });
-    const nextOrEnd = (it: AsyncIterator<SessionRequest>) =>
-      new Promise<IteratorResult<SessionRequest> | null>((resolve, reject) => {
+    const nextOrEnd = (it: AsyncIterator<SessionFrame>) =>
+      new Promise<IteratorResult<SessionFrame> | null>((resolve, reject) => {
         if (endController.signal.aborted || stop.signal.aborted) return resolve(null);
         wake = resolve;
         it.next().then(resolve, reject);
@@ -276,6 +278,10 @@ export class DaemonServerHandlers {
           return;
         }
         const m = next.value.msg;
+        if (m?.$case === 'invalid') {
+          this.m.refused.inc({ reason: 'undecodable' });
+          throw new ServerError(Status.INVALID_ARGUMENT, m.value);
+        }
         const msg = {
           open: m?.$case === 'open' ? m.value : undefined,
           report: m?.$case === 'report' ? m.value : undefined,
@@ -338,8 +344,15 @@ export class DaemonServerHandlers {
         }
         if (msg.report) {
           const r = msg.report;
+          if (r.packed.length) {
+            this.m.refused.inc({ reason: 'deprecated_packed' });
+            throw new ServerError(
+              Status.INVALID_ARGUMENT,
+              "SessionReport.packed (varints in declaration order) is no longer accepted: send counter_values, Ceph's packed layout (proto/ceph/mgr/v1/daemon_server.proto)",
+            );
+          }
           try {
-            schema.check(r.declareTypes, r.undeclareTypes, r.packed.length);
+            schema.check(r.declareTypes, r.undeclareTypes, r.counterValues);
           } catch (e) {
             if (!(e instanceof SchemaError)) throw e;
             this.m.rejected.inc({ reason: 'schema' });
@@ -351,7 +364,8 @@ export class DaemonServerHandlers {
             ...emptyReport(live.daemon),
             declare: r.declareTypes,
             undeclare: r.undeclareTypes,
-            values: r.packed,
+            // Ceph's packed bytes, forwarded as they came
+            counterValues: r.counterValues?.length ? r.counterValues : undefined,
             stamp: Date.now() / 1000,
             status: r.daemonStatus,
             hasStatus: r.hasDaemonStatus,
@@ -367,13 +381,19 @@ export class DaemonServerHandlers {
             log.warn('pg stats rejected: not an OSD', { daemon: live.daemon });
             continue;
           }
-          // Only a cheap look here (is it shaped like a JSON object?):
-          // cluster-state parses and validates it once, and its refusals are
-          // counted (mgr_daemon_server_upstream_rejected_total). Parsing ~24
-          // KB here too cost more than everything else a report costs.
-          if (!looksLikeJsonObject(msg.pgStats.json)) {
-            this.m.rejected.inc({ reason: 'pg_stats_json' });
-            log.warn('pg stats rejected: not a JSON object', { daemon: live.daemon });
+          if (msg.pgStats.json?.length) {
+            this.m.refused.inc({ reason: 'deprecated_json' });
+            throw new ServerError(
+              Status.INVALID_ARGUMENT,
+              'SessionPgStats.json is no longer accepted: send report, the typed PgStatsReport (proto/ceph/mgr/v1/pg_stats.proto)',
+            );
+          }
+          // Not decoded here: cluster-state decodes it once and its refusals
+          // are counted (mgr_daemon_server_upstream_rejected_total).
+          const report = msg.pgStats.report;
+          if (!report?.length) {
+            this.m.rejected.inc({ reason: 'pg_stats_empty' });
+            log.warn('pg stats rejected: no report', { daemon: live.daemon });
             continue;
           }
           if (!this.d.ingest.hasPgRoom()) {
@@ -389,7 +409,7 @@ export class DaemonServerHandlers {
               );
             }
           }
-          this.d.ingest.addPgStats({ osd: Number(live.daemon.slice(4)), epoch: msg.pgStats.epoch, stamp: Date.now() / 1000, json: msg.pgStats.json });
+          this.d.ingest.addPgStats({ osd: Number(live.daemon.slice(4)), epoch: msg.pgStats.epoch, stamp: Date.now() / 1000, report });
           this.m.reports.inc({ kind: 'pg_stats' });
         } else if (msg.close) {
           this.d.ingest.addReport({ ...emptyReport(live.daemon), closed: true });
@@ -583,14 +603,4 @@ export class DaemonServerHandlers {
       return { retcode: EIO, stdout: '', stderr: `module command failed: ${err.details ?? err.message}` };
     }
   }
-}
-
-/** Whether `bytes` starts with `{` and ends with `}`, ignoring JSON whitespace. */
-function looksLikeJsonObject(bytes: Uint8Array): boolean {
-  const ws = (b: number) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
-  let i = 0;
-  let j = bytes.length - 1;
-  while (i <= j && ws(bytes[i])) i++;
-  while (j >= i && ws(bytes[j])) j--;
-  return j > i && bytes[i] === 0x7b && bytes[j] === 0x7d;
 }

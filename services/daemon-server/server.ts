@@ -7,7 +7,9 @@ import * as prom from 'prom-client';
 import { startService, RunningService, TlsOptions } from '../../lib/server';
 import { openChannel, makeClient } from '../../lib/client';
 import { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cluster_state';
-import { DaemonServerServiceDefinition } from '../../lib/gen/ceph/mgr/v1/daemon_server';
+import { DaemonServerServed } from '../../lib/session-wire';
+import { asBytes, normalized } from '../../lib/raw-methods';
+import { encodeIngestPgStats } from './domain/forward';
 import { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
 import type { ModuleInfo } from '../../lib/gen/ceph/mgr/v1/common';
 import { ModuleState } from '../../lib/gen/ceph/mgr/v1/module_host';
@@ -79,6 +81,9 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
 
   const csChannel = openChannel(opts.clusterStateAddr, opts.peerTls);
   const cs = makeClient(ClusterStateServiceDefinition, csChannel);
+  // pg stats go on as the daemons encoded them (domain/forward.ts)
+  const csDef = normalized(ClusterStateServiceDefinition);
+  const csForward = makeClient({ ...csDef, ingestPgStats: { ...csDef.ingestPgStats, requestSerialize: asBytes } }, csChannel);
   const mhChannel = opts.moduleHostAddr ? openChannel(opts.moduleHostAddr, opts.peerTls) : null;
   const mh = mhChannel ? makeClient(ModuleHostServiceDefinition, mhChannel) : null;
   const sb = opts.standbyAddr ? new StandbyClient(opts.standbyAddr, opts.peerTls) : null;
@@ -156,7 +161,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
       ingest = new Ingest({
         sink: {
           reportDaemons: (reports) => cs.reportDaemons({ reports }, { signal: peerTimeout() }),
-          ingestPgStats: (stats) => cs.ingestPgStats({ stats }, { signal: peerTimeout() }),
+          ingestPgStats: (stats) => csForward.ingestPgStats(encodeIngestPgStats(stats), { signal: peerTimeout() }),
           setDaemonsStale: async (stale, fresh) => {
             await cs.setDaemonsStale({ stale, fresh }, { signal: peerTimeout() });
           },
@@ -229,7 +234,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         moduleCommandsTtlMs: opts.moduleCommandsTtlMs ?? 2000,
         notActive: activity ? () => activity.whyNotActive() : undefined,
       });
-      server.add(DaemonServerServiceDefinition, handlers.implementation());
+      server.add(DaemonServerServed, handlers.implementation());
       return ['ceph.mgr.v1.DaemonServerService'];
     },
   );

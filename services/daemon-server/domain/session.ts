@@ -1,7 +1,9 @@
 // One daemon session's counter schema: counters are declared once, then
-// every report carries packed values in declaration order. Long-running
-// averages (type & 4) take two slots (sum, count).
+// every report carries their values in Ceph's packed layout
+// (lib/counter-values.ts: sorted paths, long-running averages three
+// values). daemon-server only checks the length; the bytes go on untouched.
 import type { PerfCounterType } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import { checkPacked } from '../../../lib/counter-values';
 
 export const PERFCOUNTER_LONGRUNAVG = 4;
 
@@ -17,8 +19,11 @@ export function checkDaemonName(name: string): string | null {
 
 export class SchemaError extends Error {}
 
+/** Ceph's packed values a counter takes: long-running averages three (sum, avgcount, avgcount2). */
+const packedSlots = (type: number) => ((type & PERFCOUNTER_LONGRUNAVG) !== 0 ? 3 : 1);
+
 export class SessionSchema {
-  private paths: string[] = [];
+  /** path -> Ceph's type bits, in declaration order. */
   private types = new Map<string, number>();
   /** Values a report must carry now, kept so the common report is checked in O(1). */
   private slotCount = 0;
@@ -28,53 +33,43 @@ export class SessionSchema {
   }
 
   get size(): number {
-    return this.paths.length;
+    return this.types.size;
   }
 
   /**
    * Checks a report against the schema as it would be after its declares and
-   * undeclares, without changing anything; apply() commits it.
+   * undeclares, without changing anything; apply() commits it. `values` is
+   * the report's counter_values (Ceph's packed layout); empty or absent
+   * means "no values this time".
    */
-  check(declare: PerfCounterType[], undeclare: string[], packedLength: number): void {
+  check(declare: PerfCounterType[], undeclare: string[], values: Uint8Array | undefined): void {
     if (!declare.length && !undeclare.length) {
       // Almost every report: values only, for the schema as it stands.
-      if (packedLength !== 0 && packedLength !== this.slotCount) {
-        throw new SchemaError(`packed has ${packedLength} values but the declared schema (${this.paths.length} counters) needs ${this.slotCount}`);
-      }
+      const problem = values?.length ? checkPacked(values, this.slotCount) : null;
+      if (problem) throw new SchemaError(`${problem} (${this.types.size} counters declared)`);
       return;
     }
-    const next = new Set(this.paths);
-    const types = new Map(this.types);
+    const next = new Map(this.types);
     for (const t of declare) {
       if (!t.path) throw new SchemaError('a declared counter has an empty path');
       if (next.has(t.path)) throw new SchemaError(`counter '${t.path}' is already declared on this session`);
-      next.add(t.path);
-      types.set(t.path, t.type);
+      next.set(t.path, t.type);
     }
     for (const p of undeclare) {
       if (!next.has(p)) throw new SchemaError(`cannot undeclare '${p}': it is not declared on this session`);
       next.delete(p);
     }
     let slots = 0;
-    for (const p of next) slots += (types.get(p)! & PERFCOUNTER_LONGRUNAVG) !== 0 ? 2 : 1;
-    // An empty packed list means "no values this time"; otherwise it must fit exactly.
-    if (packedLength !== 0 && packedLength !== slots) {
-      throw new SchemaError(`packed has ${packedLength} values but the declared schema (${next.size} counters) needs ${slots}`);
-    }
+    for (const type of next.values()) slots += packedSlots(type);
+    const problem = values?.length ? checkPacked(values, slots) : null;
+    if (problem) throw new SchemaError(`${problem} (${next.size} counters declared)`);
   }
 
   apply(declare: PerfCounterType[], undeclare: string[]): void {
-    for (const t of declare) {
-      this.paths.push(t.path);
-      this.types.set(t.path, t.type);
-    }
-    if (undeclare.length) {
-      const gone = new Set(undeclare);
-      this.paths = this.paths.filter((p) => !gone.has(p));
-      for (const p of gone) this.types.delete(p);
-    }
+    for (const t of declare) this.types.set(t.path, t.type);
+    for (const p of undeclare) this.types.delete(p);
     let n = 0;
-    for (const p of this.paths) n += (this.types.get(p)! & PERFCOUNTER_LONGRUNAVG) !== 0 ? 2 : 1;
+    for (const type of this.types.values()) n += packedSlots(type);
     this.slotCount = n;
   }
 }

@@ -5,7 +5,8 @@ import * as path from 'path';
 import { isCapable, loadOrCreateKeyring, mayOpenSession, parseCaps, parsePrincipals as parseKeyring } from '../domain/auth';
 import { parseSignature, validateArgs } from '../domain/argspec';
 import { emptyReport, Ingest, IngestSink } from '../domain/ingest';
-import type { DaemonReport, OsdPgStats } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import type { DaemonReport } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import type { PgStatsEntry } from '../domain/forward';
 import { until } from '../../../lib/testing/wait';
 
 describe('caps', () => {
@@ -73,7 +74,7 @@ describe('argument types', () => {
 
 describe('ingest', () => {
   function fakeSink() {
-    const calls = { reports: [] as DaemonReport[][], pg: [] as OsdPgStats[][], stale: [] as Array<[string[], string[]]> };
+    const calls = { reports: [] as DaemonReport[][], pg: [] as PgStatsEntry[][], stale: [] as Array<[string[], string[]]> };
     let fail = false;
     let hold: Promise<void> | null = null;
     const sink: IngestSink = {
@@ -96,7 +97,7 @@ describe('ingest', () => {
     return { sink, calls, setFail: (f: boolean) => (fail = f), setHold: (p: Promise<void> | null) => (hold = p) };
   }
   const report = (daemon: string, values: number[]): DaemonReport => ({ ...emptyReport(daemon), values, stamp: values[0] });
-  const pg = (osd: number): OsdPgStats => ({ osd, epoch: 1, stamp: 0, json: Buffer.from('{}') });
+  const pg = (osd: number): PgStatsEntry => ({ osd, epoch: 1, stamp: 0, report: Buffer.from([0x12, 0]) });
 
   it('coalesces per daemon (newest values win) and sends one batch per flush', async () => {
     const f = fakeSink();
