@@ -16,11 +16,19 @@ export const HEADER_BYTES = 6;
 
 const TWO32 = 4294967296;
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 /** Orders counter paths as Ceph's std::set<std::string> does: byte-wise. */
 export function comparePaths(a: string, b: string): number {
   // ASCII (every real counter path): UTF-16 order is byte order
-  if (/^[\x00-\x7f]*$/.test(a) && /^[\x00-\x7f]*$/.test(b)) return a < b ? -1 : a > b ? 1 : 0;
+  if (ASCII.test(a) && ASCII.test(b)) return a < b ? -1 : a > b ? 1 : 0;
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** Sorts paths byte-wise (checking for non-ASCII once, not per comparison). */
+function sortPaths<T>(entries: Array<[string, T]>): Array<[string, T]> {
+  if (entries.every(([p]) => ASCII.test(p))) return entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return entries.sort((a, b) => comparePaths(a[0], b[0]));
 }
 
 /** Where each declared counter's values sit in the packed bytes. */
@@ -37,7 +45,7 @@ export class CounterLayout {
 
   /** types: path -> Ceph's type bits. */
   constructor(types: Iterable<[string, number]>) {
-    const entries = [...types].sort((a, b) => comparePaths(a[0], b[0]));
+    const entries = sortPaths([...types]);
     this.paths = entries.map((e) => e[0]);
     this.offsets = new Int32Array(entries.length);
     this.averages = new Uint8Array(entries.length);

@@ -14,7 +14,8 @@ import { openChannel, makeClient } from './client';
 import { createLogger, Logger } from './log';
 import type { TlsOptions } from './server';
 import { CommandResponse, SessionRequest, SessionReport, SessionConfigure } from './gen/ceph/mgr/v1/daemon_server';
-import { CounterLayout, writeHeader, writeU64 } from './counter-values';
+import * as counterValues from './counter-values';
+import { CounterLayout, writeHeader } from './counter-values';
 import { DaemonServerClientDefinition, encodePgStatsFrame } from './session-wire';
 import { WireWriter, WIRE_LEN } from './wire';
 import type { PerfCounterType, DaemonHealthMetric } from './gen/ceph/mgr/v1/cluster_state';
@@ -75,6 +76,10 @@ export interface CommandOptions {
   /** Gives up after this long in total, in milliseconds (default 30000). */
   timeoutMs?: number;
 }
+
+// a module-local copy: imported bindings are getters under the TypeScript
+// loader, and this runs for every value of every report
+const { writeU64 } = counterValues;
 
 /** What a session sends: a message, or one already encoded. */
 type Outgoing = SessionRequest | Uint8Array;
@@ -167,7 +172,7 @@ export class MgrClient extends EventEmitter {
   private declaredOrder: number[] = [];
   /** The declared counters in Ceph's packed order, and where each one's values are in values(). */
   private layout = new CounterLayout([]);
-  private sourceSlot = new Int32Array(0);
+  private sourceSlot: Int32Array = new Int32Array(0);
   /** The report frame: SessionRequest{report{counter_values}}, values written in place. */
   private frame = Buffer.alloc(0);
   private frameValues = 0;
@@ -494,21 +499,48 @@ export class MgrClient extends EventEmitter {
     // buildReport() sends and clears these right after this runs
     this.pendingDeclare = added;
     this.pendingUndeclare = undeclared;
-    this.layout = new CounterLayout(this.declaredOrder.map((i) => [schema[i].path, schema[i].type]));
+    const shape = reportShape(schema, this.declaredOrder, this.slotStart);
+    this.layout = shape.layout;
+    this.sourceSlot = shape.sourceSlot;
+    this.frame = Buffer.from(shape.frame);
+    this.frameValues = shape.frameValues;
+    this.includeDirty = false;
+  }
+}
+
+interface ReportShape {
+  layout: CounterLayout;
+  /** Per layout position: where its value is in CounterSource.values(). */
+  sourceSlot: Int32Array;
+  /** SessionRequest{ report (2) { counter_values (8) } } with the header written and the values zero. */
+  frame: Buffer;
+  frameValues: number;
+}
+
+/** Shapes shared by the sessions that declare the same counters of the same schema (thousands of simulated OSDs do). */
+const shapes = new WeakMap<PerfCounterType[], Map<string, ReportShape>>();
+
+function reportShape(schema: PerfCounterType[], declared: number[], slotStart: Int32Array): ReportShape {
+  let bySchema = shapes.get(schema);
+  if (!bySchema) shapes.set(schema, (bySchema = new Map()));
+  const key = declared.join(',');
+  let shape = bySchema.get(key);
+  if (!shape) {
+    const layout = new CounterLayout(declared.map((i) => [schema[i].path, schema[i].type]));
     const index = new Map(schema.map((c, i) => [c.path, i]));
-    this.sourceSlot = Int32Array.from(this.layout.paths, (p) => this.slotStart[index.get(p)!]);
-    // SessionRequest{ report (2) { counter_values (8) } } around the values
-    const n = this.layout.byteLength;
+    const n = layout.byteLength;
     const inner = new WireWriter(16).tag(8, WIRE_LEN).varint32(n).view();
     const outer = new WireWriter(16)
       .tag(2, WIRE_LEN)
       .varint32(inner.length + n)
       .view();
-    this.frame = Buffer.alloc(outer.length + inner.length + n);
-    outer.copy(this.frame, 0);
-    inner.copy(this.frame, outer.length);
-    this.frameValues = outer.length + inner.length;
-    writeHeader(this.frame.subarray(this.frameValues), this.layout.slots);
-    this.includeDirty = false;
+    const frame = Buffer.alloc(outer.length + inner.length + n);
+    outer.copy(frame, 0);
+    inner.copy(frame, outer.length);
+    writeHeader(frame.subarray(outer.length + inner.length), layout.slots);
+    shape = { layout, sourceSlot: Int32Array.from(layout.paths, (p) => slotStart[index.get(p)!]), frame, frameValues: outer.length + inner.length };
+    if (bySchema.size > 64) bySchema.clear(); // a bound, should thresholds churn
+    bySchema.set(key, shape);
   }
+  return shape;
 }

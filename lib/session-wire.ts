@@ -76,11 +76,13 @@ function decodePgStatsFrame(bytes: Uint8Array): PgStatsFrame {
   return out;
 }
 
-/** A SessionRequest carrying pg stats whose report is already encoded. */
-export function encodePgStatsFrame(epoch: number, report: Uint8Array, into = new WireWriter(report.length + 16)): Buffer {
+/** A SessionRequest carrying pg stats whose report is already encoded (one allocation, the report copied once). */
+export function encodePgStatsFrame(epoch: number, report: Uint8Array): Buffer {
   const inner = 1 + varintSize(epoch) + 1 + varintSize(report.length) + report.length;
-  into.reset().tag(3, WIRE_LEN).varint32(inner).tag(1, WIRE_VARINT).varint32(epoch).bytesField(3, report);
-  return into.finish();
+  // room for the writer's worst-case varint checks, so it never grows
+  const w = new WireWriter(1 + varintSize(inner) + inner + 10);
+  w.tag(3, WIRE_LEN).varint32(inner).tag(1, WIRE_VARINT).varint32(epoch).bytesField(3, report);
+  return w.buf.subarray(0, w.pos);
 }
 
 const generated = normalized(DaemonServerServiceDefinition);

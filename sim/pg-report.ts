@@ -12,7 +12,11 @@ import { pacificTemplates } from './perf';
 import type { SimCluster, SimPg } from './cluster';
 import { OsdStat, PgStat } from '../lib/gen/ceph/mgr/v1/pg_stats';
 import { osdStatFromJson, pgStatFromJson, STAT_SUM_KEYS, STATFS_KEYS } from '../lib/pgstats-json';
-import { WireWriter, WIRE_VARINT } from '../lib/wire';
+import * as wire from '../lib/wire';
+import { WireWriter } from '../lib/wire';
+
+// a module-local copy: imported bindings are getters under the TypeScript loader
+const { WIRE_VARINT } = wire;
 
 /** pg_stat_t field numbers of the stamps that may read "now". */
 const STAMP_FIELD: Record<string, number> = {
@@ -39,6 +43,8 @@ interface PgTemplate {
 export class OsdPgReportEncoder {
   private epoch = -1;
   private templates: PgTemplate[] = [];
+  /** osd_stat_t without what changes every report (seq, statfs). */
+  private osdFixed: Uint8Array = new Uint8Array(0);
   private readonly out = new WireWriter(16 * 1024);
   private readonly pgBody = new WireWriter(2048);
   private readonly part = new WireWriter(512);
@@ -79,7 +85,13 @@ export class OsdPgReportEncoder {
       out.bytesField(1, body.view());
       poolBytes.set(tpl.pg.pool, (poolBytes.get(tpl.pg.pool) ?? 0) + d.statSum.num_bytes);
     }
-    out.bytesField(2, OsdStat.encode(osdStatFromJson(this.cluster.osdStat(this.osd, t))).finish());
+    const osdStat = this.cluster.osdStat(this.osd, t);
+    const osd = this.pgBody.reset().raw(this.osdFixed);
+    if (osdStat.seq) osd.tag(2, WIRE_VARINT).int64(osdStat.seq);
+    const statfs = this.part.reset();
+    STATFS_KEYS.forEach((k, i) => osdStat.statfs[k] && statfs.tag(i + 1, WIRE_VARINT).int64(osdStat.statfs[k]));
+    osd.bytesField(7, statfs.view());
+    out.bytesField(2, osd.view());
     const store = pacificTemplates().pool_stat.store_stats as Record<string, number>;
     for (const [pool, bytes] of poolBytes) {
       const statfs = this.part.reset();
@@ -95,6 +107,7 @@ export class OsdPgReportEncoder {
   /** Templates of the PGs this OSD is primary of, after an event (or at first). */
   private rebuild(t: number): void {
     this.epoch = this.cluster.epoch;
+    this.osdFixed = OsdStat.encode({ ...osdStatFromJson(this.cluster.osdStat(this.osd, t)), seq: 0, statfs: undefined }).finish();
     this.templates = this.cluster.pgsOfPrimary(this.osd).map((pg) => {
       const typed = pgStatFromJson(this.cluster.pgStat(pg, t));
       const stat = new Float64Array(40);

@@ -6,6 +6,7 @@
 import type { DaemonReport, PerfCounterType, DaemonSummary } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { CounterLayout, checkPacked, writeHeader, writeU64 } from '../../../lib/counter-values';
 import { CounterStore, Sample } from './counters';
+import { SharedRegistry } from '../../../lib/shared-schema';
 
 export { SAMPLES_KEPT } from './counters';
 /** PERFCOUNTER_LONGRUNAVG: the counter carries (sum, count). */
@@ -25,8 +26,8 @@ export interface DaemonState {
   metadata: Record<string, string>;
   serviceDaemon: boolean;
   serviceName: string;
-  /** The declared counters, in declaration order (the order get_perf_schema lists them). */
-  types: Map<string, PerfCounterType>;
+  /** The declared counters (shared with every daemon that declared the same). */
+  schema: CounterSchema;
   /** The samples, laid out for the declared set; null until something is declared. */
   store: CounterStore | null;
   status: Record<string, string> | null;
@@ -40,8 +41,37 @@ export interface DaemonState {
    * session's first values: a counter re-declared with the same type takes
    * its samples back (declares may come in a later report than the open).
    */
-  retired: { store: CounterStore; types: Map<string, PerfCounterType> } | null;
+  retired: { store: CounterStore; schema: CounterSchema } | null;
 }
+
+/** A declared set of counters, one shared copy per distinct set (10,000 OSDs declare the same one). */
+export interface CounterSchema {
+  /** path -> type, in declaration order (the order get_perf_schema lists them). */
+  types: ReadonlyMap<string, PerfCounterType>;
+  layout: CounterLayout;
+  /** Values of the deprecated declaration-order list (averages: sum, count). */
+  declaredSlots: number;
+}
+
+const typeRegistry = new SharedRegistry<PerfCounterType>();
+const schemaRegistry = new SharedRegistry<CounterSchema>();
+const typeKey = (t: PerfCounterType) => `${t.path}\u0000${t.type}\u0000${t.priority}\u0000${t.units}\u0000${t.nick}\u0000${t.description}`;
+
+/** The shared schema for a declared set (its types shared too). */
+function schemaOf(types: Iterable<PerfCounterType>): CounterSchema {
+  const list = [...types];
+  const keys = list.map(typeKey);
+  return schemaRegistry.get(keys.join('\u0001'), () => {
+    const shared = list.map((t, i) => typeRegistry.get(keys[i], () => ({ ...t })));
+    return {
+      types: new Map(shared.map((t) => [t.path, t])),
+      layout: new CounterLayout(shared.map((t) => [t.path, t.type])),
+      declaredSlots: declaredSlots(shared),
+    };
+  });
+}
+
+const NO_COUNTERS = schemaOf([]);
 
 /** "osd.3" -> ["osd", "3"]; "rgw.gw.1" -> ["rgw", "gw.1"]. */
 export function splitDaemonName(name: string): [string, string] | null {
@@ -89,7 +119,7 @@ export class DaemonIndex {
         metadata: {},
         serviceDaemon: false,
         serviceName: '',
-        types: new Map(),
+        schema: NO_COUNTERS,
         store: null,
         status: null,
         taskStatus: {},
@@ -113,28 +143,22 @@ export class DaemonIndex {
     if (!packed && r.values.length === 0) return null;
     if (!Number.isFinite(r.stamp) || r.stamp < 0) return `${r.daemon}: stamp ${r.stamp} is not a time`;
     // The common case (values only, schema unchanged) is checked without building anything.
-    let types: Iterable<PerfCounterType>;
-    let size: number;
+    let schema: { slots: number; declaredSlots: number; size: number };
     if (d && !r.opened && !r.declare.length && !r.undeclare.length) {
-      if (packed) {
-        const problem = checkPacked(values, d.store?.layout.slots ?? 0);
-        return problem && `${r.daemon}: ${problem}; report ignored`;
-      }
-      types = d.types.values();
-      size = d.types.size;
+      schema = { slots: d.schema.layout.slots, declaredSlots: d.schema.declaredSlots, size: d.schema.types.size };
     } else {
-      const next = new Map(r.opened || !d ? [] : [...d.types]);
+      const next = new Map(r.opened || !d ? [] : [...d.schema.types]);
       for (const u of r.undeclare) next.delete(u);
       for (const t of r.declare) next.set(t.path, t);
-      if (packed) {
-        const problem = checkPacked(values, packedSlots(next.values()));
-        return problem && `${r.daemon}: ${problem}; report ignored`;
-      }
-      types = next.values();
-      size = next.size;
+      schema = { slots: packedSlots(next.values()), declaredSlots: declaredSlots(next.values()), size: next.size };
     }
-    const slots = declaredSlots(types);
-    return slots === r.values.length ? null : `${r.daemon}: ${r.values.length} values for a schema of ${size} counters taking ${slots} slots; report ignored`;
+    if (packed) {
+      const problem = checkPacked(values, schema.slots);
+      return problem && `${r.daemon}: ${problem}; report ignored`;
+    }
+    return schema.declaredSlots === r.values.length
+      ? null
+      : `${r.daemon}: ${r.values.length} values for a schema of ${schema.size} counters taking ${schema.declaredSlots} slots; report ignored`;
   }
 
   apply(reports: DaemonReport[], now: number): ApplyOutcome {
@@ -153,9 +177,9 @@ export class DaemonIndex {
       // of a counter re-declared with the same type are kept: the history
       // outlives manager failovers, unlike in Ceph where it starts empty.
       if (r.opened) {
-        if (d.types.size) schemaChanged = true;
-        if (d.store?.count) d.retired = { store: d.store, types: d.types };
-        d.types = new Map();
+        if (d.schema.types.size) schemaChanged = true;
+        if (d.store?.count) d.retired = { store: d.store, schema: d.schema };
+        d.schema = NO_COUNTERS;
         d.store = null;
         d.connected = true;
       }
@@ -170,13 +194,17 @@ export class DaemonIndex {
         d.serviceName = r.serviceName;
       }
       if (r.undeclare.length || r.declare.length) {
-        const before = new Map(d.types);
-        for (const u of r.undeclare) if (d.types.delete(u)) schemaChanged = true;
+        const before = d.schema;
+        const next = new Map(before.types);
+        for (const u of r.undeclare) if (next.delete(u)) schemaChanged = true;
         for (const t of r.declare) {
-          d.types.set(t.path, t);
+          next.set(t.path, t);
           schemaChanged = true;
         }
-        if (schemaChanged) this.relayout(d, before);
+        if (schemaChanged) {
+          d.schema = schemaOf(next.values());
+          this.relayout(d, before);
+        }
       }
       const packed = r.counterValues?.length ? r.counterValues : null;
       if (d.store && (packed || r.values.length)) {
@@ -200,12 +228,12 @@ export class DaemonIndex {
   }
 
   /** A new store for the declared set, taking over the samples of counters that kept their type. */
-  private relayout(d: DaemonState, before: Map<string, PerfCounterType>): void {
-    const next = new CounterStore(new CounterLayout([...d.types.values()].map((t) => [t.path, t.type])));
-    const sameType = (from: Map<string, PerfCounterType>) => (path: string) => from.get(path)?.type === d.types.get(path)?.type;
+  private relayout(d: DaemonState, before: CounterSchema): void {
+    const next = new CounterStore(d.schema.layout);
+    const sameType = (from: CounterSchema) => (path: string) => from.types.get(path)?.type === d.schema.types.get(path)?.type;
     if (d.store?.count) d.store.replayInto(next, sameType(before));
-    else if (d.retired) d.retired.store.replayInto(next, sameType(d.retired.types));
-    d.store = d.types.size ? next : null;
+    else if (d.retired) d.retired.store.replayInto(next, sameType(d.retired.schema));
+    d.store = d.schema.types.size ? next : null;
   }
 
   /** The deprecated declaration-order values, laid out as Ceph's packed bytes. */
@@ -214,7 +242,7 @@ export class DaemonIndex {
     const out = Buffer.alloc(layout.byteLength);
     writeHeader(out, layout.slots);
     let k = 0;
-    for (const t of d.types.values()) {
+    for (const t of d.schema.types.values()) {
       const off = layout.offsets[layout.indexOf(t.path)];
       writeU64(out, off, values[k++]);
       if (t.type & LONGRUNAVG) {
@@ -260,7 +288,7 @@ export class DaemonIndex {
         serviceDaemon: d.serviceDaemon,
         lastReport: d.lastReport,
         stale: d.stale,
-        counters: d.types.size,
+        counters: d.schema.types.size,
         connected: d.connected,
       }));
   }
@@ -321,7 +349,7 @@ export class DaemonIndex {
     for (const d of this.daemons.values()) {
       if (name !== null && d.name !== name) continue;
       const schema: Record<string, unknown> = {};
-      for (const [path, t] of d.types) schema[path] = this.schemaEntry(t);
+      for (const [path, t] of d.schema.types) schema[path] = this.schemaEntry(t);
       out[d.name] = schema;
     }
     return out;
@@ -355,7 +383,7 @@ export class DaemonIndex {
       const d = this.daemons.get(n)!;
       if (!wanted.has(d.type)) continue;
       const counters: string[] = [];
-      for (const [path, t] of d.types) {
+      for (const [path, t] of d.schema.types) {
         if (t.priority < prioLimit) continue;
         const i = d.store ? d.store.layout.indexOf(path) : -1;
         const s = i >= 0 ? d.store!.latestOf(i) : null;

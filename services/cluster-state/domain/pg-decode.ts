@@ -5,7 +5,8 @@
 // in place, or release() drops them when the report is refused. Anything
 // malformed (truncated, a length past the end, a PG without pgid or state)
 // is an Error naming the problem; nothing is half-applied.
-import { WireError, WireReader, WIRE_I64, WIRE_LEN, WIRE_VARINT } from '../../../lib/wire';
+import * as wire from '../../../lib/wire';
+import { WireError, WireReader } from '../../../lib/wire';
 import {
   EMPTY,
   OSD_I64_FIELDS,
@@ -23,10 +24,24 @@ import {
   StatfsRows,
 } from './pg-table';
 
+// Module-local copies: imported bindings are getters under the TypeScript
+// loader, and these are read for every field of every PG.
+const { WIRE_I64, WIRE_LEN, WIRE_VARINT } = wire;
+const I64 = PgI64;
+const U32 = PgU32;
+const PG_I64 = PG_I64_FIELDS;
+const PG_U32 = PG_U32_FIELDS;
+const STAMPS = PG_STAMPS.length;
+const OSD_I64 = OSD_I64_FIELDS;
+const OSD_U32 = OSD_U32_FIELDS;
+const O64 = OsdI64;
+const O32 = OsdU32;
+const NONE = EMPTY;
+
 /** Largest pool id a PG may name: pool * 2^32 + seed must stay an exact map key. */
 const MAX_POOL = 0x1fffff;
 
-/** Which optional sub-messages were present, in PgU32.PRESENT. */
+/** Which optional sub-messages were present, in U32.PRESENT. */
 export const PRESENT_VERSION = 1;
 export const PRESENT_LOG_START = 2;
 export const PRESENT_ONDISK_LOG_START = 4;
@@ -175,9 +190,9 @@ function decodeShard(r: WireReader): string {
 function decodePg(r: WireReader, end: number, t: PgTables, row: number): number {
   const rows = t.pgs;
   const i64 = rows.i64;
-  const b64 = row * PG_I64_FIELDS * 2;
-  const b32 = row * PG_U32_FIELDS;
-  const bst = row * PG_STAMPS.length * 2;
+  const b64 = row * PG_I64 * 2;
+  const b32 = row * PG_U32;
+  const bst = row * STAMPS * 2;
   let hasPgid = false;
   let state: string | null = null;
   let present = 0;
@@ -198,9 +213,9 @@ function decodePg(r: WireReader, end: number, t: PgTables, row: number): number 
         if (wt !== WIRE_LEN) break;
         decodePair(r);
         if (pair[1] > 0 || pair[0] > MAX_POOL) throw new WireError(`pool id ${pair[1] * 4294967296 + pair[0]} is too large`);
-        i64[b64 + PgI64.POOL * 2] = pair[0];
-        i64[b64 + PgI64.POOL * 2 + 1] = 0;
-        rows.u32[b32 + PgU32.SEED] = pair[2];
+        i64[b64 + I64.POOL * 2] = pair[0];
+        i64[b64 + I64.POOL * 2 + 1] = 0;
+        rows.u32[b32 + U32.SEED] = pair[2];
         hasPgid = true;
         continue;
       case 2:
@@ -216,14 +231,14 @@ function decodePg(r: WireReader, end: number, t: PgTables, row: number): number 
         decodePair(r);
         const [i, e, bit] =
           f === 3
-            ? [PgI64.VERSION, PgU32.VERSION_EPOCH, PRESENT_VERSION]
+            ? [I64.VERSION, U32.VERSION_EPOCH, PRESENT_VERSION]
             : f === 17
-              ? [PgI64.LOG_START, PgU32.LOG_START_EPOCH, PRESENT_LOG_START]
+              ? [I64.LOG_START, U32.LOG_START_EPOCH, PRESENT_LOG_START]
               : f === 18
-                ? [PgI64.ONDISK_LOG_START, PgU32.ONDISK_LOG_START_EPOCH, PRESENT_ONDISK_LOG_START]
+                ? [I64.ONDISK_LOG_START, U32.ONDISK_LOG_START_EPOCH, PRESENT_ONDISK_LOG_START]
                 : f === 23
-                  ? [PgI64.LAST_SCRUB, PgU32.LAST_SCRUB_EPOCH, PRESENT_LAST_SCRUB]
-                  : [PgI64.LAST_DEEP_SCRUB, PgU32.LAST_DEEP_SCRUB_EPOCH, PRESENT_LAST_DEEP_SCRUB];
+                  ? [I64.LAST_SCRUB, U32.LAST_SCRUB_EPOCH, PRESENT_LAST_SCRUB]
+                  : [I64.LAST_DEEP_SCRUB, U32.LAST_DEEP_SCRUB_EPOCH, PRESENT_LAST_DEEP_SCRUB];
         rows.u32[b32 + e] = pair[0];
         i64[b64 + i * 2] = pair[2];
         i64[b64 + i * 2 + 1] = pair[3];
@@ -235,7 +250,7 @@ function decodePg(r: WireReader, end: number, t: PgTables, row: number): number 
       case 29:
         if (wt !== WIRE_VARINT) break;
         r.varint64();
-        put64(i64, b64 + (f === 4 ? PgI64.REPORTED_SEQ : f === 28 ? PgI64.LOG_SIZE : PgI64.ONDISK_LOG_SIZE) * 2, r);
+        put64(i64, b64 + (f === 4 ? I64.REPORTED_SEQ : f === 28 ? I64.LOG_SIZE : I64.ONDISK_LOG_SIZE) * 2, r);
         continue;
       case 5:
       case 16:
@@ -247,24 +262,24 @@ function decodePg(r: WireReader, end: number, t: PgTables, row: number): number 
         rows.u32[
           b32 +
             (f === 5
-              ? PgU32.REPORTED_EPOCH
+              ? U32.REPORTED_EPOCH
               : f === 16
-                ? PgU32.MAPPING_EPOCH
+                ? U32.MAPPING_EPOCH
                 : f === 19
-                  ? PgU32.CREATED
+                  ? U32.CREATED
                   : f === 20
-                    ? PgU32.LAST_EPOCH_CLEAN
+                    ? U32.LAST_EPOCH_CLEAN
                     : f === 22
-                      ? PgU32.PARENT_SPLIT_BITS
-                      : PgU32.SNAPTRIMQ_LEN)
+                      ? U32.PARENT_SPLIT_BITS
+                      : U32.SNAPTRIMQ_LEN)
         ] = r.varint32();
         continue;
       case 21:
         if (wt !== WIRE_LEN) break;
         decodePair(r);
-        i64[b64 + PgI64.PARENT_POOL * 2] = pair[0];
-        i64[b64 + PgI64.PARENT_POOL * 2 + 1] = pair[1];
-        rows.u32[b32 + PgU32.PARENT_SEED] = pair[2];
+        i64[b64 + I64.PARENT_POOL * 2] = pair[0];
+        i64[b64 + I64.PARENT_POOL * 2 + 1] = pair[1];
+        rows.u32[b32 + U32.PARENT_SEED] = pair[2];
         present |= PRESENT_PARENT;
         continue;
       case 30:
@@ -281,21 +296,21 @@ function decodePg(r: WireReader, end: number, t: PgTables, row: number): number 
       case 38: {
         if (wt !== WIRE_LEN) break;
         const e = r.length() + r.pos;
-        decodeInt64Block(r, e, i64, b64 + PgI64.STAT_SUM * 2, 40);
+        decodeInt64Block(r, e, i64, b64 + I64.STAT_SUM * 2, 40);
         continue;
       }
       case 39:
-        rows.up[row] = int32s(r, wt, rows.up[row] === EMPTY ? [] : rows.up[row]);
+        rows.up[row] = int32s(r, wt, rows.up[row] === NONE ? [] : rows.up[row]);
         continue;
       case 40:
-        rows.acting[row] = int32s(r, wt, rows.acting[row] === EMPTY ? [] : rows.acting[row]);
+        rows.acting[row] = int32s(r, wt, rows.acting[row] === NONE ? [] : rows.acting[row]);
         continue;
       case 43:
-        rows.blockedBy[row] = int32s(r, wt, rows.blockedBy[row] === EMPTY ? [] : rows.blockedBy[row]);
+        rows.blockedBy[row] = int32s(r, wt, rows.blockedBy[row] === NONE ? [] : rows.blockedBy[row]);
         continue;
       case 41:
         if (wt !== WIRE_LEN) break;
-        if (rows.availNoMissing[row] === EMPTY) rows.availNoMissing[row] = [];
+        if (rows.availNoMissing[row] === NONE) rows.availNoMissing[row] = [];
         rows.availNoMissing[row].push(decodeShard(r));
         continue;
       case 42: {
@@ -312,7 +327,7 @@ function decodePg(r: WireReader, end: number, t: PgTables, row: number): number 
           } else r.skip(tg & 7);
         }
         expectEnd(r, e, 'ObjectLocationCount');
-        if (rows.objectLocationCounts[row] === EMPTY) rows.objectLocationCounts[row] = [];
+        if (rows.objectLocationCounts[row] === NONE) rows.objectLocationCounts[row] = [];
         rows.objectLocationCounts[row].push({ shards: shards.join(','), objects });
         continue;
       }
@@ -324,7 +339,7 @@ function decodePg(r: WireReader, end: number, t: PgTables, row: number): number 
       case 46:
         if (wt !== WIRE_LEN) break;
         decodePair(r);
-        if (rows.purgedSnaps[row] === EMPTY) rows.purgedSnaps[row] = [];
+        if (rows.purgedSnaps[row] === NONE) rows.purgedSnaps[row] = [];
         rows.purgedSnaps[row].push([hex(pair[0], pair[1]), hex(pair[2], pair[3])]);
         continue;
     }
@@ -332,12 +347,12 @@ function decodePg(r: WireReader, end: number, t: PgTables, row: number): number 
   }
   expectEnd(r, end, 'PgStat');
   if (!hasPgid) throw new WireError('a pg_stat has no pgid');
-  const pool = i64[b64 + PgI64.POOL * 2];
-  const seed = rows.u32[b32 + PgU32.SEED];
+  const pool = i64[b64 + I64.POOL * 2];
+  const seed = rows.u32[b32 + U32.SEED];
   if (!state) throw new WireError(`pg ${pool}.${seed.toString(16)} has no state`);
   rows.state[row] = t.stateId(state);
-  rows.u32[b32 + PgU32.FLAGS] = flags;
-  rows.u32[b32 + PgU32.PRESENT] = present;
+  rows.u32[b32 + U32.FLAGS] = flags;
+  rows.u32[b32 + U32.PRESENT] = present;
   return pool * 4294967296 + seed;
 }
 
@@ -346,8 +361,8 @@ function hex(lo: number, hi: number): string {
 }
 
 function decodeOsdStat(r: WireReader, end: number, osds: OsdRows, row: number): void {
-  const b64 = row * OSD_I64_FIELDS * 2;
-  const b32 = row * OSD_U32_FIELDS;
+  const b64 = row * OSD_I64 * 2;
+  const b32 = row * OSD_U32;
   while (r.pos < end) {
     const tag = r.tag();
     const f = tag >>> 3;
@@ -355,41 +370,37 @@ function decodeOsdStat(r: WireReader, end: number, osds: OsdRows, row: number): 
     if (wt === WIRE_VARINT && (f === 1 || (f >= 3 && f <= 6) || f === 9 || f === 10)) {
       const k =
         f === 1
-          ? OsdU32.UP_FROM
+          ? O32.UP_FROM
           : f === 3
-            ? OsdU32.NUM_PGS
+            ? O32.NUM_PGS
             : f === 4
-              ? OsdU32.NUM_OSDS
+              ? O32.NUM_OSDS
               : f === 5
-                ? OsdU32.NUM_PER_POOL_OSDS
+                ? O32.NUM_PER_POOL_OSDS
                 : f === 6
-                  ? OsdU32.NUM_PER_POOL_OMAP_OSDS
+                  ? O32.NUM_PER_POOL_OMAP_OSDS
                   : f === 9
-                    ? OsdU32.SNAP_TRIM_QUEUE_LEN
-                    : OsdU32.NUM_SNAP_TRIMMING;
+                    ? O32.SNAP_TRIM_QUEUE_LEN
+                    : O32.NUM_SNAP_TRIMMING;
       osds.u32[b32 + k] = r.varint32();
       continue;
     }
     if (wt === WIRE_VARINT && (f === 2 || f === 11 || f === 13 || f === 14)) {
       r.varint64();
-      put64(
-        osds.i64,
-        b64 + (f === 2 ? OsdI64.SEQ : f === 11 ? OsdI64.NUM_SHARDS_REPAIRED : f === 13 ? OsdI64.COMMIT_LATENCY_NS : OsdI64.APPLY_LATENCY_NS) * 2,
-        r,
-      );
+      put64(osds.i64, b64 + (f === 2 ? O64.SEQ : f === 11 ? O64.NUM_SHARDS_REPAIRED : f === 13 ? O64.COMMIT_LATENCY_NS : O64.APPLY_LATENCY_NS) * 2, r);
       continue;
     }
     if (f === 7 && wt === WIRE_LEN) {
       const e = r.length() + r.pos;
-      decodeInt64Block(r, e, osds.i64, b64 + OsdI64.STATFS * 2, 10);
+      decodeInt64Block(r, e, osds.i64, b64 + O64.STATFS * 2, 10);
       continue;
     }
     if (f === 8) {
-      osds.hbPeers[row] = int32s(r, wt, osds.hbPeers[row] === EMPTY ? [] : osds.hbPeers[row]);
+      osds.hbPeers[row] = int32s(r, wt, osds.hbPeers[row] === NONE ? [] : osds.hbPeers[row]);
       continue;
     }
     if (f === 12) {
-      osds.opQueueAgeHist[row] = int32s(r, wt, osds.opQueueAgeHist[row] === EMPTY ? [] : osds.opQueueAgeHist[row]);
+      osds.opQueueAgeHist[row] = int32s(r, wt, osds.opQueueAgeHist[row] === NONE ? [] : osds.opQueueAgeHist[row]);
       continue;
     }
     if (f === 15 && wt === WIRE_LEN) {
@@ -405,12 +416,12 @@ function decodeOsdStat(r: WireReader, end: number, osds: OsdRows, row: number): 
         else r.skip(tg & 7);
       }
       expectEnd(r, e, 'OsdAlert');
-      if (osds.alerts[row] === EMPTY) osds.alerts[row] = [];
+      if (osds.alerts[row] === NONE) osds.alerts[row] = [];
       osds.alerts[row].push(` osd: ${osd} ${name}:${text}`);
       continue;
     }
     if (f === 16 && wt === WIRE_LEN) {
-      if (osds.pingTimes[row] === EMPTY) osds.pingTimes[row] = [];
+      if (osds.pingTimes[row] === NONE) osds.pingTimes[row] = [];
       osds.pingTimes[row].push(decodePingTime(r));
       continue;
     }

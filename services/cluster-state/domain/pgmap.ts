@@ -12,6 +12,11 @@ import { decodePgStatsReport, release, StagedReport } from './pg-decode';
 import { osdStatJson, pgStatJson, pingTimesJson, poolStatfsJson } from './pg-json';
 import { OsdI64, OsdRows, OsdU32, OSD_U32_FIELDS, PgI64, PgRows, PgU32, PG_I64_FIELDS, PG_U32_FIELDS, StatfsRows } from './pg-table';
 
+// Module-local copies: imported bindings are getters under the TypeScript
+// loader, and Sums.add reads these for every PG of every report.
+const I64 = PgI64;
+const PG_I64 = PG_I64_FIELDS;
+
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = Record<string, any>;
 
@@ -87,17 +92,44 @@ class Sums {
   acting = 0;
   numPg = 0;
 
-  /** Adds (sign 1) or removes (sign -1) one PG row. */
+  /** Adds one PG row's counts (sign 1) or takes them away (sign -1). */
   add(rows: PgRows, row: number, sign: number): void {
     const a = rows.i64;
-    let i = (row * PG_I64_FIELDS + PgI64.STAT_SUM) * 2;
+    let i = (row * PG_I64 + I64.STAT_SUM) * 2;
     const stat = this.stat;
     for (let k = 0; k < 40; k++, i += 2) stat[k] += sign * (a[i + 1] * 4294967296 + (a[i] >>> 0));
-    this.logSize += sign * rows.num(row, PgI64.LOG_SIZE);
-    this.ondiskLogSize += sign * rows.num(row, PgI64.ONDISK_LOG_SIZE);
+    this.logSize += sign * rows.num(row, I64.LOG_SIZE);
+    this.ondiskLogSize += sign * rows.num(row, I64.ONDISK_LOG_SIZE);
     this.up += sign * rows.up[row].length;
     this.acting += sign * rows.acting[row].length;
     this.numPg += sign;
+  }
+
+  /** Replaces row `from` by row `to` in this sum and in `also` (a pool's): the difference is taken once. */
+  replace(rows: PgRows, from: number, to: number, also: Sums): void {
+    const a = rows.i64;
+    let i = (from * PG_I64 + I64.STAT_SUM) * 2;
+    let j = (to * PG_I64 + I64.STAT_SUM) * 2;
+    const stat = this.stat;
+    const other = also.stat;
+    for (let k = 0; k < 40; k++, i += 2, j += 2) {
+      if (a[i] === a[j] && a[i + 1] === a[j + 1]) continue;
+      const d = a[j + 1] * 4294967296 + (a[j] >>> 0) - (a[i + 1] * 4294967296 + (a[i] >>> 0));
+      stat[k] += d;
+      other[k] += d;
+    }
+    const log = rows.num(to, I64.LOG_SIZE) - rows.num(from, I64.LOG_SIZE);
+    const ondisk = rows.num(to, I64.ONDISK_LOG_SIZE) - rows.num(from, I64.ONDISK_LOG_SIZE);
+    const up = rows.up[to].length - rows.up[from].length;
+    const acting = rows.acting[to].length - rows.acting[from].length;
+    this.logSize += log;
+    also.logSize += log;
+    this.ondiskLogSize += ondisk;
+    also.ondiskLogSize += ondisk;
+    this.up += up;
+    also.up += up;
+    this.acting += acting;
+    also.acting += acting;
   }
 
   /** As pool_stat_t, with the given store statistics. */
@@ -200,17 +232,17 @@ export class PgMap {
       const sums = this.poolSums(pool);
       const old = this.index.get(key);
       if (old !== undefined) {
-        this.total.add(rows, old, -1);
-        sums.add(rows, old, -1);
+        this.total.replace(rows, old, row, sums);
         this.stateCounts[rows.state[old]]--;
         // unchanged sets keep their arrays: the new ones die young
         if (equalLists(rows.up[old], rows.up[row])) rows.up[row] = rows.up[old];
         if (equalLists(rows.acting[old], rows.acting[row])) rows.acting[row] = rows.acting[old];
         rows.release(old);
+      } else {
+        this.total.add(rows, row, 1);
+        sums.add(rows, row, 1);
       }
       this.index.set(key, row);
-      this.total.add(rows, row, 1);
-      sums.add(rows, row, 1);
       this.stateCounts[rows.state[row]]++;
     }
     if (s.osdRow >= 0) {
@@ -346,7 +378,7 @@ export class PgMap {
   }
 
   pgid(row: number): string {
-    return `${this.rows.num(row, PgI64.POOL)}.${this.rows.u32[row * PG_U32_FIELDS + PgU32.SEED].toString(16)}`;
+    return `${this.rows.num(row, I64.POOL)}.${this.rows.u32[row * PG_U32_FIELDS + PgU32.SEED].toString(16)}`;
   }
 
   stateOf(row: number): string {

@@ -4,6 +4,7 @@
 // values). daemon-server only checks the length; the bytes go on untouched.
 import type { PerfCounterType } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { checkPacked } from '../../../lib/counter-values';
+import { SharedRegistry } from '../../../lib/shared-schema';
 
 export const PERFCOUNTER_LONGRUNAVG = 4;
 
@@ -22,18 +23,36 @@ export class SchemaError extends Error {}
 /** Ceph's packed values a counter takes: long-running averages three (sum, avgcount, avgcount2). */
 const packedSlots = (type: number) => ((type & PERFCOUNTER_LONGRUNAVG) !== 0 ? 3 : 1);
 
+/** A declared set of counters (path -> Ceph's type bits, in declaration order), shared by the sessions that declared it. */
+interface DeclaredSet {
+  types: ReadonlyMap<string, number>;
+  /** Values a report carries for it. */
+  slots: number;
+}
+
+const EMPTY_SET: DeclaredSet = { types: new Map(), slots: 0 };
+const declaredSets = new SharedRegistry<DeclaredSet>();
+
+function declaredSet(types: Map<string, number>): DeclaredSet {
+  if (!types.size) return EMPTY_SET;
+  let key = '';
+  for (const [path, type] of types) key += `${path}\u0000${type}\u0000`;
+  return declaredSets.get(key, () => {
+    let slots = 0;
+    for (const type of types.values()) slots += packedSlots(type);
+    return { types, slots };
+  });
+}
+
 export class SessionSchema {
-  /** path -> Ceph's type bits, in declaration order. */
-  private types = new Map<string, number>();
-  /** Values a report must carry now, kept so the common report is checked in O(1). */
-  private slotCount = 0;
+  private set: DeclaredSet = EMPTY_SET;
 
   get slots(): number {
-    return this.slotCount;
+    return this.set.slots;
   }
 
   get size(): number {
-    return this.types.size;
+    return this.set.types.size;
   }
 
   /**
@@ -45,11 +64,23 @@ export class SessionSchema {
   check(declare: PerfCounterType[], undeclare: string[], values: Uint8Array | undefined): void {
     if (!declare.length && !undeclare.length) {
       // Almost every report: values only, for the schema as it stands.
-      const problem = values?.length ? checkPacked(values, this.slotCount) : null;
-      if (problem) throw new SchemaError(`${problem} (${this.types.size} counters declared)`);
+      const problem = values?.length ? checkPacked(values, this.set.slots) : null;
+      if (problem) throw new SchemaError(`${problem} (${this.set.types.size} counters declared)`);
       return;
     }
-    const next = new Map(this.types);
+    const next = this.next(declare, undeclare);
+    let slots = 0;
+    for (const type of next.values()) slots += packedSlots(type);
+    const problem = values?.length ? checkPacked(values, slots) : null;
+    if (problem) throw new SchemaError(`${problem} (${next.size} counters declared)`);
+  }
+
+  apply(declare: PerfCounterType[], undeclare: string[]): void {
+    if (declare.length || undeclare.length) this.set = declaredSet(this.next(declare, undeclare));
+  }
+
+  private next(declare: PerfCounterType[], undeclare: string[]): Map<string, number> {
+    const next = new Map(this.set.types);
     for (const t of declare) {
       if (!t.path) throw new SchemaError('a declared counter has an empty path');
       if (next.has(t.path)) throw new SchemaError(`counter '${t.path}' is already declared on this session`);
@@ -59,17 +90,6 @@ export class SessionSchema {
       if (!next.has(p)) throw new SchemaError(`cannot undeclare '${p}': it is not declared on this session`);
       next.delete(p);
     }
-    let slots = 0;
-    for (const type of next.values()) slots += packedSlots(type);
-    const problem = values?.length ? checkPacked(values, slots) : null;
-    if (problem) throw new SchemaError(`${problem} (${next.size} counters declared)`);
-  }
-
-  apply(declare: PerfCounterType[], undeclare: string[]): void {
-    for (const t of declare) this.types.set(t.path, t.type);
-    for (const p of undeclare) this.types.delete(p);
-    let n = 0;
-    for (const type of this.types.values()) n += packedSlots(type);
-    this.slotCount = n;
+    return next;
   }
 }
