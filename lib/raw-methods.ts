@@ -29,3 +29,16 @@ export function normalized<D extends TsProtoServiceDefinition>(def: D): FromTsPr
 
 /** The message bytes as they are, both ways. */
 export const asBytes = (b: Uint8Array): Uint8Array => b;
+
+/**
+ * Bytes a response serializer can hand to nice-grpc without the copy it
+ * would make: nice-grpc wraps what a serializer returns in Buffer.from(),
+ * which copies a Uint8Array but only views an ArrayBuffer. A buffer that
+ * fills its own ArrayBuffer goes as that ArrayBuffer (grpc-js still copies
+ * it once into its frame, as for any message); anything else as it is.
+ */
+export function withoutCopy(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
+    ? (bytes.buffer as unknown as Uint8Array)
+    : bytes;
+}

@@ -4,7 +4,7 @@ import { ServerError, Status, CallContext } from 'nice-grpc';
 import type { Logger } from '../../lib/log';
 import { ClusterStateServiceDefinition, WatchEventKind } from '../../lib/gen/ceph/mgr/v1/cluster_state';
 import type { ServiceImplementation } from 'nice-grpc';
-import { asBytes, normalized } from '../../lib/raw-methods';
+import { asBytes, normalized, withoutCopy } from '../../lib/raw-methods';
 import { WireError } from '../../lib/wire';
 import { decodeIngestPgStatsRequest } from './domain/pg-decode';
 import { StateError } from './domain/errors';
@@ -53,11 +53,14 @@ export interface HandlerOptions {
 const generated = normalized(ClusterStateServiceDefinition);
 /**
  * The service as served: IngestPgStats takes the request bytes as they came
- * and decodes each OSD's report straight into the PG map's columns.
+ * and decodes each OSD's report straight into the PG map's columns; Get
+ * sends bytes encoded once per version of the view.
  */
 export const ClusterStateServed = {
   ...generated,
   ingestPgStats: { ...generated.ingestPgStats, requestDeserialize: asBytes },
+  // Get answers with the GetResponse its view encoded once per version
+  get: { ...generated.get, responseSerialize: withoutCopy },
 };
 
 /** Lets the event loop answer other calls between chunks of a large batch. */
@@ -81,10 +84,7 @@ export function clusterStateHandlers(state: ClusterState, opts: HandlerOptions):
     },
 
     async get(req) {
-      return guard(log, 'Get', () => {
-        const v = state.get(req.what);
-        return { json: v.bytes, epoch: v.epoch };
-      });
+      return guard(log, 'Get', () => state.getResponse(req.what));
     },
 
     async getOsdMap() {

@@ -9,7 +9,8 @@ import type { CommandDescriptor, CommandResult } from '../../lib/gen/ceph/mgr/v1
 import type { SessionResponse } from '../../lib/gen/ceph/mgr/v1/daemon_server';
 import type { ServiceImplementation } from 'nice-grpc';
 import type { DaemonServerServed, SessionFrame } from '../../lib/session-wire';
-import { ArgumentError, CommandSignature, parseSignature, usage, validateArgs } from './domain/argspec';
+import { ArgumentError, parseSignature, usage, validateArgs } from './domain/argspec';
+import { CommandTable, CommandEntry as TableEntry } from './domain/command-table';
 import { Grant, isCapable, mayOpenSession, Principal } from './domain/auth';
 import { keysEqual } from '../../lib/keyring';
 import { emptyReport, Ingest } from './domain/ingest';
@@ -53,15 +54,11 @@ export class Authenticator {
 }
 
 /** One row of the command table: a descriptor with its parsed signature and where it runs. */
-export interface CommandEntry {
-  desc: CommandDescriptor;
-  sig: CommandSignature;
-  native?: NativeCommand;
-}
+export type CommandEntry = TableEntry<NativeCommand>;
 
 export interface ModuleHostApi {
   handleCommand(
-    req: { prefix: string; args: string; inbuf: Uint8Array; entity: string },
+    req: { prefix: string; args: string; inbuf: Uint8Array; entity: string; module: string },
     timeoutMs: number,
   ): Promise<{ result?: CommandResult; module: string }>;
   listCommands(): Promise<CommandDescriptor[]>;
@@ -144,7 +141,7 @@ interface LiveSession {
 export class DaemonServerHandlers {
   private sessions = new Map<string, LiveSession>();
   private nextSessionId = 1;
-  private moduleCommands: { at: number; entries: CommandEntry[] } | null = null;
+  private readonly table: CommandTable<NativeCommand>;
   private readonly m: {
     sessions: prom.Gauge;
     reports: prom.Counter;
@@ -155,6 +152,13 @@ export class DaemonServerHandlers {
   };
 
   constructor(private readonly d: HandlerDeps) {
+    const mh = d.moduleHost;
+    this.table = new CommandTable<NativeCommand>({
+      native: NATIVE_ENTRIES,
+      listModuleCommands: mh ? () => mh.listCommands() : null,
+      ttlMs: d.moduleCommandsTtlMs,
+      onWarn: (msg, fields) => d.log.warn(msg, fields),
+    });
     const r = [d.registry];
     this.m = {
       sessions: new prom.Gauge({ name: 'mgr_daemon_server_sessions', help: 'open daemon sessions', registers: r }),
@@ -431,31 +435,8 @@ export class DaemonServerHandlers {
 
   // ---------------------------------------------------------------- commands
 
-  private async moduleEntries(force = false): Promise<CommandEntry[]> {
-    const mh = this.d.moduleHost;
-    if (!mh) return [];
-    const now = Date.now();
-    if (!force && this.moduleCommands && now - this.moduleCommands.at < this.d.moduleCommandsTtlMs) return this.moduleCommands.entries;
-    try {
-      const descs = await mh.listCommands();
-      const entries: CommandEntry[] = [];
-      for (const desc of descs) {
-        try {
-          entries.push({ desc, sig: parseSignature(desc.cmd) });
-        } catch (e) {
-          this.d.log.warn('module command has a bad descriptor; skipped', { module: desc.module, cmd: desc.cmd, error: (e as Error).message });
-        }
-      }
-      this.moduleCommands = { at: now, entries };
-      return entries;
-    } catch (e) {
-      this.d.log.warn('cannot list module commands', { error: (e as Error).message });
-      return this.moduleCommands?.entries ?? [];
-    }
-  }
-
   async allCommands(): Promise<CommandEntry[]> {
-    return [...NATIVE_ENTRIES, ...(await this.moduleEntries())];
+    return this.table.all();
   }
 
   async command(prefix: string, argsText: string, inbuf: Uint8Array, context: CallContext): Promise<CommandResult> {
@@ -488,11 +469,7 @@ export class DaemonServerHandlers {
       throw new ServerError(Status.INVALID_ARGUMENT, `args.prefix '${String(args.prefix)}' does not match prefix '${prefix}'`);
     }
 
-    let candidates = (await this.allCommands()).filter((e) => e.sig.prefix === prefix);
-    if (!candidates.length && this.d.moduleHost) {
-      // A module may have just been enabled: look once more past the cache.
-      candidates = (await this.moduleEntries(true)).filter((e) => e.sig.prefix === prefix);
-    }
+    const candidates = await this.table.lookup(prefix);
     // A manager's module-host sends its modules' commands (sendCommand) as
     // mgr.<name>, naming the module in x-mgr-on-behalf-of: audit shows both.
     const onBehalfOf = context.metadata.get('x-mgr-on-behalf-of');
@@ -540,7 +517,7 @@ export class DaemonServerHandlers {
       result = await this.runNative(chosen.native, validated, inbuf, caller);
       this.m.commands.inc({ route: 'native', retcode: String(result.retcode) });
     } else {
-      result = await this.runModule(prefix, validated, inbuf, caller);
+      result = await this.runModule(prefix, chosen.desc.module, validated, inbuf, caller);
       this.m.commands.inc({ route: 'module', retcode: String(result.retcode) });
     }
     if (result.retcode !== 0) log.info('command failed', { retcode: result.retcode, stderr: result.stderr.slice(0, 200) });
@@ -576,10 +553,10 @@ export class DaemonServerHandlers {
     }
   }
 
-  private async runModule(prefix: string, args: Record<string, unknown>, inbuf: Uint8Array, caller: Caller): Promise<CommandResult> {
+  private async runModule(prefix: string, module: string, args: Record<string, unknown>, inbuf: Uint8Array, caller: Caller): Promise<CommandResult> {
     const mh = this.d.moduleHost!;
     try {
-      const res = await mh.handleCommand({ prefix, args: JSON.stringify({ prefix, ...args }), inbuf, entity: caller.entity }, this.d.commandTimeoutMs);
+      const res = await mh.handleCommand({ prefix, args: JSON.stringify({ prefix, ...args }), inbuf, entity: caller.entity, module }, this.d.commandTimeoutMs);
       return res.result ?? { retcode: EIO, stdout: '', stderr: 'module-host returned no result' };
     } catch (e) {
       const err = e as { code?: number; details?: string; message?: string };

@@ -29,7 +29,7 @@ export function moduleHostHandlers(host: ModuleHost): ModuleHostServiceImplement
         }
         if (!args || typeof args !== 'object' || Array.isArray(args)) throw new ServerError(Status.INVALID_ARGUMENT, 'args must be a JSON object');
       }
-      const { result, module } = await host.handleCommand(req.prefix.trim(), args, Buffer.from(req.inbuf).toString('utf8'));
+      const { result, module } = await host.handleCommand(req.prefix.trim(), args, Buffer.from(req.inbuf).toString('utf8'), req.module || undefined);
       return { result: { retcode: result[0], stdout: result[1], stderr: result[2] }, module };
     },
     async listCommands() {

@@ -217,6 +217,7 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
         }
       } catch (e) {
         if (watchAbort.signal.aborted) break;
+        host.onWatchBroken();
         log.debug('cluster-state watch broke; reconnecting', { error: (e as Error).message, afterSeq: after });
       }
       await new Promise((r) => setTimeout(r, backoff));

@@ -87,9 +87,19 @@ export class ClusterState {
 
   /** What a Ceph module gets from self.get(what). */
   get(what: string): { bytes: Buffer; epoch: number } {
+    this.checkView(what);
+    return this.views.get(what)!;
+  }
+
+  /** get(what) as an encoded GetResponse, built once per version of the view. */
+  getResponse(what: string): Buffer {
+    this.checkView(what);
+    return this.views.response(what)!;
+  }
+
+  private checkView(what: string): void {
     if (!what) throw invalid(`'what' is empty; one of: ${this.views.names().join(', ')}`);
     if (!this.views.has(what)) throw new StateError('not_found', `unknown get('${what}'); valid names: ${this.views.names().join(', ')}`);
-    return this.views.get(what)!;
   }
 
   /** A map stored as-is; missing maps that have a natural empty form get it. */

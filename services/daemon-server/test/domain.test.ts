@@ -4,6 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { isCapable, loadOrCreateKeyring, mayOpenSession, parseCaps, parsePrincipals as parseKeyring } from '../domain/auth';
 import { parseSignature, validateArgs } from '../domain/argspec';
+import { CommandTable } from '../domain/command-table';
 import { emptyReport, Ingest, IngestSink } from '../domain/ingest';
 import type { DaemonReport } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import type { PgStatsEntry } from '../domain/forward';
@@ -202,5 +203,60 @@ describe('ingest', () => {
     expect(await ing.checkStale(5000)).toEqual({ stale: [], fresh: [] });
     ing.addReport(report('osd.1', [3]));
     expect(await ing.checkStale(5000)).toEqual({ stale: [], fresh: ['osd.1'] });
+  });
+});
+
+describe('command table', () => {
+  const desc = (cmd: string, module = 'm') => ({ cmd, desc: '', perm: 'r', module, poll: false });
+  it('never waits for module-host while it has a list: an expired one is served and refreshed behind', async () => {
+    let now = 0;
+    let calls = 0;
+    let list = [desc('hello'), desc('fs status name=fs,type=CephString,req=false', 'status')];
+    let release: (() => void) | null = null;
+    const table = new CommandTable<string>({
+      native: [{ desc: desc('pg stat', 'mgr'), sig: parseSignature('pg stat'), native: 'pgstat' }],
+      listModuleCommands: async () => {
+        calls++;
+        if (release === null && calls > 1) await new Promise<void>((r) => (release = r));
+        return list;
+      },
+      ttlMs: 1000,
+      onWarn: () => undefined,
+      now: () => now,
+    });
+    expect((await table.lookup('hello')).map((e) => e.desc.module)).toEqual(['m']);
+    expect((await table.lookup('pg stat'))[0].native).toBe('pgstat');
+    expect((await table.lookup('fs status'))[0].desc.module).toBe('status');
+    expect(calls).toBe(1);
+    // expired: served from the cache while the refresh is held up
+    now = 5000;
+    list = [desc('hello', 'other')];
+    expect((await table.lookup('hello'))[0].desc.module).toBe('m');
+    expect(calls).toBe(2);
+    release!();
+    await until('the refresh', async () => (await table.lookup('hello'))[0].desc.module === 'other');
+    // an unknown prefix looks past the cache once
+    list = [desc('hello', 'other'), desc('new thing')];
+    expect((await table.lookup('new thing')).length).toBe(1);
+    expect(await table.lookup('nobody has this')).toEqual([]);
+  });
+
+  it('keeps its list when module-host cannot answer', async () => {
+    let fail = false;
+    const warnings: string[] = [];
+    const table = new CommandTable<string>({
+      native: [],
+      listModuleCommands: async () => {
+        if (fail) throw new Error('unavailable');
+        return [desc('hello')];
+      },
+      ttlMs: 0,
+      onWarn: (m) => warnings.push(m),
+    });
+    expect(await table.lookup('hello')).toHaveLength(1);
+    fail = true;
+    expect(await table.lookup('hello')).toHaveLength(1);
+    await until('a warning', async () => warnings.includes('cannot list module commands'));
+    expect(await table.lookup('hello')).toHaveLength(1);
   });
 });
