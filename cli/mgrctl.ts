@@ -16,7 +16,8 @@ import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_st
 import { keyFromKeyring } from '../lib/keyring';
 import type { CommandResult } from '../lib/gen/ceph/mgr/v1/common';
 import { activeDaemonServer, isUnreachable, StandbyClient } from '../lib/standby-client';
-import { mapWords, UsageError } from './args';
+import { mapWords, MappedCommand, UsageError } from './args';
+import { cacheModuleCommands, cachedModuleCommands, NATIVE_DESCRIPTORS } from './descriptors';
 
 const USAGE = `usage: mgrctl [--addr HOST:PORT] [--name ENTITY] [--format json|json-pretty|plain] [--wait-ms N] [-i FILE] <command words...>
        mgrctl tell mgr <command words...>
@@ -155,14 +156,36 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
       ch = openChannel(addr, tls);
       const ds = makeClient(DaemonServerServiceDefinition, ch);
       try {
-        const descs = (await ds.getCommandDescriptions({}, { metadata: md, signal: AbortSignal.timeout(o.timeoutMs) })).commands;
-        const mapped = mapWords(words, descs);
-        if (o.format) mapped.args.format = o.format;
-        const res = await ds.command(
-          { prefix: mapped.prefix, args: JSON.stringify(mapped.args), inbuf },
-          { metadata: md, signal: AbortSignal.timeout(o.timeoutMs) },
-        );
-        r = res.result ?? { retcode: -5, stdout: '', stderr: 'no result' };
+        const fetchDescriptors = async () => {
+          const all = (await ds.getCommandDescriptions({}, { metadata: md, signal: AbortSignal.timeout(o.timeoutMs) })).commands;
+          cacheModuleCommands(addr, all, env);
+          return all;
+        };
+        const send = async (m: MappedCommand) => {
+          if (o.format) m.args.format = o.format;
+          const res = await ds.command({ prefix: m.prefix, args: JSON.stringify(m.args), inbuf }, { metadata: md, signal: AbortSignal.timeout(o.timeoutMs) });
+          return res.result ?? { retcode: -5, stdout: '', stderr: 'no result' };
+        };
+        // A command known here (native, or a module's from the cache) goes
+        // without asking for the descriptions first; help always asks.
+        let mapped: MappedCommand | null = null;
+        if (words[0] !== 'help') {
+          try {
+            mapped = mapWords(words, [...NATIVE_DESCRIPTORS, ...cachedModuleCommands(addr, env)]);
+          } catch {
+            mapped = null;
+          }
+        }
+        if (!mapped) r = await send(mapWords(words, await fetchDescriptors()));
+        else {
+          r = await send(mapped);
+          if (r.retcode === -22 && /^(No handler found|Invalid command)/.test(r.stderr)) {
+            // the local list was stale or incomplete: map again with the server's
+            const again = mapWords(words, await fetchDescriptors());
+            if (again.prefix !== mapped.prefix || JSON.stringify({ ...again.args, format: mapped.args.format }) !== JSON.stringify(mapped.args))
+              r = await send(again);
+          }
+        }
         break;
       } catch (e) {
         if (!finder || !(e instanceof ClientError) || e.code !== Status.UNAVAILABLE || Date.now() >= waitUntil) throw e;
