@@ -14,10 +14,9 @@ import { openChannel, makeClient } from './client';
 import { createLogger, Logger } from './log';
 import type { TlsOptions } from './server';
 import { CommandResponse, SessionRequest, SessionReport, SessionConfigure } from './gen/ceph/mgr/v1/daemon_server';
-import * as counterValues from './counter-values';
-import { CounterLayout, writeHeader } from './counter-values';
+import { CounterLayout } from './counter-values';
+import { reportShape, writeFrameValues } from './report-frame';
 import { DaemonServerClientDefinition, encodePgStatsFrame } from './session-wire';
-import { WireWriter, WIRE_LEN } from './wire';
 import type { PerfCounterType, DaemonHealthMetric } from './gen/ceph/mgr/v1/cluster_state';
 
 /** A daemon's counters: a fixed schema and its packed values at a time. */
@@ -76,10 +75,6 @@ export interface CommandOptions {
   /** Gives up after this long in total, in milliseconds (default 30000). */
   timeoutMs?: number;
 }
-
-// a module-local copy: imported bindings are getters under the TypeScript
-// loader, and this runs for every value of every report
-const { writeU64 } = counterValues;
 
 /** What a session sends: a message, or one already encoded. */
 type Outgoing = SessionRequest | Uint8Array;
@@ -469,17 +464,7 @@ export class MgrClient extends EventEmitter {
 
   /** Writes values() into the frame's counter_values, in Ceph's packed order. */
   private writeValues(values: ArrayLike<number | bigint>): void {
-    const { offsets, averages } = this.layout;
-    const buf = this.frame;
-    const base = this.frameValues;
-    for (let k = 0; k < offsets.length; k++) {
-      const s = this.sourceSlot[k];
-      writeU64(buf, base + offsets[k], values[s]);
-      if (averages[k]) {
-        writeU64(buf, base + offsets[k] + 8, values[s + 1]);
-        writeU64(buf, base + offsets[k] + 16, values[s + 1]);
-      }
-    }
+    writeFrameValues(this.frame, this.frameValues, this.layout, this.sourceSlot, values);
   }
 
   /**
@@ -508,39 +493,3 @@ export class MgrClient extends EventEmitter {
   }
 }
 
-interface ReportShape {
-  layout: CounterLayout;
-  /** Per layout position: where its value is in CounterSource.values(). */
-  sourceSlot: Int32Array;
-  /** SessionRequest{ report (2) { counter_values (8) } } with the header written and the values zero. */
-  frame: Buffer;
-  frameValues: number;
-}
-
-/** Shapes shared by the sessions that declare the same counters of the same schema (thousands of simulated OSDs do). */
-const shapes = new WeakMap<PerfCounterType[], Map<string, ReportShape>>();
-
-function reportShape(schema: PerfCounterType[], declared: number[], slotStart: Int32Array): ReportShape {
-  let bySchema = shapes.get(schema);
-  if (!bySchema) shapes.set(schema, (bySchema = new Map()));
-  const key = declared.join(',');
-  let shape = bySchema.get(key);
-  if (!shape) {
-    const layout = new CounterLayout(declared.map((i) => [schema[i].path, schema[i].type]));
-    const index = new Map(schema.map((c, i) => [c.path, i]));
-    const n = layout.byteLength;
-    const inner = new WireWriter(16).tag(8, WIRE_LEN).varint32(n).view();
-    const outer = new WireWriter(16)
-      .tag(2, WIRE_LEN)
-      .varint32(inner.length + n)
-      .view();
-    const frame = Buffer.alloc(outer.length + inner.length + n);
-    outer.copy(frame, 0);
-    inner.copy(frame, outer.length);
-    writeHeader(frame.subarray(outer.length + inner.length), layout.slots);
-    shape = { layout, sourceSlot: Int32Array.from(layout.paths, (p) => slotStart[index.get(p)!]), frame, frameValues: outer.length + inner.length };
-    if (bySchema.size > 64) bySchema.clear(); // a bound, should thresholds churn
-    bySchema.set(key, shape);
-  }
-  return shape;
-}
