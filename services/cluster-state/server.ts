@@ -76,6 +76,14 @@ export async function startClusterState(opts: ClusterStateOptions): Promise<Clus
   });
   const loaded = ['osd_map', 'fs_map', 'mgr_map'].map((n) => `${n}@${state.maps.epoch(n)}`).join(' ');
   service.log.info('store open', { dataDir: opts.dataDir, maps: loaded, watchBacklog: state.feed.backlog });
+  if (store.opened === 'upgraded') {
+    service.log.info(
+      "data directory written by an earlier version: maps and the modules' store kept as they are; counter history and PG statistics come back with the daemons' next reports",
+      {
+        dataDir: opts.dataDir,
+      },
+    );
+  }
   service.setServing(true);
   let stopped: Promise<void> | null = null;
   return {
