@@ -334,7 +334,7 @@ export function bareStreamBaseline(): Promise<BareStream> {
 /** BENCH_INGEST_OSDS=1000,10000 overrides the sizes. */
 export function ingestSizes(): number[] {
   if (process.env.BENCH_INGEST_OSDS) return process.env.BENCH_INGEST_OSDS.split(',').map(Number);
-  return SMOKE ? [10, 30] : [1000, 10000];
+  return SMOKE ? [20] : [1000, 10000];
 }
 
 export async function runIngest(): Promise<BenchResult> {

@@ -13,7 +13,7 @@ export const CEPH_PACIFIC_IDLE_MB = 330;
 /** All three services at 10,000 OSDs / 100,000 PGs (issue 16's goal). */
 const GOAL_MB = 600;
 
-export async function runMemory(osds = SMOKE ? 30 : 10000): Promise<BenchResult> {
+export async function runMemory(osds = SMOKE ? 20 : 10000): Promise<BenchResult> {
   const r = await ingestRun(osds);
   const figures: Figure[] = [];
   const sum = (rec: Record<string, number>) => SERVICES.reduce((a, s) => a + rec[s], 0) / MB;

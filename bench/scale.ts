@@ -10,7 +10,7 @@ import { IngestRun, SERVICES, ingestRun } from './ingest';
 
 export function scaleSizes(): number[] {
   if (process.env.BENCH_SCALE_OSDS) return process.env.BENCH_SCALE_OSDS.split(',').map(Number);
-  return SMOKE ? [10, 30] : [100, 1000, 10000];
+  return SMOKE ? [20] : [100, 1000, 10000];
 }
 
 const cost = (r: IngestRun) => SERVICES.reduce((a, s) => a + r.cpuPer1000[s], 0);
@@ -25,7 +25,8 @@ export async function runScale(): Promise<BenchResult> {
   if (!SMOKE && !process.env.BENCH_SCALE_OSDS) {
     // tried either way: sustained, or the figure (and, with BENCH_CPU_PROF, the profile) that says what limits it
     runs.push(await ingestRun(30000));
-    if (big.reportsPerSec < 0.95 * big.offeredPerSec) note30k = `${big.osds} OSDs were not sustained (${big.reportsPerSec.toFixed(0)} of ${big.offeredPerSec} reports/s)`;
+    if (big.reportsPerSec < 0.95 * big.offeredPerSec)
+      note30k = `${big.osds} OSDs were not sustained (${big.reportsPerSec.toFixed(0)} of ${big.offeredPerSec} reports/s)`;
   }
   const first = runs[0];
   const figures: Figure[] = [];
