@@ -9,6 +9,7 @@ import { runNotify } from './notify';
 import { runMemory } from './memory';
 import { runScale } from './scale';
 import { runFailover } from './failover';
+import { runScrape } from './scrape';
 import { stopShared } from './stack';
 
 export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
@@ -20,6 +21,8 @@ export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   command: () => runCommand(),
   notify: () => runNotify(),
   failover: () => runFailover(),
+  // not in the smoke test's groups: 10,000 OSDs take minutes to set up
+  scrape: () => runScrape(),
 };
 
 async function main(): Promise<void> {

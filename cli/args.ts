@@ -1,6 +1,7 @@
 // Maps a command line's words onto a command descriptor, as Ceph's CLI does:
 // the longest matching prefix wins, the remaining words fill the arguments
-// in order (an n=N argument takes all that is left).
+// in order (an n=N argument takes all that is left); a CephBool argument
+// may also be a --flag (--yes-i-really-mean-it).
 import { CommandSignature, parseSignature } from '../services/daemon-server/domain/argspec';
 
 export interface MappedCommand {
@@ -46,11 +47,19 @@ export function mapWords(words: string[], descriptors: Array<{ cmd: string }>): 
   throw lastError!;
 }
 
-function assign(sig: CommandSignature, rest: string[]): Record<string, unknown> {
+function assign(sig: CommandSignature, words: string[]): Record<string, unknown> {
   const args: Record<string, unknown> = {};
+  // A CephBool argument may be given as a flag, as Ceph's CLI takes it:
+  // --yes-i-really-mean-it sets yes_i_really_mean_it.
+  const rest = words.filter((w) => {
+    const flag = w.startsWith('--') ? sig.args.find((a) => a.type === 'CephBool' && `--${a.name.replace(/_/g, '-')}` === w) : undefined;
+    if (flag) args[flag.name] = true;
+    return !flag;
+  });
   let i = 0;
   for (const spec of sig.args) {
     if (i >= rest.length) break;
+    if (spec.name in args) continue;
     if (spec.list) {
       args[spec.name] = rest.slice(i);
       i = rest.length;

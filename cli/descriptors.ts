@@ -10,10 +10,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { CommandDescriptor } from '../lib/gen/ceph/mgr/v1/common';
-import { NATIVE_COMMANDS } from '../services/daemon-server/domain/native';
+import { COMMAND_TABLE } from '../services/daemon-server/domain/commands';
 
 /** The daemon-server's own commands, as GetCommandDescriptions lists them. */
-export const NATIVE_DESCRIPTORS: CommandDescriptor[] = NATIVE_COMMANDS.map((n) => ({ cmd: n.cmd, desc: n.desc, perm: n.perm, module: 'mgr', poll: false }));
+export const NATIVE_DESCRIPTORS: CommandDescriptor[] = COMMAND_TABLE.map((n) => ({ cmd: n.cmd, desc: n.desc, perm: n.perm, module: 'mgr', poll: false }));
 
 /** How long a cached list is used before mgrctl asks again. */
 const CACHE_TTL_MS = 10 * 60 * 1000;

@@ -137,6 +137,8 @@ export function localProcesses(cfg: {
         MGR_CLUSTER_STATE_ADDR: clusterState,
         MGR_MODULE_HOST_ADDR: mh,
         MGR_STANDBY_ADDR: standby,
+        // The simulated monitors' command endpoint (pool create, osd out, config set, ...).
+        ...(cfg.sim ? { MGR_MON_ADDR: `${h}:${p(7500)}` } : {}),
         MGR_KEYRING: keyring,
         MGR_DATA_DIR: path.join(data, `daemon-server-${name}`),
       },
@@ -153,6 +155,7 @@ export function localProcesses(cfg: {
         MGR_DAEMON_SERVER_ADDR: `${h}:${p(7300)}`,
         MGR_KEYRING: keyring,
         SIM_OSDS: String(cfg.osds),
+        SIM_MON_PORT: p(7500),
       },
     });
   }

@@ -346,6 +346,10 @@ export class MgrClient extends EventEmitter {
           if (res.msg?.$case === 'configure') {
             failures = 0;
             this.onConfigure(res.msg.value);
+          } else if (res.msg?.$case === 'scrub') {
+            // Ceph's MOSDScrub2: the daemon (an OSD) scrubs; its pg stats carry the result.
+            this.log.info('scrub requested', { deep: res.msg.value.deep, repair: res.msg.value.repair, pgids: res.msg.value.pgids.length || 'all' });
+            this.emit('scrub', res.msg.value);
           }
         }
       } catch (e) {
@@ -492,4 +496,3 @@ export class MgrClient extends EventEmitter {
     this.includeDirty = false;
   }
 }
-

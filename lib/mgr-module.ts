@@ -188,6 +188,13 @@ export abstract class MgrModule extends ModuleBase {
   getAllPerfCounters(prioLimit?: number, services?: string[]): Promise<any> {
     return this.call('getAllPerfCounters', prioLimit ?? null, services ?? null);
   }
+  /**
+   * Ceph's get_daemon_health_metrics(): daemon name -> the health metrics it
+   * last reported, e.g. {"osd.3": [{"type": "SLOW_OPS", "value": 2}]}.
+   */
+  getDaemonHealthMetrics(): Promise<Record<string, Array<{ type: string; value: number }>>> {
+    return this.call('getDaemonHealthMetrics');
+  }
   /** Replaces this module's health checks (code -> check); {} clears them. */
   setHealthChecks(checks: Record<string, HealthCheckSpec>): Promise<void> {
     return this.call('setHealthChecks', checks);

@@ -46,7 +46,13 @@ export function reportShape(schema: PerfCounterType[], declared: number[], slotS
     outer.copy(frame, 0);
     inner.copy(frame, outer.length);
     writeHeader(frame.subarray(outer.length + inner.length), layout.slots);
-    shape = { declare: declared.map((i) => schema[i]), layout, sourceSlot: Int32Array.from(layout.paths, (p) => slotStart[index.get(p)!]), frame, frameValues: outer.length + inner.length };
+    shape = {
+      declare: declared.map((i) => schema[i]),
+      layout,
+      sourceSlot: Int32Array.from(layout.paths, (p) => slotStart[index.get(p)!]),
+      frame,
+      frameValues: outer.length + inner.length,
+    };
     if (bySchema.size > 64) bySchema.clear(); // a bound, should thresholds churn
     bySchema.set(key, shape);
   }

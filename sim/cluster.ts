@@ -6,6 +6,8 @@
 // given a seed. Counters are pure functions of time, so two calls at the
 // same time agree and rates come out non-zero.
 import { pacificTemplates, hash32, osdPerfSchema, PerfValueGenerator } from './perf';
+import { bluestoreMetadata } from './devices';
+import { rbdImageStats, RbdImageStats } from './rbd';
 
 export interface ClusterOptions {
   /** Number of OSDs (default 3). */
@@ -41,6 +43,8 @@ export interface SimOsd {
   downStamp: number;
   nonce: number;
   uuid: string;
+  /** The reweight (`osd reweight`), 0..1; an OSD marked out has 0 in the map. */
+  weight: number;
 }
 
 export interface SimPool {
@@ -53,6 +57,20 @@ export interface SimPool {
   lastChange: number;
   /** Index into the fixture's pools whose options/applications this pool copies. */
   template: number;
+  /** pgp_num (placement), at most pgNum. */
+  pgpNum: number;
+  crushRule: number;
+  /** Pool flags by name (hashpspool, nodelete, nopgchange, ...). */
+  flags: string[];
+  quotaMaxBytes: number;
+  quotaMaxObjects: number;
+  autoscaleMode: string;
+  /** Pool options (recovery_priority, pg_num_min, ...). */
+  options: Record<string, number | string>;
+  /** Applications enabled on the pool (rbd, cephfs, rgw, ...). */
+  applications: Record<string, Record<string, string>>;
+  /** BlueStore compression_mode set on the pool (setPoolCompression); none when unset. */
+  compression?: string;
 }
 
 export interface SimPg {
@@ -72,6 +90,9 @@ export interface SimPg {
   /** Writes per second this PG receives. */
   writeRate: number;
   baseObjects: number;
+  /** When it was last scrubbed and deep-scrubbed (seconds; 0: at creation). */
+  lastScrubStamp: number;
+  lastDeepScrubStamp: number;
 }
 
 /** The part of a PG's stats that changes every report (see SimCluster.pgDynamic). */
@@ -85,11 +106,85 @@ export interface PgDynamic {
   now: Array<'last_fresh' | 'last_peered' | 'last_unstale' | 'last_active' | 'last_clean' | 'last_fullsized' | 'last_undegraded'>;
 }
 
-/** The four kinds of event the simulator applies. */
+/** The events the simulator applies (the rotation uses the first three). */
 export type ClusterEvent =
   | { kind: 'osd_down'; osd: number; epoch: number }
   | { kind: 'osd_up'; osd: number; epoch: number }
-  | { kind: 'pool_create'; pool: number; name: string; pgNum: number; epoch: number };
+  | { kind: 'pool_create'; pool: number; name: string; pgNum: number; epoch: number }
+  | { kind: 'pool_set'; pool: number; key: string; value: string; epoch: number };
+
+/** A health check as the monitors report it (the `health_mon` map's checks). */
+export interface SimHealthCheck {
+  severity: 'HEALTH_WARN' | 'HEALTH_ERR';
+  summary: { message: string; count: number };
+  detail: Array<{ message: string }>;
+  muted: boolean;
+}
+
+/** One entry of the monitors' configuration database (`ceph config dump -f json`). */
+export interface ConfigEntry {
+  section: string;
+  name: string;
+  value: string;
+  level: string;
+  can_update_at_runtime: boolean;
+  mask: string;
+}
+
+/** OSD map flags in Ceph's bit order (get_flag_string prints them so). */
+export const OSDMAP_FLAG_BITS: Array<[string, number]> = [
+  ['nearfull', 1 << 0],
+  ['full', 1 << 1],
+  ['pauserd', 1 << 2],
+  ['pausewr', 1 << 3],
+  ['pauserec', 1 << 4],
+  ['noup', 1 << 5],
+  ['nodown', 1 << 6],
+  ['noout', 1 << 7],
+  ['noin', 1 << 8],
+  ['nobackfill', 1 << 9],
+  ['norecover', 1 << 10],
+  ['noscrub', 1 << 11],
+  ['nodeep-scrub', 1 << 12],
+  ['notieragent', 1 << 13],
+  ['norebalance', 1 << 14],
+  ['sortbitwise', 1 << 15],
+  ['require_jewel_osds', 1 << 16],
+  ['require_kraken_osds', 1 << 17],
+  ['require_luminous_osds', 1 << 18],
+  ['recovery_deletes', 1 << 19],
+  ['purged_snapdirs', 1 << 20],
+  ['nosnaptrim', 1 << 21],
+  ['pglog_hardlimit', 1 << 22],
+];
+
+/** Pool flags in Ceph's bit order (pg_pool_t::get_flags_string). */
+export const POOL_FLAG_BITS: Array<[string, number]> = [
+  ['hashpspool', 1 << 0],
+  ['full', 1 << 1],
+  ['ec_overwrites', 1 << 2],
+  ['incomplete_clones', 1 << 3],
+  ['nodelete', 1 << 4],
+  ['nopgchange', 1 << 5],
+  ['nosizechange', 1 << 6],
+  ['write_fadvise_dontneed', 1 << 7],
+  ['noscrub', 1 << 8],
+  ['nodeep-scrub', 1 << 9],
+  ['full_quota', 1 << 10],
+  ['nearfull', 1 << 11],
+  ['backfillfull', 1 << 12],
+  ['selfmanaged_snaps', 1 << 13],
+  ['pool_snaps', 1 << 14],
+  ['creating', 1 << 15],
+  ['eio', 1 << 16],
+  ['bulk', 1 << 17],
+];
+
+function flagsOf(names: Iterable<string>, bits: Array<[string, number]>): { names: string[]; num: number } {
+  const set = new Set(names);
+  const on = bits.filter(([n]) => set.has(n));
+  return { names: on.map(([n]) => n), num: on.reduce((a, [, b]) => a + b, 0) };
+}
 
 // The fixture's pools and their share of its 89 PGs.
 const FIXTURE_POOL_NAMES = ['cephfs_metadata', 'device_health_metrics', 'cephfs_data', 'rbd', 'anchor'];
@@ -142,6 +237,10 @@ export class SimCluster {
   lastUpChange: number;
   lastInChange: number;
   crushVersion = 7;
+  /** The OSD map's flags (noout, pauserd, ...), besides them the template's. */
+  readonly osdFlags = new Set<string>(['sortbitwise', 'recovery_deletes', 'purged_snapdirs', 'pglog_hardlimit']);
+  /** The monitors' configuration database, as `config set` leaves it. */
+  readonly configDb: ConfigEntry[] = [];
   readonly now: () => number;
   private readonly rand: () => number;
   private readonly opts: Required<Omit<ClusterOptions, 'now'>>;
@@ -153,6 +252,14 @@ export class SimCluster {
   private readonly perfGaugeIdx: Int32Array;
   private readonly perfGauges = new Float64Array(3);
   private eventTurn = 0;
+  // What the metrics need beyond the maps (see "monitors' health, daemons' health metrics, pool fill" below).
+  private readonly monsDown = new Set<string>();
+  private readonly injectedChecks = new Map<string, SimHealthCheck>();
+  private readonly slowOps = new Map<string, number>();
+  /** Extra bytes clients wrote into a pool (fillPool), by pool id. */
+  private readonly poolFill = new Map<number, number>();
+  /** Per OSD, the fill bytes it stores (replicas included); null when to be recomputed. */
+  private fillByOsd: Float64Array | null = null;
 
   constructor(options: ClusterOptions = {}) {
     const o = {
@@ -197,6 +304,7 @@ export class SimCluster {
         downStamp: 0,
         nonce: 1000 + Math.floor(this.rand() * 9e8),
         uuid: uuidFrom(this.rand),
+        weight: 1,
       });
     }
     this.epoch = 26;
@@ -225,9 +333,10 @@ export class SimCluster {
     return 6800 + 8 * (osd.id % this.opts.osdsPerHost);
   }
 
-  private addPool(name: string, pgNum: number, template: number): SimPool {
-    const id = this.pools.length ? this.pools[this.pools.length - 1].id + 1 : 1;
-    const size = Math.min(this.opts.poolSize, this.osds.length);
+  private addPool(name: string, pgNum: number, template: number, sizeWanted = this.opts.poolSize): SimPool {
+    const id = this.pools.length ? Math.max(...this.pools.map((p) => p.id)) + 1 : 1;
+    const size = Math.min(sizeWanted, this.osds.length);
+    const t = pacificTemplates().osd_map.pools[template] ?? pacificTemplates().osd_map.pools[0];
     const pool: SimPool = {
       id,
       name,
@@ -237,15 +346,32 @@ export class SimCluster {
       createdAt: this.now() - 500,
       lastChange: this.epoch,
       template,
+      pgpNum: pgNum,
+      crushRule: 0,
+      flags: String(t.flags_names ?? 'hashpspool')
+        .split(',')
+        .filter(Boolean),
+      quotaMaxBytes: 0,
+      quotaMaxObjects: 0,
+      autoscaleMode: t.pg_autoscale_mode ?? 'on',
+      options: clone(t.options ?? {}),
+      applications: clone(t.application_metadata ?? {}),
     };
     this.pools.push(pool);
+    this.addPgs(pool, 0, pgNum);
+    this.fixPgStates();
+    return pool;
+  }
+
+  /** PGs ps = from..to-1 of a pool, placed and clean. */
+  private addPgs(pool: SimPool, from: number, to: number): void {
     const share = this.opts.ioRate / this.opts.pgs;
-    for (let ps = 0; ps < pgNum; ps++) {
-      const acting = this.place(id, ps, size);
+    for (let ps = from; ps < to; ps++) {
+      const acting = this.place(pool.id, ps, pool.size);
       this.pgs.push({
-        pool: id,
+        pool: pool.id,
         ps,
-        pgid: `${id}.${ps.toString(16)}`,
+        pgid: `${pool.id}.${ps.toString(16)}`,
         acting,
         up: acting.filter((x) => this.osds[x].up),
         state: 'active+clean',
@@ -254,29 +380,50 @@ export class SimCluster {
         lastChangeStamp: this.createdAt + 130,
         lastCleanStamp: this.createdAt + 130,
         lastCleanEpoch: this.epoch,
-        writeRate: share * (0.5 + (hash32(this.seed, id * 100003 + ps) % 1000) / 1000),
-        baseObjects: hash32(this.seed + 1, id * 100003 + ps) % 200,
+        writeRate: share * (0.5 + (hash32(this.seed, pool.id * 100003 + ps) % 1000) / 1000),
+        baseObjects: hash32(this.seed + 1, pool.id * 100003 + ps) % 200,
+        lastScrubStamp: 0,
+        lastDeepScrubStamp: 0,
       });
     }
-    this.fixPgStates();
-    return pool;
   }
 
-  /** Deterministic CRUSH stand-in: `size` distinct OSDs, on distinct hosts when there are enough. */
+  /**
+   * Deterministic CRUSH stand-in: `size` distinct OSDs, on distinct hosts
+   * when there are enough, never an OSD that is out (weight 0): marking one
+   * out moves only the PGs it held.
+   */
   private place(pool: number, ps: number, size: number): number[] {
     const n = this.osds.length;
     const out: number[] = [];
     const hosts = new Set<number>();
+    const usable = (o: number) => this.osds[o].in && this.osds[o].weight > 0;
     const spreadHosts = this.hostCount >= size;
     for (let attempt = 0; out.length < size && attempt < 1000; attempt++) {
       const o = hash32(this.seed ^ (pool * 7919), ps * 131 + attempt) % n;
-      if (out.includes(o)) continue;
+      if (out.includes(o) || !usable(o)) continue;
       if (spreadHosts && hosts.has(this.osds[o].host)) continue;
       out.push(o);
       hosts.add(this.osds[o].host);
     }
-    for (let o = 0; out.length < size && o < n; o++) if (!out.includes(o)) out.push(o);
+    for (let o = 0; out.length < size && o < n; o++) if (!out.includes(o) && usable(o)) out.push(o);
     return out;
+  }
+
+  /** Places the PGs again (after OSDs went out or in, or a pool's size changed). */
+  private replacePgs(): void {
+    const sizes = new Map(this.pools.map((p) => [p.id, p.size]));
+    for (const pg of this.pgs) {
+      const acting = this.place(pg.pool, pg.ps, sizes.get(pg.pool) ?? 1);
+      if (acting.join(',') === pg.acting.join(',')) continue;
+      pg.acting = acting;
+      pg.mappingEpoch = this.epoch;
+      // let fixPgStates recompute up and state
+      pg.up = [];
+      pg.state = '';
+    }
+    this.fixPgStates();
+    this.reindex();
   }
 
   /** Recomputes each PG's up set and state from the OSDs' up/down state. */
@@ -287,7 +434,8 @@ export class SimCluster {
       const up = pg.acting.filter((x) => this.osds[x].up);
       const pool = this.pools.find((p) => p.id === pg.pool)!;
       let state: string;
-      if (up.length === 0) state = 'stale+undersized+degraded+peered';
+      if (pg.acting.length === 0) state = 'undersized+degraded+peered';
+      else if (up.length === 0) state = 'stale+undersized+degraded+peered';
       else if (up.length < pool.size) state = up.length >= pool.minSize ? 'active+undersized+degraded' : 'undersized+degraded+peered';
       else state = 'active+clean';
       if (state !== pg.state || up.length !== pg.up.length) {
@@ -306,6 +454,7 @@ export class SimCluster {
   }
 
   private reindex(): void {
+    this.fillByOsd = null;
     this.byPrimary = Array.from({ length: this.osds.length }, () => []);
     this.pgCount.fill(0);
     this.pgs.forEach((pg, i) => {
@@ -364,18 +513,129 @@ export class SimCluster {
     return { kind: 'osd_up', osd, epoch: this.epoch };
   }
 
-  /** Creates a pool: a new epoch and pgNum new PGs. */
-  createPool(name?: string, pgNum = 8): ClusterEvent {
+  /**
+   * Creates a pool: a new epoch and pgNum new PGs. The rotation's pools copy
+   * the fixture's rbd pool; `osd pool create` passes `size` and no
+   * applications, as a fresh Ceph pool has none.
+   */
+  createPool(name?: string, pgNum = 8, opts: { size?: number; bare?: boolean } = {}): ClusterEvent {
     if (!Number.isInteger(pgNum) || pgNum < 1 || pgNum > 65536) throw new RangeError(`pg_num must be between 1 and 65536, got ${pgNum}`);
-    const poolName = name ?? `pool${this.pools[this.pools.length - 1].id + 1}`;
+    const poolName = name ?? `pool${Math.max(...this.pools.map((p) => p.id)) + 1}`;
     if (this.pools.some((p) => p.name === poolName)) throw new Error(`pool '${poolName}' already exists`);
     this.epoch++;
     this.modified = this.now();
-    const pool = this.addPool(poolName, pgNum, 3);
+    const pool = this.addPool(poolName, pgNum, 3, opts.size);
     pool.createdAt = this.modified;
     pool.lastChange = this.epoch;
+    if (opts.bare) {
+      pool.applications = {};
+      pool.options = {};
+    }
     this.reindex();
     return { kind: 'pool_create', pool: pool.id, name: poolName, pgNum, epoch: this.epoch };
+  }
+
+  // ---- what the monitors' commands change (sim/monitor.ts) ---------------
+
+  /** A new OSD map epoch for a change made now. */
+  private bump(): number {
+    this.epoch++;
+    this.modified = this.now();
+    return this.modified;
+  }
+
+  pool(name: string): SimPool | undefined {
+    return this.pools.find((p) => p.name === name);
+  }
+
+  /** Marks OSDs in or out (weight 1 or 0 in the map); their PGs move. Returns whether anything changed. */
+  setOsdsIn(osds: number[], isIn: boolean): boolean {
+    const change = osds.map((id) => this.checkOsd(id)).filter((o) => o.in !== isIn);
+    if (!change.length) return false;
+    this.lastInChange = this.bump();
+    for (const o of change) {
+      o.in = isIn;
+      o.weight = 1;
+    }
+    this.replacePgs();
+    return true;
+  }
+
+  /** `osd reweight`: 0..1, kept as Ceph keeps it (16.16 fixed point); 0 moves the OSD's PGs away. */
+  reweightOsd(osd: number, weight: number): number {
+    const o = this.checkOsd(osd);
+    if (!(weight >= 0 && weight <= 1)) throw new RangeError(`weight must be between 0 and 1, got ${weight}`);
+    this.bump();
+    o.weight = Math.round(weight * 0x10000) / 0x10000;
+    this.replacePgs();
+    return Math.round(weight * 0x10000);
+  }
+
+  /** Sets or clears OSD map flags; returns whether the map changed. */
+  setOsdFlags(flags: string[], on: boolean): boolean {
+    const change = flags.filter((f) => this.osdFlags.has(f) !== on);
+    if (!change.length) return false;
+    this.bump();
+    for (const f of change) {
+      if (on) this.osdFlags.add(f);
+      else this.osdFlags.delete(f);
+    }
+    return true;
+  }
+
+  /** Changes a pool's properties in a new epoch; `replace` places its PGs again (size changes). */
+  changePool(pool: SimPool, change: (p: SimPool) => void, replace = false): void {
+    this.bump();
+    change(pool);
+    pool.lastChange = this.epoch;
+    if (replace) this.replacePgs();
+  }
+
+  /** Sets a pool's pg_num (and pgp_num): PGs are added or removed at once. */
+  setPoolPgNum(pool: SimPool, pgNum: number): void {
+    if (!Number.isInteger(pgNum) || pgNum < 1 || pgNum > 65536) throw new RangeError(`pg_num must be between 1 and 65536, got ${pgNum}`);
+    this.bump();
+    if (pgNum > pool.pgNum) this.addPgs(pool, pool.pgNum, pgNum);
+    else for (let i = this.pgs.length - 1; i >= 0; i--) if (this.pgs[i].pool === pool.id && this.pgs[i].ps >= pgNum) this.pgs.splice(i, 1);
+    pool.pgNum = pgNum;
+    pool.pgpNum = pgNum;
+    pool.lastChange = this.epoch;
+    this.fixPgStates();
+    this.reindex();
+  }
+
+  /** Removes a pool and its PGs. */
+  deletePool(pool: SimPool): void {
+    if (this.pools.length === 1) throw new Error('the last pool cannot be removed');
+    this.bump();
+    this.pools.splice(this.pools.indexOf(pool), 1);
+    for (let i = this.pgs.length - 1; i >= 0; i--) if (this.pgs[i].pool === pool.id) this.pgs.splice(i, 1);
+    this.reindex();
+  }
+
+  /** The pool ids the file system uses (they cannot be removed). */
+  poolsInUseByFs(): number[] {
+    const md = this.fsMap().filesystems[0].mdsmap;
+    return [md.metadata_pool, ...md.data_pools];
+  }
+
+  /** An OSD scrubs the PGs it is primary of (MOSDScrub2): their scrub stamps move to t. */
+  scrubOsd(osd: number, deep: boolean, t = this.now()): number {
+    const pgs = this.pgsOfPrimary(osd);
+    for (const pg of pgs) {
+      pg.lastScrubStamp = t;
+      if (deep) pg.lastDeepScrubStamp = t;
+    }
+    return pgs.length;
+  }
+
+  /** The value a daemon of type `type` gets for a config option: its section, its type's, then global. */
+  configValue(name: string, type = 'mon'): string | undefined {
+    for (const section of [type, 'global']) {
+      const e = this.configDb.find((x) => x.section === section && x.name === name && !x.mask);
+      if (e) return e.value;
+    }
+    return undefined;
   }
 
   /**
@@ -445,7 +705,7 @@ export class SimCluster {
         up_from: o.upFrom,
         up_thru: o.upThru,
         uuid: o.uuid,
-        weight: o.in ? 1.0 : 0,
+        weight: o.in ? o.weight : 0,
       };
     });
     const osdXinfo = this.osds.map((o) => ({
@@ -456,27 +716,40 @@ export class SimCluster {
     }));
     const pools = this.pools.map((p) => {
       const pt = t.pools[p.template] ?? t.pools[0];
+      const flags = flagsOf(p.flags, POOL_FLAG_BITS);
       return {
         ...clone(pt),
+        application_metadata: clone(p.applications),
         create_time: cephStamp(p.createdAt),
+        crush_rule: p.crushRule,
+        flags: flags.num,
+        flags_names: flags.names.join(','),
         last_change: String(p.lastChange),
         min_size: p.minSize,
+        options: { ...clone(p.options), ...(p.compression ? { compression_mode: p.compression } : {}) },
+        pg_autoscale_mode: p.autoscaleMode,
         pg_num: p.pgNum,
         pg_num_pending: p.pgNum,
         pg_num_target: p.pgNum,
-        pg_placement_num: p.pgNum,
-        pg_placement_num_target: p.pgNum,
+        pg_placement_num: p.pgpNum,
+        pg_placement_num_target: p.pgpNum,
         pool: p.id,
         pool_name: p.name,
+        quota_max_bytes: p.quotaMaxBytes,
+        quota_max_objects: p.quotaMaxObjects,
         size: p.size,
       };
     });
+    const mapFlags = flagsOf(this.osdFlags, OSDMAP_FLAG_BITS);
     return {
       ...clone(t),
       blocklist: {},
       created: cephStamp(this.createdAt),
       crush_version: this.crushVersion,
       epoch: this.epoch,
+      flags: mapFlags.names.join(','),
+      flags_num: mapFlags.num,
+      flags_set: [...mapFlags.names].sort(),
       fsid: this.fsid,
       last_in_change: cephStamp(this.lastInChange),
       last_up_change: cephStamp(this.lastUpChange),
@@ -484,7 +757,7 @@ export class SimCluster {
       modified: cephStamp(this.modified),
       osd_xinfo: osdXinfo,
       osds,
-      pool_max: this.pools[this.pools.length - 1].id,
+      pool_max: Math.max(...this.pools.map((p) => p.id)),
       pools,
     };
   }
@@ -546,14 +819,15 @@ export class SimCluster {
     return t;
   }
 
-  /** The leader's mon_status (`ceph mon_status`): every monitor in quorum. */
+  /** The leader's mon_status (`ceph mon_status`): every monitor up is in quorum. */
   monStatus(monMapEpoch: number): Record<string, any> {
-    const ranks = this.monNames.map((_, rank) => rank);
+    const ranks = this.monNames.map((_, rank) => rank).filter((rank) => !this.monsDown.has(this.monNames[rank]));
+    const leader = ranks.length ? ranks[0] : 0;
     return {
-      name: this.monNames[0],
-      rank: 0,
+      name: this.monNames[leader],
+      rank: leader,
       state: 'leader',
-      election_epoch: 3,
+      election_epoch: 3 + 2 * this.monElections,
       quorum: ranks,
       quorum_age: Math.max(0, Math.floor(Date.now() / 1000 - this.createdAt)),
       features: {
@@ -562,7 +836,7 @@ export class SimCluster {
         quorum_con: '4540138314316775423',
         quorum_mon: ['kraken', 'luminous', 'mimic', 'osdmap-prune', 'nautilus', 'octopus', 'pacific', 'elector-pinging'],
       },
-      outside_quorum: [],
+      outside_quorum: this.monNames.filter((n) => this.monsDown.has(n)),
       extra_probe_peers: [],
       sync_provider: [],
       monmap: { ...this.monMap(), epoch: monMapEpoch },
@@ -657,6 +931,7 @@ export class SimCluster {
     return {
       ...t,
       ...this.hostMetadata(o.host),
+      ...bluestoreMetadata({ seed: this.seed, osd: id, indexOnHost: id % this.opts.osdsPerHost, bytes: this.opts.osdBytes }),
       back_addr: a(1),
       front_addr: a(0),
       hb_back_addr: a(3),
@@ -706,6 +981,227 @@ export class SimCluster {
     };
   }
 
+  // ---- monitors' health, daemons' health metrics, pool fill ---------------
+  // What the alert rules watch beyond the maps: the monitors' own health
+  // checks (the `health_mon` map: MON_DOWN, the OSD and pool fullness checks,
+  // any other check a test raises), the health metrics every daemon reports
+  // with its MMgrReport (SLOW_OPS, PENDING_CREATING_PGS), and pools that fill up.
+
+  private monElections = 0;
+
+  private checkMon(name: string): void {
+    if (!this.monNames.includes(name)) throw new RangeError(`no mon.${name}: the cluster has mon.${this.monNames.join(', mon.')}`);
+  }
+
+  /** A monitor stops: it leaves the quorum (an election) and the monitors raise MON_DOWN. */
+  markMonDown(name: string): void {
+    this.checkMon(name);
+    if (this.monsDown.has(name)) throw new Error(`mon.${name} is already down`);
+    if (this.monNames.length - this.monsDown.size - 1 < Math.floor(this.monNames.length / 2) + 1)
+      throw new Error(`stopping mon.${name} would lose the quorum (${this.monNames.length} monitors); the simulator keeps a majority`);
+    this.monsDown.add(name);
+    this.monElections++;
+  }
+
+  /** A monitor comes back and rejoins the quorum. */
+  markMonUp(name: string): void {
+    this.checkMon(name);
+    if (!this.monsDown.has(name)) throw new Error(`mon.${name} is not down`);
+    this.monsDown.delete(name);
+    this.monElections++;
+  }
+
+  /** Raises (or replaces) a monitor health check the simulator does not model itself, e.g. MON_CLOCK_SKEW. */
+  raiseHealthCheck(code: string, severity: 'HEALTH_WARN' | 'HEALTH_ERR', message: string, detail: string[] = []): void {
+    if (!/^[A-Z0-9_]+$/.test(code)) throw new RangeError(`health check code '${code}' must be upper-case letters, digits and _`);
+    this.injectedChecks.set(code, {
+      severity,
+      summary: { message, count: Math.max(1, detail.length) },
+      detail: detail.map((m) => ({ message: m })),
+      muted: false,
+    });
+  }
+
+  clearHealthCheck(code: string): void {
+    this.injectedChecks.delete(code);
+  }
+
+  /** Sets how many slow ops a daemon (osd.N or mon.X) reports; 0 clears them. */
+  setSlowOps(daemon: string, count: number): void {
+    const m = /^(osd|mon)\.(.+)$/.exec(daemon);
+    if (!m) throw new RangeError(`slow ops are reported by OSDs and monitors (osd.N, mon.X), not '${daemon}'`);
+    if (m[1] === 'osd') this.checkOsd(Number(m[2]));
+    else this.checkMon(m[2]);
+    if (!Number.isInteger(count) || count < 0) throw new RangeError(`slow ops must be a whole number of at least 0, got ${count}`);
+    if (count) this.slowOps.set(daemon, count);
+    else this.slowOps.delete(daemon);
+  }
+
+  /**
+   * The health metrics a daemon sends with each report (Ceph's
+   * OSD::get_health_metrics: SLOW_OPS and PENDING_CREATING_PGS; a monitor:
+   * SLOW_OPS); none for other daemons.
+   */
+  daemonHealthMetrics(daemon: string): Array<{ type: string; value: number }> {
+    const slow = this.slowOps.get(daemon) ?? 0;
+    if (daemon.startsWith('osd.'))
+      return [
+        { type: 'SLOW_OPS', value: slow },
+        { type: 'PENDING_CREATING_PGS', value: 0 },
+      ];
+    if (daemon.startsWith('mon.')) return [{ type: 'SLOW_OPS', value: slow }];
+    return [];
+  }
+
+  /**
+   * Clients write `bytes` more into a pool (its replicas land on the OSDs of
+   * its PGs); a negative number deletes. The OSDs fill up, and past the osd
+   * map's ratios the monitors raise OSD_NEARFULL, OSD_BACKFILLFULL, OSD_FULL
+   * and the matching POOL_* checks.
+   */
+  fillPool(poolId: number, bytes: number): void {
+    const pool = this.pools.find((p) => p.id === poolId);
+    if (!pool) throw new RangeError(`no pool ${poolId}: pools are ${this.pools.map((p) => p.id).join(', ')}`);
+    if (!Number.isFinite(bytes)) throw new RangeError(`bytes must be a number, got ${bytes}`);
+    const next = Math.max(0, (this.poolFill.get(poolId) ?? 0) + Math.trunc(bytes));
+    if (next) this.poolFill.set(poolId, next);
+    else this.poolFill.delete(poolId);
+    this.fillByOsd = null;
+  }
+
+  /** Fill bytes stored on one OSD. */
+  private fillOf(osd: number): number {
+    if (!this.poolFill.size) return 0;
+    if (!this.fillByOsd) {
+      const f = new Float64Array(this.osds.length);
+      const perPg = new Map<number, number>();
+      for (const p of this.pools) if (this.poolFill.has(p.id)) perPg.set(p.id, this.poolFill.get(p.id)! / p.pgNum);
+      for (const pg of this.pgs) {
+        const share = perPg.get(pg.pool);
+        if (share) for (const o of pg.up) f[o] += share;
+      }
+      this.fillByOsd = f;
+    }
+    return this.fillByOsd[osd] ?? 0;
+  }
+
+  /**
+   * The monitors' health at time t, as the `health_mon` map carries it:
+   * MON_DOWN, the fullness checks of OSDMap::check_health (OSDs against the
+   * osd map's nearfull/backfillfull/full ratios, and the pools on them),
+   * OSDMAP_FLAGS (the flags an operator set), POOL_NO_REDUNDANCY (pools of
+   * size 1) and the raised checks. OSD_DOWN and the PG checks are the
+   * manager's to derive.
+   */
+  monHealth(t = this.now()): { status: string; checks: Record<string, SimHealthCheck>; mutes: unknown[] } {
+    const checks: Record<string, SimHealthCheck> = {};
+    const add = (code: string, severity: SimHealthCheck['severity'], message: string, detail: string[]) =>
+      (checks[code] = { severity, summary: { message, count: detail.length }, detail: detail.map((m) => ({ message: m })), muted: false });
+    if (this.monsDown.size) {
+      const quorum = this.monNames.filter((n) => !this.monsDown.has(n));
+      const mons = this.monMap().mons as Array<{ name: string; rank: number; public_addrs: { addrvec: Array<{ type: string; addr: string; nonce: number }> } }>;
+      add(
+        'MON_DOWN',
+        'HEALTH_WARN',
+        `${this.monsDown.size}/${this.monNames.length} mons down, quorum ${quorum.join(',')}`,
+        mons
+          .filter((m) => this.monsDown.has(m.name))
+          .map(
+            (m) =>
+              `mon.${m.name} (rank ${m.rank}) addr [${m.public_addrs.addrvec.map((a) => `${a.type}:${a.addr}/${a.nonce}`).join(',')}] is down (out of quorum)`,
+          ),
+      );
+    }
+    const t0 = pacificTemplates().osd_map;
+    const ratios: Array<[string, number, string, string]> = [
+      ['FULL', t0.full_ratio ?? 0.95, 'full', 'full (no space)'],
+      ['BACKFILLFULL', t0.backfillfull_ratio ?? 0.9, 'backfillfull', 'backfillfull'],
+      ['NEARFULL', t0.nearfull_ratio ?? 0.85, 'near full', 'nearfull'],
+    ];
+    const state = new Map<number, number>(); // osd -> index into ratios
+    for (const o of this.osds) {
+      if (!o.up) continue;
+      const used = this.osdUsedBytes(o.id, t) / this.opts.osdBytes;
+      const i = ratios.findIndex(([, r]) => used >= r);
+      if (i >= 0) state.set(o.id, i);
+    }
+    ratios.forEach(([name, , osdWord, poolWord], i) => {
+      const osds = [...state].filter(([, k]) => k === i).map(([o]) => o);
+      if (!osds.length) return;
+      const severity = name === 'FULL' ? 'HEALTH_ERR' : 'HEALTH_WARN';
+      add(
+        `OSD_${name}`,
+        severity,
+        `${osds.length} ${name.toLowerCase()} osd(s)`,
+        osds.map((o) => `osd.${o} is ${osdWord}`),
+      );
+      const on = new Set(osds);
+      const pools = this.pools.filter((p) => this.pgs.some((pg) => pg.pool === p.id && pg.up.some((o) => on.has(o) && state.get(o) === i)));
+      if (pools.length)
+        add(
+          `POOL_${name}`,
+          'HEALTH_WARN',
+          `${pools.length} pool(s) ${name.toLowerCase()}`,
+          pools.map((p) => `pool '${p.name}' is ${poolWord}`),
+        );
+    });
+    // The flags an operator set (osd set noout, ...) and pools without replicas.
+    const flags = flagsOf(
+      [...this.osdFlags].filter((f) => !['sortbitwise', 'recovery_deletes', 'purged_snapdirs', 'pglog_hardlimit'].includes(f)),
+      OSDMAP_FLAG_BITS,
+    ).names;
+    if (flags.length) add('OSDMAP_FLAGS', 'HEALTH_WARN', `${flags.join(',')} flag(s) set`, []);
+    if (checks.OSDMAP_FLAGS) checks.OSDMAP_FLAGS.summary.count = flags.length;
+    const single = this.pools.filter((p) => p.size === 1);
+    if (single.length)
+      add(
+        'POOL_NO_REDUNDANCY',
+        'HEALTH_WARN',
+        `${single.length} pool(s) have no replicas configured`,
+        single.map((p) => `pool '${p.name}' has no replicas configured`),
+      );
+    for (const [code, c] of this.injectedChecks) checks[code] = c;
+    let status = 'HEALTH_OK';
+    for (const c of Object.values(checks)) status = c.severity === 'HEALTH_ERR' || status === 'HEALTH_ERR' ? 'HEALTH_ERR' : 'HEALTH_WARN';
+    return { status, checks, mutes: [] };
+  }
+
+  /**
+   * Turns BlueStore compression on for a pool (`ceph osd pool set <pool>
+   * compression_mode <mode>`): a new epoch; its data then compresses to
+   * half ('none' turns it off).
+   */
+  setPoolCompression(poolId: number, mode: 'none' | 'passive' | 'aggressive' | 'force'): ClusterEvent {
+    const pool = this.pools.find((p) => p.id === poolId);
+    if (!pool) throw new RangeError(`no pool ${poolId}: pools are ${this.pools.map((p) => p.id).join(', ')}`);
+    if (!['none', 'passive', 'aggressive', 'force'].includes(mode))
+      throw new RangeError(`compression_mode must be none, passive, aggressive or force, got '${mode}'`);
+    this.epoch++;
+    this.modified = this.now();
+    pool.compression = mode === 'none' ? undefined : mode;
+    pool.lastChange = this.epoch;
+    return { kind: 'pool_set', pool: pool.id, key: 'compression_mode', value: mode, epoch: this.epoch };
+  }
+
+  /** store_statfs_t's compression fields for a pool's bytes on one OSD. */
+  private compressedStats(poolId: number, bytes: number): Record<string, number> {
+    const pool = this.pools.find((p) => p.id === poolId);
+    if (!pool?.compression) return {};
+    const original = Math.floor(bytes * 0.8);
+    return { data_compressed_original: original, data_compressed_allocated: Math.floor(original / 2), data_compressed: Math.floor(original / 2) - 4096 };
+  }
+
+  /** The RBD images of the pools with the rbd application and their I/O counters at time t (the `rbd_image_stats` map). */
+  rbdImageStats(t = this.now()): RbdImageStats {
+    const templates = pacificTemplates().osd_map.pools;
+    return rbdImageStats({
+      seed: this.seed,
+      pools: this.pools.map((p) => ({ id: p.id, name: p.name, applications: Object.keys((templates[p.template] ?? templates[0]).application_metadata ?? {}) })),
+      elapsed: this.elapsed(t),
+      stamp: t,
+    });
+  }
+
   // ---- statistics --------------------------------------------------------
 
   /** Elapsed simulated seconds at time t. */
@@ -723,8 +1219,9 @@ export class SimCluster {
     const dt = this.elapsed(t);
     const writes = Math.floor(pg.writeRate * dt);
     const reads = Math.floor(2 * pg.writeRate * dt);
-    const objects = pg.baseObjects + Math.floor(writes / 4);
     const pool = this.pools.find((p) => p.id === pg.pool)!;
+    const fillBytes = Math.floor((this.poolFill.get(pool.id) ?? 0) / pool.pgNum);
+    const objects = pg.baseObjects + Math.floor(writes / 4) + Math.floor(fillBytes / OBJECT_BYTES);
     const missing = pool.size - pg.up.length;
     const now: PgDynamic['now'] = ['last_fresh', 'last_peered', 'last_unstale'];
     if (pg.state.startsWith('active')) now.push('last_active');
@@ -735,7 +1232,7 @@ export class SimCluster {
       logSize: Math.min(writes, 3000),
       reportedSeq: 35 + Math.floor(dt / 5),
       statSum: {
-        num_bytes: objects * OBJECT_BYTES,
+        num_bytes: (objects - Math.floor(fillBytes / OBJECT_BYTES)) * OBJECT_BYTES + fillBytes,
         num_object_copies: objects * pool.size,
         num_objects: objects,
         num_objects_degraded: objects * missing,
@@ -765,13 +1262,13 @@ export class SimCluster {
       last_became_peered: changed,
       last_change: changed,
       last_clean: cephStamp(pg.lastCleanStamp),
-      last_clean_scrub_stamp: cephStamp(this.createdAt + 130),
-      last_deep_scrub_stamp: cephStamp(this.createdAt + 10),
+      last_clean_scrub_stamp: cephStamp(pg.lastScrubStamp || this.createdAt + 130),
+      last_deep_scrub_stamp: cephStamp(pg.lastDeepScrubStamp || this.createdAt + 10),
       last_epoch_clean: pg.lastCleanEpoch,
       last_fresh: changed,
       last_fullsized: changed,
       last_peered: changed,
-      last_scrub_stamp: cephStamp(this.createdAt + 130),
+      last_scrub_stamp: cephStamp(pg.lastScrubStamp || this.createdAt + 130),
       last_undegraded: changed,
       last_unstale: changed,
       log_size: d.logSize,
@@ -797,7 +1294,9 @@ export class SimCluster {
     const dt = this.elapsed(t);
     // average PG size times PGs held: cheap, and grows with the write rate
     const perPg = (((this.opts.ioRate / this.opts.pgs) * dt) / 4) * OBJECT_BYTES + 100 * OBJECT_BYTES;
-    return Math.min(this.opts.osdBytes * 0.9, 60 * 1024 * 1024 + this.pgCountOf(osd) * perPg);
+    // Ordinary writes level off at 90%; only fillPool takes an OSD beyond.
+    const base = Math.min(this.opts.osdBytes * 0.9, 60 * 1024 * 1024 + this.pgCountOf(osd) * perPg);
+    return Math.floor(Math.min(this.opts.osdBytes, base + this.fillOf(osd)));
   }
 
   /** One OSD's osd_stat_t at time t. */
@@ -841,7 +1340,7 @@ export class SimCluster {
     }
     const storeT = pacificTemplates().pool_stat.store_stats;
     const poolStat: Record<string, any> = {};
-    for (const [pool, bytes] of poolBytes) poolStat[String(pool)] = { ...storeT, allocated: bytes, data_stored: bytes };
+    for (const [pool, bytes] of poolBytes) poolStat[String(pool)] = { ...storeT, allocated: bytes, data_stored: bytes, ...this.compressedStats(pool, bytes) };
     return { epoch: this.epoch, pg_stat: pgStat, osd_stat: this.osdStat(osd, t), pool_stat: poolStat };
   }
 

@@ -74,7 +74,7 @@ export class FakeDaemons {
     for (const osd of cluster.osds) {
       const id = osd.id;
       const pgReport = new OsdPgReportEncoder(cluster, id);
-      this.add(
+      const client = this.add(
         new ReplaySession({
           daemonName: `osd.${id}`,
           channel: channelFor(this.clients.length),
@@ -87,12 +87,18 @@ export class FakeDaemons {
           phase: id / cluster.osdCount,
           schema: osdSchema,
           values: (t) => cluster.osdPerfValues(id, t),
+          healthMetrics: () => cluster.daemonHealthMetrics(`osd.${id}`),
           pgStats: () => {
             if (!cluster.osds[id].up) return undefined; // a down OSD has nothing to say
             return { epoch: cluster.epoch, report: pgReport.encode(cluster.now()) };
           },
         }),
       );
+      // The manager's MOSDScrub2: scrub the PGs this OSD is primary of; the next pg stats carry the stamps.
+      client.on('scrub', (m: { deep: boolean; repair: boolean }) => {
+        const n = cluster.scrubOsd(id, m.deep || m.repair);
+        this.log.info('osd scrubbed', { osd: id, pgs: n, deep: m.deep, repair: m.repair });
+      });
     }
     if (this.opts.others !== false) {
       const start = cluster.createdAt;
@@ -115,6 +121,7 @@ export class FakeDaemons {
             daemonName: `mon.${name}`,
             channel: channelFor(this.clients.length),
             metadata: md,
+            healthMetrics: () => cluster.daemonHealthMetrics(`mon.${name}`),
             counters: generated(monPerfSchema(), 13, start),
           }),
         );
@@ -137,7 +144,7 @@ export class FakeDaemons {
     return this;
   }
 
-  private add(c: SimSession): void {
+  private add<T extends SimSession>(c: T): T {
     c.on('connected', () => {
       this.connected++;
       if (!this.announced && this.connected === this.clients.length) {
@@ -147,6 +154,7 @@ export class FakeDaemons {
     });
     c.on('disconnected', () => this.connected--);
     this.clients.push(c);
+    return c;
   }
 
   /** Moves every session to another daemon-server (a new active manager). */

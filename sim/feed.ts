@@ -11,6 +11,7 @@ import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_st
 import { SimCluster, ClusterEvent } from './cluster';
 import { pgStatsReportFromJson } from '../lib/pgstats-json';
 import type { PgStatsReport } from '../lib/gen/ceph/mgr/v1/pg_stats';
+import { mgrConfig } from './config';
 
 export interface FeedOptions {
   cluster: SimCluster;
@@ -34,7 +35,21 @@ export interface FeedOptions {
 }
 
 /** Maps the feed owns, in the order it pushes them first. */
-const MAP_ORDER = ['osd_metadata', 'mds_metadata', 'mon_metadata', 'mon_map', 'mon_status', 'crush_map', 'osd_map', 'fs_map', 'service_map'] as const;
+const MAP_ORDER = [
+  'osd_metadata',
+  'mds_metadata',
+  'mon_metadata',
+  'mon_map',
+  'mon_status',
+  'health_mon',
+  'crush_map',
+  'osd_map',
+  'mon_config',
+  'config',
+  'fs_map',
+  'service_map',
+  'rbd_image_stats',
+] as const;
 type FeedMap = (typeof MAP_ORDER)[number];
 // The get() name to read a map's stored epoch back.
 const GET_NAME: Record<FeedMap, string> = {
@@ -43,11 +58,19 @@ const GET_NAME: Record<FeedMap, string> = {
   mon_metadata: 'mon_metadata',
   mon_map: 'mon_map',
   mon_status: 'mon_status',
+  // not readable with get(): its stored epoch comes from PutMap's refusal
+  health_mon: '',
   crush_map: 'osd_map_crush',
   osd_map: 'osd_map',
+  mon_config: 'mon_config',
+  config: 'config',
   fs_map: 'fs_map',
   service_map: 'service_map',
+  rbd_image_stats: 'rbd_image_stats',
 };
+
+/** Maps a change by the monitors' commands may touch. */
+export type ChangedMap = 'osd_map' | 'health_mon' | 'mon_config' | 'config' | 'fs_map';
 
 export class MapFeed {
   readonly cluster: SimCluster;
@@ -67,6 +90,8 @@ export class MapFeed {
   private stopped = false;
   private readonly stopSignal = new AbortController();
   private firstMapsIn = false;
+  /** The health_mon JSON last pushed: pushed again only when the monitors' health changed. */
+  private lastMonHealth = '';
 
   constructor(private readonly opts: FeedOptions) {
     if (!opts.channel && !opts.address) throw new Error('the map feed needs a cluster-state address or a channel');
@@ -102,8 +127,22 @@ export class MapFeed {
       const p = (this.opts.pgStatsPeriodSec ?? 5) * 1000;
       this.timers.push(setInterval(() => void this.pushPgStats().catch((e) => this.log.warn('pg stats not accepted', { error: (e as Error).message })), p));
     }
-    // maps that failed to push after an event are retried here
-    this.timers.push(setInterval(() => void (this.dirty.size ? this.flush().catch(() => undefined) : undefined), 1000));
+    // maps that failed to push after an event are retried here; the monitors' health follows the OSDs' fill
+    // The RBD images' counters (the answer Ceph's OSD perf query would give), at Ceph's stats period.
+    this.timers.push(
+      setInterval(
+        () => {
+          this.dirty.add('rbd_image_stats');
+        },
+        (this.opts.pgStatsPeriodSec ?? 5) * 1000,
+      ),
+    );
+    this.timers.push(
+      setInterval(() => {
+        this.noteMonHealth();
+        if (this.dirty.size) void this.flush().catch(() => undefined);
+      }, 1000),
+    );
   }
 
   async stop(): Promise<void> {
@@ -123,13 +162,77 @@ export class MapFeed {
       this.log.info('event', { ...ev });
       this.dirty.add('osd_map');
       await this.flushNow().catch((e) => this.log.warn('maps not pushed after event; will retry', { error: (e as Error).message }));
+      // What the monitors would write to the cluster log.
+      const message =
+        ev.kind === 'osd_down'
+          ? `osd.${ev.osd} failed (root=default,host=${this.cluster.hostName(this.cluster.osds[ev.osd].host)}) (connection refused)`
+          : ev.kind === 'osd_up'
+            ? `osd.${ev.osd} boot`
+            : ev.kind === 'pool_create'
+              ? `pool '${ev.name}' created`
+              : `set pool ${ev.pool} ${ev.key} to ${ev.value}`;
+      const channel = ev.kind === 'osd_down' || ev.kind === 'osd_up' ? 'cluster' : 'audit';
+      await this.clusterLog([{ channel, priority: 'INF', message }]).catch(() => undefined);
       return ev;
     });
+  }
+
+  /** Pushes the osd map after a change made on the cluster directly (markOsdDown, createPool, ...). */
+  pushOsdMap(): Promise<void> {
+    return this.run(async () => {
+      this.dirty.add('osd_map');
+      await this.flushNow();
+    });
+  }
+
+  /**
+   * Pushes what the monitors say after a change the simulator made outside
+   * the event rotation (a monitor stopped or started, a pool filled, a health
+   * check raised or cleared): mon_status and health_mon.
+   */
+  pushMonitorState(): Promise<void> {
+    return this.run(async () => {
+      this.dirty.add('mon_status');
+      this.dirty.add('health_mon');
+      await this.flushNow();
+    });
+  }
+
+  /** Marks health_mon for pushing when the monitors' health changed (e.g. OSDs crossed a fullness ratio). */
+  private noteMonHealth(): void {
+    if (JSON.stringify(this.cluster.monHealth()) !== this.lastMonHealth) this.dirty.add('health_mon');
   }
 
   /** Pushes the maps that changed (all of them at first). */
   flush(): Promise<void> {
     return this.run(() => this.flushNow());
+  }
+
+  /**
+   * Runs a change to the cluster (a monitor command) in turn with the feed's
+   * other work, then pushes the maps it names; resolves with the change's
+   * result once they are in cluster-state, so a read that follows sees them.
+   */
+  apply<T>(change: () => { result: T; changed: ChangedMap[] }): Promise<T> {
+    return this.run(async () => {
+      const { result, changed } = change();
+      for (const m of changed) this.dirty.add(m);
+      // The monitors' health follows the osd map.
+      if (changed.includes('osd_map')) this.noteMonHealth();
+      await this.flushNow();
+      return result;
+    });
+  }
+
+  /** Appends entries to the cluster log (what the monitors log). */
+  async clusterLog(entries: Array<{ channel: string; priority: string; message: string }>): Promise<void> {
+    const name = `mon.${this.cluster.monNames[0]}`;
+    await this.client.appendClusterLog({ entries: entries.map((e) => ({ ...e, name, stamp: this.cluster.now() })) });
+  }
+
+  /** Sets (value) or removes (null) a key of cluster-state's store: the managers' module options. */
+  async setStore(key: string, value: string | null): Promise<void> {
+    await this.client.setStore(value === null ? { key } : { key, value });
   }
 
   /** Sends pg stats of every up OSD with IngestPgStats, in batches. */
@@ -158,6 +261,8 @@ export class MapFeed {
       }
       if (stats.length) await send();
       this.pgStatRounds++;
+      this.noteMonHealth();
+      if (this.dirty.has('health_mon')) await this.flushNow();
       return applied;
     });
   }
@@ -201,6 +306,10 @@ export class MapFeed {
     switch (name) {
       case 'osd_map':
         return c.osdMap();
+      case 'mon_config':
+        return { options: c.configDb };
+      case 'config':
+        return mgrConfig(c);
       case 'crush_map':
         return c.crushMap();
       case 'fs_map':
@@ -209,6 +318,10 @@ export class MapFeed {
         return { ...c.monMap(), epoch };
       case 'mon_status':
         return c.monStatus(this.epochs.get('mon_map') ?? 1);
+      case 'health_mon':
+        return c.monHealth();
+      case 'rbd_image_stats':
+        return c.rbdImageStats();
       case 'service_map':
         return c.serviceMap(epoch, true);
       case 'osd_metadata':
@@ -224,16 +337,19 @@ export class MapFeed {
   private async pushMap(name: FeedMap): Promise<void> {
     for (let tries = 0; ; tries++) {
       const epoch = name === 'osd_map' ? this.cluster.epoch : (this.epochs.get(name) ?? 0) + 1;
-      const json = Buffer.from(JSON.stringify(this.build(name, epoch)));
+      const body = JSON.stringify(this.build(name, epoch));
+      const json = Buffer.from(body);
       try {
         const res = await this.client.putMap({ name, epoch, json });
         this.epochs.set(name, res.epoch);
         this.pushed.set(name, res.epoch);
+        if (name === 'health_mon') this.lastMonHealth = body;
         this.log.debug('map pushed', { map: name, epoch: res.epoch, bytes: json.length });
         return;
       } catch (e) {
         if (!(e instanceof ClientError) || e.code !== Status.FAILED_PRECONDITION || tries > 0) throw e;
-        const stored = (await this.client.get({ what: GET_NAME[name] })).epoch;
+        const stored = GET_NAME[name] ? (await this.client.get({ what: GET_NAME[name] })).epoch : Number(/stored epoch (\d+)/.exec(e.details)?.[1] ?? NaN);
+        if (!Number.isSafeInteger(stored)) throw e;
         this.log.info('cluster-state holds a later epoch; continuing after it', { map: name, stored });
         if (name === 'osd_map') this.cluster.advanceEpochTo(stored + 1);
         else this.epochs.set(name, stored);

@@ -9,6 +9,8 @@ import { tlsFromEnv } from '../lib/client';
 import { SimCluster } from './cluster';
 import { MapFeed } from './feed';
 import { FakeDaemons } from './daemons';
+import { SimMonitor, startMonitorEndpoint } from './monitor';
+import type { RunningService } from '../lib/server';
 import { activeDaemonServer, StandbyClient } from '../lib/standby-client';
 
 export const SIM_OPTIONS = {
@@ -55,6 +57,21 @@ export const SIM_OPTIONS = {
   },
   pgStatsPeriod: { env: 'SIM_PG_STATS_PERIOD', flag: 'pg-stats-period', type: 'float', default: 5, desc: 'with --daemons off: seconds between pg-stat rounds' },
   seed: { env: 'SIM_SEED', flag: 'seed', type: 'int', default: 1, desc: 'seed for every random choice' },
+  monPort: {
+    env: 'SIM_MON_PORT',
+    flag: 'mon-port',
+    type: 'int',
+    default: 7500,
+    desc: "port of the simulated monitors' command endpoint (MonitorService; daemon-server's MGR_MON_ADDR); 0: a free one, -1: none",
+  },
+  monHost: { env: 'MGR_HOST', flag: 'host', type: 'string', default: '127.0.0.1', desc: 'address the monitor endpoint listens on' },
+  osdRebootSec: {
+    env: 'SIM_OSD_REBOOT_SEC',
+    flag: 'osd-reboot-sec',
+    type: 'float',
+    default: 10,
+    desc: 'seconds after which an OSD marked down by `osd down` boots again (0: it stays down)',
+  },
   name: { env: 'MGR_ENTITY', flag: 'name', type: 'string', default: 'client.admin', desc: 'entity to authenticate as (with --keyring)' },
   keyring: {
     env: 'MGR_KEYRING',
@@ -106,17 +123,23 @@ async function main(): Promise<void> {
     serviceMap: !cfg.daemons,
   });
   let daemons: FakeDaemons | undefined;
+  let monitorEndpoint: RunningService | undefined;
   let stopping = false;
   const shutdown = async (sig: string) => {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { signal: sig });
-    await Promise.all([feed.stop(), daemons?.stop()]);
+    await Promise.all([feed.stop(), daemons?.stop(), monitorEndpoint?.stop()]);
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   await feed.start();
+  if (cfg.monPort >= 0 && !stopping) {
+    const monitor = new SimMonitor({ cluster, feed, osdRebootSec: cfg.osdRebootSec, log });
+    monitorEndpoint = await startMonitorEndpoint({ monitor, host: cfg.monHost, port: cfg.monPort, keyringPath: cfg.keyring, tls, logLevel: cfg.logLevel });
+    log.info('monitor endpoint listening', { address: monitorEndpoint.address });
+  }
   if (!cfg.daemons || stopping) return;
   if (!cfg.standby) {
     daemons = new FakeDaemons({ cluster, address: cfg.daemonServer, tls, auth, logger: log }).start();

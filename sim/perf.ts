@@ -210,13 +210,16 @@ const RECOVERY_STATES = [
 // Ceph's PRIO_* levels the padding spreads over, so that stats_threshold
 // (default 5) filters a realistic share of the schema.
 const PAD_PRIORITIES = [0, 2, 5, 5, 5, 7, 8];
+// Padding counters Ceph's Grafana dashboards read: PRIO_USEFUL in Ceph too, so get_all_perf_counters returns them.
+const USEFUL_PADDING = new Set(['bluestore.onode_hits', 'bluestore.onode_misses', 'bluefs.wal_total_bytes']);
 
 function padOsdSchema(base: PerfCounterType[], target: number): PerfCounterType[] {
   const out = [...base];
   let n = 0;
   const add = (p: string, description: string, type: number, units = UNIT_NONE) => {
     if (out.length >= target) return;
-    const priority = PAD_PRIORITIES[n++ % PAD_PRIORITIES.length];
+    const cycled = PAD_PRIORITIES[n++ % PAD_PRIORITIES.length];
+    const priority = USEFUL_PADDING.has(p) ? Math.max(5, cycled) : cycled;
     out.push({ path: p, description, nick: '', type, priority, units });
   };
   for (const [name, desc, type] of BLUESTORE) add(`bluestore.${name}`, desc, type, /bytes|allocated|stored|compressed/.test(name) ? UNIT_BYTES : UNIT_NONE);
@@ -251,7 +254,10 @@ export function monPerfSchema(): PerfCounterType[] {
 }
 
 let rgwSchemaCache: PerfCounterType[] | undefined;
-/** A small rgw schema (rgw's own counters plus one objecter family). */
+/** The zone the simulated rgw replicates from (multisite): its sync counters are data-sync-from-<zone>.*. */
+export const RGW_SYNC_SOURCE_ZONE = 'secondary';
+
+/** A small rgw schema (rgw's own counters, one objecter family, and the sync counters of one source zone). */
 export function rgwPerfSchema(): PerfCounterType[] {
   if (!rgwSchemaCache) {
     const c = PERFCOUNTER_U64 | PERFCOUNTER_COUNTER;
@@ -272,6 +278,12 @@ export function rgwPerfSchema(): PerfCounterType[] {
       ['objecter.op_active', 'Operations active', PERFCOUNTER_U64, 7],
       ['objecter.op_r', 'Read operations', c, 7],
       ['objecter.op_w', 'Write operations', c, 7],
+      // rgw_sync_counters: PRIO_USEFUL, names with spaces as Pacific's (promethize turns them into _)
+      [`data-sync-from-${RGW_SYNC_SOURCE_ZONE}.fetch bytes`, 'Number of object bytes replicated', PERFCOUNTER_U64 | PERFCOUNTER_LONGRUNAVG, 5],
+      [`data-sync-from-${RGW_SYNC_SOURCE_ZONE}.fetch not modified`, 'Number of objects already replicated', c, 5],
+      [`data-sync-from-${RGW_SYNC_SOURCE_ZONE}.fetch errors`, 'Number of object replication errors', c, 5],
+      [`data-sync-from-${RGW_SYNC_SOURCE_ZONE}.poll latency`, 'Average latency of replication log requests', avg, 5],
+      [`data-sync-from-${RGW_SYNC_SOURCE_ZONE}.poll errors`, 'Number of replication log request errors', c, 5],
     ];
     rgwSchemaCache = rows.map(([p, description, type, priority]) => ({
       path: p,
@@ -279,7 +291,7 @@ export function rgwPerfSchema(): PerfCounterType[] {
       nick: '',
       type,
       priority,
-      units: /_b$/.test(p) ? UNIT_BYTES : UNIT_NONE,
+      units: /_b$|bytes$/.test(p) ? UNIT_BYTES : UNIT_NONE,
     }));
   }
   return rgwSchemaCache;

@@ -33,6 +33,9 @@ const STATFS_INDEX = new Map<string, number>(STATFS_KEYS.map((k, i) => [k, i]));
 
 interface PgTemplate {
   pg: SimPg;
+  /** The scrub stamps the fixed part was made with (a scrub changes them between epochs). */
+  scrub: number;
+  deepScrub: number;
   /** The event-only fields, encoded. */
   fixed: Uint8Array;
   /** object_stat_sum_t of the template, by field index; the dynamic ones are overwritten. */
@@ -63,7 +66,9 @@ export class OsdPgReportEncoder {
     const us = Math.floor(t * 1e6);
     const sec = Math.floor(us / 1e6);
     const nsec = (us % 1e6) * 1000;
-    for (const tpl of this.templates) {
+    for (let k = 0; k < this.templates.length; k++) {
+      let tpl = this.templates[k];
+      if (tpl.scrub !== tpl.pg.lastScrubStamp || tpl.deepScrub !== tpl.pg.lastDeepScrubStamp) tpl = this.templates[k] = this.template(tpl.pg, t);
       const d = this.cluster.pgDynamic(tpl.pg, t);
       const body = this.pgBody.reset().raw(tpl.fixed);
       // version {epoch, version}
@@ -108,15 +113,24 @@ export class OsdPgReportEncoder {
   private rebuild(t: number): void {
     this.epoch = this.cluster.epoch;
     this.osdFixed = OsdStat.encode({ ...osdStatFromJson(this.cluster.osdStat(this.osd, t)), seq: 0, statfs: undefined }).finish();
-    this.templates = this.cluster.pgsOfPrimary(this.osd).map((pg) => {
-      const typed = pgStatFromJson(this.cluster.pgStat(pg, t));
-      const stat = new Float64Array(40);
-      STAT_SUM_KEYS.forEach((k, i) => (stat[i] = (typed.statSum as unknown as Record<string, number>)[camel(k)]));
-      // leave out what encode() writes every time
-      const fixed: PgStat = { ...typed, version: undefined, reportedSeq: 0, logSize: 0, ondiskLogSize: 0, statSum: undefined };
-      for (const k of this.cluster.pgDynamic(pg, t).now) (fixed as unknown as Record<string, unknown>)[camel(k)] = undefined;
-      return { pg, fixed: PgStat.encode(fixed).finish(), stat, mappingEpoch: typed.version?.epoch ?? 0 };
-    });
+    this.templates = this.cluster.pgsOfPrimary(this.osd).map((pg) => this.template(pg, t));
+  }
+
+  private template(pg: SimPg, t: number): PgTemplate {
+    const typed = pgStatFromJson(this.cluster.pgStat(pg, t));
+    const stat = new Float64Array(40);
+    STAT_SUM_KEYS.forEach((k, i) => (stat[i] = (typed.statSum as unknown as Record<string, number>)[camel(k)]));
+    // leave out what encode() writes every time
+    const fixed: PgStat = { ...typed, version: undefined, reportedSeq: 0, logSize: 0, ondiskLogSize: 0, statSum: undefined };
+    for (const k of this.cluster.pgDynamic(pg, t).now) (fixed as unknown as Record<string, unknown>)[camel(k)] = undefined;
+    return {
+      pg,
+      scrub: pg.lastScrubStamp,
+      deepScrub: pg.lastDeepScrubStamp,
+      fixed: PgStat.encode(fixed).finish(),
+      stat,
+      mappingEpoch: typed.version?.epoch ?? 0,
+    };
   }
 }
 

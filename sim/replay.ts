@@ -10,7 +10,7 @@
 import { EventEmitter } from 'events';
 import * as grpc from '@grpc/grpc-js';
 import type { Channel } from 'nice-grpc';
-import type { PerfCounterType } from '../lib/gen/ceph/mgr/v1/cluster_state';
+import type { DaemonHealthMetric, PerfCounterType } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { SessionConfigure, SessionRequest, SessionResponse } from '../lib/gen/ceph/mgr/v1/daemon_server';
 import { reportShape, ReportShape, writeFrameValues } from '../lib/report-frame';
 import { encodePgStatsFrame } from '../lib/session-wire';
@@ -28,6 +28,8 @@ export interface ReplayOptions {
   values(t: number): ArrayLike<number | bigint>;
   /** The pg stats to send after each report (an encoded PgStatsReport); undefined skips one round. */
   pgStats?: () => { epoch: number; report: Uint8Array } | undefined;
+  /** Health metrics to send with each report (a report with some goes through the codec). */
+  healthMetrics?: () => DaemonHealthMetric[];
   channel: Channel;
   auth?: { entity: string; key: string };
   /** Where in the period this daemon reports, 0..1. */
@@ -121,6 +123,8 @@ export class ReplaySession extends EventEmitter {
     this.configure = undefined;
     call.on('data', (res: SessionResponse) => {
       if (res.msg?.$case === 'configure') this.onConfigure(res.msg.value);
+      // Ceph's MOSDScrub2: the simulated OSD scrubs; its next pg stats carry the stamps
+      else if (res.msg?.$case === 'scrub') this.emit('scrub', res.msg.value);
     });
     call.on('error', () => undefined); // 'status' follows: reconnect there
     call.on('status', () => this.onClosed(call));
@@ -188,7 +192,9 @@ export class ReplaySession extends EventEmitter {
       return;
     }
     const values = this.opts.values(this.opts.now());
-    if (!this.declared) {
+    const health = this.opts.healthMetrics?.() ?? [];
+    if (!this.declared || health.length) {
+      // the first report declares the schema; health metrics too go through the codec
       this.frame = Buffer.from(shape.frame);
       writeFrameValues(this.frame, shape.frameValues, shape.layout, shape.sourceSlot, values);
       call.write(
@@ -197,14 +203,14 @@ export class ReplaySession extends EventEmitter {
             msg: {
               $case: 'report',
               value: {
-                declareTypes: shape.declare,
+                declareTypes: this.declared ? [] : shape.declare,
                 undeclareTypes: [],
                 packed: [],
                 counterValues: this.frame.subarray(shape.frameValues),
                 daemonStatus: {},
                 hasDaemonStatus: false,
                 taskStatus: {},
-                daemonHealthMetrics: [],
+                daemonHealthMetrics: health,
               },
             },
           }).finish(),

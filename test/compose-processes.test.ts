@@ -119,7 +119,8 @@ describeIfEtcd('docker-compose.yml as processes on loopback', () => {
       const env: NodeJS.ProcessEnv = { ...process.env, MGR_HOST: '127.0.0.1', MGR_DATA_DIR: path.join(tmp, name), MGR_LOG_LEVEL: 'warn' };
       for (const [k, v] of Object.entries(svc.environment ?? {})) env[k] = await map.rewrite(name, String(v));
       // The ports a container listens on become free local ports.
-      for (const k of ['MGR_PORT', 'MGR_METRICS_PORT']) if (env[k] && svc.environment?.[k]) env[k] = String(await map.port(name, Number(svc.environment[k])));
+      for (const k of ['MGR_PORT', 'MGR_METRICS_PORT', 'SIM_MON_PORT'])
+        if (env[k] && svc.environment?.[k]) env[k] = String(await map.port(name, Number(svc.environment[k])));
       // Our image's entrypoint is `node --import tsx`; etcd is Debian's binary.
       const command = await Promise.all((svc.command ?? []).map((c) => map.rewrite(name, c)));
       const argv = svc.image?.startsWith('mgrpc') ? [process.execPath, '--import', 'tsx', ...command] : [ETCD!, ...command.slice(1)];

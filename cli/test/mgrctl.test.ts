@@ -29,6 +29,27 @@ describe('mapWords', () => {
     expect(mapWords(['osd', 'ok-to-stop', '1', '2'], descs)).toEqual({ prefix: 'osd ok-to-stop', args: { ids: ['1', '2'] } });
     expect(mapWords(['config', 'set', 'mgr_stats_period', '3'], descs)).toEqual({ prefix: 'config set', args: { key: 'mgr_stats_period', value: '3' } });
   });
+  it("takes a CephBool argument as a --flag, as Ceph's CLI does, and picks the signature the words fit", () => {
+    const more = [
+      ...descs,
+      {
+        cmd: 'osd pool delete name=pool,type=CephPoolname name=pool2,type=CephPoolname,req=false name=yes_i_really_really_mean_it,type=CephBool,req=false',
+      },
+      { cmd: 'config set name=who,type=CephString name=name,type=CephString name=value,type=CephString name=force,type=CephBool,req=false' },
+    ];
+    expect(mapWords(['osd', 'pool', 'delete', 'foo', 'foo', '--yes-i-really-really-mean-it'], more)).toEqual({
+      prefix: 'osd pool delete',
+      args: { pool: 'foo', pool2: 'foo', yes_i_really_really_mean_it: true },
+    });
+    expect(mapWords(['osd', 'pool', 'delete', 'foo'], more)).toEqual({ prefix: 'osd pool delete', args: { pool: 'foo' } });
+    expect(mapWords(['config', 'set', 'mgr', 'mgr_stats_period', '3'], more)).toEqual({
+      prefix: 'config set',
+      args: { who: 'mgr', name: 'mgr_stats_period', value: '3' },
+    });
+    expect(mapWords(['config', 'set', 'mgr_stats_period', '3'], more).args).toEqual({ key: 'mgr_stats_period', value: '3' });
+    // An unknown flag stays a word (the server's validation names it).
+    expect(mapWords(['osd', 'pool', 'delete', 'foo', 'foo', '--no-such-flag'], more).args.yes_i_really_really_mean_it).toBe('--no-such-flag');
+  });
   it('says what is wrong', () => {
     expect(() => mapWords(['pg', 'nope'], descs)).toThrow(/no valid command found for 'pg nope'; did you mean one of: pg ls, pg stat/);
     expect(() => mapWords(['pg', 'stat', 'extra'], descs)).toThrow(UsageError);

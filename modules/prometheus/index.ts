@@ -1,19 +1,23 @@
-// prometheus: Ceph's prometheus exporter as a module. serve() runs an HTTP
-// server; /metrics answers from a body rebuilt off the request path (every
-// scrape_interval, and soon after a map or health change), so a scrape costs
-// one buffer write however big the cluster is. The standby part answers as
-// standby_behaviour says: an index page pointing at the active's URI, or an
-// HTTP error code of choice.
+// prometheus: Ceph's prometheus exporter as a module. The module's thread
+// rebuilds the /metrics body off the request path (every scrape_interval,
+// and soon after a map or health change) and hands the bytes to a serving
+// thread of its own (serve-thread.ts), so a scrape costs one buffer write
+// however big the cluster is and never waits for a rebuild. The standby part
+// answers as standby_behaviour says: an index page pointing at the active's
+// URI, or an HTTP error code of choice.
 import * as http from 'http';
 import * as os from 'os';
 import { promisify } from 'util';
 import * as zlib from 'zlib';
 import { CommandResult, MgrModule, Waiter, MgrStandbyModule } from '../../lib/mgr-module';
 import { collectMetrics, CollectInput } from './collect';
+import { ExpositionServer } from './exposition-server';
+import { CONTENT_TYPE, INDEX_PAGE, listen } from './http-common';
+import { HEALTH_HISTORY_KEY, HealthHistory } from './health-history';
+import { parseRbdStatsPools, selectRbdImages } from './rbd-stats';
 
 const ERROR_CHECK = 'MGR_PROMETHEUS_ERROR';
 const COLLECT_CHECK = 'MGR_PROMETHEUS_COLLECT_FAILED';
-const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const BIND_RETRY_MS = 3000;
 // Compressed off the event loop (zlib's thread pool), once per rebuild.
 const gzip = promisify(zlib.gzip);
@@ -44,6 +48,13 @@ const OPTIONS = [
     type: 'bool' as const,
     default: false,
     desc: 'leave daemon perf counters out of /metrics (as Ceph Reef; at thousands of OSDs they dominate the rebuild)',
+    runtime: true,
+  },
+  {
+    name: 'rbd_stats_pools',
+    type: 'str' as const,
+    default: '',
+    desc: 'pools whose RBD images get ceph_rbd_* metrics: pool[/namespace] entries, comma- or space-separated; * for every rbd pool',
     runtime: true,
   },
   {
@@ -91,45 +102,16 @@ export function publicUri(scheme: string, addr: string, port: number): string {
   return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}/`;
 }
 
-/** Listens, or rejects with a message naming the address (EADDRINUSE, EACCES, ...). */
-function listen(server: http.Server, addr: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (e: NodeJS.ErrnoException) => {
-      server.off('listening', onListening);
-      const why =
-        e.code === 'EADDRINUSE'
-          ? 'address already in use'
-          : e.code === 'EACCES'
-            ? 'permission denied'
-            : e.code === 'EADDRNOTAVAIL'
-              ? 'address not available on this host'
-              : e.message;
-      reject(new Error(`cannot listen on ${addr}:${port}: ${why}`));
-    };
-    const onListening = () => {
-      server.off('error', onError);
-      resolve((server.address() as { port: number }).port);
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen(port, addr);
-  });
-}
-
-const INDEX_PAGE = (metricsHref: string) => `<!DOCTYPE html>
-<html>
-  <head><title>Ceph Exporter</title></head>
-  <body>
-    <h1>Ceph Exporter</h1>
-    <p><a href="${metricsHref.replace(/"/g, '&quot;')}">Metrics</a></p>
-  </body>
-</html>
-`;
-
 export default class Prometheus extends MgrModule {
   static override COMMANDS = [
     { cmd: 'prometheus file_sd_config', desc: 'Return file_sd compatible prometheus config for mgr cluster', perm: 'r' },
     { cmd: 'prometheus status', desc: 'Where the exporter listens, and the age and size of the cached /metrics body', perm: 'r' },
+    {
+      cmd: 'healthcheck history ls name=format,type=CephChoices,strings=plain|json|json-pretty,req=false',
+      desc: 'List all the healthchecks being tracked (each stays in ceph_health_detail, at 0 once cleared)',
+      perm: 'r',
+    },
+    { cmd: 'healthcheck history clear', desc: 'Clear the healthcheck history', perm: 'rw' },
     {
       cmd: 'prometheus set-local name=mgr_id,type=CephString name=key,type=CephChoices,strings=server_addr|server_port name=value,type=CephString,req=false',
       desc: "Set (or, without a value, clear) one manager's own server_addr or server_port (mgr/prometheus/<mgr_id>/<key>); takes effect when its exporter restarts",
@@ -143,43 +125,64 @@ export default class Prometheus extends MgrModule {
   private stopping = false;
   private readonly waiter = new Waiter();
   private readonly bindWaiter = new Waiter();
-  private server: http.Server | null = null;
-  private body: Buffer | null = null;
-  private bodyGz: Buffer | null = null;
+  private server: ExpositionServer | null = null;
+  /** Sizes and time of the last body handed to the serving thread (the bytes themselves moved there). */
+  private bodyBytes = 0;
+  private bodyGzBytes = 0;
   private bodyTime = 0;
   private collectSeconds = 0;
-  private collecting: Promise<void> | null = null;
+  /** Seconds per collection step since the module started, and how often each ran (ceph_prometheus_collect_duration_seconds). */
+  private readonly durations: Record<string, { sum: number; count: number }> = {};
+  private history: HealthHistory | null = null;
+  private collecting: Promise<boolean> | null = null;
   private lastError = '';
   private listenAddr = '';
   private listenPort = 0;
   private checks: Record<string, { severity: 'warning' | 'error'; summary: string; detail: string[] }> = {};
   /** The runtime options, read once per loop; kept as they were when cluster-state cannot answer. */
-  private opts = { scrape_interval: 15, cache: true, stale_cache_strategy: 'log', exclude_perf_counters: false };
+  private opts = { scrape_interval: 15, cache: true, stale_cache_strategy: 'log', exclude_perf_counters: false, rbd_stats_pools: '' };
 
   private async refreshOptions(): Promise<void> {
     try {
-      const [scrape_interval, cache, stale_cache_strategy, exclude_perf_counters] = await Promise.all([
+      const [scrape_interval, cache, stale_cache_strategy, exclude_perf_counters, rbd_stats_pools] = await Promise.all([
         this.getModuleOption<number>('scrape_interval'),
         this.getModuleOption<boolean>('cache'),
         this.getModuleOption<string>('stale_cache_strategy'),
         this.getModuleOption<boolean>('exclude_perf_counters'),
+        this.getModuleOption<string>('rbd_stats_pools'),
       ]);
-      this.opts = { scrape_interval, cache, stale_cache_strategy, exclude_perf_counters };
+      this.opts = { scrape_interval, cache, stale_cache_strategy, exclude_perf_counters, rbd_stats_pools };
     } catch (e) {
       this.log.debug(`prometheus: options not readable, keeping the last ones: ${(e as Error).message}`);
     }
+    this.tellServer();
+  }
+
+  /** The serving thread answers by the options as last read and the last error (a scrape makes no call to the host). */
+  private tellServer(): void {
+    this.server?.setState({
+      cache: this.opts.cache,
+      staleStrategy: this.opts.stale_cache_strategy,
+      interval: this.opts.scrape_interval,
+      lastError: this.lastError,
+    });
   }
 
   override async serve(): Promise<void> {
     const addr = await localOption<string>(this, 'server_addr');
     const port = await localOption<number>(this, 'server_port');
-    this.server = http.createServer((req, res) => void this.onRequest(req, res));
-    this.server.keepAliveTimeout = 30000;
+    const server = new ExpositionServer({
+      log: (level, message) => this.log[level](message),
+      // a scrape with the cache off asks for a fresh body
+      rebuild: () => void this.rebuild().then((ok) => (ok ? undefined : server.rebuildFailed())),
+    });
+    this.server = server;
+    await this.refreshOptions();
     let lastBindError = '';
     // Bind, retrying while the port is taken: the health check says why meanwhile.
     while (!this.stopping) {
       try {
-        this.listenPort = await listen(this.server, addr, port);
+        this.listenPort = await server.listen(addr, port);
         this.listenAddr = addr;
         break;
       } catch (e) {
@@ -193,13 +196,18 @@ export default class Prometheus extends MgrModule {
         await this.bindWaiter.wait(BIND_RETRY_MS);
       }
     }
-    if (this.stopping) return;
-    await this.setCheck(ERROR_CHECK, null);
+    if (this.stopping) {
+      await server.close();
+      return;
+    }
+    // the URI first: once the check clears, `mgr services` already says where to scrape
     await this.setUri(publicUri('http', addr, this.listenPort));
+    await this.setCheck(ERROR_CHECK, null);
     this.log.info(`prometheus: serving /metrics on ${addr}:${this.listenPort}`);
 
     let last = 0;
     while (!this.stopping) {
+      if (server.failure) throw server.failure;
       await this.refreshOptions();
       const interval = Math.max(0.1, this.opts.scrape_interval) * 1000;
       // Notifies may arrive in bursts; one rebuild per second at most for them.
@@ -210,48 +218,57 @@ export default class Prometheus extends MgrModule {
       await this.rebuild();
       await this.waiter.wait(interval);
     }
-    await new Promise<void>((r) => this.server!.close(() => r()));
-    this.server.closeAllConnections?.();
+    await server.close();
   }
 
   override shutdown(): void {
     this.stopping = true;
     this.waiter.wake();
     this.bindWaiter.wake();
-    this.server?.closeIdleConnections?.();
   }
 
   override async notify(): Promise<void> {
     this.waiter.wake();
   }
 
-  /** Reads everything, builds the body; a failure keeps the last body and raises a warning. */
-  async rebuild(): Promise<void> {
+  /** Reads everything, builds the body; a failure keeps the last body and raises a warning. Resolves with whether it succeeded. */
+  async rebuild(): Promise<boolean> {
     if (this.collecting) return this.collecting;
     this.collecting = (async () => {
       const t0 = process.hrtime.bigint();
       try {
         const input = await this.readInput();
-        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-        const body = Buffer.from(collectMetrics(input, { collectSeconds: seconds }).render());
+        const t1 = process.hrtime.bigint();
+        this.addDuration('read_inputs', t1 - t0);
+        input.healthHistory = await this.trackHealth(input.health);
+        input.collectDurations = this.durations;
+        const body = Buffer.from(collectMetrics(input).render());
+        const t2 = process.hrtime.bigint();
+        this.addDuration('collect_metrics', t2 - t1);
         const gz = await gzip(body, { level: 6 });
-        this.body = body;
-        this.bodyGz = gz;
+        this.addDuration('gzip', process.hrtime.bigint() - t2);
+        this.bodyBytes = body.length;
+        this.bodyGzBytes = gz.length;
         this.bodyTime = Date.now();
         this.collectSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+        this.server?.publish(body, gz, this.bodyTime, this.collectSeconds);
         if (this.lastError) {
           this.lastError = '';
+          this.tellServer();
           await this.setCheck(COLLECT_CHECK, null);
         }
+        return true;
       } catch (e) {
         const msg = (e as Error).message;
         this.log.warn(`prometheus: collecting metrics failed: ${msg}`);
         if (msg !== this.lastError) {
           this.lastError = msg;
+          this.tellServer();
           await this.setCheck(COLLECT_CHECK, 'warning', 'prometheus module could not collect metrics; /metrics serves the last good body', [msg]).catch(
             () => undefined,
           );
         }
+        return false;
       } finally {
         this.collecting = null;
       }
@@ -259,33 +276,75 @@ export default class Prometheus extends MgrModule {
     return this.collecting;
   }
 
+  private addDuration(step: string, ns: bigint): void {
+    const d = (this.durations[step] ??= { sum: 0, count: 0 });
+    d.sum += Number(ns) / 1e9;
+    d.count++;
+  }
+
+  /** Folds the current health checks into the history (loaded once, saved when it changed). */
+  private async trackHealth(health: { json: string } | null | undefined): Promise<CollectInput['healthHistory']> {
+    if (!this.history) {
+      const { history, error } = HealthHistory.parse(await this.getStore(HEALTH_HISTORY_KEY));
+      if (error) this.log.warn(`prometheus: mgr/prometheus/${HEALTH_HISTORY_KEY} is unreadable (${error}); starting a new health history`);
+      this.history = history;
+    }
+    let checks: Record<string, { severity?: string }> | null = null;
+    try {
+      checks = health ? (JSON.parse(health.json).checks ?? {}) : null;
+    } catch {
+      checks = null;
+    }
+    if (checks && this.history.check(checks)) await this.setStore(HEALTH_HISTORY_KEY, JSON.stringify(this.history));
+    return this.history.toJSON();
+  }
+
   private async readInput(): Promise<CollectInput> {
     const g = (what: string) => this.get(what);
-    const [health, df, osdPoolStats, fsMap, osdStats, monStatus, monMap, mgrMap, osdMap, osdMapCrush, osdMetadata, pgStatus, pgSummary] = await Promise.all(
-      [
-        'health',
-        'df',
-        'osd_pool_stats',
-        'fs_map',
-        'osd_stats',
-        'mon_status',
-        'mon_map',
-        'mgr_map',
-        'osd_map',
-        'osd_map_crush',
-        'osd_metadata',
-        'pg_status',
-        'pg_summary',
-      ].map(g),
-    );
-    const [servers, perfCounters] = await Promise.all([
+    const [health, df, osdPoolStats, poolStats, fsMap, osdStats, monStatus, monMap, mgrMap, osdMap, osdMapCrush, osdMetadata, pgStatus, pgSummary] =
+      await Promise.all(
+        [
+          'health',
+          'df',
+          'osd_pool_stats',
+          'pool_stats',
+          'fs_map',
+          'osd_stats',
+          'mon_status',
+          'mon_map',
+          'mgr_map',
+          'osd_map',
+          'osd_map_crush',
+          'osd_metadata',
+          'pg_status',
+          'pg_summary',
+        ].map(g),
+      );
+    const [servers, healthMetrics, perfCounters] = await Promise.all([
       this.listServers(),
+      this.getDaemonHealthMetrics(),
       this.opts.exclude_perf_counters ? Promise.resolve(null) : this.getAllPerfCounters(),
     ]);
+    // rbd-mirror daemons' metadata labels ceph_rbd_mirror_metadata (rarely more than a few).
+    const rbdMirrorMetadata: Record<string, Record<string, string>> = {};
+    for (const server of servers ?? [])
+      for (const svc of server?.services ?? []) {
+        if (svc.type !== 'rbd-mirror') continue;
+        const md = await this.getMetadata('rbd-mirror', String(svc.id));
+        if (md) rbdMirrorMetadata[String(svc.id)] = md;
+      }
+    // RBD images of the pools rbd_stats_pools names (only pools with the rbd application, as Ceph).
+    const rbdPools = (osdMap?.pools ?? []).filter((p: any) => 'rbd' in (p.application_metadata ?? {})).map((p: any) => String(p.pool_name));
+    const selection = parseRbdStatsPools(this.opts.rbd_stats_pools ?? '', rbdPools);
+    const rbdImages = selection.size ? selectRbdImages(await this.get('rbd_image_stats'), selection) : null;
     return {
       health,
       df,
       osdPoolStats,
+      poolStats,
+      rbdImages,
+      healthMetrics,
+      rbdMirrorMetadata,
       fsMap,
       osdStats,
       monStatus,
@@ -309,55 +368,6 @@ export default class Prometheus extends MgrModule {
       this.checks[code] = { severity, summary, detail };
     }
     await this.setHealthChecks(Object.fromEntries(Object.entries(this.checks).map(([k, v]) => [k, { ...v, count: 1 }])));
-  }
-
-  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    try {
-      const path = (req.url ?? '/').split('?')[0];
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('Method Not Allowed\n');
-        return;
-      }
-      if (path === '/') {
-        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(INDEX_PAGE('/metrics'));
-        return;
-      }
-      if (path !== '/metrics') {
-        res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not Found\n');
-        return;
-      }
-      // Options as last read by the serve loop: a scrape makes no call to the host.
-      const { cache: useCache, stale_cache_strategy: strategy, scrape_interval: interval } = this.opts;
-      if (!useCache) await this.rebuild();
-      if (!this.body) {
-        res
-          .writeHead(503, { 'Content-Type': 'text/plain', 'Retry-After': '1' })
-          .end(this.lastError ? `metrics not available: ${this.lastError}\n` : 'metrics not collected yet\n');
-        return;
-      }
-      const age = (Date.now() - this.bodyTime) / 1000;
-      if (age > 2 * interval + this.collectSeconds) {
-        const msg = `cached metrics are ${age.toFixed(1)} s old (scrape_interval ${interval} s)`;
-        if (strategy === 'fail') {
-          res.writeHead(503, { 'Content-Type': 'text/plain' }).end(`${msg}\n`);
-          return;
-        }
-        this.log.warn(`prometheus: serving stale metrics: ${msg}`);
-      }
-      // Prometheus asks for gzip: the body shrinks about tenfold.
-      const useGz = !!this.bodyGz && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-      const out = useGz ? this.bodyGz! : this.body;
-      res.writeHead(200, {
-        'Content-Type': CONTENT_TYPE,
-        'Content-Length': out.length,
-        Vary: 'Accept-Encoding',
-        ...(useGz ? { 'Content-Encoding': 'gzip' } : {}),
-      });
-      res.end(req.method === 'HEAD' ? undefined : out);
-    } catch (e) {
-      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
-      res.end(`internal error: ${(e as Error).message}\n`);
-    }
   }
 
   override async handleCommand(_inbuf: string, cmd: Record<string, unknown>): Promise<CommandResult> {
@@ -392,14 +402,25 @@ export default class Prometheus extends MgrModule {
         await this.setStore(`${id}/${key}`, value);
         return [0, '', value === null ? `cleared mgr/prometheus/${id}/${key}` : `set mgr/prometheus/${id}/${key} to ${value}`];
       }
+      case 'healthcheck history ls': {
+        const { history, error } = this.history ? { history: this.history, error: undefined } : HealthHistory.parse(await this.getStore(HEALTH_HISTORY_KEY));
+        if (error) return [-5, '', `mgr/prometheus/${HEALTH_HISTORY_KEY} is unreadable: ${error}`];
+        const format = String(cmd.format ?? 'plain');
+        if (format === 'plain') return [0, history.toText(), ''];
+        return [0, JSON.stringify(history, null, format === 'json-pretty' ? 2 : undefined), ''];
+      }
+      case 'healthcheck history clear':
+        this.history = new HealthHistory();
+        await this.setStore(HEALTH_HISTORY_KEY, '{}');
+        return [0, 'healthcheck history cleared', ''];
       case 'prometheus status':
         return [
           0,
           JSON.stringify({
             listening: this.listenPort ? `${this.listenAddr}:${this.listenPort}` : null,
-            body_bytes: this.body?.length ?? 0,
-            body_gzip_bytes: this.bodyGz?.length ?? 0,
-            body_age_seconds: this.body ? (Date.now() - this.bodyTime) / 1000 : null,
+            body_bytes: this.bodyBytes,
+            body_gzip_bytes: this.bodyGzBytes,
+            body_age_seconds: this.bodyTime ? (Date.now() - this.bodyTime) / 1000 : null,
             collect_seconds: this.collectSeconds,
             last_error: this.lastError || null,
           }),

@@ -1,10 +1,11 @@
-// restful: an HTTPS JSON API over cluster state and commands, in the spirit
-// of Ceph's restful module. Every request needs HTTP Basic auth with a user
-// and the key `restful create-key <user>` printed; keys live in the module
-// store (keys/<user>), so they survive restarts and failovers. TLS comes from
-// server_cert/server_key (PEM text or file paths), else from the certificate
-// `restful create-self-signed-cert` stored; plain HTTP only when
-// allow_plain_http is set (development).
+// restful: Ceph's restful module (its API in api.ts): an HTTPS JSON API
+// over the cluster's state, with every write a request of monitor commands
+// run through sendCommand. Every path but / and /doc needs HTTP Basic auth
+// with a user and the key `restful create-key <user>` printed; keys live in
+// the module store (keys/<user>), so they survive restarts and failovers.
+// TLS comes from server_cert/server_key (PEM text or file paths), else from
+// the certificate `restful create-self-signed-cert` stored; plain HTTP only
+// when allow_plain_http is set (development).
 import { execFile } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
@@ -14,75 +15,14 @@ import * as os from 'os';
 import * as path from 'path';
 import { CommandResult, MgrModule } from '../../lib/mgr-module';
 import { runCommand } from './commands';
+import { ApiCall, HttpError, isPublic, RestfulApi } from './api';
+import { Command, CommandsRequest } from './requests';
 
 const ERROR_CHECK = 'MGR_RESTFUL_ERROR';
 const MAX_BODY_BYTES = 1 << 20;
 const BIND_RETRY_MS = 3000;
 const SETTINGS_POLL_MS = 2000;
 const RESTART_DEBOUNCE_MS = 300;
-
-type Json = any;
-
-/** An HTTP error with its status; the message goes to the client as {"message": ...}. */
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-interface CommandState {
-  command: string;
-  args: Record<string, unknown>;
-  outb: string;
-  outs: string;
-  r: number | null;
-}
-
-/** A POST /request: its commands run one after another; Ceph's request JSON shape. */
-class CommandsRequest {
-  readonly id = crypto.randomBytes(8).toString('hex');
-  readonly created = Date.now();
-  running: CommandState[] = [];
-  waiting: CommandState[] = [];
-  finished: CommandState[] = [];
-  failed: CommandState[] = [];
-  done: Promise<void> = Promise.resolve();
-
-  constructor(commands: Array<Record<string, unknown>>) {
-    this.waiting = commands.map((c) => ({ command: humanify(c), args: c, outb: '', outs: '', r: null }));
-  }
-
-  isFinished(): boolean {
-    return !this.running.length && !this.waiting.length;
-  }
-
-  toJSON(): Json {
-    const out = (c: CommandState) => ({ command: c.command, outb: c.outb, outs: c.outs, r: c.r });
-    return {
-      id: this.id,
-      running: this.running.map(out),
-      finished: this.finished.map(out),
-      waiting: this.waiting.map((c) => c.command),
-      failed: this.failed.map(out),
-      is_waiting: this.waiting.length > 0,
-      is_finished: this.isFinished(),
-      has_failed: this.failed.length > 0,
-      state: !this.isFinished() ? 'pending' : this.failed.length ? 'failed' : 'success',
-    };
-  }
-}
-
-/** Ceph's humanify_command: "osd pool ls detail=detail". */
-function humanify(c: Record<string, unknown>): string {
-  const rest = Object.entries(c)
-    .filter(([k]) => k !== 'prefix' && k !== 'format' && k !== 'inbuf')
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
-  return [String(c.prefix ?? ''), ...rest].join(' ');
-}
 
 const OPTIONS = [
   { name: 'server_addr', type: 'str' as const, default: '127.0.0.1', desc: 'address to listen on (:: or 0.0.0.0 for every interface)' },
@@ -143,6 +83,21 @@ export default class Restful extends MgrModule {
   private keys = new Map<string, string>();
   private keysLoadedAt = 0;
   private readonly requests = new Map<string, CommandsRequest>();
+  private readonly api = new RestfulApi({
+    get: (what) => this.get(what),
+    getMetadata: (type, id) => this.getMetadata(type, id),
+    listServers: () => this.listServers(),
+    getServer: (host) => this.getServer(host),
+    getAllPerfCounters: () => this.getAllPerfCounters(),
+    requests: () => [...this.requests.values()],
+    forget: (id) => {
+      const r = this.requests.get(id);
+      this.requests.delete(id);
+      return r;
+    },
+    submit: (waves) => this.submit(waves),
+    warn: (message) => this.log.warn(message),
+  });
   private stopping = false;
   private restartWake: (() => void) | null = null;
   private restartRequested = false;
@@ -308,27 +263,23 @@ export default class Restful extends MgrModule {
     this.keysLoadedAt = Date.now();
   }
 
-  /** The user of a valid Basic credential, or an HttpError 401. */
+  /** The user of a valid Basic credential, or an HttpError 401 with Ceph's messages. */
   private async authenticate(req: http.IncomingMessage): Promise<string> {
-    const challenge = { 'WWW-Authenticate': 'Basic realm="ceph-restful"' };
-    const h = req.headers.authorization ?? '';
-    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(h);
-    if (!m) throw new HttpError(401, 'authentication required: HTTP Basic with a user and the key from `restful create-key <user>`', challenge);
+    const challenge = { 'WWW-Authenticate': 'Basic realm="Login Required"' };
+    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.headers.authorization ?? '');
+    if (!m) throw new HttpError(401, 'auth: No HTTP username/password', challenge);
     const decoded = Buffer.from(m[1], 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon < 0) throw new HttpError(401, 'malformed Basic credentials: expected user:key', challenge);
+    if (colon < 0) throw new HttpError(401, 'auth: No HTTP username/password', challenge);
     const user = decoded.slice(0, colon);
     const key = decoded.slice(colon + 1);
-    const matches = () => {
-      const want = this.keys.get(user);
-      if (want === undefined) return false;
-      const a = Buffer.from(want);
-      const b = Buffer.from(key);
-      return a.length === b.length && crypto.timingSafeEqual(a, b);
-    };
     // A key made by another manager since we loaded: look again (at most once a second).
-    if (!matches() && Date.now() - this.keysLoadedAt > 1000) await this.refreshKeys();
-    if (!matches()) throw new HttpError(401, 'wrong user or key', challenge);
+    if (!this.keys.has(user) && Date.now() - this.keysLoadedAt > 1000) await this.refreshKeys();
+    const want = this.keys.get(user);
+    if (want === undefined) throw new HttpError(401, 'auth: No such user', challenge);
+    const a = Buffer.from(want);
+    const b = Buffer.from(key);
+    if (a.length !== b.length || !crypto.timingSafeEqual(a, b)) throw new HttpError(401, 'auth: Incorrect password', challenge);
     return user;
   }
 
@@ -344,15 +295,32 @@ export default class Restful extends MgrModule {
   }
 
   private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    // Ceph's restful answers JSON with sorted keys, indented by 4.
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-      const text = JSON.stringify(body, null, 2) + '\n';
+      const text = JSON.stringify(sortKeys(body), null, 4) + '\n';
       res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers }).end(text);
     };
     try {
-      await this.authenticate(req);
       const url = new URL(req.url ?? '/', 'http://x');
       const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-      const [status, body] = await this.route(req, parts, url.searchParams);
+      if (!isPublic(parts)) await this.authenticate(req);
+      const call: ApiCall = {
+        method: req.method ?? 'GET',
+        parts,
+        query: url.searchParams,
+        json: async () => {
+          const text = await this.readBody(req);
+          try {
+            return JSON.parse(text);
+          } catch {
+            throw new HttpError(400, 'Bad request: malformed JSON or wrong Content-Type');
+          }
+        },
+      };
+      const [status, body] = await this.api.route(call);
+      // ?wait=1: answer once the request has run (Ceph's submit_request(wait=...)).
+      const wait = url.searchParams.get('wait');
+      if (body instanceof CommandsRequest && wait !== null && !['', '0', 'false'].includes(wait)) await body.done;
       send(status, body);
     } catch (e) {
       if (e instanceof HttpError) {
@@ -365,204 +333,19 @@ export default class Restful extends MgrModule {
     }
   }
 
-  /** Dispatch: [status, body]; unknown paths 404, known paths with another method 405. */
-  private async route(req: http.IncomingMessage, p: string[], q: URLSearchParams): Promise<[number, unknown]> {
-    const method = req.method ?? 'GET';
-    const allow = (...methods: string[]) => {
-      if (!methods.includes(method))
-        throw new HttpError(405, `${method} is not allowed on /${p.join('/')} (allowed: ${methods.join(', ')})`, { Allow: methods.join(', ') });
-    };
-    const notFound = (what: string) => new HttpError(404, what);
-    const [top, arg, ...rest] = p;
-    if (rest.length) throw notFound(`no such endpoint: /${p.join('/')}`);
-    switch (top) {
-      case undefined:
-        allow('GET');
-        return [
-          200,
-          {
-            api_version: 1,
-            info: 'mgrpc restful API',
-            auth: 'HTTP Basic with a user and the key from `restful create-key <user>`',
-            endpoints: [
-              '/server',
-              '/server/<hostname>',
-              '/osd',
-              '/osd/<id>',
-              '/pool',
-              '/pool/<id>',
-              '/mon',
-              '/mon/<name>',
-              '/config/cluster',
-              '/config/osd',
-              '/perf',
-              '/request',
-              '/request/<id>',
-            ],
-          },
-        ];
-      case 'server':
-        allow('GET');
-        if (arg === undefined) return [200, await this.listServers()];
-        {
-          const s = await this.getServer(arg);
-          if (!s || !s.hostname || !(s.services ?? []).length) throw notFound(`no server '${arg}'`);
-          return [200, s];
-        }
-      case 'osd':
-        allow('GET');
-        return [200, arg === undefined ? await this.osds(q) : await this.osd(arg)];
-      case 'pool': {
-        allow('GET');
-        const pools: Json[] = (await this.get('osd_map'))?.pools ?? [];
-        if (arg === undefined) return [200, pools];
-        const id = this.intArg(arg, 'pool id');
-        const pool = pools.find((x) => x.pool === id);
-        if (!pool) throw notFound(`no pool with id ${id}`);
-        return [200, pool];
-      }
-      case 'mon': {
-        allow('GET');
-        const mons = await this.mons();
-        if (arg === undefined) return [200, mons];
-        const mon = mons.find((x: Json) => x.name === arg);
-        if (!mon) throw notFound(`no monitor '${arg}'`);
-        return [200, mon];
-      }
-      case 'config':
-        allow('GET');
-        if (arg === 'cluster') return [200, (await this.get('config')) ?? {}];
-        if (arg === 'osd')
-          return [
-            200,
-            {
-              flags: String((await this.get('osd_map'))?.flags ?? '')
-                .split(',')
-                .filter(Boolean),
-            },
-          ];
-        throw notFound(`no such endpoint: /${p.join('/')}`);
-      case 'perf': {
-        allow('GET');
-        if (arg !== undefined) throw notFound(`no such endpoint: /${p.join('/')}`);
-        let re: RegExp | null = null;
-        const d = q.get('daemon');
-        if (d) {
-          try {
-            re = new RegExp(d);
-          } catch (e) {
-            throw new HttpError(400, `daemon is not a valid regular expression: ${(e as Error).message}`);
-          }
-        }
-        const all = (await this.getAllPerfCounters()) ?? {};
-        return [200, Object.fromEntries(Object.entries(all).filter(([k]) => !re || re.test(k)))];
-      }
-      case 'request':
-        return this.requestEndpoint(req, method, arg, q, allow);
-    }
-    throw notFound(`no such endpoint: /${p.join('/')}`);
-  }
-
-  private intArg(v: string, what: string): number {
-    if (!/^\d+$/.test(v)) throw new HttpError(400, `${what} must be a whole number, got '${v}'`);
-    return Number(v);
-  }
-
-  private async osds(q: URLSearchParams): Promise<Json[]> {
-    const [map, md] = await Promise.all([this.get('osd_map'), this.get('osd_metadata')]);
-    let osds: Json[] = map?.osds ?? [];
-    for (const f of ['up', 'in']) {
-      const v = q.get(f);
-      if (v === null) continue;
-      if (v !== '0' && v !== '1') throw new HttpError(400, `${f} must be 0 or 1, got '${v}'`);
-      osds = osds.filter((o) => Number(o[f]) === Number(v));
-    }
-    return osds.map((o) => ({ ...o, server: md?.[String(o.osd)]?.hostname ?? '' }));
-  }
-
-  private async osd(arg: string): Promise<Json> {
-    const id = this.intArg(arg, 'OSD id');
-    const [map, md, stats] = await Promise.all([this.get('osd_map'), this.getMetadata('osd', String(id)), this.get('osd_stats')]);
-    const osd = (map?.osds ?? []).find((o: Json) => o.osd === id);
-    if (!osd) throw new HttpError(404, `no OSD with id ${id}`);
-    return { osd: { ...osd, server: md?.hostname ?? '' }, osd_metadata: md ?? {}, osd_stats: (stats?.osd_stats ?? []).find((s: Json) => s.osd === id) ?? null };
-  }
-
-  private async mons(): Promise<Json[]> {
-    const [monMap, statusRaw, md] = await Promise.all([this.get('mon_map'), this.get('mon_status'), this.get('mon_metadata')]);
-    let quorum: number[] | null = null;
-    try {
-      quorum = statusRaw ? (JSON.parse(statusRaw.json).quorum ?? null) : null;
-    } catch {
-      quorum = null;
-    }
-    return (monMap?.mons ?? []).map((m: Json) => ({
-      ...m,
-      in_quorum: quorum ? quorum.includes(m.rank) : null,
-      leader: quorum ? quorum[0] === m.rank : null,
-      server: md?.[m.name]?.hostname ?? '',
-    }));
-  }
-
-  private async requestEndpoint(
-    req: http.IncomingMessage,
-    method: string,
-    id: string | undefined,
-    q: URLSearchParams,
-    allow: (...m: string[]) => void,
-  ): Promise<[number, unknown]> {
-    if (id === undefined) {
-      allow('GET', 'POST', 'DELETE');
-      if (method === 'GET') return [200, [...this.requests.values()].map((r) => r.toJSON())];
-      if (method === 'DELETE') {
-        const gone = [...this.requests.values()].filter((r) => r.isFinished());
-        for (const r of gone) this.requests.delete(r.id);
-        return [200, gone.map((r) => r.toJSON())];
-      }
-      const text = await this.readBody(req);
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch (e) {
-        throw new HttpError(400, `the body is not valid JSON: ${(e as Error).message}`);
-      }
-      const commands = Array.isArray(body) ? body : [body];
-      if (!commands.length) throw new HttpError(400, 'no command given: POST {"prefix": "...", ...} or a list of them');
-      for (const c of commands) {
-        if (!c || typeof c !== 'object' || Array.isArray(c)) throw new HttpError(400, 'each command must be a JSON object such as {"prefix": "osd dump"}');
-        if (typeof (c as Json).prefix !== 'string' || !(c as Json).prefix.trim()) throw new HttpError(400, 'each command needs a non-empty "prefix" string');
-      }
-      const r = this.submit(commands as Array<Record<string, unknown>>);
-      if (q.get('wait') === '1' || q.get('wait') === 'true') await r.done;
-      return [200, r.toJSON()];
-    }
-    allow('GET', 'DELETE');
-    const r = this.requests.get(id);
-    if (!r) throw new HttpError(404, `no request with id '${id}'`);
-    if (method === 'DELETE') this.requests.delete(id);
-    return [200, r.toJSON()];
-  }
-
-  /** Queues a request; its commands run one after another, off the HTTP path. */
-  private submit(commands: Array<Record<string, unknown>>): CommandsRequest {
-    const r = new CommandsRequest(commands);
+  /** Queues a request; its waves run off the HTTP path (requests.ts). */
+  private submit(waves: Command[][]): CommandsRequest {
+    const r = new CommandsRequest(waves, (c) =>
+      runCommand(this, c, (cmd) =>
+        String(cmd.prefix).startsWith('restful ') ? this.handleCommand(typeof cmd.inbuf === 'string' ? cmd.inbuf : '', cmd) : null,
+      ),
+    );
     this.requests.set(r.id, r);
-    r.done = (async () => {
-      while (r.waiting.length) {
-        const c = r.waiting.shift()!;
-        r.running.push(c);
-        const [code, outb, outs] = await runCommand(this, c.args, (cmd) =>
-          String(cmd.prefix).startsWith('restful ') ? this.handleCommand(typeof cmd.inbuf === 'string' ? cmd.inbuf : '', cmd) : null,
-        );
-        Object.assign(c, { r: code, outb, outs });
-        r.running = r.running.filter((x) => x !== c);
-        (code === 0 ? r.finished : r.failed).push(c);
-      }
-    })();
     void this.trimRequests();
     return r;
   }
 
+  /** Ceph keeps every request until DELETE /request; we also drop the oldest finished ones past max_requests. */
   private async trimRequests(): Promise<void> {
     const max = await this.getModuleOption<number>('max_requests').catch(() => 500);
     const finished = [...this.requests.values()].filter((r) => r.isFinished());
@@ -634,8 +417,23 @@ export default class Restful extends MgrModule {
   }
 
   override async selfTest(): Promise<string> {
-    const [r, out] = await runCommand(this, { prefix: 'osd stat' }, () => null);
+    const [r, out] = await runCommand(this, { prefix: 'osd stat', format: 'json' }, () => null);
     if (r !== 0) throw new Error(`osd stat answered ${r}`);
     return `restful: ${out}`;
   }
+}
+
+/** A copy with every object's keys sorted (Python's json.dumps(sort_keys=True)). */
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === 'object') {
+    const plain = typeof (v as { toJSON?: unknown }).toJSON === 'function' ? (v as { toJSON(): unknown }).toJSON() : v;
+    if (plain !== v) return sortKeys(plain);
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+    );
+  }
+  return v;
 }

@@ -14,7 +14,9 @@ import { CommandTable, CommandEntry as TableEntry } from './domain/command-table
 import { Grant, isCapable, mayOpenSession, Principal } from './domain/auth';
 import { keysEqual } from '../../lib/keyring';
 import { emptyReport, Ingest } from './domain/ingest';
-import { CommandFailure, EINVAL, EIO, MgrLocalConfig, NATIVE_COMMANDS, NativeCommand, NativeContext, StandbyApi } from './domain/native';
+import { CommandFailure, EINVAL, EIO, MgrLocalConfig, NativeCommand, NativeContext, StandbyApi } from './domain/native';
+import { COMMAND_TABLE } from './domain/commands';
+import type { Monitors } from './domain/monitor/monitors';
 import { checkDaemonName, SchemaError, SessionSchema } from './domain/session';
 import type { ModuleStatus } from '../../lib/gen/ceph/mgr/v1/module_host';
 
@@ -76,6 +78,8 @@ export interface HandlerDeps {
   appendAudit(message: string): void;
   moduleHost: ModuleHostApi | null;
   standby: StandbyApi | null;
+  /** The cluster's monitors: where the monitors' commands go (domain/monitor/monitors.ts). */
+  monitors: Monitors;
   config: MgrLocalConfig;
   /** The current configure settings. */
   statsPeriod(): number;
@@ -93,7 +97,7 @@ export interface HandlerDeps {
   notActive?: () => string | null;
 }
 
-const NATIVE_ENTRIES: CommandEntry[] = NATIVE_COMMANDS.map((n) => ({
+const NATIVE_ENTRIES: CommandEntry[] = COMMAND_TABLE.map((n) => ({
   desc: { cmd: n.cmd, desc: n.desc, perm: n.perm, module: 'mgr', poll: false },
   sig: parseSignature(n.cmd),
   native: n,
@@ -203,6 +207,18 @@ export class DaemonServerHandlers {
 
   get sessionCount(): number {
     return this.sessions.size;
+  }
+
+  /** Sends a scrub to each OSD's session (Ceph's MOSDScrub2); returns the OSDs without one. */
+  scrubOsds(osds: number[], how: { deep: boolean; repair: boolean }): number[] {
+    const missing: number[] = [];
+    for (const osd of osds) {
+      const s = this.sessions.get(`osd.${osd}`);
+      if (!s) missing.push(osd);
+      else s.outbox.push({ msg: { $case: 'scrub', value: { pgids: [], deep: how.deep, repair: how.repair } } });
+    }
+    this.d.log.info('scrub sent', { osds: osds.filter((o) => !missing.includes(o)), deep: how.deep, repair: how.repair });
+    return missing;
   }
 
   endAllSessions(reason: string): void {
@@ -533,7 +549,9 @@ export class DaemonServerHandlers {
       standby: this.d.standby,
       listModules: this.d.moduleHost ? () => this.d.moduleHost!.listModules() : null,
       config: this.d.config,
-      descriptions: async () => (await this.allCommands()).map((e) => e.desc),
+      descriptions: async () => (await this.allCommands()).map((e) => ({ ...e.desc, monitor: !!e.native?.monitor })),
+      monitors: this.d.monitors,
+      scrubOsds: (osds, how) => this.scrubOsds(osds, how),
     };
     try {
       return await cmd.run(ctx);

@@ -24,6 +24,13 @@ const OPTIONS = {
     default: '',
     desc: 'standby host:port, comma-separated for several replicas (empty: always active, mgr map commands answer -95)',
   },
+  monAddr: {
+    env: 'MGR_MON_ADDR',
+    flag: 'mon-addr',
+    type: 'string',
+    default: '',
+    desc: "the monitors' command endpoint host:port (the simulator's, sim --mon-port) for the monitor commands that change the cluster (empty: they answer -95)",
+  },
   advertiseAddr: {
     env: 'MGR_ADVERTISE_ADDR',
     flag: 'advertise-addr',
@@ -90,6 +97,7 @@ async function main(): Promise<void> {
     clusterStateAddr: cfg.clusterStateAddr,
     moduleHostAddr: cfg.moduleHostAddr,
     standbyAddr: cfg.standbyAddr,
+    monAddr: cfg.monAddr,
     advertiseAddr: cfg.advertiseAddr,
     beaconIntervalMs: cfg.beaconIntervalMs,
     keyringPath: cfg.keyring || path.join(cfg.dataDir, 'keyring'),

@@ -19,6 +19,8 @@ import { loadOrCreateKeyring } from './domain/auth';
 import { Ingest } from './domain/ingest';
 import { MgrLocalConfig, StandbyApi } from './domain/native';
 import { Authenticator, DaemonServerHandlers, ModuleHostApi } from './grpc';
+import { ClusterStateMonitors } from './domain/monitor/monitors';
+import { MonitorServiceClient } from './monitor-client';
 
 export interface DaemonServerOptions {
   host?: string;
@@ -33,6 +35,11 @@ export interface DaemonServerOptions {
    * instance is always active and mgr map commands answer -95.
    */
   standbyAddr?: string;
+  /**
+   * The monitors' command endpoint (the simulator's MonitorService), where
+   * the monitors' write commands go. "" : none (they answer -95).
+   */
+  monAddr?: string;
   /** The address published in the MgrMap for clients (default: the listening address). */
   advertiseAddr?: string;
   /** The module-host address published in the MgrMap (default: moduleHostAddr). */
@@ -95,6 +102,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
 
   let handlers!: DaemonServerHandlers;
   let ingest!: Ingest;
+  let monClient: MonitorServiceClient | null = null;
   const service = await startService(
     {
       name: 'daemon-server',
@@ -207,16 +215,29 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         listModules: async () => (await mh.listModules({}, { signal: AbortSignal.timeout(5000) })).modules,
       };
 
+      const getView = async (what: string) => {
+        const res = await cs.get({ what }, { signal: peerTimeout() });
+        return JSON.parse(Buffer.from(res.json).toString('utf8'));
+      };
+      // The monitors' writes go to the simulator's monitor endpoint as this manager.
+      if (opts.monAddr) {
+        const own = keyring?.get(`mgr.${name}`);
+        monClient = new MonitorServiceClient(opts.monAddr, own ? { entity: own.entity, key: own.key } : null, commandTimeoutMs, opts.peerTls);
+        log.info('monitor commands that change the cluster go to the monitor endpoint', { monitor: opts.monAddr });
+      }
+      const monitors = new ClusterStateMonitors({
+        get: getView,
+        mgrMap: async () => (standby ? standby.getMgrMap().catch(() => null) : null),
+        writes: monClient,
+      });
+
       handlers = new DaemonServerHandlers({
         log,
         registry,
         auth: new Authenticator(keyring, log),
         ingest,
         shutdownSignal,
-        getView: async (what) => {
-          const res = await cs.get({ what }, { signal: peerTimeout() });
-          return JSON.parse(Buffer.from(res.json).toString('utf8'));
-        },
+        getView,
         appendAudit: (message) => {
           cs.appendClusterLog(
             { entries: [{ channel: 'audit', priority: 'WRN', name: `mgr.${name}`, message, stamp: Date.now() / 1000 }] },
@@ -225,6 +246,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         },
         moduleHost,
         standby,
+        monitors,
         config,
         statsPeriod: () => settings.period,
         statsThreshold: () => settings.threshold,
@@ -413,6 +435,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
       csChannel.close();
       mhChannel?.close();
       sb?.close();
+      monClient?.close();
     },
   };
 }

@@ -30,7 +30,31 @@ describe('SimCluster maps match the Pacific fixtures key by key', () => {
     expect(shapeDiff(c.serviceMap(3, false), fixture('mgrget-service_map.json'))).toEqual([]);
   });
   itFx('metadata', () => {
-    expect(shapeDiff(c.osdMetadata(), fixture('mgrget-osd_metadata.json'), { dynamic: [''] })).toEqual([]);
+    // The fixture's OSDs are memstore; the simulated ones are BlueStore on a whole disk, so
+    // their metadata also has the keys a real BlueStore OSD reports (BlueStore and
+    // KernelDevice collect_metadata in Ceph), with string values like every other key.
+    const bluestoreKeys = [
+      'bluefs',
+      'bluefs_dedicated_db',
+      'bluefs_dedicated_wal',
+      'bluefs_single_shared_device',
+      'bluestore_bdev_access_mode',
+      'bluestore_bdev_block_size',
+      'bluestore_bdev_dev_node',
+      'bluestore_bdev_devices',
+      'bluestore_bdev_driver',
+      'bluestore_bdev_partition_path',
+      'bluestore_bdev_rotational',
+      'bluestore_bdev_size',
+      'bluestore_bdev_support_discard',
+      'bluestore_bdev_type',
+    ];
+    const osdFixture = fixture('mgrget-osd_metadata.json')['0'];
+    const bluestoreShape = { ...osdFixture, ...Object.fromEntries(bluestoreKeys.map((k) => [k, ''])) };
+    expect(shapeDiff(c.osdMetadata(), { '0': bluestoreShape }, { dynamic: [''] })).toEqual([]);
+    const md = c.osdMetadataOf(1);
+    expect(md).toMatchObject({ osd_objectstore: 'bluestore', bluestore_bdev_dev_node: '/dev/sdc', devices: 'sdc' });
+    expect(md.device_ids).toMatch(/^sdc=\S+$/);
     expect(shapeDiff(c.mdsMetadata(), fixture('mgrget-mds_metadata.json'), { dynamic: [''] })).toEqual([]);
     // mon metadata is keyed by name, each entry as get_metadata("mon", name); hostMetadata adds nothing new
     expect(shapeDiff(c.monMetadata().a, fixture('mgrget-get_metadata-mon-a.json'))).toEqual([]);

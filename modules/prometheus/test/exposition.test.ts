@@ -98,6 +98,7 @@ describe('metrics from a Ceph Pacific cluster (fixtures)', () => {
     health: fixture('mgrget-health-warn.json'),
     df: fixture('mgrget-df.json'),
     osdPoolStats: fixture('mgrget-osd_pool_stats.json'),
+    poolStats: fixture('mgrget-pool_stats.json'),
     fsMap: fixture('mgrget-fs_map.json'),
     osdStats: fixture('mgrget-osd_stats.json'),
     monStatus: fixture('mgrget-mon_status.json'),
@@ -110,7 +111,7 @@ describe('metrics from a Ceph Pacific cluster (fixtures)', () => {
     pgSummary: fixture('mgrget-pg_summary.json'),
     perfCounters: fixture('mgrget-get_all_perf_counters.json'),
   };
-  const text = collectMetrics(input, { collectSeconds: 0.01 }).render();
+  const text = collectMetrics({ ...input, collectDurations: { read_inputs: { sum: 0.01, count: 1 } } }).render();
   const { help, type, samples } = parse(text);
   const one = (name: string, labels: Record<string, string> = {}) => {
     const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
@@ -161,13 +162,131 @@ describe('metrics from a Ceph Pacific cluster (fixtures)', () => {
     expect(one('ceph_pool_recovering_objects_per_sec', { pool_id: '5' }).value).toBe(0);
   });
 
-  it('PGs: a gauge per state, total, object counts', () => {
-    expect(one('ceph_pg_total').value).toBe(89);
-    expect(one('ceph_pg_active').value).toBe(89);
-    expect(one('ceph_pg_clean').value).toBe(89);
-    expect(one('ceph_pg_degraded').value).toBe(0);
+  it('PGs: a gauge per state and a total, per pool (pool_id, as the alert rules join them), object counts', () => {
+    const byPool = fixture('mgrget-pg_summary.json').by_pool as Record<string, Record<string, number>>;
+    for (const [pool, states] of Object.entries(byPool)) {
+      const n = Object.values(states).reduce((a, b) => a + b, 0);
+      expect(one('ceph_pg_total', { pool_id: pool }).value).toBe(n);
+      expect(one('ceph_pg_active', { pool_id: pool }).value).toBe(n);
+      expect(one('ceph_pg_clean', { pool_id: pool }).value).toBe(n);
+      expect(one('ceph_pg_degraded', { pool_id: pool }).value).toBe(0);
+    }
     for (const s of PG_STATES) expect(type.get(`ceph_pg_${s}`)).toBe('gauge');
+    expect(help.get('ceph_pg_total')).toBe('PG Total Count per Pool');
     expect(one('ceph_num_objects_degraded').value).toBe(0);
+    // a state made of several words counts for each
+    const two = parse(collectMetrics({ pgSummary: { by_pool: { '7': { 'active+undersized+degraded': 3, 'undersized+degraded+peered': 2 } } } }).render());
+    const get = (n: string) => two.samples.find((x) => x.name === n && x.labels.pool_id === '7')!.value;
+    expect([get('ceph_pg_total'), get('ceph_pg_active'), get('ceph_pg_undersized'), get('ceph_pg_peered'), get('ceph_pg_clean')]).toEqual([5, 3, 5, 2, 0]);
+  });
+
+  it('pools: rd/wr totals are counters, the rest of df gauges; objects repaired by poolid', () => {
+    for (const c of ['rd', 'rd_bytes', 'wr', 'wr_bytes']) expect(type.get(`ceph_pool_${c}`)).toBe('counter');
+    for (const g of ['stored', 'max_avail', 'percent_used', 'bytes_used', 'avail_raw']) expect(type.get(`ceph_pool_${g}`)).toBe('gauge');
+    const df = fixture('mgrget-df.json');
+    expect(one('ceph_pool_percent_used', { pool_id: String(df.pools[0].id) }).value).toBe(df.pools[0].stats.percent_used);
+    for (const p of fixture('mgrget-pool_stats.json').pool_stats)
+      expect(one('ceph_pool_objects_repaired', { poolid: String(p.poolid) }).value).toBe(p.stat_sum.num_objects_repaired);
+  });
+
+  it('health checks seen before stay in ceph_health_detail at 0; SLOW_OPS has a gauge of its own', () => {
+    const health = {
+      json: JSON.stringify({
+        status: 'HEALTH_WARN',
+        checks: { SLOW_OPS: { severity: 'HEALTH_WARN', summary: { message: '12 slow ops, osd.1 has slow ops' } } },
+      }),
+    };
+    const history = {
+      SLOW_OPS: { name: 'SLOW_OPS', severity: 'HEALTH_WARN', first_seen: 1, last_seen: 1, count: 1, active: true },
+      OSD_DOWN: { name: 'OSD_DOWN', severity: 'HEALTH_WARN', first_seen: 1, last_seen: 1, count: 2, active: false },
+    };
+    const out = parse(collectMetrics({ health, healthHistory: history }).render());
+    const v = (name: string, l: Record<string, string> = {}) =>
+      out.samples.find((x) => x.name === name && Object.entries(l).every(([k, val]) => x.labels[k] === val))?.value;
+    expect(v('ceph_health_detail', { name: 'SLOW_OPS', severity: 'HEALTH_WARN' })).toBe(1);
+    expect(v('ceph_health_detail', { name: 'OSD_DOWN' })).toBe(0);
+    expect(v('ceph_healthcheck_slow_ops')).toBe(12);
+    const ok = parse(collectMetrics({ health: { json: JSON.stringify({ status: 'HEALTH_OK', checks: {} }) } }).render());
+    expect(ok.samples.find((x) => x.name === 'ceph_healthcheck_slow_ops')!.value).toBe(0);
+  });
+
+  it('daemon health metrics, disks and rgw as the dashboards join them', () => {
+    const out = parse(
+      collectMetrics({
+        healthMetrics: { 'osd.1': [{ type: 'SLOW_OPS', value: 4 }] },
+        osdMap: {
+          osds: [0, 1].map((osd) => ({ osd, up: 1, in: 1, weight: 1, public_addr: '10.0.0.1:6801/1', cluster_addr: '10.0.0.1:6803/1' })),
+          pools: [],
+        },
+        osdMapCrush: {
+          devices: [
+            { id: 0, class: 'hdd' },
+            { id: 1, class: 'hdd' },
+          ],
+        },
+        osdMetadata: Object.fromEntries(
+          [0, 1].map((o) => [
+            String(o),
+            { osd_objectstore: 'bluestore', bluestore_bdev_dev_node: '/dev/sdb', hostname: 'node1', devices: 'sdb', device_ids: 'sdb=X_Y_Z' },
+          ]),
+        ),
+        servers: [{ hostname: 'gw-host', services: [{ type: 'rgw', id: '4235', name: 'gw1', ceph_version: 'v' }] }],
+        perfCounters: {
+          'rgw.4235': {
+            'rgw.req': { type: 10, value: 5, description: 'Requests' },
+            'data-sync-from-zone-b.fetch bytes': { type: 6, value: 100, count: 4, description: 'Number of object bytes replicated' },
+          },
+        },
+      }).render(),
+    );
+    const find = (name: string) => out.samples.filter((x) => x.name === name);
+    expect(find('ceph_daemon_health_metrics')).toEqual([{ name: 'ceph_daemon_health_metrics', labels: { type: 'SLOW_OPS', ceph_daemon: 'osd.1' }, value: 4 }]);
+    expect(find('ceph_disk_occupation')[1].labels).toEqual({
+      ceph_daemon: 'osd.1',
+      device: '/dev/sdb',
+      db_device: '',
+      wal_device: '',
+      instance: 'node1',
+      devices: 'sdb',
+      device_ids: 'sdb=X_Y_Z',
+    });
+    // two OSDs on one disk: one human line joining them
+    expect(find('ceph_disk_occupation_human').map((x) => x.labels)).toEqual([{ ceph_daemon: 'osd.0, osd.1', device: '/dev/sdb', instance: 'node1' }]);
+    expect(find('ceph_rgw_metadata')[0].labels).toMatchObject({ ceph_daemon: 'rgw.gw1', instance_id: '4235', hostname: 'gw-host' });
+    expect(find('ceph_rgw_req')[0].labels).toEqual({ instance_id: '4235' });
+    expect(find('ceph_data_sync_from_zone_fetch_bytes_sum')[0].labels).toEqual({ instance_id: '4235', source_zone: 'zone-b' });
+    expect(find('ceph_data_sync_from_zone_b_fetch_bytes_count')[0].value).toBe(4);
+  });
+
+  it('rbd images: a family per counter with pool, namespace and image', () => {
+    const out = parse(
+      collectMetrics({
+        rbdImages: [
+          {
+            pool: 'rbd',
+            namespace: 'ns1',
+            image: 'img',
+            counters: [
+              [1, 0],
+              [2, 0],
+              [3, 0],
+              [4, 0],
+              [50, 5],
+              [60, 6],
+            ],
+          },
+        ],
+      }).render(),
+    );
+    const v = (n: string) => out.samples.find((x) => x.name === n)!;
+    expect(v('ceph_rbd_write_ops')).toEqual({ name: 'ceph_rbd_write_ops', labels: { pool: 'rbd', namespace: 'ns1', image: 'img' }, value: 1 });
+    expect([
+      v('ceph_rbd_read_bytes').value,
+      v('ceph_rbd_write_latency_sum').value,
+      v('ceph_rbd_write_latency_count').value,
+      v('ceph_rbd_read_latency_count').value,
+    ]).toEqual([4, 50, 5, 6]);
+    expect(out.type.get('ceph_rbd_read_latency_sum')).toBe('counter');
   });
 
   it('mons, mgrs, mds and fs metadata', () => {
@@ -195,12 +314,17 @@ describe('metrics from a Ceph Pacific cluster (fixtures)', () => {
     expect(one('ceph_osd_op_latency_count', { ceph_daemon: 'osd.0' }).value).toBe(perf['osd.0']['osd.op_latency'].count);
     expect(help.get('ceph_osd_op_latency_sum')).toBe('Latency of client operations (including queue time) Total');
     expect(samples.some((s) => s.name === 'ceph_mds_caps' && s.labels.ceph_daemon === 'mds.a')).toBe(true);
-    expect(one('ceph_scrape_duration_secs').value).toBe(0.01);
+    expect(one('ceph_prometheus_collect_duration_seconds_sum', { method: 'read_inputs' }).value).toBe(0.01);
+    expect(one('ceph_prometheus_collect_duration_seconds_count', { method: 'read_inputs' }).value).toBe(1);
   });
 
   it('leaves out the families of maps not yet published instead of failing', () => {
+    // As Ceph: an OSD's status lines come with its metadata line, so they need osd_metadata too.
     const partial = parse(collectMetrics({ osdMap: input.osdMap }).render());
-    expect(partial.samples.filter((s) => s.name === 'ceph_osd_up')).toHaveLength(3);
+    expect(partial.samples.filter((s) => s.name === 'ceph_osd_up')).toHaveLength(0);
+    expect(partial.samples.filter((s) => s.name === 'ceph_osd_flag_noout')).toHaveLength(1);
+    const withMetadata = parse(collectMetrics({ osdMap: input.osdMap, osdMetadata: input.osdMetadata }).render());
+    expect(withMetadata.samples.filter((s) => s.name === 'ceph_osd_up')).toHaveLength(3);
     expect(partial.type.has('ceph_health_status')).toBe(false);
     expect(collectMetrics({}).render()).toBe('');
   });

@@ -34,6 +34,8 @@ export interface DaemonState {
   taskStatus: Record<string, string>;
   healthMetrics: Array<{ type: string; value: number }>;
   lastReport: number;
+  /** When its current session opened (seconds); a service daemon's start in the service map. */
+  openedAt: number;
   stale: boolean;
   connected: boolean;
   /**
@@ -101,12 +103,17 @@ export interface ApplyOutcome {
   schemaChanged: string[];
   /** Whether any daemon's health metrics or metadata changed. */
   metadataChanged: boolean;
+  /** A daemon's health metrics changed (the SLOW_OPS check is derived from them). */
+  healthMetricsChanged: boolean;
 }
 
 export class DaemonIndex {
   readonly daemons = new Map<string, DaemonState>();
   /** Bumped on metadata / membership changes (server views key on it). */
   version = 0;
+  /** The service map's epoch and last change: bumped when a service daemon comes or goes. */
+  serviceEpoch = 0;
+  serviceModified = 0;
 
   private ensure(name: string): DaemonState {
     let d = this.daemons.get(name);
@@ -125,6 +132,7 @@ export class DaemonIndex {
         taskStatus: {},
         healthMetrics: [],
         lastReport: 0,
+        openedAt: 0,
         stale: false,
         connected: true,
         retired: null,
@@ -162,7 +170,7 @@ export class DaemonIndex {
   }
 
   apply(reports: DaemonReport[], now: number): ApplyOutcome {
-    const out: ApplyOutcome = { applied: 0, rejected: [], schemaChanged: [], metadataChanged: false };
+    const out: ApplyOutcome = { applied: 0, rejected: [], schemaChanged: [], metadataChanged: false, healthMetricsChanged: false };
     for (const r of reports) {
       const existing = this.daemons.get(r.daemon);
       const problem = this.check(r, existing);
@@ -177,13 +185,18 @@ export class DaemonIndex {
       // of a counter re-declared with the same type are kept: the history
       // outlives manager failovers, unlike in Ceph where it starts empty.
       if (r.opened) {
+        d.openedAt = now;
+        if (r.serviceDaemon) this.serviceChanged(now);
         if (d.schema.types.size) schemaChanged = true;
         if (d.store?.count) d.retired = { store: d.store, schema: d.schema };
         d.schema = NO_COUNTERS;
         d.store = null;
         d.connected = true;
       }
-      if (r.closed) d.connected = false;
+      if (r.closed) {
+        d.connected = false;
+        if (d.serviceDaemon) this.serviceChanged(now);
+      }
       if (Object.keys(r.metadata).length) {
         d.metadata = { ...r.metadata };
         out.metadataChanged = true;
@@ -214,7 +227,10 @@ export class DaemonIndex {
       if (r.hasStatus) d.status = { ...r.status };
       if (Object.keys(r.taskStatus).length) d.taskStatus = { ...r.taskStatus };
       if (r.healthMetrics.length || d.healthMetrics.length) {
+        const before = d.healthMetrics;
         d.healthMetrics = r.healthMetrics.map((m) => ({ type: m.type, value: m.value }));
+        if (before.length !== d.healthMetrics.length || before.some((m, k) => m.type !== d.healthMetrics[k].type || m.value !== d.healthMetrics[k].value))
+          out.healthMetricsChanged = true;
       }
       d.lastReport = now;
       if (d.stale) {
@@ -269,6 +285,37 @@ export class DaemonIndex {
       }
     }
     return { count: this.staleNames().length, changed };
+  }
+
+  private serviceChanged(now: number): void {
+    this.serviceEpoch++;
+    this.serviceModified = now;
+    this.version++;
+  }
+
+  /**
+   * The service map as Ceph's manager builds it from its service daemons'
+   * sessions (rgw, rbd-mirror, ...): `{epoch, modified, services: {<service>:
+   * {daemons: {summary, <id>: {start_epoch, start_stamp, gid, addr, metadata,
+   * task_status}}, summary}}}`.
+   */
+  serviceMap(stamp: (seconds: number) => string): Record<string, unknown> {
+    const services: Record<string, { daemons: Record<string, unknown>; summary: string }> = {};
+    let gid = 0;
+    for (const d of [...this.daemons.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      gid++;
+      if (!d.serviceDaemon || !d.connected) continue;
+      const s = (services[d.serviceName || d.type] ??= { daemons: { summary: '' }, summary: '' });
+      s.daemons[d.id] = {
+        start_epoch: this.serviceEpoch,
+        start_stamp: stamp(d.openedAt),
+        gid,
+        addr: d.metadata.addr ?? '',
+        metadata: d.metadata,
+        task_status: d.taskStatus,
+      };
+    }
+    return { epoch: this.serviceEpoch, modified: this.serviceModified ? stamp(this.serviceModified) : '', services };
   }
 
   staleNames(): string[] {

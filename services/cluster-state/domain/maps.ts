@@ -17,11 +17,13 @@ export const MAP_NAMES = [
   'health_mon',
   'mon_status',
   'config',
+  'mon_config',
   'crush_map',
   'crush_map_text',
   'devices',
   'osd_ping_times',
   'pg_progress',
+  'rbd_image_stats',
 ] as const;
 export type MapName = (typeof MAP_NAMES)[number];
 const MAP_SET = new Set<string>(MAP_NAMES);

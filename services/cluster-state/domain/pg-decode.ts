@@ -417,7 +417,7 @@ function decodeOsdStat(r: WireReader, end: number, osds: OsdRows, row: number): 
       }
       expectEnd(r, e, 'OsdAlert');
       if (osds.alerts[row] === NONE) osds.alerts[row] = [];
-      osds.alerts[row].push(` osd: ${osd} ${name}:${text}`);
+      osds.alerts[row].push({ osd, name, text });
       continue;
     }
     if (f === 16 && wt === WIRE_LEN) {

@@ -112,7 +112,7 @@ export function osdStatJson(rows: OsdRows, row: number, osd: number): string {
   const commitNs = rows.num(row, OsdI64.COMMIT_LATENCY_NS);
   const applyNs = rows.num(row, OsdI64.APPLY_LATENCY_NS);
   return (
-    `{"alerts":${JSON.stringify(rows.alerts[row])},"hb_peers":[${rows.hbPeers[row].join(',')}],` +
+    `{"alerts":${JSON.stringify(rows.alerts[row].map((a) => ` osd: ${a.osd} ${a.name}:${a.text}`))},"hb_peers":[${rows.hbPeers[row].join(',')}],` +
     `"kb":${total},"kb_avail":${avail},"kb_used":${Math.floor((rows.num(row, OsdI64.STATFS + 9) - rows.num(row, OsdI64.STATFS + 1)) / 1024)},` +
     `"kb_used_data":${kb(rows, row, 0)},"kb_used_meta":${kb(rows, row, 6)},"kb_used_omap":${kb(rows, row, 8)},` +
     `"num_osds":${u32[b32 + OsdU32.NUM_OSDS]},"num_per_pool_omap_osds":${u32[b32 + OsdU32.NUM_PER_POOL_OMAP_OSDS]},` +

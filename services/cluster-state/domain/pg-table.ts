@@ -183,8 +183,8 @@ export class OsdRows {
   u32 = new Uint32Array(0);
   hbPeers: number[][] = [];
   opQueueAgeHist: number[][] = [];
-  /** " osd: N name:text", as Ceph dumps os_alerts. */
-  alerts: string[][] = [];
+  /** The object store's alerts (osd_stat_t's os_alerts). */
+  alerts: Array<Array<{ osd: number; name: string; text: string }>> = [];
   pingTimes: PingTime[][] = [];
   private free: number[] = [];
   private used = 0;

@@ -9,8 +9,8 @@
 // The JSON views are written from the columns when asked (domain/pg-json.ts).
 import { STATFS_KEYS, STAT_SUM_KEYS } from '../../../lib/pgstats-json';
 import { decodePgStatsReport, release, StagedReport } from './pg-decode';
-import { osdStatJson, pgStatJson, pingTimesJson, poolStatfsJson } from './pg-json';
-import { OsdI64, OsdRows, OsdU32, OSD_U32_FIELDS, PgI64, PgRows, PgU32, PG_I64_FIELDS, PG_U32_FIELDS, StatfsRows } from './pg-table';
+import { osdStatJson, pgStatJson, pingTimesJson, poolStatfsJson, utimeText } from './pg-json';
+import { OsdI64, OsdRows, OsdU32, OSD_U32_FIELDS, PgI64, PgRows, PgU32, PG_I64_FIELDS, PG_STAMPS, PG_U32_FIELDS, StatfsRows } from './pg-table';
 
 // Module-local copies: imported bindings are getters under the TypeScript
 // loader, and Sums.add reads these for every PG of every report.
@@ -406,6 +406,31 @@ export class PgMap {
     return out;
   }
 
+  /**
+   * The PGs as PGMap's health checks read them (domain/pg-health.ts): one
+   * reused view moved from row to row, stamps as seconds, text made only for
+   * the few PGs a check names.
+   */
+  *healthPgs(): Iterable<HealthPgView> {
+    const v = new HealthPgView(this.rows, this.states, (row) => this.pgid(row));
+    for (const row of this.index.values()) {
+      v.row = row;
+      yield v;
+    }
+  }
+
+  /** The OSDs as the health checks read them. */
+  *healthOsds(): Iterable<{ osd: number; num_shards_repaired: number; alerts: Array<Record<string, string>> }> {
+    for (const [osd, row] of this.osdIndex) {
+      const alerts = this.osdRows.alerts[row];
+      yield {
+        osd,
+        num_shards_repaired: this.osdRows.num(row, OsdI64.NUM_SHARDS_REPAIRED),
+        alerts: alerts.length ? alerts.map((a) => ({ [a.name]: a.text })) : [],
+      };
+    }
+  }
+
   /** How many PGs are in a state that matches. */
   countStates(match: (state: string) => boolean): number {
     let n = 0;
@@ -581,6 +606,53 @@ export class PgMap {
     return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([state_name, count]) => ({ count, state_name }));
   }
 }
+
+/** One PG row as pg-health.ts reads a pg_stat_t. */
+export class HealthPgView {
+  row = 0;
+  private readonly sum = { num_objects_unfound: 0 };
+
+  constructor(
+    private readonly rows: PgRows,
+    private readonly states: string[],
+    private readonly pgidOf: (row: number) => string,
+  ) {}
+
+  get pgid(): string {
+    return this.pgidOf(this.row);
+  }
+  get state(): string {
+    return this.states[this.rows.state[this.row]];
+  }
+  get acting(): number[] {
+    return this.rows.acting[this.row];
+  }
+  get up(): number[] {
+    return this.rows.up[this.row];
+  }
+  get stat_sum(): { num_objects_unfound: number } {
+    this.sum.num_objects_unfound = this.rows.num(this.row, I64.STAT_SUM + STAT_UNFOUND);
+    return this.sum;
+  }
+  get scrubSeconds(): number {
+    return this.rows.stamps[(this.row * PG_STAMPS.length + STAMP_SCRUB) * 2];
+  }
+  get deepScrubSeconds(): number {
+    return this.rows.stamps[(this.row * PG_STAMPS.length + STAMP_DEEP_SCRUB) * 2];
+  }
+  get last_scrub_stamp(): string {
+    const i = (this.row * PG_STAMPS.length + STAMP_SCRUB) * 2;
+    return utimeText(this.rows.stamps[i], this.rows.stamps[i + 1]);
+  }
+  get last_deep_scrub_stamp(): string {
+    const i = (this.row * PG_STAMPS.length + STAMP_DEEP_SCRUB) * 2;
+    return utimeText(this.rows.stamps[i], this.rows.stamps[i + 1]);
+  }
+}
+
+const STAMP_SCRUB = PG_STAMPS.indexOf('last_scrub_stamp');
+const STAT_UNFOUND = STAT_SUM_KEYS.indexOf('num_objects_unfound');
+const STAMP_DEEP_SCRUB = PG_STAMPS.indexOf('last_deep_scrub_stamp');
 
 /** Writes JSON text into a growing buffer: a 100,000-PG view never exists as one string. */
 class JsonWriter {

@@ -1,6 +1,7 @@
 // ClusterState: the maps, the modules' store and the change feed, and the
 // Get views built from them. No gRPC here: grpc.ts maps StateError kinds to
 // status codes.
+import { pgHealthChecks } from './pg-health';
 import { ChangeFeed } from './events';
 import { StateError, invalid } from './errors';
 import { ClusterMaps, MAP_NAMES } from './maps';
@@ -9,7 +10,7 @@ import { View, ViewCache, jsonBytes } from './views';
 import type { OsdMap, FsMap, DaemonReport, QueryDaemonsRequest, ClusterLogEntry } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { DaemonQueryKind } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { HealthSeverity, type HealthCheck } from '../../../lib/gen/ceph/mgr/v1/common';
-import { PgMap, clientIoRates, recoveryRates, recoveryInfo } from './pgmap';
+import { PgMap, clientIoRates, recoveryRates, recoveryInfo, cephTime } from './pgmap';
 import type { StagedReport } from './pg-decode';
 import { DaemonIndex, PRIO_USEFUL, RawJson, splitDaemonName } from './daemons';
 import { synthesiseCrush, osdTree } from './crush';
@@ -26,6 +27,9 @@ interface CheckJson {
 
 /** a / b in single precision, as Ceph's float ratios. */
 const f32ratio = (a: number, b: number) => Math.fround(Math.fround(a) / Math.fround(b));
+
+/** How often, at most, health is recomputed after pg-stats batches. */
+const PG_HEALTH_EVERY_MS = 1000;
 
 /** How many cluster-log entries are kept in memory. */
 const CLOG_KEPT = 1000;
@@ -57,7 +61,11 @@ export class ClusterState {
   private healthJson = '';
   private healthVersion = 0;
   private healthStatus = 'HEALTH_OK';
+  private healthChecks: Record<string, CheckJson> = {};
   readonly clog: Array<Json> = [];
+  /** Sequence number of the last cluster-log entry (Ceph's LogEntry seq). */
+  private clogSeq = 0;
+  private clogVersion = 0;
 
   constructor(
     readonly maps: ClusterMaps,
@@ -111,18 +119,22 @@ export class ClusterState {
       devices: { devices: [] },
       service_map: { epoch: 0, modified: '', services: {} },
       config: {},
+      mon_config: { options: [] },
       pg_progress: { events: {} },
+      rbd_image_stats: { stamp: 0, pools: [] },
     };
     // The monitors' mon_status reaches modules as a JSON string, as in Ceph's digest.
     const wrapped = new Set(['mon_status']);
     for (const name of MAP_NAMES) {
       if (name === 'health_mon' || name === 'crush_map' || name === 'osd_ping_times') continue;
       const view: View = {
-        key: () => String(this.maps.version(name)),
+        key: () => (name === 'service_map' ? `${this.maps.version(name)}/${this.daemons.version}` : String(this.maps.version(name))),
         epoch: () => this.maps.epoch(name),
         build: () => {
           const m = this.maps.get(name);
           if (!m) {
+            // Without a put service map, the one the service daemons' sessions make (as Ceph's manager builds it).
+            if (name === 'service_map') return jsonBytes(this.daemons.serviceMap(cephTime));
             if (name in emptyForms) return jsonBytes(emptyForms[name]);
             throw new StateError('unavailable', `get('${name}'): no ${name} has been put yet`);
           }
@@ -221,8 +233,17 @@ export class ClusterState {
       epoch: () => this.maps.epoch('osd_map'),
       build: () => jsonBytes(osdTree(this.crush(), this.maps.parsed('osd_map'))),
     });
+    // The last CLOG_KEPT entries, oldest first, with Ceph's stamp format (`ceph log last`).
+    this.views.define('cluster_log', {
+      key: () => String(this.clogVersion),
+      epoch: () => this.clogSeq,
+      build: () => jsonBytes({ entries: this.clog.map((e) => ({ ...e, stamp: cephTime(e.stamp) })) }),
+    });
     this.views.define('health', {
-      key: () => String(this.healthVersion),
+      key: () => {
+        this.settleHealth();
+        return String(this.healthVersion);
+      },
       epoch: () => this.healthVersion,
       build: () => jsonBytes({ json: this.healthJson }),
     });
@@ -355,8 +376,9 @@ export class ClusterState {
       const perPool = (ps?.num_store_stats ?? 0) > 0;
       // Replicated pools write size copies; erasure pools (k+m)/k, approximated by size/min_size.
       const rawRate = p.type === 3 ? p.size / Math.max(1, p.min_size - 1) : p.size;
-      const stored = perPool ? ps!.store_stats.data_stored / rawRate : (s?.num_bytes ?? 0);
-      const storedOmap = perPool ? ps!.store_stats.omap_allocated / rawRate : 0;
+      // Whole bytes, as Ceph's uint64 arithmetic gives them (InfluxDB refuses a field that changes type).
+      const stored = Math.trunc(perPool ? ps!.store_stats.data_stored / rawRate : (s?.num_bytes ?? 0));
+      const storedOmap = Math.trunc(perPool ? ps!.store_stats.omap_allocated / rawRate : 0);
       const dataUsed = perPool ? ps!.store_stats.allocated : (s?.num_bytes ?? 0);
       const omapUsed = perPool ? ps!.store_stats.omap_allocated : 0;
       const bytesUsed = dataUsed + omapUsed;
@@ -443,7 +465,7 @@ export class ClusterState {
       this.pg.endBatch();
       // One notification per batch, however many OSDs it carried.
       this.feed.publish('pg_summary', '', this.pg.version);
-      this.refreshHealth(true);
+      this.schedulePgHealth();
     }
     return { applied, rejected };
   }
@@ -462,16 +484,19 @@ export class ClusterState {
   async reportDaemons(reports: DaemonReport[], pause?: () => Promise<void>, chunk = 128): Promise<{ applied: number; rejected: string[] }> {
     let applied = 0;
     const rejected: string[] = [];
-    let metadataChanged = false;
+    let healthChanged = false;
+    const serviceEpoch = this.daemons.serviceEpoch;
     for (let i = 0; i < reports.length; i += chunk) {
       if (pause && i > 0) await pause();
       const out = this.daemons.apply(reports.slice(i, i + chunk), Date.now() / 1000);
       for (const name of out.schemaChanged) this.feed.publish('perf_schema_update', name, 0);
       applied += out.applied;
       rejected.push(...out.rejected);
-      metadataChanged ||= out.metadataChanged;
+      healthChanged ||= out.metadataChanged || out.healthMetricsChanged;
     }
-    if (metadataChanged) this.refreshHealth(true);
+    // The service map made from the sessions changed (when none is put): tell the watchers.
+    if (this.daemons.serviceEpoch !== serviceEpoch && !this.maps.get('service_map')) this.feed.publish('service_map', '', this.daemons.serviceEpoch);
+    if (healthChanged) this.refreshHealth(true);
     return { applied, rejected };
   }
 
@@ -590,6 +615,26 @@ export class ClusterState {
         inactiveCount,
         this.pg.pgsInState(inactive, 50).map((row) => `pg ${this.pg.pgid(row)} is ${this.pg.stateOf(row)}`),
       );
+    // The rest of PGMap's checks: damaged PGs, full OSDs holding up recovery, scrub errors, unfound objects, ...
+    const numInOsds = (osdMap?.osds ?? []).filter((o: Json) => o.in).length;
+    for (const [code, c] of pgHealthChecks({
+      pgStats: this.pg.healthPgs(),
+      osdStats: this.pg.healthOsds(),
+      sum: s,
+      numInOsds,
+      now: Date.now() / 1000,
+    }))
+      warn(code, c.message, c.count, c.detail, c.severity);
+    // SLOW_OPS: the manager sums the daemons' SLOW_OPS health metrics (Ceph's DaemonHealthMetricCollector).
+    const slow = Object.entries(this.daemons.healthMetrics() as Record<string, Array<{ type: string; value: number }>>)
+      .map(([name, ms]) => [name, ms.filter((m) => m.type === 'SLOW_OPS').reduce((n, m) => n + Number(m.value), 0)] as const)
+      .filter(([, n]) => n > 0);
+    if (slow.length) {
+      const total = slow.reduce((n, [, v]) => n + v, 0);
+      const names = slow.map(([name]) => name);
+      const who = names.length === 1 ? `${names[0]} has slow ops` : `daemons [${names.slice(0, 10).join(',')}]${names.length > 10 ? '...' : ''} have slow ops.`;
+      warn('SLOW_OPS', `${total} slow ops, ${who}`, total, []);
+    }
     const stale = this.daemons.staleNames();
     if (stale.length)
       warn(
@@ -601,8 +646,34 @@ export class ClusterState {
     return out;
   }
 
+  private healthRefreshedAt = 0;
+  private healthTimer: NodeJS.Timeout | null = null;
+
+  /**
+   * Health after a pg-stats batch: the checks pass over every PG, so at
+   * 100,000 PGs and several batches a second this runs at most once a
+   * second (get('health') still sees the latest: it settles a pending one).
+   */
+  private schedulePgHealth(): void {
+    if (this.healthTimer) return;
+    const wait = this.healthRefreshedAt + PG_HEALTH_EVERY_MS - Date.now();
+    if (wait <= 0) {
+      this.refreshHealth(true);
+      return;
+    }
+    this.healthTimer = setTimeout(() => this.refreshHealth(true), wait);
+    this.healthTimer.unref();
+  }
+
+  private settleHealth(): void {
+    if (this.healthTimer) this.refreshHealth(true);
+  }
+
   /** Recomputes the merged health document; publishes "health" when it changed. */
   private refreshHealth(publish: boolean): void {
+    if (this.healthTimer) clearTimeout(this.healthTimer);
+    this.healthTimer = null;
+    this.healthRefreshedAt = Date.now();
     const checks: Record<string, CheckJson> = {};
     const mon = this.maps.parsed<Json>('health_mon');
     for (const [code, c] of Object.entries<Json>(mon?.checks ?? {})) checks[code] = c as CheckJson;
@@ -623,10 +694,28 @@ export class ClusterState {
     );
     const json = JSON.stringify({ status, checks: sorted, mutes: mon?.mutes ?? [] });
     if (json === this.healthJson) return;
+    if (publish) this.logHealthChanges(this.healthChecks, sorted, status);
+    this.healthChecks = sorted;
     this.healthJson = json;
     this.healthStatus = status;
     this.healthVersion++;
     if (publish) this.feed.publish('health', '', this.healthVersion);
+  }
+
+  /** Writes health changes to the cluster log in the monitors' words (Ceph's HealthMonitor). */
+  private logHealthChanges(before: Record<string, CheckJson>, after: Record<string, CheckJson>, status: string): void {
+    const entries: ClusterLogEntry[] = [];
+    const name = `mon.${this.maps.parsed<Json>('mon_map')?.mons?.[0]?.name ?? 'a'}`;
+    const log = (priority: string, message: string) => entries.push({ channel: 'cluster', priority, name, message, stamp: 0 });
+    for (const [code, c] of Object.entries(after)) {
+      const was = before[code];
+      const priority = c.severity === 'HEALTH_ERR' ? 'ERR' : 'WRN';
+      if (!was) log(priority, `Health check failed: ${c.summary.message} (${code})`);
+      else if (was.summary.message !== c.summary.message) log(priority, `Health check update: ${c.summary.message} (${code})`);
+    }
+    for (const [code, c] of Object.entries(before)) if (!after[code]) log('INF', `Health check cleared: ${code} (was: ${c.summary.message})`);
+    if (status === 'HEALTH_OK' && this.healthStatus !== 'HEALTH_OK') log('INF', 'Cluster is now healthy');
+    if (entries.length) this.appendClusterLog(entries);
   }
 
   // ---- cluster log ----
@@ -638,8 +727,9 @@ export class ClusterState {
     }
     for (const e of entries) {
       const stamp = e.stamp || Date.now() / 1000;
-      this.clog.push({ channel: e.channel || 'cluster', priority: e.priority || 'INF', name: e.name, message: e.message, stamp });
+      this.clog.push({ channel: e.channel || 'cluster', priority: e.priority || 'INF', name: e.name, message: e.message, stamp, seq: ++this.clogSeq });
       if (this.clog.length > CLOG_KEPT) this.clog.shift();
+      this.clogVersion++;
       this.feed.publish('clog', e.channel || 'cluster', 0);
     }
     return entries.length;

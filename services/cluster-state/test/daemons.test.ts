@@ -54,6 +54,21 @@ describe('cluster-state daemons', () => {
   });
   afterAll(() => t.close());
 
+  it("without a put service map, get('service_map') is the one the service daemons' sessions make, as Ceph's manager builds it", async () => {
+    const get = async () => parse((await t.client.get({ what: 'service_map' })).json);
+    expect((await get()).services).toEqual({});
+    const md = { zone_name: 'default', frontend_type: 'beast' };
+    await t.client.reportDaemons({ reports: [report('rgw.gw1', { opened: true, serviceName: 'rgw', serviceDaemon: true, metadata: md })] });
+    const map = await get();
+    expect(shapeDiff(map, fixture('service-dump.json'), { mapPaths: ['$.services'] })).toEqual([]);
+    expect(map.epoch).toBeGreaterThan(0);
+    expect(Object.keys(map.services)).toEqual(['rgw']);
+    expect(map.services.rgw.daemons.gw1).toMatchObject({ metadata: md, task_status: {} });
+    expect(map.services.rgw.daemons.gw1.start_stamp).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+\+0000$/);
+    await t.client.reportDaemons({ reports: [report('rgw.gw1', { closed: true })] });
+    expect((await get()).services).toEqual({});
+  });
+
   it('answers get_metadata and get_perf_schema as Ceph', async () => {
     expect(await query(DaemonQueryKind.DAEMON_QUERY_KIND_METADATA, { svcType: 'osd', svcId: '0' })).toEqual(fixture('mgrget-get_metadata-osd-0.json'));
     expect(await query(DaemonQueryKind.DAEMON_QUERY_KIND_METADATA, { svcType: 'osd', svcId: '99' })).toBeNull();

@@ -210,6 +210,18 @@ describe('cluster-state PGMap', () => {
     expect(health.status).toBe('HEALTH_ERR');
     expect(Object.keys(health.checks).sort()).toEqual(Object.keys(mon.checks).sort());
     expect(health.checks.OSDMAP_FLAGS).toEqual(mon.checks.OSDMAP_FLAGS);
+    // The changes reach the cluster log in the monitors' words.
+    const messages = async () => (await get('cluster_log')).entries.map((e: any) => `[${e.priority}] ${e.message}`);
+    expect(await messages()).toEqual(
+      expect.arrayContaining([
+        "[ERR] Health check failed: Module 'prometheus' has failed: Timeout('Port 9283 not free on 127.0.0.1.') (MGR_MODULE_ERROR)",
+        '[WRN] Health check failed: noout flag(s) set (OSDMAP_FLAGS)',
+      ]),
+    );
+    await t.client.putMap({ name: 'health_mon', epoch: 2, json: json({ status: 'HEALTH_OK', checks: {}, mutes: [] }) });
+    expect(await messages()).toEqual(
+      expect.arrayContaining(['[INF] Health check cleared: OSDMAP_FLAGS (was: noout flag(s) set)', '[INF] Cluster is now healthy']),
+    );
   });
 
   it('answers pg_ready once every up OSD has reported', async () => {

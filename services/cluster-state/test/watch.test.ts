@@ -79,6 +79,14 @@ describe('cluster-state Watch', () => {
     const bad = t.client.appendClusterLog({ entries: [{ channel: 'cluster', priority: 'LOUD', name: '', message: '', stamp: 0 }] });
     await expect(bad).rejects.toThrow(/priority 'LOUD' is not one of DBG, INF, SEC, WRN, ERR/);
     expect(t.handle.state.clog).toHaveLength(1);
+    // get('cluster_log'): the entries with a sequence number and Ceph's stamps (`ceph log last`).
+    await t.client.appendClusterLog({ entries: [{ channel: 'cluster', priority: 'WRN', name: 'mon.a', message: 'second', stamp: 1795585000.5 }] });
+    const log = JSON.parse(Buffer.from((await t.client.get({ what: 'cluster_log' })).json).toString());
+    expect(log.entries.map((e: any) => [e.seq, e.channel, e.priority, e.name, e.message])).toEqual([
+      [1, 'audit', 'INF', 'mgr.x', 'hello'],
+      [2, 'cluster', 'WRN', 'mon.a', 'second'],
+    ]);
+    expect(log.entries[1].stamp).toBe('2026-11-25T05:36:40.500000+0000');
   });
 
   it('sends RESYNC to a watcher ahead of the server (it restarted)', async () => {

@@ -8,6 +8,7 @@ import type { ModuleStatus } from '../../../lib/gen/ceph/mgr/v1/module_host';
 import { ModuleState } from '../../../lib/gen/ceph/mgr/v1/module_host';
 import { parseSignature, usage } from './argspec';
 import { mgrMapJson } from '../../../lib/mgrmap-json';
+import type { Monitors } from './monitor/monitors';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
@@ -19,6 +20,8 @@ export const EIO = -5;
 export const EOPNOTSUPP = -95;
 export const ETIMEDOUT = -110;
 export const EACCES = -13;
+export const EPERM = -1;
+export const EAGAIN = -11;
 
 /** A command-level failure: becomes the response's retcode and stderr. */
 export class CommandFailure extends Error {
@@ -47,15 +50,28 @@ export interface NativeContext {
   listModules: (() => Promise<ModuleStatus[]>) | null;
   config: MgrLocalConfig;
   /** Every command description (native + modules), for get_command_descriptions/help. */
-  descriptions(): Promise<Array<{ cmd: string; desc: string; perm: string; module: string; poll: boolean }>>;
+  descriptions(): Promise<Array<{ cmd: string; desc: string; perm: string; module: string; poll: boolean; monitor?: boolean }>>;
+  /** The cluster's monitors (monitor/monitors.ts): where the monitors' commands go. */
+  monitors: Monitors;
+  /**
+   * Tells OSDs to scrub the placement groups they are primary of, over
+   * their sessions with this manager (as Ceph's DaemonServer sends
+   * MOSDScrub2); returns the OSDs that have no session here.
+   */
+  scrubOsds(osds: number[], how: { deep: boolean; repair: boolean }): number[];
 }
 
 export interface NativeCommand {
   cmd: string;
   desc: string;
   perm: string;
-  /** The MgrCap service group ("pg", "osd", "mgr", "service", "config"). */
+  /** The MgrCap service group ("pg", "osd", "mgr", "service", "config"; the monitors': "mon", "fs"). */
   service: string;
+  /**
+   * A monitor command (Ceph's MonCommands.h): answered through the monitors,
+   * never advertised as this manager's own.
+   */
+  monitor?: boolean;
   run(ctx: NativeContext): Promise<CommandResult>;
 }
 
@@ -299,120 +315,12 @@ function needStandby(ctx: NativeContext): StandbyApi {
   return ctx.standby;
 }
 
-function parseHealth(h: Json): Json {
-  // get("health") is {"json": "<string>"} as a module sees it.
-  if (h && typeof h.json === 'string') {
-    try {
-      return JSON.parse(h.json);
-    } catch {
-      return { status: 'HEALTH_WARN', checks: {}, mutes: [] };
-    }
-  }
-  return h ?? { status: 'HEALTH_OK', checks: {}, mutes: [] };
-}
-
 async function safeGet(ctx: NativeContext, what: string, fallback: Json): Promise<Json> {
   try {
     return await ctx.get(what);
   } catch {
     return fallback;
   }
-}
-
-async function buildStatus(ctx: NativeContext): Promise<Json> {
-  const [health, monMap, monStatus, osdMap, pgStatus, fsMap, serviceMap] = await Promise.all([
-    safeGet(ctx, 'health', {}),
-    safeGet(ctx, 'mon_map', {}),
-    safeGet(ctx, 'mon_status', {}),
-    ctx.get('osd_map'),
-    ctx.get('pg_status'),
-    safeGet(ctx, 'fs_map', {}),
-    safeGet(ctx, 'service_map', { epoch: 0, modified: '', services: {} }),
-  ]);
-  let mon: Json = monStatus;
-  if (mon && typeof mon.json === 'string') {
-    try {
-      mon = JSON.parse(mon.json);
-    } catch {
-      mon = {};
-    }
-  }
-  const osds: Json[] = osdMap.osds ?? [];
-  const fs0 = (fsMap.filesystems ?? [])[0];
-  const mdsInfo: Json[] = fs0 ? Object.values(fs0.mdsmap?.info ?? {}) : [];
-  let mgrmap: Json = { available: false, num_standbys: 0, modules: [], services: {} };
-  if (ctx.standby) {
-    try {
-      const m = await ctx.standby.getMgrMap();
-      mgrmap = { available: m.available, num_standbys: m.standbys.length, modules: [...m.modules], services: { ...m.services } };
-    } catch {
-      // shown as unavailable
-    }
-  }
-  const pgmap: Json = {
-    pgs_by_state: pgStatus.pgs_by_state ?? [],
-    num_pgs: pgStatus.num_pgs ?? 0,
-    num_pools: pgStatus.num_pools ?? 0,
-    num_objects: pgStatus.num_objects ?? 0,
-    data_bytes: pgStatus.data_bytes ?? 0,
-    bytes_used: pgStatus.bytes_used ?? 0,
-    bytes_avail: pgStatus.bytes_avail ?? 0,
-    bytes_total: pgStatus.bytes_total ?? 0,
-  };
-  for (const k of ['read_bytes_sec', 'write_bytes_sec', 'read_op_per_sec', 'write_op_per_sec']) if (pgStatus[k] !== undefined) pgmap[k] = pgStatus[k];
-  return {
-    fsid: osdMap.fsid ?? monMap.fsid ?? '',
-    health: parseHealth(health),
-    election_epoch: mon.election_epoch ?? 0,
-    quorum: mon.quorum ?? [],
-    quorum_names: (monMap.mons ?? []).filter((m: Json) => (mon.quorum ?? []).includes(m.rank)).map((m: Json) => m.name),
-    quorum_age: mon.quorum_age ?? 0,
-    monmap: { epoch: monMap.epoch ?? 0, min_mon_release_name: monMap.min_mon_release_name ?? '', num_mons: (monMap.mons ?? []).length },
-    osdmap: {
-      epoch: osdMap.epoch ?? 0,
-      num_osds: osds.length,
-      num_up_osds: osds.filter((o) => o.up).length,
-      osd_up_since: 0,
-      num_in_osds: osds.filter((o) => o.in).length,
-      osd_in_since: 0,
-      num_remapped_pgs: (osdMap.pg_temp ?? []).length,
-    },
-    pgmap,
-    fsmap: {
-      epoch: fsMap.epoch ?? 0,
-      id: fs0?.id ?? 0,
-      up: mdsInfo.filter((m) => String(m.state).startsWith('up:') && m.rank >= 0).length,
-      in: (fs0?.mdsmap?.in ?? []).length,
-      max: fs0?.mdsmap?.max_mds ?? 0,
-      by_rank: mdsInfo.filter((m) => m.rank >= 0).map((m) => ({ filesystem_id: fs0.id, rank: m.rank, name: m.name, status: m.state, gid: m.gid })),
-      'up:standby': (fsMap.standbys ?? []).length,
-    },
-    mgrmap,
-    servicemap: serviceMap,
-    progress_events: {},
-  };
-}
-
-function statusPlain(s: Json): string {
-  const checks = Object.entries(s.health.checks ?? {}).map(([k, v]: [string, Json]) => `            ${k}: ${v?.summary?.message ?? ''}`);
-  const lines = [
-    '  cluster:',
-    `    id:     ${s.fsid}`,
-    `    health: ${s.health.status}`,
-    ...checks,
-    '',
-    '  services:',
-    `    mon: ${s.monmap.num_mons} daemons, quorum ${s.quorum_names.join(',')}`,
-    `    mgr: ${s.mgrmap.available ? 'available' : 'no daemons active'}, ${s.mgrmap.num_standbys} standbys`,
-    `    osd: ${s.osdmap.num_osds} osds: ${s.osdmap.num_up_osds} up, ${s.osdmap.num_in_osds} in`,
-    '',
-    '  data:',
-    `    pools:   ${s.pgmap.num_pools} pools, ${s.pgmap.num_pgs} pgs`,
-    `    objects: ${s.pgmap.num_objects} objects, ${bytes(s.pgmap.data_bytes)}`,
-    `    usage:   ${bytes(s.pgmap.bytes_used)} used, ${bytes(s.pgmap.bytes_avail)} / ${bytes(s.pgmap.bytes_total)} avail`,
-    `    pgs:     ${s.pgmap.pgs_by_state.map((x: Json) => `${x.count} ${x.state_name}`).join(', ')}`,
-  ];
-  return lines.join('\n') + '\n';
 }
 
 async function moduleLs(ctx: NativeContext): Promise<Json> {
@@ -751,16 +659,6 @@ export const NATIVE_COMMANDS: NativeCommand[] = [
     },
   },
   {
-    cmd: 'status',
-    desc: 'show cluster status',
-    perm: 'r',
-    service: 'mgr',
-    async run(ctx) {
-      const s = await buildStatus(ctx);
-      return out(ctx, s, () => statusPlain(s));
-    },
-  },
-  {
     cmd: 'mgr module ls',
     desc: 'list active mgr modules',
     perm: 'r',
@@ -882,7 +780,8 @@ export const NATIVE_COMMANDS: NativeCommand[] = [
       const descs = await ctx.descriptions();
       const body: Json = {};
       descs.forEach((d, i) => {
-        body[`cmd${String(i + 1).padStart(3, '0')}`] = { sig: d.cmd.split(/\s+/), help: d.desc, module: d.module, perm: d.perm, flags: 0 };
+        // Ceph's flags: 8 (FLAG_MGR) marks a manager command, 0 a monitor's.
+        body[`cmd${String(i + 1).padStart(3, '0')}`] = { sig: d.cmd.split(/\s+/), help: d.desc, module: d.module, perm: d.perm, flags: d.monitor ? 0 : 8 };
       });
       return ok(JSON.stringify(body));
     },

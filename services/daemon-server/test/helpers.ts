@@ -6,12 +6,17 @@ import * as path from 'path';
 import { Metadata } from 'nice-grpc';
 import { openChannel, makeClient } from '../../../lib/client';
 import { ClusterStateServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
-import { SessionRequest, SessionResponse } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
+import { DaemonServerServiceDefinition, SessionRequest, SessionResponse } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
 import { DaemonServerClientDefinition } from '../../../lib/session-wire';
 import { startClusterState } from '../../cluster-state/server';
 import { SimCluster } from '../../../sim/cluster';
 import { parseKeyring } from '../../../lib/keyring';
 import { startDaemonServer, DaemonServerOptions } from '../server';
+import { startStandby } from '../../standby/server';
+import { MapFeed } from '../../../sim/feed';
+import { SimMonitor, startMonitorEndpoint } from '../../../sim/monitor';
+import { createLogger } from '../../../lib/log';
+import { until } from '../../../lib/testing/wait';
 
 export const FIXTURES = path.join(__dirname, '../../../../shared/fixtures/ceph-pacific');
 export const fixture = (name: string): any => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
@@ -146,4 +151,73 @@ export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean,
     v = await fn();
   }
   return v;
+}
+
+/**
+ * The monitors' commands end to end: a real cluster-state fed by the
+ * simulator's map feed (two rounds of pg stats a minute apart on the
+ * simulated clock, so rates are not zero), a real standby service (the
+ * MgrMap), the simulated monitors' command endpoint and daemon-server in
+ * front, active. run() sends a command as client.admin or client.ro.
+ */
+export async function startMonitorStack() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-mon-commands-'));
+  const cs = await startClusterState({ port: 0, metricsPort: -1, logLevel: 'error', dataDir: path.join(dir, 'cs') });
+  const sb = await startStandby({ port: 0, metricsPort: -1, logLevel: 'error', dataDir: path.join(dir, 'standby'), initialModules: ['hello'] });
+  // The simulated clock, two minutes behind the real one at first.
+  const clock = { t: Math.floor(Date.now() / 1000) - 120 };
+  const sim = new SimCluster({ osds: 3, now: () => clock.t });
+  const feed = new MapFeed({ cluster: sim, address: cs.address, pgStatsDirect: true, serviceMap: true, logger: createLogger({ component: 'sim' }, 'warn') });
+  await feed.start();
+  await feed.pushPgStats();
+  clock.t += 60;
+  await feed.pushPgStats();
+  const keyringPath = path.join(dir, 'keyring');
+  // The endpoint reads the keyring daemon-server writes (with mgr.x) when it is first asked.
+  const monitor = await startMonitorEndpoint({ monitor: new SimMonitor({ cluster: sim, feed, osdRebootSec: 0 }), port: 0, keyringPath, logLevel: 'error' });
+  const ds = await startDaemonServer({
+    port: 0,
+    metricsPort: -1,
+    logLevel: 'error',
+    name: 'x',
+    clusterStateAddr: cs.address,
+    standbyAddr: sb.address,
+    monAddr: monitor.address,
+    keyringPath,
+    beaconIntervalMs: 100,
+  });
+  await until('daemon-server active', () => ds.isActive());
+  const channel = openChannel(ds.address);
+  const client = makeClient(DaemonServerServiceDefinition, channel);
+  const keyring = parseKeyring(fs.readFileSync(keyringPath, 'utf8'));
+  const creds: Record<string, Metadata> = {};
+  for (const who of ['client.admin', 'client.ro']) {
+    creds[who] = Metadata();
+    creds[who].set('x-mgr-entity', who);
+    creds[who].set('x-mgr-key', keyring.get(who)!.key);
+  }
+  const run = async (prefix: string, args: Record<string, unknown> = {}, who = 'client.admin') =>
+    (await client.command({ prefix, args: JSON.stringify(args), inbuf: Buffer.alloc(0) }, { metadata: creds[who] })).result!;
+  await until('the MgrMap says available', async () => JSON.parse((await run('mgr stat', { format: 'json' })).stdout).available);
+  return {
+    dir,
+    cs,
+    sb,
+    sim,
+    clock,
+    feed,
+    monitor,
+    ds,
+    creds,
+    run,
+    async close() {
+      channel.close();
+      await ds.stop();
+      await monitor.stop();
+      await feed.stop();
+      await sb.stop();
+      await cs.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

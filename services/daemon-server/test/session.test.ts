@@ -45,9 +45,7 @@ describe('daemon sessions', () => {
     const s = new SessionDriver(t.client, t.admin);
     s.send({ $case: 'open', value: { daemonName: 'osd.0', serviceName: '', serviceDaemon: false, metadata: { hostname: 'h0' }, daemonStatus: {} } });
     const first = await s.response(1);
-    expect(first?.msg?.$case).toBe('configure');
-    expect(first?.msg?.value.statsPeriod).toBe(5);
-    expect(first?.msg?.value.statsThreshold).toBe(5);
+    expect(first?.msg).toEqual({ $case: 'configure', value: { statsPeriod: 5, statsThreshold: 5 } });
     // Ceph's layout: numpg, op_r_latency (sum, avgcount, avgcount2), op_w
     s.send(report(packCounterValues(layout, { 'osd.op_w': 100, 'osd.op_r_latency': [50, 2], 'osd.numpg': 7 }), SCHEMA));
     const got = await eventually(
@@ -179,7 +177,7 @@ describe('daemon sessions', () => {
     );
     expect(res.result?.retcode).toBe(0);
     const second = await s.response(2);
-    expect(second?.msg?.value.statsPeriod).toBe(2);
+    expect(second?.msg).toEqual({ $case: 'configure', value: { statsPeriod: 2, statsThreshold: 5 } });
     const bad = await t.client.command(
       { prefix: 'config set', args: JSON.stringify({ key: 'mgr_stats_period', value: 'soon' }), inbuf: Buffer.alloc(0) },
       { metadata: t.admin },

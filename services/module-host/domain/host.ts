@@ -401,6 +401,8 @@ export class ModuleHost {
           prioLimit: args[0] == null ? undefined : Number(args[0]),
           services: (args[1] as string[] | null) ?? undefined,
         });
+      case 'getDaemonHealthMetrics':
+        return c.queryDaemons('health_metrics', {});
       case 'setHealthChecks':
         this.moduleChecks.set(module, healthChecksFrom(module, args[0]));
         this.scheduleHealth();

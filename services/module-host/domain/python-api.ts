@@ -11,7 +11,7 @@ import * as path from 'path';
 import type { RunnerDeps } from './module-runner';
 import { convertOption, declaredOptions, optionKey } from './options';
 import type { PythonRuntime } from './python-runner';
-import { NATIVE_COMMANDS } from '../../daemon-server/domain/native';
+import { COMMAND_TABLE } from '../../daemon-server/domain/commands';
 import { parseSignature } from '../../daemon-server/domain/argspec';
 
 export const CEPH_VERSION = 'ceph version 16.2.15 (618f440892089921c3e944a991122ddc44e60516) pacific (stable)';
@@ -37,8 +37,8 @@ function cephOptions(mgrId: string): Record<string, unknown> {
 const EOPNOTSUPP = -95;
 const EINVAL = -22;
 
-/** Prefixes daemon-server answers natively (so a 'mon' send_command of one can go there). */
-const NATIVE_PREFIXES = new Set(NATIVE_COMMANDS.map((c) => parseSignature(c.cmd).prefix));
+/** Prefixes daemon-server answers itself, the monitors' included (so a 'mon' send_command of one can go there). */
+const NATIVE_PREFIXES = new Set(COMMAND_TABLE.map((c) => parseSignature(c.cmd).prefix));
 
 export class PythonApi {
   private ownChecks: Record<string, unknown> = {};
@@ -118,10 +118,11 @@ export class PythonApi {
         return this.host('remote', [s(0), s(1), Array.isArray(args[2]) ? args[2] : []]);
       case '_ceph_send_command': {
         // [svc_type, svc_id, command JSON, tag, inbuf]. The manager's own
-        // commands (svc_type 'mgr'), and monitor commands that daemon-server
-        // answers itself (pg stat, osd df, ...: mgr commands in Pacific that
-        // modules sometimes address to the mon), go through daemon-server's
-        // command path; there is no monitor or OSD to send anything else to.
+        // commands (svc_type 'mgr') and the commands daemon-server answers
+        // for the monitors (osd dump, health, osd pool create, ... and the
+        // mgr commands modules sometimes address to the mon: pg stat, osd df)
+        // go through daemon-server's command path; there is no OSD to send
+        // anything else to.
         let cmd: Record<string, unknown> = {};
         try {
           const parsed = JSON.parse(s(2));

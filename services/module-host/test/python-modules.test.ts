@@ -135,13 +135,13 @@ class Module(MgrModule):
         return 0, json.dumps({'health': type(self.get('health')).__name__, 'health_json': type(self.get('health').get('json')).__name__,
                               'unknown': self.get('no_such_thing'), 'version': self.version, 'release': self.release_name,
                               'mgr_id': self.get_mgr_id(), 'epoch': self.get('osd_map')['epoch'],
-                              'mon': self.mon_command({'prefix': 'osd pool ls'})}), ''
+                              'mon': self.mon_command({'prefix': 'auth ls'})}), ''
 
     @CLIReadCommand('pyhanger tagged')
     def tagged(self):
         from mgr_module import CommandResult
         import json
-        self.send_command(CommandResult('t1'), 'mon', '', json.dumps({'prefix': 'osd pool ls'}), 't1')
+        self.send_command(CommandResult('t1'), 'mon', '', json.dumps({'prefix': 'auth ls'}), 't1')
         return 0, '', ''
 
     @CLIReadCommand('pyhanger remote')
@@ -344,7 +344,7 @@ describeCeph('python modules on module-host', () => {
     expect(j).toMatchObject({ health: 'dict', health_json: 'str', unknown: null, release: 'pacific', mgr_id: 'x', epoch: sim.osdMap().epoch });
     expect(j.version).toMatch(/^ceph version 16\.2\.15 .*pacific/);
     expect(j.mon[0]).toBe(-95);
-    expect(j.mon[2]).toContain('osd pool ls');
+    expect(j.mon[2]).toContain('auth ls');
   });
 
   it('module options are typed, defaulted by the module, and read-your-writes; the store is scoped to the module', async () => {

@@ -1,0 +1,17 @@
+// Every command daemon-server answers without a module: the manager's own
+// (native.ts, scrub.ts) and the monitors' (monitor/commands.ts, marked
+// `monitor`: answered through the Monitors seam).
+import { NATIVE_COMMANDS, NativeCommand } from './native';
+import { SCRUB_COMMANDS } from './scrub';
+import { MONITOR_COMMANDS } from './monitor/commands';
+
+export const COMMAND_TABLE: NativeCommand[] = [...NATIVE_COMMANDS, ...SCRUB_COMMANDS, ...MONITOR_COMMANDS];
+
+/**
+ * What a manager may advertise as its own commands (Ceph's MMgrBeacon
+ * command descriptions, which the `ceph` CLI learns from the monitors):
+ * never the monitors' commands, or the CLI would send them to the manager.
+ */
+export function advertisedCommands(table: NativeCommand[] = COMMAND_TABLE): NativeCommand[] {
+  return table.filter((c) => !c.monitor);
+}
