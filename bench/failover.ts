@@ -84,7 +84,7 @@ async function oneBackend(backend: 'embedded' | 'etcd', log: (s: string) => void
       until(
         `an available active manager with an available standby (${backend})`,
         async () => {
-          const m = (await standby.getMgrMap({}, { signal: AbortSignal.timeout(2000) })).mgrMap;
+          const m = (await standby.getMgrMap({}, { deadline: 2000 })).mgrMap;
           return m && m.activeName && m.available && m.standbys.length === 1 && m.standbys[0].available
             ? { epoch: m.epoch, active_name: m.activeName, available: m.available, standbys: m.standbys.map((x) => ({ name: x.name })) }
             : null;
@@ -110,10 +110,7 @@ async function oneBackend(backend: 'embedded' | 'etcd', log: (s: string) => void
     let lastAnswer = '';
     const answersHello = async (name: string) => {
       try {
-        const r = await clients[name].command(
-          { prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0) },
-          { metadata: md, signal: AbortSignal.timeout(1000) },
-        );
+        const r = await clients[name].command({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0) }, { metadata: md, deadline: 1000 });
         lastAnswer = `${r.result?.retcode} ${r.result?.stdout} ${r.result?.stderr}`;
         return r.result?.retcode === 0 && r.result.stdout === 'Hello World';
       } catch (e) {
@@ -129,7 +126,7 @@ async function oneBackend(backend: 'embedded' | 'etcd', log: (s: string) => void
         const [n, o] = await Promise.all([answersHello(next), kindIsCrash ? Promise.resolve(false) : answersHello(old)]);
         if (n) return { seconds: (performance.now() - t0) / 1000, who: next };
         if (o) {
-          const m = (await standby.getMgrMap({}, { signal: AbortSignal.timeout(1000) }).catch(() => null))?.mgrMap;
+          const m = (await standby.getMgrMap({}, { deadline: 1000 }).catch(() => null))?.mgrMap;
           if (m && m.epoch > beforeEpoch + 1 && m.activeName === old && m.available) return { seconds: (performance.now() - t0) / 1000, who: old };
         }
         await new Promise((r) => setTimeout(r, 10));
@@ -147,7 +144,10 @@ async function oneBackend(backend: 'embedded' | 'etcd', log: (s: string) => void
         const before = await activeWithStandby();
         const old = before.active_name;
         const next = before.standbys[0].name;
-        if (!(await answersHello(old))) throw new Error(`${backend}: the active mgr.${old} does not answer hello before the trial`);
+        // The active answers before the trial starts (a loaded machine may need a few tries).
+        if (!(await until(`mgr.${old} to answer hello`, () => answersHello(old), 30000, 200).catch(() => false))) {
+          throw new Error(`${backend}: the active mgr.${old} does not answer hello before the trial; last answer: ${lastAnswer}`);
+        }
         kindIsCrash = kind === 'kill9';
         const mark = ps.output.get('standby')?.length ?? 0;
         const t0 = performance.now();

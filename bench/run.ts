@@ -9,7 +9,9 @@ import { runNotify } from './notify';
 import { runMemory } from './memory';
 import { runScale } from './scale';
 import { runFailover } from './failover';
+import { runCli } from './cli';
 import { runScrape } from './scrape';
+import { runCephMap } from './cephmap';
 import { stopShared } from './stack';
 
 export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
@@ -20,9 +22,12 @@ export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   memory: () => runMemory(),
   command: () => runCommand(),
   notify: () => runNotify(),
+  cli: () => runCli(),
   failover: () => runFailover(),
   // not in the smoke test's groups: 10,000 OSDs take minutes to set up
   scrape: () => runScrape(),
+  // not in the smoke test's groups either: it starts a real Ceph cluster
+  cephmap: () => runCephMap(),
 };
 
 async function main(): Promise<void> {

@@ -36,7 +36,7 @@ export async function startServiceProc(name: string, script: string, args: strin
       `${name} to report SERVING`,
       async () => {
         if (child.proc.exitCode !== null) throw new Error(`${name} exited with ${child.proc.exitCode}`);
-        return (await health.check({ service: '' }, { signal: AbortSignal.timeout(2000) })).status === 1;
+        return (await health.check({ service: '' }, { deadline: 2000 })).status === 1;
       },
       90000,
       100,
@@ -171,7 +171,7 @@ export async function until<T>(what: string, check: () => Promise<T | undefined 
 /** Prometheus text from a service's metrics port, as name{labels} -> value. */
 export async function scrape(metricsPort: number): Promise<Map<string, number>> {
   // a loaded machine can make one fetch fail: try three times before giving up
-  let text = '';
+  let text: string;
   for (let attempt = 1; ; attempt++) {
     try {
       text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(15000) })).text();

@@ -2,7 +2,7 @@
 // the longest matching prefix wins, the remaining words fill the arguments
 // in order (an n=N argument takes all that is left); a CephBool argument
 // may also be a --flag (--yes-i-really-mean-it).
-import { CommandSignature, parseSignature } from '../services/daemon-server/domain/argspec';
+import { CommandSignature, parseSignature } from '../lib/command-descriptor';
 
 export interface MappedCommand {
   prefix: string;

@@ -1,8 +1,9 @@
 // Where mgrctl gets command descriptors from without asking the server every
-// time: daemon-server's native commands are known here, and module
-// commands fetched once are kept in a small per-user cache
+// time: the list fetched once (daemon-server's own commands and the
+// modules') is kept in a small per-user cache per manager address
 // ($XDG_CACHE_HOME/mgrpc, else ~/.cache/mgrpc; MGRCTL_CACHE_DIR overrides;
-// "off" disables it). A stale entry is harmless: the server validates every
+// "off" disables it). mgrctl reaches daemon-server only through its
+// contract, so it learns even the native commands from the server. A stale entry is harmless: the server validates every
 // command, and mgrctl asks again when it answers "No handler found" or
 // "Invalid command".
 import * as crypto from 'crypto';
@@ -10,10 +11,6 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { CommandDescriptor } from '../lib/gen/ceph/mgr/v1/common';
-import { COMMAND_TABLE } from '../services/daemon-server/domain/commands';
-
-/** The daemon-server's own commands, as GetCommandDescriptions lists them. */
-export const NATIVE_DESCRIPTORS: CommandDescriptor[] = COMMAND_TABLE.map((n) => ({ cmd: n.cmd, desc: n.desc, perm: n.perm, module: 'mgr', poll: false }));
 
 /** How long a cached list is used before mgrctl asks again. */
 const CACHE_TTL_MS = 10 * 60 * 1000;
@@ -24,8 +21,8 @@ function cacheFile(addr: string, env: NodeJS.ProcessEnv): string | null {
   return path.join(dir, `commands-${crypto.createHash('sha256').update(addr).digest('hex').slice(0, 16)}.json`);
 }
 
-/** The module commands cached for a manager address (empty when none or too old). */
-export function cachedModuleCommands(addr: string, env: NodeJS.ProcessEnv): CommandDescriptor[] {
+/** The commands cached for a manager address (empty when none or too old). */
+export function cachedCommands(addr: string, env: NodeJS.ProcessEnv): CommandDescriptor[] {
   const file = cacheFile(addr, env);
   if (!file) return [];
   try {
@@ -38,14 +35,14 @@ export function cachedModuleCommands(addr: string, env: NodeJS.ProcessEnv): Comm
   }
 }
 
-/** Keeps the module commands of a full list (best effort: a cache that cannot be written is skipped). */
-export function cacheModuleCommands(addr: string, all: CommandDescriptor[], env: NodeJS.ProcessEnv): void {
+/** Keeps a full list (best effort: a cache that cannot be written is skipped). */
+export function cacheCommands(addr: string, all: CommandDescriptor[], env: NodeJS.ProcessEnv): void {
   const file = cacheFile(addr, env);
   if (!file) return;
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const tmp = `${file}.${process.pid}`;
-    fs.writeFileSync(tmp, JSON.stringify(all.filter((d) => d.module !== 'mgr')), { mode: 0o600 });
+    fs.writeFileSync(tmp, JSON.stringify(all), { mode: 0o600 });
     fs.renameSync(tmp, file);
   } catch {
     /* no cache: the next run asks the server again */

@@ -1,9 +1,8 @@
 // gRPC health probe for container healthchecks (there is no
-// grpc_health_probe here): `node --import tsx cli/healthcheck.ts HOST:PORT
+// grpc_health_probe here): `node dist/cli/healthcheck.js HOST:PORT
 // [SERVICE]` exits 0 when the server reports SERVING, 1 otherwise.
-import { createChannel, createClient } from 'nice-grpc';
 import { HealthDefinition } from 'nice-grpc-server-health';
-import { channelCredentials, tlsFromEnv } from '../lib/client';
+import { connect, tlsFromEnv } from '../lib/client';
 
 async function main(): Promise<number> {
   const [address, service = ''] = process.argv.slice(2);
@@ -11,10 +10,9 @@ async function main(): Promise<number> {
     process.stderr.write('usage: healthcheck HOST:PORT [SERVICE]\n');
     return address ? 0 : 2;
   }
-  const channel = createChannel(address, channelCredentials(tlsFromEnv()));
+  const { client: health, close } = connect(HealthDefinition, address, tlsFromEnv());
   try {
-    const health = createClient(HealthDefinition, channel);
-    const res = await health.check({ service }, { signal: AbortSignal.timeout(3000) });
+    const res = await health.check({ service }, { deadline: 3000 });
     const serving = res.status === 1;
     process.stdout.write(`${address}${service ? ` ${service}` : ''}: ${serving ? 'SERVING' : 'NOT_SERVING'}\n`);
     return serving ? 0 : 1;
@@ -22,7 +20,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${address}: unreachable (${(e as Error).message})\n`);
     return 1;
   } finally {
-    channel.close();
+    close();
   }
 }
 

@@ -10,14 +10,14 @@
 // ./data/keyring), or MGR_KEY; MGR_ENTITY sets the default name. Exit status = |retcode|.
 import * as fs from 'fs';
 import { ClientError, Metadata, Status } from 'nice-grpc';
-import { openChannel, makeClient, tlsFromEnv } from '../lib/client';
+import { isUnreachable, openChannel, makeClient, tlsFromEnv } from '../lib/client';
 import { DaemonServerServiceDefinition } from '../lib/gen/ceph/mgr/v1/daemon_server';
 import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { keyFromKeyring } from '../lib/keyring';
 import type { CommandResult } from '../lib/gen/ceph/mgr/v1/common';
-import { activeDaemonServer, isUnreachable, StandbyClient } from '../lib/standby-client';
+import { activeDaemonServer, StandbyClient } from '../lib/standby-client';
 import { mapWords, MappedCommand, UsageError } from './args';
-import { cacheModuleCommands, cachedModuleCommands, NATIVE_DESCRIPTORS } from './descriptors';
+import { cacheCommands, cachedCommands } from './descriptors';
 
 const USAGE = `usage: mgrctl [--addr HOST:PORT] [--name ENTITY] [--format json|json-pretty|plain] [--wait-ms N] [-i FILE] <command words...>
        mgrctl tell mgr <command words...>
@@ -77,7 +77,7 @@ function credentials(o: Options, env: NodeJS.ProcessEnv): Metadata {
   return md;
 }
 
-function callFailure(e: unknown, addr: string): { message: string; code: number } {
+function exitFor(e: unknown, addr: string): { message: string; code: number } {
   if (e instanceof ClientError) {
     if (e.code === Status.UNAVAILABLE) return { message: `cannot reach daemon-server at ${addr}: is it running? (npm start) [${e.details}]`, code: 1 };
     if (e.code === Status.DEADLINE_EXCEEDED) return { message: `timed out: ${e.details}`, code: 110 };
@@ -118,12 +118,12 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
     const ch = openChannel(addr, tlsFromEnv(env));
     try {
       const cs = makeClient(ClusterStateServiceDefinition, ch);
-      const res = await cs.get({ what: words[1] }, { signal: AbortSignal.timeout(o.timeoutMs) });
+      const res = await cs.get({ what: words[1] }, { deadline: o.timeoutMs });
       const text = Buffer.from(res.json).toString('utf8');
       write(o.format === 'json' ? text + '\n' : JSON.stringify(JSON.parse(text), null, 4) + '\n');
       return 0;
     } catch (e) {
-      const f = callFailure(e, addr);
+      const f = exitFor(e, addr);
       writeErr(f.message.replace('daemon-server', 'cluster-state') + '\n');
       return f.code;
     } finally {
@@ -157,21 +157,22 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
       const ds = makeClient(DaemonServerServiceDefinition, ch);
       try {
         const fetchDescriptors = async () => {
-          const all = (await ds.getCommandDescriptions({}, { metadata: md, signal: AbortSignal.timeout(o.timeoutMs) })).commands;
-          cacheModuleCommands(addr, all, env);
+          const all = (await ds.getCommandDescriptions({}, { metadata: md, deadline: o.timeoutMs })).commands;
+          cacheCommands(addr, all, env);
           return all;
         };
         const send = async (m: MappedCommand) => {
           if (o.format) m.args.format = o.format;
-          const res = await ds.command({ prefix: m.prefix, args: JSON.stringify(m.args), inbuf }, { metadata: md, signal: AbortSignal.timeout(o.timeoutMs) });
+          const res = await ds.command({ prefix: m.prefix, args: JSON.stringify(m.args), inbuf }, { metadata: md, deadline: o.timeoutMs });
           return res.result ?? { retcode: -5, stdout: '', stderr: 'no result' };
         };
-        // A command known here (native, or a module's from the cache) goes
-        // without asking for the descriptions first; help always asks.
+        // A command known from the cache goes without asking for the
+        // descriptions first; help always asks.
         let mapped: MappedCommand | null = null;
-        if (words[0] !== 'help') {
+        const cached = words[0] === 'help' ? [] : cachedCommands(addr, env);
+        if (cached.length) {
           try {
-            mapped = mapWords(words, [...NATIVE_DESCRIPTORS, ...cachedModuleCommands(addr, env)]);
+            mapped = mapWords(words, cached);
           } catch {
             mapped = null;
           }
@@ -207,7 +208,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
       writeErr(e.message + '\n');
       return 11; // EAGAIN
     }
-    const f = callFailure(e, addr);
+    const f = exitFor(e, addr);
     writeErr(f.message + '\n');
     return f.code;
   } finally {

@@ -2,18 +2,30 @@
 // fixed default ports: cluster-state, standby, two manager instances (x and
 // y: a daemon-server and a module-host each) and the simulator. Logs go to
 // <data>/logs/<process>.log; Ctrl-C stops everything cleanly; a second
-// start reuses the data folder.
+// start reuses the data folder. With --ceph-conf (and --ceph-keyring,
+// --ceph-name), ceph-feed follows a real Ceph cluster's monitors instead of
+// the simulator, and cluster-state keeps that cluster's maps in a folder of
+// their own (cluster-state-ceph-<fsid>), apart from the simulator's.
 import { spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { createChannel, createClient } from 'nice-grpc';
 import { HealthDefinition } from 'nice-grpc-server-health';
 import * as crypto from 'crypto';
+import { connect } from '../lib/client';
 import { configOrExit } from '../lib/config';
 import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { run as mgrctl } from './mgrctl';
+import { cephSide } from '../lib/ceph/target';
 
-const ROOT = path.resolve(__dirname, '..');
+/** Running the build (dist/cli/start.js) rather than the source (through tsx)? */
+const COMPILED = path.extname(__filename) === '.js';
+/** The repository (the working folder of every process). */
+const ROOT = path.resolve(__dirname, COMPILED ? '../..' : '..');
+
+/** node's arguments to run one of this tree's programs (`services/x/main.ts`) the way this launcher runs. */
+export function nodeArgs(script: string): string[] {
+  return COMPILED ? [path.join(ROOT, 'dist', script.replace(/\.ts$/, '.js'))] : ['--import', 'tsx', path.join(ROOT, script)];
+}
 
 const OPTIONS = {
   dataDir: { env: 'MGR_DATA_DIR', flag: 'data-dir', type: 'string', default: './data', desc: 'where every service keeps its state and logs' },
@@ -30,7 +42,31 @@ const OPTIONS = {
     desc: 'added to every default port (to run a second copy, or in tests)',
   },
   readyTimeoutMs: { env: 'MGR_START_TIMEOUT_MS', flag: 'ready-timeout-ms', type: 'int', default: 60000, desc: 'how long a service may take to become ready' },
+  cephConf: {
+    env: 'MGR_CEPH_CONF',
+    flag: 'ceph-conf',
+    type: 'string',
+    default: '',
+    desc: "a real Ceph (Pacific) cluster's ceph.conf: follow its monitors (ceph-feed) instead of running the simulator",
+  },
+  cephKeyring: {
+    env: 'MGR_CEPH_KEYRING',
+    flag: 'ceph-keyring',
+    type: 'string',
+    default: '',
+    desc: 'the keyring with the key of --ceph-name (default: the one ceph.conf names, else /etc/ceph/ceph.<name>.keyring)',
+  },
+  cephName: { env: 'MGR_CEPH_NAME', flag: 'ceph-name', type: 'string', default: 'client.admin', desc: 'the Ceph entity ceph-feed authenticates as' },
 } as const;
+
+/** A real cluster to follow instead of the simulator. */
+export interface CephTarget {
+  conf: string;
+  keyring: string;
+  name: string;
+  /** The cluster's fsid (from ceph.conf): its maps get a cluster-state folder of their own. */
+  fsid?: string;
+}
 
 export interface ProcessSpec {
   name: string;
@@ -75,6 +111,8 @@ export function localProcesses(cfg: {
   backend: string;
   etcd: string;
   portOffset: number;
+  /** Follow a real cluster (ceph-feed) instead of the simulator. */
+  ceph?: CephTarget;
 }): ProcessSpec[] {
   const h = cfg.host;
   const p = (port: number) => String(port + cfg.portOffset);
@@ -86,9 +124,27 @@ export function localProcesses(cfg: {
     {
       name: 'cluster-state',
       script: 'services/cluster-state/main.ts',
-      env: { MGR_PORT: p(7100), MGR_METRICS_PORT: p(9100), MGR_DATA_DIR: path.join(data, 'cluster-state') },
+      env: { MGR_PORT: p(7100), MGR_METRICS_PORT: p(9100), MGR_DATA_DIR: path.join(data, clusterStateDir(cfg.ceph)) },
       waitFor: clusterState,
     },
+    // the real cluster's maps are in before the managers start
+    ...(cfg.ceph
+      ? [
+          {
+            name: 'ceph-feed',
+            script: 'ceph-feed/main.ts',
+            env: {
+              MGR_PORT: p(7600),
+              MGR_METRICS_PORT: p(9600),
+              MGR_CLUSTER_STATE_ADDR: clusterState,
+              MGR_CEPH_CONF: path.resolve(cfg.ceph.conf),
+              MGR_CEPH_KEYRING: cfg.ceph.keyring ? path.resolve(cfg.ceph.keyring) : '',
+              MGR_CEPH_NAME: cfg.ceph.name,
+            },
+            waitFor: `${h}:${p(7600)}`,
+          },
+        ]
+      : []),
     {
       name: 'standby',
       script: 'services/standby/main.ts',
@@ -138,14 +194,14 @@ export function localProcesses(cfg: {
         MGR_MODULE_HOST_ADDR: mh,
         MGR_STANDBY_ADDR: standby,
         // The simulated monitors' command endpoint (pool create, osd out, config set, ...).
-        ...(cfg.sim ? { MGR_MON_ADDR: `${h}:${p(7500)}` } : {}),
+        ...(cfg.sim && !cfg.ceph ? { MGR_MON_ADDR: `${h}:${p(7500)}` } : {}),
         MGR_KEYRING: keyring,
         MGR_DATA_DIR: path.join(data, `daemon-server-${name}`),
       },
       waitFor: ds,
     });
   });
-  if (cfg.sim) {
+  if (cfg.sim && !cfg.ceph) {
     specs.push({
       name: 'sim',
       script: 'sim/main.ts',
@@ -162,15 +218,19 @@ export function localProcesses(cfg: {
   return specs;
 }
 
+/** cluster-state's folder: the simulator's, or one per real cluster (their epochs and service maps must not mix). */
+export function clusterStateDir(ceph?: CephTarget): string {
+  return ceph ? `cluster-state-ceph-${ceph.fsid ?? 'unknown-fsid'}` : 'cluster-state';
+}
+
 export async function waitServing(address: string, timeoutMs: number, child: ChildProcess): Promise<void> {
-  const channel = createChannel(address);
-  const health = createClient(HealthDefinition, channel);
+  const { client: health, close } = connect(HealthDefinition, address);
   const deadline = Date.now() + timeoutMs;
   try {
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode} before it was ready`);
       try {
-        const res = await health.check({ service: '' }, { signal: AbortSignal.timeout(1000) });
+        const res = await health.check({ service: '' }, { deadline: 1000 });
         if (res.status === 1) return;
       } catch {
         // not listening yet
@@ -179,13 +239,27 @@ export async function waitServing(address: string, timeoutMs: number, child: Chi
     }
     throw new Error(`not ready after ${timeoutMs} ms`);
   } finally {
-    channel.close();
+    close();
   }
 }
 
 async function main(): Promise<void> {
-  const cfg = configOrExit('npm start: run mgrpc locally (cluster-state, standby, managers x and y, simulator)', OPTIONS);
+  const cfg = configOrExit('npm start: run mgrpc locally (cluster-state, standby, managers x and y, and the simulator or a real Ceph cluster)', OPTIONS);
   const data = path.resolve(cfg.dataDir);
+  let ceph: CephTarget | undefined;
+  if (cfg.cephConf) {
+    // the Ceph side is checked before anything starts, with the error a person can act on
+    try {
+      const side = cephSide({ cephConf: cfg.cephConf, keyring: cfg.cephKeyring, entity: cfg.cephName });
+      ceph = { conf: cfg.cephConf, keyring: cfg.cephKeyring, name: cfg.cephName, fsid: side.fsid };
+    } catch (e) {
+      process.stderr.write(`npm start: ${(e as Error).message}\n`);
+      process.exit(2);
+    }
+  } else if (cfg.cephKeyring) {
+    process.stderr.write('npm start: --ceph-keyring needs --ceph-conf (the cluster to follow)\n');
+    process.exit(2);
+  }
   const logs = path.join(data, 'logs');
   fs.mkdirSync(logs, { recursive: true });
   const say = (msg: string) => process.stdout.write(`[mgrpc] ${msg}\n`);
@@ -218,9 +292,10 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stopAll(0));
 
   say(`data folder ${data} (logs in ${logs})`);
-  for (const spec of localProcesses(cfg)) {
+  if (ceph) say(`following the Ceph cluster of ${path.resolve(ceph.conf)} as ${ceph.name} (fsid ${ceph.fsid ?? 'not in ceph.conf'}) instead of the simulator`);
+  for (const spec of localProcesses({ ...cfg, ceph })) {
     const log = fs.openSync(path.join(logs, `${spec.name}.log`), 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, spec.script)], {
+    const child = spawn(process.execPath, nodeArgs(spec.script), {
       cwd: ROOT,
       env: { ...process.env, MGR_HOST: cfg.host, ...spec.env },
       stdio: ['ignore', log, log],
@@ -246,21 +321,24 @@ async function main(): Promise<void> {
     }
   }
   const at = (port: number) => `${cfg.host}:${port + cfg.portOffset}`;
-  if (cfg.sim) await pluginsReady({ standby: at(7200), keyring: path.join(data, 'keyring'), data }, say);
+  if (cfg.sim || ceph)
+    await pluginsReady(
+      { standby: at(7200), keyring: path.join(data, 'keyring'), data, marker: `plugins-initialised${ceph ? `-ceph-${ceph.fsid ?? 'unknown-fsid'}` : ''}` },
+      say,
+    );
   say(`ready: try bin/mgrctl status  (managers x ${at(7300)}, y ${at(7301)}; cluster-state ${at(7100)}; standby ${at(7200)}; Ctrl-C stops everything)`);
 }
 
 /** Per-manager module ports, written once (an operator's later change is kept). */
 async function setModulePorts(clusterState: string, portOffset: number): Promise<void> {
-  const channel = createChannel(clusterState);
-  const cs = createClient(ClusterStateServiceDefinition, channel);
+  const { client: cs, close } = connect(ClusterStateServiceDefinition, clusterState);
   try {
     const preferPython = (process.env.MGR_PREFER_PYTHON_MODULES ?? '').split(',').map((x) => x.trim());
     for (const [key, value] of Object.entries(modulePorts(portOffset, preferPython))) {
       if (!(await cs.getStore({ key })).found) await cs.setStore({ key, value });
     }
   } finally {
-    channel.close();
+    close();
   }
 }
 
@@ -269,7 +347,7 @@ async function setModulePorts(clusterState: string, portOffset: number): Promise
  * self-signed certificate and the dashboard an admin user (its password
  * written to <data>/dashboard-admin), then print where the plugins listen.
  */
-async function pluginsReady(o: { standby: string; keyring: string; data: string }, say: (s: string) => void): Promise<void> {
+async function pluginsReady(o: { standby: string; keyring: string; data: string; marker: string }, say: (s: string) => void): Promise<void> {
   const env = { ...process.env, MGR_STANDBY_ADDR: o.standby, MGR_KEYRING: o.keyring, MGR_ADDR: '' };
   const ctl = async (...argv: string[]) => {
     let out = '';
@@ -282,7 +360,8 @@ async function pluginsReady(o: { standby: string; keyring: string; data: string 
     );
     return { code, out, err };
   };
-  const marker = path.join(o.data, 'plugins-initialised');
+  // per cluster-state folder: the certificate and the user live in its store
+  const marker = path.join(o.data, o.marker);
   if (!fs.existsSync(marker)) {
     const cert = await ctl('restful', 'create-self-signed-cert');
     if (cert.code) say(`restful: could not create a certificate: ${cert.err.trim()}`);

@@ -16,6 +16,7 @@ export const HEADER_BYTES = 6;
 
 const TWO32 = 4294967296;
 
+// eslint-disable-next-line no-control-regex -- ASCII includes the control characters
 const ASCII = /^[\x00-\x7f]*$/;
 
 /** Orders counter paths as Ceph's std::set<std::string> does: byte-wise. */

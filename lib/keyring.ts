@@ -38,7 +38,9 @@ export function parseKeyring(text: string, source = 'keyring'): Map<string, Keyr
       return;
     }
     const kv = /^([^=]+?)\s*=\s*(.*)$/.exec(s);
-    if (!kv || !cur) throw new KeyringError(`${source}:${i + 1}: cannot parse '${s}'`);
+    // The line itself is never echoed: it may hold a key.
+    if (!kv) throw new KeyringError(`${source}:${i + 1}: not a '[entity]' section nor a 'name = value' line`);
+    if (!cur) throw new KeyringError(`${source}:${i + 1}: a setting before any '[entity]' section`);
     const name = kv[1].trim().replace(/\s+/g, ' ');
     const value = kv[2].trim().replace(/^"(.*)"$/, '$1');
     const entry: KeyringEntry = cur;

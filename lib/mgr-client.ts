@@ -272,10 +272,10 @@ export class MgrClient extends EventEmitter {
       try {
         return await this.client.command(
           { prefix, args: argText, inbuf: Buffer.from(inbuf ?? []) },
-          { metadata: this.callMetadata(), signal: AbortSignal.timeout(Math.max(1, remaining)) },
+          { metadata: this.callMetadata(), deadline: Math.max(1, remaining) },
         );
       } catch (e) {
-        if (isAbortError(e))
+        if (e instanceof ClientError && e.code === Status.DEADLINE_EXCEEDED)
           throw new ClientError(
             '/ceph.mgr.v1.DaemonServerService/Command',
             Status.DEADLINE_EXCEEDED,

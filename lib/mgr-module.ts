@@ -1,7 +1,7 @@
 // The module SDK: what a module author imports. A module is a folder whose
 // index.ts exports a class extending MgrModule (as `default` or `Module`).
 // It runs in its own worker; every call below is a message to module-host
-// (services/module-host/domain/protocol.ts), so a slow or broken module
+// (the host's side is module-host's domain/protocol.ts), so a slow or broken module
 // cannot stall the host or another module.
 //
 //   import { MgrModule, CommandResult } from '../../lib/mgr-module';
@@ -11,9 +11,27 @@
 //       return [0, 'Hello World', ''];
 //     }
 //   }
-import type { OptionDeclaration } from '../services/module-host/domain/protocol';
+export { EACCES, EAGAIN, EBUSY, EEXIST, EFBIG, EINVAL, EIO, ENOENT, ENOTCONN, EOPNOTSUPP, EPERM, ERANGE, ETIMEDOUT } from './errno';
 
-export type { OptionDeclaration };
+/** One module option (Ceph's Option in MODULE_OPTIONS), stored as config/mgr/<module>/<name>. */
+export interface OptionDeclaration {
+  name: string;
+  type: 'str' | 'int' | 'uint' | 'float' | 'bool' | 'secs' | 'size' | 'addr' | 'uuid';
+  default?: unknown;
+  min?: number;
+  max?: number;
+  enum_allowed?: string[];
+  desc?: string;
+  long_desc?: string;
+  runtime?: boolean;
+}
+
+/**
+ * JSON in one of Ceph's shapes (a map, a get() view, perf counters): read
+ * field by field, as Ceph's Python modules read their dicts.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the shapes are Ceph's, documented by its fixtures, not by types
+export type CephJson = any;
 
 /** [retcode, stdout, stderr], as Ceph's HandleCommandResult. */
 export type CommandResult = [number, string, string];
@@ -156,7 +174,7 @@ export abstract class MgrModule extends ModuleBase {
    * null when unknown. Parsed once per version: reading osd_map in a loop
    * costs a message to the host, not a 9.5 MB copy, until the map changes.
    */
-  async get<T = any>(what: string): Promise<T> {
+  async get<T = CephJson>(what: string): Promise<T> {
     const cached = getCache.get(what);
     const res = await this.call<{ version: number; json: string | null; unchanged?: boolean }>('get', what, cached?.version ?? -1);
     if (res.unchanged && cached) return cached.value as T;
@@ -164,10 +182,10 @@ export abstract class MgrModule extends ModuleBase {
     getCache.set(what, { version: res.version, value });
     return value as T;
   }
-  getServer(hostname: string): Promise<any> {
+  getServer(hostname: string): Promise<CephJson> {
     return this.call('getServer', hostname);
   }
-  listServers(): Promise<any[]> {
+  listServers(): Promise<CephJson[]> {
     return this.call('listServers');
   }
   getMetadata(svcType: string, svcId: string): Promise<Record<string, string> | null> {
@@ -176,16 +194,16 @@ export abstract class MgrModule extends ModuleBase {
   getDaemonStatus(svcType: string, svcId: string): Promise<Record<string, string> | null> {
     return this.call('getDaemonStatus', svcType, svcId);
   }
-  getPerfSchema(svcType: string, svcId: string): Promise<any> {
+  getPerfSchema(svcType: string, svcId: string): Promise<CephJson> {
     return this.call('getPerfSchema', svcType, svcId);
   }
   getCounter(svcType: string, svcId: string, path: string): Promise<Record<string, Array<[number, number]>>> {
     return this.call('getCounter', svcType, svcId, path);
   }
-  getLatestCounter(svcType: string, svcId: string, path: string): Promise<any> {
+  getLatestCounter(svcType: string, svcId: string, path: string): Promise<CephJson> {
     return this.call('getLatestCounter', svcType, svcId, path);
   }
-  getAllPerfCounters(prioLimit?: number, services?: string[]): Promise<any> {
+  getAllPerfCounters(prioLimit?: number, services?: string[]): Promise<CephJson> {
     return this.call('getAllPerfCounters', prioLimit ?? null, services ?? null);
   }
   /**

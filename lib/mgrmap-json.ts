@@ -1,6 +1,7 @@
 // The MgrMap in Ceph's JSON shape (`ceph mgr dump`, a module's
 // get('mgr_map')): used by standby to publish the map into cluster-state and
 // by daemon-server's `mgr dump`.
+/* eslint-disable @typescript-eslint/no-explicit-any -- Ceph's JSON (maps, views, counters) is read field by field, as Ceph's modules do */
 import type { MgrMap } from './gen/ceph/mgr/v1/standby';
 
 type Json = any;

@@ -3,19 +3,12 @@
 // (MGR_STANDBY_ADDR is comma-separated), a call moves to the next replica
 // when one is unreachable, and `watch` keeps a MgrMap stream open across
 // replica failures, resuming after the last epoch it saw.
-import { Channel, Client, ClientError, Status } from 'nice-grpc';
-import { makeClient, openChannel } from './client';
+import { Channel } from 'nice-grpc';
+import { isUnreachable, makeClient, openChannel, PeerCallOptions, PeerClient } from './client';
 import { MgrMap, StandbyServiceDefinition } from './gen/ceph/mgr/v1/standby';
 import type { TlsOptions } from './server';
 
-export type StandbyStub = Client<typeof StandbyServiceDefinition>;
-
-/** UNAVAILABLE and DEADLINE_EXCEEDED mean "try another replica". */
-export function isUnreachable(e: unknown): boolean {
-  return e instanceof ClientError
-    ? e.code === Status.UNAVAILABLE || e.code === Status.DEADLINE_EXCEEDED
-    : (e as Error)?.name === 'AbortError' || (e as Error)?.name === 'TimeoutError';
-}
+export type StandbyStub = PeerClient<typeof StandbyServiceDefinition>;
 
 export class StandbyClient {
   readonly addresses: string[];
@@ -31,13 +24,17 @@ export class StandbyClient {
     this.stubs = this.channels.map((c) => makeClient(StandbyServiceDefinition, c));
   }
 
-  /** Runs `fn` against one replica after another until one answers. */
-  async call<T>(fn: (stub: StandbyStub, signal: AbortSignal) => Promise<T>, timeoutMs = 5000): Promise<T> {
+  /**
+   * Runs `fn` against one replica after another until one answers; each
+   * attempt has `timeoutMs` (pass `call` on as the call's options). An
+   * unreachable replica (UNAVAILABLE, DEADLINE_EXCEEDED) moves on to the next.
+   */
+  async call<T>(fn: (stub: StandbyStub, call: PeerCallOptions) => Promise<T>, timeoutMs = 5000): Promise<T> {
     let last: unknown;
     for (let i = 0; i < this.stubs.length; i++) {
       const k = (this.preferred + i) % this.stubs.length;
       try {
-        const r = await fn(this.stubs[k], AbortSignal.timeout(timeoutMs));
+        const r = await fn(this.stubs[k], { deadline: timeoutMs });
         this.preferred = k;
         return r;
       } catch (e) {
@@ -49,7 +46,7 @@ export class StandbyClient {
   }
 
   async getMgrMap(timeoutMs = 5000): Promise<{ map: MgrMap; graceMs: number }> {
-    const r = await this.call((s, signal) => s.getMgrMap({}, { signal }), timeoutMs);
+    const r = await this.call((s, call) => s.getMgrMap({}, call), timeoutMs);
     return { map: r.mgrMap!, graceMs: r.graceMs };
   }
 

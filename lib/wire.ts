@@ -99,8 +99,7 @@ export class WireReader {
     const buf = this.buf;
     let pos = this.pos;
     let lo = 0;
-    let hi = 0;
-    let b = 0;
+    let b: number;
     for (let shift = 0; shift < 28; shift += 7) {
       if (pos >= this.end) throw new WireError('message ends inside a varint');
       b = buf[pos++];
@@ -115,7 +114,7 @@ export class WireReader {
     if (pos >= this.end) throw new WireError('message ends inside a varint');
     b = buf[pos++];
     lo |= (b & 0x0f) << 28;
-    hi = (b & 0x70) >> 4;
+    let hi = (b & 0x70) >> 4;
     if (b >= 0x80) {
       for (let shift = 3; ; shift += 7) {
         if (shift > 31) throw new WireError('varint longer than 10 bytes');
@@ -251,7 +250,7 @@ export class WireWriter {
   int64(v: number): this {
     if (v >= 0) return this.varint64(v % TWO32, Math.floor(v / TWO32));
     const m = -v;
-    let lo = (~(m % TWO32) + 1) >>> 0;
+    const lo = (~(m % TWO32) + 1) >>> 0;
     let hi = ~Math.floor(m / TWO32) >>> 0;
     if (lo === 0) hi = (hi + 1) >>> 0;
     return this.varint64(lo, hi);

@@ -5,6 +5,7 @@
 // /work/shared/fixtures/ceph-pacific), scaled to any size and deterministic
 // given a seed. Counters are pure functions of time, so two calls at the
 // same time agree and rates come out non-zero.
+/* eslint-disable @typescript-eslint/no-explicit-any -- Ceph's JSON (maps, views, counters) is read field by field, as Ceph's modules do */
 import { pacificTemplates, hash32, osdPerfSchema, PerfValueGenerator } from './perf';
 import { bluestoreMetadata } from './devices';
 import { rbdImageStats, RbdImageStats } from './rbd';

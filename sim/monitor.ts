@@ -16,17 +16,10 @@ import type { Logger } from '../lib/log';
 import { SimCluster, ConfigEntry, SimPool } from './cluster';
 import { ChangedMap, MapFeed } from './feed';
 import { configOptions } from './config';
+import { EBUSY, EINVAL, ENOENT, EOPNOTSUPP, EPERM, ERANGE } from '../lib/errno';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Cmd = Record<string, any>;
-
-const EPERM = -1;
-const ENOENT = -2;
-const EAGAIN = -11;
-const EBUSY = -16;
-const EINVAL = -22;
-const ERANGE = -34;
-const EOPNOTSUPP = -95;
 
 /** A refusal: Ceph's return code and its message. */
 class Refused extends Error {

@@ -5,6 +5,7 @@
 // fixture's get_perf_schema) and is padded with the families a production
 // OSD also has (throttles, messenger workers, bluestore, rocksdb, recovery
 // state) to about 300 counters, so that report sizes are realistic.
+/* eslint-disable @typescript-eslint/no-explicit-any -- Ceph's JSON (maps, views, counters) is read field by field, as Ceph's modules do */
 import * as fs from 'fs';
 import * as path from 'path';
 import type { PerfCounterType } from '../lib/gen/ceph/mgr/v1/cluster_state';

@@ -10,7 +10,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
-import { freePort } from '../lib/testing/wait';
+import { freePort, until } from '../lib/testing/wait';
+import { describeWith } from '../lib/testing/external';
 
 const ROOT = path.resolve(__dirname, '..');
 const ETCD = ['/usr/bin/etcd', '/usr/local/bin/etcd'].find((p) => fs.existsSync(p));
@@ -71,18 +72,16 @@ function order(services: Record<string, ComposeService>): string[] {
   return out;
 }
 
+/** Whether the healthcheck command passes within `deadlineMs` (run again every 300 ms until then). */
 async function healthy(cmd: string[], env: NodeJS.ProcessEnv, deadlineMs: number): Promise<boolean> {
-  const end = Date.now() + deadlineMs;
-  while (Date.now() < end) {
-    const r = spawnSync(cmd[0], cmd.slice(1), { cwd: ROOT, env, stdio: 'ignore', timeout: 10000 });
-    if (r.status === 0) return true;
-    await new Promise((res) => setTimeout(res, 300));
-  }
-  return false;
+  const passes = () => spawnSync(cmd[0], cmd.slice(1), { cwd: ROOT, env, stdio: 'ignore', timeout: 10000 }).status === 0;
+  return until(`healthcheck ${cmd.join(' ')}`, passes, deadlineMs, 300).then(
+    () => true,
+    () => false,
+  );
 }
 
-const describeIfEtcd = ETCD ? describe : describe.skip;
-if (!ETCD) console.warn('etcd is not installed: the compose process test is skipped (.ci/run installs etcd-server)');
+const describeIfEtcd = describeWith(!ETCD && 'etcd is not installed', "install Debian's etcd-server (.ci/run does)");
 
 describeIfEtcd('docker-compose.yml as processes on loopback', () => {
   const compose = yaml.load(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, ComposeService> };
@@ -97,6 +96,12 @@ describeIfEtcd('docker-compose.yml as processes on loopback', () => {
   const map = new LoopbackMap(services, tmp);
   const procs: Array<{ name: string; proc: ChildProcess; log: string }> = [];
   const envOf = new Map<string, NodeJS.ProcessEnv>();
+
+  beforeAll(() => {
+    // The image runs the build; so does this test.
+    if (!fs.existsSync(path.join(ROOT, 'dist/services/cluster-state/main.js')))
+      throw new Error('dist/ is not built: run `npm run build` (npm ci and npm test do)');
+  });
 
   afterAll(async () => {
     for (const { proc } of procs.reverse()) {
@@ -121,9 +126,9 @@ describeIfEtcd('docker-compose.yml as processes on loopback', () => {
       // The ports a container listens on become free local ports.
       for (const k of ['MGR_PORT', 'MGR_METRICS_PORT', 'SIM_MON_PORT'])
         if (env[k] && svc.environment?.[k]) env[k] = String(await map.port(name, Number(svc.environment[k])));
-      // Our image's entrypoint is `node --import tsx`; etcd is Debian's binary.
+      // Our image's entrypoint is `node`, its commands the build's JavaScript (dist/); etcd is Debian's binary.
       const command = await Promise.all((svc.command ?? []).map((c) => map.rewrite(name, c)));
-      const argv = svc.image?.startsWith('mgrpc') ? [process.execPath, '--import', 'tsx', ...command] : [ETCD!, ...command.slice(1)];
+      const argv = svc.image?.startsWith('mgrpc') ? [process.execPath, ...command] : [ETCD!, ...command.slice(1)];
       const log = path.join(tmp, `${name}.log`);
       const fd = fs.openSync(log, 'a');
       const proc = spawn(argv[0], argv.slice(1), { cwd: ROOT, env, stdio: ['ignore', fd, fd] });
@@ -155,21 +160,29 @@ describeIfEtcd('docker-compose.yml as processes on loopback', () => {
       MGR_CLUSTER_STATE_ADDR: ds.MGR_CLUSTER_STATE_ADDR,
       MGR_KEYRING: ds.MGR_KEYRING,
     };
+    // bin/mgrctl runs the build (dist/cli/mgrctl.js), as in the image.
     const mgrctl = (...args: string[]) => spawnSync(path.join(ROOT, 'bin/mgrctl'), args, { cwd: ROOT, env, encoding: 'utf8', timeout: 30000 });
-    let dump: any = null;
-    for (let i = 0; i < 60 && !(dump?.active_name && dump?.standbys?.length); i++) {
-      const r = mgrctl('mgr', 'dump', '--format', 'json');
-      if (r.status === 0) dump = JSON.parse(r.stdout);
-      else await new Promise((res) => setTimeout(res, 500));
-    }
+    const dump = await until(
+      'mgr dump naming an active and a standby',
+      () => {
+        const r = mgrctl('mgr', 'dump', '--format', 'json');
+        const d = r.status === 0 ? JSON.parse(r.stdout) : null;
+        return d?.active_name && d?.standbys?.length ? d : null;
+      },
+      30000,
+      500,
+    );
     expect(dump.active_name).toMatch(/^[xy]$/);
     expect(dump.standbys.map((s: any) => s.name)).toEqual([dump.active_name === 'x' ? 'y' : 'x']);
-    let osds = 0;
-    for (let i = 0; i < 60 && osds === 0; i++) {
-      const r = mgrctl('get', 'osd_map');
-      if (r.status === 0) osds = JSON.parse(r.stdout).osds.length;
-      else await new Promise((res) => setTimeout(res, 500));
-    }
+    const osds = await until(
+      'the simulated OSD map in cluster-state',
+      () => {
+        const r = mgrctl('get', 'osd_map');
+        return r.status === 0 ? (JSON.parse(r.stdout).osds.length as number) : 0;
+      },
+      30000,
+      500,
+    );
     expect(osds).toBe(Number(services.sim.environment!.SIM_OSDS));
     const hello = mgrctl('hello');
     expect(hello.stdout + hello.stderr).toContain('Hello World');

@@ -128,7 +128,8 @@ describe('failover between two manager instances (embedded standby)', () => {
       }
     })();
 
-    await new Promise((r) => setTimeout(r, 500));
+    // Kill once commands are flowing (a few answered), so some are in flight when it dies.
+    await until('commands flowing', async () => results.filter((c) => c === 0).length >= 3);
     const killedAt = Date.now() / 1000;
     await Promise.all([procs.kill(`daemon-server-${old}`, 'SIGKILL'), procs.kill(`module-host-${old}`, 'SIGKILL')]);
     const after = await until(

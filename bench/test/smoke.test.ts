@@ -29,6 +29,7 @@ const EXPECTED: Record<string, RegExp[]> = {
     /^command_hello_p50_c1_vs_ceph: [\d.]+ ms \([\d.]+ of Ceph Pacific/m,
   ],
   notify: [/^notify_ten_modules_p50: [\d.]+ ms/m, /^notify_ten_modules_p99: [\d.]+ ms/m],
+  cli: [/^cli_mgrctl_hello_wall_p50: [\d.]+ ms \([\d.]+ of node -e 0/m, /^cli_mgrctl_hello_cpu_p50: [\d.]+ ms/m],
   // the embedded backend only: the etcd one starts the whole system a second time (npm run bench
   // measures both; services/standby/test covers etcd)
   failover: [
@@ -62,7 +63,7 @@ describe('benchmarks (smoke sizes)', () => {
 
   it('every benchmark runs and prints its figures with ratios, and writes JSON and Markdown', async () => {
     // three groups side by side: ingest, scale and memory share their runs; failover runs whole systems
-    const groups = [['query', 'scale', 'ingest', 'memory'], ['command', 'notify'], ['failover']];
+    const groups = [['query', 'scale', 'ingest', 'memory'], ['command', 'notify', 'cli'], ['failover']];
     const results = await Promise.all(groups.map((g, i) => runBench(g, path.join(dir, String(i)))));
     results.forEach((r, i) => {
       if (r.code !== 0) throw new Error(`bench ${groups[i].join(' ')} exited ${r.code} (null: killed after 150 s):\n${r.out}`);

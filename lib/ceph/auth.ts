@@ -7,6 +7,9 @@ import type { EntityName } from './types';
 /** Authentication methods (CEPH_AUTH_*). */
 export const AuthMethod = { NONE: 1, CEPHX: 2 } as const;
 
+/** The first byte of an initial auth payload (AUTH_MODE_* in src/auth/Auth.h): a monitor handshake (10-19) or an authorizer for another service (1-9). */
+export const AuthMode = { AUTHORIZER: 1, MON: 10 } as const;
+
 /** Connection modes (CEPH_CON_MODE_*): crc checksums the frames, secure encrypts them. */
 export const ConMode = { CRC: 1, SECURE: 2 } as const;
 
@@ -63,3 +66,26 @@ export interface AuthServerSession {
 
 /** An authentication that failed: a wrong key, a bad ticket, a reply that does not verify. */
 export class AuthError extends Error {}
+
+/**
+ * What a monitor client needs from an authentication protocol beyond the
+ * handshake (cephx/ implements it; authnone.ts for clusters without auth).
+ * After the handshake, tickets are renewed and (for a daemon such as
+ * mgr.x) the rotating service keys fetched with MAuth messages whose
+ * payloads the provider builds and reads; the monitor client only carries
+ * them and schedules `renewal()` when `nextRenewalMs()` says.
+ */
+export interface MonAuthProvider {
+  /** The entity we authenticate as, e.g. client.admin. */
+  readonly entity: EntityName;
+  /** The auth method (AuthMethod) MAuth messages carry. */
+  readonly method: number;
+  /** A client session for one new connection to a monitor; `globalId` is the one the last monitor gave (0 at first). */
+  monSession(globalId: bigint): AuthClientSession;
+  /** After each successful handshake, and when `nextRenewalMs` comes: an MAuth payload to send, or undefined for nothing to ask. */
+  renewal(): Buffer | undefined;
+  /** An MAuthReply: its result (0 or -errno) and payload. Throws AuthError if it does not verify. */
+  handleReply(result: number, payload: Buffer): void;
+  /** Milliseconds until `renewal()` should be asked again (tickets or rotating keys expire); undefined: never. */
+  nextRenewalMs(): number | undefined;
+}

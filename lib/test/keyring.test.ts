@@ -14,7 +14,10 @@ describe('keyring', () => {
   });
 
   it('names the file and line it cannot read', () => {
-    expect(() => parseKeyring('key = x\n', 'f')).toThrow(/^f:1: cannot parse/);
+    expect(() => parseKeyring('key = x\n', 'f')).toThrow(/^f:1: a setting before any '\[entity\]' section$/);
+    // a malformed line is named by its number, never echoed (it may hold a key)
+    expect(() => parseKeyring('[client.x]\nAQBsecretsecret\n', 'f')).toThrow(/^f:2: not a/);
+    expect(() => parseKeyring('[client.x]\nAQBsecretsecret\n', 'f')).not.toThrow(/secret/);
     expect(() => parseKeyring('[client.a]\n', 'f')).toThrow(/\[client.a\] has no key/);
     expect(() => keyFromKeyring('/nonexistent/keyring', 'client.admin')).toThrow(KeyringError);
   });

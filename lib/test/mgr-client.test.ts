@@ -1,12 +1,12 @@
 // MgrClient against a small in-test DaemonServerService that records what
-// arrives (sim/test/fake-daemon-server.ts): a temporary double until
+// arrives (lib/testing/fake-daemon-server.ts): a temporary double until
 // services/daemon-server lands.
 import { Status } from 'nice-grpc';
 import { MgrClient } from '../mgr-client';
 import { createLogger } from '../log';
 import type { SessionConfigure } from '../gen/ceph/mgr/v1/daemon_server';
 import type { PerfCounterType } from '../gen/ceph/mgr/v1/cluster_state';
-import { FakeDaemonServer, until, reportValues } from '../../sim/test/fake-daemon-server';
+import { FakeDaemonServer, until, reportValues } from '../testing/fake-daemon-server';
 import { PgStatsReport } from '../gen/ceph/mgr/v1/pg_stats';
 
 // counters: two averages (2 slots) among five, with mixed priorities

@@ -2,10 +2,8 @@
 // values exact, and refuse what is truncated rather than reading past it.
 import { WireReader, WireWriter, WireError, int64Text } from '../wire';
 import { withoutCopy } from '../raw-methods';
-import { GetResponse } from '../gen/ceph/mgr/v1/cluster_state';
 import { SessionRequest } from '../gen/ceph/mgr/v1/daemon_server';
 import { decodeSessionFrame, encodePgStatsFrame } from '../session-wire';
-import { encodeGetResponse } from '../../services/cluster-state/domain/views';
 
 describe('wire', () => {
   it('reads and writes 64-bit varints exactly, signed and unsigned', () => {
@@ -35,10 +33,8 @@ describe('wire', () => {
     expect(() => new WireReader(Buffer.from([1, 2])).double()).toThrow(WireError);
   });
 
-  it('encodes GetResponse as the generated codec reads it, in a buffer that goes without a copy', () => {
-    const json = Buffer.from(JSON.stringify({ epoch: 7, big: 'x'.repeat(300) }));
-    for (const epoch of [0, 7, 2 ** 40]) expect(GetResponse.decode(encodeGetResponse(json, epoch))).toEqual({ json, epoch });
-    const whole = encodeGetResponse(json, 7);
+  it('withoutCopy hands over a buffer that fills its ArrayBuffer, anything else as it is', () => {
+    const whole = Buffer.from(new ArrayBuffer(300)).fill(7);
     expect(Buffer.from(withoutCopy(whole) as unknown as ArrayBuffer).buffer).toBe(whole.buffer);
     const part = Buffer.from([1, 2, 3]).subarray(1);
     expect(withoutCopy(part)).toBe(part);

@@ -1,6 +1,7 @@
 // What the page shows, built from the module API (the same get() names Ceph's
 // dashboard reads: osd_map, pg_status, df, health, ...). Each function takes
 // parsed objects and returns plain JSON, so it is easy to test and reason about.
+/* eslint-disable @typescript-eslint/no-explicit-any -- Ceph's JSON (maps, views, counters) is read field by field, as Ceph's modules do */
 
 export interface Source {
   get<T = any>(what: string): Promise<T>;

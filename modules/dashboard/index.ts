@@ -9,14 +9,10 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import type * as http from 'http';
-import { CommandResult, MgrModule, Waiter, MgrStandbyModule } from '../../lib/mgr-module';
+import { CommandResult, EEXIST, EINVAL, ENOENT, MgrModule, Waiter, MgrStandbyModule } from '../../lib/mgr-module';
 import { checkSession, checkUsername, hashPassword, parseCookies, signSession, StoredUser, verifyPassword } from './auth';
 import { hostTable, ioSample, osdTable, poolTable, Sample, summary } from './data';
 import { HttpError, listen, Listening, ListenConfig, readJson, sendJson, sendText, StaticAssets } from './http';
-
-const ENOENT = -2;
-const EEXIST = -17;
-const EINVAL = -22;
 
 export const HEALTH_CODE = 'MGR_DASHBOARD_SERVER_FAILED';
 const COOKIE = 'token';
@@ -107,7 +103,7 @@ async function listenConfig(m: Base): Promise<ListenConfig> {
       try {
         return fs.readFileSync(file, 'utf8');
       } catch (e) {
-        throw new Error(`cannot read ${opt} ${file}: ${(e as Error).message}`);
+        throw new Error(`cannot read ${opt} ${file}: ${(e as Error).message}`, { cause: e });
       }
     };
     cfg.cert = (await fromStore('crt')) ?? (await fromFile('crt_file'));
@@ -505,7 +501,7 @@ export default class Dashboard extends MgrModule {
     const h = await hashPassword('self-test-password');
     if (!(await verifyPassword('self-test-password', h)) || (await verifyPassword('wrong', h))) throw new Error('password hashing does not round-trip');
     const s = await summary(this, this.history);
-    if (typeof (s as any).osd?.total !== 'number') throw new Error('summary has no OSD count');
+    if (typeof (s as { osd?: { total?: unknown } }).osd?.total !== 'number') throw new Error('summary has no OSD count');
     return 'dashboard: ok';
   }
 }

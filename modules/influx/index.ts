@@ -8,7 +8,7 @@
 // <value>`, `influx config-show`, `influx send`. A failed write raises
 // MGR_INFLUX_SEND_FAILED until a later write succeeds; no hostname set
 // raises MGR_INFLUX_NO_SERVER.
-import { CommandResult, MgrModule, Waiter, OptionDeclaration } from '../../lib/mgr-module';
+import { CephJson, CommandResult, MgrModule, Waiter, OptionDeclaration } from '../../lib/mgr-module';
 import { Point, escapeKey, formatField, formatPoint } from './line-protocol';
 import { InfluxError, InfluxTarget, createDatabase, where, write } from './influx-client';
 
@@ -275,7 +275,7 @@ export default class Influx extends MgrModule {
     const pathTag = new Map<string, string>();
     const tail = ` ${now}`;
     let sinceYield = 0;
-    for (const [daemon, counters] of Object.entries<Record<string, any>>(perf)) {
+    for (const [daemon, counters] of Object.entries<Record<string, CephJson>>(perf)) {
       const host = (await hostOf(daemon)) ?? 'N/A';
       // Tags in key order: ceph_daemon, fsid, host, type_instance.
       const prefix = `ceph_daemon_stats,ceph_daemon=${escapeKey(daemon)}${fsid ? `,fsid=${escapeKey(fsid)}` : ''},host=${escapeKey(host)},type_instance=`;

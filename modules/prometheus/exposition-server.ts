@@ -29,8 +29,11 @@ export type FromServeThread =
   | { type: 'log'; level: 'warn' | 'info'; message: string }
   | { type: 'closed' };
 
-// Loaded the way module-host loads modules: TypeScript through tsx.
-const BOOT = `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(path.join(__dirname, 'serve-thread.ts'))});`;
+// Loaded the way module-host loads modules: the build's JavaScript, or (run from source) TypeScript through tsx.
+const BOOT =
+  path.extname(__filename) === '.ts'
+    ? `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(path.join(__dirname, 'serve-thread.ts'))});`
+    : `require(${JSON.stringify(path.join(__dirname, 'serve-thread.js'))});`;
 
 /** An ArrayBuffer holding exactly these bytes that can be transferred (a pooled or shared one is copied first). */
 function transferable(b: Buffer): ArrayBuffer {

@@ -5,6 +5,7 @@
 // module's store under Ceph's key (mgr/prometheus/health_history, Ceph's JSON
 // shape), so the history survives a failover and a switch between Ceph's
 // module and ours.
+import type { CephJson } from '../../lib/mgr-module';
 
 export interface HealthHistoryEntry {
   name: string;
@@ -36,7 +37,7 @@ export class HealthHistory {
       return { history: h, error: `not JSON: ${(e as Error).message}` };
     }
     if (!data || typeof data !== 'object' || Array.isArray(data)) return { history: h, error: 'not a JSON object' };
-    for (const [name, v] of Object.entries(data as Record<string, any>)) {
+    for (const [name, v] of Object.entries(data as Record<string, CephJson>)) {
       if (!v || typeof v !== 'object') continue;
       h.entries[name] = {
         name,

@@ -9,7 +9,7 @@ import * as http from 'http';
 import * as os from 'os';
 import { promisify } from 'util';
 import * as zlib from 'zlib';
-import { CommandResult, MgrModule, Waiter, MgrStandbyModule } from '../../lib/mgr-module';
+import { CephJson, CommandResult, MgrModule, Waiter, MgrStandbyModule } from '../../lib/mgr-module';
 import { collectMetrics, CollectInput } from './collect';
 import { ExpositionServer } from './exposition-server';
 import { CONTENT_TYPE, INDEX_PAGE, listen } from './http-common';
@@ -289,7 +289,7 @@ export default class Prometheus extends MgrModule {
       if (error) this.log.warn(`prometheus: mgr/prometheus/${HEALTH_HISTORY_KEY} is unreadable (${error}); starting a new health history`);
       this.history = history;
     }
-    let checks: Record<string, { severity?: string }> | null = null;
+    let checks: Record<string, { severity?: string }> | null;
     try {
       checks = health ? (JSON.parse(health.json).checks ?? {}) : null;
     } catch {
@@ -334,7 +334,7 @@ export default class Prometheus extends MgrModule {
         if (md) rbdMirrorMetadata[String(svc.id)] = md;
       }
     // RBD images of the pools rbd_stats_pools names (only pools with the rbd application, as Ceph).
-    const rbdPools = (osdMap?.pools ?? []).filter((p: any) => 'rbd' in (p.application_metadata ?? {})).map((p: any) => String(p.pool_name));
+    const rbdPools = (osdMap?.pools ?? []).filter((p: CephJson) => 'rbd' in (p.application_metadata ?? {})).map((p: CephJson) => String(p.pool_name));
     const selection = parseRbdStatsPools(this.opts.rbd_stats_pools ?? '', rbdPools);
     const rbdImages = selection.size ? selectRbdImages(await this.get('rbd_image_stats'), selection) : null;
     return {
@@ -376,7 +376,7 @@ export default class Prometheus extends MgrModule {
         // Every manager host with its port (the per-manager override first).
         const servers = await this.listServers();
         const mgrMap = await this.get('mgr_map');
-        const names = new Set<string>([mgrMap?.active_name, ...(mgrMap?.standbys ?? []).map((s: any) => s.name)].filter(Boolean));
+        const names = new Set<string>([mgrMap?.active_name, ...(mgrMap?.standbys ?? []).map((s: CephJson) => s.name)].filter(Boolean));
         const targets: string[] = [];
         const defaultPort = await this.getModuleOption<number>('server_port');
         for (const server of servers ?? []) {

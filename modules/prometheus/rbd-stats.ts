@@ -5,6 +5,7 @@
 // get('rbd_image_stats'): in Ceph they are an OSD perf query's answer; in
 // mgrpc whoever feeds cluster-state puts them (the simulator does).
 import { RBD_COUNTERS, RbdImageStats } from './collect';
+import type { CephJson } from '../../lib/mgr-module';
 
 /** pool name -> namespaces to export (null: every namespace). */
 export type RbdPoolSelection = Map<string, Set<string> | null>;
@@ -28,7 +29,7 @@ export function parseRbdStatsPools(option: string, rbdPools: string[]): RbdPoolS
 }
 
 /** The selected images' counters, in the order collect.ts expects them. */
-export function selectRbdImages(stats: any, selection: RbdPoolSelection): RbdImageStats[] {
+export function selectRbdImages(stats: CephJson, selection: RbdPoolSelection): RbdImageStats[] {
   const out: RbdImageStats[] = [];
   if (!selection.size) return out;
   for (const pool of stats?.pools ?? []) {

@@ -5,11 +5,8 @@
 // (osd pool create, osd out, config set, osd dump, ...), the manager's own
 // (pg stat, osd scrub, ...) and every enabled module's. restful's own
 // commands (restful list-keys, ...) run here, without a round trip.
-import type { MgrModule } from '../../lib/mgr-module';
+import { EINVAL, EIO, type MgrModule } from '../../lib/mgr-module';
 import type { Command, Outcome } from './requests';
-
-const EINVAL = -22;
-const EIO = -5;
 
 /** Runs one command; never throws (a failure is a Ceph return code with a message). */
 export async function runCommand(m: MgrModule, cmd: Command, own: (cmd: Command) => Promise<Outcome> | null): Promise<Outcome> {

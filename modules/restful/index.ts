@@ -58,7 +58,7 @@ function pemOrFile(value: string, what: string): string {
   try {
     return fs.readFileSync(value, 'utf8');
   } catch (e) {
-    throw new Error(`${what} ${value}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new Error(`${what} ${value}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { cause: e });
   }
 }
 
@@ -207,8 +207,8 @@ export default class Restful extends MgrModule {
     const port = await localOption<number>(this, 'server_port');
     const certOpt = await this.getModuleOption<string>('server_cert');
     const keyOpt = await this.getModuleOption<string>('server_key');
-    let cert: string | null = null;
-    let key: string | null = null;
+    let cert: string | null;
+    let key: string | null;
     if (certOpt || keyOpt) {
       if (!certOpt || !keyOpt) throw new Error('server_cert and server_key must be set together');
       cert = pemOrFile(certOpt, 'server_cert');
@@ -222,7 +222,7 @@ export default class Restful extends MgrModule {
       try {
         this.server = https.createServer({ cert, key }, handler);
       } catch (e) {
-        throw new Error(`the TLS certificate or key is not usable: ${(e as Error).message}`);
+        throw new Error(`the TLS certificate or key is not usable: ${(e as Error).message}`, { cause: e });
       }
       scheme = 'https';
     } else if (await this.getModuleOption<boolean>('allow_plain_http')) {

@@ -5,7 +5,7 @@
 //   mgr self-test health set <code> <summary> | clear
 //   mgr self-test notify stats           notify calls seen, by type
 //   mgr self-test remote <module> <method>
-import { CommandResult, MgrModule } from '../../lib/mgr-module';
+import { CephJson, CommandResult, MgrModule } from '../../lib/mgr-module';
 
 export default class SelfTest extends MgrModule {
   static override COMMANDS = [
@@ -94,7 +94,7 @@ export default class SelfTest extends MgrModule {
   /** Every SDK call once; throws on the first that misbehaves. */
   private async runAll(): Promise<Record<string, string>> {
     const report: Record<string, string> = {};
-    const check = async (name: string, fn: () => Promise<unknown>, ok: (v: any) => boolean) => {
+    const check = async (name: string, fn: () => Promise<unknown>, ok: (v: CephJson) => boolean) => {
       const v = await fn();
       if (!ok(v)) throw new Error(`${name} returned ${JSON.stringify(v)?.slice(0, 200)}`);
       report[name] = 'ok';

@@ -1,5 +1,6 @@
 // status: `osd status` and `fs status`, like Ceph's status module (a table,
 // or JSON with --format json).
+/* eslint-disable @typescript-eslint/no-explicit-any -- Ceph's JSON (maps, views, counters) is read field by field, as Ceph's modules do */
 import { CommandResult, MgrModule } from '../../lib/mgr-module';
 
 const SIZE_UNITS = ['', 'k', 'M', 'G', 'T', 'P', 'E'];

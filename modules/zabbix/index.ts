@@ -6,6 +6,7 @@
 // Every `discovery_interval` rounds it also sends low-level discovery of
 // pools and OSDs. Failures raise MGR_ZABBIX_SEND_FAILED; no server raises
 // MGR_ZABBIX_NO_SERVER.
+/* eslint-disable @typescript-eslint/no-explicit-any -- Ceph's JSON (maps, views, counters) is read field by field, as Ceph's modules do */
 import { CommandResult, MgrModule, Waiter, OptionDeclaration } from '../../lib/mgr-module';
 import { SenderItem, sendAll } from './sender';
 

@@ -120,6 +120,7 @@ export function sendOnce(host: string, port: number, items: SenderItem[], timeou
         return;
       }
       if (!msg) return;
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the Zabbix server's answer, checked field by field below
       let json: any;
       try {
         json = JSON.parse(msg.body.toString('utf8'));

@@ -31,7 +31,7 @@ export class MonitorServiceClient implements Monitors {
     }
     const res = await this.client.command(
       { cmd: JSON.stringify({ prefix: cmd.prefix, ...cmd.args }), inbuf: Buffer.from(cmd.inbuf), onBehalfOf: cmd.entity },
-      { metadata, signal: AbortSignal.timeout(this.timeoutMs) },
+      { metadata, deadline: this.timeoutMs },
     );
     return res.result ?? { retcode: -5, stdout: '', stderr: 'the monitor endpoint returned no result' };
   }

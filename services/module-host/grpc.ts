@@ -18,7 +18,7 @@ const STATES: Record<string, ModuleState> = {
 
 export function moduleHostHandlers(host: ModuleHost): ModuleHostServiceImplementation {
   return {
-    async handleCommand(req) {
+    async handleCommand(req, context) {
       if (!req.prefix.trim()) throw new ServerError(Status.INVALID_ARGUMENT, 'prefix is empty');
       let args: Record<string, unknown> = {};
       if (req.args.trim()) {
@@ -29,7 +29,14 @@ export function moduleHostHandlers(host: ModuleHost): ModuleHostServiceImplement
         }
         if (!args || typeof args !== 'object' || Array.isArray(args)) throw new ServerError(Status.INVALID_ARGUMENT, 'args must be a JSON object');
       }
-      const { result, module } = await host.handleCommand(req.prefix.trim(), args, Buffer.from(req.inbuf).toString('utf8'), req.module || undefined);
+      // The caller's cancellation (daemon-server's deadline, its own caller gone) abandons the command.
+      const { result, module } = await host.handleCommand(
+        req.prefix.trim(),
+        args,
+        Buffer.from(req.inbuf).toString('utf8'),
+        context.signal,
+        req.module || undefined,
+      );
       return { result: { retcode: result[0], stdout: result[1], stderr: result[2] }, module };
     },
     async listCommands() {

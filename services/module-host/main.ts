@@ -80,7 +80,7 @@ const OPTIONS = {
     default: '/usr/bin/python3',
     desc: "the interpreter for Python modules (Debian's, for python3-rados)",
   },
-  // sendCommand (domain/send-command.ts).
+  // sendCommand (send-command.ts).
   daemonServerAddr: {
     env: 'MGR_DAEMON_SERVER_ADDR',
     flag: 'daemon-server-addr',

@@ -1,18 +1,25 @@
-// startModuleHost: finds the modules, connects to cluster-state (calls and
-// its Watch stream), serves ModuleHostService. SERVING once the enabled
-// modules have loaded (started or failed).
+// startModuleHost: wiring only. Finds the modules, connects to cluster-state
+// (peers.ts: calls and its Watch stream, followed by domain/cluster-watch.ts)
+// and to the standby service (domain/mgrmap-follower.ts), serves
+// ModuleHostService. SERVING once the enabled modules have loaded (started
+// or failed).
 import * as path from 'path';
 import * as prom from 'prom-client';
 import { startService, RunningService, TlsOptions } from '../../lib/server';
-import { openChannel, makeClient } from '../../lib/client';
-import { ClusterStateServiceDefinition, DaemonQueryKind, WatchEventKind } from '../../lib/gen/ceph/mgr/v1/cluster_state';
+import { connect } from '../../lib/client';
+import { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cluster_state';
 import { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
-import type { MgrMap } from '../../lib/gen/ceph/mgr/v1/standby';
 import { StandbyClient } from '../../lib/standby-client';
-import { ClusterStateApi, ModuleHost } from './domain/host';
+import { followClusterEvents } from './domain/cluster-watch';
+import { ModuleHost } from './domain/host';
+import { followMgrMap } from './domain/mgrmap-follower';
+import { clusterEvents, clusterStatePeer } from './peers';
 import { moduleHostHandlers } from './grpc';
 import type { PythonModulesConfig } from './domain/python-modules';
-import { CommandSender } from './domain/send-command';
+import { CommandSender } from './send-command';
+
+/** Where Debian's ceph-mgr keeps Ceph's Python modules (tests that run them need it). */
+export { DEFAULT_CEPH_MGR_DIR } from './domain/python-modules';
 
 export const BUILTIN_MODULES = path.resolve(__dirname, '../../modules');
 
@@ -63,68 +70,9 @@ export interface ModuleHostHandle {
   stop(): Promise<void>;
 }
 
-const QUERY_KINDS: Record<string, DaemonQueryKind> = {
-  server: DaemonQueryKind.DAEMON_QUERY_KIND_SERVER,
-  list_servers: DaemonQueryKind.DAEMON_QUERY_KIND_LIST_SERVERS,
-  metadata: DaemonQueryKind.DAEMON_QUERY_KIND_METADATA,
-  status: DaemonQueryKind.DAEMON_QUERY_KIND_STATUS,
-  perf_schema: DaemonQueryKind.DAEMON_QUERY_KIND_PERF_SCHEMA,
-  counter: DaemonQueryKind.DAEMON_QUERY_KIND_COUNTER,
-  latest_counter: DaemonQueryKind.DAEMON_QUERY_KIND_LATEST_COUNTER,
-  all_perf_counters: DaemonQueryKind.DAEMON_QUERY_KIND_ALL_PERF_COUNTERS,
-  health_metrics: DaemonQueryKind.DAEMON_QUERY_KIND_HEALTH_METRICS,
-};
-
 export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHostHandle> {
-  const channel = openChannel(opts.clusterStateAddr, opts.peerTls);
-  const cs = makeClient(ClusterStateServiceDefinition, channel);
-  const deadline = () => AbortSignal.timeout(opts.commandTimeoutMs ?? 30000);
-  const cluster: ClusterStateApi = {
-    async get(what) {
-      try {
-        const res = await cs.get({ what }, { signal: deadline() });
-        return { json: Buffer.from(res.json).toString('utf8'), epoch: res.epoch };
-      } catch (e) {
-        // Ceph's get() answers None for unknown names and missing data.
-        if (/NOT_FOUND|UNAVAILABLE/.test(String((e as Error).message))) return null;
-        throw e;
-      }
-    },
-    async queryDaemons(kind, a) {
-      const res = await cs.queryDaemons(
-        {
-          kind: QUERY_KINDS[kind],
-          svcType: a.svcType ?? '',
-          svcId: a.svcId ?? '',
-          hostname: a.hostname ?? '',
-          path: a.path ?? '',
-          prioLimit: a.prioLimit,
-          services: a.services ?? [],
-        },
-        { signal: deadline() },
-      );
-      return JSON.parse(Buffer.from(res.json).toString('utf8'));
-    },
-    async getStore(key) {
-      const res = await cs.getStore({ key }, { signal: deadline() });
-      return res.found ? res.value : null;
-    },
-    async setStore(key, value) {
-      await cs.setStore(value === null ? { key } : { key, value }, { signal: deadline() });
-    },
-    async listStore(prefix) {
-      return (await cs.listStore({ prefix }, { signal: deadline() })).entries;
-    },
-    async setHealthChecks(checks) {
-      await cs.setHealthChecks({ source: 'module-host', checks }, { signal: deadline() });
-    },
-    async clusterLog(channel, priority, message) {
-      await cs.appendClusterLog(
-        { entries: [{ channel, priority, name: `mgr.${opts.name ?? 'x'}`, message, stamp: Date.now() / 1000 }] },
-        { signal: deadline() },
-      );
-    },
-  };
+  const csPeer = connect(ClusterStateServiceDefinition, opts.clusterStateAddr, opts.peerTls, { deadlineMs: opts.commandTimeoutMs ?? 30000 });
+  const cluster = clusterStatePeer(csPeer.client, opts.name ?? 'x');
 
   let host!: ModuleHost;
   let commands!: CommandSender;
@@ -150,6 +98,18 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
       const queueDepth = new prom.Gauge({
         name: 'mgr_module_notify_queue_depth',
         help: 'notifications waiting per module',
+        labelNames: ['module'],
+        registers: [registry],
+      });
+      const coalesced = new prom.Counter({
+        name: 'mgr_module_notify_coalesced_total',
+        help: 'notifications dropped because the same one was already waiting for the module',
+        labelNames: ['module'],
+        registers: [registry],
+      });
+      const abandoned = new prom.Counter({
+        name: 'mgr_module_commands_abandoned_total',
+        help: 'module commands abandoned because their caller cancelled (or its deadline passed) first',
         labelNames: ['module'],
         registers: [registry],
       });
@@ -184,6 +144,8 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
         notifyTimeoutMs: opts.commandTimeoutMs ?? 30000,
         workerMaxOldGenMb: opts.workerMaxOldGenMb ?? 512,
         python: opts.python,
+        observeAbandoned: (module) => abandoned.inc({ module }),
+        observeCoalesced: (module) => coalesced.inc({ module }),
         observeNotify: (module, seconds, queued) => {
           notifySeconds.observe({ module }, seconds);
           queueDepth.set({ module }, queued);
@@ -195,41 +157,17 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
   );
   const log = service.log;
 
-  // cluster-state's Watch drives notify() and the get() cache; it resumes
-  // after the last sequence it saw when the stream breaks.
   const watchAbort = new AbortController();
   service.shutdownSignal.addEventListener('abort', () => watchAbort.abort());
-  void (async () => {
-    let after = 0;
-    let backoff = 200;
-    while (!watchAbort.signal.aborted) {
-      try {
-        for await (const ev of cs.watch({ afterSeq: after, types: [] }, { signal: watchAbort.signal })) {
-          backoff = 200;
-          if (ev.kind === WatchEventKind.WATCH_EVENT_KIND_RESYNC) {
-            log.info('cluster-state watch resynchronised', { reason: ev.message });
-            host.onResync();
-            host.refreshHealth();
-          } else {
-            host.onClusterEvent(ev.type, ev.id);
-          }
-          after = ev.seq;
-        }
-      } catch (e) {
-        if (watchAbort.signal.aborted) break;
-        host.onWatchBroken();
-        log.debug('cluster-state watch broke; reconnecting', { error: (e as Error).message, afterSeq: after });
-      }
-      await new Promise((r) => setTimeout(r, backoff));
-      backoff = Math.min(backoff * 2, 2000);
-    }
-  })();
+  void followClusterEvents(clusterEvents(csPeer.client), host, (level, msg, fields) => log[level](msg, fields), watchAbort.signal);
 
   await host.discover();
   await host.setActive(opts.active ?? !opts.standbyAddr);
   service.setServing(true, 'modules loaded');
   const sb = opts.standbyAddr ? new StandbyClient(opts.standbyAddr, opts.peerTls) : null;
-  if (sb) followMgrMap(sb, host, commands, opts.name ?? 'x', watchAbort.signal, log);
+  if (sb) {
+    followMgrMap({ source: sb, host, name: opts.name ?? 'x', onActiveAddr: (addr) => commands.setActiveAddr(addr), log }, watchAbort.signal);
+  }
 
   return {
     address: service.address,
@@ -243,71 +181,7 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
       commands.close();
       await host.stopAll();
       await service.stop();
-      channel.close();
+      csPeer.close();
     },
   };
-}
-
-/**
- * Follows the MgrMap: modules run while the map names this manager instance
- * active and the standby service answered within 3/4 of its grace period
- * (the same fence daemon-server applies, see
- * services/daemon-server/domain/activity.ts); the enabled set and the
- * active's module URIs and daemon-server address (for sendCommand) come
- * from the map.
- */
-function followMgrMap(
-  sb: StandbyClient,
-  host: ModuleHost,
-  commands: CommandSender,
-  name: string,
-  signal: AbortSignal,
-  log: { info(m: string, f?: object): void; warn(m: string, f?: object): void },
-): void {
-  let map: MgrMap | undefined;
-  let graceMs = 3000;
-  let lastAnswerSentAt = -Infinity;
-  let lastActive: boolean | null = null;
-  const take = (m: MgrMap | undefined) => {
-    if (m && (!map || m.epoch >= map.epoch)) map = m;
-  };
-  const apply = () => {
-    if (signal.aborted || !map) return;
-    const fresh = Date.now() - lastAnswerSentAt < graceMs * 0.75;
-    const active = map.activeName === name && fresh;
-    if (active !== lastActive) {
-      if (active || lastActive !== null)
-        log.info(active ? 'the MgrMap names this manager active' : 'this manager is not active', { name, epoch: map.epoch, active: map.activeName, fresh });
-      lastActive = active;
-    }
-    void host.setEnabledModules([...map.modules, ...map.alwaysOnModules]);
-    host.setActiveServices({ ...map.services });
-    // sendCommand goes to the active manager's daemon-server (ours, while we are active).
-    // Not waiting for `available`: modules start (and may send) before the map says so.
-    commands.setActiveAddr(map.activeName ? (map.activeAddrs?.daemonServer ?? '') : '');
-    void host.setActive(active);
-  };
-  sb.watch((m) => {
-    take(m);
-    apply();
-  }, signal);
-  void (async () => {
-    let failing = false;
-    while (!signal.aborted) {
-      const sentAt = Date.now();
-      try {
-        const r = await sb.getMgrMap(2000);
-        take(r.map);
-        if (r.graceMs > 0) graceMs = r.graceMs;
-        lastAnswerSentAt = sentAt;
-        if (failing) log.info('standby service reachable again');
-        failing = false;
-      } catch (e) {
-        if (!failing) log.warn('cannot reach the standby service', { error: (e as Error).message });
-        failing = true;
-      }
-      apply();
-      await new Promise((r) => setTimeout(r, Math.max(0, 500 - (Date.now() - sentAt))).unref());
-    }
-  })();
 }

@@ -69,7 +69,7 @@ export function standbyHandlers(backend: () => StandbyBackend | null, opts: Hand
     if (m) backend()?.feed.publish(m);
   };
   const forwarded = (ctx: CallContext) => ctx.metadata.get(FORWARDED_HEADER) === '1';
-  const fwd = () => ({ metadata: Metadata({ [FORWARDED_HEADER]: '1' }), signal: AbortSignal.timeout(opts.forwardTimeoutMs) });
+  const fwd = () => ({ metadata: Metadata({ [FORWARDED_HEADER]: '1' }), deadline: opts.forwardTimeoutMs });
 
   return {
     async beacon(req, ctx) {

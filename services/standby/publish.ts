@@ -2,13 +2,13 @@
 // module's get('mgr_map') works. Best effort: the newest map wins, failures
 // are retried with backoff and logged, and the authority never waits on it.
 import { ClientError, Status } from 'nice-grpc';
-import type { Client } from 'nice-grpc';
+import type { PeerClient } from '../../lib/client';
 import type { MgrMap } from '../../lib/gen/ceph/mgr/v1/standby';
 import type { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cluster_state';
 import { mgrMapJson } from '../../lib/mgrmap-json';
 import type { Logger } from '../../lib/log';
 
-type ClusterStateClient = Client<typeof ClusterStateServiceDefinition>;
+type ClusterStateClient = PeerClient<typeof ClusterStateServiceDefinition>;
 
 export interface PublisherOptions {
   retryMinMs?: number;
@@ -48,7 +48,7 @@ export class MgrMapPublisher {
         try {
           await this.client.putMap(
             { name: 'mgr_map', epoch: m.epoch, json: Buffer.from(JSON.stringify(mgrMapJson(m))) },
-            { signal: AbortSignal.timeout(this.opts.callTimeoutMs ?? 5000) },
+            { deadline: this.opts.callTimeoutMs ?? 5000 },
           );
           if (this.failures) this.log.info('mgr map published to cluster-state again', { epoch: m.epoch, afterFailures: this.failures });
           this.failures = 0;
@@ -92,7 +92,7 @@ export class MgrMapPublisher {
   /** The epoch cluster-state holds for mgr_map (0: none or unreachable), to start a fresh map after it. */
   async storedEpoch(timeoutMs = 1500): Promise<number> {
     try {
-      const r = await this.client.get({ what: 'mgr_map' }, { signal: AbortSignal.timeout(timeoutMs) });
+      const r = await this.client.get({ what: 'mgr_map' }, { deadline: timeoutMs });
       return r.epoch;
     } catch {
       return 0;

@@ -3,13 +3,14 @@ import * as path from 'path';
 import { SimCluster, splitByWeight } from '../cluster';
 import { osdPerfSchema, mdsPerfSchema, monPerfSchema, slotsOf } from '../perf';
 import { shapeDiff } from './shape';
+import { itWith } from '../../lib/testing/external';
 
-const FIXTURES = '/work/shared/fixtures/ceph-pacific';
-// The fixtures live outside the repository; fall back to the extracted templates.
+// The fixtures live beside the repository, in shared/ (CI has a copy).
+const FIXTURES = path.join(__dirname, '../../../shared/fixtures/ceph-pacific');
 const haveFixtures = fs.existsSync(path.join(FIXTURES, 'mgrget-osd_map.json'));
 const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
 const T0 = 1_790_000_000; // a fixed clock so that the test is deterministic
-const itFx = haveFixtures ? it : it.skip;
+const itFx = itWith(!haveFixtures && `the Ceph fixtures are not at ${FIXTURES}`, 'put shared/ beside the repository');
 
 describe('SimCluster maps match the Pacific fixtures key by key', () => {
   const c = new SimCluster({ now: () => T0 });

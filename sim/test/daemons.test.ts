@@ -1,10 +1,10 @@
 // Fake daemons against the in-test DaemonServerService double
-// (sim/test/fake-daemon-server.ts), which records what arrives.
+// (lib/testing/fake-daemon-server.ts), which records what arrives.
 import { createLogger } from '../../lib/log';
 import { SimCluster } from '../cluster';
 import { FakeDaemons } from '../daemons';
 import { osdPerfSchema } from '../perf';
-import { FakeDaemonServer, until } from './fake-daemon-server';
+import { FakeDaemonServer, until } from '../../lib/testing/fake-daemon-server';
 
 const quiet = createLogger({ test: 'daemons' }, 'error');
 

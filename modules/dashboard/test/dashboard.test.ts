@@ -7,6 +7,7 @@
 import * as crypto from 'crypto';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as tls from 'tls';
 import * as https from 'https';
 import * as net from 'net';
 import * as os from 'os';
@@ -109,7 +110,13 @@ describe('dashboard module', () => {
     // trickle in, each new PG's lifetime counters count as one interval's
     // I/O (as in Ceph after a manager restart) and would spike the charts.
     await until('pg stats of every PG', async () => JSON.parse(Buffer.from((await csClient().get({ what: 'pg_status' })).json).toString()).num_pgs === 128);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Then 1.5 s more of reports, by the pg map's own clock, so the first reports' spike has left the rates.
+    const pgMapStamp = async () => {
+      const dump = JSON.parse(Buffer.from((await csClient().get({ what: 'pg_dump' })).json).toString());
+      return Date.parse(String(dump.stamp).replace(/\+0000$/, 'Z'));
+    };
+    const complete = await pgMapStamp();
+    await until('1.5 s more of pg stats', async () => (await pgMapStamp()) >= complete + 1500);
     await mh.host.setEnabledModules(['dashboard']);
   }, 40000);
 
@@ -344,8 +351,8 @@ describe('dashboard module', () => {
     expect(res.cookie).toContain('; Secure');
     // the certificate served is the one set by command
     const served = await new Promise<string>((resolve, reject) => {
-      const sock = require('tls').connect({ host: '127.0.0.1', port: sslPort, ca: fs.readFileSync(crt) }, () => {
-        resolve(sock.getPeerX509Certificate().fingerprint256);
+      const sock = tls.connect({ host: '127.0.0.1', port: sslPort, ca: fs.readFileSync(crt) }, () => {
+        resolve(sock.getPeerX509Certificate()!.fingerprint256);
         sock.end();
       });
       sock.on('error', reject);

@@ -17,7 +17,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ModuleHostHandle } from '../../../services/module-host/server';
-import { DEFAULT_CEPH_MGR_DIR } from '../../../services/module-host/domain/python-modules';
+import { DEFAULT_CEPH_MGR_DIR } from '../../../services/module-host/server';
 import { freePort, startStack, until } from './stack';
 import { describeWith, prometheusMissing, PROMTOOL, PrometheusServer, startPrometheus } from './prometheus-server';
 import { ALERTS_FILE, cephFilesMissing, dashboardFiles, parseLabelValues, readAlertRules, readDashboardQueries } from './ceph-files';
@@ -92,7 +92,6 @@ function selectors(n: Node, out: string[] = []): string[] {
 describeWith([prometheusMissing(), cephFilesMissing(), cephPythonMissing])("Ceph's alert rules and Grafana dashboards on mgrpc, unchanged", () => {
   let stack: Awaited<ReturnType<typeof startStack>>;
   let ours: ModuleHostHandle;
-  let ceph: ModuleHostHandle;
   let prom: PrometheusServer;
   let oursUrl = '';
   let cephUrl = '';
@@ -136,7 +135,8 @@ describeWith([prometheusMissing(), cephFilesMissing(), cephPythonMissing])("Ceph
     await stack.feed.pushOsdMap();
     ours = await stack.startHost({ enabledModules: ['prometheus'] });
     oursUrl = await until('our prometheus URI', () => ours.host.getServices().prometheus);
-    ceph = await stack.startHost({
+    // Ceph's own exporter beside ours (the stack stops it).
+    await stack.startHost({
       name: 'c',
       enabledModules: ['prometheus'],
       python: { modulePath: [], cephMgrDir: DEFAULT_CEPH_MGR_DIR, python: '/usr/bin/python3', prefer: ['prometheus'], only: ['prometheus'] },

@@ -17,24 +17,8 @@ export function prometheusMissing(): string | null {
   return null;
 }
 
-/**
- * External programs a test needs: with CI=true a missing one fails the test
- * (CI must run everything); elsewhere the suite is skipped with the reason printed.
- */
-export function describeWith(missing: Array<string | null>): jest.Describe {
-  const reasons = missing.filter((m): m is string => !!m);
-  if (!reasons.length) return describe;
-  if (process.env.CI === 'true') {
-    return ((name: string) =>
-      describe(name, () => {
-        it('has the external programs and files it needs', () => {
-          throw new Error(`CI=true and ${reasons.join('; ')}`);
-        });
-      })) as unknown as jest.Describe;
-  }
-  process.stdout.write(`SKIP (not CI): ${reasons.join('; ')}\n`);
-  return describe.skip;
-}
+// describeWith (a missing program skips, or fails under CI=true) is lib/testing/external.ts's.
+export { describeWith } from '../../../lib/testing/external';
 
 export interface Sample {
   metric: Record<string, string>;

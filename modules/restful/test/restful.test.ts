@@ -480,7 +480,7 @@ describe('restful module', () => {
     osd0.on('scrub', (m) => scrubs.push(m));
     osd0.start();
     try {
-      await until('osd.0 session', () => ds.handlers.sessionCount > 0);
+      await until('osd.0 session', () => ds.sessions.sessionCount > 0);
       const r = await call('POST', '/osd/0/command?wait=1', { body: JSON.stringify({ command: 'deep-scrub' }) });
       expect(r.body.finished.map((c: any) => [c.command, c.outs])).toEqual([['osd deep-scrub who=0', 'instructed osd(s) 0 to deep-scrub']]);
       await until('scrub received', () => scrubs.length > 0);

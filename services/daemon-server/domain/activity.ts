@@ -1,18 +1,10 @@
 // Is this manager instance the active one? Decided from the MgrMap (beacon
 // answers and the map watch) and fenced by time: an instance that has had
 // no beacon answer for FENCE_FRACTION of the authority's grace period stops
-// acting as active on its own, before the authority can promote a standby.
-//
-// Why that is safe: the authority promotes only after `grace` ms with no
-// beacon *received*; we measure from when our last answered beacon was
-// *sent*, which is earlier. So we stop at sent + 0.75 * grace, and the
-// authority acts at received + grace >= sent + grace: a quarter of the
-// grace period (750 ms by default) is left for clock-rate differences and
-// for in-flight calls to finish. A new authority (an etcd leader change,
-// a restart) gives everyone a full grace period, so the argument holds.
+// acting as active on its own, before the authority can promote a standby
+// (lib/fence.ts has the argument).
 import type { MgrMap } from '../../../lib/gen/ceph/mgr/v1/standby';
-
-export const FENCE_FRACTION = 0.75;
+import { withinFence } from '../../../lib/fence';
 
 export class Activity {
   private map: MgrMap | undefined;
@@ -48,7 +40,7 @@ export class Activity {
 
   /** Whether the authority has answered recently enough for us to act. */
   fresh(): boolean {
-    return this.now() - this.lastAnsweredSentAt < this.graceMs * FENCE_FRACTION;
+    return withinFence(this.lastAnsweredSentAt, this.graceMs, this.now());
   }
 
   isActive(): boolean {

@@ -15,7 +15,9 @@
 //                                   profile: osd, mds, mon, rgw, daemon (may open Sessions)
 import * as fs from 'fs';
 import * as path from 'path';
-import { formatKeyring, KeyringEntry, KeyringError, newKey, parseKeyring } from '../../../lib/keyring';
+import type { Logger } from '../../../lib/log';
+import { formatKeyring, KeyringEntry, KeyringError, keysEqual, newKey, parseKeyring } from '../../../lib/keyring';
+import { Refusal } from './errors';
 
 export const R = 2;
 export const W = 4;
@@ -174,7 +176,7 @@ function principalsOf(entries: Map<string, KeyringEntry>, source: string): Map<s
   const out = new Map<string, Principal>();
   for (const e of entries.values()) {
     const caps = e.caps.mgr ?? '';
-    let grants: Grant[] = [];
+    let grants: Grant[];
     try {
       grants = caps ? parseCaps(caps) : [];
     } catch (err) {
@@ -220,4 +222,59 @@ export function loadOrCreateKeyring(file: string, mgrName?: string): { entries: 
     entries = parsePrincipals(fs.readFileSync(file, 'utf8'), file);
   }
   return { entries, created, added };
+}
+
+/**
+ * The keyring a manager serves with: loaded or created with mgr.<name> in it
+ * (module-host sends its modules' commands as that entity). A read-only
+ * keyring (a mounted Secret) without mgr.<name> is used as it is, with a
+ * warning: this manager's modules then cannot send commands.
+ */
+export function loadManagerKeyring(file: string, name: string, log: Logger): Map<string, Principal> {
+  let k: ReturnType<typeof loadOrCreateKeyring>;
+  try {
+    k = loadOrCreateKeyring(file, name);
+  } catch (e) {
+    if (!['EACCES', 'EROFS', 'EPERM'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+    log.warn(
+      `cannot add mgr.${name} to a read-only keyring: this manager's modules cannot send commands unless module-host uses another entity (MGR_COMMAND_ENTITY)`,
+      { path: file },
+    );
+    k = loadOrCreateKeyring(file);
+  }
+  if (k.created) log.info(`created keyring with client.admin (allow *), client.ro (allow r) and mgr.${name} (allow *)`, { path: file });
+  else log.info('keyring loaded', { path: file, entities: [...k.entries.keys()], added: k.added });
+  return k.entries;
+}
+
+/** Who is calling, as authenticated: the entity and its mgr caps. */
+export interface Caller {
+  entity: string;
+  grants: Grant[];
+}
+
+/** Checks an entity and key against the keyring (or lets anyone in when auth is off). */
+export class Authenticator {
+  constructor(
+    private readonly keyring: Map<string, Principal> | null,
+    private readonly log: Logger,
+  ) {}
+
+  get enabled(): boolean {
+    return this.keyring !== null;
+  }
+
+  /** `entity` and `key` as the caller sent them ("" when absent). */
+  authenticate(entity: string, key: string): Caller {
+    if (!this.keyring) return { entity: entity || 'client.admin', grants: [{ kind: 'all' }] };
+    if (!entity || !key) {
+      throw new Refusal('unauthenticated', 'no credentials: send the x-mgr-entity and x-mgr-key headers (mgrctl reads them from the keyring, MGR_KEYRING)');
+    }
+    const entry = this.keyring.get(entity);
+    if (!entry || !keysEqual(entry.key, key)) {
+      this.log.warn('authentication failed', { channel: 'audit', entity });
+      throw new Refusal('unauthenticated', `authentication failed for '${entity}': unknown entity or wrong key`);
+    }
+    return { entity, grants: entry.grants };
+  }
 }

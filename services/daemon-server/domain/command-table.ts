@@ -5,7 +5,7 @@
 // time); only a prefix nobody knows refreshes at once, in case a module was
 // just enabled.
 import type { CommandDescriptor } from '../../../lib/gen/ceph/mgr/v1/common';
-import { CommandSignature, parseSignature } from './argspec';
+import { CommandSignature, parseSignature } from '../../../lib/command-descriptor';
 
 /** One row of the command table: a descriptor with its parsed signature and, for native commands, what runs it. */
 export interface CommandEntry<N = unknown> {

@@ -2,36 +2,19 @@
 // PGMap::process_pg_map_command), built from cluster-state's get(what) views.
 // JSON output follows the Ceph Pacific fixtures; plain output is a readable
 // table like Ceph's.
+/* eslint-disable @typescript-eslint/no-explicit-any -- Ceph's JSON (maps, views, counters) is read field by field, as Ceph's modules do */
 import type { CommandResult } from '../../../lib/gen/ceph/mgr/v1/common';
 import type { MgrMap } from '../../../lib/gen/ceph/mgr/v1/standby';
 import type { ModuleStatus } from '../../../lib/gen/ceph/mgr/v1/module_host';
 import { ModuleState } from '../../../lib/gen/ceph/mgr/v1/module_host';
-import { parseSignature, usage } from './argspec';
+import { parseSignature, usage } from '../../../lib/command-descriptor';
 import { mgrMapJson } from '../../../lib/mgrmap-json';
+import { ENOENT, EBUSY, EINVAL, EOPNOTSUPP } from '../../../lib/errno';
 import type { Monitors } from './monitor/monitors';
+import { CommandFailure } from './errors';
+import { formatJson } from './monitor/format';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
-
-export const EINVAL = -22;
-export const ENOENT = -2;
-export const EBUSY = -16;
-export const EIO = -5;
-export const EOPNOTSUPP = -95;
-export const ETIMEDOUT = -110;
-export const EACCES = -13;
-export const EPERM = -1;
-export const EAGAIN = -11;
-
-/** A command-level failure: becomes the response's retcode and stderr. */
-export class CommandFailure extends Error {
-  constructor(
-    readonly retcode: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface StandbyApi {
   getMgrMap(): Promise<MgrMap>;
@@ -119,10 +102,6 @@ const PG_STATES = [
 
 function isJson(ctx: NativeContext): boolean {
   return ctx.args.format === 'json' || ctx.args.format === 'json-pretty';
-}
-
-export function formatJson(ctx: { args: Record<string, any> }, value: unknown): string {
-  return ctx.args.format === 'json-pretty' ? JSON.stringify(value, null, 4) + '\n' : JSON.stringify(value);
 }
 
 function ok(stdout: string, stderr = ''): CommandResult {
@@ -447,7 +426,7 @@ export const NATIVE_COMMANDS: NativeCommand[] = [
       const [osdMap, st, tree] = await Promise.all([ctx.get('osd_map'), ctx.get('osd_stats'), safeGet(ctx, 'osd_map_tree', { nodes: [] })]);
       const stats = new Map<number, Json>((st.osd_stats ?? []).map((o: Json) => [Number(o.osd), o]));
       const crush = new Map<number, Json>((tree.nodes ?? []).filter((n: Json) => n.type === 'osd').map((n: Json) => [Number(n.id), n]));
-      let osds: Json[] = [...(osdMap.osds ?? [])].sort((a: Json, b: Json) => a.osd - b.osd);
+      const osds: Json[] = [...(osdMap.osds ?? [])].sort((a: Json, b: Json) => a.osd - b.osd);
       if (ctx.args.filter_by && ctx.args.filter === undefined) throw new CommandFailure(EINVAL, 'you must specify filter when filter_by is given');
       const nodes = osds.map((o: Json) => {
         const s = stats.get(Number(o.osd)) ?? {};

@@ -2,7 +2,9 @@
 // DaemonServer answers them, not the monitors). The manager tells each OSD
 // over its session to scrub the placement groups it is primary of (Ceph's
 // MOSDScrub2); the OSD reports the new scrub stamps with its pg stats.
-import { CommandFailure, EAGAIN, EINVAL, NativeCommand } from './native';
+import { EAGAIN, EINVAL } from '../../../lib/errno';
+import { CommandFailure } from './errors';
+import type { NativeCommand } from './native';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;

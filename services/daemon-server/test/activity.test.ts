@@ -1,5 +1,6 @@
 // The active/standby decision and its fence, with an injected clock.
-import { Activity, FENCE_FRACTION } from '../domain/activity';
+import { FENCE_FRACTION } from '../../../lib/fence';
+import { Activity } from '../domain/activity';
 import type { MgrMap } from '../../../lib/gen/ceph/mgr/v1/standby';
 
 function map(epoch: number, activeName: string, activeGid: number): MgrMap {

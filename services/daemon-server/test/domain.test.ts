@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { isCapable, loadOrCreateKeyring, mayOpenSession, parseCaps, parsePrincipals as parseKeyring } from '../domain/auth';
-import { parseSignature, validateArgs } from '../domain/argspec';
+import { parseSignature } from '../../../lib/command-descriptor';
 import { CommandTable } from '../domain/command-table';
 import { emptyReport, Ingest, IngestSink } from '../domain/ingest';
 import type { DaemonReport } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
@@ -47,29 +47,18 @@ describe('caps', () => {
     expect(() => parseKeyring('[client.x]\n\tcaps mgr = "allow *"\n')).toThrow(/has no key/);
     fs.rmSync(dir, { recursive: true, force: true });
   });
-});
 
-describe('argument types', () => {
-  const v = (cmd: string, args: Record<string, unknown>) => validateArgs(parseSignature(cmd), args);
-  it('converts and checks each type', () => {
-    expect(v('x name=n,type=CephInt,range=1|10', { n: '7' })).toEqual({ n: 7 });
-    expect(() => v('x name=n,type=CephInt,range=1|10', { n: 11 })).toThrow(/11 not in range \[1, 10\]/);
-    expect(v('x name=f,type=CephFloat', { f: '0.5' })).toEqual({ f: 0.5 });
-    expect(() => v('x name=f,type=CephFloat', { f: 'half' })).toThrow(/doesn't represent a float/);
-    expect(v('x name=b,type=CephBool', { b: 'true' })).toEqual({ b: true });
-    expect(() => v('x name=b,type=CephBool', { b: 'maybe' })).toThrow(/not one of 'true', 'false'/);
-    expect(v('x name=w,type=CephName', { w: 'osd.3' })).toEqual({ w: 'osd.3' });
-    expect(() => v('x name=w,type=CephName', { w: 'osd3' })).toThrow(/no \. in osd3/);
-    expect(() => v('x name=w,type=CephName', { w: 'car.3' })).toThrow(/unknown type car/);
-    expect(v('x name=o,type=CephOsdName', { o: 'osd.4' })).toEqual({ o: 4 });
-    expect(v('x name=o,type=CephOsdName', { o: '4' })).toEqual({ o: 4 });
-    expect(() => v('x name=o,type=CephOsdName', { o: 'osd.-1' })).toThrow(/less than 0/);
-    expect(v('x name=p,type=CephPgid', { p: '1.1f' })).toEqual({ p: '1.1f' });
-    expect(() => v('x name=p,type=CephPgid', { p: '1' })).toThrow(/pgid has no \./);
-    expect(() => v('x name=p,type=CephPgid', { p: '1.zz' })).toThrow(/not hex integer/);
-    expect(v('x name=l,type=CephInt,n=N', { l: ['1', 2] })).toEqual({ l: [1, 2] });
-    expect(() => v('x name=s,type=CephString,goodchars=[a-z]', { s: 'a-b' })).toThrow(/invalid characters/);
-    expect(() => parseSignature('x name=y,type=CephWhatever')).toThrow(/unknown argument type/);
+  it('an existing keyring without mgr.<name> gets it added once', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyring-mgr-'));
+    const file = path.join(dir, 'keyring');
+    fs.writeFileSync(file, '[client.admin]\n\tkey = QUJD\n\tcaps mgr = "allow *"\n', { mode: 0o600 });
+    const first = loadOrCreateKeyring(file, 'y');
+    expect(first.added).toEqual(['mgr.y']);
+    expect([...first.entries.keys()]).toEqual(['client.admin', 'mgr.y']);
+    const again = loadOrCreateKeyring(file, 'y');
+    expect(again.added).toEqual([]);
+    expect(again.entries.get('mgr.y')!.key).toBe(first.entries.get('mgr.y')!.key);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
 

@@ -92,6 +92,7 @@ export class SessionDriver {
     client: { session(req: AsyncIterable<SessionRequest | Uint8Array>, opts: { metadata: Metadata }): AsyncIterable<SessionResponse> },
     metadata: Metadata,
   ) {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the request generator below is a function*, which has its own this
     const self = this;
     async function* requests(): AsyncGenerator<SessionRequest | Uint8Array> {
       while (true) {

@@ -14,8 +14,6 @@ if (missing && process.env.CI === 'true') throw new Error(`monitor-commands-live
 if (missing) process.stdout.write(`SKIP monitor-commands-live.test.ts: ${missing}\n`);
 const describeCeph = missing ? describe.skip : describe;
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-
 describeCeph('monitor commands against a real Pacific monitor', () => {
   let ceph: TestCephCluster;
   let ours: Awaited<ReturnType<typeof startMonitorStack>>;

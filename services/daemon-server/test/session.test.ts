@@ -162,7 +162,7 @@ describe('daemon sessions', () => {
     b.send({ $case: 'open', value: { daemonName: 'mds.a', serviceName: '', serviceDaemon: false, metadata: {}, daemonStatus: {} } });
     await b.response(1);
     expect(await a.ended).toBeNull();
-    expect(t.ds.handlers.sessionCount).toBeGreaterThanOrEqual(1);
+    expect(t.ds.sessions.sessionCount).toBeGreaterThanOrEqual(1);
     b.end();
     await b.ended;
   });

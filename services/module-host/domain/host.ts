@@ -1,29 +1,19 @@
 // ModuleHost: finds the modules, runs the enabled ones (each in its own
 // worker, see module-runner.ts), routes their commands, fans out notify,
 // answers their API calls from cluster-state, and reports their health.
+import { abortable, isAbortError } from 'abort-controller-x';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { CommandDescriptor, HealthCheck } from '../../../lib/gen/ceph/mgr/v1/common';
 import { HealthSeverity } from '../../../lib/gen/ceph/mgr/v1/common';
 import { ModuleRunner, ModuleTimeout, RunnerDeps } from './module-runner';
 import { convertOption, declaredOptions, optionKey, OptionError, unknownOption } from './options';
+import type { ClusterStateApi } from './cluster-api';
+import type { HealthCheckSpec } from '../../../lib/mgr-module';
 import type { OptionDeclaration } from './protocol';
 import { addPythonModules, PythonModulesConfig } from './python-modules';
-import type { CommandSender } from './send-command';
-
-/** What the host needs from cluster-state (a thin adapter over its client). */
-export interface ClusterStateApi {
-  get(what: string): Promise<{ json: string; epoch: number } | null>;
-  queryDaemons(
-    kind: string,
-    args: { svcType?: string; svcId?: string; hostname?: string; path?: string; prioLimit?: number; services?: string[] },
-  ): Promise<unknown>;
-  getStore(key: string): Promise<string | null>;
-  setStore(key: string, value: string | null): Promise<void>;
-  listStore(prefix: string): Promise<Record<string, string>>;
-  setHealthChecks(checks: HealthCheck[]): Promise<void>;
-  clusterLog(channel: string, priority: string, message: string): Promise<void>;
-}
+import type { ManagerCommands } from './manager-commands';
+import { EIO, EINVAL, EOPNOTSUPP, ETIMEDOUT } from '../../../lib/errno';
 
 export interface ModuleHostOptions {
   mgrId: string;
@@ -38,10 +28,13 @@ export interface ModuleHostOptions {
   notifyTimeoutMs: number;
   workerMaxOldGenMb: number;
   observeNotify?: RunnerDeps['observeNotify'];
+  observeCoalesced?: RunnerDeps['observeCoalesced'];
+  /** A module command abandoned because its caller cancelled. */
+  observeAbandoned?(module: string): void;
   /** Ceph's Python modules (python-modules.ts); none when unset. */
   python?: PythonModulesConfig;
-  /** Where sendCommand goes (send-command.ts); unset: it answers -95. */
-  commands?: CommandSender;
+  /** Where sendCommand goes (send-command.ts implements it); unset: it answers -95. */
+  commands?: ManagerCommands;
 }
 
 export interface ModuleView {
@@ -73,11 +66,6 @@ const RAW_MAPS = new Set([
   'mon_status',
   'health_mon',
 ]);
-
-const EIO = -5;
-const EINVAL = -22;
-const EOPNOTSUPP = -95;
-const ETIMEDOUT = -110;
 
 export class ModuleHost {
   private runners = new Map<string, ModuleRunner>();
@@ -137,6 +125,7 @@ export class ModuleHost {
       watchdogMs: this.opts.watchdogMs,
       notifyTimeoutMs: this.opts.notifyTimeoutMs,
       observeNotify: this.opts.observeNotify,
+      observeCoalesced: this.opts.observeCoalesced,
     };
   }
 
@@ -230,11 +219,19 @@ export class ModuleHost {
     return null;
   }
 
-  /** A module command: [retcode, stdout, stderr] and the module that answered. */
+  /**
+   * Runs a module command: [retcode, stdout, stderr] and the module that
+   * answered. `owner` is the module daemon-server named (its command table
+   * knows it), else the first module with the prefix. When `signal` aborts
+   * (the caller cancelled or its deadline passed) the command is abandoned:
+   * this rejects with an AbortError at once and the module's late answer is
+   * dropped.
+   */
   async handleCommand(
     prefix: string,
     args: Record<string, unknown>,
     inbuf: string,
+    signal?: AbortSignal,
     owner?: string,
   ): Promise<{ result: [number, string, string]; module: string }> {
     const r = this.findCommand(prefix, owner);
@@ -258,8 +255,14 @@ export class ModuleHost {
     if (r.state === 'cannot_run') return { result: [EOPNOTSUPP, '', `Module '${module}' cannot run: ${r.errorString}`], module };
     if (r.state !== 'running') return { result: [EIO, '', `Module '${module}' is not running (${r.state})`], module };
     try {
-      return { result: await r.command(inbuf, { ...args, prefix }, this.opts.commandTimeoutMs), module };
+      const reply = r.command(inbuf, { ...args, prefix }, this.opts.commandTimeoutMs);
+      return { result: signal ? await abortable(signal, reply) : await reply, module };
     } catch (e) {
+      if (isAbortError(e)) {
+        this.opts.log('info', 'module command abandoned: its caller cancelled', { module, prefix });
+        this.opts.observeAbandoned?.(module);
+        throw e;
+      }
       if (e instanceof ModuleTimeout) {
         this.opts.log('warn', 'module command timed out', { module, prefix, timeoutMs: this.opts.commandTimeoutMs });
         return { result: [ETIMEDOUT, '', `Module '${module}' did not answer '${prefix}' within ${this.opts.commandTimeoutMs} ms`], module };
@@ -499,7 +502,7 @@ export class ModuleHost {
 
 function healthChecksFrom(module: string, raw: unknown): HealthCheck[] {
   if (!raw || typeof raw !== 'object') throw new OptionError(`setHealthChecks takes an object of code -> {severity, summary, count, detail}`);
-  return Object.entries(raw as Record<string, any>).map(([code, c]) => ({
+  return Object.entries(raw as Record<string, Partial<HealthCheckSpec> | undefined>).map(([code, c]) => ({
     code,
     severity: c?.severity === 'error' ? HealthSeverity.HEALTH_SEVERITY_ERROR : HealthSeverity.HEALTH_SEVERITY_WARNING,
     summary: String(c?.summary ?? `${module}: ${code}`),

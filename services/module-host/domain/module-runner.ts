@@ -22,9 +22,22 @@ export interface RunnerDeps {
   watchdogMs: number;
   notifyTimeoutMs: number;
   observeNotify?(module: string, seconds: number, queued: number): void;
+  /** A notify dropped because the same (type, id) was already queued. */
+  observeCoalesced?(module: string): void;
 }
 
-const WORKER_BOOT = `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(path.join(__dirname, 'worker.ts'))});`;
+/**
+ * The worker's first lines. Compiled (dist/), the worker is JavaScript and
+ * so are the built-in modules; a module given as TypeScript (a module folder
+ * with index.ts, MGR_MODULE_PATH), or the host itself running from source,
+ * loads tsx first.
+ */
+function workerBoot(entry: string): string {
+  const source = path.extname(__filename) === '.ts';
+  const worker = path.join(__dirname, source ? 'worker.ts' : 'worker.js');
+  const tsx = source || entry.endsWith('.ts') ? `require(${JSON.stringify(require.resolve('tsx/cjs'))}); ` : '';
+  return `${tsx}require(${JSON.stringify(worker)});`;
+}
 
 /**
  * What a runner drives: a worker thread, or (python-runner.ts) a Python
@@ -169,7 +182,10 @@ export class ModuleRunner {
   notify(type: string, id: string): void {
     if (this.state !== 'running' || !this.declaration?.notifyTypes.includes(type)) return;
     const key = `${type}\u0000${id}`;
-    if (this.queued.has(key)) return;
+    if (this.queued.has(key)) {
+      this.deps.observeCoalesced?.(this.name);
+      return;
+    }
     this.queued.add(key);
     this.queue.push({ type, id, at: performance.now() });
     void this.pump();
@@ -197,7 +213,7 @@ export class ModuleRunner {
 
   /** Starts the module's worker thread (a subclass may start something else). */
   protected spawn(): ModuleTransport {
-    return new Worker(WORKER_BOOT, {
+    return new Worker(workerBoot(this.entry), {
       eval: true,
       workerData: { entry: this.entry, name: this.name, mgrId: this.deps.mgrId },
       resourceLimits: this.deps.limits,

@@ -2,6 +2,9 @@
 // each request carrying an id that its reply echoes. Nothing here is specific
 // to worker threads, so a module could run in another runtime (a Python
 // process speaking the same messages over a pipe) without changing the host.
+import type { OptionDeclaration } from '../../../lib/mgr-module';
+
+export type { OptionDeclaration };
 
 /** Host -> module. */
 export type HostToModule =
@@ -23,18 +26,6 @@ export interface ModuleDeclaration {
   notifyTypes: string[];
   canRun: [boolean, string];
   hasStandby: boolean;
-}
-
-export interface OptionDeclaration {
-  name: string;
-  type: 'str' | 'int' | 'uint' | 'float' | 'bool' | 'secs' | 'size' | 'addr' | 'uuid';
-  default?: unknown;
-  min?: number;
-  max?: number;
-  enum_allowed?: string[];
-  desc?: string;
-  long_desc?: string;
-  runtime?: boolean;
 }
 
 /** Module -> host. */

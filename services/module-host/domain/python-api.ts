@@ -10,9 +10,22 @@ import * as os from 'os';
 import * as path from 'path';
 import type { RunnerDeps } from './module-runner';
 import { convertOption, declaredOptions, optionKey } from './options';
-import type { PythonRuntime } from './python-runner';
-import { COMMAND_TABLE } from '../../daemon-server/domain/commands';
-import { parseSignature } from '../../daemon-server/domain/argspec';
+import type { ClusterStateApi } from './cluster-api';
+import type { ModuleDeclaration } from './protocol';
+import { EINVAL, EOPNOTSUPP } from '../../../lib/errno';
+
+/** What a Python module's process needs from the host (python-runner.ts runs it). */
+export interface PythonRuntime {
+  /** The interpreter (Debian's /usr/bin/python3: python3-rados is built for it). */
+  python: string;
+  /** Where Ceph's mgr_module.py and mgr_util.py live (/usr/share/ceph/mgr). */
+  cephMgrDir: string;
+  cluster: ClusterStateApi;
+  /** Another module's declaration, for get_module_option_ex / set_module_option_ex. */
+  declarationOf(module: string): ModuleDeclaration | null;
+  /** The host's module API (the same one TypeScript workers call). */
+  hostApi: RunnerDeps['api'];
+}
 
 export const CEPH_VERSION = 'ceph version 16.2.15 (618f440892089921c3e944a991122ddc44e60516) pacific (stable)';
 const RELEASES: Record<number, string> = { 12: 'luminous', 13: 'mimic', 14: 'nautilus', 15: 'octopus', 16: 'pacific', 17: 'quincy', 18: 'reef' };
@@ -33,12 +46,6 @@ function cephOptions(mgrId: string): Record<string, unknown> {
     osd_pool_default_size: 3,
   };
 }
-
-const EOPNOTSUPP = -95;
-const EINVAL = -22;
-
-/** Prefixes daemon-server answers itself, the monitors' included (so a 'mon' send_command of one can go there). */
-const NATIVE_PREFIXES = new Set(COMMAND_TABLE.map((c) => parseSignature(c.cmd).prefix));
 
 export class PythonApi {
   private ownChecks: Record<string, unknown> = {};
@@ -118,11 +125,11 @@ export class PythonApi {
         return this.host('remote', [s(0), s(1), Array.isArray(args[2]) ? args[2] : []]);
       case '_ceph_send_command': {
         // [svc_type, svc_id, command JSON, tag, inbuf]. The manager's own
-        // commands (svc_type 'mgr') and the commands daemon-server answers
-        // for the monitors (osd dump, health, osd pool create, ... and the
-        // mgr commands modules sometimes address to the mon: pg stat, osd df)
-        // go through daemon-server's command path; there is no OSD to send
-        // anything else to.
+        // commands (svc_type 'mgr') and the monitors' (svc_type 'mon': osd
+        // dump, health, osd pool create, ..., and the mgr commands modules
+        // address to the mon, pg stat, osd df) go to daemon-server's command
+        // path, which answers what it serves and says "No handler found" for
+        // the rest; there is no OSD or MDS to send anything else to.
         let cmd: Record<string, unknown> = {};
         try {
           const parsed = JSON.parse(s(2));
@@ -132,7 +139,7 @@ export class PythonApi {
         }
         const prefix = String(cmd.prefix ?? '').trim();
         const target = s(0) || 'mon';
-        if (target === 'mgr' || (target === 'mon' && NATIVE_PREFIXES.has(prefix))) {
+        if (target === 'mgr' || target === 'mon') {
           const args = { ...cmd };
           delete args.prefix;
           return this.host('sendCommand', [prefix, args, s(4)]);
@@ -140,7 +147,7 @@ export class PythonApi {
         return [
           EOPNOTSUPP,
           '',
-          `module-host does not forward commands to ${target}${s(1) ? `.${s(1)}` : ''} ('${prefix}'): only the manager's commands (send_command to 'mgr') and the monitor commands daemon-server answers are served`,
+          `module-host does not forward commands to ${target}${s(1) ? `.${s(1)}` : ''} ('${prefix}'): only commands to 'mgr' and 'mon' are served (by daemon-server)`,
         ];
       }
       case '_unserved':

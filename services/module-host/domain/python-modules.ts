@@ -13,7 +13,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { ModuleRunner, RunnerDeps } from './module-runner';
 import type { ModuleDeclaration } from './protocol';
-import { probeMany, PythonModuleRunner, PythonRuntime } from './python-runner';
+import type { PythonRuntime } from './python-api';
+import { probeMany, PythonModuleRunner } from './python-runner';
 
 export interface PythonModulesConfig {
   /** Folders searched first (MGR_MODULE_PATH): a Python module found here wins over Ceph's of the same name. */

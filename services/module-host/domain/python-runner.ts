@@ -12,24 +12,11 @@ import * as readline from 'readline';
 import type { Writable, Readable } from 'stream';
 import { ModuleRunner, ModuleTransport, RunnerDeps } from './module-runner';
 import type { HostToModule, ModuleDeclaration } from './protocol';
-import type { ClusterStateApi } from './host';
-import { PythonApi } from './python-api';
+import { PythonApi, PythonRuntime } from './python-api';
 
 export const PYTHON_DIR = path.resolve(__dirname, '../python');
 const WORKER = path.join(PYTHON_DIR, 'mgr_worker.py');
 const PROBE = path.join(PYTHON_DIR, 'mgr_probe.py');
-
-export interface PythonRuntime {
-  /** The interpreter (Debian's /usr/bin/python3: python3-rados is built for it). */
-  python: string;
-  /** Where Ceph's mgr_module.py and mgr_util.py live (/usr/share/ceph/mgr). */
-  cephMgrDir: string;
-  cluster: ClusterStateApi;
-  /** Another module's declaration, for get_module_option_ex / set_module_option_ex. */
-  declarationOf(module: string): ModuleDeclaration | null;
-  /** The host's module API (the same one TypeScript workers call). */
-  hostApi: RunnerDeps['api'];
-}
 
 export interface PythonRunnerDeps extends RunnerDeps {
   python: PythonRuntime;

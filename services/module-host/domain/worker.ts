@@ -2,7 +2,7 @@
 // messages (protocol.ts) and forwards the module's API calls to the host.
 // Runs inside a worker thread started by module-runner.ts.
 import { parentPort, workerData } from 'worker_threads';
-import { MgrModule, MgrStandbyModule, setModuleTransport } from '../../../lib/mgr-module';
+import { CommandDeclaration, MgrModule, MgrStandbyModule, setModuleTransport } from '../../../lib/mgr-module';
 import type { HostToModule, ModuleToHost, ModuleDeclaration } from './protocol';
 
 interface WorkerInit {
@@ -59,7 +59,12 @@ function load(): ModuleDeclaration {
     canRun = [false, `can_run raised: ${errorText(e)}`];
   }
   return {
-    commands: (cls.COMMANDS ?? []).map((c: any) => ({ cmd: String(c.cmd), desc: String(c.desc ?? ''), perm: String(c.perm ?? 'rw'), poll: !!c.poll })),
+    commands: (cls.COMMANDS ?? []).map((c: Partial<CommandDeclaration>) => ({
+      cmd: String(c.cmd),
+      desc: String(c.desc ?? ''),
+      perm: String(c.perm ?? 'rw'),
+      poll: !!c.poll,
+    })),
     options: cls.MODULE_OPTIONS ?? [],
     notifyTypes: (cls.NOTIFY_TYPES ?? []).map(String),
     canRun,
@@ -104,7 +109,7 @@ async function handle(m: HostToModule): Promise<unknown> {
       if (!(instance instanceof MgrModule)) throw new Error('module is not active');
       return (await instance.selfTest()) ?? '';
     case 'remote': {
-      const fn = instance && (instance as any)[m.method];
+      const fn = instance && (instance as unknown as Record<string, unknown>)[m.method];
       if (!(instance instanceof MgrModule) || typeof fn !== 'function' || m.method.startsWith('_')) {
         throw new Error(`module '${init.name}' has no method '${m.method}'`);
       }

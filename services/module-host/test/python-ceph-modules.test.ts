@@ -20,14 +20,12 @@ import { MapFeed } from '../../../sim/feed';
 import { startModuleHost, ModuleHostHandle } from '../server';
 import { DEFAULT_CEPH_MGR_DIR } from '../domain/python-modules';
 import { until } from '../../../lib/testing/wait';
+import { describeWith, itWith } from '../../../lib/testing/external';
 
 const NEEDED = ['mgr_module.py', 'balancer', 'zabbix', 'influx', 'prometheus'].map((f) => path.join(DEFAULT_CEPH_MGR_DIR, f));
 const missing = [...NEEDED, '/usr/bin/python3'].filter((f) => !fs.existsSync(f));
-if (missing.length)
-  process.stdout.write(
-    `SKIP python-ceph-modules.test.ts: missing ${missing.join(', ')} (Debian's ceph-mgr and ceph-mgr-modules-core; .ci/run installs them)\n`,
-  );
-const describeCeph = missing.length ? describe.skip : describe;
+const PROMETHEUS = '/usr/bin/prometheus';
+const describeCeph = describeWith(missing.length > 0 && `missing ${missing.join(', ')}`, "install Debian's ceph-mgr and ceph-mgr-modules-core (.ci/run does)");
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -195,57 +193,56 @@ describeCeph("Ceph's balancer, zabbix, influx and prometheus on module-host", ()
     expect((await client().listModules({})).services.prometheus).toBe(`http://127.0.0.1:${promPort}/`);
   });
 
-  it('a real Prometheus scrapes it (Debian prometheus)', async () => {
-    const PROMETHEUS = '/usr/bin/prometheus';
-    if (!fs.existsSync(PROMETHEUS)) {
-      process.stdout.write(`SKIP real-Prometheus scrape: ${PROMETHEUS} missing (.ci/run installs Debian's prometheus)\n`);
-      return;
-    }
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-pyc-prom-'));
-    fs.writeFileSync(
-      path.join(dir, 'prometheus.yml'),
-      [
-        'global:',
-        '  scrape_interval: 1s',
-        'scrape_configs:',
-        '  - job_name: ceph',
-        '    scrape_interval: 1s',
-        '    scrape_timeout: 1s',
-        '    honor_labels: true',
-        '    static_configs:',
-        `      - targets: ['127.0.0.1:${promPort}']`,
-        '',
-      ].join('\n'),
-    );
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const prom: ChildProcess = spawn(
-      PROMETHEUS,
-      [
-        `--config.file=${path.join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${path.join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--log.level=warn',
-      ],
-      { stdio: 'ignore' },
-    );
-    const exited = new Promise((r) => prom.once('exit', r));
-    try {
-      const scalar = async (q: string) => {
-        const body = (await (await fetch(`${url}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as any;
-        return body.status === 'success' && body.data.result.length === 1 ? Number(body.data.result[0].value[1]) : null;
-      };
-      await until('Prometheus scraped ceph_osd_up', async () => (await scalar('count(ceph_osd_up)')) === sim.osds.length, 40000);
-      expect(await scalar('up{job="ceph"}')).toBe(1);
-      expect(await scalar('sum(ceph_osd_up)')).toBe(sim.osds.length);
-    } finally {
-      prom.kill('SIGTERM');
-      const timer = setTimeout(() => prom.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  }, 60000);
+  itWith(!fs.existsSync(PROMETHEUS) && `${PROMETHEUS} is missing`, "install Debian's prometheus (.ci/run does)")(
+    'a real Prometheus scrapes it (Debian prometheus)',
+    async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-pyc-prom-'));
+      fs.writeFileSync(
+        path.join(dir, 'prometheus.yml'),
+        [
+          'global:',
+          '  scrape_interval: 1s',
+          'scrape_configs:',
+          '  - job_name: ceph',
+          '    scrape_interval: 1s',
+          '    scrape_timeout: 1s',
+          '    honor_labels: true',
+          '    static_configs:',
+          `      - targets: ['127.0.0.1:${promPort}']`,
+          '',
+        ].join('\n'),
+      );
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}`;
+      const prom: ChildProcess = spawn(
+        PROMETHEUS,
+        [
+          `--config.file=${path.join(dir, 'prometheus.yml')}`,
+          `--storage.tsdb.path=${path.join(dir, 'data')}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          '--log.level=warn',
+        ],
+        { stdio: 'ignore' },
+      );
+      const exited = new Promise((r) => prom.once('exit', r));
+      try {
+        const scalar = async (q: string) => {
+          const body = (await (await fetch(`${url}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as any;
+          return body.status === 'success' && body.data.result.length === 1 ? Number(body.data.result[0].value[1]) : null;
+        };
+        await until('Prometheus scraped ceph_osd_up', async () => (await scalar('count(ceph_osd_up)')) === sim.osds.length, 40000);
+        expect(await scalar('up{job="ceph"}')).toBe(1);
+        expect(await scalar('sum(ceph_osd_up)')).toBe(sim.osds.length);
+      } finally {
+        prom.kill('SIGTERM');
+        const timer = setTimeout(() => prom.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    60000,
+  );
 
   it('restful serves its read API over HTTPS with a key it created', async () => {
     expect((await cmd('restful create-self-signed-cert')).retcode).toBe(0);

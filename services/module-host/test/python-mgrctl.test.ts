@@ -14,15 +14,15 @@ import { startDaemonServer, DaemonServerHandle } from '../../daemon-server/serve
 import { SimCluster } from '../../../sim/cluster';
 import { startModuleHost, ModuleHostHandle } from '../server';
 import { DEFAULT_CEPH_MGR_DIR } from '../domain/python-modules';
+import { describeWith } from '../../../lib/testing/external';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const HAVE_CEPH =
   ['mgr_module.py', 'status', 'crash', 'iostat'].every((f) => fs.existsSync(path.join(DEFAULT_CEPH_MGR_DIR, f))) && fs.existsSync('/usr/bin/python3');
-if (!HAVE_CEPH)
-  process.stdout.write(
-    `SKIP python-mgrctl.test.ts: Ceph's modules are not in ${DEFAULT_CEPH_MGR_DIR} (Debian's ceph-mgr, ceph-mgr-modules-core; .ci/run installs them)\n`,
-  );
-const describeCeph = HAVE_CEPH ? describe : describe.skip;
+const describeCeph = describeWith(
+  !HAVE_CEPH && `Ceph's manager modules (${DEFAULT_CEPH_MGR_DIR}) or /usr/bin/python3 are missing`,
+  "install Debian's ceph-mgr, ceph-mgr-modules-core, python3-rados and python3-ceph-argparse (.ci/run does)",
+);
 
 describeCeph("mgrctl reaches Ceph's Python modules through daemon-server and module-host", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-pyctl-'));

@@ -46,7 +46,7 @@ export class FileMapStore implements DurableStore {
     try {
       doc = JSON.parse(text);
     } catch (e) {
-      throw new Error(`${this.file}: not valid JSON (${(e as Error).message}); move it away to start with a fresh map`);
+      throw new Error(`${this.file}: not valid JSON (${(e as Error).message}); move it away to start with a fresh map`, { cause: e });
     }
     if (doc.version !== 1 || !doc.mgrMap) throw new Error(`${this.file}: unknown format (version ${doc.version}); move it away to start with a fresh map`);
     return MgrMap.fromJSON(doc.mgrMap);

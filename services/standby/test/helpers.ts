@@ -73,7 +73,7 @@ export async function waitForMap(client: StandbyTestClient, pred: (m: MgrMap) =>
       if (pred(r.mgrMap!)) return r.mgrMap!;
     }
   } catch (e) {
-    if (signal.aborted) throw new Error(`no map matched within ${timeoutMs} ms`);
+    if (signal.aborted) throw new Error(`no map matched within ${timeoutMs} ms`, { cause: e });
     throw e;
   }
   throw new Error('watch ended');

@@ -94,3 +94,8 @@ export function addrvec(addrs: { addrvec?: Array<{ type?: string; addr?: string;
   const list = (addrs?.addrvec ?? []).map((a) => `${a.type}:${a.addr}/${a.nonce ?? 0}`);
   return list.length === 1 ? list[0] : `[${list.join(',')}]`;
 }
+
+/** A command's JSON output: `--format json-pretty` indented by 4, as Ceph prints it; otherwise compact. */
+export function formatJson(ctx: { args: Record<string, unknown> }, value: unknown): string {
+  return ctx.args.format === 'json-pretty' ? JSON.stringify(value, null, 4) + '\n' : JSON.stringify(value);
+}

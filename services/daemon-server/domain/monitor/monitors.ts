@@ -13,7 +13,8 @@
 //   returns their MMonCommandAck (retcode, outs, outbl) as it is.
 import type { CommandResult } from '../../../../lib/gen/ceph/mgr/v1/common';
 import type { MgrMap } from '../../../../lib/gen/ceph/mgr/v1/standby';
-import { CommandFailure, EOPNOTSUPP } from '../native';
+import { EOPNOTSUPP } from '../../../../lib/errno';
+import { CommandFailure } from '../errors';
 import { MONITOR_READS } from './reads';
 
 /**

@@ -4,7 +4,9 @@
 // against a real cluster these commands go to its monitors instead
 // (monitors.ts).
 import type { CommandResult } from '../../../../lib/gen/ceph/mgr/v1/common';
-import { CommandFailure, ENOENT, formatJson } from '../native';
+import { ENOENT } from '../../../../lib/errno';
+import { CommandFailure } from '../errors';
+import { formatJson } from './format';
 import { addrvec, byteU, Column, siU, textTable, weightf } from './format';
 import { osdDumpPlain, osdStatJson, osdSummaryPlain, poolLine } from './osdmap-print';
 import { statusJson, statusPlain } from './status';

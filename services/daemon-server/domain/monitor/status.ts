@@ -21,12 +21,19 @@ export interface Status {
   monNames: string[];
 }
 
-/** The pg_status keys Ceph's status carries (pgs_by_pool_state is not one). */
-function pgmapJson(pg: Json): Json {
+/**
+ * The pg_status keys Ceph's status carries (pgs_by_pool_state is not one).
+ * As ceph-mgr does, every pool of the osd map counts, and its PGs no OSD has
+ * reported on yet are `unknown` (all of them while a real cluster's daemons
+ * report to another manager).
+ */
+function pgmapJson(pg: Json, osdMap: Json): Json {
+  const pools: Json[] = osdMap.pools ?? [];
+  const unknownPgs = Math.max(0, pools.reduce((n, p) => n + (Number(p.pg_num) || 0), 0) - (pg.num_pgs ?? 0));
   const out: Json = {
-    pgs_by_state: pg.pgs_by_state ?? [],
-    num_pgs: pg.num_pgs ?? 0,
-    num_pools: pg.num_pools ?? 0,
+    pgs_by_state: [...(pg.pgs_by_state ?? []), ...(unknownPgs ? [{ state_name: 'unknown', count: unknownPgs }] : [])],
+    num_pgs: (pg.num_pgs ?? 0) + unknownPgs,
+    num_pools: Math.max(pg.num_pools ?? 0, pools.length),
     num_objects: pg.num_objects ?? 0,
     data_bytes: pg.data_bytes ?? 0,
     bytes_used: pg.bytes_used ?? 0,
@@ -71,7 +78,7 @@ export async function statusJson(ctx: MonitorReadContext): Promise<Status> {
     quorum_age: mon.quorum_age ?? 0,
     monmap: { epoch: monMap.epoch ?? 0, min_mon_release_name: monMap.min_mon_release_name ?? '', num_mons: (monMap.mons ?? []).length },
     osdmap: osdStatJson(osdMap),
-    pgmap: pgmapJson(pg),
+    pgmap: pgmapJson(pg, osdMap),
     fsmap: {
       epoch: fsMap.epoch ?? 0,
       // Ceph writes these per file system, so only when there is one.

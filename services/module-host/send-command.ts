@@ -4,21 +4,13 @@
 // authenticates as the manager, mgr.<name> (allow *, created in the keyring
 // by daemon-server), and names the module in x-mgr-on-behalf-of.
 import * as fs from 'fs';
-import { Channel, Metadata, Status } from 'nice-grpc';
-import { openChannel, makeClient } from '../../../lib/client';
-import type { TlsOptions } from '../../../lib/server';
-import { DaemonServerServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
-import { KeyringError, parseKeyring } from '../../../lib/keyring';
-
-export type CommandResult = [number, string, string];
-
-const EACCES = -13;
-const EINVAL = -22;
-const EIO = -5;
-const EAGAIN = -11;
-const EFBIG = -27;
-const ENOTCONN = -107;
-const ETIMEDOUT = -110;
+import { Metadata } from 'nice-grpc';
+import { callFailure, connect, Peer } from '../../lib/client';
+import type { TlsOptions } from '../../lib/server';
+import { DaemonServerServiceDefinition } from '../../lib/gen/ceph/mgr/v1/daemon_server';
+import { KeyringError, parseKeyring } from '../../lib/keyring';
+import { EIO, EAGAIN, EACCES, EINVAL, EFBIG, ENOTCONN, ETIMEDOUT } from '../../lib/errno';
+import type { CommandResult, ManagerCommands } from './domain/manager-commands';
 
 export interface CommandSenderOptions {
   /** This manager instance (MGR_NAME). */
@@ -34,10 +26,10 @@ export interface CommandSenderOptions {
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
 }
 
-export class CommandSender {
+export class CommandSender implements ManagerCommands {
   private mapAddr = '';
   private fallbackAddr: string;
-  private channels = new Map<string, { channel: Channel; client: ReturnType<typeof makeClient<typeof DaemonServerServiceDefinition>> }>();
+  private peers = new Map<string, Peer<typeof DaemonServerServiceDefinition>>();
   private key: string | null = null;
   readonly entity: string;
 
@@ -61,13 +53,12 @@ export class CommandSender {
   }
 
   private client(addr: string) {
-    let c = this.channels.get(addr);
-    if (!c) {
-      const channel = openChannel(addr, this.opts.tls);
-      c = { channel, client: makeClient(DaemonServerServiceDefinition, channel) };
-      this.channels.set(addr, c);
+    let p = this.peers.get(addr);
+    if (!p) {
+      p = connect(DaemonServerServiceDefinition, addr, this.opts.tls, { deadlineMs: this.opts.timeoutMs });
+      this.peers.set(addr, p);
     }
-    return c.client;
+    return p.client;
   }
 
   /** The entity's key, read when first needed (daemon-server may create the keyring after we start). */
@@ -102,10 +93,7 @@ export class CommandSender {
       md.set('x-mgr-entity', this.entity);
       md.set('x-mgr-on-behalf-of', `mgr.${this.opts.mgrName}/${module}`);
       if (this.opts.keyringPath) md.set('x-mgr-key', this.readKey(freshKey));
-      const res = await this.client(addr).command(
-        { prefix, args: JSON.stringify(body), inbuf: Buffer.from(inbuf ?? '', 'utf8') },
-        { metadata: md, signal: AbortSignal.timeout(this.opts.timeoutMs) },
-      );
+      const res = await this.client(addr).command({ prefix, args: JSON.stringify(body), inbuf: Buffer.from(inbuf ?? '', 'utf8') }, { metadata: md });
       const r = res.result;
       return r ? [r.retcode, r.stdout, r.stderr] : [EIO, '', 'daemon-server returned no result'];
     };
@@ -114,7 +102,7 @@ export class CommandSender {
         return await attempt(false);
       } catch (e) {
         // The keyring may have been re-created since we read the key: once more with a fresh read.
-        if ((e as { code?: number }).code === Status.UNAUTHENTICATED && this.opts.keyringPath) return await attempt(true);
+        if (callFailure(e).kind === 'unauthenticated' && this.opts.keyringPath) return await attempt(true);
         throw e;
       }
     } catch (e) {
@@ -124,29 +112,27 @@ export class CommandSender {
 
   private failure(prefix: string, addr: string, e: unknown): CommandResult {
     if (e instanceof KeyringError) return [EACCES, '', `cannot send '${prefix}': ${e.message}`];
-    const err = e as { code?: number; details?: string; message?: string; name?: string };
-    const why = err.details ?? err.message ?? String(e);
-    switch (err.code) {
-      case Status.UNAUTHENTICATED:
-      case Status.PERMISSION_DENIED:
+    const { kind, message: why } = callFailure(e);
+    switch (kind) {
+      case 'unauthenticated':
+      case 'denied':
         return [EACCES, '', `${this.entity}: ${why}`];
-      case Status.INVALID_ARGUMENT:
+      case 'invalid':
         return [EINVAL, '', why];
-      case Status.RESOURCE_EXHAUSTED:
+      case 'exhausted':
         return [EFBIG, '', why];
-      case Status.DEADLINE_EXCEEDED:
+      case 'deadline':
         return [ETIMEDOUT, '', `'${prefix}' did not answer within ${this.opts.timeoutMs} ms: ${why}`];
-      case Status.UNAVAILABLE:
-      case Status.FAILED_PRECONDITION:
+      case 'unavailable':
+      case 'precondition':
         return [EAGAIN, '', `daemon-server ${addr} cannot run '${prefix}' now: ${why}`];
     }
-    if (err.name === 'TimeoutError' || err.name === 'AbortError') return [ETIMEDOUT, '', `'${prefix}' did not answer within ${this.opts.timeoutMs} ms`];
     this.opts.log('warn', 'sendCommand failed', { prefix, addr, error: why });
     return [EIO, '', `sending '${prefix}' to daemon-server ${addr} failed: ${why}`];
   }
 
   close(): void {
-    for (const c of this.channels.values()) c.channel.close();
-    this.channels.clear();
+    for (const p of this.peers.values()) p.close();
+    this.peers.clear();
   }
 }

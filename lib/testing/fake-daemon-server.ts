@@ -1,7 +1,8 @@
-// A small in-test DaemonServerService that records what arrives: a
-// temporary double for tests until services/daemon-server is finished.
+// A small in-test DaemonServerService that records what arrives and can
+// misbehave on cue: for the tests of what talks to daemon-server (MgrClient,
+// the simulator's daemons) where a fault must be injected at an exact point.
 import { createServer, Server, ServerError, Status, CallContext } from 'nice-grpc';
-import { RequestQueue } from '../../lib/mgr-client';
+import { RequestQueue } from '../mgr-client';
 import {
   DaemonServerServiceDefinition,
   SessionRequest,
@@ -11,9 +12,9 @@ import {
   SessionConfigure,
   SessionPgStats,
   CommandRequest,
-} from '../../lib/gen/ceph/mgr/v1/daemon_server';
-import type { PerfCounterType } from '../../lib/gen/ceph/mgr/v1/cluster_state';
-import { CounterLayout, unpackCounterValues } from '../../lib/counter-values';
+} from '../gen/ceph/mgr/v1/daemon_server';
+import type { PerfCounterType } from '../gen/ceph/mgr/v1/cluster_state';
+import { CounterLayout, unpackCounterValues } from '../counter-values';
 
 export interface RecordedSession {
   open?: SessionOpen;
@@ -33,6 +34,7 @@ export class FakeDaemonServer {
   private server?: Server;
 
   async start(port = 0): Promise<void> {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the request generator below is a function*, which has its own this
     const self = this;
     const server = createServer();
     server.add(DaemonServerServiceDefinition, {

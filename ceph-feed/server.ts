@@ -1,0 +1,86 @@
+// Start-up of the Ceph map feed: reads the Ceph side (lib/ceph/target.ts:
+// ceph.conf or mon_host, the keyring of the entity), builds the monitor client, serves gRPC health
+// (SERVING once the cluster's maps are in cluster-state) and /metrics.
+import * as os from 'os';
+import { startService, type RunningService, type TlsOptions } from '../lib/server';
+import { CephxClient } from '../lib/ceph/cephx/client';
+import { WireCounters } from '../lib/ceph/connection';
+import { MonClient } from '../lib/ceph/monclient';
+import { cephSide } from '../lib/ceph/target';
+import { CephMapFeed } from './feed';
+
+export interface CephFeedConfig {
+  /** ceph.conf to read mon_host (and fsid, keyring) from; '' when monHost is given. */
+  cephConf: string;
+  /** Overrides ceph.conf's mon_host. */
+  monHost?: string;
+  /** Keyring file; '' for the one ceph.conf names for the entity, else /etc/ceph/ceph.<entity>.keyring. */
+  keyring: string;
+  /** The Ceph entity to authenticate as; default client.admin. */
+  entity?: string;
+  clusterState: string;
+  host?: string;
+  /** gRPC port of the feed's health endpoint (0: a free one). */
+  port?: number;
+  metricsPort?: number;
+  periodMs?: number;
+  monGraceMs?: number;
+  /** Retry after a refusal (wrong key, not Pacific); the monitor client's default is 30 s. */
+  fatalRetryMs?: number;
+  /** Backoff between rounds of unreachable monitors (monitor client defaults 500 ms to 10 s). */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  logLevel?: string;
+  /** TLS towards cluster-state (and served by the health endpoint). */
+  tls?: TlsOptions;
+  serverTls?: TlsOptions;
+}
+
+export interface CephFeedHandle {
+  address: string;
+  port: number;
+  feed: CephMapFeed;
+  mon: MonClient;
+  service: RunningService;
+  stop(): Promise<void>;
+}
+
+export async function startCephFeed(cfg: CephFeedConfig): Promise<CephFeedHandle> {
+  const side = cephSide(cfg);
+  const service = await startService(
+    { name: 'ceph-feed', host: cfg.host ?? '127.0.0.1', port: cfg.port ?? 0, metricsPort: cfg.metricsPort, logLevel: cfg.logLevel, tls: cfg.serverTls },
+    () => [],
+  );
+  const log = service.log;
+  const mon = new MonClient({
+    monitors: side.monitors,
+    auth: new CephxClient({ entity: side.entity, key: side.key }),
+    logger: log,
+    fsid: side.fsid,
+    hostname: os.hostname(),
+    counters: new WireCounters(),
+    fatalRetryMs: cfg.fatalRetryMs,
+    backoffMs: cfg.backoffMs,
+    maxBackoffMs: cfg.maxBackoffMs,
+  });
+  const feed = new CephMapFeed({
+    mon,
+    clusterState: cfg.clusterState,
+    tls: cfg.tls,
+    logger: log,
+    periodMs: cfg.periodMs,
+    monGraceMs: cfg.monGraceMs,
+    monHost: side.monHost,
+    registry: service.registry,
+  });
+  log.info('following the Ceph cluster', {
+    monitors: side.monitors.map((m) => `v2:${m.host.includes(':') ? `[${m.host}]` : m.host}:${m.port}`),
+    entity: side.entity,
+    fsid: side.fsid,
+    clusterState: cfg.clusterState,
+  });
+  feed.start();
+  void feed.firstSync.then(() => service.setServing(true, "the cluster's maps are in cluster-state"));
+  service.onShutdown(() => feed.stop());
+  return { address: service.address, port: service.port, feed, mon, service, stop: () => service.stop() };
+}

@@ -1,0 +1,70 @@
+// Whether this instance acts as the active manager right now: the MgrMap
+// names it and the fence holds (activity.ts), cluster-state has answered,
+// and it is not stopping. Without a standby service it is always active.
+// update() is called whenever any of that may have changed; it publishes the
+// answer (the named gRPC health status), logs each change, and ends the
+// daemons' sessions when this instance stops being active, so they move on.
+import type { Logger } from '../../../lib/log';
+import type { Activity } from './activity';
+
+export interface RoleDeps {
+  log: Logger;
+  /** Called on every update with the current answer (not only on changes). */
+  publish(active: boolean): void;
+  /** Called once each time this instance stops being active. */
+  deactivated(why: string): void;
+}
+
+export class ManagerRole {
+  private clusterStateReady = false;
+  private stopping = false;
+  private wasActive: boolean;
+
+  constructor(
+    private readonly activity: Activity | null,
+    private readonly d: RoleDeps,
+  ) {
+    this.wasActive = !activity;
+  }
+
+  /** Whether this instance acts as the active manager now. */
+  isActing(): boolean {
+    return !this.activity || (this.activity.isActive() && this.clusterStateReady && !this.stopping);
+  }
+
+  /** null while acting as active; otherwise why not, naming the active (for UNAVAILABLE answers). */
+  whyNot(): string | null {
+    return this.activity ? this.activity.whyNotActive() : null;
+  }
+
+  /** What a beacon says about this instance, before its module-host's part. */
+  get ready(): boolean {
+    return this.clusterStateReady && !this.stopping;
+  }
+
+  clusterStateAnswered(): void {
+    this.clusterStateReady = true;
+    this.update();
+  }
+
+  /** The server is stopping: no longer available, no longer active (from the next update()). */
+  markStopping(): void {
+    this.stopping = true;
+  }
+
+  update(): void {
+    const activity = this.activity;
+    if (!activity) return;
+    const active = this.isActing();
+    this.d.publish(active);
+    if (active === this.wasActive) return;
+    this.wasActive = active;
+    const m = activity.current();
+    if (active) this.d.log.info('this manager is now active', { name: activity.name, gid: activity.gid, epoch: m?.epoch });
+    else {
+      const why = activity.whyNotActive();
+      this.d.log.warn('this manager is not active', { name: activity.name, gid: activity.gid, epoch: m?.epoch, why });
+      this.d.deactivated(why ?? 'no longer active');
+    }
+  }
+}

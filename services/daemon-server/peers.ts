@@ -1,0 +1,93 @@
+// daemon-server's peers as its domain sees them: cluster-state, its own
+// module-host and the standby service, each a small interface of domain/
+// implemented here over the clients of the one factory (lib/client.ts).
+// A failed call becomes a PeerFailure, classified by its status code.
+import { callFailure, CallFailureKind, PeerClient } from '../../lib/client';
+import { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cluster_state';
+import type { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
+import type { StandbyClient } from '../../lib/standby-client';
+import type { BeaconApi, ModuleHostStatusApi } from './domain/beacon';
+import type { ModuleHostApi } from './domain/command-path';
+import { PeerFailure, PeerFailureKind } from './domain/errors';
+import { encodeIngestPgStats } from './domain/forward';
+import { asBytes, normalized } from '../../lib/raw-methods';
+import type { IngestSink } from './domain/ingest';
+import type { StandbyApi } from './domain/native';
+
+const PEER_KIND: Partial<Record<CallFailureKind, PeerFailureKind>> = {
+  unavailable: 'unavailable',
+  deadline: 'deadline',
+  cancelled: 'cancelled',
+  not_found: 'not_found',
+  precondition: 'precondition',
+};
+
+/** Runs one call; its failure becomes a PeerFailure. */
+async function peerCall<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (e) {
+    const f = callFailure(e);
+    throw new PeerFailure(PEER_KIND[f.kind] ?? 'other', f.message);
+  }
+}
+
+const clusterState = normalized(ClusterStateServiceDefinition);
+/** cluster-state's service as daemon-server calls it: pg stats go on as the daemons encoded them (domain/forward.ts). */
+export const ClusterStateForwarding = { ...clusterState, ingestPgStats: { ...clusterState.ingestPgStats, requestSerialize: asBytes } };
+
+type ClusterStateClient = PeerClient<typeof ClusterStateForwarding>;
+type ModuleHostClient = PeerClient<typeof ModuleHostServiceDefinition>;
+
+/** cluster-state: the views native commands read, the audit log, ingest's sink and the readiness probe. */
+export function clusterStatePeer(cs: ClusterStateClient, mgrName: string) {
+  const sink: IngestSink = {
+    reportDaemons: (reports) => cs.reportDaemons({ reports }),
+    ingestPgStats: (stats) => cs.ingestPgStats(encodeIngestPgStats(stats)),
+    setDaemonsStale: async (stale, fresh) => {
+      await cs.setDaemonsStale({ stale, fresh });
+    },
+  };
+  return {
+    sink,
+    /** Get(what), parsed JSON. */
+    async getView(what: string): Promise<unknown> {
+      const res = await peerCall(cs.get({ what }));
+      return JSON.parse(Buffer.from(res.json).toString('utf8'));
+    },
+    /** An `audit` cluster-log entry, as Ceph's manager writes one. */
+    async appendAudit(message: string): Promise<void> {
+      await peerCall(cs.appendClusterLog({ entries: [{ channel: 'audit', priority: 'WRN', name: `mgr.${mgrName}`, message, stamp: Date.now() / 1000 }] }));
+    },
+    /** One cheap call, to learn whether cluster-state answers. */
+    async probe(): Promise<void> {
+      await peerCall(cs.get({ what: 'health' }, { deadline: 2000 }));
+    },
+  };
+}
+
+/** This manager's module-host: module commands and what its modules are. */
+export function moduleHostPeer(mh: ModuleHostClient): ModuleHostApi & ModuleHostStatusApi {
+  return {
+    handleCommand: (req, call) => peerCall(mh.handleCommand({ ...req, inbuf: Buffer.from(req.inbuf) }, { deadline: call.timeoutMs, signal: call.signal })),
+    listCommands: async () => (await peerCall(mh.listCommands({}, { deadline: 5000, retry: true }))).commands,
+    listModules: async () => (await peerCall(mh.listModules({}, { deadline: 5000, retry: true }))).modules,
+    status: (timeoutMs) => peerCall(mh.listModules({}, { deadline: timeoutMs })),
+  };
+}
+
+/** The standby service: the MgrMap commands, and the beacon. */
+export function standbyPeer(sb: StandbyClient, timeoutMs: number): StandbyApi & BeaconApi {
+  return {
+    addresses: sb.addresses,
+    getMgrMap: async () => (await peerCall(sb.getMgrMap(timeoutMs))).map,
+    failMgr: (who) => peerCall(sb.call((c, call) => c.failMgr({ who }, call), timeoutMs)),
+    enableModule: (module, force) => peerCall(sb.call((c, call) => c.enableModule({ module, force }, call), timeoutMs)),
+    disableModule: (module) => peerCall(sb.call((c, call) => c.disableModule({ module }, call), timeoutMs)),
+    beacon: (req, beaconTimeoutMs) => sb.call((c, call) => c.beacon(req, call), beaconTimeoutMs),
+    resign: async (name, gid, resignTimeoutMs) => {
+      await sb.call((c, call) => c.resign({ name, gid }, call), resignTimeoutMs);
+    },
+    watch: (onMap, signal) => sb.watch(onMap, signal),
+  };
+}

@@ -1,0 +1,18 @@
+// What module-host's domain needs from cluster-state: server.ts adapts the
+// client to it; modules' get(), daemon queries, store, health and cluster log
+// all go through it.
+import type { HealthCheck } from '../../../lib/gen/ceph/mgr/v1/common';
+
+/** What the host needs from cluster-state (a thin adapter over its client). */
+export interface ClusterStateApi {
+  get(what: string): Promise<{ json: string; epoch: number } | null>;
+  queryDaemons(
+    kind: string,
+    args: { svcType?: string; svcId?: string; hostname?: string; path?: string; prioLimit?: number; services?: string[] },
+  ): Promise<unknown>;
+  getStore(key: string): Promise<string | null>;
+  setStore(key: string, value: string | null): Promise<void>;
+  listStore(prefix: string): Promise<Record<string, string>>;
+  setHealthChecks(checks: HealthCheck[]): Promise<void>;
+  clusterLog(channel: string, priority: string, message: string): Promise<void>;
+}
