@@ -125,4 +125,14 @@ describe('docker-compose.yml', () => {
     expect(services['ceph-feed'].environment).toMatchObject({ MGR_CEPH_CONF: '/etc/ceph/ceph.conf', MGR_CLUSTER_STATE_ADDR: 'cluster-state:7100' });
     expect(services.sim.profiles).toEqual(['sim']);
   });
+
+  it('publishes only what a user calls, on the host loopback only', () => {
+    const services = (yaml.load(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { ports?: string[] }> }).services;
+    const published = Object.fromEntries(Object.entries(services).flatMap(([name, svc]) => (svc.ports ? [[name, svc.ports]] : [])));
+    expect(published).toEqual({
+      'cluster-state': ['127.0.0.1:7100:7100'],
+      'daemon-server-x': ['127.0.0.1:7300:7300'],
+      'daemon-server-y': ['127.0.0.1:7301:7301'],
+    });
+  });
 });

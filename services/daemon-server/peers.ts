@@ -7,7 +7,7 @@ import { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cluster
 import type { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
 import type { StandbyClient } from '../../lib/standby-client';
 import type { BeaconApi, ModuleHostStatusApi } from './domain/beacon';
-import type { ModuleHostApi } from './domain/command-path';
+import type { AuditPriority, ModuleHostApi } from './domain/command-path';
 import { PeerFailure, PeerFailureKind } from './domain/errors';
 import { encodeIngestPgStats } from './domain/forward';
 import { asBytes, normalized } from '../../lib/raw-methods';
@@ -56,8 +56,8 @@ export function clusterStatePeer(cs: ClusterStateClient, mgrName: string) {
       return JSON.parse(Buffer.from(res.json).toString('utf8'));
     },
     /** An `audit` cluster-log entry, as Ceph's manager writes one. */
-    async appendAudit(message: string): Promise<void> {
-      await peerCall(cs.appendClusterLog({ entries: [{ channel: 'audit', priority: 'WRN', name: `mgr.${mgrName}`, message, stamp: Date.now() / 1000 }] }));
+    async appendAudit(message: string, priority: AuditPriority): Promise<void> {
+      await peerCall(cs.appendClusterLog({ entries: [{ channel: 'audit', priority, name: `mgr.${mgrName}`, message, stamp: Date.now() / 1000 }] }));
     },
     /** One cheap call, to learn whether cluster-state answers. */
     async probe(): Promise<void> {

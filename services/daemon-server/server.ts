@@ -189,8 +189,8 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         log,
         registry,
         getView: (what) => cs.getView(what),
-        appendAudit: (message) => {
-          cs.appendAudit(message).catch((e) => log.debug('audit entry not appended to the cluster log', { error: (e as Error).message }));
+        appendAudit: (message, priority) => {
+          cs.appendAudit(message, priority).catch((e) => log.debug('audit entry not appended to the cluster log', { error: (e as Error).message }));
         },
         moduleHost,
         standby,

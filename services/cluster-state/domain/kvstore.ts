@@ -42,10 +42,14 @@ export class SqliteStore implements KvStore, MapPersistence {
   readonly opened: 'new' | 'current' | 'upgraded';
 
   constructor(dataDir: string) {
-    fs.mkdirSync(dataDir, { recursive: true });
+    // The store holds the modules' secrets (session keys, password hashes,
+    // TLS keys): only its owner may read it, also when an older version made it 644.
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const file = path.join(dataDir, 'cluster-state.db');
+    if (!fs.existsSync(file)) fs.closeSync(fs.openSync(file, 'a', 0o600));
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
     this.db.pragma('synchronous = FULL');
     this.opened = this.checkFormat(file);
     this.db.exec(`

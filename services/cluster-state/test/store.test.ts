@@ -9,6 +9,7 @@ import { openChannel, makeClient } from '../../../lib/client';
 import { ClusterStateServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { HealthSeverity } from '../../../lib/gen/ceph/mgr/v1/common';
 import { shapeDiff } from '../../../lib/testing/shape';
+import { SqliteStore } from '../domain/kvstore';
 import { startTestServer, tempDir, failure, fixture, parse, json } from './helpers';
 
 const ROOT = path.join(__dirname, '../../..');
@@ -149,5 +150,23 @@ describe('cluster-state durability', () => {
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('cluster-state store file', () => {
+  it('is readable by its owner only, also when an older version left it world-readable', async () => {
+    const dir = path.join(tempDir(), 'data');
+    const mode = (f: string) => (fs.statSync(path.join(dir, f)).mode & 0o777).toString(8);
+    const fresh = new SqliteStore(dir);
+    await fresh.set('mgr/dashboard/jwt_secret', 'not for others');
+    expect(mode('.')).toBe('700');
+    expect(mode('cluster-state.db')).toBe('600');
+    expect(mode('cluster-state.db-wal')).toBe('600');
+    fresh.close();
+    fs.chmodSync(path.join(dir, 'cluster-state.db'), 0o644);
+    const reopened = new SqliteStore(dir);
+    expect(mode('cluster-state.db')).toBe('600');
+    expect(await reopened.get('mgr/dashboard/jwt_secret')).toBe('not for others');
+    reopened.close();
   });
 });

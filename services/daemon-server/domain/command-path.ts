@@ -44,7 +44,8 @@ export interface CommandPathDeps {
   registry: prom.Registry;
   /** cluster-state's Get(what), parsed JSON. */
   getView(what: string): Promise<unknown>;
-  appendAudit(message: string): void;
+  /** One `audit` cluster-log line: DBG for reads, INF for writes, WRN for refusals and failures (as Ceph's monitors log them). */
+  appendAudit(message: string, priority: AuditPriority): void;
   moduleHost: ModuleHostApi | null;
   standby: StandbyApi | null;
   /** The cluster's monitors: where the monitors' commands go (domain/monitor/monitors.ts). */
@@ -62,6 +63,49 @@ const NATIVE_ENTRIES: CommandEntry[] = COMMAND_TABLE.map((n) => ({
   sig: parseSignature(n.cmd),
   native: n,
 }));
+
+/** How deep a command's JSON arguments may nest: Ceph's are flat (a list of strings at most). */
+export const MAX_ARGS_DEPTH = 8;
+
+/** What the audit line says the command was: filled in as the request is read. */
+interface AuditSubject {
+  prefix: string;
+  args: Record<string, unknown>;
+  /** The command may change something (its perm has 'w' or 'x'). */
+  write?: boolean;
+}
+
+export type AuditPriority = 'DBG' | 'INF' | 'WRN';
+
+/** Arguments whose values stay out of the audit line (passwords, keys, tokens: Ceph sends most through inbuf, which is never logged). */
+const SECRET_ARG = /pass|secret|token|^val(ue)?$|cert|private/i;
+
+/** The command as the audit line shows it: Ceph's `{"prefix": ..., args...}`, secret values replaced, bounded in length. */
+function auditArgs(seen: AuditSubject): string {
+  const shown: Record<string, unknown> = { prefix: seen.prefix };
+  for (const [k, v] of Object.entries(seen.args)) if (k !== 'prefix') shown[k] = SECRET_ARG.test(k) ? '<hidden>' : v;
+  const text = JSON.stringify(shown);
+  return text.length > 1024 ? `${text.slice(0, 1024)}...` : text;
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n', 1)[0];
+  return line.length > 200 ? `${line.slice(0, 200)}...` : line;
+}
+
+/** Nesting depth of a parsed JSON value, counted without recursion and only up to `limit` + 1. */
+function jsonDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: Array<{ v: unknown; d: number }> = [{ v: value, d: 1 }];
+  while (stack.length) {
+    const { v, d } = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    deepest = Math.max(deepest, d);
+    if (d > limit) return d;
+    for (const child of Object.values(v)) stack.push({ v: child, d: d + 1 });
+  }
+  return deepest;
+}
 
 export class CommandPath {
   private readonly table: CommandTable<NativeCommand>;
@@ -98,6 +142,29 @@ export class CommandPath {
    * `signal` is the caller's: cancelling it cancels a module command.
    */
   async run(req: CommandRequest, caller: Caller, onBehalfOf = '', signal?: AbortSignal): Promise<CommandResult> {
+    // Every command, whatever its outcome, leaves exactly one audit line.
+    const seen: AuditSubject = { prefix: req.prefix.trim().replace(/\s+/g, ' '), args: {} };
+    const audit = (outcome: string, priority: AuditPriority) =>
+      this.d.appendAudit(`from='${onBehalfOf || caller.entity}' entity='${caller.entity}' cmd=[${auditArgs(seen)}]: ${outcome}`, priority);
+    try {
+      const result = await this.runAudited(req, caller, onBehalfOf, signal, seen);
+      if (result.retcode === 0) audit('finished', seen.write ? 'INF' : 'DBG');
+      else audit(`failed (${result.retcode}): ${firstLine(result.stderr)}`, 'WRN');
+      return result;
+    } catch (e) {
+      if (e instanceof Refusal) audit(e.kind === 'denied' ? 'access denied' : `refused (${e.kind}): ${firstLine(e.message)}`, 'WRN');
+      else audit(`failed: ${firstLine((e as Error)?.message ?? String(e))}`, 'WRN');
+      throw e;
+    }
+  }
+
+  private async runAudited(
+    req: CommandRequest,
+    caller: Caller,
+    onBehalfOf: string,
+    signal: AbortSignal | undefined,
+    seen: AuditSubject,
+  ): Promise<CommandResult> {
     let { prefix } = req;
     const { args: argsText, inbuf } = req;
     // Call-level checks: is the request well-formed at all?
@@ -115,10 +182,19 @@ export class CommandPath {
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
         throw new Refusal('invalid', 'args must be a JSON object, e.g. {"format":"json","pool":"rbd"}');
       }
+      const depth = jsonDepth(parsed, MAX_ARGS_DEPTH);
+      if (depth > MAX_ARGS_DEPTH) {
+        throw new Refusal(
+          'invalid',
+          `args nest deeper than ${MAX_ARGS_DEPTH} levels; a command's arguments are a flat JSON object of strings, numbers and lists`,
+        );
+      }
       args = parsed as Record<string, unknown>;
+      seen.args = args;
     }
     prefix = prefix.trim().replace(/\s+/g, ' ');
     if (!prefix && typeof args.prefix === 'string') prefix = args.prefix;
+    seen.prefix = prefix;
     if (!prefix) throw new Refusal('invalid', 'prefix is empty: name the command, e.g. "pg stat"');
     if (args.prefix !== undefined && args.prefix !== prefix) {
       throw new Refusal('invalid', `args.prefix '${String(args.prefix)}' does not match prefix '${prefix}'`);
@@ -133,14 +209,13 @@ export class CommandPath {
       return { retcode: EINVAL, stdout: '', stderr: `No handler found for '${prefix}'` };
     }
     const entry = candidates[0];
+    seen.write = /[wx]/.test(entry.desc.perm);
     const capReq = entry.native
       ? { service: entry.native.service, module: '', prefix, perm: entry.desc.perm }
       : { service: 'py', module: entry.desc.module, prefix, perm: entry.desc.perm };
     if (!isCapable(caller.grants, capReq)) {
       this.m.denied.inc();
-      const line = `from='${onBehalfOf || caller.entity}' entity='${caller.entity}' cmd=[${JSON.stringify({ prefix, ...args })}]: access denied`;
       log.warn('command denied', { channel: 'audit', perm: entry.desc.perm });
-      this.d.appendAudit(line);
       throw new Refusal(
         'denied',
         'access denied: does your client key have mgr caps? See http://docs.ceph.com/en/latest/mgr/administrator/#client-authentication',

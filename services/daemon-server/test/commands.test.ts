@@ -4,6 +4,7 @@ import { createServer, Server, Status } from 'nice-grpc';
 import { shapeDiff } from '../../../lib/testing/shape';
 import { ModuleHostServiceDefinition, ModuleHostServiceImplementation } from '../../../lib/gen/ceph/mgr/v1/module_host';
 import { pgStatsReportFromJson } from '../../../lib/pgstats-json';
+import { until } from '../../../lib/testing/wait';
 import { startStack, SessionDriver, fixture, eventually } from './helpers';
 
 type Stack = Awaited<ReturnType<typeof startStack>>;
@@ -214,4 +215,36 @@ describe('commands', () => {
     expect(big.details).toMatch(/MGR_COMMAND_MAX_INBUF_BYTES/);
     expect((await cmd('pg stat')).retcode).toBe(0);
   });
+
+  it('refuses arguments nested past a sane depth with INVALID_ARGUMENT, and audits it', async () => {
+    const deep = `{"pool":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    const e = await callError(cmd('pg stat', deep));
+    expect(e.code).toBe(Status.INVALID_ARGUMENT);
+    expect(e.details).toMatch(/args nest deeper than 8 levels/);
+    await until('the refusal audited', () => auditLines().some((l) => /cmd=\[\{"prefix":"pg stat"\}\]: refused \(invalid\): args nest deeper/.test(l)));
+    expect((await cmd('pg stat')).retcode).toBe(0);
+  });
+
+  it('leaves one audit line per command, whatever its outcome, without secret values', async () => {
+    const ro = t.creds('client.ro');
+    await cmd('hello', { person_name: 'auditor' }, ro);
+    await callError(cmd('config set', { key: 'mgr_tick_period', value: 'hunter2' }, ro));
+    await cmd('osd ok-to-stop', { ids: ['999'] });
+    await until('three audit lines', () => {
+      const lines = auditLines();
+      expect(lines.filter((l) => l.includes('"person_name":"auditor"'))).toEqual([
+        `from='client.ro' entity='client.ro' cmd=[{"prefix":"hello","person_name":"auditor"}]: finished`,
+      ]);
+      expect(lines.filter((l) => l.includes('mgr_tick_period'))).toEqual([
+        `from='client.ro' entity='client.ro' cmd=[{"prefix":"config set","key":"mgr_tick_period","value":"<hidden>"}]: access denied`,
+      ]);
+      expect(lines.some((l) => /entity='client.admin' cmd=\[\{"prefix":"osd ok-to-stop".*\]: failed \(-\d+\)/.test(l))).toBe(true);
+      return true;
+    });
+    expect(auditLines().join('\n')).not.toContain('hunter2');
+    const priorities = t.cs.state.clog.filter((x) => x.channel === 'audit' && x.message.includes('auditor')).map((x) => x.priority);
+    expect(priorities).toEqual(['DBG']);
+  });
+
+  const auditLines = () => t.cs.state.clog.filter((x) => x.channel === 'audit').map((x) => x.message);
 });

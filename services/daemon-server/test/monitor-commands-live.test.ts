@@ -1,32 +1,46 @@
 // The monitors' commands against a real Ceph Pacific cluster (Debian's
-// ceph-mon, ceph-mgr, ceph-osd; real-ceph.ts) side by side with mgrpc on the
-// simulator: each read's JSON has the live monitor's key paths, the plain
-// tables have its columns, and the writes answer with its return codes and
-// messages. Without the Ceph packages this test is skipped with a message,
-// and fails under CI=true.
+// ceph-mon, ceph-mgr, ceph-osd, started by lib/testing/ceph-cluster.ts; the
+// commands go to it through our monitor client as JSON, as `ceph` sends
+// them) side by side with mgrpc on the simulator: each read's JSON has the
+// live monitor's key paths, the plain tables have its columns, and the
+// writes answer with its return codes and messages. Without the Ceph
+// packages this test is skipped with a message, and fails under CI=true.
+import { MonClient } from '../../../lib/ceph/monclient';
+import { cephSide } from '../../../lib/ceph/target';
+import { createLogger } from '../../../lib/log';
+import { describeCeph, startCephCluster, type CephCluster } from '../../../lib/testing/ceph-cluster';
 import { shapeDiff } from '../../../lib/testing/shape';
 import { until } from '../../../lib/testing/wait';
 import { startMonitorStack } from './helpers';
-import { cephMissing, startCephCluster, TestCephCluster } from './real-ceph';
 
-const missing = cephMissing();
-if (missing && process.env.CI === 'true') throw new Error(`monitor-commands-live.test.ts needs a real Ceph cluster: ${missing}`);
-if (missing) process.stdout.write(`SKIP monitor-commands-live.test.ts: ${missing}\n`);
-const describeCeph = missing ? describe.skip : describe;
+/** A monitor command's answer: return code, output buffer, status string. */
+interface MonReply {
+  retcode: number;
+  outb: string;
+  outs: string;
+}
 
-describeCeph('monitor commands against a real Pacific monitor', () => {
-  let ceph: TestCephCluster;
+describeCeph(__filename, { mgr: true })('monitor commands against a real Pacific monitor', () => {
+  // A cluster of its own: it needs a ceph-mgr (PG states) and the test changes pools and config.
+  let ceph: CephCluster;
+  let mc: MonClient;
   let ours: Awaited<ReturnType<typeof startMonitorStack>>;
 
-  const live = async (cmd: Record<string, unknown>) => ceph.mon(cmd);
-  const mine = async (cmd: Record<string, unknown>) => {
+  const live = async (cmd: Record<string, unknown>): Promise<MonReply> => {
+    const r = await mc.command(cmd);
+    return { retcode: r.r, outb: r.data.toString('utf8'), outs: r.rs };
+  };
+  const mine = async (cmd: Record<string, unknown>): Promise<MonReply> => {
     const { prefix, ...args } = cmd;
     const r = await ours.run(String(prefix), args);
     return { retcode: r.retcode, outb: r.stdout, outs: r.stderr };
   };
 
   beforeAll(async () => {
-    [ceph, ours] = await Promise.all([startCephCluster({ osds: 1 }), startMonitorStack()]);
+    [ceph, ours] = await Promise.all([startCephCluster({ osds: 1, mds: false, mgrs: ['x'] }), startMonitorStack()]);
+    const side = cephSide({ cephConf: ceph.confPath, keyring: ceph.keyringPath });
+    mc = new MonClient({ monitors: side.monitors, entity: side.entity, key: side.key, logger: createLogger({ test: 'monitor-commands-live' }, 'warn') });
+    await mc.start();
     // A pool on each side, its PGs active on the real one.
     expect((await live({ prefix: 'osd pool create', pool: 'live', pg_num: 8 })).outs).toBe("pool 'live' created");
     expect((await mine({ prefix: 'osd pool create', pool: 'live', pg_num: 8 })).outs).toBe("pool 'live' created");
@@ -42,6 +56,7 @@ describeCeph('monitor commands against a real Pacific monitor', () => {
   }, 240000);
 
   afterAll(async () => {
+    mc?.stop();
     await Promise.all([ceph?.stop(), ours?.close()]);
   }, 60000);
 
