@@ -69,6 +69,13 @@ interface LiveSession {
 export class Sessions {
   private sessions = new Map<string, LiveSession>();
   private nextSessionId = 1;
+  /**
+   * How to stop each stream being read. The server's shutdown reaches them
+   * through one listener here, not one per stream on the shared signal:
+   * Node's EventTarget scans its listeners on every add and remove, which
+   * took a quarter of daemon-server's CPU at 10,000-30,000 sessions.
+   */
+  private readonly readers = new Set<() => void>();
   private readonly m: {
     sessions: prom.Gauge;
     reports: prom.Counter;
@@ -77,6 +84,13 @@ export class Sessions {
   };
 
   constructor(private readonly d: SessionsDeps) {
+    d.shutdownSignal.addEventListener(
+      'abort',
+      () => {
+        for (const stop of [...this.readers]) stop();
+      },
+      { once: true },
+    );
     const r = [d.registry];
     this.m = {
       sessions: new prom.Gauge({ name: 'mgr_daemon_server_sessions', help: 'open daemon sessions', registers: r }),
@@ -155,7 +169,8 @@ export class Sessions {
     const endController = new AbortController();
     const stop = new AbortController();
     const onShutdown = () => stop.abort();
-    this.d.shutdownSignal.addEventListener('abort', onShutdown);
+    if (this.d.shutdownSignal.aborted) stop.abort();
+    this.readers.add(onShutdown);
     signal.addEventListener('abort', onShutdown);
     // Stop reading when this session is replaced or the server stops. Not
     // Promise.race against one session-long promise (every race leaves a
@@ -326,7 +341,7 @@ export class Sessions {
         }
       }
     } finally {
-      this.d.shutdownSignal.removeEventListener('abort', onShutdown);
+      this.readers.delete(onShutdown);
       signal.removeEventListener('abort', onShutdown);
       if (live && this.sessions.get(live.daemon) === live) this.sessions.delete(live.daemon);
       this.m.sessions.set(this.sessions.size);

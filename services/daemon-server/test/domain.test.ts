@@ -9,6 +9,11 @@ import { emptyReport, Ingest, IngestSink } from '../domain/ingest';
 import type { DaemonReport } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import type { PgStatsEntry } from '../domain/forward';
 import { until } from '../../../lib/testing/wait';
+import { getEventListeners } from 'events';
+import * as prom from 'prom-client';
+import { createLogger } from '../../../lib/log';
+import type { SessionFrame } from '../../../lib/session-wire';
+import { Sessions } from '../domain/sessions';
 
 describe('caps', () => {
   const can = (caps: string, req: Partial<Parameters<typeof isCapable>[1]>) =>
@@ -247,5 +252,43 @@ describe('command table', () => {
     expect(await table.lookup('hello')).toHaveLength(1);
     await until('a warning', async () => warnings.includes('cannot list module commands'));
     expect(await table.lookup('hello')).toHaveLength(1);
+  });
+});
+
+describe('Sessions', () => {
+  it('holds one listener on the shutdown signal however many streams are read, and shutdown ends them all', async () => {
+    const shutdown = new AbortController();
+    const sink: IngestSink = {
+      reportDaemons: async (r) => ({ applied: r.length, rejected: [] }),
+      ingestPgStats: async (s) => ({ applied: s.length, rejected: [] }),
+      setDaemonsStale: async () => {},
+    };
+    const ingest = new Ingest({ sink, flushIntervalMs: 1e6, flushAtPending: 1e6, maxPendingPgStats: 10 });
+    const sessions = new Sessions({
+      log: createLogger({ test: 'sessions' }, 'error'),
+      registry: new prom.Registry(),
+      ingest,
+      shutdownSignal: shutdown.signal,
+      statsPeriod: () => 5,
+      statsThreshold: () => 5,
+      pgBackpressureMs: 1000,
+    });
+    const caller = { entity: 'client.admin', grants: [{ kind: 'all' as const }] };
+    const callEnded = new AbortController(); // the callers stay; only the server stops
+    // a daemon's stream: open, then nothing more until it is ended
+    async function* requests(n: number): AsyncGenerator<SessionFrame> {
+      yield { msg: { $case: 'open', value: { daemonName: `osd.${n}`, serviceName: '', serviceDaemon: false, metadata: {}, daemonStatus: {} } } };
+      await new Promise(() => {});
+    }
+    const streams = Array.from({ length: 50 }, (_, n) => sessions.serve(requests(n), caller, callEnded.signal));
+    // each stream answers its open with configure
+    const first = await Promise.all(streams.map((s) => s.next()));
+    expect(first.every((r) => !r.done && r.value.msg?.$case === 'configure')).toBe(true);
+    expect(sessions.sessionCount).toBe(50);
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(1);
+    shutdown.abort();
+    const ends = await Promise.all(streams.map((s) => s.next()));
+    expect(ends.every((r) => r.done)).toBe(true);
+    expect(sessions.sessionCount).toBe(0);
   });
 });
