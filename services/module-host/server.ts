@@ -42,6 +42,8 @@ export interface ModuleHostOptions {
    */
   standbyAddr?: string;
   commandTimeoutMs?: number;
+  /** How long one notify may run before it counts as stuck; default commandTimeoutMs. */
+  notifyTimeoutMs?: number;
   watchdogMs?: number;
   workerMaxOldGenMb?: number;
   metricsPort?: number;
@@ -141,7 +143,7 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
         log: (level, msg, fields) => log[level](msg, fields),
         commandTimeoutMs: opts.commandTimeoutMs ?? 30000,
         watchdogMs: opts.watchdogMs ?? 10000,
-        notifyTimeoutMs: opts.commandTimeoutMs ?? 30000,
+        notifyTimeoutMs: opts.notifyTimeoutMs ?? opts.commandTimeoutMs ?? 30000,
         workerMaxOldGenMb: opts.workerMaxOldGenMb ?? 512,
         python: opts.python,
         observeAbandoned: (module) => abandoned.inc({ module }),

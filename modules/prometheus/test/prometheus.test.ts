@@ -117,9 +117,13 @@ describeWith([prometheusMissing()])('prometheus module scraped by a real Prometh
       const name = ev.kind === 'pool_create' ? ev.name : '';
       return (await (await fetch(`${metricsUri}metrics`)).text()).includes(`name="${name}"`);
     });
+    // The manager's view of osd_map changes when cluster-state's watch event reaches module-host (a moment after PutMap).
+    const osdMapVersion = (): number => (mh.host as unknown as { versionOf(what: string): number }).versionOf('osd_map');
     for (let i = 0; i < 3; i++) {
       const ev = stack.sim.createPool(undefined, 4);
+      const seen = osdMapVersion();
       await stack.feed.pushOsdMap();
+      await until('module-host told of the new osd_map', () => osdMapVersion() > seen);
       const name = ev.kind === 'pool_create' ? ev.name : '';
       expect(await (await fetch(`${metricsUri}metrics`)).text()).toContain(`name="${name}"`);
     }

@@ -40,6 +40,8 @@ describe('module-host', () => {
       modulePath: [FIXTURES],
       enabledModules: ['hello', 'status', 'selftest', 'thrower', 'blocker', 'spinner', 'hog', 'sleeper', 'gated'],
       commandTimeoutMs: 1500,
+      // A held notify must stay held while the coalescing test puts 20 maps, however busy the machine.
+      notifyTimeoutMs: 60000,
       watchdogMs: 1500,
       workerMaxOldGenMb: 48,
       logLevel: 'warn',
