@@ -76,9 +76,24 @@ export interface ProcessSpec {
   waitFor?: string;
 }
 
-/** Enabled in a fresh MgrMap by the local set-up. */
-export const INITIAL_MODULES = ['hello', 'selftest', 'prometheus', 'restful', 'dashboard', 'iostat', 'crash'];
+/** Enabled in a fresh MgrMap by the local set-up (Ceph's always-on modules come with the map). */
+export const INITIAL_MODULES = ['hello', 'selftest', 'prometheus', 'restful', 'dashboard', 'iostat'];
 const CEPH_STATUS_MODULE = '/usr/share/ceph/mgr/status/module.py';
+const CEPH_DASHBOARD_MODULE = '/usr/share/ceph/mgr/dashboard/module.py';
+
+/**
+ * The Python modules that replace ours of the same name: MGR_PREFER_PYTHON_MODULES
+ * when set, else Ceph's own status and dashboard where Debian's packages
+ * installed them (`fs status`/`osd status` and the dashboard through Ceph's
+ * code; ours are the fallback without them).
+ */
+export function preferredPython(env: NodeJS.ProcessEnv = process.env, exists: (f: string) => boolean = fs.existsSync): string[] {
+  if (env.MGR_PREFER_PYTHON_MODULES !== undefined)
+    return env.MGR_PREFER_PYTHON_MODULES.split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+  return [...(exists(CEPH_STATUS_MODULE) ? ['status'] : []), ...(exists(CEPH_DASHBOARD_MODULE) ? ['dashboard'] : [])];
+}
 
 /**
  * Both managers run on one host here, so each gets its own port for the
@@ -99,6 +114,8 @@ export function modulePorts(portOffset: number, preferPython: string[] = []): Re
       }
     });
   }
+  // Ceph's dashboard serves HTTPS (its default) on ssl_server_port.
+  if (preferPython.includes('dashboard')) ['x', 'y'].forEach((mgr, i) => (out[`config/mgr/dashboard/${mgr}/ssl_server_port`] = String(8443 + i + portOffset)));
   return out;
 }
 
@@ -177,9 +194,8 @@ export function localProcesses(cfg: {
         // The modules' sendCommand authenticates as mgr.<name> (daemon-server adds it to this keyring).
         MGR_KEYRING: keyring,
         MGR_DATA_DIR: path.join(data, `module-host-${name}`),
-        // `fs status` / `osd status` through Ceph's own status module when
-        // it is installed (the TypeScript one otherwise).
-        ...(fs.existsSync(CEPH_STATUS_MODULE) && !process.env.MGR_PREFER_PYTHON_MODULES ? { MGR_PREFER_PYTHON_MODULES: 'status' } : {}),
+        // Ceph's own status and dashboard where they are installed (ours otherwise).
+        MGR_PREFER_PYTHON_MODULES: preferredPython().join(','),
       },
       waitFor: mh,
     });
@@ -333,8 +349,7 @@ async function main(): Promise<void> {
 async function setModulePorts(clusterState: string, portOffset: number): Promise<void> {
   const { client: cs, close } = connect(ClusterStateServiceDefinition, clusterState);
   try {
-    const preferPython = (process.env.MGR_PREFER_PYTHON_MODULES ?? '').split(',').map((x) => x.trim());
-    for (const [key, value] of Object.entries(modulePorts(portOffset, preferPython))) {
+    for (const [key, value] of Object.entries(modulePorts(portOffset, preferredPython()))) {
       if (!(await cs.getStore({ key })).found) await cs.setStore({ key, value });
     }
   } finally {
@@ -366,7 +381,22 @@ async function pluginsReady(o: { standby: string; keyring: string; data: string;
     const cert = await ctl('restful', 'create-self-signed-cert');
     if (cert.code) say(`restful: could not create a certificate: ${cert.err.trim()}`);
     const password = crypto.randomBytes(12).toString('base64url');
-    const user = await ctl('dashboard', 'ac-user-create', 'admin', password, 'true');
+    let user: { code: number; err: string };
+    if (preferredPython().includes('dashboard')) {
+      // Ceph's dashboard: HTTPS with its own self-signed certificate, and the
+      // password only from a file (-i), never on a command line.
+      const dashCert = await ctl('dashboard', 'create-self-signed-cert');
+      if (dashCert.code) say(`dashboard: could not create a certificate: ${dashCert.err.trim()}`);
+      const pwFile = path.join(o.data, '.dashboard-password');
+      fs.writeFileSync(pwFile, password, { mode: 0o600 });
+      try {
+        user = await ctl('dashboard', 'ac-user-create', 'admin', '-i', pwFile, 'administrator', '--force-password');
+      } finally {
+        fs.rmSync(pwFile, { force: true });
+      }
+    } else {
+      user = await ctl('dashboard', 'ac-user-create', 'admin', password, 'true');
+    }
     if (user.code) say(`dashboard: could not create the admin user: ${user.err.trim()}`);
     else fs.writeFileSync(path.join(o.data, 'dashboard-admin'), `admin ${password}\n`, { mode: 0o600 });
     fs.writeFileSync(marker, new Date().toISOString() + '\n');
@@ -381,7 +411,10 @@ async function pluginsReady(o: { standby: string; keyring: string; data: string;
     await new Promise((r) => setTimeout(r, 500));
   }
   for (const m of want) say(`${m}: ${services[m] ?? 'not serving yet (bin/mgrctl mgr services; bin/mgrctl status for why)'}`);
-  if (services.dashboard) say(`dashboard login: admin, password in ${path.join(o.data, 'dashboard-admin')}`);
+  if (services.dashboard)
+    say(
+      `dashboard login: admin, password in ${path.join(o.data, 'dashboard-admin')} (${preferredPython().includes('dashboard') ? "Ceph's dashboard, from ceph-mgr-dashboard" : "mgrpc's own dashboard; install ceph-mgr-dashboard for Ceph's"})`,
+    );
 }
 
 if (require.main === module) void main();

@@ -7,6 +7,7 @@
 // same time agree and rates come out non-zero.
 /* eslint-disable @typescript-eslint/no-explicit-any -- Ceph's JSON (maps, views, counters) is read field by field, as Ceph's modules do */
 import { pacificTemplates, hash32, osdPerfSchema, PerfValueGenerator } from './perf';
+import { UpmapItems, UpmapPair } from './upmap';
 import { bluestoreMetadata } from './devices';
 import { rbdImageStats, RbdImageStats } from './rbd';
 
@@ -31,6 +32,8 @@ export interface ClusterOptions {
   osdBytes?: number;
   /** Clock in seconds since the Unix epoch (default Date.now()/1000); tests pin it. */
   now?: () => number;
+  /** Seconds a PG backfills after it moved to other OSDs (default 10; each PG takes 0.5 to 1.5 times that). */
+  backfillSec?: number;
 }
 
 export interface SimOsd {
@@ -94,10 +97,15 @@ export interface SimPg {
   /** When it was last scrubbed and deep-scrubbed (seconds; 0: at creation). */
   lastScrubStamp: number;
   lastDeepScrubStamp: number;
+  /** Until when (seconds) the PG backfills onto OSDs it moved to; 0: it never moved. */
+  backfillFrom: number;
+  backfillUntil: number;
 }
 
 /** The part of a PG's stats that changes every report (see SimCluster.pgDynamic). */
 export interface PgDynamic {
+  /** The state reported: the PG's, or active+remapped+backfilling while it backfills after a move. */
+  state: string;
   writes: number;
   logSize: number;
   reportedSeq: number;
@@ -242,6 +250,8 @@ export class SimCluster {
   readonly osdFlags = new Set<string>(['sortbitwise', 'recovery_deletes', 'purged_snapdirs', 'pglog_hardlimit']);
   /** The monitors' configuration database, as `config set` leaves it. */
   readonly configDb: ConfigEntry[] = [];
+  /** The OSD map's pg_upmap_items (`osd pg-upmap-items`): they change where PGs map. */
+  readonly upmaps = new UpmapItems();
   readonly now: () => number;
   private readonly rand: () => number;
   private readonly opts: Required<Omit<ClusterOptions, 'now'>>;
@@ -273,6 +283,7 @@ export class SimCluster {
       seed: options.seed ?? 1,
       ioRate: options.ioRate ?? 100,
       osdBytes: options.osdBytes ?? 1024 ** 3,
+      backfillSec: options.backfillSec ?? 10,
     };
     if (!Number.isInteger(o.osds) || o.osds < 1) throw new RangeError(`osds must be a whole number of at least 1, got ${o.osds}`);
     if (!Number.isInteger(o.pools) || o.pools < 1) throw new RangeError(`pools must be a whole number of at least 1, got ${o.pools}`);
@@ -385,6 +396,8 @@ export class SimCluster {
         baseObjects: hash32(this.seed + 1, pool.id * 100003 + ps) % 200,
         lastScrubStamp: 0,
         lastDeepScrubStamp: 0,
+        backfillFrom: 0,
+        backfillUntil: 0,
       });
     }
   }
@@ -398,7 +411,7 @@ export class SimCluster {
     const n = this.osds.length;
     const out: number[] = [];
     const hosts = new Set<number>();
-    const usable = (o: number) => this.osds[o].in && this.osds[o].weight > 0;
+    const usable = (o: number) => this.usable(o);
     const spreadHosts = this.hostCount >= size;
     for (let attempt = 0; out.length < size && attempt < 1000; attempt++) {
       const o = hash32(this.seed ^ (pool * 7919), ps * 131 + attempt) % n;
@@ -411,14 +424,26 @@ export class SimCluster {
     return out;
   }
 
-  /** Places the PGs again (after OSDs went out or in, or a pool's size changed). */
+  /** An OSD PGs may map to: in, with a weight above 0. */
+  private usable(o: number): boolean {
+    return this.osds[o].in && this.osds[o].weight > 0;
+  }
+
+  /**
+   * Places the PGs again (after OSDs went out or in, a pool's size or the
+   * upmap items changed). A PG that moves backfills onto its new OSDs for a
+   * while (backfillSec), as data moving would.
+   */
   private replacePgs(): void {
     const sizes = new Map(this.pools.map((p) => [p.id, p.size]));
+    const now = this.now();
     for (const pg of this.pgs) {
-      const acting = this.place(pg.pool, pg.ps, sizes.get(pg.pool) ?? 1);
+      const acting = this.upmaps.apply(pg.pgid, this.place(pg.pool, pg.ps, sizes.get(pg.pool) ?? 1), (o) => this.usable(o));
       if (acting.join(',') === pg.acting.join(',')) continue;
       pg.acting = acting;
       pg.mappingEpoch = this.epoch;
+      pg.backfillFrom = now;
+      pg.backfillUntil = now + this.opts.backfillSec * (0.5 + (hash32(this.seed + 2, pg.pool * 100003 + pg.ps + this.epoch) % 1000) / 1000);
       // let fixPgStates recompute up and state
       pg.up = [];
       pg.state = '';
@@ -609,9 +634,29 @@ export class SimCluster {
   deletePool(pool: SimPool): void {
     if (this.pools.length === 1) throw new Error('the last pool cannot be removed');
     this.bump();
+    this.upmaps.deletePool(pool.id);
     this.pools.splice(this.pools.indexOf(pool), 1);
     for (let i = this.pgs.length - 1; i >= 0; i--) if (this.pgs[i].pool === pool.id) this.pgs.splice(i, 1);
     this.reindex();
+  }
+
+  /** The PG of this id, if its pool has it. */
+  pg(pgid: string): SimPg | undefined {
+    return this.pgs.find((p) => p.pgid === pgid);
+  }
+
+  /** `osd pg-upmap-items`: the PG's pairs in a new epoch; the PG moves (and backfills) if they change its OSDs. */
+  setPgUpmapItems(pgid: string, pairs: UpmapPair[]): void {
+    this.bump();
+    this.upmaps.set(pgid, pairs);
+    this.replacePgs();
+  }
+
+  /** `osd rm-pg-upmap-items`: the PG maps where CRUSH puts it again. */
+  clearPgUpmapItems(pgid: string): void {
+    this.bump();
+    this.upmaps.delete(pgid);
+    this.replacePgs();
   }
 
   /** The pool ids the file system uses (they cannot be removed). */
@@ -760,7 +805,25 @@ export class SimCluster {
       osds,
       pool_max: Math.max(...this.pools.map((p) => p.id)),
       pools,
+      pg_upmap_items: this.upmaps.dump(),
     };
+  }
+
+  /**
+   * Where this epoch's OSD map puts each PG (what CRUSH and the upmap items
+   * give; Ceph's OSDMapMapping): per pool, by placement seed, the up and
+   * acting sets. Not a map Ceph has: the simulator's CRUSH results, which
+   * the manager's stand-in OSDMap objects map PGs with.
+   */
+  pgMappings(): { epoch: number; pools: Record<string, { up: number[][]; acting: number[][] }> } {
+    const pools: Record<string, { up: number[][]; acting: number[][] }> = {};
+    for (const p of this.pools) pools[String(p.id)] = { up: [], acting: [] };
+    for (const pg of this.pgs) {
+      const m = pools[String(pg.pool)];
+      m.up[pg.ps] = pg.up;
+      m.acting[pg.ps] = pg.up;
+    }
+    return { epoch: this.epoch, pools };
   }
 
   /** The CRUSH map as get("osd_map_crush") gives it: hosts and their shadow (~hdd) trees. */
@@ -1224,11 +1287,16 @@ export class SimCluster {
     const fillBytes = Math.floor((this.poolFill.get(pool.id) ?? 0) / pool.pgNum);
     const objects = pg.baseObjects + Math.floor(writes / 4) + Math.floor(fillBytes / OBJECT_BYTES);
     const missing = pool.size - pg.up.length;
+    // Backfilling onto the OSDs it moved to: one replica misplaced, recovered bit by bit.
+    const backfill = pg.state === 'active+clean' && t < pg.backfillUntil;
+    const state = backfill ? 'active+remapped+backfilling' : pg.state;
+    const moved = pg.backfillUntil > pg.backfillFrom ? Math.min(1, (t - pg.backfillFrom) / (pg.backfillUntil - pg.backfillFrom)) : 0;
     const now: PgDynamic['now'] = ['last_fresh', 'last_peered', 'last_unstale'];
-    if (pg.state.startsWith('active')) now.push('last_active');
-    if (pg.state === 'active+clean') now.push('last_clean');
+    if (state.startsWith('active')) now.push('last_active');
+    if (state === 'active+clean') now.push('last_clean');
     if (!missing) now.push('last_fullsized', 'last_undegraded');
     return {
+      state,
       writes,
       logSize: Math.min(writes, 3000),
       reportedSeq: 35 + Math.floor(dt / 5),
@@ -1237,6 +1305,9 @@ export class SimCluster {
         num_object_copies: objects * pool.size,
         num_objects: objects,
         num_objects_degraded: objects * missing,
+        num_objects_misplaced: backfill ? Math.ceil(objects * (1 - moved)) : 0,
+        num_objects_recovered: pg.backfillUntil ? Math.floor(objects * moved) : 0,
+        num_bytes_recovered: pg.backfillUntil ? Math.floor(objects * moved) * OBJECT_BYTES : 0,
         num_objects_dirty: objects,
         num_read: reads,
         num_read_kb: reads * 4,
@@ -1280,7 +1351,7 @@ export class SimCluster {
       reported_epoch: this.epoch,
       reported_seq: d.reportedSeq,
       stat_sum: { ...tpl.stat_sum, ...d.statSum },
-      state: pg.state,
+      state: d.state,
       up: pg.up,
       up_primary: pg.up.length ? pg.up[0] : -1,
       version: `${pg.mappingEpoch}'${d.writes}`,

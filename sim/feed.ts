@@ -43,6 +43,7 @@ const MAP_ORDER = [
   'mon_status',
   'health_mon',
   'crush_map',
+  'pg_mappings',
   'osd_map',
   'mon_config',
   'config',
@@ -61,6 +62,7 @@ const GET_NAME: Record<FeedMap, string> = {
   // not readable with get(): its stored epoch comes from PutMap's refusal
   health_mon: '',
   crush_map: 'osd_map_crush',
+  pg_mappings: 'pg_mappings',
   osd_map: 'osd_map',
   mon_config: 'mon_config',
   config: 'config',
@@ -161,6 +163,7 @@ export class MapFeed {
       this.events.push(ev);
       this.log.info('event', { ...ev });
       this.dirty.add('osd_map');
+      this.dirty.add('pg_mappings');
       await this.flushNow().catch((e) => this.log.warn('maps not pushed after event; will retry', { error: (e as Error).message }));
       // What the monitors would write to the cluster log.
       const message =
@@ -181,6 +184,7 @@ export class MapFeed {
   pushOsdMap(): Promise<void> {
     return this.run(async () => {
       this.dirty.add('osd_map');
+      this.dirty.add('pg_mappings');
       await this.flushNow();
     });
   }
@@ -217,8 +221,11 @@ export class MapFeed {
     return this.run(async () => {
       const { result, changed } = change();
       for (const m of changed) this.dirty.add(m);
-      // The monitors' health follows the osd map.
-      if (changed.includes('osd_map')) this.noteMonHealth();
+      // The monitors' health and the PG mappings follow the osd map.
+      if (changed.includes('osd_map')) {
+        this.noteMonHealth();
+        this.dirty.add('pg_mappings');
+      }
       await this.flushNow();
       return result;
     });
@@ -312,6 +319,8 @@ export class MapFeed {
         return mgrConfig(c);
       case 'crush_map':
         return c.crushMap();
+      case 'pg_mappings':
+        return c.pgMappings();
       case 'fs_map':
         return { ...c.fsMap(), epoch };
       case 'mon_map':
@@ -336,7 +345,7 @@ export class MapFeed {
   /** Pushes one map at the next epoch; if cluster-state holds a later one (an earlier run), moves past it. */
   private async pushMap(name: FeedMap): Promise<void> {
     for (let tries = 0; ; tries++) {
-      const epoch = name === 'osd_map' ? this.cluster.epoch : (this.epochs.get(name) ?? 0) + 1;
+      const epoch = name === 'osd_map' || name === 'pg_mappings' ? this.cluster.epoch : (this.epochs.get(name) ?? 0) + 1;
       const body = JSON.stringify(this.build(name, epoch));
       const json = Buffer.from(body);
       try {
@@ -351,7 +360,7 @@ export class MapFeed {
         const stored = GET_NAME[name] ? (await this.client.get({ what: GET_NAME[name] })).epoch : Number(/stored epoch (\d+)/.exec(e.details)?.[1] ?? NaN);
         if (!Number.isSafeInteger(stored)) throw e;
         this.log.info('cluster-state holds a later epoch; continuing after it', { map: name, stored });
-        if (name === 'osd_map') this.cluster.advanceEpochTo(stored + 1);
+        if (name === 'osd_map' || name === 'pg_mappings') this.cluster.advanceEpochTo(stored + 1);
         else this.epochs.set(name, stored);
       }
     }

@@ -1,6 +1,7 @@
 // The simulated cluster's monitors, as far as commands go: the writes
-// (`osd pool create|set|set-quota|delete|rm`, `osd out|in|down|reweight`,
-// `osd set|unset`, `config set`) checked and answered as a Pacific monitor
+// (`osd pool create|set|set-quota|delete|rm|rename`, `osd pool application enable|disable`,
+// `osd out|in|down|reweight`, `osd set|unset`, `osd pg-upmap-items`,
+// `osd rm-pg-upmap-items`, `config set|rm`) checked and answered as a Pacific monitor
 // answers them (same return codes and messages), applied to the simulated
 // cluster through the feed, which pushes the changed maps to cluster-state
 // before the answer goes back. Reads are answered by daemon-server from
@@ -16,7 +17,7 @@ import type { Logger } from '../lib/log';
 import { SimCluster, ConfigEntry, SimPool } from './cluster';
 import { ChangedMap, MapFeed } from './feed';
 import { configOptions } from './config';
-import { EBUSY, EINVAL, ENOENT, EOPNOTSUPP, EPERM, ERANGE } from '../lib/errno';
+import { EBUSY, EEXIST, EINVAL, ENOENT, EOPNOTSUPP, EPERM, ERANGE } from '../lib/errno';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Cmd = Record<string, any>;
@@ -156,6 +157,18 @@ export class SimMonitor {
         return this.osdFlag(prefix === 'osd set', cmd);
       case 'config set':
         return this.configSet(cmd);
+      case 'config rm':
+        return this.configRm(cmd);
+      case 'osd pg-upmap-items':
+        return this.pgUpmapItems(cmd);
+      case 'osd rm-pg-upmap-items':
+        return this.rmPgUpmapItems(cmd);
+      case 'osd pool application enable':
+        return this.poolApplicationEnable(cmd);
+      case 'osd pool application disable':
+        return this.poolApplicationDisable(cmd);
+      case 'osd pool rename':
+        return this.poolRename(cmd);
     }
     throw new Refused(EINVAL, `command '${prefix}' is not answered by the simulated monitors`);
   }
@@ -465,19 +478,94 @@ export class SimMonitor {
     return `${flags.join(',')} is ${on ? 'set' : 'unset'}`;
   }
 
+  // ---- upmap (the balancer's) -------------------------------------------
+
+  private upmapPg(cmd: Cmd) {
+    const pgid = String(cmd.pgid);
+    const pg = this.c.pg(pgid.replace(/\.0*([0-9a-f])/i, '.$1').toLowerCase());
+    if (!pg) throw new Refused(ENOENT, `pg ${pgid} does not exist`);
+    return pg;
+  }
+
+  /** OSDMonitor's `osd pg-upmap-items`: pairs of OSDs, checked as Ceph checks them. */
+  private async pgUpmapItems(cmd: Cmd): Promise<string> {
+    const pg = this.upmapPg(cmd);
+    const ids: number[] = (Array.isArray(cmd.id) ? cmd.id : [cmd.id]).map(Number);
+    if (ids.length % 2) throw new Refused(EINVAL, 'you must specify pairs of osd ids to be remapped');
+    const size = this.c.pools.find((p) => p.id === pg.pool)!.size;
+    if (ids.length / 2 > size) throw new Refused(EINVAL, `num of osd pairs (${ids.length / 2}) > pool size (${size})`);
+    let notes = '';
+    const pairs: Array<[number, number]> = [];
+    for (let i = 0; i < ids.length; i += 2) {
+      const [from, to] = [ids[i], ids[i + 1]];
+      if (from === to) {
+        notes += `from osd.${from} == to osd.${to}, `;
+        continue;
+      }
+      for (const o of [from, to]) if (!this.c.osds[o]) throw new Refused(ENOENT, `${notes}osd.${o} does not exist`);
+      if (pairs.some(([f, t]) => f === from && t === to)) {
+        notes += `osd.${from} -> osd.${to} already exists, `;
+        continue;
+      }
+      pairs.push([from, to]);
+    }
+    if (!pairs.length) throw new Refused(EINVAL, `${notes}no valid upmap items(pairs) is specified`);
+    await this.apply(() => ({ result: this.c.setPgUpmapItems(pg.pgid, pairs), changed: ['osd_map'] }));
+    return `${notes}set ${pg.pgid} pg_upmap_items mapping to [${pairs.map(([f, t]) => `${f}->${t}`).join(',')}]`;
+  }
+
+  private async rmPgUpmapItems(cmd: Cmd): Promise<string> {
+    const pg = this.upmapPg(cmd);
+    await this.apply(() => ({ result: this.c.clearPgUpmapItems(pg.pgid), changed: ['osd_map'] }));
+    return `clear ${pg.pgid} pg_upmap_items mapping`;
+  }
+
+  /** `osd pool application enable`: as OSDMonitor::prepare_command_pool_application. */
+  private async poolApplicationEnable(cmd: Cmd): Promise<string> {
+    const p = this.pool(cmd.pool);
+    const app = String(cmd.app);
+    if (app.length > 128) throw new Refused(EINVAL, 'application name must be 128 characters or less');
+    if (p.applications[app]) return `application '${app}' already enabled on pool '${p.name}'`;
+    if (Object.keys(p.applications).length && cmd.yes_i_really_mean_it !== true)
+      throw new Refused(EPERM, `Are you SURE? Pool '${p.name}' already has an enabled application; pass --yes-i-really-mean-it to proceed anyway`);
+    await this.apply(() => ({ result: this.c.changePool(p, (pool) => (pool.applications[app] = {})), changed: ['osd_map'] }));
+    return `enabled application '${app}' on pool '${p.name}'`;
+  }
+
+  /** OSDMonitor's `osd pool application disable`: forced only; not enabled is no error. */
+  private async poolApplicationDisable(cmd: Cmd): Promise<string> {
+    const p = this.pool(cmd.pool);
+    const app = String(cmd.app);
+    if (cmd.yes_i_really_mean_it !== true)
+      throw new Refused(
+        EPERM,
+        'Are you SURE? Disabling an application within a pool might result in loss of application functionality; pass --yes-i-really-mean-it to proceed anyway',
+      );
+    if (!p.applications[app]) return `application '${app}' is not enabled on pool '${p.name}'`;
+    await this.apply(() => ({ result: this.c.changePool(p, (pool) => delete pool.applications[app]), changed: ['osd_map'] }));
+    return `disable application '${app}' on pool '${p.name}'`;
+  }
+
+  /** OSDMonitor's `osd pool rename`, idempotent as Ceph's: the source gone and the destination there is success. */
+  private async poolRename(cmd: Cmd): Promise<string> {
+    const [from, to] = [String(cmd.srcpool), String(cmd.destpool)];
+    const src = this.c.pool(from);
+    const dst = this.c.pool(to);
+    if (!src) {
+      if (dst) return `pool '${from}' does not exist; pool '${to}' does -- assuming successful rename`;
+      throw new Refused(ENOENT, `unrecognized pool '${from}'`);
+    }
+    if (dst) throw new Refused(EEXIST, `pool '${to}' already exists`);
+    await this.apply(() => ({ result: this.c.changePool(src, (pool) => (pool.name = to)), changed: ['osd_map'] }));
+    return `pool '${from}' renamed to '${to}'`;
+  }
+
   // ---- config -----------------------------------------------------------
 
   private async configSet(cmd: Cmd): Promise<string> {
-    const who = String(cmd.who);
+    const { section, mask } = configTarget(String(cmd.who));
     const name = String(cmd.name);
     const value = String(cmd.value);
-    const slash = who.indexOf('/');
-    const section = slash < 0 ? who : who.slice(0, slash);
-    const mask = slash < 0 ? '' : who.slice(slash + 1);
-    const type = section.split('.')[0];
-    if (section !== 'global' && !CONFIG_TYPES.has(type)) throw new Refused(EINVAL, `unrecognized config target '${who}'`);
-    if (mask && !/^(host|class):[A-Za-z0-9_.-]+$/.test(mask))
-      throw new Refused(EINVAL, `unrecognized config mask '${mask}' (host:<name> or class:<device class>)`);
     const module = /^mgr\/([A-Za-z0-9_-]+)\/(.+)$/.exec(name);
     let level = 'advanced';
     let runtime = true;
@@ -502,6 +590,35 @@ export class SimMonitor {
     }
     return '';
   }
+
+  /** ConfigMonitor's `config rm`: the entry goes (none there is no error); a module option returns to its default. */
+  private async configRm(cmd: Cmd): Promise<string> {
+    const { section, mask } = configTarget(String(cmd.who));
+    const name = String(cmd.name);
+    await this.apply(() => {
+      const i = this.c.configDb.findIndex((e) => e.section === section && e.name === name && e.mask === mask);
+      if (i < 0) return { result: null, changed: [] };
+      this.c.configDb.splice(i, 1);
+      return { result: null, changed: ['mon_config', 'config'] };
+    });
+    const module = /^mgr\/([A-Za-z0-9_-]+)\/(.+)$/.exec(name);
+    if (module && (section === 'mgr' || section === 'global' || section.startsWith('mgr.'))) {
+      const id = section.startsWith('mgr.') ? `${section.slice(4)}/` : '';
+      await this.o.feed.setStore(`config/mgr/${module[1]}/${id}${module[2]}`, null);
+    }
+    return '';
+  }
+}
+
+/** A config target ("osd", "osd.3", "osd/class:hdd", "global"), checked as ConfigMonitor checks it. */
+function configTarget(who: string): { section: string; mask: string } {
+  const slash = who.indexOf('/');
+  const section = slash < 0 ? who : who.slice(0, slash);
+  const mask = slash < 0 ? '' : who.slice(slash + 1);
+  if (section !== 'global' && !CONFIG_TYPES.has(section.split('.')[0])) throw new Refused(EINVAL, `unrecognized config target '${who}'`);
+  if (mask && !/^(host|class):[A-Za-z0-9_.-]+$/.test(mask))
+    throw new Refused(EINVAL, `unrecognized config mask '${mask}' (host:<name> or class:<device class>)`);
+  return { section, mask };
 }
 
 /** Checks a value against the option's type, as Ceph's config set does. */

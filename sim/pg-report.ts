@@ -33,7 +33,8 @@ const STATFS_INDEX = new Map<string, number>(STATFS_KEYS.map((k, i) => [k, i]));
 
 interface PgTemplate {
   pg: SimPg;
-  /** The scrub stamps the fixed part was made with (a scrub changes them between epochs). */
+  /** The state and scrub stamps the fixed part was made with (a backfill's end or a scrub changes them between epochs). */
+  state: string;
   scrub: number;
   deepScrub: number;
   /** The event-only fields, encoded. */
@@ -68,8 +69,11 @@ export class OsdPgReportEncoder {
     const nsec = (us % 1e6) * 1000;
     for (let k = 0; k < this.templates.length; k++) {
       let tpl = this.templates[k];
-      if (tpl.scrub !== tpl.pg.lastScrubStamp || tpl.deepScrub !== tpl.pg.lastDeepScrubStamp) tpl = this.templates[k] = this.template(tpl.pg, t);
-      const d = this.cluster.pgDynamic(tpl.pg, t);
+      let d = this.cluster.pgDynamic(tpl.pg, t);
+      if (tpl.state !== d.state || tpl.scrub !== tpl.pg.lastScrubStamp || tpl.deepScrub !== tpl.pg.lastDeepScrubStamp) {
+        tpl = this.templates[k] = this.template(tpl.pg, t);
+        d = this.cluster.pgDynamic(tpl.pg, t);
+      }
       const body = this.pgBody.reset().raw(tpl.fixed);
       // version {epoch, version}
       const v = this.part.reset().tag(1, WIRE_VARINT).varint32(tpl.mappingEpoch);
@@ -122,9 +126,11 @@ export class OsdPgReportEncoder {
     STAT_SUM_KEYS.forEach((k, i) => (stat[i] = (typed.statSum as unknown as Record<string, number>)[camel(k)]));
     // leave out what encode() writes every time
     const fixed: PgStat = { ...typed, version: undefined, reportedSeq: 0, logSize: 0, ondiskLogSize: 0, statSum: undefined };
-    for (const k of this.cluster.pgDynamic(pg, t).now) (fixed as unknown as Record<string, unknown>)[camel(k)] = undefined;
+    const d = this.cluster.pgDynamic(pg, t);
+    for (const k of d.now) (fixed as unknown as Record<string, unknown>)[camel(k)] = undefined;
     return {
       pg,
+      state: d.state,
       scrub: pg.lastScrubStamp,
       deepScrub: pg.lastDeepScrubStamp,
       fixed: PgStat.encode(fixed).finish(),

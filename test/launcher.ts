@@ -14,9 +14,12 @@ export const ROOT = path.resolve(__dirname, '..');
 
 /**
  * Every port the local set-up uses (cli/start.ts), before the offset; 7210/9210: a second standby
- * replica; 7500: the simulator's monitor endpoint; 7600/9600: ceph-feed.
+ * replica; 7500: the simulator's monitor endpoint; 7600/9600: ceph-feed; 8443/8444: Ceph's
+ * dashboard (HTTPS).
  */
-const BASE_PORTS = [7100, 7200, 7210, 7300, 7301, 7400, 7401, 7500, 7600, 9100, 9200, 9210, 9300, 9301, 9400, 9401, 9600, 8003, 8004, 8080, 8081, 9283, 9284];
+const BASE_PORTS = [
+  7100, 7200, 7210, 7300, 7301, 7400, 7401, 7500, 7600, 9100, 9200, 9210, 9300, 9301, 9400, 9401, 9600, 8003, 8004, 8080, 8081, 8443, 8444, 9283, 9284,
+];
 
 /**
  * An offset for the local set-up's ports that parallel test files and a

@@ -29,7 +29,13 @@ const OPTIONS = {
     default: '',
     desc: 'standby host:port, comma-separated for several replicas (empty: always active, modules from MGR_MODULES)',
   },
-  alwaysOn: { env: 'MGR_ALWAYS_ON_MODULES', flag: 'always-on-modules', type: 'string', default: 'status', desc: 'modules that are always on' },
+  alwaysOn: {
+    env: 'MGR_ALWAYS_ON_MODULES',
+    flag: 'always-on-modules',
+    type: 'string',
+    default: 'status',
+    desc: "modules that are always on without a standby service (with one, the MgrMap's list wins: Ceph Pacific's always-on set)",
+  },
   commandTimeoutMs: {
     env: 'MGR_MODULE_COMMAND_TIMEOUT_MS',
     flag: 'command-timeout-ms',

@@ -1,5 +1,6 @@
 // module-host's peers as its domain sees them: cluster-state (the modules'
-// get(), daemon queries, store, health, cluster log, and the Watch stream)
+// get(), daemon queries, store, health, cluster log, the progress events it
+// reports, and the Watch stream)
 // over a client of the one factory (lib/client.ts).
 import { callFailure, PeerClient } from '../../lib/client';
 import { ClusterStateServiceDefinition, DaemonQueryKind, WatchEventKind } from '../../lib/gen/ceph/mgr/v1/cluster_state';
@@ -58,6 +59,24 @@ export function clusterStatePeer(cs: ClusterStateClient, mgrName: string): Clust
     },
     async setHealthChecks(checks) {
       await cs.setHealthChecks({ source: 'module-host', checks });
+    },
+    async putReport(name, json) {
+      // Epochs grow from what is stored (another manager may have reported
+      // before us); one retry if another report lands in between.
+      for (let tries = 0; ; tries++) {
+        let epoch = 1;
+        try {
+          epoch = (await cs.get({ what: name })).epoch + 1;
+        } catch (e) {
+          if (callFailure(e).kind !== 'not_found') throw e;
+        }
+        try {
+          await cs.putMap({ name, epoch, json: Buffer.from(json) });
+          return;
+        } catch (e) {
+          if (tries > 0 || callFailure(e).kind !== 'precondition') throw e;
+        }
+      }
     },
     async clusterLog(channel, priority, message) {
       await cs.appendClusterLog({ entries: [{ channel, priority, name: `mgr.${mgrName}`, message, stamp: Date.now() / 1000 }] });

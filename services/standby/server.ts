@@ -5,6 +5,7 @@ import * as prom from 'prom-client';
 import { Channel } from 'nice-grpc';
 import { startService, RunningService, TlsOptions } from '../../lib/server';
 import { openChannel, makeClient } from '../../lib/client';
+import { ALWAYS_ON_MODULES } from '../../lib/always-on-modules';
 import { StandbyServiceDefinition } from '../../lib/gen/ceph/mgr/v1/standby';
 import type { MgrMap } from '../../lib/gen/ceph/mgr/v1/standby';
 import { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cluster_state';
@@ -20,7 +21,7 @@ export const DEFAULT_GRACE_MS = 3000;
 export const DEFAULT_ETCD_LEASE_TTL_S = 2;
 export const DEFAULT_ETCD_PREFIX = '/mgrpc/standby/';
 export const DEFAULT_INITIAL_MODULES = ['hello', 'selftest'];
-export const DEFAULT_ALWAYS_ON_MODULES = ['status'];
+export const DEFAULT_ALWAYS_ON_MODULES = ALWAYS_ON_MODULES;
 
 export interface StandbyOptions {
   host?: string;

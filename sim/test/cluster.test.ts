@@ -158,6 +158,44 @@ describe('SimCluster model', () => {
     expect(c.pgStateCounts()).toEqual({ 'active+clean': 128 });
   });
 
+  it('pg_upmap_items move a PG, which backfills onto its new OSD and then is clean; the PG mappings follow', () => {
+    let now = T0;
+    const c = new SimCluster({ osds: 12, osdsPerHost: 3, pgs: 128, backfillSec: 10, now: () => now });
+    const pg = c.pgs[0];
+    const [from] = pg.up;
+    // an OSD on a host the PG does not use yet
+    const to = c.osds.find((o) => !pg.up.some((x) => c.osds[x].host === o.host))!.id;
+    const e0 = c.epoch;
+    c.setPgUpmapItems(pg.pgid, [[from, to]]);
+    expect(c.epoch).toBe(e0 + 1);
+    expect(pg.up).toContain(to);
+    expect(pg.up).not.toContain(from);
+    expect(c.osdMap().pg_upmap_items).toEqual([{ pgid: pg.pgid, mappings: [{ from, to }] }]);
+    const mapped = c.pgMappings();
+    expect(mapped.epoch).toBe(e0 + 1);
+    expect(mapped.pools[String(pg.pool)].up[pg.ps]).toEqual(pg.up);
+    // Backfilling now: one replica misplaced, recovered bit by bit.
+    now += 1;
+    const during = c.pgStat(pg, now);
+    expect(during.state).toBe('active+remapped+backfilling');
+    expect(during.stat_sum.num_objects_misplaced).toBeGreaterThan(0);
+    const half = c.pgStat(pg, pg.backfillFrom + (pg.backfillUntil - pg.backfillFrom) / 2).stat_sum.num_bytes_recovered;
+    expect(half).toBeGreaterThan(during.stat_sum.num_bytes_recovered);
+    now = pg.backfillUntil + 1;
+    const after = c.pgStat(pg, now);
+    expect(after.state).toBe('active+clean');
+    expect(after.stat_sum.num_objects_misplaced).toBe(0);
+    // Other PGs did not move.
+    expect(c.pgs.filter((p) => p.backfillUntil > 0).map((p) => p.pgid)).toEqual([pg.pgid]);
+    // An item whose target is out is skipped, as Ceph's _apply_upmap skips it.
+    c.setOsdsIn([to], false);
+    expect(pg.up).not.toContain(to);
+    c.setOsdsIn([to], true);
+    c.clearPgUpmapItems(pg.pgid);
+    expect(pg.up).toContain(from);
+    expect(c.osdMap().pg_upmap_items).toEqual([]);
+  });
+
   it('creating a pool adds PGs in a new epoch', () => {
     const c = new SimCluster({ now: () => T0 });
     const ev = c.createPool('bench', 16);

@@ -164,4 +164,46 @@ describe('simulated monitors', () => {
     expect((await view('config')).osd_pool_default_size).toBe('2');
     expect((await view('config')).fsid).toBe(sim.fsid);
   });
+
+  it('osd pool application disable needs --yes-i-really-mean-it and is idempotent; osd pool rename is too, as a Pacific monitor', async () => {
+    await run({ prefix: 'osd pool create', pool: 'apps', pg_num: 4 });
+    expect(await run({ prefix: 'osd pool application enable', pool: 'apps', app: 'rbd' })).toMatchObject({
+      retcode: 0,
+      stderr: "enabled application 'rbd' on pool 'apps'",
+    });
+    expect(await run({ prefix: 'osd pool application disable', pool: 'apps', app: 'rbd' })).toMatchObject({
+      retcode: -1,
+      stderr:
+        'Are you SURE? Disabling an application within a pool might result in loss of application functionality; pass --yes-i-really-mean-it to proceed anyway',
+    });
+    const disable = { prefix: 'osd pool application disable', pool: 'apps', app: 'rbd', yes_i_really_mean_it: true };
+    expect(await run(disable)).toMatchObject({ retcode: 0, stderr: "disable application 'rbd' on pool 'apps'" });
+    expect((await view('osd_map')).pools.find((p: any) => p.pool_name === 'apps').application_metadata).toEqual({});
+    expect(await run(disable)).toMatchObject({ retcode: 0, stderr: "application 'rbd' is not enabled on pool 'apps'" });
+    expect(await run({ prefix: 'osd pool rename', srcpool: 'apps', destpool: 'apps2' })).toMatchObject({
+      retcode: 0,
+      stderr: "pool 'apps' renamed to 'apps2'",
+    });
+    expect((await view('osd_map')).pools.map((p: any) => p.pool_name)).toEqual(expect.arrayContaining(['apps2']));
+    expect(await run({ prefix: 'osd pool rename', srcpool: 'apps', destpool: 'apps2' })).toMatchObject({
+      retcode: 0,
+      stderr: "pool 'apps' does not exist; pool 'apps2' does -- assuming successful rename",
+    });
+    expect((await run({ prefix: 'osd pool rename', srcpool: 'apps2', destpool: 'rbd' })).retcode).toBe(-17);
+    expect((await run({ prefix: 'osd pool rename', srcpool: 'nosuch', destpool: 'other' })).retcode).toBe(-2);
+  });
+
+  it('config rm clears an entry (the configuration page resets an option so), a module option back to its default; none there answers 0', async () => {
+    expect((await run({ prefix: 'config set', who: 'osd', name: 'osd_recovery_sleep', value: '0.5' })).retcode).toBe(0);
+    const has = async () => ((await view('mon_config')).options as any[]).some((e) => e.section === 'osd' && e.name === 'osd_recovery_sleep');
+    expect(await has()).toBe(true);
+    expect(await run({ prefix: 'config rm', who: 'osd', name: 'osd_recovery_sleep' })).toMatchObject({ retcode: 0, stderr: '' });
+    expect(await has()).toBe(false);
+    expect((await run({ prefix: 'config rm', who: 'osd', name: 'osd_recovery_sleep' })).retcode).toBe(0);
+    expect((await run({ prefix: 'config rm', who: 'nosuch', name: 'osd_recovery_sleep' })).retcode).toBe(-22);
+    expect((await run({ prefix: 'config set', who: 'mgr', name: 'mgr/balancer/sleep_interval', value: '30' })).retcode).toBe(0);
+    expect(await cs.state.kv.get('config/mgr/balancer/sleep_interval')).toBe('30');
+    expect((await run({ prefix: 'config rm', who: 'mgr', name: 'mgr/balancer/sleep_interval' })).retcode).toBe(0);
+    expect(await cs.state.kv.get('config/mgr/balancer/sleep_interval')).toBeUndefined();
+  });
 });

@@ -22,8 +22,12 @@ export const MAP_NAMES = [
   'crush_map_text',
   'devices',
   'osd_ping_times',
-  'pg_progress',
   'rbd_image_stats',
+  // The active manager's progress events (its report to the monitors): {"<id>": {message, progress, add_to_ceph_s}}.
+  'progress_events',
+  // Not a Ceph map: the simulator's CRUSH results for the current osd map
+  // epoch (up and acting per PG), which module-host's stand-in OSDMap maps with.
+  'pg_mappings',
 ] as const;
 export type MapName = (typeof MAP_NAMES)[number];
 const MAP_SET = new Set<string>(MAP_NAMES);

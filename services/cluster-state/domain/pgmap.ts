@@ -277,13 +277,16 @@ export class PgMap {
     this.recordDelta();
   }
 
-  /** Drops the PGs of pools that no longer exist in the osd map. */
-  prunePools(existing: Set<number>): boolean {
+  /** Drops the PGs the osd map no longer has: their pool is gone, or its pg_num (pool -> pg_num) shrank below them. */
+  prunePools(existing: Map<number, number>): boolean {
     let changed = false;
     for (const [key, row] of this.index) {
       const pool = Math.floor(key / 4294967296);
-      if (existing.has(pool)) continue;
+      const pgNum = existing.get(pool);
+      if (pgNum !== undefined && key % 4294967296 < pgNum) continue;
       this.total.add(this.rows, row, -1);
+      // a pool still there keeps its sums, less this PG; a gone pool's go below
+      if (pgNum !== undefined) this.pools.get(pool)?.add(this.rows, row, -1);
       this.stateCounts[this.rows.state[row]]--;
       this.rows.release(row);
       this.index.delete(key);
@@ -383,6 +386,11 @@ export class PgMap {
 
   stateOf(row: number): string {
     return this.states[this.rows.state[row]];
+  }
+
+  /** One object_stat_sum_t field of a PG, by its index in STAT_SUM_KEYS. */
+  statSum(row: number, field: number): number {
+    return this.rows.num(row, I64.STAT_SUM + field);
   }
 
   reportedEpoch(row: number): number {

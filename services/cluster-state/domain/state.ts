@@ -14,6 +14,11 @@ import { PgMap, clientIoRates, recoveryRates, recoveryInfo, cephTime } from './p
 import type { StagedReport } from './pg-decode';
 import { DaemonIndex, PRIO_USEFUL, RawJson, splitDaemonName } from './daemons';
 import { synthesiseCrush, osdTree } from './crush';
+import { deviceList } from './devices';
+import { STAT_SUM_KEYS } from '../../../lib/pgstats-json';
+
+const NUM_BYTES = STAT_SUM_KEYS.indexOf('num_bytes');
+const NUM_BYTES_RECOVERED = STAT_SUM_KEYS.indexOf('num_bytes_recovered');
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = Record<string, any>;
@@ -86,7 +91,7 @@ export class ClusterState {
     const stored = this.maps.put(name, epoch, json);
     const seq = this.feed.publish(name, '', stored.epoch);
     if (name === 'osd_map') {
-      const pools = new Set<number>(((stored.parsed as Json).pools ?? []).map((p: Json) => p.pool));
+      const pools = new Map<number, number>(((stored.parsed as Json).pools ?? []).map((p: Json) => [p.pool, p.pg_num ?? Infinity]));
       if (this.pg.size && this.pg.prunePools(pools)) this.feed.publish('pg_summary', '', this.pg.version);
     }
     if (name === 'osd_map' || name === 'health_mon') this.refreshHealth(true);
@@ -116,17 +121,16 @@ export class ClusterState {
       osd_metadata: {},
       mds_metadata: {},
       mon_metadata: {},
-      devices: { devices: [] },
       service_map: { epoch: 0, modified: '', services: {} },
       config: {},
       mon_config: { options: [] },
-      pg_progress: { events: {} },
       rbd_image_stats: { stamp: 0, pools: [] },
+      progress_events: {},
     };
     // The monitors' mon_status reaches modules as a JSON string, as in Ceph's digest.
     const wrapped = new Set(['mon_status']);
     for (const name of MAP_NAMES) {
-      if (name === 'health_mon' || name === 'crush_map' || name === 'osd_ping_times') continue;
+      if (name === 'health_mon' || name === 'crush_map' || name === 'osd_ping_times' || name === 'devices') continue;
       const view: View = {
         key: () => (name === 'service_map' ? `${this.maps.version(name)}/${this.daemons.version}` : String(this.maps.version(name))),
         epoch: () => this.maps.epoch(name),
@@ -221,6 +225,39 @@ export class ClusterState {
         }
         return { pg_stats, total_num_pgs: this.pg.size };
       }),
+    );
+    // The devices the daemons' metadata names (unless a devices map was put).
+    this.views.define('devices', {
+      key: () => `${this.maps.version('devices')}/${this.daemons.version}`,
+      epoch: () => this.maps.epoch('devices'),
+      build: () => this.maps.get('devices')?.bytes ?? jsonBytes(deviceList(this.daemons.daemons.values())),
+    });
+    // The options the daemons run with from somewhere other than their
+    // defaults (Ceph: what they report from ceph.conf, the command line and
+    // the monitors' configuration database); here the database's.
+    this.views.define('modified_config_options', {
+      key: () => String(this.maps.version('mon_config')),
+      epoch: () => this.maps.epoch('mon_config'),
+      build: () => {
+        const db: Json[] = this.maps.parsed<Json>('mon_config')?.options ?? [];
+        return jsonBytes({ options: [...new Set(db.map((e) => String(e.name)).filter((n) => !n.startsWith('mgr/')))].sort() });
+      },
+    });
+    // What the progress module follows recovery with (PGMap::dump_pg_progress).
+    this.views.define(
+      'pg_progress',
+      pgView(() => {
+        const pgs: Record<string, Json> = {};
+        this.pg.forEachPg((row) => {
+          pgs[this.pg.pgid(row)] = {
+            num_bytes: this.pg.statSum(row, NUM_BYTES),
+            num_bytes_recovered: this.pg.statSum(row, NUM_BYTES_RECOVERED),
+            reported_epoch: this.pg.reportedEpoch(row),
+            state: this.pg.stateOf(row),
+          };
+        });
+        return { pg_ready: this.pgReady(), pgs };
+      }, osdv),
     );
     const crushKey = () => `${this.maps.version('crush_map')}/${osdv()}/${this.maps.version('osd_metadata')}`;
     this.views.define('osd_map_crush', {

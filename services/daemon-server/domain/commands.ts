@@ -1,11 +1,12 @@
 // Every command daemon-server answers without a module: the manager's own
-// (native.ts, scrub.ts) and the monitors' (monitor/commands.ts, marked
+// (native.ts, scrub.ts, devices.ts) and the monitors' (monitor/commands.ts, marked
 // `monitor`: answered through the Monitors seam).
 import { NATIVE_COMMANDS, NativeCommand } from './native';
 import { SCRUB_COMMANDS } from './scrub';
 import { MONITOR_COMMANDS } from './monitor/commands';
+import { DEVICE_COMMANDS } from './devices';
 
-export const COMMAND_TABLE: NativeCommand[] = [...NATIVE_COMMANDS, ...SCRUB_COMMANDS, ...MONITOR_COMMANDS];
+export const COMMAND_TABLE: NativeCommand[] = [...NATIVE_COMMANDS, ...SCRUB_COMMANDS, ...DEVICE_COMMANDS, ...MONITOR_COMMANDS];
 
 /**
  * What a manager may advertise as its own commands (Ceph's MMgrBeacon

@@ -672,8 +672,15 @@ export const NATIVE_COMMANDS: NativeCommand[] = [
     perm: 'rw',
     service: 'mgr',
     async run(ctx) {
-      const r = await needStandby(ctx).disableModule(ctx.args.module);
-      return ok('', r.message);
+      try {
+        const r = await needStandby(ctx).disableModule(ctx.args.module);
+        return ok('', r.message);
+      } catch (e) {
+        // MgrMonitor answers an always-on module with -EINVAL.
+        const why = String((e as { details?: string }).details ?? (e as Error).message);
+        if (/always-on/.test(why)) throw new CommandFailure(EINVAL, why);
+        throw e;
+      }
     },
   },
   {

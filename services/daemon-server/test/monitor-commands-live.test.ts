@@ -173,6 +173,18 @@ describeCeph(__filename, { mgr: true })('monitor commands against a real Pacific
       { prefix: 'config set', who: 'global', name: 'no_such_option', value: '1' },
       { prefix: 'config set', who: 'mon', name: 'mon_max_pg_per_osd', value: '300' },
       { prefix: 'config set', who: 'osd.0', name: 'debug_osd', value: '5/5' },
+      { prefix: 'config set', who: 'osd', name: 'osd_recovery_sleep', value: '0.5' },
+      { prefix: 'config rm', who: 'osd', name: 'osd_recovery_sleep' },
+      { prefix: 'config rm', who: 'osd', name: 'osd_recovery_sleep' },
+      { prefix: 'config rm', who: 'nowhere', name: 'debug_osd' },
+      // (osd pool application enable/disable: the real monitor once answered a
+      // disable right after an enable as if the enable had not happened yet, so
+      // those are checked against its messages in sim/test/monitor.test.ts.)
+      { prefix: 'osd pool rename', srcpool: 'live', destpool: 'renamed' },
+      { prefix: 'osd pool rename', srcpool: 'live', destpool: 'renamed' },
+      { prefix: 'osd pool rename', srcpool: 'nosuch', destpool: 'other2' },
+      { prefix: 'osd pool create', pool: 'live', pg_num: 8 },
+      { prefix: 'osd pool rename', srcpool: 'renamed', destpool: 'live' },
     ];
     for (const cmd of writes) {
       const [l, m] = await Promise.all([live(cmd), mine(cmd)]);

@@ -15,4 +15,6 @@ export interface ClusterStateApi {
   listStore(prefix: string): Promise<Record<string, string>>;
   setHealthChecks(checks: HealthCheck[]): Promise<void>;
   clusterLog(channel: string, priority: string, message: string): Promise<void>;
+  /** Puts a map this manager reports (progress_events) at the epoch after the stored one. */
+  putReport(name: string, json: string): Promise<void>;
 }

@@ -13,6 +13,8 @@ import type { HealthCheckSpec } from '../../../lib/mgr-module';
 import type { OptionDeclaration } from './protocol';
 import { addPythonModules, PythonModulesConfig } from './python-modules';
 import type { ManagerCommands } from './manager-commands';
+import { ProgressEvents } from './progress-events';
+import { configOptionsJson } from '../../../lib/ceph-config-options';
 import { EIO, EINVAL, EOPNOTSUPP, ETIMEDOUT } from '../../../lib/errno';
 
 export interface ModuleHostOptions {
@@ -65,6 +67,7 @@ const RAW_MAPS = new Set([
   'crush_map',
   'mon_status',
   'health_mon',
+  'pg_mappings',
 ]);
 
 export class ModuleHost {
@@ -80,10 +83,17 @@ export class ModuleHost {
   private clashes: string[] = [];
   private healthTimer: NodeJS.Timeout | null = null;
   private syncing: Promise<void> = Promise.resolve();
+  /** Aborted by stopAll: ends waits that would otherwise outlive the host. */
+  private readonly stopped = new AbortController();
+  /** The modules' progress events, reported while this manager is active. */
+  readonly progress: ProgressEvents;
   loaded = false;
 
   constructor(private opts: ModuleHostOptions) {
     this.enabled = new Set(opts.enabled);
+    this.progress = new ProgressEvents(async (json) => {
+      if (this.active) await this.opts.cluster.putReport('progress_events', json);
+    }, opts.log);
   }
 
   /** Finds every module and reads its declaration. */
@@ -106,10 +116,17 @@ export class ModuleHost {
     }
     // Python modules (Ceph's own), one process each: python-modules.ts.
     if (this.opts.python) {
-      addPythonModules(this.opts.python, this.runners, this.clashes, this.runnerDeps(), {
-        cluster: this.opts.cluster,
-        declarationOf: (m) => this.runners.get(m)?.declaration ?? null,
-      });
+      addPythonModules(
+        this.opts.python,
+        this.runners,
+        this.clashes,
+        this.runnerDeps(),
+        {
+          cluster: this.opts.cluster,
+          declarationOf: (m) => this.runners.get(m)?.declaration ?? null,
+        },
+        this.stopped.signal,
+      );
     }
     await Promise.all([...this.runners.values()].map((r) => r.probe()));
     this.opts.log('info', 'modules found', { modules: [...this.runners.keys()] });
@@ -138,6 +155,8 @@ export class ModuleHost {
     if (active === this.active && this.loaded) return this.syncing;
     this.active = active;
     this.opts.log('info', active ? 'this manager is active: starting modules' : 'this manager is standby: running standby parts only');
+    // A new active reports its own (at first no) progress events.
+    if (active) this.progress.clear();
     return this.sync();
   }
 
@@ -183,9 +202,11 @@ export class ModuleHost {
   }
 
   async stopAll(): Promise<void> {
+    this.stopped.abort();
     await this.syncing;
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
     if (this.healthTimer) clearTimeout(this.healthTimer);
+    this.progress.stop();
   }
 
   modules(): ModuleView[] {
@@ -305,6 +326,8 @@ export class ModuleHost {
   }
 
   private async cachedGet(what: string, known: number): Promise<{ version: number; json: string | null; unchanged?: boolean }> {
+    // The manager's own option table (compiled into ceph-mgr), never changing.
+    if (what === 'config_options') return known === 1 ? { version: 1, json: null, unchanged: true } : { version: 1, json: configOptionsJson() };
     const version = this.versionOf(what);
     if (known === version && this.getCache.get(what)?.version === version) return { version, json: null, unchanged: true };
     let hit = this.getCache.get(what);
@@ -426,7 +449,8 @@ export class ModuleHost {
       case 'remote': {
         const target = this.runners.get(s(0));
         if (!target || target.state !== 'running') throw new Error(`module '${s(0)}' is not enabled or not running`);
-        return target.remote(s(1), (args[2] as unknown[]) ?? [], this.opts.commandTimeoutMs);
+        const kwargs = args[3] && typeof args[3] === 'object' && !Array.isArray(args[3]) ? (args[3] as Record<string, unknown>) : undefined;
+        return target.remote(s(1), (args[2] as unknown[]) ?? [], this.opts.commandTimeoutMs, kwargs);
       }
       case 'setUri':
         this.services.set(module, s(0));
@@ -436,6 +460,15 @@ export class ModuleHost {
         return this.activeServices[module] ?? '';
       case 'clusterLog':
         return c.clusterLog(s(0), s(1), `[${module}] ${s(2)}`);
+      case 'updateProgressEvent':
+        this.progress.update(s(0), s(1), Number(args[2]), !!args[3]);
+        return null;
+      case 'completeProgressEvent':
+        this.progress.complete(s(0));
+        return null;
+      case 'clearProgressEvents':
+        this.progress.clear();
+        return null;
       case 'sendCommand': {
         // [prefix, args, inbuf] -> [retcode, stdout, stderr], through daemon-server's command path.
         if (!this.opts.commands) return [EOPNOTSUPP, '', `module-host has no daemon-server to send '${s(0)}' to`];

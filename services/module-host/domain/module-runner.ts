@@ -167,8 +167,8 @@ export class ModuleRunner {
     }
   }
 
-  remote(method: string, args: unknown[], timeoutMs: number): Promise<unknown> {
-    return this.request({ kind: 'remote', id: 0, method, args }, timeoutMs);
+  remote(method: string, args: unknown[], timeoutMs: number, kwargs?: Record<string, unknown>): Promise<unknown> {
+    return this.request({ kind: 'remote', id: 0, method, args, ...(kwargs && Object.keys(kwargs).length ? { kwargs } : {}) }, timeoutMs);
   }
 
   configNotify(): void {

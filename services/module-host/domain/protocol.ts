@@ -13,7 +13,8 @@ export type HostToModule =
   | { kind: 'notify'; id: number; type: string; notifyId: string }
   | { kind: 'config_notify'; id: number; options: Record<string, unknown> }
   | { kind: 'self_test'; id: number }
-  | { kind: 'remote'; id: number; method: string; args: unknown[] }
+  /** kwargs: keyword arguments (Python modules only). */
+  | { kind: 'remote'; id: number; method: string; args: unknown[]; kwargs?: Record<string, unknown> }
   | { kind: 'heartbeat'; id: number }
   | { kind: 'shutdown'; id: number }
   /** The answer to one of the module's API calls. */
@@ -61,5 +62,8 @@ export const API_METHODS = [
   'clusterLog',
   'getActiveUri',
   'sendCommand',
+  'updateProgressEvent',
+  'completeProgressEvent',
+  'clearProgressEvents',
 ] as const;
 export type ApiMethod = (typeof API_METHODS)[number];

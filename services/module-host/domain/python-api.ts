@@ -13,6 +13,7 @@ import { convertOption, declaredOptions, optionKey } from './options';
 import type { ClusterStateApi } from './cluster-api';
 import type { ModuleDeclaration } from './protocol';
 import { EINVAL, EOPNOTSUPP } from '../../../lib/errno';
+import { configOption, typedOptionValue } from '../../../lib/ceph-config-options';
 
 /** What a Python module's process needs from the host (python-runner.ts runs it). */
 export interface PythonRuntime {
@@ -25,25 +26,31 @@ export interface PythonRuntime {
   declarationOf(module: string): ModuleDeclaration | null;
   /** The host's module API (the same one TypeScript workers call). */
   hostApi: RunnerDeps['api'];
+  /**
+   * Resolves true once cluster-state has the maps ceph-mgr waits for before
+   * it starts any module (the OSD map and the FS map: Ceph's modules take
+   * them for granted), false if the host stops first.
+   */
+  mapsReady(): Promise<boolean>;
+  /** Whether the maps are there now (one look, at most one fetch per map change). */
+  mapsPresent(): Promise<boolean>;
 }
 
 export const CEPH_VERSION = 'ceph version 16.2.15 (618f440892089921c3e944a991122ddc44e60516) pacific (stable)';
 const RELEASES: Record<number, string> = { 12: 'luminous', 13: 'mimic', 14: 'nautilus', 15: 'octopus', 16: 'pacific', 17: 'quincy', 18: 'reef' };
 
-/** ceph-mgr's config options the modules read (get_ceph_option), typed as Ceph types them. */
-function cephOptions(mgrId: string): Record<string, unknown> {
+/**
+ * ceph-mgr's options that are this manager instance's own (its files, and
+ * its log level: the modules log through module-host's log, at info unless
+ * a module's log_level says otherwise), whatever the cluster's configuration
+ * says; the rest come from the manager's running configuration
+ * (get('config')) or the option's default.
+ */
+function localOptions(mgrId: string): Record<string, unknown> {
   return {
     debug_mgr: '2/5',
     log_file: path.join(os.tmpdir(), `ceph-mgr.${mgrId}.log`),
     keyring: '/etc/ceph/ceph.client.admin.keyring',
-    mgr_stats_period: 5,
-    mgr_tick_period: 2,
-    mon_pg_warn_max_object_skew: 10,
-    target_max_misplaced_ratio: 0.05,
-    device_failure_prediction_mode: 'none',
-    mds_max_snaps_per_dir: 100,
-    rbd_default_pool: 'rbd',
-    osd_pool_default_size: 3,
   };
 }
 
@@ -51,6 +58,7 @@ export class PythonApi {
   private ownChecks: Record<string, unknown> = {};
   private unserved = new Set<string>();
   private options: Record<string, unknown>;
+  private config: { version: number; values: Record<string, unknown> } = { version: -1, values: {} };
 
   constructor(
     private module: string,
@@ -58,7 +66,7 @@ export class PythonApi {
     mgrId: string,
     private log: RunnerDeps['log'],
   ) {
-    this.options = cephOptions(mgrId);
+    this.options = localOptions(mgrId);
   }
 
   private host(method: string, args: unknown[]): Promise<unknown> {
@@ -90,7 +98,7 @@ export class PythonApi {
       case '_ceph_get_daemon_health_metrics':
         return this.rt.cluster.queryDaemons('health_metrics', {});
       case '_ceph_get_option':
-        return this.options[s(0)] ?? null;
+        return this.getOption(s(0));
       case '_ceph_get_foreign_option':
         return null;
       case '_ceph_get_module_option':
@@ -121,15 +129,22 @@ export class PythonApi {
         return this.pushHealth();
       case '_ceph_cluster_log':
         return this.host('clusterLog', [s(0), s(1), s(2)]);
+      case '_ceph_update_progress_event':
+        return this.host('updateProgressEvent', [s(0), s(1), Number(args[2]), !!args[3]]);
+      case '_ceph_complete_progress_event':
+        return this.host('completeProgressEvent', [s(0)]);
+      case '_ceph_clear_all_progress_events':
+        return this.host('clearProgressEvents', []);
       case '_ceph_dispatch_remote':
-        return this.host('remote', [s(0), s(1), Array.isArray(args[2]) ? args[2] : []]);
+        return this.host('remote', [s(0), s(1), Array.isArray(args[2]) ? args[2] : [], args[3] ?? {}]);
       case '_ceph_send_command': {
         // [svc_type, svc_id, command JSON, tag, inbuf]. The manager's own
-        // commands (svc_type 'mgr') and the monitors' (svc_type 'mon': osd
-        // dump, health, osd pool create, ..., and the mgr commands modules
-        // address to the mon, pg stat, osd df) go to daemon-server's command
-        // path, which answers what it serves and says "No handler found" for
-        // the rest; there is no OSD or MDS to send anything else to.
+        // commands (svc_type 'mgr') and the monitors' (svc_type 'mon': a
+        // monitor hands the manager's commands on to it, and daemon-server
+        // answers the monitors' through its Monitors seam) go through
+        // daemon-server's command path, validated, cap-checked and audited;
+        // a command neither knows answers as Ceph's would. Commands to one
+        // daemon (osd, mds, pg) have no daemon to reach here.
         let cmd: Record<string, unknown> = {};
         try {
           const parsed = JSON.parse(s(2));
@@ -147,7 +162,7 @@ export class PythonApi {
         return [
           EOPNOTSUPP,
           '',
-          `module-host does not forward commands to ${target}${s(1) ? `.${s(1)}` : ''} ('${prefix}'): only commands to 'mgr' and 'mon' are served (by daemon-server)`,
+          `module-host does not forward commands to ${target}${s(1) ? `.${s(1)}` : ''} ('${prefix}'): only the manager's and the monitors' commands are served (send_command to 'mgr' or 'mon')`,
         ];
       }
       case '_unserved':
@@ -160,6 +175,29 @@ export class PythonApi {
       default:
         throw new Error(`unknown call '${method}' from python module '${this.module}'`);
     }
+  }
+
+  /**
+   * get_ceph_option: this instance's own settings, else the manager's running
+   * configuration (get('config'), strings), else the option's default; typed
+   * by the option's type as ceph-mgr types them. None for an unknown name.
+   */
+  private async getOption(name: string): Promise<unknown> {
+    if (name in this.options) return this.options[name];
+    const opt = configOption(name);
+    const res = (await this.host('get', ['config', this.config.version])) as { version: number; json: string | null; unchanged?: boolean } | null;
+    if (res && !res.unchanged) {
+      let values: Record<string, unknown> = {};
+      try {
+        values = res.json ? JSON.parse(res.json) : {};
+      } catch {
+        // not JSON: defaults only
+      }
+      this.config = { version: res.version, values };
+    }
+    const v = this.config.values[name];
+    if (v !== undefined && v !== null) return opt ? typedOptionValue(opt.type, String(v)) : v;
+    return opt ? (opt.default ?? null) : null;
   }
 
   /** Ceph: `mgr/<module>/<prefix>/<key>`, then `mgr/<module>/<key>`, typed; None when unset. */

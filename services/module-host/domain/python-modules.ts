@@ -14,7 +14,7 @@ import * as path from 'path';
 import type { ModuleRunner, RunnerDeps } from './module-runner';
 import type { ModuleDeclaration } from './protocol';
 import type { PythonRuntime } from './python-api';
-import { probeMany, PythonModuleRunner } from './python-runner';
+import { haveMaps, probeMany, PythonModuleRunner, waitForMaps } from './python-runner';
 
 export interface PythonModulesConfig {
   /** Folders searched first (MGR_MODULE_PATH): a Python module found here wins over Ceph's of the same name. */
@@ -44,9 +44,17 @@ export function addPythonModules(
   runners: Map<string, ModuleRunner>,
   clashes: string[],
   deps: RunnerDeps,
-  rt: Omit<PythonRuntime, 'python' | 'cephMgrDir' | 'hostApi'>,
+  rt: Omit<PythonRuntime, 'python' | 'cephMgrDir' | 'hostApi' | 'mapsReady' | 'mapsPresent'>,
+  stopped: AbortSignal,
 ): string[] {
-  const runtime: PythonRuntime = { ...rt, python: cfg.python, cephMgrDir: cfg.cephMgrDir, hostApi: deps.api };
+  // The maps ceph-mgr waits for before starting modules, looked up through
+  // the host's get() cache.
+  const MAPS = ['osd_map', 'fs_map'];
+  const hostGet = async (name: string) => ((await deps.api('module-host', 'get', [name, -1])) as { json: string | null } | null)?.json != null;
+  let ready: Promise<boolean> | null = null;
+  const mapsReady = () => (ready ??= waitForMaps(hostGet, MAPS, stopped, deps.log));
+  const mapsPresent = async () => (await haveMaps(hostGet, MAPS)).every(Boolean);
+  const runtime: PythonRuntime = { ...rt, python: cfg.python, cephMgrDir: cfg.cephMgrDir, hostApi: deps.api, mapsReady, mapsPresent };
   // One python3 reads every module's declaration (mgr_probe.py), started on
   // the first probe(), once the list below is complete.
   const toProbe: Array<{ name: string; dir: string }> = [];

@@ -18,6 +18,36 @@ export const PYTHON_DIR = path.resolve(__dirname, '../python');
 const WORKER = path.join(PYTHON_DIR, 'mgr_worker.py');
 const PROBE = path.join(PYTHON_DIR, 'mgr_probe.py');
 
+/** Whether the host's get() has each of `names` (answered from its cache, so polling costs no map transfers). */
+export async function haveMaps(hostGet: (name: string) => Promise<boolean>, names: string[]): Promise<boolean[]> {
+  return Promise.all(names.map((n) => hostGet(n).catch(() => false)));
+}
+
+/** Polls until `names` are all there (see PythonRuntime.mapsReady); false if `signal` aborts first. */
+export async function waitForMaps(
+  hostGet: (name: string) => Promise<boolean>,
+  names: string[],
+  signal: AbortSignal,
+  log: RunnerDeps['log'],
+  everyMs = 500,
+): Promise<boolean> {
+  let logged = false;
+  while (!signal.aborted) {
+    const have = await haveMaps(hostGet, names);
+    if (have.every(Boolean)) {
+      if (logged) log('info', "the cluster's maps are in cluster-state: starting Ceph's modules", { maps: names });
+      return true;
+    }
+    if (!logged) log('info', "waiting for the cluster's maps before starting Ceph's modules (as ceph-mgr does)", { missing: names.filter((_, i) => !have[i]) });
+    logged = true;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, everyMs);
+      signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    });
+  }
+  return false;
+}
+
 export interface PythonRunnerDeps extends RunnerDeps {
   python: PythonRuntime;
   /** Declarations read for many modules at once (mgr_probe.py), instead of a process each. */
@@ -175,6 +205,8 @@ export class PythonModuleRunner extends ModuleRunner {
   override readonly runtime: string = 'python';
   private rt: PythonRuntime;
   private proc: PythonProcess | null = null;
+  /** An active start waiting for the cluster's maps. */
+  private deferred: { options: Record<string, unknown> } | null = null;
 
   /** entry: the module's folder (holding __init__.py). */
   constructor(name: string, entry: string, deps: RunnerDeps) {
@@ -184,6 +216,28 @@ export class PythonModuleRunner extends ModuleRunner {
     // host API (always the host's own, so a copy of these deps wraps nothing twice).
     super(name, entry, { ...deps, api: (_module, method, args) => api.call(method, args) });
     this.rt = rt;
+  }
+
+  /**
+   * An active start waits for the cluster's maps without holding up the
+   * host (it serves, and runs the other modules, meanwhile); a module that
+   * cannot run (no python3, a missing dependency) says so at once.
+   */
+  override async start(active: boolean, options: Record<string, unknown>): Promise<void> {
+    this.deferred = null;
+    if (!active || this.declaration?.canRun[0] === false || (await this.rt.mapsPresent())) return super.start(active, options);
+    const token = (this.deferred = { options });
+    void this.rt.mapsReady().then((ready) => {
+      // Stopped, or started otherwise, while it waited: nothing to do.
+      if (!ready || this.deferred !== token || this.state !== 'stopped') return;
+      this.deferred = null;
+      return super.start(true, options);
+    });
+  }
+
+  override async stop(graceMs?: number): Promise<void> {
+    this.deferred = null;
+    return super.stop(graceMs);
   }
 
   override async probe(): Promise<ModuleDeclaration | null> {

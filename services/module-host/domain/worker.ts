@@ -113,6 +113,7 @@ async function handle(m: HostToModule): Promise<unknown> {
       if (!(instance instanceof MgrModule) || typeof fn !== 'function' || m.method.startsWith('_')) {
         throw new Error(`module '${init.name}' has no method '${m.method}'`);
       }
+      if (m.kwargs && Object.keys(m.kwargs).length) throw new Error(`module '${init.name}' takes no keyword arguments (it is a TypeScript module)`);
       return await fn.apply(instance, m.args);
     }
     case 'heartbeat':

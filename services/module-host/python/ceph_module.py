@@ -145,11 +145,32 @@ class BaseMgrModule(_Forwarding):
     def _ceph_get_ceph_conf_path(self):
         return ''
 
+    def _ceph_get_context(self):
+        # ceph-mgr: a capsule around its CephContext, for `self.rados`. The
+        # cluster is simulated: sim_rados.py's stand-in client is built from it.
+        import sim_rados
+        return sim_rados.SIM_CONTEXT
+
+    def _ceph_register_client(self, addrs):
+        # ceph-mgr records its RADOS clients' addresses to blocklist them on
+        # failover; the simulated cluster's clients hold nothing to fence.
+        pass
+
+    def _ceph_unregister_client(self, addrs):
+        pass
+
+    def _ceph_update_progress_event(self, evid, desc, progress, add_to_ceph_s):
+        _call('_ceph_update_progress_event', evid, desc, float(progress), bool(add_to_ceph_s))
+
+    def _ceph_complete_progress_event(self, evid):
+        _call('_ceph_complete_progress_event', evid)
+
+    def _ceph_clear_all_progress_events(self):
+        _call('_ceph_clear_all_progress_events')
+
     def _ceph_dispatch_remote(self, module_name, method_name, args, kwargs):
-        if kwargs:
-            raise TypeError('remote() across module processes takes positional, JSON-able arguments only')
         try:
-            return _call('_ceph_dispatch_remote', module_name, method_name, list(args))
+            return _call('_ceph_dispatch_remote', module_name, method_name, list(args), dict(kwargs or {}))
         except HostError as e:
             # Ceph: errors in the other module come back as RuntimeError,
             # a module that is not there as ImportError.
@@ -164,9 +185,11 @@ class BaseMgrModule(_Forwarding):
                          lambda ok, value, error: _complete_command(result, tag, ok, value, error))
 
     def _ceph_get_osdmap(self):
-        # ceph-mgr builds a mgr_module.OSDMap around its current map.
+        # ceph-mgr builds a mgr_module.OSDMap around its current map; the
+        # mappings are taken now, so an OSDMap kept for later stays that epoch's.
         import mgr_module
-        return mgr_module.OSDMap(_get('osd_map'), _get('osd_map_crush'))
+        import osdmap
+        return mgr_module.OSDMap(_get('osd_map'), _get('osd_map_crush'), osdmap.Mappings.current())
 
 
 def _complete_command(result, tag, ok, value, error):
@@ -193,158 +216,5 @@ class HostError(RuntimeError):
     """module-host answered a call with an error (its message as given)."""
 
 
-class _Partial(object):
-    """Methods of the C++ objects not re-implemented raise NotImplementedError naming them."""
-    _KIND = ''
-
-    def __getattr__(self, name):
-        if name.startswith('_') and not name.startswith('__'):
-            return _unserved(self._KIND + '.' + name)
-        raise AttributeError(name)
-
-
-def _copy(o):
-    return json.loads(json.dumps(o))
-
-
-class BasePyOSDMap(_Partial):
-    """The current OSDMap, from cluster-state's dumps (osd_map, osd_map_crush,
-    pg_stats). Mapping a *modified* map (apply_incremental, calc_pg_upmaps)
-    needs CRUSH itself and is not served."""
-    _KIND = 'OSDMap'
-
-    def __init__(self, osd_map=None, crush=None, pg_stats=None):
-        self._osd_map = osd_map or {}
-        self._crush = crush or {}
-        self._pg_stats = pg_stats
-
-    def _get_epoch(self):
-        return self._osd_map.get('epoch', 0)
-
-    def _get_crush_version(self):
-        return self._osd_map.get('crush_version', 1)
-
-    def _dump(self):
-        return _copy(self._osd_map)
-
-    def _new_incremental(self):
-        import mgr_module
-        return mgr_module.OSDMapIncremental(self._get_epoch() + 1)
-
-    def _get_crush(self):
-        import mgr_module
-        return mgr_module.CRUSHMap(self._crush)
-
-    def _get_pools_by_take(self, take):
-        rules = set()
-        for r in self._crush.get('rules', []):
-            if any(st.get('op') == 'take' and st.get('item') == take for st in r.get('steps', [])):
-                rules.add(r.get('rule_id'))
-        return {'pools': [p['pool'] for p in self._osd_map.get('pools', []) if p.get('crush_rule') in rules]}
-
-    def _pgs(self):
-        if self._pg_stats is None:
-            self._pg_stats = (_get('pg_stats') or {}).get('pg_stats', [])
-        return self._pg_stats
-
-    def _map_pool_pgs_up(self, poolid):
-        prefix = '%d.' % int(poolid)
-        return {pg['pgid']: list(pg.get('up', [])) for pg in self._pgs() if pg.get('pgid', '').startswith(prefix)}
-
-    def _pg_to_up_acting_osds(self, pool_id, ps):
-        pgid = '%d.%x' % (int(pool_id), int(ps))
-        for pg in self._pgs():
-            if pg.get('pgid') == pgid:
-                return {'up': list(pg.get('up', [])), 'acting': list(pg.get('acting', [])),
-                        'up_primary': pg.get('up_primary', -1), 'acting_primary': pg.get('acting_primary', -1)}
-        return {'up': [], 'acting': [], 'up_primary': -1, 'acting_primary': -1}
-
-    def _pool_raw_used_rate(self, pool_id):
-        for p in self._osd_map.get('pools', []):
-            if p.get('pool') == int(pool_id):
-                if p.get('type') == 3:  # erasure: (k + m) / k
-                    prof = self._osd_map.get('erasure_code_profiles', {}).get(p.get('erasure_code_profile'), {})
-                    k, m = float(prof.get('k', 2)), float(prof.get('m', 1))
-                    return (k + m) / k
-                return float(p.get('size', 1))
-        return 1.0
-
-
-class BasePyOSDMapIncremental(_Partial):
-    """Records what a module would change (a plan); nothing applies it."""
-    _KIND = 'OSDMapIncremental'
-
-    def __init__(self, epoch=0):
-        self._epoch = epoch
-        self._new_weight = {}
-        self._weight_set = {}
-
-    def _get_epoch(self):
-        return self._epoch
-
-    def _dump(self):
-        return {'epoch': self._epoch, 'new_weight': [{'osd': int(k), 'weight': v} for k, v in self._new_weight.items()],
-                'crush_compat_weight_set_weights': dict(self._weight_set),
-                'new_pg_upmap_items': [], 'old_pg_upmap_items': []}
-
-    def _set_osd_reweights(self, weightmap):
-        self._new_weight.update({int(k): float(v) for k, v in weightmap.items()})
-
-    def _set_crush_compat_weight_set_weights(self, weightmap):
-        self._weight_set.update({str(k): float(v) for k, v in weightmap.items()})
-
-
-class BasePyCRUSH(_Partial):
-    """CRUSH map queries from the crush dump (weights in its 16.16 fixed point)."""
-    _KIND = 'CRUSHMap'
-
-    def __init__(self, dump=None):
-        self._d = dump or {}
-        self._buckets = {b['id']: b for b in self._d.get('buckets', [])}
-
-    def _dump(self):
-        return _copy(self._d)
-
-    def _get_item_name(self, item):
-        b = self._buckets.get(item)
-        if b is not None:
-            return b.get('name')
-        for dev in self._d.get('devices', []):
-            if dev.get('id') == item:
-                return dev.get('name')
-        return None
-
-    def _get_item_weight(self, item):
-        b = self._buckets.get(item)
-        if b is not None:
-            return b.get('weight')
-        for b in self._buckets.values():
-            for it in b.get('items', []):
-                if it.get('id') == item:
-                    return it.get('weight')
-        return None
-
-    def _find_roots(self):
-        children = {it['id'] for b in self._buckets.values() for it in b.get('items', [])}
-        return {'roots': [i for i in self._buckets if i not in children]}
-
-    def _find_takes(self):
-        takes = []
-        for r in self._d.get('rules', []):
-            for st in r.get('steps', []):
-                if st.get('op') == 'take' and st.get('item') not in takes:
-                    takes.append(st.get('item'))
-        return {'takes': takes}
-
-    def _get_take_weight_osd_map(self, root):
-        weights = {}
-
-        def walk(bid):
-            for it in self._buckets.get(bid, {}).get('items', []):
-                if it['id'] >= 0:
-                    weights[it['id']] = weights.get(it['id'], 0) + it.get('weight', 0)
-                else:
-                    walk(it['id'])
-        walk(root)
-        total = float(sum(weights.values()))
-        return {'weights': {str(k): (w / total if total else 0.0) for k, w in weights.items()}}
+# The native map objects (OSDMap, its incrementals, CRUSH): osdmap.py.
+from osdmap import BasePyOSDMap, BasePyOSDMapIncremental, BasePyCRUSH  # noqa: E402,F401

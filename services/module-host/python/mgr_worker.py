@@ -244,6 +244,9 @@ class Runtime(object):
             return {'commands': [], 'options': [], 'notifyTypes': [], 'canRun': [False, reason], 'hasStandby': False}
         ceph_module._module_name = NAME
         ceph_module._mgr_id = MGR_ID
+        # `self.rados` on the simulated cluster (before the module imports rados' classes).
+        import sim_rados
+        sim_rados.install()
         try:
             mod = importlib.import_module(NAME)
         except ImportError as e:
@@ -321,11 +324,12 @@ class Runtime(object):
         return '' if r is None else str(r)
 
     def remote(self, m):
+        # Any method, as ceph-mgr allows (the dashboard calls progress's _json), but no dunders.
         method = str(m.get('method'))
-        fn = getattr(self.instance, method, None) if self.active and self.instance is not None else None
-        if fn is None or not callable(fn) or method.startswith('_'):
+        fn = getattr(self.instance, method, None) if self.active and self.instance is not None and not method.startswith('__') else None
+        if fn is None or not callable(fn):
             raise RuntimeError(f'module {NAME!r} has no method {method!r}')
-        return fn(*(m.get('args') or []))
+        return fn(*(m.get('args') or []), **(m.get('kwargs') or {}))
 
     def shutdown(self, grace=1.5):
         if self.instance is not None:

@@ -111,7 +111,7 @@ class Module(MgrModule):
 
     @CLIReadCommand('pyhanger unserved')
     def unserved(self):
-        self.get_context()
+        self.get_mds_perf_counters(1)
         return 0, '', ''
 
     @CLIReadCommand('pyhanger notified')
@@ -378,9 +378,9 @@ describeCeph('python modules on module-host', () => {
   it('an unserved call raises NotImplementedError naming it, and a health warning says so', async () => {
     const r = await cmd('pyhanger unserved');
     expect(r.retcode).toBe(-22);
-    expect(r.stderr).toContain('_ceph_get_context is not served by module-host');
+    expect(r.stderr).toContain('_ceph_get_mds_perf_counters is not served by module-host');
     const checks = await until('unserved warning', async () => (await client().getHealthChecks({})).checks.find((c) => c.code === 'MGR_PYTHON_UNSERVED_CALL'));
-    expect(checks.detail.join('\n')).toContain('_ceph_get_context');
+    expect(checks.detail.join('\n')).toContain('_ceph_get_mds_perf_counters');
   });
 
   it('a command that hangs answers -110 and blocks nothing else', async () => {
@@ -470,4 +470,39 @@ describe('python modules where Ceph is not installed', () => {
       fs.rmSync(modDir, { recursive: true, force: true });
     }
   }, 30000);
+});
+
+describeCeph("python modules before the cluster's maps", () => {
+  it('start once the OSD and FS maps are in cluster-state, as ceph-mgr waits for them; the host serves meanwhile', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-py-cs-'));
+    const modDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-py-mods-'));
+    writeModule(modDir, 'pyhello', HELLO);
+    const cs = await startClusterState({ dataDir, logLevel: 'warn', metricsPort: -1 });
+    const mh = await startModuleHost({
+      clusterStateAddr: cs.address,
+      modulePath: [modDir],
+      enabledModules: ['hello', 'pyhello'],
+      logLevel: 'error',
+      metricsPort: -1,
+      python: { modulePath: [modDir], cephMgrDir: DEFAULT_CEPH_MGR_DIR, python: '/usr/bin/python3', prefer: [], only: ['pyhello'] },
+    });
+    try {
+      const c = makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
+      const state = async () => (await c.listModules({})).modules.find((x) => x.info!.name === 'pyhello')!.state;
+      const hello = await c.handleCommand({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0), entity: 'client.admin' });
+      expect(hello.result!.stdout).toBe('Hello World');
+      expect(await state()).toBe(ModuleState.MODULE_STATE_STARTING);
+      const sim = new SimCluster();
+      const csc = makeClient(ClusterStateServiceDefinition, openChannel(cs.address));
+      await csc.putMap({ name: 'osd_map', epoch: sim.epoch, json: Buffer.from(JSON.stringify(sim.osdMap())) });
+      expect(await state()).toBe(ModuleState.MODULE_STATE_STARTING);
+      await csc.putMap({ name: 'fs_map', epoch: 1, json: Buffer.from(JSON.stringify({ ...sim.fsMap(), epoch: 1 })) });
+      await until('pyhello running once the maps are in', async () => (await state()) === ModuleState.MODULE_STATE_RUNNING);
+    } finally {
+      await mh.stop();
+      await cs.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      fs.rmSync(modDir, { recursive: true, force: true });
+    }
+  }, 60000);
 });

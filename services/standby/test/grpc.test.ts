@@ -12,6 +12,7 @@ import { startClusterState } from '../../cluster-state/server';
 import { freePort } from '../../../lib/testing/etcd';
 import { FileMapStore } from '../backends/embedded';
 import { beacon, failure, startTestStandby, tempDir, until, waitForMap } from './helpers';
+import { ALWAYS_ON_MODULES } from '../../../lib/always-on-modules';
 
 describe('StandbyService (embedded)', () => {
   let s: Awaited<ReturnType<typeof startTestStandby>>;
@@ -42,7 +43,8 @@ describe('StandbyService (embedded)', () => {
     expect(r.beaconIntervalMs).toBe(200);
     expect(r.mgrMap!.activeName).toBe('x');
     expect(r.mgrMap!.modules).toEqual(['hello', 'selftest']);
-    expect(r.mgrMap!.alwaysOnModules).toEqual(['status']);
+    // Ceph Pacific's always-on set.
+    expect(r.mgrMap!.alwaysOnModules).toEqual(ALWAYS_ON_MODULES);
     // Not available until its beacon as the active says so (Ceph's rule).
     expect(r.mgrMap!.available).toBe(false);
     const r2 = await s.client.beacon(beacon('x', 11));
@@ -210,7 +212,7 @@ describe('publishing to cluster-state', () => {
       expect(j.active_gid).toBe(11);
       expect(j.services).toEqual({ dashboard: 'http://127.0.0.1:8443/' });
       expect(j.modules).toEqual(['hello', 'selftest']);
-      expect(j.always_on_modules).toEqual({ pacific: ['status'] });
+      expect(j.always_on_modules).toEqual({ pacific: ALWAYS_ON_MODULES });
       // A later change follows.
       const e = await s.client.enableModule({ module: 'iostat', force: false });
       await until(async () => (await read())?.epoch === e.mgrMap!.epoch, 'the next epoch in cluster-state');

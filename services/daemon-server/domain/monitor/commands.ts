@@ -75,11 +75,32 @@ const TABLE: Array<[string, string, string, string]> = [
   [`osd set name=key,type=CephChoices,strings=${OSD_FLAGS}|pglog_hardlimit name=yes_i_really_mean_it,type=CephBool,req=false`, 'set <key>', 'rw', 'osd'],
   [`osd unset name=key,type=CephChoices,strings=${OSD_FLAGS}`, 'unset <key>', 'rw', 'osd'],
   [
+    'osd pg-upmap-items name=pgid,type=CephPgid name=id,type=CephOsdName,n=N',
+    'set pg_upmap_items mapping <pgid>:{<id> to <id>, [...]} (developers only)',
+    'rw',
+    'osd',
+  ],
+  ['osd rm-pg-upmap-items name=pgid,type=CephPgid', 'clear pg_upmap_items mapping for <pgid> (developers only)', 'rw', 'osd'],
+  [
+    'osd pool application enable name=pool,type=CephPoolname name=app,type=CephString,goodchars=[A-Za-z0-9-_.] name=yes_i_really_mean_it,type=CephBool,req=false',
+    'enable use of an application <app> [cephfs,rbd,rgw] on pool <poolname>',
+    'rw',
+    'osd',
+  ],
+  [
+    'osd pool application disable name=pool,type=CephPoolname name=app,type=CephString name=yes_i_really_mean_it,type=CephBool,req=false',
+    'disables use of an application <app> on pool <poolname>',
+    'rw',
+    'osd',
+  ],
+  ['osd pool rename name=srcpool,type=CephPoolname name=destpool,type=CephPoolname', 'rename <srcpool> to <destpool>', 'rw', 'osd'],
+  [
     'config set name=who,type=CephString name=name,type=CephString name=value,type=CephString name=force,type=CephBool,req=false',
     'Set a configuration option for one or more entities',
     'rw',
     'config',
   ],
+  ['config rm name=who,type=CephString name=name,type=CephString', 'Clear a configuration option for one or more entities', 'rw', 'config'],
 ];
 
 export const MONITOR_COMMANDS: NativeCommand[] = TABLE.map(([cmd, desc, perm, service]) => {

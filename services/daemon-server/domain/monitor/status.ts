@@ -50,7 +50,7 @@ function pgmapJson(pg: Json, osdMap: Json): Json {
 }
 
 export async function statusJson(ctx: MonitorReadContext): Promise<Status> {
-  const [health, monMap, mon, osdMap, pg, fsMap, serviceMap, mgrMap] = await Promise.all([
+  const [health, monMap, mon, osdMap, pg, fsMap, serviceMap, mgrMap, progress] = await Promise.all([
     optional(ctx, 'health', {}),
     optional(ctx, 'mon_map', {}),
     monStatus(ctx),
@@ -59,6 +59,7 @@ export async function statusJson(ctx: MonitorReadContext): Promise<Status> {
     optional(ctx, 'fs_map', { epoch: 0, filesystems: [], standbys: [] }),
     optional(ctx, 'service_map', { epoch: 0, modified: '', services: {} }),
     ctx.mgrMap(),
+    optional(ctx, 'progress_events', {}),
   ]);
   const quorum: number[] = mon.quorum ?? [];
   const monName = (rank: number) => (monMap.mons ?? []).find((m: Json) => m.rank === rank)?.name ?? String(rank);
@@ -100,7 +101,7 @@ export async function statusJson(ctx: MonitorReadContext): Promise<Status> {
       services: { ...(mgrMap?.services ?? {}) },
     },
     servicemap: serviceMap,
-    progress_events: {},
+    progress_events: progress,
   };
   return { json, osdMap, fsMap, mgrMap, monNames: (monMap.mons ?? []).map((m: Json) => m.name) };
 }
@@ -205,6 +206,9 @@ export function statusPlain(s: Status, now: number): string {
   pgLines(pg).forEach((l, i) => out.push(`${i === 0 ? '    pgs:     ' : '             '}${l}`));
   const io = ioLines(pg);
   if (io.length) out.push(' ', '  io:', ...io);
+  // MgrStatMonitor: the events a module asked to show here (their message carries its own bar).
+  const shown = Object.values<Json>(j.progress_events ?? {}).filter((e) => e.add_to_ceph_s);
+  if (shown.length) out.push(' ', '  progress:', ...shown.map((e) => `    ${e.message}`));
   out.push(' ');
   return out.join('\n') + '\n';
 }
