@@ -128,6 +128,8 @@ export interface Child {
   proc: ChildProcess;
   /** Resolves with the first stdout/stderr line matching. */
   waitForLine(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** The last lines it printed (up to 200), for a failure's message. */
+  tail(): string[];
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -157,6 +159,7 @@ export function startNode(script: string, args: string[] = [], env: Record<strin
   readline.createInterface({ input: proc.stderr! }).on('line', onLine);
   return {
     proc,
+    tail: () => tail.slice(),
     waitForLine(re, timeoutMs = 30000) {
       return new Promise((resolve, reject) => {
         // A line printed before anyone waited still counts.

@@ -11,6 +11,7 @@ import { runScale } from './scale';
 import { runFailover } from './failover';
 import { runCli } from './cli';
 import { runScrape } from './scrape';
+import { runMsgr2 } from './msgr2';
 import { runCephMap } from './cephmap';
 import { stopShared } from './stack';
 
@@ -26,7 +27,8 @@ export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   failover: () => runFailover(),
   // not in the smoke test's groups: 10,000 OSDs take minutes to set up
   scrape: () => runScrape(),
-  // not in the smoke test's groups either: it starts a real Ceph cluster
+  // not in the smoke test's groups either: these start a real Ceph cluster
+  msgr2: () => runMsgr2(),
   cephmap: () => runCephMap(),
 };
 

@@ -2,26 +2,13 @@
 import { configOrExit, COMMON_OPTIONS, serverTlsOf, peerTlsOf, type OptionTable } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { exitOnSignals } from '../lib/server';
+import { CephConfigError, cephTargetOptions, targetFromConfig } from '../lib/ceph/target';
 import { startCephFeed } from './server';
-import { CephConfigError } from '../lib/ceph/target';
+
+const DEFAULT_CONF = '/etc/ceph/ceph.conf';
 
 export const CEPH_FEED_OPTIONS = {
-  cephConf: { env: 'MGR_CEPH_CONF', flag: 'ceph-conf', type: 'string', default: '/etc/ceph/ceph.conf', desc: "the Ceph cluster's ceph.conf (mon_host, fsid)" },
-  cephMonHost: {
-    env: 'MGR_CEPH_MON_HOST',
-    flag: 'ceph-mon-host',
-    type: 'string',
-    default: '',
-    desc: "the monitors, as Ceph's mon_host (overrides ceph.conf's; msgr2 addresses are needed)",
-  },
-  cephKeyring: {
-    env: 'MGR_CEPH_KEYRING',
-    flag: 'ceph-keyring',
-    type: 'string',
-    default: '',
-    desc: 'keyring holding the key of --ceph-name (default: the keyring ceph.conf names, else /etc/ceph/ceph.<name>.keyring)',
-  },
-  cephName: { env: 'MGR_CEPH_NAME', flag: 'ceph-name', type: 'string', default: 'client.admin', desc: 'the Ceph entity to authenticate as' },
+  ...cephTargetOptions(DEFAULT_CONF),
   clusterState: {
     env: 'MGR_CLUSTER_STATE_ADDR',
     flag: 'cluster-state',
@@ -46,10 +33,7 @@ async function main(): Promise<void> {
   let handle;
   try {
     handle = await startCephFeed({
-      cephConf: cfg.cephMonHost && cfg.cephConf === CEPH_FEED_OPTIONS.cephConf.default ? '' : cfg.cephConf,
-      monHost: cfg.cephMonHost || undefined,
-      keyring: cfg.cephKeyring,
-      entity: cfg.cephName,
+      ...targetFromConfig(cfg, DEFAULT_CONF),
       clusterState: cfg.clusterState,
       host: cfg.host,
       port: cfg.port,

@@ -3,9 +3,11 @@
 // y: a daemon-server and a module-host each) and the simulator. Logs go to
 // <data>/logs/<process>.log; Ctrl-C stops everything cleanly; a second
 // start reuses the data folder. With --ceph-conf (and --ceph-keyring,
-// --ceph-name), ceph-feed follows a real Ceph cluster's monitors instead of
-// the simulator, and cluster-state keeps that cluster's maps in a folder of
-// their own (cluster-state-ceph-<fsid>), apart from the simulator's.
+// --ceph-name), mgrpc runs as the managers of a real Ceph cluster instead of
+// the simulator: ceph-feed follows its monitors' maps, the two managers
+// beacon to them as mgr.<name> (the monitors pick the active), the standby
+// service mirrors their MgrMap (ceph backend), and cluster-state keeps that
+// cluster's maps in a folder of their own (cluster-state-ceph-<fsid>).
 import { spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -56,7 +58,20 @@ const OPTIONS = {
     default: '',
     desc: 'the keyring with the key of --ceph-name (default: the one ceph.conf names, else /etc/ceph/ceph.<name>.keyring)',
   },
-  cephName: { env: 'MGR_CEPH_NAME', flag: 'ceph-name', type: 'string', default: 'client.admin', desc: 'the Ceph entity ceph-feed authenticates as' },
+  cephName: {
+    env: 'MGR_CEPH_NAME',
+    flag: 'ceph-name',
+    type: 'string',
+    default: 'client.admin',
+    desc: 'the Ceph entity ceph-feed and the standby service authenticate as, and the managers get their mgr.<name> keys with',
+  },
+  managers: {
+    env: 'MGR_START_MANAGERS',
+    flag: 'managers',
+    type: 'string',
+    default: 'x,y',
+    desc: "the two manager instances' names (mgr.<name> to a real cluster's monitors: pick names its ceph-mgr daemons do not use)",
+  },
 } as const;
 
 /** A real cluster to follow instead of the simulator. */
@@ -100,11 +115,11 @@ export function preferredPython(env: NodeJS.ProcessEnv = process.env, exists: (f
  * modules that listen (module store keys mgr/<module>/<mgr>/server_port,
  * which those modules read before their module-wide option).
  */
-export function modulePorts(portOffset: number, preferPython: string[] = []): Record<string, string> {
+export function modulePorts(portOffset: number, preferPython: string[] = [], managers = MANAGERS): Record<string, string> {
   const ports: Record<string, number> = { prometheus: 9283, dashboard: 8080, restful: 8003 };
   const out: Record<string, string> = {};
   for (const [module, base] of Object.entries(ports)) {
-    ['x', 'y'].forEach((mgr, i) => {
+    managers.forEach((mgr, i) => {
       out[`mgr/${module}/${mgr}/server_port`] = String(base + i + portOffset);
       // Ceph's own module of that name reads its localized option instead
       // (and would listen on every interface by default).
@@ -119,6 +134,20 @@ export function modulePorts(portOffset: number, preferPython: string[] = []): Re
   return out;
 }
 
+/** The two manager instances' default names. */
+export const MANAGERS = ['x', 'y'];
+
+/** The manager names of --managers: two valid names, different. */
+export function managerNames(list: string): string[] {
+  const names = list
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  if (names.length !== 2 || names[0] === names[1] || !names.every((n) => /^[A-Za-z0-9_.-]{1,64}$/.test(n)))
+    throw new Error(`--managers: two different names of letters, digits, '.', '_' or '-', e.g. x,y; got '${list}'`);
+  return names;
+}
+
 /** The processes of the local set-up, in start order. */
 export function localProcesses(cfg: {
   dataDir: string;
@@ -128,8 +157,10 @@ export function localProcesses(cfg: {
   backend: string;
   etcd: string;
   portOffset: number;
-  /** Follow a real cluster (ceph-feed) instead of the simulator. */
+  /** Be the managers of a real cluster (ceph-feed, the managers beaconing to its monitors) instead of running the simulator. */
   ceph?: CephTarget;
+  /** The two managers' names (default x, y). */
+  managers?: string[];
 }): ProcessSpec[] {
   const h = cfg.host;
   const p = (port: number) => String(port + cfg.portOffset);
@@ -137,6 +168,14 @@ export function localProcesses(cfg: {
   const clusterState = `${h}:${p(7100)}`;
   const standby = `${h}:${p(7200)}`;
   const keyring = path.join(data, 'keyring');
+  // The real cluster, as ceph-feed, the standby service and the managers take it.
+  const cephEnv: Record<string, string> = cfg.ceph
+    ? {
+        MGR_CEPH_CONF: path.resolve(cfg.ceph.conf),
+        MGR_CEPH_KEYRING: cfg.ceph.keyring ? path.resolve(cfg.ceph.keyring) : '',
+        MGR_CEPH_NAME: cfg.ceph.name,
+      }
+    : {};
   const specs: ProcessSpec[] = [
     {
       name: 'cluster-state',
@@ -154,9 +193,7 @@ export function localProcesses(cfg: {
               MGR_PORT: p(7600),
               MGR_METRICS_PORT: p(9600),
               MGR_CLUSTER_STATE_ADDR: clusterState,
-              MGR_CEPH_CONF: path.resolve(cfg.ceph.conf),
-              MGR_CEPH_KEYRING: cfg.ceph.keyring ? path.resolve(cfg.ceph.keyring) : '',
-              MGR_CEPH_NAME: cfg.ceph.name,
+              ...cephEnv,
             },
             waitFor: `${h}:${p(7600)}`,
           },
@@ -170,16 +207,18 @@ export function localProcesses(cfg: {
         MGR_METRICS_PORT: p(9200),
         MGR_DATA_DIR: path.join(data, 'standby'),
         MGR_CLUSTER_STATE_ADDR: clusterState,
-        MGR_STANDBY_BACKEND: cfg.backend,
+        // With a real cluster its monitors decide who is active; this mirrors their MgrMap.
+        MGR_STANDBY_BACKEND: cfg.ceph ? 'ceph' : cfg.backend,
         // A fresh map enables the seed's plugins and, where Debian's Ceph
         // modules are installed, Ceph's own iostat and crash.
         MGR_INITIAL_MODULES: INITIAL_MODULES.join(','),
-        ...(cfg.etcd ? { MGR_ETCD_ENDPOINTS: cfg.etcd } : {}),
+        ...(cfg.etcd && !cfg.ceph ? { MGR_ETCD_ENDPOINTS: cfg.etcd } : {}),
+        ...cephEnv,
       },
       waitFor: standby,
     },
   ];
-  ['x', 'y'].forEach((name, i) => {
+  (cfg.managers ?? MANAGERS).forEach((name, i) => {
     const mh = `${h}:${p(7400 + i)}`;
     const ds = `${h}:${p(7300 + i)}`;
     specs.push({
@@ -213,6 +252,8 @@ export function localProcesses(cfg: {
         ...(cfg.sim && !cfg.ceph ? { MGR_MON_ADDR: `${h}:${p(7500)}` } : {}),
         MGR_KEYRING: keyring,
         MGR_DATA_DIR: path.join(data, `daemon-server-${name}`),
+        // mgr.<name> to the real cluster's monitors: its key is got with MGR_CEPH_NAME and kept in the data folder.
+        ...cephEnv,
       },
       waitFor: ds,
     });
@@ -262,6 +303,13 @@ export async function waitServing(address: string, timeoutMs: number, child: Chi
 async function main(): Promise<void> {
   const cfg = configOrExit('npm start: run mgrpc locally (cluster-state, standby, managers x and y, and the simulator or a real Ceph cluster)', OPTIONS);
   const data = path.resolve(cfg.dataDir);
+  let managers: string[];
+  try {
+    managers = managerNames(cfg.managers);
+  } catch (e) {
+    process.stderr.write(`npm start: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
   let ceph: CephTarget | undefined;
   if (cfg.cephConf) {
     // the Ceph side is checked before anything starts, with the error a person can act on
@@ -308,8 +356,11 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stopAll(0));
 
   say(`data folder ${data} (logs in ${logs})`);
-  if (ceph) say(`following the Ceph cluster of ${path.resolve(ceph.conf)} as ${ceph.name} (fsid ${ceph.fsid ?? 'not in ceph.conf'}) instead of the simulator`);
-  for (const spec of localProcesses({ ...cfg, ceph })) {
+  if (ceph)
+    say(
+      `the managers of the Ceph cluster of ${path.resolve(ceph.conf)} (fsid ${ceph.fsid ?? 'not in ceph.conf'}), as mgr.${managers.join(' and mgr.')}, instead of the simulator; ${ceph.name} follows its maps`,
+    );
+  for (const spec of localProcesses({ ...cfg, ceph, managers })) {
     const log = fs.openSync(path.join(logs, `${spec.name}.log`), 'a');
     const child = spawn(process.execPath, nodeArgs(spec.script), {
       cwd: ROOT,
@@ -326,7 +377,7 @@ async function main(): Promise<void> {
       try {
         await waitServing(spec.waitFor, cfg.readyTimeoutMs, child);
         say(`${spec.name} serving on ${spec.waitFor}`);
-        if (spec.name === 'cluster-state') await setModulePorts(spec.waitFor, cfg.portOffset);
+        if (spec.name === 'cluster-state') await setModulePorts(spec.waitFor, cfg.portOffset, managers);
       } catch (e) {
         say(`${spec.name} failed to start: ${(e as Error).message}; see ${path.join(logs, spec.name + '.log')}`);
         await stopAll(1);
@@ -337,24 +388,50 @@ async function main(): Promise<void> {
     }
   }
   const at = (port: number) => `${cfg.host}:${port + cfg.portOffset}`;
-  if (cfg.sim || ceph)
-    await pluginsReady(
-      { standby: at(7200), keyring: path.join(data, 'keyring'), data, marker: `plugins-initialised${ceph ? `-ceph-${ceph.fsid ?? 'unknown-fsid'}` : ''}` },
-      say,
-    );
-  say(`ready: try bin/mgrctl status  (managers x ${at(7300)}, y ${at(7301)}; cluster-state ${at(7100)}; standby ${at(7200)}; Ctrl-C stops everything)`);
+  if (ceph) await cephManagersReady({ standby: at(7200), keyring: path.join(data, 'keyring') }, say);
+  else if (cfg.sim) await pluginsReady({ standby: at(7200), keyring: path.join(data, 'keyring'), data, marker: 'plugins-initialised' }, say);
+  say(
+    `ready: try bin/mgrctl status  (managers ${managers[0]} ${at(7300)}, ${managers[1]} ${at(7301)}; cluster-state ${at(7100)}; standby ${at(7200)}; Ctrl-C stops everything)`,
+  );
 }
 
 /** Per-manager module ports, written once (an operator's later change is kept). */
-async function setModulePorts(clusterState: string, portOffset: number): Promise<void> {
+async function setModulePorts(clusterState: string, portOffset: number, managers: string[]): Promise<void> {
   const { client: cs, close } = connect(ClusterStateServiceDefinition, clusterState);
   try {
-    for (const [key, value] of Object.entries(modulePorts(portOffset, preferredPython()))) {
+    for (const [key, value] of Object.entries(modulePorts(portOffset, preferredPython(), managers))) {
       if (!(await cs.getStore({ key })).found) await cs.setStore({ key, value });
     }
   } finally {
     close();
   }
+}
+
+/** mgrctl with the local set-up's standby service and keyring, waiting up to a minute for an active manager. */
+async function localCtl(o: { standby: string; keyring: string }, ...argv: string[]) {
+  const env = { ...process.env, MGR_STANDBY_ADDR: o.standby, MGR_KEYRING: o.keyring, MGR_ADDR: '' };
+  let out = '';
+  let err = '';
+  const code = await mgrctl(
+    [...argv, '--wait-ms', '60000'],
+    env,
+    (x) => (out += x),
+    (x) => (err += x),
+  );
+  return { code, out, err };
+}
+
+/**
+ * With a real cluster: once its monitors name one of our managers active
+ * and available, say which, and which modules their map enables (the
+ * cluster's choice: npm start enables none there).
+ */
+async function cephManagersReady(o: { standby: string; keyring: string }, say: (s: string) => void): Promise<void> {
+  const r = await localCtl(o, 'mgr', 'dump', '--format', 'json');
+  if (r.code) return say(`the monitors have named no active manager yet: ${r.err.trim()} (bin/mgrctl mgr stat; logs/daemon-server-*.log)`);
+  const m = JSON.parse(r.out);
+  say(`the monitors name mgr.${m.active_name} active, standbys: ${m.standbys.map((s: { name: string }) => s.name).join(', ') || 'none'} (ceph -s says so too)`);
+  say(`modules the cluster enables: ${m.modules.join(', ')}; more with bin/mgrctl mgr module enable <module> (e.g. hello, then: ceph hello)`);
 }
 
 /**
@@ -363,18 +440,7 @@ async function setModulePorts(clusterState: string, portOffset: number): Promise
  * written to <data>/dashboard-admin), then print where the plugins listen.
  */
 async function pluginsReady(o: { standby: string; keyring: string; data: string; marker: string }, say: (s: string) => void): Promise<void> {
-  const env = { ...process.env, MGR_STANDBY_ADDR: o.standby, MGR_KEYRING: o.keyring, MGR_ADDR: '' };
-  const ctl = async (...argv: string[]) => {
-    let out = '';
-    let err = '';
-    const code = await mgrctl(
-      [...argv, '--wait-ms', '60000'],
-      env,
-      (x) => (out += x),
-      (x) => (err += x),
-    );
-    return { code, out, err };
-  };
+  const ctl = (...argv: string[]) => localCtl(o, ...argv);
   // per cluster-state folder: the certificate and the user live in its store
   const marker = path.join(o.data, o.marker);
   if (!fs.existsSync(marker)) {

@@ -119,8 +119,12 @@ function typeSuffix(t: ArgType): string {
 
 export class ArgumentError extends Error {}
 
-/** Arguments every command accepts besides its own (the CLI adds them). */
-export const GLOBAL_ARGS = new Set(['prefix', 'format', 'target']);
+/**
+ * Arguments every command accepts besides its own (the CLI adds them;
+ * `poll: true` to each request of a command whose descriptor has Ceph's
+ * FLAG_POLL, such as `iostat`). Only `format` reaches the handler.
+ */
+export const GLOBAL_ARGS = new Set(['prefix', 'format', 'target', 'poll']);
 
 /**
  * Checks `args` against the signature and returns them with typed values

@@ -47,7 +47,14 @@ describe('Kubernetes manifests', () => {
 
   it('lists only files that exist and holds every workload the system needs', () => {
     const names = manifests.map(({ obj }) => `${obj.kind}/${obj.metadata?.name}`);
-    for (const want of ['StatefulSet/etcd', 'StatefulSet/cluster-state', 'Deployment/standby', 'Deployment/mgr', 'Service/mgr', 'PodDisruptionBudget/mgr']) {
+    for (const want of [
+      'StatefulSet/cluster-state',
+      'Deployment/standby',
+      'StatefulSet/mgr',
+      'Service/mgr',
+      'PodDisruptionBudget/mgr',
+      'Deployment/ceph-feed',
+    ]) {
       expect(names).toContain(want);
     }
   });
@@ -94,13 +101,36 @@ describe('Kubernetes manifests', () => {
   });
 
   it('routes the mgr Service by a readiness probe that follows the MgrMap', () => {
-    const mgr = manifests.find(({ obj }) => obj.kind === 'Deployment' && obj.metadata?.name === 'mgr')!.obj as any;
+    const mgr = manifests.find(({ obj }) => obj.kind === 'StatefulSet' && obj.metadata?.name === 'mgr')!.obj as any;
     const ds = mgr.spec.template.spec.containers.find((c: any) => c.name === 'daemon-server');
     expect(ds.readinessProbe.grpc).toEqual({ port: 7300, service: 'ceph.mgr.v1.DaemonServerService' });
     for (const c of mgr.spec.template.spec.containers) {
       expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
       expect(c.resources.limits.memory).toBeDefined();
     }
+  });
+
+  it('the managers and the standby replicas follow the Ceph cluster of the Secret mgrpc-ceph: stable manager names, the monitors deciding', () => {
+    const find = (kind: string, name: string) => manifests.find(({ obj }) => obj.kind === kind && obj.metadata?.name === name)!.obj as any;
+    const env = (c: any) => Object.fromEntries(c.env.map((e: any) => [e.name, e.value ?? e.valueFrom?.fieldRef?.fieldPath]));
+    const secretMount = (pod: any, c: any) => {
+      const vol = pod.volumes.find((v: any) => v.secret?.secretName === 'mgrpc-ceph');
+      return c.volumeMounts.find((m: any) => m.name === vol?.name)?.mountPath;
+    };
+    const mgr = find('StatefulSet', 'mgr').spec.template.spec;
+    const ds = mgr.containers.find((c: any) => c.name === 'daemon-server');
+    // mgr-0, mgr-1: names that survive a restart (mgr.<pod> to the monitors)
+    expect(env(ds)).toMatchObject({
+      MGR_NAME: 'metadata.name',
+      MGR_CEPH_CONF: '/etc/ceph/ceph.conf',
+      MGR_CEPH_KEYRING: '/etc/ceph/keyring',
+      MGR_MSGR2_PORT: '6800',
+    });
+    expect(ds.ports.map((p: any) => p.containerPort)).toContain(6800);
+    expect(secretMount(mgr, ds)).toBe('/etc/ceph');
+    const sb = find('Deployment', 'standby').spec.template.spec;
+    expect(env(sb.containers[0])).toMatchObject({ MGR_STANDBY_BACKEND: 'ceph', MGR_CEPH_CONF: '/etc/ceph/ceph.conf', MGR_CEPH_KEYRING: '/etc/ceph/keyring' });
+    expect(secretMount(sb, sb.containers[0])).toBe('/etc/ceph');
   });
 });
 
@@ -116,14 +146,39 @@ describe('docker-compose.yml', () => {
   itWith(!COMPOSE && 'docker-compose is not installed', "install Debian's docker-compose (.ci/run does)")('passes docker-compose config', () => {
     const bin = COMPOSE!;
     execFileSync(bin, ['-f', path.join(ROOT, 'docker-compose.yml'), 'config'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    // the override for a real Ceph cluster (ceph-feed instead of the simulator), on top of it
+    // the override for a real Ceph cluster (ceph-feed instead of the simulator, the managers in its MgrMap), on top of it
     const merged = execFileSync(bin, ['-f', path.join(ROOT, 'docker-compose.yml'), '-f', path.join(ROOT, 'docker-compose.ceph.yml'), 'config'], {
       encoding: 'utf8',
-      env: { ...process.env, CEPH_DIR: '/etc/ceph' },
+      env: { ...process.env, CEPH_DIR: '/etc/ceph', MGRPC_HOST_IP: '10.0.0.5' },
     });
-    const services = (yaml.load(merged) as { services: Record<string, { profiles?: string[]; environment?: Record<string, string> }> }).services;
+    type Svc = { profiles?: string[]; environment?: Record<string, string>; volumes?: Array<{ source?: string; target: string } | string> };
+    const services = (yaml.load(merged) as { services: Record<string, Svc> }).services;
     expect(services['ceph-feed'].environment).toMatchObject({ MGR_CEPH_CONF: '/etc/ceph/ceph.conf', MGR_CLUSTER_STATE_ADDR: 'cluster-state:7100' });
     expect(services.sim.profiles).toEqual(['sim']);
+    expect(services.standby.environment).toMatchObject({ MGR_STANDBY_BACKEND: 'ceph', MGR_CEPH_CONF: '/etc/ceph/ceph.conf' });
+    for (const [name, i] of [
+      ['x', 0],
+      ['y', 1],
+    ] as const) {
+      const ds = services[`daemon-server-${name}`];
+      expect(ds.environment).toMatchObject({
+        MGR_NAME: name,
+        MGR_CEPH_CONF: '/etc/ceph/ceph.conf',
+        MGR_ADVERTISE_ADDR: `10.0.0.5:${7300 + i}`,
+        MGR_MSGR2_PORT: String(6800 + i),
+      });
+      // the keyring from CEPH_DIR, and mgr.<name>'s key kept in the keys volume
+      const targets = (ds.volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':')[1] : v.target));
+      expect(targets).toEqual(expect.arrayContaining(['/etc/ceph', '/var/lib/mgrpc/keys']));
+      expect(ds.environment!.MGR_DATA_DIR.startsWith('/var/lib/mgrpc/keys/')).toBe(true);
+    }
+    // without MGRPC_HOST_IP (where the cluster's daemons reach the managers) it says what to set
+    expect(() =>
+      execFileSync(bin, ['-f', path.join(ROOT, 'docker-compose.yml'), '-f', path.join(ROOT, 'docker-compose.ceph.yml'), 'config'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, CEPH_DIR: '/etc/ceph', MGRPC_HOST_IP: '' },
+      }),
+    ).toThrow(/set MGRPC_HOST_IP/);
   });
 
   it('publishes only what a user calls, on the host loopback only', () => {

@@ -154,6 +154,9 @@ export class Connection extends EventEmitter {
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private peerEntityType = -1;
+  /** Pings in flight: the KEEPALIVE2 timestamp each waits to see acknowledged. */
+  private readonly pings = new Map<string, (answered: boolean) => void>();
+  private pingSeq = 0;
   private readonly log: Logger;
   private closedWith: ConnectionError | undefined;
   private readonly opts: Required<Pick<ConnectionOptions, 'maxFrameBytes' | 'keepaliveMs' | 'idleTimeoutMs' | 'handshakeTimeoutMs'>>;
@@ -221,6 +224,31 @@ export class Connection extends EventEmitter {
     this.ackedInSeq = this.inSeq;
     this.counters.messagesOut++;
     this.sendFrame(messageFrame({ ...m, seq: this.outSeq, ackSeq: this.inSeq }));
+  }
+
+  /**
+   * Resolves true once the peer answers a KEEPALIVE2 sent now; false if the
+   * connection ends first or no answer comes within `timeoutMs`. Frames are
+   * read in order, so an answer proves the peer has read every message sent
+   * before the ping (Ceph gives no other receipt for a lossy peer's messages).
+   */
+  ping(timeoutMs: number): Promise<boolean> {
+    if (this.state !== 'ready') return Promise.resolve(false);
+    // A timestamp no other ping of this connection uses: the answer echoes it.
+    const ms = Date.now();
+    const timestamp = { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1e6 + (this.pingSeq++ % 1e6) };
+    const key = `${timestamp.sec}.${timestamp.nsec}`;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(false), timeoutMs);
+      timer.unref();
+      const done = (answered: boolean) => {
+        clearTimeout(timer);
+        this.pings.delete(key);
+        resolve(answered);
+      };
+      this.pings.set(key, done);
+      this.sendControl({ tag: Tag.KEEPALIVE2, timestamp });
+    });
   }
 
   /** Ends the connection; 'close' fires with no error. */
@@ -560,6 +588,8 @@ export class Connection extends EventEmitter {
         this.sendControl({ tag: Tag.KEEPALIVE2_ACK, timestamp: c.timestamp });
         return;
       case Tag.KEEPALIVE2_ACK:
+        this.pings.get(`${c.timestamp.sec}.${c.timestamp.nsec}`)?.(true);
+        return;
       case Tag.ACK: // lossy: nothing kept to trim
         return;
       default:
@@ -607,6 +637,7 @@ export class Connection extends EventEmitter {
     clearTimeout(this.handshakeTimer);
     clearInterval(this.keepaliveTimer);
     if (this.ackTimer) clearImmediate(this.ackTimer);
+    for (const done of [...this.pings.values()]) done(false);
     this.socket.destroy();
     this.emit('close', e);
   }

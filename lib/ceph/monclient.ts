@@ -127,7 +127,7 @@ export class MonClient extends EventEmitter {
   private connLabel: string | undefined;
   private state: MonClientStatus['state'] = 'stopped';
   private monmap: M.MonMap | undefined;
-  private globalId = 0n;
+  private gid = 0n;
   private nextTid = 1n;
   private readonly pending = new Map<bigint, Pending>();
   private lastError: { message: string; at: Date } | undefined;
@@ -223,7 +223,7 @@ export class MonClient extends EventEmitter {
       state: this.state,
       monitor: this.conn?.isReady ? this.connLabel : undefined,
       fsid: this.monmap?.fsid,
-      globalId: this.globalId ? String(this.globalId) : undefined,
+      globalId: this.gid ? String(this.gid) : undefined,
       lastError: this.lastError?.message,
       lastErrorAt: this.lastError?.at.toISOString(),
       epochs: Object.fromEntries(this.epochs),
@@ -232,6 +232,25 @@ export class MonClient extends EventEmitter {
       commandsTimedOut: this.commandsTimedOut,
       wire: this.counters,
     };
+  }
+
+  /**
+   * Sends a message (a manager's beacon) to the monitor of the current
+   * session. Resolves true once that monitor has read it (a keepalive sent
+   * after it was answered on the same connection: monitors acknowledge
+   * nothing else), false when there is no session, it ends first, or
+   * `timeoutMs` passes.
+   */
+  sendConfirmed(m: Message, timeoutMs: number): Promise<boolean> {
+    const c = this.conn;
+    if (!c?.isReady || !this.announced) return Promise.resolve(false);
+    c.sendMessage(m);
+    return c.ping(timeoutMs);
+  }
+
+  /** The global id the monitors gave this client (a manager's gid in the MgrMap); 0n before the first session. */
+  get globalId(): bigint {
+    return this.gid;
   }
 
   /** The newest monmap (fsid, monitors, min_mon_release). */
@@ -254,9 +273,9 @@ export class MonClient extends EventEmitter {
       entityType: this.auth.entity.type,
       host: mon.host,
       port: mon.port,
-      auth: this.auth.monSession(this.globalId),
+      auth: this.auth.monSession(this.gid),
       peerType: EntityType.MON,
-      globalId: this.globalId ? this.globalId : -1n,
+      globalId: this.gid ? this.gid : -1n,
       peerLabel: label,
       keepaliveMs: this.o.keepaliveMs,
       idleTimeoutMs: this.o.idleTimeoutMs,
@@ -320,7 +339,7 @@ export class MonClient extends EventEmitter {
     this.sessions++;
     this.hunt = [];
     this.backoff = this.o.backoffMs ?? 500;
-    if (c.authResult?.globalId) this.globalId = c.authResult.globalId;
+    if (c.authResult?.globalId) this.gid = c.authResult.globalId;
     c.on('message', (m: Message) => {
       try {
         this.onMessage(m);
@@ -372,7 +391,7 @@ export class MonClient extends EventEmitter {
         if (v2.length) this.candidates = v2;
         if (!this.announced) {
           this.announced = true;
-          this.log.info('monitor session open', { monitor: this.connLabel, globalId: String(this.globalId), fsid: monmap.fsid });
+          this.log.info('monitor session open', { monitor: this.connLabel, globalId: String(this.gid), fsid: monmap.fsid });
           this.emit('connected', this.connLabel);
         }
         this.gotMap('monmap', monmap.epoch, m);

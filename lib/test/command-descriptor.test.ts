@@ -24,3 +24,15 @@ describe('argument types', () => {
     expect(() => parseSignature('x name=y,type=CephWhatever')).toThrow(/unknown argument type/);
   });
 });
+
+describe('what the CLI adds', () => {
+  it("accepts the CLI's own arguments (poll for a polling command such as iostat) and passes on only format", () => {
+    const sig = parseSignature('iostat name=width,type=CephInt,req=false name=print_header,type=CephBool,req=false');
+    expect(validateArgs(sig, { prefix: 'iostat', poll: true, width: 80, print_header: true, format: 'plain', target: ['mon-mgr', ''] })).toEqual({
+      format: 'plain',
+      width: 80,
+      print_header: true,
+    });
+    expect(() => validateArgs(sig, { prefix: 'iostat', polling: true })).toThrow('unused arguments: ["polling"]');
+  });
+});

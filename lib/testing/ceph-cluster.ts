@@ -104,6 +104,16 @@ export interface CephCluster {
   /** Starts a stopped daemon and waits until the monitors see it up (in quorum, up, up:active). */
   startDaemon(daemon: string): Promise<void>;
   restartDaemon(daemon: string): Promise<void>;
+  /**
+   * Takes the cluster's manager role for a test: on a shared cluster the
+   * managers of one test at a time beacon to the monitors (the first to
+   * beacon becomes active, so two tests' managers would take each other's
+   * place). Waits while another live process holds it (up to `timeoutMs`,
+   * default 15 min). The release fails every manager left in the MgrMap
+   * (`ceph mgr fail`), so the next holder starts from an empty map, and
+   * frees the role.
+   */
+  holdManagers(who: string, timeoutMs?: number): Promise<() => Promise<void>>;
   /** Waits until every monitor is in quorum, every OSD up and in, the MDS active and the managers known. */
   waitReady(timeoutMs?: number): Promise<void>;
   /** Stops every daemon (by pid) and removes the directory; a no-op for the shared handle. */
@@ -523,6 +533,30 @@ class Cluster implements CephCluster {
       timeoutMs,
       500,
     );
+  }
+
+  async holdManagers(who: string, timeoutMs = 15 * 60_000): Promise<() => Promise<void>> {
+    const lock = path.join(this.dir, 'managers.lock');
+    const mine = JSON.stringify({ ...me(), who });
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        fs.writeFileSync(lock, mine, { flag: 'wx' });
+        break;
+      } catch {
+        const holder = readJson<Owner & { who: string }>(lock);
+        if (holder && !ownerAlive(holder))
+          fs.rmSync(lock, { force: true }); // its test died: take it
+        else if (Date.now() > deadline) throw new Error(`the manager role of ${this.dir} is still held by ${holder?.who ?? '?'} (pid ${holder?.pid})`);
+        else await sleep(500);
+      }
+    }
+    return async () => {
+      const m = await this.ceph<{ active_name: string; standbys: Array<{ name: string }> }>(['mgr', 'dump']).catch(() => null);
+      for (const name of [m?.active_name, ...(m?.standbys ?? []).map((x) => x.name)].filter(Boolean))
+        await this.run(['mgr', 'fail', name as string]).catch(() => undefined);
+      if (fs.existsSync(lock) && fs.readFileSync(lock, 'utf8') === mine) fs.rmSync(lock, { force: true });
+    };
   }
 
   async restartDaemon(daemon: string): Promise<void> {

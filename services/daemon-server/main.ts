@@ -1,7 +1,10 @@
 // daemon-server process: configuration, start, signals.
 import * as path from 'path';
+import { targetFromConfig, CephConfigError, cephTargetOptions } from '../../lib/ceph/target';
 import { COMMON_OPTIONS, configOrExit, peerTlsOf, serverTlsOf } from '../../lib/config';
+import { createLogger, parseLogLevel } from '../../lib/log';
 import { exitOnSignals } from '../../lib/server';
+import { openCephManager } from './ceph/open';
 import { startDaemonServer } from './server';
 
 const OPTIONS = {
@@ -82,6 +85,42 @@ const OPTIONS = {
     default: 1024,
     desc: 'pg-stats entries that may wait for cluster-state before sessions are held back',
   },
+  msgr2Port: {
+    env: 'MGR_MSGR2_PORT',
+    flag: 'msgr2-port',
+    type: 'int',
+    default: 0,
+    desc: "the msgr2 front door's port on MGR_HOST, where Ceph's daemons and CLI connect when mgrpc runs in front of Ceph (0: a free port; -1: none)",
+  },
+  msgr2MaxConnections: {
+    env: 'MGR_MSGR2_MAX_CONNECTIONS',
+    flag: 'msgr2-max-connections',
+    type: 'int',
+    default: 4096,
+    desc: 'most msgr2 connections at once (daemons and CLI); more are closed at once',
+  },
+  msgr2MaxMessageBytes: {
+    env: 'MGR_MSGR2_MAX_MESSAGE_BYTES',
+    flag: 'msgr2-max-message-bytes',
+    type: 'int',
+    default: 16 * 1024 * 1024,
+    desc: 'largest msgr2 message; a bigger one ends its connection before it is read',
+  },
+  msgr2MaxCounters: {
+    env: 'MGR_MSGR2_MAX_COUNTERS',
+    flag: 'msgr2-max-counters',
+    type: 'int',
+    default: 8192,
+    desc: 'most perf counters one daemon session may declare; more end the session',
+  },
+  ...cephTargetOptions('', 'empty (and no --ceph-mon-host): no Ceph cluster, the standby service decides who is active'),
+  cephConnectTimeoutS: {
+    env: 'MGR_CEPH_CONNECT_TIMEOUT_S',
+    flag: 'ceph-connect-timeout-s',
+    type: 'int',
+    default: 300,
+    desc: "how long the monitors may take to answer mgr.<name> at start (Ceph's client_mount_timeout)",
+  },
 } as const;
 
 async function main(): Promise<void> {
@@ -90,6 +129,17 @@ async function main(): Promise<void> {
     process.stderr.write(`MGR_AUTH: expected 'keyring' or 'none', got '${cfg.auth}'\n`);
     process.exit(2);
   }
+  // In front of a real cluster: mgr.<name> to its monitors, which decide who is active.
+  const ceph =
+    cfg.cephConf || cfg.cephMonHost
+      ? await openCephManager({
+          ...targetFromConfig(cfg, ''),
+          name: cfg.name,
+          dataDir: cfg.dataDir,
+          connectTimeoutMs: cfg.cephConnectTimeoutS * 1000,
+          log: createLogger({ service: 'daemon-server' }, parseLogLevel(cfg.logLevel)),
+        })
+      : undefined;
   const handle = await startDaemonServer({
     host: cfg.host,
     port: cfg.port,
@@ -107,17 +157,23 @@ async function main(): Promise<void> {
     commandTimeoutMs: cfg.commandTimeoutMs,
     maxInbufBytes: cfg.maxInbufBytes,
     maxPendingPgStats: cfg.maxPendingPgStats,
+    msgr2Port: cfg.msgr2Port,
+    msgr2MaxConnections: cfg.msgr2MaxConnections,
+    msgr2MaxMessageBytes: cfg.msgr2MaxMessageBytes,
+    msgr2MaxCounters: cfg.msgr2MaxCounters,
     metricsPort: cfg.metricsPort,
     maxMessageBytes: cfg.maxMessageBytes,
     shutdownGraceMs: cfg.shutdownGraceMs,
     logLevel: cfg.logLevel,
     tls: serverTlsOf(cfg),
     peerTls: peerTlsOf(cfg),
+    ceph,
   });
   exitOnSignals([handle], handle.service.log);
 }
 
 main().catch((e) => {
   process.stderr.write(`daemon-server failed to start: ${(e as Error).message}\n`);
-  process.exit(1);
+  // A setting to fix (no key, caps that cannot beacon) exits 2, as a bad flag does.
+  process.exit(e instanceof CephConfigError ? 2 : 1);
 });

@@ -1,7 +1,10 @@
 // startDaemonServer: wiring only. Loads (or creates) the keyring, connects
 // to cluster-state, module-host and standby (peers.ts), builds the domain
 // (sessions, commands, ingest, the manager's role and beacon) and serves
-// DaemonServerService. SERVING once cluster-state answers.
+// DaemonServerService. SERVING once cluster-state answers. In front of a
+// real Ceph cluster (opts.ceph) it also beacons to the monitors as
+// mgr.<name> (ceph/manager.ts), whose MgrMap then decides whether it is
+// active, and opens the msgr2 front door (msgr2/) for Ceph's daemons and CLI.
 import * as path from 'path';
 import * as prom from 'prom-client';
 import { startService, RunningService, TlsOptions } from '../../lib/server';
@@ -11,7 +14,9 @@ import { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_ho
 import { StandbyClient } from '../../lib/standby-client';
 import { Activity } from './domain/activity';
 import { Authenticator, loadManagerKeyring } from './domain/auth';
-import { Beacon } from './domain/beacon';
+import { Beacon, moduleHostState } from './domain/beacon';
+import type { CephManagerSession } from './domain/ceph-session';
+import { advertisedCommands } from './domain/commands';
 import { CommandPath } from './domain/command-path';
 import { ClusterStateMonitors } from './domain/monitor/monitors';
 import { Ingest } from './domain/ingest';
@@ -23,6 +28,10 @@ import { startStaleChecks } from './domain/staleness';
 import { daemonServerHandlers } from './grpc';
 import { MonitorServiceClient } from './monitor-client';
 import { ClusterStateForwarding, clusterStatePeer, moduleHostPeer, standbyPeer } from './peers';
+import { managerMetadata } from './ceph/beacon';
+import { CephManager } from './ceph/manager';
+import type { Msgr2FrontDoor } from './msgr2/front-door';
+import { startFrontDoor } from './msgr2/start';
 
 export interface DaemonServerOptions {
   host?: string;
@@ -65,6 +74,22 @@ export interface DaemonServerOptions {
   tls?: TlsOptions;
   /** TLS settings for outgoing calls to peers. */
   peerTls?: TlsOptions;
+  /**
+   * This manager's session with a real Ceph cluster's monitors: with it,
+   * the msgr2 front door (msgr2/) serves Ceph's daemons and CLI. A
+   * CephManager (ceph/open.ts: the mgr.<name> session and its beacon) also
+   * makes the monitors' MgrMap decide whether this instance is active,
+   * instead of the standby service.
+   */
+  ceph?: CephManagerSession;
+  /** The msgr2 front door's port (MGR_MSGR2_PORT): 0 a free one, -1 none. */
+  msgr2Port?: number;
+  /** Most msgr2 connections at once (MGR_MSGR2_MAX_CONNECTIONS). */
+  msgr2MaxConnections?: number;
+  /** Largest msgr2 message (MGR_MSGR2_MAX_MESSAGE_BYTES). */
+  msgr2MaxMessageBytes?: number;
+  /** Most counters one msgr2 session may declare (MGR_MSGR2_MAX_COUNTERS). */
+  msgr2MaxCounters?: number;
 }
 
 export interface DaemonServerHandle {
@@ -75,10 +100,12 @@ export interface DaemonServerHandle {
   commands: CommandPath;
   ingest: Ingest;
   keyringPath: string;
-  /** This start's gid in the MgrMap. */
-  gid: number;
+  /** This start's gid in the MgrMap (with ceph: the global id of its monitor session). */
+  readonly gid: number;
   /** Whether this instance is acting as the active manager now. */
   isActive(): boolean;
+  /** The msgr2 front door, when this manager runs in front of Ceph (opts.ceph). */
+  msgr2?: Msgr2FrontDoor;
   stop(): Promise<void>;
 }
 
@@ -96,9 +123,13 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   const moduleHost = mhPeer ? moduleHostPeer(mhPeer.client) : null;
   const standby = sb ? standbyPeer(sb, commandTimeoutMs) : null;
   // A number unique to this start (Ceph's gid): later starts get larger
-  // ones, so the longest-running standby is promoted first.
-  const gid = Date.now() * 1000 + Math.floor(Math.random() * 1000);
-  const activity = sb ? new Activity(name, gid) : null;
+  // ones, so the longest-running standby is promoted first. With a
+  // CephManager the monitors' map decides (ceph/fence.ts) and the gid is theirs.
+  let gid = Date.now() * 1000 + Math.floor(Math.random() * 1000);
+  const manager = opts.ceph instanceof CephManager ? opts.ceph : null;
+  const standbyActivity = sb && !manager ? new Activity(name, gid) : null;
+  const activity = manager?.fence ?? standbyActivity;
+  let msgr2: Msgr2FrontDoor | undefined;
 
   let sessions!: Sessions;
   let commands!: CommandPath;
@@ -164,7 +195,10 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         onWarn: (msg, fields) => log.warn(msg, fields),
       });
 
-      config = new LocalConfig(opts.statsPeriod ?? 5, opts.statsThreshold ?? 5, log, () => sessions.pushConfigure());
+      config = new LocalConfig(opts.statsPeriod ?? 5, opts.statsThreshold ?? 5, log, () => {
+        sessions.pushConfigure();
+        msgr2?.pushConfigure();
+      });
       sessions = new Sessions({
         log,
         registry,
@@ -216,7 +250,10 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     publish: (active) => {
       if (service.health.getStatus() === 'healthy') service.health.setStatus(active ? 'healthy' : 'unhealthy', SERVICE_NAME);
     },
-    deactivated: (why) => sessions.endAllSessions(why),
+    deactivated: (why) => {
+      sessions.endAllSessions(why);
+      msgr2?.endAll(why);
+    },
   });
   ingest.start();
   const stopStaleChecks = startStaleChecks(ingest, () => config.period, log);
@@ -224,9 +261,9 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   // With a standby service, this instance beacons and acts only while the
   // MgrMap names it active (domain/activity.ts has the fencing, role.ts the rest).
   const beacon =
-    activity && standby
+    standbyActivity && standby
       ? new Beacon({
-          activity,
+          activity: standbyActivity,
           role,
           standby,
           moduleHost,
@@ -250,10 +287,75 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     probing.signal,
   );
 
+  // With a CephManager: the mgr.<name> monitor session and its beacon to the monitors.
+  if (manager) {
+    manager.attach({
+      metadata: managerMetadata({
+        grpc: { daemonServer: opts.advertiseAddr || service.address, moduleHost: opts.moduleHostAdvertiseAddr || opts.moduleHostAddr || '' },
+      }),
+      state: async (namedActive) => {
+        const m = await moduleHostState(moduleHost, namedActive, 2000);
+        return { serving: role.ready, modulesUp: m.loaded, modules: m.modules, services: m.services };
+      },
+      nativeCommands: advertisedCommands(),
+      moduleCommands: async () => (moduleHost ? moduleHost.listCommands() : []),
+      onChange: () => role.update(),
+    });
+    try {
+      await manager.start();
+    } catch (e) {
+      probing.abort();
+      await service.stop();
+      csPeer.close();
+      mhPeer?.close();
+      sb?.close();
+      throw e;
+    }
+    gid = Number(manager.globalId);
+    // A fence lapses with time alone: look every 100 ms.
+    const fenceTimer = setInterval(() => role.update(), 100);
+    fenceTimer.unref();
+    service.onShutdown(async () => clearInterval(fenceTimer));
+  }
+
+  // The msgr2 front door: Ceph's daemons and CLI, beside gRPC.
+  if (opts.ceph && (opts.msgr2Port ?? 0) >= 0) {
+    const advertised = opts.advertiseAddr ? opts.advertiseAddr.slice(0, opts.advertiseAddr.lastIndexOf(':')).replace(/^\[|\]$/g, '') : undefined;
+    msgr2 = await startFrontDoor(
+      {
+        host: opts.host ?? '127.0.0.1',
+        port: opts.msgr2Port ?? 0,
+        advertiseHost: advertised,
+        maxConnections: opts.msgr2MaxConnections ?? 4096,
+        maxMessageBytes: opts.msgr2MaxMessageBytes ?? 16 * 1024 * 1024,
+        maxCounters: opts.msgr2MaxCounters ?? 8192,
+      },
+      {
+        ceph: opts.ceph,
+        log,
+        registry: service.registry,
+        ingest,
+        runCommand: (caller, prefix, args, inbuf) => commands.run({ prefix, args, inbuf }, caller),
+        managerCommands: async () => (await commands.allCommands()).filter((e) => !e.native?.monitor).map((e) => e.desc),
+        appendAudit: (message, priority) => {
+          cs.appendAudit(message, priority).catch((e) => log.debug('audit entry not appended to the cluster log', { error: (e as Error).message }));
+        },
+        getView: (what) => cs.getView(what),
+        config,
+        statsPeriod: () => config.period,
+        statsThreshold: () => config.threshold,
+        notActive: () => (role.isActing() ? null : (role.whyNot() ?? 'this manager is not serving yet')),
+        initialized: () => role.ready,
+        maxCommandBytes: opts.maxInbufBytes ?? 4 * 1024 * 1024,
+      },
+    );
+  }
+
   // Graceful hand-over: the active resigns first, so a standby takes over
   // now rather than after the grace period.
   service.onShutdown(async () => {
     role.markStopping();
+    await manager?.stop(); // `mgr fail <gid>` if active
     await beacon?.resign();
     beacon?.stop();
     role.update();
@@ -263,6 +365,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     probing.abort();
     stopStaleChecks();
     sessions.endAllSessions('server shutting down');
+    await msgr2?.stop();
     await ingest.stop();
   });
 
@@ -274,8 +377,11 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     commands,
     ingest,
     keyringPath,
-    gid,
+    get gid() {
+      return gid;
+    },
     isActive: () => role.isActing(),
+    msgr2,
     stop: async () => {
       await service.stop();
       csPeer.close();

@@ -58,6 +58,8 @@ export function standbyHandlers(backend: () => StandbyBackend | null, opts: Hand
     return b;
   };
   const currentMap = (): MgrMap => {
+    const why = need().unavailable?.();
+    if (why) throw new BackendUnavailable(why);
     const m = need().feed.latest();
     if (!m) throw new BackendUnavailable(`no MgrMap yet: the ${need().status().backend} backend has not loaded one (is etcd reachable?); retry`);
     return m;
@@ -69,6 +71,7 @@ export function standbyHandlers(backend: () => StandbyBackend | null, opts: Hand
     if (m) backend()?.feed.publish(m);
   };
   const forwarded = (ctx: CallContext) => ctx.metadata.get(FORWARDED_HEADER) === '1';
+  const graceMs = () => backend()?.graceMs?.() ?? opts.graceMs;
   const fwd = () => ({ metadata: Metadata({ [FORWARDED_HEADER]: '1' }), deadline: opts.forwardTimeoutMs });
 
   return {
@@ -76,6 +79,8 @@ export function standbyHandlers(backend: () => StandbyBackend | null, opts: Hand
       return guard(log, 'Beacon', async () => {
         // Checked here too so that a bad beacon is refused by any replica.
         MgrMapAuthority.validateBeacon(req);
+        const ext = need().external;
+        if (ext) return { mgrMap: await ext.beacon(req), graceMs: graceMs(), beaconIntervalMs: opts.beaconIntervalMs };
         const map = await need().write(
           (a) => a.beacon(req),
           async (leader) => (await leader.beacon(req, fwd())).mgrMap!,
@@ -83,12 +88,12 @@ export function standbyHandlers(backend: () => StandbyBackend | null, opts: Hand
           true,
         );
         seen(map);
-        return { mgrMap: map, graceMs: opts.graceMs, beaconIntervalMs: opts.beaconIntervalMs };
+        return { mgrMap: map, graceMs: graceMs(), beaconIntervalMs: opts.beaconIntervalMs };
       });
     },
 
     async getMgrMap() {
-      return guard(log, 'GetMgrMap', async () => ({ mgrMap: currentMap(), graceMs: opts.graceMs }));
+      return guard(log, 'GetMgrMap', async () => ({ mgrMap: currentMap(), graceMs: graceMs() }));
     },
 
     async *watchMgrMap(req, context: CallContext) {
@@ -109,14 +114,17 @@ export function standbyHandlers(backend: () => StandbyBackend | null, opts: Hand
 
     async failMgr(req, ctx) {
       return guard(log, 'FailMgr', async () => {
-        const r = await need().write(
-          (a) => a.fail(req.who),
-          async (leader) => {
-            const res = await leader.failMgr(req, fwd());
-            return { map: res.mgrMap!, message: res.message };
-          },
-          forwarded(ctx),
-        );
+        const ext = need().external;
+        const r = ext
+          ? await ext.fail(req.who)
+          : await need().write(
+              (a) => a.fail(req.who),
+              async (leader) => {
+                const res = await leader.failMgr(req, fwd());
+                return { map: res.mgrMap!, message: res.message };
+              },
+              forwarded(ctx),
+            );
         seen(r.map);
         log.info('mgr fail', { who: req.who, message: r.message, epoch: r.map.epoch });
         return { mgrMap: r.map, message: r.message };
@@ -125,11 +133,14 @@ export function standbyHandlers(backend: () => StandbyBackend | null, opts: Hand
 
     async resign(req, ctx) {
       return guard(log, 'Resign', async () => {
-        const map = await need().write(
-          (a) => a.resign(req.name, req.gid).map,
-          async (leader) => (await leader.resign(req, fwd())).mgrMap!,
-          forwarded(ctx),
-        );
+        const ext = need().external;
+        const map = ext
+          ? await ext.resign(req.name, req.gid)
+          : await need().write(
+              (a) => a.resign(req.name, req.gid).map,
+              async (leader) => (await leader.resign(req, fwd())).mgrMap!,
+              forwarded(ctx),
+            );
         seen(map);
         return { mgrMap: map };
       });
@@ -137,14 +148,17 @@ export function standbyHandlers(backend: () => StandbyBackend | null, opts: Hand
 
     async enableModule(req, ctx) {
       return guard(log, 'EnableModule', async () => {
-        const r = await need().write(
-          (a) => a.enableModule(req.module, req.force),
-          async (leader) => {
-            const res = await leader.enableModule(req, fwd());
-            return { map: res.mgrMap!, message: res.message };
-          },
-          forwarded(ctx),
-        );
+        const ext = need().external;
+        const r = ext
+          ? await ext.enableModule(req.module, req.force)
+          : await need().write(
+              (a) => a.enableModule(req.module, req.force),
+              async (leader) => {
+                const res = await leader.enableModule(req, fwd());
+                return { map: res.mgrMap!, message: res.message };
+              },
+              forwarded(ctx),
+            );
         seen(r.map);
         return { mgrMap: r.map, message: r.message };
       });
@@ -152,14 +166,17 @@ export function standbyHandlers(backend: () => StandbyBackend | null, opts: Hand
 
     async disableModule(req, ctx) {
       return guard(log, 'DisableModule', async () => {
-        const r = await need().write(
-          (a) => a.disableModule(req.module),
-          async (leader) => {
-            const res = await leader.disableModule(req, fwd());
-            return { map: res.mgrMap!, message: res.message };
-          },
-          forwarded(ctx),
-        );
+        const ext = need().external;
+        const r = ext
+          ? await ext.disableModule(req.module)
+          : await need().write(
+              (a) => a.disableModule(req.module),
+              async (leader) => {
+                const res = await leader.disableModule(req, fwd());
+                return { map: res.mgrMap!, message: res.message };
+              },
+              forwarded(ctx),
+            );
         seen(r.map);
         return { mgrMap: r.map, message: r.message };
       });

@@ -1,5 +1,6 @@
 // standby: wiring only (configuration, start, signals).
 import { configOrExit, COMMON_OPTIONS, serverTlsOf, peerTlsOf } from '../../lib/config';
+import { targetFromConfig, CephConfigError, cephTargetOptions } from '../../lib/ceph/target';
 import { exitOnSignals } from '../../lib/server';
 import { createLogger } from '../../lib/log';
 import {
@@ -19,8 +20,9 @@ const OPTIONS = {
     flag: 'backend',
     type: 'string',
     default: 'embedded',
-    desc: 'embedded (one replica, map on local disk) or etcd (several replicas)',
+    desc: 'embedded (one replica, map on local disk), etcd (several replicas) or ceph (the monitors of a real cluster decide; their MgrMap is mirrored)',
   },
+  ...cephTargetOptions('', 'ceph backend only'),
   dataDir: { env: 'MGR_DATA_DIR', flag: 'data-dir', type: 'string', default: './data/standby', desc: 'embedded backend: where mgrmap.json lives' },
   etcdEndpoints: {
     env: 'MGR_ETCD_ENDPOINTS',
@@ -99,7 +101,8 @@ async function main(): Promise<void> {
     logLevel: cfg.logLevel,
     tls: serverTlsOf(cfg),
     peerTls: peerTlsOf(cfg),
-    backend: cfg.backend as 'embedded' | 'etcd',
+    backend: cfg.backend as 'embedded' | 'etcd' | 'ceph',
+    ceph: targetFromConfig(cfg, ''),
     dataDir: cfg.dataDir,
     etcdEndpoints: list(cfg.etcdEndpoints),
     etcdPrefix: cfg.etcdPrefix,
@@ -116,5 +119,5 @@ async function main(): Promise<void> {
 
 main().catch((e) => {
   createLogger({ service: 'standby' }).error('failed to start', { error: (e as Error).message });
-  process.exit(1);
+  process.exit(e instanceof CephConfigError ? 2 : 1);
 });

@@ -13,6 +13,8 @@ import { standbyHandlers } from './grpc';
 import { StandbyBackend } from './backends/backend';
 import { startEmbedded } from './backends/embedded';
 import { EtcdBackend } from './backends/etcd';
+import { CephBackend } from './backends/ceph';
+import { cephTarget, type CephTargetFiles } from '../../lib/ceph/target';
 import { MgrMapPublisher } from './publish';
 
 export const DEFAULT_BEACON_INTERVAL_MS = 500;
@@ -33,8 +35,10 @@ export interface StandbyOptions {
   tls?: TlsOptions;
   /** TLS towards peers (cluster-state, the etcd leader replica). */
   peerTls?: TlsOptions;
-  /** 'embedded' (default, one replica, map on local disk) or 'etcd'. */
-  backend?: 'embedded' | 'etcd';
+  /** 'embedded' (default, one replica, map on local disk), 'etcd', or 'ceph' (the monitors' MgrMap, mirrored). */
+  backend?: 'embedded' | 'etcd' | 'ceph';
+  /** ceph: the cluster's conf and keyring (MGR_CEPH_*). */
+  ceph?: CephTargetFiles;
   /** embedded: where mgrmap.json lives. */
   dataDir: string;
   /** etcd: client URLs, e.g. ['http://127.0.0.1:2379']. */
@@ -79,7 +83,10 @@ export async function startStandby(opts: StandbyOptions): Promise<StandbyHandle>
   if (!(beaconIntervalMs > 0)) throw new Error(`beacon interval must be positive, got ${beaconIntervalMs} ms (MGR_BEACON_INTERVAL_MS)`);
   if (graceMs < 2 * beaconIntervalMs)
     throw new Error(`beacon grace ${graceMs} ms must be at least twice the beacon interval ${beaconIntervalMs} ms (MGR_BEACON_GRACE_MS)`);
-  if (kind !== 'embedded' && kind !== 'etcd') throw new Error(`unknown standby backend '${kind}': embedded or etcd (MGR_STANDBY_BACKEND)`);
+  if (kind !== 'embedded' && kind !== 'etcd' && kind !== 'ceph')
+    throw new Error(`unknown standby backend '${kind}': embedded, etcd or ceph (MGR_STANDBY_BACKEND)`);
+  // ceph: the files are read now, so a wrong path or a missing key stops the start with its name.
+  const access = kind === 'ceph' ? cephTarget(opts.ceph ?? { cephConf: '', keyring: '' }) : undefined;
   const endpoints = (opts.etcdEndpoints ?? []).map((e) => e.trim()).filter(Boolean);
   if (kind === 'etcd' && !endpoints.length) throw new Error('the etcd backend needs MGR_ETCD_ENDPOINTS (e.g. http://127.0.0.1:2379)');
   const leaseTtlS = opts.etcdLeaseTtlS ?? DEFAULT_ETCD_LEASE_TTL_S;
@@ -135,6 +142,10 @@ export async function startStandby(opts: StandbyOptions): Promise<StandbyHandle>
   try {
     if (kind === 'embedded') {
       backend = await startEmbedded({ ...common, dataDir: opts.dataDir });
+    } else if (access) {
+      const ceph = new CephBackend({ access, log, onCommitted, commandTimeoutMs: callTimeoutMs * 2 });
+      backend = ceph;
+      ceph.start();
     } else {
       etcd = new EtcdBackend({
         ...common,
@@ -162,10 +173,13 @@ export async function startStandby(opts: StandbyOptions): Promise<StandbyHandle>
   });
   log.info('standby configured', {
     backend: kind,
-    graceMs,
-    beaconIntervalMs,
-    tickMs,
-    ...(etcd ? { etcd: endpoints, leaseTtlS, advertise: advertiseAddr } : { dataDir: opts.dataDir }),
+    // ceph: the monitors' own timing (mon_mgr_beacon_grace, mgr_tick_period) applies, not ours
+    ...(access ? {} : { graceMs, beaconIntervalMs, tickMs }),
+    ...(etcd
+      ? { etcd: endpoints, leaseTtlS, advertise: advertiseAddr }
+      : access
+        ? { monitors: access.monHost, entity: access.entity }
+        : { dataDir: opts.dataDir }),
     clusterState: opts.clusterStateAddr || '(not published)',
   });
   void b.ready.then(() => {

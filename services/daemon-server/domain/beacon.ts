@@ -40,6 +40,29 @@ export interface BeaconDeps {
   log: Logger;
 }
 
+/**
+ * What module-host reports for a beacon: its modules, their URIs, and
+ * whether they are up. As a standby: loaded. Named active: every enabled
+ * module has left its standby part and started (or failed), as Ceph's
+ * active only says available once its modules are up. Clients wait for
+ * `available`, so nobody meets a half-started manager. Both beacons use it
+ * (this one to the standby service, ceph/manager.ts's to the monitors).
+ */
+export async function moduleHostState(
+  moduleHost: ModuleHostStatusApi | null,
+  namedActive: boolean,
+  timeoutMs: number,
+): Promise<{ loaded: boolean; modules: ModuleInfo[]; services: Record<string, string> }> {
+  if (!moduleHost) return { loaded: true, modules: [], services: {} };
+  try {
+    const r = await moduleHost.status(timeoutMs);
+    const starting = r.modules.some((x) => x.enabled && (x.state === ModuleState.MODULE_STATE_STARTING || x.state === ModuleState.MODULE_STATE_STANDBY));
+    return { loaded: r.loaded && (!namedActive || !starting), modules: r.modules.map((x) => x.info!).filter(Boolean), services: r.services };
+  } catch {
+    return { loaded: false, modules: [], services: {} };
+  }
+}
+
 export class Beacon {
   private intervalMs: number;
   private lastError = '';
@@ -71,24 +94,11 @@ export class Beacon {
   /** One beacon: what our module-host can run, then the beacon itself. */
   async once(): Promise<void> {
     const { activity, role, standby, moduleHost, log } = this.d;
-    let modulesLoaded = !moduleHost;
-    let availableModules: ModuleInfo[] = [];
-    let services: Record<string, string> = {};
-    if (moduleHost) {
-      try {
-        const r = await moduleHost.status(Math.max(this.intervalMs, 1000));
-        // As a standby: loaded. Named active: every enabled module has
-        // left its standby part and started (or failed), as Ceph's active
-        // only says available once its modules are up. Clients wait for
-        // `available`, so nobody meets a half-started manager.
-        const starting = r.modules.some((x) => x.enabled && (x.state === ModuleState.MODULE_STATE_STARTING || x.state === ModuleState.MODULE_STATE_STANDBY));
-        modulesLoaded = r.loaded && (!activity.namedActive() || !starting);
-        availableModules = r.modules.map((x) => x.info!).filter(Boolean);
-        services = r.services;
-      } catch {
-        modulesLoaded = false;
-      }
-    }
+    const {
+      loaded: modulesLoaded,
+      modules: availableModules,
+      services,
+    } = await moduleHostState(moduleHost, activity.namedActive(), Math.max(this.intervalMs, 1000));
     const sentAt = Date.now();
     try {
       const r = await standby.beacon(

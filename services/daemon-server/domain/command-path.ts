@@ -68,7 +68,7 @@ const NATIVE_ENTRIES: CommandEntry[] = COMMAND_TABLE.map((n) => ({
 export const MAX_ARGS_DEPTH = 8;
 
 /** What the audit line says the command was: filled in as the request is read. */
-interface AuditSubject {
+export interface AuditSubject {
   prefix: string;
   args: Record<string, unknown>;
   /** The command may change something (its perm has 'w' or 'x'). */
@@ -81,14 +81,16 @@ export type AuditPriority = 'DBG' | 'INF' | 'WRN';
 const SECRET_ARG = /pass|secret|token|^val(ue)?$|cert|private/i;
 
 /** The command as the audit line shows it: Ceph's `{"prefix": ..., args...}`, secret values replaced, bounded in length. */
-function auditArgs(seen: AuditSubject): string {
+/** A command's arguments for an audit line: secret-looking values hidden, at most 1 KiB. */
+export function auditArgs(seen: AuditSubject): string {
   const shown: Record<string, unknown> = { prefix: seen.prefix };
   for (const [k, v] of Object.entries(seen.args)) if (k !== 'prefix') shown[k] = SECRET_ARG.test(k) ? '<hidden>' : v;
   const text = JSON.stringify(shown);
   return text.length > 1024 ? `${text.slice(0, 1024)}...` : text;
 }
 
-function firstLine(text: string): string {
+/** The first line of a message, at most 200 characters (audit lines). */
+export function firstLine(text: string): string {
   const line = text.split('\n', 1)[0];
   return line.length > 200 ? `${line.slice(0, 200)}...` : line;
 }

@@ -51,8 +51,9 @@ export interface NativeCommand {
   /** The MgrCap service group ("pg", "osd", "mgr", "service", "config"; the monitors': "mon", "fs"). */
   service: string;
   /**
-   * A monitor command (Ceph's MonCommands.h): answered through the monitors,
-   * never advertised as this manager's own.
+   * A monitor command (Ceph's MonCommands.h): answered through the monitors
+   * (the `mgr ...` ones through the standby service, which holds or mirrors
+   * their MgrMap), never advertised as this manager's own.
    */
   monitor?: boolean;
   run(ctx: NativeContext): Promise<CommandResult>;
@@ -642,6 +643,7 @@ export const NATIVE_COMMANDS: NativeCommand[] = [
     desc: 'list active mgr modules',
     perm: 'r',
     service: 'mgr',
+    monitor: true,
     async run(ctx) {
       const ls = await moduleLs(ctx);
       return out(ctx, ls, () =>
@@ -661,6 +663,7 @@ export const NATIVE_COMMANDS: NativeCommand[] = [
     desc: 'enable mgr module',
     perm: 'rw',
     service: 'mgr',
+    monitor: true,
     async run(ctx) {
       const r = await needStandby(ctx).enableModule(ctx.args.module, ctx.args.force === '--force');
       return ok('', r.message);
@@ -671,6 +674,7 @@ export const NATIVE_COMMANDS: NativeCommand[] = [
     desc: 'disable mgr module',
     perm: 'rw',
     service: 'mgr',
+    monitor: true,
     async run(ctx) {
       try {
         const r = await needStandby(ctx).disableModule(ctx.args.module);
@@ -688,6 +692,7 @@ export const NATIVE_COMMANDS: NativeCommand[] = [
     desc: 'list service endpoints provided by mgr modules',
     perm: 'r',
     service: 'mgr',
+    monitor: true,
     async run(ctx) {
       const m = await needStandby(ctx).getMgrMap();
       // Ceph prints this one as JSON even in plain format.
@@ -699,6 +704,7 @@ export const NATIVE_COMMANDS: NativeCommand[] = [
     desc: 'dump the latest MgrMap',
     perm: 'r',
     service: 'mgr',
+    monitor: true,
     async run(ctx) {
       const m = await needStandby(ctx).getMgrMap();
       if (ctx.args.epoch !== undefined && ctx.args.epoch !== Number(m.epoch))
@@ -711,6 +717,7 @@ export const NATIVE_COMMANDS: NativeCommand[] = [
     desc: 'dump basic info about the mgr cluster state',
     perm: 'r',
     service: 'mgr',
+    monitor: true,
     async run(ctx) {
       const m = await needStandby(ctx).getMgrMap();
       const body = { epoch: Number(m.epoch), available: m.available, active_name: m.activeName, num_standby: m.standbys.length };
@@ -722,6 +729,7 @@ export const NATIVE_COMMANDS: NativeCommand[] = [
     desc: 'treat the named manager daemon as failed',
     perm: 'rw',
     service: 'mgr',
+    monitor: true,
     async run(ctx) {
       const r = await needStandby(ctx).failMgr(ctx.args.who ?? '');
       return ok('', r.message);

@@ -5,7 +5,20 @@
 // answer (the named gRPC health status), logs each change, and ends the
 // daemons' sessions when this instance stops being active, so they move on.
 import type { Logger } from '../../../lib/log';
-import type { Activity } from './activity';
+import type { MgrMap } from '../../../lib/gen/ceph/mgr/v1/standby';
+
+/**
+ * Who decides whether this instance is active: the standby service's
+ * MgrMap and fence (activity.ts), or the monitors' (ceph/fence.ts).
+ */
+export interface ActivitySource {
+  readonly name: string;
+  readonly gid: number;
+  /** The MgrMap the decision was taken from (for log lines). */
+  current(): MgrMap | undefined;
+  isActive(): boolean;
+  whyNotActive(): string | null;
+}
 
 export interface RoleDeps {
   log: Logger;
@@ -21,7 +34,7 @@ export class ManagerRole {
   private wasActive: boolean;
 
   constructor(
-    private readonly activity: Activity | null,
+    private readonly activity: ActivitySource | null,
     private readonly d: RoleDeps,
   ) {
     this.wasActive = !activity;

@@ -1,0 +1,320 @@
+// mgrpc as the active manager of the project's loopback Pacific cluster
+// (lib/testing/ceph-cluster.ts, no ceph-mgr running): cluster-state, the
+// Ceph map feed, module-host and daemon-server run as the product's own
+// processes; daemon-server beacons as mgr.<name>, the monitors make it
+// active, and from then on the cluster's real OSDs, MDS and monitor report
+// to its msgr2 front door and the unmodified `ceph` CLI talks to it.
+// This is issue 13's "done when": it fails if any of it does not work (and,
+// under CI=true, when Ceph's programs are missing: describeCeph).
+//   - `ceph -s` shows mgrpc's manager active
+//   - `ceph hello` and `ceph tell mgr hello` print Hello World
+//   - every real OSD reports to it (its counters land in cluster-state)
+//   - an OSD's declared counters are `ceph tell osd.0 perf schema`'s at
+//     the stats threshold, and the values mgrpc holds are never ahead of a
+//     `perf dump` taken just after
+//   - `ceph osd status|perf|df`, `ceph pg stat`, `ceph fs status`,
+//     `ceph crash ls`, `ceph iostat` answer from the real daemons' reports
+//   - prometheus' /metrics has ceph_osd_up and op counters for every OSD
+//   - `rados bench` moves the io rates
+import { ChildProcess, execFile, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as readline from 'readline';
+import { HealthDefinition } from 'nice-grpc-server-health';
+import { makeClient, openChannel } from '../lib/client';
+import { ClusterStateServiceDefinition, DaemonQueryKind } from '../lib/gen/ceph/mgr/v1/cluster_state';
+import { describeCeph, sharedCephCluster, type CephCluster } from '../lib/testing/ceph-cluster';
+import { freePort } from '../lib/testing/wait';
+import { ROOT, until } from './launcher';
+
+/** This test's manager (mgr.<NAME>): a name no other test gives its managers. */
+const NAME = 'd';
+/** Whole seconds between reports, shorter than Ceph's 5 so the test moves along. */
+const PERIOD = 1;
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  lines: string[];
+  address: string;
+  metricsPort: number;
+}
+
+describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster: real daemons report, the ceph CLI talks to it', () => {
+  let cluster: CephCluster;
+  let release: (() => Promise<void>) | undefined;
+  let dir: string;
+  const procs: Proc[] = [];
+  let cs: Proc;
+  let ds: Proc;
+  let promPort: number;
+
+  /** Starts a service's main.ts as its own process and waits for its listening line and SERVING. */
+  const start = async (name: string, script: string, env: Record<string, string>): Promise<Proc> => {
+    const log = fs.openSync(path.join(dir, `${name}.log`), 'a');
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], {
+      cwd: ROOT,
+      env: { ...process.env, MGR_HOST: '127.0.0.1', MGR_PORT: '0', MGR_METRICS_PORT: '0', MGR_LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: string[] = [];
+    for (const s of [child.stdout!, child.stderr!])
+      readline.createInterface({ input: s }).on('line', (l) => {
+        lines.push(l);
+        if (lines.length > 2000) lines.shift();
+        fs.writeSync(log, l + '\n');
+      });
+    const p: Proc = { name, child, lines, address: '', metricsPort: -1 };
+    procs.push(p);
+    const m = await until(
+      `${name} to listen`,
+      () => {
+        if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${lines.slice(-5).join('\n')}`);
+        for (const l of lines) {
+          const x = /"msg":"listening","address":"([^"]+)","metricsPort":(-?\d+)/.exec(l);
+          if (x) return x;
+        }
+        return undefined;
+      },
+      120_000,
+    );
+    p.address = m[1];
+    p.metricsPort = Number(m[2]);
+    const channel = openChannel(p.address);
+    try {
+      const health = makeClient(HealthDefinition, channel);
+      await until(`${name} SERVING`, async () => (await health.check({ service: '' }, { signal: AbortSignal.timeout(2000) })).status === 1, 180_000);
+    } finally {
+      channel.close();
+    }
+    return p;
+  };
+
+  /** `ceph <args>` as client.admin: what it printed and its exit code. */
+  const ceph = (args: string[], timeoutMs = 60_000) => cluster.run(args, { timeoutMs });
+  const metric = async (p: Proc, name: string) => {
+    const text = await (await fetch(`http://127.0.0.1:${p.metricsPort}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(name + ' ') || l.startsWith(name + '{'));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : undefined;
+  };
+  const osds = () => cluster.daemons.filter((d) => d.startsWith('osd.'));
+  const query = async (kind: DaemonQueryKind, svcId: string, p = '') => {
+    const channel = openChannel(cs.address);
+    try {
+      const r = await makeClient(ClusterStateServiceDefinition, channel).queryDaemons({ kind, svcType: 'osd', svcId, path: p, services: [] });
+      return JSON.parse(Buffer.from(r.json).toString('utf8'));
+    } finally {
+      channel.close();
+    }
+  };
+
+  beforeAll(async () => {
+    cluster = await sharedCephCluster();
+    // the shared cluster's manager role is one test file's at a time
+    release = await cluster.holdManagers('test/ceph-daemons.live.test.ts');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-ceph-daemons-'));
+    promPort = await freePort();
+    const access = { MGR_CEPH_CONF: cluster.confPath, MGR_CEPH_KEYRING: cluster.keyringPath };
+    cs = await start('cluster-state', 'services/cluster-state/main.ts', { MGR_DATA_DIR: path.join(dir, 'cluster-state') });
+    const channel = openChannel(cs.address);
+    await makeClient(ClusterStateServiceDefinition, channel).setStore({ key: `mgr/prometheus/${NAME}/server_port`, value: String(promPort) });
+    channel.close();
+    await start('ceph-feed', 'ceph-feed/main.ts', { ...access, MGR_CLUSTER_STATE_ADDR: cs.address });
+    const mh = await start('module-host', 'services/module-host/main.ts', {
+      MGR_NAME: NAME,
+      MGR_CLUSTER_STATE_ADDR: cs.address,
+      MGR_MODULES: 'hello,status,prometheus,iostat,crash',
+      MGR_PYTHON_MODULES: 'iostat,crash',
+      MGR_KEYRING: path.join(dir, 'keyring'),
+    });
+    ds = await start('daemon-server', 'services/daemon-server/main.ts', {
+      ...access,
+      MGR_NAME: NAME,
+      MGR_DATA_DIR: dir,
+      MGR_CLUSTER_STATE_ADDR: cs.address,
+      MGR_MODULE_HOST_ADDR: mh.address,
+      MGR_MSGR2_PORT: '0',
+      MGR_STATS_PERIOD: String(PERIOD),
+    });
+    // the monitors make it active; the cluster's daemons find it in the MgrMap and open their sessions
+    await until(
+      `mgr.${NAME} active`,
+      async () => {
+        const s = await cluster.ceph<{ active_name: string; available: boolean }>(['mgr', 'stat']);
+        return s.active_name === NAME && s.available;
+      },
+      240_000,
+    );
+    await until(
+      'every OSD, the MDS and the monitor in session',
+      async () => ((await metric(ds, 'mgr_daemon_server_msgr2_sessions')) ?? 0) >= osds().length + 2,
+      120_000,
+    );
+  }, 900_000);
+
+  afterAll(async () => {
+    await Promise.all(
+      procs.map(
+        (p) =>
+          new Promise<void>((r) => {
+            if (p.child.exitCode !== null) return r();
+            p.child.once('exit', () => r());
+            p.child.kill('SIGTERM');
+          }),
+      ),
+    );
+    await release?.();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("`ceph -s` shows mgrpc's manager active", async () => {
+    const s = await ceph(['-s']);
+    expect(s.code).toBe(0);
+    expect(s.stdout).toMatch(new RegExp(`mgr: ${NAME}\\(active, since [^)]*\\)`));
+    const json = await cluster.ceph<{ mgrmap: { available: boolean } }>(['-s']);
+    expect(json.mgrmap.available).toBe(true);
+    // and it is mgrpc's: the metadata the beacon carries
+    const meta = await cluster.ceph<{ ceph_version: string }>(['mgr', 'metadata', NAME]);
+    expect(meta.ceph_version).toMatch(/^ceph version 16\.2\.15 \(mgrpc-[^)]+\) pacific \(stable\)$/);
+  }, 120_000);
+
+  it('`ceph hello` and `ceph tell mgr hello` print Hello World', async () => {
+    expect((await ceph(['hello'])).stdout.trim()).toBe('Hello World');
+    expect((await ceph(['tell', 'mgr', 'hello'])).stdout.trim()).toBe('Hello World');
+  }, 120_000);
+
+  it('every real OSD reports to it: its counters and PG stats land in cluster-state', async () => {
+    expect(osds().length).toBeGreaterThan(0);
+    for (const o of osds()) {
+      const id = o.slice('osd.'.length);
+      const schema = await until(
+        `${o}'s declared counters`,
+        async () => {
+          const r = (await query(DaemonQueryKind.DAEMON_QUERY_KIND_PERF_SCHEMA, id))[o] as Record<string, unknown> | undefined;
+          return r && Object.keys(r).length > 0 ? r : undefined;
+        },
+        60_000,
+      );
+      expect(schema['osd.op_w']).toBeDefined();
+    }
+    const pgs = await until(
+      'PG stats from every OSD',
+      async () => {
+        const r = await cluster.ceph<{ pg_ready: boolean; pg_map: { osd_stats: Array<{ osd: number }> } }>(['pg', 'dump', 'osds']).catch(() => undefined);
+        const seen = new Set(((r as unknown as { osd_stats?: Array<{ osd: number }> })?.osd_stats ?? r?.pg_map?.osd_stats ?? []).map((x) => `osd.${x.osd}`));
+        return osds().every((o) => seen.has(o)) ? seen : undefined;
+      },
+      60_000,
+    );
+    expect(pgs.size).toBe(osds().length);
+  }, 180_000);
+
+  it("an OSD's counters are its perf schema at the stats threshold, and mgrpc's values are never ahead of a perf dump taken after", async () => {
+    type Schema = Record<string, Record<string, { type: number; priority: number }>>;
+    const theirs = (await cluster.ceph<Schema>(['tell', 'osd.0', 'perf', 'schema'])) as Schema;
+    const declared = new Map<string, number>();
+    for (const [logger, counters] of Object.entries(theirs))
+      for (const [name, c] of Object.entries(counters)) if (c.priority >= 5) declared.set(`${logger}.${name}`, c.type);
+    const ours = (await query(DaemonQueryKind.DAEMON_QUERY_KIND_PERF_SCHEMA, '0'))['osd.0'] as Record<string, { type: number }>;
+    // the 2D histograms are declared too; `perf schema` leaves them to `perf histogram schema`
+    const HISTOGRAM = 0x10;
+    const plain = Object.keys(ours).filter((p) => !(ours[p].type & HISTOGRAM));
+    expect(plain.sort()).toEqual([...declared.keys()].sort());
+    for (const [p, t] of declared) expect(ours[p].type).toBe(t);
+    const histograms = (await cluster.ceph<Record<string, Record<string, unknown>>>(['tell', 'osd.0', 'perf', 'histogram', 'schema'])) ?? {};
+    const known = new Set(Object.entries(histograms).flatMap(([logger, hs]) => Object.keys(hs).map((h) => `${logger}.${h}`)));
+    for (const p of Object.keys(ours).filter((x) => ours[x].type & HISTOGRAM)) expect(known.has(p)).toBe(true);
+    // the latest values mgrpc holds, then the OSD's own, just after
+    const latest: Record<string, number[]> = {};
+    for (const p of declared.keys()) Object.assign(latest, await query(DaemonQueryKind.DAEMON_QUERY_KIND_LATEST_COUNTER, '0', p));
+    const dump = await cluster.ceph<Record<string, Record<string, number | { avgcount: number; sum: number }>>>(['tell', 'osd.0', 'perf', 'dump']);
+    let compared = 0;
+    for (const [p, t] of declared) {
+      if (!(t & 8)) continue; // only counters (they only go up)
+      const dot = p.indexOf('.');
+      const theirValue = dump[p.slice(0, dot)]?.[p.slice(dot + 1)];
+      const [, value] = latest[p] ?? [];
+      if (theirValue === undefined || value === undefined) continue;
+      // a plain counter: its value; a long-running average: how many samples (its sum is in other units in perf dump)
+      if (typeof theirValue === 'number') expect(value).toBeLessThanOrEqual(theirValue);
+      else expect(latest[p][2]).toBeLessThanOrEqual(theirValue.avgcount);
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(5);
+  }, 120_000);
+
+  it.each([
+    [['osd', 'status'], /ID\W+HOST\W+USED/],
+    [['osd', 'perf'], /commit_latency/],
+    [['osd', 'df'], /TOTAL/],
+    [['pg', 'stat'], /\d+ pgs: .*active\+clean/],
+    [['fs', 'status'], /cephfs/],
+    [['crash', 'ls'], /^$|ID/],
+  ])(
+    '`ceph %j` answers from the real daemons',
+    async (args, want) => {
+      let last: Awaited<ReturnType<typeof ceph>> | undefined;
+      const r = await until(
+        `ceph ${args.join(' ')}`,
+        async () => {
+          const x = (last = await ceph(args));
+          return x.code === 0 && want.test(x.stdout) ? x : undefined;
+        },
+        60_000,
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}; last: exit ${last?.code}, stdout ${JSON.stringify(last?.stdout)}, stderr ${JSON.stringify(last?.stderr)}`);
+      });
+      expect(r.stderr).not.toMatch(/Error/);
+    },
+    120_000,
+  );
+
+  it('`ceph iostat` prints the io rates every period', async () => {
+    // a polling command: the CLI asks again every second until stopped
+    const child = spawn('ceph', ['-c', cluster.confPath, '-k', cluster.keyringPath, 'iostat'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const lines: string[] = [];
+    let stderr = '';
+    readline.createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
+    child.stderr!.on('data', (d) => (stderr += d));
+    try {
+      await until('two rows of iostat', () => lines.filter((l) => /\|\s+\d/.test(l)).length >= 2, 60_000).catch((e: Error) => {
+        throw new Error(`${e.message}; exit ${child.exitCode}, stdout ${JSON.stringify(lines)}, stderr ${JSON.stringify(stderr.slice(-2000))}`);
+      });
+      expect(lines.join('\n')).toMatch(/Read.*Write.*Total/);
+    } finally {
+      child.kill('SIGINT');
+    }
+  }, 120_000);
+
+  it("prometheus' /metrics has ceph_osd_up and op counters for every real OSD", async () => {
+    const text = await until(
+      'a scrape with every OSD',
+      async () => {
+        const t = await (await fetch(`http://127.0.0.1:${promPort}/metrics`)).text();
+        return osds().every((o) => t.includes(`ceph_osd_up{ceph_daemon="${o}"} 1`) && t.includes(`ceph_osd_op_w{ceph_daemon="${o}"}`)) ? t : undefined;
+      },
+      90_000,
+    );
+    expect(text).toMatch(/ceph_osd_op_r\{ceph_daemon="osd.0"\} \d+/);
+  }, 120_000);
+
+  it('writing objects with rados bench moves the io rates', async () => {
+    const ioWrite = async () => {
+      const r = await cluster.ceph<Array<{ pool_name: string; client_io_rate: { write_op_per_sec?: number } }>>(['osd', 'pool', 'stats', 'mgrpc']);
+      return r[0]?.client_io_rate?.write_op_per_sec ?? 0;
+    };
+    expect(await ioWrite()).toBe(0);
+    const bench = new Promise<void>((resolve, reject) =>
+      execFile(
+        'rados',
+        ['-c', cluster.confPath, '-k', cluster.keyringPath, '-p', 'mgrpc', 'bench', '10', 'write', '-b', '4096', '-t', '4'],
+        { timeout: 120_000 },
+        (e) => (e ? reject(e) : resolve()),
+      ),
+    );
+    await until('client io on the pool', async () => (await ioWrite()) > 0, 60_000);
+    await bench;
+    await ceph(['tell', 'mgr', 'pg', 'stat']); // the manager still answers
+  }, 180_000);
+});
