@@ -22,6 +22,7 @@ const KINDS: Record<string, [string, string]> = {
   Deployment: ['apps/v1/Deployment', 'IDeployment'],
   StatefulSet: ['apps/v1/StatefulSet', 'IStatefulSet'],
   PodDisruptionBudget: ['policy/v1/PodDisruptionBudget', 'IPodDisruptionBudget'],
+  NetworkPolicy: ['networking.k8s.io/v1/NetworkPolicy', 'INetworkPolicy'],
 };
 
 interface K8sObject {
@@ -98,6 +99,29 @@ describe('Kubernetes manifests', () => {
     const problems = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
     fs.rmSync(dir, { recursive: true, force: true });
     expect(problems.join('\n')).toMatch(/labells/);
+  });
+
+  it('admits to each pod only what must reach it (NetworkPolicy): internal ports only from mgrpc pods', () => {
+    const policies = manifests.filter(({ obj }) => obj.kind === 'NetworkPolicy').map(({ obj }) => obj as any);
+    // Nothing enters unless admitted.
+    expect(policies.some((p) => JSON.stringify(p.spec.podSelector) === '{}' && p.spec.policyTypes.includes('Ingress') && !p.spec.ingress)).toBe(true);
+    const INTERNAL = new Set([7100, 7200, 7400, 7600]);
+    const workloads = manifests.filter(({ obj }) => obj.kind === 'Deployment' || obj.kind === 'StatefulSet').map(({ obj }) => obj as any);
+    for (const w of workloads) {
+      const labels: Record<string, string> = w.spec.template.metadata.labels;
+      expect(labels['app.kubernetes.io/part-of']).toBe('mgrpc');
+      const selecting = policies.filter((p) => Object.entries(p.spec.podSelector.matchLabels ?? {}).every(([k, v]) => labels[k] === v) && p.spec.ingress);
+      for (const c of w.spec.template.spec.containers) {
+        for (const { containerPort } of c.ports ?? []) {
+          const rules = selecting.flatMap((p) => p.spec.ingress).filter((r: any) => r.ports.some((pt: any) => pt.port === containerPort));
+          expect([w.metadata.name, containerPort, rules.length > 0]).toEqual([w.metadata.name, containerPort, true]);
+          if (INTERNAL.has(containerPort)) {
+            for (const r of rules)
+              expect([containerPort, r.from]).toEqual([containerPort, [{ podSelector: { matchLabels: { 'app.kubernetes.io/part-of': 'mgrpc' } } }]]);
+          }
+        }
+      }
+    }
   });
 
   it('routes the mgr Service by a readiness probe that follows the MgrMap', () => {
