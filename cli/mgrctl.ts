@@ -14,8 +14,12 @@ import { isUnreachable, openChannel, makeClient, tlsFromEnv } from '../lib/clien
 import { DaemonServerServiceDefinition } from '../lib/gen/ceph/mgr/v1/daemon_server';
 import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { keyFromKeyring } from '../lib/keyring';
-import type { CommandResult } from '../lib/gen/ceph/mgr/v1/common';
+import type { CommandDescriptor, CommandResult } from '../lib/gen/ceph/mgr/v1/common';
+import { parseSignature } from '../lib/command-descriptor';
 import { activeDaemonServer, StandbyClient } from '../lib/standby-client';
+import type { MgrMap } from '../lib/gen/ceph/mgr/v1/standby';
+import { ANSWERED_BY_TRAILER } from '../lib/headers';
+import { Waiter } from '../lib/waiter';
 import { mapWords, MappedCommand, UsageError } from './args';
 import { cacheCommands, cachedCommands } from './descriptors';
 
@@ -77,8 +81,10 @@ function credentials(o: Options, env: NodeJS.ProcessEnv): Metadata {
   return md;
 }
 
-function exitFor(e: unknown, addr: string): { message: string; code: number } {
+function exitFor(e: unknown, addr: string, answered = false): { message: string; code: number } {
   if (e instanceof ClientError) {
+    // daemon-server answered UNAVAILABLE itself: its message names what is down (module-host, a standby...).
+    if (e.code === Status.UNAVAILABLE && answered) return { message: `daemon-server at ${addr}: ${e.details}`, code: 1 };
     if (e.code === Status.UNAVAILABLE) return { message: `cannot reach daemon-server at ${addr}: is it running? (npm start) [${e.details}]`, code: 1 };
     if (e.code === Status.DEADLINE_EXCEEDED) return { message: `timed out: ${e.details}`, code: 110 };
     if (e.code === Status.PERMISSION_DENIED) return { message: `Error EACCES: ${e.details}`, code: 13 };
@@ -145,25 +151,40 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
   const finder = o.addr ? null : new ActiveFinder(env.MGR_STANDBY_ADDR || '127.0.0.1:7200', tls, writeErr);
   let addr = o.addr;
   let ch: ReturnType<typeof openChannel> | null = null;
+  let answered = false;
+  const onTrailer = (t: Metadata) => {
+    if (t.get(ANSWERED_BY_TRAILER)) answered = true;
+  };
   try {
     const md = credentials(o, env);
     const waitUntil = Date.now() + o.waitMs;
-    // A failover while we talk: the old active answers UNAVAILABLE (or is
-    // gone); find the new one and send again, until --wait-ms runs out.
+    // A failover while we talk: the old active answers UNAVAILABLE, is
+    // gone, or (hung) does not answer at all while the MgrMap names a new
+    // one; find the new one and send again, until --wait-ms runs out. A
+    // command that changes something (perm w or x) is never abandoned for a
+    // moved map: the old active may have run it already (`mgr fail` moves
+    // the map itself), so it is sent again only after an UNAVAILABLE answer.
     let r: CommandResult;
     for (;;) {
       if (finder) addr = await finder.find(waitUntil);
       ch = openChannel(addr, tls);
       const ds = makeClient(DaemonServerServiceDefinition, ch);
+      const moved = finder?.movedFrom(addr);
+      answered = false;
+      let changes = false;
       try {
         const fetchDescriptors = async () => {
-          const all = (await ds.getCommandDescriptions({}, { metadata: md, deadline: o.timeoutMs })).commands;
+          const all = (await ds.getCommandDescriptions({}, { metadata: md, deadline: o.timeoutMs, signal: moved?.signal, onTrailer })).commands;
           cacheCommands(addr, all, env);
           return all;
         };
-        const send = async (m: MappedCommand) => {
+        const send = async (m: MappedCommand, descs: CommandDescriptor[]) => {
           if (o.format) m.args.format = o.format;
-          const res = await ds.command({ prefix: m.prefix, args: JSON.stringify(m.args), inbuf }, { metadata: md, deadline: o.timeoutMs });
+          changes = changesState(descs, m.prefix);
+          const res = await ds.command(
+            { prefix: m.prefix, args: JSON.stringify(m.args), inbuf },
+            { metadata: md, deadline: o.timeoutMs, signal: changes ? undefined : moved?.signal, onTrailer },
+          );
           return res.result ?? { retcode: -5, stdout: '', stderr: 'no result' };
         };
         // A command known from the cache goes without asking for the
@@ -177,23 +198,31 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
             mapped = null;
           }
         }
-        if (!mapped) r = await send(mapWords(words, await fetchDescriptors()));
-        else {
-          r = await send(mapped);
+        if (!mapped) {
+          const descs = await fetchDescriptors();
+          r = await send(mapWords(words, descs), descs);
+        } else {
+          r = await send(mapped, cached);
           if (r.retcode === -22 && /^(No handler found|Invalid command)/.test(r.stderr)) {
             // the local list was stale or incomplete: map again with the server's
-            const again = mapWords(words, await fetchDescriptors());
+            const descs = await fetchDescriptors();
+            const again = mapWords(words, descs);
             if (again.prefix !== mapped.prefix || JSON.stringify({ ...again.args, format: mapped.args.format }) !== JSON.stringify(mapped.args))
-              r = await send(again);
+              r = await send(again, descs);
           }
         }
         break;
       } catch (e) {
-        if (!finder || !(e instanceof ClientError) || e.code !== Status.UNAVAILABLE || Date.now() >= waitUntil) throw e;
-        finder.retrying(addr, e.details);
+        const abandoned = !changes && !!moved?.signal.aborted;
+        const followMap = abandoned || (e instanceof ClientError && e.code === Status.UNAVAILABLE);
+        if (!finder || !followMap || Date.now() >= waitUntil) throw e;
+        finder.retrying(addr, abandoned ? 'the MgrMap names another active manager' : (e as ClientError).details);
         ch.close();
         ch = null;
-        await sleep(300);
+        // A moved map is followed at once; an UNAVAILABLE answer waits for the map to change (or 300 ms).
+        if (!abandoned) await finder.mapChange(300);
+      } finally {
+        moved?.done();
       }
     }
     if (r.stdout) write(r.stdout.endsWith('\n') ? r.stdout : r.stdout + '\n');
@@ -208,7 +237,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
       writeErr(e.message + '\n');
       return 11; // EAGAIN
     }
-    const f = exitFor(e, addr);
+    const f = exitFor(e, addr, answered);
     writeErr(f.message + '\n');
     return f.code;
   } finally {
@@ -219,12 +248,29 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
 
 class NoActiveManager extends Error {}
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Whether the command `prefix` changes something (its descriptor's perm has w or x). */
+function changesState(descs: CommandDescriptor[], prefix: string): boolean {
+  return descs.some((d) => {
+    try {
+      return /[wx]/.test(d.perm) && parseSignature(d.cmd).prefix === prefix;
+    } catch {
+      return false; // a module's malformed descriptor matches nothing
+    }
+  });
+}
 
-/** Finds the active manager's daemon-server through the MgrMap. */
+/**
+ * Finds the active manager's daemon-server through the MgrMap: asked once,
+ * then followed on a watch, so a failover is seen the moment the map
+ * changes rather than at the next poll.
+ */
 class ActiveFinder {
   private sb: StandbyClient;
   private told = false;
+  private latest: MgrMap | null = null;
+  private watching: AbortController | null = null;
+  private changed = new Waiter();
+  private listeners = new Set<(m: MgrMap) => void>();
 
   constructor(
     private readonly standbyAddr: string,
@@ -234,6 +280,17 @@ class ActiveFinder {
     this.sb = new StandbyClient(standbyAddr, tls);
   }
 
+  private watch(): void {
+    if (this.watching) return;
+    this.watching = new AbortController();
+    this.sb.watch((m) => {
+      if (this.latest && m.epoch < this.latest.epoch) return;
+      this.latest = m;
+      this.changed.wake();
+      for (const l of this.listeners) l(m);
+    }, this.watching.signal);
+  }
+
   async find(until: number): Promise<string> {
     // A standby service that does not answer at all is most likely not
     // running: give up on it sooner than on a failover in progress.
@@ -241,7 +298,9 @@ class ActiveFinder {
     for (;;) {
       let why: string;
       try {
-        const { map } = await this.sb.getMgrMap(3000);
+        const map = this.latest ?? (await this.sb.getMgrMap(3000)).map;
+        this.latest ??= map;
+        this.watch();
         const addr = activeDaemonServer(map);
         if (addr) return addr;
         why = map.activeName ? `mgr.${map.activeName} is active but not available yet` : 'no manager is active';
@@ -253,8 +312,25 @@ class ActiveFinder {
       if (Date.now() >= until) throw new NoActiveManager(`${why}; gave up waiting (--wait-ms)`);
       if (!this.told) this.writeErr(`${why}; waiting for an active manager...\n`);
       this.told = true;
-      await sleep(300);
+      await this.mapChange(Math.min(1000, until - Date.now()));
     }
+  }
+
+  /** Waits for the next map (or ms; a map that came meanwhile ends it at once). */
+  mapChange(ms: number): Promise<void> {
+    return this.changed.wait(Math.max(0, ms));
+  }
+
+  /** Aborts when the map names another available active than `addr` (a call to it is then abandoned and sent again). */
+  movedFrom(addr: string): { signal: AbortSignal; done(): void } {
+    const ac = new AbortController();
+    const check = (m: MgrMap) => {
+      const now = activeDaemonServer(m);
+      if (now && now !== addr) ac.abort();
+    };
+    this.listeners.add(check);
+    if (this.latest) check(this.latest);
+    return { signal: ac.signal, done: () => this.listeners.delete(check) };
   }
 
   retrying(addr: string, details: string): void {
@@ -263,6 +339,7 @@ class ActiveFinder {
   }
 
   close(): void {
+    this.watching?.abort();
     this.sb.close();
   }
 }

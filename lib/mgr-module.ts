@@ -73,38 +73,10 @@ let transport: ModuleTransport | null = null;
 /** get(what) results parsed in this worker, by the host's version of `what`. */
 const getCache = new Map<string, { version: number; value: unknown }>();
 
+/** For serve() loops (lib/waiter.ts). */
+export { Waiter } from './waiter';
+
 /** For the worker runtime only. */
-/**
- * A sleep that wake() ends early, for serve() loops: shutdown() and
- * configNotify() call wake(). A wake() while nobody sleeps is kept, so the
- * next wait() returns at once and no wake-up is lost.
- */
-export class Waiter {
-  private wakeFn: (() => void) | null = null;
-  private pending = false;
-
-  wait(ms: number): Promise<void> {
-    if (this.pending) {
-      this.pending = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeFn = null;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeFn = done;
-    });
-  }
-
-  wake(): void {
-    if (this.wakeFn) this.wakeFn();
-    else this.pending = true;
-  }
-}
-
 export function setModuleTransport(t: ModuleTransport): void {
   transport = t;
 }
@@ -213,8 +185,13 @@ export abstract class MgrModule extends ModuleBase {
   getDaemonHealthMetrics(): Promise<Record<string, Array<{ type: string; value: number }>>> {
     return this.call('getDaemonHealthMetrics');
   }
-  /** Replaces this module's health checks (code -> check); {} clears them. */
-  setHealthChecks(checks: Record<string, HealthCheckSpec>): Promise<void> {
+  /**
+   * Replaces this module's health checks (code -> check); {} clears them.
+   * Each check is taken on its own: a code that is not upper-case letters,
+   * digits and _ is refused (and logged) while the others are raised; the
+   * answer lists the refused ones with why.
+   */
+  setHealthChecks(checks: Record<string, HealthCheckSpec>): Promise<{ refused: Array<{ code: string; reason: string }> }> {
     return this.call('setHealthChecks', checks);
   }
   /** Validated against MODULE_OPTIONS; null resets to the default. */

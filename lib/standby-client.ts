@@ -5,7 +5,7 @@
 // replica failures, resuming after the last epoch it saw.
 import { Channel } from 'nice-grpc';
 import { isUnreachable, makeClient, openChannel, PeerCallOptions, PeerClient } from './client';
-import { MgrMap, StandbyServiceDefinition } from './gen/ceph/mgr/v1/standby';
+import { MgrInstance, MgrMap, StandbyServiceDefinition } from './gen/ceph/mgr/v1/standby';
 import type { TlsOptions } from './server';
 
 export type StandbyStub = PeerClient<typeof StandbyServiceDefinition>;
@@ -52,16 +52,21 @@ export class StandbyClient {
 
   /**
    * Streams every new MgrMap to `onMap` until `signal` aborts, reconnecting
-   * (to the next replica) with backoff when the stream breaks.
+   * (to the next replica) with backoff when the stream breaks. A manager
+   * instance's daemon-server passes `watcher` (its name and gid): the
+   * standby service takes the instance out of the map at once when this
+   * stream ends and the instance's address refuses connections (its
+   * process exited), so the stream must live exactly as long as the process
+   * may act.
    */
-  watch(onMap: (map: MgrMap) => void, signal: AbortSignal, onBroken?: (error: Error) => void): void {
+  watch(onMap: (map: MgrMap) => void, signal: AbortSignal, onBroken?: (error: Error) => void, watcher?: MgrInstance): void {
     void (async () => {
       let after = 0;
       let backoff = 100;
       let k = this.preferred;
       while (!signal.aborted) {
         try {
-          for await (const r of this.stubs[k].watchMgrMap({ afterEpoch: after }, { signal })) {
+          for await (const r of this.stubs[k].watchMgrMap({ afterEpoch: after, watcher }, { signal })) {
             backoff = 100;
             if (!r.mgrMap) continue;
             // A replica restored from an older state may restart the epoch

@@ -86,7 +86,17 @@ describe('failover between two manager instances (embedded standby)', () => {
       );
     });
 
+  const standbyLog = () => procs.output.get('standby') ?? [];
+  /** Starts whatever of the two managers' processes is not running. */
+  const bothRunning = () => {
+    for (const n of ['module-host-x', 'daemon-server-x', 'module-host-y', 'daemon-server-y']) {
+      const p = procs.procs.get(n);
+      if (!p || p.exitCode !== null || p.signalCode !== null) procs.start(n);
+    }
+  };
+
   afterAll(async () => {
+    for (const p of procs.procs.values()) p.kill('SIGCONT');
     await procs.stopAll();
     csChannel.close();
     sb.close();
@@ -131,6 +141,7 @@ describe('failover between two manager instances (embedded standby)', () => {
     // Kill once commands are flowing (a few answered), so some are in flight when it dies.
     await until('commands flowing', async () => results.filter((c) => c === 0).length >= 3);
     const killedAt = Date.now() / 1000;
+    const mark = standbyLog().length;
     await Promise.all([procs.kill(`daemon-server-${old}`, 'SIGKILL'), procs.kill(`module-host-${old}`, 'SIGKILL')]);
     const after = await until(
       'a new active',
@@ -141,6 +152,11 @@ describe('failover between two manager instances (embedded standby)', () => {
       60000,
     );
     expect(after.epoch).toBeGreaterThan(before.epoch);
+    // Replaced because its process was seen gone (its watch ended, its port
+    // refused), not because its beacons stopped for the grace period.
+    const since = standbyLog().slice(mark);
+    expect(since.some((l) => l.includes(`mgr.${old} (active) is gone; taking it out of the map now`))).toBe(true);
+    expect(since.some((l) => l.includes(`Manager daemon ${old} is unresponsive`))).toBe(false);
 
     // Reports reach the new active: osd.0's counter gets samples newer than the kill.
     const samples = await until(
@@ -178,7 +194,7 @@ describe('failover between two manager instances (embedded standby)', () => {
     const after = await activeWithStandby(before.active_name);
     expect(after.active_name).toBe(before.standbys[0].name);
     const hello = await ctl(env, 'hello');
-    expect(hello.stdout).toContain('Hello World');
+    expect(hello).toMatchObject({ code: 0, stdout: 'Hello World\n' });
   }, 90000);
 
   it('SIGTERM of the active resigns first and exits 0; the standby takes over', async () => {
@@ -197,8 +213,69 @@ describe('failover between two manager instances (embedded standby)', () => {
     );
     expect(after.active_name).toBe(before.standbys[0].name);
     const hello = await ctl(env, 'hello');
-    expect(hello.stdout).toContain('Hello World');
+    expect(hello).toMatchObject({ code: 0, stdout: 'Hello World\n' });
   }, 90000);
+
+  it("kill -9 of the active's module-host: its daemon-server resigns, the standby takes over; module-host back, it is the standby", async () => {
+    bothRunning();
+    const before = await activeWithStandby();
+    const old = before.active_name as string;
+    const mark = standbyLog().length;
+    await procs.kill(`module-host-${old}`, 'SIGKILL');
+    // (no standby is available until old's module-host is back)
+    const after = await until(
+      'a new active',
+      async () => {
+        const d = await mgrDump();
+        return d && d.active_name && d.active_name !== old && d.available && d;
+      },
+      60000,
+    );
+    expect(after.active_name).toBe(before.standbys[0].name);
+    expect(
+      standbyLog()
+        .slice(mark)
+        .some((l) => l.includes(`mgr.${old} resigned (its module-host at`)),
+    ).toBe(true);
+    expect(procs.tail(`daemon-server-${old}`, 300)).toContain('resigned as active manager: module-host is not up');
+    expect(await ctl(env, 'hello')).toMatchObject({ code: 0, stdout: 'Hello World\n' });
+    // The old instance is a standby that says it is not available until its module-host is back.
+    const { map } = await sb.getMgrMap();
+    expect(map.standbys.find((x) => x.name === old)?.available ?? false).toBe(false);
+    procs.start(`module-host-${old}`);
+    const back = await activeWithStandby();
+    expect(back.active_name).toBe(after.active_name);
+    expect(back.standbys[0].name).toBe(old);
+  }, 120000);
+
+  it('SIGSTOP of the active (hung, not dead): replaced only by the grace period; once resumed it does not act as active and rejoins as the standby', async () => {
+    bothRunning();
+    const before = await activeWithStandby();
+    const old = before.active_name as string;
+    const next = before.standbys[0].name as string;
+    const mark = standbyLog().length;
+    const stopped = [`daemon-server-${old}`, `module-host-${old}`].map((n) => procs.procs.get(n)!);
+    for (const p of stopped) p.kill('SIGSTOP');
+    try {
+      // mgrctl's call to the hung active gets no answer; it follows the map to the new one.
+      const hello = await ctl(env, 'hello');
+      expect(hello).toMatchObject({ code: 0, stdout: 'Hello World\n' });
+      const { map } = await sb.getMgrMap();
+      expect(map.activeName).toBe(next);
+      const since = standbyLog().slice(mark);
+      expect(since.some((l) => l.includes(`Manager daemon ${old} is unresponsive, replacing it with standby daemon ${next}`))).toBe(true);
+      expect(since.some((l) => l.includes(`mgr.${old} (active) is gone`))).toBe(false);
+    } finally {
+      for (const p of stopped) p.kill('SIGCONT');
+    }
+    // Resumed, it is fenced at once (its last beacon answer is long past) and refuses, naming the new active.
+    const direct = await ctl({ ...env, MGR_ADDR: `127.0.0.1:${port(old === 'x' ? 7300 : 7301)}` }, 'hello');
+    expect(direct.code).not.toBe(0);
+    expect(direct.stderr).toMatch(new RegExp(`mgr\\.${old} (is a standby; the active manager is mgr\\.${next}|has not reached the standby service)`));
+    const back = await activeWithStandby();
+    expect(back.active_name).toBe(next);
+    expect(back.standbys[0].name).toBe(old);
+  }, 120000);
 });
 
 describe('failover on the etcd backend (two standby replicas, one killed)', () => {

@@ -156,7 +156,11 @@ export function clusterStateHandlers(state: ClusterState, opts: HandlerOptions):
     },
 
     async setHealthChecks(req) {
-      return guard(log, 'SetHealthChecks', () => ({ status: state.setHealthChecks(req.source, req.checks) }));
+      return guard(log, 'SetHealthChecks', () => {
+        const r = state.setHealthChecks(req.source, req.checks);
+        if (r.refused.length) log.warn('health checks refused', { source: req.source, refused: r.refused.slice(0, 20) });
+        return r;
+      });
     },
 
     async appendClusterLog(req) {

@@ -3,6 +3,7 @@
 // is in domain/: sessions.ts (the Session stream) and command-path.ts (Command).
 import { CallContext, ServerError, type ServiceImplementation, Status } from 'nice-grpc';
 import type { DaemonServerServed } from '../../lib/session-wire';
+import { ANSWERED_BY_TRAILER } from '../../lib/headers';
 import type { Authenticator, Caller } from './domain/auth';
 import type { CommandPath } from './domain/command-path';
 import { Refusal, RefusalKind } from './domain/errors';
@@ -52,6 +53,8 @@ export function daemonServerHandlers(d: HandlerDeps): ServiceImplementation<type
       }
     },
     async command(req, context) {
+      // Marks an answer as daemon-server's own (an UNAVAILABLE it sends names what is down), not the transport's.
+      context.trailer.set(ANSWERED_BY_TRAILER, 'daemon-server');
       try {
         const caller = callerOf(context);
         requireActive();
@@ -63,6 +66,7 @@ export function daemonServerHandlers(d: HandlerDeps): ServiceImplementation<type
       }
     },
     async getCommandDescriptions(_req, context) {
+      context.trailer.set(ANSWERED_BY_TRAILER, 'daemon-server');
       try {
         callerOf(context);
         requireActive();

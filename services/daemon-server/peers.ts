@@ -6,8 +6,11 @@ import { callFailure, CallFailureKind, PeerClient } from '../../lib/client';
 import { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cluster_state';
 import type { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
 import type { StandbyClient } from '../../lib/standby-client';
+import type { HealthDefinition } from 'nice-grpc-server-health';
+import { HealthCheckResponse_ServingStatus } from 'nice-grpc-server-health/lib/proto/grpc/health/v1/health';
 import type { BeaconApi, ModuleHostStatusApi } from './domain/beacon';
 import type { AuditPriority, ModuleHostApi } from './domain/command-path';
+import type { ModuleHostWatchDeps } from './domain/module-host-watch';
 import { PeerFailure, PeerFailureKind } from './domain/errors';
 import { encodeIngestPgStats } from './domain/forward';
 import { asBytes, normalized } from '../../lib/raw-methods';
@@ -76,6 +79,13 @@ export function moduleHostPeer(mh: ModuleHostClient): ModuleHostApi & ModuleHost
   };
 }
 
+/** module-host's gRPC health, as a stream of "serving?" answers (domain/module-host-watch.ts); ends or throws when the connection is lost. */
+export function moduleHostHealthPeer(health: PeerClient<typeof HealthDefinition>): ModuleHostWatchDeps['watch'] {
+  return async function* (signal) {
+    for await (const r of health.watch({ service: '' }, { signal })) yield r.status === HealthCheckResponse_ServingStatus.SERVING;
+  };
+}
+
 /** The standby service: the MgrMap commands, and the beacon. */
 export function standbyPeer(sb: StandbyClient, timeoutMs: number): StandbyApi & BeaconApi {
   return {
@@ -85,9 +95,9 @@ export function standbyPeer(sb: StandbyClient, timeoutMs: number): StandbyApi & 
     enableModule: (module, force) => peerCall(sb.call((c, call) => c.enableModule({ module, force }, call), timeoutMs)),
     disableModule: (module) => peerCall(sb.call((c, call) => c.disableModule({ module }, call), timeoutMs)),
     beacon: (req, beaconTimeoutMs) => sb.call((c, call) => c.beacon(req, call), beaconTimeoutMs),
-    resign: async (name, gid, resignTimeoutMs) => {
-      await sb.call((c, call) => c.resign({ name, gid }, call), resignTimeoutMs);
+    resign: async (name, gid, reason, resignTimeoutMs) => {
+      await sb.call((c, call) => c.resign({ name, gid, reason }, call), resignTimeoutMs);
     },
-    watch: (onMap, signal) => sb.watch(onMap, signal),
+    watch: (onMap, signal, watcher) => sb.watch(onMap, signal, undefined, watcher),
   };
 }

@@ -8,8 +8,9 @@
 import * as path from 'path';
 import * as prom from 'prom-client';
 import { startService, RunningService, TlsOptions } from '../../lib/server';
-import { connect } from '../../lib/client';
 import { DaemonServerServed } from '../../lib/session-wire';
+import { connect, makeClient } from '../../lib/client';
+import { HealthDefinition } from 'nice-grpc-server-health';
 import { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
 import { StandbyClient } from '../../lib/standby-client';
 import { Activity } from './domain/activity';
@@ -21,13 +22,14 @@ import { CommandPath } from './domain/command-path';
 import { ClusterStateMonitors } from './domain/monitor/monitors';
 import { Ingest } from './domain/ingest';
 import { LocalConfig } from './domain/local-config';
+import { ModuleHostWatch } from './domain/module-host-watch';
 import { waitForClusterState } from './domain/readiness';
 import { ManagerRole } from './domain/role';
 import { Sessions } from './domain/sessions';
 import { startStaleChecks } from './domain/staleness';
 import { daemonServerHandlers } from './grpc';
 import { MonitorServiceClient } from './monitor-client';
-import { ClusterStateForwarding, clusterStatePeer, moduleHostPeer, standbyPeer } from './peers';
+import { ClusterStateForwarding, clusterStatePeer, moduleHostHealthPeer, moduleHostPeer, standbyPeer } from './peers';
 import { managerMetadata } from './ceph/beacon';
 import { CephManager } from './ceph/manager';
 import type { Msgr2FrontDoor } from './msgr2/front-door';
@@ -258,6 +260,19 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   ingest.start();
   const stopStaleChecks = startStaleChecks(ingest, () => config.period, log);
 
+  // Is our module-host up? Its health stream ends at once when it dies.
+  const watching = new AbortController();
+  const mhWatch = mhPeer
+    ? new ModuleHostWatch({
+        watch: moduleHostHealthPeer(makeClient(HealthDefinition, mhPeer.channel)),
+        onChange: (state, why) => {
+          if (state === 'up') log.info('module-host is up', { moduleHost: opts.moduleHostAddr });
+          else log.warn('module-host is not up', { moduleHost: opts.moduleHostAddr, state, why });
+          beacon?.moduleHostChanged();
+        },
+      })
+    : null;
+
   // With a standby service, this instance beacons and acts only while the
   // MgrMap names it active (domain/activity.ts has the fencing, role.ts the rest).
   const beacon =
@@ -267,12 +282,14 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
           role,
           standby,
           moduleHost,
+          moduleHostHealth: mhWatch,
           addrs: { daemonServer: opts.advertiseAddr || service.address, moduleHost: opts.moduleHostAdvertiseAddr || opts.moduleHostAddr || '' },
           intervalMs: opts.beaconIntervalMs ?? 500,
           log,
         })
       : null;
   beacon?.start();
+  mhWatch?.start(watching.signal);
 
   const probing = new AbortController();
   void waitForClusterState(
@@ -351,14 +368,16 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     );
   }
 
-  // Graceful hand-over: the active resigns first, so a standby takes over
-  // now rather than after the grace period.
+  // Graceful hand-over: the beacons stop, then this instance resigns (the
+  // active: a standby takes over now rather than after the grace period; a
+  // standby: it leaves the map, so it is never the one promoted).
   service.onShutdown(async () => {
     role.markStopping();
     await manager?.stop(); // `mgr fail <gid>` if active
-    await beacon?.resign();
     beacon?.stop();
     role.update();
+    await beacon?.resign();
+    watching.abort();
   });
 
   service.onShutdown(async () => {

@@ -9,6 +9,8 @@ const STATES: Record<string, ModuleState> = {
   disabled: ModuleState.MODULE_STATE_DISABLED,
   stopped: ModuleState.MODULE_STATE_STARTING,
   loading: ModuleState.MODULE_STATE_STARTING,
+  // loaded on a standby, ready to start
+  loaded: ModuleState.MODULE_STATE_STANDBY,
   starting: ModuleState.MODULE_STATE_STARTING,
   running: ModuleState.MODULE_STATE_RUNNING,
   standby: ModuleState.MODULE_STATE_STANDBY,

@@ -43,6 +43,13 @@ const OPTIONS = {
     default: 30000,
     desc: 'how long a module command (or notify) may take before it fails with -110',
   },
+  clusterStateRetryMs: {
+    env: 'MGR_CLUSTER_STATE_RETRY_MS',
+    flag: 'cluster-state-retry-ms',
+    type: 'int',
+    default: 20000,
+    desc: "how long a module's call to cluster-state waits out an outage (UNAVAILABLE, retried with backoff) before it fails",
+  },
   watchdogMs: {
     env: 'MGR_MODULE_WATCHDOG_MS',
     flag: 'watchdog-ms',
@@ -55,7 +62,7 @@ const OPTIONS = {
     flag: 'module-memory-mb',
     type: 'int',
     default: 512,
-    desc: "each module worker's heap limit; past it the module is stopped and marked failed",
+    desc: "each module's memory limit (a worker's heap plus its Buffers, a Python module's resident set); past it the module is stopped and marked failed",
   },
   // Ceph's Python modules (domain/python-modules.ts).
   pythonModulePath: {
@@ -140,6 +147,7 @@ async function main(): Promise<void> {
     enabledModules: list(cfg.modules, ','),
     alwaysOnModules: list(cfg.alwaysOn, ','),
     commandTimeoutMs: cfg.commandTimeoutMs,
+    clusterStateRetryMs: cfg.clusterStateRetryMs,
     watchdogMs: cfg.watchdogMs,
     workerMaxOldGenMb: cfg.workerMaxOldGenMb,
     metricsPort: cfg.metricsPort,

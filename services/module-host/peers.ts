@@ -29,9 +29,10 @@ export function clusterStatePeer(cs: ClusterStateClient, mgrName: string): Clust
         const res = await cs.get({ what });
         return { json: Buffer.from(res.json).toString('utf8'), epoch: res.epoch };
       } catch (e) {
-        // Ceph's get() answers None for unknown names and missing data.
-        const kind = callFailure(e).kind;
-        if (kind === 'not_found' || kind === 'unavailable') return null;
+        // Ceph's get() answers None for unknown names and missing data. An
+        // unreachable cluster-state is an error (domain/outage.ts waits it
+        // out), not None: a module must not take an outage for "no data".
+        if (callFailure(e).kind === 'not_found') return null;
         throw e;
       }
     },
@@ -58,7 +59,7 @@ export function clusterStatePeer(cs: ClusterStateClient, mgrName: string): Clust
       return (await cs.listStore({ prefix })).entries;
     },
     async setHealthChecks(checks) {
-      await cs.setHealthChecks({ source: 'module-host', checks });
+      return { refused: (await cs.setHealthChecks({ source: 'module-host', checks })).refused };
     },
     async putReport(name, json) {
       // Epochs grow from what is stored (another manager may have reported

@@ -6,7 +6,7 @@
 import * as path from 'path';
 import * as prom from 'prom-client';
 import { startService, RunningService, TlsOptions } from '../../lib/server';
-import { connect } from '../../lib/client';
+import { callFailure, connect } from '../../lib/client';
 import { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cluster_state';
 import { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
 import { StandbyClient } from '../../lib/standby-client';
@@ -17,11 +17,13 @@ import { clusterEvents, clusterStatePeer } from './peers';
 import { moduleHostHandlers } from './grpc';
 import type { PythonModulesConfig } from './domain/python-modules';
 import { CommandSender } from './send-command';
+import { waitingOutOutages } from './domain/outage';
 
 /** Where Debian's ceph-mgr keeps Ceph's Python modules (tests that run them need it). */
 export { DEFAULT_CEPH_MGR_DIR } from './domain/python-modules';
 
 export const BUILTIN_MODULES = path.resolve(__dirname, '../../modules');
+export const DEFAULT_CLUSTER_STATE_RETRY_MS = 20000;
 
 export interface ModuleHostOptions {
   host?: string;
@@ -42,6 +44,8 @@ export interface ModuleHostOptions {
    */
   standbyAddr?: string;
   commandTimeoutMs?: number;
+  /** How long a module's call to cluster-state waits out an outage (ms). */
+  clusterStateRetryMs?: number;
   /** How long one notify may run before it counts as stuck; default commandTimeoutMs. */
   notifyTimeoutMs?: number;
   watchdogMs?: number;
@@ -74,7 +78,15 @@ export interface ModuleHostHandle {
 
 export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHostHandle> {
   const csPeer = connect(ClusterStateServiceDefinition, opts.clusterStateAddr, opts.peerTls, { deadlineMs: opts.commandTimeoutMs ?? 30000 });
-  const cluster = clusterStatePeer(csPeer.client, opts.name ?? 'x');
+  const direct = clusterStatePeer(csPeer.client, opts.name ?? 'x');
+
+  // Modules' calls wait out a short cluster-state outage (domain/outage.ts).
+  let log0: ((level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) => void) | null = null;
+  const cluster = waitingOutOutages(direct, {
+    budgetMs: opts.clusterStateRetryMs ?? DEFAULT_CLUSTER_STATE_RETRY_MS,
+    isTransient: (e) => callFailure(e).kind === 'unavailable',
+    log: (level, msg, fields) => log0?.(level, msg, fields),
+  });
 
   let host!: ModuleHost;
   let commands!: CommandSender;
@@ -90,6 +102,7 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
       logLevel: opts.logLevel,
     },
     (server, { log, registry }) => {
+      log0 = (level, msg, fields) => log[level](msg, fields);
       const notifySeconds = new prom.Histogram({
         name: 'mgr_module_notify_seconds',
         help: 'time from a cluster change to the end of a module notify()',

@@ -7,6 +7,7 @@ import { AuthorityError, MgrMapAuthority } from './domain/authority';
 import { RunnerStopped } from './domain/runner';
 import { BackendUnavailable, StandbyBackend } from './backends/backend';
 import { Fenced } from './backends/etcd';
+import { Presence, Reachability } from './presence';
 
 /** Set on calls one replica forwards to the leader, so they are never forwarded twice. */
 export const FORWARDED_HEADER = 'x-mgr-standby-forwarded';
@@ -24,6 +25,8 @@ export interface HandlerOptions {
   /** Deadline of a call forwarded to the leader. */
   forwardTimeoutMs: number;
   shutdownSignal: AbortSignal;
+  /** Each probe of a manager whose watch ended (metrics). */
+  probed?(result: Reachability): void;
 }
 
 function toServerError(log: Logger, method: string, e: unknown): unknown {
@@ -73,6 +76,37 @@ export function standbyHandlers(backend: () => StandbyBackend | null, opts: Hand
   const forwarded = (ctx: CallContext) => ctx.metadata.get(FORWARDED_HEADER) === '1';
   const graceMs = () => backend()?.graceMs?.() ?? opts.graceMs;
   const fwd = () => ({ metadata: Metadata({ [FORWARDED_HEADER]: '1' }), deadline: opts.forwardTimeoutMs });
+  // On the authority wherever it runs (here, or forwarded to the etcd leader).
+  const resign = async (name: string, gid: number, reason: string, wasForwarded: boolean) => {
+    const ext = need().external;
+    if (ext) {
+      // The monitors decide (the ceph backend): asked as `mgr fail <gid>`; what they did shows in the mirrored map.
+      const map = await ext.resign(name, gid);
+      seen(map);
+      return { map, resigned: true };
+    }
+    const r = await need().write(
+      (a) => a.resign(name, gid, reason),
+      async (leader) => {
+        const res = await leader.resign({ name, gid, reason }, fwd());
+        return { map: res.mgrMap!, resigned: res.resigned };
+      },
+      wasForwarded,
+    );
+    seen(r.map);
+    return r;
+  };
+  // Crash failover from connection loss (presence.ts): a manager's watch
+  // that ends, with its address refusing connections, resigns it.
+  const presence = new Presence({
+    log,
+    map: () => backend()?.feed.latest() ?? null,
+    probeTimeoutMs: Math.max(100, Math.min(500, opts.graceMs / 4)),
+    probeWindowMs: Math.max(200, Math.min(2000, opts.graceMs / 3)),
+    // Not on the ceph backend: there the monitors' own grace decides.
+    resign: async (name, gid, reason) => (need().external ? false : (await resign(name, gid, reason, false)).resigned),
+    probed: opts.probed,
+  });
 
   return {
     async beacon(req, ctx) {
@@ -109,6 +143,8 @@ export function standbyHandlers(backend: () => StandbyBackend | null, opts: Hand
       } finally {
         context.signal.removeEventListener('abort', stop);
         opts.shutdownSignal.removeEventListener('abort', stop);
+        // The manager's end went away (not our shutdown): is its process gone?
+        if (req.watcher?.name && !opts.shutdownSignal.aborted) presence.streamEnded(req.watcher.name, req.watcher.gid);
       }
     },
 
@@ -133,16 +169,9 @@ export function standbyHandlers(backend: () => StandbyBackend | null, opts: Hand
 
     async resign(req, ctx) {
       return guard(log, 'Resign', async () => {
-        const ext = need().external;
-        const map = ext
-          ? await ext.resign(req.name, req.gid)
-          : await need().write(
-              (a) => a.resign(req.name, req.gid).map,
-              async (leader) => (await leader.resign(req, fwd())).mgrMap!,
-              forwarded(ctx),
-            );
-        seen(map);
-        return { mgrMap: map };
+        const r = await resign(req.name, req.gid, req.reason, forwarded(ctx));
+        if (r.resigned) log.info('mgr resigned', { name: req.name, gid: req.gid, reason: req.reason, epoch: r.map.epoch });
+        return { mgrMap: r.map, resigned: r.resigned };
       });
     },
 

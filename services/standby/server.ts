@@ -109,9 +109,22 @@ export async function startStandby(opts: StandbyOptions): Promise<StandbyHandle>
       logLevel: opts.logLevel,
     },
     (server, ctx) => {
+      const probes = new prom.Counter({
+        name: 'mgr_standby_presence_probes_total',
+        help: 'Probes of a manager whose MgrMap watch ended, by what its address said (refused: taken out of the map at once)',
+        labelNames: ['result'],
+        registers: [ctx.registry],
+      });
       server.add(
         StandbyServiceDefinition,
-        standbyHandlers(() => backend, { log: ctx.log, graceMs, beaconIntervalMs, forwardTimeoutMs: callTimeoutMs, shutdownSignal: ctx.shutdownSignal }),
+        standbyHandlers(() => backend, {
+          log: ctx.log,
+          graceMs,
+          beaconIntervalMs,
+          forwardTimeoutMs: callTimeoutMs,
+          shutdownSignal: ctx.shutdownSignal,
+          probed: (result) => probes.inc({ result }),
+        }),
       );
       return [StandbyServiceDefinition.fullName];
     },

@@ -10,6 +10,7 @@ import { View, ViewCache, jsonBytes } from './views';
 import type { OsdMap, FsMap, DaemonReport, QueryDaemonsRequest, ClusterLogEntry } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { DaemonQueryKind } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { HealthSeverity, type HealthCheck } from '../../../lib/gen/ceph/mgr/v1/common';
+import { RefusedCheck, screenHealthChecks } from '../../../lib/health-checks';
 import { PgMap, clientIoRates, recoveryRates, recoveryInfo, cephTime } from './pgmap';
 import type { StagedReport } from './pg-decode';
 import { DaemonIndex, PRIO_USEFUL, RawJson, splitDaemonName } from './daemons';
@@ -595,13 +596,17 @@ export class ClusterState {
 
   // ---- health ----
 
-  setHealthChecks(source: string, checks: HealthCheck[]): string {
+  /**
+   * Replaces one source's checks. Each check is taken on its own
+   * (lib/health-checks.ts): the refused ones come back with their reasons
+   * and the rest are stored, so one bad code never hides a good check.
+   */
+  setHealthChecks(source: string, checks: HealthCheck[]): { status: string; refused: RefusedCheck[] } {
     if (!source) throw invalid('source is empty; name who raises the checks, e.g. "module:hello"');
+    if (source.length > 256) throw invalid(`source is ${source.length} characters; the limit is 256`);
+    const { accepted, refused } = screenHealthChecks(checks);
     const set = new Map<string, CheckJson>();
-    for (const c of checks) {
-      if (!c.code || !/^[A-Z0-9_]+$/.test(c.code))
-        throw invalid(`health check code '${c.code}' must be upper-case letters, digits and _ (e.g. MGR_MODULE_ERROR)`);
-      if (set.has(c.code)) throw invalid(`health check ${c.code} appears twice in one call`);
+    for (const c of accepted) {
       set.set(c.code, {
         severity: c.severity === HealthSeverity.HEALTH_SEVERITY_ERROR ? 'HEALTH_ERR' : 'HEALTH_WARN',
         summary: { message: c.summary, count: c.count },
@@ -612,7 +617,7 @@ export class ClusterState {
     if (set.size) this.healthSources.set(source, set);
     else this.healthSources.delete(source);
     this.refreshHealth(true);
-    return this.healthStatus;
+    return { status: this.healthStatus, refused };
   }
 
   /** Checks derived from the maps, PG stats and daemon state. */

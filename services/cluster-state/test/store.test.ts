@@ -90,9 +90,46 @@ describe('cluster-state store', () => {
     expect((await t.client.setHealthChecks({ source: 'module:prometheus', checks: [] })).status).toBe('HEALTH_WARN');
     expect((await t.client.setHealthChecks({ source: 'module:x', checks: [] })).status).toBe('HEALTH_OK');
     expect((await failure(t.client.setHealthChecks({ source: '', checks: [] }))).code).toBe(Status.INVALID_ARGUMENT);
-    expect(
-      (await failure(t.client.setHealthChecks({ source: 's', checks: [{ code: 'bad code', severity: 1, summary: '', count: 0, detail: [] }] }))).message,
-    ).toMatch(/upper-case/);
+  });
+
+  it('takes health checks one by one: a bad code among good ones is refused with a reason, the good ones are stored', async () => {
+    const check = (code: string, severity = HealthSeverity.HEALTH_SEVERITY_WARNING) => ({
+      code,
+      severity,
+      summary: `${code} summary`,
+      count: 1,
+      detail: [`${code} detail`],
+    });
+    const r = await t.client.setHealthChecks({
+      source: 'module-host',
+      checks: [
+        check('MGR_MODULE_ERROR', HealthSeverity.HEALTH_SEVERITY_ERROR),
+        check('bad code'),
+        check('PROMETHEUS_FINE'),
+        check('PROMETHEUS_FINE'),
+        { ...check('ODD_SEVERITY'), severity: 7 as HealthSeverity },
+      ],
+    });
+    expect(r.status).toBe('HEALTH_ERR');
+    expect(r.refused.map((x) => x.code)).toEqual(['bad code', 'PROMETHEUS_FINE', 'ODD_SEVERITY']);
+    expect(r.refused[0].reason).toMatch(/upper-case letters, digits and _/);
+    expect(r.refused[1].reason).toMatch(/appears twice/);
+    expect(r.refused[2].reason).toMatch(/severity 7/);
+    const checks = JSON.parse(parse((await t.client.get({ what: 'health' })).json).json).checks;
+    expect(Object.keys(checks).sort()).toEqual(['MGR_MODULE_ERROR', 'PROMETHEUS_FINE']);
+    expect(checks.MGR_MODULE_ERROR.severity).toBe('HEALTH_ERR');
+
+    // Oversized text is cut, not refused; more checks than the limit are refused past it.
+    const long = { ...check('LONG_ONE'), summary: 's'.repeat(5000), detail: Array.from({ length: 1500 }, (_, i) => `line ${i}`) };
+    const many = Array.from({ length: 1001 }, (_, i) => check(`C_${i}`));
+    const r2 = await t.client.setHealthChecks({ source: 'module-host', checks: [long, ...many] });
+    expect(r2.refused.map((x) => x.code)).toEqual(['C_999', 'C_1000']);
+    expect(r2.refused[0].reason).toMatch(/more than 1000/);
+    const stored = JSON.parse(parse((await t.client.get({ what: 'health' })).json).json).checks.LONG_ONE;
+    expect(stored.summary.message.length).toBe(1024);
+    expect(stored.detail).toHaveLength(1000);
+    expect(stored.detail[999].message).toBe('… and 501 more');
+    expect((await t.client.setHealthChecks({ source: 'module-host', checks: [] })).status).toBe('HEALTH_OK');
   });
 });
 

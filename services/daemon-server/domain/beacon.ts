@@ -3,21 +3,35 @@
 // and its module-host has loaded) and what its modules can run and have
 // published. The answers (and the MgrMap watch, which brings a failover or
 // `mgr fail` at once) feed Activity, and a 100 ms tick re-checks the fence.
-// On shutdown the active resigns first, so a standby takes over now rather
-// than after the grace period.
+//
+// The faster paths (services/standby/README.md has why they stay safe):
+// - the MgrMap watch names this instance, so the standby service sees this
+//   process die the moment the stream ends;
+// - just promoted, it beacons the moment its modules have started, not at
+//   the next period;
+// - its module-host down or not ready while an available standby could take
+//   over: it resigns as active, so the standby runs the modules;
+// - on shutdown the beacons stop first, then it resigns (the active: a
+//   standby takes over now; a standby: it leaves the map).
 import type { Logger } from '../../../lib/log';
 import type { ModuleInfo } from '../../../lib/gen/ceph/mgr/v1/common';
 import { ModuleState, ModuleStatus } from '../../../lib/gen/ceph/mgr/v1/module_host';
-import type { BeaconRequest, BeaconResponse, MgrMap } from '../../../lib/gen/ceph/mgr/v1/standby';
+import type { BeaconRequest, BeaconResponse, MgrInstance, MgrMap } from '../../../lib/gen/ceph/mgr/v1/standby';
+import { Waiter } from '../../../lib/waiter';
 import type { Activity } from './activity';
+import type { ModuleHostWatch } from './module-host-watch';
 import type { ManagerRole } from './role';
 
 /** The standby service as the beacon uses it (through the replicas). */
 export interface BeaconApi {
   beacon(req: BeaconRequest, timeoutMs: number): Promise<BeaconResponse>;
-  resign(name: string, gid: number, timeoutMs: number): Promise<void>;
-  /** Streams every new MgrMap until `signal` aborts. */
-  watch(onMap: (map: MgrMap) => void, signal: AbortSignal): void;
+  resign(name: string, gid: number, reason: string, timeoutMs: number): Promise<void>;
+  /**
+   * Streams every new MgrMap until `signal` aborts. `watcher` names this
+   * instance: when the stream ends and its address refuses connections, the
+   * standby service takes it out of the map at once.
+   */
+  watch(onMap: (map: MgrMap) => void, signal: AbortSignal, watcher?: MgrInstance): void;
   /** For log lines: where the replicas are. */
   readonly addresses: string[];
 }
@@ -33,6 +47,8 @@ export interface BeaconDeps {
   standby: BeaconApi;
   /** null: no module-host (nothing to wait for). */
   moduleHost: ModuleHostStatusApi | null;
+  /** Whether our module-host is up, from its health stream (null: no module-host). */
+  moduleHostHealth: Pick<ModuleHostWatch, 'state' | 'reason'> | null;
   /** Published in the MgrMap. */
   addrs: { daemonServer: string; moduleHost: string };
   /** The period until the standby service says otherwise (ms). */
@@ -67,6 +83,20 @@ export class Beacon {
   private intervalMs: number;
   private lastError = '';
   private readonly abort = new AbortController();
+  /** Ends the wait for the next beacon early (a promotion's modules started, module-host changed). */
+  private readonly kick = new Waiter();
+  /**
+   * Named active, this instance says it is available once its modules have
+   * started (Ceph's rule: clients wait for `available`, so nobody meets a
+   * half-started manager), and then stays available for as long as it is
+   * active: a module being enabled, or module-host going away while no
+   * standby can take over, does not make it unavailable (native commands
+   * and ingest still work; module commands answer UNAVAILABLE naming
+   * module-host).
+   */
+  private availableAsActive = false;
+  private resigning = false;
+  private watchingStart = false;
 
   constructor(private readonly d: BeaconDeps) {
     this.intervalMs = d.intervalMs;
@@ -79,26 +109,50 @@ export class Beacon {
       while (!signal.aborted) {
         const t = Date.now();
         await this.once();
-        await new Promise((r) => setTimeout(r, Math.max(0, this.intervalMs - (Date.now() - t))).unref());
+        await this.kick.wait(Math.max(0, this.intervalMs - (Date.now() - t)));
       }
     })();
-    standby.watch((m) => {
-      activity.takeMap(m);
-      role.update();
-    }, signal);
+    standby.watch(
+      (m) => {
+        activity.takeMap(m);
+        role.update();
+        if (activity.namedActive() && !this.availableAsActive) void this.awaitModulesStarted();
+        void this.maybeResign();
+      },
+      signal,
+      { name: activity.name, gid: activity.gid },
+    );
     const fenceTimer = setInterval(() => role.update(), 100);
     fenceTimer.unref();
-    signal.addEventListener('abort', () => clearInterval(fenceTimer));
+    signal.addEventListener('abort', () => {
+      clearInterval(fenceTimer);
+      this.kick.wake();
+    });
+  }
+
+  /** Our module-host came up or went away: beacon now, and resign if it is gone while a standby could take over. */
+  moduleHostChanged(): void {
+    this.kick.wake();
+    void this.maybeResign();
+  }
+
+  private get moduleHostUp(): boolean {
+    return !this.d.moduleHostHealth || this.d.moduleHostHealth.state === 'up';
   }
 
   /** One beacon: what our module-host can run, then the beacon itself. */
   async once(): Promise<void> {
     const { activity, role, standby, moduleHost, log } = this.d;
+    if (!activity.namedActive()) this.availableAsActive = false;
     const {
-      loaded: modulesLoaded,
+      loaded: modulesReady,
       modules: availableModules,
       services,
-    } = await moduleHostState(moduleHost, activity.namedActive(), Math.max(this.intervalMs, 1000));
+    } = this.moduleHostUp
+      ? await moduleHostState(moduleHost, activity.namedActive(), Math.max(this.intervalMs, 1000))
+      : { loaded: false, modules: [], services: {} };
+    if (activity.namedActive() && modulesReady && role.ready) this.availableAsActive = true;
+    const available = role.ready && (modulesReady || (activity.namedActive() && this.availableAsActive));
     const sentAt = Date.now();
     try {
       const r = await standby.beacon(
@@ -106,7 +160,9 @@ export class Beacon {
           name: activity.name,
           gid: activity.gid,
           addrs: this.d.addrs,
-          available: role.ready && modulesLoaded,
+          available,
+          // A standby's late beacon never makes a just-promoted active available.
+          asActive: activity.namedActive(),
           availableModules,
           services,
           metadata: { pid: String(process.pid) },
@@ -127,18 +183,71 @@ export class Beacon {
     role.update();
   }
 
-  /** The active hands over at once (StandbyService.Resign); a standby has nothing to do. */
+  /**
+   * Just promoted: watch our modules start (a few ms each when module-host
+   * keeps them loaded) and beacon the moment they have, instead of at the
+   * next beacon period. Asked often at first, then less and less (10 ms
+   * doubling to 250 ms), so a slow start is not slowed further by the asking.
+   */
+  private async awaitModulesStarted(): Promise<void> {
+    if (this.watchingStart || !this.d.moduleHost) return;
+    this.watchingStart = true;
+    try {
+      const until = Date.now() + 60000;
+      let every = 10;
+      while (!this.abort.signal.aborted && this.d.activity.namedActive() && !this.availableAsActive && Date.now() < until) {
+        if (this.moduleHostUp && (await moduleHostState(this.d.moduleHost, true, 1000)).loaded) break;
+        await new Promise((r) => setTimeout(r, every).unref());
+        every = Math.min(every * 2, 250);
+      }
+    } finally {
+      this.watchingStart = false;
+    }
+    this.kick.wake();
+  }
+
+  /**
+   * Our module-host gone (or not ready) while we are the active, with an
+   * available standby to take over: give up being active, so the standby
+   * runs the modules. With no standby that could, stay (ingest and native
+   * commands still work here).
+   */
+  private async maybeResign(): Promise<void> {
+    const { activity, standby, moduleHostHealth: health, log } = this.d;
+    const m = activity.current();
+    if (this.resigning || this.abort.signal.aborted || !health || health.state === 'up' || !activity.namedActive() || !m?.standbys.some((x) => x.available)) {
+      return;
+    }
+    this.resigning = true;
+    const reason = `its module-host at ${this.d.addrs.moduleHost} is ${health.state === 'down' ? 'down' : 'not ready'} (${health.reason})`;
+    try {
+      await standby.resign(activity.name, activity.gid, reason, 2000);
+      log.warn('resigned as active manager: module-host is not up', { moduleHost: this.d.addrs.moduleHost, why: health.reason });
+    } catch (e) {
+      log.warn('could not resign while module-host is not up; will try again', { error: (e as Error).message });
+    } finally {
+      this.resigning = false;
+    }
+  }
+
+  /**
+   * Graceful hand-over, after stop(): the active resigns (a standby takes
+   * over now rather than after the grace period), a standby leaves the map
+   * (so it is never the one promoted).
+   */
   async resign(): Promise<void> {
     const { activity, standby, log } = this.d;
-    if (!activity.namedActive()) return;
+    const wasActive = activity.namedActive();
+    if (!wasActive && !activity.current()?.standbys.some((x) => x.gid === activity.gid)) return;
     try {
-      await standby.resign(activity.name, activity.gid, 2000);
-      log.info('resigned as active manager');
+      await standby.resign(activity.name, activity.gid, 'shutting down', 2000);
+      log.info(wasActive ? 'resigned as active manager' : 'left the MgrMap as a standby');
     } catch (e) {
       log.warn('could not resign; the standby service will fail this manager after its grace period', { error: (e as Error).message });
     }
   }
 
+  /** Stops the beacons and the watch (first, on shutdown: a beacon after resigning would put this instance back in the map). */
   stop(): void {
     this.abort.abort();
   }

@@ -206,6 +206,14 @@ export class CommandPath {
     // A manager's module-host sends its modules' commands (sendCommand) as
     // mgr.<name>, naming the module in x-mgr-on-behalf-of: audit shows both.
     const log = this.d.log.child({ entity: caller.entity, prefix, ...(onBehalfOf ? { on_behalf_of: onBehalfOf } : {}) });
+    if (!candidates.length && this.table.listError && !this.table.hasModuleList) {
+      // Not a native command, and module-host cannot say whether it is one
+      // of the modules': the failure is module-host's, not the command's.
+      throw new Refusal(
+        'unavailable',
+        `module-host is unavailable (${this.table.listError}): '${prefix}' is not a native command and the modules' commands cannot be listed`,
+      );
+    }
     if (!candidates.length) {
       this.m.commands.inc({ route: 'none', retcode: String(EINVAL) });
       return { retcode: EINVAL, stdout: '', stderr: `No handler found for '${prefix}'` };

@@ -26,12 +26,19 @@ export interface CommandTableOptions<N> {
 export class CommandTable<N> {
   private modules: { at: number; entries: Array<CommandEntry<N>>; byPrefix: Map<string, Array<CommandEntry<N>>> } | null = null;
   private refreshing: Promise<void> | null = null;
+  /** Why module-host's command list could not be had, while it cannot. */
+  listError: string | null = null;
   private readonly nativeByPrefix = new Map<string, Array<CommandEntry<N>>>();
   private readonly now: () => number;
 
   constructor(private readonly opts: CommandTableOptions<N>) {
     this.now = opts.now ?? Date.now;
     for (const e of opts.native) addTo(this.nativeByPrefix, e);
+  }
+
+  /** Whether module-host's command list was had at least once. */
+  get hasModuleList(): boolean {
+    return this.modules !== null;
   }
 
   /** Every command, native first. */
@@ -74,8 +81,10 @@ export class CommandTable<N> {
           }
         }
         this.modules = { at: this.now(), entries, byPrefix };
+        this.listError = null;
       } catch (err) {
         this.opts.onWarn('cannot list module commands', { error: (err as Error).message });
+        this.listError = (err as Error).message;
         // keep serving what we had; try again at the next command
         if (this.modules) this.modules.at = this.now() - this.opts.ttlMs;
       } finally {

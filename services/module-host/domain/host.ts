@@ -6,7 +6,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { CommandDescriptor, HealthCheck } from '../../../lib/gen/ceph/mgr/v1/common';
 import { HealthSeverity } from '../../../lib/gen/ceph/mgr/v1/common';
-import { ModuleRunner, ModuleTimeout, RunnerDeps } from './module-runner';
+import { screenHealthChecks } from '../../../lib/health-checks';
+import { ModuleRunner, ModuleStopped, ModuleTimeout, RunnerDeps } from './module-runner';
 import { convertOption, declaredOptions, optionKey, OptionError, unknownOption } from './options';
 import type { ClusterStateApi } from './cluster-api';
 import type { HealthCheckSpec } from '../../../lib/mgr-module';
@@ -82,6 +83,8 @@ export class ModuleHost {
   private derivedVersion = 0;
   private clashes: string[] = [];
   private healthTimer: NodeJS.Timeout | null = null;
+  private healthGeneration = 0;
+  private healthFailures = 0;
   private syncing: Promise<void> = Promise.resolve();
   /** Aborted by stopAll: ends waits that would otherwise outlive the host. */
   private readonly stopped = new AbortController();
@@ -183,16 +186,23 @@ export class ModuleHost {
 
   private sync(): Promise<void> {
     this.syncing = this.syncing.then(async () => {
+      const want = (r: ModuleRunner) => (this.isOn(r.name) ? (this.active ? 'active' : 'standby') : 'off');
+      // Modules kept loaded on the standby start first, on their own: a
+      // message each. Spawning and loading workers (modules with a standby
+      // part restart; newly enabled ones load) would otherwise compete with
+      // them for this thread on a promotion.
+      const ready = [...this.runners.values()].filter((r) => want(r) === 'active' && r.state === 'loaded');
+      await Promise.all(ready.map((r) => r.start(true, {})));
       await Promise.all(
         [...this.runners.values()].map(async (r) => {
-          const want = this.isOn(r.name) ? (this.active ? 'active' : 'standby') : 'off';
+          const w = want(r);
           const now = r.state;
-          if (want === 'off' || (want === 'active' && now === 'standby') || (want === 'standby' && (now === 'running' || now === 'cannot_run'))) {
-            if (now === 'running' || now === 'standby' || now === 'starting') await r.stop();
-            if (now === 'cannot_run' || (want === 'off' && now === 'failed')) r.reset();
-            if (want === 'off') this.services.delete(r.name);
+          if (w === 'off' || (w === 'active' && now === 'standby') || (w === 'standby' && (now === 'running' || now === 'cannot_run'))) {
+            if (now === 'running' || now === 'standby' || now === 'starting' || now === 'loaded') await r.stop();
+            if (now === 'cannot_run' || (w === 'off' && now === 'failed')) r.reset();
+            if (w === 'off') this.services.delete(r.name);
           }
-          if (want !== 'off' && r.state === 'stopped') await r.start(want === 'active', {});
+          if (w !== 'off' && (r.state === 'stopped' || (w === 'active' && r.state === 'loaded'))) await r.start(w === 'active', {});
         }),
       );
       this.loaded = true;
@@ -288,6 +298,14 @@ export class ModuleHost {
         this.opts.log('warn', 'module command timed out', { module, prefix, timeoutMs: this.opts.commandTimeoutMs });
         return { result: [ETIMEDOUT, '', `Module '${module}' did not answer '${prefix}' within ${this.opts.commandTimeoutMs} ms`], module };
       }
+      if (e instanceof ModuleStopped) {
+        // Not the command's fault: the module went away under it (EIO, as
+        // for a failed module), never EINVAL.
+        this.opts.log('warn', 'module stopped during a command', { module, prefix, error: e.message });
+        const now = r.state as string;
+        const why = now === 'failed' ? `it failed: ${r.errorString}` : 'it was stopped (disabled, or this manager is no longer active)';
+        return { result: [EIO, '', `Module '${module}' stopped while handling '${prefix}': ${why}`], module };
+      }
       this.opts.log('warn', 'module command raised', { module, prefix, error: (e as Error).message });
       return { result: [EINVAL, '', `Error in module '${module}' handling '${prefix}': ${(e as Error).message}`], module };
     }
@@ -332,7 +350,15 @@ export class ModuleHost {
     if (known === version && this.getCache.get(what)?.version === version) return { version, json: null, unchanged: true };
     let hit = this.getCache.get(what);
     if (!hit || hit.version !== version) {
-      const res = await this.opts.cluster.get(what);
+      let res: Awaited<ReturnType<ClusterStateApi['get']>>;
+      try {
+        res = await this.opts.cluster.get(what);
+      } catch (e) {
+        // cluster-state stayed unreachable: the last value we had, as
+        // ceph-mgr answers from the maps it last received.
+        if (hit) return known === hit.version ? { version: hit.version, json: null, unchanged: true } : hit;
+        throw e;
+      }
       hit = { version, json: res ? res.json : null };
       // Only keep it if nothing changed while we fetched.
       if (this.versionOf(what) === version) this.getCache.set(what, hit);
@@ -429,10 +455,15 @@ export class ModuleHost {
         });
       case 'getDaemonHealthMetrics':
         return c.queryDaemons('health_metrics', {});
-      case 'setHealthChecks':
-        this.moduleChecks.set(module, healthChecksFrom(module, args[0]));
+      case 'setHealthChecks': {
+        // One check at a time: a bad one is refused (and the module told
+        // why), the good ones beside it are raised.
+        const { accepted, refused } = screenHealthChecks(healthChecksFrom(module, args[0]));
+        this.moduleChecks.set(module, accepted);
+        if (refused.length) this.opts.log('warn', 'module health checks refused', { module, refused });
         this.scheduleHealth();
-        return null;
+        return { refused };
+      }
       case 'getModuleOption':
         return this.getOption(module, s(0));
       case 'setModuleOption':
@@ -508,18 +539,39 @@ export class ModuleHost {
     for (const [module, checks] of this.moduleChecks) {
       if (this.runners.get(module)?.state === 'running') out.push(...checks);
     }
-    return out;
+    return mergeHealthChecks(out);
   }
 
-  private scheduleHealth(): void {
-    if (this.healthTimer) return;
+  /**
+   * Pushes the modules' health to cluster-state soon (coalescing bursts).
+   * A push that fails (cluster-state restarting) is tried again with
+   * backoff until one succeeds or a newer one replaces it: health must not
+   * freeze at whatever the last successful push said.
+   */
+  private scheduleHealth(delayMs = 50): void {
+    if (this.healthTimer) {
+      if (delayMs > 50) return;
+      clearTimeout(this.healthTimer);
+      this.healthFailures = 0;
+    }
     this.healthTimer = setTimeout(() => {
       this.healthTimer = null;
       if (!this.active) return;
-      this.opts.cluster
-        .setHealthChecks(this.healthChecks())
-        .catch((e) => this.opts.log('warn', 'could not push module health to cluster-state', { error: (e as Error).message }));
-    }, 50);
+      const gen = ++this.healthGeneration;
+      this.opts.cluster.setHealthChecks(this.healthChecks()).then(
+        ({ refused }) => {
+          if (this.healthFailures) this.opts.log('info', 'module health pushed to cluster-state again', { after: this.healthFailures });
+          this.healthFailures = 0;
+          if (refused.length) this.opts.log('warn', 'cluster-state refused module health checks', { refused });
+        },
+        (e) => {
+          if (gen !== this.healthGeneration) return; // a newer push is on its way
+          if (!this.healthFailures) this.opts.log('warn', 'could not push module health to cluster-state; retrying', { error: (e as Error).message });
+          this.healthFailures++;
+          this.scheduleHealth(Math.min(5000, 200 * 2 ** Math.min(this.healthFailures, 5)));
+        },
+      );
+    }, delayMs);
     this.healthTimer.unref();
   }
 
@@ -534,14 +586,37 @@ export class ModuleHost {
 }
 
 function healthChecksFrom(module: string, raw: unknown): HealthCheck[] {
-  if (!raw || typeof raw !== 'object') throw new OptionError(`setHealthChecks takes an object of code -> {severity, summary, count, detail}`);
-  return Object.entries(raw as Record<string, Partial<HealthCheckSpec> | undefined>).map(([code, c]) => ({
-    code,
-    severity: c?.severity === 'error' ? HealthSeverity.HEALTH_SEVERITY_ERROR : HealthSeverity.HEALTH_SEVERITY_WARNING,
-    summary: String(c?.summary ?? `${module}: ${code}`),
-    count: Number(c?.count ?? 1) || 0,
-    detail: Array.isArray(c?.detail) ? c.detail.map(String) : [],
-  }));
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new OptionError(`setHealthChecks takes an object of code -> {severity, summary, count, detail}`);
+  return Object.entries(raw as Record<string, Partial<HealthCheckSpec> | undefined>).map(([code, c]) => {
+    const count = Number(c?.count ?? 1);
+    return {
+      code,
+      severity: c?.severity === 'error' ? HealthSeverity.HEALTH_SEVERITY_ERROR : HealthSeverity.HEALTH_SEVERITY_WARNING,
+      summary: String(c?.summary ?? `${module}: ${code}`),
+      count: Number.isInteger(count) && count >= 0 ? Math.min(count, 0xffffffff) : 0,
+      detail: Array.isArray(c?.detail) ? c.detail.map(String) : [],
+    };
+  });
+}
+
+/**
+ * Checks with the same code from several modules (or a module and the host)
+ * become one, as Ceph's health_check_map_t::merge does: the first summary,
+ * the counts added, the details joined; the worse severity wins.
+ */
+function mergeHealthChecks(checks: HealthCheck[]): HealthCheck[] {
+  const byCode = new Map<string, HealthCheck>();
+  for (const c of checks) {
+    const had = byCode.get(c.code);
+    if (!had) byCode.set(c.code, { ...c, detail: [...c.detail] });
+    else {
+      had.count = Math.min(had.count + c.count, 0xffffffff);
+      had.detail.push(...c.detail);
+      if (c.severity === HealthSeverity.HEALTH_SEVERITY_ERROR) had.severity = c.severity;
+    }
+  }
+  return [...byCode.values()];
 }
 
 /** A descriptor's prefix ("fs status name=fs,type=CephString,req=false" -> "fs status"), worked out once per descriptor. */

@@ -6,9 +6,24 @@ import { Worker } from 'worker_threads';
 import * as path from 'path';
 import type { HostToModule, ModuleToHost, ModuleDeclaration } from './protocol';
 
-export type ModuleState = 'stopped' | 'loading' | 'starting' | 'running' | 'standby' | 'failed' | 'cannot_run';
+/**
+ * 'loaded': the module's code is loaded in its worker (or process) and
+ * nothing of it runs: a standby manager keeps the modules that have no
+ * standby part so, and promotion only has to start them (a message), not
+ * spawn and load them.
+ */
+export type ModuleState = 'stopped' | 'loading' | 'loaded' | 'starting' | 'running' | 'standby' | 'failed' | 'cannot_run';
 
 export class ModuleTimeout extends Error {}
+
+/** The module stopped (failed, was disabled, or its manager stood down) while a request waited. */
+export class ModuleStopped extends Error {}
+
+/** What a module holds, in bytes, and what that is made of (for the failure message). */
+export interface ModuleMemory {
+  bytes: number;
+  parts: string;
+}
 
 export interface RunnerDeps {
   mgrId: string;
@@ -17,6 +32,11 @@ export interface RunnerDeps {
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
   /** The module failed, was stopped, or recovered: the host recomputes health. */
   changed(runner: ModuleRunner): void;
+  /**
+   * The worker's V8 heap limit; maxOldGenerationSizeMb is also the bound on
+   * the module's whole memory (heap plus Buffers/ArrayBuffers, checked with
+   * every heartbeat).
+   */
   limits: { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb?: number };
   /** Heartbeat deadline: a worker that does not answer is spinning or wedged. */
   watchdogMs: number;
@@ -25,6 +45,8 @@ export interface RunnerDeps {
   /** A notify dropped because the same (type, id) was already queued. */
   observeCoalesced?(module: string): void;
 }
+
+const MB = 1024 * 1024;
 
 /**
  * The worker's first lines. Compiled (dist/), the worker is JavaScript and
@@ -85,9 +107,13 @@ export class ModuleRunner {
     return d;
   }
 
-  /** Loads the module (if needed) and starts its active or standby part. */
+  /**
+   * Loads the module (if needed) and starts its active or standby part; a
+   * module with no standby part is only loaded on a standby.
+   */
   async start(active: boolean, options: Record<string, unknown>): Promise<void> {
     if (this.state === 'running' || this.state === 'standby' || this.state === 'starting') return;
+    if (this.state === 'loaded' && !active) return;
     if (!this.worker) await this.load();
     if (this.state === 'failed' || !this.declaration) return;
     if (active && !this.declaration.canRun[0]) {
@@ -99,7 +125,7 @@ export class ModuleRunner {
       return;
     }
     if (!active && !this.declaration.hasStandby) {
-      await this.stop();
+      this.state = 'loaded';
       return;
     }
     this.state = 'starting';
@@ -217,6 +243,10 @@ export class ModuleRunner {
       eval: true,
       workerData: { entry: this.entry, name: this.name, mgrId: this.deps.mgrId },
       resourceLimits: this.deps.limits,
+      // tsx compiles with esbuild; by default esbuild keeps a service child
+      // process per thread, and a terminated worker leaves it as a zombie
+      // (nobody waits for it). Synchronous one-shot runs are reaped at once.
+      env: { ...process.env, ESBUILD_WORKER_THREADS: '0' },
       stdout: false,
       stderr: false,
     });
@@ -295,7 +325,7 @@ export class ModuleRunner {
   }
 
   private request(m: HostToModule, timeoutMs: number): Promise<unknown> {
-    if (!this.worker) return Promise.reject(new Error(`module '${this.name}' is not running`));
+    if (!this.worker) return Promise.reject(new ModuleStopped(`module '${this.name}' is not running`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -307,15 +337,30 @@ export class ModuleRunner {
     });
   }
 
+  /**
+   * The heartbeat: a module that does not answer within watchdogMs is
+   * spinning or wedged; one whose memory (heap plus Buffers) is past its
+   * limit is leaking. Either way it is stopped and failed. Sent at least
+   * every second, so a leak is caught within about that.
+   */
   private startWatchdog(): void {
     this.stopWatchdog();
-    const every = Math.max(50, Math.floor(this.deps.watchdogMs / 2));
+    const every = Math.max(50, Math.min(1000, Math.floor(this.deps.watchdogMs / 2)));
+    const limitMb = this.deps.limits.maxOldGenerationSizeMb;
     let inFlight = false;
     this.watchdog = setInterval(() => {
       if (inFlight) return;
       inFlight = true;
       this.request({ kind: 'heartbeat', id: 0 }, this.deps.watchdogMs).then(
-        () => (inFlight = false),
+        async (reply) => {
+          const m = await this.memoryOf(reply);
+          inFlight = false;
+          if (m && m.bytes > limitMb * MB && (this.state === 'running' || this.state === 'standby')) {
+            this.fail(
+              `exceeded its memory limit (${limitMb} MB, MGR_MODULE_MEMORY_MB): ${Math.round(m.bytes / MB)} MB in use (${m.parts}); the module was stopped`,
+            );
+          }
+        },
         (e) => {
           inFlight = false;
           if (e instanceof ModuleTimeout && (this.state === 'running' || this.state === 'standby')) {
@@ -325,6 +370,13 @@ export class ModuleRunner {
       );
     }, every);
     this.watchdog.unref();
+  }
+
+  /** The module's memory from its heartbeat answer (a Python runner reads its process instead). */
+  protected async memoryOf(reply: unknown): Promise<ModuleMemory | null> {
+    const m = reply as { heapUsed?: unknown; external?: unknown } | null;
+    if (!m || typeof m.heapUsed !== 'number' || typeof m.external !== 'number') return null;
+    return { bytes: m.heapUsed + m.external, parts: `heap ${Math.round(m.heapUsed / MB)} MB, Buffers and ArrayBuffers ${Math.round(m.external / MB)} MB` };
   }
 
   private stopWatchdog(): void {
@@ -349,7 +401,7 @@ export class ModuleRunner {
     this.generation++;
     for (const [, p] of this.pending) {
       clearTimeout(p.timer);
-      p.reject(new Error(`module '${this.name}' stopped`));
+      p.reject(new ModuleStopped(this.state === 'failed' ? `module '${this.name}' failed: ${this.errorString}` : `module '${this.name}' stopped`));
     }
     this.pending.clear();
     this.queue = [];

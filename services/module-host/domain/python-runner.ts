@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as readline from 'readline';
 import type { Writable, Readable } from 'stream';
-import { ModuleRunner, ModuleTransport, RunnerDeps } from './module-runner';
+import { ModuleMemory, ModuleRunner, ModuleTransport, RunnerDeps } from './module-runner';
 import type { HostToModule, ModuleDeclaration } from './protocol';
 import { PythonApi, PythonRuntime } from './python-api';
 
@@ -254,6 +254,22 @@ export class PythonModuleRunner extends ModuleRunner {
   protected override spawn(): ModuleTransport {
     this.proc = new PythonProcess(this.name, path.dirname(this.entry), this.rt, this.deps.mgrId, this.deps.log);
     return this.proc;
+  }
+
+  /**
+   * A Python module is a process of its own: its whole memory is its
+   * resident set, read from /proc (counted against the same limit).
+   */
+  protected override async memoryOf(): Promise<ModuleMemory | null> {
+    const pid = this.proc?.pid;
+    if (!pid) return null;
+    try {
+      const status = await fs.promises.readFile(`/proc/${pid}/status`, 'utf8');
+      const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]);
+      return Number.isFinite(kb) ? { bytes: kb * 1024, parts: `resident set of its Python process ${pid}` } : null;
+    } catch {
+      return null; // gone, or not Linux
+    }
   }
 
   /** The worker's process id while it runs (tests kill it to check containment). */

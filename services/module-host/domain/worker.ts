@@ -116,8 +116,12 @@ async function handle(m: HostToModule): Promise<unknown> {
       if (m.kwargs && Object.keys(m.kwargs).length) throw new Error(`module '${init.name}' takes no keyword arguments (it is a TypeScript module)`);
       return await fn.apply(instance, m.args);
     }
-    case 'heartbeat':
-      return null;
+    case 'heartbeat': {
+      // This thread's own memory (a worker's process.memoryUsage() counts
+      // its isolate's heap and its Buffers/ArrayBuffers, not the process's).
+      const m = process.memoryUsage();
+      return { heapUsed: m.heapUsed, external: m.external };
+    }
     case 'shutdown':
       instance?.shutdown();
       return null;

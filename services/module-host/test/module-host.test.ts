@@ -38,7 +38,7 @@ describe('module-host', () => {
     mh = await startModuleHost({
       clusterStateAddr: cs.address,
       modulePath: [FIXTURES],
-      enabledModules: ['hello', 'status', 'selftest', 'thrower', 'blocker', 'spinner', 'hog', 'sleeper', 'gated'],
+      enabledModules: ['hello', 'status', 'selftest', 'thrower', 'blocker', 'spinner', 'hog', 'sleeper', 'gated', 'leaker', 'healthy'],
       commandTimeoutMs: 1500,
       // A held notify must stay held while the coalescing test puts 20 maps, however busy the machine.
       notifyTimeoutMs: 60000,
@@ -47,7 +47,7 @@ describe('module-host', () => {
       logLevel: 'warn',
       metricsPort: -1,
     });
-  }, 30000);
+  }, 120000); // eleven modules compiled from source: slow on a loaded machine, bounded all the same
 
   afterAll(async () => {
     await mh?.stop();
@@ -140,6 +140,54 @@ describe('module-host', () => {
     expect((await cmd('hello')).stdout).toBe('Hello World');
   });
 
+  it('a module that leaks Buffers (outside its heap) is stopped at its memory limit with MGR_MODULE_ERROR', async () => {
+    expect((await cmd('leaker leak')).stdout).toBe('leaking');
+    await until(
+      'leaker failed',
+      async () => (await client().listModules({})).modules.find((m) => m.info!.name === 'leaker')!.state === ModuleState.MODULE_STATE_FAILED,
+    );
+    const mod = (await client().listModules({})).modules.find((m) => m.info!.name === 'leaker')!;
+    expect(mod.info!.errorString).toMatch(/exceeded its memory limit \(48 MB, MGR_MODULE_MEMORY_MB\).*Buffers and ArrayBuffers \d+ MB/);
+    const health = await until('MGR_MODULE_ERROR naming leaker in cluster-state', async () => {
+      const h = JSON.parse(JSON.parse(Buffer.from((await csClient().get({ what: 'health' })).json).toString()).json);
+      return h.checks.MGR_MODULE_ERROR?.detail.some((d: { message: string }) => d.message.includes("Module 'leaker' has failed")) && h;
+    });
+    expect(health.status).toBe('HEALTH_ERR');
+    expect((await cmd('leaker leak')).retcode).toBe(-5);
+    expect((await cmd('hello')).stdout).toBe('Hello World');
+  });
+
+  it("takes a module's health checks one by one: a bad code is refused with a reason, the good ones are raised beside the failed modules", async () => {
+    const r = await cmd('healthy raise');
+    expect(r.retcode).toBe(0);
+    const { refused } = JSON.parse(r.stdout);
+    expect(refused).toEqual([{ code: 'not a code', reason: expect.stringMatching(/upper-case letters, digits and _/) }]);
+    const checks = await until('the good checks in cluster-state', async () => {
+      const h = JSON.parse(JSON.parse(Buffer.from((await csClient().get({ what: 'health' })).json).toString()).json);
+      return h.checks.HEALTHY_FIRST && h.checks.HEALTHY_SECOND && h.checks;
+    });
+    expect(checks.HEALTHY_SECOND.severity).toBe('HEALTH_ERR');
+    expect(checks.HEALTHY_SECOND.summary.count).toBe(2);
+    // The host's own check (failed modules) went through in the same batch.
+    expect(checks.MGR_MODULE_ERROR.detail.map((d: { message: string }) => d.message).join('\n')).toContain("Module 'thrower' has failed");
+    expect(JSON.parse((await cmd('healthy clear')).stdout)).toEqual({ refused: [] });
+    await until('cleared', async () => {
+      const h = JSON.parse(JSON.parse(Buffer.from((await csClient().get({ what: 'health' })).json).toString()).json);
+      return !h.checks.HEALTHY_FIRST;
+    });
+  });
+
+  it('a module stopped in the middle of a command answers it with -5 (EIO), not -22', async () => {
+    const pending = cmd('blocker wait');
+    await new Promise((r) => setTimeout(r, 200));
+    await mh.host.setEnabledModules(['hello', 'selftest', 'healthy']);
+    const r = await pending;
+    expect(r.retcode).toBe(-5);
+    expect(r.stderr).toMatch(/Module 'blocker' stopped while handling 'blocker wait'/);
+    await mh.host.setEnabledModules(['hello', 'status', 'selftest', 'blocker', 'healthy', 'gated']);
+    expect((await cmd('blocker ping')).stdout).toBe('pong');
+  });
+
   it('the self-test exercises every SDK call', async () => {
     const r = await cmd('mgr self-test run');
     expect(r.stderr).toBe('Self-test succeeded');
@@ -214,4 +262,97 @@ describe('module-host', () => {
     mh = await startModuleHost({ clusterStateAddr: cs.address, enabledModules: ['hello', 'selftest'], logLevel: 'warn', metricsPort: -1 });
     expect((await cmd('mgr self-test config get', { key: 'a_choice' })).stdout).toBe('"blue"');
   }, 30000);
+});
+
+describe('module-host through a cluster-state outage', () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-mh-outage-'));
+  let cs: ClusterStateHandle;
+  let mh: ModuleHostHandle;
+  const csClient = () => makeClient(ClusterStateServiceDefinition, openChannel(cs.address));
+  const cmd = async (prefix: string) => {
+    const c = makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
+    return (await c.handleCommand({ prefix, args: JSON.stringify({ prefix }), inbuf: Buffer.alloc(0), entity: 'client.admin' })).result!;
+  };
+
+  beforeAll(async () => {
+    cs = await startClusterState({ dataDir, logLevel: 'warn', metricsPort: -1 });
+    await csClient().setStore({ key: 'mgr/keeper/greeting', value: 'hello from before' });
+    mh = await startModuleHost({ clusterStateAddr: cs.address, modulePath: [FIXTURES], enabledModules: ['hello'], logLevel: 'warn', metricsPort: -1 });
+  }, 120000);
+
+  afterAll(async () => {
+    await mh?.stop();
+    await cs?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('a module whose store read meets cluster-state down waits for it and runs, instead of failing for good', async () => {
+    const port = cs.port;
+    await cs.stop();
+    // keeper's serve() reads its store at once: cluster-state answers UNAVAILABLE.
+    await mh.host.setEnabledModules(['hello', 'keeper']);
+    await new Promise((r) => setTimeout(r, 1500));
+    const during = mh.host.modules().find((m) => m.name === 'keeper')!;
+    expect(during.state).toBe('running');
+    cs = await startClusterState({ dataDir, port, logLevel: 'warn', metricsPort: -1 });
+    const shown = await until('keeper has read its store', async () => {
+      const r = JSON.parse((await cmd('keeper show')).stdout);
+      return r.started && r;
+    });
+    expect(shown.read).toBe('hello from before');
+    expect(mh.host.modules().find((m) => m.name === 'keeper')!.state).toBe('running');
+    expect((await csClient().getStore({ key: 'mgr/keeper/seen' })).value).toBe('yes');
+  }, 60000);
+});
+
+describe('module-host child processes', () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-mh-zombies-'));
+  const moduleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-mh-modules-'));
+  let cs: ClusterStateHandle;
+  let mh: ModuleHostHandle;
+  /** Children of this process that exited and were never waited for. */
+  const zombies = () =>
+    fs.readdirSync('/proc').filter((d) => {
+      if (!/^\d+$/.test(d)) return false;
+      try {
+        const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+        const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return state === 'Z' && Number(ppid) === process.pid;
+      } catch {
+        return false; // gone meanwhile
+      }
+    });
+  // A module whose source changes before every load, so the TypeScript compiler really runs (no cache hit).
+  const writeModule = (n: number) => {
+    fs.mkdirSync(path.join(moduleDir, 'fresh'), { recursive: true });
+    fs.writeFileSync(
+      path.join(moduleDir, 'fresh/index.ts'),
+      `import { MgrModule } from '${path.resolve(__dirname, '../../../lib/mgr-module')}';\n// version ${n} ${Math.random()}\nexport default class Fresh extends MgrModule {}\n`,
+    );
+  };
+
+  beforeAll(async () => {
+    writeModule(0);
+    cs = await startClusterState({ dataDir, logLevel: 'warn', metricsPort: -1 });
+    mh = await startModuleHost({ clusterStateAddr: cs.address, modulePath: [moduleDir], enabledModules: ['hello'], logLevel: 'warn', metricsPort: -1 });
+  }, 120000);
+
+  afterAll(async () => {
+    await mh?.stop();
+    await cs?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.rmSync(moduleDir, { recursive: true, force: true });
+  });
+
+  it('enabling and disabling modules leaves no zombie child processes behind', async () => {
+    const before = zombies().length;
+    for (let i = 1; i <= 3; i++) {
+      writeModule(i);
+      await mh.host.setEnabledModules(['hello', 'fresh']);
+      expect(mh.host.modules().find((m) => m.name === 'fresh')!.state).toBe('running');
+      await mh.host.setEnabledModules(['hello']);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    expect(zombies().length).toBe(before);
+  }, 60000);
 });

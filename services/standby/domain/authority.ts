@@ -158,9 +158,12 @@ export class MgrMapAuthority {
         reasons.push(`active mgr.${b.name} restarted (gid ${m.activeGid} -> ${b.gid})`);
         next.standbys.push({ gid: b.gid, name: b.name, addrs, available: b.available, availableModules: modules });
       } else {
-        if (next.available !== b.available) {
-          next.available = b.available;
-          reasons.push(b.available ? `mgr.${b.name} is now available` : `mgr.${b.name} is no longer available`);
+        // A beacon sent before the sender knew of its promotion says it is
+        // ready to be promoted, not that its modules have started.
+        const available = b.asActive === false ? next.available : b.available;
+        if (next.available !== available) {
+          next.available = available;
+          reasons.push(available ? `mgr.${b.name} is now available` : `mgr.${b.name} is no longer available`);
         }
         if (!sameJson(next.activeAddrs, addrs)) {
           next.activeAddrs = addrs;
@@ -260,14 +263,28 @@ export class MgrMapAuthority {
     return { map: this.commit(next, `mgr fail ${gone.name} (standby)`), message: `Standby manager daemon ${gone.name} removed` };
   }
 
-  /** The active steps down on its own: promote a standby now. Others are ignored. */
-  resign(name: string, gid: number): { map: MgrMap; resigned: boolean } {
-    if (!name || this.map.activeName !== name || this.map.activeGid !== gid) return { map: this.map, resigned: false };
+  /**
+   * An instance steps down on its own (shutting down, its module-host gone)
+   * or was found gone (its process exited): the active is replaced by a
+   * standby now; a standby leaves the map (a live one comes back with its
+   * next beacon). Only the exact name and gid count; others are ignored.
+   */
+  resign(name: string, gid: number, reason = ''): { map: MgrMap; resigned: boolean } {
+    if (!name) return { map: this.map, resigned: false };
+    const why = reason ? ` (${reason})` : '';
+    if (this.map.activeName === name && this.map.activeGid === gid) {
+      const next = this.clone();
+      this.dropActive(next);
+      this.live.delete(name);
+      this.promote(next);
+      return { map: this.commit(next, `mgr.${name} resigned${why}${next.activeName ? `; mgr.${next.activeName} is now active` : ''}`), resigned: true };
+    }
+    const i = this.map.standbys.findIndex((s) => s.name === name && s.gid === gid);
+    if (i < 0) return { map: this.map, resigned: false };
     const next = this.clone();
-    this.dropActive(next);
+    next.standbys.splice(i, 1);
     this.live.delete(name);
-    this.promote(next);
-    return { map: this.commit(next, `mgr.${name} resigned${next.activeName ? `; mgr.${next.activeName} is now active` : ''}`), resigned: true };
+    return { map: this.commit(next, `standby mgr.${name} resigned${why}`), resigned: true };
   }
 
   /**

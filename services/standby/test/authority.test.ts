@@ -93,6 +93,20 @@ describe('election', () => {
     expect(changes.map((c) => c.epoch)).toEqual([2, 3, 4]);
   });
 
+  test('a beacon sent as a standby (as_active false) never makes a just-promoted active available; one sent as the active does', () => {
+    const { a } = setup();
+    a.beacon(beacon('x', 11, { asActive: true }));
+    a.beacon(beacon('y', 12, { asActive: false }));
+    const promoted = a.fail('x').map;
+    expect([promoted.activeName, promoted.available]).toEqual(['y', false]);
+    // y's beacon from before it heard of its promotion, arriving late: ready to be promoted, not started.
+    expect(a.beacon(beacon('y', 12, { available: true, asActive: false })).available).toBe(false);
+    expect(a.beacon(beacon('y', 12, { available: false, asActive: true })).available).toBe(false);
+    expect(a.beacon(beacon('y', 12, { available: true, asActive: true })).available).toBe(true);
+    // Older senders (no as_active): available is taken as it is.
+    expect(a.beacon(beacon('y', 12, { available: false, asActive: undefined })).available).toBe(false);
+  });
+
   test('an instance that is not available yet is not promoted', () => {
     const { a } = setup();
     const m = a.beacon(beacon('x', 11, { available: false }));
@@ -303,19 +317,35 @@ describe('fail and resign', () => {
     expect(r.message).toBe('Manager daemon x failed; no standby to promote');
   });
 
-  test('resign promotes a standby at once; a wrong gid or a standby is ignored', () => {
-    const { a } = setup();
+  test('resign promotes a standby at once; a wrong name or gid is ignored', () => {
+    const { a, changes } = setup();
     a.beacon(beacon('x', 11));
     a.beacon(beacon('y', 12));
     const epoch = a.current().epoch;
     expect(a.resign('x', 99)).toEqual({ map: a.current(), resigned: false });
-    expect(a.resign('y', 12).resigned).toBe(false);
+    expect(a.resign('y', 13).resigned).toBe(false);
+    expect(a.resign('', 12).resigned).toBe(false);
     expect(a.current().epoch).toBe(epoch);
-    const r = a.resign('x', 11);
+    const r = a.resign('x', 11, 'shutting down');
     expect(r.resigned).toBe(true);
     expect(r.map.activeName).toBe('y');
     expect(r.map.epoch).toBe(epoch + 1);
     expect(r.map.standbys).toEqual([]);
+    expect(changes[changes.length - 1].why).toBe('mgr.x resigned (shutting down); mgr.y is now active');
+  });
+
+  test('a standby that resigns (or is found gone) leaves the map at once and is never promoted; alive, it comes back with its next beacon', () => {
+    const { a, changes } = setup();
+    a.beacon(beacon('x', 11));
+    a.beacon(beacon('y', 12));
+    const r = a.resign('y', 12, 'gone: its connection closed and 127.0.0.1:7012 refuses connections');
+    expect(r.resigned).toBe(true);
+    expect(r.map.standbys).toEqual([]);
+    expect(changes[changes.length - 1].why).toMatch(/^standby mgr.y resigned \(gone: /);
+    // The active fails now: nobody to promote (the gone standby is not in the map).
+    expect(a.fail('x').map.activeName).toBe('');
+    a.beacon(beacon('y', 12));
+    expect(a.current().activeName).toBe('y');
   });
 });
 

@@ -4,6 +4,7 @@
 // longer renewed being fenced by etcd.
 import { spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
+import * as net from 'net';
 import * as path from 'path';
 import { Status, createChannel, createClient } from 'nice-grpc';
 import { HealthDefinition } from 'nice-grpc-server-health';
@@ -167,6 +168,64 @@ describe('etcd backend (real etcd)', () => {
     const m = (await retryUnavailable(() => old.client.getMgrMap({}))).mgrMap!;
     expect(m.epoch).toBeGreaterThanOrEqual(epoch);
     expect(m.modules).toContain('iostat');
+  });
+});
+
+describe('etcd backend: a gone manager seen by a follower', () => {
+  let etcd: TestEtcd;
+  let leader: Replica;
+  let follower: Replica;
+  const listeners: net.Server[] = [];
+
+  beforeAll(async () => {
+    etcd = await startEtcd();
+    const opts = {
+      backend: 'etcd' as const,
+      etcdEndpoints: [etcd.endpoint],
+      etcdPrefix: '/test/presence/',
+      etcdLeaseTtlS: 2,
+      beaconIntervalMs: 200,
+      graceMs: 600000,
+    };
+    leader = await startTestStandby(opts);
+    await until(() => leader.handle.backend.status().role === 'leader', 'the first replica to lead', 20000);
+    follower = await startTestStandby(opts);
+    await follower.handle.backend.ready;
+  }, 60000);
+  afterAll(async () => {
+    for (const l of listeners) l.close();
+    await follower?.close();
+    await leader?.close();
+    await etcd?.stop();
+  });
+
+  test("the follower holding the gone active's watch has the leader replace it at once (grace 10 minutes)", async () => {
+    const listen = async () => {
+      const srv = net.createServer((c) => c.destroy());
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+      listeners.push(srv);
+      return { srv, addr: `127.0.0.1:${(srv.address() as net.AddressInfo).port}` };
+    };
+    const x = await listen();
+    const y = await listen();
+    const at = (addr: string) => ({ addrs: { daemonServer: addr, moduleHost: '' } });
+    await follower.client.beacon(beacon('x', 201, at(x.addr)));
+    await follower.client.beacon(beacon('x', 201, at(x.addr)));
+    await follower.client.beacon(beacon('y', 202, at(y.addr)));
+    await waitForMap(follower.client, (m) => m.activeName === 'x' && m.standbys.length === 1);
+    expect(follower.handle.backend.status().role).toBe('follower');
+    const forwarded = (follower.handle.backend as EtcdBackend).stats.forwarded;
+
+    const ac = new AbortController();
+    const it = follower.client.watchMgrMap({ afterEpoch: 0, watcher: { name: 'x', gid: 201 } }, { signal: ac.signal })[Symbol.asyncIterator]();
+    await it.next();
+    await new Promise<void>((r) => x.srv.close(() => r()));
+    ac.abort();
+    void it.return?.(undefined).catch(() => undefined);
+
+    const after = await waitForMap(leader.client, (m) => m.activeName === 'y');
+    expect(after.standbys).toEqual([]);
+    expect((follower.handle.backend as EtcdBackend).stats.forwarded).toBe(forwarded + 1);
   });
 });
 

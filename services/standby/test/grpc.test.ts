@@ -2,6 +2,7 @@
 // stream, failover on the grace period, restart keeping the map, publishing
 // into a real cluster-state.
 import * as fs from 'fs';
+import * as net from 'net';
 import * as path from 'path';
 import { Status, createChannel, createClient } from 'nice-grpc';
 import { HealthDefinition } from 'nice-grpc-server-health';
@@ -140,6 +141,89 @@ describe('StandbyService (embedded)', () => {
     expect(after.epoch).toBeGreaterThan(m.epoch);
     expect(after.lastFailureEpoch).toBe(after.epoch);
     expect(after.standbys).toEqual([]);
+  });
+});
+
+describe('crash failover from connection loss (embedded)', () => {
+  // A grace period longer than this test runs: whatever is replaced here
+  // was replaced by the fast path, never by the grace period.
+  let s: Awaited<ReturnType<typeof startTestStandby>>;
+  const listeners: net.Server[] = [];
+  /** A port that accepts connections, standing for a running daemon-server. */
+  const listen = async () => {
+    const srv = net.createServer((c) => c.destroy());
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    listeners.push(srv);
+    return { srv, addr: `127.0.0.1:${(srv.address() as net.AddressInfo).port}` };
+  };
+  const at = (addr: string) => ({ addrs: { daemonServer: addr, moduleHost: '' } });
+  /** A watch naming (name, gid), as a manager's daemon-server keeps one; returns its end. */
+  const watchAs = async (name: string, gid: number) => {
+    const ac = new AbortController();
+    const it = s.client.watchMgrMap({ afterEpoch: 0, watcher: { name, gid } }, { signal: ac.signal })[Symbol.asyncIterator]();
+    await it.next();
+    return () => {
+      ac.abort();
+      void it.return?.(undefined).catch(() => undefined);
+    };
+  };
+  const probes = async (result: string) => {
+    const m = await s.handle.service.registry.getSingleMetric('mgr_standby_presence_probes_total')!.get();
+    return m.values.find((v) => v.labels.result === result)?.value ?? 0;
+  };
+
+  beforeAll(async () => {
+    s = await startTestStandby({ beaconIntervalMs: 200, graceMs: 600000 });
+  });
+  afterAll(async () => {
+    for (const l of listeners) l.close();
+    await s.close();
+  });
+
+  test('the active whose watch ends while its address refuses connections is replaced at once; a standby likewise leaves', async () => {
+    const x = await listen();
+    const y = await listen();
+    const z = await listen();
+    await s.client.beacon(beacon('x', 101, at(x.addr)));
+    await s.client.beacon(beacon('x', 101, at(x.addr)));
+    await s.client.beacon(beacon('y', 102, at(y.addr)));
+    await s.client.beacon(beacon('z', 103, at(z.addr)));
+    const before = (await s.client.getMgrMap({})).mgrMap!;
+    expect(before.activeName).toBe('x');
+    expect(before.standbys.map((m) => m.name)).toEqual(['y', 'z']);
+
+    // x's process exits: its listening socket closes, then its connections.
+    const endX = await watchAs('x', 101);
+    await new Promise<void>((r) => x.srv.close(() => r()));
+    endX();
+    const after = await waitForMap(s.client, (m) => m.activeName === 'y');
+    expect(after.standbys.map((m) => m.name)).toEqual(['z']);
+    expect(after.lastFailureEpoch).toBe(after.epoch);
+    expect(await probes('refused')).toBe(1);
+
+    // A standby that dies is taken out too, so it is never the one promoted.
+    const endZ = await watchAs('z', 103);
+    await new Promise<void>((r) => z.srv.close(() => r()));
+    endZ();
+    const noZ = await waitForMap(s.client, (m) => m.standbys.length === 0);
+    expect(noZ.activeName).toBe('y');
+  });
+
+  test('a watch that ends while the address still accepts (hung, or only the connection lost) changes nothing: the grace period decides', async () => {
+    const m = (await s.client.getMgrMap({})).mgrMap!;
+    expect(m.activeName).toBe('y');
+    const open = await probes('open');
+    // Also what a stranger claiming y's identity gets: y's own address is what is probed.
+    const endY = await watchAs('y', m.activeGid);
+    endY();
+    await until(async () => (await probes('open')) === open + 1, 'the probe of y');
+    const still = (await s.client.getMgrMap({})).mgrMap!;
+    expect([still.activeName, still.activeGid, still.epoch]).toEqual(['y', m.activeGid, m.epoch]);
+    // A watcher with no name, or a gid not in the map, probes nothing.
+    (await watchAs('y', 999))();
+    (await watchAs('', 0))();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await probes('open')).toBe(open + 1);
   });
 });
 
