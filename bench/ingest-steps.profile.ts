@@ -2,76 +2,50 @@
 // session bytes, one step at a time. The one place in bench/ that imports
 // services' domain/ code (the layer check allows *.profile.ts files only):
 // every other benchmark measures through the contracts.
-import { SessionRequest } from '../lib/gen/ceph/mgr/v1/daemon_server';
+import { decodeSessionFrame } from '../lib/session-wire';
 import { MEASURE_MS, WARMUP_MS } from './harness';
 
 /**
  * Where one report's CPU goes, step by step, with the services' own codecs and
  * checks on the captured bytes (one report + its pg stats per iteration,
- * one measured window for all steps). Compared with the bare transport's
- * server cost per report; `packed_as_double` is what the counter values
- * would cost to decode as `repeated double` instead of `repeated uint64`.
+ * one measured window for all steps), against the bare transport's server
+ * cost per report.
  */
 export async function ingestSteps(reports: Buffer[][]): Promise<Record<string, number>> {
   const { SessionSchema } = await import('../services/daemon-server/domain/session');
-  const { parsePgStatsReport } = await import('../services/cluster-state/domain/pgmap');
-  const { ReportDaemonsRequest, IngestPgStatsRequest } = await import('../lib/gen/ceph/mgr/v1/cluster_state');
-  const { BinaryReader, BinaryWriter } = await import('@bufbuild/protobuf/wire');
-  const decoded = reports.map(([rep, pg]) => [SessionRequest.decode(rep), SessionRequest.decode(pg)]);
-  const schemaLen = (decoded[0][0].msg as { value: { packed: number[] } }).value.packed.length;
+  const { encodeIngestPgStats } = await import('../services/daemon-server/domain/forward');
+  const { emptyReport } = await import('../services/daemon-server/domain/ingest');
+  const { decodeIngestPgStatsRequest } = await import('../services/cluster-state/domain/pg-decode');
+  const { PgMap } = await import('../services/cluster-state/domain/pgmap');
+  const { DaemonIndex } = await import('../services/cluster-state/domain/daemons');
+  const { ReportDaemonsRequest } = await import('../lib/gen/ceph/mgr/v1/cluster_state');
+  const { osdPerfSchema } = await import('../sim/perf');
+  const frames = reports.map(([rep, pg]) => [decodeSessionFrame(rep), decodeSessionFrame(pg)]);
+  const values = frames.map(([r]) => (r.msg as { value: { counterValues: Buffer } }).value.counterValues);
+  const pgReports = frames.map(([, p]) => (p.msg as { value: { report: Uint8Array } }).value.report);
+  const declared = osdPerfSchema().filter((c) => c.priority >= 5);
   const schema = new SessionSchema();
-  schema.apply(
-    Array.from({ length: schemaLen }, (_, i) => ({ path: `c${i}`, description: '', nick: '', type: 2, priority: 5, units: 1 })),
-    [],
-  );
-  const forwardBytes = decoded.map(([r, p]) => {
-    const rep = (r.msg as { value: { packed: number[] } }).value;
-    const pgs = (p.msg as { value: { epoch: number; json: Uint8Array } }).value;
-    const dr = {
-      daemon: 'osd.1',
-      opened: false,
-      serviceName: '',
-      serviceDaemon: false,
-      metadata: {},
-      declare: [],
-      undeclare: [],
-      values: rep.packed,
-      stamp: 1,
-      status: {},
-      hasStatus: false,
-      taskStatus: {},
-      healthMetrics: [],
-      closed: false,
-    };
-    return { dr, pg: { osd: 1, epoch: pgs.epoch, stamp: 1, json: Buffer.from(pgs.json) }, packed: rep.packed };
+  schema.apply(declared, []);
+  const forward = values.map((v, i) => ({
+    report: { ...emptyReport(`osd.${i}`), counterValues: v, stamp: 1 },
+    pg: { osd: i, epoch: 1, stamp: 1, report: pgReports[i] },
+  }));
+  const encoded = forward.map((f) => [ReportDaemonsRequest.encode({ reports: [f.report] }).finish(), encodeIngestPgStats([f.pg])]);
+  // cluster-state as it is in the steady state: every daemon declared, every PG known
+  const pgmap = new PgMap();
+  const daemons = new DaemonIndex();
+  forward.forEach((f, i) => {
+    pgmap.commit(i, 1, 1, pgmap.stage(f.pg.report));
+    daemons.apply([{ ...f.report, opened: true, declare: declared }], 1);
   });
-  const doubles = forwardBytes.map((f) => {
-    const w = new BinaryWriter();
-    w.uint32(66).fork();
-    for (const v of f.packed) w.double(v);
-    w.join();
-    return w.finish();
-  });
-  const encoded = forwardBytes.map((f) => [ReportDaemonsRequest.encode({ reports: [f.dr] }).finish(), IngestPgStatsRequest.encode({ stats: [f.pg] }).finish()]);
   const steps: Record<string, (i: number) => unknown> = {
-    ds_decode_report: (i) => SessionRequest.decode(reports[i][0]),
-    ds_decode_pg_stats: (i) => SessionRequest.decode(reports[i][1]),
-    ds_pg_stats_json_check: (i) => JSON.parse(Buffer.from(forwardBytes[i].pg.json).toString('utf8')),
-    ds_schema_check: () => schema.check([], [], schemaLen),
-    ds_encode_forward: (i) => [
-      ReportDaemonsRequest.encode({ reports: [forwardBytes[i].dr] }).finish(),
-      IngestPgStatsRequest.encode({ stats: [forwardBytes[i].pg] }).finish(),
-    ],
-    cs_decode: (i) => [ReportDaemonsRequest.decode(encoded[i][0]), IngestPgStatsRequest.decode(encoded[i][1])],
-    cs_parse_pg_stats: (i) => parsePgStatsReport(1, 1, 1, forwardBytes[i].pg.json),
-    packed_as_double_decode: (i) => {
-      const r = new BinaryReader(doubles[i]);
-      r.uint32();
-      const end = r.uint32() + r.pos;
-      const out: number[] = [];
-      while (r.pos < end) out.push(r.double());
-      return out;
-    },
+    ds_decode_report: (i) => decodeSessionFrame(reports[i][0]),
+    ds_decode_pg_stats: (i) => decodeSessionFrame(reports[i][1]),
+    ds_schema_check: (i) => schema.check([], [], values[i]),
+    ds_encode_forward: (i) => [ReportDaemonsRequest.encode({ reports: [forward[i].report] }).finish(), encodeIngestPgStats([forward[i].pg])],
+    cs_decode: (i) => [ReportDaemonsRequest.decode(encoded[i][0]), decodeIngestPgStatsRequest(encoded[i][1])],
+    cs_apply_counters: (i) => daemons.apply([forward[i].report], 2),
+    cs_apply_pg_stats: (i) => pgmap.commit(i, 1, 2, pgmap.stage(forward[i].pg.report)),
   };
   const names = Object.keys(steps);
   const total: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));

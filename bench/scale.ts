@@ -1,7 +1,5 @@
 // Scale curve: ingest cost (CPU seconds per 1,000 absorbed reports, all
-// services) and Get osd_map latency at 100, 1,000 and 10,000 OSDs, and
-// 30,000 only when 10,000 was sustained (otherwise the larger size only
-// measures an overloaded 2-core machine). Each size's figure is shown against
+// services) and Get osd_map latency at 100, 1,000, 10,000 and 30,000 OSDs. Each size's figure is shown against
 // the smallest size scaled as it should: per-report cost constant, Get
 // latency linear in the map's size; a ratio below 1 is better than that.
 // Writes bench/results/scale.svg (log-log chart).
@@ -12,7 +10,7 @@ import { IngestRun, SERVICES, ingestRun } from './ingest';
 
 export function scaleSizes(): number[] {
   if (process.env.BENCH_SCALE_OSDS) return process.env.BENCH_SCALE_OSDS.split(',').map(Number);
-  return SMOKE ? [10, 30] : [100, 1000, 10000];
+  return SMOKE ? [20] : [100, 1000, 10000];
 }
 
 const cost = (r: IngestRun) => SERVICES.reduce((a, s) => a + r.cpuPer1000[s], 0);
@@ -25,8 +23,10 @@ export async function runScale(): Promise<BenchResult> {
   const big = runs[runs.length - 1];
   let note30k = '';
   if (!SMOKE && !process.env.BENCH_SCALE_OSDS) {
-    if (big.reportsPerSec >= 0.95 * big.offeredPerSec) runs.push(await ingestRun(30000));
-    else note30k = `30000 OSDs not run: ${big.osds} OSDs were not sustained (${big.reportsPerSec.toFixed(0)} of ${big.offeredPerSec} reports/s)`;
+    // tried either way: sustained, or the figure (and, with BENCH_CPU_PROF, the profile) that says what limits it
+    runs.push(await ingestRun(30000));
+    if (big.reportsPerSec < 0.95 * big.offeredPerSec)
+      note30k = `${big.osds} OSDs were not sustained (${big.reportsPerSec.toFixed(0)} of ${big.offeredPerSec} reports/s)`;
   }
   const first = runs[0];
   const figures: Figure[] = [];

@@ -170,8 +170,17 @@ export async function until<T>(what: string, check: () => Promise<T | undefined 
 
 /** Prometheus text from a service's metrics port, as name{labels} -> value. */
 export async function scrape(metricsPort: number): Promise<Map<string, number>> {
-  const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
-  const text = await res.text();
+  // a loaded machine can make one fetch fail: try three times before giving up
+  let text: string;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(15000) })).text();
+      break;
+    } catch (e) {
+      if (attempt >= 3) throw new Error(`metrics of the service on port ${metricsPort} not readable: ${(e as Error).message}`);
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  }
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (!line || line.startsWith('#')) continue;

@@ -20,7 +20,8 @@ import { activeDaemonServer, StandbyClient } from '../lib/standby-client';
 import type { MgrMap } from '../lib/gen/ceph/mgr/v1/standby';
 import { ANSWERED_BY_TRAILER } from '../lib/headers';
 import { Waiter } from '../lib/waiter';
-import { mapWords, UsageError } from './args';
+import { mapWords, MappedCommand, UsageError } from './args';
+import { cacheCommands, cachedCommands } from './descriptors';
 
 const USAGE = `usage: mgrctl [--addr HOST:PORT] [--name ENTITY] [--format json|json-pretty|plain] [--wait-ms N] [-i FILE] <command words...>
        mgrctl tell mgr <command words...>
@@ -172,15 +173,44 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
       answered = false;
       let changes = false;
       try {
-        const descs = (await ds.getCommandDescriptions({}, { metadata: md, deadline: o.timeoutMs, signal: moved?.signal, onTrailer })).commands;
-        const mapped = mapWords(words, descs);
-        if (o.format) mapped.args.format = o.format;
-        changes = changesState(descs, mapped.prefix);
-        const res = await ds.command(
-          { prefix: mapped.prefix, args: JSON.stringify(mapped.args), inbuf },
-          { metadata: md, deadline: o.timeoutMs, signal: changes ? undefined : moved?.signal, onTrailer },
-        );
-        r = res.result ?? { retcode: -5, stdout: '', stderr: 'no result' };
+        const fetchDescriptors = async () => {
+          const all = (await ds.getCommandDescriptions({}, { metadata: md, deadline: o.timeoutMs, signal: moved?.signal, onTrailer })).commands;
+          cacheCommands(addr, all, env);
+          return all;
+        };
+        const send = async (m: MappedCommand, descs: CommandDescriptor[]) => {
+          if (o.format) m.args.format = o.format;
+          changes = changesState(descs, m.prefix);
+          const res = await ds.command(
+            { prefix: m.prefix, args: JSON.stringify(m.args), inbuf },
+            { metadata: md, deadline: o.timeoutMs, signal: changes ? undefined : moved?.signal, onTrailer },
+          );
+          return res.result ?? { retcode: -5, stdout: '', stderr: 'no result' };
+        };
+        // A command known from the cache goes without asking for the
+        // descriptions first; help always asks.
+        let mapped: MappedCommand | null = null;
+        const cached = words[0] === 'help' ? [] : cachedCommands(addr, env);
+        if (cached.length) {
+          try {
+            mapped = mapWords(words, cached);
+          } catch {
+            mapped = null;
+          }
+        }
+        if (!mapped) {
+          const descs = await fetchDescriptors();
+          r = await send(mapWords(words, descs), descs);
+        } else {
+          r = await send(mapped, cached);
+          if (r.retcode === -22 && /^(No handler found|Invalid command)/.test(r.stderr)) {
+            // the local list was stale or incomplete: map again with the server's
+            const descs = await fetchDescriptors();
+            const again = mapWords(words, descs);
+            if (again.prefix !== mapped.prefix || JSON.stringify({ ...again.args, format: mapped.args.format }) !== JSON.stringify(mapped.args))
+              r = await send(again, descs);
+          }
+        }
         break;
       } catch (e) {
         const abandoned = !changes && !!moved?.signal.aborted;

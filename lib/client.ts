@@ -8,14 +8,26 @@
 // classifies them by that code, never by message text.
 import * as fs from 'fs';
 import { isAbortError } from 'abort-controller-x';
-import { Channel, ChannelCredentials, Client, ClientError, createChannel, createClientFactory, Metadata, Status, TsProtoServiceDefinition } from 'nice-grpc';
+import {
+  Channel,
+  ChannelCredentials,
+  Client,
+  ClientError,
+  CompatServiceDefinition,
+  createChannel,
+  createClientFactory,
+  Metadata,
+  ServiceDefinition,
+  Status,
+  TsProtoServiceDefinition,
+} from 'nice-grpc';
 import { deadlineMiddleware, DeadlineOptions } from 'nice-grpc-client-middleware-deadline';
 import { retryMiddleware, RetryOptions } from 'nice-grpc-client-middleware-retry';
 import type { TlsOptions } from './server';
 
 /** Per-call options every client takes: `deadline` (ms from now, or a Date), `retry`, `signal`, `metadata`. */
 export type PeerCallOptions = DeadlineOptions & RetryOptions;
-export type PeerClient<D extends TsProtoServiceDefinition> = Client<D, PeerCallOptions>;
+export type PeerClient<D extends CompatServiceDefinition> = Client<D, PeerCallOptions>;
 
 export interface ClientOptions {
   /**
@@ -59,8 +71,12 @@ export function openChannel(address: string, tls?: TlsOptions): Channel {
 // Composed inner to outer: the deadline wraps the retries, so it bounds them all.
 const factory = createClientFactory().use(retryMiddleware).use(deadlineMiddleware);
 
-/** A client on an open channel, with the deadline and retry middleware. */
-export function makeClient<D extends TsProtoServiceDefinition>(definition: D, channel: Channel, opts: ClientOptions = {}): PeerClient<D> {
+/**
+ * A client on an open channel, with the deadline and retry middleware. The
+ * definition is ts-proto's or nice-grpc's own form (lib/raw-methods.ts: a
+ * few hot methods carrying bytes).
+ */
+export function makeClient<D extends TsProtoServiceDefinition | ServiceDefinition>(definition: D, channel: Channel, opts: ClientOptions = {}): PeerClient<D> {
   const all: PeerCallOptions & { metadata?: Metadata } = {
     retryBaseDelayMs: 100,
     retryMaxDelayMs: 1000,
@@ -70,14 +86,15 @@ export function makeClient<D extends TsProtoServiceDefinition>(definition: D, ch
   const deadline = opts.deadlineMs ?? DEFAULT_DEADLINE_MS;
   const defaults: Record<string, PeerCallOptions> = { '*': all };
   // Only unary calls get the default deadline: a stream (Watch, Session) lives as long as it is read.
-  for (const [name, method] of Object.entries(definition.methods)) {
+  const methods = ('methods' in definition ? definition.methods : definition) as Record<string, { requestStream: boolean; responseStream: boolean }>;
+  for (const [name, method] of Object.entries(methods)) {
     if (!method.requestStream && !method.responseStream) defaults[name] = { ...all, deadline };
   }
   return factory.create(definition, channel, defaults as never);
 }
 
 /** A channel and a client for one peer; close() closes the channel. */
-export interface Peer<D extends TsProtoServiceDefinition> {
+export interface Peer<D extends TsProtoServiceDefinition | ServiceDefinition> {
   readonly address: string;
   readonly client: PeerClient<D>;
   readonly channel: Channel;
@@ -85,7 +102,12 @@ export interface Peer<D extends TsProtoServiceDefinition> {
 }
 
 /** The usual way to reach a peer service: openChannel + makeClient. */
-export function connect<D extends TsProtoServiceDefinition>(definition: D, address: string, tls?: TlsOptions, opts: ClientOptions = {}): Peer<D> {
+export function connect<D extends TsProtoServiceDefinition | ServiceDefinition>(
+  definition: D,
+  address: string,
+  tls?: TlsOptions,
+  opts: ClientOptions = {},
+): Peer<D> {
   const channel = openChannel(address, tls);
   return { address, channel, client: makeClient(definition, channel, opts), close: () => channel.close() };
 }

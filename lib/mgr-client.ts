@@ -1,9 +1,9 @@
 // MgrClient: the daemon side of DaemonServerService.Session, as Ceph's
 // src/mgr/MgrClient.cc does it over the messenger. A daemon opens its
 // session, waits for the server's configure, then reports its counters every
-// stats_period (declaring the schema once per session, then packed values in
-// declaration order, only counters with priority >= stats_threshold); OSDs
-// also send pg stats. A broken stream is reopened with bounded, jittered
+// stats_period (declaring the schema once per session, then the values in
+// Ceph's packed layout, lib/counter-values.ts, only counters with priority
+// >= stats_threshold); OSDs also send pg stats. A broken stream is reopened with bounded, jittered
 // exponential backoff, and the new session re-declares the full schema.
 // command() calls DaemonServerService.Command and resends a command that got
 // no reply because the connection dropped.
@@ -13,7 +13,10 @@ import { isAbortError } from 'abort-controller-x';
 import { openChannel, makeClient } from './client';
 import { createLogger, Logger } from './log';
 import type { TlsOptions } from './server';
-import { DaemonServerServiceDefinition, CommandResponse, SessionRequest, SessionReport, SessionConfigure } from './gen/ceph/mgr/v1/daemon_server';
+import { CommandResponse, SessionRequest, SessionReport, SessionConfigure } from './gen/ceph/mgr/v1/daemon_server';
+import { CounterLayout } from './counter-values';
+import { reportShape, writeFrameValues } from './report-frame';
+import { DaemonServerClientDefinition, encodePgStatsFrame } from './session-wire';
 import type { PerfCounterType, DaemonHealthMetric } from './gen/ceph/mgr/v1/cluster_state';
 
 /** A daemon's counters: a fixed schema and its packed values at a time. */
@@ -21,11 +24,12 @@ export interface CounterSource {
   /** The full schema, in a fixed order. */
   schema: PerfCounterType[];
   /**
-   * Packed values of the whole schema (long-running averages take two slots:
-   * sum, count) at time t, seconds since the Unix epoch. May return a shared
-   * buffer: it is read at once.
+   * Values of the whole schema in schema order (long-running averages take
+   * two slots: sum, count) at time t, seconds since the Unix epoch:
+   * non-negative integers, or bigints for values above 2^53 (counters are
+   * unsigned 64-bit). May return a shared buffer: it is read at once.
    */
-  values(t: number): ArrayLike<number>;
+  values(t: number): ArrayLike<number | bigint>;
 }
 
 export interface MgrClientOptions {
@@ -41,8 +45,8 @@ export interface MgrClientOptions {
   daemonStatus?: Record<string, string>;
   /** Counters to report; none: reports carry no counters. */
   counters?: CounterSource;
-  /** OSDs: the pg stats to send after each report ({epoch, json}); undefined skips one round. */
-  pgStats?: () => { epoch: number; json: Buffer } | undefined;
+  /** OSDs: the pg stats to send after each report ({epoch, report: an encoded PgStatsReport}); undefined skips one round. */
+  pgStats?: () => { epoch: number; report: Uint8Array } | undefined;
   /** Health metrics to send with each report. */
   healthMetrics?: () => DaemonHealthMetric[];
   /** The daemon-server address, host:port (ignored when channel is given). */
@@ -71,6 +75,9 @@ export interface CommandOptions {
   /** Gives up after this long in total, in milliseconds (default 30000). */
   timeoutMs?: number;
 }
+
+/** What a session sends: a message, or one already encoded. */
+type Outgoing = SessionRequest | Uint8Array;
 
 /** A small async queue that is the request side of a bidi stream. */
 export class RequestQueue<T> implements AsyncIterable<T> {
@@ -153,12 +160,17 @@ export class MgrClient extends EventEmitter {
   private readonly stopSignal = new AbortController();
   private sessionAbort?: AbortController;
   private switching = false;
-  private queue?: RequestQueue<SessionRequest>;
+  private queue?: RequestQueue<Outgoing>;
   private timer?: NodeJS.Timeout;
   private connected = false;
   // per-session schema state: which schema indices are declared, in order
   private declaredOrder: number[] = [];
-  private packedSlots = new Int32Array(0);
+  /** The declared counters in Ceph's packed order, and where each one's values are in values(). */
+  private layout = new CounterLayout([]);
+  private sourceSlot: Int32Array = new Int32Array(0);
+  /** The report frame: SessionRequest{report{counter_values}}, values written in place. */
+  private frame = Buffer.alloc(0);
+  private frameValues = 0;
   private pendingDeclare: number[] = [];
   private pendingUndeclare: string[] = [];
   private includeDirty = true;
@@ -176,7 +188,7 @@ export class MgrClient extends EventEmitter {
     this.ownChannel = !options.channel;
     this.address = options.address ?? '';
     this.channel = options.channel ?? openChannel(this.address, options.tls);
-    this.client = makeClient(DaemonServerServiceDefinition, this.channel);
+    this.client = makeClient(DaemonServerClientDefinition, this.channel);
     this.phase = options.phase ?? Math.random();
     this.daemonStatus = options.daemonStatus;
     if (options.counters) {
@@ -227,7 +239,7 @@ export class MgrClient extends EventEmitter {
     const old = this.channel;
     this.address = address;
     this.channel = openChannel(address, this.opts.tls);
-    this.client = makeClient(DaemonServerServiceDefinition, this.channel);
+    this.client = makeClient(DaemonServerClientDefinition, this.channel);
     this.restartSession();
     old.close();
   }
@@ -236,7 +248,7 @@ export class MgrClient extends EventEmitter {
   setChannel(channel: Channel): void {
     if (this.ownChannel) throw new Error('this MgrClient owns its channel: use setAddress()');
     this.channel = channel;
-    this.client = makeClient(DaemonServerServiceDefinition, channel);
+    this.client = makeClient(DaemonServerClientDefinition, channel);
     this.restartSession();
   }
 
@@ -312,7 +324,7 @@ export class MgrClient extends EventEmitter {
     while (!this.stopped) {
       const abort = new AbortController();
       this.sessionAbort = abort;
-      const queue = new RequestQueue<SessionRequest>();
+      const queue = new RequestQueue<Outgoing>();
       this.queue = queue;
       this.resetSession();
       queue.push({
@@ -366,7 +378,8 @@ export class MgrClient extends EventEmitter {
 
   private resetSession(): void {
     this.declaredOrder = [];
-    this.packedSlots = new Int32Array(0);
+    this.layout = new CounterLayout([]);
+    this.sourceSlot = new Int32Array(0);
     this.pendingDeclare = [];
     this.pendingUndeclare = [];
     this.includeDirty = true;
@@ -416,44 +429,52 @@ export class MgrClient extends EventEmitter {
       this.reportsSkipped++;
       return;
     }
-    q.push({ msg: { $case: 'report', value: this.buildReport() } });
+    q.push(this.buildReport());
     if (this.opts.pgStats) {
       const s = this.opts.pgStats();
-      if (s) q.push({ msg: { $case: 'pgStats', value: s } });
+      if (s) q.push(encodePgStatsFrame(s.epoch, s.report));
     }
     this.reportsSent++;
   }
 
-  private buildReport(): SessionReport {
+  /**
+   * The next report: most periods only the values change, so the encoded
+   * frame is reused with the values written in place (and copied once for
+   * the stream); declares, status and health metrics go through the codec.
+   */
+  private buildReport(): Outgoing {
     const src = this.opts.counters;
     const now = this.opts.now ? this.opts.now() : Date.now() / 1000;
-    let packed: number[] = [];
-    if (src) {
-      if (this.includeDirty) this.recomputeDeclared(src.schema);
-      const values = src.values(now);
-      const slots = this.packedSlots;
-      packed = new Array(slots.length);
-      for (let k = 0; k < slots.length; k++) packed[k] = values[slots[k]];
-    }
+    if (src && this.includeDirty) this.recomputeDeclared(src.schema);
+    if (src && this.layout.slots) this.writeValues(src.values(now));
+    const health = this.opts.healthMetrics ? this.opts.healthMetrics() : [];
+    const plain = !this.pendingDeclare.length && !this.pendingUndeclare.length && !this.statusDirty && !health.length;
+    if (plain && this.layout.slots) return Buffer.from(this.frame);
     const report: SessionReport = {
       declareTypes: src ? this.pendingDeclare.map((i) => src.schema[i]) : [],
       undeclareTypes: this.pendingUndeclare,
-      packed,
+      packed: [],
+      counterValues: this.layout.slots ? Buffer.from(this.frame.subarray(this.frameValues)) : undefined,
       daemonStatus: this.statusDirty && this.daemonStatus ? this.daemonStatus : {},
       hasDaemonStatus: this.statusDirty && !!this.daemonStatus,
       taskStatus: {},
-      daemonHealthMetrics: this.opts.healthMetrics ? this.opts.healthMetrics() : [],
+      daemonHealthMetrics: health,
     };
     this.pendingDeclare = [];
     this.pendingUndeclare = [];
     this.statusDirty = false;
-    return report;
+    return { msg: { $case: 'report', value: report } };
+  }
+
+  /** Writes values() into the frame's counter_values, in Ceph's packed order. */
+  private writeValues(values: ArrayLike<number | bigint>): void {
+    writeFrameValues(this.frame, this.frameValues, this.layout, this.sourceSlot, values);
   }
 
   /**
    * Applies stats_threshold: counters that became included are declared
    * (appended to the declaration order), counters that dropped out are
-   * undeclared; packed values follow the resulting order.
+   * undeclared; the values follow Ceph's order (sorted paths).
    */
   private recomputeDeclared(schema: PerfCounterType[]): void {
     const threshold = this.configure?.statsThreshold ?? 0;
@@ -467,12 +488,11 @@ export class MgrClient extends EventEmitter {
     // buildReport() sends and clears these right after this runs
     this.pendingDeclare = added;
     this.pendingUndeclare = undeclared;
-    const slots: number[] = [];
-    for (const i of this.declaredOrder) {
-      slots.push(this.slotStart[i]);
-      if (schema[i].type & 4) slots.push(this.slotStart[i] + 1);
-    }
-    this.packedSlots = Int32Array.from(slots);
+    const shape = reportShape(schema, this.declaredOrder, this.slotStart);
+    this.layout = shape.layout;
+    this.sourceSlot = shape.sourceSlot;
+    this.frame = Buffer.from(shape.frame);
+    this.frameValues = shape.frameValues;
     this.includeDirty = false;
   }
 }

@@ -102,6 +102,19 @@ export interface SimPg {
   backfillUntil: number;
 }
 
+/** The part of a PG's stats that changes every report (see SimCluster.pgDynamic). */
+export interface PgDynamic {
+  /** The state reported: the PG's, or active+remapped+backfilling while it backfills after a move. */
+  state: string;
+  writes: number;
+  logSize: number;
+  reportedSeq: number;
+  /** The object_stat_sum_t fields that grow. */
+  statSum: Record<string, number>;
+  /** The stamps that read "now". */
+  now: Array<'last_fresh' | 'last_peered' | 'last_unstale' | 'last_active' | 'last_clean' | 'last_fullsized' | 'last_undegraded'>;
+}
+
 /** The events the simulator applies (the rotation uses the first three). */
 export type ClusterEvent =
   | { kind: 'osd_down'; osd: number; epoch: number }
@@ -187,10 +200,11 @@ const FIXTURE_POOL_NAMES = ['cephfs_metadata', 'device_health_metrics', 'cephfs_
 const FIXTURE_PG_WEIGHTS = [8, 1, 32, 32, 16];
 const OBJECT_BYTES = 4096;
 
-/** Ceph's timestamp format: 2026-11-25T05:37:55.545474+0000. */
+/** Ceph's timestamp format: 2026-11-25T05:37:55.545474+0000 (whole microseconds, as utime_t prints). */
 export function cephStamp(sec: number): string {
-  const d = new Date(Math.floor(sec * 1000));
-  const micros = String(Math.floor((sec * 1e6) % 1e6)).padStart(6, '0');
+  const us = Math.floor(sec * 1e6);
+  const d = new Date(Math.floor(us / 1e6) * 1000);
+  const micros = String(us % 1e6).padStart(6, '0');
   return d.toISOString().slice(0, 19) + '.' + micros + '+0000';
 }
 
@@ -1259,9 +1273,13 @@ export class SimCluster {
     return Math.max(0, t - this.createdAt);
   }
 
-  /** One PG's pg_stat_t at time t (seconds since the Unix epoch). */
-  pgStat(pg: SimPg, t: number): Record<string, any> {
-    const tpl = pacificTemplates().pg_stat;
+  /**
+   * What changes in a PG's stats from one report to the next at time t (the
+   * rest changes only with events): the growing counts, and which stamps
+   * read "now". pgStat() is built on it; so is the load generator's encoder
+   * (sim/pg-report.ts), which writes only these per report.
+   */
+  pgDynamic(pg: SimPg, t: number): PgDynamic {
     const dt = this.elapsed(t);
     const writes = Math.floor(pg.writeRate * dt);
     const reads = Math.floor(2 * pg.writeRate * dt);
@@ -1269,41 +1287,20 @@ export class SimCluster {
     const fillBytes = Math.floor((this.poolFill.get(pool.id) ?? 0) / pool.pgNum);
     const objects = pg.baseObjects + Math.floor(writes / 4) + Math.floor(fillBytes / OBJECT_BYTES);
     const missing = pool.size - pg.up.length;
-    const stamp = cephStamp(t);
     // Backfilling onto the OSDs it moved to: one replica misplaced, recovered bit by bit.
     const backfill = pg.state === 'active+clean' && t < pg.backfillUntil;
     const state = backfill ? 'active+remapped+backfilling' : pg.state;
-    const clean = state === 'active+clean';
-    const active = state.startsWith('active');
     const moved = pg.backfillUntil > pg.backfillFrom ? Math.min(1, (t - pg.backfillFrom) / (pg.backfillUntil - pg.backfillFrom)) : 0;
+    const now: PgDynamic['now'] = ['last_fresh', 'last_peered', 'last_unstale'];
+    if (state.startsWith('active')) now.push('last_active');
+    if (state === 'active+clean') now.push('last_clean');
+    if (!missing) now.push('last_fullsized', 'last_undegraded');
     return {
-      ...tpl,
-      acting: pg.up,
-      acting_primary: pg.up.length ? pg.up[0] : -1,
-      created: pg.created,
-      last_active: active ? stamp : cephStamp(pg.lastChangeStamp),
-      last_became_active: cephStamp(pg.lastChangeStamp),
-      last_became_peered: cephStamp(pg.lastChangeStamp),
-      last_change: cephStamp(pg.lastChangeStamp),
-      last_clean: clean ? stamp : cephStamp(pg.lastCleanStamp),
-      last_clean_scrub_stamp: cephStamp(pg.lastScrubStamp || this.createdAt + 130),
-      last_deep_scrub_stamp: cephStamp(pg.lastDeepScrubStamp || this.createdAt + 10),
-      last_epoch_clean: pg.lastCleanEpoch,
-      last_fresh: stamp,
-      last_fullsized: missing ? cephStamp(pg.lastChangeStamp) : stamp,
-      last_peered: stamp,
-      last_scrub_stamp: cephStamp(pg.lastScrubStamp || this.createdAt + 130),
-      last_undegraded: missing ? cephStamp(pg.lastChangeStamp) : stamp,
-      last_unstale: stamp,
-      log_size: Math.min(writes, 3000),
-      ondisk_log_size: Math.min(writes, 3000),
-      mapping_epoch: pg.mappingEpoch,
-      parent_split_bits: Math.max(0, Math.ceil(Math.log2(pool.pgNum))),
-      pgid: pg.pgid,
-      reported_epoch: this.epoch,
-      reported_seq: 35 + Math.floor(dt / 5),
-      stat_sum: {
-        ...tpl.stat_sum,
+      state,
+      writes,
+      logSize: Math.min(writes, 3000),
+      reportedSeq: 35 + Math.floor(dt / 5),
+      statSum: {
         num_bytes: (objects - Math.floor(fillBytes / OBJECT_BYTES)) * OBJECT_BYTES + fillBytes,
         num_object_copies: objects * pool.size,
         num_objects: objects,
@@ -1317,11 +1314,51 @@ export class SimCluster {
         num_write: writes,
         num_write_kb: writes * 4,
       },
-      state,
+      now,
+    };
+  }
+
+  /** One PG's pg_stat_t at time t (seconds since the Unix epoch). */
+  pgStat(pg: SimPg, t: number): Record<string, any> {
+    const tpl = pacificTemplates().pg_stat;
+    const d = this.pgDynamic(pg, t);
+    const pool = this.pools.find((p) => p.id === pg.pool)!;
+    const changed = cephStamp(pg.lastChangeStamp);
+    const out: Record<string, any> = {
+      ...tpl,
+      acting: pg.up,
+      acting_primary: pg.up.length ? pg.up[0] : -1,
+      created: pg.created,
+      last_active: changed,
+      last_became_active: changed,
+      last_became_peered: changed,
+      last_change: changed,
+      last_clean: cephStamp(pg.lastCleanStamp),
+      last_clean_scrub_stamp: cephStamp(pg.lastScrubStamp || this.createdAt + 130),
+      last_deep_scrub_stamp: cephStamp(pg.lastDeepScrubStamp || this.createdAt + 10),
+      last_epoch_clean: pg.lastCleanEpoch,
+      last_fresh: changed,
+      last_fullsized: changed,
+      last_peered: changed,
+      last_scrub_stamp: cephStamp(pg.lastScrubStamp || this.createdAt + 130),
+      last_undegraded: changed,
+      last_unstale: changed,
+      log_size: d.logSize,
+      ondisk_log_size: d.logSize,
+      mapping_epoch: pg.mappingEpoch,
+      parent_split_bits: Math.max(0, Math.ceil(Math.log2(pool.pgNum))),
+      pgid: pg.pgid,
+      reported_epoch: this.epoch,
+      reported_seq: d.reportedSeq,
+      stat_sum: { ...tpl.stat_sum, ...d.statSum },
+      state: d.state,
       up: pg.up,
       up_primary: pg.up.length ? pg.up[0] : -1,
-      version: `${pg.mappingEpoch}'${writes}`,
+      version: `${pg.mappingEpoch}'${d.writes}`,
     };
+    const stamp = cephStamp(t);
+    for (const k of d.now) out[k] = stamp;
+    return out;
   }
 
   /** Bytes this OSD stores at time t (every PG replica it holds). */

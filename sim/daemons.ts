@@ -1,14 +1,21 @@
 // Fake daemons: every OSD of the simulated cluster, the MDS, the mons and an
-// rgw service daemon, each a MgrClient session to daemon-server. Thousands of
-// OSDs share a few gRPC channels (one per `daemonsPerChannel` sessions), and
-// their reports are spread evenly over the period so that the server sees a
-// steady stream rather than bursts.
+// rgw service daemon, each a session to daemon-server: the OSDs replay
+// pre-encoded reports (sim/replay.ts: only the values change), the others use
+// the full client (lib/mgr-client.ts). Thousands of OSDs share a few gRPC
+// channels (one per `daemonsPerChannel` sessions), and their reports are
+// spread evenly over the period so that the server sees a steady stream
+// rather than bursts.
 import { Channel } from 'nice-grpc';
 import { openChannel } from '../lib/client';
 import { createLogger, Logger } from '../lib/log';
 import type { TlsOptions } from '../lib/server';
 import { MgrClient, CounterSource } from '../lib/mgr-client';
 import { SimCluster } from './cluster';
+import { OsdPgReportEncoder } from './pg-report';
+import { ReplaySession } from './replay';
+
+/** A simulated daemon's session: the full client (MgrClient) or, for OSDs, the replayed one. */
+export type SimSession = MgrClient | ReplaySession;
 import { osdPerfSchema, mdsPerfSchema, monPerfSchema, rgwPerfSchema, PerfValueGenerator } from './perf';
 
 export interface DaemonsOptions {
@@ -32,7 +39,7 @@ function generated(schema: ReturnType<typeof osdPerfSchema>, seed: number, start
 }
 
 export class FakeDaemons {
-  readonly clients: MgrClient[] = [];
+  readonly clients: SimSession[] = [];
   private channels: Channel[] = [];
   private readonly log: Logger;
   private connected = 0;
@@ -63,22 +70,27 @@ export class FakeDaemons {
     };
     const common = { auth: this.opts.auth, logger: this.log, backoff: this.opts.backoff, now: cluster.now };
     const osdSchema = osdPerfSchema();
+    // OSDs: replayed sessions (sim/replay.ts), cheap enough for 10,000 in one process
     for (const osd of cluster.osds) {
       const id = osd.id;
+      const pgReport = new OsdPgReportEncoder(cluster, id);
       const client = this.add(
-        new MgrClient({
-          ...common,
+        new ReplaySession({
           daemonName: `osd.${id}`,
           channel: channelFor(this.clients.length),
+          auth: this.opts.auth,
+          logger: this.log,
+          backoff: this.opts.backoff,
+          now: cluster.now,
           metadata: cluster.osdMetadataOf(id),
           // even spread of the reports over the period
           phase: id / cluster.osdCount,
-          counters: { schema: osdSchema, values: (t) => cluster.osdPerfValues(id, t) },
+          schema: osdSchema,
+          values: (t) => cluster.osdPerfValues(id, t),
           healthMetrics: () => cluster.daemonHealthMetrics(`osd.${id}`),
           pgStats: () => {
             if (!cluster.osds[id].up) return undefined; // a down OSD has nothing to say
-            const s = cluster.osdPgStats(id, cluster.now());
-            return { epoch: s.epoch, json: Buffer.from(JSON.stringify({ pg_stat: s.pg_stat, osd_stat: s.osd_stat, pool_stat: s.pool_stat })) };
+            return { epoch: cluster.epoch, report: pgReport.encode(cluster.now()) };
           },
         }),
       );
@@ -132,7 +144,7 @@ export class FakeDaemons {
     return this;
   }
 
-  private add(c: MgrClient): MgrClient {
+  private add<T extends SimSession>(c: T): T {
     c.on('connected', () => {
       this.connected++;
       if (!this.announced && this.connected === this.clients.length) {

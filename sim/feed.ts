@@ -7,8 +7,10 @@ import { Channel, ClientError, Status } from 'nice-grpc';
 import { openChannel, makeClient } from '../lib/client';
 import { createLogger, Logger } from '../lib/log';
 import type { TlsOptions } from '../lib/server';
-import { ClusterStateServiceDefinition, OsdPgStats } from '../lib/gen/ceph/mgr/v1/cluster_state';
+import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { SimCluster, ClusterEvent } from './cluster';
+import { pgStatsReportFromJson } from '../lib/pgstats-json';
+import type { PgStatsReport } from '../lib/gen/ceph/mgr/v1/pg_stats';
 import { mgrConfig } from './config';
 
 export interface FeedOptions {
@@ -246,7 +248,7 @@ export class MapFeed {
       const t = this.cluster.now();
       const batch = this.opts.pgStatsBatch ?? 500;
       let applied = 0;
-      let stats: OsdPgStats[] = [];
+      let stats: Array<{ osd: number; epoch: number; stamp: number; report: PgStatsReport }> = [];
       const send = async () => {
         const res = await this.client.ingestPgStats({ stats });
         applied += res.applied;
@@ -260,7 +262,7 @@ export class MapFeed {
           osd: o.id,
           epoch: s.epoch,
           stamp: t,
-          json: Buffer.from(JSON.stringify({ pg_stat: s.pg_stat, osd_stat: s.osd_stat, pool_stat: s.pool_stat })),
+          report: pgStatsReportFromJson(s),
         });
         if (stats.length >= batch) await send();
       }

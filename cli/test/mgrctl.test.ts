@@ -61,7 +61,7 @@ describe('mgrctl end to end', () => {
   let env: Record<string, string>;
   beforeAll(async () => {
     t = await startStack();
-    env = { MGR_ADDR: t.ds.address, MGR_KEYRING: t.keyringPath, MGR_CLUSTER_STATE_ADDR: t.cs.address, MGR_KEY: '' };
+    env = { MGR_ADDR: t.ds.address, MGR_KEYRING: t.keyringPath, MGR_CLUSTER_STATE_ADDR: t.cs.address, MGR_KEY: '', MGRCTL_CACHE_DIR: 'off' };
   });
   afterAll(() => t.close());
 
@@ -78,6 +78,34 @@ describe('mgrctl end to end', () => {
     const missing = await mgrctl(['-i', '/nonexistent/inbuf', 'osd', 'perf'], env);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('cannot read -i /nonexistent/inbuf');
+  });
+
+  it('asks for the command descriptions only when the command is not in its cache', async () => {
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrctl-cache-'));
+    const asked = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${t.ds.service.metricsPort}/metrics`)).text();
+      const m = text.match(/mgr_grpc_server_handled_total\{method="\/ceph.mgr.v1.DaemonServerService\/GetCommandDescriptions",code="OK"\} (\d+)/);
+      return m ? Number(m[1]) : 0;
+    };
+    try {
+      const e = { ...env, MGRCTL_CACHE_DIR: cache };
+      const before = await asked();
+      expect((await mgrctl(['osd', 'perf'], e)).code).toBe(0); // nothing cached yet: asks, and fills the cache
+      expect(await asked()).toBe(before + 1);
+      expect(fs.readdirSync(cache)).toHaveLength(1);
+      expect((await mgrctl(['osd', 'perf'], e)).code).toBe(0); // cached: no question
+      expect(await asked()).toBe(before + 1);
+      expect((await mgrctl(['help'], e)).code).toBe(0); // help always lists the server's commands
+      expect(await asked()).toBe(before + 2);
+      // a stale cache entry is caught by the server and mapped again
+      const file = path.join(cache, fs.readdirSync(cache)[0]);
+      fs.writeFileSync(file, JSON.stringify([{ cmd: 'pg stat name=bogus,type=CephInt', desc: '', perm: 'r', module: 'x', poll: false }]));
+      const r = await mgrctl(['pg', 'stat', '--format', 'json'], e);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toHaveProperty('pg_summary');
+    } finally {
+      fs.rmSync(cache, { recursive: true, force: true });
+    }
   });
 
   it('runs a native command with --format json and exits 0', async () => {

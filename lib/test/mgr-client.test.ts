@@ -6,7 +6,8 @@ import { MgrClient } from '../mgr-client';
 import { createLogger } from '../log';
 import type { SessionConfigure } from '../gen/ceph/mgr/v1/daemon_server';
 import type { PerfCounterType } from '../gen/ceph/mgr/v1/cluster_state';
-import { FakeDaemonServer, until } from '../testing/fake-daemon-server';
+import { FakeDaemonServer, until, reportValues } from '../testing/fake-daemon-server';
+import { PgStatsReport } from '../gen/ceph/mgr/v1/pg_stats';
 
 // counters: two averages (2 slots) among five, with mixed priorities
 const SCHEMA: PerfCounterType[] = [
@@ -16,9 +17,18 @@ const SCHEMA: PerfCounterType[] = [
   { path: 'osd.numpg', description: 'pgs', nick: 'pgs', type: 2, priority: 5, units: 1 },
   { path: 'bluestore.kv_lat', description: 'kv', nick: '', type: 5, priority: 2, units: 1 },
 ];
-// values: slot k holds 100 + k, so the packed array shows which slots were taken
+// values: slot k holds 100 + k, so what arrives shows which slots were taken
 const VALUES = [100, 101, 102, 103, 104, 105, 106];
 const counters = { schema: SCHEMA, values: () => VALUES };
+// ...and arrive by path in Ceph's layout, averages as (sum, avgcount, avgcount2)
+const BY_PATH: Record<string, bigint[]> = {
+  'osd.op': [100n],
+  'osd.op_latency': [101n, 102n, 102n],
+  'osd.debug_thing': [103n],
+  'osd.numpg': [104n],
+  'bluestore.kv_lat': [105n, 106n, 106n],
+};
+const only = (...paths: string[]) => Object.fromEntries(paths.map((p) => [p, BY_PATH[p]]));
 const quiet = createLogger({ test: 'mgr-client' }, 'error');
 
 describe('MgrClient', () => {
@@ -29,7 +39,7 @@ describe('MgrClient', () => {
   });
   afterEach(() => srv.stop());
 
-  it('opens, waits for configure, declares once per session, then sends packed values in order', async () => {
+  it("opens, waits for configure, declares once per session, then sends the values in Ceph's packed layout", async () => {
     const c = new MgrClient({
       daemonName: 'osd.0',
       address: srv.address,
@@ -44,10 +54,12 @@ describe('MgrClient', () => {
     expect(s.open).toMatchObject({ daemonName: 'osd.0', metadata: { hostname: 'h1' }, serviceDaemon: false });
     expect(s.entity).toBe('osd.0');
     expect(s.reports[0].declareTypes.map((d) => d.path)).toEqual(SCHEMA.map((d) => d.path));
-    expect(s.reports[0].packed).toEqual(VALUES);
+    expect(reportValues(s, 0)).toEqual(BY_PATH);
     expect(s.reports[1].declareTypes).toEqual([]);
     expect(s.reports[2].declareTypes).toEqual([]);
-    expect(s.reports[1].packed).toEqual(VALUES);
+    expect(reportValues(s, 1)).toEqual(BY_PATH);
+    // sorted paths, as Ceph's std::set: bluestore.kv_lat's three values come first
+    expect(s.reports[1].counterValues!.readBigUInt64LE(6)).toBe(105n);
     await c.stop();
     await until(() => s.closed);
   });
@@ -58,20 +70,20 @@ describe('MgrClient', () => {
     await until(() => srv.sessions[0]?.reports.length >= 2);
     const s = srv.sessions[0];
     expect(s.reports[0].declareTypes.map((d) => d.path)).toEqual(['osd.op', 'osd.op_latency', 'osd.numpg']);
-    expect(s.reports[0].packed).toEqual([100, 101, 102, 104]);
+    expect(reportValues(s, 0)).toEqual(only('osd.op', 'osd.op_latency', 'osd.numpg'));
     // raise the threshold on the same session
     s.push({ statsPeriod: 0.02, statsThreshold: 9 });
     await until(() => s.reports.some((r) => r.undeclareTypes.length > 0));
     const r = s.reports.find((x) => x.undeclareTypes.length > 0)!;
     expect(r.undeclareTypes).toEqual(['osd.numpg']);
     expect(r.declareTypes).toEqual([]);
-    expect(r.packed).toEqual([100, 101, 102]);
+    expect(reportValues(s, s.reports.indexOf(r))).toEqual(only('osd.op', 'osd.op_latency'));
     // lower it to 0: the rest are declared, appended after the kept ones
     s.push({ statsPeriod: 0.02, statsThreshold: 0 });
     await until(() => s.reports.some((x) => x.declareTypes.length > 0 && x !== s.reports[0]));
     const r2 = s.reports.find((x) => x.declareTypes.length > 0 && x !== s.reports[0])!;
     expect(r2.declareTypes.map((d) => d.path)).toEqual(['osd.debug_thing', 'osd.numpg', 'bluestore.kv_lat']);
-    expect(r2.packed).toEqual([100, 101, 102, 103, 104, 105, 106]);
+    expect(reportValues(s, s.reports.indexOf(r2))).toEqual(BY_PATH);
     await c.stop();
   });
 
@@ -106,7 +118,7 @@ describe('MgrClient', () => {
       logger: quiet,
       phase: 0,
       backoff: { initialMs: 20, maxMs: 100 },
-      pgStats: () => ({ epoch: 27, json: Buffer.from('{"pg_stat":{}}') }),
+      pgStats: () => ({ epoch: 27, report: PgStatsReport.encode({ pgStats: [], poolStatfs: [], osdStat: undefined }).finish() }),
     }).start();
     await until(() => srv.sessions[0]?.reports.length >= 2);
     expect(srv.sessions[0].pgStats[0].epoch).toBe(27);

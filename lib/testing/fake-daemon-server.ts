@@ -10,14 +10,17 @@ import {
   SessionReport,
   SessionOpen,
   SessionConfigure,
+  SessionPgStats,
   CommandRequest,
 } from '../gen/ceph/mgr/v1/daemon_server';
+import type { PerfCounterType } from '../gen/ceph/mgr/v1/cluster_state';
+import { CounterLayout, unpackCounterValues } from '../counter-values';
 
 export interface RecordedSession {
   open?: SessionOpen;
   entity?: string;
   reports: SessionReport[];
-  pgStats: { epoch: number; json: Uint8Array }[];
+  pgStats: SessionPgStats[];
   closed: boolean;
   push: (cfg: SessionConfigure) => void;
 }
@@ -84,6 +87,18 @@ export class FakeDaemonServer {
   get address(): string {
     return `127.0.0.1:${this.port}`;
   }
+}
+
+/** The values of report i of a session by path (declares and undeclares up to it applied). */
+export function reportValues(s: RecordedSession, i: number): Record<string, bigint[]> {
+  const types = new Map<string, PerfCounterType>();
+  for (const r of s.reports.slice(0, i + 1)) {
+    for (const t of r.declareTypes) types.set(t.path, t);
+    for (const p of r.undeclareTypes) types.delete(p);
+  }
+  const values = s.reports[i].counterValues;
+  if (!values?.length) return {};
+  return unpackCounterValues(values, new CounterLayout([...types.values()].map((t) => [t.path, t.type])));
 }
 
 /** Polls until cond() holds; the jest timeout bounds it. */

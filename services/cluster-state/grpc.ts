@@ -2,7 +2,11 @@
 // logic lives in domain/.
 import { ServerError, Status, CallContext } from 'nice-grpc';
 import type { Logger } from '../../lib/log';
-import { ClusterStateServiceImplementation, WatchEventKind } from '../../lib/gen/ceph/mgr/v1/cluster_state';
+import { ClusterStateServiceDefinition, WatchEventKind } from '../../lib/gen/ceph/mgr/v1/cluster_state';
+import type { ServiceImplementation } from 'nice-grpc';
+import { asBytes, normalized, withoutCopy } from '../../lib/raw-methods';
+import { WireError } from '../../lib/wire';
+import { decodeIngestPgStatsRequest } from './domain/pg-decode';
 import { StateError } from './domain/errors';
 import { ClusterState } from './domain/state';
 
@@ -46,7 +50,23 @@ export interface HandlerOptions {
   shutdownSignal: AbortSignal;
 }
 
-export function clusterStateHandlers(state: ClusterState, opts: HandlerOptions): ClusterStateServiceImplementation {
+const generated = normalized(ClusterStateServiceDefinition);
+/**
+ * The service as served: IngestPgStats takes the request bytes as they came
+ * and decodes each OSD's report straight into the PG map's columns; Get
+ * sends bytes encoded once per version of the view.
+ */
+export const ClusterStateServed = {
+  ...generated,
+  ingestPgStats: { ...generated.ingestPgStats, requestDeserialize: asBytes },
+  // Get answers with the GetResponse its view encoded once per version
+  get: { ...generated.get, responseSerialize: withoutCopy },
+};
+
+/** Lets the event loop answer other calls between chunks of a large batch. */
+const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export function clusterStateHandlers(state: ClusterState, opts: HandlerOptions): ServiceImplementation<typeof ClusterStateServed> {
   const { log } = opts;
   return {
     async putMap(req) {
@@ -64,10 +84,7 @@ export function clusterStateHandlers(state: ClusterState, opts: HandlerOptions):
     },
 
     async get(req) {
-      return guard(log, 'Get', () => {
-        const v = state.get(req.what);
-        return { json: v.bytes, epoch: v.epoch };
-      });
+      return guard(log, 'Get', () => state.getResponse(req.what));
     },
 
     async getOsdMap() {
@@ -103,18 +120,25 @@ export function clusterStateHandlers(state: ClusterState, opts: HandlerOptions):
     },
 
     async reportDaemons(req) {
-      return guard(log, 'ReportDaemons', () => {
-        const out = state.reportDaemons(req.reports);
+      return guardAsync(log, 'ReportDaemons', async () => {
+        const out = await state.reportDaemons(req.reports, pause);
         if (out.rejected.length) log.warn('daemon reports refused', { refused: out.rejected.length, applied: out.applied, first: out.rejected[0] });
         return out;
       });
     },
 
-    async ingestPgStats(req) {
-      return guard(log, 'IngestPgStats', () => {
-        const out = state.ingestPgStats(req.stats);
+    async ingestPgStats(bytes) {
+      return guardAsync(log, 'IngestPgStats', async () => {
+        let entries;
+        try {
+          entries = decodeIngestPgStatsRequest(bytes);
+        } catch (e) {
+          if (e instanceof WireError) throw new StateError('invalid', `IngestPgStatsRequest does not decode: ${e.message}`);
+          throw e;
+        }
+        const out = await state.ingestPgStats(entries, pause);
         if (out.rejected.length) log.warn('pg stats refused', { refused: out.rejected.length, applied: out.applied, first: out.rejected[0] });
-        else log.debug('pg stats applied', { reports: out.applied, pgs: state.pg.pgStats.size });
+        else log.debug('pg stats applied', { reports: out.applied, pgs: state.pg.size });
         return out;
       });
     },

@@ -6,7 +6,7 @@ import { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cluster
 import { SqliteStore } from './domain/kvstore';
 import { ClusterMaps } from './domain/maps';
 import { ClusterState } from './domain/state';
-import { clusterStateHandlers } from './grpc';
+import { clusterStateHandlers, ClusterStateServed } from './grpc';
 
 export interface ClusterStateOptions {
   host?: string;
@@ -66,10 +66,7 @@ export async function startClusterState(opts: ClusterStateOptions): Promise<Clus
       logLevel: opts.logLevel,
     },
     (server, ctx) => {
-      server.add(
-        ClusterStateServiceDefinition,
-        clusterStateHandlers(state, { log: ctx.log, maxMapBytes: maxMessageBytes, shutdownSignal: ctx.shutdownSignal }),
-      );
+      server.add(ClusterStateServed, clusterStateHandlers(state, { log: ctx.log, maxMapBytes: maxMessageBytes, shutdownSignal: ctx.shutdownSignal }));
       registerMetrics(ctx.registry, state);
       return [ClusterStateServiceDefinition.fullName];
     },
@@ -79,6 +76,14 @@ export async function startClusterState(opts: ClusterStateOptions): Promise<Clus
   });
   const loaded = ['osd_map', 'fs_map', 'mgr_map'].map((n) => `${n}@${state.maps.epoch(n)}`).join(' ');
   service.log.info('store open', { dataDir: opts.dataDir, maps: loaded, watchBacklog: state.feed.backlog });
+  if (store.opened === 'upgraded') {
+    service.log.info(
+      "data directory written by an earlier version: maps and the modules' store kept as they are; counter history and PG statistics come back with the daemons' next reports",
+      {
+        dataDir: opts.dataDir,
+      },
+    );
+  }
   service.setServing(true);
   let stopped: Promise<void> | null = null;
   return {
@@ -124,7 +129,7 @@ function registerMetrics(registry: prom.Registry, state: ClusterState): void {
     help: 'Placement groups in the PG map',
     registers: [registry],
     collect() {
-      this.set(state.pg.pgStats.size);
+      this.set(state.pg.size);
     },
   });
   new prom.Gauge({

@@ -1,9 +1,9 @@
 // gRPC handlers of DaemonServerService: credentials from the headers, the
 // active check, and the domain's outcomes turned into status codes. The work
 // is in domain/: sessions.ts (the Session stream) and command-path.ts (Command).
-import { CallContext, ServerError, Status } from 'nice-grpc';
+import { CallContext, ServerError, type ServiceImplementation, Status } from 'nice-grpc';
+import type { DaemonServerServed } from '../../lib/session-wire';
 import { ANSWERED_BY_TRAILER } from '../../lib/headers';
-import type { DaemonServerServiceImplementation } from '../../lib/gen/ceph/mgr/v1/daemon_server';
 import type { Authenticator, Caller } from './domain/auth';
 import type { CommandPath } from './domain/command-path';
 import { Refusal, RefusalKind } from './domain/errors';
@@ -36,7 +36,7 @@ export interface HandlerDeps {
   notActive?: () => string | null;
 }
 
-export function daemonServerHandlers(d: HandlerDeps): DaemonServerServiceImplementation {
+export function daemonServerHandlers(d: HandlerDeps): ServiceImplementation<typeof DaemonServerServed> {
   const callerOf = (context: CallContext): Caller => d.auth.authenticate(context.metadata.get('x-mgr-entity') ?? '', context.metadata.get('x-mgr-key') ?? '');
   const requireActive = () => {
     const why = d.notActive?.();

@@ -3,7 +3,7 @@
 // implemented here over the clients of the one factory (lib/client.ts).
 // A failed call becomes a PeerFailure, classified by its status code.
 import { callFailure, CallFailureKind, PeerClient } from '../../lib/client';
-import type { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cluster_state';
+import { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cluster_state';
 import type { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
 import type { StandbyClient } from '../../lib/standby-client';
 import type { HealthDefinition } from 'nice-grpc-server-health';
@@ -12,6 +12,8 @@ import type { BeaconApi, ModuleHostStatusApi } from './domain/beacon';
 import type { AuditPriority, ModuleHostApi } from './domain/command-path';
 import type { ModuleHostWatchDeps } from './domain/module-host-watch';
 import { PeerFailure, PeerFailureKind } from './domain/errors';
+import { encodeIngestPgStats } from './domain/forward';
+import { asBytes, normalized } from '../../lib/raw-methods';
 import type { IngestSink } from './domain/ingest';
 import type { StandbyApi } from './domain/native';
 
@@ -33,14 +35,18 @@ async function peerCall<T>(call: Promise<T>): Promise<T> {
   }
 }
 
-type ClusterStateClient = PeerClient<typeof ClusterStateServiceDefinition>;
+const clusterState = normalized(ClusterStateServiceDefinition);
+/** cluster-state's service as daemon-server calls it: pg stats go on as the daemons encoded them (domain/forward.ts). */
+export const ClusterStateForwarding = { ...clusterState, ingestPgStats: { ...clusterState.ingestPgStats, requestSerialize: asBytes } };
+
+type ClusterStateClient = PeerClient<typeof ClusterStateForwarding>;
 type ModuleHostClient = PeerClient<typeof ModuleHostServiceDefinition>;
 
 /** cluster-state: the views native commands read, the audit log, ingest's sink and the readiness probe. */
 export function clusterStatePeer(cs: ClusterStateClient, mgrName: string) {
   const sink: IngestSink = {
     reportDaemons: (reports) => cs.reportDaemons({ reports }),
-    ingestPgStats: (stats) => cs.ingestPgStats({ stats }),
+    ingestPgStats: (stats) => cs.ingestPgStats(encodeIngestPgStats(stats)),
     setDaemonsStale: async (stale, fresh) => {
       await cs.setDaemonsStale({ stale, fresh });
     },

@@ -8,10 +8,9 @@
 import * as path from 'path';
 import * as prom from 'prom-client';
 import { startService, RunningService, TlsOptions } from '../../lib/server';
+import { DaemonServerServed } from '../../lib/session-wire';
 import { connect, makeClient } from '../../lib/client';
 import { HealthDefinition } from 'nice-grpc-server-health';
-import { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cluster_state';
-import { DaemonServerServiceDefinition } from '../../lib/gen/ceph/mgr/v1/daemon_server';
 import { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
 import { StandbyClient } from '../../lib/standby-client';
 import { Activity } from './domain/activity';
@@ -30,7 +29,7 @@ import { Sessions } from './domain/sessions';
 import { startStaleChecks } from './domain/staleness';
 import { daemonServerHandlers } from './grpc';
 import { MonitorServiceClient } from './monitor-client';
-import { clusterStatePeer, moduleHostHealthPeer, moduleHostPeer, standbyPeer } from './peers';
+import { ClusterStateForwarding, clusterStatePeer, moduleHostHealthPeer, moduleHostPeer, standbyPeer } from './peers';
 import { managerMetadata } from './ceph/beacon';
 import { CephManager } from './ceph/manager';
 import type { Msgr2FrontDoor } from './msgr2/front-door';
@@ -119,7 +118,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   const keyringPath = path.resolve(opts.keyringPath ?? './data/keyring');
   const commandTimeoutMs = opts.commandTimeoutMs ?? 30000;
 
-  const csPeer = connect(ClusterStateServiceDefinition, opts.clusterStateAddr, opts.peerTls, { deadlineMs: commandTimeoutMs });
+  const csPeer = connect(ClusterStateForwarding, opts.clusterStateAddr, opts.peerTls, { deadlineMs: commandTimeoutMs });
   const mhPeer = opts.moduleHostAddr ? connect(ModuleHostServiceDefinition, opts.moduleHostAddr, opts.peerTls) : null;
   const sb = opts.standbyAddr ? new StandbyClient(opts.standbyAddr, opts.peerTls) : null;
   const cs = clusterStatePeer(csPeer.client, name);
@@ -239,7 +238,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         moduleCommandsTtlMs: opts.moduleCommandsTtlMs ?? 2000,
       });
       server.add(
-        DaemonServerServiceDefinition,
+        DaemonServerServed,
         daemonServerHandlers({ auth: new Authenticator(keyring, log), sessions, commands, notActive: activity ? () => activity.whyNotActive() : undefined }),
       );
       return [SERVICE_NAME];

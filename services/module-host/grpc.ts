@@ -32,7 +32,13 @@ export function moduleHostHandlers(host: ModuleHost): ModuleHostServiceImplement
         if (!args || typeof args !== 'object' || Array.isArray(args)) throw new ServerError(Status.INVALID_ARGUMENT, 'args must be a JSON object');
       }
       // The caller's cancellation (daemon-server's deadline, its own caller gone) abandons the command.
-      const { result, module } = await host.handleCommand(req.prefix.trim(), args, Buffer.from(req.inbuf).toString('utf8'), context.signal);
+      const { result, module } = await host.handleCommand(
+        req.prefix.trim(),
+        args,
+        Buffer.from(req.inbuf).toString('utf8'),
+        context.signal,
+        req.module || undefined,
+      );
       return { result: { retcode: result[0], stdout: result[1], stderr: result[2] }, module };
     },
     async listCommands() {

@@ -1,24 +1,22 @@
 // Ceph's DaemonStateIndex: per daemon its metadata, counter schema and the
 // recent samples of every counter, status, health metrics and staleness.
-// Reports arrive at thousands per second, so ingest only copies numbers into
-// per-daemon arrays; JSON is built when someone asks.
+// Reports arrive at thousands per second, so ingest only checks the packed
+// counter bytes against the schema and hands them to the daemon's
+// CounterStore (domain/counters.ts); JSON is built when someone asks.
 import type { DaemonReport, PerfCounterType, DaemonSummary } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import { CounterLayout, checkPacked, writeHeader, writeU64 } from '../../../lib/counter-values';
+import { CounterStore, Sample } from './counters';
+import { SharedRegistry } from '../../../lib/shared-schema';
 
-/** Ceph keeps the last 20 samples of each counter (DaemonPerfCounters). */
-export const SAMPLES_KEPT = 20;
+export { SAMPLES_KEPT } from './counters';
 /** PERFCOUNTER_LONGRUNAVG: the counter carries (sum, count). */
 const LONGRUNAVG = 4;
 /** Ceph's PerfCountersBuilder::PRIO_USEFUL, get_all_perf_counters' default limit. */
 export const PRIO_USEFUL = 5;
 
-interface Counter {
-  type: PerfCounterType;
-  /** Ring of the last samples: time, value, and for averages the count. */
-  times: Float64Array;
-  values: Float64Array;
-  counts: Float64Array | null;
-  next: number;
-  size: number;
+/** JSON text built by hand (exact 64-bit values): written into replies as it is. */
+export class RawJson {
+  constructor(readonly text: string) {}
 }
 
 export interface DaemonState {
@@ -28,11 +26,10 @@ export interface DaemonState {
   metadata: Record<string, string>;
   serviceDaemon: boolean;
   serviceName: string;
-  counters: Map<string, Counter>;
-  /** Declaration order: the order values are packed in. */
-  order: string[];
-  /** How many values a report must carry for this schema. */
-  slots: number;
+  /** The declared counters (shared with every daemon that declared the same). */
+  schema: CounterSchema;
+  /** The samples, laid out for the declared set; null until something is declared. */
+  store: CounterStore | null;
   status: Record<string, string> | null;
   taskStatus: Record<string, string>;
   healthMetrics: Array<{ type: string; value: number }>;
@@ -46,8 +43,37 @@ export interface DaemonState {
    * session's first values: a counter re-declared with the same type takes
    * its samples back (declares may come in a later report than the open).
    */
-  retired: Map<string, Counter> | null;
+  retired: { store: CounterStore; schema: CounterSchema } | null;
 }
+
+/** A declared set of counters, one shared copy per distinct set (10,000 OSDs declare the same one). */
+export interface CounterSchema {
+  /** path -> type, in declaration order (the order get_perf_schema lists them). */
+  types: ReadonlyMap<string, PerfCounterType>;
+  layout: CounterLayout;
+  /** Values of the deprecated declaration-order list (averages: sum, count). */
+  declaredSlots: number;
+}
+
+const typeRegistry = new SharedRegistry<PerfCounterType>();
+const schemaRegistry = new SharedRegistry<CounterSchema>();
+const typeKey = (t: PerfCounterType) => `${t.path}\u0000${t.type}\u0000${t.priority}\u0000${t.units}\u0000${t.nick}\u0000${t.description}`;
+
+/** The shared schema for a declared set (its types shared too). */
+function schemaOf(types: Iterable<PerfCounterType>): CounterSchema {
+  const list = [...types];
+  const keys = list.map(typeKey);
+  return schemaRegistry.get(keys.join('\u0001'), () => {
+    const shared = list.map((t, i) => typeRegistry.get(keys[i], () => ({ ...t })));
+    return {
+      types: new Map(shared.map((t) => [t.path, t])),
+      layout: new CounterLayout(shared.map((t) => [t.path, t.type])),
+      declaredSlots: declaredSlots(shared),
+    };
+  });
+}
+
+const NO_COUNTERS = schemaOf([]);
 
 /** "osd.3" -> ["osd", "3"]; "rgw.gw.1" -> ["rgw", "gw.1"]. */
 export function splitDaemonName(name: string): [string, string] | null {
@@ -56,7 +82,19 @@ export function splitDaemonName(name: string): [string, string] | null {
   return [name.slice(0, dot), name.slice(dot + 1)];
 }
 
-const slotsOf = (t: PerfCounterType) => (t.type & LONGRUNAVG ? 2 : 1);
+/** Values a schema takes in the deprecated declaration-order list (averages: sum, count). */
+function declaredSlots(types: Iterable<PerfCounterType>): number {
+  let n = 0;
+  for (const t of types) n += t.type & LONGRUNAVG ? 2 : 1;
+  return n;
+}
+
+/** Values a schema takes in Ceph's packed layout (averages: sum, avgcount, avgcount2). */
+function packedSlots(types: Iterable<PerfCounterType>): number {
+  let n = 0;
+  for (const t of types) n += t.type & LONGRUNAVG ? 3 : 1;
+  return n;
+}
 
 export interface ApplyOutcome {
   applied: number;
@@ -88,9 +126,8 @@ export class DaemonIndex {
         metadata: {},
         serviceDaemon: false,
         serviceName: '',
-        counters: new Map(),
-        order: [],
-        slots: 0,
+        schema: NO_COUNTERS,
+        store: null,
         status: null,
         taskStatus: {},
         healthMetrics: [],
@@ -109,22 +146,27 @@ export class DaemonIndex {
   /** Checks a report against the daemon's schema as it would be after declare/undeclare. */
   private check(r: DaemonReport, d: DaemonState | undefined): string | null {
     if (!splitDaemonName(r.daemon)) return `'${r.daemon}': a daemon name is <type>.<id>, e.g. osd.3`;
-    if (r.values.length === 0) return null;
+    const values = r.counterValues;
+    const packed = values !== undefined && values.length > 0;
+    if (!packed && r.values.length === 0) return null;
     if (!Number.isFinite(r.stamp) || r.stamp < 0) return `${r.daemon}: stamp ${r.stamp} is not a time`;
-    // The common case (values only) is checked without building anything.
+    // The common case (values only, schema unchanged) is checked without building anything.
+    let schema: { slots: number; declaredSlots: number; size: number };
     if (d && !r.opened && !r.declare.length && !r.undeclare.length) {
-      return d.slots === r.values.length
-        ? null
-        : `${r.daemon}: ${r.values.length} values for a schema of ${d.counters.size} counters taking ${d.slots} slots; report ignored`;
+      schema = { slots: d.schema.layout.slots, declaredSlots: d.schema.declaredSlots, size: d.schema.types.size };
+    } else {
+      const next = new Map(r.opened || !d ? [] : [...d.schema.types]);
+      for (const u of r.undeclare) next.delete(u);
+      for (const t of r.declare) next.set(t.path, t);
+      schema = { slots: packedSlots(next.values()), declaredSlots: declaredSlots(next.values()), size: next.size };
     }
-    const counters = new Map(r.opened || !d ? [] : [...d.counters].map(([k, c]) => [k, c.type] as const));
-    for (const u of r.undeclare) counters.delete(u);
-    for (const t of r.declare) counters.set(t.path, t);
-    let slots = 0;
-    for (const t of counters.values()) slots += slotsOf(t);
-    if (slots !== r.values.length)
-      return `${r.daemon}: ${r.values.length} values for a schema of ${counters.size} counters taking ${slots} slots; report ignored`;
-    return null;
+    if (packed) {
+      const problem = checkPacked(values, schema.slots);
+      return problem && `${r.daemon}: ${problem}; report ignored`;
+    }
+    return schema.declaredSlots === r.values.length
+      ? null
+      : `${r.daemon}: ${r.values.length} values for a schema of ${schema.size} counters taking ${schema.declaredSlots} slots; report ignored`;
   }
 
   apply(reports: DaemonReport[], now: number): ApplyOutcome {
@@ -145,11 +187,10 @@ export class DaemonIndex {
       if (r.opened) {
         d.openedAt = now;
         if (r.serviceDaemon) this.serviceChanged(now);
-        if (d.counters.size) schemaChanged = true;
-        d.retired = d.counters.size ? d.counters : d.retired;
-        d.counters = new Map();
-        d.order = [];
-        d.slots = 0;
+        if (d.schema.types.size) schemaChanged = true;
+        if (d.store?.count) d.retired = { store: d.store, schema: d.schema };
+        d.schema = NO_COUNTERS;
+        d.store = null;
         d.connected = true;
       }
       if (r.closed) {
@@ -165,42 +206,23 @@ export class DaemonIndex {
         d.serviceDaemon = r.serviceDaemon;
         d.serviceName = r.serviceName;
       }
-      for (const u of r.undeclare) {
-        if (d.counters.delete(u)) schemaChanged = true;
-      }
-      for (const t of r.declare) {
-        const old = d.retired?.get(t.path);
-        const counter: Counter =
-          old && old.type.type === t.type
-            ? { ...old, type: t }
-            : {
-                type: t,
-                times: new Float64Array(SAMPLES_KEPT),
-                values: new Float64Array(SAMPLES_KEPT),
-                counts: t.type & LONGRUNAVG ? new Float64Array(SAMPLES_KEPT) : null,
-                next: 0,
-                size: 0,
-              };
-        d.counters.set(t.path, counter);
-        schemaChanged = true;
-      }
-      if (schemaChanged) {
-        d.order = [...d.counters.keys()];
-        d.slots = 0;
-        for (const c of d.counters.values()) d.slots += slotsOf(c.type);
-      }
-      if (r.values.length) {
-        d.retired = null; // the new schema is complete once values flow
-        const stamp = r.stamp || now;
-        let i = 0;
-        for (const path of d.order) {
-          const c = d.counters.get(path)!;
-          c.times[c.next] = stamp;
-          c.values[c.next] = r.values[i++];
-          if (c.counts) c.counts[c.next] = r.values[i++];
-          c.next = (c.next + 1) % SAMPLES_KEPT;
-          if (c.size < SAMPLES_KEPT) c.size++;
+      if (r.undeclare.length || r.declare.length) {
+        const before = d.schema;
+        const next = new Map(before.types);
+        for (const u of r.undeclare) if (next.delete(u)) schemaChanged = true;
+        for (const t of r.declare) {
+          next.set(t.path, t);
+          schemaChanged = true;
         }
+        if (schemaChanged) {
+          d.schema = schemaOf(next.values());
+          this.relayout(d, before);
+        }
+      }
+      const packed = r.counterValues?.length ? r.counterValues : null;
+      if (d.store && (packed || r.values.length)) {
+        d.retired = null; // the new schema is complete once values flow
+        d.store.push(packed ?? this.packDeprecated(d, r.values), r.stamp || now);
       }
       if (r.hasStatus) d.status = { ...r.status };
       if (Object.keys(r.taskStatus).length) d.taskStatus = { ...r.taskStatus };
@@ -217,6 +239,32 @@ export class DaemonIndex {
       }
       if (schemaChanged) out.schemaChanged.push(d.name);
       out.applied++;
+    }
+    return out;
+  }
+
+  /** A new store for the declared set, taking over the samples of counters that kept their type. */
+  private relayout(d: DaemonState, before: CounterSchema): void {
+    const next = new CounterStore(d.schema.layout);
+    const sameType = (from: CounterSchema) => (path: string) => from.types.get(path)?.type === d.schema.types.get(path)?.type;
+    if (d.store?.count) d.store.replayInto(next, sameType(before));
+    else if (d.retired) d.retired.store.replayInto(next, sameType(d.retired.schema));
+    d.store = d.schema.types.size ? next : null;
+  }
+
+  /** The deprecated declaration-order values, laid out as Ceph's packed bytes. */
+  private packDeprecated(d: DaemonState, values: number[]): Buffer {
+    const layout = d.store!.layout;
+    const out = Buffer.alloc(layout.byteLength);
+    writeHeader(out, layout.slots);
+    let k = 0;
+    for (const t of d.schema.types.values()) {
+      const off = layout.offsets[layout.indexOf(t.path)];
+      writeU64(out, off, values[k++]);
+      if (t.type & LONGRUNAVG) {
+        writeU64(out, off + 8, values[k]);
+        writeU64(out, off + 16, values[k++]);
+      }
     }
     return out;
   }
@@ -287,7 +335,7 @@ export class DaemonIndex {
         serviceDaemon: d.serviceDaemon,
         lastReport: d.lastReport,
         stale: d.stale,
-        counters: d.counters.size,
+        counters: d.schema.types.size,
         connected: d.connected,
       }));
   }
@@ -348,53 +396,56 @@ export class DaemonIndex {
     for (const d of this.daemons.values()) {
       if (name !== null && d.name !== name) continue;
       const schema: Record<string, unknown> = {};
-      for (const [path, c] of d.counters) schema[path] = this.schemaEntry(c.type);
+      for (const [path, t] of d.schema.types) schema[path] = this.schemaEntry(t);
       out[d.name] = schema;
     }
     return out;
   }
 
-  private samples(c: Counter): number[][] {
-    const out: number[][] = [];
-    const start = (c.next - c.size + SAMPLES_KEPT) % SAMPLES_KEPT;
-    for (let k = 0; k < c.size; k++) {
-      const i = (start + k) % SAMPLES_KEPT;
-      out.push(c.counts ? [c.times[i], c.values[i], c.counts[i]] : [c.times[i], c.values[i]]);
-    }
-    return out;
+  private samples(d: DaemonState | undefined, path: string): Sample[] {
+    const i = d?.store ? d.store.layout.indexOf(path) : -1;
+    return i < 0 ? [] : d!.store!.series(i);
   }
 
-  getCounter(name: string, path: string): unknown {
-    const c = this.daemons.get(name)?.counters.get(path);
-    return { [path]: c ? this.samples(c) : [] };
+  /** get_counter: {path: [[t, v], ...]} (averages [t, sum, count]), oldest first, values exact. */
+  getCounter(name: string, path: string): RawJson {
+    const rows = this.samples(this.daemons.get(name), path).map(sampleJson);
+    return new RawJson(`{${JSON.stringify(path)}:[${rows.join(',')}]}`);
   }
 
-  getLatestCounter(name: string, path: string): unknown {
-    const c = this.daemons.get(name)?.counters.get(path);
-    if (!c || c.size === 0) return { [path]: [] };
-    const s = this.samples(c);
-    return { [path]: s[s.length - 1] };
+  /** get_latest_counter: {path: [t, v]} or [] when there is none. */
+  getLatestCounter(name: string, path: string): RawJson {
+    const d = this.daemons.get(name);
+    const i = d?.store ? d.store.layout.indexOf(path) : -1;
+    const s = i < 0 ? null : d!.store!.latestOf(i);
+    return new RawJson(`{${JSON.stringify(path)}:${s ? sampleJson(s) : '[]'}}`);
   }
 
-  allPerfCounters(prioLimit: number, services: string[]): unknown {
+  /** get_all_perf_counters: per daemon, its counters at or above the priority, with their latest value. */
+  allPerfCounters(prioLimit: number, services: string[]): RawJson {
     const wanted = new Set(services.length ? services : ['mds', 'mon', 'osd', 'rbd-mirror', 'cephfs-mirror', 'rgw', 'tcmu-runner']);
-    const out: Record<string, Record<string, unknown>> = {};
+    const parts: string[] = [];
     const names = [...this.daemons.keys()].sort();
     for (const n of names) {
       const d = this.daemons.get(n)!;
       if (!wanted.has(d.type)) continue;
-      const counters: Record<string, unknown> = {};
-      for (const [path, c] of d.counters) {
-        if (c.type.priority < prioLimit) continue;
-        const e = this.schemaEntry(c.type);
-        const last = c.size ? (c.next - 1 + SAMPLES_KEPT) % SAMPLES_KEPT : -1;
-        if (c.counts) e.count = last >= 0 ? c.counts[last] : 0;
-        e.value = last >= 0 ? c.values[last] : 0;
-        counters[path] = Object.fromEntries(Object.entries(e).sort(([a], [b]) => (a < b ? -1 : 1)));
+      const counters: string[] = [];
+      for (const [path, t] of d.schema.types) {
+        if (t.priority < prioLimit) continue;
+        const i = d.store ? d.store.layout.indexOf(path) : -1;
+        const s = i >= 0 ? d.store!.latestOf(i) : null;
+        const avg = (t.type & LONGRUNAVG) !== 0;
+        // keys in sorted order, as before
+        let e = '{';
+        if (avg) e += `"count":${s?.c ?? 0},`;
+        e += `"description":${JSON.stringify(t.description)},`;
+        if (t.nick) e += `"nick":${JSON.stringify(t.nick)},`;
+        e += `"priority":${t.priority},"type":${t.type},"units":${t.units},"value":${s?.v ?? 0}}`;
+        counters.push(`${JSON.stringify(path)}:${e}`);
       }
-      out[n] = counters;
+      parts.push(`${JSON.stringify(n)}:{${counters.join(',')}}`);
     }
-    return out;
+    return new RawJson(`{${parts.join(',')}}`);
   }
 
   healthMetrics(): unknown {
@@ -404,4 +455,9 @@ export class DaemonIndex {
     }
     return out;
   }
+}
+
+/** [t, v] or [t, sum, count], with exact values. */
+function sampleJson(s: Sample): string {
+  return s.c === undefined ? `[${JSON.stringify(s.t)},${s.v}]` : `[${JSON.stringify(s.t)},${s.v},${s.c}]`;
 }

@@ -38,6 +38,9 @@ export class SqliteStore implements KvStore, MapPersistence {
     loadMaps: Database.Statement;
   };
 
+  /** What the directory held before this start: 'new', 'current', or 'upgraded' (written by an earlier version). */
+  readonly opened: 'new' | 'current' | 'upgraded';
+
   constructor(dataDir: string) {
     // The store holds the modules' secrets (session keys, password hashes,
     // TLS keys): only its owner may read it, also when an older version made it 644.
@@ -48,9 +51,12 @@ export class SqliteStore implements KvStore, MapPersistence {
     this.db.pragma('journal_mode = WAL');
     for (const f of [file, `${file}-wal`, `${file}-shm`]) if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
     this.db.pragma('synchronous = FULL');
+    this.opened = this.checkFormat(file);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS maps (name TEXT PRIMARY KEY, epoch INTEGER NOT NULL, json BLOB NOT NULL);
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      INSERT INTO meta (key, value) VALUES ('format', '${STORE_FORMAT}') ON CONFLICT(key) DO UPDATE SET value = excluded.value;
     `);
     this.stmts = {
       get: this.db.prepare('SELECT value FROM kv WHERE key = ?'),
@@ -99,4 +105,27 @@ export class SqliteStore implements KvStore, MapPersistence {
   close(): void {
     if (this.db.open) this.db.close();
   }
+
+  /**
+   * Format 1 (no meta table) is what versions before the typed ingest path
+   * wrote: the same kv and maps tables, so it is used as it is (counter
+   * history and PG statistics were never on disk; daemons report them again
+   * within a period). A newer format is refused with what to do.
+   */
+  private checkFormat(file: string): 'new' | 'current' | 'upgraded' {
+    const table = (name: string) => this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+    if (!table('meta')) return table('kv') || table('maps') ? 'upgraded' : 'new';
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'format'").get() as { value: string } | undefined;
+    const format = Number(row?.value ?? 1);
+    if (format > STORE_FORMAT) {
+      this.db.close();
+      throw new Error(
+        `${file} was written by a newer version of mgrpc (store format ${format}; this version reads formats 1 to ${STORE_FORMAT}): run that version, or start with another --data-dir (MGR_DATA_DIR)`,
+      );
+    }
+    return format < STORE_FORMAT ? 'upgraded' : 'current';
+  }
 }
+
+/** The store's on-disk format: 2 adds the meta table (the kv and maps tables are format 1's). */
+export const STORE_FORMAT = 2;

@@ -25,6 +25,9 @@ export interface PgHealthInput {
     up?: number[];
     last_scrub_stamp?: string;
     last_deep_scrub_stamp?: string;
+    /** The same stamps as seconds, when the caller has them so (the PG map's columns): no text to parse. */
+    scrubSeconds?: number;
+    deepScrubSeconds?: number;
     stat_sum?: { num_objects_unfound?: number };
   }>;
   /** osd_stat_t: repaired reads, and the object store's alerts ({type: message}, or a list of such). */
@@ -129,11 +132,17 @@ export function pgHealthChecks(input: PgHealthInput): Map<string, DerivedCheck> 
     const u = pg.stat_sum?.num_objects_unfound ?? 0;
     if (u && unfound.length < max) unfound.push(`pg ${pg.pgid} has ${u} unfound objects`);
     sumUp += (pg.up ?? []).length;
-    if (cfg.mon_warn_pg_not_scrubbed_ratio && before(pg.last_scrub_stamp, scrubCutoffText, scrubCutoff)) {
+    if (
+      cfg.mon_warn_pg_not_scrubbed_ratio &&
+      (pg.scrubSeconds !== undefined ? pg.scrubSeconds < scrubCutoff : before(pg.last_scrub_stamp, scrubCutoffText, scrubCutoff))
+    ) {
       if (notScrubbed.length < max) notScrubbed.push(`pg ${pg.pgid} not scrubbed since ${pg.last_scrub_stamp}`);
       notScrubbedTotal++;
     }
-    if (cfg.mon_warn_pg_not_deep_scrubbed_ratio && before(pg.last_deep_scrub_stamp, deepCutoffText, deepCutoff)) {
+    if (
+      cfg.mon_warn_pg_not_deep_scrubbed_ratio &&
+      (pg.deepScrubSeconds !== undefined ? pg.deepScrubSeconds < deepCutoff : before(pg.last_deep_scrub_stamp, deepCutoffText, deepCutoff))
+    ) {
       if (notDeep.length < max) notDeep.push(`pg ${pg.pgid} not deep-scrubbed since ${pg.last_deep_scrub_stamp}`);
       notDeepTotal++;
     }

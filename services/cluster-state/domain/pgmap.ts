@@ -2,66 +2,23 @@
 // every PG, osd_stat_t of every OSD and per-pool statfs, and the sums and
 // rates derived from them (pg_summary, pg_status, pool_stats, osd_stats,
 // io_rate, df, ...), following src/mon/PGMap.cc. No gRPC here.
+//
+// The rows live in columns (domain/pg-table.ts); a report is decoded into
+// fresh rows (domain/pg-decode.ts) and committed: the sums lose the old row
+// and gain the new one, so a report costs the same at 100 or 100,000 PGs.
+// The JSON views are written from the columns when asked (domain/pg-json.ts).
+import { STATFS_KEYS, STAT_SUM_KEYS } from '../../../lib/pgstats-json';
+import { decodePgStatsReport, release, StagedReport } from './pg-decode';
+import { osdStatJson, pgStatJson, pingTimesJson, poolStatfsJson, utimeText } from './pg-json';
+import { OsdI64, OsdRows, OsdU32, OSD_U32_FIELDS, PgI64, PgRows, PgU32, PG_I64_FIELDS, PG_STAMPS, PG_U32_FIELDS, StatfsRows } from './pg-table';
+
+// Module-local copies: imported bindings are getters under the TypeScript
+// loader, and Sums.add reads these for every PG of every report.
+const I64 = PgI64;
+const PG_I64 = PG_I64_FIELDS;
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = Record<string, any>;
-
-/** object_stat_sum_t keys, in the order Ceph dumps them sorted. */
-const STAT_SUM_KEYS = [
-  'num_bytes',
-  'num_bytes_hit_set_archive',
-  'num_bytes_recovered',
-  'num_deep_scrub_errors',
-  'num_evict',
-  'num_evict_kb',
-  'num_evict_mode_full',
-  'num_evict_mode_some',
-  'num_flush',
-  'num_flush_kb',
-  'num_flush_mode_high',
-  'num_flush_mode_low',
-  'num_keys_recovered',
-  'num_large_omap_objects',
-  'num_legacy_snapsets',
-  'num_object_clones',
-  'num_object_copies',
-  'num_objects',
-  'num_objects_degraded',
-  'num_objects_dirty',
-  'num_objects_hit_set_archive',
-  'num_objects_manifest',
-  'num_objects_misplaced',
-  'num_objects_missing',
-  'num_objects_missing_on_primary',
-  'num_objects_omap',
-  'num_objects_pinned',
-  'num_objects_recovered',
-  'num_objects_repaired',
-  'num_objects_unfound',
-  'num_omap_bytes',
-  'num_omap_keys',
-  'num_promote',
-  'num_read',
-  'num_read_kb',
-  'num_scrub_errors',
-  'num_shallow_scrub_errors',
-  'num_whiteouts',
-  'num_write',
-  'num_write_kb',
-];
-/** store_statfs_t keys. */
-const STATFS_KEYS = [
-  'allocated',
-  'available',
-  'data_compressed',
-  'data_compressed_allocated',
-  'data_compressed_original',
-  'data_stored',
-  'internal_metadata',
-  'internally_reserved',
-  'omap_allocated',
-  'total',
-];
 
 /** pool_stat_t: what Ceph sums per pool and overall. */
 export interface PoolStat {
@@ -74,7 +31,7 @@ export interface PoolStat {
   num_store_stats: number;
 }
 
-const zeros = (keys: string[]) => Object.fromEntries(keys.map((k) => [k, 0])) as Record<string, number>;
+const zeros = (keys: readonly string[]) => Object.fromEntries(keys.map((k) => [k, 0])) as Record<string, number>;
 export const emptyPoolStat = (): PoolStat => ({
   stat_sum: zeros(STAT_SUM_KEYS),
   store_stats: zeros(STATFS_KEYS),
@@ -84,22 +41,6 @@ export const emptyPoolStat = (): PoolStat => ({
   acting: 0,
   num_store_stats: 0,
 });
-
-function addInto(target: Record<string, number>, src: Record<string, unknown> | undefined, keys: string[], sign: number): void {
-  if (!src) return;
-  for (const k of keys) {
-    const v = src[k];
-    if (typeof v === 'number') target[k] += sign * v;
-  }
-}
-
-function addPgToPoolStat(sum: PoolStat, pg: Json, sign: number): void {
-  addInto(sum.stat_sum, pg.stat_sum, STAT_SUM_KEYS, sign);
-  sum.log_size += sign * (pg.log_size ?? 0);
-  sum.ondisk_log_size += sign * (pg.ondisk_log_size ?? 0);
-  sum.up += sign * (pg.up?.length ?? 0);
-  sum.acting += sign * (pg.acting?.length ?? 0);
-}
 
 function diffPoolStat(a: PoolStat, b: PoolStat): PoolStat {
   const out = emptyPoolStat();
@@ -123,8 +64,6 @@ function addPoolStat(into: PoolStat, d: PoolStat): void {
   into.num_store_stats += d.num_store_stats;
 }
 
-const clonePoolStat = (p: PoolStat): PoolStat => ({ ...p, stat_sum: { ...p.stat_sum }, store_stats: { ...p.store_stats } });
-
 /** Ceph dumps pool_stat_t with its keys in this order (sorted in the fixtures). */
 export function dumpPoolStat(p: PoolStat): Json {
   return {
@@ -141,60 +80,88 @@ export function dumpPoolStat(p: PoolStat): Json {
 /** utime_t as Ceph prints a duration: seconds with six decimals. */
 const formatDuration = (s: number) => s.toFixed(6);
 
-export interface PgStatsReport {
-  osd: number;
-  epoch: number;
-  /** Seconds since the Unix epoch. */
-  stamp: number;
-  pg_stat: Record<string, Json>;
-  osd_stat?: Json;
-  pool_stat?: Record<string, Json>;
-}
-
 /** How many report intervals the rates are smoothed over (Ceph's mon_stat_smooth_intervals). */
 const SMOOTH_INTERVALS = 6;
 
-/** Parses and checks one MPGStats JSON; throws a message naming the problem. */
-export function parsePgStatsReport(osd: number, epoch: number, stamp: number, json: Uint8Array): PgStatsReport {
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8'));
-  } catch (e) {
-    throw new Error(`osd.${osd}: JSON does not parse: ${(e as Error).message}`, { cause: e });
+/** Running sums over PGs (all of them, or one pool's). */
+class Sums {
+  readonly stat = new Float64Array(40);
+  logSize = 0;
+  ondiskLogSize = 0;
+  up = 0;
+  acting = 0;
+  numPg = 0;
+
+  /** Adds one PG row's counts (sign 1) or takes them away (sign -1). */
+  add(rows: PgRows, row: number, sign: number): void {
+    const a = rows.i64;
+    let i = (row * PG_I64 + I64.STAT_SUM) * 2;
+    const stat = this.stat;
+    for (let k = 0; k < 40; k++, i += 2) stat[k] += sign * (a[i + 1] * 4294967296 + (a[i] >>> 0));
+    this.logSize += sign * rows.num(row, I64.LOG_SIZE);
+    this.ondiskLogSize += sign * rows.num(row, I64.ONDISK_LOG_SIZE);
+    this.up += sign * rows.up[row].length;
+    this.acting += sign * rows.acting[row].length;
+    this.numPg += sign;
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error(`osd.${osd}: JSON must be an object with pg_stat, osd_stat, pool_stat`);
-  const b = body as Json;
-  if (b.pg_stat !== undefined && (typeof b.pg_stat !== 'object' || b.pg_stat === null || Array.isArray(b.pg_stat)))
-    throw new Error(`osd.${osd}: pg_stat must be an object keyed by pgid`);
-  for (const [pgid, st] of Object.entries((b.pg_stat ?? {}) as Json)) {
-    if (!/^\d+\.[0-9a-f]+$/.test(pgid)) throw new Error(`osd.${osd}: '${pgid}' is not a pgid (pool.seed in hex, e.g. 1.1f)`);
-    if (typeof st !== 'object' || st === null || typeof st.state !== 'string') throw new Error(`osd.${osd}: pg ${pgid} has no "state" string`);
+
+  /** Replaces row `from` by row `to` in this sum and in `also` (a pool's): the difference is taken once. */
+  replace(rows: PgRows, from: number, to: number, also: Sums): void {
+    const a = rows.i64;
+    let i = (from * PG_I64 + I64.STAT_SUM) * 2;
+    let j = (to * PG_I64 + I64.STAT_SUM) * 2;
+    const stat = this.stat;
+    const other = also.stat;
+    for (let k = 0; k < 40; k++, i += 2, j += 2) {
+      if (a[i] === a[j] && a[i + 1] === a[j + 1]) continue;
+      const d = a[j + 1] * 4294967296 + (a[j] >>> 0) - (a[i + 1] * 4294967296 + (a[i] >>> 0));
+      stat[k] += d;
+      other[k] += d;
+    }
+    const log = rows.num(to, I64.LOG_SIZE) - rows.num(from, I64.LOG_SIZE);
+    const ondisk = rows.num(to, I64.ONDISK_LOG_SIZE) - rows.num(from, I64.ONDISK_LOG_SIZE);
+    const up = rows.up[to].length - rows.up[from].length;
+    const acting = rows.acting[to].length - rows.acting[from].length;
+    this.logSize += log;
+    also.logSize += log;
+    this.ondiskLogSize += ondisk;
+    also.ondiskLogSize += ondisk;
+    this.up += up;
+    also.up += up;
+    this.acting += acting;
+    also.acting += acting;
   }
-  if (b.osd_stat !== undefined && (typeof b.osd_stat !== 'object' || b.osd_stat === null)) throw new Error(`osd.${osd}: osd_stat must be an object`);
-  if (b.pool_stat !== undefined && (typeof b.pool_stat !== 'object' || b.pool_stat === null))
-    throw new Error(`osd.${osd}: pool_stat must be an object keyed by pool id`);
-  if (!Number.isInteger(osd) || osd < 0) throw new Error(`osd id must be a non-negative whole number, got ${osd}`);
-  return { osd, epoch, stamp, pg_stat: b.pg_stat ?? {}, osd_stat: b.osd_stat, pool_stat: b.pool_stat };
+
+  /** As pool_stat_t, with the given store statistics. */
+  poolStat(store: Float64Array | null, storeCount: number): PoolStat {
+    const stat_sum: Record<string, number> = {};
+    STAT_SUM_KEYS.forEach((k, i) => (stat_sum[k] = this.stat[i]));
+    const store_stats: Record<string, number> = {};
+    STATFS_KEYS.forEach((k, i) => (store_stats[k] = store ? store[i] : 0));
+    return {
+      stat_sum,
+      store_stats,
+      log_size: this.logSize,
+      ondisk_log_size: this.ondiskLogSize,
+      up: this.up,
+      acting: this.acting,
+      num_store_stats: storeCount,
+    };
+  }
 }
 
-export interface PoolInfo {
-  pool: number;
-  pool_name: string;
-  size: number;
-  min_size: number;
-  type: number;
-  crush_rule: number;
-  quota_max_bytes?: number;
-  quota_max_objects?: number;
+/** One pool's store_statfs_t summed over the OSDs that reported it. */
+interface StoreSum {
+  sum: Float64Array;
+  count: number;
 }
+
+const equalLists = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
 
 export class PgMap {
-  /** pgid -> pg_stat_t with its pgid. */
-  readonly pgStats = new Map<string, Json>();
-  /** osd id -> osd_stat_t. */
-  readonly osdStats = new Map<number, Json>();
-  /** "pool:osd" -> store_statfs_t. */
-  readonly poolStatfs = new Map<string, Json>();
+  readonly rows = new PgRows();
+  readonly osdRows = new OsdRows();
+  readonly statfsRows = new StatfsRows();
   /** Bumped once per applied batch: views key their caches on it. */
   version = 0;
   stamp = 0;
@@ -202,119 +169,182 @@ export class PgMap {
   /** OSDs heard from since start (for pg_ready). */
   readonly reported = new Set<number>();
 
-  // Running sums, kept up to date incrementally per pg replaced.
-  private pgSum = emptyPoolStat();
-  private poolSums = new Map<number, PoolStat & { num_pg: number }>();
+  /** pool * 2^32 + seed -> row, in the order PGs were first reported. */
+  private index = new Map<number, number>();
+  /** osd id -> its osd_stat_t row. */
+  private osdIndex = new Map<number, number>();
+  /** osd id -> pool -> its store_statfs_t row. */
+  private statfsIndex = new Map<number, Map<number, number>>();
+  private storeSums = new Map<number, StoreSum>();
+  private states: string[] = [''];
+  private stateIds = new Map<string, number>();
+  /** PGs per state id. */
+  private stateCounts: number[] = [0];
+
+  // Running sums, kept up to date per PG replaced.
+  private total = new Sums();
+  private pools = new Map<number, Sums>();
 
   // Rates: per batch, the delta of the sums, kept over the last intervals.
   private prevSum: PoolStat | null = null;
   private prevPoolSums = new Map<number, PoolStat>();
   private prevStamp = 0;
   private deltas: Array<{ sum: PoolStat; pools: Map<number, PoolStat>; seconds: number }> = [];
+  private cachedSums: { version: number; total: PoolStat; pools: Array<[number, PoolStat & { num_pg: number }]> } | null = null;
 
-  /** Applies one batch of reports (one version bump for the whole batch). */
-  apply(reports: PgStatsReport[]): void {
-    for (const r of reports) {
-      for (const [pgid, st] of Object.entries(r.pg_stat)) {
-        const pool = Number(pgid.split('.')[0]);
-        const old = this.pgStats.get(pgid);
-        const ps = this.poolSum(pool);
-        if (old) {
-          addPgToPoolStat(this.pgSum, old, -1);
-          addPgToPoolStat(ps, old, -1);
-          ps.num_pg--;
-        }
-        const entry = { ...st, pgid };
-        this.pgStats.set(pgid, entry);
-        addPgToPoolStat(this.pgSum, entry, 1);
-        addPgToPoolStat(ps, entry, 1);
-        ps.num_pg++;
+  private readonly tables = {
+    pgs: this.rows,
+    osds: this.osdRows,
+    statfs: this.statfsRows,
+    stateId: (name: string) => {
+      let id = this.stateIds.get(name);
+      if (id === undefined) {
+        id = this.states.length;
+        if (id > 65535) throw new Error('more than 65,535 distinct pg states');
+        this.states.push(name);
+        this.stateCounts.push(0);
+        this.stateIds.set(name, id);
       }
-      if (r.osd_stat) this.osdStats.set(r.osd, { ...r.osd_stat, osd: r.osd });
-      if (r.pool_stat) {
-        for (const [pool, statfs] of Object.entries(r.pool_stat)) this.poolStatfs.set(`${pool}:${r.osd}`, statfs);
+      return id;
+    },
+  };
+
+  /** PGs known. */
+  get size(): number {
+    return this.index.size;
+  }
+
+  /** Decodes one OSD's PgStatsReport into staged rows (throws, staging nothing, when it is malformed). */
+  stage(report: Uint8Array): StagedReport {
+    return decodePgStatsReport(report, this.tables);
+  }
+
+  /** Drops a staged report. */
+  discard(staged: StagedReport): void {
+    release(staged, this.tables);
+  }
+
+  /** Puts a staged report of `osd` in place. endBatch() finishes the batch. */
+  commit(osd: number, epoch: number, stamp: number, s: StagedReport): void {
+    const rows = this.rows;
+    for (const { key, row } of s.pgs) {
+      const pool = Math.floor(key / 4294967296);
+      const sums = this.poolSums(pool);
+      const old = this.index.get(key);
+      if (old !== undefined) {
+        this.total.replace(rows, old, row, sums);
+        this.stateCounts[rows.state[old]]--;
+        // unchanged sets keep their arrays: the new ones die young
+        if (equalLists(rows.up[old], rows.up[row])) rows.up[row] = rows.up[old];
+        if (equalLists(rows.acting[old], rows.acting[row])) rows.acting[row] = rows.acting[old];
+        rows.release(old);
+      } else {
+        this.total.add(rows, row, 1);
+        sums.add(rows, row, 1);
       }
-      this.reported.add(r.osd);
-      if (r.stamp > this.stamp) this.stamp = r.stamp;
-      if (r.epoch > this.lastOsdmapEpoch) this.lastOsdmapEpoch = r.epoch;
+      this.index.set(key, row);
+      this.stateCounts[rows.state[row]]++;
     }
-    this.recomputeStoreStats();
-    this.recordDelta();
+    if (s.osdRow >= 0) {
+      const old = this.osdIndex.get(osd);
+      if (old !== undefined) {
+        if (equalLists(this.osdRows.hbPeers[old], this.osdRows.hbPeers[s.osdRow])) this.osdRows.hbPeers[s.osdRow] = this.osdRows.hbPeers[old];
+        this.osdRows.release(old);
+      }
+      this.osdIndex.set(osd, s.osdRow);
+    }
+    for (const { pool, row } of s.poolStatfs) {
+      let byPool = this.statfsIndex.get(osd);
+      if (!byPool) this.statfsIndex.set(osd, (byPool = new Map()));
+      let sum = this.storeSums.get(pool);
+      if (!sum) this.storeSums.set(pool, (sum = { sum: new Float64Array(10), count: 0 }));
+      const old = byPool.get(pool);
+      if (old !== undefined) {
+        for (let k = 0; k < 10; k++) sum.sum[k] -= this.statfsRows.num(old, k);
+        this.statfsRows.release(old);
+      } else sum.count++;
+      for (let k = 0; k < 10; k++) sum.sum[k] += this.statfsRows.num(row, k);
+      byPool.set(pool, row);
+    }
+    this.reported.add(osd);
+    if (stamp > this.stamp) this.stamp = stamp;
+    if (epoch > this.lastOsdmapEpoch) this.lastOsdmapEpoch = epoch;
+  }
+
+  /** Ends a batch: one version bump and one rate interval for the whole batch. */
+  endBatch(): void {
     this.version++;
+    this.recordDelta();
   }
 
   /** Drops the PGs the osd map no longer has: their pool is gone, or its pg_num (pool -> pg_num) shrank below them. */
   prunePools(existing: Map<number, number>): boolean {
     let changed = false;
-    for (const [pgid, st] of this.pgStats) {
-      const [pool, ps] = pgid.split('.');
-      const pgNum = existing.get(Number(pool));
-      if (pgNum === undefined || parseInt(ps, 16) >= pgNum) {
-        addPgToPoolStat(this.pgSum, st, -1);
-        const sum = this.poolSums.get(Number(pool));
-        if (sum && pgNum !== undefined) {
-          addPgToPoolStat(sum, st, -1);
-          sum.num_pg--;
-        }
-        this.pgStats.delete(pgid);
-        changed = true;
-      }
+    for (const [key, row] of this.index) {
+      const pool = Math.floor(key / 4294967296);
+      const pgNum = existing.get(pool);
+      if (pgNum !== undefined && key % 4294967296 < pgNum) continue;
+      this.total.add(this.rows, row, -1);
+      // a pool still there keeps its sums, less this PG; a gone pool's go below
+      if (pgNum !== undefined) this.pools.get(pool)?.add(this.rows, row, -1);
+      this.stateCounts[this.rows.state[row]]--;
+      this.rows.release(row);
+      this.index.delete(key);
+      changed = true;
     }
-    for (const pool of [...this.poolSums.keys()]) if (!existing.has(pool)) this.poolSums.delete(pool);
+    for (const pool of [...this.pools.keys()]) if (!existing.has(pool)) this.pools.delete(pool);
     if (changed) this.version++;
     return changed;
   }
 
-  private poolSum(pool: number): PoolStat & { num_pg: number } {
-    let ps = this.poolSums.get(pool);
+  private poolSums(pool: number): Sums {
+    let ps = this.pools.get(pool);
     if (!ps) {
-      ps = { ...emptyPoolStat(), num_pg: 0 };
-      this.poolSums.set(pool, ps);
+      ps = new Sums();
+      this.pools.set(pool, ps);
     }
     return ps;
   }
 
-  /** Per-pool store_stats are the sum over OSDs of their per-pool statfs. */
-  private recomputeStoreStats(): void {
-    for (const ps of this.poolSums.values()) {
-      ps.store_stats = zeros(STATFS_KEYS);
-      ps.num_store_stats = 0;
+  /** The sums as pool_stat_t, overall and per pool (per-pool store_stats: the OSDs' statfs of that pool). */
+  private sums(): { total: PoolStat; pools: Array<[number, PoolStat & { num_pg: number }]> } {
+    if (this.cachedSums?.version === this.version) return this.cachedSums;
+    const pools: Array<[number, PoolStat & { num_pg: number }]> = [];
+    const store = new Float64Array(10);
+    let storeCount = 0;
+    for (const [pool, s] of this.pools) {
+      const st = this.storeSums.get(pool);
+      pools.push([pool, { ...s.poolStat(st?.sum ?? null, st?.count ?? 0), num_pg: s.numPg }]);
+      if (st) {
+        for (let k = 0; k < 10; k++) store[k] += st.sum[k];
+        storeCount += st.count;
+      }
     }
-    for (const [key, statfs] of this.poolStatfs) {
-      const pool = Number(key.split(':')[0]);
-      const ps = this.poolSums.get(pool);
-      if (!ps) continue;
-      addInto(ps.store_stats, statfs, STATFS_KEYS, 1);
-      ps.num_store_stats++;
-    }
-    this.pgSum.store_stats = zeros(STATFS_KEYS);
-    this.pgSum.num_store_stats = 0;
-    for (const ps of this.poolSums.values()) {
-      addInto(this.pgSum.store_stats, ps.store_stats, STATFS_KEYS, 1);
-      this.pgSum.num_store_stats += ps.num_store_stats;
-    }
+    this.cachedSums = { version: this.version, total: this.total.poolStat(store, storeCount), pools };
+    return this.cachedSums;
   }
 
   private recordDelta(): void {
+    const { total, pools } = this.sums();
     if (this.prevSum && this.stamp > this.prevStamp) {
-      const pools = new Map<number, PoolStat>();
-      for (const [pool, ps] of this.poolSums) pools.set(pool, diffPoolStat(ps, this.prevPoolSums.get(pool) ?? emptyPoolStat()));
-      this.deltas.push({ sum: diffPoolStat(this.pgSum, this.prevSum), pools, seconds: this.stamp - this.prevStamp });
+      const deltas = new Map<number, PoolStat>();
+      for (const [pool, ps] of pools) deltas.set(pool, diffPoolStat(ps, this.prevPoolSums.get(pool) ?? emptyPoolStat()));
+      this.deltas.push({ sum: diffPoolStat(total, this.prevSum), pools: deltas, seconds: this.stamp - this.prevStamp });
       if (this.deltas.length > SMOOTH_INTERVALS) this.deltas.shift();
     }
     if (!this.prevSum || this.stamp > this.prevStamp) {
-      this.prevSum = clonePoolStat(this.pgSum);
-      this.prevPoolSums = new Map([...this.poolSums].map(([k, v]) => [k, clonePoolStat(v)]));
+      this.prevSum = total;
+      this.prevPoolSums = new Map(pools);
       this.prevStamp = this.stamp;
     }
   }
 
   get sum(): PoolStat {
-    return this.pgSum;
+    return this.sums().total;
   }
 
   poolStats(): Array<[number, PoolStat & { num_pg: number }]> {
-    return [...this.poolSums.entries()];
+    return this.sums().pools;
   }
 
   /** The smoothed delta over the last intervals (Ceph's pg_sum_delta). */
@@ -343,23 +373,106 @@ export class PgMap {
     return any ? { sum, seconds } : undefined;
   }
 
+  // ---- single PGs and OSDs ----
+
+  /** Calls fn for every PG row, in report order. */
+  forEachPg(fn: (row: number) => void): void {
+    for (const row of this.index.values()) fn(row);
+  }
+
+  pgid(row: number): string {
+    return `${this.rows.num(row, I64.POOL)}.${this.rows.u32[row * PG_U32_FIELDS + PgU32.SEED].toString(16)}`;
+  }
+
+  stateOf(row: number): string {
+    return this.states[this.rows.state[row]];
+  }
+
+  /** One object_stat_sum_t field of a PG, by its index in STAT_SUM_KEYS. */
+  statSum(row: number, field: number): number {
+    return this.rows.num(row, I64.STAT_SUM + field);
+  }
+
+  reportedEpoch(row: number): number {
+    return this.rows.u32[row * PG_U32_FIELDS + PgU32.REPORTED_EPOCH];
+  }
+
+  acting(row: number): number[] {
+    return this.rows.acting[row];
+  }
+
+  /** Rows of up to `limit` PGs whose state matches, in report order. */
+  pgsInState(match: (state: string) => boolean, limit: number): number[] {
+    const hit = this.states.map((st, id) => id > 0 && this.stateCounts[id] > 0 && match(st));
+    const out: number[] = [];
+    if (!hit.some(Boolean)) return out;
+    for (const row of this.index.values()) {
+      if (!hit[this.rows.state[row]]) continue;
+      out.push(row);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /**
+   * The PGs as PGMap's health checks read them (domain/pg-health.ts): one
+   * reused view moved from row to row, stamps as seconds, text made only for
+   * the few PGs a check names.
+   */
+  *healthPgs(): Iterable<HealthPgView> {
+    const v = new HealthPgView(this.rows, this.states, (row) => this.pgid(row));
+    for (const row of this.index.values()) {
+      v.row = row;
+      yield v;
+    }
+  }
+
+  /** The OSDs as the health checks read them. */
+  *healthOsds(): Iterable<{ osd: number; num_shards_repaired: number; alerts: Array<Record<string, string>> }> {
+    for (const [osd, row] of this.osdIndex) {
+      const alerts = this.osdRows.alerts[row];
+      yield {
+        osd,
+        num_shards_repaired: this.osdRows.num(row, OsdI64.NUM_SHARDS_REPAIRED),
+        alerts: alerts.length ? alerts.map((a) => ({ [a.name]: a.text })) : [],
+      };
+    }
+  }
+
+  /** How many PGs are in a state that matches. */
+  countStates(match: (state: string) => boolean): number {
+    let n = 0;
+    for (let id = 1; id < this.states.length; id++) if (this.stateCounts[id] && match(this.states[id])) n += this.stateCounts[id];
+    return n;
+  }
+
+  /** An OSD's statfs total and available bytes, if it reported. */
+  osdStatfs(osd: number): { total: number; available: number } | undefined {
+    const row = this.osdIndex.get(osd);
+    if (row === undefined) return undefined;
+    return { total: this.osdRows.num(row, OsdI64.STATFS + 9), available: this.osdRows.num(row, OsdI64.STATFS + 1) };
+  }
+
   /** osd_stat_t summed over OSDs (Ceph's osd_sum). */
   osdSum(): Json {
     const statfs = zeros(STATFS_KEYS);
     const perf = { apply_latency_ms: 0, apply_latency_ns: 0, commit_latency_ms: 0, commit_latency_ns: 0 };
-    const sums: Record<string, number> = {
-      num_per_pool_omap_osds: 0,
-      num_per_pool_osds: 0,
-      num_pgs: 0,
-      num_shards_repaired: 0,
-      num_snap_trimming: 0,
-      snap_trim_queue_len: 0,
-    };
-    for (const s of this.osdStats.values()) {
-      for (const k of Object.keys(sums)) if (typeof s[k] === 'number') sums[k] += s[k];
-      addInto(statfs, s.statfs, STATFS_KEYS, 1);
-      for (const k of Object.keys(perf) as Array<keyof typeof perf>) if (typeof s.perf_stat?.[k] === 'number') perf[k] += s.perf_stat[k];
+    const sums = { num_per_pool_omap_osds: 0, num_per_pool_osds: 0, num_pgs: 0, num_shards_repaired: 0, num_snap_trimming: 0, snap_trim_queue_len: 0 };
+    const rows = this.osdRows;
+    for (const row of this.osdIndex.values()) {
+      const b = row * OSD_U32_FIELDS;
+      sums.num_per_pool_omap_osds += rows.u32[b + OsdU32.NUM_PER_POOL_OMAP_OSDS];
+      sums.num_per_pool_osds += rows.u32[b + OsdU32.NUM_PER_POOL_OSDS];
+      sums.num_pgs += rows.u32[b + OsdU32.NUM_PGS];
+      sums.num_shards_repaired += rows.num(row, OsdI64.NUM_SHARDS_REPAIRED);
+      sums.num_snap_trimming += rows.u32[b + OsdU32.NUM_SNAP_TRIMMING] | 0;
+      sums.snap_trim_queue_len += rows.u32[b + OsdU32.SNAP_TRIM_QUEUE_LEN] | 0;
+      STATFS_KEYS.forEach((k, i) => (statfs[k] += rows.num(row, OsdI64.STATFS + i)));
+      perf.apply_latency_ns += rows.num(row, OsdI64.APPLY_LATENCY_NS);
+      perf.commit_latency_ns += rows.num(row, OsdI64.COMMIT_LATENCY_NS);
     }
+    perf.apply_latency_ms = perf.apply_latency_ns / 1e6;
+    perf.commit_latency_ms = perf.commit_latency_ns / 1e6;
     // osd_stat_t::dump derives the kb_* fields from statfs.
     const kb = (bytes: number) => Math.floor(bytes / 1024);
     return {
@@ -372,7 +485,7 @@ export class PgMap {
       kb_used_meta: kb(statfs.internal_metadata),
       kb_used_omap: kb(statfs.omap_allocated),
       network_ping_times: [],
-      num_osds: this.osdStats.size,
+      num_osds: this.osdIndex.size,
       num_per_pool_omap_osds: sums.num_per_pool_omap_osds,
       num_per_pool_osds: sums.num_per_pool_osds,
       num_pgs: sums.num_pgs,
@@ -387,47 +500,85 @@ export class PgMap {
     };
   }
 
-  // ---- views (plain objects; the caller encodes them once per version) ----
+  // ---- views (the caller encodes each once per version) ----
 
   pgSummary(): Json {
     const all: Record<string, number> = {};
     const byOsd: Record<string, Record<string, number>> = {};
     const byPool: Record<string, Record<string, number>> = {};
-    for (const [pgid, st] of this.pgStats) {
-      const state: string = st.state;
+    for (const [key, row] of this.index) {
+      const state = this.states[this.rows.state[row]];
       all[state] = (all[state] ?? 0) + 1;
-      const pool = pgid.split('.')[0];
-      const p = (byPool[pool] ??= {});
+      const p = (byPool[String(Math.floor(key / 4294967296))] ??= {});
       p[state] = (p[state] ?? 0) + 1;
-      for (const osd of st.acting ?? []) {
+      for (const osd of this.rows.acting[row]) {
         const o = (byOsd[String(osd)] ??= {});
         o[state] = (o[state] ?? 0) + 1;
       }
     }
-    return { all, by_osd: byOsd, by_pool: byPool, pg_stats_sum: dumpPoolStat(this.pgSum) };
+    return { all, by_osd: byOsd, by_pool: byPool, pg_stats_sum: dumpPoolStat(this.sum) };
   }
 
-  pgStatsView(): Json {
-    return { pg_stats: [...this.pgStats.values()] };
+  /** Every pg_stat_t as JSON array text, written into `out`. */
+  private writePgStats(out: JsonWriter): void {
+    out.write('[');
+    let first = true;
+    for (const row of this.index.values()) {
+      out.write(first ? '' : ',');
+      out.write(pgStatJson(this.rows, row, this.states));
+      first = false;
+    }
+    out.write(']');
+  }
+
+  private writeOsdStats(out: JsonWriter): void {
+    out.write('[');
+    let first = true;
+    for (const [osd, row] of this.osdIndex) {
+      out.write(first ? '' : ',');
+      out.write(osdStatJson(this.osdRows, row, osd));
+      first = false;
+    }
+    out.write(']');
+  }
+
+  private writePoolStatfs(out: JsonWriter): void {
+    out.write('[');
+    let first = true;
+    for (const [osd, byPool] of this.statfsIndex) {
+      for (const [pool, row] of byPool) {
+        out.write(first ? '' : ',');
+        out.write(poolStatfsJson(this.statfsRows, row, pool, osd));
+        first = false;
+      }
+    }
+    out.write(']');
+  }
+
+  pgStatsView(): Buffer {
+    const out = new JsonWriter();
+    out.write('{"pg_stats":');
+    this.writePgStats(out);
+    out.write('}');
+    return out.finish();
   }
 
   poolStatsView(): Json {
     return { pool_stats: this.poolStats().map(([pool, ps]) => ({ ...dumpPoolStat(ps), num_pg: ps.num_pg, poolid: pool })) };
   }
 
-  poolStatfsView(): Json[] {
-    return [...this.poolStatfs.entries()].map(([key, statfs]) => {
-      const [pool, osd] = key.split(':').map(Number);
-      return { poolid: pool, osd, ...Object.fromEntries(STATFS_KEYS.map((k) => [k, statfs[k] ?? 0])) };
-    });
-  }
-
-  osdStatsView(): Json {
-    return { osd_stats: [...this.osdStats.values()], pool_statfs: this.poolStatfsView() };
+  osdStatsView(): Buffer {
+    const out = new JsonWriter();
+    out.write('{"osd_stats":');
+    this.writeOsdStats(out);
+    out.write(',"pool_statfs":');
+    this.writePoolStatfs(out);
+    out.write('}');
+    return out.finish();
   }
 
   osdPingTimes(): Json {
-    return { osd_ping_times: [...this.osdStats.values()].map((s) => ({ network_ping_times: s.network_ping_times ?? [], osd: s.osd })) };
+    return { osd_ping_times: [...this.osdIndex].map(([osd, row]) => ({ network_ping_times: pingTimesJson(this.osdRows, row), osd })) };
   }
 
   pgStatsDelta(): Json {
@@ -435,30 +586,98 @@ export class PgMap {
     return { ...dumpPoolStat(d.sum), stamp_delta: formatDuration(d.seconds) };
   }
 
-  pgDump(): Json {
-    return {
-      last_osdmap_epoch: this.lastOsdmapEpoch,
-      last_pg_scan: 0,
-      osd_stats: [...this.osdStats.values()],
-      osd_stats_sum: this.osdSum(),
-      pg_stats: [...this.pgStats.values()],
-      pg_stats_delta: this.pgStatsDelta(),
-      pg_stats_sum: dumpPoolStat(this.pgSum),
-      pool_statfs: this.poolStatfsView(),
-      pool_stats: this.poolStatsView().pool_stats,
-      stamp: this.stamp ? cephTime(this.stamp) : '0.000000',
-      version: this.version,
-    };
+  pgDump(): Buffer {
+    const out = new JsonWriter();
+    const j = (v: unknown) => JSON.stringify(v);
+    out.write(`{"last_osdmap_epoch":${this.lastOsdmapEpoch},"last_pg_scan":0,"osd_stats":`);
+    this.writeOsdStats(out);
+    out.write(`,"osd_stats_sum":${j(this.osdSum())},"pg_stats":`);
+    this.writePgStats(out);
+    out.write(`,"pg_stats_delta":${j(this.pgStatsDelta())},"pg_stats_sum":${j(dumpPoolStat(this.sum))},"pool_statfs":`);
+    this.writePoolStatfs(out);
+    out.write(`,"pool_stats":${j(this.poolStatsView().pool_stats)},"stamp":${j(this.stamp ? cephTime(this.stamp) : '0.000000')},"version":${this.version}}`);
+    return out.finish();
   }
 
   /** Counts of pgs by state, as PGMap's num_pg_by_state (most common first). */
   statesByCount(filterPool?: number): Array<{ count: number; state_name: string }> {
     const counts = new Map<string, number>();
-    for (const [pgid, st] of this.pgStats) {
-      if (filterPool !== undefined && Number(pgid.split('.')[0]) !== filterPool) continue;
-      counts.set(st.state, (counts.get(st.state) ?? 0) + 1);
+    if (filterPool === undefined) {
+      for (let id = 1; id < this.states.length; id++) if (this.stateCounts[id] > 0) counts.set(this.states[id], this.stateCounts[id]);
+    } else {
+      for (const [key, row] of this.index) {
+        if (Math.floor(key / 4294967296) !== filterPool) continue;
+        const st = this.states[this.rows.state[row]];
+        counts.set(st, (counts.get(st) ?? 0) + 1);
+      }
     }
     return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([state_name, count]) => ({ count, state_name }));
+  }
+}
+
+/** One PG row as pg-health.ts reads a pg_stat_t. */
+export class HealthPgView {
+  row = 0;
+  private readonly sum = { num_objects_unfound: 0 };
+
+  constructor(
+    private readonly rows: PgRows,
+    private readonly states: string[],
+    private readonly pgidOf: (row: number) => string,
+  ) {}
+
+  get pgid(): string {
+    return this.pgidOf(this.row);
+  }
+  get state(): string {
+    return this.states[this.rows.state[this.row]];
+  }
+  get acting(): number[] {
+    return this.rows.acting[this.row];
+  }
+  get up(): number[] {
+    return this.rows.up[this.row];
+  }
+  get stat_sum(): { num_objects_unfound: number } {
+    this.sum.num_objects_unfound = this.rows.num(this.row, I64.STAT_SUM + STAT_UNFOUND);
+    return this.sum;
+  }
+  get scrubSeconds(): number {
+    return this.rows.stamps[(this.row * PG_STAMPS.length + STAMP_SCRUB) * 2];
+  }
+  get deepScrubSeconds(): number {
+    return this.rows.stamps[(this.row * PG_STAMPS.length + STAMP_DEEP_SCRUB) * 2];
+  }
+  get last_scrub_stamp(): string {
+    const i = (this.row * PG_STAMPS.length + STAMP_SCRUB) * 2;
+    return utimeText(this.rows.stamps[i], this.rows.stamps[i + 1]);
+  }
+  get last_deep_scrub_stamp(): string {
+    const i = (this.row * PG_STAMPS.length + STAMP_DEEP_SCRUB) * 2;
+    return utimeText(this.rows.stamps[i], this.rows.stamps[i + 1]);
+  }
+}
+
+const STAMP_SCRUB = PG_STAMPS.indexOf('last_scrub_stamp');
+const STAT_UNFOUND = STAT_SUM_KEYS.indexOf('num_objects_unfound');
+const STAMP_DEEP_SCRUB = PG_STAMPS.indexOf('last_deep_scrub_stamp');
+
+/** Writes JSON text into a growing buffer: a 100,000-PG view never exists as one string. */
+class JsonWriter {
+  private buf = Buffer.allocUnsafe(64 * 1024);
+  private pos = 0;
+
+  write(s: string): void {
+    if (this.pos + s.length * 3 > this.buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + s.length * 3));
+      this.buf.copy(next, 0, 0, this.pos);
+      this.buf = next;
+    }
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  finish(): Buffer {
+    return this.buf.subarray(0, this.pos);
   }
 }
 

@@ -1,20 +1,25 @@
 // ClusterState: the maps, the modules' store and the change feed, and the
 // Get views built from them. No gRPC here: grpc.ts maps StateError kinds to
 // status codes.
-import { pgHealthChecks, PgHealthInput } from './pg-health';
+import { pgHealthChecks } from './pg-health';
 import { ChangeFeed } from './events';
 import { StateError, invalid } from './errors';
 import { ClusterMaps, MAP_NAMES } from './maps';
 import type { KvStore } from './kvstore';
 import { View, ViewCache, jsonBytes } from './views';
-import type { OsdMap, FsMap, DaemonReport, OsdPgStats, QueryDaemonsRequest, ClusterLogEntry } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import type { OsdMap, FsMap, DaemonReport, QueryDaemonsRequest, ClusterLogEntry } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { DaemonQueryKind } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { HealthSeverity, type HealthCheck } from '../../../lib/gen/ceph/mgr/v1/common';
 import { RefusedCheck, screenHealthChecks } from '../../../lib/health-checks';
-import { PgMap, PgStatsReport, parsePgStatsReport, clientIoRates, recoveryRates, recoveryInfo, cephTime } from './pgmap';
-import { DaemonIndex, PRIO_USEFUL, splitDaemonName } from './daemons';
+import { PgMap, clientIoRates, recoveryRates, recoveryInfo, cephTime } from './pgmap';
+import type { StagedReport } from './pg-decode';
+import { DaemonIndex, PRIO_USEFUL, RawJson, splitDaemonName } from './daemons';
 import { synthesiseCrush, osdTree } from './crush';
 import { deviceList } from './devices';
+import { STAT_SUM_KEYS } from '../../../lib/pgstats-json';
+
+const NUM_BYTES = STAT_SUM_KEYS.indexOf('num_bytes');
+const NUM_BYTES_RECOVERED = STAT_SUM_KEYS.indexOf('num_bytes_recovered');
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = Record<string, any>;
@@ -29,8 +34,22 @@ interface CheckJson {
 /** a / b in single precision, as Ceph's float ratios. */
 const f32ratio = (a: number, b: number) => Math.fround(Math.fround(a) / Math.fround(b));
 
+/** How often, at most, health is recomputed after pg-stats batches. */
+const PG_HEALTH_EVERY_MS = 1000;
+
 /** How many cluster-log entries are kept in memory. */
 const CLOG_KEPT = 1000;
+
+/** One OSD's pg stats as IngestPgStats carries them (the report still encoded). */
+export interface PgStatsEntry {
+  osd: number;
+  epoch: number;
+  stamp: number;
+  /** An encoded PgStatsReport. */
+  report?: Uint8Array;
+  /** The deprecated JSON form (refused). */
+  json?: Uint8Array;
+}
 
 export interface StateOptions {
   watchBacklog: number;
@@ -74,7 +93,7 @@ export class ClusterState {
     const seq = this.feed.publish(name, '', stored.epoch);
     if (name === 'osd_map') {
       const pools = new Map<number, number>(((stored.parsed as Json).pools ?? []).map((p: Json) => [p.pool, p.pg_num ?? Infinity]));
-      if (this.pg.pgStats.size && this.pg.prunePools(pools)) this.feed.publish('pg_summary', '', this.pg.version);
+      if (this.pg.size && this.pg.prunePools(pools)) this.feed.publish('pg_summary', '', this.pg.version);
     }
     if (name === 'osd_map' || name === 'health_mon') this.refreshHealth(true);
     return { epoch: stored.epoch, seq };
@@ -82,9 +101,19 @@ export class ClusterState {
 
   /** What a Ceph module gets from self.get(what). */
   get(what: string): { bytes: Buffer; epoch: number } {
+    this.checkView(what);
+    return this.views.get(what)!;
+  }
+
+  /** get(what) as an encoded GetResponse, built once per version of the view. */
+  getResponse(what: string): Buffer {
+    this.checkView(what);
+    return this.views.response(what)!;
+  }
+
+  private checkView(what: string): void {
     if (!what) throw invalid(`'what' is empty; one of: ${this.views.names().join(', ')}`);
     if (!this.views.has(what)) throw new StateError('not_found', `unknown get('${what}'); valid names: ${this.views.names().join(', ')}`);
-    return this.views.get(what)!;
   }
 
   /** A map stored as-is; missing maps that have a natural empty form get it. */
@@ -135,7 +164,10 @@ export class ClusterState {
     const pgView = (build: () => unknown, extra: () => string = () => '') => ({
       key: () => `${this.pg.version}/${extra()}`,
       epoch: () => this.pg.version,
-      build: () => jsonBytes(build()),
+      build: () => {
+        const v = build();
+        return Buffer.isBuffer(v) ? v : jsonBytes(v);
+      },
     });
     const osdv = () => String(this.maps.version('osd_map'));
     this.views.define(
@@ -189,10 +221,11 @@ export class ClusterState {
     this.views.define(
       'active_clean_pgs',
       pgView(() => {
-        const pg_stats = [...this.pg.pgStats.values()]
-          .filter((p) => p.state === 'active+clean')
-          .map((p) => ({ pgid: p.pgid, reported_epoch: p.reported_epoch ?? 0 }));
-        return { pg_stats, total_num_pgs: this.pg.pgStats.size };
+        const pg_stats: Json[] = [];
+        for (const row of this.pg.pgsInState((st) => st === 'active+clean', Infinity)) {
+          pg_stats.push({ pgid: this.pg.pgid(row), reported_epoch: this.pg.reportedEpoch(row) });
+        }
+        return { pg_stats, total_num_pgs: this.pg.size };
       }),
     );
     // The devices the daemons' metadata names (unless a devices map was put).
@@ -217,14 +250,14 @@ export class ClusterState {
       'pg_progress',
       pgView(() => {
         const pgs: Record<string, Json> = {};
-        for (const [pgid, st] of this.pg.pgStats) {
-          pgs[pgid] = {
-            num_bytes: st.stat_sum?.num_bytes ?? 0,
-            num_bytes_recovered: st.stat_sum?.num_bytes_recovered ?? 0,
-            reported_epoch: st.reported_epoch ?? 0,
-            state: st.state,
+        this.pg.forEachPg((row) => {
+          pgs[this.pg.pgid(row)] = {
+            num_bytes: this.pg.statSum(row, NUM_BYTES),
+            num_bytes_recovered: this.pg.statSum(row, NUM_BYTES_RECOVERED),
+            reported_epoch: this.pg.reportedEpoch(row),
+            state: this.pg.stateOf(row),
           };
-        }
+        });
         return { pg_ready: this.pgReady(), pgs };
       }, osdv),
     );
@@ -246,7 +279,10 @@ export class ClusterState {
       build: () => jsonBytes({ entries: this.clog.map((e) => ({ ...e, stamp: cephTime(e.stamp) })) }),
     });
     this.views.define('health', {
-      key: () => String(this.healthVersion),
+      key: () => {
+        this.settleHealth();
+        return String(this.healthVersion);
+      },
       epoch: () => this.healthVersion,
       build: () => jsonBytes({ json: this.healthJson }),
     });
@@ -285,7 +321,7 @@ export class ClusterState {
     const out: Json = {
       pgs_by_pool_state: pools.map((pool_id) => ({ pg_state_counts: this.pg.statesByCount(pool_id), pool_id })),
       pgs_by_state: this.pg.statesByCount(),
-      num_pgs: this.pg.pgStats.size,
+      num_pgs: this.pg.size,
       num_pools: pools.length,
       num_objects: sum.stat_sum.num_objects,
       data_bytes: sum.stat_sum.num_bytes,
@@ -335,7 +371,7 @@ export class ClusterState {
     const fratio = Math.fround(fullRatio);
     let min = -1;
     for (const [osd, w] of weights) {
-      const st = this.pg.osdStats.get(osd)?.statfs;
+      const st = this.pg.osdStatfs(osd);
       const share = Math.fround(w / total);
       if (!st || !st.total || !share) continue;
       const kb = Math.floor(st.total / 1024);
@@ -357,7 +393,7 @@ export class ClusterState {
     const crush = this.crush();
     const stats_by_class: Json = {};
     for (const dev of crush.devices ?? []) {
-      const st = this.pg.osdStats.get(dev.id)?.statfs;
+      const st = this.pg.osdStatfs(dev.id);
       const c = (stats_by_class[dev.class ?? 'hdd'] ??= {
         total_avail_bytes: 0,
         total_bytes: 0,
@@ -436,35 +472,71 @@ export class ClusterState {
 
   // ---- pg stats ----
 
-  ingestPgStats(stats: OsdPgStats[]): { applied: number; rejected: string[] } {
-    const good: PgStatsReport[] = [];
+  /**
+   * Applies a batch of OSDs' pg stats. Each entry is decoded and checked on
+   * its own (a refused one is listed with its reason and changes nothing);
+   * the batch is one version of the PG map and one pg_summary event. Large
+   * batches yield to the event loop every `chunk` entries (pass `pause`), so
+   * calls and keepalives are answered meanwhile.
+   */
+  async ingestPgStats(entries: PgStatsEntry[], pause?: () => Promise<void>, chunk = 64): Promise<{ applied: number; rejected: string[] }> {
     const rejected: string[] = [];
-    for (const s of stats) {
-      try {
-        good.push(parsePgStatsReport(s.osd, s.epoch, s.stamp || Date.now() / 1000, s.json));
-      } catch (e) {
-        rejected.push((e as Error).message);
+    let applied = 0;
+    for (let i = 0; i < entries.length; i++) {
+      if (pause && i > 0 && i % chunk === 0) await pause();
+      const e = entries[i];
+      const problem = this.checkPgEntry(e);
+      if (problem) {
+        rejected.push(problem);
+        continue;
       }
+      let staged: StagedReport;
+      try {
+        staged = this.pg.stage(e.report!);
+      } catch (err) {
+        rejected.push(`osd.${e.osd}: pg stats do not decode: ${(err as Error).message}`);
+        continue;
+      }
+      this.pg.commit(e.osd, e.epoch, e.stamp || Date.now() / 1000, staged);
+      applied++;
     }
-    if (good.length) {
-      this.pg.apply(good);
+    if (applied) {
+      this.pg.endBatch();
       // One notification per batch, however many OSDs it carried.
       this.feed.publish('pg_summary', '', this.pg.version);
-      this.refreshHealth(true);
+      this.schedulePgHealth();
     }
-    return { applied: good.length, rejected };
+    return { applied, rejected };
+  }
+
+  private checkPgEntry(e: PgStatsEntry): string | null {
+    if (!Number.isInteger(e.osd) || e.osd < 0) return `osd id must be a non-negative whole number, got ${e.osd}`;
+    if (e.json?.length) return `osd.${e.osd}: pg stats as JSON (OsdPgStats.json) are no longer accepted: send the typed report (OsdPgStats.report)`;
+    if (!e.report) return `osd.${e.osd}: the entry has no report`;
+    if (!Number.isFinite(e.stamp) || e.stamp < 0) return `osd.${e.osd}: stamp ${e.stamp} is not a time`;
+    return null;
   }
 
   // ---- daemons ----
 
-  reportDaemons(reports: DaemonReport[]): { applied: number; rejected: string[] } {
+  /** Applies daemon reports; large batches yield every `chunk` reports (pass `pause`). */
+  async reportDaemons(reports: DaemonReport[], pause?: () => Promise<void>, chunk = 128): Promise<{ applied: number; rejected: string[] }> {
+    let applied = 0;
+    const rejected: string[] = [];
+    let healthChanged = false;
     const serviceEpoch = this.daemons.serviceEpoch;
-    const out = this.daemons.apply(reports, Date.now() / 1000);
+    for (let i = 0; i < reports.length; i += chunk) {
+      if (pause && i > 0) await pause();
+      const out = this.daemons.apply(reports.slice(i, i + chunk), Date.now() / 1000);
+      for (const name of out.schemaChanged) this.feed.publish('perf_schema_update', name, 0);
+      applied += out.applied;
+      rejected.push(...out.rejected);
+      healthChanged ||= out.metadataChanged || out.healthMetricsChanged;
+    }
     // The service map made from the sessions changed (when none is put): tell the watchers.
     if (this.daemons.serviceEpoch !== serviceEpoch && !this.maps.get('service_map')) this.feed.publish('service_map', '', this.daemons.serviceEpoch);
-    for (const name of out.schemaChanged) this.feed.publish('perf_schema_update', name, 0);
-    if (out.metadataChanged || out.healthMetricsChanged) this.refreshHealth(true);
-    return { applied: out.applied, rejected: out.rejected };
+    if (healthChanged) this.refreshHealth(true);
+    return { applied, rejected };
   }
 
   setDaemonsStale(stale: string[], fresh: string[]): number {
@@ -520,7 +592,7 @@ export class ClusterState {
           `kind ${q.kind} is not a daemon query; use one of SERVER, LIST_SERVERS, METADATA, STATUS, PERF_SCHEMA, COUNTER, LATEST_COUNTER, ALL_PERF_COUNTERS, HEALTH_METRICS`,
         );
     }
-    return jsonBytes(out);
+    return out instanceof RawJson ? Buffer.from(out.text, 'utf8') : jsonBytes(out);
   }
 
   // ---- health ----
@@ -568,27 +640,29 @@ export class ClusterState {
     const s = this.pg.sum.stat_sum;
     if (s.num_objects_degraded > 0 && s.num_object_copies > 0) {
       const pct = ((100 * s.num_objects_degraded) / s.num_object_copies).toFixed(3);
-      const pgs = [...this.pg.pgStats.values()].filter((p) => String(p.state).includes('degraded'));
+      const degraded = (st: string) => st.includes('degraded');
+      const count = this.pg.countStates(degraded);
       warn(
         'PG_DEGRADED',
-        `Degraded data redundancy: ${s.num_objects_degraded}/${s.num_object_copies} objects degraded (${pct}%), ${pgs.length} pgs degraded`,
-        pgs.length,
-        pgs.slice(0, 50).map((p) => `pg ${p.pgid} is ${p.state}, acting [${(p.acting ?? []).join(',')}]`),
+        `Degraded data redundancy: ${s.num_objects_degraded}/${s.num_object_copies} objects degraded (${pct}%), ${count} pgs degraded`,
+        count,
+        this.pg.pgsInState(degraded, 50).map((row) => `pg ${this.pg.pgid(row)} is ${this.pg.stateOf(row)}, acting [${this.pg.acting(row).join(',')}]`),
       );
     }
-    const inactive = [...this.pg.pgStats.values()].filter((p) => !String(p.state).includes('active'));
-    if (inactive.length)
+    const inactive = (st: string) => !st.includes('active');
+    const inactiveCount = this.pg.countStates(inactive);
+    if (inactiveCount)
       warn(
         'PG_AVAILABILITY',
-        `Reduced data availability: ${inactive.length} pgs inactive`,
-        inactive.length,
-        inactive.slice(0, 50).map((p) => `pg ${p.pgid} is ${p.state}`),
+        `Reduced data availability: ${inactiveCount} pgs inactive`,
+        inactiveCount,
+        this.pg.pgsInState(inactive, 50).map((row) => `pg ${this.pg.pgid(row)} is ${this.pg.stateOf(row)}`),
       );
     // The rest of PGMap's checks: damaged PGs, full OSDs holding up recovery, scrub errors, unfound objects, ...
     const numInOsds = (osdMap?.osds ?? []).filter((o: Json) => o.in).length;
     for (const [code, c] of pgHealthChecks({
-      pgStats: this.pg.pgStats.values() as PgHealthInput['pgStats'],
-      osdStats: this.pg.osdStats.values() as PgHealthInput['osdStats'],
+      pgStats: this.pg.healthPgs(),
+      osdStats: this.pg.healthOsds(),
       sum: s,
       numInOsds,
       now: Date.now() / 1000,
@@ -615,8 +689,34 @@ export class ClusterState {
     return out;
   }
 
+  private healthRefreshedAt = 0;
+  private healthTimer: NodeJS.Timeout | null = null;
+
+  /**
+   * Health after a pg-stats batch: the checks pass over every PG, so at
+   * 100,000 PGs and several batches a second this runs at most once a
+   * second (get('health') still sees the latest: it settles a pending one).
+   */
+  private schedulePgHealth(): void {
+    if (this.healthTimer) return;
+    const wait = this.healthRefreshedAt + PG_HEALTH_EVERY_MS - Date.now();
+    if (wait <= 0) {
+      this.refreshHealth(true);
+      return;
+    }
+    this.healthTimer = setTimeout(() => this.refreshHealth(true), wait);
+    this.healthTimer.unref();
+  }
+
+  private settleHealth(): void {
+    if (this.healthTimer) this.refreshHealth(true);
+  }
+
   /** Recomputes the merged health document; publishes "health" when it changed. */
   private refreshHealth(publish: boolean): void {
+    if (this.healthTimer) clearTimeout(this.healthTimer);
+    this.healthTimer = null;
+    this.healthRefreshedAt = Date.now();
     const checks: Record<string, CheckJson> = {};
     const mon = this.maps.parsed<Json>('health_mon');
     for (const [code, c] of Object.entries<Json>(mon?.checks ?? {})) checks[code] = c as CheckJson;

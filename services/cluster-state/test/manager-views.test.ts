@@ -4,6 +4,7 @@
 // manager reports; `status` shows them), and PGs leaving the PGMap when
 // their pool's pg_num shrinks (pg_autoscaler's doing).
 import { fixture, json, parse, startTestServer } from './helpers';
+import { pgStatsReportFromJson } from '../../../lib/pgstats-json';
 
 const dump = fixture('mgrget-pg_dump.json');
 
@@ -12,7 +13,6 @@ const blank = {
   serviceDaemon: false,
   declare: [],
   undeclare: [],
-  values: [],
   stamp: 0,
   status: {},
   hasStatus: false,
@@ -30,11 +30,11 @@ describe('cluster-state views for the always-on modules', () => {
     const osdMap = fixture('mgrget-osd_map.json');
     await t.client.putMap({ name: 'osd_map', epoch: osdMap.epoch, json: json(osdMap) });
     // Each PG reported by its acting primary, as the OSDs would.
-    const byOsd = new Map<number, Record<string, unknown>>(dump.osd_stats.map((s: any) => [s.osd, {}]));
+    const byOsd = new Map<number, Record<string, any>>(dump.osd_stats.map((s: any) => [s.osd, {}]));
     for (const { pgid, ...rest } of dump.pg_stats) byOsd.get(rest.acting_primary)![pgid] = rest;
     const stats = [...byOsd].map(([osd, pg_stat]) => {
       const { osd: _id, ...osd_stat } = dump.osd_stats.find((s: any) => s.osd === osd);
-      return { osd, epoch: 27, stamp: 1795585700, json: json({ pg_stat, osd_stat, pool_stat: {} }) };
+      return { osd, epoch: 27, stamp: 1795585700, report: pgStatsReportFromJson({ pg_stat, osd_stat, pool_stat: {} }) };
     });
     await t.client.ingestPgStats({ stats });
   });

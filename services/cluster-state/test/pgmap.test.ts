@@ -5,6 +5,12 @@
 import { Status } from 'nice-grpc';
 import { shapeDiff } from '../../../lib/testing/shape';
 import { startTestServer, fixture, json, parse, failure } from './helpers';
+import { pgStatsReportFromJson } from '../../../lib/pgstats-json';
+import { PgStatsReport } from '../../../lib/gen/ceph/mgr/v1/pg_stats';
+import { ClusterStateServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import { makeClient, openChannel } from '../../../lib/client';
+import { asBytes, normalized } from '../../../lib/raw-methods';
+import { WireWriter } from '../../../lib/wire';
 
 const dump = fixture('mgrget-pg_dump.json');
 const STAMP = 1795585700;
@@ -18,7 +24,7 @@ function reportsFrom(pgStats: any[], stamp: number) {
   }
   return [...byOsd.entries()].map(([osd, pg_stat]) => {
     const { osd: _id, ...osd_stat } = dump.osd_stats.find((s: any) => s.osd === osd);
-    return { osd, epoch: 27, stamp, json: json({ pg_stat, osd_stat, pool_stat: {} }) };
+    return { osd, epoch: 27, stamp, report: pgStatsReportFromJson({ pg_stat, osd_stat, pool_stat: {} }) };
   });
 }
 
@@ -127,20 +133,49 @@ describe('cluster-state PGMap', () => {
 
   it('rejects malformed reports with reasons and applies the good ones', async () => {
     const before = await get('pg_summary');
+    const good = reportsFrom(dump.pg_stats, STAMP + 20)[0].report;
+    const noState = pgStatsReportFromJson({ pg_stat: { '1.0': { acting: [2] } } });
+    const noPgid = PgStatsReport.fromPartial({ pgStats: [{ state: 'active+clean' }] });
+    const truncated = Buffer.from(PgStatsReport.encode(good).finish()).subarray(0, 100);
     const res = await t.client.ingestPgStats({
       stats: [
-        { osd: 0, epoch: 27, stamp: STAMP + 20, json: Buffer.from('{bad') },
-        { osd: 1, epoch: 27, stamp: STAMP + 20, json: json({ pg_stat: { 'not-a-pg': { state: 'active' } } }) },
-        { osd: 2, epoch: 27, stamp: STAMP + 20, json: json({ pg_stat: { '1.0': { acting: [2] } } }) },
+        { osd: 0, epoch: 27, stamp: STAMP + 20, json: json({ pg_stat: {} }) },
+        { osd: 1, epoch: 27, stamp: STAMP + 20, report: noState },
+        { osd: 2, epoch: 27, stamp: STAMP + 20, report: noPgid },
+        { osd: 1, epoch: 27, stamp: STAMP + 20 },
+        { osd: -1, epoch: 27, stamp: STAMP + 20, report: good },
       ],
     });
     expect(res.applied).toBe(0);
     expect(res.rejected).toEqual([
-      expect.stringMatching(/osd.0: JSON does not parse/),
-      expect.stringMatching(/'not-a-pg' is not a pgid/),
-      expect.stringMatching(/pg 1.0 has no "state"/),
+      expect.stringMatching(/osd.0: pg stats as JSON \(OsdPgStats.json\) are no longer accepted: send the typed report/),
+      expect.stringMatching(/osd.1: pg stats do not decode: pg 1.0 has no state/),
+      expect.stringMatching(/osd.2: pg stats do not decode: a pg_stat has no pgid/),
+      expect.stringMatching(/osd.1: the entry has no report/),
+      expect.stringMatching(/osd id must be a non-negative whole number/),
     ]);
     expect(await get('pg_summary')).toEqual(before);
+    // bytes that do not decode: the entry is refused, the others apply
+    const def = normalized(ClusterStateServiceDefinition);
+    const channel = openChannel(t.handle.address);
+    const raw = makeClient({ ...def, ingestPgStats: { ...def.ingestPgStats, requestSerialize: asBytes } }, channel);
+    const request = new WireWriter();
+    for (const r of [truncated, PgStatsReport.encode(good).finish()]) {
+      request.bytesField(
+        1,
+        new WireWriter()
+          .tag(1, 0)
+          .varint32(0)
+          .tag(3, 1)
+          .double(STAMP + 25)
+          .bytesField(5, r)
+          .finish(),
+      );
+    }
+    const res2 = await raw.ingestPgStats(request.finish());
+    channel.close();
+    expect(res2.applied).toBe(1);
+    expect(res2.rejected).toEqual([expect.stringMatching(/osd.0: pg stats do not decode: .*runs past the end/)]);
   });
 
   it('raises PG health checks from degraded PGs', async () => {

@@ -3,6 +3,7 @@
 import { SimCluster } from '../../../sim/cluster';
 import { shapeDiff } from '../../../lib/testing/shape';
 import { startTestServer, fixture, json, parse } from './helpers';
+import { pgStatsReportFromJson } from '../../../lib/pgstats-json';
 
 describe('cluster-state fed by the simulator (1,000 OSDs)', () => {
   let t: Awaited<ReturnType<typeof startTestServer>>;
@@ -15,7 +16,7 @@ describe('cluster-state fed by the simulator (1,000 OSDs)', () => {
     await t.client.putMap({ name: 'crush_map', epoch: 1, json: json(sim.crushMap()) });
     await t.client.putMap({ name: 'osd_metadata', epoch: 1, json: json(sim.osdMetadata()) });
     for (const stamp of [1795585700, 1795585705]) {
-      const stats = sim.osds.map((o) => ({ osd: o.id, epoch: osdMap.epoch, stamp, json: json(sim.osdPgStats(o.id, stamp)) }));
+      const stats = sim.osds.map((o) => ({ osd: o.id, epoch: osdMap.epoch, stamp, report: pgStatsReportFromJson(sim.osdPgStats(o.id, stamp)) }));
       const res = await t.client.ingestPgStats({ stats });
       expect(res.rejected).toEqual([]);
       expect(res.applied).toBe(1000);

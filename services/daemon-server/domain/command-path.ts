@@ -1,6 +1,6 @@
 // The command path (Ceph's DaemonServer::handle_command): the prefix is
 // looked up among daemon-server's own commands (commands.ts) and
-// module-host's (cached), caps are
+// module-host's (command-table.ts: indexed by prefix, refreshed behind), caps are
 // checked, arguments validated against the descriptor, then the command
 // runs natively or in its module. Every decision is logged on the audit
 // channel. No gRPC here: call-level refusals are Refusals, peers' failures
@@ -9,7 +9,8 @@ import * as prom from 'prom-client';
 import type { Logger } from '../../../lib/log';
 import type { CommandDescriptor, CommandResult } from '../../../lib/gen/ceph/mgr/v1/common';
 import type { ModuleStatus } from '../../../lib/gen/ceph/mgr/v1/module_host';
-import { ArgumentError, CommandSignature, parseSignature, usage, validateArgs } from '../../../lib/command-descriptor';
+import { ArgumentError, parseSignature, usage, validateArgs } from '../../../lib/command-descriptor';
+import { CommandTable, CommandEntry as TableEntry } from './command-table';
 import { Caller, isCapable } from './auth';
 import { CommandFailure, PeerFailure, Refusal } from './errors';
 import { EINVAL, EIO, ENOENT } from '../../../lib/errno';
@@ -18,17 +19,13 @@ import type { Monitors } from './monitor/monitors';
 import type { MgrLocalConfig, NativeCommand, NativeContext, StandbyApi } from './native';
 
 /** One row of the command table: a descriptor with its parsed signature and where it runs. */
-export interface CommandEntry {
-  desc: CommandDescriptor;
-  sig: CommandSignature;
-  native?: NativeCommand;
-}
+export type CommandEntry = TableEntry<NativeCommand>;
 
 /** What the command path needs from this manager's module-host. */
 export interface ModuleHostApi {
   /** Rejects with a PeerFailure ('deadline' past timeoutMs, 'cancelled' when signal aborts, 'unavailable'). */
   handleCommand(
-    req: { prefix: string; args: string; inbuf: Uint8Array; entity: string },
+    req: { prefix: string; args: string; inbuf: Uint8Array; entity: string; module: string },
     call: { timeoutMs: number; signal?: AbortSignal },
   ): Promise<{ result?: CommandResult; module: string }>;
   listCommands(): Promise<CommandDescriptor[]>;
@@ -113,12 +110,17 @@ function jsonDepth(value: unknown, limit: number): number {
 }
 
 export class CommandPath {
-  private moduleCommands: { at: number; entries: CommandEntry[] } | null = null;
-  /** Why module-host's command list could not be had, while it cannot. */
-  private moduleListError: string | null = null;
+  private readonly table: CommandTable<NativeCommand>;
   private readonly m: { commands: prom.Counter; denied: prom.Counter };
 
   constructor(private readonly d: CommandPathDeps) {
+    const mh = d.moduleHost;
+    this.table = new CommandTable<NativeCommand>({
+      native: NATIVE_ENTRIES,
+      listModuleCommands: mh ? () => mh.listCommands() : null,
+      ttlMs: d.moduleCommandsTtlMs,
+      onWarn: (msg, fields) => d.log.warn(msg, fields),
+    });
     const r = [d.registry];
     this.m = {
       commands: new prom.Counter({
@@ -131,33 +133,8 @@ export class CommandPath {
     };
   }
 
-  private async moduleEntries(force = false): Promise<CommandEntry[]> {
-    const mh = this.d.moduleHost;
-    if (!mh) return [];
-    const now = Date.now();
-    if (!force && this.moduleCommands && now - this.moduleCommands.at < this.d.moduleCommandsTtlMs) return this.moduleCommands.entries;
-    try {
-      const descs = await mh.listCommands();
-      const entries: CommandEntry[] = [];
-      for (const desc of descs) {
-        try {
-          entries.push({ desc, sig: parseSignature(desc.cmd) });
-        } catch (e) {
-          this.d.log.warn('module command has a bad descriptor; skipped', { module: desc.module, cmd: desc.cmd, error: (e as Error).message });
-        }
-      }
-      this.moduleCommands = { at: now, entries };
-      this.moduleListError = null;
-      return entries;
-    } catch (e) {
-      this.d.log.warn('cannot list module commands', { error: (e as Error).message });
-      this.moduleListError = (e as Error).message;
-      return this.moduleCommands?.entries ?? [];
-    }
-  }
-
   async allCommands(): Promise<CommandEntry[]> {
-    return [...NATIVE_ENTRIES, ...(await this.moduleEntries())];
+    return this.table.all();
   }
 
   /**
@@ -225,20 +202,16 @@ export class CommandPath {
       throw new Refusal('invalid', `args.prefix '${String(args.prefix)}' does not match prefix '${prefix}'`);
     }
 
-    let candidates = (await this.allCommands()).filter((e) => e.sig.prefix === prefix);
-    if (!candidates.length && this.d.moduleHost) {
-      // A module may have just been enabled: look once more past the cache.
-      candidates = (await this.moduleEntries(true)).filter((e) => e.sig.prefix === prefix);
-    }
+    const candidates = await this.table.lookup(prefix);
     // A manager's module-host sends its modules' commands (sendCommand) as
     // mgr.<name>, naming the module in x-mgr-on-behalf-of: audit shows both.
     const log = this.d.log.child({ entity: caller.entity, prefix, ...(onBehalfOf ? { on_behalf_of: onBehalfOf } : {}) });
-    if (!candidates.length && this.moduleListError && !this.moduleCommands) {
+    if (!candidates.length && this.table.listError && !this.table.hasModuleList) {
       // Not a native command, and module-host cannot say whether it is one
       // of the modules': the failure is module-host's, not the command's.
       throw new Refusal(
         'unavailable',
-        `module-host is unavailable (${this.moduleListError}): '${prefix}' is not a native command and the modules' commands cannot be listed`,
+        `module-host is unavailable (${this.table.listError}): '${prefix}' is not a native command and the modules' commands cannot be listed`,
       );
     }
     if (!candidates.length) {
@@ -283,7 +256,7 @@ export class CommandPath {
       result = await this.runNative(chosen.native, validated, inbuf, caller);
       this.m.commands.inc({ route: 'native', retcode: String(result.retcode) });
     } else {
-      result = await this.runModule(prefix, validated, inbuf, caller, signal);
+      result = await this.runModule(prefix, chosen.desc.module, validated, inbuf, caller, signal);
       this.m.commands.inc({ route: 'module', retcode: String(result.retcode) });
     }
     if (result.retcode !== 0) log.info('command failed', { retcode: result.retcode, stderr: result.stderr.slice(0, 200) });
@@ -321,6 +294,7 @@ export class CommandPath {
 
   private async runModule(
     prefix: string,
+    module: string,
     args: Record<string, unknown>,
     inbuf: Uint8Array,
     caller: Caller,
@@ -329,7 +303,7 @@ export class CommandPath {
     const mh = this.d.moduleHost!;
     try {
       const res = await mh.handleCommand(
-        { prefix, args: JSON.stringify({ prefix, ...args }), inbuf, entity: caller.entity },
+        { prefix, args: JSON.stringify({ prefix, ...args }), inbuf, entity: caller.entity, module },
         { timeoutMs: this.d.commandTimeoutMs, signal },
       );
       return res.result ?? { retcode: EIO, stdout: '', stderr: 'module-host returned no result' };

@@ -2,11 +2,13 @@
 // cluster-state in batches; pg stats wait in a bounded queue. One flush is in
 // flight at a time; a failed flush is retried with whatever arrived meanwhile
 // merged on top (newest values win).
-import type { DaemonReport, OsdPgStats } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import type { DaemonReport } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import { entryBytes, PgStatsEntry } from './forward';
 
 export interface IngestSink {
   reportDaemons(reports: DaemonReport[]): Promise<{ applied: number; rejected: string[] }>;
-  ingestPgStats(stats: OsdPgStats[]): Promise<{ applied: number; rejected: string[] }>;
+  /** The entries' reports go on as they came (domain/forward.ts). */
+  ingestPgStats(stats: PgStatsEntry[]): Promise<{ applied: number; rejected: string[] }>;
   setDaemonsStale(stale: string[], fresh: string[]): Promise<void>;
 }
 
@@ -26,7 +28,7 @@ export interface IngestOptions {
   maxPendingPgStats: number;
   /**
    * Bounds on one forwarding call (default 512 daemons / 4 MB of reports,
-   * 256 pg-stats entries): what is left goes in the next call at once. One
+   * 256 pg-stats entries / 4 MB): what is left goes in the next call at once. One
    * huge call (10,000 sessions declaring their counters at start is ~40 MB)
    * would take longer than the keepalive and fail whole, again and again.
    */
@@ -40,7 +42,7 @@ export interface IngestOptions {
 
 /** A cheap upper estimate of a report's encoded size, for batch bounds. */
 function approxReportBytes(r: DaemonReport): number {
-  let n = 64 + r.daemon.length + r.values.length * 11;
+  let n = 64 + r.daemon.length + r.values.length * 11 + (r.counterValues?.length ?? 0);
   for (const d of r.declare) n += 32 + d.path.length + d.description.length + d.nick.length;
   for (const [k, v] of Object.entries(r.metadata)) n += 8 + k.length + v.length;
   return n;
@@ -74,12 +76,17 @@ export function mergeReports(older: DaemonReport, newer: DaemonReport): DaemonRe
   if (newer.opened) return { ...newer }; // a new session forgets all that came before
   if (older.closed) return null;
   if (older.undeclare.length || newer.undeclare.length) return null;
+  const newerValues = !!newer.counterValues?.length || newer.values.length > 0;
+  const olderValues = !!older.counterValues?.length || older.values.length > 0;
+  // older values fit only the older schema: new declares without values stay apart
+  if (newer.declare.length && !newerValues && olderValues) return null;
   return {
     ...older,
     metadata: Object.keys(newer.metadata).length ? newer.metadata : older.metadata,
     declare: [...older.declare, ...newer.declare],
-    values: newer.values.length ? newer.values : older.values,
-    stamp: newer.values.length ? newer.stamp : older.stamp,
+    values: newerValues ? newer.values : older.values,
+    counterValues: newerValues ? newer.counterValues : older.counterValues,
+    stamp: newerValues ? newer.stamp : older.stamp,
     status: newer.hasStatus ? newer.status : older.status,
     hasStatus: older.hasStatus || newer.hasStatus,
     taskStatus: Object.keys(newer.taskStatus).length ? newer.taskStatus : older.taskStatus,
@@ -91,7 +98,7 @@ export function mergeReports(older: DaemonReport, newer: DaemonReport): DaemonRe
 export class Ingest {
   /** Per daemon, the reports still to send (normally one). */
   private pending = new Map<string, DaemonReport[]>();
-  private pgQueue: OsdPgStats[] = [];
+  private pgQueue: PgStatsEntry[] = [];
   private pgWaiters: Array<() => void> = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
@@ -128,7 +135,7 @@ export class Ingest {
       const last = list[list.length - 1];
       const merged = mergeReports(last, report);
       if (merged) {
-        if (last.values.length && report.values.length) this.opts.counters?.coalesced(1);
+        if ((last.values.length || last.counterValues?.length) && (report.values.length || report.counterValues?.length)) this.opts.counters?.coalesced(1);
         if (report.opened) list.splice(0, list.length, merged);
         else list[list.length - 1] = merged;
       } else list.push(report);
@@ -142,7 +149,7 @@ export class Ingest {
   }
 
   /** Queues pg stats; the caller checks hasPgRoom() (or waits with waitForPgRoom) first. */
-  addPgStats(stats: OsdPgStats): void {
+  addPgStats(stats: PgStatsEntry): void {
     this.heard(`osd.${stats.osd}`, false);
     this.pgQueue.push(stats);
     if (this.pgQueue.length >= Math.max(1, Math.floor(this.opts.maxPendingPgStats / 4))) void this.flush();
@@ -207,11 +214,25 @@ export class Ingest {
     return batch;
   }
 
+  /** Takes the oldest pg stats, up to the batch bounds (entries and bytes). */
+  private takePgBatch(): PgStatsEntry[] {
+    const maxEntries = this.opts.maxBatchPgStats ?? 256;
+    const maxBytes = this.opts.maxBatchBytes ?? 4 * 1024 * 1024;
+    let n = 0;
+    let bytes = 0;
+    while (n < this.pgQueue.length && n < maxEntries) {
+      bytes += entryBytes(this.pgQueue[n]);
+      if (n > 0 && bytes > maxBytes) break;
+      n++;
+    }
+    return this.pgQueue.splice(0, n);
+  }
+
   /** ok: false when cluster-state could not be reached; more: a bound left something for the next call. */
   private async doFlush(): Promise<{ ok: boolean; more: boolean }> {
     let ok = true;
     const batch = this.takeBatch();
-    const pg = this.pgQueue.splice(0, this.opts.maxBatchPgStats ?? 256);
+    const pg = this.takePgBatch();
     const more = this.pending.size > 0 || this.pgQueue.length > 0;
     const reports = [...batch.values()].flat();
     if (reports.length) {

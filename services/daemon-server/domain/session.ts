@@ -1,7 +1,10 @@
 // One daemon session's counter schema: counters are declared once, then
-// every report carries packed values in declaration order. Long-running
-// averages (type & 4) take two slots (sum, count).
+// every report carries their values in Ceph's packed layout
+// (lib/counter-values.ts: sorted paths, long-running averages three
+// values). daemon-server only checks the length; the bytes go on untouched.
 import type { PerfCounterType } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import { checkPacked } from '../../../lib/counter-values';
+import { SharedRegistry } from '../../../lib/shared-schema';
 
 export const PERFCOUNTER_LONGRUNAVG = 4;
 
@@ -17,64 +20,76 @@ export function checkDaemonName(name: string): string | null {
 
 export class SchemaError extends Error {}
 
+/** Ceph's packed values a counter takes: long-running averages three (sum, avgcount, avgcount2). */
+const packedSlots = (type: number) => ((type & PERFCOUNTER_LONGRUNAVG) !== 0 ? 3 : 1);
+
+/** A declared set of counters (path -> Ceph's type bits, in declaration order), shared by the sessions that declared it. */
+interface DeclaredSet {
+  types: ReadonlyMap<string, number>;
+  /** Values a report carries for it. */
+  slots: number;
+}
+
+const EMPTY_SET: DeclaredSet = { types: new Map(), slots: 0 };
+const declaredSets = new SharedRegistry<DeclaredSet>();
+
+function declaredSet(types: Map<string, number>): DeclaredSet {
+  if (!types.size) return EMPTY_SET;
+  let key = '';
+  for (const [path, type] of types) key += `${path}\u0000${type}\u0000`;
+  return declaredSets.get(key, () => {
+    let slots = 0;
+    for (const type of types.values()) slots += packedSlots(type);
+    return { types, slots };
+  });
+}
+
 export class SessionSchema {
-  private paths: string[] = [];
-  private types = new Map<string, number>();
-  /** Values a report must carry now, kept so the common report is checked in O(1). */
-  private slotCount = 0;
+  private set: DeclaredSet = EMPTY_SET;
 
   get slots(): number {
-    return this.slotCount;
+    return this.set.slots;
   }
 
   get size(): number {
-    return this.paths.length;
+    return this.set.types.size;
   }
 
   /**
    * Checks a report against the schema as it would be after its declares and
-   * undeclares, without changing anything; apply() commits it.
+   * undeclares, without changing anything; apply() commits it. `values` is
+   * the report's counter_values (Ceph's packed layout); empty or absent
+   * means "no values this time".
    */
-  check(declare: PerfCounterType[], undeclare: string[], packedLength: number): void {
+  check(declare: PerfCounterType[], undeclare: string[], values: Uint8Array | undefined): void {
     if (!declare.length && !undeclare.length) {
       // Almost every report: values only, for the schema as it stands.
-      if (packedLength !== 0 && packedLength !== this.slotCount) {
-        throw new SchemaError(`packed has ${packedLength} values but the declared schema (${this.paths.length} counters) needs ${this.slotCount}`);
-      }
+      const problem = values?.length ? checkPacked(values, this.set.slots) : null;
+      if (problem) throw new SchemaError(`${problem} (${this.set.types.size} counters declared)`);
       return;
     }
-    const next = new Set(this.paths);
-    const types = new Map(this.types);
+    const next = this.next(declare, undeclare);
+    let slots = 0;
+    for (const type of next.values()) slots += packedSlots(type);
+    const problem = values?.length ? checkPacked(values, slots) : null;
+    if (problem) throw new SchemaError(`${problem} (${next.size} counters declared)`);
+  }
+
+  apply(declare: PerfCounterType[], undeclare: string[]): void {
+    if (declare.length || undeclare.length) this.set = declaredSet(this.next(declare, undeclare));
+  }
+
+  private next(declare: PerfCounterType[], undeclare: string[]): Map<string, number> {
+    const next = new Map(this.set.types);
     for (const t of declare) {
       if (!t.path) throw new SchemaError('a declared counter has an empty path');
       if (next.has(t.path)) throw new SchemaError(`counter '${t.path}' is already declared on this session`);
-      next.add(t.path);
-      types.set(t.path, t.type);
+      next.set(t.path, t.type);
     }
     for (const p of undeclare) {
       if (!next.has(p)) throw new SchemaError(`cannot undeclare '${p}': it is not declared on this session`);
       next.delete(p);
     }
-    let slots = 0;
-    for (const p of next) slots += (types.get(p)! & PERFCOUNTER_LONGRUNAVG) !== 0 ? 2 : 1;
-    // An empty packed list means "no values this time"; otherwise it must fit exactly.
-    if (packedLength !== 0 && packedLength !== slots) {
-      throw new SchemaError(`packed has ${packedLength} values but the declared schema (${next.size} counters) needs ${slots}`);
-    }
-  }
-
-  apply(declare: PerfCounterType[], undeclare: string[]): void {
-    for (const t of declare) {
-      this.paths.push(t.path);
-      this.types.set(t.path, t.type);
-    }
-    if (undeclare.length) {
-      const gone = new Set(undeclare);
-      this.paths = this.paths.filter((p) => !gone.has(p));
-      for (const p of gone) this.types.delete(p);
-    }
-    let n = 0;
-    for (const p of this.paths) n += (this.types.get(p)! & PERFCOUNTER_LONGRUNAVG) !== 0 ? 2 : 1;
-    this.slotCount = n;
+    return next;
   }
 }

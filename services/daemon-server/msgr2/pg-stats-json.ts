@@ -1,9 +1,9 @@
 // An OSD's MPGStats (lib/ceph/messages/pg-stats.ts, as it came on the wire)
-// in the shape the ingest path takes today (OsdPgStats.json: `ceph pg dump`'s
-// pg_stat_t, osd_stat_t and store_statfs_t JSON, as Ceph's dump() methods
-// write them). The one adapter between the wire and ingest for pg stats:
-// when ingest takes typed pg stats, this file is replaced by a mapping to
-// them and nothing else changes.
+// as `ceph pg dump`'s pg_stat_t, osd_stat_t and store_statfs_t JSON, as
+// Ceph's dump() methods write them. Ingest takes typed pg stats
+// (PgStatsReport): start.ts turns this JSON into one with
+// lib/pgstats-json.ts. A direct MPGStats -> PgStatsReport mapping would
+// replace both steps.
 // Sources: src/osd/osd_types.cc (pg_stat_t::dump, object_stat_sum_t::dump,
 // osd_stat_t::dump, store_statfs_t::dump, pg_shard_t, eversion_t, pg_t),
 // src/include/utime.h (utime_t as a dump writes it).

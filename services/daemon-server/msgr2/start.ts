@@ -15,6 +15,8 @@ import type { MgrLocalConfig } from '../domain/native';
 import { CommandDoor } from './commands';
 import { Msgr2FrontDoor } from './front-door';
 import { pgStatsJson } from './pg-stats-json';
+import { PgStatsReport } from '../../../lib/gen/ceph/mgr/v1/pg_stats';
+import { pgStatsReportFromJson } from '../../../lib/pgstats-json';
 
 export interface FrontDoorSettings {
   /** Where to listen (MGR_HOST). */
@@ -105,7 +107,9 @@ export async function startFrontDoor(s: FrontDoorSettings, d: FrontDoorDeps): Pr
           }
           return false;
         }
-        d.ingest.addPgStats({ osd, epoch: m.epoch, stamp: Date.now() / 1000, json: pgStatsJson(osd, m) });
+        // Through Ceph's JSON shapes for now (pg-stats-json.ts): the direct MPGStats -> PgStatsReport mapping is the next step.
+        const report = PgStatsReport.encode(pgStatsReportFromJson(JSON.parse(pgStatsJson(osd, m).toString('utf8')))).finish();
+        d.ingest.addPgStats({ osd, epoch: m.epoch, stamp: Date.now() / 1000, report });
         return true;
       },
     },

@@ -3,6 +3,7 @@
 import { createServer, Server, Status } from 'nice-grpc';
 import { shapeDiff } from '../../../lib/testing/shape';
 import { ModuleHostServiceDefinition, ModuleHostServiceImplementation } from '../../../lib/gen/ceph/mgr/v1/module_host';
+import { pgStatsReportFromJson } from '../../../lib/pgstats-json';
 import { until } from '../../../lib/testing/wait';
 import { startStack, SessionDriver, fixture, eventually } from './helpers';
 
@@ -59,7 +60,7 @@ describe('commands', () => {
     const drivers = [0, 1, 2].map((i) => {
       const s = new SessionDriver(t.client, t.admin);
       s.send({ $case: 'open', value: { daemonName: `osd.${i}`, serviceName: '', serviceDaemon: false, metadata: {}, daemonStatus: {} } });
-      s.send({ $case: 'pgStats', value: { epoch: t.sim.epoch, json: Buffer.from(JSON.stringify(t.sim.osdPgStats(i, 1795585000))) } });
+      s.send({ $case: 'pgStats', value: { epoch: t.sim.epoch, json: Buffer.alloc(0), report: pgStatsReportFromJson(t.sim.osdPgStats(i, 1795585000)) } });
       s.send({ $case: 'close', value: {} });
       s.end();
       return s;

@@ -3,9 +3,17 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { isCapable, loadOrCreateKeyring, mayOpenSession, parseCaps, parsePrincipals as parseKeyring } from '../domain/auth';
+import { parseSignature } from '../../../lib/command-descriptor';
+import { CommandTable } from '../domain/command-table';
 import { emptyReport, Ingest, IngestSink } from '../domain/ingest';
-import type { DaemonReport, OsdPgStats } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import type { DaemonReport } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import type { PgStatsEntry } from '../domain/forward';
 import { until } from '../../../lib/testing/wait';
+import { getEventListeners } from 'events';
+import * as prom from 'prom-client';
+import { createLogger } from '../../../lib/log';
+import type { SessionFrame } from '../../../lib/session-wire';
+import { Sessions } from '../domain/sessions';
 
 describe('caps', () => {
   const can = (caps: string, req: Partial<Parameters<typeof isCapable>[1]>) =>
@@ -61,7 +69,7 @@ describe('caps', () => {
 
 describe('ingest', () => {
   function fakeSink() {
-    const calls = { reports: [] as DaemonReport[][], pg: [] as OsdPgStats[][], stale: [] as Array<[string[], string[]]> };
+    const calls = { reports: [] as DaemonReport[][], pg: [] as PgStatsEntry[][], stale: [] as Array<[string[], string[]]> };
     let fail = false;
     let hold: Promise<void> | null = null;
     const sink: IngestSink = {
@@ -84,7 +92,7 @@ describe('ingest', () => {
     return { sink, calls, setFail: (f: boolean) => (fail = f), setHold: (p: Promise<void> | null) => (hold = p) };
   }
   const report = (daemon: string, values: number[]): DaemonReport => ({ ...emptyReport(daemon), values, stamp: values[0] });
-  const pg = (osd: number): OsdPgStats => ({ osd, epoch: 1, stamp: 0, json: Buffer.from('{}') });
+  const pg = (osd: number): PgStatsEntry => ({ osd, epoch: 1, stamp: 0, report: Buffer.from([0x12, 0]) });
 
   it('coalesces per daemon (newest values win) and sends one batch per flush', async () => {
     const f = fakeSink();
@@ -189,5 +197,98 @@ describe('ingest', () => {
     expect(await ing.checkStale(5000)).toEqual({ stale: [], fresh: [] });
     ing.addReport(report('osd.1', [3]));
     expect(await ing.checkStale(5000)).toEqual({ stale: [], fresh: ['osd.1'] });
+  });
+});
+
+describe('command table', () => {
+  const desc = (cmd: string, module = 'm') => ({ cmd, desc: '', perm: 'r', module, poll: false });
+  it('never waits for module-host while it has a list: an expired one is served and refreshed behind', async () => {
+    let now = 0;
+    let calls = 0;
+    let list = [desc('hello'), desc('fs status name=fs,type=CephString,req=false', 'status')];
+    let release: (() => void) | null = null;
+    const table = new CommandTable<string>({
+      native: [{ desc: desc('pg stat', 'mgr'), sig: parseSignature('pg stat'), native: 'pgstat' }],
+      listModuleCommands: async () => {
+        calls++;
+        if (release === null && calls > 1) await new Promise<void>((r) => (release = r));
+        return list;
+      },
+      ttlMs: 1000,
+      onWarn: () => undefined,
+      now: () => now,
+    });
+    expect((await table.lookup('hello')).map((e) => e.desc.module)).toEqual(['m']);
+    expect((await table.lookup('pg stat'))[0].native).toBe('pgstat');
+    expect((await table.lookup('fs status'))[0].desc.module).toBe('status');
+    expect(calls).toBe(1);
+    // expired: served from the cache while the refresh is held up
+    now = 5000;
+    list = [desc('hello', 'other')];
+    expect((await table.lookup('hello'))[0].desc.module).toBe('m');
+    expect(calls).toBe(2);
+    release!();
+    await until('the refresh', async () => (await table.lookup('hello'))[0].desc.module === 'other');
+    // an unknown prefix looks past the cache once
+    list = [desc('hello', 'other'), desc('new thing')];
+    expect((await table.lookup('new thing')).length).toBe(1);
+    expect(await table.lookup('nobody has this')).toEqual([]);
+  });
+
+  it('keeps its list when module-host cannot answer', async () => {
+    let fail = false;
+    const warnings: string[] = [];
+    const table = new CommandTable<string>({
+      native: [],
+      listModuleCommands: async () => {
+        if (fail) throw new Error('unavailable');
+        return [desc('hello')];
+      },
+      ttlMs: 0,
+      onWarn: (m) => warnings.push(m),
+    });
+    expect(await table.lookup('hello')).toHaveLength(1);
+    fail = true;
+    expect(await table.lookup('hello')).toHaveLength(1);
+    await until('a warning', async () => warnings.includes('cannot list module commands'));
+    expect(await table.lookup('hello')).toHaveLength(1);
+  });
+});
+
+describe('Sessions', () => {
+  it('holds one listener on the shutdown signal however many streams are read, and shutdown ends them all', async () => {
+    const shutdown = new AbortController();
+    const sink: IngestSink = {
+      reportDaemons: async (r) => ({ applied: r.length, rejected: [] }),
+      ingestPgStats: async (s) => ({ applied: s.length, rejected: [] }),
+      setDaemonsStale: async () => {},
+    };
+    const ingest = new Ingest({ sink, flushIntervalMs: 1e6, flushAtPending: 1e6, maxPendingPgStats: 10 });
+    const sessions = new Sessions({
+      log: createLogger({ test: 'sessions' }, 'error'),
+      registry: new prom.Registry(),
+      ingest,
+      shutdownSignal: shutdown.signal,
+      statsPeriod: () => 5,
+      statsThreshold: () => 5,
+      pgBackpressureMs: 1000,
+    });
+    const caller = { entity: 'client.admin', grants: [{ kind: 'all' as const }] };
+    const callEnded = new AbortController(); // the callers stay; only the server stops
+    // a daemon's stream: open, then nothing more until it is ended
+    async function* requests(n: number): AsyncGenerator<SessionFrame> {
+      yield { msg: { $case: 'open', value: { daemonName: `osd.${n}`, serviceName: '', serviceDaemon: false, metadata: {}, daemonStatus: {} } } };
+      await new Promise(() => {});
+    }
+    const streams = Array.from({ length: 50 }, (_, n) => sessions.serve(requests(n), caller, callEnded.signal));
+    // each stream answers its open with configure
+    const first = await Promise.all(streams.map((s) => s.next()));
+    expect(first.every((r) => !r.done && r.value.msg?.$case === 'configure')).toBe(true);
+    expect(sessions.sessionCount).toBe(50);
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(1);
+    shutdown.abort();
+    const ends = await Promise.all(streams.map((s) => s.next()));
+    expect(ends.every((r) => r.done)).toBe(true);
+    expect(sessions.sessionCount).toBe(0);
   });
 });

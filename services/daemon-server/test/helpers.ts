@@ -7,6 +7,7 @@ import { Metadata } from 'nice-grpc';
 import { openChannel, makeClient } from '../../../lib/client';
 import { ClusterStateServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { DaemonServerServiceDefinition, SessionRequest, SessionResponse } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
+import { DaemonServerClientDefinition } from '../../../lib/session-wire';
 import { startClusterState } from '../../cluster-state/server';
 import { SimCluster } from '../../../sim/cluster';
 import { parseKeyring } from '../../../lib/keyring';
@@ -48,7 +49,7 @@ export async function startStack(opts: Partial<DaemonServerOptions> = {}) {
   });
   const keyring = parseKeyring(fs.readFileSync(keyringPath, 'utf8'));
   const channel = openChannel(ds.address);
-  const client = makeClient(DaemonServerServiceDefinition, channel);
+  const client = makeClient(DaemonServerClientDefinition, channel);
   const creds = (entity = 'client.admin', key = keyring.get(entity)?.key ?? '') => {
     const md = Metadata();
     md.set('x-mgr-entity', entity);
@@ -78,7 +79,7 @@ export async function startStack(opts: Partial<DaemonServerOptions> = {}) {
 
 /** Drives one Session stream by hand: send() requests, next() responses, end(). */
 export class SessionDriver {
-  private queue: SessionRequest[] = [];
+  private queue: Array<SessionRequest | Uint8Array> = [];
   private wake: (() => void) | null = null;
   private done = false;
   private responses: AsyncIterator<SessionResponse>;
@@ -87,10 +88,13 @@ export class SessionDriver {
   private received: SessionResponse[] = [];
   private waiters: Array<() => void> = [];
 
-  constructor(client: { session(req: AsyncIterable<SessionRequest>, opts: { metadata: Metadata }): AsyncIterable<SessionResponse> }, metadata: Metadata) {
+  constructor(
+    client: { session(req: AsyncIterable<SessionRequest | Uint8Array>, opts: { metadata: Metadata }): AsyncIterable<SessionResponse> },
+    metadata: Metadata,
+  ) {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the request generator below is a function*, which has its own this
     const self = this;
-    async function* requests(): AsyncGenerator<SessionRequest> {
+    async function* requests(): AsyncGenerator<SessionRequest | Uint8Array> {
       while (true) {
         while (self.queue.length) yield self.queue.shift()!;
         if (self.done) return;
@@ -117,6 +121,12 @@ export class SessionDriver {
 
   send(msg: SessionRequest['msg']): void {
     this.queue.push({ msg });
+    this.wake?.();
+  }
+
+  /** Sends a message encoded by hand (e.g. one that does not decode). */
+  sendRaw(bytes: Uint8Array): void {
+    this.queue.push(bytes);
     this.wake?.();
   }
 

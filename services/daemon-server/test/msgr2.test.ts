@@ -196,7 +196,9 @@ describe('the msgr2 front door on loopback', () => {
     expect(shapeDiff(mine.get(pgIdString(m.pgStat[0].pgid)), fixture.pg_stats[0])).toEqual([]);
     const osd0 = dump.osd_stats.find((o: { osd: number }) => o.osd === 0);
     expect(osd0).toMatchObject({ up_from: m.osdStat.up_from, hb_peers: m.osdStat.hb_peers, statfs: { total: Number(m.osdStat.statfs.total) } });
-    expect(shapeDiff(osd0, fixture.osd_stats[0], { mapPaths: [] })).toEqual([]);
+    // get('pg_dump') leaves the ping times out, as Ceph's manager does (mgrget-pg_dump.json); they are get('osd_ping_times')
+    const { network_ping_times: _pings, ...monitorOsd0 } = fixture.osd_stats[0];
+    expect(shapeDiff(osd0, monitorOsd0, { mapPaths: [] })).toEqual([]);
   });
 
   it('config set mgr_stats_period sends every session a new MMgrConfigure', async () => {

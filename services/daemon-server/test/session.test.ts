@@ -2,6 +2,9 @@
 import { Status } from 'nice-grpc';
 import { DaemonQueryKind } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { startStack, SessionDriver, eventually } from './helpers';
+import { CounterLayout, packCounterValues } from '../../../lib/counter-values';
+import { encodePgStatsFrame } from '../../../lib/session-wire';
+import { pgStatsReportFromJson } from '../../../lib/pgstats-json';
 
 type Stack = Awaited<ReturnType<typeof startStack>>;
 
@@ -23,51 +26,57 @@ describe('daemon sessions', () => {
     return JSON.parse(Buffer.from(res.json).toString('utf8'));
   };
 
-  it('opens, gets configure, and its packed counters reach cluster-state; a bad report is rejected but the session stays', async () => {
+  const layout = new CounterLayout(SCHEMA.map((c) => [c.path, c.type]));
+  const report = (values?: Buffer, declareTypes: typeof SCHEMA = []) => ({
+    $case: 'report' as const,
+    value: {
+      declareTypes,
+      undeclareTypes: [],
+      packed: [],
+      counterValues: values,
+      daemonStatus: {},
+      hasDaemonStatus: false,
+      taskStatus: {},
+      daemonHealthMetrics: [],
+    },
+  });
+
+  it('opens, gets configure, and its counter values reach cluster-state exactly; a bad report is rejected but the session stays', async () => {
     const s = new SessionDriver(t.client, t.admin);
     s.send({ $case: 'open', value: { daemonName: 'osd.0', serviceName: '', serviceDaemon: false, metadata: { hostname: 'h0' }, daemonStatus: {} } });
     const first = await s.response(1);
     expect(first?.msg).toEqual({ $case: 'configure', value: { statsPeriod: 5, statsThreshold: 5 } });
-    // 4 slots: op_w, latency (sum, count), numpg
-    s.send({
-      $case: 'report',
-      value: {
-        declareTypes: SCHEMA,
-        undeclareTypes: [],
-        packed: [100, 50, 2, 7],
-        daemonStatus: {},
-        hasDaemonStatus: false,
-        taskStatus: {},
-        daemonHealthMetrics: [],
-      },
-    });
+    // Ceph's layout: numpg, op_r_latency (sum, avgcount, avgcount2), op_w
+    s.send(report(packCounterValues(layout, { 'osd.op_w': 100, 'osd.op_r_latency': [50, 2], 'osd.numpg': 7 }), SCHEMA));
     const got = await eventually(
       () => counter('0', 'osd.op_w'),
       (v) => (v?.['osd.op_w'] ?? []).length > 0,
     );
     expect(got['osd.op_w'].at(-1)[1]).toBe(100);
     // Wrong length for the declared schema: rejected, counted, session kept.
-    s.send({
-      $case: 'report',
-      value: { declareTypes: [], undeclareTypes: [], packed: [999, 1], daemonStatus: {}, hasDaemonStatus: false, taskStatus: {}, daemonHealthMetrics: [] },
-    });
-    s.send({
-      $case: 'report',
-      value: {
-        declareTypes: [],
-        undeclareTypes: [],
-        packed: [200, 60, 3, 7],
-        daemonStatus: {},
-        hasDaemonStatus: false,
-        taskStatus: {},
-        daemonHealthMetrics: [],
-      },
-    });
-    const later = await eventually(
-      () => counter('0', 'osd.op_w'),
-      (v) => v['osd.op_w'].at(-1)[1] === 200,
+    s.send(report(packCounterValues(new CounterLayout([['osd.op_w', 10]]), { 'osd.op_w': 999 })));
+    // A value above 2^53 (2^64 - 1): neither ends the session nor loses a digit.
+    s.send(report(packCounterValues(layout, { 'osd.op_w': 2n ** 64n - 1n, 'osd.op_r_latency': [2n ** 60n + 3n, 9], 'osd.numpg': 7 })));
+    const text = await eventually(
+      async () =>
+        Buffer.from(
+          (await t.csClient.queryDaemons({ kind: DaemonQueryKind.DAEMON_QUERY_KIND_COUNTER, svcType: 'osd', svcId: '0', path: 'osd.op_w', services: [] })).json,
+        ).toString(),
+      (v) => v.includes('18446744073709551615'),
     );
-    expect(later['osd.op_w'].map((x: number[]) => x[1])).not.toContain(999);
+    expect(text).toMatch(/,100\],\[[\d.]+,18446744073709551615\]\]\}$/);
+    const latency = Buffer.from(
+      (
+        await t.csClient.queryDaemons({
+          kind: DaemonQueryKind.DAEMON_QUERY_KIND_LATEST_COUNTER,
+          svcType: 'osd',
+          svcId: '0',
+          path: 'osd.op_r_latency',
+          services: [],
+        })
+      ).json,
+    ).toString();
+    expect(latency).toMatch(/^\{"osd.op_r_latency":\[[\d.]+,1152921504606846979,9\]\}$/);
     const metrics = await (await fetch(`http://127.0.0.1:${t.ds.service.metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/mgr_daemon_server_reports_rejected_total\{reason="schema"\} 1/);
     s.send({ $case: 'close', value: {} });
@@ -75,26 +84,54 @@ describe('daemon sessions', () => {
     expect(await s.ended).toBeNull();
   });
 
-  it('forwards pg stats so they reach pg_summary, and rejects pg stats that do not parse', async () => {
+  it('refuses the deprecated forms with INVALID_ARGUMENT, and a message that does not decode', async () => {
+    const open = (s: SessionDriver, name: string) =>
+      s.send({ $case: 'open', value: { daemonName: name, serviceName: '', serviceDaemon: false, metadata: {}, daemonStatus: {} } });
+    const old = new SessionDriver(t.client, t.admin);
+    open(old, 'osd.1');
+    old.send({ $case: 'report', value: { ...report().value, declareTypes: SCHEMA, packed: [1, 2, 3, 4] } });
+    const e1: any = await old.ended;
+    expect(e1.code).toBe(Status.INVALID_ARGUMENT);
+    expect(e1.details).toMatch(/SessionReport.packed .* is no longer accepted: send counter_values/);
+    const json = new SessionDriver(t.client, t.admin);
+    open(json, 'osd.1');
+    json.send({ $case: 'pgStats', value: { epoch: 1, json: Buffer.from('{}') } });
+    const e2: any = await json.ended;
+    expect(e2.code).toBe(Status.INVALID_ARGUMENT);
+    expect(e2.details).toMatch(/SessionPgStats.json is no longer accepted: send report/);
+    const bad = new SessionDriver(t.client, t.admin);
+    open(bad, 'osd.1');
+    bad.sendRaw(Buffer.from([0x12, 0x7f, 0x01])); // a report of 127 bytes, 1 present
+    const e3: any = await bad.ended;
+    expect(e3.code).toBe(Status.INVALID_ARGUMENT);
+    expect(e3.details).toMatch(/does not decode/);
+  });
+
+  it('forwards pg stats untouched: every PG reaches cluster-state as the OSD reported it; a report that does not decode is refused upstream', async () => {
+    const T = 1795585000;
     const drivers = [0, 1, 2].map((i) => {
       const s = new SessionDriver(t.client, t.admin);
       s.send({ $case: 'open', value: { daemonName: `osd.${i}`, serviceName: '', serviceDaemon: false, metadata: {}, daemonStatus: {} } });
-      s.send({ $case: 'pgStats', value: { epoch: 1, json: Buffer.from('{not json') } }); // refused here
-      s.send({ $case: 'pgStats', value: { epoch: 1, json: Buffer.from('{"shaped": like an object}') } }); // refused by cluster-state
-      s.send({ $case: 'pgStats', value: { epoch: t.sim.epoch, json: Buffer.from(JSON.stringify(t.sim.osdPgStats(i, 1795585000))) } });
+      s.sendRaw(encodePgStatsFrame(1, Buffer.from([0x0a, 0x05, 0x0a]))); // truncated: refused by cluster-state
+      s.send({ $case: 'pgStats', value: { epoch: t.sim.epoch, json: Buffer.alloc(0), report: pgStatsReportFromJson(t.sim.osdPgStats(i, T)) } });
       return s;
     });
-    const summary = await eventually(
-      async () => JSON.parse(Buffer.from((await t.csClient.get({ what: 'pg_summary' })).json).toString()),
-      (v) => Object.values(v.all ?? {}).reduce((a: number, n) => a + Number(n), 0) > 0,
+    const pgs = await eventually(
+      async () => JSON.parse(Buffer.from((await t.csClient.get({ what: 'pg_stats' })).json).toString()).pg_stats,
+      (v: any[]) => v.length === t.sim.pgs.length,
     );
-    const total = Object.values(summary.all).reduce((a: number, n) => a + Number(n), 0);
-    expect(total).toBe(t.sim.osdMap().pools.reduce((a: number, p: any) => a + p.pg_num, 0));
+    const sent = Object.assign({}, ...[0, 1, 2].map((i) => t.sim.osdPgStats(i, T).pg_stat));
+    expect(Object.fromEntries(pgs.map((p: any) => [p.pgid, p]))).toEqual(sent);
+    const osdStats = JSON.parse(Buffer.from((await t.csClient.get({ what: 'osd_stats' })).json).toString()).osd_stats;
+    for (const i of [0, 1, 2]) {
+      const { kb, kb_avail, kb_used, ...rest } = t.sim.osdPgStats(i, T).osd_stat;
+      expect(osdStats.find((o: any) => o.osd === i)).toEqual({ ...rest, kb, kb_avail, kb_used, osd: i });
+    }
     const metrics = await eventually(
       async () => (await fetch(`http://127.0.0.1:${t.ds.service.metricsPort}/metrics`)).text(),
       (m) => /mgr_daemon_server_upstream_rejected_total\{kind="pg_stats"\} 3/.test(m),
     );
-    expect(metrics).toMatch(/mgr_daemon_server_reports_rejected_total\{reason="pg_stats_json"\} 3/);
+    expect(metrics).toMatch(/mgr_daemon_server_forwarded_total\{kind="pg_stats"\} 3/);
     for (const s of drivers) s.end();
     await Promise.all(drivers.map((d) => d.ended));
   });

@@ -24,7 +24,7 @@ export type WatchLog = (level: 'debug' | 'info', msg: string, fields?: Record<st
 /** Follows the events until `signal` aborts. */
 export async function followClusterEvents(
   events: ClusterEvents,
-  host: Pick<ModuleHost, 'onResync' | 'refreshHealth' | 'onClusterEvent'>,
+  host: Pick<ModuleHost, 'onResync' | 'refreshHealth' | 'onClusterEvent' | 'onWatchBroken'>,
   log: WatchLog,
   signal: AbortSignal,
 ): Promise<void> {
@@ -45,6 +45,7 @@ export async function followClusterEvents(
       }
     } catch (e) {
       if (signal.aborted) break;
+      host.onWatchBroken();
       log('debug', 'cluster-state watch broke; reconnecting', { error: (e as Error).message, afterSeq: after });
     }
     await new Promise((r) => setTimeout(r, backoff));

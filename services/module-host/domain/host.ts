@@ -241,29 +241,31 @@ export class ModuleHost {
     return out;
   }
 
-  private findCommand(prefix: string): ModuleRunner | null {
-    for (const r of this.runners.values()) {
-      for (const c of r.declaration?.commands ?? []) {
-        const words = c.cmd.split(/\s+/).filter((w) => w && !w.includes('='));
-        if (words.join(' ') === prefix) return r;
-      }
+  /** The runner whose module declares `prefix` (only `module`'s commands when named). */
+  private findCommand(prefix: string, module?: string): ModuleRunner | null {
+    const runners = module ? [this.runners.get(module)].filter((r): r is ModuleRunner => !!r) : this.runners.values();
+    for (const r of runners) {
+      for (const c of r.declaration?.commands ?? []) if (commandPrefix(c.cmd) === prefix) return r;
     }
     return null;
   }
 
-  /** A module command: [retcode, stdout, stderr] and the module that answered. */
   /**
-   * Runs a module command. When `signal` aborts (the caller cancelled or
-   * its deadline passed) the command is abandoned: this rejects with an
-   * AbortError at once and the module's late answer is dropped.
+   * Runs a module command: [retcode, stdout, stderr] and the module that
+   * answered. `owner` is the module daemon-server named (its command table
+   * knows it), else the first module with the prefix. When `signal` aborts
+   * (the caller cancelled or its deadline passed) the command is abandoned:
+   * this rejects with an AbortError at once and the module's late answer is
+   * dropped.
    */
   async handleCommand(
     prefix: string,
     args: Record<string, unknown>,
     inbuf: string,
     signal?: AbortSignal,
+    owner?: string,
   ): Promise<{ result: [number, string, string]; module: string }> {
-    const r = this.findCommand(prefix);
+    const r = this.findCommand(prefix, owner);
     if (!r) return { result: [EINVAL, '', `No handler found for '${prefix}'`], module: '' };
     const module = r.name;
     if (!this.isOn(module))
@@ -314,6 +316,7 @@ export class ModuleHost {
     // A module option changed (store key config/mgr/<module>/<key>). Checked
     // first: 'config' is also a raw map's name (its puts carry no id).
     if (type === 'config' && id.startsWith('config/mgr/')) {
+      this.forgetOption(id);
       const module = id.split('/')[2];
       this.runners.get(module)?.configNotify();
       return;
@@ -330,6 +333,7 @@ export class ModuleHost {
 
   /** The watch lost events: every cached get() is stale. */
   onResync(): void {
+    this.forgetOption(null);
     for (const k of this.versions.keys()) this.versions.set(k, this.versions.get(k)! + 1);
     this.derivedVersion++;
     this.getCache.clear();
@@ -366,11 +370,39 @@ export class ModuleHost {
     return declaredOptions(this.runners.get(module)?.declaration?.options ?? []);
   }
 
+  /**
+   * Module options as last read or written here, as Ceph's manager keeps its
+   * config in memory: a module reading its option per command (hello) costs
+   * no call to cluster-state. cluster-state's Watch says when one changes
+   * (a `config` event drops it); a broken watch drops them all.
+   */
+  private options = new Map<string, string | null>();
+  private optionsVersion = 0;
+
+  private async storedOption(key: string): Promise<string | null> {
+    if (this.options.has(key)) return this.options.get(key)!;
+    const version = this.optionsVersion;
+    const stored = await this.opts.cluster.getStore(key);
+    if (version === this.optionsVersion) this.options.set(key, stored);
+    return stored;
+  }
+
+  private forgetOption(key: string | null): void {
+    this.optionsVersion++;
+    if (key === null) this.options.clear();
+    else this.options.delete(key);
+  }
+
+  /** cluster-state's Watch broke: events may be missed until it resumes. */
+  onWatchBroken(): void {
+    this.forgetOption(null);
+  }
+
   async getOption(module: string, key: string): Promise<unknown> {
     const known = this.declared(module);
     const opt = known.get(key);
     if (!opt) throw unknownOption(module, key, known);
-    const stored = await this.opts.cluster.getStore(optionKey(module, key));
+    const stored = await this.storedOption(optionKey(module, key));
     if (stored === null) return opt.default ?? null;
     try {
       return convertOption(module, opt, stored);
@@ -384,12 +416,16 @@ export class ModuleHost {
     const known = this.declared(module);
     const opt = known.get(key);
     if (!opt) throw unknownOption(module, key, known);
+    const k = optionKey(module, key);
+    this.forgetOption(k);
     if (value === null || value === undefined) {
-      await this.opts.cluster.setStore(optionKey(module, key), null);
+      await this.opts.cluster.setStore(k, null);
+      this.forgetOption(k);
       return;
     }
     const v = convertOption(module, opt, value);
-    await this.opts.cluster.setStore(optionKey(module, key), String(v));
+    await this.opts.cluster.setStore(k, String(v));
+    this.forgetOption(k);
   }
 
   private async api(module: string, method: string, args: unknown[]): Promise<unknown> {
@@ -581,4 +617,19 @@ function mergeHealthChecks(checks: HealthCheck[]): HealthCheck[] {
     }
   }
   return [...byCode.values()];
+}
+
+/** A descriptor's prefix ("fs status name=fs,type=CephString,req=false" -> "fs status"), worked out once per descriptor. */
+const prefixes = new Map<string, string>();
+function commandPrefix(cmd: string): string {
+  let p = prefixes.get(cmd);
+  if (p === undefined) {
+    p = cmd
+      .split(/\s+/)
+      .filter((w) => w && !w.includes('='))
+      .join(' ');
+    if (prefixes.size > 10000) prefixes.clear();
+    prefixes.set(cmd, p);
+  }
+  return p;
 }

@@ -1,0 +1,103 @@
+// DaemonServerService.Session on the wire, for both ends of a daemon's
+// session. The messages are the contract's (proto/ceph/mgr/v1/
+// daemon_server.proto); what differs from the generated codec is where pg
+// stats stop being bytes:
+//
+// - daemon-server decodes a SessionRequest without decoding the
+//   PgStatsReport inside it (it forwards those bytes untouched), and a
+//   message it cannot decode becomes an `invalid` frame with the reason (the
+//   handler answers INVALID_ARGUMENT) instead of an INTERNAL failure of the
+//   whole stream;
+// - a daemon may send a request it encoded itself (e.g. a report whose
+//   values it patches in place every period) as bytes.
+import { SessionClose, SessionOpen, SessionReport, SessionRequest } from './gen/ceph/mgr/v1/daemon_server';
+import { DaemonServerServiceDefinition } from './gen/ceph/mgr/v1/daemon_server';
+import { normalized } from './raw-methods';
+import { varintSize, WireError, WireReader, WireWriter, WIRE_LEN, WIRE_VARINT } from './wire';
+
+/** SessionPgStats with its report left encoded. */
+export interface PgStatsFrame {
+  epoch: number;
+  /** An encoded PgStatsReport (a view of the received bytes). */
+  report?: Uint8Array;
+  /** The deprecated JSON form, if a daemon sent it. */
+  json?: Uint8Array;
+}
+
+/** A SessionRequest as daemon-server reads it. */
+export interface SessionFrame {
+  msg:
+    | { $case: 'open'; value: SessionOpen }
+    | { $case: 'report'; value: SessionReport }
+    | { $case: 'pgStats'; value: PgStatsFrame }
+    | { $case: 'close'; value: SessionClose }
+    | { $case: 'invalid'; value: string }
+    | undefined;
+}
+
+/** Decodes a SessionRequest, leaving pg stats encoded; never throws. */
+export function decodeSessionFrame(bytes: Uint8Array): SessionFrame {
+  try {
+    const r = new WireReader(bytes);
+    let frame: SessionFrame = { msg: undefined };
+    while (!r.done) {
+      const tag = r.tag();
+      const field = tag >>> 3;
+      if ((tag & 7) !== WIRE_LEN || field < 1 || field > 4) {
+        r.skip(tag & 7);
+        continue;
+      }
+      const body = r.bytes();
+      // a oneof: the last member present wins, as protobuf decoders do
+      if (field === 1) frame = { msg: { $case: 'open', value: SessionOpen.decode(body) } };
+      else if (field === 2) frame = { msg: { $case: 'report', value: SessionReport.decode(body) } };
+      else if (field === 3) frame = { msg: { $case: 'pgStats', value: decodePgStatsFrame(body) } };
+      else frame = { msg: { $case: 'close', value: {} } };
+    }
+    return frame;
+  } catch (e) {
+    return { msg: { $case: 'invalid', value: `the session message does not decode: ${(e as Error).message}` } };
+  }
+}
+
+function decodePgStatsFrame(bytes: Uint8Array): PgStatsFrame {
+  const r = new WireReader(bytes);
+  const out: PgStatsFrame = { epoch: 0 };
+  while (!r.done) {
+    const tag = r.tag();
+    const f = tag >>> 3;
+    const wt = tag & 7;
+    if (f === 1 && wt === WIRE_VARINT) out.epoch = r.uint64Number();
+    else if (f === 2 && wt === WIRE_LEN) out.json = r.bytes();
+    else if (f === 3 && wt === WIRE_LEN) out.report = r.bytes();
+    else r.skip(wt);
+  }
+  if (out.epoch > 0xffffffff) throw new WireError(`pg stats epoch ${out.epoch} is not a Ceph epoch (32 bits)`);
+  return out;
+}
+
+/** A SessionRequest carrying pg stats whose report is already encoded (one allocation, the report copied once). */
+export function encodePgStatsFrame(epoch: number, report: Uint8Array): Buffer {
+  const inner = 1 + varintSize(epoch) + 1 + varintSize(report.length) + report.length;
+  // room for the writer's worst-case varint checks, so it never grows
+  const w = new WireWriter(1 + varintSize(inner) + inner + 10);
+  w.tag(3, WIRE_LEN).varint32(inner).tag(1, WIRE_VARINT).varint32(epoch).bytesField(3, report);
+  return w.buf.subarray(0, w.pos);
+}
+
+const generated = normalized(DaemonServerServiceDefinition);
+
+/** The service as daemon-server serves it: Session frames decoded by decodeSessionFrame. */
+export const DaemonServerServed = {
+  ...generated,
+  session: { ...generated.session, requestDeserialize: decodeSessionFrame },
+};
+
+/** The service as daemons call it: a session message may be given already encoded. */
+export const DaemonServerClientDefinition = {
+  ...generated,
+  session: {
+    ...generated.session,
+    requestSerialize: (m: SessionRequest | Uint8Array): Uint8Array => (m instanceof Uint8Array ? m : SessionRequest.encode(m).finish()),
+  },
+};

@@ -1,0 +1,55 @@
+// The hand-written wire codecs agree with the generated ones, keep 64-bit
+// values exact, and refuse what is truncated rather than reading past it.
+import { WireReader, WireWriter, WireError, int64Text } from '../wire';
+import { withoutCopy } from '../raw-methods';
+import { SessionRequest } from '../gen/ceph/mgr/v1/daemon_server';
+import { decodeSessionFrame, encodePgStatsFrame } from '../session-wire';
+
+describe('wire', () => {
+  it('reads and writes 64-bit varints exactly, signed and unsigned', () => {
+    for (const [lo, hi] of [
+      [0, 0],
+      [1, 0],
+      [0xffffffff, 0x1fffff],
+      [1, 0x200000],
+      [0xffffffff, 0xffffffff],
+    ]) {
+      const w = new WireWriter(2).varint64(lo, hi);
+      const r = new WireReader(w.finish());
+      r.varint64();
+      expect([r.lo, r.hi]).toEqual([lo, hi]);
+    }
+    expect(int64Text(0xffffffff, 0xffffffff, false)).toBe('18446744073709551615');
+    expect(int64Text(0xffffffff, 0xffffffff, true)).toBe('-1');
+    expect(int64Text(1, 0x200000, false)).toBe(String(2n ** 53n + 1n));
+    const neg = new WireReader(new WireWriter().int64(-5).finish());
+    neg.varint64();
+    expect(int64Text(neg.lo, neg.hi, true)).toBe('-5');
+  });
+
+  it('refuses truncated input with WireError', () => {
+    expect(() => new WireReader(Buffer.from([0x80, 0x80])).varint64()).toThrow(WireError);
+    expect(() => new WireReader(Buffer.from([0x05, 1, 2])).bytes()).toThrow(/runs past the end/);
+    expect(() => new WireReader(Buffer.from([1, 2])).double()).toThrow(WireError);
+  });
+
+  it('withoutCopy hands over a buffer that fills its ArrayBuffer, anything else as it is', () => {
+    const whole = Buffer.from(new ArrayBuffer(300)).fill(7);
+    expect(Buffer.from(withoutCopy(whole) as unknown as ArrayBuffer).buffer).toBe(whole.buffer);
+    const part = Buffer.from([1, 2, 3]).subarray(1);
+    expect(withoutCopy(part)).toBe(part);
+  });
+
+  it('session frames: pg stats stay encoded; what does not decode is an invalid frame, not an exception', () => {
+    const report = Buffer.from([0x12, 0x00]);
+    const frame = decodeSessionFrame(encodePgStatsFrame(42, report));
+    expect(frame.msg).toEqual({ $case: 'pgStats', value: { epoch: 42, report } });
+    expect(SessionRequest.decode(encodePgStatsFrame(42, report)).msg?.$case).toBe('pgStats');
+    expect(decodeSessionFrame(Buffer.from([0x12, 0x7f])).msg?.$case).toBe('invalid');
+    // a deprecated packed value above 2^53 does not throw out of the decoder
+    const old = SessionRequest.encode({
+      msg: { $case: 'open', value: { daemonName: 'osd.1', serviceName: '', serviceDaemon: false, metadata: {}, daemonStatus: {} } },
+    }).finish();
+    expect(decodeSessionFrame(old).msg?.$case).toBe('open');
+  });
+});
