@@ -212,6 +212,10 @@ export const NOT_FED = [
   'rbd_image_stats',
   // the monitors' cluster log (`log last`, the log-* subscriptions) is not followed yet
   'cluster_log',
+  // the progress module's events (it reports them to cluster-state itself)
+  'progress_events',
+  // cluster-state's own view of the fed mon_config (the options set away from their defaults)
+  'modified_config_options',
 ];
 
 /**
