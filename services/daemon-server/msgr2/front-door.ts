@@ -360,7 +360,7 @@ export class Msgr2FrontDoor {
     this.sessions.set(daemon, a);
     this.sendConfigure(a);
     a.session.open(open);
-    this.log.info('session opened', { daemon, entity: peer.entity, serviceName: open.serviceName || undefined });
+    this.log.info('session opened', { daemon, entity: peer.entity, serviceName: open.serviceName || undefined, mode: a.conn.mode });
   }
 
   private sendConfigure(a: Accepted): void {
