@@ -37,7 +37,8 @@ describe('failover between two manager instances (embedded standby)', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-failover-'));
   const specs = localProcesses({ dataDir, host: '127.0.0.1', osds: 6, sim: true, backend: 'embedded', etcd: '', portOffset: OFFSET });
   // Reports every second instead of Ceph's 5 s, so the test sees them flow quickly.
-  const procs = new ProcessSet(specs, { MGR_STATS_PERIOD: '1', MGR_BEACON_GRACE_MS: '3000' });
+  // Without Ceph's Python modules (twenty Python processes for two managers): these tests are about the hand-over.
+  const procs = new ProcessSet(specs, { MGR_STATS_PERIOD: '1', MGR_BEACON_GRACE_MS: '3000', MGR_PYTHON_MODULES: 'none' });
   const env: NodeJS.ProcessEnv = {
     MGR_STANDBY_ADDR: `127.0.0.1:${port(7200)}`,
     MGR_CLUSTER_STATE_ADDR: `127.0.0.1:${port(7100)}`,
@@ -310,7 +311,7 @@ describe('failover on the etcd backend (two standby replicas, one killed)', () =
       waitFor: at(7210),
     });
     for (const s of specs) if (s.env.MGR_STANDBY_ADDR) s.env.MGR_STANDBY_ADDR = replicas;
-    procs = new ProcessSet(specs, { MGR_STATS_PERIOD: '1' });
+    procs = new ProcessSet(specs, { MGR_STATS_PERIOD: '1', MGR_PYTHON_MODULES: 'none' });
     sb = new StandbyClient(replicas);
     await procs.startAll();
   }, 120000);

@@ -181,7 +181,10 @@ export class MgrMapAuthority {
       }
     } else {
       const i = next.standbys.findIndex((s) => s.name === b.name);
-      const entry: MgrStandbyInfo = { gid: b.gid, name: b.name, addrs, available: b.available, availableModules: modules };
+      // A beacon sent as the active (before the sender learnt it was
+      // replaced) speaks of an active's modules, not of its readiness to
+      // take over: as a standby it is not available until it says so as one.
+      const entry: MgrStandbyInfo = { gid: b.gid, name: b.name, addrs, available: b.asActive === true ? false : b.available, availableModules: modules };
       if (i < 0) {
         next.standbys.push(entry);
         reasons.push(`new standby mgr.${b.name}`);

@@ -107,6 +107,19 @@ describe('election', () => {
     expect(a.beacon(beacon('y', 12, { available: false, asActive: undefined })).available).toBe(false);
   });
 
+  test('a beacon the replaced active sent as the active, arriving late, does not make it an available standby', () => {
+    const { a } = setup();
+    a.beacon(beacon('x', 11));
+    a.beacon(beacon('y', 12));
+    expect(a.beacon(beacon('x', 11, { available: true, asActive: true })).activeName).toBe('x');
+    const after = a.fail('x').map;
+    expect(after.activeName).toBe('y');
+    const late = a.beacon(beacon('x', 11, { available: true, asActive: true }));
+    expect(late.standbys.find((s) => s.name === 'x')?.available).toBe(false);
+    // its next beacon, as a standby, says what it can do
+    expect(a.beacon(beacon('x', 11, { available: true, asActive: false })).standbys.find((s) => s.name === 'x')?.available).toBe(true);
+  });
+
   test('an instance that is not available yet is not promoted', () => {
     const { a } = setup();
     const m = a.beacon(beacon('x', 11, { available: false }));
