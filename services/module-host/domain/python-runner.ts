@@ -228,8 +228,9 @@ export class PythonModuleRunner extends ModuleRunner {
     if (!active || this.declaration?.canRun[0] === false || (await this.rt.mapsPresent())) return super.start(active, options);
     const token = (this.deferred = { options });
     void this.rt.mapsReady().then((ready) => {
-      // Stopped, or started otherwise, while it waited: nothing to do.
-      if (!ready || this.deferred !== token || this.state !== 'stopped') return;
+      // Stopped, or started otherwise, while it waited: nothing to do. (A
+      // module kept loaded from the standby is 'loaded', not 'stopped'.)
+      if (!ready || this.deferred !== token || (this.state !== 'stopped' && this.state !== 'loaded')) return;
       this.deferred = null;
       return super.start(true, options);
     });
