@@ -64,6 +64,8 @@ const NATIVE_ENTRIES: CommandEntry[] = COMMAND_TABLE.map((n) => ({
   native: n,
 }));
 
+const NOT_JSON = 'args is not JSON';
+
 /** How deep a command's JSON arguments may nest: Ceph's are flat (a list of strings at most). */
 export const MAX_ARGS_DEPTH = 8;
 
@@ -90,6 +92,11 @@ export function auditArgs(seen: AuditSubject): string {
 }
 
 /** The first line of a message, at most 200 characters (audit lines). */
+/** A refusal's reason as the audit line shows it: a JSON parser's message quotes the arguments (which may hold a secret), so it is left out. */
+function auditableReason(message: string): string {
+  return message.startsWith(NOT_JSON) ? NOT_JSON : message;
+}
+
 export function firstLine(text: string): string {
   const line = text.split('\n', 1)[0];
   return line.length > 200 ? `${line.slice(0, 200)}...` : line;
@@ -154,7 +161,7 @@ export class CommandPath {
       else audit(`failed (${result.retcode}): ${firstLine(result.stderr)}`, 'WRN');
       return result;
     } catch (e) {
-      if (e instanceof Refusal) audit(e.kind === 'denied' ? 'access denied' : `refused (${e.kind}): ${firstLine(e.message)}`, 'WRN');
+      if (e instanceof Refusal) audit(e.kind === 'denied' ? 'access denied' : `refused (${e.kind}): ${firstLine(auditableReason(e.message))}`, 'WRN');
       else audit(`failed: ${firstLine((e as Error)?.message ?? String(e))}`, 'WRN');
       throw e;
     }
@@ -179,7 +186,7 @@ export class CommandPath {
       try {
         parsed = JSON.parse(argsText);
       } catch (e) {
-        throw new Refusal('invalid', `args is not JSON: ${(e as Error).message}; send a JSON object such as {"format":"json"}`);
+        throw new Refusal('invalid', `${NOT_JSON}: ${(e as Error).message}; send a JSON object such as {"format":"json"}`);
       }
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
         throw new Refusal('invalid', 'args must be a JSON object, e.g. {"format":"json","pool":"rbd"}');

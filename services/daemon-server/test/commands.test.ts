@@ -241,7 +241,10 @@ describe('commands', () => {
       expect(lines.some((l) => /entity='client.admin' cmd=\[\{"prefix":"osd ok-to-stop".*\]: failed \(-\d+\)/.test(l))).toBe(true);
       return true;
     });
-    expect(auditLines().join('\n')).not.toContain('hunter2');
+    // a malformed args text is not echoed into the audit line either (the JSON parser's message quotes it)
+    await callError(cmd('config set', '{"key":"mgr_tick_period","value":hunter3}', ro));
+    await until('the malformed command audited', () => auditLines().some((l) => l.endsWith('refused (invalid): args is not JSON')));
+    expect(auditLines().join('\n')).not.toMatch(/hunter[23]/);
     const priorities = t.cs.state.clog.filter((x) => x.channel === 'audit' && x.message.includes('auditor')).map((x) => x.priority);
     expect(priorities).toEqual(['DBG']);
   });
