@@ -180,16 +180,20 @@ describeCeph("Ceph's balancer, zabbix, influx and prometheus on module-host", ()
   });
 
   it('prometheus serves /metrics over HTTP with ceph_osd_up for every simulated OSD', async () => {
-    const res = await until('prometheus /metrics', async () => {
+    const channel = openChannel(cs.address);
+    const csClient = makeClient(ClusterStateServiceDefinition, channel);
+    const healthCode = async () => {
+      const health = JSON.parse(JSON.parse(Buffer.from((await csClient.get({ what: 'health' })).json).toString()).json);
+      return { HEALTH_OK: 0, HEALTH_WARN: 1, HEALTH_ERR: 2 }[health.status as string];
+    };
+    // The cluster's health changes as the simulator's reports arrive: wait for a scrape that agrees with it.
+    const res = await until('prometheus /metrics with the health cluster-state holds', async () => {
       const r = await httpGet(`http://127.0.0.1:${promPort}/metrics`);
-      return r.status === 200 && r.body.includes('ceph_osd_up') && r;
+      const code = await healthCode();
+      return r.status === 200 && r.body.includes('ceph_osd_up') && new RegExp(`^ceph_health_status ${code}\\.0$`, 'm').test(r.body) && r;
     });
+    channel.close();
     for (const o of sim.osds) expect(res.body).toMatch(new RegExp(`^ceph_osd_up\\{ceph_daemon="osd\\.${o.id}"\\} 1\\.0$`, 'm'));
-    const health = JSON.parse(
-      JSON.parse(Buffer.from((await makeClient(ClusterStateServiceDefinition, openChannel(cs.address)).get({ what: 'health' })).json).toString()).json,
-    );
-    const code = { HEALTH_OK: 0, HEALTH_WARN: 1, HEALTH_ERR: 2 }[health.status as string];
-    expect(res.body).toMatch(new RegExp(`^ceph_health_status ${code}\\.0$`, 'm'));
     expect((await client().listModules({})).services.prometheus).toBe(`http://127.0.0.1:${promPort}/`);
   });
 
