@@ -150,7 +150,8 @@ describe('soak: failures every few seconds', () => {
           const { map } = await sb.getMgrMap();
           return map.activeName && map.available && map.standbys.length === 1 && map.standbys[0].available;
         },
-        120000,
+        // generous: the test may share two cores with another whole stack
+        240000,
       );
       // Every OSD reports again: a counter sample newer than the last failure, for each.
       const fresh = async (osd: number) => {
