@@ -121,10 +121,10 @@ export class CounterSchema {
   private readonly types = new Map<string, PerfCounterType>();
   private order: PerfCounterType[] = [];
 
-  /** Applies a report's declarations (declare first, then undeclare, as Ceph does). */
+  /** Applies a report's declarations (declare first, then undeclare, as Ceph does; a path declared again keeps its first type, as Ceph's types.insert does). */
   update(declare: readonly PerfCounterType[], undeclare: readonly string[] = []): void {
     if (!declare.length && !undeclare.length) return;
-    for (const t of declare) this.types.set(t.path, t);
+    for (const t of declare) if (!this.types.has(t.path)) this.types.set(t.path, t);
     for (const p of undeclare) this.types.delete(p);
     this.order = [...this.types.values()].sort((a, b) => compareBytes(a.path, b.path));
   }

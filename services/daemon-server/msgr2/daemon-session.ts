@@ -4,7 +4,8 @@
 //                 daemon never reports), and the session opens in ingest
 //   MMgrReport  → declared counters join the session's set, the packed
 //                 values are checked against it (sorted path order, three
-//                 values for a long-running average) and go to ingest
+//                 values for a long-running average) and go to ingest as
+//                 they came, unread
 //   MPGStats    → an OSD's pg and osd statistics, to ingest
 // The counter set belongs to the session: a daemon that reconnects
 // declares everything again. A report that does not fit (another daemon's
@@ -14,6 +15,7 @@ import type { MMgrOpen, MMgrReport } from '../../../lib/ceph/messages/mgr';
 import { CounterSchema } from '../../../lib/ceph/messages/perf-counters';
 import type { MPGStats } from '../../../lib/ceph/messages/pg-stats';
 import type { DaemonReport } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import { checkPacked } from '../../../lib/counter-values';
 import { emptyReport } from '../domain/ingest';
 import { ReportTranslator } from './report';
 
@@ -110,14 +112,18 @@ export class DaemonSession {
       );
     }
     this.schema.update(m.declareTypes, m.undeclareTypes);
-    if (m.packed.length && m.packed.length !== this.schema.packedLength) {
-      throw new SessionError(
-        'schema',
-        `${this.daemon}'s packed counters are ${m.packed.length} bytes; its ${this.schema.size} declared counters take ${this.schema.packedLength}`,
-      );
+    if (m.packed.length) {
+      if (m.packed.length !== this.schema.packedLength) {
+        throw new SessionError(
+          'schema',
+          `${this.daemon}'s packed counters are ${m.packed.length} bytes; its ${this.schema.size} declared counters take ${this.schema.packedLength}`,
+        );
+      }
+      // the header too: cluster-state takes these bytes as they are
+      const problem = checkPacked(m.packed, (this.schema.packedLength - 6) / 8);
+      if (problem) throw new SessionError('schema', `${this.daemon}'s packed counters: ${problem}`);
     }
-    const values = m.packed.length ? this.schema.unpack(m.packed) : [];
-    this.sink.addReport(this.translator.translate(this.daemon, m, values));
+    this.sink.addReport(this.translator.translate(this.daemon, m));
     this.lookUpMetadata();
   }
 

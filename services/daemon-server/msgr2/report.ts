@@ -1,12 +1,12 @@
 // What a real daemon's MMgrReport becomes in daemon-server's ingest domain
 // (domain/ingest.ts): a DaemonReport as the gRPC front door makes one. One
-// translator per session. This is the one place that knows the ingest
-// path's counter layout: today values in declaration order as numbers
-// (long-running averages in two slots, sum and count), where Ceph packs
-// them in sorted path order with three (sum, avgcount, avgcount2).
+// translator per session. The counter values go on as the daemon packed
+// them: Ceph's `packed` bufferlist is exactly DaemonReport.counter_values
+// (lib/counter-values.ts: sorted paths, three values for a long-running
+// average, exact to 64 bits), so nothing here reads a value.
 import type { DaemonHealthMetric as WireHealthMetric, MMgrReport } from '../../../lib/ceph/messages/mgr';
 import { DaemonMetric } from '../../../lib/ceph/messages/mgr';
-import { isLongRunAvg, type CounterValue, type PerfCounterType } from '../../../lib/ceph/messages/perf-counters';
+import type { PerfCounterType } from '../../../lib/ceph/messages/perf-counters';
 import type { DaemonHealthMetric, DaemonReport, PerfCounterType as IngestCounterType } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { emptyReport } from '../domain/ingest';
 
@@ -18,35 +18,34 @@ export function healthMetric(h: WireHealthMetric): DaemonHealthMetric | undefine
   return type ? { type, value: Number(h.n & 0xffffffffn) } : undefined;
 }
 
-function ingestType(t: PerfCounterType): IngestCounterType {
+export function ingestType(t: PerfCounterType): IngestCounterType {
   return { path: t.path, description: t.description, nick: t.nick, type: t.type, priority: t.priority, units: t.unit };
 }
 
 export class ReportTranslator {
-  /** The counters in the order the ingest path was told of them (its schema order). */
-  private order: string[] = [];
+  /** The paths ingest was told of on this session. */
+  private readonly known = new Set<string>();
 
   /**
-   * The DaemonReport for `m`, whose declarations `schema` has already taken
-   * and whose packed values are `values` (schema.unpack).
+   * The DaemonReport for `m`, whose declarations the session's schema has
+   * already taken and whose packed values fit it. A path declared again is
+   * not declared twice (Ceph keeps the first declaration); undeclaring a
+   * path never declared is left out.
    */
-  translate(daemon: string, m: MMgrReport, values: CounterValue[]): DaemonReport {
-    const known = new Set(this.order);
-    const declare = m.declareTypes.filter((t) => !known.has(t.path));
+  translate(daemon: string, m: MMgrReport): DaemonReport {
     const gone = new Set(m.undeclareTypes);
-    this.order = [...this.order.filter((p) => !gone.has(p)), ...declare.map((t) => t.path)];
-    const byPath = new Map(values.map((v) => [v.path, v]));
-    const flat: number[] = [];
-    for (const p of this.order) {
-      const v = byPath.get(p);
-      flat.push(Number(v?.value ?? 0n));
-      if (v && isLongRunAvg(v.type)) flat.push(Number(v.avgcount ?? 0n));
+    const declare: IngestCounterType[] = [];
+    for (const t of m.declareTypes) {
+      if (this.known.has(t.path) || gone.has(t.path)) continue;
+      this.known.add(t.path);
+      declare.push(ingestType(t));
     }
+    const undeclare = m.undeclareTypes.filter((p) => this.known.delete(p));
     return {
       ...emptyReport(daemon),
-      declare: declare.map(ingestType),
-      undeclare: m.undeclareTypes.filter((p) => known.has(p)),
-      values: flat,
+      declare,
+      undeclare,
+      counterValues: m.packed.length ? m.packed : undefined,
       stamp: Date.now() / 1000,
       status: m.daemonStatus ?? {},
       hasStatus: m.daemonStatus !== undefined,

@@ -14,9 +14,7 @@ import type { Ingest } from '../domain/ingest';
 import type { MgrLocalConfig } from '../domain/native';
 import { CommandDoor } from './commands';
 import { Msgr2FrontDoor } from './front-door';
-import { pgStatsJson } from './pg-stats-json';
-import { PgStatsReport } from '../../../lib/gen/ceph/mgr/v1/pg_stats';
-import { pgStatsReportFromJson } from '../../../lib/pgstats-json';
+import { encodePgStatsReport } from './pg-stats';
 
 export interface FrontDoorSettings {
   /** Where to listen (MGR_HOST). */
@@ -107,9 +105,7 @@ export async function startFrontDoor(s: FrontDoorSettings, d: FrontDoorDeps): Pr
           }
           return false;
         }
-        // Through Ceph's JSON shapes for now (pg-stats-json.ts): the direct MPGStats -> PgStatsReport mapping is the next step.
-        const report = PgStatsReport.encode(pgStatsReportFromJson(JSON.parse(pgStatsJson(osd, m).toString('utf8')))).finish();
-        d.ingest.addPgStats({ osd, epoch: m.epoch, stamp: Date.now() / 1000, report });
+        d.ingest.addPgStats({ osd, epoch: m.epoch, stamp: Date.now() / 1000, report: encodePgStatsReport(m) });
         return true;
       },
     },

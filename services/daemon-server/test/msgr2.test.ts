@@ -201,6 +201,42 @@ describe('the msgr2 front door on loopback', () => {
     expect(shapeDiff(osd0, monitorOsd0, { mapPaths: [] })).toEqual([]);
   });
 
+  it('64-bit values arrive in cluster-state exact: a counter of 2^64-1 and a PG byte count of 2^63-1, no session ended', async () => {
+    const c = await osd(20);
+    c.open({ daemonName: '20' });
+    await c.configured;
+    c.send(report('20', { w: 2n ** 64n - 1n, lat: 2n ** 53n + 1n, latCount: 3n, pgs: 1n }, true));
+    const raw = async (path: string, kind = DaemonQueryKind.DAEMON_QUERY_KIND_COUNTER) =>
+      Buffer.from((await t.csClient.queryDaemons({ kind, svcType: 'osd', svcId: '20', path, services: [] })).json).toString('utf8');
+    expect(
+      await eventually(
+        () => raw('osd.op_w'),
+        (s) => s.includes('18446744073709551615'),
+      ),
+    ).toMatch(/\[[\d.]+,18446744073709551615\]/);
+    expect(await raw('osd.op_r_latency', DaemonQueryKind.DAEMON_QUERY_KIND_LATEST_COUNTER)).toMatch(/\[[\d.]+,9007199254740993,3\]/);
+
+    const m = [...readVector('02-steady-30s')]
+      .filter((x) => x.client.to === '127.0.0.1:40226')
+      .flatMap((x) => x.client.frames.filter((f) => f.tag === Tag.MESSAGE).map((f) => decodeMessageFrame(f.segments)))
+      .filter((x) => x.type === MSG_PGSTATS)
+      .map(decodeMPGStats)
+      .filter((x) => x.pgStat.some((p) => p.stat.acting_primary === 0))
+      .pop()!;
+    const pg = m.pgStat[0];
+    pg.stat.stats.num_bytes = 2n ** 63n - 1n;
+    pg.stat.reported_seq = 2n ** 60n + 3n;
+    c.send(mPGStats(m));
+    const dump = await eventually(
+      async () => Buffer.from((await t.csClient.get({ what: 'pg_dump' })).json).toString('utf8'),
+      (d) => d.includes('1152921504606846979'),
+    );
+    const entry = dump.slice(dump.indexOf(`"pgid":"${pgIdString(pg.pgid)}"`));
+    expect(entry.slice(0, entry.indexOf('"stat_sum"') + 40)).toContain('"reported_seq":1152921504606846979');
+    expect(entry.slice(entry.indexOf('"stat_sum"'))).toMatch(/^"stat_sum":\{[^}]*"num_bytes":9223372036854775807[,}]/);
+    expect(await metrics()).not.toMatch(/mgr_daemon_server_msgr2_sessions_ended_total\{reason="(malformed|schema)"\} [1-9]/);
+  });
+
   it('config set mgr_stats_period sends every session a new MMgrConfigure', async () => {
     const c = await osd(8);
     c.open({ daemonName: '8' });
