@@ -1,5 +1,6 @@
 // gRPC handlers of ClusterStateService: request checks and status codes; the
 // logic lives in domain/.
+import { randomUUID } from 'crypto';
 import { ServerError, Status, CallContext } from 'nice-grpc';
 import type { Logger } from '../../lib/log';
 import { ClusterStateServiceDefinition, WatchEventKind } from '../../lib/gen/ceph/mgr/v1/cluster_state';
@@ -68,6 +69,8 @@ const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export function clusterStateHandlers(state: ClusterState, opts: HandlerOptions): ServiceImplementation<typeof ClusterStateServed> {
   const { log } = opts;
+  // Daemons' counter schemas live in memory: a restart forgets them, and this tells daemon-server so (ReportDaemonsResponse.instance).
+  const instance = randomUUID();
   return {
     async putMap(req) {
       return guard(log, 'PutMap', () => {
@@ -123,7 +126,7 @@ export function clusterStateHandlers(state: ClusterState, opts: HandlerOptions):
       return guardAsync(log, 'ReportDaemons', async () => {
         const out = await state.reportDaemons(req.reports, pause);
         if (out.rejected.length) log.warn('daemon reports refused', { refused: out.rejected.length, applied: out.applied, first: out.rejected[0] });
-        return out;
+        return { ...out, instance };
       });
     },
 

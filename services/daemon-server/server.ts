@@ -194,6 +194,8 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
           rejectedUpstream: (kind, n) => upstreamRejected.inc({ kind }, n),
           flushFailed: () => flushFailed.inc(),
         },
+        // cluster-state restarted: both doors' sessions, declared again on the daemons' behalf
+        redeclare: () => [...sessions.redeclare(), ...(msgr2?.redeclare() ?? [])],
         onWarn: (msg, fields) => log.warn(msg, fields),
       });
 

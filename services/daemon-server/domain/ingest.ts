@@ -1,12 +1,16 @@
 // Ingest: sessions' reports are coalesced per daemon and forwarded to
 // cluster-state in batches; pg stats wait in a bounded queue. One flush is in
 // flight at a time; a failed flush is retried with whatever arrived meanwhile
-// merged on top (newest values win).
+// merged on top (newest values win). cluster-state keeps sessions' counter
+// schemas in memory only: when it answers from a new run (a restart), every
+// open session is declared again on the daemons' behalf (`redeclare`), so
+// their next values are taken without the daemons reconnecting.
 import type { DaemonReport } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { entryBytes, PgStatsEntry } from './forward';
 
 export interface IngestSink {
-  reportDaemons(reports: DaemonReport[]): Promise<{ applied: number; rejected: string[] }>;
+  /** instance: cluster-state's run (ReportDaemonsResponse.instance). */
+  reportDaemons(reports: DaemonReport[]): Promise<{ applied: number; rejected: string[]; instance?: string }>;
   /** The entries' reports go on as they came (domain/forward.ts). */
   ingestPgStats(stats: PgStatsEntry[]): Promise<{ applied: number; rejected: string[] }>;
   setDaemonsStale(stale: string[], fresh: string[]): Promise<void>;
@@ -36,6 +40,12 @@ export interface IngestOptions {
   maxBatchBytes?: number;
   maxBatchPgStats?: number;
   counters?: IngestCounters;
+  /**
+   * Every open session as a new one (opened, its metadata and status,
+   * every counter it declared, no values): sent when cluster-state has
+   * restarted and forgotten them.
+   */
+  redeclare?: () => DaemonReport[];
   onWarn?: (msg: string, fields: Record<string, unknown>) => void;
   now?: () => number;
 }
@@ -106,6 +116,8 @@ export class Ingest {
   /** When each connected daemon was last heard from (ms), for staleness. */
   private lastHeard = new Map<string, number>();
   private stale = new Set<string>();
+  /** The cluster-state run last heard from. */
+  private upstreamInstance = '';
   private readonly now: () => number;
 
   constructor(private readonly opts: IngestOptions) {
@@ -238,6 +250,10 @@ export class Ingest {
     if (reports.length) {
       try {
         const res = await this.opts.sink.reportDaemons(reports);
+        if (res.instance && res.instance !== this.upstreamInstance) {
+          if (this.upstreamInstance) this.redeclare(res.instance);
+          this.upstreamInstance = res.instance;
+        }
         this.opts.counters?.forwarded('reports', res.applied);
         if (res.rejected.length) {
           this.opts.counters?.rejectedUpstream('reports', res.rejected.length);
@@ -267,6 +283,13 @@ export class Ingest {
     }
     if (this.hasPgRoom()) for (const w of [...this.pgWaiters]) w();
     return { ok, more };
+  }
+
+  /** cluster-state restarted: every open session goes to it again ahead of what waits, and is sent at once. */
+  private redeclare(instance: string): void {
+    const reports = this.opts.redeclare?.() ?? [];
+    this.opts.onWarn?.('cluster-state restarted (a new run): declaring every open session again', { sessions: reports.length, instance });
+    this.restoreReports(new Map(reports.map((r) => [r.daemon, [r]])));
   }
 
   /** Puts a failed batch back under whatever arrived since. */

@@ -23,9 +23,9 @@ export class SchemaError extends Error {}
 /** Ceph's packed values a counter takes: long-running averages three (sum, avgcount, avgcount2). */
 const packedSlots = (type: number) => ((type & PERFCOUNTER_LONGRUNAVG) !== 0 ? 3 : 1);
 
-/** A declared set of counters (path -> Ceph's type bits, in declaration order), shared by the sessions that declared it. */
+/** A declared set of counters (path -> declared type, in declaration order), shared by the sessions that declared it. */
 interface DeclaredSet {
-  types: ReadonlyMap<string, number>;
+  types: ReadonlyMap<string, PerfCounterType>;
   /** Values a report carries for it. */
   slots: number;
 }
@@ -33,13 +33,13 @@ interface DeclaredSet {
 const EMPTY_SET: DeclaredSet = { types: new Map(), slots: 0 };
 const declaredSets = new SharedRegistry<DeclaredSet>();
 
-function declaredSet(types: Map<string, number>): DeclaredSet {
+function declaredSet(types: Map<string, PerfCounterType>): DeclaredSet {
   if (!types.size) return EMPTY_SET;
   let key = '';
-  for (const [path, type] of types) key += `${path}\u0000${type}\u0000`;
+  for (const t of types.values()) key += `${t.path}\u0000${t.type}\u0000${t.priority}\u0000${t.units}\u0000${t.nick}\u0000${t.description}\u0001`;
   return declaredSets.get(key, () => {
     let slots = 0;
-    for (const type of types.values()) slots += packedSlots(type);
+    for (const t of types.values()) slots += packedSlots(t.type);
     return { types, slots };
   });
 }
@@ -53,6 +53,11 @@ export class SessionSchema {
 
   get size(): number {
     return this.set.types.size;
+  }
+
+  /** Every declared counter, in declaration order (to declare them again). */
+  get declared(): PerfCounterType[] {
+    return [...this.set.types.values()];
   }
 
   /**
@@ -70,7 +75,7 @@ export class SessionSchema {
     }
     const next = this.next(declare, undeclare);
     let slots = 0;
-    for (const type of next.values()) slots += packedSlots(type);
+    for (const t of next.values()) slots += packedSlots(t.type);
     const problem = values?.length ? checkPacked(values, slots) : null;
     if (problem) throw new SchemaError(`${problem} (${next.size} counters declared)`);
   }
@@ -79,12 +84,12 @@ export class SessionSchema {
     if (declare.length || undeclare.length) this.set = declaredSet(this.next(declare, undeclare));
   }
 
-  private next(declare: PerfCounterType[], undeclare: string[]): Map<string, number> {
+  private next(declare: PerfCounterType[], undeclare: string[]): Map<string, PerfCounterType> {
     const next = new Map(this.set.types);
     for (const t of declare) {
       if (!t.path) throw new SchemaError('a declared counter has an empty path');
       if (next.has(t.path)) throw new SchemaError(`counter '${t.path}' is already declared on this session`);
-      next.set(t.path, t.type);
+      next.set(t.path, t);
     }
     for (const p of undeclare) {
       if (!next.has(p)) throw new SchemaError(`cannot undeclare '${p}': it is not declared on this session`);

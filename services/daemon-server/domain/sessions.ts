@@ -64,6 +64,8 @@ interface LiveSession {
   outbox: Outbox<SessionResponse>;
   /** Ends the session (replaced by a newer one or server stopping). */
   end(reason: string): void;
+  /** The session as a new one, with every counter it declared (cluster-state restarted). */
+  redeclare(): DaemonReport;
 }
 
 export class Sessions {
@@ -142,6 +144,11 @@ export class Sessions {
     return missing;
   }
 
+  /** Every open session as a new one with all it declared, for a cluster-state that restarted (Ingest's redeclare). */
+  redeclare(): DaemonReport[] {
+    return [...this.sessions.values()].map((s) => s.redeclare());
+  }
+
   endAllSessions(reason: string): void {
     for (const s of [...this.sessions.values()]) s.end(reason);
   }
@@ -164,6 +171,8 @@ export class Sessions {
   private async read(requests: AsyncIterable<SessionFrame>, caller: Caller, outbox: Outbox<SessionResponse>, signal: AbortSignal): Promise<void> {
     let live: LiveSession | null = null;
     let schema: SessionSchema | null = null;
+    /** What opened the session (status kept current), to declare it again. */
+    let opening: DaemonReport | null = null;
     let ended: string | null = null;
     const log = this.d.log.child({ entity: caller.entity });
     const endController = new AbortController();
@@ -242,11 +251,12 @@ export class Sessions {
               ended = reason;
               endController.abort();
             },
+            redeclare: () => ({ ...opening!, declare: schema!.declared }),
           };
           this.sessions.set(daemon, live);
           this.m.sessions.set(this.sessions.size);
           schema = new SessionSchema();
-          this.d.ingest.addReport({
+          opening = {
             ...emptyReport(daemon),
             opened: true,
             serviceName: msg.open.serviceName,
@@ -254,7 +264,8 @@ export class Sessions {
             metadata: msg.open.metadata,
             status: msg.open.daemonStatus,
             hasStatus: msg.open.serviceDaemon,
-          });
+          };
+          this.d.ingest.addReport(opening);
           outbox.push(this.configureMsg());
           this.m.reports.inc({ kind: 'open' });
           log.info('session opened', { daemon, service: msg.open.serviceName || undefined });
@@ -282,6 +293,7 @@ export class Sessions {
             continue; // the session stays; the next report may be fine
           }
           schema.apply(r.declareTypes, r.undeclareTypes);
+          if (r.hasDaemonStatus) opening = { ...opening!, status: r.daemonStatus, hasStatus: true };
           const report: DaemonReport = {
             ...emptyReport(live.daemon),
             declare: r.declareTypes,

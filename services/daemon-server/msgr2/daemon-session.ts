@@ -17,7 +17,7 @@ import type { MPGStats } from '../../../lib/ceph/messages/pg-stats';
 import type { DaemonReport } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { checkPacked } from '../../../lib/counter-values';
 import { emptyReport } from '../domain/ingest';
-import { ReportTranslator } from './report';
+import { ingestType, ReportTranslator } from './report';
 
 /** A message that ends its session (never the others), with the reason logged. */
 export class SessionError extends Error {
@@ -56,6 +56,8 @@ export class DaemonSession {
   /** Metadata still to find (a daemon that sent none); when it was last looked for. */
   private metadataWanted = false;
   private metadataLookedAt = 0;
+  /** What opened the session (metadata and status kept current), to declare it again. */
+  private opening: DaemonReport | null = null;
 
   constructor(
     /** "osd.0", "mon.a", "rgw.gw1". */
@@ -73,7 +75,7 @@ export class DaemonSession {
   }
 
   open(m: MMgrOpen): void {
-    this.sink.addReport({
+    this.opening = {
       ...emptyReport(this.daemon),
       opened: true,
       serviceName: m.serviceName,
@@ -81,7 +83,8 @@ export class DaemonSession {
       metadata: m.daemonMetadata,
       status: m.daemonStatus,
       hasStatus: m.serviceDaemon,
-    });
+    };
+    this.sink.addReport(this.opening);
     // As Ceph's DaemonServer asks the monitors for `osd metadata` on open:
     // OSDs, MDS and monitors send none, and the map feed has it.
     this.metadataWanted = !Object.keys(m.daemonMetadata).length && MONITOR_KNOWN.test(this.daemon) && !!this.sink.metadataOf;
@@ -96,6 +99,7 @@ export class DaemonSession {
       (metadata) => {
         if (!metadata || !this.metadataWanted) return;
         this.metadataWanted = false;
+        if (this.opening) this.opening = { ...this.opening, metadata };
         this.sink.addReport({ ...emptyReport(this.daemon), metadata });
       },
       () => undefined, // looked for again with a later report
@@ -123,8 +127,15 @@ export class DaemonSession {
       const problem = checkPacked(m.packed, (this.schema.packedLength - 6) / 8);
       if (problem) throw new SessionError('schema', `${this.daemon}'s packed counters: ${problem}`);
     }
-    this.sink.addReport(this.translator.translate(this.daemon, m));
+    const report = this.translator.translate(this.daemon, m);
+    if (report.hasStatus && this.opening) this.opening = { ...this.opening, status: report.status, hasStatus: true };
+    this.sink.addReport(report);
     this.lookUpMetadata();
+  }
+
+  /** The session as a new one with every counter it declared (cluster-state restarted and forgot it); null before its open. */
+  redeclare(): DaemonReport | null {
+    return this.opening && { ...this.opening, declare: this.schema.declared.map(ingestType) };
   }
 
   /** False when ingest had no room (the OSD's next report, a full state, replaces it). */

@@ -39,6 +39,7 @@ import { addrToString, EntityType, v2Addr, type EntityAddr } from '../../../lib/
 import type { Logger } from '../../../lib/log';
 import { EAGAIN } from '../../../lib/errno';
 import type { CommandDoor } from './commands';
+import type { DaemonReport } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { DaemonSession, SessionError, type DaemonSink } from './daemon-session';
 import { peerOf, sessionName, type Peer } from './peer';
 import type { OwnCounter } from './tell-table';
@@ -205,6 +206,16 @@ export class Msgr2FrontDoor {
   pushConfigure(): void {
     for (const a of this.sessions.values()) this.sendConfigure(a);
     if (this.sessions.size) this.log.info('configure sent to msgr2 sessions', { sessions: this.sessions.size });
+  }
+
+  /** Every open daemon session as a new one with all it declared, for a cluster-state that restarted. */
+  redeclare(): DaemonReport[] {
+    const out: DaemonReport[] = [];
+    for (const a of this.sessions.values()) {
+      const r = a.session?.redeclare();
+      if (r) out.push(r);
+    }
+    return out;
   }
 
   /** Ends every connection (this manager stopped being active, or stops). */

@@ -10,7 +10,11 @@ import { DaemonServerServiceDefinition, SessionRequest, SessionResponse } from '
 import { DaemonServerClientDefinition } from '../../../lib/session-wire';
 import { startClusterState } from '../../cluster-state/server';
 import { SimCluster } from '../../../sim/cluster';
-import { parseKeyring } from '../../../lib/keyring';
+import { newKey, parseKeyring } from '../../../lib/keyring';
+import { MonClient } from '../../../lib/ceph/monclient';
+import type { RotatingKeys } from '../../../lib/ceph/cephx/rotating';
+import type { EntityAddr } from '../../../lib/ceph/types';
+import type { CephManagerSession } from '../domain/ceph-session';
 import { startDaemonServer, DaemonServerOptions } from '../server';
 import { startStandby } from '../../standby/server';
 import { MapFeed } from '../../../sim/feed';
@@ -74,6 +78,22 @@ export async function startStack(opts: Partial<DaemonServerOptions> = {}) {
       await cs.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** The fsid of fakeCephSession's cluster. */
+export const FAKE_FSID = '11111111-2222-3333-4444-555555555555';
+
+/** What the manager role gives the msgr2 front door, without monitors: rotating secrets made as a monitor makes them. */
+export function fakeCephSession(keys: RotatingKeys, announced: EntityAddr[][]): CephManagerSession {
+  return {
+    name: 'x',
+    fsid: FAKE_FSID,
+    globalId: 4242n,
+    rotatingKeys: keys,
+    // never started: the front door only reads its status (the MgrMap epoch)
+    monClient: new MonClient({ monitors: [{ host: '127.0.0.1', port: 9 }], entity: 'mgr.x', key: newKey(), logger: createLogger({ test: 'msgr2' }, 'error') }),
+    setServerAddrs: (a) => announced.push(a),
   };
 }
 

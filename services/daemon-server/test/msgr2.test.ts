@@ -14,17 +14,14 @@ import { ConnectionError } from '../../../lib/ceph/connection';
 import { MsgType, type Message } from '../../../lib/ceph/message';
 import { mMgrReport, type MMgrReport } from '../../../lib/ceph/messages/mgr';
 import { CounterType, packCounters, type PerfCounterType } from '../../../lib/ceph/messages/perf-counters';
-import { MonClient } from '../../../lib/ceph/monclient';
 import { EntityType, type EntityAddr, type EntityName } from '../../../lib/ceph/types';
 import { DaemonQueryKind } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
-import { newKey } from '../../../lib/keyring';
 import { createLogger } from '../../../lib/log';
 import { MgrDaemonClient } from '../../../lib/testing/mgr-daemon-client';
 import { until } from '../../../lib/testing/wait';
-import type { CephManagerSession } from '../domain/ceph-session';
 import { CommandDoor } from '../msgr2/commands';
 import { Msgr2FrontDoor } from '../msgr2/front-door';
-import { eventually, FIXTURES, startStack } from './helpers';
+import { eventually, FAKE_FSID as FSID, fakeCephSession, FIXTURES, startStack } from './helpers';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tag } from '../../../lib/ceph/frames';
@@ -34,20 +31,6 @@ import { readVector } from '../../../lib/ceph/testing/pcap';
 import { shapeDiff } from '../../../lib/testing/shape';
 
 const logger = createLogger({ test: 'msgr2' }, 'error');
-const FSID = '11111111-2222-3333-4444-555555555555';
-
-/** What the manager role gives the front door: here rotating secrets made as a monitor makes them. */
-function cephSession(keys: RotatingKeys, announced: EntityAddr[][]): CephManagerSession {
-  return {
-    name: 'x',
-    fsid: FSID,
-    globalId: 4242n,
-    rotatingKeys: keys,
-    // never started: the front door only reads its status (the MgrMap epoch)
-    monClient: new MonClient({ monitors: [{ host: '127.0.0.1', port: 9 }], entity: 'mgr.x', key: newKey(), logger }),
-    setServerAddrs: (a) => announced.push(a),
-  };
-}
 
 const SCHEMA: PerfCounterType[] = [
   { path: 'osd.op_w', description: 'writes', nick: 'w', type: CounterType.U64 | CounterType.COUNTER, priority: 8, unit: 1 },
@@ -114,7 +97,7 @@ describe('the msgr2 front door on loopback', () => {
   const lastOpW = async (id: string) => (await counter(id, 'osd.op_w'))['osd.op_w']?.at(-1)?.[1];
 
   beforeAll(async () => {
-    t = await startStack({ ceph: cephSession(keys, announced), msgr2Port: 0, msgr2MaxCounters: 100 });
+    t = await startStack({ ceph: fakeCephSession(keys, announced), msgr2Port: 0, msgr2MaxCounters: 100 });
     port = t.ds.msgr2!.port;
   });
   afterAll(async () => {
