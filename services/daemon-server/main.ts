@@ -6,6 +6,7 @@ import { createLogger, parseLogLevel } from '../../lib/log';
 import { exitOnSignals } from '../../lib/server';
 import { openCephManager } from './ceph/open';
 import { startDaemonServer } from './server';
+import { DEFAULT_COUNTER_LIMITS } from './domain/counter-limits';
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -106,12 +107,26 @@ const OPTIONS = {
     default: 16 * 1024 * 1024,
     desc: 'largest msgr2 message; a bigger one ends its connection before it is read',
   },
-  msgr2MaxCounters: {
-    env: 'MGR_MSGR2_MAX_COUNTERS',
-    flag: 'msgr2-max-counters',
+  maxCounters: {
+    env: 'MGR_MAX_COUNTERS',
+    flag: 'max-counters',
     type: 'int',
-    default: 8192,
-    desc: 'most perf counters one daemon session may declare; more end the session',
+    default: DEFAULT_COUNTER_LIMITS.perSession,
+    desc: 'most perf counters one daemon session may declare (gRPC and msgr2); a declaration past it ends the session with the reason',
+  },
+  maxCountersTotal: {
+    env: 'MGR_MAX_COUNTERS_TOTAL',
+    flag: 'max-counters-total',
+    type: 'int',
+    default: DEFAULT_COUNTER_LIMITS.total,
+    desc: 'most perf counters all open daemon sessions may have declared together; a declaration past it ends its session',
+  },
+  maxCounterNameBytes: {
+    env: 'MGR_MAX_COUNTER_NAME_BYTES',
+    flag: 'max-counter-name-bytes',
+    type: 'int',
+    default: DEFAULT_COUNTER_LIMITS.nameBytes,
+    desc: 'longest declared counter path or nick in bytes (a description may take 4 times this); a longer one ends its session',
   },
   ...cephTargetOptions('', 'empty (and no --ceph-mon-host): no Ceph cluster, the standby service decides who is active'),
   cephConnectTimeoutS: {
@@ -160,7 +175,9 @@ async function main(): Promise<void> {
     msgr2Port: cfg.msgr2Port,
     msgr2MaxConnections: cfg.msgr2MaxConnections,
     msgr2MaxMessageBytes: cfg.msgr2MaxMessageBytes,
-    msgr2MaxCounters: cfg.msgr2MaxCounters,
+    maxCounters: cfg.maxCounters,
+    maxCountersTotal: cfg.maxCountersTotal,
+    maxCounterNameBytes: cfg.maxCounterNameBytes,
     metricsPort: cfg.metricsPort,
     maxMessageBytes: cfg.maxMessageBytes,
     shutdownGraceMs: cfg.shutdownGraceMs,

@@ -34,6 +34,7 @@ import { managerMetadata } from './ceph/beacon';
 import { CephManager } from './ceph/manager';
 import type { Msgr2FrontDoor } from './msgr2/front-door';
 import { startFrontDoor } from './msgr2/start';
+import { CounterLimits, DEFAULT_COUNTER_LIMITS } from './domain/counter-limits';
 
 export interface DaemonServerOptions {
   host?: string;
@@ -90,8 +91,10 @@ export interface DaemonServerOptions {
   msgr2MaxConnections?: number;
   /** Largest msgr2 message (MGR_MSGR2_MAX_MESSAGE_BYTES). */
   msgr2MaxMessageBytes?: number;
-  /** Most counters one msgr2 session may declare (MGR_MSGR2_MAX_COUNTERS). */
-  msgr2MaxCounters?: number;
+  /** Limits on declared counters, both doors (MGR_MAX_COUNTERS, MGR_MAX_COUNTERS_TOTAL, MGR_MAX_COUNTER_NAME_BYTES; domain/counter-limits.ts). */
+  maxCounters?: number;
+  maxCountersTotal?: number;
+  maxCounterNameBytes?: number;
 }
 
 export interface DaemonServerHandle {
@@ -131,6 +134,11 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   const manager = opts.ceph instanceof CephManager ? opts.ceph : null;
   const standbyActivity = sb && !manager ? new Activity(name, gid) : null;
   const activity = manager?.fence ?? standbyActivity;
+  const counterLimits = new CounterLimits({
+    perSession: opts.maxCounters ?? DEFAULT_COUNTER_LIMITS.perSession,
+    total: opts.maxCountersTotal ?? DEFAULT_COUNTER_LIMITS.total,
+    nameBytes: opts.maxCounterNameBytes ?? DEFAULT_COUNTER_LIMITS.nameBytes,
+  });
   let msgr2: Msgr2FrontDoor | undefined;
 
   let sessions!: Sessions;
@@ -211,6 +219,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         statsPeriod: () => config.period,
         statsThreshold: () => config.threshold,
         pgBackpressureMs: Math.max(1000, config.period * 2000),
+        counterLimits,
       });
       // The monitors' writes go to the simulator's monitor endpoint as this manager.
       if (opts.monAddr) {
@@ -347,13 +356,13 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         advertiseHost: advertised,
         maxConnections: opts.msgr2MaxConnections ?? 4096,
         maxMessageBytes: opts.msgr2MaxMessageBytes ?? 16 * 1024 * 1024,
-        maxCounters: opts.msgr2MaxCounters ?? 8192,
       },
       {
         ceph: opts.ceph,
         log,
         registry: service.registry,
         ingest,
+        counterLimits,
         runCommand: (caller, prefix, args, inbuf) => commands.run({ prefix, args, inbuf }, caller),
         managerCommands: async () => (await commands.allCommands()).filter((e) => !e.native?.monitor).map((e) => e.desc),
         appendAudit: (message, priority) => {

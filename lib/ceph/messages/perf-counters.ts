@@ -129,6 +129,15 @@ export class CounterSchema {
     this.order = [...this.types.values()].sort((a, b) => compareBytes(a.path, b.path));
   }
 
+  /** How many counters the set would hold after these declarations, without applying them. */
+  sizeAfter(declare: readonly PerfCounterType[], undeclare: readonly string[] = []): number {
+    const added = new Set<string>();
+    for (const t of declare) if (!this.types.has(t.path)) added.add(t.path);
+    let n = this.types.size + added.size;
+    for (const p of new Set(undeclare)) if (this.types.has(p) || added.has(p)) n--;
+    return n;
+  }
+
   /** The declared types in packed order. */
   get declared(): readonly PerfCounterType[] {
     return this.order;

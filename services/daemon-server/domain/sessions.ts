@@ -10,6 +10,7 @@ import type { DaemonReport } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import type { SessionResponse } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
 import type { SessionFrame } from '../../../lib/session-wire';
 import { Caller, mayOpenSession } from './auth';
+import type { CounterLimits } from './counter-limits';
 import { Refusal } from './errors';
 import { emptyReport, Ingest } from './ingest';
 import { checkDaemonName, SchemaError, SessionSchema } from './session';
@@ -25,6 +26,8 @@ export interface SessionsDeps {
   statsThreshold(): number;
   /** How long a session may wait for pg-stats room before it is ended. */
   pgBackpressureMs: number;
+  /** The limits on declared counters, shared with the msgr2 door. */
+  counterLimits: CounterLimits;
 }
 
 /** A tiny async queue: the session's outgoing messages. */
@@ -255,6 +258,7 @@ export class Sessions {
           };
           this.sessions.set(daemon, live);
           this.m.sessions.set(this.sessions.size);
+          if (schema) this.d.counterLimits.release(schema.size);
           schema = new SessionSchema();
           opening = {
             ...emptyReport(daemon),
@@ -284,10 +288,22 @@ export class Sessions {
               "SessionReport.packed (varints in declaration order) is no longer accepted: send counter_values, Ceph's packed layout (proto/ceph/mgr/v1/daemon_server.proto)",
             );
           }
+          // the limits first: a huge declaration is refused before anything is built from it
+          const from = schema.size;
+          const to = from + r.declareTypes.length - r.undeclareTypes.length;
+          if (r.declareTypes.length || r.undeclareTypes.length) {
+            const over = this.d.counterLimits.admit(live.daemon, from, to, r.declareTypes);
+            if (over) {
+              this.m.refused.inc({ reason: 'counter_limit' });
+              log.warn('session ended: counter limit', { daemon: live.daemon, reason: over });
+              throw new Refusal('exhausted', over);
+            }
+          }
           try {
             schema.check(r.declareTypes, r.undeclareTypes, r.counterValues);
           } catch (e) {
             if (!(e instanceof SchemaError)) throw e;
+            this.d.counterLimits.release(to - from); // not declared after all
             this.m.rejected.inc({ reason: 'schema' });
             log.warn('report rejected', { daemon: live.daemon, reason: e.message });
             continue; // the session stays; the next report may be fine
@@ -353,6 +369,7 @@ export class Sessions {
         }
       }
     } finally {
+      if (schema) this.d.counterLimits.release(schema.size);
       this.readers.delete(onShutdown);
       signal.removeEventListener('abort', onShutdown);
       if (live && this.sessions.get(live.daemon) === live) this.sessions.delete(live.daemon);

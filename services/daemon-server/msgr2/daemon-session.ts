@@ -18,6 +18,7 @@ import type { DaemonReport } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { checkPacked } from '../../../lib/counter-values';
 import { emptyReport } from '../domain/ingest';
 import { ingestType, ReportTranslator } from './report';
+import type { CounterLimits } from '../domain/counter-limits';
 
 /** A message that ends its session (never the others), with the reason logged. */
 export class SessionError extends Error {
@@ -63,8 +64,8 @@ export class DaemonSession {
     /** "osd.0", "mon.a", "rgw.gw1". */
     readonly daemon: string,
     private readonly sink: DaemonSink,
-    /** The most counters one session may declare. */
-    private readonly maxCounters: number,
+    /** The limits on declared counters, shared with the gRPC door. */
+    private readonly limits: CounterLimits,
   ) {
     this.id = daemon.slice(daemon.indexOf('.') + 1);
   }
@@ -108,12 +109,12 @@ export class DaemonSession {
 
   report(m: MMgrReport): void {
     if (m.daemonName !== this.id) throw new SessionError('malformed', `a report for '${m.daemonName}' on ${this.daemon}'s session`);
-    const after = this.schema.size + m.declareTypes.length - m.undeclareTypes.length;
-    if (after > this.maxCounters) {
-      throw new SessionError(
-        'counter_limit',
-        `${this.daemon} declares ${after} counters, more than the ${this.maxCounters} a session may (MGR_MSGR2_MAX_COUNTERS; or raise mgr_stats_threshold so it declares fewer)`,
-      );
+    if (m.declareTypes.length || m.undeclareTypes.length) {
+      // Counted as declared (a path declared again or undeclared without being declared counts once, as Ceph's set keeps it).
+      const from = this.schema.size;
+      const to = this.schema.sizeAfter(m.declareTypes, m.undeclareTypes);
+      const over = this.limits.admit(this.daemon, from, to, m.declareTypes);
+      if (over) throw new SessionError('counter_limit', over);
     }
     this.schema.update(m.declareTypes, m.undeclareTypes);
     if (m.packed.length) {
@@ -131,6 +132,11 @@ export class DaemonSession {
     if (report.hasStatus && this.opening) this.opening = { ...this.opening, status: report.status, hasStatus: true };
     this.sink.addReport(report);
     this.lookUpMetadata();
+  }
+
+  /** The session ended: its counters no longer count against the limits. */
+  close(): void {
+    this.limits.release(this.schema.size);
   }
 
   /** The session as a new one with every counter it declared (cluster-state restarted and forgot it); null before its open. */

@@ -12,7 +12,7 @@
 // to, and ends the ones it had when it stops being active.
 // Bounded: connections (MGR_MSGR2_MAX_CONNECTIONS), message size
 // (MGR_MSGR2_MAX_MESSAGE_BYTES, refused from the frame's preamble before it
-// is read), counters declared per session (MGR_MSGR2_MAX_COUNTERS),
+// is read), counters declared (domain/counter-limits.ts, both doors),
 // commands in flight per connection. Bad input ends its connection only,
 // with the reason logged and counted.
 import type { ModeSettings } from '../../../lib/ceph/modes';
@@ -40,6 +40,7 @@ import type { Logger } from '../../../lib/log';
 import { EAGAIN } from '../../../lib/errno';
 import type { CommandDoor } from './commands';
 import type { DaemonReport } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import type { CounterLimits } from '../domain/counter-limits';
 import { DaemonSession, SessionError, type DaemonSink } from './daemon-session';
 import { peerOf, sessionName, type Peer } from './peer';
 import type { OwnCounter } from './tell-table';
@@ -65,7 +66,8 @@ export interface FrontDoorOptions {
   statsThreshold(): number;
   maxConnections: number;
   maxMessageBytes: number;
-  maxCounters: number;
+  /** The limits on declared counters (MGR_MAX_COUNTERS...), shared with the gRPC door. */
+  counterLimits: CounterLimits;
   /** Commands one connection may have in flight; more are answered EAGAIN. Default 16. */
   maxCommandsInFlight?: number;
   /** The ms_*_mode settings: which connection modes (crc, secure) are accepted from whom; default Pacific's. */
@@ -284,6 +286,7 @@ export class Msgr2FrontDoor {
     conn.on('message', (m: Message) => this.onMessage(a, m));
     conn.on('close', () => {
       this.conns.delete(a);
+      a.session?.close();
       if (a.session && this.sessions.get(a.session.daemon) === a) {
         this.sessions.delete(a.session.daemon);
         this.log.info('session closed', { daemon: a.session.daemon, reason: conn.closeReason?.message ?? 'closed here' });
@@ -367,7 +370,8 @@ export class Msgr2FrontDoor {
       this.log.info('session replaced', { daemon });
       previous.conn.close();
     }
-    a.session = new DaemonSession(daemon, this.o.sink, this.o.maxCounters);
+    a.session?.close();
+    a.session = new DaemonSession(daemon, this.o.sink, this.o.counterLimits);
     this.sessions.set(daemon, a);
     this.sendConfigure(a);
     a.session.open(open);

@@ -11,6 +11,7 @@ import type { Grant } from '../domain/auth';
 import type { AuditPriority } from '../domain/command-path';
 import type { CephManagerSession } from '../domain/ceph-session';
 import type { Ingest } from '../domain/ingest';
+import type { CounterLimits } from '../domain/counter-limits';
 import type { MgrLocalConfig } from '../domain/native';
 import { CommandDoor } from './commands';
 import { Msgr2FrontDoor } from './front-door';
@@ -27,8 +28,6 @@ export interface FrontDoorSettings {
   maxConnections: number;
   /** MGR_MSGR2_MAX_MESSAGE_BYTES. */
   maxMessageBytes: number;
-  /** MGR_MSGR2_MAX_COUNTERS. */
-  maxCounters: number;
 }
 
 export interface FrontDoorDeps {
@@ -36,6 +35,8 @@ export interface FrontDoorDeps {
   log: Logger;
   registry: prom.Registry;
   ingest: Ingest;
+  /** The limits on declared counters, shared with the gRPC door. */
+  counterLimits: CounterLimits;
   /** daemon-server's command path for an already authenticated caller (domain/command-path.ts CommandPath.run). */
   runCommand(caller: { entity: string; grants: Grant[] }, prefix: string, argsText: string, inbuf: Uint8Array): Promise<CommandResult>;
   /** The manager's own commands (native and modules', not the monitors'). */
@@ -114,7 +115,7 @@ export async function startFrontDoor(s: FrontDoorSettings, d: FrontDoorDeps): Pr
     statsThreshold: d.statsThreshold,
     maxConnections: s.maxConnections,
     maxMessageBytes: s.maxMessageBytes,
-    maxCounters: s.maxCounters,
+    counterLimits: d.counterLimits,
   }));
   d.ceph.setServerAddrs(door.addrs);
   return door;

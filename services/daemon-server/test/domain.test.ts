@@ -13,6 +13,7 @@ import { getEventListeners } from 'events';
 import * as prom from 'prom-client';
 import { createLogger } from '../../../lib/log';
 import type { SessionFrame } from '../../../lib/session-wire';
+import { CounterLimits } from '../domain/counter-limits';
 import { Sessions } from '../domain/sessions';
 
 describe('caps', () => {
@@ -268,6 +269,7 @@ describe('Sessions', () => {
       log: createLogger({ test: 'sessions' }, 'error'),
       registry: new prom.Registry(),
       ingest,
+      counterLimits: new CounterLimits(),
       shutdownSignal: shutdown.signal,
       statsPeriod: () => 5,
       statsThreshold: () => 5,

@@ -18,6 +18,7 @@ import { entityTypeName } from '../../../lib/ceph/types';
 import { CounterLayout, unpackCounterValues } from '../../../lib/counter-values';
 import type { DaemonReport } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { PgStatsReport } from '../../../lib/gen/ceph/mgr/v1/pg_stats';
+import { CounterLimits, DEFAULT_COUNTER_LIMITS } from '../domain/counter-limits';
 import { DaemonSession, SessionError } from '../msgr2/daemon-session';
 import { encodePgStatsReport } from '../msgr2/pg-stats';
 import * as fs from 'fs';
@@ -66,7 +67,7 @@ describe('real daemons reports through the msgr2 daemon session', () => {
             const open = decodeMMgrOpen(m);
             const type = open.serviceName || entityTypeName((decodeControl(Tag.HELLO, hello!.segments[0]) as { entityType: number }).entityType);
             const got: DaemonReport[] = [];
-            const s = new DaemonSession(`${type}.${open.daemonName}`, { addReport: (r) => got.push(r), addPgStats: () => true }, 8192);
+            const s = new DaemonSession(`${type}.${open.daemonName}`, { addReport: (r) => got.push(r), addPgStats: () => true }, new CounterLimits());
             s.open(open);
             expect(got).toMatchObject([{ daemon: `${type}.${open.daemonName}`, opened: true, serviceName: open.serviceName }]);
             const view = new IngestView();
@@ -105,10 +106,11 @@ describe('real daemons reports through the msgr2 daemon session', () => {
       .find((x) => x.type === MsgType.MGR_REPORT && decodeMMgrReport(x).declareTypes.length === 37);
     const report = decodeMMgrReport(m!);
     const sink = { addReport: () => undefined, addPgStats: () => true };
-    expect(() => new DaemonSession('osd.9', sink, 8192).report(report)).toThrow(/a report for '\d' on osd.9's session/);
-    expect(() => new DaemonSession(`osd.${report.daemonName}`, sink, 36).report(report)).toThrow(SessionError);
-    expect(() => new DaemonSession(`osd.${report.daemonName}`, sink, 36).report(report)).toThrow(/37 counters, more than the 36/);
-    expect(() => new DaemonSession(`osd.${report.daemonName}`, sink, 8192).report({ ...report, packed: report.packed.subarray(8) })).toThrow(
+    const upTo36 = () => new CounterLimits({ ...DEFAULT_COUNTER_LIMITS, perSession: 36 });
+    expect(() => new DaemonSession('osd.9', sink, new CounterLimits()).report(report)).toThrow(/a report for '\d' on osd.9's session/);
+    expect(() => new DaemonSession(`osd.${report.daemonName}`, sink, upTo36()).report(report)).toThrow(SessionError);
+    expect(() => new DaemonSession(`osd.${report.daemonName}`, sink, upTo36()).report(report)).toThrow(/37 counters, more than the 36/);
+    expect(() => new DaemonSession(`osd.${report.daemonName}`, sink, new CounterLimits()).report({ ...report, packed: report.packed.subarray(8) })).toThrow(
       /packed counters are 486 bytes; its 37 declared counters take 494/,
     );
   });

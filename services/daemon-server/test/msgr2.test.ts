@@ -21,6 +21,7 @@ import { MgrDaemonClient } from '../../../lib/testing/mgr-daemon-client';
 import { until } from '../../../lib/testing/wait';
 import { CommandDoor } from '../msgr2/commands';
 import { Msgr2FrontDoor } from '../msgr2/front-door';
+import { CounterLimits, DEFAULT_COUNTER_LIMITS } from '../domain/counter-limits';
 import { eventually, FAKE_FSID as FSID, fakeCephSession, FIXTURES, startStack } from './helpers';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -97,7 +98,7 @@ describe('the msgr2 front door on loopback', () => {
   const lastOpW = async (id: string) => (await counter(id, 'osd.op_w'))['osd.op_w']?.at(-1)?.[1];
 
   beforeAll(async () => {
-    t = await startStack({ ceph: fakeCephSession(keys, announced), msgr2Port: 0, msgr2MaxCounters: 100 });
+    t = await startStack({ ceph: fakeCephSession(keys, announced), msgr2Port: 0, maxCounters: 100 });
     port = t.ds.msgr2!.port;
   });
   afterAll(async () => {
@@ -296,7 +297,7 @@ describe('the msgr2 front door on loopback', () => {
     expect(await metrics()).toMatch(/mgr_daemon_server_msgr2_sessions_ended_total\{reason="refused_open"\} 2/);
   });
 
-  it('more counters than MGR_MSGR2_MAX_COUNTERS end the session with the reason', async () => {
+  it('more counters than MGR_MAX_COUNTERS end the session with the reason', async () => {
     const c = await osd(14);
     c.open({ daemonName: '14' });
     await c.configured;
@@ -422,7 +423,7 @@ describe('the msgr2 front door alone', () => {
       statsThreshold: () => 5,
       maxConnections: o.maxConnections ?? 10,
       maxMessageBytes: o.maxMessageBytes ?? 1 << 20,
-      maxCounters: 10,
+      counterLimits: new CounterLimits({ ...DEFAULT_COUNTER_LIMITS, perSession: 10 }),
     });
   const asOsd = (port: number) => {
     const ticket = issueTicket({ name: { type: EntityType.OSD, id: '1' }, globalId: 9n, serviceId: EntityType.MGR, cap: 'allow profile osd', secrets });
