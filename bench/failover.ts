@@ -15,7 +15,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Metadata } from 'nice-grpc';
 import { localProcesses } from '../cli/start';
-import { run as mgrctl } from '../cli/mgrctl';
+import { runCaptured } from '../cli/mgrctl';
 import { makeClient, openChannel } from '../lib/client';
 import { DaemonServerServiceDefinition } from '../lib/gen/ceph/mgr/v1/daemon_server';
 import { StandbyServiceDefinition } from '../lib/gen/ceph/mgr/v1/standby';
@@ -67,17 +67,7 @@ async function oneBackend(
       MGR_CLUSTER_STATE_ADDR: `127.0.0.1:${port(7100)}`,
       MGR_KEYRING: path.join(dataDir, 'keyring'),
     };
-    const ctl = async (...argv: string[]) => {
-      let stdout = '';
-      let stderr = '';
-      const code = await mgrctl(
-        argv,
-        env,
-        (s) => (stdout += s),
-        (s) => (stderr += s),
-      );
-      return { code, stdout, stderr };
-    };
+    const ctl = (...argv: string[]) => runCaptured(argv, env);
     const dump = async (): Promise<MgrDump | null> => {
       const r = await ctl('mgr', 'dump', '--format', 'json', '--wait-ms', '2000');
       return r.code === 0 ? JSON.parse(r.stdout) : null;

@@ -16,7 +16,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { localProcesses } from '../cli/start';
-import { run as mgrctl } from '../cli/mgrctl';
+import { runCaptured } from '../cli/mgrctl';
 import { makeClient, openChannel } from '../lib/client';
 import { ClusterStateServiceDefinition, DaemonQueryKind } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { StandbyClient } from '../lib/standby-client';
@@ -54,17 +54,7 @@ describe('soak: failures every few seconds', () => {
     MGR_CLUSTER_STATE_ADDR: `127.0.0.1:${port(7100)}`,
     MGR_KEYRING: path.join(dataDir, 'keyring'),
   };
-  const ctl = async (...argv: string[]) => {
-    let stdout = '';
-    let stderr = '';
-    const code = await mgrctl(
-      argv,
-      env,
-      (s) => (stdout += s),
-      (s) => (stderr += s),
-    );
-    return { code, stdout, stderr };
-  };
+  const ctl = (...argv: string[]) => runCaptured(argv, env);
   const csChannel = openChannel(`127.0.0.1:${port(7100)}`);
   const cs = makeClient(ClusterStateServiceDefinition, csChannel);
   const sb = new StandbyClient(`127.0.0.1:${port(7200)}`);
