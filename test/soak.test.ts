@@ -16,6 +16,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { localProcesses } from '../cli/start';
+import { seededRandom } from '../lib/seeded-random';
 import { runCaptured } from '../cli/mgrctl';
 import { makeClient, openChannel } from '../lib/client';
 import { ClusterStateServiceDefinition, DaemonQueryKind } from '../lib/gen/ceph/mgr/v1/cluster_state';
@@ -26,18 +27,6 @@ const SOAK_MS = Number(process.env.SOAK_MS ?? 90000);
 const EVERY_MS = Number(process.env.SOAK_EVERY_MS ?? 4000);
 const SEED = Number(process.env.SOAK_SEED ?? Math.floor(Math.random() * 1e9));
 const OSDS = 6;
-
-/** A small seeded generator (mulberry32), so a failing sequence can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Failure = 'kill9_active' | 'kill9_active_module_host' | 'mgr_fail' | 'sigterm_active';
 const FAILURES: Failure[] = ['kill9_active', 'kill9_active_module_host', 'mgr_fail', 'sigterm_active'];
@@ -84,7 +73,7 @@ describe('soak: failures every few seconds', () => {
         90000,
       );
       process.stdout.write(`soak: seed ${SEED}, ${SOAK_MS} ms, a failure every ${EVERY_MS} ms\n`);
-      const random = seeded(SEED);
+      const random = seededRandom(SEED);
 
       // The writer: one key at a time through the restful module's store.
       const acked = new Map<string, string>();
