@@ -126,6 +126,13 @@ describe('soak: failures every few seconds', () => {
       await until(
         'an active manager with an available standby after the failures',
         async () => {
+          // As a supervisor would (compose's restart policy, Kubernetes): a manager process
+          // that went down after the restarts above (a daemon-server that resigned late) comes back.
+          for (const n of MANAGER_PROCS) {
+            if (!down(n)) continue;
+            process.stdout.write(`soak: ${n} is down after the failures; starting it again\n`);
+            procs.start(n);
+          }
           const { map } = await sb.getMgrMap();
           return map.activeName && map.available && map.standbys.length === 1 && map.standbys[0].available;
         },
