@@ -109,7 +109,10 @@ async function oneBackend(
     let lastAnswer = '';
     const answersHello = async (name: string) => {
       try {
-        const r = await clients[name].command({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0) }, { metadata: md, deadline: 1000 });
+        // A long deadline: a manager that is not active answers UNAVAILABLE at once, and the new active's
+        // first answer may take over a second on a loaded machine (its module-host is starting Ceph's Python
+        // modules); a short one would discard that answer and count the retries instead.
+        const r = await clients[name].command({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0) }, { metadata: md, deadline: 10000 });
         lastAnswer = `${r.result?.retcode} ${r.result?.stdout} ${r.result?.stderr}`;
         return r.result?.retcode === 0 && r.result.stdout === 'Hello World';
       } catch (e) {
