@@ -38,7 +38,36 @@ export async function ingestSteps(reports: Buffer[][]): Promise<Record<string, n
     pgmap.commit(i, 1, 1, pgmap.stage(f.pg.report));
     daemons.apply([{ ...f.report, opened: true, declare: declared }], 1);
   });
+  // The msgr2 door on real daemons' messages (pcaps 01 and 02 to mgr.x: 3
+  // OSDs, about 10 PGs each): decoding an MPGStats (lib/ceph), writing it
+  // as the typed PgStatsReport, and a values-only MMgrReport (37 counters)
+  // checked and queued with its packed bytes as they came.
+  const { readVector } = await import('../lib/ceph/testing/pcap');
+  const { Tag } = await import('../lib/ceph/frames');
+  const { decodeMessageFrame, MsgType } = await import('../lib/ceph/message');
+  const { decodeMPGStats, MSG_PGSTATS } = await import('../lib/ceph/messages/pg-stats');
+  const { decodeMMgrReport } = await import('../lib/ceph/messages/mgr');
+  const { encodePgStatsReport } = await import('../services/daemon-server/msgr2/pg-stats');
+  const { DaemonSession } = await import('../services/daemon-server/msgr2/daemon-session');
+  const { CounterLimits } = await import('../services/daemon-server/domain/counter-limits');
+  const captured = ['01-bringup', '02-steady-30s'].flatMap((c) =>
+    readVector(c)
+      .filter((x) => x.client.to === '127.0.0.1:40226')
+      .flatMap((x) => x.client.frames.filter((f) => f.tag === Tag.MESSAGE).map((f) => decodeMessageFrame(f.segments))),
+  );
+  const mpgstats = captured.filter((m) => m.type === MSG_PGSTATS);
+  const decodedPgStats = mpgstats.map(decodeMPGStats);
+  const osd0 = captured
+    .filter((m) => m.type === MsgType.MGR_REPORT)
+    .map(decodeMMgrReport)
+    .filter((r) => r.daemonName === '0');
+  const valuesOnly = osd0.filter((r) => !r.declareTypes.length && r.packed.length);
+  const session = new DaemonSession('osd.0', { addReport: () => undefined, addPgStats: () => true }, new CounterLimits());
+  session.report(osd0.find((r) => r.declareTypes.length)!);
   const steps: Record<string, (i: number) => unknown> = {
+    ds_msgr2_decode_pg_stats: (i) => decodeMPGStats(mpgstats[i % mpgstats.length]),
+    ds_msgr2_pg_stats_typed: (i) => encodePgStatsReport(decodedPgStats[i % decodedPgStats.length]),
+    ds_msgr2_report: (i) => session.report(valuesOnly[i % valuesOnly.length]),
     ds_decode_report: (i) => decodeSessionFrame(reports[i][0]),
     ds_decode_pg_stats: (i) => decodeSessionFrame(reports[i][1]),
     ds_schema_check: (i) => schema.check([], [], values[i]),
