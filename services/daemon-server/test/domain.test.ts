@@ -117,6 +117,43 @@ describe('ingest', () => {
     expect(coalesced).toBe(4);
   });
 
+  it('declares every session again, ahead of what waits, when cluster-state answers from a new run', async () => {
+    const calls: DaemonReport[][] = [];
+    let instance = 'run-1';
+    let held: DaemonReport[] = [];
+    const declare = [{ path: 'a', description: '', nick: '', type: 2, priority: 5, units: 0 }];
+    const ing = new Ingest({
+      sink: {
+        reportDaemons: async (r) => {
+          calls.push(r);
+          // while it answers, the daemon's next values arrive
+          held.forEach((x) => ing.addReport(x));
+          held = [];
+          return { applied: r.length, rejected: [], instance };
+        },
+        ingestPgStats: async (x) => ({ applied: x.length, rejected: [] }),
+        setDaemonsStale: async () => {},
+      },
+      flushIntervalMs: 1e6,
+      flushAtPending: 1000,
+      maxPendingPgStats: 10,
+      redeclare: () => [{ ...emptyReport('osd.1'), opened: true, metadata: { hostname: 'h1' }, declare }],
+    });
+    ing.addReport({ ...emptyReport('osd.1'), opened: true, declare });
+    await ing.flush();
+    ing.addReport(report('osd.1', [1]));
+    await ing.flush();
+    expect(calls).toHaveLength(2); // the same run: nothing declared again
+    instance = 'run-2';
+    ing.addReport(report('osd.1', [2]));
+    held = [report('osd.1', [3])];
+    await ing.flush();
+    await ing.flush();
+    expect(calls).toHaveLength(4);
+    // the session as a new one, with the values that waited merged on top
+    expect(calls[3]).toEqual([expect.objectContaining({ daemon: 'osd.1', opened: true, metadata: { hostname: 'h1' }, declare, values: [3] })]);
+  });
+
   it('splits what is pending into bounded calls, oldest first, and sends the rest at once', async () => {
     const f = fakeSink();
     const ing = new Ingest({ sink: f.sink, flushIntervalMs: 1e6, flushAtPending: 1000, maxPendingPgStats: 100, maxBatchDaemons: 3, maxBatchPgStats: 4 });
