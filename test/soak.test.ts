@@ -2,16 +2,14 @@
 // daemons reporting every second) while a failure is injected every few
 // seconds for a bounded time (SOAK_MS, 90 s by default; SOAK_EVERY_MS
 // between failures, 4 s): kill -9 of the active manager, kill -9 of only its
-// module-host, `mgr fail`, SIGTERM of its daemon-server; whatever is down is
-// started again before the next failure. Meanwhile a client keeps writing
+// module-host, `mgr fail`, SIGTERM of its daemon-server, kill -9 of
+// cluster-state; whatever is down is started again before the next failure. Meanwhile a client keeps writing
 // to a module's store (`restful create-key`). At the end, with nothing
 // injected any more: an active with a standby, every OSD's counters flowing
 // again, and every store write that was acknowledged still there.
 // The failures are drawn from a seeded sequence (printed, SOAK_SEED to
-// replay one). kill -9 of cluster-state joins the set once cluster-state
-// keeps what it needs to accept reports across its restarts (issue 21,
-// items 1-3); until then counters would stop after it for a reason that is
-// not this test's.
+// replay one). After a restart of cluster-state, daemon-server declares its
+// sessions again (issue 21, finding 1), so counters flow on.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -28,8 +26,8 @@ const EVERY_MS = Number(process.env.SOAK_EVERY_MS ?? 4000);
 const SEED = Number(process.env.SOAK_SEED ?? Math.floor(Math.random() * 1e9));
 const OSDS = 6;
 
-type Failure = 'kill9_active' | 'kill9_active_module_host' | 'mgr_fail' | 'sigterm_active';
-const FAILURES: Failure[] = ['kill9_active', 'kill9_active_module_host', 'mgr_fail', 'sigterm_active'];
+type Failure = 'kill9_active' | 'kill9_active_module_host' | 'mgr_fail' | 'sigterm_active' | 'kill9_cluster_state';
+const FAILURES: Failure[] = ['kill9_active', 'kill9_active_module_host', 'mgr_fail', 'sigterm_active', 'kill9_cluster_state'];
 
 describe('soak: failures every few seconds', () => {
   const OFFSET = randomPortOffset();
@@ -48,6 +46,8 @@ describe('soak: failures every few seconds', () => {
   const cs = makeClient(ClusterStateServiceDefinition, csChannel);
   const sb = new StandbyClient(`127.0.0.1:${port(7200)}`);
   const MANAGER_PROCS = ['module-host-x', 'daemon-server-x', 'module-host-y', 'daemon-server-y'];
+  /** What a failure may take down, restarted as a supervisor would. */
+  const RESTARTED = ['cluster-state', ...MANAGER_PROCS];
   const down = (n: string) => {
     const p = procs.procs.get(n);
     return !p || p.exitCode !== null || p.signalCode !== null;
@@ -92,7 +92,7 @@ describe('soak: failures every few seconds', () => {
       const end = Date.now() + SOAK_MS;
       while (Date.now() < end) {
         // Whatever an earlier failure took down comes back first.
-        for (const n of MANAGER_PROCS) if (down(n)) procs.start(n);
+        for (const n of RESTARTED) if (down(n)) procs.start(n);
         await new Promise((res) => setTimeout(res, EVERY_MS));
         const { map } = await sb.getMgrMap().catch(() => ({ map: null }));
         const active = map?.activeName;
@@ -102,19 +102,22 @@ describe('soak: failures every few seconds', () => {
         }
         const f = FAILURES[Math.floor(random() * FAILURES.length)];
         injected.push(`${f} mgr.${active}`);
+        if (f === 'kill9_cluster_state') injected[injected.length - 1] = f;
         if (f === 'kill9_active') {
           await Promise.all([procs.kill(`daemon-server-${active}`, 'SIGKILL'), procs.kill(`module-host-${active}`, 'SIGKILL')]);
         } else if (f === 'kill9_active_module_host') {
           await procs.kill(`module-host-${active}`, 'SIGKILL');
         } else if (f === 'sigterm_active') {
           void procs.kill(`daemon-server-${active}`, 'SIGTERM');
+        } else if (f === 'kill9_cluster_state') {
+          await procs.kill('cluster-state', 'SIGKILL');
         } else {
           await ctl('mgr', 'fail', '--wait-ms', '5000');
         }
       }
       const quietFrom = Date.now() / 1000;
       process.stdout.write(`soak: injected ${injected.length}: ${injected.join(', ')}\n`);
-      for (const n of MANAGER_PROCS) {
+      for (const n of RESTARTED) {
         if (!down(n)) continue;
         // a SIGTERM'd daemon-server may still be on its way out
         await until(`${n} to exit`, () => down(n), 30000).catch(() => undefined);
@@ -128,7 +131,7 @@ describe('soak: failures every few seconds', () => {
         async () => {
           // As a supervisor would (compose's restart policy, Kubernetes): a manager process
           // that went down after the restarts above (a daemon-server that resigned late) comes back.
-          for (const n of MANAGER_PROCS) {
+          for (const n of RESTARTED) {
             if (!down(n)) continue;
             process.stdout.write(`soak: ${n} is down after the failures; starting it again\n`);
             procs.start(n);
