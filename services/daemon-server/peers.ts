@@ -5,6 +5,7 @@
 import { callFailure, CallFailureKind, PeerClient } from '../../lib/client';
 import { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cluster_state';
 import type { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
+import type { HealthCheck } from '../../lib/gen/ceph/mgr/v1/common';
 import type { StandbyClient } from '../../lib/standby-client';
 import type { HealthDefinition } from 'nice-grpc-server-health';
 import { HealthCheckResponse_ServingStatus } from 'nice-grpc-server-health/lib/proto/grpc/health/v1/health';
@@ -61,6 +62,11 @@ export function clusterStatePeer(cs: ClusterStateClient, mgrName: string) {
     /** An `audit` cluster-log entry, as Ceph's manager writes one. */
     async appendAudit(message: string, priority: AuditPriority): Promise<void> {
       await peerCall(cs.appendClusterLog({ entries: [{ channel: 'audit', priority, name: `mgr.${mgrName}`, message, stamp: Date.now() / 1000 }] }));
+    },
+    /** This manager's own health checks (source "daemon-server"; a later call replaces them). */
+    async setHealthChecks(checks: HealthCheck[]): Promise<void> {
+      const r = await peerCall(cs.setHealthChecks({ source: 'daemon-server', checks }));
+      if (r.refused.length) throw new Error(`cluster-state refused health checks: ${r.refused.map((x) => `${x.code}: ${x.reason}`).join('; ')}`);
     },
     /** One cheap call, to learn whether cluster-state answers. */
     async probe(): Promise<void> {

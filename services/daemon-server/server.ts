@@ -34,7 +34,7 @@ import { managerMetadata } from './ceph/beacon';
 import { CephManager } from './ceph/manager';
 import type { Msgr2FrontDoor } from './msgr2/front-door';
 import { startFrontDoor } from './msgr2/start';
-import { CounterLimits, DEFAULT_COUNTER_LIMITS } from './domain/counter-limits';
+import { CounterLimits, DEFAULT_COUNTER_LIMITS, startCounterLimitHealth } from './domain/counter-limits';
 
 export interface DaemonServerOptions {
   host?: string;
@@ -270,6 +270,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   });
   ingest.start();
   const stopStaleChecks = startStaleChecks(ingest, () => config.period, log);
+  const stopLimitHealth = startCounterLimitHealth(counterLimits, { push: (checks) => cs.setHealthChecks(checks), active: () => role.isActing(), log });
 
   // Is our module-host up? Its health stream ends at once when it dies.
   const watching = new AbortController();
@@ -394,6 +395,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   service.onShutdown(async () => {
     probing.abort();
     stopStaleChecks();
+    stopLimitHealth();
     sessions.endAllSessions('server shutting down');
     await msgr2?.stop();
     await ingest.stop();

@@ -11,6 +11,11 @@
 // A declaration past a limit ends its session with the reason: the daemon
 // reconnects and declares again, and is refused again until what it
 // declares fits (Ceph's mgr_stats_threshold makes a daemon declare fewer).
+// The daemons refused in the last minute are the health check
+// DAEMON_COUNTER_LIMIT, naming each with its reason; the active manager
+// keeps cluster-state's copy current (startCounterLimitHealth).
+import { HealthSeverity, type HealthCheck } from '../../../lib/gen/ceph/mgr/v1/common';
+import type { Logger } from '../../../lib/log';
 
 export interface CounterLimitSettings {
   /** Most counters one session may declare. */
@@ -23,6 +28,12 @@ export interface CounterLimitSettings {
 
 export const DEFAULT_COUNTER_LIMITS: CounterLimitSettings = { perSession: 8192, total: 4_000_000, nameBytes: 256 };
 
+export const COUNTER_LIMIT_CHECK = 'DAEMON_COUNTER_LIMIT';
+/** How long a refusal stays in the health check. */
+export const REFUSAL_WINDOW_MS = 60_000;
+/** Daemons the health check remembers (the newest refusals). */
+const REFUSALS_KEPT = 100;
+
 /** A declared counter as both doors have it. */
 export interface DeclaredCounter {
   path: string;
@@ -33,6 +44,8 @@ export interface DeclaredCounter {
 /** Shared by every session of both doors: the limits and the count of counters declared now. */
 export class CounterLimits {
   private declared = 0;
+  /** The latest refusal of each daemon refused lately, oldest first. */
+  private readonly refusals = new Map<string, { reason: string; at: number }>();
 
   constructor(readonly settings: CounterLimitSettings = DEFAULT_COUNTER_LIMITS) {}
 
@@ -47,6 +60,18 @@ export class CounterLimits {
    * setting to raise.
    */
   admit(daemon: string, from: number, to: number, declare: readonly DeclaredCounter[]): string | null {
+    const reason = this.check(daemon, from, to, declare);
+    if (reason === null) {
+      this.declared += to - from;
+      return null;
+    }
+    this.refusals.delete(daemon);
+    this.refusals.set(daemon, { reason, at: Date.now() });
+    if (this.refusals.size > REFUSALS_KEPT) this.refusals.delete(this.refusals.keys().next().value!);
+    return reason;
+  }
+
+  private check(daemon: string, from: number, to: number, declare: readonly DeclaredCounter[]): string | null {
     const { perSession, total, nameBytes } = this.settings;
     for (const t of declare) {
       const name = Math.max(Buffer.byteLength(t.path), Buffer.byteLength(t.nick));
@@ -60,12 +85,66 @@ export class CounterLimits {
       return `${daemon} declares ${to} counters, more than the ${perSession} a session may (MGR_MAX_COUNTERS; or raise mgr_stats_threshold so it declares fewer)`;
     if (to > from && this.declared - from + to > total)
       return `${daemon} declares ${to} counters: all sessions would hold ${this.declared - from + to}, more than ${total} (MGR_MAX_COUNTERS_TOTAL)`;
-    this.declared += to - from;
     return null;
+  }
+
+  /** DAEMON_COUNTER_LIMIT naming the daemons refused in the last minute; none when there were none. */
+  healthChecks(now = Date.now()): HealthCheck[] {
+    for (const [daemon, r] of this.refusals) if (now - r.at > REFUSAL_WINDOW_MS) this.refusals.delete(daemon);
+    const n = this.refusals.size;
+    if (!n) return [];
+    return [
+      {
+        code: COUNTER_LIMIT_CHECK,
+        severity: HealthSeverity.HEALTH_SEVERITY_WARNING,
+        summary: `${n} daemon${n > 1 ? 's' : ''} refused: more perf counters declared than this manager allows`,
+        count: n,
+        detail: [...this.refusals.values()].map((r) => r.reason),
+      },
+    ];
   }
 
   /** A session with `n` counters ended. */
   release(n: number): void {
     this.declared = Math.max(0, this.declared - n);
   }
+}
+
+/**
+ * Keeps cluster-state's DAEMON_COUNTER_LIMIT current while this manager is
+ * active: every `everyMs` the checks are sent when they changed, and at
+ * least every 30 s (a cluster-state that restarted forgot them). A newly
+ * active manager's first send replaces what the one before left.
+ * Returns how to stop.
+ */
+export function startCounterLimitHealth(
+  limits: CounterLimits,
+  d: { push(checks: HealthCheck[]): Promise<unknown>; active(): boolean; log: Logger },
+  everyMs = 2000,
+): () => void {
+  let last: string | null = null;
+  let lastAt = 0;
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy || !d.active()) {
+      if (!d.active()) last = null; // when it is active again, send at once
+      return;
+    }
+    const checks = limits.healthChecks();
+    const text = JSON.stringify(checks);
+    if (text === last && Date.now() - lastAt < 30_000) return;
+    busy = true;
+    d.push(checks)
+      .then(
+        () => {
+          if (checks.length && text !== last) d.log.warn('daemons refused for their counters', { daemons: checks[0].count });
+          last = text;
+          lastAt = Date.now();
+        },
+        (e) => d.log.debug('counter limit health check not sent yet', { error: (e as Error).message }),
+      )
+      .finally(() => (busy = false));
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -3,8 +3,9 @@
 // daemon-server and cluster-state with small limits. A declaration past a
 // limit ends its session with a reason naming the setting (gRPC:
 // RESOURCE_EXHAUSTED; msgr2: the connection closed, counted by reason), and
-// nothing of it reaches cluster-state; a session that ends gives its
-// counters back to the total.
+// nothing of it reaches cluster-state; the daemons refused are a health
+// check naming them; a session that ends gives its counters back to the
+// total.
 import { RotatingKeys } from '../../../lib/ceph/cephx/rotating';
 import { cephxServiceSession } from '../../../lib/ceph/cephx/service-session';
 import { freshRotatingSecrets, issueTicket } from '../../../lib/ceph/testing/issuer';
@@ -119,6 +120,23 @@ describe('limits on declared counters, both doors', () => {
     expect(await long.closed).toBeDefined();
     expect(await metrics()).toMatch(/mgr_daemon_server_msgr2_sessions_ended_total\{reason="counter_limit"\} 2/);
     for (const id of ['4', '5']) expect((await schemaOf('osd', id))[`osd.${id}`] ?? {}).toEqual({});
+  });
+
+  it('the daemons refused are the health check DAEMON_COUNTER_LIMIT, each named with its reason', async () => {
+    const health = await until('DAEMON_COUNTER_LIMIT in cluster-state', async () => {
+      // as Ceph's get('health'): {"json": "<the health as JSON text>"}
+      const h = JSON.parse(JSON.parse(Buffer.from((await t.csClient.get({ what: 'health' })).json).toString('utf8')).json);
+      return h.checks?.DAEMON_COUNTER_LIMIT?.summary?.count === 5 && h;
+    });
+    expect(health.status).toBe('HEALTH_WARN');
+    const check = health.checks.DAEMON_COUNTER_LIMIT;
+    expect(check).toMatchObject({
+      severity: 'HEALTH_WARN',
+      summary: { message: '5 daemons refused: more perf counters declared than this manager allows', count: 5 },
+    });
+    const details = check.detail.map((d: { message: string }) => d.message);
+    for (const id of [1, 2, 3, 4, 5]) expect(details.filter((m: string) => m.startsWith(`osd.${id} declares`))).toHaveLength(1);
+    expect(details.join('\n')).toMatch(/MGR_MAX_COUNTERS\b[\s\S]*MGR_MAX_COUNTER_NAME_BYTES/);
   });
 
   it('MGR_MAX_COUNTERS_TOTAL bounds all sessions of both doors together; an ended session gives its counters back', async () => {
