@@ -15,6 +15,11 @@
 //     beaconing, and the monitors keep it active (same gid, no failover to
 //     the standby after their beacon grace); `ceph hello` answers; no
 //     process of ours restarts.
+//   - kill -9 of the active's module-host: the manager resigns (`mgr fail`
+//     of its own gid) so the standby runs the modules, and stands by
+//   - kill -9 of the active's daemon-server: the standby service sees its
+//     MgrMap watch end and its port refuse, and `mgr fail`s its gid at
+//     once (services/standby/presence.ts), not after the monitors' grace.
 // The beacon grace is lowered to 15 s so the test waits less; it stays well
 // above mon_tick_interval + mgr_tick_period (5 + 2 s).
 import * as fs from 'fs';
@@ -286,4 +291,52 @@ describeCeph(__filename)('mgrpc as the manager of an all-secure, three-monitor c
       expect({ name, pid: child.pid, running: child.exitCode === null }).toEqual({ name, pid: pids[name], running: true });
     expect((await hello()).stdout.trim()).toBe('Hello World');
   }, 600_000);
+
+  /** Until the monitors name `name` active and available. */
+  const activeIs = (name: string) =>
+    until(
+      `the monitors to name mgr.${name} active and available`,
+      async () => {
+        const d = await dump();
+        return d.active_name === name && d.available && d;
+      },
+      120_000,
+    ).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${tails()}`)));
+
+  it("kill -9 of the active's module-host: the manager resigns (`mgr fail` of its gid) for the standby to run the modules, and stands by", async () => {
+    const before = await dump();
+    const [a, b] = [before.active_name, before.standbys[0].name];
+    await procs.kill(`module-host-${a}`, 'SIGKILL');
+    await activeIs(b);
+    // by its own hand, not the monitors' grace: it said so, and it is still in their map, a standby under the same gid
+    expect(logs(`daemon-server-${a}`).filter((l) => l.msg === 'resigned as active manager: module-host is not up')).toEqual([
+      expect.objectContaining({ gid: String(before.active_gid), rs: expect.any(String) }),
+    ]);
+    await until(`mgr.${a} back in the map as a standby`, async () => (await dump()).standbys.some((x) => x.gid === before.active_gid), 60_000);
+    expect((await hello()).stdout.trim()).toBe('Hello World');
+    // its module-host back: it stays a standby
+    const ups = logs(`daemon-server-${a}`).filter((l) => l.msg === 'module-host is up').length;
+    procs.start(`module-host-${a}`);
+    await until(`module-host-${a} up again`, () => logs(`daemon-server-${a}`).filter((l) => l.msg === 'module-host is up').length > ups, 120_000);
+    expect((await dump()).active_name).toBe(b);
+  }, 400_000);
+
+  it("kill -9 of the active's daemon-server: the standby service sees its watch end and its port refuse, and `mgr fail`s it at once", async () => {
+    const before = await dump();
+    const [a, b] = [before.active_name, before.standbys[0].name];
+    await procs.kill(`daemon-server-${a}`, 'SIGKILL');
+    await activeIs(b);
+    expect(logs('standby').filter((l) => l.msg === `mgr.${a} (active) is gone; taking it out of the map now`)).toEqual([
+      expect.objectContaining({ name: a, gid: before.active_gid }),
+    ]);
+    // and the monitors took it: `mgr fail <gid>` answered 0 (not their grace running out)
+    expect(logs('standby').filter((l) => l.msg === 'monitor command' && l.cmd === 'mgr fail')).toEqual([
+      expect.objectContaining({ args: { prefix: 'mgr fail', who: String(before.active_gid) }, r: 0 }),
+    ]);
+    expect((await hello()).stdout.trim()).toBe('Hello World');
+    // started again: a standby under a new gid
+    procs.start(`daemon-server-${a}`);
+    await until(`mgr.${a} back as a standby`, async () => (await dump()).standbys.some((x) => x.name === a && x.gid !== before.active_gid), 120_000);
+    expect((await dump()).active_name).toBe(b);
+  }, 400_000);
 });
