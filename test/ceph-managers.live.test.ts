@@ -25,7 +25,6 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { localProcesses } from '../cli/start';
 import { run as mgrctl } from '../cli/mgrctl';
 import { MonClient } from '../lib/ceph/monclient';
 import { keyFromKeyring } from '../lib/keyring';
@@ -34,7 +33,7 @@ import { StandbyClient } from '../lib/standby-client';
 import { describeCeph, sharedCephCluster, type CephCluster } from '../lib/testing/ceph-cluster';
 import { makeClient, openChannel } from '../lib/client';
 import { ModuleHostServiceDefinition } from '../lib/gen/ceph/mgr/v1/module_host';
-import { ProcessSet, randomPortOffset, ROOT, until } from './launcher';
+import { cephProcesses, ProcessSet, randomPortOffset, ROOT, until } from './launcher';
 
 const OFFSET = randomPortOffset();
 const port = (p: number) => p + OFFSET;
@@ -94,22 +93,7 @@ describeCeph(__filename)("mgrpc's managers x and y in a real cluster's MgrMap", 
     const db = await cluster.ceph<Array<{ section: string; name: string; value: string }>>(['config', 'dump']);
     graceBefore = db.find((o) => o.section === 'mon' && o.name === 'mon_mgr_beacon_grace')?.value;
     await cluster.ceph(['config', 'set', 'mon', 'mon_mgr_beacon_grace', String(GRACE_S)]);
-    const specs = localProcesses({
-      dataDir,
-      host: '127.0.0.1',
-      osds: 0,
-      sim: false,
-      backend: 'embedded',
-      etcd: '',
-      portOffset: OFFSET,
-      ceph: {
-        conf: cluster.confPath,
-        keyring: cluster.keyringPath,
-        name: 'client.admin',
-        fsid: cluster.fsid,
-      },
-      managers: ['x', 'y'],
-    });
+    const specs = cephProcesses(dataDir, OFFSET, cluster, ['x', 'y']);
     // mgrpc's own modules only: Ceph's Python ones are module-host's business, and slow to start on a busy machine.
     procs = new ProcessSet(specs, { MGR_PYTHON_MODULES: 'none' });
     await procs.startAll(180_000);

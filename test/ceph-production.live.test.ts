@@ -25,7 +25,6 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { localProcesses } from '../cli/start';
 import { decodeControl } from '../lib/ceph/control';
 import { Tag } from '../lib/ceph/frames';
 import { readCapture } from '../lib/ceph/testing/pcap';
@@ -34,7 +33,7 @@ import { ClusterStateServiceDefinition, DaemonQueryKind } from '../lib/gen/ceph/
 import { describeCeph, startCephCluster, type CephCluster } from '../lib/testing/ceph-cluster';
 import { itCaptures, startCapture, tcpdumpMissing, type Capture } from '../lib/testing/tcpdump';
 import { freePort } from '../lib/testing/wait';
-import { ProcessSet, randomPortOffset, until } from './launcher';
+import { cephProcesses, ProcessSet, randomPortOffset, until } from './launcher';
 
 const FILE = 'test/ceph-production.live.test.ts';
 const OFFSET = randomPortOffset();
@@ -119,17 +118,7 @@ describeCeph(__filename)('mgrpc as the manager of an all-secure, three-monitor c
     for (const _ of MANAGERS) msgr2Ports.push(await freePort());
     // from before the first session: every handshake is in the capture
     if (!tcpdumpMissing()) capture = await startCapture([...cluster.mons.map((m) => portOf(m.v2)), ...msgr2Ports], path.join(dataDir, 'production.pcap'));
-    const specs = localProcesses({
-      dataDir,
-      host: '127.0.0.1',
-      osds: 0,
-      sim: false,
-      backend: 'embedded',
-      etcd: '',
-      portOffset: OFFSET,
-      ceph: { conf: cluster.confPath, keyring: cluster.keyringPath, name: 'client.admin', fsid: cluster.fsid },
-      managers: MANAGERS,
-    });
+    const specs = cephProcesses(dataDir, OFFSET, cluster, MANAGERS);
     MANAGERS.forEach((n, i) => {
       const ds = specs.find((s) => s.name === `daemon-server-${n}`)!;
       ds.env.MGR_MSGR2_PORT = String(msgr2Ports[i]);
