@@ -75,7 +75,7 @@ export async function runCephFailover(): Promise<BenchResult> {
     );
     const answersHello = (name: string) =>
       daemonServers[name]
-        .command({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0) }, { metadata: md, deadline: 1000 })
+        .command({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0) }, { metadata: md, deadline: 10_000 })
         .then((r) => r.result?.retcode === 0 && r.result.stdout === 'Hello World')
         .catch(() => false);
 
