@@ -26,7 +26,12 @@ export interface CounterLimitSettings {
   nameBytes: number;
 }
 
-export const DEFAULT_COUNTER_LIMITS: CounterLimitSettings = { perSession: 8192, total: 4_000_000, nameBytes: 256 };
+/**
+ * The defaults: a real OSD declares 37 counters at Ceph's default threshold
+ * (the simulator's, 224); 8,000,000 in all leaves room for 30,000 of the
+ * simulator's OSDs, the largest size the benchmarks run.
+ */
+export const DEFAULT_COUNTER_LIMITS: CounterLimitSettings = { perSession: 8192, total: 8_000_000, nameBytes: 256 };
 
 export const COUNTER_LIMIT_CHECK = 'DAEMON_COUNTER_LIMIT';
 /** How long a refusal stays in the health check. */
