@@ -322,4 +322,75 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     await bench;
     await ceph(['tell', 'mgr', 'pg', 'stat']); // the manager still answers
   }, 180_000);
+
+  // Issue 14: the monitors answer `ceph -s`, `ceph df` and `ceph health` from the active manager's MMonMgrReport.
+  type Status = {
+    pgmap: { num_pgs: number; num_objects: number; bytes_used: number; write_op_per_sec?: number; pgs_by_state: Array<{ state_name: string; count: number }> };
+  };
+  type Df = { pools: Array<{ name: string; stats: { objects: number; stored: number } }>; stats: { total_used_raw_bytes: number } };
+  const poolObjects = async () => (await cluster.ceph<Df>(['df'])).pools.find((p) => p.name === 'mgrpc')?.stats.objects ?? -1;
+  const rados = (args: string[]) =>
+    new Promise<void>((resolve, reject) =>
+      execFile('rados', ['-c', cluster.confPath, '-k', cluster.keyringPath, '-p', 'mgrpc', ...args], { timeout: 120_000 }, (e, _out, err) =>
+        e ? reject(new Error(`rados ${args.join(' ')}: ${e.message} ${err}`)) : resolve(),
+      ),
+    );
+
+  it('`ceph -s` and `ceph df` are current: objects written show up in the pool, the usage and the client io', async () => {
+    // every PG the OSDs reported, in the states they reported
+    const pgs = await until(
+      '`ceph -s` counting the PGs the OSDs report',
+      async () => {
+        const s = await cluster.ceph<Status>(['-s']);
+        const total = (await cluster.ceph<{ pools: Array<{ pg_num: number }> }>(['osd', 'dump'])).pools.reduce((n, p) => n + p.pg_num, 0);
+        return s.pgmap.num_pgs === total && s.pgmap.pgs_by_state.every((x) => /active/.test(x.state_name)) ? s : undefined;
+      },
+      90_000,
+    );
+    expect(pgs.pgmap.bytes_used).toBeGreaterThan(0);
+    const before = await poolObjects();
+    expect(before).toBeGreaterThanOrEqual(0);
+    const N = 12;
+    for (let i = 0; i < N; i++) await rados(['put', `mon-report-${i}`, '/etc/os-release']);
+    await until(`\`ceph df\` counting ${N} more objects in pool mgrpc`, async () => (await poolObjects()) >= before + N, 90_000);
+    // client io while rados bench writes
+    const bench = rados(['bench', '8', 'write', '-b', '4096', '-t', '4']);
+    const io = await until(
+      '`ceph -s` showing client writes',
+      async () => ((await cluster.ceph<Status>(['-s'])).pgmap.write_op_per_sec ?? 0) > 0 || undefined,
+      60_000,
+    );
+    expect(io).toBe(true);
+    await bench;
+    const plain = await ceph(['-s']);
+    expect(plain.stdout).toMatch(/pgs:\s+\d+ active\+clean/);
+    expect(plain.stdout).toMatch(/objects: [\d.]+k? objects/);
+  }, 300_000);
+
+  it('an OSD stops: `ceph health detail` shows PG_DEGRADED raised through mgrpc, cleared when it returns', async () => {
+    type Health = { checks: Record<string, { summary: { message: string } }> };
+    const health = () => cluster.ceph<Health>(['health', 'detail']);
+    // objects to degrade (this test may run alone)
+    for (let i = 0; i < 4; i++) await rados(['put', `degraded-${i}`, '/etc/os-release']);
+    const victim = osds()[osds().length - 1];
+    await cluster.stopDaemon(victim);
+    try {
+      const h = await until('PG_DEGRADED in the monitors` health', async () => ((await health()).checks.PG_DEGRADED ? await health() : undefined), 120_000);
+      expect(h.checks.PG_DEGRADED.summary.message).toMatch(/^Degraded data redundancy: \d+\/\d+ objects degraded/);
+      const plain = await ceph(['health', 'detail']);
+      expect(plain.stdout).toMatch(/\[WRN\] PG_DEGRADED: Degraded data redundancy/);
+    } finally {
+      await cluster.startDaemon(victim);
+    }
+    await until('PG_DEGRADED cleared', async () => !(await health()).checks.PG_DEGRADED, 180_000).catch(async (e: Error) => {
+      const status = (await ceph(['-s'])).stdout;
+      const pgs = (await ceph(['pg', 'dump', 'pgs_brief'])).stdout;
+      throw new Error(
+        `${e.message}\n${status}\n${pgs}\n${ds.lines
+          .filter((l) => /report|monitor/i.test(l))
+          .slice(-20)
+          .join('\n')}`,
+      );
+    });
+  }, 420_000);
 });

@@ -258,6 +258,17 @@ export class MonClient extends EventEmitter {
     return c.ping(timeoutMs);
   }
 
+  /**
+   * Sends a message to the monitor of the current session without waiting
+   * (a manager's report, its cluster log): false when there is no session.
+   */
+  send(m: Message): boolean {
+    const c = this.conn;
+    if (!c?.isReady || !this.announced) return false;
+    c.sendMessage(m);
+    return true;
+  }
+
   /** The global id the monitors gave this client (a manager's gid in the MgrMap); 0n before the first session. */
   get globalId(): bigint {
     return this.gid;

@@ -27,6 +27,7 @@ import { monitorsBeaconGraceMs } from '../../../lib/mgrmap-ceph';
 import type { CephManagerSession } from '../domain/ceph-session';
 import { beaconMessage, commandDescs, type NativeDescription } from './beacon';
 import { MonitorFence } from './fence';
+import { MonReporter, type MonReportSource } from './mon-report';
 import { capsProblem, withTimeout } from './keys';
 import { EACCES } from '../../../lib/errno';
 
@@ -76,6 +77,8 @@ export interface ManagerDeps {
   moduleCommands(): Promise<CommandDescriptor[]>;
   /** Called when whether we are active may have changed (a map, a confirmed beacon, a lapse). */
   onChange(): void;
+  /** cluster-state's views, which the report to the monitors is built from (mon-report.ts); without it, no reports. */
+  clusterState?: MonReportSource;
 }
 
 export class CephManager implements CephManagerSession {
@@ -94,6 +97,7 @@ export class CephManager implements CephManagerSession {
   readonly stats = { beaconsSent: 0, beaconsConfirmed: 0, commandDescsSent: 0 };
   private readonly log: Logger;
   private deps: ManagerDeps | undefined;
+  private reporter: MonReporter | undefined;
 
   constructor(private readonly o: CephManagerOptions) {
     this.name = o.name;
@@ -150,6 +154,12 @@ export class CephManager implements CephManagerSession {
   /** Gives the manager what its beacons carry; before start(). */
   attach(deps: ManagerDeps): void {
     this.deps = deps;
+    this.reporter = deps.clusterState ? new MonReporter(deps.clusterState, this.log, this.o.now) : undefined;
+  }
+
+  /** What the reports to the monitors were (counts, the last one's size). */
+  get reportStats(): MonReporter['stats'] | undefined {
+    return this.reporter?.stats;
   }
 
   /**
@@ -270,6 +280,9 @@ export class CephManager implements CephManagerSession {
         lastError: this.monClient.status().lastError,
       });
     this.lastBeacon = { available, confirmed, error: namedActive && !this.serverAddrs.length ? 'no front door' : '' };
+    // The active's report (Ceph's DaemonServer::send_report, every tick): what `ceph -s`, `ceph df` and `ceph health` show.
+    const report = await this.reporter?.next(available, this.globalId);
+    if (report && this.monClient.send(report)) this.reporter?.sent();
   }
 
   /**
