@@ -124,7 +124,7 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     const mh = await start('module-host', 'services/module-host/main.ts', {
       MGR_NAME: NAME,
       MGR_CLUSTER_STATE_ADDR: cs.address,
-      MGR_MODULES: 'hello,status,prometheus,iostat,crash',
+      MGR_MODULES: 'hello,status,prometheus,iostat,crash,selftest',
       MGR_PYTHON_MODULES: 'iostat,crash',
       MGR_KEYRING: path.join(dir, 'keyring'),
     });
@@ -304,6 +304,70 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     expect(text).toMatch(/ceph_osd_op_r\{ceph_daemon="osd.0"\} \d+/);
   }, 120_000);
 
+  // Issue 14: the monitors answer `ceph -s`, `ceph df` and `ceph health` from the active manager's MMonMgrReport.
+  type Status = {
+    pgmap: { num_pgs: number; num_objects: number; bytes_used: number; write_op_per_sec?: number; pgs_by_state: Array<{ state_name: string; count: number }> };
+  };
+  type Df = { pools: Array<{ name: string; stats: { objects: number; stored: number } }>; stats: { total_used_raw_bytes: number } };
+  const poolObjects = async () => (await cluster.ceph<Df>(['df'])).pools.find((p) => p.name === 'mgrpc')?.stats.objects ?? -1;
+  const rados = (args: string[]) =>
+    new Promise<void>((resolve, reject) =>
+      execFile('rados', ['-c', cluster.confPath, '-k', cluster.keyringPath, '-p', 'mgrpc', ...args], { timeout: 120_000 }, (e, _out, err) =>
+        e ? reject(new Error(`rados ${args.join(' ')}: ${e.message} ${err}`)) : resolve(),
+      ),
+    );
+
+  it("a module's health check reaches `ceph health detail` through the report, and leaves it when cleared", async () => {
+    type Health = { checks: Record<string, { severity: string; summary: { message: string } }> };
+    const checks = async () => (await cluster.ceph<Health>(['health', 'detail'])).checks;
+    expect((await ceph(['mgr', 'self-test', 'health', 'set', 'MGRPC_SELFTEST', 'raised by the live test'])).code).toBe(0);
+    const c = await until('MGRPC_SELFTEST in the monitors` health', async () => (await checks()).MGRPC_SELFTEST, 60_000);
+    expect(c).toEqual(expect.objectContaining({ severity: 'HEALTH_WARN', summary: expect.objectContaining({ message: 'raised by the live test' }) }));
+    expect((await ceph(['mgr', 'self-test', 'health', 'clear'])).code).toBe(0);
+    await until('MGRPC_SELFTEST cleared', async () => !(await checks()).MGRPC_SELFTEST, 60_000);
+  }, 180_000);
+
+  it("a module's cluster_log line appears in `ceph log last`", async () => {
+    const line = `mgrpc live test ${process.pid}-${Date.now()}`;
+    expect((await ceph(['mgr', 'self-test', 'cluster-log', 'cluster', 'warning', line])).code).toBe(0);
+    type Entry = { name: string; channel: string; priority: string; message: string };
+    const entry = await until(
+      'the line in the monitors` cluster log',
+      async () => (await cluster.ceph<Entry[]>(['log', 'last', '100'])).find((e) => e.message.includes(line)),
+      60_000,
+    );
+    expect(entry).toEqual(expect.objectContaining({ name: `mgr.${NAME}`, channel: 'cluster', priority: '[WRN]', message: `[selftest] ${line}` }));
+    expect((await ceph(['log', 'last', '100'])).stdout).toContain(`mgr.${NAME}`);
+  }, 120_000);
+
+  // before any rados bench: with few objects to recover, the OSD is back in step within seconds
+  it('an OSD stops: `ceph health detail` shows PG_DEGRADED raised through mgrpc, cleared when it returns', async () => {
+    type Health = { checks: Record<string, { summary: { message: string } }> };
+    const health = () => cluster.ceph<Health>(['health', 'detail']);
+    // objects to degrade (this test may run alone)
+    for (let i = 0; i < 4; i++) await rados(['put', `degraded-${i}`, '/etc/os-release']);
+    const victim = osds()[osds().length - 1];
+    await cluster.stopDaemon(victim);
+    try {
+      const h = await until('PG_DEGRADED in the monitors` health', async () => ((await health()).checks.PG_DEGRADED ? await health() : undefined), 120_000);
+      expect(h.checks.PG_DEGRADED.summary.message).toMatch(/^Degraded data redundancy: \d+\/\d+ objects degraded/);
+      const plain = await ceph(['health', 'detail']);
+      expect(plain.stdout).toMatch(/\[WRN\] PG_DEGRADED: Degraded data redundancy/);
+    } finally {
+      await cluster.startDaemon(victim);
+    }
+    await until('PG_DEGRADED cleared', async () => !(await health()).checks.PG_DEGRADED, 180_000).catch(async (e: Error) => {
+      const status = (await ceph(['-s'])).stdout;
+      const pgs = (await ceph(['pg', 'dump', 'pgs_brief'])).stdout;
+      throw new Error(
+        `${e.message}\n${status}\n${pgs}\n${ds.lines
+          .filter((l) => /report|monitor/i.test(l))
+          .slice(-20)
+          .join('\n')}`,
+      );
+    });
+  }, 420_000);
+
   it('writing objects with rados bench moves the io rates', async () => {
     const ioWrite = async () => {
       const r = await cluster.ceph<Array<{ pool_name: string; client_io_rate: { write_op_per_sec?: number } }>>(['osd', 'pool', 'stats', 'mgrpc']);
@@ -322,19 +386,6 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     await bench;
     await ceph(['tell', 'mgr', 'pg', 'stat']); // the manager still answers
   }, 180_000);
-
-  // Issue 14: the monitors answer `ceph -s`, `ceph df` and `ceph health` from the active manager's MMonMgrReport.
-  type Status = {
-    pgmap: { num_pgs: number; num_objects: number; bytes_used: number; write_op_per_sec?: number; pgs_by_state: Array<{ state_name: string; count: number }> };
-  };
-  type Df = { pools: Array<{ name: string; stats: { objects: number; stored: number } }>; stats: { total_used_raw_bytes: number } };
-  const poolObjects = async () => (await cluster.ceph<Df>(['df'])).pools.find((p) => p.name === 'mgrpc')?.stats.objects ?? -1;
-  const rados = (args: string[]) =>
-    new Promise<void>((resolve, reject) =>
-      execFile('rados', ['-c', cluster.confPath, '-k', cluster.keyringPath, '-p', 'mgrpc', ...args], { timeout: 120_000 }, (e, _out, err) =>
-        e ? reject(new Error(`rados ${args.join(' ')}: ${e.message} ${err}`)) : resolve(),
-      ),
-    );
 
   it('`ceph -s` and `ceph df` are current: objects written show up in the pool, the usage and the client io', async () => {
     // every PG the OSDs reported, in the states they reported
@@ -366,31 +417,4 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     expect(plain.stdout).toMatch(/pgs:\s+\d+ active\+clean/);
     expect(plain.stdout).toMatch(/objects: [\d.]+k? objects/);
   }, 300_000);
-
-  it('an OSD stops: `ceph health detail` shows PG_DEGRADED raised through mgrpc, cleared when it returns', async () => {
-    type Health = { checks: Record<string, { summary: { message: string } }> };
-    const health = () => cluster.ceph<Health>(['health', 'detail']);
-    // objects to degrade (this test may run alone)
-    for (let i = 0; i < 4; i++) await rados(['put', `degraded-${i}`, '/etc/os-release']);
-    const victim = osds()[osds().length - 1];
-    await cluster.stopDaemon(victim);
-    try {
-      const h = await until('PG_DEGRADED in the monitors` health', async () => ((await health()).checks.PG_DEGRADED ? await health() : undefined), 120_000);
-      expect(h.checks.PG_DEGRADED.summary.message).toMatch(/^Degraded data redundancy: \d+\/\d+ objects degraded/);
-      const plain = await ceph(['health', 'detail']);
-      expect(plain.stdout).toMatch(/\[WRN\] PG_DEGRADED: Degraded data redundancy/);
-    } finally {
-      await cluster.startDaemon(victim);
-    }
-    await until('PG_DEGRADED cleared', async () => !(await health()).checks.PG_DEGRADED, 180_000).catch(async (e: Error) => {
-      const status = (await ceph(['-s'])).stdout;
-      const pgs = (await ceph(['pg', 'dump', 'pgs_brief'])).stdout;
-      throw new Error(
-        `${e.message}\n${status}\n${pgs}\n${ds.lines
-          .filter((l) => /report|monitor/i.test(l))
-          .slice(-20)
-          .join('\n')}`,
-      );
-    });
-  }, 420_000);
 });

@@ -461,6 +461,10 @@ export class MonClient extends EventEmitter {
       }
       case MsgType.SERVICE_MAP:
         return this.gotMap('servicemap', M.serviceMapEpoch(m), m);
+      case MsgType.LOGACK:
+        // the owner's cluster log was logged up to a seq (it decodes it)
+        this.emit('logack', m);
+        return;
       case MsgType.MGR_DIGEST:
         // no epoch: every digest is news (the owner decodes it)
         this.epochs.set('mgrdigest', (this.epochs.get('mgrdigest') ?? 0) + 1);

@@ -28,6 +28,8 @@ import type { CephManagerSession } from '../domain/ceph-session';
 import { beaconMessage, commandDescs, type NativeDescription } from './beacon';
 import { MonitorFence } from './fence';
 import { MonReporter, type MonReportSource } from './mon-report';
+import { ClusterLogForwarder } from './cluster-log';
+import { decodeMLogAck } from '../../../lib/ceph/messages/log';
 import { capsProblem, withTimeout } from './keys';
 import { EACCES } from '../../../lib/errno';
 
@@ -98,6 +100,7 @@ export class CephManager implements CephManagerSession {
   private readonly log: Logger;
   private deps: ManagerDeps | undefined;
   private reporter: MonReporter | undefined;
+  private clusterLog: ClusterLogForwarder | undefined;
 
   constructor(private readonly o: CephManagerOptions) {
     this.name = o.name;
@@ -130,7 +133,15 @@ export class CephManager implements CephManagerSession {
       if (active !== wasActive) this.wake?.();
       this.deps?.onChange();
     });
+    this.monClient.on('logack', (m: Message) => {
+      try {
+        this.clusterLog?.acked(decodeMLogAck(m).last);
+      } catch (e) {
+        this.log.warn('an MLogAck could not be read', { error: (e as Error).message });
+      }
+    });
     this.monClient.on('connected', () => {
+      this.clusterLog?.reconnected();
       this.fence.setGid(this.monClient.globalId);
       void this.refreshGrace();
       this.wake?.();
@@ -155,6 +166,12 @@ export class CephManager implements CephManagerSession {
   attach(deps: ManagerDeps): void {
     this.deps = deps;
     this.reporter = deps.clusterState ? new MonReporter(deps.clusterState, this.log, this.o.now) : undefined;
+    this.clusterLog = deps.clusterState ? new ClusterLogForwarder(deps.clusterState, this.log, this.o.now) : undefined;
+  }
+
+  /** What the cluster log sent the monitors (entries sent, acknowledged, dropped). */
+  get clusterLogStats(): ClusterLogForwarder['stats'] | undefined {
+    return this.clusterLog?.stats;
   }
 
   /** What the reports to the monitors were (counts, the last one's size). */
@@ -283,6 +300,9 @@ export class CephManager implements CephManagerSession {
     // The active's report (Ceph's DaemonServer::send_report, every tick): what `ceph -s`, `ceph df` and `ceph health` show.
     const report = await this.reporter?.next(available, this.globalId);
     if (report && this.monClient.send(report)) this.reporter?.sent();
+    // What this manager and its modules wrote to the cluster log (Ceph's LogClient): `ceph log last` shows it.
+    const clog = await this.clusterLog?.next(available, { name: this.name, gid: this.globalId, addrs: this.serverAddrs, fsid: this.fsid });
+    if (clog) this.monClient.send(clog);
   }
 
   /**

@@ -145,7 +145,8 @@ function progressFromJson(j: Json | undefined): Map<string, ProgressEvent> {
 
 /** Builds the active manager's MMonMgrReports and says what it sent. */
 export class MonReporter {
-  private activeSince = 0;
+  /** When this manager last became active (undefined: not active). */
+  private activeSince: number | undefined;
   private waitingLogged = false;
   private lastError = '';
   private badStatesLogged = new Set<string>();
@@ -164,10 +165,10 @@ export class MonReporter {
    */
   async next(active: boolean, gid: bigint): Promise<Message | undefined> {
     if (!active) {
-      this.activeSince = 0;
+      this.activeSince = undefined;
       return undefined;
     }
-    if (!this.activeSince) {
+    if (this.activeSince === undefined) {
       this.activeSince = this.now();
       this.waitingLogged = false;
     }
