@@ -9,6 +9,9 @@ import { MonClient } from '../lib/ceph/monclient';
 import { modeName } from '../lib/ceph/modes';
 import { cephSide } from '../lib/ceph/target';
 import { CephMapFeed } from './feed';
+import { KvMirror } from './kv-mirror';
+import { makeClient, openChannel } from '../lib/client';
+import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
 
 export interface CephFeedConfig {
   /** ceph.conf to read mon_host (and fsid, keyring) from; '' when monHost is given. */
@@ -88,6 +91,14 @@ export async function startCephFeed(cfg: CephFeedConfig): Promise<CephFeedHandle
     clusterState: cfg.clusterState,
   });
   feed.start();
+  // The modules' store, also where ceph-mgr keeps it (the monitors' config-key mgr/...).
+  const storeChannel = openChannel(cfg.clusterState, cfg.tls);
+  const kvMirror = new KvMirror({ mon, cs: makeClient(ClusterStateServiceDefinition, storeChannel), log: log.child({ component: 'kv-mirror' }) });
+  kvMirror.start();
+  service.onShutdown(async () => {
+    kvMirror.stop();
+    storeChannel.close();
+  });
   void feed.firstSync.then(() => service.setServing(true, "the cluster's maps are in cluster-state"));
   service.onShutdown(() => feed.stop());
   return { address: service.address, port: service.port, feed, mon, service, stop: () => service.stop() };
