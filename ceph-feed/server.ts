@@ -10,6 +10,7 @@ import { modeName } from '../lib/ceph/modes';
 import { cephSide } from '../lib/ceph/target';
 import { CephMapFeed } from './feed';
 import { KvMirror } from './kv-mirror';
+import { OptionsMirror } from './options-mirror';
 import { makeClient, openChannel } from '../lib/client';
 import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
 
@@ -93,10 +94,15 @@ export async function startCephFeed(cfg: CephFeedConfig): Promise<CephFeedHandle
   feed.start();
   // The modules' store, also where ceph-mgr keeps it (the monitors' config-key mgr/...).
   const storeChannel = openChannel(cfg.clusterState, cfg.tls);
-  const kvMirror = new KvMirror({ mon, cs: makeClient(ClusterStateServiceDefinition, storeChannel), log: log.child({ component: 'kv-mirror' }) });
+  const storeClient = makeClient(ClusterStateServiceDefinition, storeChannel);
+  const kvMirror = new KvMirror({ mon, cs: storeClient, log: log.child({ component: 'kv-mirror' }) });
+  // The modules' options, also where ceph-mgr keeps them (the monitors' config database, `config set mgr mgr/...`).
+  const optionsMirror = new OptionsMirror({ mon, cs: storeClient, log: log.child({ component: 'options-mirror' }), periodMs: cfg.periodMs });
   kvMirror.start();
+  optionsMirror.start();
   service.onShutdown(async () => {
     kvMirror.stop();
+    optionsMirror.stop();
     storeChannel.close();
   });
   void feed.firstSync.then(() => service.setServing(true, "the cluster's maps are in cluster-state"));

@@ -353,6 +353,13 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
       60_000,
     );
     expect(JSON.parse((await ceph(['config-key', 'get', `mgr/crash/crash/${id}`])).stdout).crash_id).toBe(id);
+    // removed through mgrpc, removed from the monitors (and no RECENT_CRASH left for the test files after this one)
+    expect((await ceph(['crash', 'rm', id])).code).toBe(0);
+    await until(
+      `mgr/crash/crash/${id} gone from config-key`,
+      async () => !(await cluster.ceph<string[]>(['config-key', 'ls'])).includes(`mgr/crash/crash/${id}`),
+      60_000,
+    );
     // the other way: what the monitors' store gets, the modules' store gets; removed there, removed here
     const channel = openChannel(cs.address);
     try {
@@ -365,6 +372,37 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     } finally {
       channel.close();
     }
+  }, 180_000);
+
+  it('`ceph config set mgr mgr/<module>/<option>` reaches mgrpc`s module, and a module`s own change reaches `ceph config get`', async () => {
+    const notified = async () => JSON.parse((await ceph(['mgr', 'self-test', 'notify', 'stats'])).stdout).config_changes as number;
+    const before = await notified();
+    expect((await ceph(['config', 'set', 'mgr', 'mgr/selftest/an_int', '7'])).code).toBe(0);
+    await until('an_int 7 in the selftest module', async () => (await ceph(['mgr', 'self-test', 'config', 'get', 'an_int'])).stdout.trim() === '7', 60_000);
+    expect(await notified()).toBeGreaterThan(before);
+    const set = await ceph(['config', 'set', 'mgr', 'mgr/prometheus/scrape_interval', '20']);
+    expect([set.code, set.stderr]).toEqual([0, '']);
+    const channel = openChannel(cs.address);
+    try {
+      const store = makeClient(ClusterStateServiceDefinition, channel);
+      await until(
+        'scrape_interval 20 for the prometheus module',
+        // the monitors may keep a float option as they parse it ("20.000000")
+        async () => Number((await store.getStore({ key: 'config/mgr/prometheus/scrape_interval' })).value) === 20,
+        60_000,
+      );
+    } finally {
+      channel.close();
+    }
+    // the other way: the module sets its option, the monitors' configuration has it
+    expect((await ceph(['mgr', 'self-test', 'config', 'set', 'an_int', '8'])).code).toBe(0);
+    await until(
+      'an_int 8 in the monitors` configuration',
+      async () => (await ceph(['config', 'get', 'mgr', 'mgr/selftest/an_int'])).stdout.trim() === '8',
+      60_000,
+    );
+    // the shared cluster's configuration as it was, for the test files after this one
+    for (const name of ['mgr/prometheus/scrape_interval', 'mgr/selftest/an_int']) expect((await ceph(['config', 'rm', 'mgr', name])).code).toBe(0);
   }, 180_000);
 
   // before any rados bench: with few objects to recover, the OSD is back in step within seconds
