@@ -33,8 +33,13 @@ export class KvMirror {
   private chain: Promise<void> = Promise.resolve();
   private readonly abort = new AbortController();
   readonly stats = { fromMonitors: 0, toMonitors: 0, removedFromMonitors: 0, errors: 0 };
+  /** Resolves once the first full copy from the monitors is in cluster-state. */
+  readonly firstCopy: Promise<void>;
+  private copied!: () => void;
 
-  constructor(private readonly o: { mon: MonClient; cs: ClusterStateServiceClient; log: Logger; commandTimeoutMs?: number }) {}
+  constructor(private readonly o: { mon: MonClient; cs: ClusterStateServiceClient; log: Logger; commandTimeoutMs?: number }) {
+    this.firstCopy = new Promise((r) => (this.copied = r));
+  }
 
   start(): void {
     this.o.mon.subscribe(`kv:${KV_PREFIX}`);
@@ -78,6 +83,7 @@ export class KvMirror {
         ourKeys: ours.size,
       });
       this.dirtyKeys.clear(); // compared above
+      this.copied();
       return;
     }
     if (!this.mon) return; // changes before the full copy: the full copy has them

@@ -55,6 +55,9 @@ export interface CephFeedHandle {
   stop(): Promise<void>;
 }
 
+/** How long SERVING waits for the monitors' copy of the modules' store after the maps are in. */
+const STORE_WAIT_MS = 15_000;
+
 export async function startCephFeed(cfg: CephFeedConfig): Promise<CephFeedHandle> {
   const side = cephSide(cfg);
   const service = await startService(
@@ -105,7 +108,22 @@ export async function startCephFeed(cfg: CephFeedConfig): Promise<CephFeedHandle
     optionsMirror.stop();
     storeChannel.close();
   });
-  void feed.firstSync.then(() => service.setServing(true, "the cluster's maps are in cluster-state"));
+  // SERVING once the maps are in, and the modules' store (so a module starting then finds what ceph-mgr left);
+  // not waiting forever for a store the monitors do not send (an entity without the caps).
+  const storeIn = new Promise<void>((resolve) => {
+    const t = setTimeout(() => {
+      log.warn("the monitors' config-key store under mgr/ has not arrived; serving without it (does the entity have mon 'allow *'?)", {
+        waitedMs: STORE_WAIT_MS,
+      });
+      resolve();
+    }, STORE_WAIT_MS);
+    t.unref();
+    void kvMirror.firstCopy.then(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+  void Promise.all([feed.firstSync, storeIn]).then(() => service.setServing(true, "the cluster's maps and the modules' store are in cluster-state"));
   service.onShutdown(() => feed.stop());
   return { address: service.address, port: service.port, feed, mon, service, stop: () => service.stop() };
 }
