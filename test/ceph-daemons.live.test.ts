@@ -110,7 +110,11 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     }
   };
 
+  /** When this file's managers started (ms). */
+  let startedAt = 0;
+
   beforeAll(async () => {
+    startedAt = Date.now();
     cluster = await sharedCephCluster();
     // the shared cluster's manager role is one test file's at a time
     release = await cluster.holdManagers('test/ceph-daemons.live.test.ts');
@@ -404,6 +408,19 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     // the shared cluster's configuration as it was, for the test files after this one
     for (const name of ['mgr/prometheus/scrape_interval', 'mgr/selftest/an_int']) expect((await ceph(['config', 'rm', 'mgr', name])).code).toBe(0);
   }, 180_000);
+
+  it("the monitors take mgrpc's service map: `ceph -s` shows one modified since this manager started", async () => {
+    type S = { servicemap: { epoch: number; modified: string } };
+    const m = await until(
+      'a service map from mgrpc',
+      async () => {
+        const s = (await cluster.ceph<S>(['-s'])).servicemap;
+        return s.epoch > 0 && Date.parse(s.modified.replace(/\.\d+/, '').replace('+0000', 'Z')) >= startedAt - 1000 ? s : undefined;
+      },
+      60_000,
+    );
+    expect(m.epoch).toBeGreaterThan(0);
+  }, 120_000);
 
   // before any rados bench: with few objects to recover, the OSD is back in step within seconds
   it('an OSD stops: `ceph health detail` shows PG_DEGRADED raised through mgrpc, cleared when it returns', async () => {

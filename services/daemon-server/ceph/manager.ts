@@ -114,10 +114,12 @@ export class CephManager implements CephManagerSession {
       logger: o.log,
       hostname: os.hostname(),
       counters: this.counters,
-      subscribe: ['mgrmap'],
+      // the service map's epoch: ours must be above it (mon-report.ts)
+      subscribe: ['mgrmap', 'servicemap'],
       ...o.monClient,
     });
-    this.monClient.on('map', (name: string, _epoch: number, m: Message) => {
+    this.monClient.on('map', (name: string, epoch: number, m: Message) => {
+      if (name === 'servicemap') this.reporter?.monitorsServiceMap(epoch);
       if (name !== 'mgrmap') return;
       const map = decodeMMgrMap(m);
       const wasActive = this.fence.namedActive();

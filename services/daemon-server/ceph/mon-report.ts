@@ -8,14 +8,18 @@
 //
 // cluster-state computes the digest and the checks (Get `pg_map_digest`,
 // `health_mgr`, `progress_events`, in JSON); here they are put in Ceph's
-// binary shapes. Like Ceph, nothing is reported until every up OSD has
+// binary shapes. The service map (the service daemons, such as rgw, that
+// opened sessions here: cluster-state's `service_map`) goes with the
+// report when it changed, at an epoch above the monitors' (they keep only
+// a newer one and send it to the subscribers of "servicemap"). Like Ceph, nothing is reported until every up OSD has
 // reported its PGs once (pg_ready) or 4 stats periods after becoming
 // active, so the monitors never see a PG map of only unknown PGs.
 import type { Message } from '../../../lib/ceph/message';
 import { HealthStatus, mMonMgrReport, type HealthChecks, type ProgressEvent } from '../../../lib/ceph/messages/mgr-mon';
 import { OBJECT_STAT_FIELDS, pgStateFromString, zeroOsdStat, type ObjectStatField, type OsdStat, type PoolStat } from '../../../lib/ceph/messages/pg-stats';
 import { emptyPGMapDigest, encodePGMapDigest, type PGMapDigest } from '../../../lib/ceph/messages/pgmap-digest';
-import type { UTime } from '../../../lib/ceph/types';
+import { serviceMapBytes, type ServiceDaemon, type ServiceMap } from '../../../lib/ceph/messages/service-map';
+import { BLANK_ADDR, type UTime } from '../../../lib/ceph/types';
 import type { Logger } from '../../../lib/log';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -137,6 +141,35 @@ export function healthChecksFromJson(checks: Json | undefined): HealthChecks {
   return out;
 }
 
+const stampOf = (s: unknown, fallback: UTime): UTime => {
+  const m = typeof s === 'string' ? /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?/.exec(s) : null;
+  const sec = m ? Date.parse(`${m[1]}Z`) / 1000 : NaN;
+  return Number.isFinite(sec) ? { sec, nsec: m![2] ? Number(m![2].padEnd(9, '0')) : 0 } : fallback;
+};
+const strings = (j: unknown): Record<string, string> =>
+  Object.fromEntries(Object.entries((j && typeof j === 'object' ? j : {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+
+/** ServiceMap from cluster-state's `service_map` view (ServiceMap::dump's shape), at `epoch`. */
+export function serviceMapFromJson(j: Json, epoch: number, now: UTime): ServiceMap {
+  const services: ServiceMap['services'] = new Map();
+  for (const [name, svc] of Object.entries<Json>(j?.services ?? {})) {
+    const daemons = new Map<string, ServiceDaemon>();
+    for (const [id, d] of Object.entries<Json>(svc?.daemons ?? {})) {
+      if (id === 'summary' || !d || typeof d !== 'object') continue; // the dump puts the summary among the daemons
+      daemons.set(id, {
+        gid: u64(d.gid),
+        addr: BLANK_ADDR,
+        startEpoch: epoch,
+        startStamp: stampOf(d.start_stamp, now),
+        metadata: strings(d.metadata),
+        taskStatus: strings(d.task_status),
+      });
+    }
+    services.set(name, { daemons, summary: String(svc?.summary ?? '') });
+  }
+  return { epoch, modified: now, services };
+}
+
 function progressFromJson(j: Json | undefined): Map<string, ProgressEvent> {
   return new Map(
     Object.entries<Json>(j ?? {}).map(([id, e]) => [id, { message: String(e?.message ?? ''), progress: num(e?.progress), addToCephS: !!e?.add_to_ceph_s }]),
@@ -150,7 +183,11 @@ export class MonReporter {
   private waitingLogged = false;
   private lastError = '';
   private badStatesLogged = new Set<string>();
-  readonly stats = { reportsSent: 0, lastReportBytes: 0, lastDigestBytes: 0, lastChecks: 0 };
+  /** The monitors' service map epoch ("servicemap" subscription); undefined until known. */
+  private monitorsServiceEpoch: number | undefined;
+  /** What the last service map sent held, and its epoch; reset when no longer active. */
+  private sentServices: { key: string; epoch: number } | undefined;
+  readonly stats = { reportsSent: 0, lastReportBytes: 0, lastDigestBytes: 0, lastChecks: 0, serviceMapsSent: 0 };
 
   constructor(
     private readonly source: MonReportSource,
@@ -166,6 +203,7 @@ export class MonReporter {
   async next(active: boolean, gid: bigint): Promise<Message | undefined> {
     if (!active) {
       this.activeSince = undefined;
+      this.sentServices = undefined;
       return undefined;
     }
     if (this.activeSince === undefined) {
@@ -173,10 +211,11 @@ export class MonReporter {
       this.waitingLogged = false;
     }
     try {
-      const [digestJson, health, progress] = await Promise.all([
+      const [digestJson, health, progress, services] = await Promise.all([
         this.source.getView('pg_map_digest') as Promise<Json>,
         this.source.getView('health_mgr') as Promise<Json>,
         (this.source.getView('progress_events') as Promise<Json>).catch(() => ({})),
+        (this.source.getView('service_map') as Promise<Json>).catch(() => undefined),
       ]);
       if (!digestJson.pg_ready && this.now() - this.activeSince < PG_READY_WAIT_MS) {
         if (!this.waitingLogged) this.log.info('not reporting PG stats to the monitors yet: waiting for every up OSD to report');
@@ -191,7 +230,7 @@ export class MonReporter {
       }
       const digestBl = encodePGMapDigest(digest);
       const healthChecks = healthChecksFromJson(health.checks);
-      const m = mMonMgrReport({ healthChecks, serviceMapBl: Buffer.alloc(0), progressEvents: progressFromJson(progress), gid, digest: digestBl });
+      const m = mMonMgrReport({ healthChecks, serviceMapBl: this.serviceMapBl(services), progressEvents: progressFromJson(progress), gid, digest: digestBl });
       if (this.lastError) this.log.info('reporting to the monitors again');
       this.lastError = '';
       if (!this.stats.reportsSent)
@@ -211,6 +250,29 @@ export class MonReporter {
       this.lastError = msg;
       return undefined;
     }
+  }
+
+  /** The monitors' service map is at `epoch` (their MServiceMap). */
+  monitorsServiceMap(epoch: number): void {
+    this.monitorsServiceEpoch = epoch;
+  }
+
+  /**
+   * The service map to send: when it changed since the last one sent (or
+   * none was sent since becoming active), at an epoch above the monitors'
+   * and ours; otherwise nothing (an empty bufferlist: the monitors keep theirs).
+   */
+  private serviceMapBl(j: Json | undefined): Buffer {
+    if (!j || this.monitorsServiceEpoch === undefined) return Buffer.alloc(0);
+    const key = JSON.stringify(j.services ?? {});
+    // unchanged, and the monitors hold ours (or an older one): nothing to send
+    if (this.sentServices?.key === key && this.sentServices.epoch >= this.monitorsServiceEpoch) return Buffer.alloc(0);
+    const epoch = Math.max(this.monitorsServiceEpoch, this.sentServices?.epoch ?? 0) + 1;
+    const ms = this.now();
+    const bl = serviceMapBytes(serviceMapFromJson(j, epoch, { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1e6 }));
+    this.sentServices = { key, epoch };
+    this.stats.serviceMapsSent++;
+    return bl;
   }
 
   /** Counts a report the monitor client sent. */

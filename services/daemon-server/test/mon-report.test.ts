@@ -13,7 +13,9 @@ import { pgStatsReportFromJson } from '../../../lib/pgstats-json';
 import { HealthSeverity } from '../../../lib/gen/ceph/mgr/v1/common';
 import { startTestServer } from '../../cluster-state/test/helpers';
 import { pgStatsJson } from '../msgr2/pg-stats-json';
-import { digestFromJson, healthChecksFromJson, MonReporter, PG_READY_WAIT_MS } from '../ceph/mon-report';
+import { digestFromJson, healthChecksFromJson, MonReporter, PG_READY_WAIT_MS, serviceMapFromJson } from '../ceph/mon-report';
+import { decodeServiceMap } from '../../../lib/ceph/messages/service-map';
+import { Decoder } from '../../../lib/ceph/encoding';
 
 function* messages(capture: string, types: number[]): Generator<Message> {
   for (const c of readVector(capture))
@@ -109,6 +111,48 @@ describe("the active manager's report to the monitors", () => {
     expect(await waiting.next(true, 7n)).toBeUndefined();
     now += PG_READY_WAIT_MS;
     expect(await waiting.next(true, 7n)).toBeDefined();
+  });
+
+  it('carries the service map when it changed, at an epoch above the monitors`', async () => {
+    const reporter = new MonReporter({ getView }, createLogger({}, 'error'));
+    const serviceMap = async () => R.decodeMMonMgrReport((await reporter.next(true, 7n))!).serviceMapBl;
+    // the monitors' epoch not known yet: none sent
+    expect((await serviceMap()).length).toBe(0);
+    reporter.monitorsServiceMap(41);
+    const first = decodeServiceMap(new Decoder(await serviceMap()));
+    expect(first.epoch).toBe(42);
+    expect(first.services).toEqual(new Map());
+    // unchanged: none; the monitors moved past ours (another manager): sent again above theirs
+    expect((await serviceMap()).length).toBe(0);
+    reporter.monitorsServiceMap(42);
+    expect((await serviceMap()).length).toBe(0);
+    reporter.monitorsServiceMap(50);
+    expect(decodeServiceMap(new Decoder(await serviceMap())).epoch).toBe(51);
+    expect(reporter.stats.serviceMapsSent).toBe(2);
+    // ServiceMap::dump's shape (the summary sits among the daemons) to the binary map
+    const m = serviceMapFromJson(
+      {
+        services: {
+          rgw: {
+            daemons: {
+              summary: '',
+              gw1: { gid: 4711, start_stamp: '2026-11-25T05:37:38.086438+0000', metadata: { hostname: 'h1', zone: 'z' }, task_status: { sync: 'idle' } },
+            },
+            summary: '',
+          },
+        },
+      },
+      3,
+      { sec: 1, nsec: 0 },
+    );
+    expect([...m.services.get('rgw')!.daemons.keys()]).toEqual(['gw1']);
+    expect(m.services.get('rgw')!.daemons.get('gw1')).toMatchObject({
+      gid: 4711n,
+      startEpoch: 3,
+      startStamp: { sec: Date.parse('2026-11-25T05:37:38Z') / 1000, nsec: 86438000 },
+      metadata: { hostname: 'h1', zone: 'z' },
+      taskStatus: { sync: 'idle' },
+    });
   });
 
   it("health checks in cluster-state's JSON become health_check_t; the monitors' own (OSD_DOWN) stay out of health_mgr", async () => {
