@@ -15,7 +15,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Metadata } from 'nice-grpc';
 import { localProcesses } from '../cli/start';
-import { run as mgrctl } from '../cli/mgrctl';
+import { runCaptured } from '../cli/mgrctl';
 import { makeClient, openChannel } from '../lib/client';
 import { DaemonServerServiceDefinition } from '../lib/gen/ceph/mgr/v1/daemon_server';
 import { StandbyServiceDefinition } from '../lib/gen/ceph/mgr/v1/standby';
@@ -67,17 +67,7 @@ async function oneBackend(
       MGR_CLUSTER_STATE_ADDR: `127.0.0.1:${port(7100)}`,
       MGR_KEYRING: path.join(dataDir, 'keyring'),
     };
-    const ctl = async (...argv: string[]) => {
-      let stdout = '';
-      let stderr = '';
-      const code = await mgrctl(
-        argv,
-        env,
-        (s) => (stdout += s),
-        (s) => (stderr += s),
-      );
-      return { code, stdout, stderr };
-    };
+    const ctl = (...argv: string[]) => runCaptured(argv, env);
     const dump = async (): Promise<MgrDump | null> => {
       const r = await ctl('mgr', 'dump', '--format', 'json', '--wait-ms', '2000');
       return r.code === 0 ? JSON.parse(r.stdout) : null;
@@ -119,7 +109,10 @@ async function oneBackend(
     let lastAnswer = '';
     const answersHello = async (name: string) => {
       try {
-        const r = await clients[name].command({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0) }, { metadata: md, deadline: 1000 });
+        // A long deadline: a manager that is not active answers UNAVAILABLE at once, and the new active's
+        // first answer may take over a second on a loaded machine (its module-host is starting Ceph's Python
+        // modules); a short one would discard that answer and count the retries instead.
+        const r = await clients[name].command({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0) }, { metadata: md, deadline: 10000 });
         lastAnswer = `${r.result?.retcode} ${r.result?.stdout} ${r.result?.stderr}`;
         return r.result?.retcode === 0 && r.result.stdout === 'Hello World';
       } catch (e) {
