@@ -31,6 +31,7 @@ export class KvMirror {
   /** Keys that changed in cluster-state before the first full copy. */
   private dirtyKeys = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
+  private lastError = '';
   private readonly abort = new AbortController();
   readonly stats = { fromMonitors: 0, toMonitors: 0, removedFromMonitors: 0, errors: 0 };
   /** Resolves once the first full copy from the monitors is in cluster-state. */
@@ -60,7 +61,10 @@ export class KvMirror {
   private serial(fn: () => Promise<void>): Promise<void> {
     this.chain = this.chain.then(fn).catch((e) => {
       this.stats.errors++;
-      this.o.log.warn('the modules` store and the monitors` config-key store could not be brought in step', { error: (e as Error).message });
+      // the same failure again (say, caps that refuse a write) is logged once, not every period
+      const error = (e as Error).message;
+      this.o.log[error === this.lastError ? 'debug' : 'warn']("the modules' store and the monitors' config-key store could not be brought in step", { error });
+      this.lastError = error;
     });
     return this.chain;
   }
@@ -78,7 +82,7 @@ export class KvMirror {
       for (const [k, v] of theirs) if (ours.get(k) !== v) await this.toClusterState(k, v);
       // keys only we hold: ours to write there (on the first copy: written while the monitors did not know them)
       for (const [k, v] of ours) if (!theirs.has(k)) await this.toMonitors(k, v);
-      this.o.log.info(first ? 'modules` store in step with the monitors` config-key store' : 'modules` store compared again with the monitors`', {
+      this.o.log.info(first ? "modules' store in step with the monitors' config-key store" : "modules' store compared again with the monitors'", {
         monitorKeys: theirs.size,
         ourKeys: ours.size,
       });
@@ -126,7 +130,7 @@ export class KvMirror {
 
   private async toMonitors(key: string, value: string): Promise<void> {
     if (Buffer.byteLength(value) > MAX_VALUE_BYTES) {
-      this.o.log.warn('a store value is too large for the monitors` config-key store; kept in cluster-state only', { key, bytes: Buffer.byteLength(value) });
+      this.o.log.warn("a store value is too large for the monitors' config-key store; kept in cluster-state only", { key, bytes: Buffer.byteLength(value) });
       return;
     }
     const r = await this.o.mon.command({ prefix: 'config-key set', key }, { inbuf: Buffer.from(value), timeoutMs: this.o.commandTimeoutMs });

@@ -25,6 +25,7 @@ export class OptionsMirror {
   /** The monitors' `mgr` section options named mgr/..., as last dumped; undefined until the first dump. */
   private mon: Map<string, string> | undefined;
   private chain: Promise<void> = Promise.resolve();
+  private lastError = '';
   private timer: NodeJS.Timeout | undefined;
   private readonly abort = new AbortController();
   readonly stats = { fromMonitors: 0, toMonitors: 0, errors: 0 };
@@ -50,7 +51,10 @@ export class OptionsMirror {
   private serial(fn: () => Promise<void>): Promise<void> {
     this.chain = this.chain.then(fn).catch((e) => {
       this.stats.errors++;
-      this.o.log.warn('module options could not be brought in step with the monitors` configuration', { error: (e as Error).message });
+      // the same failure again (say, caps that refuse a write) is logged once, not every period
+      const error = (e as Error).message;
+      this.o.log[error === this.lastError ? 'debug' : 'warn']("module options could not be brought in step with the monitors' configuration", { error });
+      this.lastError = error;
     });
     return this.chain;
   }
@@ -78,7 +82,7 @@ export class OptionsMirror {
         this.stats.fromMonitors++;
       } else await this.toMonitors(name, o);
     }
-    if (!before) this.o.log.info('module options in step with the monitors` configuration', { monitorOptions: theirs.size, ourOptions: ours.size });
+    if (!before) this.o.log.info("module options in step with the monitors' configuration", { monitorOptions: theirs.size, ourOptions: ours.size });
   }
 
   private async toMonitors(name: string, value: string | undefined): Promise<void> {
