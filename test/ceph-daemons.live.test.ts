@@ -326,7 +326,7 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     type Health = { checks: Record<string, { severity: string; summary: { message: string } }> };
     const checks = async () => (await cluster.ceph<Health>(['health', 'detail'])).checks;
     expect((await ceph(['mgr', 'self-test', 'health', 'set', 'MGRPC_SELFTEST', 'raised by the live test'])).code).toBe(0);
-    const c = await until('MGRPC_SELFTEST in the monitors` health', async () => (await checks()).MGRPC_SELFTEST, 60_000);
+    const c = await until("MGRPC_SELFTEST in the monitors' health", async () => (await checks()).MGRPC_SELFTEST, 60_000);
     expect(c).toEqual(expect.objectContaining({ severity: 'HEALTH_WARN', summary: expect.objectContaining({ message: 'raised by the live test' }) }));
     expect((await ceph(['mgr', 'self-test', 'health', 'clear'])).code).toBe(0);
     await until('MGRPC_SELFTEST cleared', async () => !(await checks()).MGRPC_SELFTEST, 60_000);
@@ -337,7 +337,7 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     expect((await ceph(['mgr', 'self-test', 'cluster-log', 'cluster', 'warning', line])).code).toBe(0);
     type Entry = { name: string; channel: string; priority: string; message: string };
     const entry = await until(
-      'the line in the monitors` cluster log',
+      "the line in the monitors' cluster log",
       async () => (await cluster.ceph<Entry[]>(['log', 'last', '100'])).find((e) => e.message.includes(line)),
       60_000,
     );
@@ -378,7 +378,7 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     }
   }, 180_000);
 
-  it('`ceph config set mgr mgr/<module>/<option>` reaches mgrpc`s module, and a module`s own change reaches `ceph config get`', async () => {
+  it("`ceph config set mgr mgr/<module>/<option>` reaches mgrpc's module, and a module's own change reaches `ceph config get`", async () => {
     const notified = async () => JSON.parse((await ceph(['mgr', 'self-test', 'notify', 'stats'])).stdout).config_changes as number;
     const before = await notified();
     expect((await ceph(['config', 'set', 'mgr', 'mgr/selftest/an_int', '7'])).code).toBe(0);
@@ -401,7 +401,7 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     // the other way: the module sets its option, the monitors' configuration has it
     expect((await ceph(['mgr', 'self-test', 'config', 'set', 'an_int', '8'])).code).toBe(0);
     await until(
-      'an_int 8 in the monitors` configuration',
+      "an_int 8 in the monitors' configuration",
       async () => (await ceph(['config', 'get', 'mgr', 'mgr/selftest/an_int'])).stdout.trim() === '8',
       60_000,
     );
@@ -431,7 +431,7 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     const victim = osds()[osds().length - 1];
     await cluster.stopDaemon(victim);
     try {
-      const h = await until('PG_DEGRADED in the monitors` health', async () => ((await health()).checks.PG_DEGRADED ? await health() : undefined), 120_000);
+      const h = await until("PG_DEGRADED in the monitors' health", async () => ((await health()).checks.PG_DEGRADED ? await health() : undefined), 120_000);
       expect(h.checks.PG_DEGRADED.summary.message).toMatch(/^Degraded data redundancy: \d+\/\d+ objects degraded/);
       const plain = await ceph(['health', 'detail']);
       expect(plain.stdout).toMatch(/\[WRN\] PG_DEGRADED: Degraded data redundancy/);

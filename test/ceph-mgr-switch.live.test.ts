@@ -87,7 +87,7 @@ describeCeph(__filename, { mgr: true })("switching between ceph-mgr and mgrpc ke
     await listed([a], 'mgrpc');
     const b = await post();
     await until(
-      'the crash mgrpc took in the monitors` config-key store',
+      "the crash mgrpc took in the monitors' config-key store",
       async () => (await cluster.ceph<string[]>(['config-key', 'ls'])).includes(`mgr/crash/crash/${b}`),
       60_000,
     );
