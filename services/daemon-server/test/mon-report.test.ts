@@ -9,10 +9,10 @@ import * as P from '../../../lib/ceph/messages/pg-stats';
 import { decodePGMapDigest, type PGMapDigest } from '../../../lib/ceph/messages/pgmap-digest';
 import { readVector } from '../../../lib/ceph/testing/pcap';
 import { createLogger } from '../../../lib/log';
-import { pgStatsReportFromJson } from '../../../lib/pgstats-json';
+import { PgStatsReport } from '../../../lib/gen/ceph/mgr/v1/pg_stats';
 import { HealthSeverity } from '../../../lib/gen/ceph/mgr/v1/common';
 import { startTestServer } from '../../cluster-state/test/helpers';
-import { pgStatsJson } from '../msgr2/pg-stats-json';
+import { encodePgStatsReport } from '../msgr2/pg-stats';
 import { digestFromJson, healthChecksFromJson, MonReporter, PG_READY_WAIT_MS, serviceMapFromJson } from '../ceph/mon-report';
 import { decodeServiceMap } from '../../../lib/ceph/messages/service-map';
 import { Decoder } from '../../../lib/ceph/encoding';
@@ -49,7 +49,8 @@ describe("the active manager's report to the monitors", () => {
       osd,
       epoch: m.epoch,
       stamp: 1_700_000_000,
-      report: pgStatsReportFromJson(JSON.parse(pgStatsJson(osd, m).toString('utf8'))),
+      // as the msgr2 door writes it (msgr2/pg-stats.ts)
+      report: PgStatsReport.decode(encodePgStatsReport(m)),
     }));
     const r = await t.client.ingestPgStats({ stats });
     expect(r.rejected).toEqual([]);
