@@ -77,6 +77,10 @@ export class ClusterMaps {
     if (own !== undefined && own !== epoch) {
       throw invalid(`map '${name}': the JSON's "epoch" is ${JSON.stringify(own)} but the request's epoch is ${epoch}`);
     }
+    // A map of Ceph's own (it carries its epoch) has a 32-bit epoch (epoch_t); feeders' counters for the others may be larger.
+    if (own !== undefined && epoch > 0xffffffff) {
+      throw invalid(`map '${name}': epoch ${epoch} is above 4294967295; Ceph's map epochs are 32-bit (epoch_t)`);
+    }
     // Keep our own copy: the request buffer belongs to the transport.
     const stored: StoredMap = { epoch, bytes: Buffer.from(bytes), version: ++this.versionCounter, parsed };
     this.persistence?.saveMap(name, epoch, stored.bytes);

@@ -56,6 +56,7 @@ describe('cluster-state maps', () => {
       [{ name: 'nope_map', epoch: e, json: json({}) }, /unknown map 'nope_map'; one of: osd_map/],
       [{ name: '', epoch: e, json: json({}) }, /map name is empty/],
       [{ name: 'osd_map', epoch: 0, json: json({}) }, /epoch must be .* at least 1/],
+      [{ name: 'osd_map', epoch: 2 ** 32, json: json({ epoch: 2 ** 32 }) }, /above 4294967295; Ceph's map epochs are 32-bit/],
     ];
     for (const [req, why] of cases) {
       const err = await failure(t.client.putMap(req));
