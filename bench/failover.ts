@@ -13,7 +13,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Metadata } from 'nice-grpc';
+import { asCredentials } from '../lib/auth/proof';
 import { localProcesses } from '../cli/start';
 import { run as mgrctl } from '../cli/mgrctl';
 import { makeClient, openChannel } from '../lib/client';
@@ -106,9 +106,7 @@ async function oneBackend(
 
     // hello straight to one manager's daemon-server: the moment it answers as the active
     const key = keyFromKeyring(path.join(dataDir, 'keyring'), 'client.admin');
-    const md = Metadata();
-    md.set('x-mgr-entity', 'client.admin');
-    md.set('x-mgr-key', key);
+    const admin = { credentials: asCredentials({ entity: 'client.admin', key }) };
     const clients = Object.fromEntries(
       ['x', 'y'].map((n) => {
         const ch = openChannel(dsAddr(n));
@@ -119,7 +117,7 @@ async function oneBackend(
     let lastAnswer = '';
     const answersHello = async (name: string) => {
       try {
-        const r = await clients[name].command({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0) }, { metadata: md, deadline: 1000 });
+        const r = await clients[name].command({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0) }, { ...admin, deadline: 1000 });
         lastAnswer = `${r.result?.retcode} ${r.result?.stdout} ${r.result?.stderr}`;
         return r.result?.retcode === 0 && r.result.stdout === 'Hello World';
       } catch (e) {

@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Metadata } from 'nice-grpc';
+import { asCredentials, CallCredentials } from '../lib/auth/proof';
 import { HealthDefinition } from 'nice-grpc-server-health';
 import { openChannel, makeClient } from '../lib/client';
 import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
@@ -65,7 +65,8 @@ export interface Stack {
   adminKey: string;
   /** The services, for CPU and memory attribution. */
   services(): ServiceProc[];
-  adminMetadata(): Metadata;
+  /** Call options that make a call as client.admin. */
+  asAdmin(): { credentials: CallCredentials };
   csClient: ReturnType<typeof makeClient<typeof ClusterStateServiceDefinition>>;
   dsClient: ReturnType<typeof makeClient<typeof DaemonServerServiceDefinition>>;
   stop(): Promise<void>;
@@ -127,12 +128,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const csChannel = openChannel(cs.address);
     const dsChannel = openChannel(ds.address);
     channels.push(csChannel, dsChannel);
-    const adminMetadata = () => {
-      const md = Metadata();
-      md.set('x-mgr-entity', 'client.admin');
-      md.set('x-mgr-key', adminKey);
-      return md;
-    };
+    const asAdmin = () => ({ credentials: asCredentials({ entity: 'client.admin', key: adminKey }) });
     return {
       dir,
       cs,
@@ -141,7 +137,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       keyringPath,
       adminKey,
       services: () => started.slice(),
-      adminMetadata,
+      asAdmin,
       csClient: makeClient(ClusterStateServiceDefinition, csChannel),
       dsClient: makeClient(DaemonServerServiceDefinition, dsChannel),
       stop: stopAll,

@@ -54,7 +54,15 @@ export interface CephFeedHandle {
 export async function startCephFeed(cfg: CephFeedConfig): Promise<CephFeedHandle> {
   const side = cephSide(cfg);
   const service = await startService(
-    { name: 'ceph-feed', host: cfg.host ?? '127.0.0.1', port: cfg.port ?? 0, metricsPort: cfg.metricsPort, logLevel: cfg.logLevel, tls: cfg.serverTls },
+    {
+      name: 'ceph-feed',
+      host: cfg.host ?? '127.0.0.1',
+      port: cfg.port ?? 0,
+      metricsPort: cfg.metricsPort,
+      logLevel: cfg.logLevel,
+      tls: cfg.serverTls,
+      auth: null,
+    },
     () => [],
   );
   const log = service.log;

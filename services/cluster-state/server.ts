@@ -64,6 +64,7 @@ export async function startClusterState(opts: ClusterStateOptions): Promise<Clus
       shutdownGraceMs: opts.shutdownGraceMs,
       tls: opts.tls,
       logLevel: opts.logLevel,
+      auth: null,
     },
     (server, ctx) => {
       server.add(ClusterStateServed, clusterStateHandlers(state, { log: ctx.log, maxMapBytes: maxMessageBytes, shutdownSignal: ctx.shutdownSignal }));

@@ -1,9 +1,10 @@
-// gRPC handlers of DaemonServerService: credentials from the headers, the
-// active check, and the domain's outcomes turned into status codes. The work
+// gRPC handlers of DaemonServerService: the caller the server bootstrap
+// authenticated (lib/auth/), the active check, and the domain's outcomes turned into status codes. The work
 // is in domain/: sessions.ts (the Session stream) and command-path.ts (Command).
 import { CallContext, ServerError, type ServiceImplementation, Status } from 'nice-grpc';
 import type { DaemonServerServed } from '../../lib/session-wire';
 import { ANSWERED_BY_TRAILER } from '../../lib/headers';
+import { callerOf as verifiedCaller, RuleTable } from '../../lib/auth/grpc';
 import type { Authenticator, Caller } from './domain/auth';
 import type { CommandPath } from './domain/command-path';
 import { Refusal, RefusalKind } from './domain/errors';
@@ -24,6 +25,17 @@ function toServerError(e: unknown): unknown {
   return e instanceof Refusal ? new ServerError(STATUS_OF[e.kind], e.message) : e;
 }
 
+/**
+ * Who may call what: any authenticated entity; what it may then do is
+ * decided per command by its mgr caps (domain/command-path.ts) and per
+ * daemon for sessions (domain/sessions.ts).
+ */
+export const daemonServerRules: RuleTable = {
+  Session: () => null,
+  Command: () => null,
+  GetCommandDescriptions: () => null,
+};
+
 export interface HandlerDeps {
   auth: Authenticator;
   sessions: Sessions;
@@ -37,7 +49,7 @@ export interface HandlerDeps {
 }
 
 export function daemonServerHandlers(d: HandlerDeps): ServiceImplementation<typeof DaemonServerServed> {
-  const callerOf = (context: CallContext): Caller => d.auth.authenticate(context.metadata.get('x-mgr-entity') ?? '', context.metadata.get('x-mgr-key') ?? '');
+  const callerOf = (context: CallContext): Caller => d.auth.authenticate(verifiedCaller(context));
   const requireActive = () => {
     const why = d.notActive?.();
     if (why) throw new Refusal('unavailable', why);

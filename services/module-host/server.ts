@@ -100,6 +100,7 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
       shutdownGraceMs: opts.shutdownGraceMs,
       tls: opts.tls,
       logLevel: opts.logLevel,
+      auth: null,
     },
     (server, { log, registry }) => {
       log0 = (level, msg, fields) => log[level](msg, fields);

@@ -107,6 +107,7 @@ export async function startStandby(opts: StandbyOptions): Promise<StandbyHandle>
       shutdownGraceMs: opts.shutdownGraceMs,
       tls: opts.tls,
       logLevel: opts.logLevel,
+      auth: null,
     },
     (server, ctx) => {
       const probes = new prom.Counter({

@@ -16,7 +16,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Logger } from '../../../lib/log';
-import { formatKeyring, KeyringEntry, KeyringError, keysEqual, newKey, parseKeyring } from '../../../lib/keyring';
+import { formatKeyring, KeyringEntry, KeyringError, newKey, parseKeyring } from '../../../lib/keyring';
 import { Refusal } from './errors';
 
 export const R = 2;
@@ -253,28 +253,31 @@ export interface Caller {
   grants: Grant[];
 }
 
-/** Checks an entity and key against the keyring (or lets anyone in when auth is off). */
+/**
+ * Turns a caller whose proof the server bootstrap verified (lib/auth/: its
+ * entity and keyring caps) into a Caller with parsed mgr caps; lets anyone in
+ * as client.admin when authentication is off (MGR_AUTH=none, loopback only).
+ */
 export class Authenticator {
-  constructor(
-    private readonly keyring: Map<string, Principal> | null,
-    private readonly log: Logger,
-  ) {}
+  private readonly parsed = new Map<string, Grant[]>();
 
-  get enabled(): boolean {
-    return this.keyring !== null;
-  }
+  constructor(readonly enabled: boolean) {}
 
-  /** `entity` and `key` as the caller sent them ("" when absent). */
-  authenticate(entity: string, key: string): Caller {
-    if (!this.keyring) return { entity: entity || 'client.admin', grants: [{ kind: 'all' }] };
-    if (!entity || !key) {
-      throw new Refusal('unauthenticated', 'no credentials: send the x-mgr-entity and x-mgr-key headers (mgrctl reads them from the keyring, MGR_KEYRING)');
+  /** `verified`: the entity and caps the proof check found (undefined when authentication is off). */
+  authenticate(verified: { entity: string; caps: Record<string, string> } | undefined): Caller {
+    if (!this.enabled) return { entity: verified?.entity || 'client.admin', grants: [{ kind: 'all' }] };
+    if (!verified) throw new Refusal('unauthenticated', 'no credentials: every call needs a proof made with a keyring key (mgrctl makes it from MGR_KEYRING)');
+    const caps = verified.caps.mgr ?? '';
+    let grants = this.parsed.get(caps);
+    if (!grants) {
+      try {
+        grants = caps ? parseCaps(caps) : [];
+      } catch (e) {
+        throw new Refusal('denied', `the mgr caps of '${verified.entity}' do not parse: ${(e as Error).message}`);
+      }
+      if (this.parsed.size > 1000) this.parsed.clear();
+      this.parsed.set(caps, grants);
     }
-    const entry = this.keyring.get(entity);
-    if (!entry || !keysEqual(entry.key, key)) {
-      this.log.warn('authentication failed', { channel: 'audit', entity });
-      throw new Refusal('unauthenticated', `authentication failed for '${entity}': unknown entity or wrong key`);
-    }
-    return { entity, grants: entry.grants };
+    return { entity: verified.entity, grants };
   }
 }

@@ -43,7 +43,7 @@ describe('commands', () => {
   let t: Stack;
   let mh: Awaited<ReturnType<typeof startModuleHostDouble>>;
   const cmd = (prefix: string, args: Record<string, unknown> | string = {}, md = t.admin, inbuf = Buffer.alloc(0)) =>
-    t.client.command({ prefix, args: typeof args === 'string' ? args : JSON.stringify(args), inbuf }, { metadata: md }).then((r) => r.result!);
+    t.client.command({ prefix, args: typeof args === 'string' ? args : JSON.stringify(args), inbuf }, md).then((r) => r.result!);
   const callError = async (p: Promise<unknown>) => {
     try {
       await p;
@@ -177,7 +177,7 @@ describe('commands', () => {
     const r = await cmd('hello', { person_name: 'Ceph' });
     expect(r).toEqual({ retcode: 0, stdout: 'Hello, Ceph\n', stderr: '' });
     expect(JSON.parse(mh.calls.at(-1)!)).toEqual({ prefix: 'hello', person_name: 'Ceph' });
-    const descs = await t.client.getCommandDescriptions({}, { metadata: t.admin });
+    const descs = await t.client.getCommandDescriptions({}, t.admin);
     expect(descs.commands.map((c) => c.cmd)).toEqual(expect.arrayContaining(['pg stat', 'hello name=person_name,type=CephString,req=false']));
     expect(descs.commands.find((c) => c.cmd === 'pg stat')?.module).toBe('mgr');
     const gcd = JSON.parse((await cmd('get_command_descriptions')).stdout);
