@@ -1,6 +1,8 @@
 // Start-up of the Ceph map feed: reads the Ceph side (lib/ceph/target.ts:
 // ceph.conf or mon_host, the keyring of the entity), builds the monitor client, serves gRPC health
 // (SERVING once the cluster's maps are in cluster-state) and /metrics.
+import { keyringCredentials } from '../lib/auth/keys';
+import { FEED_ENTITY } from '../lib/auth/provision';
 import * as os from 'os';
 import { startService, type RunningService, type TlsOptions } from '../lib/server';
 import { CephxClient } from '../lib/ceph/cephx/client';
@@ -25,6 +27,8 @@ export interface CephFeedConfig {
    */
   msMode?: string;
   clusterState: string;
+  /** mgrpc's shared keyring: the feed calls cluster-state as client.mgrpc-feed from it (unset: no credentials). */
+  mgrKeyring?: string;
   host?: string;
   /** gRPC port of the feed's health endpoint (0: a free one). */
   port?: number;
@@ -82,6 +86,7 @@ export async function startCephFeed(cfg: CephFeedConfig): Promise<CephFeedHandle
     mon,
     clusterState: cfg.clusterState,
     tls: cfg.tls,
+    credentials: cfg.mgrKeyring ? keyringCredentials(cfg.mgrKeyring, FEED_ENTITY) : undefined,
     logger: log,
     periodMs: cfg.periodMs,
     monGraceMs: cfg.monGraceMs,

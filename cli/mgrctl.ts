@@ -16,6 +16,7 @@ import { DaemonServerServiceDefinition } from '../lib/gen/ceph/mgr/v1/daemon_ser
 import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { keyFromKeyring } from '../lib/keyring';
 import { asCredentials, CallCredentials, signCall } from '../lib/auth/proof';
+import { provisionKeyring } from '../lib/auth/provision';
 import type { CommandDescriptor, CommandResult } from '../lib/gen/ceph/mgr/v1/common';
 import { parseSignature } from '../lib/command-descriptor';
 import { activeDaemonServer, StandbyClient } from '../lib/standby-client';
@@ -29,6 +30,7 @@ const USAGE = `usage: mgrctl [--addr HOST:PORT] [--name ENTITY] [--format json|j
        mgrctl tell mgr <command words...>
        mgrctl get <what>          (cluster-state's get(what) JSON; MGR_CLUSTER_STATE_ADDR)
        mgrctl proof HOST:PORT /package.Service/Method   (an x-mgr-proof header for one raw call: buf curl, grpcurl)
+       mgrctl keyring FILE [MANAGER...]   (a keyring with every entity the services need, e.g. for a Kubernetes Secret)
        mgrctl status | help
 environment: MGR_ADDR (default: the active manager from the MgrMap), MGR_STANDBY_ADDR (127.0.0.1:7200),
              MGR_KEYRING (./data/keyring), MGR_KEY, MGR_CLUSTER_STATE_ADDR (127.0.0.1:7100)
@@ -116,6 +118,17 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
     words = words.slice(2);
   }
 
+  if (words[0] === 'keyring' && o.words[0] !== 'tell') {
+    // A keyring for a deployment whose keyring is read-only (a Kubernetes Secret): everything the services need.
+    if (words.length < 2) {
+      writeErr('usage: mgrctl keyring FILE [MANAGER...]   (makes FILE, or adds what it lacks: client.admin, client.ro, the services, mgr.MANAGER)\n');
+      return 22;
+    }
+    const r = provisionKeyring(words[1], words.slice(2));
+    write(r.created ? `created ${words[1]}\n` : `${words[1]}: ${r.added.length ? `added ${r.added.join(', ')}` : 'nothing to add'}\n`);
+    return 0;
+  }
+
   if (words[0] === 'proof' && o.words[0] !== 'tell') {
     // For raw gRPC tools (buf curl, grpcurl): a one-call proof, never the key.
     if (words.length !== 3 || !/^\/[^/]+\/[^/]+$/.test(words[2])) {
@@ -139,7 +152,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
     const addr = env.MGR_CLUSTER_STATE_ADDR || '127.0.0.1:7100';
     const ch = openChannel(addr, tlsFromEnv(env));
     try {
-      const cs = makeClient(ClusterStateServiceDefinition, ch);
+      const cs = makeClient(ClusterStateServiceDefinition, ch, { credentials: credentials(o, env) });
       const res = await cs.get({ what: words[1] }, { deadline: o.timeoutMs });
       const text = Buffer.from(res.json).toString('utf8');
       write(o.format === 'json' ? text + '\n' : JSON.stringify(JSON.parse(text), null, 4) + '\n');
@@ -164,7 +177,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
     }
   }
   const tls = tlsFromEnv(env);
-  const finder = o.addr ? null : new ActiveFinder(env.MGR_STANDBY_ADDR || '127.0.0.1:7200', tls, writeErr);
+  const finder = o.addr ? null : new ActiveFinder(env.MGR_STANDBY_ADDR || '127.0.0.1:7200', tls, writeErr, credentials(o, env));
   let addr = o.addr;
   let ch: ReturnType<typeof openChannel> | null = null;
   let answered = false;
@@ -292,8 +305,9 @@ class ActiveFinder {
     private readonly standbyAddr: string,
     tls: ReturnType<typeof tlsFromEnv>,
     private readonly writeErr: (s: string) => void,
+    creds: CallCredentials | undefined,
   ) {
-    this.sb = new StandbyClient(standbyAddr, tls);
+    this.sb = new StandbyClient(standbyAddr, tls, creds);
   }
 
   private watch(): void {

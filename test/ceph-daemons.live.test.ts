@@ -16,6 +16,7 @@
 //     `ceph crash ls`, `ceph iostat` answer from the real daemons' reports
 //   - prometheus' /metrics has ceph_osd_up and op counters for every OSD
 //   - `rados bench` moves the io rates
+import { keyringCredentials } from '../lib/auth/keys';
 import { ChildProcess, execFile, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -55,7 +56,15 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     const log = fs.openSync(path.join(dir, `${name}.log`), 'a');
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], {
       cwd: ROOT,
-      env: { ...process.env, MGR_HOST: '127.0.0.1', MGR_PORT: '0', MGR_METRICS_PORT: '0', MGR_LOG_LEVEL: 'info', ...env },
+      env: {
+        ...process.env,
+        MGR_HOST: '127.0.0.1',
+        MGR_PORT: '0',
+        MGR_METRICS_PORT: '0',
+        MGR_LOG_LEVEL: 'info',
+        MGR_KEYRING: path.join(dir, 'keyring'),
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const lines: string[] = [];
@@ -102,7 +111,9 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
   const query = async (kind: DaemonQueryKind, svcId: string, p = '') => {
     const channel = openChannel(cs.address);
     try {
-      const r = await makeClient(ClusterStateServiceDefinition, channel).queryDaemons({ kind, svcType: 'osd', svcId, path: p, services: [] });
+      const r = await makeClient(ClusterStateServiceDefinition, channel, {
+        credentials: keyringCredentials(path.join(dir, 'keyring'), 'client.admin'),
+      }).queryDaemons({ kind, svcType: 'osd', svcId, path: p, services: [] });
       return JSON.parse(Buffer.from(r.json).toString('utf8'));
     } finally {
       channel.close();
@@ -118,7 +129,10 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     const access = { MGR_CEPH_CONF: cluster.confPath, MGR_CEPH_KEYRING: cluster.keyringPath };
     cs = await start('cluster-state', 'services/cluster-state/main.ts', { MGR_DATA_DIR: path.join(dir, 'cluster-state') });
     const channel = openChannel(cs.address);
-    await makeClient(ClusterStateServiceDefinition, channel).setStore({ key: `mgr/prometheus/${NAME}/server_port`, value: String(promPort) });
+    await makeClient(ClusterStateServiceDefinition, channel, { credentials: keyringCredentials(path.join(dir, 'keyring'), 'client.admin') }).setStore({
+      key: `mgr/prometheus/${NAME}/server_port`,
+      value: String(promPort),
+    });
     channel.close();
     await start('ceph-feed', 'ceph-feed/main.ts', { ...access, MGR_CLUSTER_STATE_ADDR: cs.address });
     const mh = await start('module-host', 'services/module-host/main.ts', {

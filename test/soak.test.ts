@@ -12,6 +12,7 @@
 // keeps what it needs to accept reports across its restarts (issue 21,
 // items 1-3); until then counters would stop after it for a reason that is
 // not this test's.
+import { keyringCredentials } from '../lib/auth/keys';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -66,8 +67,9 @@ describe('soak: failures every few seconds', () => {
     return { code, stdout, stderr };
   };
   const csChannel = openChannel(`127.0.0.1:${port(7100)}`);
-  const cs = makeClient(ClusterStateServiceDefinition, csChannel);
-  const sb = new StandbyClient(`127.0.0.1:${port(7200)}`);
+  const admin = keyringCredentials(path.join(dataDir, 'keyring'), 'client.admin');
+  const cs = makeClient(ClusterStateServiceDefinition, csChannel, { credentials: admin });
+  const sb = new StandbyClient(`127.0.0.1:${port(7200)}`, undefined, admin);
   const MANAGER_PROCS = ['module-host-x', 'daemon-server-x', 'module-host-y', 'daemon-server-y'];
   const down = (n: string) => {
     const p = procs.procs.get(n);

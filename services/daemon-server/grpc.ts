@@ -4,7 +4,7 @@
 import { CallContext, ServerError, type ServiceImplementation, Status } from 'nice-grpc';
 import type { DaemonServerServed } from '../../lib/session-wire';
 import { ANSWERED_BY_TRAILER } from '../../lib/headers';
-import { callerOf as verifiedCaller, RuleTable } from '../../lib/auth/grpc';
+import { callerOf as verifiedCaller } from '../../lib/auth/grpc';
 import type { Authenticator, Caller } from './domain/auth';
 import type { CommandPath } from './domain/command-path';
 import { Refusal, RefusalKind } from './domain/errors';
@@ -24,17 +24,6 @@ const STATUS_OF: Record<RefusalKind, Status> = {
 function toServerError(e: unknown): unknown {
   return e instanceof Refusal ? new ServerError(STATUS_OF[e.kind], e.message) : e;
 }
-
-/**
- * Who may call what: any authenticated entity; what it may then do is
- * decided per command by its mgr caps (domain/command-path.ts) and per
- * daemon for sessions (domain/sessions.ts).
- */
-export const daemonServerRules: RuleTable = {
-  Session: () => null,
-  Command: () => null,
-  GetCommandDescriptions: () => null,
-};
 
 export interface HandlerDeps {
   auth: Authenticator;
@@ -70,8 +59,11 @@ export function daemonServerHandlers(d: HandlerDeps): ServiceImplementation<type
       try {
         const caller = callerOf(context);
         requireActive();
-        // A manager's module-host sends its modules' commands as mgr.<name>, naming the module here.
+        // A manager's module-host sends its modules' commands as mgr.<name>, naming the module here;
+        // from anyone else the header would forge the audit line's entity.
         const onBehalfOf = context.metadata.get('x-mgr-on-behalf-of') ?? '';
+        if (onBehalfOf && d.auth.enabled && !/^mgr\.[^.\s]+$/.test(caller.entity))
+          throw new Refusal('denied', `${caller.entity} may not act on behalf of another (x-mgr-on-behalf-of is accepted only from managers, mgr.<name>)`);
         return { result: await d.commands.run(req, caller, onBehalfOf, context.signal) };
       } catch (e) {
         throw toServerError(e);

@@ -28,7 +28,8 @@ import { waitForClusterState } from './domain/readiness';
 import { ManagerRole } from './domain/role';
 import { Sessions } from './domain/sessions';
 import { startStaleChecks } from './domain/staleness';
-import { daemonServerHandlers, daemonServerRules } from './grpc';
+import { daemonServerHandlers } from './grpc';
+import { daemonServerRules } from './rules';
 import { MonitorServiceClient } from './monitor-client';
 import { ClusterStateForwarding, clusterStatePeer, moduleHostHealthPeer, moduleHostPeer, standbyPeer } from './peers';
 import { managerMetadata } from './ceph/beacon';
@@ -119,9 +120,11 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   const keyringPath = path.resolve(opts.keyringPath ?? './data/keyring');
   const commandTimeoutMs = opts.commandTimeoutMs ?? 30000;
 
-  const csPeer = connect(ClusterStateForwarding, opts.clusterStateAddr, opts.peerTls, { deadlineMs: commandTimeoutMs });
-  const mhPeer = opts.moduleHostAddr ? connect(ModuleHostServiceDefinition, opts.moduleHostAddr, opts.peerTls) : null;
-  const sb = opts.standbyAddr ? new StandbyClient(opts.standbyAddr, opts.peerTls) : null;
+  // This manager calls the other services as mgr.<name> (made in the keyring below, before any call).
+  const credentials = opts.auth === false ? undefined : keyringCredentials(keyringPath, `mgr.${name}`);
+  const csPeer = connect(ClusterStateForwarding, opts.clusterStateAddr, opts.peerTls, { deadlineMs: commandTimeoutMs, credentials });
+  const mhPeer = opts.moduleHostAddr ? connect(ModuleHostServiceDefinition, opts.moduleHostAddr, opts.peerTls, { credentials }) : null;
+  const sb = opts.standbyAddr ? new StandbyClient(opts.standbyAddr, opts.peerTls, credentials) : null;
   const cs = clusterStatePeer(csPeer.client, name);
   const moduleHost = mhPeer ? moduleHostPeer(mhPeer.client) : null;
   const standby = sb ? standbyPeer(sb, commandTimeoutMs) : null;
@@ -213,8 +216,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
       });
       // The monitors' writes go to the simulator's monitor endpoint as this manager.
       if (opts.monAddr) {
-        const own = opts.auth === false ? null : keyringCredentials(keyringPath, `mgr.${name}`);
-        monClient = new MonitorServiceClient(opts.monAddr, own, commandTimeoutMs, opts.peerTls);
+        monClient = new MonitorServiceClient(opts.monAddr, credentials ?? null, commandTimeoutMs, opts.peerTls);
         log.info('monitor commands that change the cluster go to the monitor endpoint', { monitor: opts.monAddr });
       }
       const monitors = new ClusterStateMonitors({

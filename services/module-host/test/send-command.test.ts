@@ -2,6 +2,7 @@
 // commands through a real daemon-server, authenticated as mgr.x from the
 // keyring daemon-server wrote, to a native command (pg stat), a module
 // command (hello, back through this module-host) and a bad one (-22).
+import { keyringCredentials } from '../../../lib/auth/keys';
 import * as fs from 'fs';
 import * as path from 'path';
 import { openChannel, makeClient } from '../../../lib/client';
@@ -23,7 +24,8 @@ describe('sendCommand', () => {
 
   /** Runs `sender run`: the module sends `command` and answers sendCommand's result. */
   const send = async (command: Record<string, unknown>): Promise<[number, string, string]> => {
-    const client = makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
+    // as daemon-server calls it: only managers reach module-host's commands
+    const client = makeClient(ModuleHostServiceDefinition, openChannel(mh.address), { credentials: keyringCredentials(keyringPath, 'mgr.x') });
     const res = await client.handleCommand({
       prefix: 'sender run',
       args: JSON.stringify({ prefix: 'sender run', command: JSON.stringify(command) }),
@@ -136,6 +138,7 @@ describe('sendCommand', () => {
 });
 
 describe('sendCommand with a standby service: the MgrMap names the daemon-server', () => {
+  let keyringPath = '';
   let stack: Awaited<ReturnType<typeof startStack>>;
   let sb: StandbyHandle;
   let mh: ModuleHostHandle;
@@ -143,7 +146,7 @@ describe('sendCommand with a standby service: the MgrMap names the daemon-server
 
   beforeAll(async () => {
     stack = await startStack();
-    const keyringPath = path.join(stack.dir, 'keyring');
+    keyringPath = path.join(stack.dir, 'keyring');
     sb = await startStandby({
       port: 0,
       metricsPort: -1,
@@ -179,7 +182,7 @@ describe('sendCommand with a standby service: the MgrMap names the daemon-server
 
   it("follows the active's daemon-server address from the MgrMap", async () => {
     expect(mh.commands.address()).toBe(ds.address);
-    const client = makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
+    const client = makeClient(ModuleHostServiceDefinition, openChannel(mh.address), { credentials: keyringCredentials(keyringPath, 'mgr.x') });
     const res = await client.handleCommand({
       prefix: 'sender run',
       args: JSON.stringify({ prefix: 'sender run', command: JSON.stringify({ prefix: 'mgr stat', format: 'json' }) }),
