@@ -157,7 +157,7 @@ export async function startService(opts: ServiceOptions, register: ServiceRegist
     const extra = [...(opts.auth.audiences ?? []), ...(process.env.MGR_AUTH_AUDIENCE ?? '').split(',')];
     // Read on the first call: register() below may create the keyring.
     const k = new KeyringKeys(opts.auth.keyringPath, { lazy: true, onError: (message) => log.error(message) });
-    const verifier = new ProofVerifier({ keyOf: k.keyOf, isAudience: audienceCheck(opts.host, () => port, extra) });
+    const verifier = new ProofVerifier({ keysOf: k.keysOf, isAudience: audienceCheck(opts.host, () => port, extra) });
     server = server.use(authMiddleware({ verifier, entryOf: (e) => k.get(e), tables: opts.auth.tables }, log));
   }
 

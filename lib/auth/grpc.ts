@@ -78,7 +78,7 @@ export interface ServerAuth {
 }
 
 /** Methods anyone may call: health (Kubernetes probes) and reflection (the public .proto contracts). */
-const EXEMPT = /^\/grpc\.(health\.v1\.Health|reflection\.v1alpha\.ServerReflection)\//;
+const EXEMPT = /^\/grpc\.(health\.v1\.Health|reflection\.v1(alpha)?\.ServerReflection)\//;
 
 const callers = new WeakMap<object, Caller>();
 

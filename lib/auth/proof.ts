@@ -60,8 +60,8 @@ export function signCall(creds: CallCredentials, audience: string, method: strin
 export class ProofError extends Error {}
 
 export interface VerifyOptions {
-  /** The entity's key (base64), or undefined when the entity is unknown. `fresh` asks to re-read the keys (a key may just have been added or rotated). */
-  keyOf: (entity: string, fresh: boolean) => string | undefined;
+  /** The keys (base64) the entity may sign with (none when unknown). `fresh` asks to re-read them (a key may just have been added or rotated). */
+  keysOf: (entity: string, fresh: boolean) => string[];
   /** Whether this server is `audience` (an address it is reached at). */
   isAudience: (audience: string) => boolean;
   lifetimeMs?: number;
@@ -109,14 +109,14 @@ export class ProofVerifier {
   }
 
   private macMatches(entity: string, audience: string, method: string, issuedAt: number, nonce: string, got: string): boolean {
-    const check = (key: string | undefined) => {
-      if (key === undefined) return false;
-      const want = Buffer.from(mac(key, entity, audience, method, issuedAt, nonce));
-      const have = Buffer.from(got);
-      return want.length === have.length && crypto.timingSafeEqual(want, have);
-    };
+    const have = Buffer.from(got);
+    const check = (keys: string[]) =>
+      keys.some((key) => {
+        const want = Buffer.from(mac(key, entity, audience, method, issuedAt, nonce));
+        return want.length === have.length && crypto.timingSafeEqual(want, have);
+      });
     // A miss may be a key added or rotated since the keys were read: read them again once.
-    return check(this.opts.keyOf(entity, false)) || check(this.opts.keyOf(entity, true));
+    return check(this.opts.keysOf(entity, false)) || check(this.opts.keysOf(entity, true));
   }
 
   private remember(id: string, expires: number, now: number): void {

@@ -12,7 +12,7 @@ import { formatKeyring, newKey } from '../keyring';
 import { startService, RunningService } from '../server';
 import { callerOf, RuleTable } from '../auth/grpc';
 import { asCredentials, ENTITY_HEADER, PROOF_HEADER, ProofVerifier, signCall } from '../auth/proof';
-import { keyringCredentials } from '../auth/keys';
+import { KeyringKeys, keyringCredentials } from '../auth/keys';
 
 const ADMIN = newKey();
 const RO = newKey();
@@ -21,7 +21,7 @@ const METHOD = '/ceph.mgr.v1.DaemonServerService/Command';
 describe('ProofVerifier', () => {
   let now = 1_700_000_000_000;
   const keys: Record<string, string> = { 'client.admin': ADMIN };
-  const verifier = () => new ProofVerifier({ keyOf: (e) => keys[e], isAudience: (a) => a === '127.0.0.1:7300', now: () => now });
+  const verifier = () => new ProofVerifier({ keysOf: (e) => (keys[e] ? [keys[e]] : []), isAudience: (a) => a === '127.0.0.1:7300', now: () => now });
   const admin = asCredentials({ entity: 'client.admin', key: ADMIN });
 
   it('accepts a fresh proof once, naming the entity', () => {
@@ -69,6 +69,31 @@ describe('ProofVerifier', () => {
     const p = signCall(admin, '127.0.0.1:7300', METHOD, now);
     v.verify(p.entity, p.proof, METHOD);
     expect(v.remembered).toBe(1);
+  });
+});
+
+describe('KeyringKeys', () => {
+  it('sees a rotated key at once and keeps the previous one for its grace only', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'auth-keys-'));
+    const file = path.join(dir, 'keyring');
+    const write = (key: string) => {
+      fs.writeFileSync(`${file}.new`, formatKeyring([{ entity: 'client.admin', key, caps: { mgr: 'allow *' } }]));
+      fs.renameSync(`${file}.new`, file);
+    };
+    try {
+      write(ADMIN);
+      const keys = new KeyringKeys(file, { previousKeyMs: 100 });
+      expect(keys.keysOf('client.admin', false)).toEqual([ADMIN]);
+      const next = newKey();
+      write(next);
+      expect(keys.keysOf('client.admin', false)).toEqual([ADMIN]); // not looked at yet
+      expect(keys.keysOf('client.admin', true)).toEqual([next, ADMIN]);
+      await new Promise((r) => setTimeout(r, 150));
+      expect(keys.keysOf('client.admin', true)).toEqual([next]);
+      expect(keys.keysOf('client.nobody', true)).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -214,6 +239,41 @@ describe('proofs on gRPC', () => {
     } finally {
       victim.close();
       attacker.close();
+    }
+  });
+
+  it('rotates a key while calls keep succeeding; the old key is good only for a grace period', async () => {
+    const p = connect(DaemonServerServiceDefinition, real.address, undefined, asEntity('client.admin'));
+    const rotated = newKey();
+    try {
+      const results: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        if (i === 10) {
+          // as an operator would: the whole file replaced at once
+          const tmp = `${keyringPath}.new`;
+          fs.writeFileSync(
+            tmp,
+            formatKeyring([
+              { entity: 'client.admin', key: rotated, caps: { mgr: 'allow *' } },
+              { entity: 'client.ro', key: RO, caps: { mgr: 'allow r' } },
+            ]),
+            { mode: 0o600 },
+          );
+          fs.renameSync(tmp, keyringPath);
+        }
+        results.push((await p.client.command(req)).result!.stdout);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(results).toEqual(Array(40).fill('client.admin'));
+      // the new key signs now; the old one still lands within its grace
+      const fresh = connect(DaemonServerServiceDefinition, real.address, undefined, { credentials: asCredentials({ entity: 'client.admin', key: rotated }) });
+      const stale = connect(DaemonServerServiceDefinition, real.address, undefined, { credentials: asCredentials({ entity: 'client.admin', key: ADMIN }) });
+      expect((await fresh.client.command(req)).result!.stdout).toBe('client.admin');
+      expect((await stale.client.command(req)).result!.stdout).toBe('client.admin');
+      fresh.close();
+      stale.close();
+    } finally {
+      p.close();
     }
   });
 

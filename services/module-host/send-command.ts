@@ -76,7 +76,8 @@ export class CommandSender implements ManagerCommands {
     const body = { ...(args ?? {}), prefix };
     const attempt = async (): Promise<CommandResult> => {
       const md = Metadata();
-      md.set('x-mgr-on-behalf-of', `mgr.${this.opts.mgrName}/${module}`);
+      // Only a manager may name the module it acts for (daemon-server refuses the header from anyone else).
+      if (/^mgr\./.test(this.entity)) md.set('x-mgr-on-behalf-of', `mgr.${this.opts.mgrName}/${module}`);
       const res = await this.client(addr).command({ prefix, args: JSON.stringify(body), inbuf: Buffer.from(inbuf ?? '', 'utf8') }, { metadata: md });
       const r = res.result;
       return r ? [r.retcode, r.stdout, r.stderr] : [EIO, '', 'daemon-server returned no result'];
