@@ -63,7 +63,7 @@ export async function runCommand(): Promise<BenchResult> {
       if (r.retcode !== 0) throw new Error(`config show answered ${r.retcode} ${r.stderr}`);
     });
     const mhChannel = openChannel(stack.mh!.address);
-    const mh = makeClient(ModuleHostServiceDefinition, mhChannel);
+    const mh = makeClient(ModuleHostServiceDefinition, mhChannel, stack.asManager());
     const viaMh = await timedLoop(async () => {
       const r = await mh.handleCommand({ prefix: 'hello', args: JSON.stringify({ prefix: 'hello' }), inbuf: Buffer.alloc(0), entity: 'client.admin' });
       if (r.result?.retcode !== 0) throw new Error(`module-host hello answered ${r.result?.retcode} ${r.result?.stderr}`);

@@ -2,6 +2,7 @@
 // attributed per service from /proc: cluster-state, module-host and
 // daemon-server on 127.0.0.1 with ephemeral ports, a keyring in a temp
 // folder, and the simulator (sim/main.ts) as the fake cluster.
+import { keyringCredentials } from '../lib/auth/keys';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -67,6 +68,8 @@ export interface Stack {
   services(): ServiceProc[];
   /** Call options that make a call as client.admin. */
   asAdmin(): { credentials: CallCredentials };
+  /** Call options that make a call as the manager mgr.x (module-host takes commands from managers only). */
+  asManager(): { credentials: CallCredentials };
   csClient: ReturnType<typeof makeClient<typeof ClusterStateServiceDefinition>>;
   dsClient: ReturnType<typeof makeClient<typeof DaemonServerServiceDefinition>>;
   stop(): Promise<void>;
@@ -84,7 +87,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const info = { MGR_LOG_LEVEL: 'info' };
+    // One keyring for every process: each call proves a key of it (docs/SECURITY.md).
+    const info = { MGR_LOG_LEVEL: 'info', MGR_KEYRING: keyringPath };
     const cs = await startServiceProc(
       'cluster-state',
       'services/cluster-state/main.ts',
@@ -138,6 +142,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       adminKey,
       services: () => started.slice(),
       asAdmin,
+      asManager: () => ({ credentials: keyringCredentials(keyringPath, 'mgr.x') }),
       csClient: makeClient(ClusterStateServiceDefinition, csChannel),
       dsClient: makeClient(DaemonServerServiceDefinition, dsChannel),
       stop: stopAll,
