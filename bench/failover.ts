@@ -10,12 +10,13 @@
 // waits until it is the standby, so every trial starts from active + standby.
 // References: Ceph Pacific on this kind of machine, 32 s after a crash of the
 // active (mgr_beacon_grace 30 s) and 1.2 s for `ceph mgr fail`.
+import { keyringCredentials } from '../lib/auth/keys';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { asCredentials } from '../lib/auth/proof';
 import { localProcesses } from '../cli/start';
-import { run as mgrctl } from '../cli/mgrctl';
+import { runCaptured } from '../cli/mgrctl';
 import { makeClient, openChannel } from '../lib/client';
 import { DaemonServerServiceDefinition } from '../lib/gen/ceph/mgr/v1/daemon_server';
 import { StandbyServiceDefinition } from '../lib/gen/ceph/mgr/v1/standby';
@@ -67,24 +68,14 @@ async function oneBackend(
       MGR_CLUSTER_STATE_ADDR: `127.0.0.1:${port(7100)}`,
       MGR_KEYRING: path.join(dataDir, 'keyring'),
     };
-    const ctl = async (...argv: string[]) => {
-      let stdout = '';
-      let stderr = '';
-      const code = await mgrctl(
-        argv,
-        env,
-        (s) => (stdout += s),
-        (s) => (stderr += s),
-      );
-      return { code, stdout, stderr };
-    };
+    const ctl = (...argv: string[]) => runCaptured(argv, env);
     const dump = async (): Promise<MgrDump | null> => {
       const r = await ctl('mgr', 'dump', '--format', 'json', '--wait-ms', '2000');
       return r.code === 0 ? JSON.parse(r.stdout) : null;
     };
     const sbChannel = openChannel(`127.0.0.1:${port(7200)}`);
     channels.push(sbChannel);
-    const standby = makeClient(StandbyServiceDefinition, sbChannel);
+    const standby = makeClient(StandbyServiceDefinition, sbChannel, { credentials: keyringCredentials(path.join(dataDir, 'keyring'), 'client.ro') });
     // A trial starts from an available active and an available standby (modules loaded): a
     // standby still loading its modules cannot be promoted, and the trial would measure that.
     const activeWithStandby = () =>
@@ -117,7 +108,10 @@ async function oneBackend(
     let lastAnswer = '';
     const answersHello = async (name: string) => {
       try {
-        const r = await clients[name].command({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0) }, { ...admin, deadline: 1000 });
+        // A long deadline: a manager that is not active answers UNAVAILABLE at once, and the new active's
+        // first answer may take over a second on a loaded machine (its module-host is starting Ceph's Python
+        // modules); a short one would discard that answer and count the retries instead.
+        const r = await clients[name].command({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0) }, { ...admin, deadline: 10000 });
         lastAnswer = `${r.result?.retcode} ${r.result?.stdout} ${r.result?.stderr}`;
         return r.result?.retcode === 0 && r.result.stdout === 'Hello World';
       } catch (e) {

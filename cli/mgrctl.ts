@@ -97,6 +97,26 @@ function exitFor(e: unknown, addr: string, answered = false): { message: string;
   return { message: (e as Error)?.message ?? String(e), code: 1 };
 }
 
+/** What one mgrctl run printed, and its exit code. */
+export interface MgrctlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs mgrctl in this process and keeps what it prints (for tests, benchmarks and the launcher's checks). */
+export async function runCaptured(argv: string[], env: NodeJS.ProcessEnv): Promise<MgrctlResult> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(
+    argv,
+    env,
+    (s) => (stdout += s),
+    (s) => (stderr += s),
+  );
+  return { code, stdout, stderr };
+}
+
 export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: string) => void, writeErr: (s: string) => void): Promise<number> {
   let o: Options;
   try {

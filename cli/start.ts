@@ -18,7 +18,7 @@ import * as crypto from 'crypto';
 import { connect } from '../lib/client';
 import { configOrExit } from '../lib/config';
 import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
-import { run as mgrctl } from './mgrctl';
+import { MgrctlResult, runCaptured } from './mgrctl';
 import { cephSide } from '../lib/ceph/target';
 
 /** Running the build (dist/cli/start.js) rather than the source (through tsx)? */
@@ -431,15 +431,7 @@ async function setModulePorts(clusterState: string, portOffset: number, managers
 /** mgrctl with the local set-up's standby service and keyring, waiting up to a minute for an active manager. */
 async function localCtl(o: { standby: string; keyring: string }, ...argv: string[]) {
   const env = { ...process.env, MGR_STANDBY_ADDR: o.standby, MGR_KEYRING: o.keyring, MGR_ADDR: '' };
-  let out = '';
-  let err = '';
-  const code = await mgrctl(
-    [...argv, '--wait-ms', '60000'],
-    env,
-    (x) => (out += x),
-    (x) => (err += x),
-  );
-  return { code, out, err };
+  return runCaptured([...argv, '--wait-ms', '60000'], env);
 }
 
 /**
@@ -449,8 +441,8 @@ async function localCtl(o: { standby: string; keyring: string }, ...argv: string
  */
 async function cephManagersReady(o: { standby: string; keyring: string }, say: (s: string) => void): Promise<void> {
   const r = await localCtl(o, 'mgr', 'dump', '--format', 'json');
-  if (r.code) return say(`the monitors have named no active manager yet: ${r.err.trim()} (bin/mgrctl mgr stat; logs/daemon-server-*.log)`);
-  const m = JSON.parse(r.out);
+  if (r.code) return say(`the monitors have named no active manager yet: ${r.stderr.trim()} (bin/mgrctl mgr stat; logs/daemon-server-*.log)`);
+  const m = JSON.parse(r.stdout);
   say(`the monitors name mgr.${m.active_name} active, standbys: ${m.standbys.map((s: { name: string }) => s.name).join(', ') || 'none'} (ceph -s says so too)`);
   say(`modules the cluster enables: ${m.modules.join(', ')}; more with bin/mgrctl mgr module enable <module> (e.g. hello, then: ceph hello)`);
 }
@@ -466,14 +458,14 @@ async function pluginsReady(o: { standby: string; keyring: string; data: string;
   const marker = path.join(o.data, o.marker);
   if (!fs.existsSync(marker)) {
     const cert = await ctl('restful', 'create-self-signed-cert');
-    if (cert.code) say(`restful: could not create a certificate: ${cert.err.trim()}`);
+    if (cert.code) say(`restful: could not create a certificate: ${cert.stderr.trim()}`);
     const password = crypto.randomBytes(12).toString('base64url');
-    let user: { code: number; err: string };
+    let user: MgrctlResult;
     if (preferredPython().includes('dashboard')) {
       // Ceph's dashboard: HTTPS with its own self-signed certificate, and the
       // password only from a file (-i), never on a command line.
       const dashCert = await ctl('dashboard', 'create-self-signed-cert');
-      if (dashCert.code) say(`dashboard: could not create a certificate: ${dashCert.err.trim()}`);
+      if (dashCert.code) say(`dashboard: could not create a certificate: ${dashCert.stderr.trim()}`);
       const pwFile = path.join(o.data, '.dashboard-password');
       fs.writeFileSync(pwFile, password, { mode: 0o600 });
       try {
@@ -484,7 +476,7 @@ async function pluginsReady(o: { standby: string; keyring: string; data: string;
     } else {
       user = await ctl('dashboard', 'ac-user-create', 'admin', password, 'true');
     }
-    if (user.code) say(`dashboard: could not create the admin user: ${user.err.trim()}`);
+    if (user.code) say(`dashboard: could not create the admin user: ${user.stderr.trim()}`);
     else fs.writeFileSync(path.join(o.data, 'dashboard-admin'), `admin ${password}\n`, { mode: 0o600 });
     fs.writeFileSync(marker, new Date().toISOString() + '\n');
   }
@@ -493,7 +485,7 @@ async function pluginsReady(o: { standby: string; keyring: string; data: string;
   let services: Record<string, string> = {};
   for (let i = 0; i < 40; i++) {
     const r = await ctl('mgr', 'services', '--format', 'json');
-    if (r.code === 0) services = JSON.parse(r.out || '{}');
+    if (r.code === 0) services = JSON.parse(r.stdout || '{}');
     if (want.every((m) => services[m])) break;
     await new Promise((r) => setTimeout(r, 500));
   }

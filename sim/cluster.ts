@@ -9,6 +9,7 @@
 import { pacificTemplates, hash32, osdPerfSchema, PerfValueGenerator } from './perf';
 import { UpmapItems, UpmapPair } from './upmap';
 import { bluestoreMetadata } from './devices';
+import { seededRandom } from '../lib/seeded-random';
 import { rbdImageStats, RbdImageStats } from './rbd';
 
 export interface ClusterOptions {
@@ -206,18 +207,6 @@ export function cephStamp(sec: number): string {
   const d = new Date(Math.floor(us / 1e6) * 1000);
   const micros = String(us % 1e6).padStart(6, '0');
   return d.toISOString().slice(0, 19) + '.' + micros + '+0000';
-}
-
-/** Mulberry32: a small seeded PRNG. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function uuidFrom(rand: () => number): string {

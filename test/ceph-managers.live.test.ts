@@ -24,7 +24,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { localProcesses } from '../cli/start';
-import { run as mgrctl } from '../cli/mgrctl';
+import { MgrctlResult, runCaptured } from '../cli/mgrctl';
 import { MonClient } from '../lib/ceph/monclient';
 import { keyFromKeyring } from '../lib/keyring';
 import { createLogger } from '../lib/log';
@@ -40,16 +40,8 @@ const GRACE_S = 10;
 /** Ceph's MonCommand flag: the command goes to the active manager. */
 const FLAG_MGR = 8;
 
-async function ctl(env: NodeJS.ProcessEnv, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await mgrctl(
-    argv,
-    env,
-    (s) => (stdout += s),
-    (s) => (stderr += s),
-  );
-  return { code, stdout, stderr };
+function ctl(env: NodeJS.ProcessEnv, ...argv: string[]): Promise<MgrctlResult> {
+  return runCaptured(argv, env);
 }
 
 describeCeph(__filename)("mgrpc's managers x and y in a real cluster's MgrMap", () => {

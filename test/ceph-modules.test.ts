@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { chromium, Browser, Page } from 'playwright-core';
-import { run as mgrctlRun } from '../cli/mgrctl';
+import { runCaptured } from '../cli/mgrctl';
 import { ALWAYS_ON_MODULES } from '../lib/always-on-modules';
 import { Launcher, randomPortOffset, startLauncher, stopLauncher, until } from './launcher';
 
@@ -40,15 +40,8 @@ describeCeph("Ceph's dashboard and always-on modules on npm start", () => {
 
   /** mgrctl as a user types it: [exit code, stdout, stderr]. */
   const mgrctl = async (...argv: string[]): Promise<[number, string, string]> => {
-    let out = '';
-    let err = '';
-    const code = await mgrctlRun(
-      [...argv, '--wait-ms', '30000'],
-      env,
-      (s) => (out += s),
-      (s) => (err += s),
-    );
-    return [code, out, err];
+    const r = await runCaptured([...argv, '--wait-ms', '30000'], env);
+    return [r.code, r.stdout, r.stderr];
   };
   const ok = async (...argv: string[]): Promise<string> => {
     const [code, out, err] = await mgrctl(...argv);

@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { localProcesses } from '../cli/start';
-import { run as mgrctl } from '../cli/mgrctl';
+import { MgrctlResult, runCaptured } from '../cli/mgrctl';
 import { makeClient, openChannel } from '../lib/client';
 import { ClusterStateServiceDefinition, DaemonQueryKind } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { StandbyClient } from '../lib/standby-client';
@@ -22,16 +22,8 @@ import { ProcessSet, randomPortOffset, until } from './launcher';
 const OFFSET = randomPortOffset();
 const port = (p: number) => p + OFFSET;
 
-async function ctl(env: NodeJS.ProcessEnv, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await mgrctl(
-    argv,
-    env,
-    (s) => (stdout += s),
-    (s) => (stderr += s),
-  );
-  return { code, stdout, stderr };
+function ctl(env: NodeJS.ProcessEnv, ...argv: string[]): Promise<MgrctlResult> {
+  return runCaptured(argv, env);
 }
 
 describe('failover between two manager instances (embedded standby)', () => {

@@ -17,7 +17,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { localProcesses } from '../cli/start';
-import { run as mgrctl } from '../cli/mgrctl';
+import { seededRandom } from '../lib/seeded-random';
+import { runCaptured } from '../cli/mgrctl';
 import { makeClient, openChannel } from '../lib/client';
 import { ClusterStateServiceDefinition, DaemonQueryKind } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { StandbyClient } from '../lib/standby-client';
@@ -27,18 +28,6 @@ const SOAK_MS = Number(process.env.SOAK_MS ?? 90000);
 const EVERY_MS = Number(process.env.SOAK_EVERY_MS ?? 4000);
 const SEED = Number(process.env.SOAK_SEED ?? Math.floor(Math.random() * 1e9));
 const OSDS = 6;
-
-/** A small seeded generator (mulberry32), so a failing sequence can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Failure = 'kill9_active' | 'kill9_active_module_host' | 'mgr_fail' | 'sigterm_active';
 const FAILURES: Failure[] = ['kill9_active', 'kill9_active_module_host', 'mgr_fail', 'sigterm_active'];
@@ -55,17 +44,7 @@ describe('soak: failures every few seconds', () => {
     MGR_CLUSTER_STATE_ADDR: `127.0.0.1:${port(7100)}`,
     MGR_KEYRING: path.join(dataDir, 'keyring'),
   };
-  const ctl = async (...argv: string[]) => {
-    let stdout = '';
-    let stderr = '';
-    const code = await mgrctl(
-      argv,
-      env,
-      (s) => (stdout += s),
-      (s) => (stderr += s),
-    );
-    return { code, stdout, stderr };
-  };
+  const ctl = (...argv: string[]) => runCaptured(argv, env);
   const csChannel = openChannel(`127.0.0.1:${port(7100)}`);
   const admin = keyringCredentials(path.join(dataDir, 'keyring'), 'client.admin');
   const cs = makeClient(ClusterStateServiceDefinition, csChannel, { credentials: admin });
@@ -96,7 +75,7 @@ describe('soak: failures every few seconds', () => {
         90000,
       );
       process.stdout.write(`soak: seed ${SEED}, ${SOAK_MS} ms, a failure every ${EVERY_MS} ms\n`);
-      const random = seeded(SEED);
+      const random = seededRandom(SEED);
 
       // The writer: one key at a time through the restful module's store.
       const acked = new Map<string, string>();
@@ -149,6 +128,13 @@ describe('soak: failures every few seconds', () => {
       await until(
         'an active manager with an available standby after the failures',
         async () => {
+          // As a supervisor would (compose's restart policy, Kubernetes): a manager process
+          // that went down after the restarts above (a daemon-server that resigned late) comes back.
+          for (const n of MANAGER_PROCS) {
+            if (!down(n)) continue;
+            process.stdout.write(`soak: ${n} is down after the failures; starting it again\n`);
+            procs.start(n);
+          }
           const { map } = await sb.getMgrMap();
           return map.activeName && map.available && map.standbys.length === 1 && map.standbys[0].available;
         },

@@ -1,7 +1,9 @@
 // The module's handle on its serving thread (serve-thread.ts): start it,
 // bind it, hand it each rebuilt body (the bytes move, they are not copied),
 // tell it the options it answers by, stop it. The thread asks back for a
-// rebuild when caching is off, and for log lines.
+// rebuild when caching is off, and for log lines. Each ask carries a number,
+// and each body the highest ask it answers (the asks that arrived before its
+// collection began), so a scrape is answered only by a body begun after it.
 import { Worker } from 'worker_threads';
 import * as path from 'path';
 
@@ -17,15 +19,15 @@ export interface ServeState {
 
 export type ToServeThread =
   | { type: 'listen'; addr: string; port: number }
-  | { type: 'body'; body: ArrayBuffer; gz: ArrayBuffer; time: number; collectSeconds: number }
+  | { type: 'body'; body: ArrayBuffer; gz: ArrayBuffer; time: number; collectSeconds: number; answers: number }
   | { type: 'state'; state: ServeState }
-  | { type: 'rebuild_failed' }
+  | { type: 'rebuild_failed'; answers: number }
   | { type: 'close' };
 
 export type FromServeThread =
   | { type: 'listening'; port: number }
   | { type: 'listen_failed'; message: string }
-  | { type: 'rebuild' }
+  | { type: 'rebuild'; ask: number }
   | { type: 'log'; level: 'warn' | 'info'; message: string }
   | { type: 'closed' };
 
@@ -48,7 +50,7 @@ export class ExpositionServer {
   /** Set when the thread died: the module fails with it. */
   failure: Error | null = null;
 
-  constructor(hooks: { log: (level: 'warn' | 'info' | 'error', message: string) => void; rebuild: () => void }) {
+  constructor(hooks: { log: (level: 'warn' | 'info' | 'error', message: string) => void; rebuild: (ask: number) => void }) {
     this.worker = new Worker(BOOT, { eval: true });
     this.worker.on('message', (m: FromServeThread) => {
       switch (m.type) {
@@ -61,7 +63,7 @@ export class ExpositionServer {
           this.pendingListen = null;
           break;
         case 'rebuild':
-          hooks.rebuild();
+          hooks.rebuild(m.ask);
           break;
         case 'log':
           hooks.log(m.level, `prometheus: ${m.message}`);
@@ -88,20 +90,23 @@ export class ExpositionServer {
     });
   }
 
-  /** Hands over a rebuilt body and its gzip copy; the Buffers are unusable afterwards (their bytes moved). */
-  publish(body: Buffer, gz: Buffer, time: number, collectSeconds: number): void {
+  /**
+   * Hands over a rebuilt body and its gzip copy; the Buffers are unusable afterwards (their bytes moved).
+   * `answers`: the highest rebuild ask that had arrived when this body's collection began.
+   */
+  publish(body: Buffer, gz: Buffer, time: number, collectSeconds: number, answers: number): void {
     const b = transferable(body);
     const g = transferable(gz);
-    this.worker.postMessage({ type: 'body', body: b, gz: g, time, collectSeconds } satisfies ToServeThread, [b, g]);
+    this.worker.postMessage({ type: 'body', body: b, gz: g, time, collectSeconds, answers } satisfies ToServeThread, [b, g]);
   }
 
   setState(state: ServeState): void {
     this.worker.postMessage({ type: 'state', state } satisfies ToServeThread);
   }
 
-  /** A rebuild asked for by a scrape failed: the waiting scrapes get the last body (or 503). */
-  rebuildFailed(): void {
-    this.worker.postMessage({ type: 'rebuild_failed' } satisfies ToServeThread);
+  /** A rebuild asked for by scrapes failed: the scrapes up to ask `answers` get the last body (or 503). */
+  rebuildFailed(answers: number): void {
+    this.worker.postMessage({ type: 'rebuild_failed', answers } satisfies ToServeThread);
   }
 
   /** Stops listening, closes connections, ends the thread. */

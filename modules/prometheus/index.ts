@@ -135,6 +135,9 @@ export default class Prometheus extends MgrModule {
   private readonly durations: Record<string, { sum: number; count: number }> = {};
   private history: HealthHistory | null = null;
   private collecting: Promise<boolean> | null = null;
+  /** The highest rebuild ask a scrape sent (cache off), and the highest a finished collection answered. */
+  private asked = 0;
+  private answered = 0;
   private lastError = '';
   private listenAddr = '';
   private listenPort = 0;
@@ -173,8 +176,8 @@ export default class Prometheus extends MgrModule {
     const port = await localOption<number>(this, 'server_port');
     const server = new ExpositionServer({
       log: (level, message) => this.log[level](message),
-      // a scrape with the cache off asks for a fresh body
-      rebuild: () => void this.rebuild().then((ok) => (ok ? undefined : server.rebuildFailed())),
+      // a scrape with the cache off asks for a body begun after it arrived
+      rebuild: (ask) => void this.answerAsk(ask),
     });
     this.server = server;
     await this.refreshOptions();
@@ -231,10 +234,18 @@ export default class Prometheus extends MgrModule {
     this.waiter.wake();
   }
 
+  /** A scrape's ask for a fresh body: a collection under way began before it arrived, so the next one answers it. */
+  private async answerAsk(ask: number): Promise<void> {
+    this.asked = Math.max(this.asked, ask);
+    while (this.answered < ask && !this.stopping) await this.rebuild();
+  }
+
   /** Reads everything, builds the body; a failure keeps the last body and raises a warning. Resolves with whether it succeeded. */
   async rebuild(): Promise<boolean> {
     if (this.collecting) return this.collecting;
     this.collecting = (async () => {
+      // every scrape's ask that arrived before this point is answered by this collection
+      const covers = this.asked;
       const t0 = process.hrtime.bigint();
       try {
         const input = await this.readInput();
@@ -251,7 +262,8 @@ export default class Prometheus extends MgrModule {
         this.bodyGzBytes = gz.length;
         this.bodyTime = Date.now();
         this.collectSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
-        this.server?.publish(body, gz, this.bodyTime, this.collectSeconds);
+        this.server?.publish(body, gz, this.bodyTime, this.collectSeconds, covers);
+        this.answered = Math.max(this.answered, covers);
         if (this.lastError) {
           this.lastError = '';
           this.tellServer();
@@ -261,9 +273,15 @@ export default class Prometheus extends MgrModule {
       } catch (e) {
         const msg = (e as Error).message;
         this.log.warn(`prometheus: collecting metrics failed: ${msg}`);
-        if (msg !== this.lastError) {
+        const changed = msg !== this.lastError;
+        if (changed) {
           this.lastError = msg;
           this.tellServer();
+        }
+        // the scrapes waiting for this collection get the last good body (or 503 with the error)
+        this.server?.rebuildFailed(covers);
+        this.answered = Math.max(this.answered, covers);
+        if (changed) {
           await this.setCheck(COLLECT_CHECK, 'warning', 'prometheus module could not collect metrics; /metrics serves the last good body', [msg]).catch(
             () => undefined,
           );

@@ -17,13 +17,15 @@ let bodyGz: Buffer | null = null;
 let bodyTime = 0;
 let collectSeconds = 0;
 let state: ServeState = { cache: true, staleStrategy: 'log', interval: 15, lastError: '' };
-// Scrapes waiting for a rebuild (cache off), answered when the next body (or a failure) arrives.
-let waiting: Array<() => void> = [];
+// Scrapes waiting for a rebuild (cache off), each under the number of the ask it sent; answered by the
+// first body (or failure) whose collection began after that ask arrived.
+let waiting: Array<{ ask: number; answer: () => void }> = [];
+let asks = 0;
 
-function release(): void {
-  const w = waiting;
-  waiting = [];
-  for (const answer of w) answer();
+function release(answers: number): void {
+  const now = waiting.filter((w) => w.ask <= answers);
+  waiting = waiting.filter((w) => w.ask > answers);
+  for (const w of now) w.answer();
 }
 
 const server = http.createServer((req, res) => onRequest(req, res));
@@ -42,13 +44,13 @@ parent.on('message', (m: ToServeThread) => {
       bodyGz = Buffer.from(m.gz);
       bodyTime = m.time;
       collectSeconds = m.collectSeconds;
-      release();
+      release(m.answers);
       break;
     case 'state':
       state = m.state;
       break;
     case 'rebuild_failed':
-      release();
+      release(m.answers);
       break;
     case 'close':
       server.close(() => send({ type: 'closed' }));
@@ -73,9 +75,11 @@ function onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
       return;
     }
     if (!state.cache) {
-      // cache off: every scrape asks for a fresh body (one rebuild serves every scrape waiting for it)
-      if (!waiting.length) send({ type: 'rebuild' });
-      waiting.push(() => answerMetrics(req, res));
+      // cache off: every scrape asks for a body begun after it arrived (the module coalesces the asks:
+      // one collection answers every ask that arrived before it began)
+      const ask = ++asks;
+      send({ type: 'rebuild', ask });
+      waiting.push({ ask, answer: () => answerMetrics(req, res) });
       return;
     }
     answerMetrics(req, res);

@@ -14,19 +14,8 @@ import * as M from '../messages/mon';
 import { readVector } from '../testing/pcap';
 import { EntityType, v2Addr } from '../types';
 import { createLogger } from '../../log';
+import { seededRandom } from '../../seeded-random';
 import { until } from '../../testing/wait';
-
-/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutate(b: Buffer, rnd: () => number): Buffer {
   const out = Buffer.from(b);
@@ -56,7 +45,7 @@ describe('hostile input', () => {
   const frames = readVector('05-mon-commands').flatMap((c) => [...c.client.frames, ...c.server.frames]);
 
   it('control frame and message decoders throw DecodeError only', () => {
-    const rnd = prng(12);
+    const rnd = seededRandom(12);
     let cases = 0;
     let refused = 0;
     for (const f of frames) {
@@ -90,7 +79,7 @@ describe('hostile input', () => {
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as net.AddressInfo).port;
     const codec = new CrcCodec();
-    const rnd = prng(34);
+    const rnd = seededRandom(34);
     const hello = codec.encode({ tag: Tag.HELLO, segments: [frames.find((f) => f.tag === Tag.HELLO)!.segments[0]] });
     const ended: Promise<void>[] = [];
     for (let i = 0; i < 40; i++) {

@@ -130,9 +130,8 @@ describeWith([prometheusMissing()])('prometheus module scraped by a real Prometh
       const epoch = stack.sim.osdMap().epoch;
       await until(`module-host serving osd_map epoch ${epoch}`, async () => (await hostsOsdMapEpoch()) >= epoch);
       const name = ev.kind === 'pool_create' ? ev.name : '';
-      // The first scrape may join a rebuild that began before the map arrived; every rebuild after its answer began after the
-      // map did, and with the cache off the next scrape waits for one (with it on, it would get the older body at once).
-      await fetch(`${metricsUri}metrics`).then((r) => r.text());
+      // With the cache off the scrape waits for a body whose collection began after the scrape arrived, so after the
+      // map did (with it on, it would get the older body at once).
       expect(await (await fetch(`${metricsUri}metrics`)).text()).toContain(`name="${name}"`);
     }
     await stack.csClient.setStore({ key: 'config/mgr/prometheus/cache', value: 'true' });
