@@ -95,7 +95,9 @@ describe('attacks on npm start', () => {
   it('client.ro reads but writes nothing; only managers read the store, beacon as themselves and reach module-host', async () => {
     const denied = (cap: RegExp) => ({ code: Status.PERMISSION_DENIED, details: expect.stringMatching(cap) });
     const ro = as(ClusterStateServiceDefinition, at(7100), 'client.ro');
-    expect(JSON.parse(Buffer.from((await ro.client.get({ what: 'osd_map' })).json).toString()).epoch).toBeGreaterThan(0);
+    // the simulator's feed (client.mgrpc-feed) puts the maps; client.ro reads them
+    const osdMap = await until('the osd map from the feed', async () => (await ro.client.get({ what: 'osd_map' }).catch(() => null))?.json);
+    expect(JSON.parse(Buffer.from(osdMap).toString()).epoch).toBeGreaterThan(0);
     await expect(ro.client.putMap({ name: 'osd_map', epoch: 2 ** 53 - 1, json: Buffer.from('{}') })).rejects.toMatchObject(
       denied(/client\.ro may not call PutMap: needs mgr caps 'allow service cluster-state w'/),
     );

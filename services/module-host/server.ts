@@ -3,6 +3,7 @@
 // and to the standby service (domain/mgrmap-follower.ts), serves
 // ModuleHostService. SERVING once the enabled modules have loaded (started
 // or failed).
+import { ensureKeyring } from '../../lib/auth/provision';
 import { keyringCredentials } from '../../lib/auth/keys';
 import { moduleHostRules } from './rules';
 import * as path from 'path';
@@ -114,6 +115,8 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
     },
     (server, { log, registry }) => {
       log0 = (level, msg, fields) => log[level](msg, fields);
+      // This manager's mgr.<name> (its daemon-server adds it too): module-host may start first and calls as it at once.
+      if (keyringPath && !opts.commandEntity) ensureKeyring(keyringPath, log, [opts.name ?? 'x']);
       const notifySeconds = new prom.Histogram({
         name: 'mgr_module_notify_seconds',
         help: 'time from a cluster change to the end of a module notify()',

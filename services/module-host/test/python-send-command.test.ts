@@ -72,7 +72,10 @@ describeCeph('Python send_command', () => {
   const modDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-pysend-'));
 
   const cmd = async (prefix: string, args: Record<string, unknown> = {}) => {
-    const client = makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
+    // as daemon-server calls it: only managers reach module-host's commands
+    const client = makeClient(ModuleHostServiceDefinition, openChannel(mh.address), {
+      credentials: keyringCredentials(path.join(stack.dir, 'keyring'), 'mgr.x'),
+    });
     const res = await client.handleCommand({ prefix, args: JSON.stringify({ prefix, ...args }), inbuf: Buffer.alloc(0), entity: 'client.admin' });
     return res.result!;
   };
