@@ -14,6 +14,7 @@ import { runScrape } from './scrape';
 import { runMsgr2 } from './msgr2';
 import { runCephMap } from './cephmap';
 import { runMsgr2Churn } from './msgr2-churn';
+import { runCephFailover } from './ceph-failover';
 import { stopShared } from './stack';
 
 export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
@@ -31,6 +32,7 @@ export const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   // not in the smoke test's groups either: these start a real Ceph cluster
   msgr2: () => runMsgr2(),
   cephmap: () => runCephMap(),
+  'ceph-failover': () => runCephFailover(),
   // nor this one: 1,000 msgr2 sessions opened and dropped against our server side
   'msgr2-churn': () => runMsgr2Churn(),
 };

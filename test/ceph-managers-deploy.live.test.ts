@@ -53,6 +53,7 @@ describeCeph(__filename)('the deployment files run the manager role', () => {
   afterEach(async () => {
     // daemon-server first: as the active it resigns (mgr fail <gid>) on SIGTERM
     for (const p of procs.splice(0).reverse()) {
+      if (p.exitCode !== null || p.signalCode !== null) continue; // already gone (e.g. it failed to start)
       const exited = new Promise((r) => p.once('exit', r));
       p.kill('SIGTERM');
       await exited;

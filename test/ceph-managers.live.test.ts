@@ -9,9 +9,12 @@
 //   - `ceph mgr module ls` lists mgrpc's modules; the monitors hold the
 //     command descriptions of the first beacon as active, so the CLI sends
 //     `ceph hello` to the manager (the monitors' own commands stay theirs)
-//   - kill -9 of the active's daemon-server: the monitors promote y after
-//     their beacon grace (lowered here), mgrctl follows, the cluster's
-//     daemons open their sessions with y and `ceph hello` answers again
+//   - the active's daemon-server hung (SIGSTOP: its ports still accept, so
+//     the standby service cannot tell it gone), then killed: the monitors
+//     promote y after their beacon grace (lowered here), mgrctl follows,
+//     the cluster's daemons open their sessions with y and `ceph hello`
+//     answers again (a crash alone is failed over at once by the standby
+//     service: test/ceph-production.live.test.ts)
 //   - `mgr fail` through mgrctl goes to the monitors
 //   - a mgr.<name> key without mgr caps, or no key and no admin entity,
 //     stops daemon-server with what to run instead
@@ -23,7 +26,6 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { localProcesses } from '../cli/start';
 import { MgrctlResult, runCaptured } from '../cli/mgrctl';
 import { MonClient } from '../lib/ceph/monclient';
 import { keyFromKeyring } from '../lib/keyring';
@@ -32,7 +34,7 @@ import { StandbyClient } from '../lib/standby-client';
 import { describeCeph, sharedCephCluster, type CephCluster } from '../lib/testing/ceph-cluster';
 import { makeClient, openChannel } from '../lib/client';
 import { ModuleHostServiceDefinition } from '../lib/gen/ceph/mgr/v1/module_host';
-import { ProcessSet, randomPortOffset, ROOT, until } from './launcher';
+import { cephProcesses, ProcessSet, randomPortOffset, ROOT, until } from './launcher';
 
 const OFFSET = randomPortOffset();
 const port = (p: number) => p + OFFSET;
@@ -84,22 +86,7 @@ describeCeph(__filename)("mgrpc's managers x and y in a real cluster's MgrMap", 
     const db = await cluster.ceph<Array<{ section: string; name: string; value: string }>>(['config', 'dump']);
     graceBefore = db.find((o) => o.section === 'mon' && o.name === 'mon_mgr_beacon_grace')?.value;
     await cluster.ceph(['config', 'set', 'mon', 'mon_mgr_beacon_grace', String(GRACE_S)]);
-    const specs = localProcesses({
-      dataDir,
-      host: '127.0.0.1',
-      osds: 0,
-      sim: false,
-      backend: 'embedded',
-      etcd: '',
-      portOffset: OFFSET,
-      ceph: {
-        conf: cluster.confPath,
-        keyring: cluster.keyringPath,
-        name: 'client.admin',
-        fsid: cluster.fsid,
-      },
-      managers: ['x', 'y'],
-    });
+    const specs = cephProcesses(dataDir, OFFSET, cluster, ['x', 'y']);
     // mgrpc's own modules only: Ceph's Python ones are module-host's business, and slow to start on a busy machine.
     procs = new ProcessSet(specs, { MGR_PYTHON_MODULES: 'none' });
     await procs.startAll(180_000);
@@ -228,14 +215,15 @@ describeCeph(__filename)("mgrpc's managers x and y in a real cluster's MgrMap", 
     return line ? Number(line.split(' ')[1]) : 0;
   };
 
-  it('kill -9 of the active manager’s daemon-server: the monitors promote y after their grace, mgrctl follows, the OSDs report to y and `ceph hello` answers', async () => {
+  it('the active manager’s daemon-server hung, then killed: the monitors promote y after their grace, mgrctl follows, the OSDs report to y and `ceph hello` answers', async () => {
     const before = await mapIs('x', ['y']);
-    const killedAt = Date.now();
-    await procs.kill('daemon-server-x', 'SIGKILL');
+    const stoppedAt = Date.now();
+    procs.procs.get('daemon-server-x')!.kill('SIGSTOP');
     const after = await mapIs('y', [], 60_000);
     expect(after.active_gid).not.toBe(before.active_gid);
     // not before the grace: the monitors waited for x's beacons
-    expect(Date.now() - killedAt).toBeGreaterThanOrEqual(GRACE_S * 1000 - 2000);
+    expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(GRACE_S * 1000 - 2000);
+    await procs.kill('daemon-server-x', 'SIGKILL');
     const h = await ctl(env, 'hello', '--wait-ms', '60000');
     expect(h).toMatchObject({
       code: 0,

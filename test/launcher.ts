@@ -3,7 +3,7 @@
 import { execFileSync, spawn, ChildProcess } from 'child_process';
 import * as path from 'path';
 import * as readline from 'readline';
-import { waitServing } from '../cli/start';
+import { localProcesses, waitServing } from '../cli/start';
 import { until as waitUntil } from '../lib/testing/wait';
 
 /** Polls until `fn` is truthy (30 s by default, every 300 ms: these wait on whole processes). */
@@ -140,4 +140,28 @@ export class ProcessSet {
   tail(name: string, n = 30): string {
     return (this.output.get(name) ?? []).slice(-n).join('\n');
   }
+}
+
+/**
+ * `npm start --ceph-conf`'s process list for a test Ceph cluster (its admin
+ * keyring makes each manager's mgr.<name> key): cluster-state, ceph-feed,
+ * standby on its ceph backend, and each manager's module-host and daemon-server.
+ */
+export function cephProcesses(
+  dataDir: string,
+  portOffset: number,
+  cluster: { confPath: string; keyringPath: string; fsid: string },
+  managers: string[],
+): ReturnType<typeof localProcesses> {
+  return localProcesses({
+    dataDir,
+    host: '127.0.0.1',
+    osds: 0,
+    sim: false,
+    backend: 'embedded',
+    etcd: '',
+    portOffset,
+    ceph: { conf: cluster.confPath, keyring: cluster.keyringPath, name: 'client.admin', fsid: cluster.fsid },
+    managers,
+  });
 }

@@ -277,6 +277,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
           if (state === 'up') log.info('module-host is up', { moduleHost: opts.moduleHostAddr });
           else log.warn('module-host is not up', { moduleHost: opts.moduleHostAddr, state, why });
           beacon?.moduleHostChanged();
+          manager?.changed();
         },
       })
     : null;
@@ -320,7 +321,8 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
       }),
       state: async (namedActive) => {
         const m = await moduleHostState(moduleHost, namedActive, 2000);
-        return { serving: role.ready, modulesUp: m.loaded, modules: m.modules, services: m.services };
+        const moduleHostDown = mhWatch && mhWatch.state !== 'up' ? `its module-host at ${opts.moduleHostAddr} is ${mhWatch.state} (${mhWatch.reason})` : '';
+        return { serving: role.ready, modulesUp: m.loaded, modules: m.modules, services: m.services, moduleHostDown };
       },
       nativeCommands: advertisedCommands(),
       moduleCommands: async () => (moduleHost ? moduleHost.listCommands() : []),
@@ -337,6 +339,26 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
       throw e;
     }
     gid = Number(manager.globalId);
+    // Crash failover (services/standby/presence.ts): a MgrMap watch naming
+    // this session lets the standby service see our process exit and
+    // `mgr fail` our gid at once, rather than the monitors waiting out
+    // their beacon grace. A new monitor session with another global id
+    // (no reclaim) is watched under the new one.
+    if (standby) {
+      let watched = 0;
+      let stopWatch: AbortController | undefined;
+      const watchAs = () => {
+        const g = Number(manager.globalId);
+        if (!g || g === watched || watching.signal.aborted) return;
+        stopWatch?.abort();
+        watched = g;
+        const c = (stopWatch = new AbortController());
+        watching.signal.addEventListener('abort', () => c.abort(), { once: true });
+        standby.watch(() => undefined, c.signal, { name, gid: g });
+      };
+      watchAs();
+      manager.monClient.on('connected', watchAs);
+    }
     // A fence lapses with time alone: look every 100 ms.
     const fenceTimer = setInterval(() => role.update(), 100);
     fenceTimer.unref();

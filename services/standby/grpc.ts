@@ -103,8 +103,15 @@ export function standbyHandlers(backend: () => StandbyBackend | null, opts: Hand
     map: () => backend()?.feed.latest() ?? null,
     probeTimeoutMs: Math.max(100, Math.min(500, opts.graceMs / 4)),
     probeWindowMs: Math.max(200, Math.min(2000, opts.graceMs / 3)),
-    // Not on the ceph backend: there the monitors' own grace decides.
-    resign: async (name, gid, reason) => (need().external ? false : (await resign(name, gid, reason, false)).resigned),
+    // On the ceph backend `mgr fail <gid>` (the active only: a gone standby is the monitors' grace's to drop).
+    resign: async (name, gid, reason) => {
+      const ext = need().external;
+      if (!ext) return (await resign(name, gid, reason, false)).resigned;
+      const m = backend()?.feed.latest();
+      if (!m || m.activeName !== name || m.activeGid !== gid) return false;
+      await ext.resign(name, gid);
+      return true;
+    },
     probed: opts.probed,
   });
 

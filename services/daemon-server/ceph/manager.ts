@@ -45,6 +45,8 @@ export interface ManagerState {
   modules: ModuleInfo[];
   /** The URIs our modules published (module → URI). */
   services: Record<string, string>;
+  /** Why our module-host is not up (down or not ready), '' while it is up or there is none. */
+  moduleHostDown?: string;
 }
 
 export interface CephManagerOptions {
@@ -91,6 +93,8 @@ export class CephManager implements CephManagerSession {
   private wake: (() => void) | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
   private lastBeacon = { available: false, confirmed: true, error: '' };
+  private resigning = false;
+  private lastResignAt = -Infinity;
   readonly stats = { beaconsSent: 0, beaconsConfirmed: 0, commandDescsSent: 0 };
   private readonly log: Logger;
   private deps: ManagerDeps | undefined;
@@ -139,6 +143,11 @@ export class CephManager implements CephManagerSession {
 
   get globalId(): bigint {
     return this.monClient.globalId;
+  }
+
+  /** Something a beacon carries changed (our module-host came up or went away): beacon now. */
+  changed(): void {
+    this.wake?.();
   }
 
   setServerAddrs(addrs: EntityAddr[]): void {
@@ -270,6 +279,35 @@ export class CephManager implements CephManagerSession {
         lastError: this.monClient.status().lastError,
       });
     this.lastBeacon = { available, confirmed, error: namedActive && !this.serverAddrs.length ? 'no front door' : '' };
+    if (namedActive && state.moduleHostDown) await this.resignForModuleHost(state.moduleHostDown);
+  }
+
+  /**
+   * Our module-host is down while the monitors name us active: with a
+   * standby in their map, `mgr fail <gid>` (this session) so it takes over
+   * and runs the modules now, rather than nobody running them. Our beacons
+   * go on, so the monitors keep us as a standby; without a standby we stay.
+   * The monitors' map does not say whether a standby's module-host is up:
+   * once per grace period at most, so two managers whose module-hosts are
+   * both down do not hand the role to and fro.
+   */
+  private async resignForModuleHost(why: string): Promise<void> {
+    const now = this.o.now ?? Date.now;
+    const standbys = this.fence.cephMap()?.standbys.length ?? 0;
+    if (this.resigning || this.stopped || !standbys || now() - this.lastResignAt < this.fence.graceMs) return;
+    this.resigning = true;
+    const gid = String(this.globalId);
+    try {
+      const r = await this.monClient.command({ prefix: 'mgr fail', who: gid }, { timeoutMs: 5000 });
+      if (r.r === 0) {
+        this.lastResignAt = now();
+        this.log.warn('resigned as active manager: module-host is not up', { gid, why, rs: r.rs });
+      } else this.log.warn('could not resign while module-host is not up; will try again', { gid, r: r.r, rs: r.rs });
+    } catch (e) {
+      this.log.warn('could not resign while module-host is not up; will try again', { gid, error: (e as Error).message });
+    } finally {
+      this.resigning = false;
+    }
   }
 
   /**

@@ -20,7 +20,8 @@ describe('the manager against a monitor in miniature', () => {
   let mgr: CephManager | undefined;
   let state: ManagerState;
   let changes = 0;
-  const manager = (name: string) => {
+  /** A manager; `own` gives it a state of its own rather than the test's shared one. */
+  const manager = (name: string, own?: () => ManagerState) => {
     const m = new CephManager({
       name,
       monitors: [{ host: '127.0.0.1', port: mon.port }],
@@ -32,7 +33,7 @@ describe('the manager against a monitor in miniature', () => {
     });
     m.attach({
       metadata: { mgrpc_daemon_server_addr: '127.0.0.1:7300' },
-      state: async () => state,
+      state: async () => own?.() ?? state,
       nativeCommands: [{ cmd: 'pg stat', desc: 'show placement group status.', perm: 'r', service: 'pg' }],
       moduleCommands: async () => [{ cmd: 'hello', desc: 'Say hello', perm: 'r', module: 'hello', poll: false }],
       onChange: () => changes++,
@@ -116,6 +117,46 @@ describe('the manager against a monitor in miniature', () => {
       expect(mon.commands).toContainEqual({ prefix: 'mgr fail', who: '4100' });
       await until('y active', () => y.fence.isActive(), 10_000);
       expect(mon.map).toMatchObject({ activeName: 'y', available: true });
+    } finally {
+      await y.stop();
+    }
+  });
+
+  it('its module-host down while active: it stays without a standby; with one it fails its own gid and stands by, once per grace', async () => {
+    state = { ...state, modulesUp: true };
+    mgr = manager('x');
+    mgr.setServerAddrs([v2Addr('127.0.0.1', 6800, 1)]);
+    await mgr.start();
+    await until('x active', () => mgr!.fence.isActive() && mgr!.fence.graceMs === 4000, 10_000);
+    state = { ...state, moduleHostDown: 'its module-host at 127.0.0.1:7400 is down (test)' };
+    mgr.changed();
+    const before = mon.beacons.length;
+    await until('two more beacons', () => mon.beacons.length >= before + 2, 10_000);
+    // no standby to run the modules: it stays
+    expect(mon.commands.filter((c) => c.prefix === 'mgr fail')).toEqual([]);
+    expect(mgr.fence.namedActive()).toBe(true);
+    let yState: ManagerState = { serving: true, modulesUp: true, modules: [], services: {} };
+    const y = manager('y', () => yState);
+    y.setServerAddrs([v2Addr('127.0.0.1', 6801, 2)]);
+    try {
+      await y.start();
+      await until('y active', () => y.fence.isActive(), 10_000);
+      expect(mon.commands.filter((c) => c.prefix === 'mgr fail')).toEqual([{ prefix: 'mgr fail', who: '4100' }]);
+      // its beacons go on: a standby under the same gid
+      await until('x a standby', () => mon.map.standbys.some((s) => s.gid === 4100n), 10_000);
+      expect(mgr.fence.namedActive()).toBe(false);
+      // y's module-host goes down too: y resigns, x is named active again with y standing by, and within the grace x does not hand it back
+      yState = { ...yState, moduleHostDown: 'its module-host at 127.0.0.1:7401 is down (test)' };
+      y.changed();
+      await until('x named active again', () => mgr!.fence.namedActive(), 10_000);
+      await until('y a standby', () => mon.map.standbys.some((s) => s.gid === y.globalId), 10_000);
+      const again = mon.beacons.length;
+      await until('three more beacons', () => mon.beacons.length >= again + 3, 10_000);
+      expect(mon.commands.filter((c) => c.prefix === 'mgr fail')).toEqual([
+        { prefix: 'mgr fail', who: '4100' },
+        { prefix: 'mgr fail', who: String(y.globalId) },
+      ]);
+      expect(mgr.fence.namedActive()).toBe(true);
     } finally {
       await y.stop();
     }
