@@ -63,7 +63,11 @@ export function daemonServerHandlers(d: HandlerDeps): ServiceImplementation<type
         // from anyone else the header would forge the audit line's entity.
         const onBehalfOf = context.metadata.get('x-mgr-on-behalf-of') ?? '';
         if (onBehalfOf && d.auth.enabled && !/^mgr\.[^.\s]+$/.test(caller.entity))
-          throw new Refusal('denied', `${caller.entity} may not act on behalf of another (x-mgr-on-behalf-of is accepted only from managers, mgr.<name>)`);
+          d.commands.refuse(
+            req,
+            caller,
+            new Refusal('denied', `${caller.entity} may not act on behalf of another (x-mgr-on-behalf-of is accepted only from managers, mgr.<name>)`),
+          );
         return { result: await d.commands.run(req, caller, onBehalfOf, context.signal) };
       } catch (e) {
         throw toServerError(e);

@@ -1,6 +1,6 @@
 // Commands end to end: native output shapes against the Ceph fixtures,
 // validation, permissions, the module route, and bad input.
-import { createServer, Server, Status } from 'nice-grpc';
+import { createServer, Metadata, Server, Status } from 'nice-grpc';
 import { shapeDiff } from '../../../lib/testing/shape';
 import { ModuleHostServiceDefinition, ModuleHostServiceImplementation } from '../../../lib/gen/ceph/mgr/v1/module_host';
 import { pgStatsReportFromJson } from '../../../lib/pgstats-json';
@@ -245,6 +245,15 @@ describe('commands', () => {
     await callError(cmd('config set', '{"key":"mgr_tick_period","value":hunter3}', ro));
     await until('the malformed command audited', () => auditLines().some((l) => l.endsWith('refused (invalid): args is not JSON')));
     expect(auditLines().join('\n')).not.toMatch(/hunter[23]/);
+    // only a manager may name whom it acts for: a forged x-mgr-on-behalf-of is refused, and audited under the real entity
+    const forged = await callError(
+      t.client.command({ prefix: 'status', args: '{}', inbuf: Buffer.alloc(0) }, { ...t.admin, metadata: Metadata({ 'x-mgr-on-behalf-of': 'mgr.x/restful' }) }),
+    );
+    expect(forged.code).toBe(Status.PERMISSION_DENIED);
+    expect(forged.details).toMatch(/client\.admin may not act on behalf of another/);
+    await until('the forged command audited', () =>
+      auditLines().includes(`from='client.admin' entity='client.admin' cmd=[{"prefix":"status"}]: access denied`),
+    );
     const priorities = t.cs.state.clog.filter((x) => x.channel === 'audit' && x.message.includes('auditor')).map((x) => x.priority);
     expect(priorities).toEqual(['DBG']);
   });
