@@ -11,6 +11,10 @@ import { MonClient } from '../lib/ceph/monclient';
 import { modeName } from '../lib/ceph/modes';
 import { cephSide } from '../lib/ceph/target';
 import { CephMapFeed } from './feed';
+import { KvMirror } from './kv-mirror';
+import { OptionsMirror } from './options-mirror';
+import { makeClient, openChannel } from '../lib/client';
+import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
 
 export interface CephFeedConfig {
   /** ceph.conf to read mon_host (and fsid, keyring) from; '' when monHost is given. */
@@ -54,6 +58,9 @@ export interface CephFeedHandle {
   service: RunningService;
   stop(): Promise<void>;
 }
+
+/** How long SERVING waits for the monitors' copy of the modules' store after the maps are in. */
+const STORE_WAIT_MS = 15_000;
 
 export async function startCephFeed(cfg: CephFeedConfig): Promise<CephFeedHandle> {
   const side = cephSide(cfg);
@@ -101,7 +108,35 @@ export async function startCephFeed(cfg: CephFeedConfig): Promise<CephFeedHandle
     clusterState: cfg.clusterState,
   });
   feed.start();
-  void feed.firstSync.then(() => service.setServing(true, "the cluster's maps are in cluster-state"));
+  // The modules' store, also where ceph-mgr keeps it (the monitors' config-key mgr/...).
+  const storeChannel = openChannel(cfg.clusterState, cfg.tls);
+  const storeClient = makeClient(ClusterStateServiceDefinition, storeChannel);
+  const kvMirror = new KvMirror({ mon, cs: storeClient, log: log.child({ component: 'kv-mirror' }) });
+  // The modules' options, also where ceph-mgr keeps them (the monitors' config database, `config set mgr mgr/...`).
+  const optionsMirror = new OptionsMirror({ mon, cs: storeClient, log: log.child({ component: 'options-mirror' }), periodMs: cfg.periodMs });
+  kvMirror.start();
+  optionsMirror.start();
+  service.onShutdown(async () => {
+    kvMirror.stop();
+    optionsMirror.stop();
+    storeChannel.close();
+  });
+  // SERVING once the maps are in, and the modules' store (so a module starting then finds what ceph-mgr left);
+  // not waiting forever for a store the monitors do not send (an entity without the caps).
+  const storeIn = new Promise<void>((resolve) => {
+    const t = setTimeout(() => {
+      log.warn("the monitors' config-key store under mgr/ has not arrived; serving without it (does the entity have mon 'allow *'?)", {
+        waitedMs: STORE_WAIT_MS,
+      });
+      resolve();
+    }, STORE_WAIT_MS);
+    t.unref();
+    void kvMirror.firstCopy.then(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+  void Promise.all([feed.firstSync, storeIn]).then(() => service.setServing(true, "the cluster's maps and the modules' store are in cluster-state"));
   service.onShutdown(() => feed.stop());
   return { address: service.address, port: service.port, feed, mon, service, stop: () => service.stop() };
 }

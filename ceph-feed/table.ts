@@ -216,6 +216,8 @@ export const NOT_FED = [
   'progress_events',
   // cluster-state's own view of the fed mon_config (the options set away from their defaults)
   'modified_config_options',
+  // the checks the active manager reports to the monitors (cluster-state derives them; the monitors' own are health_mon)
+  'health_mgr',
 ];
 
 /**

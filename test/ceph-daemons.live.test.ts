@@ -18,6 +18,7 @@
 //   - `rados bench` moves the io rates
 import { keyringCredentials } from '../lib/auth/keys';
 import { ChildProcess, execFile, spawn } from 'child_process';
+import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -120,7 +121,11 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     }
   };
 
+  /** When this file's managers started (ms). */
+  let startedAt = 0;
+
   beforeAll(async () => {
+    startedAt = Date.now();
     cluster = await sharedCephCluster();
     // the shared cluster's manager role is one test file's at a time
     release = await cluster.holdManagers('test/ceph-daemons.live.test.ts');
@@ -138,7 +143,7 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     const mh = await start('module-host', 'services/module-host/main.ts', {
       MGR_NAME: NAME,
       MGR_CLUSTER_STATE_ADDR: cs.address,
-      MGR_MODULES: 'hello,status,prometheus,iostat,crash',
+      MGR_MODULES: 'hello,status,prometheus,iostat,crash,selftest',
       MGR_PYTHON_MODULES: 'iostat,crash',
       MGR_KEYRING: path.join(dir, 'keyring'),
     });
@@ -318,6 +323,147 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     expect(text).toMatch(/ceph_osd_op_r\{ceph_daemon="osd.0"\} \d+/);
   }, 120_000);
 
+  // Issue 14: the monitors answer `ceph -s`, `ceph df` and `ceph health` from the active manager's MMonMgrReport.
+  type Status = {
+    pgmap: { num_pgs: number; num_objects: number; bytes_used: number; write_op_per_sec?: number; pgs_by_state: Array<{ state_name: string; count: number }> };
+  };
+  type Df = { pools: Array<{ name: string; stats: { objects: number; stored: number } }>; stats: { total_used_raw_bytes: number } };
+  const poolObjects = async () => (await cluster.ceph<Df>(['df'])).pools.find((p) => p.name === 'mgrpc')?.stats.objects ?? -1;
+  const rados = (args: string[]) =>
+    new Promise<void>((resolve, reject) =>
+      execFile('rados', ['-c', cluster.confPath, '-k', cluster.keyringPath, '-p', 'mgrpc', ...args], { timeout: 120_000 }, (e, _out, err) =>
+        e ? reject(new Error(`rados ${args.join(' ')}: ${e.message} ${err}`)) : resolve(),
+      ),
+    );
+
+  it("a module's health check reaches `ceph health detail` through the report, and leaves it when cleared", async () => {
+    type Health = { checks: Record<string, { severity: string; summary: { message: string } }> };
+    const checks = async () => (await cluster.ceph<Health>(['health', 'detail'])).checks;
+    expect((await ceph(['mgr', 'self-test', 'health', 'set', 'MGRPC_SELFTEST', 'raised by the live test'])).code).toBe(0);
+    const c = await until("MGRPC_SELFTEST in the monitors' health", async () => (await checks()).MGRPC_SELFTEST, 60_000);
+    expect(c).toEqual(expect.objectContaining({ severity: 'HEALTH_WARN', summary: expect.objectContaining({ message: 'raised by the live test' }) }));
+    expect((await ceph(['mgr', 'self-test', 'health', 'clear'])).code).toBe(0);
+    await until('MGRPC_SELFTEST cleared', async () => !(await checks()).MGRPC_SELFTEST, 60_000);
+  }, 180_000);
+
+  it("a module's cluster_log line appears in `ceph log last`", async () => {
+    const line = `mgrpc live test ${process.pid}-${Date.now()}`;
+    expect((await ceph(['mgr', 'self-test', 'cluster-log', 'cluster', 'warning', line])).code).toBe(0);
+    type Entry = { name: string; channel: string; priority: string; message: string };
+    const entry = await until(
+      "the line in the monitors' cluster log",
+      async () => (await cluster.ceph<Entry[]>(['log', 'last', '100'])).find((e) => e.message.includes(line)),
+      60_000,
+    );
+    expect(entry).toEqual(expect.objectContaining({ name: `mgr.${NAME}`, channel: 'cluster', priority: '[WRN]', message: `[selftest] ${line}` }));
+    expect((await ceph(['log', 'last', '100'])).stdout).toContain(`mgr.${NAME}`);
+  }, 120_000);
+
+  it("`ceph crash post` through mgrpc lands in the monitors' config-key store under mgr/crash/, and config-key changes reach the modules' store", async () => {
+    const stamp = new Date().toISOString().replace(/Z$/, '000Z');
+    const id = `${stamp}_${randomUUID()}`;
+    const meta = { crash_id: id, timestamp: stamp, entity_name: 'osd.0', ceph_version: '16.2.15', backtrace: ['mgrpc live test'] };
+    const posted = await cluster.run(['crash', 'post', '-i', '-'], { input: JSON.stringify(meta) });
+    expect(posted.code).toBe(0);
+    await until(
+      `mgr/crash/crash/${id} in config-key`,
+      async () => (await cluster.ceph<string[]>(['config-key', 'ls'])).includes(`mgr/crash/crash/${id}`),
+      60_000,
+    );
+    expect(JSON.parse((await ceph(['config-key', 'get', `mgr/crash/crash/${id}`])).stdout).crash_id).toBe(id);
+    // removed through mgrpc, removed from the monitors (and no RECENT_CRASH left for the test files after this one)
+    expect((await ceph(['crash', 'rm', id])).code).toBe(0);
+    await until(
+      `mgr/crash/crash/${id} gone from config-key`,
+      async () => !(await cluster.ceph<string[]>(['config-key', 'ls'])).includes(`mgr/crash/crash/${id}`),
+      60_000,
+    );
+    // the other way: what the monitors' store gets, the modules' store gets; removed there, removed here
+    const channel = openChannel(cs.address);
+    try {
+      const store = makeClient(ClusterStateServiceDefinition, channel);
+      const key = `mgr/selftest/live-${process.pid}`;
+      expect((await ceph(['config-key', 'set', key, 'from the monitors'])).code).toBe(0);
+      await until(`${key} in cluster-state`, async () => (await store.getStore({ key })).value === 'from the monitors', 60_000);
+      expect((await ceph(['config-key', 'rm', key])).code).toBe(0);
+      await until(`${key} gone from cluster-state`, async () => !(await store.getStore({ key })).found, 60_000);
+    } finally {
+      channel.close();
+    }
+  }, 180_000);
+
+  it("`ceph config set mgr mgr/<module>/<option>` reaches mgrpc's module, and a module's own change reaches `ceph config get`", async () => {
+    const notified = async () => JSON.parse((await ceph(['mgr', 'self-test', 'notify', 'stats'])).stdout).config_changes as number;
+    const before = await notified();
+    expect((await ceph(['config', 'set', 'mgr', 'mgr/selftest/an_int', '7'])).code).toBe(0);
+    await until('an_int 7 in the selftest module', async () => (await ceph(['mgr', 'self-test', 'config', 'get', 'an_int'])).stdout.trim() === '7', 60_000);
+    expect(await notified()).toBeGreaterThan(before);
+    const set = await ceph(['config', 'set', 'mgr', 'mgr/prometheus/scrape_interval', '20']);
+    expect([set.code, set.stderr]).toEqual([0, '']);
+    const channel = openChannel(cs.address);
+    try {
+      const store = makeClient(ClusterStateServiceDefinition, channel);
+      await until(
+        'scrape_interval 20 for the prometheus module',
+        // the monitors may keep a float option as they parse it ("20.000000")
+        async () => Number((await store.getStore({ key: 'config/mgr/prometheus/scrape_interval' })).value) === 20,
+        60_000,
+      );
+    } finally {
+      channel.close();
+    }
+    // the other way: the module sets its option, the monitors' configuration has it
+    expect((await ceph(['mgr', 'self-test', 'config', 'set', 'an_int', '8'])).code).toBe(0);
+    await until(
+      "an_int 8 in the monitors' configuration",
+      async () => (await ceph(['config', 'get', 'mgr', 'mgr/selftest/an_int'])).stdout.trim() === '8',
+      60_000,
+    );
+    // the shared cluster's configuration as it was, for the test files after this one
+    for (const name of ['mgr/prometheus/scrape_interval', 'mgr/selftest/an_int']) expect((await ceph(['config', 'rm', 'mgr', name])).code).toBe(0);
+  }, 180_000);
+
+  it("the monitors take mgrpc's service map: `ceph -s` shows one modified since this manager started", async () => {
+    type S = { servicemap: { epoch: number; modified: string } };
+    const m = await until(
+      'a service map from mgrpc',
+      async () => {
+        const s = (await cluster.ceph<S>(['-s'])).servicemap;
+        return s.epoch > 0 && Date.parse(s.modified.replace(/\.\d+/, '').replace('+0000', 'Z')) >= startedAt - 1000 ? s : undefined;
+      },
+      60_000,
+    );
+    expect(m.epoch).toBeGreaterThan(0);
+  }, 120_000);
+
+  // before any rados bench: with few objects to recover, the OSD is back in step within seconds
+  it('an OSD stops: `ceph health detail` shows PG_DEGRADED raised through mgrpc, cleared when it returns', async () => {
+    type Health = { checks: Record<string, { summary: { message: string } }> };
+    const health = () => cluster.ceph<Health>(['health', 'detail']);
+    // objects to degrade (this test may run alone)
+    for (let i = 0; i < 4; i++) await rados(['put', `degraded-${i}`, '/etc/os-release']);
+    const victim = osds()[osds().length - 1];
+    await cluster.stopDaemon(victim);
+    try {
+      const h = await until("PG_DEGRADED in the monitors' health", async () => ((await health()).checks.PG_DEGRADED ? await health() : undefined), 120_000);
+      expect(h.checks.PG_DEGRADED.summary.message).toMatch(/^Degraded data redundancy: \d+\/\d+ objects degraded/);
+      const plain = await ceph(['health', 'detail']);
+      expect(plain.stdout).toMatch(/\[WRN\] PG_DEGRADED: Degraded data redundancy/);
+    } finally {
+      await cluster.startDaemon(victim);
+    }
+    await until('PG_DEGRADED cleared', async () => !(await health()).checks.PG_DEGRADED, 180_000).catch(async (e: Error) => {
+      const status = (await ceph(['-s'])).stdout;
+      const pgs = (await ceph(['pg', 'dump', 'pgs_brief'])).stdout;
+      throw new Error(
+        `${e.message}\n${status}\n${pgs}\n${ds.lines
+          .filter((l) => /report|monitor/i.test(l))
+          .slice(-20)
+          .join('\n')}`,
+      );
+    });
+  }, 420_000);
+
   it('writing objects with rados bench moves the io rates', async () => {
     const ioWrite = async () => {
       const r = await cluster.ceph<Array<{ pool_name: string; client_io_rate: { write_op_per_sec?: number } }>>(['osd', 'pool', 'stats', 'mgrpc']);
@@ -336,4 +482,43 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     await bench;
     await ceph(['tell', 'mgr', 'pg', 'stat']); // the manager still answers
   }, 180_000);
+
+  it('`ceph -s` and `ceph df` are current: objects written show up in the pool, the usage and the client io', async () => {
+    // every PG the OSDs reported, in the states they reported
+    const pgs = await until(
+      '`ceph -s` counting the PGs the OSDs report',
+      async () => {
+        const s = await cluster.ceph<Status>(['-s']);
+        const total = (await cluster.ceph<{ pools: Array<{ pg_num: number }> }>(['osd', 'dump'])).pools.reduce((n, p) => n + p.pg_num, 0);
+        return s.pgmap.num_pgs === total && s.pgmap.pgs_by_state.every((x) => /active/.test(x.state_name)) ? s : undefined;
+      },
+      90_000,
+    );
+    expect(pgs.pgmap.bytes_used).toBeGreaterThan(0);
+    // a steady count first: the objects an earlier rados bench removed leave the stats over a few reports
+    const { n: before } = await until(
+      'a steady object count in pool mgrpc',
+      async () => {
+        const n = await poolObjects();
+        await new Promise((r) => setTimeout(r, 3000));
+        return n >= 0 && n === (await poolObjects()) ? { n } : undefined;
+      },
+      90_000,
+    );
+    const N = 12;
+    for (let i = 0; i < N; i++) await rados(['put', `mon-report-${i}`, '/etc/os-release']);
+    await until(`\`ceph df\` counting ${N} more objects in pool mgrpc`, async () => (await poolObjects()) >= before + N, 90_000);
+    // client io while rados bench writes
+    const bench = rados(['bench', '8', 'write', '-b', '4096', '-t', '4']);
+    const io = await until(
+      '`ceph -s` showing client writes',
+      async () => ((await cluster.ceph<Status>(['-s'])).pgmap.write_op_per_sec ?? 0) > 0 || undefined,
+      60_000,
+    );
+    expect(io).toBe(true);
+    await bench;
+    const plain = await ceph(['-s']);
+    expect(plain.stdout).toMatch(/pgs:\s+\d+ active\+clean/);
+    expect(plain.stdout).toMatch(/objects: [\d.]+k? objects/);
+  }, 300_000);
 });

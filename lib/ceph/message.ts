@@ -125,6 +125,7 @@ export const MsgType = {
   MON_COMMAND_ACK: 51,
   LOG: 52,
   LOGACK: 53,
+  KV_DATA: 54,
   CONFIG: 62,
   GET_CONFIG: 63,
   COMMAND: 97,

@@ -120,7 +120,8 @@ const DEFAULT_SUBS = ['osdmap', 'fsmap', 'mgrmap', 'monmap', 'config'];
 const NO_EPOCH = new Set(['config', 'mgrdigest']);
 
 /**
- * Events: 'map' (name, epoch, message); 'connected' (monitor), once a
+ * Events: 'map' (name, epoch, message); 'kvdata' (an MKVData of a
+ * kv:<prefix> subscription); 'logack' (an MLogAck); 'connected' (monitor), once a
  * session is authenticated and its monmap names a cluster we accept;
  * 'disconnected' (monitor, reason) when such a session ends. 'error' is
  * never emitted (errors are in status(), start()'s rejection and the logs).
@@ -258,6 +259,17 @@ export class MonClient extends EventEmitter {
     return c.ping(timeoutMs);
   }
 
+  /**
+   * Sends a message to the monitor of the current session without waiting
+   * (a manager's report, its cluster log): false when there is no session.
+   */
+  send(m: Message): boolean {
+    const c = this.conn;
+    if (!c?.isReady || !this.announced) return false;
+    c.sendMessage(m);
+    return true;
+  }
+
   /** The global id the monitors gave this client (a manager's gid in the MgrMap); 0n before the first session. */
   get globalId(): bigint {
     return this.gid;
@@ -391,7 +403,8 @@ export class MonClient extends EventEmitter {
 
   private startEpoch(name: string): number {
     const e = this.epochs.get(name);
-    return e === undefined || NO_EPOCH.has(name) || name === 'monmap' ? 0 : e + 1;
+    // kv:<prefix> from 0: the whole prefix again on every session, then its changes
+    return e === undefined || NO_EPOCH.has(name) || name.startsWith('kv:') || name === 'monmap' ? 0 : e + 1;
   }
 
   private onMessage(m: Message): void {
@@ -450,6 +463,14 @@ export class MonClient extends EventEmitter {
       }
       case MsgType.SERVICE_MAP:
         return this.gotMap('servicemap', M.serviceMapEpoch(m), m);
+      case MsgType.KV_DATA:
+        // config-key entries under a subscribed prefix ("kv:mgr/"), in full then each change (the owner decodes it)
+        this.emit('kvdata', m);
+        return;
+      case MsgType.LOGACK:
+        // the owner's cluster log was logged up to a seq (it decodes it)
+        this.emit('logack', m);
+        return;
       case MsgType.MGR_DIGEST:
         // no epoch: every digest is news (the owner decodes it)
         this.epochs.set('mgrdigest', (this.epochs.get('mgrdigest') ?? 0) + 1);

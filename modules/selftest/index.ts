@@ -5,7 +5,8 @@
 //   mgr self-test health set <code> <summary> | clear
 //   mgr self-test notify stats           notify calls seen, by type
 //   mgr self-test remote <module> <method>
-import { CephJson, CommandResult, MgrModule } from '../../lib/mgr-module';
+//   mgr self-test cluster-log <channel> <priority> <message>   (as Ceph's selftest)
+import { CephJson, ClusterLogPriority, CommandResult, MgrModule } from '../../lib/mgr-module';
 
 export default class SelfTest extends MgrModule {
   static override COMMANDS = [
@@ -16,6 +17,11 @@ export default class SelfTest extends MgrModule {
     { cmd: 'mgr self-test health clear', desc: "Clear this module's health checks", perm: 'rw' },
     { cmd: 'mgr self-test notify stats', desc: 'Notifications received, by type', perm: 'r' },
     { cmd: 'mgr self-test remote name=module,type=CephString name=method,type=CephString', desc: "Call another module's method", perm: 'rw' },
+    {
+      cmd: 'mgr self-test cluster-log name=channel,type=CephString name=priority,type=CephString name=message,type=CephString',
+      desc: 'Create an audit log record.',
+      perm: 'rw',
+    },
   ];
   static override MODULE_OPTIONS = [
     { name: 'an_int', type: 'int' as const, default: 5, min: 1, max: 10, desc: 'a whole number 1..10' },
@@ -77,6 +83,13 @@ export default class SelfTest extends MgrModule {
           return [0, '', ''];
         case 'mgr self-test notify stats':
           return [0, JSON.stringify({ notifies: this.notifies, config_changes: this.configChanges }), ''];
+        case 'mgr self-test cluster-log': {
+          const priority = String(cmd.priority);
+          const known: Record<string, ClusterLogPriority> = { info: 'INF', security: 'SEC', warning: 'WRN', error: 'ERR', debug: 'DBG' };
+          if (!(priority in known)) return [-22, '', `Unknown priority '${priority}'; one of ${Object.keys(known).join(', ')}`];
+          await this.clusterLog(String(cmd.channel), known[priority], String(cmd.message));
+          return [0, '', ''];
+        }
         case 'mgr self-test remote':
           return [0, JSON.stringify(await this.remote(String(cmd.module), String(cmd.method), 'x')), ''];
       }

@@ -327,6 +327,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
       nativeCommands: advertisedCommands(),
       moduleCommands: async () => (moduleHost ? moduleHost.listCommands() : []),
       onChange: () => role.update(),
+      clusterState: cs,
     });
     try {
       await manager.start();

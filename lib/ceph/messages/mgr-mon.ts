@@ -154,8 +154,8 @@ export function mMgrDigest(g: MMgrDigest): Message {
   return { type: MsgType.MGR_DIGEST, version: 1, compatVersion: 1, front: e.toBuffer(), priority: Priority.HIGH };
 }
 
-/** MKVData's type number (MSG_KV_DATA), not in message.ts's MsgType yet. */
-export const MSG_KV_DATA = 54;
+/** MKVData's type number (MSG_KV_DATA). */
+export const MSG_KV_DATA = MsgType.KV_DATA;
 
 /** MKVData v1: config-key entries under a prefix; a key mapped to undefined was removed. */
 export interface MKVData {

@@ -140,6 +140,18 @@ export function pgStateString(state: number): string {
   return s.length ? s.join('+') : 'unknown';
 }
 
+/** The bits of a state as Ceph prints it ("active+clean"; "unknown" is 0); undefined when a word is not a PG state. */
+export function pgStateFromString(s: string): number | undefined {
+  if (s === 'unknown') return 0;
+  let bits = 0;
+  for (const word of s.split('+')) {
+    const bit = PG_STATES.find(([name]) => name === word)?.[1];
+    if (bit === undefined) return undefined;
+    bits += bit;
+  }
+  return bits;
+}
+
 // --- object_stat_sum_t -------------------------------------------------------
 
 /**

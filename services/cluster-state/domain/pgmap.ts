@@ -156,6 +156,9 @@ interface StoreSum {
   count: number;
 }
 
+/** An OSD id, not a hole in an erasure-coded set (CRUSH_ITEM_NONE) nor -1. */
+const isOsd = (id: number) => id >= 0 && id !== 0x7fffffff;
+
 const equalLists = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
 
 export class PgMap {
@@ -453,13 +456,16 @@ export class PgMap {
     return { total: this.osdRows.num(row, OsdI64.STATFS + 9), available: this.osdRows.num(row, OsdI64.STATFS + 1) };
   }
 
-  /** osd_stat_t summed over OSDs (Ceph's osd_sum). */
-  osdSum(): Json {
+  /** osd_stat_t summed over OSDs (Ceph's osd_sum), or over those `only` lists (a device class's). */
+  osdSum(only?: ReadonlySet<number>): Json {
     const statfs = zeros(STATFS_KEYS);
     const perf = { apply_latency_ms: 0, apply_latency_ns: 0, commit_latency_ms: 0, commit_latency_ns: 0 };
     const sums = { num_per_pool_omap_osds: 0, num_per_pool_osds: 0, num_pgs: 0, num_shards_repaired: 0, num_snap_trimming: 0, snap_trim_queue_len: 0 };
     const rows = this.osdRows;
-    for (const row of this.osdIndex.values()) {
+    let numOsds = 0;
+    for (const [osd, row] of this.osdIndex) {
+      if (only && !only.has(osd)) continue;
+      numOsds++;
       const b = row * OSD_U32_FIELDS;
       sums.num_per_pool_omap_osds += rows.u32[b + OsdU32.NUM_PER_POOL_OMAP_OSDS];
       sums.num_per_pool_osds += rows.u32[b + OsdU32.NUM_PER_POOL_OSDS];
@@ -485,7 +491,7 @@ export class PgMap {
       kb_used_meta: kb(statfs.internal_metadata),
       kb_used_omap: kb(statfs.omap_allocated),
       network_ping_times: [],
-      num_osds: this.osdIndex.size,
+      num_osds: numOsds,
       num_per_pool_omap_osds: sums.num_per_pool_omap_osds,
       num_per_pool_osds: sums.num_per_pool_osds,
       num_pgs: sums.num_pgs,
@@ -498,6 +504,40 @@ export class PgMap {
       statfs,
       up_from: 0,
     };
+  }
+
+  /**
+   * The PG counts a PGMapDigest carries, in one pass over the PGs (as
+   * PGMap::stat_pg_add counts them): per state, per pool, and per OSD the
+   * PGs it is acting in, up but not acting in, and acting primary of.
+   */
+  digestCounts(): {
+    active: number;
+    byState: Map<string, number>;
+    byPool: Map<number, number>;
+    byOsd: Map<number, { acting: number; up_not_acting: number; primary: number }>;
+  } {
+    const byState = new Map<string, number>();
+    for (let id = 1; id < this.states.length; id++) if (this.stateCounts[id] > 0) byState.set(this.states[id], this.stateCounts[id]);
+    const byPool = new Map<number, number>();
+    const byOsd = new Map<number, { acting: number; up_not_acting: number; primary: number }>();
+    const osd = (id: number) => {
+      let c = byOsd.get(id);
+      if (!c) byOsd.set(id, (c = { acting: 0, up_not_acting: 0, primary: 0 }));
+      return c;
+    };
+    let active = 0;
+    for (const [state, n] of byState) if (state.split('+').includes('active')) active += n;
+    for (const [key, row] of this.index) {
+      const pool = Math.floor(key / 4294967296);
+      byPool.set(pool, (byPool.get(pool) ?? 0) + 1);
+      const acting = this.rows.acting[row];
+      for (const o of acting) if (isOsd(o)) osd(o).acting++;
+      for (const o of this.rows.up[row]) if (isOsd(o) && !acting.includes(o)) osd(o).up_not_acting++;
+      const primary = this.rows.primaries[row * 2 + 1];
+      if (isOsd(primary)) osd(primary).primary++;
+    }
+    return { active, byState, byPool, byOsd };
   }
 
   // ---- views (the caller encodes each once per version) ----

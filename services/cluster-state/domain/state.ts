@@ -11,7 +11,7 @@ import type { OsdMap, FsMap, DaemonReport, QueryDaemonsRequest, ClusterLogEntry 
 import { DaemonQueryKind } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { HealthSeverity, type HealthCheck } from '../../../lib/gen/ceph/mgr/v1/common';
 import { RefusedCheck, screenHealthChecks } from '../../../lib/health-checks';
-import { PgMap, clientIoRates, recoveryRates, recoveryInfo, cephTime } from './pgmap';
+import { PgMap, dumpPoolStat, clientIoRates, recoveryRates, recoveryInfo, cephTime } from './pgmap';
 import type { StagedReport } from './pg-decode';
 import { DaemonIndex, PRIO_USEFUL, RawJson, splitDaemonName } from './daemons';
 import { synthesiseCrush, osdTree } from './crush';
@@ -33,6 +33,9 @@ interface CheckJson {
 
 /** a / b in single precision, as Ceph's float ratios. */
 const f32ratio = (a: number, b: number) => Math.fround(Math.fround(a) / Math.fround(b));
+
+/** Derived checks the monitors raise themselves: never reported to them as a manager's. */
+const MONITOR_CHECKS = new Set(['OSD_DOWN']);
 
 /** How often, at most, health is recomputed after pg-stats batches. */
 const PG_HEALTH_EVERY_MS = 1000;
@@ -64,6 +67,8 @@ export class ClusterState {
   readonly daemons = new DaemonIndex();
   /** source -> its checks, as SetHealthChecks last set them. */
   private healthSources = new Map<string, Map<string, CheckJson>>();
+  /** Bumped on every SetHealthChecks: the health_mgr view's cache key. */
+  private healthSourcesVersion = 0;
   private healthJson = '';
   private healthVersion = 0;
   private healthStatus = 'HEALTH_OK';
@@ -214,6 +219,19 @@ export class ClusterState {
       epoch: () => this.pg.version,
       build: () => (this.maps.get('osd_ping_times') ? this.maps.get('osd_ping_times')!.bytes : jsonBytes(this.pg.osdPingTimes())),
     });
+    // What the active manager reports to Ceph's monitors (MMonMgrReport): the PG map's digest.
+    this.views.define(
+      'pg_map_digest',
+      pgView(
+        () => this.pgMapDigest(),
+        () => `${osdv()}/${this.maps.version('crush_map')}/${this.maps.version('osd_metadata')}`,
+      ),
+    );
+    this.views.define('health_mgr', {
+      key: () => `${this.pg.version}/${osdv()}/${this.daemons.version}/${this.healthSourcesVersion}`,
+      epoch: () => this.healthSourcesVersion,
+      build: () => jsonBytes({ checks: Object.fromEntries(this.managerChecks()) }),
+    });
     this.views.define(
       'pg_ready',
       pgView(() => ({ pg_ready: this.pgReady() }), osdv),
@@ -333,6 +351,59 @@ export class ClusterState {
       ...clientIoRates(delta.sum, delta.seconds),
     };
     return out;
+  }
+
+  /**
+   * The PG map's digest (PGMapDigest, Ceph's names) in JSON, for the
+   * active manager's MMonMgrReport (services/daemon-server/ceph/mon-report.ts
+   * encodes it), from which the monitors answer `ceph -s` (pgs, usage,
+   * io), `ceph df` and their PG health. The osd map's
+   * PGs that no OSD reported yet count as unknown, as in Ceph's PGMap.
+   */
+  private pgMapDigest(): Json {
+    const counts = this.pg.digestCounts();
+    let unknown = 0;
+    for (const p of this.pools()) {
+      const missing = (p.pg_num ?? 0) - (counts.byPool.get(p.pool) ?? 0);
+      if (missing <= 0) continue;
+      unknown += missing;
+      counts.byPool.set(p.pool, (counts.byPool.get(p.pool) ?? 0) + missing);
+    }
+    if (unknown) counts.byState.set('unknown', (counts.byState.get('unknown') ?? 0) + unknown);
+    const osdMap = this.maps.parsed<Json>('osd_map');
+    const fullRatio = osdMap?.full_ratio ?? 0.95;
+    const crush = this.crush();
+    const byClass = new Map<string, Set<number>>();
+    for (const dev of crush.devices ?? []) {
+      const cls = String(dev.class ?? 'hdd');
+      if (!byClass.has(cls)) byClass.set(cls, new Set());
+      byClass.get(cls)!.add(dev.id);
+    }
+    const delta = this.pg.delta();
+    const pools = this.pg.poolStats();
+    return {
+      pg_ready: this.pgReady(),
+      num_pg: this.pg.size + unknown,
+      num_pg_active: counts.active,
+      num_pg_unknown: unknown,
+      num_osd: (osdMap?.osds ?? []).length,
+      pg_pool_sum: Object.fromEntries(pools.map(([id, p]) => [id, dumpPoolStat(p)])),
+      pg_sum: dumpPoolStat(this.pg.sum),
+      osd_sum: this.pg.osdSum(),
+      num_pg_by_state: Object.fromEntries(counts.byState),
+      num_pg_by_osd: Object.fromEntries(counts.byOsd),
+      num_pg_by_pool: Object.fromEntries(counts.byPool),
+      per_pool_sum_delta: Object.fromEntries(
+        pools.flatMap(([id]) => {
+          const d = this.pg.poolDelta(id);
+          return d ? [[id, { delta: dumpPoolStat(d.sum), seconds: d.seconds }]] : [];
+        }),
+      ),
+      pg_sum_delta: dumpPoolStat(delta.sum),
+      stamp_delta: delta.seconds,
+      avail_space_by_rule: Object.fromEntries((crush.rules ?? []).map((r: Json) => [r.rule_id, this.ruleAvail(r.rule_id, fullRatio)])),
+      osd_sum_by_class: Object.fromEntries([...byClass].map(([cls, osds]) => [cls, this.pg.osdSum(osds)])),
+    };
   }
 
   private osdPoolStats(): Json {
@@ -617,8 +688,23 @@ export class ClusterState {
     }
     if (set.size) this.healthSources.set(source, set);
     else this.healthSources.delete(source);
+    this.healthSourcesVersion++;
     this.refreshHealth(true);
     return { status: this.healthStatus, refused };
+  }
+
+  /**
+   * The checks a manager raises, which the active sends the monitors in its
+   * MMonMgrReport: the derived ones but those the monitors raise themselves
+   * (OSD_DOWN), and every source's (mgrpc's, the modules').
+   */
+  private managerChecks(): Map<string, CheckJson> {
+    const out = new Map<string, CheckJson>();
+    for (const [code, c] of this.derivedChecks()) if (!MONITOR_CHECKS.has(code)) out.set(code, c);
+    for (const source of [...this.healthSources.keys()].sort()) {
+      for (const [code, c] of this.healthSources.get(source)!) if (!out.has(code)) out.set(code, c);
+    }
+    return out;
   }
 
   /** Checks derived from the maps, PG stats and daemon state. */

@@ -27,6 +27,9 @@ import { monitorsBeaconGraceMs } from '../../../lib/mgrmap-ceph';
 import type { CephManagerSession } from '../domain/ceph-session';
 import { beaconMessage, commandDescs, type NativeDescription } from './beacon';
 import { MonitorFence } from './fence';
+import { MonReporter, type MonReportSource } from './mon-report';
+import { ClusterLogForwarder } from './cluster-log';
+import { decodeMLogAck } from '../../../lib/ceph/messages/log';
 import { capsProblem, withTimeout } from './keys';
 import { EACCES } from '../../../lib/errno';
 
@@ -78,6 +81,8 @@ export interface ManagerDeps {
   moduleCommands(): Promise<CommandDescriptor[]>;
   /** Called when whether we are active may have changed (a map, a confirmed beacon, a lapse). */
   onChange(): void;
+  /** cluster-state's views, which the report to the monitors is built from (mon-report.ts); without it, no reports. */
+  clusterState?: MonReportSource;
 }
 
 export class CephManager implements CephManagerSession {
@@ -98,6 +103,8 @@ export class CephManager implements CephManagerSession {
   readonly stats = { beaconsSent: 0, beaconsConfirmed: 0, commandDescsSent: 0 };
   private readonly log: Logger;
   private deps: ManagerDeps | undefined;
+  private reporter: MonReporter | undefined;
+  private clusterLog: ClusterLogForwarder | undefined;
 
   constructor(private readonly o: CephManagerOptions) {
     this.name = o.name;
@@ -111,10 +118,12 @@ export class CephManager implements CephManagerSession {
       logger: o.log,
       hostname: os.hostname(),
       counters: this.counters,
-      subscribe: ['mgrmap'],
+      // the service map's epoch: ours must be above it (mon-report.ts)
+      subscribe: ['mgrmap', 'servicemap'],
       ...o.monClient,
     });
-    this.monClient.on('map', (name: string, _epoch: number, m: Message) => {
+    this.monClient.on('map', (name: string, epoch: number, m: Message) => {
+      if (name === 'servicemap') this.reporter?.monitorsServiceMap(epoch);
       if (name !== 'mgrmap') return;
       const map = decodeMMgrMap(m);
       const wasActive = this.fence.namedActive();
@@ -130,7 +139,15 @@ export class CephManager implements CephManagerSession {
       if (active !== wasActive) this.wake?.();
       this.deps?.onChange();
     });
+    this.monClient.on('logack', (m: Message) => {
+      try {
+        this.clusterLog?.acked(decodeMLogAck(m).last);
+      } catch (e) {
+        this.log.warn('an MLogAck could not be read', { error: (e as Error).message });
+      }
+    });
     this.monClient.on('connected', () => {
+      this.clusterLog?.reconnected();
       this.fence.setGid(this.monClient.globalId);
       void this.refreshGrace();
       this.wake?.();
@@ -159,6 +176,18 @@ export class CephManager implements CephManagerSession {
   /** Gives the manager what its beacons carry; before start(). */
   attach(deps: ManagerDeps): void {
     this.deps = deps;
+    this.reporter = deps.clusterState ? new MonReporter(deps.clusterState, this.log, this.o.now) : undefined;
+    this.clusterLog = deps.clusterState ? new ClusterLogForwarder(deps.clusterState, this.log, this.o.now) : undefined;
+  }
+
+  /** What the cluster log sent the monitors (entries sent, acknowledged, dropped). */
+  get clusterLogStats(): ClusterLogForwarder['stats'] | undefined {
+    return this.clusterLog?.stats;
+  }
+
+  /** What the reports to the monitors were (counts, the last one's size). */
+  get reportStats(): MonReporter['stats'] | undefined {
+    return this.reporter?.stats;
   }
 
   /**
@@ -279,6 +308,12 @@ export class CephManager implements CephManagerSession {
         lastError: this.monClient.status().lastError,
       });
     this.lastBeacon = { available, confirmed, error: namedActive && !this.serverAddrs.length ? 'no front door' : '' };
+    // The active's report (Ceph's DaemonServer::send_report, every tick): what `ceph -s`, `ceph df` and `ceph health` show.
+    const report = await this.reporter?.next(available, this.globalId);
+    if (report && this.monClient.send(report)) this.reporter?.sent();
+    // What this manager and its modules wrote to the cluster log (Ceph's LogClient): `ceph log last` shows it.
+    const clog = await this.clusterLog?.next(available, { name: this.name, gid: this.globalId, addrs: this.serverAddrs, fsid: this.fsid });
+    if (clog) this.monClient.send(clog);
     if (namedActive && state.moduleHostDown) await this.resignForModuleHost(state.moduleHostDown);
   }
 
