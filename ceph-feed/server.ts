@@ -110,7 +110,9 @@ export async function startCephFeed(cfg: CephFeedConfig): Promise<CephFeedHandle
   feed.start();
   // The modules' store, also where ceph-mgr keeps it (the monitors' config-key mgr/...).
   const storeChannel = openChannel(cfg.clusterState, cfg.tls);
-  const storeClient = makeClient(ClusterStateServiceDefinition, storeChannel);
+  const storeClient = makeClient(ClusterStateServiceDefinition, storeChannel, {
+    credentials: cfg.mgrKeyring ? keyringCredentials(cfg.mgrKeyring, FEED_ENTITY) : undefined,
+  });
   const kvMirror = new KvMirror({ mon, cs: storeClient, log: log.child({ component: 'kv-mirror' }) });
   // The modules' options, also where ceph-mgr keeps them (the monitors' config database, `config set mgr mgr/...`).
   const optionsMirror = new OptionsMirror({ mon, cs: storeClient, log: log.child({ component: 'options-mirror' }), periodMs: cfg.periodMs });

@@ -78,11 +78,15 @@ describe('authorisation tables', () => {
     expect((await csAs('client.ro').get({ what: 'osd_map' })).epoch).toBe(5);
     await csAs('mgr.x').setStore({ key: 'mgr/dashboard/jwt_secret', value: 's3cret' });
     await expect(csAs('client.ro').setStore({ key: 'mgr/restful/keys/evil', value: 'x' })).rejects.toMatchObject(denied(/SetStore/));
-    for (const who of ['client.ro', 'client.admin', 'client.mgrpc-feed', 'client.mgrpc-standby']) {
-      await expect(csAs(who).getStore({ key: 'mgr/dashboard/jwt_secret' })).rejects.toMatchObject(denied(/only managers \(mgr\.<name>\) may/));
+    for (const who of ['client.ro', 'client.admin', 'client.mgrpc-standby']) {
+      await expect(csAs(who).getStore({ key: 'mgr/dashboard/jwt_secret' })).rejects.toMatchObject(
+        denied(/only managers \(mgr\.<name>\) and entities with mgr caps 'allow service store r'/),
+      );
       await expect(csAs(who).listStore({ prefix: '' })).rejects.toMatchObject(denied(/only managers/));
     }
     expect((await csAs('mgr.y').getStore({ key: 'mgr/dashboard/jwt_secret' })).value).toBe('s3cret');
+    // the feed mirrors the store with the monitors' copy (allow service store rw)
+    expect((await csAs('client.mgrpc-feed').listStore({ prefix: 'mgr/' })).entries).toMatchObject({ 'mgr/dashboard/jwt_secret': 's3cret' });
   });
 
   it('standby: a manager beacons only as itself; failing managers and changing modules need w on mgr', async () => {

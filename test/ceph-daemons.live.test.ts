@@ -381,7 +381,8 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     // the other way: what the monitors' store gets, the modules' store gets; removed there, removed here
     const channel = openChannel(cs.address);
     try {
-      const store = makeClient(ClusterStateServiceDefinition, channel);
+      // the store is the managers': read as this one
+      const store = makeClient(ClusterStateServiceDefinition, channel, { credentials: keyringCredentials(path.join(dir, 'keyring'), `mgr.${NAME}`) });
       const key = `mgr/selftest/live-${process.pid}`;
       expect((await ceph(['config-key', 'set', key, 'from the monitors'])).code).toBe(0);
       await until(`${key} in cluster-state`, async () => (await store.getStore({ key })).value === 'from the monitors', 60_000);
@@ -402,7 +403,8 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     expect([set.code, set.stderr]).toEqual([0, '']);
     const channel = openChannel(cs.address);
     try {
-      const store = makeClient(ClusterStateServiceDefinition, channel);
+      // the store is the managers': read as this one
+      const store = makeClient(ClusterStateServiceDefinition, channel, { credentials: keyringCredentials(path.join(dir, 'keyring'), `mgr.${NAME}`) });
       await until(
         'scrape_interval 20 for the prometheus module',
         // the monitors may keep a float option as they parse it ("20.000000")

@@ -7,7 +7,8 @@
 //   client.mgrpc-standby  the standby service: publishes the MgrMap to
 //                         cluster-state, forwards calls between its replicas
 //   client.mgrpc-feed     the map feed (the simulator, ceph-feed): writes maps,
-//                         daemons' state and pg stats; the simulator's daemons
+//                         daemons' state and pg stats; mirrors the modules'
+//                         store with the monitors' (ceph-feed); the simulator's daemons
 // docs/SECURITY.md has the table of who may call what.
 import * as fs from 'fs';
 import * as path from 'path';
@@ -19,7 +20,7 @@ export const FEED_ENTITY = 'client.mgrpc-feed';
 /** The services' own entities and their mgr caps. */
 export const SERVICE_ENTITIES: ReadonlyArray<{ entity: string; caps: Record<string, string> }> = [
   { entity: STANDBY_ENTITY, caps: { mgr: 'allow r, allow service cluster-state rw, allow service standby rw' } },
-  { entity: FEED_ENTITY, caps: { mgr: 'allow r, allow service cluster-state rw, allow profile daemon' } },
+  { entity: FEED_ENTITY, caps: { mgr: 'allow r, allow service cluster-state rw, allow service store rw, allow profile daemon' } },
 ];
 
 const PEOPLE = [

@@ -3,12 +3,18 @@
 // writes need `w` on cluster-state: managers (mgr.<name>, allow *), the map
 // feed (client.mgrpc-feed) and the standby service's MgrMap publisher
 // (client.mgrpc-standby) hold it. The modules' store holds their secrets
-// (session keys, password hashes, TLS keys): only managers may read it.
-import type { RuleTable } from '../../lib/auth/grpc';
-import { managersOnly, needs } from '../../lib/auth/rules';
+// (session keys, password hashes, TLS keys): only managers may read it, and
+// the feed that mirrors it with the monitors' copy (ceph-feed, as ceph-mgr
+// keeps it in config-key), by an explicit `allow service store r`.
+import type { Rule, RuleTable } from '../../lib/auth/grpc';
+import { grantedExplicitly, isManager, needs } from '../../lib/auth/rules';
 
 const read = needs('cluster-state', 'r');
 const write = needs('cluster-state', 'w');
+const readStore: Rule = (caller) =>
+  (isManager(caller) && needs('cluster-state', 'r')(caller, undefined) === null) || grantedExplicitly(caller, 'store', 'r')
+    ? null
+    : "only managers (mgr.<name>) and entities with mgr caps 'allow service store r' (the map feed) may";
 
 export const clusterStateRules: RuleTable = {
   PutMap: write,
@@ -23,7 +29,7 @@ export const clusterStateRules: RuleTable = {
   QueryDaemons: read,
   SetHealthChecks: write,
   AppendClusterLog: write,
-  GetStore: managersOnly('cluster-state', 'r'),
+  GetStore: readStore,
   SetStore: write,
-  ListStore: managersOnly('cluster-state', 'r'),
+  ListStore: readStore,
 };
