@@ -280,6 +280,30 @@ export class PgMap {
     this.recordDelta();
   }
 
+  /**
+   * Marks stale the PGs whose acting primary the osd map has down, as Ceph's
+   * PGMap does on each new osd map (check_down_pgs): no OSD reports them any
+   * more, so their last reported state is not current. The PG's next report
+   * replaces the row, and the mark with it. Returns whether any PG changed.
+   */
+  markStale(isUp: (osd: number) => boolean): boolean {
+    let changed = false;
+    for (const row of this.index.values()) {
+      const primary = this.rows.primaries[row * 2 + 1];
+      if (primary < 0 || isUp(primary)) continue;
+      const state = this.states[this.rows.state[row]];
+      if (state === 'stale' || state.startsWith('stale+')) continue;
+      // pg_state_string prints stale first
+      const id = this.tables.stateId(state === 'unknown' || state === '' ? 'stale' : `stale+${state}`);
+      this.stateCounts[this.rows.state[row]]--;
+      this.rows.state[row] = id;
+      this.stateCounts[id]++;
+      changed = true;
+    }
+    if (changed) this.version++;
+    return changed;
+  }
+
   /** Drops the PGs the osd map no longer has: their pool is gone, or its pg_num (pool -> pg_num) shrank below them. */
   prunePools(existing: Map<number, number>): boolean {
     let changed = false;

@@ -98,7 +98,10 @@ export class ClusterState {
     const seq = this.feed.publish(name, '', stored.epoch);
     if (name === 'osd_map') {
       const pools = new Map<number, number>(((stored.parsed as Json).pools ?? []).map((p: Json) => [p.pool, p.pg_num ?? Infinity]));
-      if (this.pg.size && this.pg.prunePools(pools)) this.feed.publish('pg_summary', '', this.pg.version);
+      const up = new Set<number>(((stored.parsed as Json).osds ?? []).filter((o: Json) => o.up).map((o: Json) => o.osd));
+      const pruned = this.pg.size > 0 && this.pg.prunePools(pools);
+      const staled = this.pg.size > 0 && this.pg.markStale((osd) => up.has(osd));
+      if (pruned || staled) this.feed.publish('pg_summary', '', this.pg.version);
     }
     if (name === 'osd_map' || name === 'health_mon') this.refreshHealth(true);
     return { epoch: stored.epoch, seq };
@@ -735,15 +738,21 @@ export class ClusterState {
         this.pg.pgsInState(degraded, 50).map((row) => `pg ${this.pg.pgid(row)} is ${this.pg.stateOf(row)}, acting [${this.pg.acting(row).join(',')}]`),
       );
     }
+    // Unavailable: not active, or stale (no up OSD reports it: its last state is not current).
     const inactive = (st: string) => !st.includes('active');
-    const inactiveCount = this.pg.countStates(inactive);
-    if (inactiveCount)
+    const stalePg = (st: string) => st === 'stale' || st.startsWith('stale+');
+    const unavailable = (st: string) => inactive(st) || stalePg(st);
+    const unavailableCount = this.pg.countStates(unavailable);
+    if (unavailableCount) {
+      const pgs = (n: number, what: string) => (n ? [`${n} pg${n === 1 ? '' : 's'} ${what}`] : []);
+      const parts = [...pgs(this.pg.countStates(inactive), 'inactive'), ...pgs(this.pg.countStates(stalePg), 'stale')];
       warn(
         'PG_AVAILABILITY',
-        `Reduced data availability: ${inactiveCount} pgs inactive`,
-        inactiveCount,
-        this.pg.pgsInState(inactive, 50).map((row) => `pg ${this.pg.pgid(row)} is ${this.pg.stateOf(row)}`),
+        `Reduced data availability: ${parts.join(', ')}`,
+        unavailableCount,
+        this.pg.pgsInState(unavailable, 50).map((row) => `pg ${this.pg.pgid(row)} is ${this.pg.stateOf(row)}, acting [${this.pg.acting(row).join(',')}]`),
       );
+    }
     // The rest of PGMap's checks: damaged PGs, full OSDs holding up recovery, scrub errors, unfound objects, ...
     const numInOsds = (osdMap?.osds ?? []).filter((o: Json) => o.in).length;
     for (const [code, c] of pgHealthChecks({

@@ -7,6 +7,7 @@ import { ServerError, Status } from 'nice-grpc';
 import { openChannel, makeClient } from '../../../lib/client';
 import { ClusterStateServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { startClusterState, ClusterStateOptions, ClusterStateHandle } from '../server';
+import { pgStatsReportFromJson } from '../../../lib/pgstats-json';
 
 export const FIXTURES = path.join(__dirname, '../../../../shared/fixtures/ceph-pacific');
 
@@ -47,4 +48,22 @@ export async function failure(p: Promise<unknown>): Promise<{ code: Status; mess
     throw e;
   }
   throw new Error('the call succeeded but was expected to fail');
+}
+
+/**
+ * The per-OSD reports the OSDs of the fixture's `pg dump` would have sent
+ * for these PGs (each PG reported by its acting primary), at `stamp`.
+ */
+export function pgReportsFrom(pgStats: any[], stamp: number) {
+  const dump = fixture('mgrget-pg_dump.json');
+  const byOsd = new Map<number, Record<string, any>>();
+  for (const s of dump.osd_stats) byOsd.set(s.osd, {});
+  for (const pg of pgStats) {
+    const { pgid, ...rest } = pg;
+    byOsd.get(pg.acting_primary)![pgid] = rest;
+  }
+  return [...byOsd.entries()].map(([osd, pg_stat]) => {
+    const { osd: _id, ...osd_stat } = dump.osd_stats.find((s: any) => s.osd === osd);
+    return { osd, epoch: 27, stamp, report: pgStatsReportFromJson({ pg_stat, osd_stat, pool_stat: {} }) };
+  });
 }

@@ -4,7 +4,7 @@
 // derived from the same cluster.
 import { Status } from 'nice-grpc';
 import { shapeDiff } from '../../../lib/testing/shape';
-import { startTestServer, fixture, json, parse, failure } from './helpers';
+import { startTestServer, fixture, json, parse, failure, pgReportsFrom as reportsFrom } from './helpers';
 import { pgStatsReportFromJson } from '../../../lib/pgstats-json';
 import { PgStatsReport } from '../../../lib/gen/ceph/mgr/v1/pg_stats';
 import { ClusterStateServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
@@ -14,19 +14,6 @@ import { WireWriter } from '../../../lib/wire';
 
 const dump = fixture('mgrget-pg_dump.json');
 const STAMP = 1795585700;
-
-function reportsFrom(pgStats: any[], stamp: number) {
-  const byOsd = new Map<number, Record<string, any>>();
-  for (const s of dump.osd_stats) byOsd.set(s.osd, {});
-  for (const pg of pgStats) {
-    const { pgid, ...rest } = pg;
-    byOsd.get(pg.acting_primary)![pgid] = rest;
-  }
-  return [...byOsd.entries()].map(([osd, pg_stat]) => {
-    const { osd: _id, ...osd_stat } = dump.osd_stats.find((s: any) => s.osd === osd);
-    return { osd, epoch: 27, stamp, report: pgStatsReportFromJson({ pg_stat, osd_stat, pool_stat: {} }) };
-  });
-}
 
 const byKey = (key: string) => (a: any, b: any) => (a[key] < b[key] ? -1 : a[key] > b[key] ? 1 : 0);
 
