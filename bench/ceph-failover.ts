@@ -15,10 +15,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Metadata } from 'nice-grpc';
 import { makeClient, openChannel } from '../lib/client';
 import { DaemonServerServiceDefinition } from '../lib/gen/ceph/mgr/v1/daemon_server';
-import { keyFromKeyring } from '../lib/keyring';
+import { keyringCredentials } from '../lib/auth/keys';
 import { cephMissing, startCephCluster, type CephCluster } from '../lib/testing/ceph-cluster';
 import { cephProcesses, ProcessSet, randomPortOffset } from '../test/launcher';
 import { BenchResult, Figure, SMOKE, percentile } from './harness';
@@ -63,9 +62,7 @@ export async function runCephFailover(): Promise<BenchResult> {
     const grace = Number((await c.ceph<string | number>(['config', 'get', 'mon', 'mon_mgr_beacon_grace'])) ?? 30);
 
     // hello straight to a manager's daemon-server, as mgrctl sends it: the moment it answers as the active
-    const md = Metadata();
-    md.set('x-mgr-entity', 'client.admin');
-    md.set('x-mgr-key', keyFromKeyring(path.join(dataDir, 'keyring'), 'client.admin'));
+    const admin = { credentials: keyringCredentials(path.join(dataDir, 'keyring'), 'client.admin') };
     const daemonServers = Object.fromEntries(
       MANAGERS.map((n, i) => {
         const ch = openChannel(`127.0.0.1:${port(7300 + i)}`);
@@ -75,7 +72,7 @@ export async function runCephFailover(): Promise<BenchResult> {
     );
     const answersHello = (name: string) =>
       daemonServers[name]
-        .command({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0) }, { metadata: md, deadline: 10_000 })
+        .command({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0) }, { ...admin, deadline: 10_000 })
         .then((r) => r.result?.retcode === 0 && r.result.stdout === 'Hello World')
         .catch(() => false);
 

@@ -8,10 +8,13 @@
 // they also publish the map: what the feed adds). Baseline, in the same run:
 // the round trip of `ceph osd dump -f json` (the CLI a poller would run),
 // and, as a floor, the same dump as one monitor command on our own session.
+import { keyringCredentials } from '../lib/auth/keys';
+import { provisionKeyring } from '../lib/auth/provision';
+import { makeClient } from '../lib/client';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { createChannel, createClient } from 'nice-grpc';
+import { createChannel } from 'nice-grpc';
 import { CephxClient } from '../lib/ceph/cephx/client';
 import { monitorsFromConf, readCephConf } from '../lib/ceph/conf';
 import { MonClient } from '../lib/ceph/monclient';
@@ -41,7 +44,10 @@ export async function runCephMap(): Promise<BenchResult> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-bench-cephmap-'));
   try {
     cluster = await startCephCluster();
-    const cs = startNode('services/cluster-state/main.ts', ['--port', '0', '--metrics-port', '-1', '--data-dir', dataDir]);
+    // mgrpc's own keyring: ceph-feed writes as client.mgrpc-feed, the watch reads as client.ro.
+    const keyring = path.join(dataDir, 'keyring');
+    provisionKeyring(keyring);
+    const cs = startNode('services/cluster-state/main.ts', ['--port', '0', '--metrics-port', '-1', '--data-dir', dataDir, '--keyring', keyring]);
     children.push(cs);
     const csAddr = (await cs.waitForLine(/"msg":"listening","address":"([^"]+)"/))[1];
     const feed = startNode('ceph-feed/main.ts', [
@@ -55,12 +61,14 @@ export async function runCephMap(): Promise<BenchResult> {
       cluster.confPath,
       '--ceph-keyring',
       cluster.keyringPath,
+      '--keyring',
+      keyring,
     ]);
     children.push(feed);
     await feed.waitForLine(/the cluster's maps are in cluster-state/, 120000);
 
     const channel = createChannel(csAddr);
-    const client = createClient(ClusterStateServiceDefinition, channel);
+    const client = makeClient(ClusterStateServiceDefinition, channel, { credentials: keyringCredentials(keyring, 'client.ro') });
     const abort = new AbortController();
     let newest = 0;
     let waiter: { epoch: number; resolve: () => void } | undefined;

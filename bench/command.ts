@@ -21,9 +21,9 @@ export async function runCommand(): Promise<BenchResult> {
   try {
     const [, baseAddr] = await base.waitForLine(/baseline listening on (\S+)/);
     const req = { prefix: 'hello', args: JSON.stringify({ prefix: 'hello' }), inbuf: Buffer.alloc(0) };
-    const md = stack.adminMetadata();
+    const admin = stack.asAdmin();
     const hello = async () => {
-      const r = (await stack.dsClient.command(req, { metadata: md })).result!;
+      const r = (await stack.dsClient.command(req, admin)).result!;
       if (r.retcode !== 0 || r.stdout !== 'Hello World') throw new Error(`hello answered ${r.retcode} '${r.stdout}' '${r.stderr}'`);
     };
     await until('hello to answer', async () => (await hello(), true), 60000, 200); // the module is up and its command known
@@ -59,11 +59,11 @@ export async function runCommand(): Promise<BenchResult> {
     // (HandleCommand straight to module-host, the call daemon-server makes).
     const native = { prefix: 'config show', args: JSON.stringify({ prefix: 'config show' }), inbuf: Buffer.alloc(0) };
     const ds = await timedLoop(async () => {
-      const r = (await stack.dsClient.command(native, { metadata: md })).result!;
+      const r = (await stack.dsClient.command(native, admin)).result!;
       if (r.retcode !== 0) throw new Error(`config show answered ${r.retcode} ${r.stderr}`);
     });
     const mhChannel = openChannel(stack.mh!.address);
-    const mh = makeClient(ModuleHostServiceDefinition, mhChannel);
+    const mh = makeClient(ModuleHostServiceDefinition, mhChannel, stack.asManager());
     const viaMh = await timedLoop(async () => {
       const r = await mh.handleCommand({ prefix: 'hello', args: JSON.stringify({ prefix: 'hello' }), inbuf: Buffer.alloc(0), entity: 'client.admin' });
       if (r.result?.retcode !== 0) throw new Error(`module-host hello answered ${r.result?.retcode} ${r.result?.stderr}`);

@@ -10,10 +10,11 @@
 // waits until it is the standby, so every trial starts from active + standby.
 // References: Ceph Pacific on this kind of machine, 32 s after a crash of the
 // active (mgr_beacon_grace 30 s) and 1.2 s for `ceph mgr fail`.
+import { keyringCredentials } from '../lib/auth/keys';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Metadata } from 'nice-grpc';
+import { asCredentials } from '../lib/auth/proof';
 import { localProcesses } from '../cli/start';
 import { runCaptured } from '../cli/mgrctl';
 import { makeClient, openChannel } from '../lib/client';
@@ -74,7 +75,7 @@ async function oneBackend(
     };
     const sbChannel = openChannel(`127.0.0.1:${port(7200)}`);
     channels.push(sbChannel);
-    const standby = makeClient(StandbyServiceDefinition, sbChannel);
+    const standby = makeClient(StandbyServiceDefinition, sbChannel, { credentials: keyringCredentials(path.join(dataDir, 'keyring'), 'client.ro') });
     // A trial starts from an available active and an available standby (modules loaded): a
     // standby still loading its modules cannot be promoted, and the trial would measure that.
     const activeWithStandby = () =>
@@ -96,9 +97,7 @@ async function oneBackend(
 
     // hello straight to one manager's daemon-server: the moment it answers as the active
     const key = keyFromKeyring(path.join(dataDir, 'keyring'), 'client.admin');
-    const md = Metadata();
-    md.set('x-mgr-entity', 'client.admin');
-    md.set('x-mgr-key', key);
+    const admin = { credentials: asCredentials({ entity: 'client.admin', key }) };
     const clients = Object.fromEntries(
       ['x', 'y'].map((n) => {
         const ch = openChannel(dsAddr(n));
@@ -112,7 +111,7 @@ async function oneBackend(
         // A long deadline: a manager that is not active answers UNAVAILABLE at once, and the new active's
         // first answer may take over a second on a loaded machine (its module-host is starting Ceph's Python
         // modules); a short one would discard that answer and count the retries instead.
-        const r = await clients[name].command({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0) }, { metadata: md, deadline: 10000 });
+        const r = await clients[name].command({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0) }, { ...admin, deadline: 10000 });
         lastAnswer = `${r.result?.retcode} ${r.result?.stdout} ${r.result?.stderr}`;
         return r.result?.retcode === 0 && r.result.stdout === 'Hello World';
       } catch (e) {

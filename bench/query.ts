@@ -3,6 +3,9 @@
 // returning the same number of pre-encoded bytes (both read by the same raw
 // grpc-js client), and against JSON.stringify of the map (what
 // re-serialising per call would cost).
+import { keyringCredentials } from '../lib/auth/keys';
+import { provisionKeyring } from '../lib/auth/provision';
+import { ENTITY_HEADER, PROOF_HEADER, signCall } from '../lib/auth/proof';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -17,7 +20,11 @@ export const LISTENING = /"msg":"listening","address":"([^"]+)"/;
 
 export async function runQuery(osds = SMOKE ? 50 : 10000): Promise<BenchResult> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-bench-query-'));
-  const cs = startNode('services/cluster-state/main.ts', ['--port', '0', '--metrics-port', '-1', '--data-dir', dataDir]);
+  // Authenticated as in production: every call carries a proof made with a key of this keyring (docs/SECURITY.md).
+  const keyring = path.join(dataDir, 'keyring');
+  provisionKeyring(keyring);
+  const admin = keyringCredentials(keyring, 'client.admin');
+  const cs = startNode('services/cluster-state/main.ts', ['--port', '0', '--metrics-port', '-1', '--data-dir', dataDir, '--keyring', keyring]);
   const base = startNode('bench/baseline-server.ts');
   try {
     const [, csAddr] = await cs.waitForLine(LISTENING);
@@ -26,7 +33,7 @@ export async function runQuery(osds = SMOKE ? 50 : 10000): Promise<BenchResult> 
     const map = sim.osdMap();
     const json = Buffer.from(JSON.stringify(map));
     const channel = openChannel(csAddr);
-    const client = makeClient(ClusterStateServiceDefinition, channel);
+    const client = makeClient(ClusterStateServiceDefinition, channel, { credentials: admin });
     await client.putMap({ name: 'osd_map', epoch: map.epoch, json });
 
     const figures: Figure[] = [];
@@ -39,10 +46,16 @@ export async function runQuery(osds = SMOKE ? 50 : 10000): Promise<BenchResult> 
     const raw = new grpc.Client(csAddr, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 });
     const getReq = Buffer.from(GetRequest.encode({ what: 'osd_map' }).finish());
     const asIs = (b: Buffer) => b;
+    const GET = '/ceph.mgr.v1.ClusterStateService/Get';
+    const proof = () => {
+      const signed = signCall(admin, csAddr, GET);
+      const md = new grpc.Metadata();
+      md.set(ENTITY_HEADER, signed.entity);
+      md.set(PROOF_HEADER, signed.proof);
+      return md;
+    };
     const rawGet = () =>
-      new Promise((resolve, reject) =>
-        raw.makeUnaryRequest('/ceph.mgr.v1.ClusterStateService/Get', asIs, asIs, getReq, (e: Error | null, r?: Buffer) => (e ? reject(e) : resolve(r))),
-      );
+      new Promise((resolve, reject) => raw.makeUnaryRequest(GET, asIs, asIs, getReq, proof(), (e: Error | null, r?: Buffer) => (e ? reject(e) : resolve(r))));
     const bare = await timedLoop(bareGet);
     const ours = await timedLoop(rawGet);
     const generated = await timedLoop(() => client.get({ what: 'osd_map' }));

@@ -5,6 +5,8 @@
 // same bytes from a Buffer in the same run. Both are fetched as Prometheus
 // does (gzip) and whole (identity), one request at a time on a kept-alive
 // connection, taking turns with the baseline; the time is until the last byte.
+import { keyringCredentials } from '../lib/auth/keys';
+import { FEED_ENTITY, provisionKeyring } from '../lib/auth/provision';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as os from 'os';
@@ -104,18 +106,23 @@ export async function runScrape(osds = SMOKE ? 50 : 10000): Promise<BenchResult>
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-bench-scrape-'));
   const stops: Array<() => Promise<void> | void> = [];
   try {
+    // One keyring for both processes (each call proves a key of it), with the manager module-host calls as.
+    const keyring = path.join(dir, 'keyring');
+    provisionKeyring(keyring, ['x']);
+    const as = (entity: string) => ({ credentials: keyringCredentials(keyring, entity) });
     const cs = await startServiceProc(
       'cluster-state',
       'services/cluster-state/main.ts',
       ['--port', '0', '--metrics-port', '-1', '--data-dir', path.join(dir, 'cs')],
       {
         MGR_LOG_LEVEL: 'info',
+        MGR_KEYRING: keyring,
       },
     );
     stops.push(() => cs.child.kill());
     const channel = openChannel(cs.address);
     stops.push(() => channel.close());
-    const client = makeClient(ClusterStateServiceDefinition, channel);
+    const client = makeClient(ClusterStateServiceDefinition, channel, as(FEED_ENTITY));
     const port = await freePort();
     for (const [key, value] of Object.entries({
       server_addr: '127.0.0.1',
@@ -129,6 +136,7 @@ export async function runScrape(osds = SMOKE ? 50 : 10000): Promise<BenchResult>
     const feed = new MapFeed({
       cluster: sim,
       channel,
+      credentials: as(FEED_ENTITY).credentials,
       pgStatsDirect: true,
       pgStatsPeriodSec: 3600, // one round at start: the figure is the scrape, not pg-stat ingest
       serviceMap: true,
@@ -142,7 +150,7 @@ export async function runScrape(osds = SMOKE ? 50 : 10000): Promise<BenchResult>
       'module-host',
       'services/module-host/main.ts',
       ['--port', '0', '--metrics-port', '-1', '--cluster-state-addr', cs.address],
-      { MGR_LOG_LEVEL: 'info', MGR_MODULES: 'prometheus', MGR_PYTHON_MODULES: 'none' },
+      { MGR_LOG_LEVEL: 'info', MGR_MODULES: 'prometheus', MGR_PYTHON_MODULES: 'none', MGR_KEYRING: keyring },
     );
     stops.push(() => mh.child.kill());
     const body = await until(
@@ -194,7 +202,7 @@ export async function runScrape(osds = SMOKE ? 50 : 10000): Promise<BenchResult>
     const [oursGz, bareGz] = await turns(true);
     const [ours, bare] = await turns(false);
 
-    const mhClient = makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
+    const mhClient = makeClient(ModuleHostServiceDefinition, openChannel(mh.address), as('mgr.x'));
     const st = await mhClient.handleCommand({
       prefix: 'prometheus status',
       args: JSON.stringify({ prefix: 'prometheus status' }),

@@ -2,10 +2,11 @@
 // attributed per service from /proc: cluster-state, module-host and
 // daemon-server on 127.0.0.1 with ephemeral ports, a keyring in a temp
 // folder, and the simulator (sim/main.ts) as the fake cluster.
+import { keyringCredentials } from '../lib/auth/keys';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Metadata } from 'nice-grpc';
+import { asCredentials, CallCredentials } from '../lib/auth/proof';
 import { HealthDefinition } from 'nice-grpc-server-health';
 import { openChannel, makeClient } from '../lib/client';
 import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
@@ -65,7 +66,10 @@ export interface Stack {
   adminKey: string;
   /** The services, for CPU and memory attribution. */
   services(): ServiceProc[];
-  adminMetadata(): Metadata;
+  /** Call options that make a call as client.admin. */
+  asAdmin(): { credentials: CallCredentials };
+  /** Call options that make a call as the manager mgr.x (module-host takes commands from managers only). */
+  asManager(): { credentials: CallCredentials };
   csClient: ReturnType<typeof makeClient<typeof ClusterStateServiceDefinition>>;
   dsClient: ReturnType<typeof makeClient<typeof DaemonServerServiceDefinition>>;
   stop(): Promise<void>;
@@ -83,7 +87,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const info = { MGR_LOG_LEVEL: 'info' };
+    // One keyring for every process: each call proves a key of it (docs/SECURITY.md).
+    const info = { MGR_LOG_LEVEL: 'info', MGR_KEYRING: keyringPath };
     const cs = await startServiceProc(
       'cluster-state',
       'services/cluster-state/main.ts',
@@ -127,12 +132,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const csChannel = openChannel(cs.address);
     const dsChannel = openChannel(ds.address);
     channels.push(csChannel, dsChannel);
-    const adminMetadata = () => {
-      const md = Metadata();
-      md.set('x-mgr-entity', 'client.admin');
-      md.set('x-mgr-key', adminKey);
-      return md;
-    };
+    const asAdmin = () => ({ credentials: asCredentials({ entity: 'client.admin', key: adminKey }) });
     return {
       dir,
       cs,
@@ -141,7 +141,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       keyringPath,
       adminKey,
       services: () => started.slice(),
-      adminMetadata,
+      asAdmin,
+      asManager: () => ({ credentials: keyringCredentials(keyringPath, 'mgr.x') }),
       csClient: makeClient(ClusterStateServiceDefinition, csChannel),
       dsClient: makeClient(DaemonServerServiceDefinition, dsChannel),
       stop: stopAll,

@@ -12,6 +12,7 @@
 // is not Pacific, v1-only monitors) raises MGR_CEPH_MON_REFUSED at once
 // (the monitor client retries it slowly, never in a busy loop). One log
 // line per change of state, not per attempt.
+import type { CallCredentials } from '../lib/auth/proof';
 import { Channel, ClientError, Status } from 'nice-grpc';
 import * as prom from 'prom-client';
 import { openChannel, makeClient } from '../lib/client';
@@ -34,6 +35,8 @@ export interface CephFeedOptions {
   clusterState?: string;
   channel?: Channel;
   tls?: TlsOptions;
+  /** Who the feed calls cluster-state as (client.mgrpc-feed of mgrpc's keyring). */
+  credentials?: CallCredentials;
   logger: Logger;
   /** How often health, configuration and (without digests) mon_status are read; default 5 s, Ceph's mon_mgr_digest_period. */
   periodMs?: number;
@@ -102,7 +105,7 @@ export class CephMapFeed {
     this.log = o.logger.child({ component: 'ceph-feed' });
     this.ownChannel = !o.channel;
     this.channel = o.channel ?? openChannel(o.clusterState!, o.tls);
-    this.cs = makeClient(ClusterStateServiceDefinition, this.channel);
+    this.cs = makeClient(ClusterStateServiceDefinition, this.channel, { credentials: o.credentials });
     this.periodMs = o.periodMs ?? 5000;
     this.graceMs = o.monGraceMs ?? 10000;
     this.commandTimeoutMs = o.commandTimeoutMs ?? 15000;

@@ -1,5 +1,5 @@
 // The Ceph map feed's command line: wiring only (configuration, start, signals).
-import { configOrExit, COMMON_OPTIONS, serverTlsOf, peerTlsOf, type OptionTable } from '../lib/config';
+import { AUTH_OPTIONS, configOrExit, COMMON_OPTIONS, keyringOf, serverTlsOf, peerTlsOf, type OptionTable } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { exitOnSignals } from '../lib/server';
 import { CephConfigError, cephTargetOptions, targetFromConfig } from '../lib/ceph/target';
@@ -26,6 +26,7 @@ export const CEPH_FEED_OPTIONS = {
     desc: 'seconds without a monitor session before the health check MGR_CEPH_MON_UNREACHABLE',
   },
   ...COMMON_OPTIONS,
+  ...AUTH_OPTIONS,
 } satisfies OptionTable;
 
 async function main(): Promise<void> {
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
     handle = await startCephFeed({
       ...targetFromConfig(cfg, DEFAULT_CONF),
       clusterState: cfg.clusterState,
+      mgrKeyring: keyringOf(cfg) ?? undefined,
       host: cfg.host,
       port: cfg.port,
       metricsPort: cfg.metricsPort,

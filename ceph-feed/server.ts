@@ -1,6 +1,8 @@
 // Start-up of the Ceph map feed: reads the Ceph side (lib/ceph/target.ts:
 // ceph.conf or mon_host, the keyring of the entity), builds the monitor client, serves gRPC health
 // (SERVING once the cluster's maps are in cluster-state) and /metrics.
+import { keyringCredentials } from '../lib/auth/keys';
+import { FEED_ENTITY } from '../lib/auth/provision';
 import * as os from 'os';
 import { startService, type RunningService, type TlsOptions } from '../lib/server';
 import { CephxClient } from '../lib/ceph/cephx/client';
@@ -29,6 +31,8 @@ export interface CephFeedConfig {
    */
   msMode?: string;
   clusterState: string;
+  /** mgrpc's shared keyring: the feed calls cluster-state as client.mgrpc-feed from it (unset: no credentials). */
+  mgrKeyring?: string;
   host?: string;
   /** gRPC port of the feed's health endpoint (0: a free one). */
   port?: number;
@@ -61,7 +65,15 @@ const STORE_WAIT_MS = 15_000;
 export async function startCephFeed(cfg: CephFeedConfig): Promise<CephFeedHandle> {
   const side = cephSide(cfg);
   const service = await startService(
-    { name: 'ceph-feed', host: cfg.host ?? '127.0.0.1', port: cfg.port ?? 0, metricsPort: cfg.metricsPort, logLevel: cfg.logLevel, tls: cfg.serverTls },
+    {
+      name: 'ceph-feed',
+      host: cfg.host ?? '127.0.0.1',
+      port: cfg.port ?? 0,
+      metricsPort: cfg.metricsPort,
+      logLevel: cfg.logLevel,
+      tls: cfg.serverTls,
+      auth: null,
+    },
     () => [],
   );
   const log = service.log;
@@ -81,6 +93,7 @@ export async function startCephFeed(cfg: CephFeedConfig): Promise<CephFeedHandle
     mon,
     clusterState: cfg.clusterState,
     tls: cfg.tls,
+    credentials: cfg.mgrKeyring ? keyringCredentials(cfg.mgrKeyring, FEED_ENTITY) : undefined,
     logger: log,
     periodMs: cfg.periodMs,
     monGraceMs: cfg.monGraceMs,
@@ -97,7 +110,9 @@ export async function startCephFeed(cfg: CephFeedConfig): Promise<CephFeedHandle
   feed.start();
   // The modules' store, also where ceph-mgr keeps it (the monitors' config-key mgr/...).
   const storeChannel = openChannel(cfg.clusterState, cfg.tls);
-  const storeClient = makeClient(ClusterStateServiceDefinition, storeChannel);
+  const storeClient = makeClient(ClusterStateServiceDefinition, storeChannel, {
+    credentials: cfg.mgrKeyring ? keyringCredentials(cfg.mgrKeyring, FEED_ENTITY) : undefined,
+  });
   const kvMirror = new KvMirror({ mon, cs: storeClient, log: log.child({ component: 'kv-mirror' }) });
   // The modules' options, also where ceph-mgr keeps them (the monitors' config database, `config set mgr mgr/...`).
   const optionsMirror = new OptionsMirror({ mon, cs: storeClient, log: log.child({ component: 'options-mirror' }), periodMs: cfg.periodMs });

@@ -2,6 +2,7 @@
 //   mgrctl <command words...> [--format json|json-pretty|plain]
 //   mgrctl tell mgr <command words...>
 //   mgrctl get <what>        cluster-state's JSON for get(what)
+//   mgrctl proof ADDR METHOD the x-mgr-proof header for one raw gRPC call
 //   mgrctl status | help
 // Address: --addr or MGR_ADDR; otherwise the active manager named by the
 // MgrMap (standby service at MGR_STANDBY_ADDR, default 127.0.0.1:7200),
@@ -14,6 +15,8 @@ import { isUnreachable, openChannel, makeClient, tlsFromEnv } from '../lib/clien
 import { DaemonServerServiceDefinition } from '../lib/gen/ceph/mgr/v1/daemon_server';
 import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { keyFromKeyring } from '../lib/keyring';
+import { asCredentials, CallCredentials, signCall } from '../lib/auth/proof';
+import { provisionKeyring } from '../lib/auth/provision';
 import type { CommandDescriptor, CommandResult } from '../lib/gen/ceph/mgr/v1/common';
 import { parseSignature } from '../lib/command-descriptor';
 import { activeDaemonServer, StandbyClient } from '../lib/standby-client';
@@ -26,6 +29,8 @@ import { cacheCommands, cachedCommands } from './descriptors';
 const USAGE = `usage: mgrctl [--addr HOST:PORT] [--name ENTITY] [--format json|json-pretty|plain] [--wait-ms N] [-i FILE] <command words...>
        mgrctl tell mgr <command words...>
        mgrctl get <what>          (cluster-state's get(what) JSON; MGR_CLUSTER_STATE_ADDR)
+       mgrctl proof HOST:PORT /package.Service/Method   (an x-mgr-proof header for one raw call: buf curl, grpcurl)
+       mgrctl keyring FILE [MANAGER...]   (a keyring with every entity the services need, e.g. for a Kubernetes Secret)
        mgrctl status | help
 environment: MGR_ADDR (default: the active manager from the MgrMap), MGR_STANDBY_ADDR (127.0.0.1:7200),
              MGR_KEYRING (./data/keyring), MGR_KEY, MGR_CLUSTER_STATE_ADDR (127.0.0.1:7100)
@@ -69,16 +74,14 @@ function parseArgv(argv: string[], env: NodeJS.ProcessEnv): Options {
   return o;
 }
 
-function credentials(o: Options, env: NodeJS.ProcessEnv): Metadata {
-  const md = Metadata();
-  md.set('x-mgr-entity', o.name);
+/** Who mgrctl calls as: --name with MGR_KEY or its key from the keyring; each call carries a proof made with it, never the key. */
+function credentials(o: Options, env: NodeJS.ProcessEnv): CallCredentials | undefined {
   let key = env.MGR_KEY || '';
   if (!key) {
     const file = env.MGR_KEYRING || './data/keyring';
     if (fs.existsSync(file)) key = keyFromKeyring(file, o.name);
   }
-  if (key) md.set('x-mgr-key', key);
-  return md;
+  return key ? asCredentials({ entity: o.name, key }) : undefined;
 }
 
 function exitFor(e: unknown, addr: string, answered = false): { message: string; code: number } {
@@ -135,6 +138,32 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
     words = words.slice(2);
   }
 
+  if (words[0] === 'keyring' && o.words[0] !== 'tell') {
+    // A keyring for a deployment whose keyring is read-only (a Kubernetes Secret): everything the services need.
+    if (words.length < 2) {
+      writeErr('usage: mgrctl keyring FILE [MANAGER...]   (makes FILE, or adds what it lacks: client.admin, client.ro, the services, mgr.MANAGER)\n');
+      return 22;
+    }
+    const r = provisionKeyring(words[1], words.slice(2));
+    write(r.created ? `created ${words[1]}\n` : `${words[1]}: ${r.added.length ? `added ${r.added.join(', ')}` : 'nothing to add'}\n`);
+    return 0;
+  }
+
+  if (words[0] === 'proof' && o.words[0] !== 'tell') {
+    // For raw gRPC tools (buf curl, grpcurl): a one-call proof, never the key.
+    if (words.length !== 3 || !/^\/[^/]+\/[^/]+$/.test(words[2])) {
+      writeErr('usage: mgrctl [--name ENTITY] proof HOST:PORT /package.Service/Method   (prints the x-mgr-proof header for one call)\n');
+      return 22;
+    }
+    const creds = credentials(o, env);
+    if (!creds) {
+      writeErr(`mgrctl proof: no key for ${o.name} (MGR_KEYRING or MGR_KEY)\n`);
+      return 2;
+    }
+    write(signCall(creds, words[1], words[2]).proof + '\n');
+    return 0;
+  }
+
   if (words[0] === 'get' && o.words[0] !== 'tell') {
     if (words.length !== 2) {
       writeErr('usage: mgrctl get <what>   e.g. mgrctl get pg_summary\n');
@@ -143,7 +172,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
     const addr = env.MGR_CLUSTER_STATE_ADDR || '127.0.0.1:7100';
     const ch = openChannel(addr, tlsFromEnv(env));
     try {
-      const cs = makeClient(ClusterStateServiceDefinition, ch);
+      const cs = makeClient(ClusterStateServiceDefinition, ch, { credentials: credentials(o, env) });
       const res = await cs.get({ what: words[1] }, { deadline: o.timeoutMs });
       const text = Buffer.from(res.json).toString('utf8');
       write(o.format === 'json' ? text + '\n' : JSON.stringify(JSON.parse(text), null, 4) + '\n');
@@ -168,7 +197,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
     }
   }
   const tls = tlsFromEnv(env);
-  const finder = o.addr ? null : new ActiveFinder(env.MGR_STANDBY_ADDR || '127.0.0.1:7200', tls, writeErr);
+  const finder = o.addr ? null : new ActiveFinder(env.MGR_STANDBY_ADDR || '127.0.0.1:7200', tls, writeErr, credentials(o, env));
   let addr = o.addr;
   let ch: ReturnType<typeof openChannel> | null = null;
   let answered = false;
@@ -176,7 +205,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
     if (t.get(ANSWERED_BY_TRAILER)) answered = true;
   };
   try {
-    const md = credentials(o, env);
+    const creds = credentials(o, env);
     const waitUntil = Date.now() + o.waitMs;
     // A failover while we talk: the old active answers UNAVAILABLE, is
     // gone, or (hung) does not answer at all while the MgrMap names a new
@@ -188,13 +217,13 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
     for (;;) {
       if (finder) addr = await finder.find(waitUntil);
       ch = openChannel(addr, tls);
-      const ds = makeClient(DaemonServerServiceDefinition, ch);
+      const ds = makeClient(DaemonServerServiceDefinition, ch, { credentials: creds });
       const moved = finder?.movedFrom(addr);
       answered = false;
       let changes = false;
       try {
         const fetchDescriptors = async () => {
-          const all = (await ds.getCommandDescriptions({}, { metadata: md, deadline: o.timeoutMs, signal: moved?.signal, onTrailer })).commands;
+          const all = (await ds.getCommandDescriptions({}, { deadline: o.timeoutMs, signal: moved?.signal, onTrailer })).commands;
           cacheCommands(addr, all, env);
           return all;
         };
@@ -203,7 +232,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
           changes = changesState(descs, m.prefix);
           const res = await ds.command(
             { prefix: m.prefix, args: JSON.stringify(m.args), inbuf },
-            { metadata: md, deadline: o.timeoutMs, signal: changes ? undefined : moved?.signal, onTrailer },
+            { deadline: o.timeoutMs, signal: changes ? undefined : moved?.signal, onTrailer },
           );
           return res.result ?? { retcode: -5, stdout: '', stderr: 'no result' };
         };
@@ -296,8 +325,9 @@ class ActiveFinder {
     private readonly standbyAddr: string,
     tls: ReturnType<typeof tlsFromEnv>,
     private readonly writeErr: (s: string) => void,
+    creds: CallCredentials | undefined,
   ) {
-    this.sb = new StandbyClient(standbyAddr, tls);
+    this.sb = new StandbyClient(standbyAddr, tls, creds);
   }
 
   private watch(): void {

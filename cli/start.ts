@@ -8,6 +8,8 @@
 // beacon to them as mgr.<name> (the monitors pick the active), the standby
 // service mirrors their MgrMap (ceph backend), and cluster-state keeps that
 // cluster's maps in a folder of their own (cluster-state-ceph-<fsid>).
+import { ensureKeyring } from '../lib/auth/provision';
+import { keyringCredentials } from '../lib/auth/keys';
 import { spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -190,7 +192,7 @@ export function localProcesses(cfg: {
     {
       name: 'cluster-state',
       script: 'services/cluster-state/main.ts',
-      env: { MGR_PORT: p(7100), MGR_METRICS_PORT: p(9100), MGR_DATA_DIR: path.join(data, clusterStateDir(cfg.ceph)) },
+      env: { MGR_PORT: p(7100), MGR_METRICS_PORT: p(9100), MGR_DATA_DIR: path.join(data, clusterStateDir(cfg.ceph)), MGR_KEYRING: keyring },
       waitFor: clusterState,
     },
     // the real cluster's maps are in before the managers start
@@ -203,6 +205,7 @@ export function localProcesses(cfg: {
               MGR_PORT: p(7600),
               MGR_METRICS_PORT: p(9600),
               MGR_CLUSTER_STATE_ADDR: clusterState,
+              MGR_KEYRING: keyring,
               ...cephEnv,
             },
             waitFor: `${h}:${p(7600)}`,
@@ -217,6 +220,7 @@ export function localProcesses(cfg: {
         MGR_METRICS_PORT: p(9200),
         MGR_DATA_DIR: path.join(data, 'standby'),
         MGR_CLUSTER_STATE_ADDR: clusterState,
+        MGR_KEYRING: keyring,
         // With a real cluster its monitors decide who is active; this mirrors their MgrMap.
         MGR_STANDBY_BACKEND: cfg.ceph ? 'ceph' : cfg.backend,
         // A fresh map enables the seed's plugins and, where Debian's Ceph
@@ -366,6 +370,10 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stopAll(0));
 
   say(`data folder ${data} (logs in ${logs})`);
+  // Every call between the processes is authenticated with this keyring's
+  // keys (docs/SECURITY.md): made on first start; a data folder of an
+  // earlier version gets the entities it lacks.
+  ensureKeyring(path.join(data, 'keyring'), { info: (m) => say(m), warn: (m) => say(m) }, managers);
   if (ceph)
     say(
       `the managers of the Ceph cluster of ${path.resolve(ceph.conf)} (fsid ${ceph.fsid ?? 'not in ceph.conf'}), as mgr.${managers.join(' and mgr.')}, instead of the simulator; ${ceph.name} follows its maps`,
@@ -387,7 +395,7 @@ async function main(): Promise<void> {
       try {
         await waitServing(spec.waitFor, cfg.readyTimeoutMs, child);
         say(`${spec.name} serving on ${spec.waitFor}`);
-        if (spec.name === 'cluster-state') await setModulePorts(spec.waitFor, cfg.portOffset, managers);
+        if (spec.name === 'cluster-state') await setModulePorts(spec.waitFor, cfg.portOffset, managers, path.join(data, 'keyring'));
       } catch (e) {
         say(`${spec.name} failed to start: ${(e as Error).message}; see ${path.join(logs, spec.name + '.log')}`);
         await stopAll(1);
@@ -406,8 +414,11 @@ async function main(): Promise<void> {
 }
 
 /** Per-manager module ports, written once (an operator's later change is kept). */
-async function setModulePorts(clusterState: string, portOffset: number, managers: string[]): Promise<void> {
-  const { client: cs, close } = connect(ClusterStateServiceDefinition, clusterState);
+async function setModulePorts(clusterState: string, portOffset: number, managers: string[], keyring: string): Promise<void> {
+  // The modules' store is the managers' own: written as the first manager.
+  const { client: cs, close } = connect(ClusterStateServiceDefinition, clusterState, undefined, {
+    credentials: keyringCredentials(keyring, `mgr.${managers[0]}`),
+  });
   try {
     for (const [key, value] of Object.entries(modulePorts(portOffset, preferredPython(), managers))) {
       if (!(await cs.getStore({ key })).found) await cs.setStore({ key, value });

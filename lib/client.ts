@@ -1,7 +1,7 @@
 // The one client factory: every outgoing gRPC call of mgrpc gets its channel
 // (plain, TLS, or TLS with a client certificate), its deadline and its retry
-// policy here, so there is one place to change how peers are called (and to
-// attach credentials). Deadlines and retries are nice-grpc's client
+// policy here, so there is one place to change how peers are called, and
+// its proof of who is calling (lib/auth/: never the key itself). Deadlines and retries are nice-grpc's client
 // middleware: a call past its deadline fails with DEADLINE_EXCEEDED (never a
 // bare TimeoutError), a call its caller cancels fails with an AbortError, and
 // every other failure is a ClientError with a status code. callFailure()
@@ -24,9 +24,11 @@ import {
 import { deadlineMiddleware, DeadlineOptions } from 'nice-grpc-client-middleware-deadline';
 import { retryMiddleware, RetryOptions } from 'nice-grpc-client-middleware-retry';
 import type { TlsOptions } from './server';
+import { callProofMiddleware, CallProofOptions, targetAddress } from './auth/grpc';
+import type { CallCredentials } from './auth/proof';
 
 /** Per-call options every client takes: `deadline` (ms from now, or a Date), `retry`, `signal`, `metadata`. */
-export type PeerCallOptions = DeadlineOptions & RetryOptions;
+export type PeerCallOptions = DeadlineOptions & RetryOptions & CallProofOptions;
 export type PeerClient<D extends CompatServiceDefinition> = Client<D, PeerCallOptions>;
 
 export interface ClientOptions {
@@ -44,6 +46,10 @@ export interface ClientOptions {
   retryMaxAttempts?: number;
   /** Sent with every call (a call's own metadata replaces it). */
   metadata?: Metadata;
+  /** Who calls: every call then carries a proof made with its key (lib/auth/proof.ts), never the key. */
+  credentials?: CallCredentials;
+  /** The address the proofs are bound to; default: the address the channel dials. */
+  audience?: string;
 }
 
 export const DEFAULT_DEADLINE_MS = 30_000;
@@ -68,8 +74,9 @@ export function openChannel(address: string, tls?: TlsOptions): Channel {
   });
 }
 
-// Composed inner to outer: the deadline wraps the retries, so it bounds them all.
-const factory = createClientFactory().use(retryMiddleware).use(deadlineMiddleware);
+// Composed inner to outer: the deadline wraps the retries, so it bounds them
+// all; each attempt gets a proof of its own (a proof is good for one call).
+const factory = createClientFactory().use(callProofMiddleware).use(retryMiddleware).use(deadlineMiddleware);
 
 /**
  * A client on an open channel, with the deadline and retry middleware. The
@@ -82,6 +89,9 @@ export function makeClient<D extends TsProtoServiceDefinition | ServiceDefinitio
     retryMaxDelayMs: 1000,
     retryMaxAttempts: opts.retryMaxAttempts ?? 2,
     ...(opts.metadata ? { metadata: opts.metadata } : {}),
+    // A call may bring its own credentials (tests calling as several entities): the audience is there for it.
+    audience: opts.audience ?? targetAddress(channel.getTarget()),
+    ...(opts.credentials ? { credentials: opts.credentials } : {}),
   };
   const deadline = opts.deadlineMs ?? DEFAULT_DEADLINE_MS;
   const defaults: Record<string, PeerCallOptions> = { '*': all };

@@ -140,3 +140,31 @@ export function peerTlsOf(cfg: TlsConfig): { cert?: string; key?: string; ca?: s
   if (!cfg.tlsCa && !cfg.tlsCert) return undefined;
   return { ca: cfg.tlsCa || undefined, cert: cfg.tlsCert || undefined, key: cfg.tlsKey || undefined };
 }
+
+/** Who may call this service and who it calls as: the shared keyring (docs/SECURITY.md). */
+export const AUTH_OPTIONS = {
+  keyring: {
+    env: 'MGR_KEYRING',
+    flag: 'keyring',
+    type: 'string',
+    default: './data/keyring',
+    desc: 'the shared keyring: callers prove they hold a key of it (created on first start)',
+  },
+  auth: {
+    env: 'MGR_AUTH',
+    flag: 'auth',
+    type: 'string',
+    default: 'keyring',
+    desc: "'keyring', or 'none' (development only: no authentication, loopback only)",
+  },
+} satisfies OptionTable;
+
+/** The keyring to authenticate with, or null for MGR_AUTH=none; exits with a message on another value. */
+export function keyringOf(cfg: { keyring: string; auth: string }): string | null {
+  if (cfg.auth === 'none') return null;
+  if (cfg.auth !== 'keyring') {
+    process.stderr.write(`MGR_AUTH: expected 'keyring' or 'none', got '${cfg.auth}'\n`);
+    process.exit(2);
+  }
+  return cfg.keyring;
+}

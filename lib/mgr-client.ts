@@ -8,9 +8,10 @@
 // command() calls DaemonServerService.Command and resends a command that got
 // no reply because the connection dropped.
 import { EventEmitter } from 'events';
-import { Channel, ClientError, Metadata, Status } from 'nice-grpc';
+import { Channel, ClientError, Status } from 'nice-grpc';
 import { isAbortError } from 'abort-controller-x';
-import { openChannel, makeClient } from './client';
+import { openChannel, makeClient, ClientOptions } from './client';
+import { asCredentials } from './auth/proof';
 import { createLogger, Logger } from './log';
 import type { TlsOptions } from './server';
 import { CommandResponse, SessionRequest, SessionReport, SessionConfigure } from './gen/ceph/mgr/v1/daemon_server';
@@ -54,8 +55,8 @@ export interface MgrClientOptions {
   /** A channel to share with other clients (the caller closes it). */
   channel?: Channel;
   tls?: TlsOptions;
-  /** Sent as x-mgr-entity / x-mgr-key on every call. */
-  auth?: { entity: string; key: string };
+  /** Who the daemon is: each call carries a proof made with this key (lib/auth/proof.ts), never the key. */
+  auth?: { entity: string; key: string | (() => string) };
   logger?: Logger;
   /** Reconnect backoff: first delay and cap, in milliseconds (defaults 250 and 10000). */
   backoff?: { initialMs?: number; maxMs?: number };
@@ -188,7 +189,7 @@ export class MgrClient extends EventEmitter {
     this.ownChannel = !options.channel;
     this.address = options.address ?? '';
     this.channel = options.channel ?? openChannel(this.address, options.tls);
-    this.client = makeClient(DaemonServerClientDefinition, this.channel);
+    this.client = makeClient(DaemonServerClientDefinition, this.channel, this.clientOptions());
     this.phase = options.phase ?? Math.random();
     this.daemonStatus = options.daemonStatus;
     if (options.counters) {
@@ -239,7 +240,7 @@ export class MgrClient extends EventEmitter {
     const old = this.channel;
     this.address = address;
     this.channel = openChannel(address, this.opts.tls);
-    this.client = makeClient(DaemonServerClientDefinition, this.channel);
+    this.client = makeClient(DaemonServerClientDefinition, this.channel, this.clientOptions());
     this.restartSession();
     old.close();
   }
@@ -248,7 +249,7 @@ export class MgrClient extends EventEmitter {
   setChannel(channel: Channel): void {
     if (this.ownChannel) throw new Error('this MgrClient owns its channel: use setAddress()');
     this.channel = channel;
-    this.client = makeClient(DaemonServerClientDefinition, channel);
+    this.client = makeClient(DaemonServerClientDefinition, channel, this.clientOptions());
     this.restartSession();
   }
 
@@ -270,10 +271,7 @@ export class MgrClient extends EventEmitter {
     for (let attempt = 1; ; attempt++) {
       const remaining = deadline - Date.now();
       try {
-        return await this.client.command(
-          { prefix, args: argText, inbuf: Buffer.from(inbuf ?? []) },
-          { metadata: this.callMetadata(), deadline: Math.max(1, remaining) },
-        );
+        return await this.client.command({ prefix, args: argText, inbuf: Buffer.from(inbuf ?? []) }, { deadline: Math.max(1, remaining) });
       } catch (e) {
         if (e instanceof ClientError && e.code === Status.DEADLINE_EXCEEDED)
           throw new ClientError(
@@ -297,13 +295,8 @@ export class MgrClient extends EventEmitter {
     }
   }
 
-  private callMetadata(): Metadata {
-    const md = Metadata();
-    if (this.opts.auth) {
-      md.set('x-mgr-entity', this.opts.auth.entity);
-      md.set('x-mgr-key', this.opts.auth.key);
-    }
-    return md;
+  private clientOptions(): ClientOptions {
+    return this.opts.auth ? { credentials: asCredentials(this.opts.auth) } : {};
   }
 
   private backoffDelay(attempt: number): number {
@@ -342,7 +335,7 @@ export class MgrClient extends EventEmitter {
       this.sessions++;
       let reason = 'the server ended the session';
       try {
-        for await (const res of this.client.session(queue, { metadata: this.callMetadata(), signal: abort.signal })) {
+        for await (const res of this.client.session(queue, { signal: abort.signal })) {
           if (res.msg?.$case === 'configure') {
             failures = 0;
             this.onConfigure(res.msg.value);

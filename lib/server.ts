@@ -1,7 +1,8 @@
 // The one server bootstrap every service uses: a nice-grpc server with
 // reflection (grpcurl / buf curl need no proto files), grpc.health.v1 that
-// follows real readiness, Prometheus metrics over HTTP, JSON logs, TLS, and a
-// bounded drain on SIGTERM/SIGINT.
+// follows real readiness, Prometheus metrics over HTTP, JSON logs, TLS, every
+// call's proof and the service's authorisation table checked (lib/auth/),
+// and a bounded drain on SIGTERM/SIGINT.
 import { setMaxListeners } from 'events';
 import * as fs from 'fs';
 import * as http from 'http';
@@ -13,6 +14,9 @@ import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-serv
 import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
 import * as prom from 'prom-client';
 import { createLogger, Logger, parseLogLevel } from './log';
+import { audienceCheck, authMiddleware, isLoopbackHost, RuleTable } from './auth/grpc';
+import { KeyringKeys } from './auth/keys';
+import { ProofVerifier } from './auth/proof';
 
 export interface TlsOptions {
   cert?: string;
@@ -33,6 +37,26 @@ export interface ServiceOptions {
   shutdownGraceMs?: number;
   tls?: TlsOptions;
   logLevel?: string;
+  /**
+   * Who may call: every call (but health and reflection) must carry a proof
+   * made with a key of this keyring, and pass its service's table. `null`
+   * turns authentication off, which is refused unless `host` is loopback
+   * (MGR_AUTH=none, for development).
+   */
+  auth: ServiceAuth | null;
+}
+
+export interface ServiceAuth {
+  /** The shared keyring (read again when a caller's key is unknown or changed). */
+  keyringPath: string;
+  /** By full service name: each method's rule (lib/auth/grpc.ts). */
+  tables: Record<string, RuleTable>;
+  /**
+   * Addresses clients reach this server by besides its listening one and
+   * loopback (its advertised address); MGR_AUTH_AUDIENCE (comma-separated)
+   * adds more (a Kubernetes Service name, a published port).
+   */
+  audiences?: string[];
 }
 
 export interface RunningService {
@@ -122,14 +146,28 @@ export async function startService(opts: ServiceOptions, register: ServiceRegist
   const health = HealthState();
   const maxMsg = opts.maxMessageBytes ?? 64 * 1024 * 1024;
 
-  const server = createServer({
+  let port = 0;
+  let server = createServer({
     'grpc.max_receive_message_length': maxMsg,
     'grpc.max_send_message_length': -1,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5000,
   }).use(metricsMiddleware(registry, log));
+  if (opts.auth) {
+    const extra = [...(opts.auth.audiences ?? []), ...(process.env.MGR_AUTH_AUDIENCE ?? '').split(',')];
+    // Read on the first call: register() below may create the keyring.
+    const k = new KeyringKeys(opts.auth.keyringPath, { lazy: true, onError: (message) => log.error(message) });
+    const verifier = new ProofVerifier({ keysOf: k.keysOf, isAudience: audienceCheck(opts.host, () => port, extra) });
+    server = server.use(authMiddleware({ verifier, entryOf: (e) => k.get(e), tables: opts.auth.tables }, log));
+  }
 
   const names = register(server, { log, registry, shutdownSignal: abort.signal });
+  if (!opts.auth && names.length) {
+    // Health and reflection alone need no authentication; anything else does, but on loopback.
+    if (!isLoopbackHost(opts.host))
+      throw new Error(`${opts.name}: authentication is off (MGR_AUTH=none), which is allowed only on a loopback address, not on ${opts.host}`);
+    log.warn('authentication is OFF (MGR_AUTH=none): anyone on this machine has full access');
+  }
   server.add(HealthDefinition, HealthServiceImpl(health));
   const reflected = [...names, 'grpc.health.v1.Health'];
   server.add(ServerReflectionService, ServerReflection(fs.readFileSync(DESCRIPTOR), reflected));
@@ -137,7 +175,7 @@ export async function startService(opts: ServiceOptions, register: ServiceRegist
   health.setStatus('unhealthy');
   for (const n of names) health.setStatus('unhealthy', n);
 
-  const port = await server.listen(`${opts.host}:${opts.port}`, serverCredentials(opts.tls));
+  port = await server.listen(`${opts.host}:${opts.port}`, serverCredentials(opts.tls));
   const address = `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
 
   let metricsPort = -1;
@@ -219,7 +257,7 @@ export async function startService(opts: ServiceOptions, register: ServiceRegist
       return stopping;
     },
   };
-  log.info('listening', { address, metricsPort, tls: !!opts.tls?.cert, mtls: !!opts.tls?.clientAuth });
+  log.info('listening', { address, metricsPort, tls: !!opts.tls?.cert, mtls: !!opts.tls?.clientAuth, auth: opts.auth ? opts.auth.keyringPath : 'none' });
   return svc;
 }
 

@@ -7,6 +7,7 @@ import { Channel } from 'nice-grpc';
 import { isUnreachable, makeClient, openChannel, PeerCallOptions, PeerClient } from './client';
 import { MgrInstance, MgrMap, StandbyServiceDefinition } from './gen/ceph/mgr/v1/standby';
 import type { TlsOptions } from './server';
+import type { CallCredentials } from './auth/proof';
 
 export type StandbyStub = PeerClient<typeof StandbyServiceDefinition>;
 
@@ -17,11 +18,11 @@ export class StandbyClient {
   /** The replica that answered last; calls start there. */
   private preferred = 0;
 
-  constructor(addresses: string | string[], tls?: TlsOptions) {
+  constructor(addresses: string | string[], tls?: TlsOptions, credentials?: CallCredentials) {
     this.addresses = (Array.isArray(addresses) ? addresses : addresses.split(',')).map((a) => a.trim()).filter(Boolean);
     if (!this.addresses.length) throw new Error('standby client: no address given');
     this.channels = this.addresses.map((a) => openChannel(a, tls));
-    this.stubs = this.channels.map((c) => makeClient(StandbyServiceDefinition, c));
+    this.stubs = this.channels.map((c) => makeClient(StandbyServiceDefinition, c, { credentials }));
   }
 
   /**

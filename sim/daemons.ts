@@ -23,7 +23,7 @@ export interface DaemonsOptions {
   /** daemon-server address. */
   address: string;
   tls?: TlsOptions;
-  /** Sent as x-mgr-entity / x-mgr-key. */
+  /** Who the daemons call as: each call carries a proof made with this key, never the key. */
   auth?: { entity: string; key: string };
   logger?: Logger;
   /** Sessions per gRPC channel (default 1000). */

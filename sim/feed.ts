@@ -3,6 +3,7 @@
 // applies events (OSD down/up, pool creation) at a configurable interval and
 // pushes the changed maps, and, when no fake daemons run, sends every up
 // OSD's pg stats straight to cluster-state with IngestPgStats.
+import type { CallCredentials } from '../lib/auth/proof';
 import { Channel, ClientError, Status } from 'nice-grpc';
 import { openChannel, makeClient } from '../lib/client';
 import { createLogger, Logger } from '../lib/log';
@@ -19,6 +20,8 @@ export interface FeedOptions {
   address?: string;
   channel?: Channel;
   tls?: TlsOptions;
+  /** Who the feed calls cluster-state as (client.mgrpc-feed); unset: no credentials. */
+  credentials?: CallCredentials;
   logger?: Logger;
   /** Seconds between events; 0: no events (default 0). */
   eventIntervalSec?: number;
@@ -101,7 +104,7 @@ export class MapFeed {
     this.log = (opts.logger ?? createLogger({ component: 'sim-feed' })).child({ part: 'feed' });
     this.ownChannel = !opts.channel;
     this.channel = opts.channel ?? openChannel(opts.address!, opts.tls);
-    this.client = makeClient(ClusterStateServiceDefinition, this.channel);
+    this.client = makeClient(ClusterStateServiceDefinition, this.channel, { credentials: opts.credentials });
     for (const m of MAP_ORDER) if (m !== 'service_map' || opts.serviceMap) this.dirty.add(m);
   }
 

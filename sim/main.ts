@@ -1,6 +1,9 @@
 // The simulator's command line: builds the cluster, feeds its maps to
 // cluster-state and runs its daemons against daemon-server (or, with
 // --daemons off, sends pg stats straight to cluster-state).
+import type { CallCredentials } from '../lib/auth/proof';
+import { keyringCredentials } from '../lib/auth/keys';
+import { FEED_ENTITY } from '../lib/auth/provision';
 import * as fs from 'fs';
 import { configOrExit, OptionTable, COMMON_OPTIONS } from '../lib/config';
 import { createLogger, parseLogLevel } from '../lib/log';
@@ -102,7 +105,10 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   let auth: { entity: string; key: string } | undefined;
+  // The maps go to cluster-state, and the MgrMap is followed, as the map feed's own entity.
+  let feedCredentials: CallCredentials | undefined;
   if (cfg.keyring && fs.existsSync(cfg.keyring)) {
+    feedCredentials = keyringCredentials(cfg.keyring, FEED_ENTITY);
     const key = parseKeyring(fs.readFileSync(cfg.keyring, 'utf8'), cfg.keyring).get(cfg.name)?.key;
     if (!key) {
       process.stderr.write(`keyring ${cfg.keyring} has no key for ${cfg.name}\n`);
@@ -116,6 +122,7 @@ async function main(): Promise<void> {
     cluster,
     address: cfg.clusterState,
     tls,
+    credentials: feedCredentials,
     logger: log,
     eventIntervalSec: cfg.eventInterval,
     pgStatsDirect: !cfg.daemons,
@@ -147,7 +154,7 @@ async function main(): Promise<void> {
   }
   // Like Ceph's MgrClient: find the active manager in the MgrMap and move
   // every session to the new active when the map changes.
-  const sb = new StandbyClient(cfg.standby, tls);
+  const sb = new StandbyClient(cfg.standby, tls, feedCredentials);
   let current = '';
   sb.watch(
     (m) => {

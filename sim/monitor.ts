@@ -8,10 +8,10 @@
 // cluster-state's maps; a manager hands the writes here over
 // MonitorService (proto/ceph/mgr/v1/monitor.proto).
 import * as fs from 'fs';
-import { CallContext, ServerError, Status } from 'nice-grpc';
+import { ServerError, Status } from 'nice-grpc';
 import type { CommandResult } from '../lib/gen/ceph/mgr/v1/common';
 import { MonitorServiceDefinition, MonitorServiceImplementation } from '../lib/gen/ceph/mgr/v1/monitor';
-import { parseKeyring, keysEqual, KeyringEntry } from '../lib/keyring';
+import { callerOf, RuleTable } from '../lib/auth/grpc';
 import { startService, RunningService, TlsOptions } from '../lib/server';
 import type { Logger } from '../lib/log';
 import { SimCluster, ConfigEntry, SimPool } from './cluster';
@@ -659,33 +659,16 @@ export interface MonitorEndpointOptions {
   logLevel?: string;
 }
 
+/** Who may send the monitors commands: managers, as Ceph's mgr daemons do (mgr caps 'allow *'). */
+const monitorRules: RuleTable = {
+  Command: (caller) => (/^\s*allow\s+\*\s*$/.test(caller.caps.mgr ?? '') ? null : "needs mgr caps 'allow *' (a manager's mgr.<name>, or client.admin)"),
+};
+
 /** Serves MonitorService for the simulated monitors. */
 export async function startMonitorEndpoint(opts: MonitorEndpointOptions): Promise<RunningService> {
-  let keyring: Map<string, KeyringEntry> | null = null;
-  let loadedAt = 0;
-  const load = () => {
-    loadedAt = Date.now();
-    if (!opts.keyringPath || !fs.existsSync(opts.keyringPath)) return null;
-    keyring = parseKeyring(fs.readFileSync(opts.keyringPath, 'utf8'), opts.keyringPath);
-    return keyring;
-  };
-  load();
-  const authenticate = (ctx: CallContext): string => {
-    const entity = ctx.metadata.get('x-mgr-entity') ?? '';
-    const key = ctx.metadata.get('x-mgr-key') ?? '';
-    // A manager added since we read the keyring (daemon-server appends its mgr.<name>): read it again, at most once a second.
-    if (opts.keyringPath && (!keyring || !(keyring as Map<string, KeyringEntry>).has(entity)) && Date.now() - loadedAt > 1000) load();
-    if (!keyring) return entity || 'anonymous';
-    if (!entity || !key) throw new ServerError(Status.UNAUTHENTICATED, 'no credentials: send x-mgr-entity and x-mgr-key (a manager sends its mgr.<name>)');
-    const e = (keyring as Map<string, KeyringEntry>).get(entity);
-    if (!e || !keysEqual(e.key, key)) throw new ServerError(Status.UNAUTHENTICATED, `authentication failed for '${entity}': unknown entity or wrong key`);
-    if (!/^\s*allow\s+\*\s*$/.test(e.caps.mgr ?? ''))
-      throw new ServerError(Status.PERMISSION_DENIED, `'${entity}' may not run monitor commands (needs mgr caps 'allow *')`);
-    return entity;
-  };
   const impl: MonitorServiceImplementation = {
     async command(req, ctx) {
-      const caller = authenticate(ctx);
+      const caller = callerOf(ctx)?.entity || 'anonymous';
       let cmd: Cmd;
       try {
         cmd = JSON.parse(req.cmd);
@@ -698,8 +681,18 @@ export async function startMonitorEndpoint(opts: MonitorEndpointOptions): Promis
       return { result: await opts.monitor.command(cmd, req.onBehalfOf || caller, caller) };
     },
   };
+  const keyring = !!opts.keyringPath && fs.existsSync(opts.keyringPath);
   const svc = await startService(
-    { name: 'sim-monitor', host: opts.host ?? '127.0.0.1', port: opts.port, metricsPort: -1, tls: opts.tls, logLevel: opts.logLevel, maxMessageBytes: 4 << 20 },
+    {
+      name: 'sim-monitor',
+      host: opts.host ?? '127.0.0.1',
+      port: opts.port,
+      metricsPort: -1,
+      tls: opts.tls,
+      logLevel: opts.logLevel,
+      maxMessageBytes: 4 << 20,
+      auth: keyring ? { keyringPath: opts.keyringPath!, tables: { 'ceph.mgr.v1.MonitorService': monitorRules } } : null,
+    },
     (server) => {
       server.add(MonitorServiceDefinition, impl);
       return ['ceph.mgr.v1.MonitorService'];

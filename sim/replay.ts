@@ -7,6 +7,8 @@
 // with only the values written each period, the pg stats from the OSD's
 // template encoder (sim/pg-report.ts). lib/mgr-client.ts is the full client
 // library; this is the load generator's replay of what it sends.
+import { asCredentials, ENTITY_HEADER, PROOF_HEADER, signCall } from '../lib/auth/proof';
+import { targetAddress } from '../lib/auth/grpc';
 import { EventEmitter } from 'events';
 import * as grpc from '@grpc/grpc-js';
 import type { Channel } from 'nice-grpc';
@@ -113,8 +115,10 @@ export class ReplaySession extends EventEmitter {
   private connect(): void {
     const md = new grpc.Metadata();
     if (this.opts.auth) {
-      md.set('x-mgr-entity', this.opts.auth.entity);
-      md.set('x-mgr-key', this.opts.auth.key);
+      // The same proof lib/client.ts makes for every call (this stream is a raw grpc-js call).
+      const signed = signCall(asCredentials(this.opts.auth), targetAddress(this.client.getChannel().getTarget()), SESSION_PATH);
+      md.set(ENTITY_HEADER, signed.entity);
+      md.set(PROOF_HEADER, signed.proof);
     }
     const call = this.client.makeBidiStreamRequest(SESSION_PATH, asIs, configureOf, md);
     this.call = call;

@@ -16,6 +16,7 @@
 //     `ceph crash ls`, `ceph iostat` answer from the real daemons' reports
 //   - prometheus' /metrics has ceph_osd_up and op counters for every OSD
 //   - `rados bench` moves the io rates
+import { keyringCredentials } from '../lib/auth/keys';
 import { ChildProcess, execFile, spawn } from 'child_process';
 import { randomUUID } from 'crypto';
 import * as fs from 'fs';
@@ -56,7 +57,15 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     const log = fs.openSync(path.join(dir, `${name}.log`), 'a');
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], {
       cwd: ROOT,
-      env: { ...process.env, MGR_HOST: '127.0.0.1', MGR_PORT: '0', MGR_METRICS_PORT: '0', MGR_LOG_LEVEL: 'info', ...env },
+      env: {
+        ...process.env,
+        MGR_HOST: '127.0.0.1',
+        MGR_PORT: '0',
+        MGR_METRICS_PORT: '0',
+        MGR_LOG_LEVEL: 'info',
+        MGR_KEYRING: path.join(dir, 'keyring'),
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const lines: string[] = [];
@@ -103,7 +112,9 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
   const query = async (kind: DaemonQueryKind, svcId: string, p = '') => {
     const channel = openChannel(cs.address);
     try {
-      const r = await makeClient(ClusterStateServiceDefinition, channel).queryDaemons({ kind, svcType: 'osd', svcId, path: p, services: [] });
+      const r = await makeClient(ClusterStateServiceDefinition, channel, {
+        credentials: keyringCredentials(path.join(dir, 'keyring'), 'client.admin'),
+      }).queryDaemons({ kind, svcType: 'osd', svcId, path: p, services: [] });
       return JSON.parse(Buffer.from(r.json).toString('utf8'));
     } finally {
       channel.close();
@@ -123,7 +134,10 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     const access = { MGR_CEPH_CONF: cluster.confPath, MGR_CEPH_KEYRING: cluster.keyringPath };
     cs = await start('cluster-state', 'services/cluster-state/main.ts', { MGR_DATA_DIR: path.join(dir, 'cluster-state') });
     const channel = openChannel(cs.address);
-    await makeClient(ClusterStateServiceDefinition, channel).setStore({ key: `mgr/prometheus/${NAME}/server_port`, value: String(promPort) });
+    await makeClient(ClusterStateServiceDefinition, channel, { credentials: keyringCredentials(path.join(dir, 'keyring'), 'client.admin') }).setStore({
+      key: `mgr/prometheus/${NAME}/server_port`,
+      value: String(promPort),
+    });
     channel.close();
     await start('ceph-feed', 'ceph-feed/main.ts', { ...access, MGR_CLUSTER_STATE_ADDR: cs.address });
     const mh = await start('module-host', 'services/module-host/main.ts', {
@@ -367,7 +381,8 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     // the other way: what the monitors' store gets, the modules' store gets; removed there, removed here
     const channel = openChannel(cs.address);
     try {
-      const store = makeClient(ClusterStateServiceDefinition, channel);
+      // the store is the managers': read as this one
+      const store = makeClient(ClusterStateServiceDefinition, channel, { credentials: keyringCredentials(path.join(dir, 'keyring'), `mgr.${NAME}`) });
       const key = `mgr/selftest/live-${process.pid}`;
       expect((await ceph(['config-key', 'set', key, 'from the monitors'])).code).toBe(0);
       await until(`${key} in cluster-state`, async () => (await store.getStore({ key })).value === 'from the monitors', 60_000);
@@ -388,7 +403,8 @@ describeCeph(__filename)('mgrpc as the active manager of a real Pacific cluster:
     expect([set.code, set.stderr]).toEqual([0, '']);
     const channel = openChannel(cs.address);
     try {
-      const store = makeClient(ClusterStateServiceDefinition, channel);
+      // the store is the managers': read as this one
+      const store = makeClient(ClusterStateServiceDefinition, channel, { credentials: keyringCredentials(path.join(dir, 'keyring'), `mgr.${NAME}`) });
       await until(
         'scrape_interval 20 for the prometheus module',
         // the monitors may keep a float option as they parse it ("20.000000")

@@ -9,6 +9,8 @@
 // address the definition advertises, and the key got from the monitors must
 // be stored 0600 where the definition keeps data: that proves the variable
 // names, paths and ports.
+import { keyringCredentials } from '../lib/auth/keys';
+import { provisionKeyring } from '../lib/auth/provision';
 import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -77,7 +79,7 @@ describeCeph(__filename)('the deployment files run the manager role', () => {
     return p;
   };
   /** The monitors name `name` active and available, and the standby service at `standby` mirrors it with `grpc` as its address. */
-  const activeEverywhere = async (name: string, grpc: string, standby: string, ds: ChildProcess) => {
+  const activeEverywhere = async (name: string, grpc: string, standby: string, ds: ChildProcess, keyring: string) => {
     await until(
       `the monitors to name mgr.${name} active`,
       async () => {
@@ -87,7 +89,7 @@ describeCeph(__filename)('the deployment files run the manager role', () => {
       },
       120_000,
     );
-    const sb = new StandbyClient(standby);
+    const sb = new StandbyClient(standby, undefined, keyringCredentials(keyring, 'client.ro'));
     try {
       const m = await until('the standby service to mirror it', async () => {
         const { map } = await sb.getMgrMap().catch(() => ({ map: undefined }));
@@ -157,7 +159,7 @@ describeCeph(__filename)('the deployment files run the manager role', () => {
       cephDir,
       dataRoot,
     );
-    await activeEverywhere('x', grpc, `127.0.0.1:${sbPort}`, ds);
+    await activeEverywhere('x', grpc, `127.0.0.1:${sbPort}`, ds, path.join(dataRoot, 'keys/keyring'));
     storedKey(path.join(dataRoot, 'keys/daemon-server-x'), 'x');
     // its compose healthcheck, with the container's port mapped to the local one
     const check = (dsSvc.healthcheck.test as string[]).slice(1).map((t) => t.replace('127.0.0.1:7300', grpc));
@@ -195,6 +197,7 @@ describeCeph(__filename)('the deployment files run the manager role', () => {
         MGR_METRICS_PORT: '-1',
         MGR_CLUSTER_STATE_ADDR: cs.address,
         MGR_DATA_DIR: path.join(tmpDir, 'standby'),
+        MGR_KEYRING: path.join(dataRoot, 'mgrpc-keyring'),
       },
       cephDir,
       dataRoot,
@@ -207,9 +210,9 @@ describeCeph(__filename)('the deployment files run the manager role', () => {
       MGR_DATA_DIR: '/tmp/daemon-server',
     });
     const grpc = `127.0.0.1:${dsPort}`;
-    // mgrpc's own keyring (the Secret mgrpc-keyring) is read-only in the pod: an existing one here
+    // mgrpc's own keyring (the Secret mgrpc-keyring, read-only in the pod), made as the README says
     const mgrpcKeyring = path.join(dataRoot, 'mgrpc-keyring');
-    fs.copyFileSync(cluster.keyringPath, mgrpcKeyring);
+    provisionKeyring(mgrpcKeyring, [pod]);
     const ds = run(
       dsC.args,
       {
@@ -228,7 +231,7 @@ describeCeph(__filename)('the deployment files run the manager role', () => {
       cephDir,
       dataRoot,
     );
-    await activeEverywhere(pod, grpc, `127.0.0.1:${sbPort}`, ds);
+    await activeEverywhere(pod, grpc, `127.0.0.1:${sbPort}`, ds, mgrpcKeyring);
     storedKey(path.join(tmpDir, 'daemon-server'), pod);
     // the readiness probe: DaemonServerService SERVING on the active only
     expect(dsC.readinessProbe.grpc).toEqual({ port: 7300, service: 'ceph.mgr.v1.DaemonServerService' });

@@ -21,6 +21,7 @@
 // The monitors' grace is lowered to 10 s for the test: it must exceed
 // mon_tick_interval + mgr_tick_period (5 + 2 s), or MgrMonitor takes every
 // tick for a stall of its own and resets the beacon timers instead.
+import { keyringCredentials } from '../lib/auth/keys';
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -132,7 +133,9 @@ describeCeph(__filename)("mgrpc's managers x and y in a real cluster's MgrMap", 
   });
 
   it("ceph mgr module ls lists mgrpc's modules, with their options", async () => {
-    const mh = makeClient(ModuleHostServiceDefinition, openChannel(`127.0.0.1:${port(7400)}`));
+    const mh = makeClient(ModuleHostServiceDefinition, openChannel(`127.0.0.1:${port(7400)}`), {
+      credentials: keyringCredentials(path.join(dataDir, 'keyring'), 'client.admin'),
+    });
     const ours = (await mh.listModules({})).modules.map((m) => m.info!.name).sort();
     expect(ours).toEqual(expect.arrayContaining(['hello', 'prometheus', 'selftest', 'status']));
     const ls = await cluster.ceph<{
@@ -255,8 +258,8 @@ describeCeph(__filename)("mgrpc's managers x and y in a real cluster's MgrMap", 
     const unknown = await ctl(env, 'mgr', 'fail', 'nosuch');
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toContain("Daemon not found 'nosuch', already failed?");
-    // the standby service refuses beacons: the monitors decide
-    const sb = new StandbyClient(`127.0.0.1:${port(7200)}`);
+    // the standby service refuses beacons: the monitors decide (asked as a standby replica, which may pass beacons on)
+    const sb = new StandbyClient(`127.0.0.1:${port(7200)}`, undefined, keyringCredentials(path.join(dataDir, 'keyring'), 'client.mgrpc-standby'));
     try {
       await expect(
         sb.call((c, call) =>

@@ -22,6 +22,7 @@
 //     once (services/standby/presence.ts), not after the monitors' grace.
 // The beacon grace is lowered to 15 s so the test waits less; it stays well
 // above mon_tick_interval + mgr_tick_period (5 + 2 s).
+import { keyringCredentials } from '../lib/auth/keys';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -98,7 +99,9 @@ describeCeph(__filename)('mgrpc as the manager of an all-secure, three-monitor c
   const query = async (svcType: string, svcId: string) => {
     const channel = openChannel(`127.0.0.1:${port(7100)}`);
     try {
-      const r = await makeClient(ClusterStateServiceDefinition, channel).queryDaemons({
+      const r = await makeClient(ClusterStateServiceDefinition, channel, {
+        credentials: keyringCredentials(path.join(dataDir, 'keyring'), 'client.admin'),
+      }).queryDaemons({
         kind: DaemonQueryKind.DAEMON_QUERY_KIND_PERF_SCHEMA,
         svcType,
         svcId,

@@ -156,6 +156,24 @@ describe('Kubernetes manifests', () => {
     expect(env(sb.containers[0])).toMatchObject({ MGR_STANDBY_BACKEND: 'ceph', MGR_CEPH_CONF: '/etc/ceph/ceph.conf', MGR_CEPH_KEYRING: '/etc/ceph/keyring' });
     expect(secretMount(sb, sb.containers[0])).toBe('/etc/ceph');
   });
+
+  it("every service authenticates its callers with mgrpc's keyring, the Secret mgrpc-keyring, reached by its Service's address", () => {
+    const workloads = manifests.filter(({ obj }) => ['Deployment', 'StatefulSet'].includes(obj.kind)).map(({ obj }) => obj as any);
+    const containers = workloads.flatMap((w) => w.spec.template.spec.containers.map((c: any) => ({ pod: w.spec.template.spec, c })));
+    expect(containers.length).toBeGreaterThanOrEqual(5);
+    for (const { pod, c } of containers) {
+      const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
+      expect({ container: c.name, keyring: env.MGR_KEYRING, auth: env.MGR_AUTH }).toEqual({
+        container: c.name,
+        keyring: '/etc/mgrpc/keyring/keyring',
+        auth: undefined,
+      });
+      const vol = pod.volumes.find((v: any) => v.secret?.secretName === 'mgrpc-keyring');
+      expect(c.volumeMounts.find((m: any) => m.name === vol?.name)).toMatchObject({ mountPath: '/etc/mgrpc/keyring', readOnly: true });
+    }
+    const audience = (name: string) => containers.find(({ c }) => c.name === name)!.c.env.find((e: any) => e.name === 'MGR_AUTH_AUDIENCE')?.value;
+    expect([audience('cluster-state'), audience('standby'), audience('daemon-server')]).toEqual(['cluster-state:7100', 'standby:7200', 'mgr:7300']);
+  });
 });
 
 const COMPOSE = (() => {
@@ -203,6 +221,19 @@ describe('docker-compose.yml', () => {
         env: { ...process.env, CEPH_DIR: '/etc/ceph', MGRPC_HOST_IP: '' },
       }),
     ).toThrow(/set MGRPC_HOST_IP/);
+  });
+
+  it('every service reads the shared keyring from the keys volume; none turns authentication off', () => {
+    const services = (yaml.load(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, any> }).services;
+    for (const [name, svc] of Object.entries(services)) {
+      if (name === 'etcd') continue;
+      expect({ name, keyring: svc.environment.MGR_KEYRING, auth: svc.environment.MGR_AUTH }).toEqual({
+        name,
+        keyring: '/var/lib/mgrpc/keys/keyring',
+        auth: undefined,
+      });
+    }
+    expect(services['cluster-state'].volumes).toContain('mgrpc-keys:/var/lib/mgrpc/keys');
   });
 
   it('publishes only what a user calls, on the host loopback only', () => {

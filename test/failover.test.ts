@@ -7,6 +7,7 @@
 // command is lost, reports flow again after the failover, and the counter
 // history recorded before it is still there (it lives in cluster-state).
 // Failover times are printed by `npm run bench -- failover`, not asserted.
+import { keyringCredentials } from '../lib/auth/keys';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -37,7 +38,8 @@ describe('failover between two manager instances (embedded standby)', () => {
     MGR_KEYRING: path.join(dataDir, 'keyring'),
   };
   const csChannel = openChannel(`127.0.0.1:${port(7100)}`);
-  const cs = makeClient(ClusterStateServiceDefinition, csChannel);
+  const admin = () => keyringCredentials(path.join(dataDir, 'keyring'), 'client.admin');
+  const cs = makeClient(ClusterStateServiceDefinition, csChannel, { credentials: admin() });
   const opW = async (): Promise<Array<[number, number]>> => {
     const r = await cs.queryDaemons({
       kind: DaemonQueryKind.DAEMON_QUERY_KIND_COUNTER,
@@ -56,7 +58,7 @@ describe('failover between two manager instances (embedded standby)', () => {
   let lastDump: any = null;
   // The typed map tells whether the standby is ready to take over (Ceph's
   // JSON dump does not), so a failover test never starts before it is.
-  const sb = new StandbyClient(`127.0.0.1:${port(7200)}`);
+  const sb = new StandbyClient(`127.0.0.1:${port(7200)}`, undefined, admin());
   const activeWithStandby = (not?: string) =>
     until(
       `an active manager${not ? ` other than ${not}` : ''} with an available standby`,
@@ -304,7 +306,7 @@ describe('failover on the etcd backend (two standby replicas, one killed)', () =
     });
     for (const s of specs) if (s.env.MGR_STANDBY_ADDR) s.env.MGR_STANDBY_ADDR = replicas;
     procs = new ProcessSet(specs, { MGR_STATS_PERIOD: '1', MGR_PYTHON_MODULES: 'none' });
-    sb = new StandbyClient(replicas);
+    sb = new StandbyClient(replicas, undefined, keyringCredentials(path.join(dataDir, 'keyring'), 'client.admin'));
     await procs.startAll();
   }, 120000);
 

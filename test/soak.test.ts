@@ -10,6 +10,7 @@
 // The failures are drawn from a seeded sequence (printed, SOAK_SEED to
 // replay one). After a restart of cluster-state, daemon-server declares its
 // sessions again (issue 21, finding 1), so counters flow on.
+import { keyringCredentials } from '../lib/auth/keys';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -43,8 +44,9 @@ describe('soak: failures every few seconds', () => {
   };
   const ctl = (...argv: string[]) => runCaptured(argv, env);
   const csChannel = openChannel(`127.0.0.1:${port(7100)}`);
-  const cs = makeClient(ClusterStateServiceDefinition, csChannel);
-  const sb = new StandbyClient(`127.0.0.1:${port(7200)}`);
+  const admin = keyringCredentials(path.join(dataDir, 'keyring'), 'client.admin');
+  const cs = makeClient(ClusterStateServiceDefinition, csChannel, { credentials: admin });
+  const sb = new StandbyClient(`127.0.0.1:${port(7200)}`, undefined, admin);
   const MANAGER_PROCS = ['module-host-x', 'daemon-server-x', 'module-host-y', 'daemon-server-y'];
   /** What a failure may take down, restarted as a supervisor would. */
   const RESTARTED = ['cluster-state', ...MANAGER_PROCS];

@@ -4,6 +4,7 @@
 // the Kubernetes Deployment's args, ConfigMap and container environment and
 // the Secret's files. Each must bring the real osd map into cluster-state
 // and report SERVING, which proves the variable names, paths and ports.
+import { provisionKeyring } from '../../lib/auth/provision';
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -67,11 +68,15 @@ describeCeph('deploy.live.test.ts')('ceph-feed as the deployment files run it', 
     fs.mkdirSync(cephDir);
     fs.copyFileSync(cluster.confPath, path.join(cephDir, 'ceph.conf'));
     fs.copyFileSync(cluster.keyringPath, path.join(cephDir, 'ceph.client.admin.keyring'));
-    expect(svc.volumes).toEqual(['${CEPH_DIR:-/etc/ceph}:/etc/ceph:ro']);
+    expect(svc.volumes).toEqual(['${CEPH_DIR:-/etc/ceph}:/etc/ceph:ro', 'mgrpc-keys:/var/lib/mgrpc/keys']);
     const port = await freePort();
     const env: Record<string, string> = { ...svc.environment, MGR_HOST: '127.0.0.1', MGR_PORT: String(port), MGR_METRICS_PORT: '-1' };
     expect(env.MGR_CLUSTER_STATE_ADDR).toBe('cluster-state:7100');
     env.MGR_CLUSTER_STATE_ADDR = cs.handle.address;
+    // the keys volume: mgrpc's keyring, with the feed's own entity
+    expect(env.MGR_KEYRING).toBe('/var/lib/mgrpc/keys/keyring');
+    env.MGR_KEYRING = path.join(tmp, 'compose-keyring');
+    provisionKeyring(env.MGR_KEYRING);
     const { p, err } = run(svc.command, env, cephDir);
     await osdMapIn();
     // its healthcheck, with the container's port mapped to the local one
@@ -107,7 +112,17 @@ describeCeph('deploy.live.test.ts')('ceph-feed as the deployment files run it', 
       MGR_CLUSTER_STATE_ADDR: 'cluster-state:7100',
     });
     expect(c.readinessProbe.grpc.port).toBe(Number(env.MGR_PORT));
-    Object.assign(env, { MGR_HOST: '127.0.0.1', MGR_PORT: String(port), MGR_METRICS_PORT: '-1', MGR_CLUSTER_STATE_ADDR: cs.handle.address });
+    // the Secret mgrpc-keyring, as `mgrctl keyring` makes it
+    expect(env.MGR_KEYRING).toBe('/etc/mgrpc/keyring/keyring');
+    const keyring = path.join(tmp, 'k8s-keyring');
+    provisionKeyring(keyring, ['mgr-0', 'mgr-1']);
+    Object.assign(env, {
+      MGR_HOST: '127.0.0.1',
+      MGR_PORT: String(port),
+      MGR_METRICS_PORT: '-1',
+      MGR_CLUSTER_STATE_ADDR: cs.handle.address,
+      MGR_KEYRING: keyring,
+    });
     const { p } = run(c.args, env, cephDir);
     await osdMapIn();
     await waitServing(`127.0.0.1:${port}`, 60000, p);

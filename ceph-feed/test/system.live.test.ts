@@ -25,12 +25,28 @@ describeCeph('system.live.test.ts')('npm start against a real Pacific cluster', 
   };
   delete env.MGR_ADDR;
   const mgrctl = (...args: string[]) => spawnSync(path.join(ROOT, 'bin/mgrctl'), args, { cwd: ROOT, env, encoding: 'utf8', timeout: 60000 });
-  const bufCurl = (method: string) =>
-    spawnSync(
+  // as the README shows: client.ro's one-call proof from `mgrctl proof`, never the key
+  const bufCurl = (method: string) => {
+    const addr = `127.0.0.1:${port(7100)}`;
+    const proof = mgrctl('--name', 'client.ro', 'proof', addr, `/ceph.mgr.v1.ClusterStateService/${method}`).stdout.trim();
+    return spawnSync(
       path.join(ROOT, 'node_modules/.bin/buf'),
-      ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', `http://127.0.0.1:${port(7100)}/ceph.mgr.v1.ClusterStateService/${method}`, '-d', '{}'],
+      [
+        'curl',
+        '--protocol',
+        'grpc',
+        '--http2-prior-knowledge',
+        '-H',
+        'x-mgr-entity: client.ro',
+        '-H',
+        `x-mgr-proof: ${proof}`,
+        `http://${addr}/ceph.mgr.v1.ClusterStateService/${method}`,
+        '-d',
+        '{}',
+      ],
       { cwd: ROOT, encoding: 'utf8', timeout: 60000 },
     );
+  };
   let cluster: CephCluster;
   let launcher: Launcher | undefined;
   let release: (() => Promise<void>) | undefined;

@@ -10,7 +10,7 @@ const run = promisify(execFile);
 describe('server bootstrap', () => {
   let svc: RunningService;
   beforeAll(async () => {
-    svc = await startService({ name: 'test', host: '127.0.0.1', port: 0, logLevel: 'warn' }, () => []);
+    svc = await startService({ name: 'test', host: '127.0.0.1', port: 0, logLevel: 'warn', auth: null }, () => []);
   });
   afterAll(() => svc.stop());
 

@@ -23,7 +23,7 @@ describe('TLS and mutual TLS on the shared bootstrap', () => {
   beforeAll(async () => {
     certs = makeTestCerts();
     tlsSvc = await startService(
-      { name: 'tls', host: '127.0.0.1', port: 0, metricsPort: -1, logLevel: 'warn', tls: { cert: certs.serverCert, key: certs.serverKey } },
+      { name: 'tls', host: '127.0.0.1', port: 0, metricsPort: -1, logLevel: 'warn', tls: { cert: certs.serverCert, key: certs.serverKey }, auth: null },
       () => [],
     );
     mtlsSvc = await startService(
@@ -34,6 +34,7 @@ describe('TLS and mutual TLS on the shared bootstrap', () => {
         metricsPort: -1,
         logLevel: 'warn',
         tls: { cert: certs.serverCert, key: certs.serverKey, ca: certs.ca, clientAuth: true },
+        auth: null,
       },
       () => [],
     );
@@ -63,8 +64,8 @@ describe('TLS and mutual TLS on the shared bootstrap', () => {
   });
 
   it('says plainly when TLS is misconfigured', async () => {
-    await expect(startService({ name: 'bad', host: '127.0.0.1', port: 0, metricsPort: -1, tls: { cert: certs.serverCert } }, () => [])).rejects.toThrow(
-      /without its key/,
-    );
+    await expect(
+      startService({ name: 'bad', host: '127.0.0.1', port: 0, metricsPort: -1, tls: { cert: certs.serverCert }, auth: null }, () => []),
+    ).rejects.toThrow(/without its key/);
   });
 });

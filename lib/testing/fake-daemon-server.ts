@@ -1,7 +1,8 @@
 // A small in-test DaemonServerService that records what arrives and can
 // misbehave on cue: for the tests of what talks to daemon-server (MgrClient,
 // the simulator's daemons) where a fault must be injected at an exact point.
-import { createServer, Server, ServerError, Status, CallContext } from 'nice-grpc';
+import { ENTITY_HEADER, PROOF_HEADER } from '../auth/proof';
+import { createServer, Server, CallContext } from 'nice-grpc';
 import { RequestQueue } from '../mgr-client';
 import {
   DaemonServerServiceDefinition,
@@ -19,6 +20,8 @@ import { CounterLayout, unpackCounterValues } from '../counter-values';
 export interface RecordedSession {
   open?: SessionOpen;
   entity?: string;
+  /** The caller's proof, as a fake server sees it (tests try to replay it to a real one). */
+  proof?: string;
   reports: SessionReport[];
   pgStats: SessionPgStats[];
   closed: boolean;
@@ -29,7 +32,6 @@ export class FakeDaemonServer {
   sessions: RecordedSession[] = [];
   commands: CommandRequest[] = [];
   configure: SessionConfigure = { statsPeriod: 0.02, statsThreshold: 0 };
-  requireKey?: string;
   port = 0;
   private server?: Server;
 
@@ -39,13 +41,13 @@ export class FakeDaemonServer {
     const server = createServer();
     server.add(DaemonServerServiceDefinition, {
       async *session(requests: AsyncIterable<SessionRequest>, ctx: CallContext) {
-        if (self.requireKey && ctx.metadata.get('x-mgr-key') !== self.requireKey) throw new ServerError(Status.UNAUTHENTICATED, 'bad key');
         const out = new RequestQueue<SessionResponse>();
         const rec: RecordedSession = {
           reports: [],
           pgStats: [],
           closed: false,
-          entity: ctx.metadata.get('x-mgr-entity'),
+          entity: ctx.metadata.get(ENTITY_HEADER),
+          proof: ctx.metadata.get(PROOF_HEADER),
           push: (cfg) => out.push({ msg: { $case: 'configure', value: cfg } }),
         };
         self.sessions.push(rec);

@@ -1,5 +1,5 @@
 // cluster-state: wiring only (configuration, start, signals).
-import { configOrExit, COMMON_OPTIONS, serverTlsOf } from '../../lib/config';
+import { AUTH_OPTIONS, configOrExit, COMMON_OPTIONS, keyringOf, serverTlsOf } from '../../lib/config';
 import { exitOnSignals } from '../../lib/server';
 import { createLogger } from '../../lib/log';
 import { startClusterState, DEFAULT_WATCH_BACKLOG, DEFAULT_MAX_STORE_VALUE_BYTES } from './server';
@@ -22,6 +22,7 @@ const OPTIONS = {
     desc: 'largest value SetStore accepts',
   },
   ...COMMON_OPTIONS,
+  ...AUTH_OPTIONS,
 } as const;
 
 async function main(): Promise<void> {
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
     shutdownGraceMs: cfg.shutdownGraceMs,
     logLevel: cfg.logLevel,
     tls: serverTlsOf(cfg),
+    keyringPath: keyringOf(cfg) ?? undefined,
   });
   exitOnSignals([handle], handle.service.log);
 }

@@ -7,6 +7,8 @@ import { SqliteStore } from './domain/kvstore';
 import { ClusterMaps } from './domain/maps';
 import { ClusterState } from './domain/state';
 import { clusterStateHandlers, ClusterStateServed } from './grpc';
+import { clusterStateRules } from './rules';
+import { ensureKeyring } from '../../lib/auth/provision';
 
 export interface ClusterStateOptions {
   host?: string;
@@ -22,6 +24,12 @@ export interface ClusterStateOptions {
   shutdownGraceMs?: number;
   logLevel?: string;
   tls?: TlsOptions;
+  /**
+   * The shared keyring every caller must prove a key of (made on first
+   * start when missing; rules.ts says who may call what). Unset:
+   * no authentication, allowed on loopback only (MGR_AUTH=none, tests).
+   */
+  keyringPath?: string;
 }
 
 export interface ClusterStateHandle {
@@ -64,8 +72,10 @@ export async function startClusterState(opts: ClusterStateOptions): Promise<Clus
       shutdownGraceMs: opts.shutdownGraceMs,
       tls: opts.tls,
       logLevel: opts.logLevel,
+      auth: opts.keyringPath ? { keyringPath: opts.keyringPath, tables: { [ClusterStateServiceDefinition.fullName]: clusterStateRules } } : null,
     },
     (server, ctx) => {
+      if (opts.keyringPath) ensureKeyring(opts.keyringPath, ctx.log);
       server.add(ClusterStateServed, clusterStateHandlers(state, { log: ctx.log, maxMapBytes: maxMessageBytes, shutdownSignal: ctx.shutdownSignal }));
       registerMetrics(ctx.registry, state);
       return [ClusterStateServiceDefinition.fullName];

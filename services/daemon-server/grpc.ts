@@ -1,9 +1,10 @@
-// gRPC handlers of DaemonServerService: credentials from the headers, the
-// active check, and the domain's outcomes turned into status codes. The work
+// gRPC handlers of DaemonServerService: the caller the server bootstrap
+// authenticated (lib/auth/), the active check, and the domain's outcomes turned into status codes. The work
 // is in domain/: sessions.ts (the Session stream) and command-path.ts (Command).
 import { CallContext, ServerError, type ServiceImplementation, Status } from 'nice-grpc';
 import type { DaemonServerServed } from '../../lib/session-wire';
 import { ANSWERED_BY_TRAILER } from '../../lib/headers';
+import { callerOf as verifiedCaller } from '../../lib/auth/grpc';
 import type { Authenticator, Caller } from './domain/auth';
 import type { CommandPath } from './domain/command-path';
 import { Refusal, RefusalKind } from './domain/errors';
@@ -37,7 +38,7 @@ export interface HandlerDeps {
 }
 
 export function daemonServerHandlers(d: HandlerDeps): ServiceImplementation<typeof DaemonServerServed> {
-  const callerOf = (context: CallContext): Caller => d.auth.authenticate(context.metadata.get('x-mgr-entity') ?? '', context.metadata.get('x-mgr-key') ?? '');
+  const callerOf = (context: CallContext): Caller => d.auth.authenticate(verifiedCaller(context));
   const requireActive = () => {
     const why = d.notActive?.();
     if (why) throw new Refusal('unavailable', why);
@@ -58,8 +59,15 @@ export function daemonServerHandlers(d: HandlerDeps): ServiceImplementation<type
       try {
         const caller = callerOf(context);
         requireActive();
-        // A manager's module-host sends its modules' commands as mgr.<name>, naming the module here.
+        // A manager's module-host sends its modules' commands as mgr.<name>, naming the module here;
+        // from anyone else the header would forge the audit line's entity.
         const onBehalfOf = context.metadata.get('x-mgr-on-behalf-of') ?? '';
+        if (onBehalfOf && d.auth.enabled && !/^mgr\.[^.\s]+$/.test(caller.entity))
+          d.commands.refuse(
+            req,
+            caller,
+            new Refusal('denied', `${caller.entity} may not act on behalf of another (x-mgr-on-behalf-of is accepted only from managers, mgr.<name>)`),
+          );
         return { result: await d.commands.run(req, caller, onBehalfOf, context.signal) };
       } catch (e) {
         throw toServerError(e);

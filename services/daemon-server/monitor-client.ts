@@ -2,8 +2,8 @@
 // sim/monitor.ts) as a `Monitors` for the writes: daemon-server hands it the
 // monitors' commands it does not answer from cluster-state, authenticated as
 // this manager (mgr.<name>), naming the client it acts for.
-import { Metadata } from 'nice-grpc';
 import { openChannel, makeClient } from '../../lib/client';
+import type { CallCredentials } from '../../lib/auth/proof';
 import type { TlsOptions } from '../../lib/server';
 import type { CommandResult } from '../../lib/gen/ceph/mgr/v1/common';
 import { MonitorServiceDefinition } from '../../lib/gen/ceph/mgr/v1/monitor';
@@ -15,23 +15,18 @@ export class MonitorServiceClient implements Monitors {
 
   constructor(
     readonly address: string,
-    private readonly credentials: { entity: string; key: string } | null,
+    credentials: CallCredentials | null,
     private readonly timeoutMs: number,
     tls?: TlsOptions,
   ) {
     this.channel = openChannel(address, tls);
-    this.client = makeClient(MonitorServiceDefinition, this.channel);
+    this.client = makeClient(MonitorServiceDefinition, this.channel, credentials ? { credentials } : {});
   }
 
   async command(cmd: MonitorCommand): Promise<CommandResult> {
-    const metadata = Metadata();
-    if (this.credentials) {
-      metadata.set('x-mgr-entity', this.credentials.entity);
-      metadata.set('x-mgr-key', this.credentials.key);
-    }
     const res = await this.client.command(
       { cmd: JSON.stringify({ prefix: cmd.prefix, ...cmd.args }), inbuf: Buffer.from(cmd.inbuf), onBehalfOf: cmd.entity },
-      { metadata, deadline: this.timeoutMs },
+      { deadline: this.timeoutMs },
     );
     return res.result ?? { retcode: -5, stdout: '', stderr: 'the monitor endpoint returned no result' };
   }

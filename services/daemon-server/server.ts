@@ -8,6 +8,7 @@
 import * as path from 'path';
 import * as prom from 'prom-client';
 import { startService, RunningService, TlsOptions } from '../../lib/server';
+import { keyringCredentials } from '../../lib/auth/keys';
 import { DaemonServerServed } from '../../lib/session-wire';
 import { connect, makeClient } from '../../lib/client';
 import { HealthDefinition } from 'nice-grpc-server-health';
@@ -28,6 +29,7 @@ import { ManagerRole } from './domain/role';
 import { Sessions } from './domain/sessions';
 import { startStaleChecks } from './domain/staleness';
 import { daemonServerHandlers } from './grpc';
+import { daemonServerRules } from './rules';
 import { MonitorServiceClient } from './monitor-client';
 import { ClusterStateForwarding, clusterStatePeer, moduleHostHealthPeer, moduleHostPeer, standbyPeer } from './peers';
 import { managerMetadata } from './ceph/beacon';
@@ -121,9 +123,11 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   const keyringPath = path.resolve(opts.keyringPath ?? './data/keyring');
   const commandTimeoutMs = opts.commandTimeoutMs ?? 30000;
 
-  const csPeer = connect(ClusterStateForwarding, opts.clusterStateAddr, opts.peerTls, { deadlineMs: commandTimeoutMs });
-  const mhPeer = opts.moduleHostAddr ? connect(ModuleHostServiceDefinition, opts.moduleHostAddr, opts.peerTls) : null;
-  const sb = opts.standbyAddr ? new StandbyClient(opts.standbyAddr, opts.peerTls) : null;
+  // This manager calls the other services as mgr.<name> (made in the keyring below, before any call).
+  const credentials = opts.auth === false ? undefined : keyringCredentials(keyringPath, `mgr.${name}`);
+  const csPeer = connect(ClusterStateForwarding, opts.clusterStateAddr, opts.peerTls, { deadlineMs: commandTimeoutMs, credentials });
+  const mhPeer = opts.moduleHostAddr ? connect(ModuleHostServiceDefinition, opts.moduleHostAddr, opts.peerTls, { credentials }) : null;
+  const sb = opts.standbyAddr ? new StandbyClient(opts.standbyAddr, opts.peerTls, credentials) : null;
   const cs = clusterStatePeer(csPeer.client, name);
   const moduleHost = mhPeer ? moduleHostPeer(mhPeer.client) : null;
   const standby = sb ? standbyPeer(sb, commandTimeoutMs) : null;
@@ -156,11 +160,11 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
       shutdownGraceMs: opts.shutdownGraceMs,
       tls: opts.tls,
       logLevel: opts.logLevel,
+      auth:
+        opts.auth === false ? null : { keyringPath, tables: { [SERVICE_NAME]: daemonServerRules }, audiences: opts.advertiseAddr ? [opts.advertiseAddr] : [] },
     },
     (server, { log, registry, shutdownSignal }) => {
-      let keyring = null;
-      if (opts.auth !== false) keyring = loadManagerKeyring(keyringPath, name, log);
-      else log.warn('authentication is OFF (MGR_AUTH=none): anyone who can reach this port has full access');
+      if (opts.auth !== false) loadManagerKeyring(keyringPath, name, log);
       const coalesced = new prom.Counter({
         name: 'mgr_daemon_server_reports_coalesced_total',
         help: 'counter snapshots replaced by a newer one before they were forwarded',
@@ -223,8 +227,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
       });
       // The monitors' writes go to the simulator's monitor endpoint as this manager.
       if (opts.monAddr) {
-        const own = keyring?.get(`mgr.${name}`);
-        monClient = new MonitorServiceClient(opts.monAddr, own ? { entity: own.entity, key: own.key } : null, commandTimeoutMs, opts.peerTls);
+        monClient = new MonitorServiceClient(opts.monAddr, credentials ?? null, commandTimeoutMs, opts.peerTls);
         log.info('monitor commands that change the cluster go to the monitor endpoint', { monitor: opts.monAddr });
       }
       const monitors = new ClusterStateMonitors({
@@ -250,7 +253,12 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
       });
       server.add(
         DaemonServerServed,
-        daemonServerHandlers({ auth: new Authenticator(keyring, log), sessions, commands, notActive: activity ? () => activity.whyNotActive() : undefined }),
+        daemonServerHandlers({
+          auth: new Authenticator(opts.auth !== false),
+          sessions,
+          commands,
+          notActive: activity ? () => activity.whyNotActive() : undefined,
+        }),
       );
       return [SERVICE_NAME];
     },

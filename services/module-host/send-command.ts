@@ -3,12 +3,13 @@
 // validation, caps and the audit log apply as for any client. module-host
 // authenticates as the manager, mgr.<name> (allow *, created in the keyring
 // by daemon-server), and names the module in x-mgr-on-behalf-of.
-import * as fs from 'fs';
 import { Metadata } from 'nice-grpc';
 import { callFailure, connect, Peer } from '../../lib/client';
 import type { TlsOptions } from '../../lib/server';
 import { DaemonServerServiceDefinition } from '../../lib/gen/ceph/mgr/v1/daemon_server';
-import { KeyringError, parseKeyring } from '../../lib/keyring';
+import { KeyringError } from '../../lib/keyring';
+import { keyringCredentials } from '../../lib/auth/keys';
+import type { CallCredentials } from '../../lib/auth/proof';
 import { EIO, EAGAIN, EACCES, EINVAL, EFBIG, ENOTCONN, ETIMEDOUT } from '../../lib/errno';
 import type { CommandResult, ManagerCommands } from './domain/manager-commands';
 
@@ -30,12 +31,14 @@ export class CommandSender implements ManagerCommands {
   private mapAddr = '';
   private fallbackAddr: string;
   private peers = new Map<string, Peer<typeof DaemonServerServiceDefinition>>();
-  private key: string | null = null;
+  private readonly credentials: CallCredentials | undefined;
   readonly entity: string;
 
   constructor(private opts: CommandSenderOptions) {
     this.entity = opts.entity || `mgr.${opts.mgrName}`;
     this.fallbackAddr = opts.fallbackAddr ?? '';
+    // The key is read when a call is made (daemon-server may create the keyring after we start).
+    this.credentials = opts.keyringPath ? keyringCredentials(opts.keyringPath, this.entity) : undefined;
   }
 
   /** The active's daemon-server address from the MgrMap ("" when none). */
@@ -55,27 +58,10 @@ export class CommandSender implements ManagerCommands {
   private client(addr: string) {
     let p = this.peers.get(addr);
     if (!p) {
-      p = connect(DaemonServerServiceDefinition, addr, this.opts.tls, { deadlineMs: this.opts.timeoutMs });
+      p = connect(DaemonServerServiceDefinition, addr, this.opts.tls, { deadlineMs: this.opts.timeoutMs, credentials: this.credentials });
       this.peers.set(addr, p);
     }
     return p.client;
-  }
-
-  /** The entity's key, read when first needed (daemon-server may create the keyring after we start). */
-  private readKey(fresh: boolean): string {
-    if (this.key && !fresh) return this.key;
-    const file = this.opts.keyringPath!;
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new KeyringError(`cannot read the keyring ${file} (MGR_KEYRING): ${(e as Error).message}`);
-    }
-    const entry = parseKeyring(text, file).get(this.entity);
-    if (!entry)
-      throw new KeyringError(`${file} has no entry [${this.entity}] (daemon-server adds mgr.<name> when it starts with MGR_NAME=${this.opts.mgrName})`);
-    this.key = entry.key;
-    return this.key;
   }
 
   /** Runs one command; never throws (failures are Ceph return codes with a message). */
@@ -88,21 +74,23 @@ export class CommandSender implements ManagerCommands {
       return [ENOTCONN, '', `no daemon-server to send '${prefix}' to: the MgrMap names no active manager and MGR_DAEMON_SERVER_ADDR is not set`];
     }
     const body = { ...(args ?? {}), prefix };
-    const attempt = async (freshKey: boolean): Promise<CommandResult> => {
+    const attempt = async (): Promise<CommandResult> => {
       const md = Metadata();
-      md.set('x-mgr-entity', this.entity);
-      md.set('x-mgr-on-behalf-of', `mgr.${this.opts.mgrName}/${module}`);
-      if (this.opts.keyringPath) md.set('x-mgr-key', this.readKey(freshKey));
+      // Only a manager may name the module it acts for (daemon-server refuses the header from anyone else).
+      if (/^mgr\./.test(this.entity)) md.set('x-mgr-on-behalf-of', `mgr.${this.opts.mgrName}/${module}`);
       const res = await this.client(addr).command({ prefix, args: JSON.stringify(body), inbuf: Buffer.from(inbuf ?? '', 'utf8') }, { metadata: md });
       const r = res.result;
       return r ? [r.retcode, r.stdout, r.stderr] : [EIO, '', 'daemon-server returned no result'];
     };
     try {
       try {
-        return await attempt(false);
+        return await attempt();
       } catch (e) {
-        // The keyring may have been re-created since we read the key: once more with a fresh read.
-        if (callFailure(e).kind === 'unauthenticated' && this.opts.keyringPath) return await attempt(true);
+        // The keyring may have been re-created just now (the key is read again at most once a second): once more.
+        if (callFailure(e).kind === 'unauthenticated' && this.opts.keyringPath) {
+          await new Promise((r) => setTimeout(r, 1000));
+          return await attempt();
+        }
         throw e;
       }
     } catch (e) {
@@ -111,7 +99,8 @@ export class CommandSender implements ManagerCommands {
   }
 
   private failure(prefix: string, addr: string, e: unknown): CommandResult {
-    if (e instanceof KeyringError) return [EACCES, '', `cannot send '${prefix}': ${e.message}`];
+    if (e instanceof KeyringError)
+      return [EACCES, '', `cannot send '${prefix}': ${e.message} (daemon-server adds mgr.<name> when it starts with MGR_NAME=${this.opts.mgrName})`];
     const { kind, message: why } = callFailure(e);
     switch (kind) {
       case 'unauthenticated':

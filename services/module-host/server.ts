@@ -3,6 +3,9 @@
 // and to the standby service (domain/mgrmap-follower.ts), serves
 // ModuleHostService. SERVING once the enabled modules have loaded (started
 // or failed).
+import { ensureKeyring } from '../../lib/auth/provision';
+import { keyringCredentials } from '../../lib/auth/keys';
+import { moduleHostRules } from './rules';
 import * as path from 'path';
 import * as prom from 'prom-client';
 import { startService, RunningService, TlsOptions } from '../../lib/server';
@@ -60,7 +63,13 @@ export interface ModuleHostOptions {
   python?: PythonModulesConfig;
   /** sendCommand's daemon-server while the MgrMap names none (MGR_DAEMON_SERVER_ADDR). */
   daemonServerAddr?: string;
-  /** Keyring with this manager's key, mgr.<name> (default ./data/keyring); null: send no key (MGR_AUTH=none). */
+  /**
+   * The shared keyring, with this manager's key mgr.<name>: callers must
+   * prove a key of it (rules.ts says who may call what), and module-host
+   * calls the other services as mgr.<name> (or commandEntity) from it.
+   * null: no authentication, loopback only (MGR_AUTH=none); unset: the same
+   * for serving (tests), and sendCommand reads ./data/keyring.
+   */
   keyringPath?: string | null;
   /** Entity sendCommand authenticates as (default mgr.<name>). */
   commandEntity?: string;
@@ -77,7 +86,9 @@ export interface ModuleHostHandle {
 }
 
 export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHostHandle> {
-  const csPeer = connect(ClusterStateServiceDefinition, opts.clusterStateAddr, opts.peerTls, { deadlineMs: opts.commandTimeoutMs ?? 30000 });
+  const keyringPath = opts.keyringPath ? path.resolve(opts.keyringPath) : undefined;
+  const credentials = keyringPath ? keyringCredentials(keyringPath, opts.commandEntity || `mgr.${opts.name ?? 'x'}`) : undefined;
+  const csPeer = connect(ClusterStateServiceDefinition, opts.clusterStateAddr, opts.peerTls, { deadlineMs: opts.commandTimeoutMs ?? 30000, credentials });
   const direct = clusterStatePeer(csPeer.client, opts.name ?? 'x');
 
   // Modules' calls wait out a short cluster-state outage (domain/outage.ts).
@@ -100,9 +111,12 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
       shutdownGraceMs: opts.shutdownGraceMs,
       tls: opts.tls,
       logLevel: opts.logLevel,
+      auth: keyringPath ? { keyringPath, tables: { [ModuleHostServiceDefinition.fullName]: moduleHostRules } } : null,
     },
     (server, { log, registry }) => {
       log0 = (level, msg, fields) => log[level](msg, fields);
+      // This manager's mgr.<name> (its daemon-server adds it too): module-host may start first and calls as it at once.
+      if (keyringPath && !opts.commandEntity) ensureKeyring(keyringPath, log, [opts.name ?? 'x']);
       const notifySeconds = new prom.Histogram({
         name: 'mgr_module_notify_seconds',
         help: 'time from a cluster change to the end of a module notify()',
@@ -179,7 +193,7 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
   await host.discover();
   await host.setActive(opts.active ?? !opts.standbyAddr);
   service.setServing(true, 'modules loaded');
-  const sb = opts.standbyAddr ? new StandbyClient(opts.standbyAddr, opts.peerTls) : null;
+  const sb = opts.standbyAddr ? new StandbyClient(opts.standbyAddr, opts.peerTls, credentials) : null;
   if (sb) {
     followMgrMap({ source: sb, host, name: opts.name ?? 'x', onActiveAddr: (addr) => commands.setActiveAddr(addr), log }, watchAbort.signal);
   }

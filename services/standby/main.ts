@@ -1,5 +1,5 @@
 // standby: wiring only (configuration, start, signals).
-import { configOrExit, COMMON_OPTIONS, serverTlsOf, peerTlsOf } from '../../lib/config';
+import { AUTH_OPTIONS, configOrExit, COMMON_OPTIONS, keyringOf, serverTlsOf, peerTlsOf } from '../../lib/config';
 import { targetFromConfig, CephConfigError, cephTargetOptions } from '../../lib/ceph/target';
 import { exitOnSignals } from '../../lib/server';
 import { createLogger } from '../../lib/log';
@@ -82,6 +82,7 @@ const OPTIONS = {
     desc: 'comma-separated modules that are always on (cannot be disabled)',
   },
   ...COMMON_OPTIONS,
+  ...AUTH_OPTIONS,
 } as const;
 
 const list = (s: string) =>
@@ -113,6 +114,7 @@ async function main(): Promise<void> {
     clusterStateAddr: cfg.clusterStateAddr,
     initialModules: list(cfg.initialModules),
     alwaysOnModules: list(cfg.alwaysOnModules),
+    keyringPath: keyringOf(cfg) ?? undefined,
   });
   exitOnSignals([handle], handle.service.log);
 }

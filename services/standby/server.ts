@@ -1,5 +1,8 @@
 // startStandby: loads the MgrMap (embedded file or etcd), runs the authority
 // and serves StandbyService on lib/server.ts's bootstrap.
+import { ensureKeyring, STANDBY_ENTITY } from '../../lib/auth/provision';
+import { keyringCredentials } from '../../lib/auth/keys';
+import { standbyRules } from './rules';
 import * as os from 'os';
 import * as prom from 'prom-client';
 import { Channel } from 'nice-grpc';
@@ -54,6 +57,13 @@ export interface StandbyOptions {
   alwaysOnModules?: string[];
   /** host:port of cluster-state: every new map is put there as mgr_map ('' : not published). */
   clusterStateAddr?: string;
+  /**
+   * The shared keyring: callers must prove a key of it (rules.ts says who
+   * may call what), and this service calls cluster-state and the other
+   * replicas as client.mgrpc-standby from it. Unset: no authentication,
+   * loopback only (MGR_AUTH=none, tests).
+   */
+  keyringPath?: string;
 }
 
 export interface StandbyHandle {
@@ -107,8 +117,16 @@ export async function startStandby(opts: StandbyOptions): Promise<StandbyHandle>
       shutdownGraceMs: opts.shutdownGraceMs,
       tls: opts.tls,
       logLevel: opts.logLevel,
+      auth: opts.keyringPath
+        ? {
+            keyringPath: opts.keyringPath,
+            tables: { [StandbyServiceDefinition.fullName]: standbyRules },
+            audiences: opts.advertiseAddr ? [opts.advertiseAddr] : [],
+          }
+        : null,
     },
     (server, ctx) => {
+      if (opts.keyringPath) ensureKeyring(opts.keyringPath, ctx.log);
       const probes = new prom.Counter({
         name: 'mgr_standby_presence_probes_total',
         help: 'Probes of a manager whose MgrMap watch ended, by what its address said (refused: taken out of the map at once)',
@@ -131,11 +149,12 @@ export async function startStandby(opts: StandbyOptions): Promise<StandbyHandle>
   );
   const log = service.log;
 
+  const credentials = opts.keyringPath ? keyringCredentials(opts.keyringPath, STANDBY_ENTITY) : undefined;
   let csChannel: Channel | null = null;
   let publisher: MgrMapPublisher | null = null;
   if (opts.clusterStateAddr) {
     csChannel = openChannel(opts.clusterStateAddr, opts.peerTls);
-    publisher = new MgrMapPublisher(makeClient(ClusterStateServiceDefinition, csChannel), log.child({ peer: 'cluster-state' }));
+    publisher = new MgrMapPublisher(makeClient(ClusterStateServiceDefinition, csChannel, { credentials }), log.child({ peer: 'cluster-state' }));
   }
   const onCommitted = (m: MgrMap) => publisher?.publish(m);
   const initialEpoch = publisher ? () => publisher!.storedEpoch() : undefined;
@@ -167,6 +186,7 @@ export async function startStandby(opts: StandbyOptions): Promise<StandbyHandle>
         leaseTtlS,
         advertiseAddr,
         peerTls: opts.peerTls,
+        credentials,
         callTimeoutMs,
       });
       backend = etcd;

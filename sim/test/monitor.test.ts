@@ -5,7 +5,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Metadata, Status } from 'nice-grpc';
+import { Status } from 'nice-grpc';
+import { asCredentials } from '../../lib/auth/proof';
 import { openChannel, makeClient } from '../../lib/client';
 import { formatKeyring, newKey } from '../../lib/keyring';
 import { createLogger } from '../../lib/log';
@@ -55,34 +56,29 @@ describe('simulated monitors', () => {
 
   it('the endpoint wants a keyring entity with mgr caps "allow *"; bad requests are INVALID_ARGUMENT', async () => {
     const client = makeClient(MonitorServiceDefinition, openChannel(endpoint.address));
-    const as = (entity: string, key: string) => {
-      const md = Metadata();
-      md.set('x-mgr-entity', entity);
-      md.set('x-mgr-key', key);
-      return md;
-    };
+    const as = (entity: string, key: string) => ({ credentials: asCredentials({ entity, key }) });
     const cmd = JSON.stringify({ prefix: 'osd set', key: 'noscrub' });
     await expect(client.command({ cmd, inbuf: Buffer.alloc(0), onBehalfOf: '' })).rejects.toMatchObject({ code: Status.UNAUTHENTICATED });
-    await expect(client.command({ cmd, inbuf: Buffer.alloc(0), onBehalfOf: '' }, { metadata: as('mgr.x', keys.admin) })).rejects.toMatchObject({
+    await expect(client.command({ cmd, inbuf: Buffer.alloc(0), onBehalfOf: '' }, as('mgr.x', keys.admin))).rejects.toMatchObject({
       code: Status.UNAUTHENTICATED,
     });
-    await expect(client.command({ cmd, inbuf: Buffer.alloc(0), onBehalfOf: '' }, { metadata: as('client.ro', keys.ro) })).rejects.toMatchObject({
+    await expect(client.command({ cmd, inbuf: Buffer.alloc(0), onBehalfOf: '' }, as('client.ro', keys.ro))).rejects.toMatchObject({
       code: Status.PERMISSION_DENIED,
       details: expect.stringContaining("needs mgr caps 'allow *'"),
     });
-    await expect(client.command({ cmd: '{"prefix":', inbuf: Buffer.alloc(0), onBehalfOf: '' }, { metadata: as('mgr.x', keys.mgr) })).rejects.toMatchObject({
+    await expect(client.command({ cmd: '{"prefix":', inbuf: Buffer.alloc(0), onBehalfOf: '' }, as('mgr.x', keys.mgr))).rejects.toMatchObject({
       code: Status.INVALID_ARGUMENT,
     });
-    await expect(client.command({ cmd: '["osd set"]', inbuf: Buffer.alloc(0), onBehalfOf: '' }, { metadata: as('mgr.x', keys.mgr) })).rejects.toMatchObject({
+    await expect(client.command({ cmd: '["osd set"]', inbuf: Buffer.alloc(0), onBehalfOf: '' }, as('mgr.x', keys.mgr))).rejects.toMatchObject({
       code: Status.INVALID_ARGUMENT,
     });
-    const ok = await client.command({ cmd, inbuf: Buffer.alloc(0), onBehalfOf: 'client.admin' }, { metadata: as('mgr.x', keys.mgr) });
+    const ok = await client.command({ cmd, inbuf: Buffer.alloc(0), onBehalfOf: 'client.admin' }, as('mgr.x', keys.mgr));
     expect(ok.result).toEqual({ retcode: 0, stdout: '', stderr: 'noscrub is set' });
     expect((await view('osd_map')).flags).toMatch(/noscrub/);
     // Audited as the client, relayed by the manager.
     const audit = (await view('cluster_log')).entries.filter((e: any) => e.channel === 'audit').map((e: any) => e.message);
     expect(audit).toEqual(expect.arrayContaining([`from='mgr.x' entity='client.admin' cmd=[${cmd}]: finished`]));
-    const unknown = await client.command({ cmd: '{"prefix": "osd crush add"}', inbuf: Buffer.alloc(0), onBehalfOf: '' }, { metadata: as('mgr.x', keys.mgr) });
+    const unknown = await client.command({ cmd: '{"prefix": "osd crush add"}', inbuf: Buffer.alloc(0), onBehalfOf: '' }, as('mgr.x', keys.mgr));
     expect(unknown.result?.retcode).toBe(-22);
     await run({ prefix: 'osd unset', key: 'noscrub' });
   });

@@ -12,7 +12,7 @@ import * as https from 'https';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { Metadata } from 'nice-grpc';
+import { asCredentials, CallCredentials } from '../../../lib/auth/proof';
 import { chromium, Browser } from 'playwright-core';
 import { openChannel, makeClient } from '../../../lib/client';
 import { createLogger } from '../../../lib/log';
@@ -58,14 +58,14 @@ describe('dashboard module', () => {
   let browser: Browser | undefined;
   let blocker: net.Server;
   let blockedPort: number;
-  let admin: Metadata;
+  let admin: { credentials: CallCredentials };
   let uri = '';
   let csChannel: ReturnType<typeof openChannel>;
   let dsChannel: ReturnType<typeof openChannel>;
   const csClient = () => makeClient(ClusterStateServiceDefinition, csChannel);
   const command = async (prefix: string, args: Record<string, unknown> = {}, inbuf = '') => {
     const client = makeClient(DaemonServerServiceDefinition, dsChannel);
-    return (await client.command({ prefix, args: JSON.stringify(args), inbuf: Buffer.from(inbuf) }, { metadata: admin })).result!;
+    return (await client.command({ prefix, args: JSON.stringify(args), inbuf: Buffer.from(inbuf) }, admin)).result!;
   };
   const health = async () => JSON.parse(JSON.parse(Buffer.from((await csClient().get({ what: 'health' })).json).toString()).json);
   const setConfig = (key: string, value: string | undefined) =>
@@ -102,9 +102,7 @@ describe('dashboard module', () => {
     });
     dsChannel = openChannel(ds.address);
     const key = parseKeyring(fs.readFileSync(keyringPath, 'utf8')).get('client.admin')!.key;
-    admin = Metadata();
-    admin.set('x-mgr-entity', 'client.admin');
-    admin.set('x-mgr-key', key);
+    admin = { credentials: asCredentials({ entity: 'client.admin', key }) };
     daemons = new FakeDaemons({ cluster: sim, address: ds.address, auth: { entity: 'client.admin', key }, logger: quiet }).start();
     // Enable the module once every OSD has reported: while the first reports
     // trickle in, each new PG's lifetime counters count as one interval's

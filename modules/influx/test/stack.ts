@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Metadata } from 'nice-grpc';
+import { asCredentials } from '../../../lib/auth/proof';
 import { openChannel, makeClient } from '../../../lib/client';
 import { ClusterStateServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { DaemonServerServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
@@ -64,9 +64,7 @@ export async function startModuleStack(opts: StackOptions) {
   const dsClient = makeClient(DaemonServerServiceDefinition, dsChannel);
   const csChannel = openChannel(cs.address);
   const csClient = makeClient(ClusterStateServiceDefinition, csChannel);
-  const admin = Metadata();
-  admin.set('x-mgr-entity', 'client.admin');
-  admin.set('x-mgr-key', key);
+  const admin = { credentials: asCredentials({ entity: 'client.admin', key }) };
 
   const stack = {
     dir,
@@ -79,7 +77,7 @@ export async function startModuleStack(opts: StackOptions) {
     csClient,
     /** A command as `mgrctl` sends it: through daemon-server, as client.admin. */
     async command(prefix: string, args: Record<string, unknown> = {}) {
-      const r = await dsClient.command({ prefix, args: JSON.stringify({ prefix, ...args }), inbuf: Buffer.alloc(0) }, { metadata: admin });
+      const r = await dsClient.command({ prefix, args: JSON.stringify({ prefix, ...args }), inbuf: Buffer.alloc(0) }, admin);
       return r.result!;
     },
     /** cluster-state's get(what), parsed. */

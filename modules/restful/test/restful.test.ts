@@ -10,7 +10,7 @@ import * as https from 'https';
 import * as http from 'http';
 import * as path from 'path';
 import * as tls from 'tls';
-import { Metadata } from 'nice-grpc';
+import { asCredentials, CallCredentials } from '../../../lib/auth/proof';
 import { openChannel, makeClient } from '../../../lib/client';
 import { DaemonServerServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
 import { makeTestCerts, TestCerts } from '../../../lib/testing/certs';
@@ -36,13 +36,13 @@ describe('restful module', () => {
   let monitor: RunningService;
   let certs: TestCerts;
   let dsClient: ReturnType<typeof makeClient<typeof DaemonServerServiceDefinition>>;
-  let admin: Metadata;
+  let admin: { credentials: CallCredentials };
   let ca: string;
   let key = '';
 
   /** A command through daemon-server, as mgrctl sends it. */
   const command = async (prefix: string, args: Record<string, unknown> = {}) => {
-    const res = await dsClient.command({ prefix, args: JSON.stringify({ prefix, ...args }), inbuf: Buffer.alloc(0) }, { metadata: admin });
+    const res = await dsClient.command({ prefix, args: JSON.stringify({ prefix, ...args }), inbuf: Buffer.alloc(0) }, admin);
     return res.result!;
   };
   const uri = () => mh.host.getServices().restful ?? '';
@@ -98,9 +98,7 @@ describe('restful module', () => {
     mh.commands.setFallbackAddr(ds.address);
     dsClient = makeClient(DaemonServerServiceDefinition, openChannel(ds.address));
     const keyring = parseKeyring(fs.readFileSync(path.join(stack.dir, 'keyring'), 'utf8'));
-    admin = Metadata();
-    admin.set('x-mgr-entity', 'client.admin');
-    admin.set('x-mgr-key', keyring.get('client.admin')!.key);
+    admin = { credentials: asCredentials({ entity: 'client.admin', key: keyring.get('client.admin')!.key }) };
   }, 60000);
 
   afterAll(async () => {

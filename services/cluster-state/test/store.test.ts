@@ -1,5 +1,7 @@
 // The modules' store: validation, listing, events, and durability across
 // kill -9 of a real cluster-state process.
+import { keyringCredentials } from '../../../lib/auth/keys';
+import { provisionKeyring } from '../../../lib/auth/provision';
 import { spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -135,10 +137,26 @@ describe('cluster-state store', () => {
 
 /** Starts main.ts as a child process and resolves with its address once it serves. */
 function startChild(dataDir: string): Promise<{ child: ChildProcess; address: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/cluster-state/main.ts', '--port', '0', '--metrics-port', '-1', '--data-dir', dataDir], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'services/cluster-state/main.ts',
+      '--port',
+      '0',
+      '--metrics-port',
+      '-1',
+      '--data-dir',
+      dataDir,
+      '--keyring',
+      path.join(dataDir, 'keyring'),
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   return new Promise((resolve, reject) => {
     let address = '';
     const lines = readline.createInterface({ input: child.stderr! });
@@ -160,9 +178,12 @@ describe('cluster-state durability', () => {
   it('keeps acknowledged store writes and map epochs across kill -9', async () => {
     const dataDir = tempDir();
     try {
+      // The store is the managers': written and read as mgr.x.
+      provisionKeyring(path.join(dataDir, 'keyring'), ['x']);
+      const asMgr = { credentials: keyringCredentials(path.join(dataDir, 'keyring'), 'mgr.x') };
       const first = await startChild(dataDir);
       let channel = openChannel(first.address);
-      let client = makeClient(ClusterStateServiceDefinition, channel);
+      let client = makeClient(ClusterStateServiceDefinition, channel, asMgr);
       for (let i = 0; i < 50; i++) await client.setStore({ key: `mgr/durable/k${i}`, value: `v${i}` });
       const osdMap = fixture('mgrget-osd_map.json');
       await client.putMap({ name: 'osd_map', epoch: osdMap.epoch, json: json(osdMap) });
@@ -173,7 +194,7 @@ describe('cluster-state durability', () => {
 
       const second = await startChild(dataDir);
       channel = openChannel(second.address);
-      client = makeClient(ClusterStateServiceDefinition, channel);
+      client = makeClient(ClusterStateServiceDefinition, channel, asMgr);
       const entries = (await client.listStore({ prefix: 'mgr/durable/' })).entries;
       expect(Object.keys(entries)).toHaveLength(50);
       expect(entries['mgr/durable/k49']).toBe('v49');

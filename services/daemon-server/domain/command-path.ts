@@ -167,6 +167,16 @@ export class CommandPath {
     }
   }
 
+  /**
+   * A command refused before it is looked at (a forged x-mgr-on-behalf-of):
+   * audited as any refusal, under the caller's own entity, then thrown.
+   */
+  refuse(req: CommandRequest, caller: Caller, refusal: Refusal): never {
+    const seen: AuditSubject = { prefix: req.prefix.trim().replace(/\s+/g, ' '), args: {} };
+    this.d.appendAudit(`from='${caller.entity}' entity='${caller.entity}' cmd=[${auditArgs(seen)}]: access denied`, 'WRN');
+    throw refusal;
+  }
+
   private async runAudited(
     req: CommandRequest,
     caller: Caller,

@@ -1,6 +1,6 @@
 // Commands end to end: native output shapes against the Ceph fixtures,
 // validation, permissions, the module route, and bad input.
-import { createServer, Server, Status } from 'nice-grpc';
+import { createServer, Metadata, Server, Status } from 'nice-grpc';
 import { shapeDiff } from '../../../lib/testing/shape';
 import { ModuleHostServiceDefinition, ModuleHostServiceImplementation } from '../../../lib/gen/ceph/mgr/v1/module_host';
 import { pgStatsReportFromJson } from '../../../lib/pgstats-json';
@@ -43,7 +43,7 @@ describe('commands', () => {
   let t: Stack;
   let mh: Awaited<ReturnType<typeof startModuleHostDouble>>;
   const cmd = (prefix: string, args: Record<string, unknown> | string = {}, md = t.admin, inbuf = Buffer.alloc(0)) =>
-    t.client.command({ prefix, args: typeof args === 'string' ? args : JSON.stringify(args), inbuf }, { metadata: md }).then((r) => r.result!);
+    t.client.command({ prefix, args: typeof args === 'string' ? args : JSON.stringify(args), inbuf }, md).then((r) => r.result!);
   const callError = async (p: Promise<unknown>) => {
     try {
       await p;
@@ -177,7 +177,7 @@ describe('commands', () => {
     const r = await cmd('hello', { person_name: 'Ceph' });
     expect(r).toEqual({ retcode: 0, stdout: 'Hello, Ceph\n', stderr: '' });
     expect(JSON.parse(mh.calls.at(-1)!)).toEqual({ prefix: 'hello', person_name: 'Ceph' });
-    const descs = await t.client.getCommandDescriptions({}, { metadata: t.admin });
+    const descs = await t.client.getCommandDescriptions({}, t.admin);
     expect(descs.commands.map((c) => c.cmd)).toEqual(expect.arrayContaining(['pg stat', 'hello name=person_name,type=CephString,req=false']));
     expect(descs.commands.find((c) => c.cmd === 'pg stat')?.module).toBe('mgr');
     const gcd = JSON.parse((await cmd('get_command_descriptions')).stdout);
@@ -245,6 +245,15 @@ describe('commands', () => {
     await callError(cmd('config set', '{"key":"mgr_tick_period","value":hunter3}', ro));
     await until('the malformed command audited', () => auditLines().some((l) => l.endsWith('refused (invalid): args is not JSON')));
     expect(auditLines().join('\n')).not.toMatch(/hunter[23]/);
+    // only a manager may name whom it acts for: a forged x-mgr-on-behalf-of is refused, and audited under the real entity
+    const forged = await callError(
+      t.client.command({ prefix: 'status', args: '{}', inbuf: Buffer.alloc(0) }, { ...t.admin, metadata: Metadata({ 'x-mgr-on-behalf-of': 'mgr.x/restful' }) }),
+    );
+    expect(forged.code).toBe(Status.PERMISSION_DENIED);
+    expect(forged.details).toMatch(/client\.admin may not act on behalf of another/);
+    await until('the forged command audited', () =>
+      auditLines().includes(`from='client.admin' entity='client.admin' cmd=[{"prefix":"status"}]: access denied`),
+    );
     const priorities = t.cs.state.clog.filter((x) => x.channel === 'audit' && x.message.includes('auditor')).map((x) => x.priority);
     expect(priorities).toEqual(['DBG']);
   });

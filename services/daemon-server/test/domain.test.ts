@@ -39,13 +39,13 @@ describe('caps', () => {
     expect(() => parseCaps('deny r')).toThrow(/expected 'allow/);
   });
 
-  it('creates a keyring with client.admin and client.ro, mode 0600, and parses it back', () => {
+  it("creates a keyring with client.admin, client.ro and the services' entities, mode 0600, and parses it back", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyring-'));
     const file = path.join(dir, 'sub', 'keyring');
     const first = loadOrCreateKeyring(file);
     expect(first.created).toBe(true);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
-    expect([...first.entries.keys()]).toEqual(['client.admin', 'client.ro']);
+    expect([...first.entries.keys()]).toEqual(['client.admin', 'client.ro', 'client.mgrpc-standby', 'client.mgrpc-feed']);
     const again = loadOrCreateKeyring(file);
     expect(again.created).toBe(false);
     expect(again.entries.get('client.admin')!.key).toBe(first.entries.get('client.admin')!.key);
@@ -54,13 +54,13 @@ describe('caps', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('an existing keyring without mgr.<name> gets it added once', () => {
+  it('an existing keyring without mgr.<name> or the services entities gets them added once', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyring-mgr-'));
     const file = path.join(dir, 'keyring');
     fs.writeFileSync(file, '[client.admin]\n\tkey = QUJD\n\tcaps mgr = "allow *"\n', { mode: 0o600 });
     const first = loadOrCreateKeyring(file, 'y');
-    expect(first.added).toEqual(['mgr.y']);
-    expect([...first.entries.keys()]).toEqual(['client.admin', 'mgr.y']);
+    expect(first.added).toEqual(['mgr.y', 'client.mgrpc-standby', 'client.mgrpc-feed']);
+    expect([...first.entries.keys()]).toEqual(['client.admin', 'mgr.y', 'client.mgrpc-standby', 'client.mgrpc-feed']);
     const again = loadOrCreateKeyring(file, 'y');
     expect(again.added).toEqual([]);
     expect(again.entries.get('mgr.y')!.key).toBe(first.entries.get('mgr.y')!.key);

@@ -3,7 +3,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Metadata } from 'nice-grpc';
+import type { CallProofOptions as CallAs } from '../../../lib/auth/grpc';
+import { asCredentials } from '../../../lib/auth/proof';
 import { openChannel, makeClient } from '../../../lib/client';
 import { ClusterStateServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { DaemonServerServiceDefinition, SessionRequest, SessionResponse } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
@@ -54,12 +55,7 @@ export async function startStack(opts: Partial<DaemonServerOptions> = {}) {
   const keyring = parseKeyring(fs.readFileSync(keyringPath, 'utf8'));
   const channel = openChannel(ds.address);
   const client = makeClient(DaemonServerClientDefinition, channel);
-  const creds = (entity = 'client.admin', key = keyring.get(entity)?.key ?? '') => {
-    const md = Metadata();
-    md.set('x-mgr-entity', entity);
-    md.set('x-mgr-key', key);
-    return md;
-  };
+  const creds = (entity = 'client.admin', key = keyring.get(entity)?.key ?? ''): CallAs => ({ credentials: asCredentials({ entity, key }) });
   return {
     dir,
     cs,
@@ -108,10 +104,7 @@ export class SessionDriver {
   private received: SessionResponse[] = [];
   private waiters: Array<() => void> = [];
 
-  constructor(
-    client: { session(req: AsyncIterable<SessionRequest | Uint8Array>, opts: { metadata: Metadata }): AsyncIterable<SessionResponse> },
-    metadata: Metadata,
-  ) {
+  constructor(client: { session(req: AsyncIterable<SessionRequest | Uint8Array>, opts: CallAs): AsyncIterable<SessionResponse> }, as: CallAs) {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the request generator below is a function*, which has its own this
     const self = this;
     async function* requests(): AsyncGenerator<SessionRequest | Uint8Array> {
@@ -121,7 +114,7 @@ export class SessionDriver {
         await new Promise<void>((r) => (self.wake = r));
       }
     }
-    const responses = client.session(requests(), { metadata })[Symbol.asyncIterator]();
+    const responses = client.session(requests(), as)[Symbol.asyncIterator]();
     this.responses = responses;
     this.ended = (async () => {
       try {
@@ -211,14 +204,10 @@ export async function startMonitorStack() {
   const channel = openChannel(ds.address);
   const client = makeClient(DaemonServerServiceDefinition, channel);
   const keyring = parseKeyring(fs.readFileSync(keyringPath, 'utf8'));
-  const creds: Record<string, Metadata> = {};
-  for (const who of ['client.admin', 'client.ro']) {
-    creds[who] = Metadata();
-    creds[who].set('x-mgr-entity', who);
-    creds[who].set('x-mgr-key', keyring.get(who)!.key);
-  }
+  const creds: Record<string, CallAs> = {};
+  for (const who of ['client.admin', 'client.ro']) creds[who] = { credentials: asCredentials({ entity: who, key: keyring.get(who)!.key }) };
   const run = async (prefix: string, args: Record<string, unknown> = {}, who = 'client.admin') =>
-    (await client.command({ prefix, args: JSON.stringify(args), inbuf: Buffer.alloc(0) }, { metadata: creds[who] })).result!;
+    (await client.command({ prefix, args: JSON.stringify(args), inbuf: Buffer.alloc(0) }, creds[who])).result!;
   await until('the MgrMap says available', async () => JSON.parse((await run('mgr stat', { format: 'json' })).stdout).available);
   return {
     dir,

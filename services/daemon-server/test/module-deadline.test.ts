@@ -66,9 +66,9 @@ describe('a silent module command', () => {
   });
 
   it('answers DEADLINE_EXCEEDED naming MGR_COMMAND_TIMEOUT_MS, and module-host abandons the command', async () => {
-    expect((await peer.client.command({ prefix: 'blocker ping', args: '{}', inbuf: Buffer.alloc(0) }, { metadata: t.admin })).result!.stdout).toBe('pong');
+    expect((await peer.client.command({ prefix: 'blocker ping', args: '{}', inbuf: Buffer.alloc(0) }, t.admin)).result!.stdout).toBe('pong');
     const before = await abandoned();
-    const e = await callError(peer.client.command({ prefix: 'blocker wait', args: '{}', inbuf: Buffer.alloc(0) }, { metadata: t.admin }));
+    const e = await callError(peer.client.command({ prefix: 'blocker wait', args: '{}', inbuf: Buffer.alloc(0) }, t.admin));
     expect(e).toBeInstanceOf(ClientError);
     expect((e as ClientError).code).toBe(Status.DEADLINE_EXCEEDED);
     expect((e as ClientError).details).toBe("module command 'blocker wait' did not answer within 1000 ms (MGR_COMMAND_TIMEOUT_MS)");
@@ -80,7 +80,7 @@ describe('a silent module command', () => {
     const caller = new AbortController();
     const call = peer.client.command(
       { prefix: 'blocker wait', args: JSON.stringify({ tag: 'cancel' }), inbuf: Buffer.alloc(0) },
-      { metadata: t.admin, signal: caller.signal },
+      { ...t.admin, signal: caller.signal },
     );
     // Cancel once the module is running the command, well before any deadline.
     await until('the command to reach the module', async () => (await t.csClient.getStore({ key: 'mgr/blocker/waiting/cancel' })).found, 10000, 20);

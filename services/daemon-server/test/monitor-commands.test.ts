@@ -338,7 +338,7 @@ describe('monitor commands', () => {
     try {
       const c = makeClient(DaemonServerServiceDefinition, openChannel(lone.address));
       const r = (prefix: string, args: Record<string, unknown>) =>
-        c.command({ prefix, args: JSON.stringify(args), inbuf: Buffer.alloc(0) }, { metadata: stack.creds['client.admin'] }).then((x) => x.result!);
+        c.command({ prefix, args: JSON.stringify(args), inbuf: Buffer.alloc(0) }, stack.creds['client.admin']).then((x) => x.result!);
       expect(await r('osd out', { ids: ['1'] })).toMatchObject({ retcode: -95, stderr: expect.stringContaining('MGR_MON_ADDR') });
       expect((await r('osd stat', {})).retcode).toBe(0);
     } finally {

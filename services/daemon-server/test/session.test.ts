@@ -173,20 +173,17 @@ describe('daemon sessions', () => {
     await s.response(1);
     const res = await t.client.command(
       { prefix: 'config set', args: JSON.stringify({ key: 'mgr_stats_period', value: '2' }), inbuf: Buffer.alloc(0) },
-      { metadata: t.admin },
+      t.admin,
     );
     expect(res.result?.retcode).toBe(0);
     const second = await s.response(2);
     expect(second?.msg).toEqual({ $case: 'configure', value: { statsPeriod: 2, statsThreshold: 5 } });
     const bad = await t.client.command(
       { prefix: 'config set', args: JSON.stringify({ key: 'mgr_stats_period', value: 'soon' }), inbuf: Buffer.alloc(0) },
-      { metadata: t.admin },
+      t.admin,
     );
     expect(bad.result?.retcode).toBe(-22);
-    await t.client.command(
-      { prefix: 'config set', args: JSON.stringify({ key: 'mgr_stats_period', value: '5' }), inbuf: Buffer.alloc(0) },
-      { metadata: t.admin },
-    );
+    await t.client.command({ prefix: 'config set', args: JSON.stringify({ key: 'mgr_stats_period', value: '5' }), inbuf: Buffer.alloc(0) }, t.admin);
     s.end();
     await s.ended;
   });

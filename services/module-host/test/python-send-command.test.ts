@@ -3,6 +3,7 @@
 // manager it goes through a real daemon-server (validation, caps, audit as
 // mgr.x), completes the CommandResult from another thread, and a tagged
 // one comes back as notify('command', tag). Other targets answer -95.
+import { keyringCredentials } from '../../../lib/auth/keys';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -71,7 +72,10 @@ describeCeph('Python send_command', () => {
   const modDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-pysend-'));
 
   const cmd = async (prefix: string, args: Record<string, unknown> = {}) => {
-    const client = makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
+    // as daemon-server calls it: only managers reach module-host's commands
+    const client = makeClient(ModuleHostServiceDefinition, openChannel(mh.address), {
+      credentials: keyringCredentials(path.join(stack.dir, 'keyring'), 'mgr.x'),
+    });
     const res = await client.handleCommand({ prefix, args: JSON.stringify({ prefix, ...args }), inbuf: Buffer.alloc(0), entity: 'client.admin' });
     return res.result!;
   };
@@ -106,7 +110,8 @@ describeCeph('Python send_command', () => {
       keyringPath,
     });
     mh.commands.setFallbackAddr(ds.address);
-    const client = makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
+    // as daemon-server calls it: only managers reach module-host's commands
+    const client = makeClient(ModuleHostServiceDefinition, openChannel(mh.address), { credentials: keyringCredentials(keyringPath, 'mgr.x') });
     await until(
       'pysender running',
       async () => (await client.listModules({})).modules.find((m) => m.info!.name === 'pysender')?.state === ModuleState.MODULE_STATE_RUNNING,

@@ -20,6 +20,7 @@ import { ExponentialBackoff, noop } from 'cockatiel';
 import { ClientError, Status, Channel } from 'nice-grpc';
 import { MgrMap, StandbyServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/standby';
 import { openChannel, makeClient } from '../../../lib/client';
+import type { CallCredentials } from '../../../lib/auth/proof';
 import type { TlsOptions } from '../../../lib/server';
 import type { Logger } from '../../../lib/log';
 import { emptyMap, MgrMapAuthority } from '../domain/authority';
@@ -43,6 +44,8 @@ export interface EtcdOptions {
   log: Logger;
   /** TLS for forwarding to the leader. */
   peerTls?: TlsOptions;
+  /** Who this replica calls the leader as (client.mgrpc-standby). */
+  credentials?: CallCredentials;
   /** Deadline of a call forwarded to the leader, and of etcd calls. */
   callTimeoutMs: number;
   /** Every durable new map this replica wrote as leader (publish it). */
@@ -356,7 +359,7 @@ export class EtcdBackend implements StandbyBackend {
     let p = this.peers.get(addr);
     if (!p) {
       const channel = openChannel(addr, this.opts.peerTls);
-      p = { channel, client: makeClient(StandbyServiceDefinition, channel) };
+      p = { channel, client: makeClient(StandbyServiceDefinition, channel, { credentials: this.opts.credentials }) };
       this.peers.set(addr, p);
     }
     return p.client;

@@ -78,6 +78,8 @@ describe('etcd backend (real etcd)', () => {
         MGR_BEACON_INTERVAL_MS: String(TIMING.beaconIntervalMs),
         MGR_BEACON_GRACE_MS: String(TIMING.graceMs),
         MGR_DATA_DIR: childDir,
+        // as replicas B and C here (started without a keyring): this test is about leadership, test/failover.test.ts runs etcd replicas authenticated
+        MGR_AUTH: 'none',
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
