@@ -1,0 +1,115 @@
+// Certificates for a deployment's TLS (`mgrctl certs DIR NAME...`): one CA
+// and, per service name, one certificate that serves TLS and is presented
+// as a client certificate for mutual TLS (both key usages), signed by the CA.
+//   DIR/ca.crt, DIR/ca.key        the CA (ca.key stays with the operator:
+//                                 never mount it in a service)
+//   DIR/<name>.crt, DIR/<name>.key  a service's certificate and key
+// Every file is 0600. An existing CA is reused and an existing certificate
+// kept, so the command is safe to run on every start (the compose init
+// service); `renew` re-issues the named certificates with new keys (rotation).
+// node-forge makes the keys (Node's own RSA generator underneath) and the
+// X.509 encoding.
+import * as fs from 'fs';
+import * as path from 'path';
+import * as crypto from 'crypto';
+import forge from 'node-forge';
+
+export interface CertOptions {
+  /** Kubernetes namespace: adds <name>.<ns>, <name>.<ns>.svc and <name>.<ns>.svc.cluster.local. */
+  namespace?: string;
+  /** Re-issue the named certificates even when they exist (rotation). */
+  renew?: boolean;
+  /** Validity of a service certificate (days); default 365. */
+  days?: number;
+}
+
+const CA_DAYS = 3650;
+const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Every name a service's certificate holds: its DNS names and loopback (for in-container health checks and mgrctl). */
+export function subjectAltNames(name: string, namespace?: string): Array<{ type: 2; value: string } | { type: 7; ip: string }> {
+  const dns = [name, ...(namespace ? [`${name}.${namespace}`, `${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`] : []), 'localhost'];
+  return [...dns.map((value) => ({ type: 2 as const, value })), { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }];
+}
+
+/** Writes a file readable by its owner alone, atomically (a reader never sees half a key). */
+function writeSecret(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, text, { mode: 0o600 });
+  fs.chmodSync(tmp, 0o600);
+  fs.renameSync(tmp, file);
+}
+
+function newCertificate(publicKey: forge.pki.PublicKey, days: number): forge.pki.Certificate {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = publicKey;
+  // Positive, 16 random bytes: unique per certificate.
+  cert.serialNumber = '01' + crypto.randomBytes(15).toString('hex');
+  const now = new Date();
+  cert.validity.notBefore = new Date(now.getTime() - 5 * 60_000); // a little clock skew between hosts
+  cert.validity.notAfter = new Date(now.getTime() + days * 86_400_000);
+  return cert;
+}
+
+function loadOrMakeCa(dir: string): { cert: forge.pki.Certificate; key: forge.pki.PrivateKey; created: boolean } {
+  const certFile = path.join(dir, 'ca.crt');
+  const keyFile = path.join(dir, 'ca.key');
+  if (fs.existsSync(certFile) && fs.existsSync(keyFile)) {
+    return {
+      cert: forge.pki.certificateFromPem(fs.readFileSync(certFile, 'utf8')),
+      key: forge.pki.privateKeyFromPem(fs.readFileSync(keyFile, 'utf8')),
+      created: false,
+    };
+  }
+  const keys = forge.pki.rsa.generateKeyPair({ bits: 2048 });
+  const cert = newCertificate(keys.publicKey, CA_DAYS);
+  const subject = [{ name: 'commonName', value: 'mgrpc CA' }];
+  cert.setSubject(subject);
+  cert.setIssuer(subject);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  cert.sign(keys.privateKey, forge.md.sha256.create());
+  writeSecret(keyFile, forge.pki.privateKeyToPem(keys.privateKey));
+  writeSecret(certFile, forge.pki.certificateToPem(cert));
+  return { cert, key: keys.privateKey, created: true };
+}
+
+/**
+ * Makes DIR (0700) with a CA and a certificate per name where they are
+ * missing (all of them with `renew`). Returns what it wrote.
+ */
+export function provisionCerts(dir: string, names: string[], opts: CertOptions = {}): { created: string[]; kept: string[] } {
+  for (const n of names) {
+    if (!NAME_RE.test(n) || n === 'ca') throw new Error(`certificate name '${n}': expected a DNS label (a-z, 0-9, '-'), not 'ca'`);
+  }
+  if (opts.namespace !== undefined && !NAME_RE.test(opts.namespace)) throw new Error(`namespace '${opts.namespace}': expected a DNS label`);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const ca = loadOrMakeCa(dir);
+  const created = ca.created ? ['ca'] : [];
+  const kept: string[] = ca.created ? [] : ['ca'];
+  for (const name of names) {
+    const certFile = path.join(dir, `${name}.crt`);
+    if (!opts.renew && !ca.created && fs.existsSync(certFile) && fs.existsSync(path.join(dir, `${name}.key`))) {
+      kept.push(name);
+      continue;
+    }
+    const keys = forge.pki.rsa.generateKeyPair({ bits: 2048 });
+    const cert = newCertificate(keys.publicKey, opts.days ?? 365);
+    cert.setSubject([{ name: 'commonName', value: name }]);
+    cert.setIssuer(ca.cert.subject.attributes);
+    cert.setExtensions([
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
+      { name: 'subjectAltName', altNames: subjectAltNames(name, opts.namespace) },
+    ]);
+    cert.sign(ca.key, forge.md.sha256.create());
+    writeSecret(path.join(dir, `${name}.key`), forge.pki.privateKeyToPem(keys.privateKey));
+    writeSecret(certFile, forge.pki.certificateToPem(cert));
+    created.push(name);
+  }
+  return { created, kept };
+}
