@@ -51,13 +51,13 @@ function newCertificate(publicKey: forge.pki.PublicKey, days: number): forge.pki
   return cert;
 }
 
-function loadOrMakeCa(dir: string): { cert: forge.pki.Certificate; key: forge.pki.PrivateKey; created: boolean } {
+function loadOrMakeCa(dir: string): { cert: forge.pki.Certificate; key: forge.pki.rsa.PrivateKey; created: boolean } {
   const certFile = path.join(dir, 'ca.crt');
   const keyFile = path.join(dir, 'ca.key');
   if (fs.existsSync(certFile) && fs.existsSync(keyFile)) {
     return {
       cert: forge.pki.certificateFromPem(fs.readFileSync(certFile, 'utf8')),
-      key: forge.pki.privateKeyFromPem(fs.readFileSync(keyFile, 'utf8')),
+      key: forge.pki.privateKeyFromPem(fs.readFileSync(keyFile, 'utf8')) as forge.pki.rsa.PrivateKey,
       created: false,
     };
   }
