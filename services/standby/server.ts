@@ -15,7 +15,7 @@ import { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cluster
 import { standbyHandlers } from './grpc';
 import { StandbyBackend } from './backends/backend';
 import { startEmbedded } from './backends/embedded';
-import { EtcdBackend } from './backends/etcd';
+import { EtcdAccess, EtcdBackend } from './backends/etcd';
 import { CephBackend } from './backends/ceph';
 import { cephTarget, type CephTargetFiles } from '../../lib/ceph/target';
 import { MgrMapPublisher } from './publish';
@@ -46,6 +46,8 @@ export interface StandbyOptions {
   dataDir: string;
   /** etcd: client URLs, e.g. ['http://127.0.0.1:2379']. */
   etcdEndpoints?: string[];
+  /** etcd: TLS (https endpoints) and etcd's user authentication. */
+  etcdAccess?: EtcdAccess;
   etcdPrefix?: string;
   etcdLeaseTtlS?: number;
   /** etcd: this replica's address for the others to forward writes to (default: the listening address). */
@@ -182,6 +184,7 @@ export async function startStandby(opts: StandbyOptions): Promise<StandbyHandle>
       etcd = new EtcdBackend({
         ...common,
         endpoints,
+        access: opts.etcdAccess,
         prefix: opts.etcdPrefix ?? DEFAULT_ETCD_PREFIX,
         leaseTtlS,
         advertiseAddr,

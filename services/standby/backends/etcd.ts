@@ -15,7 +15,8 @@
 // Every replica watches the prefix: followers answer reads from the map they
 // watch and forward writes to the leader's address. A new leader reads the
 // map from etcd and gives every manager a full grace period.
-import { Etcd3, Lease, Watcher, IKeyValue } from 'etcd3';
+import * as fs from 'fs';
+import { Etcd3, IOptions, Lease, Watcher, IKeyValue } from 'etcd3';
 import { ExponentialBackoff, noop } from 'cockatiel';
 import { ClientError, Status, Channel } from 'nice-grpc';
 import { MgrMap, StandbyServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/standby';
@@ -28,8 +29,61 @@ import { MapFeed } from '../domain/feed';
 import { AuthorityRunner, RunnerStopped } from '../domain/runner';
 import { BackendStatus, BackendUnavailable, StandbyBackend, StandbyClient } from './backend';
 
+/** How a replica reaches etcd securely: TLS (https endpoints) and etcd's own user authentication. */
+export interface EtcdAccess {
+  /** PEM CA that signed etcd's server certificate (MGR_ETCD_CA; default: the system's CAs). */
+  ca?: string;
+  /** PEM client certificate and key, for an etcd started with --client-cert-auth (MGR_ETCD_CERT, MGR_ETCD_KEY). */
+  cert?: string;
+  key?: string;
+  /** etcd user (MGR_ETCD_USER), with its password read from passwordFile (MGR_ETCD_PASSWORD_FILE). */
+  user?: string;
+  passwordFile?: string;
+}
+
+/**
+ * etcd3's `credentials` and `auth` options for `access`, files read now so a
+ * wrong path stops the start with its name. TLS settings need https
+ * endpoints (and https endpoints get TLS even without them: the system's CAs).
+ */
+export function etcdConnectOptions(endpoints: string[], access: EtcdAccess = {}): Pick<IOptions, 'credentials' | 'auth'> {
+  const https = endpoints.filter((e) => e.startsWith('https://'));
+  if (https.length && https.length !== endpoints.length)
+    throw new Error(`etcd endpoints mix https and plain http: ${endpoints.join(',')} (MGR_ETCD_ENDPOINTS)`);
+  const wantsTls = !!(access.ca || access.cert || access.key);
+  if (wantsTls && !https.length) throw new Error('MGR_ETCD_CA/CERT/KEY are set but the etcd endpoints are not https:// (MGR_ETCD_ENDPOINTS)');
+  if (!!access.cert !== !!access.key) throw new Error('etcd client TLS needs both MGR_ETCD_CERT and MGR_ETCD_KEY');
+  const read = (file: string, what: string) => {
+    try {
+      return fs.readFileSync(file);
+    } catch (e) {
+      throw new Error(`cannot read ${what} ${file}: ${(e as Error).message}`, { cause: e });
+    }
+  };
+  const out: Pick<IOptions, 'credentials' | 'auth'> = {};
+  if (wantsTls) {
+    out.credentials = {
+      rootCertificate: access.ca ? read(access.ca, 'the etcd CA (MGR_ETCD_CA)') : (null as unknown as Buffer),
+      ...(access.cert && access.key
+        ? { certChain: read(access.cert, 'the etcd client certificate (MGR_ETCD_CERT)'), privateKey: read(access.key, 'the etcd client key (MGR_ETCD_KEY)') }
+        : {}),
+    };
+  }
+  if (access.user || access.passwordFile) {
+    if (!access.user || !access.passwordFile) throw new Error('etcd authentication needs both MGR_ETCD_USER and MGR_ETCD_PASSWORD_FILE');
+    const password = read(access.passwordFile, 'the etcd password file (MGR_ETCD_PASSWORD_FILE)')
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
+    if (!password) throw new Error(`the etcd password file ${access.passwordFile} is empty (MGR_ETCD_PASSWORD_FILE)`);
+    out.auth = { username: access.user, password, callOptions: {} };
+  }
+  return out;
+}
+
 export interface EtcdOptions {
   endpoints: string[];
+  /** TLS and user authentication towards etcd. */
+  access?: EtcdAccess;
   /** Key prefix, e.g. "/mgrpc/standby/". */
   prefix: string;
   /** The leader's lease TTL in seconds: a dead leader is replaced within about this. */
@@ -84,6 +138,7 @@ export class EtcdBackend implements StandbyBackend {
     this.ready = new Promise((r) => (this.resolveReady = r));
     this.client = new Etcd3({
       hosts: opts.endpoints,
+      ...etcdConnectOptions(opts.endpoints, opts.access),
       dialTimeout: opts.callTimeoutMs,
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + opts.callTimeoutMs }),
       // No hidden retries (a retried transaction is ambiguous) and no circuit
