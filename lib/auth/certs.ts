@@ -4,6 +4,7 @@
 //   DIR/ca.crt, DIR/ca.key        the CA (ca.key stays with the operator:
 //                                 never mount it in a service)
 //   DIR/<name>.crt, DIR/<name>.key  a service's certificate and key
+//   DIR/<user>.password           a random password (etcd's users), if asked
 // Every file is 0600. An existing CA is reused and an existing certificate
 // kept, so the command is safe to run on every start (the compose init
 // service); `renew` re-issues the named certificates with new keys (rotation).
@@ -21,6 +22,8 @@ export interface CertOptions {
   renew?: boolean;
   /** Validity of a service certificate (days); default 365. */
   days?: number;
+  /** Also make DIR/<name>.password (24 random bytes, base64url) for each name where missing: etcd's users. */
+  passwords?: string[];
 }
 
 const CA_DAYS = 3650;
@@ -82,7 +85,7 @@ function loadOrMakeCa(dir: string): { cert: forge.pki.Certificate; key: forge.pk
  * missing (all of them with `renew`). Returns what it wrote.
  */
 export function provisionCerts(dir: string, names: string[], opts: CertOptions = {}): { created: string[]; kept: string[] } {
-  for (const n of names) {
+  for (const n of [...names, ...(opts.passwords ?? [])]) {
     if (!NAME_RE.test(n) || n === 'ca') throw new Error(`certificate name '${n}': expected a DNS label (a-z, 0-9, '-'), not 'ca'`);
   }
   if (opts.namespace !== undefined && !NAME_RE.test(opts.namespace)) throw new Error(`namespace '${opts.namespace}': expected a DNS label`);
@@ -110,6 +113,14 @@ export function provisionCerts(dir: string, names: string[], opts: CertOptions =
     writeSecret(path.join(dir, `${name}.key`), forge.pki.privateKeyToPem(keys.privateKey));
     writeSecret(certFile, forge.pki.certificateToPem(cert));
     created.push(name);
+  }
+  for (const user of opts.passwords ?? []) {
+    const file = path.join(dir, `${user}.password`);
+    if (fs.existsSync(file)) kept.push(`${user}.password`);
+    else {
+      writeSecret(file, crypto.randomBytes(24).toString('base64url') + '\n');
+      created.push(`${user}.password`);
+    }
   }
   return { created, kept };
 }

@@ -28,16 +28,17 @@ describe('mgrctl certs', () => {
 
   beforeAll(async () => {
     dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-certs-')), 'tls');
-    const r = await runCaptured(['certs', dir, '--namespace', 'mgrpc', 'cluster-state', 'standby'], {});
-    expect(r).toMatchObject({ code: 0, stdout: `${dir}: made ca, cluster-state, standby\n` });
+    const r = await runCaptured(['certs', dir, '--namespace', 'mgrpc', '--password', 'mgrpc-standby', 'cluster-state', 'standby'], {});
+    expect(r).toMatchObject({ code: 0, stdout: `${dir}: made ca, cluster-state, standby, mgrpc-standby.password\n` });
   });
   afterAll(() => fs.rmSync(path.dirname(dir), { recursive: true, force: true }));
 
   it('makes a CA and a certificate per name, every file 0600, signed by the CA', () => {
     expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
-    for (const f of ['ca.crt', 'ca.key', 'cluster-state.crt', 'cluster-state.key', 'standby.crt', 'standby.key']) {
+    for (const f of ['ca.crt', 'ca.key', 'cluster-state.crt', 'cluster-state.key', 'standby.crt', 'standby.key', 'mgrpc-standby.password']) {
       expect([f, fs.statSync(file(f)).mode & 0o777]).toEqual([f, 0o600]);
     }
+    expect(fs.readFileSync(file('mgrpc-standby.password'), 'utf8')).toMatch(/^[A-Za-z0-9_-]{32}\n$/);
     const ca = x509('ca');
     expect(ca.ca).toBe(true);
     expect(ca.verify(ca.publicKey)).toBe(true);
@@ -62,7 +63,12 @@ describe('mgrctl certs', () => {
 
   it('keeps what exists, adds what is missing, and re-issues on --renew (rotation: same CA, new key)', async () => {
     const before = { ca: x509('ca').serialNumber, cs: x509('cluster-state').serialNumber, key: fs.readFileSync(file('cluster-state.key'), 'utf8') };
-    expect(await runCaptured(['certs', dir, 'cluster-state', 'etcd'], {})).toMatchObject({ code: 0, stdout: `${dir}: made etcd; kept ca, cluster-state\n` });
+    const password = fs.readFileSync(file('mgrpc-standby.password'), 'utf8');
+    expect(await runCaptured(['certs', dir, '--password', 'mgrpc-standby', 'cluster-state', 'etcd'], {})).toMatchObject({
+      code: 0,
+      stdout: `${dir}: made etcd; kept ca, cluster-state, mgrpc-standby.password\n`,
+    });
+    expect(fs.readFileSync(file('mgrpc-standby.password'), 'utf8')).toBe(password);
     expect(x509('cluster-state').serialNumber).toBe(before.cs);
     expect(await runCaptured(['certs', dir, '--renew', 'cluster-state'], {})).toMatchObject({ code: 0, stdout: `${dir}: made cluster-state; kept ca\n` });
     expect(x509('ca').serialNumber).toBe(before.ca);
