@@ -22,6 +22,8 @@ export interface CertOptions {
   renew?: boolean;
   /** Validity of a service certificate (days); default 365. */
   days?: number;
+  /** Where the CA's key lives (default: DIR); ca.crt is written to both. Keeps ca.key out of the folder services mount. */
+  caDir?: string;
   /** Also make DIR/<name>.password (24 random bytes, base64url) for each name where missing: etcd's users. */
   passwords?: string[];
 }
@@ -80,6 +82,16 @@ function loadOrMakeCa(dir: string): { cert: forge.pki.Certificate; key: forge.pk
   return { cert, key: keys.privateKey, created: true };
 }
 
+/** Whether `file` holds a certificate `ca` signed (a certificate of an earlier CA is re-issued). */
+function issuedBy(file: string, ca: forge.pki.Certificate): boolean {
+  if (!fs.existsSync(file)) return false;
+  try {
+    return ca.verify(forge.pki.certificateFromPem(fs.readFileSync(file, 'utf8')));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Makes DIR (0700) with a CA and a certificate per name where they are
  * missing (all of them with `renew`). Returns what it wrote.
@@ -90,12 +102,15 @@ export function provisionCerts(dir: string, names: string[], opts: CertOptions =
   }
   if (opts.namespace !== undefined && !NAME_RE.test(opts.namespace)) throw new Error(`namespace '${opts.namespace}': expected a DNS label`);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const ca = loadOrMakeCa(dir);
+  const caDir = opts.caDir ?? dir;
+  fs.mkdirSync(caDir, { recursive: true, mode: 0o700 });
+  const ca = loadOrMakeCa(caDir);
+  if (caDir !== dir) writeSecret(path.join(dir, 'ca.crt'), forge.pki.certificateToPem(ca.cert));
   const created = ca.created ? ['ca'] : [];
   const kept: string[] = ca.created ? [] : ['ca'];
   for (const name of names) {
     const certFile = path.join(dir, `${name}.crt`);
-    if (!opts.renew && !ca.created && fs.existsSync(certFile) && fs.existsSync(path.join(dir, `${name}.key`))) {
+    if (!opts.renew && !ca.created && issuedBy(certFile, ca.cert) && fs.existsSync(path.join(dir, `${name}.key`))) {
       kept.push(name);
       continue;
     }

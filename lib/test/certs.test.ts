@@ -77,6 +77,24 @@ describe('mgrctl certs', () => {
     expect(x509('cluster-state').verify(x509('ca').publicKey)).toBe(true);
   });
 
+  it('--ca-dir keeps the CA key out of the folder the services mount; a CA change re-issues every certificate', async () => {
+    const other = path.join(path.dirname(dir), 'split');
+    const caDir = path.join(path.dirname(dir), 'ca');
+    expect(await runCaptured(['certs', other, '--ca-dir', caDir, 'standby'], {})).toMatchObject({ code: 0, stdout: `${other}: made ca, standby\n` });
+    expect(fs.readdirSync(other).sort()).toEqual(['ca.crt', 'standby.crt', 'standby.key']);
+    expect(fs.readdirSync(caDir).sort()).toEqual(['ca.crt', 'ca.key']);
+    const standby = new crypto.X509Certificate(fs.readFileSync(path.join(other, 'standby.crt')));
+    expect(standby.verify(new crypto.X509Certificate(fs.readFileSync(path.join(other, 'ca.crt'))).publicKey)).toBe(true);
+    // A new CA (the old one withdrawn): certificates it did not sign are made again.
+    fs.rmSync(caDir, { recursive: true });
+    expect(await runCaptured(['certs', other, '--ca-dir', caDir, 'standby'], {})).toMatchObject({ code: 0, stdout: `${other}: made ca, standby\n` });
+    expect(
+      new crypto.X509Certificate(fs.readFileSync(path.join(other, 'standby.crt'))).verify(
+        new crypto.X509Certificate(fs.readFileSync(path.join(caDir, 'ca.crt'))).publicKey,
+      ),
+    ).toBe(true);
+  });
+
   it('refuses bad names and missing arguments with usage', async () => {
     for (const argv of [
       ['certs'],
