@@ -27,7 +27,8 @@ COPY --from=build --chown=root:root /app/package.json /app/package-lock.json ./
 COPY --from=build --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
 COPY --from=build --chown=root:root /app/bin ./bin
-RUN mkdir -p /var/lib/mgrpc && chown node:node /var/lib/mgrpc
+# The volumes' mount points, owned by node: a new named volume takes their owner and mode.
+RUN mkdir -p /var/lib/mgrpc/keys /var/lib/mgrpc/tls /var/lib/mgrpc/ca && chown -R node:node /var/lib/mgrpc && chmod 0700 /var/lib/mgrpc/tls /var/lib/mgrpc/ca
 USER node
 VOLUME ["/var/lib/mgrpc"]
 ENTRYPOINT ["node"]

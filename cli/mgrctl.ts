@@ -162,13 +162,18 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
     let renew = false;
     const rest = words.slice(2);
     for (let i = 0; i < rest.length; i++) {
-      if (rest[i] === '--renew') renew = true;
-      else if (rest[i] === '--namespace' && i + 1 < rest.length) namespace = rest[++i];
-      else if (rest[i] === '--password' && i + 1 < rest.length) passwords.push(rest[++i]);
-      else if (rest[i] === '--ca-dir' && i + 1 < rest.length) caDir = rest[++i];
-      else if (rest[i].startsWith('--namespace=')) namespace = rest[i].slice('--namespace='.length);
-      else if (rest[i].startsWith('-')) {
-        writeErr(`mgrctl certs: unknown option '${rest[i]}'\n${usage}`);
+      // --flag VALUE or --flag=VALUE
+      const [flag, inline] =
+        rest[i].startsWith('--') && rest[i].includes('=')
+          ? [rest[i].slice(0, rest[i].indexOf('=')), rest[i].slice(rest[i].indexOf('=') + 1)]
+          : [rest[i], undefined];
+      const value = () => inline ?? rest[++i];
+      if (flag === '--renew') renew = true;
+      else if (flag === '--namespace' && (inline !== undefined || i + 1 < rest.length)) namespace = value();
+      else if (flag === '--password' && (inline !== undefined || i + 1 < rest.length)) passwords.push(value());
+      else if (flag === '--ca-dir' && (inline !== undefined || i + 1 < rest.length)) caDir = value();
+      else if (flag.startsWith('-')) {
+        writeErr(`mgrctl certs: unknown option or missing value '${rest[i]}'\n${usage}`);
         return 22;
       } else names.push(rest[i]);
     }

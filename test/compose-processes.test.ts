@@ -52,10 +52,10 @@ class LoopbackMap {
       const target = m[1] === '0.0.0.0' ? svc : m[1];
       out = out.replace(m[0], `127.0.0.1:${await this.port(target, Number(m[2]))}`);
     }
-    // Volumes: a named volume's mount path becomes a shared temporary folder.
+    // Volumes: a named volume's mount path becomes a shared temporary folder, a bind mount (./file) the repository's file.
     for (const v of this.services[svc].volumes ?? []) {
       const [name, mount] = v.split(':');
-      out = out.split(mount).join(path.join(this.tmp, 'volumes', name));
+      out = out.split(mount).join(name.startsWith('./') ? path.join(ROOT, name) : path.join(this.tmp, 'volumes', name));
     }
     return out.split('/var/lib/mgrpc').join(path.join(this.tmp, svc));
   }
@@ -119,23 +119,35 @@ describeIfEtcd('docker-compose.yml as processes on loopback', () => {
     fs.mkdirSync(path.join(tmp, 'volumes'), { recursive: true });
     for (const name of order(services)) {
       const svc = services[name];
-      for (const v of svc.volumes ?? []) fs.mkdirSync(path.join(tmp, 'volumes', v.split(':')[0]), { recursive: true });
+      for (const v of svc.volumes ?? []) if (!v.startsWith('./')) fs.mkdirSync(path.join(tmp, 'volumes', v.split(':')[0]), { recursive: true });
       fs.mkdirSync(path.join(tmp, name), { recursive: true });
       const env: NodeJS.ProcessEnv = { ...process.env, MGR_HOST: '127.0.0.1', MGR_DATA_DIR: path.join(tmp, name), MGR_LOG_LEVEL: 'warn' };
       for (const [k, v] of Object.entries(svc.environment ?? {})) env[k] = await map.rewrite(name, String(v));
       // The ports a container listens on become free local ports.
       for (const k of ['MGR_PORT', 'MGR_METRICS_PORT', 'SIM_MON_PORT'])
         if (env[k] && svc.environment?.[k]) env[k] = String(await map.port(name, Number(svc.environment[k])));
-      // Our image's entrypoint is `node`, its commands the build's JavaScript (dist/); etcd is Debian's binary.
+      // Our image's entrypoint is `node`, its commands the build's JavaScript (dist/); etcd is Debian's binary;
+      // a shell script in the etcd image runs with Debian's etcdctl.
       const command = await Promise.all((svc.command ?? []).map((c) => map.rewrite(name, c)));
-      const argv = svc.image?.startsWith('mgrpc') ? [process.execPath, ...command] : [ETCD!, ...command.slice(1)];
+      const argv = svc.image?.startsWith('mgrpc') ? [process.execPath, ...command] : command[0] === 'etcd' ? [ETCD!, ...command.slice(1)] : command;
       const log = path.join(tmp, `${name}.log`);
       const fd = fs.openSync(log, 'a');
       const proc = spawn(argv[0], argv.slice(1), { cwd: ROOT, env, stdio: ['ignore', fd, fd] });
       procs.push({ name, proc, log });
       envOf.set(name, env);
+      // A one-shot service (certs, etcd-auth) others wait for to complete.
+      if (Object.values(services).some((s) => s.depends_on?.[name]?.condition === 'service_completed_successfully')) {
+        const code = await new Promise<number | null>((resolve) => {
+          const t = setTimeout(() => resolve(null), 60000);
+          proc.once('exit', (c) => {
+            clearTimeout(t);
+            resolve(c);
+          });
+        });
+        if (code !== 0) throw new Error(`${name} did not complete (exit ${code}); log:\n${fs.readFileSync(log, 'utf8').slice(-3000)}`);
+      }
       if (svc.healthcheck) {
-        let test = svc.healthcheck.test.slice(1);
+        let test = await Promise.all(svc.healthcheck.test.slice(1).map((t) => map.rewrite(name, t)));
         if (test[0] === 'etcdctl') test = [path.join(path.dirname(ETCD!), 'etcdctl'), ...test.slice(1)];
         if (test[0] === 'node') test = [process.execPath, ...test.slice(1)];
         // In a healthcheck, 127.0.0.1:PORT is the container's own port.
@@ -149,8 +161,45 @@ describeIfEtcd('docker-compose.yml as processes on loopback', () => {
         if (!ok) throw new Error(`${name} did not pass its healthcheck (${test.join(' ')}); log:\n${fs.readFileSync(log, 'utf8').slice(-3000)}`);
       }
     }
-    expect(procs.map((p) => p.name)).toEqual(expect.arrayContaining(['etcd', 'cluster-state', 'standby', 'daemon-server-x', 'daemon-server-y', 'sim']));
+    expect(procs.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['certs', 'etcd', 'etcd-auth', 'cluster-state', 'standby', 'daemon-server-x', 'daemon-server-y', 'sim']),
+    );
+    expect(fs.readFileSync(path.join(tmp, 'etcd-auth.log'), 'utf8')).toContain('etcd-auth: authentication on');
   }, 240000);
+
+  it('every service serves mutual TLS: a client without a certificate is refused, etcd is https with its own authentication', async () => {
+    const cs = envOf.get('cluster-state')!;
+    const address = `127.0.0.1:${cs.MGR_PORT}`;
+    const health = (env: NodeJS.ProcessEnv) =>
+      spawnSync(process.execPath, ['dist/cli/healthcheck.js', address], { cwd: ROOT, env, encoding: 'utf8', timeout: 15000 });
+    const tlsEnv = { MGR_TLS_CA: cs.MGR_TLS_CA, MGR_TLS_CERT: cs.MGR_TLS_CERT, MGR_TLS_KEY: cs.MGR_TLS_KEY };
+    expect(health({ ...process.env, ...tlsEnv }).stdout).toContain('SERVING');
+    const plain = health({ ...process.env, MGR_TLS_CA: '', MGR_TLS_CERT: '', MGR_TLS_KEY: '' });
+    expect([plain.status, plain.stdout]).toEqual([1, expect.stringContaining('unreachable')]);
+    const noCert = health({ ...process.env, MGR_TLS_CA: cs.MGR_TLS_CA, MGR_TLS_CERT: '', MGR_TLS_KEY: '' });
+    expect([noCert.status, noCert.stdout]).toEqual([1, expect.stringContaining('unreachable')]);
+    // etcd: only root may list its users now.
+    const sb = envOf.get('standby')!;
+    expect(sb.MGR_ETCD_ENDPOINTS).toMatch(/^https:\/\//);
+    const etcdctl = path.join(path.dirname(ETCD!), 'etcdctl');
+    const tlsArgs = [
+      `--endpoints=${sb.MGR_ETCD_ENDPOINTS}`,
+      `--cacert=${sb.MGR_ETCD_CA}`,
+      `--cert=${sb.MGR_ETCD_CERT}`,
+      `--key=${sb.MGR_ETCD_KEY}`,
+      '--command-timeout=5s',
+    ];
+    const asNobody = spawnSync(etcdctl, [...tlsArgs, 'user', 'list'], { encoding: 'utf8', timeout: 15000, env: { ...process.env, ETCDCTL_API: '3' } });
+    expect(asNobody.status).not.toBe(0);
+    expect(asNobody.stderr).toMatch(/user name not found|permission denied/);
+    const password = fs.readFileSync(sb.MGR_ETCD_PASSWORD_FILE!, 'utf8').trim();
+    const asStandby = spawnSync(etcdctl, [...tlsArgs, `--user=mgrpc-standby:${password}`, 'get', '--prefix', '/mgrpc/standby/', '--keys-only'], {
+      encoding: 'utf8',
+      timeout: 15000,
+      env: { ...process.env, ETCDCTL_API: '3' },
+    });
+    expect(asStandby.stdout).toContain('/mgrpc/standby/mgrmap');
+  }, 60000);
 
   it('answers mgrctl through the wiring: one active, one standby, the simulated cluster', async () => {
     const ds = envOf.get('daemon-server-x')!;
@@ -159,6 +208,10 @@ describeIfEtcd('docker-compose.yml as processes on loopback', () => {
       MGR_STANDBY_ADDR: ds.MGR_STANDBY_ADDR,
       MGR_CLUSTER_STATE_ADDR: ds.MGR_CLUSTER_STATE_ADDR,
       MGR_KEYRING: ds.MGR_KEYRING,
+      // mgrctl inside a container: the container's own certificate.
+      MGR_TLS_CA: ds.MGR_TLS_CA,
+      MGR_TLS_CERT: ds.MGR_TLS_CERT,
+      MGR_TLS_KEY: ds.MGR_TLS_KEY,
     };
     // bin/mgrctl runs the build (dist/cli/mgrctl.js), as in the image.
     const mgrctl = (...args: string[]) => spawnSync(path.join(ROOT, 'bin/mgrctl'), args, { cwd: ROOT, env, encoding: 'utf8', timeout: 30000 });

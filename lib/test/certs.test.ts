@@ -80,7 +80,7 @@ describe('mgrctl certs', () => {
   it('--ca-dir keeps the CA key out of the folder the services mount; a CA change re-issues every certificate', async () => {
     const other = path.join(path.dirname(dir), 'split');
     const caDir = path.join(path.dirname(dir), 'ca');
-    expect(await runCaptured(['certs', other, '--ca-dir', caDir, 'standby'], {})).toMatchObject({ code: 0, stdout: `${other}: made ca, standby\n` });
+    expect(await runCaptured(['certs', other, `--ca-dir=${caDir}`, 'standby'], {})).toMatchObject({ code: 0, stdout: `${other}: made ca, standby\n` });
     expect(fs.readdirSync(other).sort()).toEqual(['ca.crt', 'standby.crt', 'standby.key']);
     expect(fs.readdirSync(caDir).sort()).toEqual(['ca.crt', 'ca.key']);
     const standby = new crypto.X509Certificate(fs.readFileSync(path.join(other, 'standby.crt')));
@@ -106,7 +106,7 @@ describe('mgrctl certs', () => {
     ]) {
       const r = await runCaptured(argv, {});
       expect([argv.join(' '), r.code]).toEqual([argv.join(' '), 22]);
-      expect(r.stderr).toMatch(/usage: mgrctl certs|expected a DNS label|unknown option/);
+      expect(r.stderr).toMatch(/usage: mgrctl certs|expected a DNS label|unknown option or missing value/);
     }
   });
 
