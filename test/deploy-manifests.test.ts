@@ -127,7 +127,7 @@ describe('Kubernetes manifests', () => {
   it('routes the mgr Service by a readiness probe that follows the MgrMap', () => {
     const mgr = manifests.find(({ obj }) => obj.kind === 'StatefulSet' && obj.metadata?.name === 'mgr')!.obj as any;
     const ds = mgr.spec.template.spec.containers.find((c: any) => c.name === 'daemon-server');
-    expect(ds.readinessProbe.grpc).toEqual({ port: 7300, service: 'ceph.mgr.v1.DaemonServerService' });
+    expect(ds.readinessProbe.exec.command).toEqual(['node', '/app/dist/cli/healthcheck.js', '127.0.0.1:7300', 'ceph.mgr.v1.DaemonServerService']);
     for (const c of mgr.spec.template.spec.containers) {
       expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
       expect(c.resources.limits.memory).toBeDefined();
@@ -173,6 +173,50 @@ describe('Kubernetes manifests', () => {
     }
     const audience = (name: string) => containers.find(({ c }) => c.name === name)!.c.env.find((e: any) => e.name === 'MGR_AUTH_AUDIENCE')?.value;
     expect([audience('cluster-state'), audience('standby'), audience('daemon-server')]).toEqual(['cluster-state:7100', 'standby:7200', 'mgr:7300']);
+  });
+});
+
+describe('Kubernetes manifests: TLS', () => {
+  const manifests = loadManifests();
+  const workloads = manifests.filter(({ obj }) => ['Deployment', 'StatefulSet'].includes(obj.kind)).map(({ obj }) => obj as any);
+  const containers = workloads.flatMap((w) => w.spec.template.spec.containers.map((c: any) => ({ pod: w.spec.template.spec, c })));
+  const config = (manifests.find(({ obj }) => obj.kind === 'ConfigMap' && obj.metadata?.name === 'mgrpc-config')!.obj as any).data;
+
+  it('every container serves mutual TLS with its own certificate from the Secret mgrpc-tls', () => {
+    expect(config).toMatchObject({ MGR_TLS_CA: '/etc/mgrpc/tls/ca.crt', MGR_TLS_CLIENT_AUTH: 'true' });
+    const certs = new Set<string>();
+    for (const { pod, c } of containers) {
+      expect(c.envFrom).toContainEqual({ configMapRef: { name: 'mgrpc-config' } });
+      const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
+      const name = /^\/etc\/mgrpc\/tls\/([a-z-]+)\.crt$/.exec(env.MGR_TLS_CERT ?? '')?.[1];
+      expect({ container: c.name, cert: !!name, key: env.MGR_TLS_KEY }).toEqual({ container: c.name, cert: true, key: `/etc/mgrpc/tls/${name}.key` });
+      certs.add(name!);
+      const vol = pod.volumes.find((v: any) => v.secret?.secretName === 'mgrpc-tls');
+      expect(c.volumeMounts.find((m: any) => m.name === vol?.name)).toMatchObject({ mountPath: '/etc/mgrpc/tls', readOnly: true });
+    }
+    // The names mgr.yaml's command makes the Secret with.
+    const made = /mgrctl certs \S+ --ca-dir \S+ --namespace mgrpc ([a-z -]+)\n/
+      .exec(fs.readFileSync(path.join(K8S, 'mgr.yaml'), 'utf8'))?.[1]
+      .trim()
+      .split(' ');
+    expect(made?.sort()).toEqual([...certs].sort());
+  });
+
+  it("probes reach health without a client certificate's help from the kubelet: exec probes with the container's own", () => {
+    for (const { c } of containers) {
+      for (const probe of [c.readinessProbe, c.livenessProbe].filter(Boolean)) {
+        // The kubelet's native gRPC probe cannot present a client certificate: it would fail on every mutual-TLS port.
+        expect({ container: c.name, grpc: probe.grpc }).toEqual({ container: c.name, grpc: undefined });
+        if (probe.exec) expect(probe.exec.command.slice(0, 2)).toEqual(['node', '/app/dist/cli/healthcheck.js']);
+      }
+    }
+  });
+
+  it('no container reaches etcd over plain http (the manifests run the ceph backend; etcd, if used, is https)', () => {
+    for (const { c } of containers) {
+      const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
+      if (env.MGR_ETCD_ENDPOINTS) expect(env.MGR_ETCD_ENDPOINTS).toMatch(/^https:\/\//);
+    }
   });
 });
 
@@ -226,7 +270,7 @@ describe('docker-compose.yml', () => {
   it('every service reads the shared keyring from the keys volume; none turns authentication off', () => {
     const services = (yaml.load(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, any> }).services;
     for (const [name, svc] of Object.entries(services)) {
-      if (name === 'etcd') continue;
+      if (['etcd', 'etcd-auth', 'certs'].includes(name)) continue;
       expect({ name, keyring: svc.environment.MGR_KEYRING, auth: svc.environment.MGR_AUTH }).toEqual({
         name,
         keyring: '/var/lib/mgrpc/keys/keyring',
@@ -234,6 +278,42 @@ describe('docker-compose.yml', () => {
       });
     }
     expect(services['cluster-state'].volumes).toContain('mgrpc-keys:/var/lib/mgrpc/keys');
+  });
+
+  it('every service serves mutual TLS with its own certificate, made by the certs service; etcd is https with client certificates and its own authentication', () => {
+    const services = (yaml.load(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, any> }).services;
+    const made: string[] = services.certs.command.slice(3).filter((a: string) => !a.startsWith('--'));
+    expect(services.certs.command.slice(0, 3)).toEqual(['dist/cli/mgrctl.js', 'certs', '/var/lib/mgrpc/tls']);
+    // The CA key lives in a volume only the certs service mounts.
+    expect(services.certs.command).toContain('--ca-dir=/var/lib/mgrpc/ca');
+    const caUsers = Object.entries(services).filter(([, svc]) => (svc.volumes ?? []).some((v: string) => v.startsWith('mgrpc-ca:')));
+    expect(caUsers.map(([n]) => n)).toEqual(['certs']);
+    for (const [name, svc] of Object.entries(services)) {
+      if (['etcd', 'etcd-auth', 'certs'].includes(name)) continue;
+      expect({ name, env: svc.environment }).toEqual({
+        name,
+        env: expect.objectContaining({
+          MGR_TLS_CA: '/var/lib/mgrpc/tls/ca.crt',
+          MGR_TLS_CERT: `/var/lib/mgrpc/tls/${name}.crt`,
+          MGR_TLS_KEY: `/var/lib/mgrpc/tls/${name}.key`,
+          MGR_TLS_CLIENT_AUTH: 'true',
+        }),
+      });
+      expect(made).toContain(name);
+    }
+    const etcd: string[] = services.etcd.command;
+    expect(etcd).toEqual(
+      expect.arrayContaining(['--listen-client-urls=https://0.0.0.0:2379', '--advertise-client-urls=https://etcd:2379', '--client-cert-auth']),
+    );
+    expect(etcd.filter((a) => a.startsWith('--listen-client-urls') || a.startsWith('--advertise-client-urls')).join()).not.toMatch(/http:/);
+    expect(services.standby.environment).toMatchObject({
+      MGR_ETCD_ENDPOINTS: 'https://etcd:2379',
+      MGR_ETCD_CA: '/var/lib/mgrpc/tls/ca.crt',
+      MGR_ETCD_USER: 'mgrpc-standby',
+      MGR_ETCD_PASSWORD_FILE: '/var/lib/mgrpc/tls/mgrpc-standby.password',
+    });
+    expect(services.certs.command).toEqual(expect.arrayContaining(['--password=mgrpc-standby', '--password=etcd-root', 'etcd']));
+    expect(services.standby.depends_on['etcd-auth']).toEqual({ condition: 'service_completed_successfully' });
   });
 
   it('publishes only what a user calls, on the host loopback only', () => {
