@@ -6,6 +6,8 @@
 // (reports spread over the period across all shards).
 //   node --import tsx bench/load.ts --cluster-state A --daemon-server B --osds N --pgs P --keyring K --shard i --shards n
 import { createLogger } from '../lib/log';
+import { keyringCredentials } from '../lib/auth/keys';
+import { FEED_ENTITY } from '../lib/auth/provision';
 import { keyFromKeyring } from '../lib/keyring';
 import { SimCluster } from '../sim/cluster';
 import { FakeDaemons } from '../sim/daemons';
@@ -50,7 +52,7 @@ async function main(): Promise<void> {
   const auth = { entity: 'client.admin', key: keyFromKeyring(arg('keyring'), 'client.admin') };
   let feed: MapFeed | undefined;
   if (shard === 0) {
-    feed = new MapFeed({ cluster, address: arg('cluster-state'), logger: log });
+    feed = new MapFeed({ cluster, address: arg('cluster-state'), credentials: keyringCredentials(arg('keyring'), FEED_ENTITY), logger: log });
     await feed.start();
   }
   const daemons = new FakeDaemons({

@@ -125,7 +125,8 @@ export async function runNotify(osds = SMOKE ? 10 : 100): Promise<BenchResult> {
       const tPut = wall();
       await allNotified();
       const tSeen = wall();
-      const { entries } = await stack.csClient.listStore({ prefix: 'mgr/bnotify' });
+      // the modules' store is readable by managers only
+      const { entries } = await stack.csClient.listStore({ prefix: 'mgr/bnotify' }, stack.asManager());
       const stamps = names.map((n) => Number(entries[`mgr/${n}/notified`]));
       return { notify: Math.max(...stamps) - t0, first: Math.min(...stamps) - t0, put: tPut - t0, seen: tSeen - t0 };
     };

@@ -70,6 +70,7 @@ export interface Stack {
   asAdmin(): { credentials: CallCredentials };
   /** Call options that make a call as the manager mgr.x (module-host takes commands from managers only). */
   asManager(): { credentials: CallCredentials };
+  /** Clients calling as client.admin (a call may bring other credentials). */
   csClient: ReturnType<typeof makeClient<typeof ClusterStateServiceDefinition>>;
   dsClient: ReturnType<typeof makeClient<typeof DaemonServerServiceDefinition>>;
   stop(): Promise<void>;
@@ -143,8 +144,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       services: () => started.slice(),
       asAdmin,
       asManager: () => ({ credentials: keyringCredentials(keyringPath, 'mgr.x') }),
-      csClient: makeClient(ClusterStateServiceDefinition, csChannel),
-      dsClient: makeClient(DaemonServerServiceDefinition, dsChannel),
+      // client.admin unless a call brings other credentials
+      csClient: makeClient(ClusterStateServiceDefinition, csChannel, asAdmin()),
+      dsClient: makeClient(DaemonServerServiceDefinition, dsChannel, asAdmin()),
       stop: stopAll,
     };
   } catch (e) {

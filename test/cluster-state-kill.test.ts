@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { localProcesses, waitServing } from '../cli/start';
+import { keyringCredentials } from '../lib/auth/keys';
 import { makeClient, openChannel } from '../lib/client';
 import { ClusterStateServiceDefinition, DaemonQueryKind } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { ProcessSet, randomPortOffset, until } from './launcher';
@@ -24,7 +25,8 @@ describe('kill -9 of cluster-state under a running system', () => {
   // Without Ceph's Python modules: this is about ingest, not modules.
   const procs = new ProcessSet(specs, { MGR_STATS_PERIOD: '1', MGR_PYTHON_MODULES: 'none' });
   const csChannel = openChannel(csAddr);
-  const cs = makeClient(ClusterStateServiceDefinition, csChannel);
+  // the keyring npm start's process list makes on first start (read at each call, so it may come later)
+  const cs = makeClient(ClusterStateServiceDefinition, csChannel, { credentials: keyringCredentials(path.join(dataDir, 'keyring'), 'client.admin') });
 
   afterAll(async () => {
     await procs.stopAll();
