@@ -7,10 +7,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { createClient } from 'nice-grpc';
 import { HealthDefinition } from 'nice-grpc-server-health';
-import { startService, RunningService, TlsOptions } from '../server';
-import { openChannel } from '../client';
-import { runCaptured } from '../../cli/mgrctl';
-import { makeTestCerts } from '../testing/certs';
+import { startService, RunningService, TlsOptions } from '../../lib/server';
+import { openChannel } from '../../lib/client';
+import { runCaptured } from '../mgrctl';
+import { makeTestCerts } from '../../lib/testing/certs';
 
 async function healthStatus(address: string, tls: TlsOptions): Promise<number> {
   const ch = openChannel(address, tls);
