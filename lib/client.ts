@@ -65,6 +65,7 @@ export function channelCredentials(tls?: TlsOptions): ChannelCredentials {
 /** A channel to one address, with generous message limits for large maps and quick reconnects. */
 export function openChannel(address: string, tls?: TlsOptions): Channel {
   return createChannel(address, channelCredentials(tls), {
+    ...(tls?.serverName ? { 'grpc.ssl_target_name_override': tls.serverName } : {}),
     'grpc.max_receive_message_length': -1,
     'grpc.max_send_message_length': -1,
     'grpc.keepalive_time_ms': 10000,

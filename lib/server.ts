@@ -23,6 +23,12 @@ export interface TlsOptions {
   key?: string;
   ca?: string;
   clientAuth?: boolean;
+  /**
+   * Client side: the name the server's certificate must carry, checked
+   * instead of the dialled host (a peer reached by an address its
+   * certificate cannot name, e.g. a pod IP from the MgrMap).
+   */
+  serverName?: string;
 }
 
 export interface ServiceOptions {

@@ -200,6 +200,13 @@ describe('Kubernetes manifests: TLS', () => {
       .trim()
       .split(' ');
     expect(made?.sort()).toEqual([...certs].sort());
+    // module-host reaches the active daemon-server by the pod IP the MgrMap names: it checks the name daemon-server's certificate carries.
+    const mh = containers.find(({ c }) => c.name === 'module-host')!.c;
+    const ds = containers.find(({ c }) => c.name === 'daemon-server')!.c;
+    const envOf = (c: any) => Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
+    expect(envOf(ds).MGR_ADVERTISE_ADDR).toBe('$(POD_IP):7300');
+    expect(envOf(mh).MGR_TLS_DAEMON_SERVER_NAME).toBe('mgr');
+    expect(envOf(ds).MGR_TLS_CERT).toBe('/etc/mgrpc/tls/mgr.crt');
   });
 
   it("probes reach health without a client certificate's help from the kubelet: exec probes with the container's own", () => {

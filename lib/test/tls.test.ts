@@ -63,6 +63,22 @@ describe('TLS and mutual TLS on the shared bootstrap', () => {
     await expect(healthStatus(mtlsSvc.address, { ca: certs.ca, cert: certs.rogueClientCert, key: certs.rogueClientKey })).rejects.toThrow(/UNAVAILABLE/);
   });
 
+  it('checks the name the certificate carries: an address it does not name is refused unless serverName names it', async () => {
+    // 127.0.0.2 is loopback too, but not among the certificate's names (as a pod IP is not among a service's).
+    const other = await startService(
+      { name: 'other-ip', host: '127.0.0.2', port: 0, metricsPort: -1, logLevel: 'warn', tls: { cert: certs.serverCert, key: certs.serverKey }, auth: null },
+      () => [],
+    );
+    try {
+      other.setServing(true);
+      await expect(healthStatus(other.address, { ca: certs.ca })).rejects.toThrow(/UNAVAILABLE/);
+      expect(await healthStatus(other.address, { ca: certs.ca, serverName: 'localhost' })).toBe(1);
+      await expect(healthStatus(other.address, { ca: certs.ca, serverName: 'elsewhere' })).rejects.toThrow(/UNAVAILABLE/);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('says plainly when TLS is misconfigured', async () => {
     await expect(
       startService({ name: 'bad', host: '127.0.0.1', port: 0, metricsPort: -1, tls: { cert: certs.serverCert }, auth: null }, () => []),

@@ -22,6 +22,13 @@ const OPTIONS = {
     default: 'hello,status,selftest',
     desc: 'enabled modules, comma-separated (the MgrMap overrides this once standby runs)',
   },
+  tlsDaemonServerName: {
+    env: 'MGR_TLS_DAEMON_SERVER_NAME',
+    flag: 'tls-daemon-server-name',
+    type: 'string',
+    default: '',
+    desc: "TLS: the name daemon-servers' certificates carry, checked instead of the address the MgrMap advertises (e.g. mgr, for pod IPs)",
+  },
   standbyAddr: {
     env: 'MGR_STANDBY_ADDR',
     flag: 'standby-addr',
@@ -156,6 +163,7 @@ async function main(): Promise<void> {
     logLevel: cfg.logLevel,
     tls: serverTlsOf(cfg),
     peerTls: peerTlsOf(cfg),
+    daemonServerTlsName: cfg.tlsDaemonServerName || undefined,
     daemonServerAddr: cfg.daemonServerAddr,
     keyringPath: cfg.auth === 'none' ? null : cfg.keyring,
     commandEntity: cfg.commandEntity,

@@ -59,6 +59,8 @@ export interface ModuleHostOptions {
   logLevel?: string;
   tls?: TlsOptions;
   peerTls?: TlsOptions;
+  /** The name daemon-servers' certificates carry, checked when one is dialled by its advertised address (MGR_TLS_DAEMON_SERVER_NAME). */
+  daemonServerTlsName?: string;
   /** Ceph's Python modules (domain/python-modules.ts); unset: none. */
   python?: PythonModulesConfig;
   /** sendCommand's daemon-server while the MgrMap names none (MGR_DAEMON_SERVER_ADDR). */
@@ -156,7 +158,8 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
         entity: opts.commandEntity,
         keyringPath: opts.keyringPath === null ? null : path.resolve(opts.keyringPath ?? './data/keyring'),
         fallbackAddr: opts.daemonServerAddr,
-        tls: opts.peerTls,
+        // The active daemon-server is dialled at the address the MgrMap advertises (a pod IP in Kubernetes).
+        tls: opts.peerTls && opts.daemonServerTlsName ? { ...opts.peerTls, serverName: opts.daemonServerTlsName } : opts.peerTls,
         timeoutMs: opts.commandTimeoutMs ?? 30000,
         log: (level, msg, fields) => log[level](msg, fields),
       });
