@@ -32,7 +32,7 @@ const USAGE = `usage: mgrctl [--addr HOST:PORT] [--name ENTITY] [--format json|j
        mgrctl get <what>          (cluster-state's get(what) JSON; MGR_CLUSTER_STATE_ADDR)
        mgrctl proof HOST:PORT /package.Service/Method   (an x-mgr-proof header for one raw call: buf curl, grpcurl)
        mgrctl keyring FILE [MANAGER...]   (a keyring with every entity the services need, e.g. for a Kubernetes Secret)
-       mgrctl certs DIR [--ca-dir DIR] [--namespace NS] [--renew] [--password USER]... NAME...   (a CA and a TLS certificate per service name, for mutual TLS)
+       mgrctl certs DIR [--ca-dir DIR] [--namespace NS] [--ip ADDR]... [--renew] [--password USER]... NAME...   (a CA and a TLS certificate per service name, for mutual TLS)
        mgrctl status | help
 environment: MGR_ADDR (default: the active manager from the MgrMap), MGR_STANDBY_ADDR (127.0.0.1:7200),
              MGR_KEYRING (./data/keyring), MGR_KEY, MGR_CLUSTER_STATE_ADDR (127.0.0.1:7100)
@@ -154,10 +154,11 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
   if (words[0] === 'certs' && o.words[0] !== 'tell') {
     // TLS for a deployment: the CA and one certificate per service name (docs/SECURITY.md "Certificates").
     const usage =
-      'usage: mgrctl certs DIR [--ca-dir DIR] [--namespace NS] [--renew] [--password USER]... NAME...   (makes DIR/ca.crt and DIR/NAME.crt per name where missing; the CA key in --ca-dir (default DIR); --renew re-issues the named ones; --password makes DIR/USER.password)\n';
+      'usage: mgrctl certs DIR [--ca-dir DIR] [--namespace NS] [--ip ADDR]... [--renew] [--password USER]... NAME...   (makes DIR/ca.crt and DIR/NAME.crt per name where missing; the CA key in --ca-dir (default DIR); --renew re-issues the named ones; --password makes DIR/USER.password)\n';
     const names: string[] = [];
     const passwords: string[] = [];
     let caDir: string | undefined;
+    const ips: string[] = [];
     let namespace: string | undefined;
     let renew = false;
     const rest = words.slice(2);
@@ -172,6 +173,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
       else if (flag === '--namespace' && (inline !== undefined || i + 1 < rest.length)) namespace = value();
       else if (flag === '--password' && (inline !== undefined || i + 1 < rest.length)) passwords.push(value());
       else if (flag === '--ca-dir' && (inline !== undefined || i + 1 < rest.length)) caDir = value();
+      else if (flag === '--ip' && (inline !== undefined || i + 1 < rest.length)) ips.push(value());
       else if (flag.startsWith('-')) {
         writeErr(`mgrctl certs: unknown option or missing value '${rest[i]}'\n${usage}`);
         return 22;
@@ -182,7 +184,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, write: (s: str
       return 22;
     }
     try {
-      const r = provisionCerts(words[1], names, { namespace, renew, passwords, caDir });
+      const r = provisionCerts(words[1], names, { namespace, renew, passwords, caDir, ips });
       write(`${words[1]}: ${r.created.length ? `made ${r.created.join(', ')}` : 'nothing to make'}${r.kept.length ? `; kept ${r.kept.join(', ')}` : ''}\n`);
       return 0;
     } catch (e) {

@@ -248,6 +248,10 @@ describe('docker-compose.yml', () => {
     const services = (yaml.load(merged) as { services: Record<string, Svc> }).services;
     expect(services['ceph-feed'].environment).toMatchObject({ MGR_CEPH_CONF: '/etc/ceph/ceph.conf', MGR_CLUSTER_STATE_ADDR: 'cluster-state:7100' });
     expect(services.sim.profiles).toEqual(['sim']);
+    // The managers are reached at MGRPC_HOST_IP: the certificates name it, and still every service.
+    const base = (yaml.load(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { command: string[] }> }).services;
+    expect((services.certs as { command?: string[] }).command).toEqual([...base.certs.command.slice(0, 4), '--ip=10.0.0.5', ...base.certs.command.slice(4)]);
+    expect(services['ceph-feed'].environment).toMatchObject({ MGR_TLS_CERT: '/var/lib/mgrpc/tls/ceph-feed.crt', MGR_TLS_CLIENT_AUTH: 'true' });
     expect(services.standby.environment).toMatchObject({ MGR_STANDBY_BACKEND: 'ceph', MGR_CEPH_CONF: '/etc/ceph/ceph.conf' });
     for (const [name, i] of [
       ['x', 0],

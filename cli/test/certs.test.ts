@@ -64,13 +64,16 @@ describe('mgrctl certs', () => {
   it('keeps what exists, adds what is missing, and re-issues on --renew (rotation: same CA, new key)', async () => {
     const before = { ca: x509('ca').serialNumber, cs: x509('cluster-state').serialNumber, key: fs.readFileSync(file('cluster-state.key'), 'utf8') };
     const password = fs.readFileSync(file('mgrpc-standby.password'), 'utf8');
-    expect(await runCaptured(['certs', dir, '--password', 'mgrpc-standby', 'cluster-state', 'etcd'], {})).toMatchObject({
+    expect(await runCaptured(['certs', dir, '--namespace', 'mgrpc', '--password', 'mgrpc-standby', 'cluster-state', 'etcd'], {})).toMatchObject({
       code: 0,
       stdout: `${dir}: made etcd; kept ca, cluster-state, mgrpc-standby.password\n`,
     });
     expect(fs.readFileSync(file('mgrpc-standby.password'), 'utf8')).toBe(password);
     expect(x509('cluster-state').serialNumber).toBe(before.cs);
-    expect(await runCaptured(['certs', dir, '--renew', 'cluster-state'], {})).toMatchObject({ code: 0, stdout: `${dir}: made cluster-state; kept ca\n` });
+    expect(await runCaptured(['certs', dir, '--namespace', 'mgrpc', '--renew', 'cluster-state'], {})).toMatchObject({
+      code: 0,
+      stdout: `${dir}: made cluster-state; kept ca\n`,
+    });
     expect(x509('ca').serialNumber).toBe(before.ca);
     expect(x509('cluster-state').serialNumber).not.toBe(before.cs);
     expect(fs.readFileSync(file('cluster-state.key'), 'utf8')).not.toBe(before.key);
@@ -93,6 +96,22 @@ describe('mgrctl certs', () => {
         new crypto.X509Certificate(fs.readFileSync(path.join(caDir, 'ca.crt'))).publicKey,
       ),
     ).toBe(true);
+  });
+
+  it('--ip adds an address to every certificate; a certificate whose names changed is made again', async () => {
+    const before = x509('standby').serialNumber;
+    expect(await runCaptured(['certs', dir, '--namespace', 'mgrpc', '--ip', '10.0.0.5', 'standby'], {})).toMatchObject({
+      code: 0,
+      stdout: `${dir}: made standby; kept ca\n`,
+    });
+    expect(x509('standby').serialNumber).not.toBe(before);
+    expect(x509('standby').checkIP('10.0.0.5')).toBe('10.0.0.5');
+    expect(x509('standby').checkHost('standby.mgrpc.svc')).toBe('standby.mgrpc.svc');
+    expect(await runCaptured(['certs', dir, '--namespace=mgrpc', '--ip=10.0.0.5', 'standby'], {})).toMatchObject({
+      code: 0,
+      stdout: `${dir}: nothing to make; kept ca, standby\n`,
+    });
+    expect((await runCaptured(['certs', dir, '--ip', 'not-an-ip', 'standby'], {})).stderr).toMatch(/--ip 'not-an-ip': expected an IPv4 or IPv6 address/);
   });
 
   it('refuses bad names and missing arguments with usage', async () => {

@@ -6,18 +6,21 @@
 //   DIR/<name>.crt, DIR/<name>.key  a service's certificate and key
 //   DIR/<user>.password           a random password (etcd's users), if asked
 // Every file is 0600. An existing CA is reused and an existing certificate
-// kept, so the command is safe to run on every start (the compose init
-// service); `renew` re-issues the named certificates with new keys (rotation).
+// kept (unless its names changed), so the command is safe to run on every
+// start (the compose init service); `renew` re-issues the named certificates with new keys (rotation).
 // node-forge makes the keys (Node's own RSA generator underneath) and the
 // X.509 encoding.
 import * as fs from 'fs';
 import * as path from 'path';
 import * as crypto from 'crypto';
+import * as net from 'net';
 import forge from 'node-forge';
 
 export interface CertOptions {
   /** Kubernetes namespace: adds <name>.<ns>, <name>.<ns>.svc and <name>.<ns>.svc.cluster.local. */
   namespace?: string;
+  /** IP addresses every certificate also names (a host address clients are given, e.g. in the MgrMap). */
+  ips?: string[];
   /** Re-issue the named certificates even when they exist (rotation). */
   renew?: boolean;
   /** Validity of a service certificate (days); default 365. */
@@ -32,9 +35,30 @@ const CA_DAYS = 3650;
 const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** Every name a service's certificate holds: its DNS names and loopback (for in-container health checks and mgrctl). */
-export function subjectAltNames(name: string, namespace?: string): Array<{ type: 2; value: string } | { type: 7; ip: string }> {
+export function subjectAltNames(name: string, namespace?: string, ips: string[] = []): Array<{ type: 2; value: string } | { type: 7; ip: string }> {
   const dns = [name, ...(namespace ? [`${name}.${namespace}`, `${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`] : []), 'localhost'];
-  return [...dns.map((value) => ({ type: 2 as const, value })), { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }];
+  return [...dns.map((value) => ({ type: 2 as const, value })), ...['127.0.0.1', '::1', ...ips].map((ip) => ({ type: 7 as const, ip }))];
+}
+
+/** A name as its bytes in the certificate: `<type>:<hex>`, so "::1" and "0:0:...:1" compare equal. */
+function nameKey(type: number, value: string): string {
+  return `${type}:${forge.util.bytesToHex(value)}`;
+}
+
+/** An IP address as the bytes forge writes into a certificate (node-forge has util.bytesFromIP; its types omit it). */
+function ipBytes(ip: string): string {
+  return (forge.util as unknown as { bytesFromIP(ip: string): string | null }).bytesFromIP(ip) ?? '';
+}
+
+/** Whether `file` holds a certificate `ca` signed for exactly these names (otherwise it is made again). */
+function current(file: string, ca: forge.pki.Certificate, names: ReturnType<typeof subjectAltNames>): boolean {
+  if (!issuedBy(file, ca)) return false;
+  const cert = forge.pki.certificateFromPem(fs.readFileSync(file, 'utf8'));
+  const have = ((cert.getExtension('subjectAltName') as { altNames?: Array<{ type: number; value: string }> } | null)?.altNames ?? []).map((n) =>
+    nameKey(n.type, n.value),
+  );
+  const want = names.map((n) => ('ip' in n ? nameKey(7, ipBytes(n.ip)) : nameKey(2, n.value)));
+  return JSON.stringify(have.sort()) === JSON.stringify(want.sort());
 }
 
 /** Writes a file readable by its owner alone, atomically (a reader never sees half a key). */
@@ -101,6 +125,7 @@ export function provisionCerts(dir: string, names: string[], opts: CertOptions =
     if (!NAME_RE.test(n) || n === 'ca') throw new Error(`certificate name '${n}': expected a DNS label (a-z, 0-9, '-'), not 'ca'`);
   }
   if (opts.namespace !== undefined && !NAME_RE.test(opts.namespace)) throw new Error(`namespace '${opts.namespace}': expected a DNS label`);
+  for (const ip of opts.ips ?? []) if (!net.isIP(ip)) throw new Error(`--ip '${ip}': expected an IPv4 or IPv6 address`);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const caDir = opts.caDir ?? dir;
   fs.mkdirSync(caDir, { recursive: true, mode: 0o700 });
@@ -110,7 +135,8 @@ export function provisionCerts(dir: string, names: string[], opts: CertOptions =
   const kept: string[] = ca.created ? [] : ['ca'];
   for (const name of names) {
     const certFile = path.join(dir, `${name}.crt`);
-    if (!opts.renew && !ca.created && issuedBy(certFile, ca.cert) && fs.existsSync(path.join(dir, `${name}.key`))) {
+    const altNames = subjectAltNames(name, opts.namespace, opts.ips);
+    if (!opts.renew && !ca.created && current(certFile, ca.cert, altNames) && fs.existsSync(path.join(dir, `${name}.key`))) {
       kept.push(name);
       continue;
     }
@@ -122,7 +148,7 @@ export function provisionCerts(dir: string, names: string[], opts: CertOptions =
       { name: 'basicConstraints', cA: false },
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
       { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
-      { name: 'subjectAltName', altNames: subjectAltNames(name, opts.namespace) },
+      { name: 'subjectAltName', altNames },
     ]);
     cert.sign(ca.key, forge.md.sha256.create());
     writeSecret(path.join(dir, `${name}.key`), forge.pki.privateKeyToPem(keys.privateKey));
