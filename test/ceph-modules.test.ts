@@ -306,7 +306,17 @@ describeCeph("Ceph's dashboard and always-on modules on npm start", () => {
         }
         return new Map([...counts].map(([pool, c]) => [pool, Math.max(...c) - Math.min(...c)]));
       };
-      await until('every PG active+clean', async () => /^\d+ pgs: \d+ active\+clean;/.test(await ok('pg', 'stat')), 60000);
+      // The test before put osd.11 back in: its PGs must be mapped back onto it before the spread is measured
+      // (a spread taken on the map of a moment ago makes the plan's effect look wrong).
+      await until(
+        'PGs on osd.11 again',
+        async () => {
+          const brief = JSON.parse(await ok('pg', 'dump', 'pgs_brief', '--format', 'json')) as { pg_stats: Array<{ up: number[] }> };
+          return brief.pg_stats.some((p) => p.up.includes(11));
+        },
+        60000,
+      );
+      await until('every PG active+clean', async () => /^\d+ pgs: \d+ active\+clean;/.test(await ok('pg', 'stat')), 90000);
       const before = await spreads();
       await ok('balancer', 'optimize', 'plan1');
       // In upmap mode the plan is the OSD map incremental (`balancer show` just says "upmap plan").
