@@ -8,15 +8,20 @@
 // StatefulSet's first pod), the standby service mirror it with the gRPC
 // address the definition advertises, and the key got from the monitors must
 // be stored 0600 where the definition keeps data: that proves the variable
-// names, paths and ports.
+// names, paths and ports. Every service runs mutual TLS as the files set it:
+// the certificates (as `mgrctl certs` makes them, with the names each file
+// uses) stand in a folder mapped to the container's TLS path, cluster-state
+// serves TLS requiring client certificates, and the health probes run with
+// the container's own certificate.
+import { provisionCerts } from '../lib/auth/certs';
 import { keyringCredentials } from '../lib/auth/keys';
 import { provisionKeyring } from '../lib/auth/provision';
-import { execFileSync, spawn, type ChildProcess } from 'child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
-import { waitServing } from '../cli/start';
+import type { TlsOptions } from '../lib/server';
 import { StandbyClient } from '../lib/standby-client';
 import { describeCeph, sharedCephCluster, type CephCluster } from '../lib/testing/ceph-cluster';
 import { freePort } from '../lib/testing/wait';
@@ -47,9 +52,12 @@ describeCeph(__filename)('the deployment files run the manager role', () => {
     release = await cluster.holdManagers('test/ceph-managers-deploy.live.test.ts');
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-managers-deploy-'));
   });
-  beforeEach(async () => {
-    cs = await startClusterState({ port: 0, metricsPort: -1, logLevel: 'error', dataDir: fs.mkdtempSync(path.join(tmp, 'cs-')) });
-  });
+  /** cluster-state as the deployment files run it: mutual TLS with the certificates in `tlsDir`. */
+  const startCs = async (tlsDir: string) => {
+    const file = (f: string) => path.join(tlsDir, f);
+    const tls = { ca: file('ca.crt'), cert: file('cluster-state.crt'), key: file('cluster-state.key'), clientAuth: true };
+    cs = await startClusterState({ port: 0, metricsPort: -1, logLevel: 'error', tls, dataDir: fs.mkdtempSync(path.join(tmp, 'cs-')) });
+  };
   afterEach(async () => {
     // daemon-server first: as the active it resigns (mgr fail <gid>) on SIGTERM
     for (const p of procs.splice(0).reverse()) {
@@ -58,28 +66,40 @@ describeCeph(__filename)('the deployment files run the manager role', () => {
       p.kill('SIGTERM');
       await exited;
     }
-    await cs.stop();
+    await cs?.stop();
   });
   afterAll(async () => {
     await release?.();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  /** Runs the image's entrypoint (node --import tsx) with `args` and `env`; /etc/ceph and /var/lib/mgrpc stand for local folders. */
-  const run = (args: string[], env: Record<string, string>, cephDir: string, dataRoot: string) => {
-    const local = (v: string) => v.split('/etc/ceph').join(cephDir).split('/var/lib/mgrpc').join(dataRoot);
-    const p = spawn(process.execPath, ['--import', 'tsx', ...args.map(local)], {
-      cwd: ROOT,
-      env: { ...process.env, ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, local(v)])), MGR_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+  /** A container's environment with each container path of `mounts` (e.g. /etc/ceph) standing for its local folder. */
+  const localEnv = (env: Record<string, string>, mounts: Record<string, string>): NodeJS.ProcessEnv => {
+    const local = (v: string) => Object.entries(mounts).reduce((s, [inside, dir]) => s.split(inside).join(dir), v);
+    return { ...process.env, ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, local(v)])), MGR_LOG_LEVEL: 'warn' };
+  };
+  /** Runs the image's entrypoint (node --import tsx) with `args` and `env`, `mounts` mapped as localEnv does. */
+  const run = (args: string[], env: Record<string, string>, mounts: Record<string, string>) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, env: localEnv(env, mounts), stdio: ['ignore', 'ignore', 'pipe'] });
     logs.set(p, '');
     p.stderr!.on('data', (d) => logs.set(p, (logs.get(p) + d).slice(-4000)));
     procs.push(p);
     return p;
   };
+  /** A container's TLS settings as a client uses them (its own certificate). */
+  const tlsOf = (env: NodeJS.ProcessEnv): TlsOptions => ({ ca: env.MGR_TLS_CA, cert: env.MGR_TLS_CERT, key: env.MGR_TLS_KEY });
+  /** Runs a health probe (`node dist/cli/healthcheck.js ...`) until it passes, with the container's environment. */
+  const probePasses = (what: string, argv: string[], env: NodeJS.ProcessEnv, p: ChildProcess) =>
+    until(
+      what,
+      () => {
+        if (p.exitCode !== null) throw new Error(`exited with ${p.exitCode}: ${logs.get(p)}`);
+        return spawnSync(process.execPath, argv, { cwd: ROOT, env, timeout: 20_000 }).status === 0;
+      },
+      60_000,
+    );
   /** The monitors name `name` active and available, and the standby service at `standby` mirrors it with `grpc` as its address. */
-  const activeEverywhere = async (name: string, grpc: string, standby: string, ds: ChildProcess, keyring: string) => {
+  const activeEverywhere = async (name: string, grpc: string, standby: string, ds: ChildProcess, keyring: string, tls: TlsOptions) => {
     await until(
       `the monitors to name mgr.${name} active`,
       async () => {
@@ -89,7 +109,7 @@ describeCeph(__filename)('the deployment files run the manager role', () => {
       },
       120_000,
     );
-    const sb = new StandbyClient(standby, undefined, keyringCredentials(keyring, 'client.ro'));
+    const sb = new StandbyClient(standby, tls, keyringCredentials(keyring, 'client.ro'));
     try {
       const m = await until('the standby service to mirror it', async () => {
         const { map } = await sb.getMgrMap().catch(() => ({ map: undefined }));
@@ -133,13 +153,31 @@ describeCeph(__filename)('the deployment files run the manager role', () => {
     // docker-compose 1.x prints volumes as 'source:target:mode', 2.x as objects
     const mounts = sbSvc.volumes.map((v: Json) => (typeof v === 'string' ? v.split(':').slice(0, 2) : [v.source, v.target]));
     expect(mounts).toContainEqual([cephDir, '/etc/ceph']);
+    // the TLS volume the certs service fills: its CA and one certificate per service name
+    for (const svc of [sbSvc, dsSvc]) {
+      const m = svc.volumes.map((v: Json) => (typeof v === 'string' ? v.split(':').slice(0, 2) : [v.source, v.target]));
+      expect(m).toContainEqual(['mgrpc-tls', '/var/lib/mgrpc/tls']);
+    }
+    const tlsEnv = (name: string) => ({
+      MGR_TLS_CA: '/var/lib/mgrpc/tls/ca.crt',
+      MGR_TLS_CERT: `/var/lib/mgrpc/tls/${name}.crt`,
+      MGR_TLS_KEY: `/var/lib/mgrpc/tls/${name}.key`,
+      MGR_TLS_CLIENT_AUTH: 'true',
+    });
+    expect(sbSvc.environment).toMatchObject(tlsEnv('standby'));
+    expect(dsSvc.environment).toMatchObject(tlsEnv('daemon-server-x'));
+    const names = ['cluster-state', 'standby', 'daemon-server-x'];
+    expect(merged.services.certs.command.slice(0, 3)).toEqual(['dist/cli/mgrctl.js', 'certs', '/var/lib/mgrpc/tls']);
+    expect(merged.services.certs.command).toEqual(expect.arrayContaining(names));
     const dataRoot = path.join(tmp, 'compose-data');
+    provisionCerts(path.join(dataRoot, 'tls'), names);
+    await startCs(path.join(dataRoot, 'tls'));
+    const composeMounts = { '/etc/ceph': cephDir, '/var/lib/mgrpc': dataRoot };
     const [sbPort, dsPort, msgr2Port] = [await freePort(), await freePort(), await freePort()];
     run(
       sbSvc.command,
       { ...sbSvc.environment, MGR_HOST: '127.0.0.1', MGR_PORT: String(sbPort), MGR_METRICS_PORT: '-1', MGR_CLUSTER_STATE_ADDR: cs.address },
-      cephDir,
-      dataRoot,
+      composeMounts,
     );
     expect(dsSvc.environment).toMatchObject({ MGR_ADVERTISE_ADDR: '127.0.0.1:7300', MGR_MSGR2_PORT: '6800', MGR_STANDBY_ADDR: 'standby:7200' });
     const grpc = `127.0.0.1:${dsPort}`;
@@ -156,14 +194,18 @@ describeCeph(__filename)('the deployment files run the manager role', () => {
         MGR_STANDBY_ADDR: `127.0.0.1:${sbPort}`,
         MGR_MODULE_HOST_ADDR: '',
       },
-      cephDir,
-      dataRoot,
+      composeMounts,
     );
-    await activeEverywhere('x', grpc, `127.0.0.1:${sbPort}`, ds, path.join(dataRoot, 'keys/keyring'));
+    const dsEnv = localEnv(dsSvc.environment, composeMounts);
+    await activeEverywhere('x', grpc, `127.0.0.1:${sbPort}`, ds, path.join(dataRoot, 'keys/keyring'), tlsOf(dsEnv));
     storedKey(path.join(dataRoot, 'keys/daemon-server-x'), 'x');
-    // its compose healthcheck, with the container's port mapped to the local one
+    // its compose healthcheck, with the container's port mapped to the local one and its certificate
     const check = (dsSvc.healthcheck.test as string[]).slice(1).map((t) => t.replace('127.0.0.1:7300', grpc));
-    expect(execFileSync(check[0], check.slice(1), { cwd: ROOT, timeout: 30_000, stdio: 'ignore' })).toBeDefined();
+    expect(check[0]).toBe('node');
+    await probePasses('the compose healthcheck to pass', check.slice(1), dsEnv, ds);
+    // it serves mutual TLS: the same probe without a certificate is refused
+    const noCert = spawnSync(process.execPath, check.slice(1), { cwd: ROOT, env: { ...dsEnv, MGR_TLS_CERT: '', MGR_TLS_KEY: '' }, timeout: 20_000 });
+    expect([noCert.status, String(noCert.stdout)]).toEqual([1, expect.stringContaining('unreachable')]);
   });
 
   it('deploy/k8s: the standby Deployment (ceph backend) and the mgr StatefulSet’s daemon-server, as mgr.mgr-0, with the Secret mgrpc-ceph', async () => {
@@ -185,6 +227,24 @@ describeCeph(__filename)('the deployment files run the manager role', () => {
       }
       return env;
     };
+    // the Secret mgrpc-tls, made as mgr.yaml says (`mgrctl certs`), mounted at /etc/mgrpc/tls in every pod
+    const tlsDir = path.join(tmp, 'k8s-tls');
+    provisionCerts(tlsDir, ['cluster-state', 'standby', 'mgr'], { namespace: 'mgrpc' });
+    await startCs(tlsDir);
+    const mounts = { '/etc/ceph': cephDir, '/var/lib/mgrpc': dataRoot, '/etc/mgrpc/tls': tlsDir };
+    for (const [c, spec, name] of [
+      [sbC, load('standby.yaml').find((o) => o.kind === 'Deployment').spec.template.spec, 'standby'],
+      [dsC, sts.spec.template.spec, 'mgr'],
+    ]) {
+      const mount = c.volumeMounts.find((m: Json) => m.mountPath === '/etc/mgrpc/tls');
+      expect(spec.volumes.find((v: Json) => v.name === mount?.name)?.secret?.secretName).toBe('mgrpc-tls');
+      expect(envOf(c)).toMatchObject({
+        MGR_TLS_CA: '/etc/mgrpc/tls/ca.crt',
+        MGR_TLS_CERT: `/etc/mgrpc/tls/${name}.crt`,
+        MGR_TLS_KEY: `/etc/mgrpc/tls/${name}.key`,
+        MGR_TLS_CLIENT_AUTH: 'true',
+      });
+    }
     const [sbPort, dsPort, msgr2Port] = [await freePort(), await freePort(), await freePort()];
     const tmpDir = path.join(dataRoot, 'tmp');
     fs.mkdirSync(tmpDir, { recursive: true });
@@ -199,8 +259,7 @@ describeCeph(__filename)('the deployment files run the manager role', () => {
         MGR_DATA_DIR: path.join(tmpDir, 'standby'),
         MGR_KEYRING: path.join(dataRoot, 'mgrpc-keyring'),
       },
-      cephDir,
-      dataRoot,
+      mounts,
     );
     const dsEnv = envOf(dsC);
     expect(dsEnv).toMatchObject({
@@ -228,14 +287,15 @@ describeCeph(__filename)('the deployment files run the manager role', () => {
         MGR_KEYRING: mgrpcKeyring,
         MGR_DATA_DIR: path.join(tmpDir, 'daemon-server'),
       },
-      cephDir,
-      dataRoot,
+      mounts,
     );
-    await activeEverywhere(pod, grpc, `127.0.0.1:${sbPort}`, ds, mgrpcKeyring);
+    const dsLocal = localEnv(dsEnv, mounts);
+    await activeEverywhere(pod, grpc, `127.0.0.1:${sbPort}`, ds, mgrpcKeyring, tlsOf(dsLocal));
     storedKey(path.join(tmpDir, 'daemon-server'), pod);
-    // the readiness probe: DaemonServerService SERVING on the active only
-    expect(dsC.readinessProbe.grpc).toEqual({ port: 7300, service: 'ceph.mgr.v1.DaemonServerService' });
-    await waitServing(grpc, 60_000, ds);
+    // the readiness probe: DaemonServerService SERVING on the active only, run in the container with its certificate
+    const probe = dsC.readinessProbe.exec.command as string[];
+    expect(probe).toEqual(['node', '/app/dist/cli/healthcheck.js', '127.0.0.1:7300', 'ceph.mgr.v1.DaemonServerService']);
+    await probePasses('the readiness probe to pass', [path.join(ROOT, probe[1].replace(/^\/app\//, '')), grpc, probe[3]], dsLocal, ds);
     await cluster.run(['auth', 'rm', `mgr.${pod}`]);
   });
 });

@@ -1,5 +1,6 @@
 // Shared test set-up: a real cluster-state server on 127.0.0.1:0 with a fresh
-// data directory, and a client for it.
+// data directory, and a client for it (with `tls`, the server serves it and
+// the client presents the same certificate).
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -22,7 +23,7 @@ export function tempDir(): string {
 export async function startTestServer(opts: Partial<ClusterStateOptions> = {}) {
   const dataDir = opts.dataDir ?? tempDir();
   const handle: ClusterStateHandle = await startClusterState({ port: 0, metricsPort: -1, logLevel: 'error', ...opts, dataDir });
-  const channel = openChannel(handle.address);
+  const channel = openChannel(handle.address, opts.tls);
   const client = makeClient(ClusterStateServiceDefinition, channel);
   return {
     handle,
