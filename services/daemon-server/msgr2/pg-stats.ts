@@ -11,69 +11,28 @@
 import type { EVersion, MPGStats, ObjectStatSum, OsdStat, PgId, PgShard, PgStat, PingTimes, StoreStatfs } from '../../../lib/ceph/messages/pg-stats';
 import { pgStateString } from '../../../lib/ceph/messages/pg-stats';
 import type { UTime } from '../../../lib/ceph/types';
+import { STATFS_KEYS, STAT_SUM_KEYS } from '../../../lib/pgstats-json';
 import * as wire from '../../../lib/wire';
 import { WireWriter } from '../../../lib/wire';
 
 // module-local copies: imported bindings are getters under the TypeScript loader
 const { WIRE_LEN, WIRE_VARINT } = wire;
 
-/** ObjectStatSum's proto fields in number order (field n is entry n-1), each with the Ceph member it carries. */
-const STAT_SUM_MEMBERS: readonly (keyof ObjectStatSum)[] = [
-  'num_bytes',
-  'num_bytes_hit_set_archive',
-  'num_bytes_recovered',
-  'num_deep_scrub_errors',
-  'num_evict',
-  'num_evict_kb',
-  'num_evict_mode_full',
-  'num_evict_mode_some',
-  'num_flush',
-  'num_flush_kb',
-  'num_flush_mode_high',
-  'num_flush_mode_low',
-  'num_keys_recovered',
-  'num_large_omap_objects',
-  'num_legacy_snapsets',
-  'num_object_clones',
-  'num_object_copies',
-  'num_objects',
-  'num_objects_degraded',
-  'num_objects_dirty',
-  'num_objects_hit_set_archive',
-  'num_objects_manifest',
-  'num_objects_misplaced',
-  'num_objects_missing',
-  'num_objects_missing_on_primary',
-  'num_objects_omap',
-  'num_objects_pinned',
-  'num_objects_recovered',
-  'num_objects_repaired',
-  'num_objects_unfound',
-  'num_omap_bytes',
-  'num_omap_keys',
-  'num_promote',
-  'num_rd', // num_read
-  'num_rd_kb', // num_read_kb
-  'num_scrub_errors',
-  'num_shallow_scrub_errors',
-  'num_whiteouts',
-  'num_wr', // num_write
-  'num_wr_kb', // num_write_kb
-];
+/**
+ * ObjectStatSum's proto fields in number order (field n is entry n-1): the
+ * dump's keys (lib/pgstats-json.ts STAT_SUM_KEYS), as the decoded message
+ * names its members (Ceph's object_stat_sum_t says num_rd where its dump says num_read).
+ */
+const MEMBER_OF_DUMP_KEY: Readonly<Record<string, keyof ObjectStatSum>> = {
+  num_read: 'num_rd',
+  num_read_kb: 'num_rd_kb',
+  num_write: 'num_wr',
+  num_write_kb: 'num_wr_kb',
+};
+const STAT_SUM_MEMBERS: readonly (keyof ObjectStatSum)[] = STAT_SUM_KEYS.map((k) => MEMBER_OF_DUMP_KEY[k] ?? (k as keyof ObjectStatSum));
 
-/** StoreStatfs's proto fields in number order. */
-const STATFS_MEMBERS: readonly (keyof StoreStatfs)[] = [
-  'allocated',
-  'available',
-  'data_compressed',
-  'data_compressed_allocated',
-  'data_compressed_original',
-  'data_stored',
-  'internal_metadata',
-  'internally_reserved',
-  'omap_allocated',
-  'total',
-];
+/** StoreStatfs's proto fields in number order (the decoded message uses the dump's names). */
+const STATFS_MEMBERS: readonly (keyof StoreStatfs)[] = STATFS_KEYS;
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const LOW32 = 0xffffffffn;
