@@ -21,6 +21,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { MS_MODE_OPTIONS, type MsModeOption } from '../ceph/modes';
 import { formatKeyring, newKey } from '../keyring';
 import { until } from './wait';
 
@@ -33,17 +34,6 @@ export const CEPH_BINARIES = {
   mgr: '/usr/bin/ceph-mgr',
   monmaptool: '/usr/bin/monmaptool',
 };
-
-/** The six connection-mode settings of msgr2 (Pacific's defaults: "crc secure" for daemons, "secure crc" for monitors). */
-export const MS_MODE_OPTIONS = [
-  'ms_cluster_mode',
-  'ms_service_mode',
-  'ms_client_mode',
-  'ms_mon_cluster_mode',
-  'ms_mon_service_mode',
-  'ms_mon_client_mode',
-] as const;
-export type MsModeOption = (typeof MS_MODE_OPTIONS)[number];
 
 export interface CephClusterOptions {
   /** Monitors (named a, b, c, ...); default 1. */
