@@ -186,29 +186,45 @@ export class ModuleHost {
 
   private sync(): Promise<void> {
     this.syncing = this.syncing.then(async () => {
-      const want = (r: ModuleRunner) => (this.isOn(r.name) ? (this.active ? 'active' : 'standby') : 'off');
-      // Modules kept loaded on the standby start first, on their own: a
-      // message each. Spawning and loading workers (modules with a standby
-      // part restart; newly enabled ones load) would otherwise compete with
-      // them for this thread on a promotion.
-      const ready = [...this.runners.values()].filter((r) => want(r) === 'active' && r.state === 'loaded');
-      await Promise.all(ready.map((r) => r.start(true, {})));
-      await Promise.all(
-        [...this.runners.values()].map(async (r) => {
-          const w = want(r);
-          const now = r.state;
-          if (w === 'off' || (w === 'active' && now === 'standby') || (w === 'standby' && (now === 'running' || now === 'cannot_run'))) {
-            if (now === 'running' || now === 'standby' || now === 'starting' || now === 'loaded') await r.stop();
-            if (now === 'cannot_run' || (w === 'off' && now === 'failed')) r.reset();
-            if (w === 'off') this.services.delete(r.name);
-          }
-          if (w !== 'off' && (r.state === 'stopped' || (w === 'active' && r.state === 'loaded'))) await r.start(w === 'active', {});
-        }),
-      );
+      const t0 = Date.now();
+      const promoting = this.active;
+      // Our TypeScript modules first, then Ceph's Python ones: on a promotion
+      // the commands most callers wait for (hello, status, selftest, ...)
+      // answer as soon as their own module runs, without sharing the
+      // machine with ten Python processes starting at once and the API
+      // calls they make when they do.
+      const all = [...this.runners.values()];
+      await this.syncGroup(all.filter((r) => r.runtime !== 'python'));
+      if (promoting && this.active) this.opts.log('info', 'TypeScript modules started; starting the Python ones', { ms: Date.now() - t0 });
+      await this.syncGroup(all.filter((r) => r.runtime === 'python'));
+      if (promoting && this.active) this.opts.log('info', 'modules started', { ms: Date.now() - t0 });
       this.loaded = true;
       this.scheduleHealth();
     });
     return this.syncing;
+  }
+
+  /** Brings `runners` to what this manager's role and the enabled set want. */
+  private async syncGroup(runners: ModuleRunner[]): Promise<void> {
+    const want = (r: ModuleRunner) => (this.isOn(r.name) ? (this.active ? 'active' : 'standby') : 'off');
+    // Modules kept loaded on the standby start first, on their own: a
+    // message each. Spawning and loading workers (modules with a standby
+    // part restart; newly enabled ones load) would otherwise compete with
+    // them for this thread on a promotion.
+    const ready = runners.filter((r) => want(r) === 'active' && r.state === 'loaded');
+    await Promise.all(ready.map((r) => r.start(true, {})));
+    await Promise.all(
+      runners.map(async (r) => {
+        const w = want(r);
+        const now = r.state;
+        if (w === 'off' || (w === 'active' && now === 'standby') || (w === 'standby' && (now === 'running' || now === 'cannot_run'))) {
+          if (now === 'running' || now === 'standby' || now === 'starting' || now === 'loaded') await r.stop();
+          if (now === 'cannot_run' || (w === 'off' && now === 'failed')) r.reset();
+          if (w === 'off') this.services.delete(r.name);
+        }
+        if (w !== 'off' && (r.state === 'stopped' || (w === 'active' && r.state === 'loaded'))) await r.start(w === 'active', {});
+      }),
+    );
   }
 
   async stopAll(): Promise<void> {
