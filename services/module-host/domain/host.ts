@@ -86,6 +86,8 @@ export class ModuleHost {
   private healthGeneration = 0;
   private healthFailures = 0;
   private syncing: Promise<void> = Promise.resolve();
+  /** Syncs asked for and not finished (sync() chains them). */
+  private pendingSyncs = 0;
   /** Aborted by stopAll: ends waits that would otherwise outlive the host. */
   private readonly stopped = new AbortController();
   /** The modules' progress events, reported while this manager is active. */
@@ -184,23 +186,36 @@ export class ModuleHost {
     return this.enabled.has(name) || this.opts.alwaysOn.includes(name);
   }
 
+  /**
+   * Whether every enabled module is where this manager's role wants it
+   * (started, loaded on a standby, or failed) with no change under way: a
+   * standby still loading modules (just started, just demoted, a module
+   * just enabled) is not ready to be promoted, and its beacon says so.
+   */
+  settled(): boolean {
+    return this.loaded && this.pendingSyncs === 0;
+  }
+
   private sync(): Promise<void> {
-    this.syncing = this.syncing.then(async () => {
-      const t0 = Date.now();
-      const promoting = this.active;
-      // Our TypeScript modules first, then Ceph's Python ones: on a promotion
-      // the commands most callers wait for (hello, status, selftest, ...)
-      // answer as soon as their own module runs, without sharing the
-      // machine with ten Python processes starting at once and the API
-      // calls they make when they do.
-      const all = [...this.runners.values()];
-      await this.syncGroup(all.filter((r) => r.runtime !== 'python'));
-      if (promoting && this.active) this.opts.log('info', 'TypeScript modules started; starting the Python ones', { ms: Date.now() - t0 });
-      await this.syncGroup(all.filter((r) => r.runtime === 'python'));
-      if (promoting && this.active) this.opts.log('info', 'modules started', { ms: Date.now() - t0 });
-      this.loaded = true;
-      this.scheduleHealth();
-    });
+    this.pendingSyncs++;
+    this.syncing = this.syncing
+      .then(async () => {
+        const t0 = Date.now();
+        const promoting = this.active;
+        // Our TypeScript modules first, then Ceph's Python ones: on a promotion
+        // the commands most callers wait for (hello, status, selftest, ...)
+        // answer as soon as their own module runs, without sharing the
+        // machine with ten Python processes starting at once and the API
+        // calls they make when they do.
+        const all = [...this.runners.values()];
+        await this.syncGroup(all.filter((r) => r.runtime !== 'python'));
+        if (promoting && this.active) this.opts.log('info', 'TypeScript modules started; starting the Python ones', { ms: Date.now() - t0 });
+        await this.syncGroup(all.filter((r) => r.runtime === 'python'));
+        if (promoting && this.active) this.opts.log('info', 'modules started', { ms: Date.now() - t0 });
+        this.loaded = true;
+        this.scheduleHealth();
+      })
+      .finally(() => this.pendingSyncs--);
     return this.syncing;
   }
 

@@ -356,3 +356,45 @@ describe('module-host child processes', () => {
     expect(zombies().length).toBe(before);
   }, 60000);
 });
+
+describe('a standby module-host still loading modules', () => {
+  it('says it has not loaded them (loaded: false, so its manager is not available for promotion) until they are', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-mh-settle-'));
+    const moduleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-mh-modules-'));
+    // A module that takes a second to load (in its worker), as a module does on a loaded machine.
+    fs.mkdirSync(path.join(moduleDir, 'slowload'));
+    fs.writeFileSync(
+      path.join(moduleDir, 'slowload/index.ts'),
+      `import { MgrModule } from '${path.resolve(__dirname, '../../../lib/mgr-module')}';
+const until = Date.now() + 1000;
+while (Date.now() < until) {}
+export default class SlowLoad extends MgrModule {}
+`,
+    );
+    const cs = await startClusterState({ dataDir, logLevel: 'warn', metricsPort: -1 });
+    const mh = await startModuleHost({
+      clusterStateAddr: cs.address,
+      modulePath: [moduleDir],
+      enabledModules: ['hello'],
+      active: false,
+      logLevel: 'warn',
+      metricsPort: -1,
+    });
+    try {
+      const c = makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
+      expect((await c.listModules({})).loaded).toBe(true);
+      const enabling = mh.host.setEnabledModules(['hello', 'slowload']);
+      const during = await c.listModules({});
+      expect(during.loaded).toBe(false);
+      await enabling;
+      const after = await c.listModules({});
+      expect(after.modules.find((m) => m.info!.name === 'slowload')!.state).toBe(ModuleState.MODULE_STATE_STANDBY);
+      expect(after.loaded).toBe(true);
+    } finally {
+      await mh.stop();
+      await cs.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      fs.rmSync(moduleDir, { recursive: true, force: true });
+    }
+  }, 60000);
+});
