@@ -176,6 +176,7 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
         notifyTimeoutMs: opts.notifyTimeoutMs ?? opts.commandTimeoutMs ?? 30000,
         workerMaxOldGenMb: opts.workerMaxOldGenMb ?? 512,
         python: opts.python,
+        enabledFromMgrMap: !!opts.standbyAddr,
         observeAbandoned: (module) => abandoned.inc({ module }),
         observeCoalesced: (module) => coalesced.inc({ module }),
         observeNotify: (module, seconds, queued) => {

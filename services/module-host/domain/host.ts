@@ -38,6 +38,12 @@ export interface ModuleHostOptions {
   python?: PythonModulesConfig;
   /** Where sendCommand goes (send-command.ts implements it); unset: it answers -95. */
   commands?: ManagerCommands;
+  /**
+   * The enabled set comes from the MgrMap (setEnabledModules): until it has
+   * arrived the modules are not settled, since the map's set (Ceph's
+   * always-on modules) is more than the configured one.
+   */
+  enabledFromMgrMap?: boolean;
 }
 
 export interface ModuleView {
@@ -88,6 +94,8 @@ export class ModuleHost {
   private syncing: Promise<void> = Promise.resolve();
   /** Syncs asked for and not finished (sync() chains them). */
   private pendingSyncs = 0;
+  /** No enabled set from the MgrMap yet (enabledFromMgrMap). */
+  private awaitingEnabledSet: boolean;
   /** Aborted by stopAll: ends waits that would otherwise outlive the host. */
   private readonly stopped = new AbortController();
   /** The modules' progress events, reported while this manager is active. */
@@ -96,6 +104,7 @@ export class ModuleHost {
 
   constructor(private opts: ModuleHostOptions) {
     this.enabled = new Set(opts.enabled);
+    this.awaitingEnabledSet = !!opts.enabledFromMgrMap;
     this.progress = new ProgressEvents(async (json) => {
       if (this.active) await this.opts.cluster.putReport('progress_events', json);
     }, opts.log);
@@ -166,6 +175,7 @@ export class ModuleHost {
   }
 
   setEnabledModules(names: string[]): Promise<void> {
+    this.awaitingEnabledSet = false;
     const next = new Set(names);
     if ([...next].every((n) => this.enabled.has(n)) && next.size === this.enabled.size && this.loaded) return this.syncing;
     this.enabled = next;
@@ -190,10 +200,11 @@ export class ModuleHost {
    * Whether every enabled module is where this manager's role wants it
    * (started, loaded on a standby, or failed) with no change under way: a
    * standby still loading modules (just started, just demoted, a module
-   * just enabled) is not ready to be promoted, and its beacon says so.
+   * just enabled, or the MgrMap's enabled set not seen yet) is not ready
+   * to be promoted, and its beacon says so.
    */
   settled(): boolean {
-    return this.loaded && this.pendingSyncs === 0;
+    return this.loaded && this.pendingSyncs === 0 && !this.awaitingEnabledSet;
   }
 
   private sync(): Promise<void> {

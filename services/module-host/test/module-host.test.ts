@@ -7,7 +7,7 @@ import { ModuleHostServiceDefinition, ModuleState } from '../../../lib/gen/ceph/
 import { startClusterState, ClusterStateHandle } from '../../cluster-state/server';
 import { SimCluster } from '../../../sim/cluster';
 import { startModuleHost, ModuleHostHandle } from '../server';
-import { until } from '../../../lib/testing/wait';
+import { freePort, until } from '../../../lib/testing/wait';
 
 const FIXTURES = path.join(__dirname, 'fixtures/modules');
 
@@ -395,6 +395,30 @@ export default class SlowLoad extends MgrModule {}
       await cs.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
       fs.rmSync(moduleDir, { recursive: true, force: true });
+    }
+  }, 60000);
+
+  it("following a standby service, has not loaded its modules until the MgrMap's enabled set (Ceph's always-on modules) has arrived", async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-mh-settle-'));
+    const cs = await startClusterState({ dataDir, logLevel: 'warn', metricsPort: -1 });
+    // a standby service that never answers: no MgrMap arrives
+    const mh = await startModuleHost({
+      clusterStateAddr: cs.address,
+      standbyAddr: `127.0.0.1:${await freePort()}`,
+      enabledModules: ['hello'],
+      logLevel: 'error',
+      metricsPort: -1,
+    });
+    try {
+      const c = makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
+      expect(mh.host.modules().find((m) => m.name === 'hello')!.state).toBe('loaded');
+      expect((await c.listModules({})).loaded).toBe(false);
+      await mh.host.setEnabledModules(['hello', 'selftest']);
+      expect((await c.listModules({})).loaded).toBe(true);
+    } finally {
+      await mh.stop();
+      await cs.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
     }
   }, 60000);
 });
