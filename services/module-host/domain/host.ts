@@ -17,6 +17,7 @@ import type { ManagerCommands } from './manager-commands';
 import { ProgressEvents } from './progress-events';
 import { configOptionsJson } from '../../../lib/ceph-config-options';
 import { EIO, EINVAL, EOPNOTSUPP, ETIMEDOUT } from '../../../lib/errno';
+import { Waiter } from '../../../lib/waiter';
 
 export interface ModuleHostOptions {
   mgrId: string;
@@ -44,6 +45,13 @@ export interface ModuleHostOptions {
    * always-on modules) is more than the configured one.
    */
   enabledFromMgrMap?: boolean;
+  /**
+   * After a demotion the modules' active parts stop at once, but their
+   * standby parts load only this long after (ms; default 2000), or at once
+   * if this manager is promoted again: reloading ten Python modules takes
+   * seconds of CPU, which the new active needs more for its first answers.
+   */
+  demotedReloadDelayMs?: number;
 }
 
 export interface ModuleView {
@@ -94,6 +102,8 @@ export class ModuleHost {
   private syncing: Promise<void> = Promise.resolve();
   /** Syncs asked for and not finished (sync() chains them). */
   private pendingSyncs = 0;
+  /** Ends a demotion's wait before reloading standby parts (promoted again, or stopping). */
+  private demotedWait: Waiter | null = null;
   /** No enabled set from the MgrMap yet (enabledFromMgrMap). */
   private awaitingEnabledSet: boolean;
   /** Aborted by stopAll: ends waits that would otherwise outlive the host. */
@@ -171,6 +181,7 @@ export class ModuleHost {
     this.opts.log('info', active ? 'this manager is active: starting modules' : 'this manager is standby: running standby parts only');
     // A new active reports its own (at first no) progress events.
     if (active) this.progress.clear();
+    if (active) this.demotedWait?.wake();
     return this.sync();
   }
 
@@ -209,25 +220,39 @@ export class ModuleHost {
 
   private sync(): Promise<void> {
     this.pendingSyncs++;
-    this.syncing = this.syncing
-      .then(async () => {
-        const t0 = Date.now();
-        const promoting = this.active;
-        // Our TypeScript modules first, then Ceph's Python ones: on a promotion
-        // the commands most callers wait for (hello, status, selftest, ...)
-        // answer as soon as their own module runs, without sharing the
-        // machine with ten Python processes starting at once and the API
-        // calls they make when they do.
-        const all = [...this.runners.values()];
-        await this.syncGroup(all.filter((r) => r.runtime !== 'python'));
-        if (promoting && this.active) this.opts.log('info', 'TypeScript modules started; starting the Python ones', { ms: Date.now() - t0 });
-        await this.syncGroup(all.filter((r) => r.runtime === 'python'));
-        if (promoting && this.active) this.opts.log('info', 'modules started', { ms: Date.now() - t0 });
-        this.loaded = true;
-        this.scheduleHealth();
-      })
-      .finally(() => this.pendingSyncs--);
+    this.syncing = this.syncing.then(() => this.syncNow()).finally(() => this.pendingSyncs--);
     return this.syncing;
+  }
+
+  private async syncNow(): Promise<void> {
+    const t0 = Date.now();
+    const promoting = this.active;
+    const all = [...this.runners.values()];
+    const running = all.filter((r) => r.state === 'running' || r.state === 'starting');
+    if (!this.active && running.length) {
+      // Demoted: the active parts stop now; the standby parts load only
+      // after the new active has had the machine to itself for a moment
+      // (promoted again meanwhile: at once).
+      await Promise.all(running.map((r) => r.stop()));
+      const delayMs = this.opts.demotedReloadDelayMs ?? 2000;
+      this.opts.log('info', "modules' active parts stopped; their standby parts load shortly", { ms: Date.now() - t0, delayMs });
+      if (!this.stopped.signal.aborted && !this.active) {
+        this.demotedWait = new Waiter();
+        await this.demotedWait.wait(delayMs);
+        this.demotedWait = null;
+      }
+    }
+    // Our TypeScript modules first, then Ceph's Python ones: on a promotion
+    // the commands most callers wait for (hello, status, selftest, ...)
+    // answer as soon as their own module runs, without sharing the machine
+    // with ten Python processes starting at once and the API calls they
+    // make when they do.
+    await this.syncGroup(all.filter((r) => r.runtime !== 'python'));
+    if (promoting && this.active) this.opts.log('info', 'TypeScript modules started; starting the Python ones', { ms: Date.now() - t0 });
+    await this.syncGroup(all.filter((r) => r.runtime === 'python'));
+    if (promoting && this.active) this.opts.log('info', 'modules started', { ms: Date.now() - t0 });
+    this.loaded = true;
+    this.scheduleHealth();
   }
 
   /** Brings `runners` to what this manager's role and the enabled set want. */
@@ -255,6 +280,7 @@ export class ModuleHost {
 
   async stopAll(): Promise<void> {
     this.stopped.abort();
+    this.demotedWait?.wake();
     await this.syncing;
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
     if (this.healthTimer) clearTimeout(this.healthTimer);

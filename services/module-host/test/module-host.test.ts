@@ -422,3 +422,38 @@ export default class SlowLoad extends MgrModule {}
     }
   }, 60000);
 });
+
+describe('a demoted module-host', () => {
+  it('stops the active parts at once and loads the standby parts only after its delay, or at once when promoted again', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-mh-demote-'));
+    const cs = await startClusterState({ dataDir, logLevel: 'warn', metricsPort: -1 });
+    const mh = await startModuleHost({
+      clusterStateAddr: cs.address,
+      enabledModules: ['hello'],
+      demotedReloadDelayMs: 600000,
+      logLevel: 'warn',
+      metricsPort: -1,
+    });
+    try {
+      const c = makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
+      const hello = () => c.handleCommand({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0), entity: 'client.admin' });
+      const state = () => mh.host.modules().find((m) => m.name === 'hello')!.state;
+      expect((await hello()).result!.stdout).toBe('Hello World');
+      const demoting = mh.host.setActive(false);
+      await until('hello stopped', async () => state() === 'stopped');
+      expect((await hello()).result!.retcode).toBe(-95);
+      // well past a reload's start: still stopped, and not ready to be promoted
+      await new Promise((r) => setTimeout(r, 500));
+      expect(state()).toBe('stopped');
+      expect((await c.listModules({})).loaded).toBe(false);
+      // promoted again during the wait: the modules start at once
+      await mh.host.setActive(true);
+      await demoting;
+      expect((await hello()).result!.stdout).toBe('Hello World');
+    } finally {
+      await mh.stop();
+      await cs.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60000);
+});
