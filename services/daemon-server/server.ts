@@ -414,12 +414,16 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   // Graceful hand-over: the beacons stop, then this instance resigns (the
   // active: a standby takes over now rather than after the grace period; a
   // standby: it leaves the map, so it is never the one promoted).
+  // markStopping() ends acting as active at once (every command and report
+  // asks); the daemons' sessions end (role.update) only after the resign
+  // was answered, so the hand-over is not queued behind closing them and
+  // the daemons, reconnecting, find the new active in the map.
   service.onShutdown(async () => {
     role.markStopping();
     await manager?.stop(); // `mgr fail <gid>` if active
     beacon?.stop();
-    role.update();
     await beacon?.resign();
+    role.update();
     watching.abort();
   });
 
