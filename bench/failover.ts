@@ -231,7 +231,9 @@ function timeline(ps: ProcessSet, marks: Map<string, number>, t0Wall: number, se
       if (!j.time || !j.msg || !TIMELINE_STEPS.test(j.msg)) continue;
       const at = Date.parse(j.time) - t0Wall;
       if (at > seconds * 1000 + 500) continue;
-      const extra = ['module', 'epoch', 'active', 'why', 'prefix', 'route'].filter((k) => j[k] !== undefined).map((k) => `${k}=${JSON.stringify(j[k])}`);
+      const extra = ['module', 'epoch', 'active', 'why', 'prefix', 'route', 'lookupMs', 'ms']
+        .filter((k) => j[k] !== undefined)
+        .map((k) => `${k}=${JSON.stringify(j[k])}`);
       rows.push({ at, line: `${String(at).padStart(6)} ms  ${name}: ${j.msg} ${extra.join(' ')}` });
     }
   }

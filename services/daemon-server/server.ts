@@ -286,8 +286,12 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     ? new ModuleHostWatch({
         watch: moduleHostHealthPeer(makeClient(HealthDefinition, mhPeer.channel)),
         onChange: (state, why) => {
-          if (state === 'up') log.info('module-host is up', { moduleHost: opts.moduleHostAddr });
-          else log.warn('module-host is not up', { moduleHost: opts.moduleHostAddr, state, why });
+          if (state === 'up') {
+            log.info('module-host is up', { moduleHost: opts.moduleHostAddr });
+            // The modules' command table, read now (a standby too): a promotion's first command finds
+            // its module without first asking a module-host busy starting them.
+            void commands.allCommands().catch(() => undefined);
+          } else log.warn('module-host is not up', { moduleHost: opts.moduleHostAddr, state, why });
           beacon?.moduleHostChanged();
           manager?.changed();
         },
