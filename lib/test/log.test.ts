@@ -1,4 +1,4 @@
-// The logger's default sink: lines batched per event-loop turn still come
+// The logger's default sink: lines written in batches still come
 // out whole and in order, including those logged just before an exit.
 import { spawnSync } from 'child_process';
 import * as path from 'path';
