@@ -33,11 +33,24 @@ let timer: NodeJS.Timeout | null = null;
 function flushStderr(): void {
   if (timer) clearTimeout(timer);
   timer = null;
+  process.removeListener('exit', flushAtExit);
   if (!pending.length) return;
   const text = pending.join('');
   pending = [];
   pendingBytes = 0;
   process.stderr.write(text);
+}
+
+/** What is still waiting when the process exits is written at once (no event loop is left to do it later). */
+function flushAtExit(): void {
+  if (!pending.length) return;
+  try {
+    fs.writeSync(2, pending.join(''));
+  } catch {
+    /* stderr is gone: nothing left to tell */
+  }
+  pending = [];
+  pendingBytes = 0;
 }
 
 /** Log lines to stderr, batched (the default sink). */
@@ -47,19 +60,10 @@ export function stderrSink(line: string): void {
   if (pendingBytes >= FLUSH_BYTES) return flushStderr();
   if (timer) return;
   timer = setTimeout(flushStderr, FLUSH_MS);
-  timer.unref(); // never keeps a process alive: the exit handler writes what is left
+  timer.unref(); // never keeps a process alive: the exit listener writes what is left
+  // Listened for only while lines wait, so loading this module many times (tests) adds no listeners.
+  process.once('exit', flushAtExit);
 }
-
-process.on('exit', () => {
-  if (!pending.length) return;
-  try {
-    fs.writeSync(2, pending.join(''));
-  } catch {
-    /* stderr is gone: nothing left to tell */
-  }
-  pending = [];
-  pendingBytes = 0;
-});
 
 export function createLogger(
   base: Record<string, unknown>,

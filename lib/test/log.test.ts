@@ -5,13 +5,13 @@ import * as path from 'path';
 
 const ROOT = path.join(__dirname, '../..');
 
-function run(script: string): { status: number | null; lines: Array<Record<string, unknown>> } {
+function run(script: string): { status: number | null; stdout: string; lines: Array<Record<string, unknown>> } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
   const lines = r.stderr
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { status: r.status, lines };
+  return { status: r.status, stdout: r.stdout, lines };
 }
 
 test('lines logged across turns come out whole, in order, with their fields', () => {
@@ -43,4 +43,17 @@ test('lines logged right before process.exit are not lost', () => {
   expect(r.lines).toHaveLength(101);
   expect(r.lines.slice(0, 100).map((l) => l.i)).toEqual(Array.from({ length: 100 }, (_, i) => i));
   expect(r.lines[100]).toMatchObject({ msg: 'failed to start', error: 'no port' });
+});
+
+test('the exit listener is there only while lines wait', () => {
+  const r = run(`
+    const { createLogger } = require('./lib/log');
+    const ours = () => process.listeners('exit').filter((f) => f.name === 'flushAtExit').length;
+    createLogger({ service: 't' }, 'info').info('one');
+    const waiting = ours();
+    setTimeout(() => console.log(JSON.stringify([waiting, ours()])), 200);
+  `);
+  expect(r.status).toBe(0);
+  expect(JSON.parse(r.stdout)).toEqual([1, 0]);
+  expect(r.lines.map((l) => l.msg)).toEqual(['one']);
 });
