@@ -555,22 +555,27 @@ export default class SlowTs extends MgrModule {
       const c = makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
       const hello = await c.handleCommand({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0), entity: 'client.admin' });
       expect(hello.result!.stdout).toBe('Hello World');
-      const steps = lines
-        .slice(from)
-        .map((l) => {
-          try {
-            return JSON.parse(l) as { msg: string; module?: string };
-          } catch {
-            return null;
-          }
-        })
-        .filter((j): j is { msg: string; module?: string } => !!j && (j.msg === 'module started' || j.msg === 'starting module'))
-        .map((j) => `${j.msg} ${j.module}`);
+      // log lines reach stderr in batches, shortly after
+      const stepsNow = () =>
+        lines
+          .slice(from)
+          .map((l) => {
+            try {
+              return JSON.parse(l) as { msg: string; module?: string };
+            } catch {
+              return null;
+            }
+          })
+          .filter((j): j is { msg: string; module?: string } => !!j && (j.msg === 'module started' || j.msg === 'starting module'))
+          .map((j) => `${j.msg} ${j.module}`);
+      const steps = await until('the start lines logged', async () => {
+        const now = stepsNow();
+        return now.includes('module started pyhello') && now.includes('module started slowts') && now;
+      });
       const pyAsked = steps.indexOf('starting module pyhello');
       expect(steps.indexOf('module started hello')).toBeGreaterThanOrEqual(0);
       expect(pyAsked).toBeGreaterThan(steps.indexOf('module started hello'));
       expect(pyAsked).toBeGreaterThan(steps.indexOf('module started slowts'));
-      expect(steps).toContain('module started pyhello');
     } finally {
       spy.mockRestore();
       await mh.stop();
