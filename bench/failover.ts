@@ -121,17 +121,26 @@ async function oneBackend(
     };
     // The new active is whichever manager answers hello as the active after the loss: normally the
     // standby; the old one counts only once the MgrMap made it active again (a later epoch).
+    // Each manager is asked on its own loop, so a slow answer from one (the old active shutting down)
+    // never holds up asking the other: the trial ends at the first `Hello World` from the new active.
     const waitHello = async (next: string, old: string, beforeEpoch: number, t0: number) => {
       const deadline = t0 + 120000;
-      while (performance.now() < deadline) {
-        const [n, o] = await Promise.all([answersHello(next), kindIsCrash ? Promise.resolve(false) : answersHello(old)]);
-        if (n) return { seconds: (performance.now() - t0) / 1000, who: next };
-        if (o) {
-          const m = (await standby.getMgrMap({}, { deadline: 1000 }).catch(() => null))?.mgrMap;
-          if (m && m.epoch > beforeEpoch + 1 && m.activeName === old && m.available) return { seconds: (performance.now() - t0) / 1000, who: old };
+      let done: { seconds: number; who: string } | null = null;
+      const poll = async (name: string, accept: () => Promise<boolean>) => {
+        while (!done && performance.now() < deadline) {
+          if ((await answersHello(name)) && !done && (await accept())) {
+            done ??= { seconds: (performance.now() - t0) / 1000, who: name };
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 10));
         }
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      };
+      const oldIsActiveAgain = async () => {
+        const m = (await standby.getMgrMap({}, { deadline: 1000 }).catch(() => null))?.mgrMap;
+        return !!m && m.epoch > beforeEpoch + 1 && m.activeName === old && m.available;
+      };
+      await Promise.race([poll(next, async () => true), kindIsCrash ? new Promise<void>(() => undefined) : poll(old, oldIsActiveAgain)]);
+      if (done) return done as { seconds: number; who: string };
       throw new Error(
         `${backend}: neither mgr.${next} nor mgr.${old} answered hello as the new active within 120 s; last answer: ${lastAnswer}; mgr dump: ${brief(await dump())}`,
       );
@@ -151,6 +160,8 @@ async function oneBackend(
         }
         kindIsCrash = kind === 'kill9';
         const mark = ps.output.get('standby')?.length ?? 0;
+        const marks = new Map([...ps.output].map(([n, lines]) => [n, lines.length]));
+        const t0Wall = Date.now();
         const t0 = performance.now();
         if (kind === 'kill9') {
           await Promise.all([ps.kill(`daemon-server-${old}`, 'SIGKILL'), ps.kill(`module-host-${old}`, 'SIGKILL')]);
@@ -179,6 +190,7 @@ async function oneBackend(
           log(`failover ${backend} ${kind} trial ${i + 1}: the old active mgr.${old} was made active again; the MgrMap's changes:\n${why.join('\n')}`);
         }
         log(`failover ${backend} ${kind} trial ${i + 1}: mgr.${old} lost; mgr.${who} answers hello as the active after ${s.toFixed(2)} s`);
+        if (TIMELINE) log(timeline(ps, marks, t0Wall, s));
         if (kind === KINDS[KINDS.length - 1] && i === TRIALS - 1) break; // the last trial: nothing follows to need a standby
         // bring the lost manager back as the standby
         if (kind === 'kill9') {
@@ -199,6 +211,34 @@ async function oneBackend(
     await etcd?.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** BENCH_FAILOVER_TIMELINE=1 prints each trial's steps from the services' logs, in ms after the loss. */
+const TIMELINE = process.env.BENCH_FAILOVER_TIMELINE === '1';
+const TIMELINE_STEPS =
+  /new mgr map|gone|resign|mgr fail|now active|not active|names this manager active|starting modules|module started|modules started|dispatch|shutting down|stopping/i;
+
+function timeline(ps: ProcessSet, marks: Map<string, number>, t0Wall: number, seconds: number): string {
+  const rows: Array<{ at: number; line: string }> = [];
+  for (const [name, lines] of ps.output) {
+    for (const l of lines.slice(marks.get(name) ?? 0)) {
+      let j: { time?: string; msg?: string; [k: string]: unknown };
+      try {
+        j = JSON.parse(l);
+      } catch {
+        continue;
+      }
+      if (!j.time || !j.msg || !TIMELINE_STEPS.test(j.msg)) continue;
+      const at = Date.parse(j.time) - t0Wall;
+      if (at > seconds * 1000 + 500) continue;
+      const extra = ['module', 'epoch', 'active', 'why', 'prefix', 'route', 'lookupMs', 'ms']
+        .filter((k) => j[k] !== undefined)
+        .map((k) => `${k}=${JSON.stringify(j[k])}`);
+      rows.push({ at, line: `${String(at).padStart(6)} ms  ${name}: ${j.msg} ${extra.join(' ')}` });
+    }
+  }
+  rows.sort((a, b) => a.at - b.at);
+  return rows.map((r) => r.line).join('\n') + `\n${String(Math.round(seconds * 1000)).padStart(6)} ms  hello answered by the new active`;
 }
 
 function brief(d: MgrDump | null): string {

@@ -290,8 +290,12 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     ? new ModuleHostWatch({
         watch: moduleHostHealthPeer(makeClient(HealthDefinition, mhPeer.channel)),
         onChange: (state, why) => {
-          if (state === 'up') log.info('module-host is up', { moduleHost: opts.moduleHostAddr });
-          else log.warn('module-host is not up', { moduleHost: opts.moduleHostAddr, state, why });
+          if (state === 'up') {
+            log.info('module-host is up', { moduleHost: opts.moduleHostAddr });
+            // The modules' command table, read now (a standby too): a promotion's first command finds
+            // its module without first asking a module-host busy starting them.
+            void commands.allCommands().catch(() => undefined);
+          } else log.warn('module-host is not up', { moduleHost: opts.moduleHostAddr, state, why });
           beacon?.moduleHostChanged();
           manager?.changed();
         },
@@ -416,12 +420,16 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   // Graceful hand-over: the beacons stop, then this instance resigns (the
   // active: a standby takes over now rather than after the grace period; a
   // standby: it leaves the map, so it is never the one promoted).
+  // markStopping() ends acting as active at once (every command and report
+  // asks); the daemons' sessions end (role.update) only after the resign
+  // was answered, so the hand-over is not queued behind closing them and
+  // the daemons, reconnecting, find the new active in the map.
   service.onShutdown(async () => {
     role.markStopping();
     await manager?.stop(); // `mgr fail <gid>` if active
     beacon?.stop();
-    role.update();
     await beacon?.resign();
+    role.update();
     watching.abort();
   });
 

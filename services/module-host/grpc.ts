@@ -71,7 +71,7 @@ export function moduleHostHandlers(host: ModuleHost): ModuleHostServiceImplement
           runtime: m.runtime,
         })),
         services: host.getServices(),
-        loaded: host.loaded,
+        loaded: host.settled(),
       };
     },
     async getHealthChecks() {

@@ -50,6 +50,13 @@ const OPTIONS = {
     default: 30000,
     desc: 'how long a module command (or notify) may take before it fails with -110',
   },
+  demotedReloadDelayMs: {
+    env: 'MGR_DEMOTED_RELOAD_DELAY_MS',
+    flag: 'demoted-reload-delay-ms',
+    type: 'int',
+    default: 2000,
+    desc: "after this manager stops being active: how long before its modules' standby parts load again (the new active starts first)",
+  },
   clusterStateRetryMs: {
     env: 'MGR_CLUSTER_STATE_RETRY_MS',
     flag: 'cluster-state-retry-ms',
@@ -155,6 +162,7 @@ async function main(): Promise<void> {
     alwaysOnModules: list(cfg.alwaysOn, ','),
     commandTimeoutMs: cfg.commandTimeoutMs,
     clusterStateRetryMs: cfg.clusterStateRetryMs,
+    demotedReloadDelayMs: cfg.demotedReloadDelayMs,
     watchdogMs: cfg.watchdogMs,
     workerMaxOldGenMb: cfg.workerMaxOldGenMb,
     metricsPort: cfg.metricsPort,

@@ -49,6 +49,8 @@ export interface ModuleHostOptions {
   commandTimeoutMs?: number;
   /** How long a module's call to cluster-state waits out an outage (ms). */
   clusterStateRetryMs?: number;
+  /** After a demotion, how long before the standby parts load again (ms; domain/host.ts). */
+  demotedReloadDelayMs?: number;
   /** How long one notify may run before it counts as stuck; default commandTimeoutMs. */
   notifyTimeoutMs?: number;
   watchdogMs?: number;
@@ -176,6 +178,8 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
         notifyTimeoutMs: opts.notifyTimeoutMs ?? opts.commandTimeoutMs ?? 30000,
         workerMaxOldGenMb: opts.workerMaxOldGenMb ?? 512,
         python: opts.python,
+        enabledFromMgrMap: !!opts.standbyAddr,
+        demotedReloadDelayMs: opts.demotedReloadDelayMs,
         observeAbandoned: (module) => abandoned.inc({ module }),
         observeCoalesced: (module) => coalesced.inc({ module }),
         observeNotify: (module, seconds, queued) => {

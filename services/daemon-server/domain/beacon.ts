@@ -68,12 +68,20 @@ export async function moduleHostState(
   moduleHost: ModuleHostStatusApi | null,
   namedActive: boolean,
   timeoutMs: number,
+  nobodyActive = false,
 ): Promise<{ loaded: boolean; modules: ModuleInfo[]; services: Record<string, string> }> {
   if (!moduleHost) return { loaded: true, modules: [], services: {} };
   try {
     const r = await moduleHost.status(timeoutMs);
     const starting = r.modules.some((x) => x.enabled && (x.state === ModuleState.MODULE_STATE_STARTING || x.state === ModuleState.MODULE_STATE_STANDBY));
-    return { loaded: r.loaded && (!namedActive || !starting), modules: r.modules.map((x) => x.info!).filter(Boolean), services: r.services };
+    // A standby is ready for promotion once its modules are loaded with no
+    // load under way (module-host's `loaded`), so a promotion never waits
+    // behind one; but with nobody active, a standby still loading (Ceph's
+    // Python modules after a start) is better than no active at all: it
+    // counts as ready once module-host answers (it is up: its first load
+    // is done).
+    const ready = r.loaded || (nobodyActive && !namedActive);
+    return { loaded: ready && (!namedActive || !starting), modules: r.modules.map((x) => x.info!).filter(Boolean), services: r.services };
   } catch {
     return { loaded: false, modules: [], services: {} };
   }
@@ -149,7 +157,7 @@ export class Beacon {
       modules: availableModules,
       services,
     } = this.moduleHostUp
-      ? await moduleHostState(moduleHost, activity.namedActive(), Math.max(this.intervalMs, 1000))
+      ? await moduleHostState(moduleHost, activity.namedActive(), Math.max(this.intervalMs, 1000), !activity.current()?.activeName)
       : { loaded: false, modules: [], services: {} };
     if (activity.namedActive() && modulesReady && role.ready) this.availableAsActive = true;
     const available = role.ready && (modulesReady || (activity.namedActive() && this.availableAsActive));

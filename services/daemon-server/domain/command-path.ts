@@ -219,7 +219,9 @@ export class CommandPath {
       throw new Refusal('invalid', `args.prefix '${String(args.prefix)}' does not match prefix '${prefix}'`);
     }
 
+    const lookupStart = Date.now();
     const candidates = await this.table.lookup(prefix);
+    const lookupMs = Date.now() - lookupStart;
     // A manager's module-host sends its modules' commands (sendCommand) as
     // mgr.<name>, naming the module in x-mgr-on-behalf-of: audit shows both.
     const log = this.d.log.child({ entity: caller.entity, prefix, ...(onBehalfOf ? { on_behalf_of: onBehalfOf } : {}) });
@@ -266,7 +268,8 @@ export class CommandPath {
       this.m.commands.inc({ route: entry.native ? 'native' : 'module', retcode: String(EINVAL) });
       return { retcode: EINVAL, stdout: '', stderr: `Invalid command: ${firstError!.message}\n${usage(entry.sig)} :  ${entry.desc.desc}` };
     }
-    log.info('dispatch', { channel: 'audit', route: chosen.native ? 'native' : `module:${chosen.desc.module}` });
+    // lookupMs: finding the command (a module's asks module-host when the table is cold or stale)
+    log.info('dispatch', { channel: 'audit', route: chosen.native ? 'native' : `module:${chosen.desc.module}`, lookupMs });
 
     let result: CommandResult;
     if (chosen.native) {

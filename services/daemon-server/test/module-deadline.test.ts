@@ -89,3 +89,37 @@ describe('a silent module command', () => {
     await until('module-host to abandon the cancelled command', async () => (await abandoned()) === before + 1, 10000);
   });
 });
+
+describe("daemon-server's module command table", () => {
+  it('is read as soon as module-host is up, before any command (a promotion does not wait for it)', async () => {
+    const t = await startStack();
+    const mh = await startModuleHost({
+      clusterStateAddr: t.cs.address,
+      modulePath: [FIXTURES],
+      enabledModules: ['blocker'],
+      alwaysOnModules: [],
+      logLevel: 'error',
+      metricsPort: -1,
+      keyringPath: null,
+    });
+    const listed = async () => {
+      const m = await mh.service.registry.getSingleMetric('mgr_grpc_server_handled_total')!.get();
+      return m.values.filter((v) => String(v.labels.method).endsWith('ListCommands')).reduce((a, v) => a + v.value, 0);
+    };
+    expect(await listed()).toBe(0);
+    const ds = await startDaemonServer({
+      clusterStateAddr: t.cs.address,
+      moduleHostAddr: mh.address,
+      keyringPath: t.keyringPath,
+      logLevel: 'error',
+      metricsPort: -1,
+    });
+    try {
+      await until('daemon-server to read the command table', async () => (await listed()) > 0, 20000);
+    } finally {
+      await ds.stop();
+      await mh.stop();
+      await t.close();
+    }
+  }, 60000);
+});

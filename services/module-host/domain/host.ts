@@ -17,6 +17,7 @@ import type { ManagerCommands } from './manager-commands';
 import { ProgressEvents } from './progress-events';
 import { configOptionsJson } from '../../../lib/ceph-config-options';
 import { EIO, EINVAL, EOPNOTSUPP, ETIMEDOUT } from '../../../lib/errno';
+import { Waiter } from '../../../lib/waiter';
 
 export interface ModuleHostOptions {
   mgrId: string;
@@ -38,6 +39,19 @@ export interface ModuleHostOptions {
   python?: PythonModulesConfig;
   /** Where sendCommand goes (send-command.ts implements it); unset: it answers -95. */
   commands?: ManagerCommands;
+  /**
+   * The enabled set comes from the MgrMap (setEnabledModules): until it has
+   * arrived the modules are not settled, since the map's set (Ceph's
+   * always-on modules) is more than the configured one.
+   */
+  enabledFromMgrMap?: boolean;
+  /**
+   * After a demotion the modules' active parts stop at once, but their
+   * standby parts load only this long after (ms; default 2000), or at once
+   * if this manager is promoted again: reloading ten Python modules takes
+   * seconds of CPU, which the new active needs more for its first answers.
+   */
+  demotedReloadDelayMs?: number;
 }
 
 export interface ModuleView {
@@ -86,6 +100,12 @@ export class ModuleHost {
   private healthGeneration = 0;
   private healthFailures = 0;
   private syncing: Promise<void> = Promise.resolve();
+  /** Syncs asked for and not finished (sync() chains them). */
+  private pendingSyncs = 0;
+  /** Ends a demotion's wait before reloading standby parts (promoted again, or stopping). */
+  private demotedWait: Waiter | null = null;
+  /** No enabled set from the MgrMap yet (enabledFromMgrMap). */
+  private awaitingEnabledSet: boolean;
   /** Aborted by stopAll: ends waits that would otherwise outlive the host. */
   private readonly stopped = new AbortController();
   /** The modules' progress events, reported while this manager is active. */
@@ -94,6 +114,7 @@ export class ModuleHost {
 
   constructor(private opts: ModuleHostOptions) {
     this.enabled = new Set(opts.enabled);
+    this.awaitingEnabledSet = !!opts.enabledFromMgrMap;
     this.progress = new ProgressEvents(async (json) => {
       if (this.active) await this.opts.cluster.putReport('progress_events', json);
     }, opts.log);
@@ -160,10 +181,12 @@ export class ModuleHost {
     this.opts.log('info', active ? 'this manager is active: starting modules' : 'this manager is standby: running standby parts only');
     // A new active reports its own (at first no) progress events.
     if (active) this.progress.clear();
+    if (active) this.demotedWait?.wake();
     return this.sync();
   }
 
   setEnabledModules(names: string[]): Promise<void> {
+    this.awaitingEnabledSet = false;
     const next = new Set(names);
     if ([...next].every((n) => this.enabled.has(n)) && next.size === this.enabled.size && this.loaded) return this.syncing;
     this.enabled = next;
@@ -184,35 +207,80 @@ export class ModuleHost {
     return this.enabled.has(name) || this.opts.alwaysOn.includes(name);
   }
 
+  /**
+   * Whether every enabled module is where this manager's role wants it
+   * (started, loaded on a standby, or failed) with no change under way: a
+   * standby still loading modules (just started, just demoted, a module
+   * just enabled, or the MgrMap's enabled set not seen yet) is not ready
+   * to be promoted, and its beacon says so.
+   */
+  settled(): boolean {
+    return this.loaded && this.pendingSyncs === 0 && !this.awaitingEnabledSet;
+  }
+
   private sync(): Promise<void> {
-    this.syncing = this.syncing.then(async () => {
-      const want = (r: ModuleRunner) => (this.isOn(r.name) ? (this.active ? 'active' : 'standby') : 'off');
-      // Modules kept loaded on the standby start first, on their own: a
-      // message each. Spawning and loading workers (modules with a standby
-      // part restart; newly enabled ones load) would otherwise compete with
-      // them for this thread on a promotion.
-      const ready = [...this.runners.values()].filter((r) => want(r) === 'active' && r.state === 'loaded');
-      await Promise.all(ready.map((r) => r.start(true, {})));
-      await Promise.all(
-        [...this.runners.values()].map(async (r) => {
-          const w = want(r);
-          const now = r.state;
-          if (w === 'off' || (w === 'active' && now === 'standby') || (w === 'standby' && (now === 'running' || now === 'cannot_run'))) {
-            if (now === 'running' || now === 'standby' || now === 'starting' || now === 'loaded') await r.stop();
-            if (now === 'cannot_run' || (w === 'off' && now === 'failed')) r.reset();
-            if (w === 'off') this.services.delete(r.name);
-          }
-          if (w !== 'off' && (r.state === 'stopped' || (w === 'active' && r.state === 'loaded'))) await r.start(w === 'active', {});
-        }),
-      );
-      this.loaded = true;
-      this.scheduleHealth();
-    });
+    this.pendingSyncs++;
+    this.syncing = this.syncing.then(() => this.syncNow()).finally(() => this.pendingSyncs--);
     return this.syncing;
+  }
+
+  private async syncNow(): Promise<void> {
+    const t0 = Date.now();
+    const promoting = this.active;
+    const all = [...this.runners.values()];
+    const running = all.filter((r) => r.state === 'running' || r.state === 'starting');
+    if (!this.active && running.length) {
+      // Demoted: the active parts stop now; the standby parts load only
+      // after the new active has had the machine to itself for a moment
+      // (promoted again meanwhile: at once).
+      await Promise.all(running.map((r) => r.stop()));
+      const delayMs = this.opts.demotedReloadDelayMs ?? 2000;
+      this.opts.log('info', "modules' active parts stopped; their standby parts load shortly", { ms: Date.now() - t0, delayMs });
+      if (!this.stopped.signal.aborted && !this.active) {
+        this.demotedWait = new Waiter();
+        await this.demotedWait.wait(delayMs);
+        this.demotedWait = null;
+      }
+    }
+    // Our TypeScript modules first, then Ceph's Python ones: on a promotion
+    // the commands most callers wait for (hello, status, selftest, ...)
+    // answer as soon as their own module runs, without sharing the machine
+    // with ten Python processes starting at once and the API calls they
+    // make when they do.
+    await this.syncGroup(all.filter((r) => r.runtime !== 'python'));
+    if (promoting && this.active) this.opts.log('info', 'TypeScript modules started; starting the Python ones', { ms: Date.now() - t0 });
+    await this.syncGroup(all.filter((r) => r.runtime === 'python'));
+    if (promoting && this.active) this.opts.log('info', 'modules started', { ms: Date.now() - t0 });
+    this.loaded = true;
+    this.scheduleHealth();
+  }
+
+  /** Brings `runners` to what this manager's role and the enabled set want. */
+  private async syncGroup(runners: ModuleRunner[]): Promise<void> {
+    const want = (r: ModuleRunner) => (this.isOn(r.name) ? (this.active ? 'active' : 'standby') : 'off');
+    // Modules kept loaded on the standby start first, on their own: a
+    // message each. Spawning and loading workers (modules with a standby
+    // part restart; newly enabled ones load) would otherwise compete with
+    // them for this thread on a promotion.
+    const ready = runners.filter((r) => want(r) === 'active' && r.state === 'loaded');
+    await Promise.all(ready.map((r) => r.start(true, {})));
+    await Promise.all(
+      runners.map(async (r) => {
+        const w = want(r);
+        const now = r.state;
+        if (w === 'off' || (w === 'active' && now === 'standby') || (w === 'standby' && (now === 'running' || now === 'cannot_run'))) {
+          if (now === 'running' || now === 'standby' || now === 'starting' || now === 'loaded') await r.stop();
+          if (now === 'cannot_run' || (w === 'off' && now === 'failed')) r.reset();
+          if (w === 'off') this.services.delete(r.name);
+        }
+        if (w !== 'off' && (r.state === 'stopped' || (w === 'active' && r.state === 'loaded'))) await r.start(w === 'active', {});
+      }),
+    );
   }
 
   async stopAll(): Promise<void> {
     this.stopped.abort();
+    this.demotedWait?.wake();
     await this.syncing;
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
     if (this.healthTimer) clearTimeout(this.healthTimer);

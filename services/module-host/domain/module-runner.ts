@@ -129,6 +129,7 @@ export class ModuleRunner {
       return;
     }
     this.state = 'starting';
+    this.deps.log('debug', active ? 'starting module' : 'starting module standby part', { module: this.name, runtime: this.runtime });
     try {
       await this.request({ kind: 'start', id: 0, active, mgrId: this.deps.mgrId, options }, 10000);
     } catch (e) {

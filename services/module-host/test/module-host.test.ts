@@ -7,7 +7,7 @@ import { ModuleHostServiceDefinition, ModuleState } from '../../../lib/gen/ceph/
 import { startClusterState, ClusterStateHandle } from '../../cluster-state/server';
 import { SimCluster } from '../../../sim/cluster';
 import { startModuleHost, ModuleHostHandle } from '../server';
-import { until } from '../../../lib/testing/wait';
+import { freePort, until } from '../../../lib/testing/wait';
 
 const FIXTURES = path.join(__dirname, 'fixtures/modules');
 
@@ -354,5 +354,106 @@ describe('module-host child processes', () => {
     }
     await new Promise((r) => setTimeout(r, 500));
     expect(zombies().length).toBe(before);
+  }, 60000);
+});
+
+describe('a standby module-host still loading modules', () => {
+  it('says it has not loaded them (loaded: false, so its manager is not available for promotion) until they are', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-mh-settle-'));
+    const moduleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-mh-modules-'));
+    // A module that takes a second to load (in its worker), as a module does on a loaded machine.
+    fs.mkdirSync(path.join(moduleDir, 'slowload'));
+    fs.writeFileSync(
+      path.join(moduleDir, 'slowload/index.ts'),
+      `import { MgrModule } from '${path.resolve(__dirname, '../../../lib/mgr-module')}';
+const until = Date.now() + 1000;
+while (Date.now() < until) {}
+export default class SlowLoad extends MgrModule {}
+`,
+    );
+    const cs = await startClusterState({ dataDir, logLevel: 'warn', metricsPort: -1 });
+    const mh = await startModuleHost({
+      clusterStateAddr: cs.address,
+      modulePath: [moduleDir],
+      enabledModules: ['hello'],
+      active: false,
+      logLevel: 'warn',
+      metricsPort: -1,
+    });
+    try {
+      const c = makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
+      expect((await c.listModules({})).loaded).toBe(true);
+      const enabling = mh.host.setEnabledModules(['hello', 'slowload']);
+      const during = await c.listModules({});
+      expect(during.loaded).toBe(false);
+      await enabling;
+      const after = await c.listModules({});
+      expect(after.modules.find((m) => m.info!.name === 'slowload')!.state).toBe(ModuleState.MODULE_STATE_STANDBY);
+      expect(after.loaded).toBe(true);
+    } finally {
+      await mh.stop();
+      await cs.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      fs.rmSync(moduleDir, { recursive: true, force: true });
+    }
+  }, 60000);
+
+  it("following a standby service, has not loaded its modules until the MgrMap's enabled set (Ceph's always-on modules) has arrived", async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-mh-settle-'));
+    const cs = await startClusterState({ dataDir, logLevel: 'warn', metricsPort: -1 });
+    // a standby service that never answers: no MgrMap arrives
+    const mh = await startModuleHost({
+      clusterStateAddr: cs.address,
+      standbyAddr: `127.0.0.1:${await freePort()}`,
+      enabledModules: ['hello'],
+      logLevel: 'error',
+      metricsPort: -1,
+    });
+    try {
+      const c = makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
+      expect(mh.host.modules().find((m) => m.name === 'hello')!.state).toBe('loaded');
+      expect((await c.listModules({})).loaded).toBe(false);
+      await mh.host.setEnabledModules(['hello', 'selftest']);
+      expect((await c.listModules({})).loaded).toBe(true);
+    } finally {
+      await mh.stop();
+      await cs.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60000);
+});
+
+describe('a demoted module-host', () => {
+  it('stops the active parts at once and loads the standby parts only after its delay, or at once when promoted again', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-mh-demote-'));
+    const cs = await startClusterState({ dataDir, logLevel: 'warn', metricsPort: -1 });
+    const mh = await startModuleHost({
+      clusterStateAddr: cs.address,
+      enabledModules: ['hello'],
+      demotedReloadDelayMs: 600000,
+      logLevel: 'warn',
+      metricsPort: -1,
+    });
+    try {
+      const c = makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
+      const hello = () => c.handleCommand({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0), entity: 'client.admin' });
+      const state = () => mh.host.modules().find((m) => m.name === 'hello')!.state;
+      expect((await hello()).result!.stdout).toBe('Hello World');
+      const demoting = mh.host.setActive(false);
+      await until('hello stopped', async () => state() === 'stopped');
+      expect((await hello()).result!.retcode).toBe(-95);
+      // well past a reload's start: still stopped, and not ready to be promoted
+      await new Promise((r) => setTimeout(r, 500));
+      expect(state()).toBe('stopped');
+      expect((await c.listModules({})).loaded).toBe(false);
+      // promoted again during the wait: the modules start at once
+      await mh.host.setActive(true);
+      await demoting;
+      expect((await hello()).result!.stdout).toBe('Hello World');
+    } finally {
+      await mh.stop();
+      await cs.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   }, 60000);
 });

@@ -506,3 +506,82 @@ describeCeph("python modules before the cluster's maps", () => {
     }
   }, 60000);
 });
+
+describeCeph('a promotion', () => {
+  it("runs the TypeScript modules first (hello answers) and asks Ceph's Python modules to start only then", async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-py-cs-'));
+    const modDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-py-mods-'));
+    writeModule(modDir, 'pyhello', HELLO);
+    // A TypeScript module whose active part takes a second to construct: with every module started
+    // together, the Python module would be asked to start while it is still starting.
+    writeModule(modDir, 'slowts', {
+      'index.ts': `import { MgrModule } from '${path.resolve(__dirname, '../../../lib/mgr-module')}';
+export default class SlowTs extends MgrModule {
+  constructor() {
+    super();
+    const until = Date.now() + 1000;
+    while (Date.now() < until) {}
+  }
+}
+`,
+    });
+    const cs = await startClusterState({ dataDir, logLevel: 'warn', metricsPort: -1 });
+    const sim = new SimCluster();
+    const csc = makeClient(ClusterStateServiceDefinition, openChannel(cs.address));
+    await csc.putMap({ name: 'osd_map', epoch: sim.epoch, json: Buffer.from(JSON.stringify(sim.osdMap())) });
+    await csc.putMap({ name: 'fs_map', epoch: 1, json: Buffer.from(JSON.stringify({ ...sim.fsMap(), epoch: 1 })) });
+    // module-host's log lines (JSON on stderr), to read the order of the starts
+    const lines: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+    });
+    const mh = await startModuleHost({
+      clusterStateAddr: cs.address,
+      modulePath: [modDir],
+      enabledModules: ['hello', 'slowts', 'pyhello'],
+      active: false,
+      logLevel: 'debug',
+      metricsPort: -1,
+      python: { modulePath: [modDir], cephMgrDir: DEFAULT_CEPH_MGR_DIR, python: '/usr/bin/python3', prefer: [], only: ['pyhello'] },
+    });
+    try {
+      // a standby keeps them loaded, ready to start
+      const loaded = (m: string) => mh.host.modules().find((x) => x.name === m)?.state === 'loaded';
+      await until('the modules loaded on the standby', async () => loaded('hello') && loaded('slowts') && loaded('pyhello'));
+      const from = lines.length;
+      await mh.host.setActive(true);
+      const c = makeClient(ModuleHostServiceDefinition, openChannel(mh.address));
+      const hello = await c.handleCommand({ prefix: 'hello', args: '{"prefix":"hello"}', inbuf: Buffer.alloc(0), entity: 'client.admin' });
+      expect(hello.result!.stdout).toBe('Hello World');
+      // log lines reach stderr in batches, shortly after
+      const stepsNow = () =>
+        lines
+          .slice(from)
+          .map((l) => {
+            try {
+              return JSON.parse(l) as { msg: string; module?: string };
+            } catch {
+              return null;
+            }
+          })
+          .filter((j): j is { msg: string; module?: string } => !!j && (j.msg === 'module started' || j.msg === 'starting module'))
+          .map((j) => `${j.msg} ${j.module}`);
+      const steps = await until('the start lines logged', async () => {
+        const now = stepsNow();
+        return now.includes('module started pyhello') && now.includes('module started slowts') && now;
+      });
+      const pyAsked = steps.indexOf('starting module pyhello');
+      expect(steps.indexOf('module started hello')).toBeGreaterThanOrEqual(0);
+      expect(pyAsked).toBeGreaterThan(steps.indexOf('module started hello'));
+      expect(pyAsked).toBeGreaterThan(steps.indexOf('module started slowts'));
+    } finally {
+      spy.mockRestore();
+      await mh.stop();
+      await cs.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      fs.rmSync(modDir, { recursive: true, force: true });
+    }
+  }, 60000);
+});
