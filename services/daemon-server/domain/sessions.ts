@@ -312,7 +312,7 @@ export class Sessions {
           if (r.hasDaemonStatus) opening = { ...opening!, status: r.daemonStatus, hasStatus: true };
           const report: DaemonReport = {
             ...emptyReport(live.daemon),
-            declare: r.declareTypes,
+            declare: schema.shared(r.declareTypes),
             undeclare: r.undeclareTypes,
             // Ceph's packed bytes, forwarded as they came
             counterValues: r.counterValues?.length ? r.counterValues : undefined,
