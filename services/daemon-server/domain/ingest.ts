@@ -109,7 +109,7 @@ export class Ingest {
   /** Per daemon, the reports still to send (normally one). */
   private pending = new Map<string, DaemonReport[]>();
   private pgQueue: PgStatsEntry[] = [];
-  private pgWaiters: Array<() => boolean> = [];
+  private pgWaiters: Array<() => void> = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private stopped = false;
@@ -178,9 +178,7 @@ export class Ingest {
         resolve(ok);
       };
       const wake = () => {
-        if (!this.hasPgRoom()) return false;
-        done(true);
-        return true;
+        if (this.hasPgRoom()) done(true);
       };
       const onAbort = () => done(false);
       const t = setTimeout(() => done(false), timeoutMs);
@@ -283,22 +281,8 @@ export class Ingest {
         ok = false;
       }
     }
-    this.wakePgWaiters();
+    if (this.hasPgRoom()) for (const w of [...this.pgWaiters]) w();
     return { ok, more };
-  }
-
-  /**
-   * Wakes as many sessions waiting for pg-stats room as there is room: each
-   * adds its entry after it wakes, so waking them all at once let the queue
-   * overshoot its bound by every waiting session (6,000 entries instead of
-   * 1,024 at 10,000 OSDs).
-   */
-  private wakePgWaiters(): void {
-    let room = this.opts.maxPendingPgStats - this.pgQueue.length;
-    for (const w of [...this.pgWaiters]) {
-      if (room <= 0) break;
-      if (w()) room--;
-    }
   }
 
   /** cluster-state restarted: every open session goes to it again ahead of what waits, and is sent at once. */

@@ -225,35 +225,6 @@ describe('ingest', () => {
     ).toEqual([0, 1, 2]);
   });
 
-  it('wakes only as many sessions waiting for pg room as there is room, so the queue keeps its bound', async () => {
-    const f = fakeSink();
-    const gate = () => {
-      let open!: () => void;
-      f.setHold(new Promise<void>((r) => (open = r)));
-      return open;
-    };
-    const release1 = gate();
-    const ing = new Ingest({ sink: f.sink, flushIntervalMs: 1e6, flushAtPending: 1000, maxPendingPgStats: 4 });
-    for (let osd = 0; osd < 5; osd++) ing.addPgStats(pg(osd)); // a held flush took osd.0; four wait: full
-    expect(ing.hasPgRoom()).toBe(false);
-    // ten sessions wait; each adds its entry once it wakes, as Sessions does
-    const waiters = Array.from({ length: 10 }, (_, k) =>
-      ing.waitForPgRoom(500).then((room) => {
-        if (room) ing.addPgStats(pg(10 + k));
-        return room;
-      }),
-    );
-    const release2 = gate();
-    release1(); // the first flush ends with the queue full (no one woken); the next takes the four, held
-    await until('the first flush', () => f.calls.pg.length === 1, 2000, 5);
-    const release3 = gate();
-    release2(); // room for four: four sessions wake and add; what they add waits behind a held flush
-    const results = await Promise.all(waiters);
-    expect(results.filter(Boolean)).toHaveLength(4);
-    expect(ing.pendingPgStats).toBeLessThanOrEqual(4);
-    release3();
-  });
-
   it('marks silent daemons stale and fresh again', async () => {
     const f = fakeSink();
     let now = 0;
