@@ -76,6 +76,50 @@ export async function timedLoop(op: () => Promise<unknown>, opts: { concurrency?
   return { ops, seconds, perSecond: ops / seconds, p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99) };
 }
 
+/**
+ * Measures several ops in turns (each `turnMs` at a time, round after round,
+ * for `measureMs` each in all, after one warm-up turn each), so a change in
+ * the machine's load falls on all of them alike: on a shared machine two
+ * windows measured one after the other can differ by 2x on their own.
+ */
+export async function interleavedLoops(
+  ops: Record<string, () => Promise<unknown>>,
+  opts: { concurrency?: number; measureMs?: number; turnMs?: number; warmupMs?: number } = {},
+): Promise<Record<string, LoopStats>> {
+  const concurrency = opts.concurrency ?? 1;
+  const measureMs = opts.measureMs ?? MEASURE_MS;
+  const turnMs = Math.min(opts.turnMs ?? 500, measureMs);
+  const names = Object.keys(ops);
+  const lat: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const spent: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+  const count: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+  const turn = async (name: string, ms: number, record: boolean) => {
+    const start = performance.now();
+    const end = start + ms;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() < end) {
+          const t0 = performance.now();
+          await ops[name]();
+          if (!record) continue;
+          lat[name].push(performance.now() - t0);
+          count[name]++;
+        }
+      }),
+    );
+    if (record) spent[name] += performance.now() - start;
+  };
+  for (const n of names) await turn(n, opts.warmupMs ?? WARMUP_MS, false);
+  for (let t = 0; t * turnMs < measureMs; t++) for (const n of names) await turn(n, turnMs, true);
+  const out: Record<string, LoopStats> = {};
+  for (const n of names) {
+    const sorted = lat[n].sort((a, b) => a - b);
+    const seconds = spent[n] / 1000;
+    out[n] = { ops: count[n], seconds, perSecond: count[n] / seconds, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) };
+  }
+  return out;
+}
+
 export function ratio(f: Figure): string {
   if (f.baseline === undefined || !Number.isFinite(f.baseline) || f.baseline === 0) return '';
   return ` (${(f.value / f.baseline).toFixed(2)} of ${f.baselineName ?? 'baseline'}${f.reference ? ', reference' : ''})`;

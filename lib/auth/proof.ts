@@ -37,9 +37,36 @@ export function asCredentials(c: { entity: string; key: string | (() => string) 
   return { entity: c.entity, key: typeof key === 'string' ? () => key : key };
 }
 
+// Decoded once per key, not per call: a manager signs and checks thousands
+// of calls a second with a handful of keys. Bounded, should keys churn.
+const secrets = new Map<string, Buffer>();
+const MAX_SECRETS = 1024;
+
 /** The secret bytes an entity's key (base64, as in the keyring) stands for. */
 function secretOf(key: string): Buffer {
-  return Buffer.from(key, 'base64');
+  let secret = secrets.get(key);
+  if (!secret) {
+    if (secrets.size >= MAX_SECRETS) secrets.clear();
+    secret = Buffer.from(key, 'base64');
+    secrets.set(key, secret);
+  }
+  return secret;
+}
+
+// Nonces are cut from a block of random bytes filled once per 256 calls:
+// one call into the kernel's generator per nonce cost more than the HMAC.
+const noncePool = Buffer.alloc(NONCE_BYTES * 256);
+let nonceAt = noncePool.length;
+
+/** A fresh random nonce, base64url. */
+function newNonce(): string {
+  if (nonceAt + NONCE_BYTES > noncePool.length) {
+    crypto.randomFillSync(noncePool);
+    nonceAt = 0;
+  }
+  const nonce = noncePool.toString('base64url', nonceAt, nonceAt + NONCE_BYTES);
+  nonceAt += NONCE_BYTES;
+  return nonce;
 }
 
 function mac(key: string, entity: string, audience: string, method: string, issuedAt: number, nonce: string): string {
@@ -51,7 +78,7 @@ function mac(key: string, entity: string, audience: string, method: string, issu
 
 /** The two headers proving `creds.entity` calls `method` on `audience`. */
 export function signCall(creds: CallCredentials, audience: string, method: string, now = Date.now()): { entity: string; proof: string } {
-  const nonce = crypto.randomBytes(NONCE_BYTES).toString('base64url');
+  const nonce = newNonce();
   const proof = `${VERSION} ${now} ${nonce} ${audience} ${mac(creds.key(), creds.entity, audience, method, now, nonce)}`;
   return { entity: creds.entity, proof };
 }

@@ -31,6 +31,20 @@ describe('ProofVerifier', () => {
     expect(() => v.verify(p.entity, p.proof, METHOD)).toThrow(/already used/);
   });
 
+  it('every proof has a nonce of its own, across refills of the random pool, and each verifies once', () => {
+    const v = verifier();
+    const nonces = new Set<string>();
+    for (let i = 0; i < 1000; i++) {
+      const p = signCall(admin, '127.0.0.1:7300', METHOD, now);
+      const nonce = p.proof.split(' ')[2];
+      expect(nonce).toMatch(/^[A-Za-z0-9_-]{22}$/); // 16 random bytes
+      nonces.add(nonce);
+      expect(v.verify(p.entity, p.proof, METHOD)).toBe('client.admin');
+    }
+    expect(nonces.size).toBe(1000);
+    expect(v.remembered).toBe(1000);
+  });
+
   it('refuses a wrong key, an unknown entity, another audience, another method, no proof and garbage', () => {
     const v = verifier();
     const wrong = signCall(asCredentials({ entity: 'client.admin', key: newKey() }), '127.0.0.1:7300', METHOD, now);

@@ -10,7 +10,8 @@ import type { StandbyClient } from '../../lib/standby-client';
 import type { HealthDefinition } from 'nice-grpc-server-health';
 import { HealthCheckResponse_ServingStatus } from 'nice-grpc-server-health/lib/proto/grpc/health/v1/health';
 import type { BeaconApi, ModuleHostStatusApi } from './domain/beacon';
-import type { AuditPriority, ModuleHostApi } from './domain/command-path';
+import type { AuditEntry } from './domain/audit-log';
+import type { ModuleHostApi } from './domain/command-path';
 import type { ModuleHostWatchDeps } from './domain/module-host-watch';
 import { PeerFailure, PeerFailureKind } from './domain/errors';
 import { encodeIngestPgStats } from './domain/forward';
@@ -59,9 +60,9 @@ export function clusterStatePeer(cs: ClusterStateClient, mgrName: string) {
       const res = await peerCall(cs.get({ what }));
       return JSON.parse(Buffer.from(res.json).toString('utf8'));
     },
-    /** An `audit` cluster-log entry, as Ceph's manager writes one. */
-    async appendAudit(message: string, priority: AuditPriority): Promise<void> {
-      await peerCall(cs.appendClusterLog({ entries: [{ channel: 'audit', priority, name: `mgr.${mgrName}`, message, stamp: Date.now() / 1000 }] }));
+    /** `audit` cluster-log entries, as Ceph's manager writes them (domain/audit-log.ts batches them). */
+    async appendAudit(entries: AuditEntry[]): Promise<void> {
+      await peerCall(cs.appendClusterLog({ entries: entries.map((e) => ({ channel: 'audit', name: `mgr.${mgrName}`, ...e })) }));
     },
     /** This manager's own health checks (source "daemon-server"; a later call replaces them). */
     async setHealthChecks(checks: HealthCheck[]): Promise<void> {

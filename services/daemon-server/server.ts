@@ -15,6 +15,7 @@ import { HealthDefinition } from 'nice-grpc-server-health';
 import { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
 import { StandbyClient } from '../../lib/standby-client';
 import { Activity } from './domain/activity';
+import { AuditLog } from './domain/audit-log';
 import { Authenticator, loadManagerKeyring } from './domain/auth';
 import { Beacon, moduleHostState } from './domain/beacon';
 import type { CephManagerSession } from './domain/ceph-session';
@@ -129,6 +130,11 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   const mhPeer = opts.moduleHostAddr ? connect(ModuleHostServiceDefinition, opts.moduleHostAddr, opts.peerTls, { credentials }) : null;
   const sb = opts.standbyAddr ? new StandbyClient(opts.standbyAddr, opts.peerTls, credentials) : null;
   const cs = clusterStatePeer(csPeer.client, name);
+  // Audit lines go to the cluster log in batches, after the commands' answers.
+  const audit = new AuditLog({
+    send: (entries) => cs.appendAudit(entries),
+    onLost: (count, reason) => log.debug('audit entries not appended to the cluster log', { count, error: reason }),
+  });
   const moduleHost = mhPeer ? moduleHostPeer(mhPeer.client) : null;
   const standby = sb ? standbyPeer(sb, commandTimeoutMs) : null;
   // A number unique to this start (Ceph's gid): later starts get larger
@@ -239,9 +245,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         log,
         registry,
         getView: (what) => cs.getView(what),
-        appendAudit: (message, priority) => {
-          cs.appendAudit(message, priority).catch((e) => log.debug('audit entry not appended to the cluster log', { error: (e as Error).message }));
-        },
+        appendAudit: (message, priority) => audit.append(message, priority),
         moduleHost,
         standby,
         monitors,
@@ -397,9 +401,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         counterLimits,
         runCommand: (caller, prefix, args, inbuf) => commands.run({ prefix, args, inbuf }, caller),
         managerCommands: async () => (await commands.allCommands()).filter((e) => !e.native?.monitor).map((e) => e.desc),
-        appendAudit: (message, priority) => {
-          cs.appendAudit(message, priority).catch((e) => log.debug('audit entry not appended to the cluster log', { error: (e as Error).message }));
-        },
+        appendAudit: (message, priority) => audit.append(message, priority),
         getView: (what) => cs.getView(what),
         config,
         statsPeriod: () => config.period,
@@ -447,6 +449,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     msgr2,
     stop: async () => {
       await service.stop();
+      await audit.flush(2000);
       csPeer.close();
       mhPeer?.close();
       sb?.close();

@@ -69,11 +69,13 @@ export class CommandTable<N> {
     this.refreshing ??= (async () => {
       try {
         const descs = await this.opts.listModuleCommands!();
+        // The list rarely changes between refreshes: a signature already parsed is reused, not parsed again.
+        const parsed = new Map(this.modules?.entries.map((e) => [e.desc.cmd, e.sig]));
         const entries: Array<CommandEntry<N>> = [];
         const byPrefix = new Map<string, Array<CommandEntry<N>>>();
         for (const desc of descs) {
           try {
-            const e = { desc, sig: parseSignature(desc.cmd) };
+            const e = { desc, sig: parsed.get(desc.cmd) ?? parseSignature(desc.cmd) };
             entries.push(e);
             addTo(byPrefix, e);
           } catch (err) {

@@ -275,6 +275,22 @@ describe('command table', () => {
     expect(await table.lookup('nobody has this')).toEqual([]);
   });
 
+  it('a refresh parses only descriptors it has not seen: an unchanged one keeps its signature, a changed one is parsed anew', async () => {
+    let now = 0;
+    let list = [desc('hello name=person_name,type=CephString,req=false'), desc('fs status name=fs,type=CephString,req=false', 'status')];
+    const table = new CommandTable<string>({ native: [], listModuleCommands: async () => list, ttlMs: 1000, onWarn: () => undefined, now: () => now });
+    const hello = (await table.lookup('hello'))[0];
+    const fs = (await table.lookup('fs status'))[0];
+    now = 5000;
+    list = [desc('hello name=person_name,type=CephString,req=false'), desc('fs status name=fs,type=CephString,req=true', 'status')];
+    await table.lookup('hello'); // starts the refresh behind
+    await until('the refresh', async () => (await table.lookup('fs status'))[0] !== fs);
+    expect((await table.lookup('hello'))[0].sig).toBe(hello.sig);
+    const changed = (await table.lookup('fs status'))[0];
+    expect(changed.sig).not.toBe(fs.sig);
+    expect(changed.sig.args.map((a) => [a.name, a.required])).toEqual([['fs', true]]);
+  });
+
   it('keeps its list when module-host cannot answer', async () => {
     let fail = false;
     const warnings: string[] = [];
