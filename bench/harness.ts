@@ -181,7 +181,9 @@ export interface Child {
 export function startNode(script: string, args: string[] = [], env: Record<string, string> = {}): Child {
   // BENCH_CPU_PROF=<dir>: every service writes a V8 CPU profile there when it exits.
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
-  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', path.join(ROOT, script), ...args], {
+  // BENCH_HEAP_SNAPSHOT=<dir>: SIGUSR2 makes a service write a V8 heap snapshot there (heapSnapshots() sends it).
+  const heap = process.env.BENCH_HEAP_SNAPSHOT ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${path.resolve(process.env.BENCH_HEAP_SNAPSHOT)}`] : [];
+  const proc = spawn(process.execPath, [...prof, ...heap, '--import', 'tsx', path.join(ROOT, script), ...args], {
     cwd: ROOT,
     env: { ...process.env, MGR_LOG_LEVEL: process.env.MGR_LOG_LEVEL ?? 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -248,4 +250,37 @@ export function cpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
   return ticks / 100;
+}
+
+/**
+ * With BENCH_HEAP_SNAPSHOT=<dir>: each process (started by startNode) writes a V8 heap snapshot
+ * there, one after the other (a snapshot pauses the process and about doubles its memory for a
+ * while); resolves with the files once each is complete. Without it: nothing.
+ */
+export async function heapSnapshots(procs: Array<{ name: string; pid: number }>): Promise<string[]> {
+  const dir = process.env.BENCH_HEAP_SNAPSHOT;
+  if (!dir) return [];
+  const files: string[] = [];
+  for (const p of procs) {
+    const before = new Set(fs.readdirSync(dir));
+    process.kill(p.pid, 'SIGUSR2');
+    // Node names it Heap.<date>.<time>.<pid>.<tid>.<seq>.heapsnapshot and writes it as it walks the heap
+    const mine = (f: string) => !before.has(f) && f.endsWith('.heapsnapshot') && f.includes(`.${p.pid}.`);
+    let file = '';
+    let size = -1;
+    for (let stable = 0, waited = 0; stable < 3 && waited < 300000; waited += 1000) {
+      await new Promise((r) => setTimeout(r, 1000));
+      file ||= fs.readdirSync(dir).find(mine) ?? '';
+      if (!file) continue;
+      const now = fs.statSync(path.join(dir, file)).size;
+      stable = now === size && now > 0 ? stable + 1 : 0;
+      size = now;
+    }
+    if (file) {
+      const to = path.join(dir, `${p.name}.${p.pid}.heapsnapshot`);
+      fs.renameSync(path.join(dir, file), to);
+      files.push(to);
+    }
+  }
+  return files;
 }

@@ -22,7 +22,7 @@ import { SimCluster } from '../sim/cluster';
 import { FakeDaemons } from '../sim/daemons';
 import { BaselineClient } from './baseline-server';
 import { ingestSteps } from './ingest-steps.profile';
-import { BenchResult, Figure, LoopStats, MEASURE_MS, SMOKE, WARMUP_MS, cpuSeconds, startNode, timedLoop } from './harness';
+import { BenchResult, Figure, LoopStats, MEASURE_MS, SMOKE, WARMUP_MS, cpuSeconds, heapSnapshots, startNode, timedLoop } from './harness';
 import { ProcSample, sampleProcs, scrape, startStack, until } from './stack';
 
 /** Ceph's mgr_stats_period default. */
@@ -166,6 +166,8 @@ async function measureIngest(osds: number): Promise<IngestRun> {
     const pg1 = await pgForwarded();
     const skipped1 = await skippedAt();
     const sessionsAtEnd = await sessions();
+    // BENCH_HEAP_SNAPSHOT: what holds each service's memory at this size, the load still running
+    for (const f of await heapSnapshots(stack.services())) console.log(`heap snapshot: ${f}`);
     const seconds = (end.t - start.t) / 1000;
     const reportsPerSec = changes / seconds;
     const cpuPer1000: Record<string, number> = {};

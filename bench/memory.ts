@@ -3,8 +3,13 @@
 // fake daemons reporting), plus the peak (VmHWM). Shares the ingest run of
 // that size when both run in one process. Reference: an idle Ceph Pacific
 // manager is about 330 MB resident on this kind of machine; Ceph managers are
-// known to be OOM-killed at about 2 GiB on large clusters.
-import { BenchResult, Figure, SMOKE } from './harness';
+// known to be OOM-killed at about 2 GiB on large clusters. What the transport
+// itself costs a session: a bare grpc-js server (bench/baseline-server.ts)
+// holding as many client streams open, each after one message the size of a
+// daemon's open, measured in the same run.
+import * as grpc from '@grpc/grpc-js';
+import { BaselineClient } from './baseline-server';
+import { BenchResult, Figure, SMOKE, rssBytes, startNode } from './harness';
 import { SERVICES, ingestRun } from './ingest';
 import { MB } from './stack';
 
@@ -13,8 +18,47 @@ export const CEPH_PACIFIC_IDLE_MB = 330;
 /** All three services at 10,000 OSDs / 100,000 PGs (issue 16's goal). */
 const GOAL_MB = 600;
 
+/** A daemon's open message is about this size (its metadata). */
+const OPEN_BYTES = 1200;
+
+/** RSS of a bare grpc-js server idle and holding `streams` open client streams (one message each, one channel as the load generator uses). */
+export async function bareStreamsRss(streams: number): Promise<{ idle: number; loaded: number }> {
+  const base = startNode('bench/baseline-server.ts');
+  try {
+    const [, addr] = await base.waitForLine(/baseline listening on (\S+)/);
+    const pid = base.proc.pid!;
+    await new Promise((r) => setTimeout(r, SMOKE ? 100 : 1000));
+    const idle = rssBytes(pid);
+    const client = new BaselineClient(addr, grpc.credentials.createInsecure()) as unknown as {
+      Sink(cb: (e: Error | null) => void): grpc.ClientWritableStream<Buffer>;
+      close(): void;
+    };
+    const open = Buffer.alloc(OPEN_BYTES, 0x61);
+    const calls: grpc.ClientWritableStream<Buffer>[] = [];
+    for (let i = 0; i < streams; i++) {
+      calls.push(client.Sink(() => undefined));
+      calls[i].write(open);
+      if ((i & 255) === 255) await new Promise((r) => setImmediate(r));
+    }
+    // every stream arrived and was read: the server's RSS stops growing
+    let loaded = rssBytes(pid);
+    for (let stable = 0, i = 0; stable < 3 && i < (SMOKE ? 10 : 60); i++) {
+      await new Promise((r) => setTimeout(r, SMOKE ? 100 : 1000));
+      const now = rssBytes(pid);
+      stable = Math.abs(now - loaded) < MB ? stable + 1 : 0;
+      loaded = now;
+    }
+    for (const c of calls) c.end();
+    client.close();
+    return { idle, loaded };
+  } finally {
+    await base.kill();
+  }
+}
+
 export async function runMemory(osds = SMOKE ? 20 : 10000): Promise<BenchResult> {
   const r = await ingestRun(osds);
+  const bare = await bareStreamsRss(osds);
   const figures: Figure[] = [];
   const sum = (rec: Record<string, number>) => SERVICES.reduce((a, s) => a + rec[s], 0) / MB;
   const ref = { baseline: CEPH_PACIFIC_IDLE_MB, baselineName: 'idle Ceph Pacific manager', reference: true };
@@ -30,6 +74,18 @@ export async function runMemory(osds = SMOKE ? 20 : 10000): Promise<BenchResult>
       note: `peak ${(r.rssPeak[s] / MB).toFixed(0)} MB`,
     });
   }
+  // per OSD session (what was offered; the note says how many were open at the end)
+  const streams = osds;
+  const perSession = (r.rssLoaded['daemon-server'] - r.rssIdle['daemon-server']) / streams / 1024;
+  const barePerStream = (bare.loaded - bare.idle) / streams / 1024;
+  figures.push({
+    name: `memory_${osds}_osds_daemon_server_per_session`,
+    value: perSession,
+    unit: 'KB',
+    baseline: barePerStream,
+    baselineName: `a bare grpc-js server holding ${streams} open streams (${(bare.idle / MB).toFixed(0)} -> ${(bare.loaded / MB).toFixed(0)} MB)`,
+    note: `daemon-server above idle, per session; ${r.sessionsAtEnd} sessions open at the end`,
+  });
   for (const s of SERVICES) {
     figures.push({
       name: `memory_${osds}_osds_${s.replace('-', '_')}_change_in_window`,
@@ -54,5 +110,9 @@ export async function runMemory(osds = SMOKE ? 20 : 10000): Promise<BenchResult>
     baseline: GOAL_MB,
     baselineName: 'the goal for 10,000 OSDs / 100,000 PGs',
   });
-  return { bench: 'memory', figures, params: { osds, pgs: r.pgs, rssIdle: r.rssIdle, rssLoaded: r.rssLoaded, rssPeak: r.rssPeak } };
+  return {
+    bench: 'memory',
+    figures,
+    params: { osds, pgs: r.pgs, rssIdle: r.rssIdle, rssLoaded: r.rssLoaded, rssPeak: r.rssPeak, bareStreams: { streams, ...bare } },
+  };
 }

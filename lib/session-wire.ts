@@ -18,7 +18,7 @@ import { varintSize, WireError, WireReader, WireWriter, WIRE_LEN, WIRE_VARINT } 
 /** SessionPgStats with its report left encoded. */
 export interface PgStatsFrame {
   epoch: number;
-  /** An encoded PgStatsReport (a view of the received bytes). */
+  /** An encoded PgStatsReport (a copy of the received bytes, in memory of its own). */
   report?: Uint8Array;
   /** The deprecated JSON form, if a daemon sent it. */
   json?: Uint8Array;
@@ -50,7 +50,7 @@ export function decodeSessionFrame(bytes: Uint8Array): SessionFrame {
       const body = r.bytes();
       // a oneof: the last member present wins, as protobuf decoders do
       if (field === 1) frame = { msg: { $case: 'open', value: SessionOpen.decode(body) } };
-      else if (field === 2) frame = { msg: { $case: 'report', value: SessionReport.decode(body) } };
+      else if (field === 2) frame = { msg: { $case: 'report', value: ownValues(SessionReport.decode(body)) } };
       else if (field === 3) frame = { msg: { $case: 'pgStats', value: decodePgStatsFrame(body) } };
       else frame = { msg: { $case: 'close', value: {} } };
     }
@@ -58,6 +58,24 @@ export function decodeSessionFrame(bytes: Uint8Array): SessionFrame {
   } catch (e) {
     return { msg: { $case: 'invalid', value: `the session message does not decode: ${(e as Error).message}` } };
   }
+}
+
+/**
+ * `bytes` in memory of their own. The decoders' bytes are slices of a larger
+ * buffer (a small message is a slice of Node's shared 8 KB buffer pool): a
+ * daemon's last counter values or pg stats, waiting to be forwarded (one per
+ * session), kept a whole slab alive, 8 KB a session for 2-3 KB of data.
+ */
+function ownBytes<T extends Uint8Array>(bytes: T): T {
+  if (bytes.byteLength === bytes.buffer.byteLength) return bytes;
+  const own = Buffer.allocUnsafeSlow(bytes.length);
+  own.set(bytes);
+  return own as unknown as T;
+}
+
+function ownValues(report: SessionReport): SessionReport {
+  if (report.counterValues) report.counterValues = ownBytes(report.counterValues);
+  return report;
 }
 
 function decodePgStatsFrame(bytes: Uint8Array): PgStatsFrame {
@@ -69,7 +87,7 @@ function decodePgStatsFrame(bytes: Uint8Array): PgStatsFrame {
     const wt = tag & 7;
     if (f === 1 && wt === WIRE_VARINT) out.epoch = r.uint64Number();
     else if (f === 2 && wt === WIRE_LEN) out.json = r.bytes();
-    else if (f === 3 && wt === WIRE_LEN) out.report = r.bytes();
+    else if (f === 3 && wt === WIRE_LEN) out.report = ownBytes(r.bytes());
     else r.skip(wt);
   }
   if (out.epoch > 0xffffffff) throw new WireError(`pg stats epoch ${out.epoch} is not a Ceph epoch (32 bits)`);

@@ -22,7 +22,11 @@ const EXPECTED: Record<string, RegExp[]> = {
     /^ingest_step_ds_decode_report: [\d.]+ us\/report/m,
     /^ingest_bare_stream_max: [\d.]+ reports\/s/m,
   ],
-  memory: [/^memory_idle_total: [\d.]+ MB \([\d.]+ of idle Ceph Pacific manager, reference\)/m, /^memory_20_osds_daemon_server: [\d.]+ MB/m],
+  memory: [
+    /^memory_idle_total: [\d.]+ MB \([\d.]+ of idle Ceph Pacific manager, reference\)/m,
+    /^memory_20_osds_daemon_server: [\d.]+ MB/m,
+    /^memory_20_osds_daemon_server_per_session: [\d.]+ KB \([\d.]+ of a bare grpc-js server holding 20 open streams/m,
+  ],
   command: [
     /^command_hello_p50_c1: [\d.]+ ms \([\d.]+ of bare grpc-js unary echo/m,
     /^command_hello_p99_c64: [\d.]+ ms/m,

@@ -80,6 +80,16 @@ export class SessionSchema {
     if (problem) throw new SchemaError(`${problem} (${next.size} counters declared)`);
   }
 
+  /**
+   * `declare` (as apply()'d) as the shared copies of the schema: a report
+   * waiting to be forwarded then holds no counter types of its own (10,000
+   * OSDs declaring ~224 counters each were ~400 MB of decoded copies while
+   * they waited).
+   */
+  shared(declare: PerfCounterType[]): PerfCounterType[] {
+    return declare.map((t) => this.set.types.get(t.path) ?? t);
+  }
+
   apply(declare: PerfCounterType[], undeclare: string[]): void {
     if (declare.length || undeclare.length) this.set = declaredSet(this.next(declare, undeclare));
   }

@@ -12,7 +12,9 @@ import { until } from '../../../lib/testing/wait';
 import { getEventListeners } from 'events';
 import * as prom from 'prom-client';
 import { createLogger } from '../../../lib/log';
-import type { SessionFrame } from '../../../lib/session-wire';
+import { decodeSessionFrame, type SessionFrame } from '../../../lib/session-wire';
+import { SessionRequest } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
+import { CounterLayout, packCounterValues } from '../../../lib/counter-values';
 import { CounterLimits } from '../domain/counter-limits';
 import { Sessions } from '../domain/sessions';
 
@@ -345,5 +347,61 @@ describe('Sessions', () => {
     const ends = await Promise.all(streams.map((s) => s.next()));
     expect(ends.every((r) => r.done)).toBe(true);
     expect(sessions.sessionCount).toBe(0);
+  });
+  it('queues reports holding one shared copy of a schema however many daemons declare it, and counter values in memory of their own', async () => {
+    const forwarded: DaemonReport[] = [];
+    const sink: IngestSink = {
+      reportDaemons: async (r) => (forwarded.push(...r), { applied: r.length, rejected: [] }),
+      ingestPgStats: async (s) => ({ applied: s.length, rejected: [] }),
+      setDaemonsStale: async () => {},
+    };
+    const ingest = new Ingest({ sink, flushIntervalMs: 1e6, flushAtPending: 1e6, maxPendingPgStats: 10 });
+    const shutdown = new AbortController();
+    const sessions = new Sessions({
+      log: createLogger({ test: 'sessions' }, 'error'),
+      registry: new prom.Registry(),
+      ingest,
+      counterLimits: new CounterLimits(),
+      shutdownSignal: shutdown.signal,
+      statsPeriod: () => 5,
+      statsThreshold: () => 5,
+      pgBackpressureMs: 1000,
+    });
+    const caller = { entity: 'client.admin', grants: [{ kind: 'all' as const }] };
+    const schema = Array.from({ length: 40 }, (_, i) => ({ path: `osd.c${i}`, description: `counter ${i}`, nick: '', type: 2 | 8, priority: 5, units: 0 }));
+    const values = (osd: number) =>
+      packCounterValues(
+        new CounterLayout(schema.map((c) => [c.path, c.type])),
+        Object.fromEntries(schema.map((c, i) => [c.path, BigInt(osd * 1000 + i) + 2n ** 60n])),
+      );
+    // each daemon's messages decoded from its own bytes, as the server receives them
+    const wire = (m: SessionRequest['msg']) => decodeSessionFrame(SessionRequest.encode({ msg: m }).finish());
+    async function* requests(osd: number): AsyncGenerator<SessionFrame> {
+      yield wire({ $case: 'open', value: { daemonName: `osd.${osd}`, serviceName: '', serviceDaemon: false, metadata: {}, daemonStatus: {} } });
+      yield wire({
+        $case: 'report',
+        value: {
+          declareTypes: schema,
+          undeclareTypes: [],
+          packed: [],
+          counterValues: values(osd),
+          daemonStatus: {},
+          hasDaemonStatus: false,
+          taskStatus: {},
+          daemonHealthMetrics: [],
+        },
+      });
+    }
+    const streams = [1, 2].map((osd) => sessions.serve(requests(osd), caller, new AbortController().signal));
+    for (const s of streams) for await (const _ of s); // each ends after its report
+    await ingest.flush();
+    const [a, b] = [1, 2].map((osd) => forwarded.find((r) => r.daemon === `osd.${osd}` && r.declare.length)!);
+    expect(a.declare.map((t) => t.path)).toEqual(schema.map((t) => t.path));
+    // the very same objects: the second daemon's decoded copies are not kept
+    a.declare.forEach((t, i) => expect(b.declare[i]).toBe(t));
+    for (const [osd, r] of [[1, a] as const, [2, b] as const]) {
+      expect(Buffer.compare(r.counterValues!, values(osd))).toBe(0); // unchanged, u64 exact
+      expect(r.counterValues!.byteLength).toBe(r.counterValues!.buffer.byteLength); // not a slice of a pool slab
+    }
   });
 });
