@@ -1,7 +1,8 @@
 // Ingest: sessions' reports are coalesced per daemon and forwarded to
-// cluster-state in batches; pg stats wait in a bounded queue. One flush is in
-// flight at a time; a failed flush is retried with whatever arrived meanwhile
-// merged on top (newest values win). cluster-state keeps sessions' counter
+// cluster-state in batches; pg stats wait in a bounded queue. One flush (a
+// report batch and a pg-stats batch, side by side) is in flight at a time;
+// a failed flush is retried with whatever arrived meanwhile merged on top
+// (newest values win). cluster-state keeps sessions' counter
 // schemas in memory only: when it answers from a new run (a restart), every
 // open session is declared again on the daemons' behalf (`redeclare`), so
 // their next values are taken without the daemons reconnecting.
@@ -240,49 +241,61 @@ export class Ingest {
     return this.pgQueue.splice(0, n);
   }
 
-  /** ok: false when cluster-state could not be reached; more: a bound left something for the next call. */
+  /**
+   * ok: false when cluster-state could not be reached; more: a bound left
+   * something for the next call. Reports and pg stats go in two calls side by
+   * side (cluster-state takes pg stats from any OSD, open session or not): one
+   * after the other, at 10,000 OSDs the pg stats waited behind every report
+   * batch and their queue never drained.
+   */
   private async doFlush(): Promise<{ ok: boolean; more: boolean }> {
-    let ok = true;
     const batch = this.takeBatch();
     const pg = this.takePgBatch();
     const more = this.pending.size > 0 || this.pgQueue.length > 0;
-    const reports = [...batch.values()].flat();
-    if (reports.length) {
-      try {
-        const res = await this.opts.sink.reportDaemons(reports);
-        if (res.instance && res.instance !== this.upstreamInstance) {
-          if (this.upstreamInstance) this.redeclare(res.instance);
-          this.upstreamInstance = res.instance;
-        }
-        this.opts.counters?.forwarded('reports', res.applied);
-        if (res.rejected.length) {
-          this.opts.counters?.rejectedUpstream('reports', res.rejected.length);
-          this.opts.onWarn?.('cluster-state refused daemon reports', { rejected: res.rejected.slice(0, 10) });
-        }
-      } catch (e) {
-        this.opts.counters?.flushFailed();
-        this.opts.onWarn?.('forwarding daemon reports failed; will retry', { error: (e as Error).message, daemons: batch.size });
-        this.restoreReports(batch);
-        ok = false;
-      }
-    }
-    if (pg.length) {
-      try {
-        const res = await this.opts.sink.ingestPgStats(pg);
-        this.opts.counters?.forwarded('pg_stats', res.applied);
-        if (res.rejected.length) {
-          this.opts.counters?.rejectedUpstream('pg_stats', res.rejected.length);
-          this.opts.onWarn?.('cluster-state refused pg stats', { rejected: res.rejected.slice(0, 10) });
-        }
-      } catch (e) {
-        this.opts.counters?.flushFailed();
-        this.opts.onWarn?.('forwarding pg stats failed; will retry', { error: (e as Error).message, entries: pg.length });
-        this.pgQueue = [...pg, ...this.pgQueue]; // kept, never dropped
-        ok = false;
-      }
-    }
+    const [reportsOk, pgOk] = await Promise.all([this.sendReports(batch), this.sendPgStats(pg)]);
     if (this.hasPgRoom()) for (const w of [...this.pgWaiters]) w();
-    return { ok, more };
+    return { ok: reportsOk && pgOk, more };
+  }
+
+  private async sendReports(batch: Map<string, DaemonReport[]>): Promise<boolean> {
+    const reports = [...batch.values()].flat();
+    if (!reports.length) return true;
+    try {
+      const res = await this.opts.sink.reportDaemons(reports);
+      if (res.instance && res.instance !== this.upstreamInstance) {
+        if (this.upstreamInstance) this.redeclare(res.instance);
+        this.upstreamInstance = res.instance;
+      }
+      this.opts.counters?.forwarded('reports', res.applied);
+      if (res.rejected.length) {
+        this.opts.counters?.rejectedUpstream('reports', res.rejected.length);
+        this.opts.onWarn?.('cluster-state refused daemon reports', { rejected: res.rejected.slice(0, 10) });
+      }
+      return true;
+    } catch (e) {
+      this.opts.counters?.flushFailed();
+      this.opts.onWarn?.('forwarding daemon reports failed; will retry', { error: (e as Error).message, daemons: batch.size });
+      this.restoreReports(batch);
+      return false;
+    }
+  }
+
+  private async sendPgStats(pg: PgStatsEntry[]): Promise<boolean> {
+    if (!pg.length) return true;
+    try {
+      const res = await this.opts.sink.ingestPgStats(pg);
+      this.opts.counters?.forwarded('pg_stats', res.applied);
+      if (res.rejected.length) {
+        this.opts.counters?.rejectedUpstream('pg_stats', res.rejected.length);
+        this.opts.onWarn?.('cluster-state refused pg stats', { rejected: res.rejected.slice(0, 10) });
+      }
+      return true;
+    } catch (e) {
+      this.opts.counters?.flushFailed();
+      this.opts.onWarn?.('forwarding pg stats failed; will retry', { error: (e as Error).message, entries: pg.length });
+      this.pgQueue = [...pg, ...this.pgQueue]; // kept, never dropped
+      return false;
+    }
   }
 
   /** cluster-state restarted: every open session goes to it again ahead of what waits, and is sent at once. */

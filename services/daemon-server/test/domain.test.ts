@@ -202,6 +202,34 @@ describe('ingest', () => {
     expect(f.calls.pg[0].map((p) => p.osd)).toEqual([1, 2]);
   });
 
+  it('sends pg stats beside a report batch, not behind it', async () => {
+    const f = fakeSink();
+    let releaseReports!: () => void;
+    const reportsHeld = new Promise<void>((r) => (releaseReports = r));
+    const pgCalled: PgStatsEntry[][] = [];
+    const sink: IngestSink = {
+      ...f.sink,
+      async reportDaemons(r) {
+        await reportsHeld; // cluster-state slow to take a large report batch
+        return f.sink.reportDaemons(r);
+      },
+      async ingestPgStats(s) {
+        pgCalled.push(s);
+        return f.sink.ingestPgStats(s);
+      },
+    };
+    const ing = new Ingest({ sink, flushIntervalMs: 1e6, flushAtPending: 1000, maxPendingPgStats: 100 });
+    ing.addReport(report('osd.1', [1]));
+    ing.addPgStats(pg(1));
+    const flushed = ing.flush();
+    await until('the pg stats to be sent while the reports are held', () => pgCalled.length === 1, 2000, 5);
+    expect(f.calls.reports).toHaveLength(0);
+    releaseReports();
+    await flushed;
+    expect(f.calls.reports.flat().map((r) => r.daemon)).toEqual(['osd.1']);
+    expect(f.calls.pg.flat().map((p) => p.osd)).toEqual([1]);
+  });
+
   it('bounds the pg queue: waiters get room after a flush, or false when none comes', async () => {
     const f = fakeSink();
     let release!: () => void;
