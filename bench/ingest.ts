@@ -333,6 +333,59 @@ export async function bareStream(reports: Buffer[][], streams = 8): Promise<Bare
   }
 }
 
+/**
+ * The same bytes at the daemons' pace: `sessions` client streams (1,000 per
+ * connection, as the simulator's), each writing one report every period at
+ * its own offset, into the bare server. Where bareStream saturates 8 streams
+ * (each wake-up of the server reads many reports), this pays what a manager
+ * pays: one wake-up, one HTTP/2 frame and one stream's bookkeeping a report.
+ */
+export async function barePaced(reports: Buffer[][], sessions: number, periodS = PERIOD_S): Promise<BareStream> {
+  const base = startNode('bench/baseline-server.ts');
+  const clients: any[] = [];
+  const calls: grpc.ClientWritableStream<Buffer>[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    const [, addr] = await base.waitForLine(/baseline listening on (\S+)/);
+    let sent = 0;
+    for (let s = 0; s < sessions; s++) {
+      if (s % 1000 === 0) clients.push(new BaselineClient(addr, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }));
+      const call: grpc.ClientWritableStream<Buffer> = clients[clients.length - 1].Sink(() => undefined);
+      calls.push(call);
+      const r = reports[s % reports.length];
+      const send = () => {
+        for (const b of r) call.write(b);
+        sent++;
+      };
+      timers.push(
+        setTimeout(
+          () => {
+            send();
+            timers.push(setInterval(send, periodS * 1000));
+          },
+          ((s * periodS * 1000) / sessions) | 0,
+        ),
+      );
+    }
+    await new Promise((r) => setTimeout(r, periodS * 1000 + WARMUP_MS)); // every stream open and sending
+    const pid = base.proc.pid!;
+    const c0 = cpuSeconds(pid);
+    const s0 = sent;
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, Math.max(MEASURE_MS, 2 * periodS * 1000)));
+    const n = sent - s0;
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = cpuSeconds(pid) - c0;
+    const bytes = reports.reduce((a, r) => a + r.reduce((x, b) => x + b.length, 0), 0) / reports.length;
+    return { reportsPerSec: n / seconds, cpuPer1000: cpu / (n / 1000), bytesPerReport: bytes };
+  } finally {
+    for (const t of timers) clearTimeout(t);
+    for (const c of calls) c.end();
+    for (const c of clients) c.close();
+    await base.kill();
+  }
+}
+
 let captured: Promise<Buffer[][]> | undefined;
 const capturedReports = () => (captured ??= captureReportBytes());
 let bareMemo: Promise<BareStream> | undefined;
@@ -411,6 +464,17 @@ export async function runIngest(): Promise<BenchResult> {
         note: `${r.cores[s].toFixed(2)} cores${s === 'sim' ? ' (the load generator)' : ''}`,
       });
     }
+    // Against the bare server paid as the services are: as many streams, at the same pace.
+    const paced = await barePaced(await capturedReports(), osds + 3);
+    params[`bare_paced_${osds}`] = paced;
+    figures.push({
+      name: `ingest_${osds}_cpu_per_1000_reports_above_idle_vs_paced`,
+      value: marginal,
+      unit: 's',
+      baseline: paced.cpuPer1000,
+      baselineName: `bare grpc-js server, ${osds + 3} client streams at the daemons' pace, same bytes`,
+      note: `the saturated bare stream (above) reads many reports a wake-up; at the daemons' pace each report is one`,
+    });
     // What one core of the busiest service would absorb at this (above-idle) cost.
     const busiest = Math.max(...SERVICES.map((s) => r.marginalPer1000[s] ?? 0));
     figures.push({
