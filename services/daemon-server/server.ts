@@ -115,6 +115,8 @@ export interface DaemonServerHandle {
   isActive(): boolean;
   /** The msgr2 front door, when this manager runs in front of Ceph (opts.ceph). */
   msgr2?: Msgr2FrontDoor;
+  /** The command stream to module-host (null without one): whether it is open now. */
+  commandStream: CommandStream | null;
   stop(): Promise<void>;
 }
 
@@ -462,6 +464,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     },
     isActive: () => role.isActing(),
     msgr2,
+    commandStream,
     stop: async () => {
       await service.stop();
       await audit.flush(2000);
