@@ -18,6 +18,8 @@ import { ModuleHost } from './domain/host';
 import { followMgrMap } from './domain/mgrmap-follower';
 import { clusterEvents, clusterStatePeer } from './peers';
 import { moduleHostHandlers } from './grpc';
+/** Commands one command stream may have in flight (grpc.ts). */
+export { MAX_STREAM_IN_FLIGHT } from './grpc';
 import type { PythonModulesConfig } from './domain/python-modules';
 import { CommandSender } from './send-command';
 import { waitingOutOutages } from './domain/outage';
