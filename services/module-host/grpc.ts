@@ -29,10 +29,11 @@ const STATES: Record<string, ModuleState> = {
   cannot_run: ModuleState.MODULE_STATE_CANNOT_RUN,
 };
 
-export function moduleHostHandlers(host: ModuleHost): ModuleHostServiceImplementation {
+/** `shutdown` ends the command streams (long-lived: the server's shutdown would otherwise wait for them). */
+export function moduleHostHandlers(host: ModuleHost, shutdown?: AbortSignal): ModuleHostServiceImplementation {
   return {
     handleCommand: (req, context) => runCommand(host, req, context.signal),
-    commandStream: (requests, context) => commandStream(host, requests, context.signal),
+    commandStream: (requests, context) => commandStream(host, requests, context.signal, shutdown),
     async listCommands() {
       return { commands: host.commands() };
     },
@@ -94,9 +95,16 @@ async function runCommand(host: ModuleHost, req: HandleCommandRequest, signal: A
  * would, answered by its id when it finishes (answers may overtake each
  * other). A command past its timeout is abandoned and answered
  * DEADLINE_EXCEEDED; a cancelled one is abandoned unanswered; the stream's
- * end abandons whatever is still in flight.
+ * end abandons whatever is still in flight. At shutdown, new commands are
+ * refused UNAVAILABLE and the stream ends once those in flight are answered
+ * (as calls in flight finish within the server's shutdown grace).
  */
-async function* commandStream(host: ModuleHost, requests: AsyncIterable<CommandStreamRequest>, signal: AbortSignal): AsyncIterable<CommandStreamResponse> {
+async function* commandStream(
+  host: ModuleHost,
+  requests: AsyncIterable<CommandStreamRequest>,
+  signal: AbortSignal,
+  shutdown?: AbortSignal,
+): AsyncIterable<CommandStreamResponse> {
   const out = new RequestQueue<CommandStreamResponse>();
   const inFlight = new Map<number, AbortController>();
   const fail = (id: number, status: Status, message: string) => out.push({ id, status, message });
@@ -127,6 +135,7 @@ async function* commandStream(host: ModuleHost, requests: AsyncIterable<CommandS
       .finally(() => {
         clearTimeout(timer);
         if (inFlight.get(id) === abandon) inFlight.delete(id);
+        if (shutdown?.aborted && !inFlight.size) out.end();
       });
   };
   const reading = (async () => {
@@ -134,7 +143,8 @@ async function* commandStream(host: ModuleHost, requests: AsyncIterable<CommandS
       if (m.cancel) {
         inFlight.get(m.id)?.abort();
         inFlight.delete(m.id);
-      } else if (!m.id || inFlight.has(m.id) || !m.command)
+      } else if (shutdown?.aborted) fail(m.id, Status.UNAVAILABLE, 'module-host is shutting down');
+      else if (!m.id || inFlight.has(m.id) || !m.command)
         fail(m.id, Status.INVALID_ARGUMENT, `command ${m.id}: the id is 0 or already in flight, or the command is missing`);
       else start(m);
     }
@@ -146,12 +156,16 @@ async function* commandStream(host: ModuleHost, requests: AsyncIterable<CommandS
   };
   reading.then(ended, ended);
   signal.addEventListener('abort', ended, { once: true });
+  const drain = () => inFlight.size || out.end();
+  shutdown?.addEventListener('abort', drain, { once: true });
+  if (shutdown?.aborted) drain();
   // The first message says the stream is open (its proof passed).
   out.push({ id: 0, status: Status.OK, message: '' });
   try {
     yield* out;
   } finally {
     signal.removeEventListener('abort', ended);
+    shutdown?.removeEventListener('abort', drain);
     ended();
   }
 }
