@@ -161,6 +161,9 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
   let monClient: MonitorServiceClient | null = null;
   let ingest!: Ingest;
   let config!: LocalConfig;
+  // Who may be asked for commands: the map and fence until the role below
+  // exists, then the role (which also refuses while stopping).
+  const commandGate = { whyNot: (): string | null => activity?.whyNotActive() ?? null };
   const service = await startService(
     {
       name: 'daemon-server',
@@ -266,7 +269,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
           auth: new Authenticator(opts.auth !== false),
           sessions,
           commands,
-          notActive: activity ? () => activity.whyNotActive() : undefined,
+          notActive: activity ? () => commandGate.whyNot() : undefined,
         }),
       );
       return [SERVICE_NAME];
@@ -285,6 +288,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
       msgr2?.endAll(why);
     },
   });
+  commandGate.whyNot = () => role.whyNotCommanding();
   ingest.start();
   const stopStaleChecks = startStaleChecks(ingest, () => config.period, log);
   const stopLimitHealth = startCounterLimitHealth(counterLimits, { push: (checks) => cs.setHealthChecks(checks), active: () => role.isActing(), log });

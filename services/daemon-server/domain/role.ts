@@ -47,7 +47,19 @@ export class ManagerRole {
 
   /** null while acting as active; otherwise why not, naming the active (for UNAVAILABLE answers). */
   whyNot(): string | null {
-    return this.activity ? this.activity.whyNotActive() : null;
+    return this.whyNotCommanding();
+  }
+
+  /**
+   * Why commands are refused now, or null: the map and fence's answer, and a
+   * stopping instance refuses at once, before the map that names the new
+   * active reaches it (it has handed over: two managers never both answer).
+   * cluster-state's readiness is not asked (native commands answer without it).
+   */
+  whyNotCommanding(): string | null {
+    if (!this.activity) return null;
+    if (this.stopping) return `mgr.${this.activity.name} is shutting down and has handed over the active role; retry to reach the new active`;
+    return this.activity.whyNotActive();
   }
 
   /** What a beacon says about this instance, before its module-host's part. */
