@@ -18,6 +18,7 @@ import { encodeIngestPgStats } from './domain/forward';
 import { asBytes, normalized } from '../../lib/raw-methods';
 import type { IngestSink } from './domain/ingest';
 import type { StandbyApi } from './domain/native';
+import type { CommandStream, OpenCommandStream } from './command-stream';
 
 const PEER_KIND: Partial<Record<CallFailureKind, PeerFailureKind>> = {
   unavailable: 'unavailable',
@@ -27,13 +28,18 @@ const PEER_KIND: Partial<Record<CallFailureKind, PeerFailureKind>> = {
   precondition: 'precondition',
 };
 
+/** A failed call (or a status answered on a stream) as a PeerFailure, classified by its status code. */
+export function peerFailure(e: unknown): PeerFailure {
+  const f = callFailure(e);
+  return new PeerFailure(PEER_KIND[f.kind] ?? 'other', f.message);
+}
+
 /** Runs one call; its failure becomes a PeerFailure. */
 async function peerCall<T>(call: Promise<T>): Promise<T> {
   try {
     return await call;
   } catch (e) {
-    const f = callFailure(e);
-    throw new PeerFailure(PEER_KIND[f.kind] ?? 'other', f.message);
+    throw peerFailure(e);
   }
 }
 
@@ -76,10 +82,19 @@ export function clusterStatePeer(cs: ClusterStateClient, mgrName: string) {
   };
 }
 
-/** This manager's module-host: module commands and what its modules are. */
-export function moduleHostPeer(mh: ModuleHostClient): ModuleHostApi & ModuleHostStatusApi {
+/** The command stream's opener over module-host's client (command-stream.ts). */
+export function commandStreamOpener(mh: ModuleHostClient): OpenCommandStream {
+  return (requests, signal) => mh.commandStream(requests, { signal });
+}
+
+/**
+ * This manager's module-host: module commands (over the command stream when
+ * it is open, else as HandleCommand calls) and what its modules are.
+ */
+export function moduleHostPeer(mh: ModuleHostClient, stream?: CommandStream): ModuleHostApi & ModuleHostStatusApi {
   return {
-    handleCommand: (req, call) => peerCall(mh.handleCommand({ ...req, inbuf: Buffer.from(req.inbuf) }, { deadline: call.timeoutMs, signal: call.signal })),
+    handleCommand: (req, call) =>
+      stream?.send(req, call) ?? peerCall(mh.handleCommand({ ...req, inbuf: Buffer.from(req.inbuf) }, { deadline: call.timeoutMs, signal: call.signal })),
     listCommands: async () => (await peerCall(mh.listCommands({}, { deadline: 5000, retry: true }))).commands,
     listModules: async () => (await peerCall(mh.listModules({}, { deadline: 5000, retry: true }))).modules,
     status: (timeoutMs) => peerCall(mh.listModules({}, { deadline: timeoutMs })),

@@ -32,7 +32,8 @@ import { startStaleChecks } from './domain/staleness';
 import { daemonServerHandlers } from './grpc';
 import { daemonServerRules } from './rules';
 import { MonitorServiceClient } from './monitor-client';
-import { ClusterStateForwarding, clusterStatePeer, moduleHostHealthPeer, moduleHostPeer, standbyPeer } from './peers';
+import { ClusterStateForwarding, clusterStatePeer, commandStreamOpener, moduleHostHealthPeer, moduleHostPeer, peerFailure, standbyPeer } from './peers';
+import { CommandStream } from './command-stream';
 import { managerMetadata } from './ceph/beacon';
 import { CephManager } from './ceph/manager';
 import type { Msgr2FrontDoor } from './msgr2/front-door';
@@ -114,6 +115,8 @@ export interface DaemonServerHandle {
   isActive(): boolean;
   /** The msgr2 front door, when this manager runs in front of Ceph (opts.ceph). */
   msgr2?: Msgr2FrontDoor;
+  /** The command stream to module-host (null without one): whether it is open now. */
+  commandStream: CommandStream | null;
   stop(): Promise<void>;
 }
 
@@ -135,7 +138,9 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     send: (entries) => cs.appendAudit(entries),
     onLost: (count, reason) => log.debug('audit entries not appended to the cluster log', { count, error: reason }),
   });
-  const moduleHost = mhPeer ? moduleHostPeer(mhPeer.client) : null;
+  // Module commands go over one long-lived stream while it is open (command-stream.ts).
+  const commandStream = mhPeer ? new CommandStream(commandStreamOpener(mhPeer.client), { failure: peerFailure }) : null;
+  const moduleHost = mhPeer ? moduleHostPeer(mhPeer.client, commandStream ?? undefined) : null;
   const standby = sb ? standbyPeer(sb, commandTimeoutMs) : null;
   // A number unique to this start (Ceph's gid): later starts get larger
   // ones, so the longest-running standby is promoted first. With a
@@ -296,6 +301,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         onChange: (state, why) => {
           if (state === 'up') {
             log.info('module-host is up', { moduleHost: opts.moduleHostAddr });
+            commandStream?.wake();
             // The modules' command table, read now (a standby too): a promotion's first command finds
             // its module without first asking a module-host busy starting them.
             void commands.allCommands().catch(() => undefined);
@@ -323,6 +329,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
       : null;
   beacon?.start();
   mhWatch?.start(watching.signal);
+  commandStream?.start(log);
 
   const probing = new AbortController();
   void waitForClusterState(
@@ -358,6 +365,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     } catch (e) {
       probing.abort();
       await service.stop();
+      await commandStream?.stop();
       csPeer.close();
       mhPeer?.close();
       sb?.close();
@@ -444,6 +452,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     sessions.endAllSessions('server shutting down');
     await msgr2?.stop();
     await ingest.stop();
+    await commandStream?.stop();
   });
 
   return {
@@ -459,6 +468,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     },
     isActive: () => role.isActing(),
     msgr2,
+    commandStream,
     stop: async () => {
       await service.stop();
       await audit.flush(2000);

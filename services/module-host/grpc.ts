@@ -1,9 +1,20 @@
 // ModuleHostService handlers: request checks and status codes; the work is
 // in domain/host.ts.
 import { ServerError, Status } from 'nice-grpc';
-import type { ModuleHostServiceImplementation } from '../../lib/gen/ceph/mgr/v1/module_host';
+import { isAbortError } from 'abort-controller-x';
+import type {
+  CommandStreamRequest,
+  CommandStreamResponse,
+  HandleCommandRequest,
+  HandleCommandResponse,
+  ModuleHostServiceImplementation,
+} from '../../lib/gen/ceph/mgr/v1/module_host';
 import { ModuleState } from '../../lib/gen/ceph/mgr/v1/module_host';
+import { RequestQueue } from '../../lib/mgr-client';
 import type { ModuleHost } from './domain/host';
+
+/** Commands one command stream may have in flight; past it, a command is refused (RESOURCE_EXHAUSTED). */
+export const MAX_STREAM_IN_FLIGHT = 256;
 
 const STATES: Record<string, ModuleState> = {
   disabled: ModuleState.MODULE_STATE_DISABLED,
@@ -18,29 +29,11 @@ const STATES: Record<string, ModuleState> = {
   cannot_run: ModuleState.MODULE_STATE_CANNOT_RUN,
 };
 
-export function moduleHostHandlers(host: ModuleHost): ModuleHostServiceImplementation {
+/** `shutdown` ends the command streams (long-lived: the server's shutdown would otherwise wait for them). */
+export function moduleHostHandlers(host: ModuleHost, shutdown?: AbortSignal): ModuleHostServiceImplementation {
   return {
-    async handleCommand(req, context) {
-      if (!req.prefix.trim()) throw new ServerError(Status.INVALID_ARGUMENT, 'prefix is empty');
-      let args: Record<string, unknown> = {};
-      if (req.args.trim()) {
-        try {
-          args = JSON.parse(req.args);
-        } catch (e) {
-          throw new ServerError(Status.INVALID_ARGUMENT, `args is not JSON: ${(e as Error).message}`);
-        }
-        if (!args || typeof args !== 'object' || Array.isArray(args)) throw new ServerError(Status.INVALID_ARGUMENT, 'args must be a JSON object');
-      }
-      // The caller's cancellation (daemon-server's deadline, its own caller gone) abandons the command.
-      const { result, module } = await host.handleCommand(
-        req.prefix.trim(),
-        args,
-        Buffer.from(req.inbuf).toString('utf8'),
-        context.signal,
-        req.module || undefined,
-      );
-      return { result: { retcode: result[0], stdout: result[1], stderr: result[2] }, module };
-    },
+    handleCommand: (req, context) => runCommand(host, req, context.signal),
+    commandStream: (requests, context) => commandStream(host, requests, context.signal, shutdown),
     async listCommands() {
       return { commands: host.commands() };
     },
@@ -78,4 +71,101 @@ export function moduleHostHandlers(host: ModuleHost): ModuleHostServiceImplement
       return { checks: host.healthChecks() };
     },
   };
+}
+
+/** One module command, from HandleCommand or the command stream; `signal` abandons it. */
+async function runCommand(host: ModuleHost, req: HandleCommandRequest, signal: AbortSignal): Promise<HandleCommandResponse> {
+  if (!req.prefix.trim()) throw new ServerError(Status.INVALID_ARGUMENT, 'prefix is empty');
+  let args: Record<string, unknown> = {};
+  if (req.args.trim()) {
+    try {
+      args = JSON.parse(req.args);
+    } catch (e) {
+      throw new ServerError(Status.INVALID_ARGUMENT, `args is not JSON: ${(e as Error).message}`);
+    }
+    if (!args || typeof args !== 'object' || Array.isArray(args)) throw new ServerError(Status.INVALID_ARGUMENT, 'args must be a JSON object');
+  }
+  // The caller's cancellation (daemon-server's deadline, its own caller gone) abandons the command.
+  const { result, module } = await host.handleCommand(req.prefix.trim(), args, Buffer.from(req.inbuf).toString('utf8'), signal, req.module || undefined);
+  return { result: { retcode: result[0], stdout: result[1], stderr: result[2] }, module };
+}
+
+/**
+ * daemon-server's command stream: each command runs as a HandleCommand call
+ * would, answered by its id when it finishes (answers may overtake each
+ * other). A command past its timeout is abandoned and answered
+ * DEADLINE_EXCEEDED; a cancelled one is abandoned unanswered; the stream's
+ * end abandons whatever is still in flight. At shutdown, new commands are
+ * refused UNAVAILABLE and the stream ends once those in flight are answered
+ * (as calls in flight finish within the server's shutdown grace).
+ */
+async function* commandStream(
+  host: ModuleHost,
+  requests: AsyncIterable<CommandStreamRequest>,
+  signal: AbortSignal,
+  shutdown?: AbortSignal,
+): AsyncIterable<CommandStreamResponse> {
+  const out = new RequestQueue<CommandStreamResponse>();
+  const inFlight = new Map<number, AbortController>();
+  const fail = (id: number, status: Status, message: string) => out.push({ id, status, message });
+  const start = (m: CommandStreamRequest) => {
+    const { id } = m;
+    if (inFlight.size >= MAX_STREAM_IN_FLIGHT)
+      return fail(id, Status.RESOURCE_EXHAUSTED, `more than ${MAX_STREAM_IN_FLIGHT} commands in flight on this stream`);
+    const abandon = new AbortController();
+    inFlight.set(id, abandon);
+    let late = false;
+    const timer = m.timeoutMs
+      ? setTimeout(() => {
+          late = true;
+          abandon.abort();
+        }, m.timeoutMs)
+      : undefined;
+    runCommand(host, m.command!, abandon.signal)
+      .then(
+        (response) => inFlight.get(id) === abandon && out.push({ id, response, status: Status.OK, message: '' }),
+        (e) => {
+          if (inFlight.get(id) !== abandon) return;
+          if (e instanceof ServerError) fail(id, e.code, e.details);
+          else if (isAbortError(e)) {
+            if (late) fail(id, Status.DEADLINE_EXCEEDED, `the command did not finish within ${m.timeoutMs} ms`);
+          } else fail(id, Status.UNKNOWN, (e as Error)?.message ?? String(e));
+        },
+      )
+      .finally(() => {
+        clearTimeout(timer);
+        if (inFlight.get(id) === abandon) inFlight.delete(id);
+        if (shutdown?.aborted && !inFlight.size) out.end();
+      });
+  };
+  const reading = (async () => {
+    for await (const m of requests) {
+      if (m.cancel) {
+        inFlight.get(m.id)?.abort();
+        inFlight.delete(m.id);
+      } else if (shutdown?.aborted) fail(m.id, Status.UNAVAILABLE, 'module-host is shutting down');
+      else if (!m.id || inFlight.has(m.id) || !m.command)
+        fail(m.id, Status.INVALID_ARGUMENT, `command ${m.id}: the id is 0 or already in flight, or the command is missing`);
+      else start(m);
+    }
+  })();
+  const ended = () => {
+    for (const a of inFlight.values()) a.abort();
+    inFlight.clear();
+    out.end();
+  };
+  reading.then(ended, ended);
+  signal.addEventListener('abort', ended, { once: true });
+  const drain = () => inFlight.size || out.end();
+  shutdown?.addEventListener('abort', drain, { once: true });
+  if (shutdown?.aborted) drain();
+  // The first message says the stream is open (its proof passed).
+  out.push({ id: 0, status: Status.OK, message: '' });
+  try {
+    yield* out;
+  } finally {
+    signal.removeEventListener('abort', ended);
+    shutdown?.removeEventListener('abort', drain);
+    ended();
+  }
 }

@@ -8,6 +8,8 @@ import { managersOnly, needs } from '../../lib/auth/rules';
 
 export const moduleHostRules: RuleTable = {
   HandleCommand: managersOnly('module-host', 'w'),
+  // daemon-server's long-lived command stream: the same rule, checked once when it opens.
+  CommandStream: managersOnly('module-host', 'w'),
   ListCommands: needs('module-host', 'r'),
   ListModules: needs('module-host', 'r'),
   GetHealthChecks: needs('module-host', 'r'),

@@ -18,6 +18,8 @@ import { ModuleHost } from './domain/host';
 import { followMgrMap } from './domain/mgrmap-follower';
 import { clusterEvents, clusterStatePeer } from './peers';
 import { moduleHostHandlers } from './grpc';
+/** Commands one command stream may have in flight (grpc.ts). */
+export { MAX_STREAM_IN_FLIGHT } from './grpc';
 import type { PythonModulesConfig } from './domain/python-modules';
 import { CommandSender } from './send-command';
 import { waitingOutOutages } from './domain/outage';
@@ -117,7 +119,7 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
       logLevel: opts.logLevel,
       auth: keyringPath ? { keyringPath, tables: { [ModuleHostServiceDefinition.fullName]: moduleHostRules } } : null,
     },
-    (server, { log, registry }) => {
+    (server, { log, registry, shutdownSignal }) => {
       log0 = (level, msg, fields) => log[level](msg, fields);
       // This manager's mgr.<name> (its daemon-server adds it too): module-host may start first and calls as it at once.
       if (keyringPath && !opts.commandEntity) ensureKeyring(keyringPath, log, [opts.name ?? 'x']);
@@ -187,7 +189,7 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
           queueDepth.set({ module }, queued);
         },
       });
-      server.add(ModuleHostServiceDefinition, moduleHostHandlers(host));
+      server.add(ModuleHostServiceDefinition, moduleHostHandlers(host, shutdownSignal));
       return ['ceph.mgr.v1.ModuleHostService'];
     },
   );

@@ -1,6 +1,6 @@
 // Commands end to end: native output shapes against the Ceph fixtures,
 // validation, permissions, the module route, and bad input.
-import { createServer, Metadata, Server, Status } from 'nice-grpc';
+import { createServer, Metadata, Server, ServerError, Status } from 'nice-grpc';
 import { shapeDiff } from '../../../lib/testing/shape';
 import { ModuleHostServiceDefinition, ModuleHostServiceImplementation } from '../../../lib/gen/ceph/mgr/v1/module_host';
 import { pgStatsReportFromJson } from '../../../lib/pgstats-json';
@@ -9,7 +9,11 @@ import { startStack, SessionDriver, fixture, eventually } from './helpers';
 
 type Stack = Awaited<ReturnType<typeof startStack>>;
 
-/** A stand-in ModuleHostService (module-host's server.ts is not in the tree yet): one "hello" command. */
+/**
+ * A stand-in ModuleHostService: one "hello" command, answered as
+ * HandleCommand calls only (as a module-host without the command stream
+ * would: daemon-server falls back to HandleCommand).
+ */
 async function startModuleHostDouble(): Promise<{ address: string; server: Server; calls: string[] }> {
   const calls: string[] = [];
   const impl: ModuleHostServiceImplementation = {
@@ -17,6 +21,10 @@ async function startModuleHostDouble(): Promise<{ address: string; server: Serve
       calls.push(req.args);
       const args = JSON.parse(req.args);
       return { result: { retcode: 0, stdout: `Hello, ${args.person_name ?? 'world'}\n`, stderr: '' }, module: 'hello' };
+    },
+    // eslint-disable-next-line require-yield
+    async *commandStream() {
+      throw new ServerError(Status.UNIMPLEMENTED, 'no command stream here');
     },
     async listCommands() {
       return {

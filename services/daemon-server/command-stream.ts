@@ -1,0 +1,142 @@
+// daemon-server's long-lived command stream to its module-host: one
+// authenticated stream (its proof checked once, when it opens) carrying
+// each module command as a message with an id, instead of a new
+// HandleCommand call a command. It reopens after module-host restarts;
+// while it is not open, send() returns undefined and the caller uses
+// HandleCommand, whose answers and failures the stream's copy exactly.
+import { ClientError, Status } from 'nice-grpc';
+import type { CommandStreamRequest, CommandStreamResponse, HandleCommandResponse } from '../../lib/gen/ceph/mgr/v1/module_host';
+import type { Logger } from '../../lib/log';
+import { RequestQueue } from '../../lib/mgr-client';
+import type { ModuleHostApi } from './domain/command-path';
+import { PeerFailure } from './domain/errors';
+
+/** Opens the stream (the gRPC client's CommandStream). */
+export type OpenCommandStream = (requests: AsyncIterable<CommandStreamRequest>, signal: AbortSignal) => AsyncIterable<CommandStreamResponse>;
+
+export interface CommandStreamOptions {
+  /** Turns a failure answered on the stream (a status) into the PeerFailure HandleCommand would have given. */
+  failure: (e: unknown) => PeerFailure;
+  /** Commands in flight on the stream at most; past it, commands go as HandleCommand calls (default 128, below module-host's 256). */
+  maxInFlight?: number;
+  /** The wait before reopening, doubling from `retryMinMs` to `retryMaxMs` (default 100 ms to 5 s); wake() cuts it short. */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+}
+
+type Command = Parameters<ModuleHostApi['handleCommand']>[0];
+type CallOptions = Parameters<ModuleHostApi['handleCommand']>[1];
+
+interface Pending {
+  resolve(r: HandleCommandResponse): void;
+  reject(e: Error): void;
+}
+
+const METHOD = '/ceph.mgr.v1.ModuleHostService/CommandStream';
+
+export class CommandStream {
+  private requests?: RequestQueue<CommandStreamRequest>;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private readonly stopping = new AbortController();
+  private wakeUp?: () => void;
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly open: OpenCommandStream,
+    private readonly opts: CommandStreamOptions,
+  ) {}
+
+  /** Whether commands go over the stream now. */
+  get isOpen(): boolean {
+    return !!this.requests;
+  }
+
+  start(log: Logger): void {
+    this.running ??= this.run(log);
+  }
+
+  /** Reopens now if the stream is down (module-host came back up). */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    this.wakeUp?.();
+    await this.running;
+  }
+
+  /** Sends a command over the stream; undefined when it is not open or full (then use HandleCommand). */
+  send(req: Command, call: CallOptions): Promise<HandleCommandResponse> | undefined {
+    const requests = this.requests;
+    if (!requests || this.pending.size >= (this.opts.maxInFlight ?? 128)) return undefined;
+    if (call.signal?.aborted) return Promise.reject(new PeerFailure('cancelled', 'the call was cancelled'));
+    const id = this.nextId++;
+    return new Promise<HandleCommandResponse>((resolve, reject) => {
+      const settle = () => {
+        clearTimeout(timer);
+        call.signal?.removeEventListener('abort', onAbort);
+        this.pending.delete(id);
+      };
+      // Past its deadline or cancelled by its caller, the command is abandoned
+      // here and in module-host, as the HandleCommand call would be.
+      const giveUp = (failure: PeerFailure) => {
+        settle();
+        requests.push({ id, cancel: true, timeoutMs: 0 });
+        reject(failure);
+      };
+      const timer = setTimeout(() => giveUp(new PeerFailure('deadline', `Deadline exceeded after ${call.timeoutMs} ms`)), call.timeoutMs);
+      const onAbort = () => giveUp(new PeerFailure('cancelled', 'the call was cancelled'));
+      call.signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(id, {
+        resolve: (r) => (settle(), resolve(r)),
+        reject: (e) => (settle(), reject(e)),
+      });
+      requests.push({ id, command: { ...req, inbuf: Buffer.from(req.inbuf) }, timeoutMs: call.timeoutMs, cancel: false });
+    });
+  }
+
+  private async run(log: Logger): Promise<void> {
+    const minMs = this.opts.retryMinMs ?? 100;
+    const maxMs = this.opts.retryMaxMs ?? 5000;
+    let delay = minMs;
+    while (!this.stopping.signal.aborted) {
+      const requests = new RequestQueue<CommandStreamRequest>();
+      let why = 'module-host ended it';
+      try {
+        for await (const r of this.open(requests, this.stopping.signal)) {
+          if (r.id === 0) {
+            // module-host checked our proof and is reading commands.
+            this.requests = requests;
+            delay = minMs;
+            log.info('command stream to module-host open');
+          } else this.answer(r);
+        }
+      } catch (e) {
+        why = this.opts.failure(e).message;
+      }
+      requests.end();
+      const wasOpen = this.requests === requests;
+      this.requests = undefined;
+      // What was in flight fails as a HandleCommand call does when module-host dies.
+      for (const p of [...this.pending.values()]) p.reject(new PeerFailure('unavailable', `the command stream to module-host closed: ${why}`));
+      if (this.stopping.signal.aborted) break;
+      if (wasOpen) log.warn('command stream to module-host closed; commands go as HandleCommand calls until it reopens', { why });
+      else log.debug('command stream to module-host not opened', { why, retryMs: delay });
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, delay);
+        this.wakeUp = () => (clearTimeout(t), resolve());
+      });
+      this.wakeUp = undefined;
+      delay = Math.min(delay * 2, maxMs);
+    }
+  }
+
+  private answer(r: CommandStreamResponse): void {
+    const p = this.pending.get(r.id);
+    if (!p) return; // abandoned already (deadline, cancel)
+    if (r.status !== Status.OK) p.reject(this.opts.failure(new ClientError(METHOD, r.status, r.message)));
+    else p.resolve(r.response ?? { module: '' });
+  }
+}
