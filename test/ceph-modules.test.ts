@@ -11,6 +11,7 @@ import { chromium, Browser, Page } from 'playwright-core';
 import { runCaptured } from '../cli/mgrctl';
 import { ALWAYS_ON_MODULES } from '../lib/always-on-modules';
 import { Launcher, randomPortOffset, startLauncher, stopLauncher, until } from './launcher';
+import { until as waitUntil } from '../lib/testing/wait';
 
 // Page functions run in the browser; the project compiles without the DOM types.
 declare const document: any;
@@ -296,28 +297,44 @@ describeCeph("Ceph's dashboard and always-on modules on npm start", () => {
       await ok('balancer', 'off');
       await ok('config', 'set', 'mgr', 'mgr/balancer/upmap_max_deviation', '1');
       /** Per pool, the PG replicas each OSD holds; the spread is the most minus the fewest. */
-      const spreads = async () => {
-        const brief = JSON.parse(await ok('pg', 'dump', 'pgs_brief', '--format', 'json')) as { pg_stats: Array<{ pgid: string; up: number[] }> };
+      const spreadsOf = (pgs: Array<{ pgid: string; up: number[] }>) => {
         const counts = new Map<string, number[]>();
-        for (const p of brief.pg_stats) {
+        for (const p of pgs) {
           const pool = p.pgid.split('.')[0];
           if (!counts.has(pool)) counts.set(pool, new Array(12).fill(0));
           for (const o of p.up) counts.get(pool)![o]++;
         }
         return new Map([...counts].map(([pool, c]) => [pool, Math.max(...c) - Math.min(...c)]));
       };
-      // The test before put osd.11 back in: its PGs must be mapped back onto it before the spread is measured
-      // (a spread taken on the map of a moment ago makes the plan's effect look wrong).
-      await until(
-        'PGs on osd.11 again',
-        async () => {
-          const brief = JSON.parse(await ok('pg', 'dump', 'pgs_brief', '--format', 'json')) as { pg_stats: Array<{ up: number[] }> };
-          return brief.pg_stats.some((p) => p.up.includes(11));
-        },
-        60000,
-      );
-      await until('every PG active+clean', async () => /^\d+ pgs: \d+ active\+clean;/.test(await ok('pg', 'stat')), 90000);
-      const before = await spreads();
+      const upSets = async () => {
+        const brief = JSON.parse(await ok('pg', 'dump', 'pgs_brief', '--format', 'json')) as { pg_stats: Array<{ pgid: string; up: number[] }> };
+        return brief.pg_stats.map((p) => ({ pgid: p.pgid, up: p.up })).sort((a, b) => a.pgid.localeCompare(b.pgid));
+      };
+      /**
+       * The spreads once the reported mapping has settled: every PG active+clean and the same
+       * up sets a report period apart. The OSDs report a changed mapping one by one, so a
+       * spread read in between mixes the map of a moment ago with the new one (the plan is
+       * made from the OSD map itself).
+       */
+      const settledSpreads = async () => {
+        let last = '';
+        const pgs = await waitUntil(
+          'the reported PG mapping to settle',
+          async () => {
+            if (!/^\d+ pgs: \d+ active\+clean;/.test(await ok('pg', 'stat'))) return false;
+            const now = await upSets();
+            const same = JSON.stringify(now) === last;
+            last = JSON.stringify(now);
+            return same && now;
+          },
+          120000,
+          6000, // a report period (5 s) and a little
+        );
+        return spreadsOf(pgs);
+      };
+      // The test before put osd.11 back in: its PGs must be mapped back onto it before the spread is measured.
+      await until('PGs on osd.11 again', async () => (await upSets()).some((p) => p.up.includes(11)), 60000);
+      const before = await settledSpreads();
       await ok('balancer', 'optimize', 'plan1');
       // In upmap mode the plan is the OSD map incremental (`balancer show` just says "upmap plan").
       const inc = JSON.parse(await ok('balancer', 'dump', 'plan1'));
@@ -342,9 +359,8 @@ describeCeph("Ceph's dashboard and always-on modules on npm start", () => {
         },
         60000,
       );
-      await until('backfill done: every PG active+clean again', async () => /^\d+ pgs: \d+ active\+clean;/.test(await ok('pg', 'stat')), 90000);
       // Each pool the plan touched is more even (the balancer balances pool by pool).
-      const after = await spreads();
+      const after = await settledSpreads();
       for (const pool of new Set(moves.map((m) => m.pgid.split('.')[0]))) expect(after.get(pool)!).toBeLessThan(before.get(pool)!);
     }, 240000);
   });
