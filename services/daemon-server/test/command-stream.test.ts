@@ -5,7 +5,7 @@
 // after module-host restarts, bounded in flight, and refused to anyone but
 // a manager. Real services on loopback, module-host with authentication on.
 import * as path from 'path';
-import { ClientError, Status } from 'nice-grpc';
+import { Status } from 'nice-grpc';
 import { connect, Peer } from '../../../lib/client';
 import { keyringCredentials } from '../../../lib/auth/keys';
 import { RequestQueue } from '../../../lib/mgr-client';
@@ -14,7 +14,7 @@ import { CommandStreamRequest, CommandStreamResponse, ModuleHostServiceDefinitio
 import { MAX_STREAM_IN_FLIGHT, startModuleHost, ModuleHostHandle } from '../../module-host/server';
 import { startDaemonServer, DaemonServerHandle } from '../server';
 import { freePort, until } from '../../../lib/testing/wait';
-import { startStack } from './helpers';
+import { abandonedCommands, callError, startStack } from './helpers';
 
 const FIXTURES = path.join(__dirname, '../../module-host/test/fixtures/modules');
 
@@ -24,6 +24,7 @@ describe("daemon-server's command stream to module-host", () => {
   let mhPort: number;
   let ds: DaemonServerHandle;
   let peer: Peer<typeof DaemonServerServiceDefinition>;
+  const abandoned = () => abandonedCommands(mh, 'blocker');
   const startMh = () =>
     startModuleHost({
       port: mhPort,
@@ -42,20 +43,8 @@ describe("daemon-server's command stream to module-host", () => {
     const m = await mh.service.registry.getSingleMetric('mgr_grpc_server_handled_total')!.get();
     return m.values.filter((v) => String(v.labels.method).endsWith(`/${method}`)).reduce((a, v) => a + v.value, 0);
   };
-  const abandoned = async () => {
-    const m = await mh.service.registry.getSingleMetric('mgr_module_commands_abandoned_total')!.get();
-    return m.values.find((v) => v.labels.module === 'blocker')?.value ?? 0;
-  };
   const command = (prefix: string, args: Record<string, unknown> = {}, signal?: AbortSignal) =>
     peer.client.command({ prefix, args: JSON.stringify(args), inbuf: Buffer.alloc(0) }, { ...t.admin, signal });
-  const callError = async (p: Promise<unknown>) => {
-    try {
-      await p;
-    } catch (e) {
-      return e as ClientError;
-    }
-    throw new Error('expected the call to fail');
-  };
   /** Opens module-host's CommandStream directly as `entity`. */
   const openAs = (entity: string, requests: AsyncIterable<CommandStreamRequest>, signal?: AbortSignal) => {
     const p = connect(ModuleHostServiceDefinition, mh.address, undefined, { credentials: keyringCredentials(t.keyringPath, entity) });

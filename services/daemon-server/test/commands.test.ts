@@ -5,7 +5,7 @@ import { shapeDiff } from '../../../lib/testing/shape';
 import { ModuleHostServiceDefinition, ModuleHostServiceImplementation } from '../../../lib/gen/ceph/mgr/v1/module_host';
 import { pgStatsReportFromJson } from '../../../lib/pgstats-json';
 import { until } from '../../../lib/testing/wait';
-import { startStack, SessionDriver, fixture, eventually } from './helpers';
+import { callError, startStack, SessionDriver, fixture, eventually } from './helpers';
 
 type Stack = Awaited<ReturnType<typeof startStack>>;
 
@@ -52,14 +52,6 @@ describe('commands', () => {
   let mh: Awaited<ReturnType<typeof startModuleHostDouble>>;
   const cmd = (prefix: string, args: Record<string, unknown> | string = {}, md = t.admin, inbuf = Buffer.alloc(0)) =>
     t.client.command({ prefix, args: typeof args === 'string' ? args : JSON.stringify(args), inbuf }, md).then((r) => r.result!);
-  const callError = async (p: Promise<unknown>) => {
-    try {
-      await p;
-    } catch (e: any) {
-      return { code: e.code as Status, details: e.details as string };
-    }
-    throw new Error('expected the call to fail');
-  };
 
   beforeAll(async () => {
     mh = await startModuleHostDouble();

@@ -340,6 +340,18 @@ describe('command table', () => {
 });
 
 describe('Sessions', () => {
+  /** Sessions feeding `ingest`, at Ceph's default period and threshold, ended by `shutdownSignal`. */
+  const sessionsOver = (ingest: Ingest, shutdownSignal: AbortSignal) =>
+    new Sessions({
+      log: createLogger({ test: 'sessions' }, 'error'),
+      registry: new prom.Registry(),
+      ingest,
+      counterLimits: new CounterLimits(),
+      shutdownSignal,
+      statsPeriod: () => 5,
+      statsThreshold: () => 5,
+      pgBackpressureMs: 1000,
+    });
   it('holds one listener on the shutdown signal however many streams are read, and shutdown ends them all', async () => {
     const shutdown = new AbortController();
     const sink: IngestSink = {
@@ -348,16 +360,7 @@ describe('Sessions', () => {
       setDaemonsStale: async () => {},
     };
     const ingest = new Ingest({ sink, flushIntervalMs: 1e6, flushAtPending: 1e6, maxPendingPgStats: 10 });
-    const sessions = new Sessions({
-      log: createLogger({ test: 'sessions' }, 'error'),
-      registry: new prom.Registry(),
-      ingest,
-      counterLimits: new CounterLimits(),
-      shutdownSignal: shutdown.signal,
-      statsPeriod: () => 5,
-      statsThreshold: () => 5,
-      pgBackpressureMs: 1000,
-    });
+    const sessions = sessionsOver(ingest, shutdown.signal);
     const caller = { entity: 'client.admin', grants: [{ kind: 'all' as const }] };
     const callEnded = new AbortController(); // the callers stay; only the server stops
     // a daemon's stream: open, then nothing more until it is ended
@@ -385,16 +388,7 @@ describe('Sessions', () => {
     };
     const ingest = new Ingest({ sink, flushIntervalMs: 1e6, flushAtPending: 1e6, maxPendingPgStats: 10 });
     const shutdown = new AbortController();
-    const sessions = new Sessions({
-      log: createLogger({ test: 'sessions' }, 'error'),
-      registry: new prom.Registry(),
-      ingest,
-      counterLimits: new CounterLimits(),
-      shutdownSignal: shutdown.signal,
-      statsPeriod: () => 5,
-      statsThreshold: () => 5,
-      pgBackpressureMs: 1000,
-    });
+    const sessions = sessionsOver(ingest, shutdown.signal);
     const caller = { entity: 'client.admin', grants: [{ kind: 'all' as const }] };
     const schema = Array.from({ length: 40 }, (_, i) => ({ path: `osd.c${i}`, description: `counter ${i}`, nick: '', type: 2 | 8, priority: 5, units: 0 }));
     const values = (osd: number) =>

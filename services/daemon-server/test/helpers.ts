@@ -3,6 +3,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import type { ClientError } from 'nice-grpc';
 import type { CallProofOptions as CallAs } from '../../../lib/auth/grpc';
 import { asCredentials } from '../../../lib/auth/proof';
 import { openChannel, makeClient } from '../../../lib/client';
@@ -17,6 +18,7 @@ import type { RotatingKeys } from '../../../lib/ceph/cephx/rotating';
 import type { EntityAddr } from '../../../lib/ceph/types';
 import type { CephManagerSession } from '../domain/ceph-session';
 import { startDaemonServer, DaemonServerOptions } from '../server';
+import type { ModuleHostHandle } from '../../module-host/server';
 import { startStandby } from '../../standby/server';
 import { MapFeed } from '../../../sim/feed';
 import { SimMonitor, startMonitorEndpoint } from '../../../sim/monitor';
@@ -26,6 +28,22 @@ import { until } from '../../../lib/testing/wait';
 export const FIXTURES = path.join(__dirname, '../../../../shared/fixtures/ceph-pacific');
 export const fixture = (name: string): any => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
+
+/** The error a call that must fail failed with (the test fails if it answered). */
+export async function callError(p: Promise<unknown>): Promise<ClientError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as ClientError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** How many of `module`'s commands module-host has abandoned (their caller cancelled or timed out). */
+export async function abandonedCommands(mh: ModuleHostHandle, module: string): Promise<number> {
+  const m = await mh.service.registry.getSingleMetric('mgr_module_commands_abandoned_total')!.get();
+  return m.values.find((v) => v.labels.module === module)?.value ?? 0;
+}
 
 export async function startStack(opts: Partial<DaemonServerOptions> = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'daemon-server-test-'));

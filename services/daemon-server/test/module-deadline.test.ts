@@ -10,7 +10,7 @@ import { DaemonServerServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/daem
 import { startModuleHost, ModuleHostHandle } from '../../module-host/server';
 import { startDaemonServer, DaemonServerHandle } from '../server';
 import { until } from '../../../lib/testing/wait';
-import { startStack } from './helpers';
+import { abandonedCommands, callError, startStack } from './helpers';
 
 const FIXTURES = path.join(__dirname, '../../module-host/test/fixtures/modules');
 
@@ -19,18 +19,7 @@ describe('a silent module command', () => {
   let t: Awaited<ReturnType<typeof startStack>>;
   let ds: DaemonServerHandle;
   let peer: Peer<typeof DaemonServerServiceDefinition>;
-  const abandoned = async () => {
-    const m = await mh.service.registry.getSingleMetric('mgr_module_commands_abandoned_total')!.get();
-    return m.values.find((v) => v.labels.module === 'blocker')?.value ?? 0;
-  };
-  const callError = async (p: Promise<unknown>) => {
-    try {
-      await p;
-    } catch (e) {
-      return e;
-    }
-    throw new Error('expected the call to fail');
-  };
+  const abandoned = () => abandonedCommands(mh, 'blocker');
 
   beforeAll(async () => {
     // The stack's daemon-server has no module-host; a second one in front of ours does.
