@@ -49,31 +49,9 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[i];
 }
 
-/** Runs `op` from `concurrency` loops: warm-up, then a measured window. */
+/** Runs `op` from `concurrency` loops: warm-up, then a measured window (one turn of interleavedLoops). */
 export async function timedLoop(op: () => Promise<unknown>, opts: { concurrency?: number; measureMs?: number; warmupMs?: number } = {}): Promise<LoopStats> {
-  const concurrency = opts.concurrency ?? 1;
-  const run = async (ms: number, record: number[] | null) => {
-    const end = performance.now() + ms;
-    let ops = 0;
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (performance.now() < end) {
-          const t0 = performance.now();
-          await op();
-          if (record) record.push(performance.now() - t0);
-          ops++;
-        }
-      }),
-    );
-    return ops;
-  };
-  await run(opts.warmupMs ?? WARMUP_MS, null);
-  const lat: number[] = [];
-  const t0 = performance.now();
-  const ops = await run(opts.measureMs ?? MEASURE_MS, lat);
-  const seconds = (performance.now() - t0) / 1000;
-  lat.sort((a, b) => a - b);
-  return { ops, seconds, perSecond: ops / seconds, p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99) };
+  return (await interleavedLoops({ op }, { ...opts, turnMs: opts.measureMs ?? MEASURE_MS })).op;
 }
 
 /**
@@ -92,7 +70,6 @@ export async function interleavedLoops(
   const names = Object.keys(ops);
   const lat: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   const spent: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
-  const count: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
   const turn = async (name: string, ms: number, record: boolean) => {
     const start = performance.now();
     const end = start + ms;
@@ -101,9 +78,7 @@ export async function interleavedLoops(
         while (performance.now() < end) {
           const t0 = performance.now();
           await ops[name]();
-          if (!record) continue;
-          lat[name].push(performance.now() - t0);
-          count[name]++;
+          if (record) lat[name].push(performance.now() - t0);
         }
       }),
     );
@@ -115,7 +90,7 @@ export async function interleavedLoops(
   for (const n of names) {
     const sorted = lat[n].sort((a, b) => a - b);
     const seconds = spent[n] / 1000;
-    out[n] = { ops: count[n], seconds, perSecond: count[n] / seconds, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) };
+    out[n] = { ops: sorted.length, seconds, perSecond: sorted.length / seconds, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) };
   }
   return out;
 }
