@@ -448,6 +448,17 @@ export class DaemonIndex {
     return new RawJson(`{${parts.join(',')}}`);
   }
 
+  /** [daemon, its SLOW_OPS health metrics summed] for the daemons with slow ops, in index order. */
+  slowOps(): Array<[string, number]> {
+    const out: Array<[string, number]> = [];
+    for (const d of this.daemons.values()) {
+      let n = 0;
+      for (const m of d.healthMetrics) if (m.type === 'SLOW_OPS') n += Number(m.value);
+      if (n > 0) out.push([d.name, n]);
+    }
+    return out;
+  }
+
   healthMetrics(): unknown {
     const out: Record<string, unknown> = {};
     for (const d of this.daemons.values()) {
