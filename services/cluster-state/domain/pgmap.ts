@@ -159,7 +159,11 @@ interface StoreSum {
 /** An OSD id, not a hole in an erasure-coded set (CRUSH_ITEM_NONE) nor -1. */
 const isOsd = (id: number) => id >= 0 && id !== 0x7fffffff;
 
-const equalLists = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+function equalLists(a: number[], b: number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 export class PgMap {
   readonly rows = new PgRows();
@@ -199,6 +203,7 @@ export class PgMap {
     pgs: this.rows,
     osds: this.osdRows,
     statfs: this.statfsRows,
+    lastState: { bytes: new Uint8Array(0), id: 0 },
     stateId: (name: string) => {
       let id = this.stateIds.get(name);
       if (id === undefined) {
