@@ -226,11 +226,10 @@ export class DaemonIndex {
       }
       if (r.hasStatus) d.status = { ...r.status };
       if (Object.keys(r.taskStatus).length) d.taskStatus = { ...r.taskStatus };
-      if (r.healthMetrics.length || d.healthMetrics.length) {
-        const before = d.healthMetrics;
+      // the same metrics every report: nothing copied, nothing to tell
+      if (!sameHealthMetrics(d.healthMetrics, r.healthMetrics)) {
         d.healthMetrics = r.healthMetrics.map((m) => ({ type: m.type, value: m.value }));
-        if (before.length !== d.healthMetrics.length || before.some((m, k) => m.type !== d.healthMetrics[k].type || m.value !== d.healthMetrics[k].value))
-          out.healthMetricsChanged = true;
+        out.healthMetricsChanged = true;
       }
       d.lastReport = now;
       if (d.stale) {
@@ -466,6 +465,12 @@ export class DaemonIndex {
     }
     return out;
   }
+}
+
+function sameHealthMetrics(a: ReadonlyArray<{ type: string; value: number }>, b: ReadonlyArray<{ type: string; value: number }>): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (a[k].type !== b[k].type || a[k].value !== b[k].value) return false;
+  return true;
 }
 
 /** [t, v] or [t, sum, count], with exact values. */
