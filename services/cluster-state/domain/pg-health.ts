@@ -39,7 +39,8 @@ export interface PgHealthInput {
   /**
    * The up sets' sizes summed over every PG, when the caller keeps that sum
    * (the PG map does): then `pgStats` need only list the PGs that may raise a
-   * check (`mayRaise`), not every PG. Without it, pgStats is every PG.
+   * check (not active+clean, unfound objects, a scrub stamp before its
+   * `scrubCutoffs` cutoff: PgMap.healthPgs(cutoffs)). Without it, every PG.
    */
   upTotal?: number;
   /** Seconds since the Unix epoch. */
