@@ -455,19 +455,20 @@ export class PgMap {
    * the sums (`sum.up`). A healthy cluster's 100,000 PGs are a pass over the
    * columns, with nothing made per PG.
    */
-  *healthPgs(cutoffs?: { scrub: number; deep: number }): Iterable<HealthPgView> {
-    const v = new HealthPgView(this.rows, this.states, (row) => this.pgid(row));
+  healthPgs(cutoffs?: { scrub: number; deep: number }): Iterable<HealthPgView> {
     const { state, i64, stamps } = this.rows;
     const clean = cutoffs ? (this.stateIds.get('active+clean') ?? -1) : -1;
-    for (const row of this.index.values()) {
+    const rows: number[] = [];
+    // forEach, not an iterator: nothing is made per PG passed over
+    this.index.forEach((row) => {
       if (cutoffs && state[row] === clean) {
         const u = (row * PG_I64 + I64.STAT_SUM + STAT_UNFOUND) * 2;
         const s = row * PG_STAMP_COUNT * 2;
-        if (i64[u] === 0 && i64[u + 1] === 0 && !(stamps[s + STAMP_SCRUB * 2] < cutoffs.scrub) && !(stamps[s + STAMP_DEEP_SCRUB * 2] < cutoffs.deep)) continue;
+        if (i64[u] === 0 && i64[u + 1] === 0 && !(stamps[s + STAMP_SCRUB * 2] < cutoffs.scrub) && !(stamps[s + STAMP_DEEP_SCRUB * 2] < cutoffs.deep)) return;
       }
-      v.row = row;
-      yield v;
-    }
+      rows.push(row);
+    });
+    return healthViews(new HealthPgView(this.rows, this.states, (row) => this.pgid(row)), rows);
   }
 
   /** The OSDs as the health checks read them. */
@@ -735,6 +736,14 @@ export class HealthPgView {
   get last_deep_scrub_stamp(): string {
     const i = (this.row * PG_STAMPS.length + STAMP_DEEP_SCRUB) * 2;
     return utimeText(this.rows.stamps[i], this.rows.stamps[i + 1]);
+  }
+}
+
+/** The view moved to each of the rows in turn. */
+function* healthViews(v: HealthPgView, rows: number[]): Iterable<HealthPgView> {
+  for (const row of rows) {
+    v.row = row;
+    yield v;
   }
 }
 
