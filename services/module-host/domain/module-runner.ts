@@ -205,6 +205,11 @@ export class ModuleRunner {
     );
   }
 
+  /** The host's copy of the module option `key` (null: of any) was dropped: the worker drops its own. */
+  optionChanged(key: string | null): void {
+    this.post({ kind: 'option_changed', id: 0, key });
+  }
+
   /** Queues notify(type, id) unless the same pair is already waiting. */
   notify(type: string, id: string): void {
     if (this.state !== 'running' || !this.declaration?.notifyTypes.includes(type)) return;
