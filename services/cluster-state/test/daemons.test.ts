@@ -4,6 +4,7 @@ import { Status } from 'nice-grpc';
 import { DaemonQueryKind, PerfCounterType, DaemonReport } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { shapeDiff } from '../../../lib/testing/shape';
 import { startTestServer, fixture, parse, failure } from './helpers';
+import { DaemonIndex } from '../domain/daemons';
 
 const schema = fixture('mgrget-get_perf_schema-osd-0.json')['osd.0'];
 const declare: PerfCounterType[] = Object.entries<any>(schema).map(([path, s]) => ({
@@ -184,5 +185,24 @@ describe('cluster-state daemons', () => {
     await t.client.reportDaemons({ reports: [report('osd.7', { opened: true, declare: [{ ...opW, type: opW.type ^ 1 }], values: [9], stamp: 1015 })] });
     const reset = await query(DaemonQueryKind.DAEMON_QUERY_KIND_COUNTER, { svcType: 'osd', svcId: '7', path: 'osd.op_w' });
     expect(reset['osd.op_w']).toEqual([[1015, 9]]);
+  });
+});
+
+describe('daemon index: health metrics', () => {
+  it('keeps the same metrics reported again as they were (no copy, no change), and takes changed ones', () => {
+    const index = new DaemonIndex();
+    const slow = (n: number) => [
+      { type: 'SLOW_OPS', value: n },
+      { type: 'PENDING_CREATING_PGS', value: 0 },
+    ];
+    expect(index.apply([report('osd.1', { opened: true, healthMetrics: slow(0) })], 1).healthMetricsChanged).toBe(true);
+    const kept = index.daemons.get('osd.1')!.healthMetrics;
+    expect(index.apply([report('osd.1', { healthMetrics: slow(0) })], 2).healthMetricsChanged).toBe(false);
+    expect(index.daemons.get('osd.1')!.healthMetrics).toBe(kept);
+    expect(index.apply([report('osd.1', { healthMetrics: slow(3) })], 3).healthMetricsChanged).toBe(true);
+    expect(index.slowOps()).toEqual([['osd.1', 3]]);
+    expect(index.apply([report('osd.1')], 4).healthMetricsChanged).toBe(true);
+    expect(index.daemons.get('osd.1')!.healthMetrics).toEqual([]);
+    expect(index.slowOps()).toEqual([]);
   });
 });
