@@ -79,6 +79,13 @@ const OPTIONS = {
     default: 4 * 1024 * 1024,
     desc: 'largest command input buffer',
   },
+  ingestFlushMs: {
+    env: 'MGR_INGEST_FLUSH_MS',
+    flag: 'ingest-flush-ms',
+    type: 'int',
+    default: 150,
+    desc: 'how often reports and pg stats go on to cluster-state (ms): each flush is two calls, so a longer period means fewer, larger calls and values up to that much older',
+  },
   maxPendingPgStats: {
     env: 'MGR_MAX_PENDING_PG_STATS',
     flag: 'max-pending-pg-stats',
@@ -144,6 +151,10 @@ async function main(): Promise<void> {
     process.stderr.write(`MGR_AUTH: expected 'keyring' or 'none', got '${cfg.auth}'\n`);
     process.exit(2);
   }
+  if (cfg.ingestFlushMs < 1 || cfg.ingestFlushMs > 5000) {
+    process.stderr.write(`MGR_INGEST_FLUSH_MS: expected 1 to 5000 (ms), got ${cfg.ingestFlushMs}\n`);
+    process.exit(2);
+  }
   // In front of a real cluster: mgr.<name> to its monitors, which decide who is active.
   const ceph =
     cfg.cephConf || cfg.cephMonHost
@@ -171,6 +182,7 @@ async function main(): Promise<void> {
     statsThreshold: cfg.statsThreshold,
     commandTimeoutMs: cfg.commandTimeoutMs,
     maxInbufBytes: cfg.maxInbufBytes,
+    flushIntervalMs: cfg.ingestFlushMs,
     maxPendingPgStats: cfg.maxPendingPgStats,
     msgr2Port: cfg.msgr2Port,
     msgr2MaxConnections: cfg.msgr2MaxConnections,
