@@ -8,6 +8,7 @@
 import * as counterValues from './counter-values';
 import { CounterLayout, writeHeader } from './counter-values';
 import type { PerfCounterType } from './gen/ceph/mgr/v1/cluster_state';
+import { counterSchemaHash } from './shared-schema';
 import { WireWriter, WIRE_LEN } from './wire';
 
 // a module-local copy: imported bindings are getters under the TypeScript
@@ -23,6 +24,8 @@ export interface ReportShape {
   /** SessionRequest{ report (2) { counter_values (8) } } with the header written and the values zero. */
   frame: Buffer;
   frameValues: number;
+  /** The declared counters' content hash (SessionReport.schema_hash). */
+  schemaHash: Buffer;
 }
 
 /** Shapes shared by the sessions that declare the same counters of the same schema (thousands of simulated OSDs do). */
@@ -46,8 +49,10 @@ export function reportShape(schema: PerfCounterType[], declared: number[], slotS
     outer.copy(frame, 0);
     inner.copy(frame, outer.length);
     writeHeader(frame.subarray(outer.length + inner.length), layout.slots);
+    const declare = declared.map((i) => schema[i]);
     shape = {
-      declare: declared.map((i) => schema[i]),
+      declare,
+      schemaHash: counterSchemaHash(declare),
       layout,
       sourceSlot: Int32Array.from(layout.paths, (p) => slotStart[index.get(p)!]),
       frame,

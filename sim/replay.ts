@@ -59,6 +59,12 @@ export class ReplaySession extends EventEmitter {
   private shape: ReportShape | null = null;
   private frame = Buffer.alloc(0);
   private declared = false;
+  /**
+   * Whether this session names its schema by hash (SessionReport.schema_hash)
+   * instead of declaring it: until the server says it does not hold it, then
+   * the session declares in full.
+   */
+  private nameSchema = true;
   private readonly slotStart: Int32Array;
   private readonly open: Buffer;
 
@@ -124,11 +130,14 @@ export class ReplaySession extends EventEmitter {
     this.call = call;
     this.sessions++;
     this.declared = false;
+    this.nameSchema = true;
     this.configure = undefined;
     call.on('data', (res: SessionResponse) => {
       if (res.msg?.$case === 'configure') this.onConfigure(res.msg.value);
       // Ceph's MOSDScrub2: the simulated OSD scrubs; its next pg stats carry the stamps
       else if (res.msg?.$case === 'scrub') this.emit('scrub', res.msg.value);
+      // the hash named is not held there: that report was dropped; declare in full, now
+      else if (res.msg?.$case === 'schemaUnknown') this.onSchemaUnknown();
     });
     call.on('error', () => undefined); // 'status' follows: reconnect there
     call.on('status', () => this.onClosed(call));
@@ -174,6 +183,13 @@ export class ReplaySession extends EventEmitter {
     }, this.opts.phase * periodMs);
   }
 
+  private onSchemaUnknown(): void {
+    if (!this.nameSchema && this.declared) return; // already declared in full
+    this.nameSchema = false;
+    this.declared = false;
+    this.sendReport(false);
+  }
+
   /** The declared set for a threshold: declared in full with the next report (a new threshold mid-session re-opens). */
   private reshape(threshold: number): void {
     const declared = this.opts.schema.map((c, i) => (c.priority >= threshold ? i : -1)).filter((i) => i >= 0);
@@ -186,7 +202,7 @@ export class ReplaySession extends EventEmitter {
     this.shape = reportShape(this.opts.schema, declared, this.slotStart);
   }
 
-  private sendReport(): void {
+  private sendReport(withPgStats = true): void {
     const call = this.call;
     const shape = this.shape;
     if (!call || !shape || !this.connected) return;
@@ -198,16 +214,18 @@ export class ReplaySession extends EventEmitter {
     const values = this.opts.values(this.opts.now());
     const health = this.opts.healthMetrics?.() ?? [];
     if (!this.declared || health.length) {
-      // the first report declares the schema; health metrics too go through the codec
+      // the first report declares the schema (by its hash first); health metrics too go through the codec
       this.frame = Buffer.from(shape.frame);
       writeFrameValues(this.frame, shape.frameValues, shape.layout, shape.sourceSlot, values);
+      const named = !this.declared && this.nameSchema;
       call.write(
         Buffer.from(
           SessionRequest.encode({
             msg: {
               $case: 'report',
               value: {
-                declareTypes: this.declared ? [] : shape.declare,
+                schemaHash: named ? shape.schemaHash : undefined,
+                declareTypes: this.declared || named ? [] : shape.declare,
                 undeclareTypes: [],
                 packed: [],
                 counterValues: this.frame.subarray(shape.frameValues),
@@ -226,6 +244,7 @@ export class ReplaySession extends EventEmitter {
       writeFrameValues(frame, shape.frameValues, shape.layout, shape.sourceSlot, values);
       call.write(frame);
     }
+    if (!withPgStats) return;
     const pg = this.opts.pgStats?.();
     if (pg) call.write(encodePgStatsFrame(pg.epoch, pg.report));
     this.reportsSent++;

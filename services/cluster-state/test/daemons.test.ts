@@ -50,7 +50,7 @@ describe('cluster-state daemons', () => {
         report('mon.a', { opened: true, metadata: fixture('mgrget-get_metadata-mon-a.json'), healthMetrics: [{ type: 'SLOW_OPS', value: 2 }] }),
       ],
     });
-    expect(res).toEqual({ applied: 3, rejected: [], instance: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(res).toEqual({ applied: 3, rejected: [], unknownSchemas: [], instance: expect.stringMatching(/^[0-9a-f-]{36}$/) });
   });
   afterAll(() => t.close());
 
