@@ -7,9 +7,9 @@
 // sessions (sim/replay.ts) both use it.
 import * as counterValues from './counter-values';
 import { CounterLayout, writeHeader } from './counter-values';
-import type { PerfCounterType } from './gen/ceph/mgr/v1/cluster_state';
+import type { DaemonHealthMetric, PerfCounterType } from './gen/ceph/mgr/v1/cluster_state';
 import { counterSchemaHash } from './shared-schema';
-import { WireWriter, WIRE_LEN } from './wire';
+import { WireWriter, WIRE_LEN, WIRE_VARINT } from './wire';
 
 // a module-local copy: imported bindings are getters under the TypeScript
 // loader, and this runs for every value of every report
@@ -24,6 +24,8 @@ export interface ReportShape {
   /** SessionRequest{ report (2) { counter_values (8) } } with the header written and the values zero. */
   frame: Buffer;
   frameValues: number;
+  /** Where the report's body (after its tag and length) starts in frame. */
+  reportBody: number;
   /** The declared counters' content hash (SessionReport.schema_hash). */
   schemaHash: Buffer;
 }
@@ -57,6 +59,7 @@ export function reportShape(schema: PerfCounterType[], declared: number[], slotS
       sourceSlot: Int32Array.from(layout.paths, (p) => slotStart[index.get(p)!]),
       frame,
       frameValues: outer.length + inner.length,
+      reportBody: outer.length,
     };
     if (bySchema.size > 64) bySchema.clear(); // a bound, should thresholds churn
     bySchema.set(key, shape);
@@ -79,4 +82,38 @@ export function writeFrameValues(frame: Buffer, base: number, layout: CounterLay
       writeU64(frame, base + offsets[k] + 16, values[s + 1]);
     }
   }
+}
+
+// scratch writers for frameWithHealth (copied out before it returns)
+const healthOut = new WireWriter(256);
+const metricOut = new WireWriter(64);
+const headOut = new WireWriter(16);
+
+/**
+ * A copy of the shape's frame with health metrics after the counter values
+ * (SessionReport.daemon_health_metrics, 7): Ceph's OSDs and monitors send
+ * them every period, so this is most reports' frame, not an exception for
+ * the codec. Fields may come in any order, so the metrics are appended and
+ * only the report's length prefix changes. Returns the frame and where its
+ * counter values start (for writeFrameValues).
+ */
+export function frameWithHealth(shape: ReportShape, health: DaemonHealthMetric[]): { frame: Buffer; values: number } {
+  const h = healthOut.reset();
+  for (const m of health) {
+    const one = metricOut.reset().stringField(1, m.type);
+    if (m.value) one.tag(2, WIRE_VARINT).int64(m.value);
+    h.bytesField(7, one.view());
+  }
+  const metrics = h.view();
+  const body = shape.frame.length - shape.reportBody;
+  const head = headOut
+    .reset()
+    .tag(2, WIRE_LEN)
+    .varint32(body + metrics.length)
+    .view();
+  const frame = Buffer.allocUnsafe(head.length + body + metrics.length);
+  head.copy(frame, 0);
+  shape.frame.copy(frame, head.length, shape.reportBody);
+  metrics.copy(frame, head.length + body);
+  return { frame, values: head.length + shape.frameValues - shape.reportBody };
 }

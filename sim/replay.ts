@@ -14,7 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Channel } from 'nice-grpc';
 import type { DaemonHealthMetric, PerfCounterType } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { SessionConfigure, SessionRequest, SessionResponse } from '../lib/gen/ceph/mgr/v1/daemon_server';
-import { reportShape, ReportShape, writeFrameValues } from '../lib/report-frame';
+import { frameWithHealth, reportShape, ReportShape, writeFrameValues } from '../lib/report-frame';
 import { encodePgStatsFrame } from '../lib/session-wire';
 import type { Logger } from '../lib/log';
 
@@ -57,7 +57,6 @@ export class ReplaySession extends EventEmitter {
   private timer?: NodeJS.Timeout;
   private retry?: NodeJS.Timeout;
   private shape: ReportShape | null = null;
-  private frame = Buffer.alloc(0);
   private declared = false;
   /**
    * Whether this session names its schema by hash (SessionReport.schema_hash)
@@ -213,11 +212,11 @@ export class ReplaySession extends EventEmitter {
     }
     const values = this.opts.values(this.opts.now());
     const health = this.opts.healthMetrics?.() ?? [];
-    if (!this.declared || health.length) {
-      // the first report declares the schema (by its hash first); health metrics too go through the codec
-      this.frame = Buffer.from(shape.frame);
-      writeFrameValues(this.frame, shape.frameValues, shape.layout, shape.sourceSlot, values);
-      const named = !this.declared && this.nameSchema;
+    if (!this.declared) {
+      // the first report declares the schema (by its hash first): through the codec
+      const frame = Buffer.from(shape.frame);
+      writeFrameValues(frame, shape.frameValues, shape.layout, shape.sourceSlot, values);
+      const named = this.nameSchema;
       call.write(
         Buffer.from(
           SessionRequest.encode({
@@ -225,10 +224,10 @@ export class ReplaySession extends EventEmitter {
               $case: 'report',
               value: {
                 schemaHash: named ? shape.schemaHash : undefined,
-                declareTypes: this.declared || named ? [] : shape.declare,
+                declareTypes: named ? [] : shape.declare,
                 undeclareTypes: [],
                 packed: [],
-                counterValues: this.frame.subarray(shape.frameValues),
+                counterValues: frame.subarray(shape.frameValues),
                 daemonStatus: {},
                 hasDaemonStatus: false,
                 taskStatus: {},
@@ -240,8 +239,9 @@ export class ReplaySession extends EventEmitter {
       );
       this.declared = true;
     } else {
-      const frame = Buffer.from(shape.frame);
-      writeFrameValues(frame, shape.frameValues, shape.layout, shape.sourceSlot, values);
+      // every later period: the values written into a copy of the frame (OSDs' and monitors' health metrics appended)
+      const { frame, values: at } = health.length ? frameWithHealth(shape, health) : { frame: Buffer.from(shape.frame), values: shape.frameValues };
+      writeFrameValues(frame, at, shape.layout, shape.sourceSlot, values);
       call.write(frame);
     }
     if (!withPgStats) return;
