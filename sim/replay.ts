@@ -41,6 +41,14 @@ export interface ReplayOptions {
   backoff?: { initialMs?: number; maxMs?: number };
 }
 
+/**
+ * Schemas a session of this process declared in full to a server (its
+ * address and the schema's hash): the next sessions there name the hash
+ * instead of sending ~17 KB each. Forgotten when the server answers
+ * schema_unknown (it restarted, or another manager became active).
+ */
+const declaredTo = new Set<string>();
+
 export class ReplaySession extends EventEmitter {
   readonly daemonName: string;
   /** Sessions opened so far. */
@@ -59,9 +67,9 @@ export class ReplaySession extends EventEmitter {
   private shape: ReportShape | null = null;
   private declared = false;
   /**
-   * Whether this session names its schema by hash (SessionReport.schema_hash)
-   * instead of declaring it: until the server says it does not hold it, then
-   * the session declares in full.
+   * Whether this session may name its schema by hash (SessionReport.schema_hash)
+   * when a session of this process declared it there: until the server says
+   * it does not hold it, then the session declares in full.
    */
   private nameSchema = true;
   private readonly slotStart: Int32Array;
@@ -182,8 +190,14 @@ export class ReplaySession extends EventEmitter {
     }, this.opts.phase * periodMs);
   }
 
+  /** Where this session's schema was declared in full (declaredTo's key). */
+  private schemaKey(shape: ReportShape): string {
+    return `${this.client.getChannel().getTarget()} ${shape.schemaHash.toString('hex')}`;
+  }
+
   private onSchemaUnknown(): void {
     if (!this.nameSchema && this.declared) return; // already declared in full
+    if (this.shape) declaredTo.delete(this.schemaKey(this.shape));
     this.nameSchema = false;
     this.declared = false;
     this.sendReport(false);
@@ -216,7 +230,9 @@ export class ReplaySession extends EventEmitter {
       // the first report declares the schema (by its hash first): through the codec
       const frame = Buffer.from(shape.frame);
       writeFrameValues(frame, shape.frameValues, shape.layout, shape.sourceSlot, values);
-      const named = this.nameSchema;
+      const key = this.schemaKey(shape);
+      const named = this.nameSchema && declaredTo.has(key);
+      if (!named) declaredTo.add(key);
       call.write(
         Buffer.from(
           SessionRequest.encode({
