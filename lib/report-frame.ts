@@ -8,7 +8,6 @@
 import * as counterValues from './counter-values';
 import { CounterLayout, writeHeader } from './counter-values';
 import type { DaemonHealthMetric, PerfCounterType } from './gen/ceph/mgr/v1/cluster_state';
-import { counterSchemaHash } from './shared-schema';
 import { WireWriter, WIRE_LEN, WIRE_VARINT } from './wire';
 
 // a module-local copy: imported bindings are getters under the TypeScript
@@ -26,8 +25,6 @@ export interface ReportShape {
   frameValues: number;
   /** Where the report's body (after its tag and length) starts in frame. */
   reportBody: number;
-  /** The declared counters' content hash (SessionReport.schema_hash). */
-  schemaHash: Buffer;
 }
 
 /** Shapes shared by the sessions that declare the same counters of the same schema (thousands of simulated OSDs do). */
@@ -51,10 +48,8 @@ export function reportShape(schema: PerfCounterType[], declared: number[], slotS
     outer.copy(frame, 0);
     inner.copy(frame, outer.length);
     writeHeader(frame.subarray(outer.length + inner.length), layout.slots);
-    const declare = declared.map((i) => schema[i]);
     shape = {
-      declare,
-      schemaHash: counterSchemaHash(declare),
+      declare: declared.map((i) => schema[i]),
       layout,
       sourceSlot: Int32Array.from(layout.paths, (p) => slotStart[index.get(p)!]),
       frame,

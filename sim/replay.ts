@@ -41,14 +41,6 @@ export interface ReplayOptions {
   backoff?: { initialMs?: number; maxMs?: number };
 }
 
-/**
- * Schemas a session of this process declared in full to a server (its
- * address and the schema's hash): the next sessions there name the hash
- * instead of sending ~17 KB each. Forgotten when the server answers
- * schema_unknown (it restarted, or another manager became active).
- */
-const declaredTo = new Set<string>();
-
 export class ReplaySession extends EventEmitter {
   readonly daemonName: string;
   /** Sessions opened so far. */
@@ -66,12 +58,6 @@ export class ReplaySession extends EventEmitter {
   private retry?: NodeJS.Timeout;
   private shape: ReportShape | null = null;
   private declared = false;
-  /**
-   * Whether this session may name its schema by hash (SessionReport.schema_hash)
-   * when a session of this process declared it there: until the server says
-   * it does not hold it, then the session declares in full.
-   */
-  private nameSchema = true;
   private readonly slotStart: Int32Array;
   private readonly open: Buffer;
 
@@ -137,14 +123,11 @@ export class ReplaySession extends EventEmitter {
     this.call = call;
     this.sessions++;
     this.declared = false;
-    this.nameSchema = true;
     this.configure = undefined;
     call.on('data', (res: SessionResponse) => {
       if (res.msg?.$case === 'configure') this.onConfigure(res.msg.value);
       // Ceph's MOSDScrub2: the simulated OSD scrubs; its next pg stats carry the stamps
       else if (res.msg?.$case === 'scrub') this.emit('scrub', res.msg.value);
-      // the hash named is not held there: that report was dropped; declare in full, now
-      else if (res.msg?.$case === 'schemaUnknown') this.onSchemaUnknown();
     });
     call.on('error', () => undefined); // 'status' follows: reconnect there
     call.on('status', () => this.onClosed(call));
@@ -190,19 +173,6 @@ export class ReplaySession extends EventEmitter {
     }, this.opts.phase * periodMs);
   }
 
-  /** Where this session's schema was declared in full (declaredTo's key). */
-  private schemaKey(shape: ReportShape): string {
-    return `${this.client.getChannel().getTarget()} ${shape.schemaHash.toString('hex')}`;
-  }
-
-  private onSchemaUnknown(): void {
-    if (!this.nameSchema && this.declared) return; // already declared in full
-    if (this.shape) declaredTo.delete(this.schemaKey(this.shape));
-    this.nameSchema = false;
-    this.declared = false;
-    this.sendReport(false);
-  }
-
   /** The declared set for a threshold: declared in full with the next report (a new threshold mid-session re-opens). */
   private reshape(threshold: number): void {
     const declared = this.opts.schema.map((c, i) => (c.priority >= threshold ? i : -1)).filter((i) => i >= 0);
@@ -215,7 +185,7 @@ export class ReplaySession extends EventEmitter {
     this.shape = reportShape(this.opts.schema, declared, this.slotStart);
   }
 
-  private sendReport(withPgStats = true): void {
+  private sendReport(): void {
     const call = this.call;
     const shape = this.shape;
     if (!call || !shape || !this.connected) return;
@@ -227,20 +197,16 @@ export class ReplaySession extends EventEmitter {
     const values = this.opts.values(this.opts.now());
     const health = this.opts.healthMetrics?.() ?? [];
     if (!this.declared) {
-      // the first report declares the schema (by its hash first): through the codec
+      // the first report declares the schema: through the codec
       const frame = Buffer.from(shape.frame);
       writeFrameValues(frame, shape.frameValues, shape.layout, shape.sourceSlot, values);
-      const key = this.schemaKey(shape);
-      const named = this.nameSchema && declaredTo.has(key);
-      if (!named) declaredTo.add(key);
       call.write(
         Buffer.from(
           SessionRequest.encode({
             msg: {
               $case: 'report',
               value: {
-                schemaHash: named ? shape.schemaHash : undefined,
-                declareTypes: named ? [] : shape.declare,
+                declareTypes: shape.declare,
                 undeclareTypes: [],
                 packed: [],
                 counterValues: frame.subarray(shape.frameValues),
@@ -260,7 +226,6 @@ export class ReplaySession extends EventEmitter {
       writeFrameValues(frame, at, shape.layout, shape.sourceSlot, values);
       call.write(frame);
     }
-    if (!withPgStats) return;
     const pg = this.opts.pgStats?.();
     if (pg) call.write(encodePgStatsFrame(pg.epoch, pg.report));
     this.reportsSent++;

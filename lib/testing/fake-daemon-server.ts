@@ -16,7 +16,6 @@ import {
 } from '../gen/ceph/mgr/v1/daemon_server';
 import type { PerfCounterType } from '../gen/ceph/mgr/v1/cluster_state';
 import { CounterLayout, unpackCounterValues } from '../counter-values';
-import { counterSchemaHash } from '../shared-schema';
 
 export interface RecordedSession {
   open?: SessionOpen;
@@ -34,10 +33,6 @@ export class FakeDaemonServer {
   commands: CommandRequest[] = [];
   configure: SessionConfigure = { statsPeriod: 0.02, statsThreshold: 0 };
   port = 0;
-  /** Reports that named their schema by hash (SessionReport.schema_hash) and were taken. */
-  namedReports = 0;
-  /** Schemas declared in full, by hash (hex), as daemon-server holds them. */
-  private schemas = new Map<string, PerfCounterType[]>();
   private server?: Server;
 
   async start(port = 0): Promise<void> {
@@ -63,23 +58,8 @@ export class FakeDaemonServer {
               if (m?.$case === 'open') {
                 rec.open = m.value;
                 rec.push(self.configure);
-              } else if (m?.$case === 'report') {
-                const r = m.value;
-                if (r.schemaHash?.length) {
-                  // as daemon-server: a hash it holds stands for the schema (recorded declared), else schema_unknown
-                  const held = self.schemas.get(Buffer.from(r.schemaHash).toString('hex'));
-                  if (!held) out.push({ msg: { $case: 'schemaUnknown', value: { schemaHash: r.schemaHash } } });
-                  else {
-                    self.namedReports++;
-                    rec.reports.push({ ...r, declareTypes: held });
-                  }
-                  continue;
-                }
-                // values before any declaration fit no schema: daemon-server rejects them (a named report refused, its successors)
-                if (!rec.reports.length && !r.declareTypes.length && r.counterValues?.length) continue;
-                if (!rec.reports.length && r.declareTypes.length) self.schemas.set(counterSchemaHash(r.declareTypes).toString('hex'), r.declareTypes);
-                rec.reports.push(r);
-              } else if (m?.$case === 'pgStats') rec.pgStats.push(m.value);
+              } else if (m?.$case === 'report') rec.reports.push(m.value);
+              else if (m?.$case === 'pgStats') rec.pgStats.push(m.value);
               else if (m?.$case === 'close') rec.closed = true;
             }
           } catch {

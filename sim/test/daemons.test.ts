@@ -46,21 +46,6 @@ describe('FakeDaemons', () => {
     await d.stop();
   });
 
-  it("names the OSDs' shared counter schema by its hash once one declared it in full; refused, a session declares in full", async () => {
-    // a period long enough that the OSDs' first reports are spread beyond a round trip
-    srv.configure = { statsPeriod: 0.5, statsThreshold: 0 };
-    const cluster = new SimCluster({ osds: 20, pgs: 64 });
-    const d = new FakeDaemons({ cluster, address: srv.address, logger: quiet, others: false }).start();
-    await until(() => d.connectedCount === 20 && srv.sessions.length >= 20 && srv.sessions.every((s) => s.reports.length >= 1));
-    // every session's first report stands for the whole schema: declared, or named and held
-    for (const s of srv.sessions) expect(s.reports[0].declareTypes).toHaveLength(osdPerfSchema().length);
-    const full = srv.sessions.filter((s) => !s.reports[0].schemaHash?.length).length;
-    expect(full).toBeGreaterThanOrEqual(1);
-    expect(srv.namedReports).toBeGreaterThan(0);
-    expect(full + srv.namedReports).toBeGreaterThanOrEqual(20);
-    await d.stop();
-  });
-
   it('reconnects every daemon after daemon-server restarts', async () => {
     const port = srv.port;
     const cluster = new SimCluster({ osds: 12, pgs: 64 });
