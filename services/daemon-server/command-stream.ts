@@ -4,15 +4,33 @@
 // HandleCommand call a command. It reopens after module-host restarts;
 // while it is not open, send() returns undefined and the caller uses
 // HandleCommand, whose answers and failures the stream's copy exactly.
+//
+// The stream is a grpc-js call driven by its events (peers.ts opens it): a
+// command is written the moment it is sent and an answer handled the moment
+// it is read, with no async iteration between (nice-grpc's iterators and
+// middleware on this side cost about 35 us a command's round trip, against
+// 150 us for the bare stream's; bench/results/SUMMARY.md).
 import { ClientError, Status } from 'nice-grpc';
 import type { CommandStreamRequest, CommandStreamResponse, HandleCommandResponse } from '../../lib/gen/ceph/mgr/v1/module_host';
 import type { Logger } from '../../lib/log';
-import { RequestQueue } from '../../lib/mgr-client';
 import type { ModuleHostApi } from './domain/command-path';
 import { PeerFailure } from './domain/errors';
 
-/** Opens the stream (the gRPC client's CommandStream). */
-export type OpenCommandStream = (requests: AsyncIterable<CommandStreamRequest>, signal: AbortSignal) => AsyncIterable<CommandStreamResponse>;
+/** One open stream, as command-stream.ts drives it. */
+export interface CommandStreamCall {
+  write(m: CommandStreamRequest): void;
+  /** Ends it from our side (module-host then ends it too). */
+  cancel(): void;
+}
+
+/** What the stream says: each message, then once that it closed (with the failure, a ClientError, unless module-host ended it). */
+export interface CommandStreamEvents {
+  message(r: CommandStreamResponse): void;
+  closed(error?: unknown): void;
+}
+
+/** Opens the stream (module-host's CommandStream, with this manager's proof). */
+export type OpenCommandStream = (events: CommandStreamEvents) => CommandStreamCall;
 
 export interface CommandStreamOptions {
   /** Turns a failure answered on the stream (a status) into the PeerFailure HandleCommand would have given. */
@@ -35,7 +53,8 @@ interface Pending {
 const METHOD = '/ceph.mgr.v1.ModuleHostService/CommandStream';
 
 export class CommandStream {
-  private requests?: RequestQueue<CommandStreamRequest>;
+  /** The stream, once module-host said it is open. */
+  private call?: CommandStreamCall;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private readonly stopping = new AbortController();
@@ -49,7 +68,7 @@ export class CommandStream {
 
   /** Whether commands go over the stream now. */
   get isOpen(): boolean {
-    return !!this.requests;
+    return !!this.call;
   }
 
   start(log: Logger): void {
@@ -69,8 +88,8 @@ export class CommandStream {
 
   /** Sends a command over the stream; undefined when it is not open or full (then use HandleCommand). */
   send(req: Command, call: CallOptions): Promise<HandleCommandResponse> | undefined {
-    const requests = this.requests;
-    if (!requests || this.pending.size >= (this.opts.maxInFlight ?? 128)) return undefined;
+    const stream = this.call;
+    if (!stream || this.pending.size >= (this.opts.maxInFlight ?? 128)) return undefined;
     if (call.signal?.aborted) return Promise.reject(new PeerFailure('cancelled', 'the call was cancelled'));
     const id = this.nextId++;
     return new Promise<HandleCommandResponse>((resolve, reject) => {
@@ -83,7 +102,7 @@ export class CommandStream {
       // here and in module-host, as the HandleCommand call would be.
       const giveUp = (failure: PeerFailure) => {
         settle();
-        requests.push({ id, cancel: true, timeoutMs: 0 });
+        if (this.call === stream) stream.write({ id, cancel: true, timeoutMs: 0 });
         reject(failure);
       };
       const timer = setTimeout(() => giveUp(new PeerFailure('deadline', `Deadline exceeded after ${call.timeoutMs} ms`)), call.timeoutMs);
@@ -93,7 +112,7 @@ export class CommandStream {
         resolve: (r) => (settle(), resolve(r)),
         reject: (e) => (settle(), reject(e)),
       });
-      requests.push({ id, command: { ...req, inbuf: Buffer.from(req.inbuf) }, timeoutMs: call.timeoutMs, cancel: false });
+      stream.write({ id, command: { ...req, inbuf: Buffer.from(req.inbuf) }, timeoutMs: call.timeoutMs, cancel: false });
     });
   }
 
@@ -102,23 +121,28 @@ export class CommandStream {
     const maxMs = this.opts.retryMaxMs ?? 5000;
     let delay = minMs;
     while (!this.stopping.signal.aborted) {
-      const requests = new RequestQueue<CommandStreamRequest>();
-      let why = 'module-host ended it';
-      try {
-        for await (const r of this.open(requests, this.stopping.signal)) {
-          if (r.id === 0) {
+      const failure = await new Promise<unknown>((resolve) => {
+        let closed = false;
+        const stop = () => call.cancel();
+        const call = this.open({
+          message: (r) => {
+            if (r.id !== 0) return this.answer(r);
             // module-host checked our proof and is reading commands.
-            this.requests = requests;
+            this.call = call;
             delay = minMs;
             log.info('command stream to module-host open');
-          } else this.answer(r);
-        }
-      } catch (e) {
-        why = this.opts.failure(e).message;
-      }
-      requests.end();
-      const wasOpen = this.requests === requests;
-      this.requests = undefined;
+          },
+          closed: (e) => {
+            closed = true;
+            this.stopping.signal.removeEventListener('abort', stop);
+            resolve(e);
+          },
+        });
+        if (!closed) this.stopping.signal.addEventListener('abort', stop, { once: true });
+      });
+      const why = failure === undefined ? 'module-host ended it' : this.opts.failure(failure).message;
+      const wasOpen = !!this.call;
+      this.call = undefined;
       // What was in flight fails as a HandleCommand call does when module-host dies.
       for (const p of [...this.pending.values()]) p.reject(new PeerFailure('unavailable', `the command stream to module-host closed: ${why}`));
       if (this.stopping.signal.aborted) break;

@@ -4,7 +4,12 @@
 // A failed call becomes a PeerFailure, classified by its status code.
 import { callFailure, CallFailureKind, PeerClient } from '../../lib/client';
 import { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cluster_state';
-import type { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
+import * as grpc from '@grpc/grpc-js';
+import { ClientError } from 'nice-grpc';
+import type { Channel } from 'nice-grpc';
+import { CommandStreamRequest, CommandStreamResponse, ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
+import { targetAddress } from '../../lib/auth/grpc';
+import { CallCredentials, ENTITY_HEADER, PROOF_HEADER, signCall } from '../../lib/auth/proof';
 import type { HealthCheck } from '../../lib/gen/ceph/mgr/v1/common';
 import type { StandbyClient } from '../../lib/standby-client';
 import type { HealthDefinition } from 'nice-grpc-server-health';
@@ -82,9 +87,46 @@ export function clusterStatePeer(cs: ClusterStateClient, mgrName: string) {
   };
 }
 
-/** The command stream's opener over module-host's client (command-stream.ts). */
-export function commandStreamOpener(mh: ModuleHostClient): OpenCommandStream {
-  return (requests, signal) => mh.commandStream(requests, { signal });
+const COMMAND_STREAM = `/${ModuleHostServiceDefinition.fullName}/CommandStream`;
+
+/**
+ * The command stream (command-stream.ts) as a bare grpc-js call on
+ * module-host's channel, signed as lib/client.ts signs every call: its
+ * messages go straight between the call's events and the stream's handlers.
+ */
+export function commandStreamOpener(channel: Channel, credentials?: CallCredentials): OpenCommandStream {
+  const client = new grpc.Client(channel.getTarget(), grpc.credentials.createInsecure(), { channelOverride: channel });
+  const audience = targetAddress(channel.getTarget());
+  return (events) => {
+    const metadata = new grpc.Metadata();
+    if (credentials) {
+      const signed = signCall(credentials, audience, COMMAND_STREAM);
+      metadata.set(ENTITY_HEADER, signed.entity);
+      metadata.set(PROOF_HEADER, signed.proof);
+    }
+    const call = client.makeBidiStreamRequest(
+      COMMAND_STREAM,
+      (m: CommandStreamRequest) => Buffer.from(CommandStreamRequest.encode(m).finish()),
+      (b: Buffer) => CommandStreamResponse.decode(b),
+      metadata,
+    );
+    let closed = false;
+    const close = (e?: unknown) => {
+      if (closed) return;
+      closed = true;
+      events.closed(e);
+    };
+    call.on('data', (r: CommandStreamResponse) => events.message(r));
+    // A failure as nice-grpc's clients give it (a ClientError), so it is classified as every other call's.
+    call.on('error', (e: grpc.ServiceError) => close(new ClientError(COMMAND_STREAM, e.code, e.details)));
+    call.on('status', (s: grpc.StatusObject) => close(s.code === grpc.status.OK ? undefined : new ClientError(COMMAND_STREAM, s.code, s.details)));
+    return {
+      write: (m) => {
+        if (!closed) call.write(m);
+      },
+      cancel: () => call.cancel(),
+    };
+  };
 }
 
 /**

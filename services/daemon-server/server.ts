@@ -139,7 +139,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     onLost: (count, reason) => log.debug('audit entries not appended to the cluster log', { count, error: reason }),
   });
   // Module commands go over one long-lived stream while it is open (command-stream.ts).
-  const commandStream = mhPeer ? new CommandStream(commandStreamOpener(mhPeer.client), { failure: peerFailure }) : null;
+  const commandStream = mhPeer ? new CommandStream(commandStreamOpener(mhPeer.channel, credentials), { failure: peerFailure }) : null;
   const moduleHost = mhPeer ? moduleHostPeer(mhPeer.client, commandStream ?? undefined) : null;
   const standby = sb ? standbyPeer(sb, commandTimeoutMs) : null;
   // A number unique to this start (Ceph's gid): later starts get larger

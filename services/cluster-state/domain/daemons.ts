@@ -277,11 +277,10 @@ export class DaemonIndex {
       }
       if (r.hasStatus) d.status = { ...r.status };
       if (Object.keys(r.taskStatus).length) d.taskStatus = { ...r.taskStatus };
-      if (r.healthMetrics.length || d.healthMetrics.length) {
-        const before = d.healthMetrics;
+      // the same metrics every report: nothing copied, nothing to tell
+      if (!sameHealthMetrics(d.healthMetrics, r.healthMetrics)) {
         d.healthMetrics = r.healthMetrics.map((m) => ({ type: m.type, value: m.value }));
-        if (before.length !== d.healthMetrics.length || before.some((m, k) => m.type !== d.healthMetrics[k].type || m.value !== d.healthMetrics[k].value))
-          out.healthMetricsChanged = true;
+        out.healthMetricsChanged = true;
       }
       d.lastReport = now;
       if (d.stale) {
@@ -499,6 +498,17 @@ export class DaemonIndex {
     return new RawJson(`{${parts.join(',')}}`);
   }
 
+  /** [daemon, its SLOW_OPS health metrics summed] for the daemons with slow ops, in index order. */
+  slowOps(): Array<[string, number]> {
+    const out: Array<[string, number]> = [];
+    for (const d of this.daemons.values()) {
+      let n = 0;
+      for (const m of d.healthMetrics) if (m.type === 'SLOW_OPS') n += Number(m.value);
+      if (n > 0) out.push([d.name, n]);
+    }
+    return out;
+  }
+
   healthMetrics(): unknown {
     const out: Record<string, unknown> = {};
     for (const d of this.daemons.values()) {
@@ -506,6 +516,12 @@ export class DaemonIndex {
     }
     return out;
   }
+}
+
+function sameHealthMetrics(a: ReadonlyArray<{ type: string; value: number }>, b: ReadonlyArray<{ type: string; value: number }>): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (a[k].type !== b[k].type || a[k].value !== b[k].value) return false;
+  return true;
 }
 
 /** [t, v] or [t, sum, count], with exact values. */

@@ -54,6 +54,24 @@ const STAMP_OF: Record<number, number> = { 6: 0, 7: 1, 8: 2, 9: 3, 10: 4, 11: 5,
 const STAMP_INDEX = new Int8Array(64).fill(-1);
 for (const [f, i] of Object.entries(STAMP_OF)) STAMP_INDEX[Number(f)] = i;
 
+// pg_stat_t's eversion_t fields (3 version, 17 log_start, 18 ondisk_log_start,
+// 23 last_scrub, 25 last_deep_scrub) by field number: where their version and
+// epoch go and which PRESENT bit says they came.
+const EVERSION_I64 = new Int8Array(26);
+const EVERSION_EPOCH = new Int8Array(26);
+const EVERSION_PRESENT = new Int8Array(26);
+for (const [f, i, e, bit] of [
+  [3, PgI64.VERSION, PgU32.VERSION_EPOCH, PRESENT_VERSION],
+  [17, PgI64.LOG_START, PgU32.LOG_START_EPOCH, PRESENT_LOG_START],
+  [18, PgI64.ONDISK_LOG_START, PgU32.ONDISK_LOG_START_EPOCH, PRESENT_ONDISK_LOG_START],
+  [23, PgI64.LAST_SCRUB, PgU32.LAST_SCRUB_EPOCH, PRESENT_LAST_SCRUB],
+  [25, PgI64.LAST_DEEP_SCRUB, PgU32.LAST_DEEP_SCRUB_EPOCH, PRESENT_LAST_DEEP_SCRUB],
+]) {
+  EVERSION_I64[f] = i;
+  EVERSION_EPOCH[f] = e;
+  EVERSION_PRESENT[f] = bit;
+}
+
 export interface StagedPg {
   /** pool * 2^32 + seed. */
   key: number;
@@ -73,6 +91,8 @@ export interface PgTables {
   statfs: StatfsRows;
   /** The id of a state name (interned). */
   stateId(name: string): number;
+  /** The last state read, as its UTF-8 bytes and id (see readStateId). */
+  lastState: { bytes: Uint8Array; id: number };
 }
 
 /** Decodes a whole PgStatsReport; on error releases what it staged and throws. */
@@ -194,7 +214,7 @@ function decodePg(r: WireReader, end: number, t: PgTables, row: number): number 
   const b32 = row * PG_U32;
   const bst = row * STAMPS * 2;
   let hasPgid = false;
-  let state: string | null = null;
+  let state = 0;
   let present = 0;
   let flags = 0;
   while (r.pos < end) {
@@ -220,7 +240,7 @@ function decodePg(r: WireReader, end: number, t: PgTables, row: number): number 
         continue;
       case 2:
         if (wt !== WIRE_LEN) break;
-        state = r.string();
+        state = readStateId(r, t);
         continue;
       case 3:
       case 17:
@@ -229,16 +249,9 @@ function decodePg(r: WireReader, end: number, t: PgTables, row: number): number 
       case 25: {
         if (wt !== WIRE_LEN) break;
         decodePair(r);
-        const [i, e, bit] =
-          f === 3
-            ? [I64.VERSION, U32.VERSION_EPOCH, PRESENT_VERSION]
-            : f === 17
-              ? [I64.LOG_START, U32.LOG_START_EPOCH, PRESENT_LOG_START]
-              : f === 18
-                ? [I64.ONDISK_LOG_START, U32.ONDISK_LOG_START_EPOCH, PRESENT_ONDISK_LOG_START]
-                : f === 23
-                  ? [I64.LAST_SCRUB, U32.LAST_SCRUB_EPOCH, PRESENT_LAST_SCRUB]
-                  : [I64.LAST_DEEP_SCRUB, U32.LAST_DEEP_SCRUB_EPOCH, PRESENT_LAST_DEEP_SCRUB];
+        const i = EVERSION_I64[f];
+        const e = EVERSION_EPOCH[f];
+        const bit = EVERSION_PRESENT[f];
         rows.u32[b32 + e] = pair[0];
         i64[b64 + i * 2] = pair[2];
         i64[b64 + i * 2 + 1] = pair[3];
@@ -350,10 +363,30 @@ function decodePg(r: WireReader, end: number, t: PgTables, row: number): number 
   const pool = i64[b64 + I64.POOL * 2];
   const seed = rows.u32[b32 + U32.SEED];
   if (!state) throw new WireError(`pg ${pool}.${seed.toString(16)} has no state`);
-  rows.state[row] = t.stateId(state);
+  rows.state[row] = state;
   rows.u32[b32 + U32.FLAGS] = flags;
   rows.u32[b32 + U32.PRESENT] = present;
   return pool * 4294967296 + seed;
+}
+
+/**
+ * A PG's state as its interned id (0 when empty): the bytes of the last state
+ * read are kept, so a report of PGs in one state (nearly always active+clean)
+ * reads its text once.
+ */
+function readStateId(r: WireReader, t: PgTables): number {
+  const n = r.length();
+  const buf = r.buf;
+  const at = r.pos;
+  r.pos += n;
+  if (n === 0) return 0;
+  const last = t.lastState;
+  let same = last.bytes.length === n;
+  for (let i = 0; same && i < n; i++) same = buf[at + i] === last.bytes[i];
+  if (same) return last.id;
+  last.id = t.stateId(Buffer.from(buf.buffer, buf.byteOffset + at, n).toString('utf8'));
+  last.bytes = new Uint8Array(buf.subarray(at, at + n)); // a copy: the request's buffer is not kept
+  return last.id;
 }
 
 function hex(lo: number, hi: number): string {

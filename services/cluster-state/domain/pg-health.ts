@@ -36,6 +36,13 @@ export interface PgHealthInput {
   sum: { num_scrub_errors?: number; num_objects_unfound?: number; num_objects?: number };
   /** OSDs marked in, from the osd map. */
   numInOsds: number;
+  /**
+   * The up sets' sizes summed over every PG, when the caller keeps that sum
+   * (the PG map does): then `pgStats` need only list the PGs that may raise a
+   * check (not active+clean, unfound objects, a scrub stamp before its
+   * `scrubCutoffs` cutoff: PgMap.healthPgs(cutoffs)). Without it, every PG.
+   */
+  upTotal?: number;
   /** Seconds since the Unix epoch. */
   now: number;
   config?: Partial<typeof PG_HEALTH_DEFAULTS>;
@@ -90,6 +97,7 @@ export function stampSeconds(s: string | undefined): number {
 
 /** The same text for a time (UTC): stamps in UTC compare as strings, so most PGs need no parsing. */
 function utcStamp(sec: number): string {
+  if (!Number.isFinite(sec)) return '';
   return new Date(sec * 1000).toISOString().replace(/\.(\d{3})Z$/, '.$1000+0000');
 }
 
@@ -98,6 +106,22 @@ function before(stamp: string | undefined, cutoff: string, cutoffSeconds: number
   if (stamp && stamp.length === cutoff.length && stamp.endsWith('+0000')) return stamp < cutoff;
   const t = stampSeconds(stamp);
   return Number.isFinite(t) && t < cutoffSeconds;
+}
+
+/**
+ * Before which time (seconds) a PG's last scrub and last deep scrub make it
+ * "not (deep-)scrubbed in time"; -Infinity when that check is off.
+ */
+export function scrubCutoffs(now: number, config?: Partial<typeof PG_HEALTH_DEFAULTS>): { scrub: number; deep: number } {
+  const cfg = { ...PG_HEALTH_DEFAULTS, ...config };
+  return {
+    scrub: cfg.mon_warn_pg_not_scrubbed_ratio
+      ? now - (cfg.mon_warn_pg_not_scrubbed_ratio * cfg.osd_scrub_max_interval + cfg.osd_scrub_max_interval)
+      : -Infinity,
+    deep: cfg.mon_warn_pg_not_deep_scrubbed_ratio
+      ? now - (cfg.mon_warn_pg_not_deep_scrubbed_ratio * cfg.osd_deep_scrub_interval + cfg.osd_deep_scrub_interval)
+      : -Infinity,
+  };
 }
 
 export function pgHealthChecks(input: PgHealthInput): Map<string, DerivedCheck> {
@@ -113,8 +137,7 @@ export function pgHealthChecks(input: PgHealthInput): Map<string, DerivedCheck> 
   const notDeep: string[] = [];
   let notScrubbedTotal = 0;
   let notDeepTotal = 0;
-  const scrubCutoff = input.now - (cfg.mon_warn_pg_not_scrubbed_ratio * cfg.osd_scrub_max_interval + cfg.osd_scrub_max_interval);
-  const deepCutoff = input.now - (cfg.mon_warn_pg_not_deep_scrubbed_ratio * cfg.osd_deep_scrub_interval + cfg.osd_deep_scrub_interval);
+  const { scrub: scrubCutoff, deep: deepCutoff } = scrubCutoffs(input.now, cfg);
   const [scrubCutoffText, deepCutoffText] = [utcStamp(scrubCutoff), utcStamp(deepCutoff)];
 
   for (const pg of input.pgStats) {
@@ -131,7 +154,7 @@ export function pgHealthChecks(input: PgHealthInput): Map<string, DerivedCheck> 
     }
     const u = pg.stat_sum?.num_objects_unfound ?? 0;
     if (u && unfound.length < max) unfound.push(`pg ${pg.pgid} has ${u} unfound objects`);
-    sumUp += (pg.up ?? []).length;
+    if (input.upTotal === undefined) sumUp += (pg.up ?? []).length;
     if (
       cfg.mon_warn_pg_not_scrubbed_ratio &&
       (pg.scrubSeconds !== undefined ? pg.scrubSeconds < scrubCutoff : before(pg.last_scrub_stamp, scrubCutoffText, scrubCutoff))
@@ -186,6 +209,7 @@ export function pgHealthChecks(input: PgHealthInput): Map<string, DerivedCheck> 
     out.set('OBJECT_UNFOUND', { severity: 'HEALTH_WARN', message: `${lost}/${objects} objects unfound (${pct}%)`, count: lost, detail: unfound });
   }
 
+  if (input.upTotal !== undefined) sumUp = input.upTotal;
   if (input.numInOsds && cfg.mon_max_pg_per_osd > 0) {
     const per = Math.floor(sumUp / input.numInOsds);
     if (per > cfg.mon_max_pg_per_osd)

@@ -1,7 +1,7 @@
 // ClusterState: the maps, the modules' store and the change feed, and the
 // Get views built from them. No gRPC here: grpc.ts maps StateError kinds to
 // status codes.
-import { pgHealthChecks } from './pg-health';
+import { pgHealthChecks, scrubCutoffs } from './pg-health';
 import { ChangeFeed } from './events';
 import { StateError, invalid } from './errors';
 import { ClusterMaps, MAP_NAMES } from './maps';
@@ -761,18 +761,19 @@ export class ClusterState {
     }
     // The rest of PGMap's checks: damaged PGs, full OSDs holding up recovery, scrub errors, unfound objects, ...
     const numInOsds = (osdMap?.osds ?? []).filter((o: Json) => o.in).length;
+    const now = Date.now() / 1000;
     for (const [code, c] of pgHealthChecks({
-      pgStats: this.pg.healthPgs(),
+      // only the PGs that may raise a check; the up sets' total comes from the sums
+      pgStats: this.pg.healthPgs(scrubCutoffs(now)),
+      upTotal: this.pg.sum.up,
       osdStats: this.pg.healthOsds(),
       sum: s,
       numInOsds,
-      now: Date.now() / 1000,
+      now,
     }))
       warn(code, c.message, c.count, c.detail, c.severity);
     // SLOW_OPS: the manager sums the daemons' SLOW_OPS health metrics (Ceph's DaemonHealthMetricCollector).
-    const slow = Object.entries(this.daemons.healthMetrics() as Record<string, Array<{ type: string; value: number }>>)
-      .map(([name, ms]) => [name, ms.filter((m) => m.type === 'SLOW_OPS').reduce((n, m) => n + Number(m.value), 0)] as const)
-      .filter(([, n]) => n > 0);
+    const slow = this.daemons.slowOps();
     if (slow.length) {
       const total = slow.reduce((n, [, v]) => n + v, 0);
       const names = slow.map(([name]) => name);

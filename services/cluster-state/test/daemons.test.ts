@@ -6,6 +6,7 @@ import { shapeDiff } from '../../../lib/testing/shape';
 import { startTestServer, fixture, parse, failure } from './helpers';
 import { counterSchemaHash } from '../../../lib/shared-schema';
 import { CounterLayout, packCounterValues } from '../../../lib/counter-values';
+import { DaemonIndex } from '../domain/daemons';
 
 const schema = fixture('mgrget-get_perf_schema-osd-0.json')['osd.0'];
 const declare: PerfCounterType[] = Object.entries<any>(schema).map(([path, s]) => ({
@@ -215,5 +216,24 @@ describe('cluster-state daemons', () => {
     // a declaration that is not what its hash names
     const wrong = await t.client.reportDaemons({ reports: [report('osd.23', { opened: true, declare: schema.slice(1), schemaHash: hash })] });
     expect(wrong.rejected[0]).toMatch(/osd\.23: schema_hash .* is not the hash of the 5 counters declared/);
+  });
+});
+
+describe('daemon index: health metrics', () => {
+  it('keeps the same metrics reported again as they were (no copy, no change), and takes changed ones', () => {
+    const index = new DaemonIndex();
+    const slow = (n: number) => [
+      { type: 'SLOW_OPS', value: n },
+      { type: 'PENDING_CREATING_PGS', value: 0 },
+    ];
+    expect(index.apply([report('osd.1', { opened: true, healthMetrics: slow(0) })], 1).healthMetricsChanged).toBe(true);
+    const kept = index.daemons.get('osd.1')!.healthMetrics;
+    expect(index.apply([report('osd.1', { healthMetrics: slow(0) })], 2).healthMetricsChanged).toBe(false);
+    expect(index.daemons.get('osd.1')!.healthMetrics).toBe(kept);
+    expect(index.apply([report('osd.1', { healthMetrics: slow(3) })], 3).healthMetricsChanged).toBe(true);
+    expect(index.slowOps()).toEqual([['osd.1', 3]]);
+    expect(index.apply([report('osd.1')], 4).healthMetricsChanged).toBe(true);
+    expect(index.daemons.get('osd.1')!.healthMetrics).toEqual([]);
+    expect(index.slowOps()).toEqual([]);
   });
 });

@@ -1,6 +1,9 @@
 // PGMap's health checks on PG and OSD statistics (pg-health.ts), each from a
 // minimal input, with Ceph's messages.
-import { pgHealthChecks, PgHealthInput } from '../domain/pg-health';
+import { pgHealthChecks, PgHealthInput, scrubCutoffs } from '../domain/pg-health';
+import { PgMap } from '../domain/pgmap';
+import { PgStatsReport } from '../../../lib/gen/ceph/mgr/v1/pg_stats';
+import { fixture, pgReportsFrom } from './helpers';
 
 const NOW = 1_790_000_000;
 const stamp = (sec: number) => new Date(sec * 1000).toISOString().replace(/\.(\d{3})Z$/, '.$1000+0000');
@@ -96,5 +99,43 @@ describe('PG health checks', () => {
     });
     expect(c.get('PG_NOT_SCRUBBED')).toMatchObject({ message: '1 pgs not scrubbed in time', detail: [`pg 4.0 not scrubbed since ${stamp(NOW - 11 * day)}`] });
     expect(c.get('PG_NOT_DEEP_SCRUBBED')).toMatchObject({ message: '1 pgs not deep-scrubbed in time', count: 1 });
+  });
+
+  it("with the up sets' total given, pgStats need list only the PGs that may raise a check", () => {
+    // 300 PGs on 3 OSDs, none of them listed: the total alone says 300 per OSD
+    expect(run({ pgStats: [], upTotal: 900, numInOsds: 3 }).get('TOO_MANY_PGS')!.message).toBe('too many PGs per OSD (300 > max 250)');
+    expect(run({ pgStats: [pg('3.0', 'active+clean')], upTotal: 300, numInOsds: 3 }).get('TOO_MANY_PGS')).toBeUndefined();
+  });
+
+  it("the PG map's columns give the checks only the PGs that may raise one, with the same result as every PG", () => {
+    const day = 86400;
+    const dump = fixture('mgrget-pg_dump.json');
+    const now = 1795585700;
+    const old = new Date((now - 20 * day) * 1000).toISOString().replace(/\.(\d{3})Z$/, '.$1000+0000');
+    const changed: Record<string, (p: any) => void> = {
+      '1.0': (p) => (p.state = 'active+clean+inconsistent'),
+      '2.0': (p) => (p.stat_sum = { ...p.stat_sum, num_objects_unfound: 2 }),
+      '4.5': (p) => (p.last_scrub_stamp = old),
+      '3.1': (p) => (p.last_deep_scrub_stamp = old),
+    };
+    const recent = new Date((now - day) * 1000).toISOString().replace(/\.(\d{3})Z$/, '.$1000+0000');
+    const pgStats = dump.pg_stats.map((p: any) => {
+      const q = { ...p, state: 'active+clean', last_scrub_stamp: recent, last_deep_scrub_stamp: recent };
+      changed[p.pgid]?.(q);
+      return q;
+    });
+    expect(pgStats.filter((p: any) => changed[p.pgid])).toHaveLength(4);
+    const map = new PgMap();
+    for (const e of pgReportsFrom(pgStats, now)) map.commit(e.osd, e.epoch, e.stamp, map.stage(PgStatsReport.encode(e.report).finish()));
+    map.endBatch();
+    // one view moves from row to row: read it while iterating
+    const pgids = (it: Iterable<{ pgid: string }>) => Array.from(it, (p) => p.pgid).sort();
+    expect(pgids(map.healthPgs(scrubCutoffs(now)))).toEqual(Object.keys(changed).sort());
+    expect(pgids(map.healthPgs())).toHaveLength(dump.pg_stats.length);
+    const input = { osdStats: map.healthOsds(), sum: map.sum.stat_sum, numInOsds: 1, now, config: { mon_max_pg_per_osd: 100 } };
+    const every = pgHealthChecks({ ...input, pgStats: map.healthPgs() });
+    const few = pgHealthChecks({ ...input, osdStats: map.healthOsds(), pgStats: map.healthPgs(scrubCutoffs(now)), upTotal: map.sum.up });
+    expect([...every.keys()].sort()).toEqual(['OBJECT_UNFOUND', 'PG_DAMAGED', 'PG_NOT_DEEP_SCRUBBED', 'PG_NOT_SCRUBBED', 'TOO_MANY_PGS']);
+    expect(few).toEqual(every);
   });
 });

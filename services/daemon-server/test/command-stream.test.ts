@@ -2,8 +2,11 @@
 // module-host's CommandStream): module commands answered over it rather
 // than as HandleCommand calls, deadlines and cancellations abandoned as
 // before, HandleCommand used while module-host is down, the stream reopened
-// after module-host restarts, bounded in flight, and refused to anyone but
-// a manager. Real services on loopback, module-host with authentication on.
+// after module-host restarts, bounded in flight, refused to anyone but a
+// manager, and opened over mutual TLS when deployed so. Real services on
+// loopback, module-host with authentication on.
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { Status } from 'nice-grpc';
 import { connect, Peer } from '../../../lib/client';
@@ -14,6 +17,8 @@ import { CommandStreamRequest, CommandStreamResponse, ModuleHostServiceDefinitio
 import { MAX_STREAM_IN_FLIGHT, startModuleHost, ModuleHostHandle } from '../../module-host/server';
 import { startDaemonServer, DaemonServerHandle } from '../server';
 import { freePort, until } from '../../../lib/testing/wait';
+import { makeTestCerts } from '../../../lib/testing/certs';
+import { startClusterState, ClusterStateHandle } from '../../cluster-state/server';
 import { abandonedCommands, callError, startStack } from './helpers';
 
 const FIXTURES = path.join(__dirname, '../../module-host/test/fixtures/modules');
@@ -167,5 +172,59 @@ describe("daemon-server's command stream to module-host", () => {
     const before = await handled('HandleCommand');
     expect((await command('blocker ping')).result!.stdout).toBe('pong');
     expect(await handled('HandleCommand')).toBe(before);
+  }, 90000);
+});
+
+describe("daemon-server's command stream over mutual TLS", () => {
+  const certs = makeTestCerts();
+  const serving = { cert: certs.serverCert, key: certs.serverKey, ca: certs.ca, clientAuth: true };
+  const calling = { cert: certs.clientCert, key: certs.clientKey, ca: certs.ca };
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgrpc-cmdstream-tls-'));
+  const keyringPath = path.join(dataDir, 'keyring');
+  let cs: ClusterStateHandle;
+  let mh: ModuleHostHandle;
+  let ds: DaemonServerHandle;
+
+  afterAll(async () => {
+    await ds?.stop();
+    await mh?.stop();
+    await cs?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.rmSync(certs.dir, { recursive: true, force: true });
+  });
+
+  it("opens on module-host's TLS channel with the manager's proof and answers commands over it", async () => {
+    cs = await startClusterState({ dataDir: path.join(dataDir, 'cs'), keyringPath, logLevel: 'error', metricsPort: -1, tls: serving });
+    mh = await startModuleHost({
+      clusterStateAddr: cs.address,
+      modulePath: [FIXTURES],
+      enabledModules: ['blocker'],
+      alwaysOnModules: [],
+      logLevel: 'error',
+      metricsPort: -1,
+      keyringPath,
+      tls: serving,
+      peerTls: calling,
+    });
+    ds = await startDaemonServer({
+      name: 'x',
+      clusterStateAddr: cs.address,
+      moduleHostAddr: mh.address,
+      keyringPath,
+      logLevel: 'error',
+      metricsPort: -1,
+      tls: serving,
+      peerTls: calling,
+    });
+    await until('the command stream to open', () => ds.commandStream!.isOpen, 30000);
+    await until('the blocker module running', () => mh.host.modules().find((m) => m.name === 'blocker' && m.state === 'running'), 30000);
+    const peer = connect(DaemonServerServiceDefinition, ds.address, calling, { credentials: keyringCredentials(keyringPath, 'client.admin') });
+    try {
+      const r = await peer.client.command({ prefix: 'blocker ping', args: '{}', inbuf: Buffer.alloc(0) });
+      expect(r.result).toEqual({ retcode: 0, stdout: 'pong', stderr: '' });
+      expect(ds.commandStream!.isOpen).toBe(true);
+    } finally {
+      peer.close();
+    }
   }, 90000);
 });

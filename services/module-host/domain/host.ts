@@ -455,10 +455,18 @@ export class ModuleHost {
     return stored;
   }
 
+  /** Drops the host's copy of an option (null: all), and the module workers' copies with it. */
   private forgetOption(key: string | null): void {
     this.optionsVersion++;
-    if (key === null) this.options.clear();
-    else this.options.delete(key);
+    if (key === null) {
+      this.options.clear();
+      for (const r of this.runners.values()) r.optionChanged(null);
+      return;
+    }
+    this.options.delete(key);
+    // config/mgr/<module>/<option>
+    const [, , module, ...name] = key.split('/');
+    this.runners.get(module)?.optionChanged(name.join('/'));
   }
 
   /** cluster-state's Watch broke: events may be missed until it resumes. */

@@ -85,6 +85,8 @@ export class ModuleRunner {
   private queue: Array<{ type: string; id: string; at: number }> = [];
   private queued = new Set<string>();
   private notifying = false;
+  /** The module's log lines not yet written (logLater). */
+  private lines: Array<{ level: 'debug' | 'info' | 'warn' | 'error'; msg: string }> = [];
   private watchdog: NodeJS.Timeout | null = null;
   private generation = 0;
 
@@ -151,6 +153,7 @@ export class ModuleRunner {
       await this.request({ kind: 'shutdown', id: 0 }, graceMs).catch(() => undefined);
     }
     await this.terminate();
+    this.writeLines();
     if (this.state !== 'failed') this.state = 'stopped';
     if (wasRunning) {
       this.deps.log('info', 'module stopped', { module: this.name });
@@ -203,6 +206,11 @@ export class ModuleRunner {
     this.request({ kind: 'config_notify', id: 0, options: {} }, this.deps.notifyTimeoutMs).catch((e) =>
       this.deps.log('warn', 'config_notify failed', { module: this.name, error: (e as Error).message }),
     );
+  }
+
+  /** The host's copy of the module option `key` (null: of any) was dropped: the worker drops its own. */
+  optionChanged(key: string | null): void {
+    this.post({ kind: 'option_changed', id: 0, key });
   }
 
   /** Queues notify(type, id) unless the same pair is already waiting. */
@@ -312,9 +320,27 @@ export class ModuleRunner {
         );
         return;
       case 'log':
-        this.deps.log(m.level, m.msg, { module: this.name, from: 'module' });
+        this.logLater(m.level, m.msg);
         return;
     }
+  }
+
+  /**
+   * A module's log line is written once the messages already waiting have
+   * been handled: a command's answer usually waits right behind the line the
+   * module logged while answering it, and is passed on first. Lines keep
+   * their order, and are written even if the module fails meanwhile.
+   */
+  private logLater(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void {
+    if (!this.lines.length) setImmediate(() => this.writeLines());
+    this.lines.push({ level, msg });
+  }
+
+  /** Writes the module's waiting log lines (also before the host says it failed or stopped, so they come first). */
+  private writeLines(): void {
+    const lines = this.lines;
+    this.lines = [];
+    for (const l of lines) this.deps.log(l.level, l.msg, { module: this.name, from: 'module' });
   }
 
   private post(m: HostToModule): void {
@@ -388,6 +414,7 @@ export class ModuleRunner {
   /** Marks the module failed and stops its worker; the others go on. */
   fail(reason: string): void {
     if (this.state === 'failed') return;
+    this.writeLines();
     this.state = 'failed';
     this.errorString = reason;
     this.deps.log('error', `Module '${this.name}' has failed: ${reason}`, { module: this.name });

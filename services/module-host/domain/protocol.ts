@@ -17,6 +17,11 @@ export type HostToModule =
   | { kind: 'remote'; id: number; method: string; args: unknown[]; kwargs?: Record<string, unknown> }
   | { kind: 'heartbeat'; id: number }
   | { kind: 'shutdown'; id: number }
+  /**
+   * A module option changed (key: its name; null: any may have): a worker
+   * drops its copy (option-cache.ts). Not a request: nothing answers it.
+   */
+  | { kind: 'option_changed'; id: number; key: string | null }
   /** The answer to one of the module's API calls. */
   | { kind: 'api_result'; id: number; ok: boolean; value?: unknown; error?: string };
 

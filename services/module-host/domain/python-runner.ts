@@ -236,6 +236,9 @@ export class PythonModuleRunner extends ModuleRunner {
     });
   }
 
+  /** A Python module keeps no copy of its options (its reads go to the host each time). */
+  override optionChanged(): void {}
+
   override async stop(graceMs?: number): Promise<void> {
     this.deferred = null;
     return super.stop(graceMs);

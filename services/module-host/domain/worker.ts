@@ -3,6 +3,7 @@
 // Runs inside a worker thread started by module-runner.ts.
 import { parentPort, workerData } from 'worker_threads';
 import { CommandDeclaration, MgrModule, MgrStandbyModule, setModuleTransport } from '../../../lib/mgr-module';
+import { OptionCache } from './option-cache';
 import type { HostToModule, ModuleToHost, ModuleDeclaration } from './protocol';
 
 interface WorkerInit {
@@ -19,15 +20,22 @@ const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 let nextCall = 1;
 const calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
+function callHost(method: string, args: unknown[]): Promise<unknown> {
+  const id = nextCall++;
+  return new Promise((resolve, reject) => {
+    calls.set(id, { resolve, reject });
+    send({ kind: 'api', id, method, args });
+  });
+}
+
+const options = new OptionCache((key) => callHost('getModuleOption', [key]));
+
 setModuleTransport({
   moduleName: init.name,
   mgrId: init.mgrId,
   call(method, args) {
-    const id = nextCall++;
-    return new Promise((resolve, reject) => {
-      calls.set(id, { resolve, reject });
-      send({ kind: 'api', id, method, args });
-    });
+    if (method === 'getModuleOption' && typeof args[0] === 'string') return options.get(args[0]);
+    return callHost(method, args);
   },
   log(level, msg) {
     send({ kind: 'log', level, msg: String(msg) });
@@ -139,6 +147,7 @@ port.on('message', (m: HostToModule) => {
     else c.reject(new Error(m.error));
     return;
   }
+  if (m.kind === 'option_changed') return options.forget(m.key);
   handle(m).then(
     (value) => send({ kind: 'reply', id: m.id, ok: true, value }),
     (e) => send({ kind: 'reply', id: m.id, ok: false, error: errorText(e) }),

@@ -60,6 +60,36 @@ describe('module-host', () => {
     expect((await cmd('hello', { person_name: 'Alice' })).stdout).toBe('Hello Alice');
   });
 
+  it("reads a module's option from its worker's copy, dropped when the option changes (in cluster-state or by a set)", async () => {
+    const host = mh.host as unknown as { api(module: string, method: string, args: unknown[]): Promise<unknown> };
+    const api = jest.spyOn(host, 'api');
+    const optionReads = () => api.mock.calls.filter(([module, method]) => module === 'hello' && method === 'getModuleOption').length;
+    try {
+      expect((await cmd('hello')).stdout).toBe('Hello World');
+      const reads = optionReads();
+      expect((await cmd('hello')).stdout).toBe('Hello World');
+      expect((await cmd('hello')).stdout).toBe('Hello World');
+      expect(optionReads()).toBe(reads); // answered in the worker
+      // Changed in cluster-state (as another manager or `config set` would): its Watch event reaches the worker.
+      await csClient().setStore({ key: 'config/mgr/hello/place', value: 'Mars' });
+      await until('hello to greet Mars', async () => (await cmd('hello')).stdout === 'Hello Mars');
+      expect(optionReads()).toBeGreaterThan(reads);
+      // Set through the host: the next command reads it, without waiting for the Watch.
+      await mh.host.setOption('hello', 'place', 'Venus');
+      expect((await cmd('hello')).stdout).toBe('Hello Venus');
+      // selftest reads, sets, and reads its own option back.
+      expect((await cmd('mgr self-test config get', { key: 'a_float' })).stdout).toBe('0.5');
+      expect((await cmd('mgr self-test config set', { key: 'a_float', value: '1.5' })).retcode).toBe(0);
+      expect((await cmd('mgr self-test config get', { key: 'a_float' })).stdout).toBe('1.5');
+      expect((await cmd('mgr self-test config set', { key: 'a_float', value: '2.5' })).retcode).toBe(0);
+      expect((await cmd('mgr self-test config get', { key: 'a_float' })).stdout).toBe('2.5');
+    } finally {
+      api.mockRestore();
+      await mh.host.setOption('hello', 'place', null);
+    }
+    expect((await cmd('hello')).stdout).toBe('Hello World');
+  });
+
   it('hello count rejects numbers outside 1..10 with -22', async () => {
     expect((await cmd('hello count', { num: 3 })).stdout).toBe('1\n2\n3');
     expect((await cmd('hello count', { num: 11 })).retcode).toBe(-22);
