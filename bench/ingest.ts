@@ -58,7 +58,11 @@ export interface IngestRun {
   rssStart: Record<string, number>;
   /** Peak resident memory up to the end of the window. */
   rssPeak: Record<string, number>;
-  /** What RSS holds at the end of the window, per service (process.memoryUsage() through its metrics): V8's heap used and reserved, and memory outside it (Buffers, ArrayBuffers). */
+  /**
+   * What RSS holds at the end of the window, per service (process.memoryUsage()
+   * through its metrics): V8's heap used and reserved, and memory outside it
+   * (Buffers, ArrayBuffers).
+   */
   heapLoaded: Record<string, HeapUse>;
   /** Get osd_map after the load stopped. */
   getOsdMap: LoopStats;
