@@ -58,10 +58,32 @@ export interface IngestRun {
   rssStart: Record<string, number>;
   /** Peak resident memory up to the end of the window. */
   rssPeak: Record<string, number>;
+  /**
+   * What RSS holds at the end of the window, per service (process.memoryUsage()
+   * through its metrics): V8's heap used and reserved, and memory outside it
+   * (Buffers, ArrayBuffers).
+   */
+  heapLoaded: Record<string, HeapUse>;
   /** Get osd_map after the load stopped. */
   getOsdMap: LoopStats;
   osdMapBytes: number;
   skipped: number;
+}
+
+export interface HeapUse {
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+}
+
+/** A service's V8 heap used/total and external memory, from its prom-client default metrics. */
+async function heapUse(metricsPort: number): Promise<HeapUse> {
+  const m = await scrape(metricsPort);
+  return {
+    heapUsed: m.get('nodejs_heap_size_used_bytes') ?? NaN,
+    heapTotal: m.get('nodejs_heap_size_total_bytes') ?? NaN,
+    external: m.get('nodejs_external_memory_bytes') ?? NaN,
+  };
 }
 
 const runs = new Map<number, Promise<IngestRun>>();
@@ -166,6 +188,8 @@ async function measureIngest(osds: number): Promise<IngestRun> {
     const pg1 = await pgForwarded();
     const skipped1 = await skippedAt();
     const sessionsAtEnd = await sessions();
+    const heapLoaded: Record<string, HeapUse> = {};
+    for (const p of [stack.cs, stack.ds, ...(stack.mh ? [stack.mh] : [])]) heapLoaded[p.name] = await heapUse(p.metricsPort);
     // BENCH_HEAP_SNAPSHOT: what holds each service's memory at this size, the load still running
     for (const f of await heapSnapshots(stack.services())) console.log(`heap snapshot: ${f}`);
     const seconds = (end.t - start.t) / 1000;
@@ -208,6 +232,7 @@ async function measureIngest(osds: number): Promise<IngestRun> {
       rssLoaded: end.rss,
       rssStart: start.rss,
       rssPeak: end.hwm,
+      heapLoaded,
       getOsdMap,
       osdMapBytes: map.json.length,
       skipped: skipped1 - skipped0,

@@ -73,6 +73,13 @@ export async function runMemory(osds = SMOKE ? 20 : 10000): Promise<BenchResult>
       baselineName: 'same service idle',
       note: `peak ${(r.rssPeak[s] / MB).toFixed(0)} MB`,
     });
+    // what that RSS holds: live heap vs V8's reserve and the allocator's high-water mark
+    const h = r.heapLoaded[s];
+    if (h) {
+      const n = `memory_${osds}_osds_${s.replace('-', '_')}`;
+      figures.push({ name: `${n}_heap_used`, value: h.heapUsed / MB, unit: 'MB', note: `V8 heap reserved ${(h.heapTotal / MB).toFixed(0)} MB` });
+      figures.push({ name: `${n}_external`, value: h.external / MB, unit: 'MB', note: 'Buffers and ArrayBuffers outside the V8 heap' });
+    }
   }
   // per OSD session (what was offered; the note says how many were open at the end)
   const streams = osds;

@@ -6,7 +6,7 @@
 import type { DaemonReport, PerfCounterType, DaemonSummary } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { CounterLayout, checkPacked, writeHeader, writeU64 } from '../../../lib/counter-values';
 import { CounterStore, Sample } from './counters';
-import { SharedRegistry } from '../../../lib/shared-schema';
+import { counterSchemaHash, counterTypeKey, SharedRegistry } from '../../../lib/shared-schema';
 
 export { SAMPLES_KEPT } from './counters';
 /** PERFCOUNTER_LONGRUNAVG: the counter carries (sum, count). */
@@ -57,7 +57,10 @@ export interface CounterSchema {
 
 const typeRegistry = new SharedRegistry<PerfCounterType>();
 const schemaRegistry = new SharedRegistry<CounterSchema>();
-const typeKey = (t: PerfCounterType) => `${t.path}\u0000${t.type}\u0000${t.priority}\u0000${t.units}\u0000${t.nick}\u0000${t.description}`;
+/** Schemas by content hash (hex), as DaemonReport.schema_hash names them: alive while a daemon uses one. */
+const schemasByHash = new SharedRegistry<CounterSchema>();
+const typeKey = counterTypeKey;
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
 
 /** The shared schema for a declared set (its types shared too). */
 function schemaOf(types: Iterable<PerfCounterType>): CounterSchema {
@@ -99,6 +102,8 @@ function packedSlots(types: Iterable<PerfCounterType>): number {
 export interface ApplyOutcome {
   applied: number;
   rejected: string[];
+  /** Schema hashes named without a declaration that are not held here (the reports were refused). */
+  unknownSchemas: Buffer[];
   /** Daemons whose schema changed (perf_schema_update notifications). */
   schemaChanged: string[];
   /** Whether any daemon's health metrics or metadata changed. */
@@ -169,11 +174,50 @@ export class DaemonIndex {
       : `${r.daemon}: ${r.values.length} values for a schema of ${schema.size} counters taking ${schema.declaredSlots} slots; report ignored`;
   }
 
+  /** Checks a report's values against a schema named by hash (its whole schema). */
+  private checkNamed(r: DaemonReport, schema: CounterSchema): string | null {
+    if (!splitDaemonName(r.daemon)) return `'${r.daemon}': a daemon name is <type>.<id>, e.g. osd.3`;
+    if (r.values.length) return `${r.daemon}: a report naming schema_hash carries counter_values, not the deprecated values; report ignored`;
+    if (!r.counterValues?.length) return null;
+    if (!Number.isFinite(r.stamp) || r.stamp < 0) return `${r.daemon}: stamp ${r.stamp} is not a time`;
+    const problem = checkPacked(r.counterValues, schema.layout.slots);
+    return problem && `${r.daemon}: ${problem}; report ignored`;
+  }
+
   apply(reports: DaemonReport[], now: number): ApplyOutcome {
-    const out: ApplyOutcome = { applied: 0, rejected: [], schemaChanged: [], metadataChanged: false, healthMetricsChanged: false };
-    for (const r of reports) {
+    const out: ApplyOutcome = { applied: 0, rejected: [], unknownSchemas: [], schemaChanged: [], metadataChanged: false, healthMetricsChanged: false };
+    for (const report of reports) {
+      let r = report;
+      // the whole schema named by its hash: in full the first time (kept under the hash), by the hash alone after
+      let named: CounterSchema | null = null;
+      if (r.schemaHash?.length) {
+        const h = hex(r.schemaHash);
+        if (r.undeclare.length) {
+          out.rejected.push(`${r.daemon}: a report naming schema_hash undeclares nothing; report ignored`);
+          continue;
+        }
+        if (r.declare.length) {
+          const own = counterSchemaHash(r.declare);
+          if (!own.equals(r.schemaHash)) {
+            out.rejected.push(
+              `${r.daemon}: schema_hash ${h.slice(0, 16)}... is not the hash of the ${r.declare.length} counters declared (${own.toString('hex').slice(0, 16)}...); report ignored`,
+            );
+            continue;
+          }
+          named = schemasByHash.get(h, () => schemaOf(r.declare));
+        } else {
+          named = schemasByHash.find(h) ?? null;
+          if (!named) {
+            out.rejected.push(`${r.daemon}: counter schema ${h.slice(0, 16)}... is not held here; declare it in full`);
+            if (!out.unknownSchemas.some((u) => u.equals(r.schemaHash!))) out.unknownSchemas.push(Buffer.from(r.schemaHash));
+            continue;
+          }
+        }
+        // checked and applied as the whole schema: after an open, declared afresh
+        r = { ...r, declare: [] };
+      }
       const existing = this.daemons.get(r.daemon);
-      const problem = this.check(r, existing);
+      const problem = named ? this.checkNamed(r, named) : this.check(r, existing);
       if (problem) {
         out.rejected.push(problem);
         continue;
@@ -206,7 +250,14 @@ export class DaemonIndex {
         d.serviceDaemon = r.serviceDaemon;
         d.serviceName = r.serviceName;
       }
-      if (r.undeclare.length || r.declare.length) {
+      if (named) {
+        if (d.schema !== named) {
+          const before = d.schema;
+          d.schema = named;
+          schemaChanged = true;
+          this.relayout(d, before);
+        }
+      } else if (r.undeclare.length || r.declare.length) {
         const before = d.schema;
         const next = new Map(before.types);
         for (const u of r.undeclare) if (next.delete(u)) schemaChanged = true;

@@ -594,9 +594,14 @@ export class ClusterState {
   // ---- daemons ----
 
   /** Applies daemon reports; large batches yield every `chunk` reports (pass `pause`). */
-  async reportDaemons(reports: DaemonReport[], pause?: () => Promise<void>, chunk = 128): Promise<{ applied: number; rejected: string[] }> {
+  async reportDaemons(
+    reports: DaemonReport[],
+    pause?: () => Promise<void>,
+    chunk = 128,
+  ): Promise<{ applied: number; rejected: string[]; unknownSchemas: Buffer[] }> {
     let applied = 0;
     const rejected: string[] = [];
+    const unknownSchemas: Buffer[] = [];
     let healthChanged = false;
     const serviceEpoch = this.daemons.serviceEpoch;
     for (let i = 0; i < reports.length; i += chunk) {
@@ -605,12 +610,13 @@ export class ClusterState {
       for (const name of out.schemaChanged) this.feed.publish('perf_schema_update', name, 0);
       applied += out.applied;
       rejected.push(...out.rejected);
+      for (const h of out.unknownSchemas) if (!unknownSchemas.some((u) => u.equals(h))) unknownSchemas.push(h);
       healthChanged ||= out.metadataChanged || out.healthMetricsChanged;
     }
     // The service map made from the sessions changed (when none is put): tell the watchers.
     if (this.daemons.serviceEpoch !== serviceEpoch && !this.maps.get('service_map')) this.feed.publish('service_map', '', this.daemons.serviceEpoch);
     if (healthChanged) this.refreshHealth(true);
-    return { applied, rejected };
+    return { applied, rejected, unknownSchemas };
   }
 
   setDaemonsStale(stale: string[], fresh: string[]): number {

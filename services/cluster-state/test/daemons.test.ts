@@ -4,6 +4,8 @@ import { Status } from 'nice-grpc';
 import { DaemonQueryKind, PerfCounterType, DaemonReport } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { shapeDiff } from '../../../lib/testing/shape';
 import { startTestServer, fixture, parse, failure } from './helpers';
+import { counterSchemaHash } from '../../../lib/shared-schema';
+import { CounterLayout, packCounterValues } from '../../../lib/counter-values';
 import { DaemonIndex } from '../domain/daemons';
 
 const schema = fixture('mgrget-get_perf_schema-osd-0.json')['osd.0'];
@@ -51,7 +53,7 @@ describe('cluster-state daemons', () => {
         report('mon.a', { opened: true, metadata: fixture('mgrget-get_metadata-mon-a.json'), healthMetrics: [{ type: 'SLOW_OPS', value: 2 }] }),
       ],
     });
-    expect(res).toEqual({ applied: 3, rejected: [], instance: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(res).toEqual({ applied: 3, rejected: [], unknownSchemas: [], instance: expect.stringMatching(/^[0-9a-f-]{36}$/) });
   });
   afterAll(() => t.close());
 
@@ -185,6 +187,35 @@ describe('cluster-state daemons', () => {
     await t.client.reportDaemons({ reports: [report('osd.7', { opened: true, declare: [{ ...opW, type: opW.type ^ 1 }], values: [9], stamp: 1015 })] });
     const reset = await query(DaemonQueryKind.DAEMON_QUERY_KIND_COUNTER, { svcType: 'osd', svcId: '7', path: 'osd.op_w' });
     expect(reset['osd.op_w']).toEqual([[1015, 9]]);
+  });
+
+  it('keeps one schema per content hash: declared in full once, named by the hash after, values exact; an unknown or wrong hash is refused', async () => {
+    const schema = declare.slice(0, 6);
+    const hash = counterSchemaHash(schema);
+    const layout = new CounterLayout(schema.map((c) => [c.path, c.type]));
+    const packed = (base: bigint) =>
+      packCounterValues(layout, Object.fromEntries(schema.map((c, i) => [c.path, c.type & 4 ? [base + BigInt(i), 3] : base + BigInt(i)])));
+    const full = report('osd.20', { opened: true, declare: schema, schemaHash: hash, counterValues: packed(2n ** 63n), stamp: 2000 });
+    const named = report('osd.21', { opened: true, schemaHash: hash, counterValues: packed(2n ** 64n - 10n), stamp: 2000 });
+    expect(await t.client.reportDaemons({ reports: [full, named] })).toMatchObject({ applied: 2, rejected: [], unknownSchemas: [] });
+    const schemaOf = async (id: string) =>
+      Object.keys((await query(DaemonQueryKind.DAEMON_QUERY_KIND_PERF_SCHEMA, { svcType: 'osd', svcId: id }))[`osd.${id}`]);
+    expect(await schemaOf('21')).toEqual(await schemaOf('20'));
+    expect((await schemaOf('21')).sort()).toEqual(schema.map((c) => c.path).sort());
+    const path = schema.find((c) => !(c.type & 4))!.path;
+    const latest = Buffer.from(
+      (await t.client.queryDaemons({ kind: DaemonQueryKind.DAEMON_QUERY_KIND_LATEST_COUNTER, svcType: 'osd', svcId: '21', path, services: [] })).json,
+    ).toString();
+    expect(latest).toContain(String(2n ** 64n - 10n + BigInt(schema.findIndex((c) => c.path === path))));
+    // a hash nobody declared: refused and listed, so daemon-server sends it in full
+    const other = Buffer.alloc(32, 7);
+    const res = await t.client.reportDaemons({ reports: [report('osd.22', { opened: true, schemaHash: other })] });
+    expect(res.applied).toBe(0);
+    expect(res.unknownSchemas).toEqual([other]);
+    expect(res.rejected[0]).toMatch(/osd\.22: counter schema 0707.* is not held here; declare it in full/);
+    // a declaration that is not what its hash names
+    const wrong = await t.client.reportDaemons({ reports: [report('osd.23', { opened: true, declare: schema.slice(1), schemaHash: hash })] });
+    expect(wrong.rejected[0]).toMatch(/osd\.23: schema_hash .* is not the hash of the 5 counters declared/);
   });
 });
 

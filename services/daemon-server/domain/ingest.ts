@@ -10,8 +10,8 @@ import type { DaemonReport } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { entryBytes, PgStatsEntry } from './forward';
 
 export interface IngestSink {
-  /** instance: cluster-state's run (ReportDaemonsResponse.instance). */
-  reportDaemons(reports: DaemonReport[]): Promise<{ applied: number; rejected: string[]; instance?: string }>;
+  /** instance: cluster-state's run (ReportDaemonsResponse.instance); unknownSchemas: hashes it does not hold. */
+  reportDaemons(reports: DaemonReport[]): Promise<{ applied: number; rejected: string[]; instance?: string; unknownSchemas?: Uint8Array[] }>;
   /** The entries' reports go on as they came (domain/forward.ts). */
   ingestPgStats(stats: PgStatsEntry[]): Promise<{ applied: number; rejected: string[] }>;
   setDaemonsStale(stale: string[], fresh: string[]): Promise<void>;
@@ -51,13 +51,15 @@ export interface IngestOptions {
   now?: () => number;
 }
 
-/** A cheap upper estimate of a report's encoded size, for batch bounds. */
-function approxReportBytes(r: DaemonReport): number {
-  let n = 64 + r.daemon.length + r.values.length * 11 + (r.counterValues?.length ?? 0);
-  for (const d of r.declare) n += 32 + d.path.length + d.description.length + d.nick.length;
+/** A cheap upper estimate of a report's encoded size, for batch bounds (`named`: its schema goes as the hash alone). */
+function approxReportBytes(r: DaemonReport, named: boolean): number {
+  let n = 64 + r.daemon.length + r.values.length * 11 + (r.counterValues?.length ?? 0) + (r.schemaHash?.length ?? 0);
+  if (!named) for (const d of r.declare) n += 32 + d.path.length + d.description.length + d.nick.length;
   for (const [k, v] of Object.entries(r.metadata)) n += 8 + k.length + v.length;
   return n;
 }
+
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
 
 export function emptyReport(daemon: string): DaemonReport {
   return {
@@ -91,8 +93,12 @@ export function mergeReports(older: DaemonReport, newer: DaemonReport): DaemonRe
   const olderValues = !!older.counterValues?.length || older.values.length > 0;
   // older values fit only the older schema: new declares without values stay apart
   if (newer.declare.length && !newerValues && olderValues) return null;
+  // a schema named whole by its hash replaces what came before: it follows only an open
+  if (newer.schemaHash?.length && older.declare.length) return null;
   return {
     ...older,
+    // declares appended to a whole schema are no longer what its hash names
+    schemaHash: newer.schemaHash?.length ? newer.schemaHash : newer.declare.length ? undefined : older.schemaHash,
     metadata: Object.keys(newer.metadata).length ? newer.metadata : older.metadata,
     declare: [...older.declare, ...newer.declare],
     values: newerValues ? newer.values : older.values,
@@ -119,6 +125,12 @@ export class Ingest {
   private stale = new Set<string>();
   /** The cluster-state run last heard from. */
   private upstreamInstance = '';
+  /**
+   * Schema hashes (hex) that run took in full: reports naming them go with
+   * the hash alone (10,000 OSDs of one version: one 17 KB declaration, not
+   * 10,000). Forgotten on a new run or when it says it does not hold one.
+   */
+  private upstreamSchemas = new Set<string>();
   private readonly now: () => number;
 
   constructor(private readonly opts: IngestOptions) {
@@ -218,7 +230,7 @@ export class Ingest {
     const batch = new Map<string, DaemonReport[]>();
     let bytes = 0;
     for (const [daemon, list] of this.pending) {
-      const size = list.reduce((n, r) => n + approxReportBytes(r), 0);
+      const size = list.reduce((n, r) => n + approxReportBytes(r, !!r.schemaHash?.length && this.upstreamSchemas.has(hex(r.schemaHash))), 0);
       if (batch.size && (batch.size >= maxDaemons || bytes + size > maxBytes)) break;
       batch.set(daemon, list);
       bytes += size;
@@ -257,14 +269,46 @@ export class Ingest {
     return { ok: reportsOk && pgOk, more };
   }
 
+  /**
+   * The batch as sent: a schema cluster-state already holds goes as its
+   * hash alone, one it does not as the first report naming it in full.
+   * Returns the hashes sent in full.
+   */
+  private nameSchemas(reports: DaemonReport[]): { out: DaemonReport[]; full: Set<string> } {
+    const full = new Set<string>();
+    const out = reports.map((r) => {
+      if (!r.schemaHash?.length || !r.declare.length) return r;
+      const h = hex(r.schemaHash);
+      if (this.upstreamSchemas.has(h) || full.has(h)) return { ...r, declare: [] };
+      full.add(h);
+      return r;
+    });
+    return { out, full };
+  }
+
   private async sendReports(batch: Map<string, DaemonReport[]>): Promise<boolean> {
     const reports = [...batch.values()].flat();
     if (!reports.length) return true;
     try {
-      const res = await this.opts.sink.reportDaemons(reports);
+      const { out, full } = this.nameSchemas(reports);
+      const res = await this.opts.sink.reportDaemons(out);
       if (res.instance && res.instance !== this.upstreamInstance) {
+        this.upstreamSchemas.clear();
         if (this.upstreamInstance) this.redeclare(res.instance);
         this.upstreamInstance = res.instance;
+      }
+      const unknown = new Set((res.unknownSchemas ?? []).map(hex));
+      for (const h of full) if (!unknown.has(h)) this.upstreamSchemas.add(h);
+      if (unknown.size) {
+        // cluster-state no longer holds them (its last daemon of that schema left): those
+        // reports go again, their schema in full
+        for (const h of unknown) this.upstreamSchemas.delete(h);
+        const again = new Map<string, DaemonReport[]>();
+        out.forEach((r, i) => {
+          if (r.schemaHash?.length && !r.declare.length && unknown.has(hex(r.schemaHash))) again.set(r.daemon, [...(again.get(r.daemon) ?? []), reports[i]]);
+        });
+        this.opts.onWarn?.('cluster-state does not hold a counter schema named by hash; declaring it in full', { schemas: unknown.size, daemons: again.size });
+        this.restoreReports(again);
       }
       this.opts.counters?.forwarded('reports', res.applied);
       if (res.rejected.length) {

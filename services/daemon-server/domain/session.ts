@@ -4,7 +4,7 @@
 // values). daemon-server only checks the length; the bytes go on untouched.
 import type { PerfCounterType } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { checkPacked } from '../../../lib/counter-values';
-import { SharedRegistry } from '../../../lib/shared-schema';
+import { counterSchemaHash, SharedRegistry } from '../../../lib/shared-schema';
 
 export const PERFCOUNTER_LONGRUNAVG = 4;
 
@@ -28,20 +28,27 @@ interface DeclaredSet {
   types: ReadonlyMap<string, PerfCounterType>;
   /** Values a report carries for it. */
   slots: number;
+  /** Its content hash (SessionReport.schema_hash); empty for the empty set. */
+  hash: Buffer;
 }
 
-const EMPTY_SET: DeclaredSet = { types: new Map(), slots: 0 };
+const EMPTY_SET: DeclaredSet = { types: new Map(), slots: 0, hash: Buffer.alloc(0) };
+/** Keyed by content hash (hex): a session may name a set another session declared. */
 const declaredSets = new SharedRegistry<DeclaredSet>();
 
 function declaredSet(types: Map<string, PerfCounterType>): DeclaredSet {
   if (!types.size) return EMPTY_SET;
-  let key = '';
-  for (const t of types.values()) key += `${t.path}\u0000${t.type}\u0000${t.priority}\u0000${t.units}\u0000${t.nick}\u0000${t.description}\u0001`;
-  return declaredSets.get(key, () => {
+  const hash = counterSchemaHash(types.values());
+  return declaredSets.get(hash.toString('hex'), () => {
     let slots = 0;
     for (const t of types.values()) slots += packedSlots(t.type);
-    return { types, slots };
+    return { types, slots, hash };
   });
+}
+
+/** The declared set held under a content hash, if a live session declared it. */
+function namedSet(hash: Uint8Array): DeclaredSet | undefined {
+  return hash.length === 32 ? declaredSets.find(Buffer.from(hash.buffer, hash.byteOffset, hash.length).toString('hex')) : undefined;
 }
 
 export class SessionSchema {
@@ -53,6 +60,11 @@ export class SessionSchema {
 
   get size(): number {
     return this.set.types.size;
+  }
+
+  /** The schema's content hash (empty while nothing is declared). */
+  get hash(): Buffer {
+    return this.set.hash;
   }
 
   /** Every declared counter, in declaration order (to declare them again). */
@@ -88,6 +100,28 @@ export class SessionSchema {
    */
   shared(declare: PerfCounterType[]): PerfCounterType[] {
     return declare.map((t) => this.set.types.get(t.path) ?? t);
+  }
+
+  /**
+   * A report naming its whole schema by hash (SessionReport.schema_hash):
+   * the counters held under it, or null when none are (the daemon must
+   * declare in full). Throws SchemaError when the report may not name one
+   * or its values do not fit. Nothing changes until adopt().
+   */
+  checkNamed(hash: Uint8Array, declare: PerfCounterType[], undeclare: string[], values: Uint8Array | undefined): PerfCounterType[] | null {
+    if (declare.length || undeclare.length) throw new SchemaError('a report naming schema_hash declares and undeclares nothing');
+    if (this.set.types.size) throw new SchemaError(`schema_hash names a whole schema, but this session already declared ${this.set.types.size} counters`);
+    if (hash.length !== 32) throw new SchemaError(`schema_hash is ${hash.length} bytes; a SHA-256 is 32`);
+    const set = namedSet(hash);
+    if (!set) return null;
+    const problem = values?.length ? checkPacked(values, set.slots) : null;
+    if (problem) throw new SchemaError(`${problem} (${set.types.size} counters under schema_hash)`);
+    return [...set.types.values()];
+  }
+
+  /** Takes the schema held under `hash` (checked by checkNamed). */
+  adopt(hash: Uint8Array): void {
+    this.set = namedSet(hash) ?? this.set;
   }
 
   apply(declare: PerfCounterType[], undeclare: string[]): void {

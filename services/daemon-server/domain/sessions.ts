@@ -6,7 +6,7 @@
 // daemon ends the older stream. No gRPC here: refusals are Refusals.
 import * as prom from 'prom-client';
 import type { Logger } from '../../../lib/log';
-import type { DaemonReport } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import type { DaemonReport, PerfCounterType } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { SessionOpen, type SessionResponse } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
 import type { SessionFrame } from '../../../lib/session-wire';
 import { Caller, mayOpenSession } from './auth';
@@ -261,7 +261,12 @@ export class Sessions {
               ended = reason;
               endController.abort();
             },
-            redeclare: () => ({ ...opening!, metadata: SessionOpen.decode(openingMetadata).metadata, declare: schema!.declared }),
+            redeclare: () => ({
+              ...opening!,
+              metadata: SessionOpen.decode(openingMetadata).metadata,
+              declare: schema!.declared,
+              schemaHash: schema!.size ? schema!.hash : undefined,
+            }),
           };
           this.sessions.set(daemon, live);
           this.m.sessions.set(this.sessions.size);
@@ -295,6 +300,45 @@ export class Sessions {
               "SessionReport.packed (varints in declaration order) is no longer accepted: send counter_values, Ceph's packed layout (proto/ceph/mgr/v1/daemon_server.proto)",
             );
           }
+          // A schema named by its hash: taken from the session that declared it in full, or,
+          // when none here holds it, the report is dropped and the daemon told to declare it.
+          let named: PerfCounterType[] | null = null;
+          if (r.schemaHash?.length) {
+            try {
+              named = schema.checkNamed(r.schemaHash, r.declareTypes, r.undeclareTypes, r.counterValues);
+            } catch (e) {
+              if (!(e instanceof SchemaError)) throw e;
+              this.m.rejected.inc({ reason: 'schema' });
+              log.warn('report rejected', { entity, daemon: live.daemon, reason: e.message });
+              continue;
+            }
+            if (!named) {
+              this.m.rejected.inc({ reason: 'schema_unknown' });
+              outbox.push({ msg: { $case: 'schemaUnknown', value: { schemaHash: r.schemaHash } } });
+              continue;
+            }
+            const over = this.d.counterLimits.admit(live.daemon, 0, named.length, named);
+            if (over) {
+              this.m.refused.inc({ reason: 'counter_limit' });
+              log.warn('session ended: counter limit', { entity, daemon: live.daemon, reason: over });
+              throw new Refusal('exhausted', over);
+            }
+            schema.adopt(r.schemaHash);
+            if (r.hasDaemonStatus) opening = { ...opening!, status: r.daemonStatus, hasStatus: true };
+            this.d.ingest.addReport({
+              ...emptyReport(live.daemon),
+              declare: named,
+              schemaHash: schema.hash,
+              counterValues: r.counterValues?.length ? r.counterValues : undefined,
+              stamp: Date.now() / 1000,
+              status: r.daemonStatus,
+              hasStatus: r.hasDaemonStatus,
+              taskStatus: r.taskStatus,
+              healthMetrics: r.daemonHealthMetrics,
+            });
+            this.m.reports.inc({ kind: 'report' });
+            continue;
+          }
           // the limits first: a huge declaration is refused before anything is built from it
           const from = schema.size;
           const to = from + r.declareTypes.length - r.undeclareTypes.length;
@@ -321,6 +365,9 @@ export class Sessions {
             ...emptyReport(live.daemon),
             declare: schema.shared(r.declareTypes),
             undeclare: r.undeclareTypes,
+            // a first declaration is the whole schema: named by its hash, cluster-state takes it
+            // in full once and the sessions declaring the same by the hash alone (domain/ingest.ts)
+            schemaHash: from === 0 && r.declareTypes.length && !r.undeclareTypes.length ? schema.hash : undefined,
             // Ceph's packed bytes, forwarded as they came
             counterValues: r.counterValues?.length ? r.counterValues : undefined,
             stamp: Date.now() / 1000,

@@ -5,7 +5,7 @@ import * as path from 'path';
 import { isCapable, loadOrCreateKeyring, mayOpenSession, parseCaps, parsePrincipals as parseKeyring } from '../domain/auth';
 import { parseSignature } from '../../../lib/command-descriptor';
 import { CommandTable } from '../domain/command-table';
-import { emptyReport, Ingest, IngestSink } from '../domain/ingest';
+import { emptyReport, Ingest, IngestSink, mergeReports } from '../domain/ingest';
 import type { DaemonReport } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import type { PgStatsEntry } from '../domain/forward';
 import { until } from '../../../lib/testing/wait';
@@ -13,10 +13,11 @@ import { getEventListeners } from 'events';
 import * as prom from 'prom-client';
 import { createLogger } from '../../../lib/log';
 import { decodeSessionFrame, type SessionFrame } from '../../../lib/session-wire';
-import { SessionRequest } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
+import { SessionRequest, type SessionResponse } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
 import { CounterLayout, packCounterValues } from '../../../lib/counter-values';
 import { CounterLimits } from '../domain/counter-limits';
 import { Sessions } from '../domain/sessions';
+import { counterSchemaHash } from '../../../lib/shared-schema';
 
 describe('caps', () => {
   const can = (caps: string, req: Partial<Parameters<typeof isCapable>[1]>) =>
@@ -268,6 +269,67 @@ describe('ingest', () => {
   });
 });
 
+describe('ingest by schema hash', () => {
+  const schema = Array.from({ length: 5 }, (_, i) => ({ path: `osd.h${i}`, description: `h ${i}`, nick: '', type: 2 | 8, priority: 5, units: 0 }));
+  const hash = counterSchemaHash(schema);
+  const first = (daemon: string): DaemonReport => ({
+    ...emptyReport(daemon),
+    declare: schema,
+    schemaHash: hash,
+    counterValues: Buffer.from([1, 1, 0, 0, 0, 0]),
+  });
+
+  it('sends a schema in full once a run, by hash after; a hash cluster-state does not hold goes again in full', async () => {
+    const calls: DaemonReport[][] = [];
+    let forget = false;
+    let instance = 'run-1';
+    const sink: IngestSink = {
+      reportDaemons: async (r) => {
+        calls.push(r);
+        const unknown = forget ? r.filter((x) => x.schemaHash?.length && !x.declare.length).map((x) => x.schemaHash!) : [];
+        forget = false;
+        return { applied: r.length - unknown.length, rejected: unknown.map(() => 'not held'), instance, unknownSchemas: unknown.slice(0, 1) };
+      },
+      ingestPgStats: async (s) => ({ applied: s.length, rejected: [] }),
+      setDaemonsStale: async () => {},
+    };
+    const ing = new Ingest({ sink, flushIntervalMs: 1e6, flushAtPending: 1e6, maxPendingPgStats: 10 });
+    const shape = (batch: DaemonReport[]) => batch.map((r) => `${r.daemon}:${r.declare.length ? 'full' : r.schemaHash?.length ? 'hash' : 'none'}`);
+    ing.addReport(first('osd.1'));
+    ing.addReport(first('osd.2'));
+    await ing.flush();
+    expect(shape(calls[0])).toEqual(['osd.1:full', 'osd.2:hash']);
+    ing.addReport(first('osd.3'));
+    await ing.flush();
+    expect(shape(calls[1])).toEqual(['osd.3:hash']);
+    // cluster-state no longer holds it (its last daemon of that schema left): refused, and sent again in full
+    forget = true;
+    ing.addReport(first('osd.4'));
+    await ing.flush();
+    await ing.flush();
+    expect(shape(calls[2])).toEqual(['osd.4:hash']);
+    expect(shape(calls[3])).toEqual(['osd.4:full']);
+    // a new run of cluster-state holds nothing: in full again
+    instance = 'run-2';
+    ing.addReport(first('osd.5'));
+    await ing.flush();
+    ing.addReport(first('osd.6'));
+    await ing.flush();
+    expect(shape(calls.at(-1)!)).toEqual(['osd.6:full']);
+  });
+
+  it('keeps a report named by hash apart from declares that came before it, and drops the hash when declares follow', () => {
+    const declared: DaemonReport = { ...emptyReport('osd.1'), declare: schema.slice(0, 2) };
+    expect(mergeReports(declared, first('osd.1'))).toBeNull();
+    const opened: DaemonReport = { ...emptyReport('osd.1'), opened: true };
+    expect(mergeReports(opened, first('osd.1'))?.schemaHash).toEqual(hash);
+    const more: DaemonReport = { ...emptyReport('osd.1'), declare: [{ ...schema[0], path: 'osd.extra' }], counterValues: Buffer.from([1, 1, 0, 0, 0, 0]) };
+    const merged = mergeReports(first('osd.1'), more)!;
+    expect(merged.declare.length).toBe(6);
+    expect(merged.schemaHash).toBeUndefined();
+  });
+});
+
 describe('command table', () => {
   const desc = (cmd: string, module = 'm') => ({ cmd, desc: '', perm: 'r', module, poll: false });
   it('never waits for module-host while it has a list: an expired one is served and refreshed behind', async () => {
@@ -379,7 +441,7 @@ describe('Sessions', () => {
     expect(ends.every((r) => r.done)).toBe(true);
     expect(sessions.sessionCount).toBe(0);
   });
-  it('queues reports holding one shared copy of a schema however many daemons declare it, and counter values in memory of their own', async () => {
+  it('forwards a schema many daemons declare in full once (then by its hash), and counter values in memory of their own', async () => {
     const forwarded: DaemonReport[] = [];
     const sink: IngestSink = {
       reportDaemons: async (r) => (forwarded.push(...r), { applied: r.length, rejected: [] }),
@@ -417,13 +479,87 @@ describe('Sessions', () => {
     const streams = [1, 2].map((osd) => sessions.serve(requests(osd), caller, new AbortController().signal));
     for (const s of streams) for await (const _ of s); // each ends after its report
     await ingest.flush();
-    const [a, b] = [1, 2].map((osd) => forwarded.find((r) => r.daemon === `osd.${osd}` && r.declare.length)!);
+    const [a, b] = [1, 2].map((osd) => forwarded.find((r) => r.daemon === `osd.${osd}` && r.counterValues)!);
     expect(a.declare.map((t) => t.path)).toEqual(schema.map((t) => t.path));
-    // the very same objects: the second daemon's decoded copies are not kept
-    a.declare.forEach((t, i) => expect(b.declare[i]).toBe(t));
+    // the schema goes to cluster-state in full once, named by its hash; the second daemon's by the hash alone
+    expect(a.schemaHash).toEqual(counterSchemaHash(schema));
+    expect(b.schemaHash).toEqual(a.schemaHash);
+    expect(b.declare).toEqual([]);
     for (const [osd, r] of [[1, a] as const, [2, b] as const]) {
       expect(Buffer.compare(r.counterValues!, values(osd))).toBe(0); // unchanged, u64 exact
       expect(r.counterValues!.byteLength).toBe(r.counterValues!.buffer.byteLength); // not a slice of a pool slab
     }
+  });
+  it('takes a schema named by its hash once a session declared it in full; an unknown hash is answered schema_unknown and the session stays', async () => {
+    const forwarded: DaemonReport[] = [];
+    const sink: IngestSink = {
+      reportDaemons: async (r) => (forwarded.push(...r), { applied: r.length, rejected: [] }),
+      ingestPgStats: async (s) => ({ applied: s.length, rejected: [] }),
+      setDaemonsStale: async () => {},
+    };
+    const ingest = new Ingest({ sink, flushIntervalMs: 1e6, flushAtPending: 1e6, maxPendingPgStats: 10 });
+    const sessions = sessionsOver(ingest, new AbortController().signal);
+    const caller = { entity: 'client.admin', grants: [{ kind: 'all' as const }] };
+    // a schema of this test's own: no other session in this process holds it
+    const schema = Array.from({ length: 12 }, (_, i) => ({ path: `osd.named${i}`, description: `named ${i}`, nick: '', type: 2 | 8, priority: 5, units: 0 }));
+    const hash = counterSchemaHash(schema);
+    const layout = new CounterLayout(schema.map((c) => [c.path, c.type]));
+    const values = (osd: number) => packCounterValues(layout, Object.fromEntries(schema.map((c, i) => [c.path, 2n ** 63n + BigInt(osd * 100 + i)])));
+    const wire = (m: SessionRequest['msg']) => decodeSessionFrame(SessionRequest.encode({ msg: m }).finish());
+    const open = (osd: number) =>
+      wire({ $case: 'open', value: { daemonName: `osd.${osd}`, serviceName: '', serviceDaemon: false, metadata: {}, daemonStatus: {} } });
+    const report = (osd: number, named: boolean) =>
+      wire({
+        $case: 'report',
+        value: {
+          schemaHash: named ? hash : undefined,
+          declareTypes: named ? [] : schema,
+          undeclareTypes: [],
+          packed: [],
+          counterValues: values(osd),
+          daemonStatus: {},
+          hasDaemonStatus: false,
+          taskStatus: {},
+          daemonHealthMetrics: [],
+        },
+      });
+    const run = async (frames: SessionFrame[]) => {
+      const out: SessionResponse[] = [];
+      async function* requests() {
+        yield* frames;
+      }
+      for await (const m of sessions.serve(requests(), caller, new AbortController().signal)) out.push(m);
+      return out;
+    };
+    // nobody declared it yet: refused with schema_unknown, then the same session declares in full and is taken
+    const first = await run([open(10), report(10, true), report(10, false)]);
+    expect(first.map((m) => m.msg?.$case)).toEqual(['configure', 'schemaUnknown']);
+    expect(first[1].msg).toEqual({ $case: 'schemaUnknown', value: { schemaHash: hash } });
+    // while a session of that schema lives, another names it by hash alone and is taken
+    const holder = sessions.serve(
+      (async function* () {
+        yield open(11);
+        yield report(11, false);
+        await new Promise(() => undefined); // stays open
+      })(),
+      caller,
+      new AbortController().signal,
+    );
+    const it = holder[Symbol.asyncIterator]();
+    await it.next(); // configure: open read
+    await until('the declaring session to be read', async () => ingest.pendingDaemons >= 2, 5000, 10);
+    const second = await run([open(12), report(12, true)]);
+    expect(second.map((m) => m.msg?.$case)).toEqual(['configure']);
+    await ingest.flush();
+    const got = (osd: number) => forwarded.find((r) => r.daemon === `osd.${osd}` && r.counterValues)!;
+    expect(got(10).declare.map((t) => t.path)).toEqual(schema.map((t) => t.path));
+    expect(got(10).schemaHash).toEqual(hash);
+    expect(got(12).schemaHash).toEqual(hash);
+    for (const osd of [10, 11, 12]) expect(Buffer.compare(got(osd).counterValues!, values(osd))).toBe(0); // unchanged, u64 exact
+    // a hash may name only a whole schema: in a session that declared, it is rejected (session kept)
+    const third = await run([open(13), report(13, false), report(13, true)]);
+    expect(third.map((m) => m.msg?.$case)).toEqual(['configure']);
+    sessions.endAllSessions('test over');
+    await it.return?.(undefined);
   });
 });
