@@ -90,8 +90,8 @@ const OPTIONS = {
     env: 'MGR_MAX_PENDING_PG_STATS',
     flag: 'max-pending-pg-stats',
     type: 'int',
-    default: 1024,
-    desc: 'pg-stats entries that may wait for cluster-state before sessions are held back',
+    default: 16384,
+    desc: "OSDs whose pg stats may wait for cluster-state at once (one snapshot each: a newer one from the same OSD replaces it); beyond, a new OSD's session is held back",
   },
   msgr2Port: {
     env: 'MGR_MSGR2_PORT',

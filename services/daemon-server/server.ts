@@ -184,6 +184,11 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         help: 'counter snapshots replaced by a newer one before they were forwarded',
         registers: [registry],
       });
+      const pgStatsReplaced = new prom.Counter({
+        name: 'mgr_daemon_server_pg_stats_replaced_total',
+        help: "OSDs' pg stats replaced by newer ones from the same OSD before they were forwarded",
+        registers: [registry],
+      });
       const forwarded = new prom.Counter({
         name: 'mgr_daemon_server_forwarded_total',
         help: 'entries cluster-state applied, by kind',
@@ -213,9 +218,10 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         sink: cs.sink,
         flushIntervalMs: opts.flushIntervalMs ?? 150,
         flushAtPending: 512,
-        maxPendingPgStats: opts.maxPendingPgStats ?? 1024,
+        maxPendingPgStats: opts.maxPendingPgStats ?? 16384,
         counters: {
           coalesced: (n) => coalesced.inc(n),
+          pgStatsReplaced: (n) => pgStatsReplaced.inc(n),
           forwarded: (kind, n) => forwarded.inc({ kind }, n),
           rejectedUpstream: (kind, n) => upstreamRejected.inc({ kind }, n),
           flushFailed: () => flushFailed.inc(),

@@ -1,5 +1,7 @@
 // Ingest: sessions' reports are coalesced per daemon and forwarded to
-// cluster-state in batches; pg stats wait in a bounded queue. One flush (a
+// cluster-state in batches; pg stats wait one snapshot per OSD (a newer one
+// from the same OSD replaces the one waiting, as Ceph's PGMap keeps only an
+// OSD's latest stats), at most maxPendingPgStats OSDs at once. One flush (a
 // report batch and a pg-stats batch, side by side) is in flight at a time;
 // a failed flush is retried with whatever arrived meanwhile merged on top
 // (newest values win). cluster-state keeps sessions' counter
@@ -19,6 +21,8 @@ export interface IngestSink {
 
 export interface IngestCounters {
   coalesced(n: number): void;
+  /** Pg-stats snapshots replaced by a newer one from the same OSD before they were forwarded. */
+  pgStatsReplaced(n: number): void;
   forwarded(kind: 'reports' | 'pg_stats', n: number): void;
   rejectedUpstream(kind: 'reports' | 'pg_stats', n: number): void;
   flushFailed(): void;
@@ -29,7 +33,7 @@ export interface IngestOptions {
   flushIntervalMs: number;
   /** Flush at once when this many daemons have pending reports. */
   flushAtPending: number;
-  /** Pg-stats entries that may wait; beyond, sessions are held back. */
+  /** OSDs whose pg stats may wait at once; beyond, a new OSD's session is held back (an OSD already waiting replaces its snapshot). */
   maxPendingPgStats: number;
   /**
    * Bounds on one forwarding call (default 512 daemons / 4 MB of reports,
@@ -115,7 +119,8 @@ export function mergeReports(older: DaemonReport, newer: DaemonReport): DaemonRe
 export class Ingest {
   /** Per daemon, the reports still to send (normally one). */
   private pending = new Map<string, DaemonReport[]>();
-  private pgQueue: PgStatsEntry[] = [];
+  /** Per OSD, the newest pg stats waiting (oldest waiting first: a replaced snapshot keeps its place). */
+  private pgQueue = new Map<number, PgStatsEntry>();
   private pgWaiters: Array<() => void> = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
@@ -147,7 +152,7 @@ export class Ingest {
   }
 
   get pendingPgStats(): number {
-    return this.pgQueue.length;
+    return this.pgQueue.size;
   }
 
   /** Queues a daemon report (open, report or close), coalescing with what waits. */
@@ -168,16 +173,17 @@ export class Ingest {
     if (this.pending.size >= this.opts.flushAtPending) void this.flush();
   }
 
-  /** Whether a pg-stats entry can be queued now. */
-  hasPgRoom(): boolean {
-    return this.pgQueue.length < this.opts.maxPendingPgStats;
+  /** Whether pg stats (from `osd`, if given: one already waiting is replaced, so it always has room) can be queued now. */
+  hasPgRoom(osd?: number): boolean {
+    return this.pgQueue.size < this.opts.maxPendingPgStats || (osd !== undefined && this.pgQueue.has(osd));
   }
 
-  /** Queues pg stats; the caller checks hasPgRoom() (or waits with waitForPgRoom) first. */
+  /** Queues an OSD's pg stats, replacing any still waiting from it; the caller checks hasPgRoom(osd) (or waits with waitForPgRoom) first. */
   addPgStats(stats: PgStatsEntry): void {
     this.heard(`osd.${stats.osd}`, false);
-    this.pgQueue.push(stats);
-    if (this.pgQueue.length >= Math.max(1, Math.floor(this.opts.maxPendingPgStats / 4))) void this.flush();
+    if (this.pgQueue.has(stats.osd)) this.opts.counters?.pgStatsReplaced(1);
+    this.pgQueue.set(stats.osd, stats);
+    if (this.pgQueue.size >= Math.max(1, Math.floor(this.opts.maxPendingPgStats / 4))) void this.flush();
   }
 
   /** Resolves true when there is room, false after `timeoutMs` or when aborted. */
@@ -208,7 +214,7 @@ export class Ingest {
   /** Sends what is pending; one flush at a time. */
   flush(): Promise<void> {
     if (this.flushing) return this.flushing;
-    if (!this.pending.size && !this.pgQueue.length) return Promise.resolve();
+    if (!this.pending.size && !this.pgQueue.size) return Promise.resolve();
     this.flushing = this.doFlush().then(
       (r) => {
         this.flushing = null;
@@ -239,18 +245,20 @@ export class Ingest {
     return batch;
   }
 
-  /** Takes the oldest pg stats, up to the batch bounds (entries and bytes). */
+  /** Takes the longest-waiting OSDs' pg stats, up to the batch bounds (entries and bytes). */
   private takePgBatch(): PgStatsEntry[] {
     const maxEntries = this.opts.maxBatchPgStats ?? 256;
     const maxBytes = this.opts.maxBatchBytes ?? 4 * 1024 * 1024;
-    let n = 0;
+    const batch: PgStatsEntry[] = [];
     let bytes = 0;
-    while (n < this.pgQueue.length && n < maxEntries) {
-      bytes += entryBytes(this.pgQueue[n]);
-      if (n > 0 && bytes > maxBytes) break;
-      n++;
+    for (const e of this.pgQueue.values()) {
+      if (batch.length >= maxEntries) break;
+      bytes += entryBytes(e);
+      if (batch.length && bytes > maxBytes) break;
+      batch.push(e);
     }
-    return this.pgQueue.splice(0, n);
+    for (const e of batch) this.pgQueue.delete(e.osd);
+    return batch;
   }
 
   /**
@@ -263,7 +271,7 @@ export class Ingest {
   private async doFlush(): Promise<{ ok: boolean; more: boolean }> {
     const batch = this.takeBatch();
     const pg = this.takePgBatch();
-    const more = this.pending.size > 0 || this.pgQueue.length > 0;
+    const more = this.pending.size > 0 || this.pgQueue.size > 0;
     const [reportsOk, pgOk] = await Promise.all([this.sendReports(batch), this.sendPgStats(pg)]);
     if (this.hasPgRoom()) for (const w of [...this.pgWaiters]) w();
     return { ok: reportsOk && pgOk, more };
@@ -337,7 +345,11 @@ export class Ingest {
     } catch (e) {
       this.opts.counters?.flushFailed();
       this.opts.onWarn?.('forwarding pg stats failed; will retry', { error: (e as Error).message, entries: pg.length });
-      this.pgQueue = [...pg, ...this.pgQueue]; // kept, never dropped
+      // kept ahead of what waits, unless the same OSD sent newer stats meanwhile
+      const back = new Map<number, PgStatsEntry>();
+      for (const e of pg) if (!this.pgQueue.has(e.osd)) back.set(e.osd, e);
+      for (const [osd, e] of this.pgQueue) back.set(osd, e);
+      this.pgQueue = back;
       return false;
     }
   }

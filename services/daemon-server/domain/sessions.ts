@@ -397,7 +397,8 @@ export class Sessions {
             log.warn('pg stats rejected: no report', { entity, daemon: live.daemon });
             continue;
           }
-          if (!this.d.ingest.hasPgRoom()) {
+          const osd = Number(live.daemon.slice(4));
+          if (!this.d.ingest.hasPgRoom(osd)) {
             // Back-pressure: stop reading this session until there is room.
             this.m.refused.inc({ reason: 'pg_backpressure' });
             const room = await this.d.ingest.waitForPgRoom(this.d.pgBackpressureMs, stop.signal);
@@ -406,11 +407,11 @@ export class Sessions {
               log.warn('session ended: pg stats queue full', { entity, daemon: live.daemon, pending: this.d.ingest.pendingPgStats });
               throw new Refusal(
                 'exhausted',
-                `pg stats queue is full (${this.d.ingest.pendingPgStats} waiting): cluster-state is not keeping up; reconnect and resend later`,
+                `pg stats queue is full (${this.d.ingest.pendingPgStats} OSDs waiting): cluster-state is not keeping up; reconnect and resend later`,
               );
             }
           }
-          this.d.ingest.addPgStats({ osd: Number(live.daemon.slice(4)), epoch: msg.pgStats.epoch, stamp: Date.now() / 1000, report });
+          this.d.ingest.addPgStats({ osd, epoch: msg.pgStats.epoch, stamp: Date.now() / 1000, report });
           this.m.reports.inc({ kind: 'pg_stats' });
         } else if (msg.close) {
           this.d.ingest.addReport({ ...emptyReport(live.daemon), closed: true });

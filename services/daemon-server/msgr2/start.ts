@@ -99,7 +99,7 @@ export async function startFrontDoor(s: FrontDoorSettings, d: FrontDoorDeps): Pr
       addReport: (r) => d.ingest.addReport(r),
       metadataOf,
       addPgStats: (osd: number, m: MPGStats) => {
-        if (!d.ingest.hasPgRoom()) {
+        if (!d.ingest.hasPgRoom(osd)) {
           if (Date.now() - pgDropLogged > 10000) {
             d.log.warn('pg stats queue full: an OSD report waits for its next one', { osd, pending: d.ingest.pendingPgStats });
             pgDropLogged = Date.now();

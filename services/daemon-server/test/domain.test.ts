@@ -106,7 +106,7 @@ describe('ingest', () => {
       flushIntervalMs: 1e6,
       flushAtPending: 1000,
       maxPendingPgStats: 10,
-      counters: { coalesced: (n) => (coalesced += n), forwarded: () => {}, rejectedUpstream: () => {}, flushFailed: () => {} },
+      counters: { coalesced: (n) => (coalesced += n), pgStatsReplaced: () => {}, forwarded: () => {}, rejectedUpstream: () => {}, flushFailed: () => {} },
     });
     ing.addReport({ ...emptyReport('osd.1'), opened: true, declare: [{ path: 'a', description: '', nick: '', type: 2, priority: 5, units: 0 }] });
     for (let i = 1; i <= 5; i++) ing.addReport(report('osd.1', [i]));
@@ -252,6 +252,62 @@ describe('ingest', () => {
         .map((p) => p.osd)
         .sort(),
     ).toEqual([0, 1, 2]);
+  });
+
+  it('keeps one pg-stats snapshot per OSD: a newer one replaces the one waiting, in its place', async () => {
+    const f = fakeSink();
+    let replaced = 0;
+    const ing = new Ingest({
+      sink: f.sink,
+      flushIntervalMs: 1e6,
+      flushAtPending: 1000,
+      maxPendingPgStats: 100,
+      counters: { coalesced: () => {}, pgStatsReplaced: (n) => (replaced += n), forwarded: () => {}, rejectedUpstream: () => {}, flushFailed: () => {} },
+    });
+    const at = (osd: number, epoch: number): PgStatsEntry => ({ ...pg(osd), epoch });
+    ing.addPgStats(at(3, 1));
+    ing.addPgStats(at(4, 1));
+    ing.addPgStats(at(3, 2));
+    ing.addPgStats(at(3, 3));
+    expect(ing.pendingPgStats).toBe(2);
+    await ing.flush();
+    expect(f.calls.pg).toEqual([[at(3, 3), at(4, 1)]]);
+    expect(replaced).toBe(2);
+  });
+
+  it('an OSD already waiting always has room; a new one waits for it', async () => {
+    const f = fakeSink();
+    const ing = new Ingest({ sink: f.sink, flushIntervalMs: 1e6, flushAtPending: 1000, maxPendingPgStats: 8 });
+    ing.addPgStats(pg(0));
+    f.setHold(new Promise<void>(() => undefined)); // cluster-state never answers
+    ing.addPgStats(pg(1)); // a quarter of the bound: a flush takes 0 and 1, and hangs
+    for (let osd = 2; osd < 10; osd++) ing.addPgStats(pg(osd));
+    expect(ing.pendingPgStats).toBe(8);
+    expect(ing.hasPgRoom()).toBe(false);
+    expect(ing.hasPgRoom(10)).toBe(false);
+    expect(ing.hasPgRoom(9)).toBe(true);
+    ing.addPgStats(pg(9));
+    expect(ing.pendingPgStats).toBe(8);
+  });
+
+  it('a failed pg-stats batch goes back ahead of what waits, unless its OSD sent newer stats meanwhile', async () => {
+    const f = fakeSink();
+    const ing = new Ingest({ sink: f.sink, flushIntervalMs: 1e6, flushAtPending: 1000, maxPendingPgStats: 100 });
+    let release!: () => void;
+    f.setHold(new Promise<void>((r) => (release = r)));
+    f.setFail(true);
+    const at = (osd: number, epoch: number): PgStatsEntry => ({ ...pg(osd), epoch });
+    ing.addPgStats(at(1, 1));
+    ing.addPgStats(at(2, 1));
+    const failing = ing.flush();
+    ing.addPgStats(at(2, 2)); // arrives while the batch with (2, 1) is in flight
+    ing.addPgStats(at(5, 1));
+    release();
+    await failing;
+    f.setHold(null);
+    f.setFail(false);
+    await ing.flush();
+    expect(f.calls.pg).toEqual([[at(1, 1), at(2, 2), at(5, 1)]]);
   });
 
   it('marks silent daemons stale and fresh again', async () => {
