@@ -7,7 +7,7 @@
 import * as prom from 'prom-client';
 import type { Logger } from '../../../lib/log';
 import type { DaemonReport, PerfCounterType } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
-import { SessionOpen, type SessionResponse } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
+import { SessionOpen, type SessionReport, type SessionResponse } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
 import type { SessionFrame } from '../../../lib/session-wire';
 import { Caller, mayOpenSession } from './auth';
 import type { CounterLimits } from './counter-limits';
@@ -28,6 +28,20 @@ export interface SessionsDeps {
   pgBackpressureMs: number;
   /** The limits on declared counters, shared with the msgr2 door. */
   counterLimits: CounterLimits;
+}
+
+/** A daemon's report as it goes on to cluster-state: its schema change as given, the rest as it came (Ceph's packed values untouched). */
+function forwardedReport(daemon: string, r: SessionReport, schema: Pick<DaemonReport, 'declare' | 'undeclare' | 'schemaHash'>): DaemonReport {
+  return {
+    ...emptyReport(daemon),
+    ...schema,
+    counterValues: r.counterValues?.length ? r.counterValues : undefined,
+    stamp: Date.now() / 1000,
+    status: r.daemonStatus,
+    hasStatus: r.hasDaemonStatus,
+    taskStatus: r.taskStatus,
+    healthMetrics: r.daemonHealthMetrics,
+  };
 }
 
 /** A tiny async queue: the session's outgoing messages. */
@@ -325,17 +339,7 @@ export class Sessions {
             }
             schema.adopt(r.schemaHash);
             if (r.hasDaemonStatus) opening = { ...opening!, status: r.daemonStatus, hasStatus: true };
-            this.d.ingest.addReport({
-              ...emptyReport(live.daemon),
-              declare: named,
-              schemaHash: schema.hash,
-              counterValues: r.counterValues?.length ? r.counterValues : undefined,
-              stamp: Date.now() / 1000,
-              status: r.daemonStatus,
-              hasStatus: r.hasDaemonStatus,
-              taskStatus: r.taskStatus,
-              healthMetrics: r.daemonHealthMetrics,
-            });
+            this.d.ingest.addReport(forwardedReport(live.daemon, r, { declare: named, undeclare: [], schemaHash: schema.hash }));
             this.m.reports.inc({ kind: 'report' });
             continue;
           }
@@ -361,22 +365,15 @@ export class Sessions {
           }
           schema.apply(r.declareTypes, r.undeclareTypes);
           if (r.hasDaemonStatus) opening = { ...opening!, status: r.daemonStatus, hasStatus: true };
-          const report: DaemonReport = {
-            ...emptyReport(live.daemon),
-            declare: schema.shared(r.declareTypes),
-            undeclare: r.undeclareTypes,
-            // a first declaration is the whole schema: named by its hash, cluster-state takes it
-            // in full once and the sessions declaring the same by the hash alone (domain/ingest.ts)
-            schemaHash: from === 0 && r.declareTypes.length && !r.undeclareTypes.length ? schema.hash : undefined,
-            // Ceph's packed bytes, forwarded as they came
-            counterValues: r.counterValues?.length ? r.counterValues : undefined,
-            stamp: Date.now() / 1000,
-            status: r.daemonStatus,
-            hasStatus: r.hasDaemonStatus,
-            taskStatus: r.taskStatus,
-            healthMetrics: r.daemonHealthMetrics,
-          };
-          this.d.ingest.addReport(report);
+          this.d.ingest.addReport(
+            forwardedReport(live.daemon, r, {
+              declare: schema.shared(r.declareTypes),
+              undeclare: r.undeclareTypes,
+              // a first declaration is the whole schema: named by its hash, cluster-state takes it
+              // in full once and the sessions declaring the same by the hash alone (domain/ingest.ts)
+              schemaHash: from === 0 && r.declareTypes.length && !r.undeclareTypes.length ? schema.hash : undefined,
+            }),
+          );
           this.m.reports.inc({ kind: 'report' });
         } else if (msg.pgStats) {
           const type = live.daemon.split('.')[0];

@@ -5,7 +5,7 @@ import * as path from 'path';
 import { isCapable, loadOrCreateKeyring, mayOpenSession, parseCaps, parsePrincipals as parseKeyring } from '../domain/auth';
 import { parseSignature } from '../../../lib/command-descriptor';
 import { CommandTable } from '../domain/command-table';
-import { emptyReport, Ingest, IngestSink, mergeReports } from '../domain/ingest';
+import { emptyReport, Ingest, IngestCounters, IngestSink, mergeReports } from '../domain/ingest';
 import type { DaemonReport } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import type { PgStatsEntry } from '../domain/forward';
 import { until } from '../../../lib/testing/wait';
@@ -95,6 +95,15 @@ describe('ingest', () => {
     };
     return { sink, calls, setFail: (f: boolean) => (fail = f), setHold: (p: Promise<void> | null) => (hold = p) };
   }
+  /** Ingest's counters, all ignored but those given. */
+  const counting = (given: Partial<IngestCounters>): IngestCounters => ({
+    coalesced: () => {},
+    pgStatsReplaced: () => {},
+    forwarded: () => {},
+    rejectedUpstream: () => {},
+    flushFailed: () => {},
+    ...given,
+  });
   const report = (daemon: string, values: number[]): DaemonReport => ({ ...emptyReport(daemon), values, stamp: values[0] });
   const pg = (osd: number): PgStatsEntry => ({ osd, epoch: 1, stamp: 0, report: Buffer.from([0x12, 0]) });
 
@@ -106,7 +115,7 @@ describe('ingest', () => {
       flushIntervalMs: 1e6,
       flushAtPending: 1000,
       maxPendingPgStats: 10,
-      counters: { coalesced: (n) => (coalesced += n), pgStatsReplaced: () => {}, forwarded: () => {}, rejectedUpstream: () => {}, flushFailed: () => {} },
+      counters: counting({ coalesced: (n) => (coalesced += n) }),
     });
     ing.addReport({ ...emptyReport('osd.1'), opened: true, declare: [{ path: 'a', description: '', nick: '', type: 2, priority: 5, units: 0 }] });
     for (let i = 1; i <= 5; i++) ing.addReport(report('osd.1', [i]));
@@ -262,7 +271,7 @@ describe('ingest', () => {
       flushIntervalMs: 1e6,
       flushAtPending: 1000,
       maxPendingPgStats: 100,
-      counters: { coalesced: () => {}, pgStatsReplaced: (n) => (replaced += n), forwarded: () => {}, rejectedUpstream: () => {}, flushFailed: () => {} },
+      counters: counting({ pgStatsReplaced: (n) => (replaced += n) }),
     });
     const at = (osd: number, epoch: number): PgStatsEntry => ({ ...pg(osd), epoch });
     ing.addPgStats(at(3, 1));
