@@ -15,14 +15,19 @@ export interface CallProofOptions {
   audience?: string;
 }
 
+/** Sets x-mgr-entity and a fresh x-mgr-proof for one call of `method` to `audience` (nice-grpc's or grpc-js's metadata). */
+export function setCallProof(md: { set(key: string, value: string): unknown }, credentials: CallCredentials, audience: string, method: string): void {
+  const signed = signCall(credentials, audience, method);
+  md.set(ENTITY_HEADER, signed.entity);
+  md.set(PROOF_HEADER, signed.proof);
+}
+
 /** Adds x-mgr-entity and a fresh x-mgr-proof to each call (each retry gets its own). */
 export const callProofMiddleware: ClientMiddleware<CallProofOptions> = async function* (call, options) {
   const { credentials, audience, ...rest } = options;
   if (!credentials || !audience) return yield* call.next(call.request, rest);
   const md = Metadata(rest.metadata);
-  const signed = signCall(credentials, audience, call.method.path);
-  md.set(ENTITY_HEADER, signed.entity);
-  md.set(PROOF_HEADER, signed.proof);
+  setCallProof(md, credentials, audience, call.method.path);
   return yield* call.next(call.request, { ...rest, metadata: md });
 };
 

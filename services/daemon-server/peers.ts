@@ -8,8 +8,8 @@ import * as grpc from '@grpc/grpc-js';
 import { ClientError } from 'nice-grpc';
 import type { Channel } from 'nice-grpc';
 import { CommandStreamRequest, CommandStreamResponse, ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
-import { targetAddress } from '../../lib/auth/grpc';
-import { CallCredentials, ENTITY_HEADER, PROOF_HEADER, signCall } from '../../lib/auth/proof';
+import { setCallProof, targetAddress } from '../../lib/auth/grpc';
+import type { CallCredentials } from '../../lib/auth/proof';
 import type { HealthCheck } from '../../lib/gen/ceph/mgr/v1/common';
 import type { StandbyClient } from '../../lib/standby-client';
 import type { HealthDefinition } from 'nice-grpc-server-health';
@@ -99,11 +99,7 @@ export function commandStreamOpener(channel: Channel, credentials?: CallCredenti
   const audience = targetAddress(channel.getTarget());
   return (events) => {
     const metadata = new grpc.Metadata();
-    if (credentials) {
-      const signed = signCall(credentials, audience, COMMAND_STREAM);
-      metadata.set(ENTITY_HEADER, signed.entity);
-      metadata.set(PROOF_HEADER, signed.proof);
-    }
+    if (credentials) setCallProof(metadata, credentials, audience, COMMAND_STREAM);
     const call = client.makeBidiStreamRequest(
       COMMAND_STREAM,
       (m: CommandStreamRequest) => Buffer.from(CommandStreamRequest.encode(m).finish()),
