@@ -31,6 +31,11 @@ export function counterSchemaHash(types: Iterable<CounterTypeFields>): Buffer {
   return h.digest();
 }
 
+/** A schema hash as the key the registries hold it under (hex). */
+export function schemaHashKey(hash: Uint8Array): string {
+  return Buffer.from(hash.buffer, hash.byteOffset, hash.length).toString('hex');
+}
+
 export class SharedRegistry<T extends object> {
   private entries = new Map<string, WeakRef<T>>();
   private readonly finalizer = new FinalizationRegistry<string>((key) => {

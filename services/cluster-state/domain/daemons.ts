@@ -6,7 +6,7 @@
 import type { DaemonReport, PerfCounterType, DaemonSummary } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { CounterLayout, checkPacked, writeHeader, writeU64 } from '../../../lib/counter-values';
 import { CounterStore, Sample } from './counters';
-import { counterSchemaHash, counterTypeKey, SharedRegistry } from '../../../lib/shared-schema';
+import { counterSchemaHash, counterTypeKey, schemaHashKey, SharedRegistry } from '../../../lib/shared-schema';
 
 export { SAMPLES_KEPT } from './counters';
 /** PERFCOUNTER_LONGRUNAVG: the counter carries (sum, count). */
@@ -60,7 +60,6 @@ const schemaRegistry = new SharedRegistry<CounterSchema>();
 /** Schemas by content hash (hex), as DaemonReport.schema_hash names them: alive while a daemon uses one. */
 const schemasByHash = new SharedRegistry<CounterSchema>();
 const typeKey = counterTypeKey;
-const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
 
 /** The shared schema for a declared set (its types shared too). */
 function schemaOf(types: Iterable<PerfCounterType>): CounterSchema {
@@ -191,7 +190,7 @@ export class DaemonIndex {
       // the whole schema named by its hash: in full the first time (kept under the hash), by the hash alone after
       let named: CounterSchema | null = null;
       if (r.schemaHash?.length) {
-        const h = hex(r.schemaHash);
+        const h = schemaHashKey(r.schemaHash);
         if (r.undeclare.length) {
           out.rejected.push(`${r.daemon}: a report naming schema_hash undeclares nothing; report ignored`);
           continue;

@@ -9,6 +9,7 @@
 // open session is declared again on the daemons' behalf (`redeclare`), so
 // their next values are taken without the daemons reconnecting.
 import type { DaemonReport } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
+import { schemaHashKey } from '../../../lib/shared-schema';
 import { entryBytes, PgStatsEntry } from './forward';
 
 export interface IngestSink {
@@ -62,8 +63,6 @@ function approxReportBytes(r: DaemonReport, named: boolean): number {
   for (const [k, v] of Object.entries(r.metadata)) n += 8 + k.length + v.length;
   return n;
 }
-
-const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
 
 export function emptyReport(daemon: string): DaemonReport {
   return {
@@ -236,7 +235,7 @@ export class Ingest {
     const batch = new Map<string, DaemonReport[]>();
     let bytes = 0;
     for (const [daemon, list] of this.pending) {
-      const size = list.reduce((n, r) => n + approxReportBytes(r, !!r.schemaHash?.length && this.upstreamSchemas.has(hex(r.schemaHash))), 0);
+      const size = list.reduce((n, r) => n + approxReportBytes(r, !!r.schemaHash?.length && this.upstreamSchemas.has(schemaHashKey(r.schemaHash))), 0);
       if (batch.size && (batch.size >= maxDaemons || bytes + size > maxBytes)) break;
       batch.set(daemon, list);
       bytes += size;
@@ -286,7 +285,7 @@ export class Ingest {
     const full = new Set<string>();
     const out = reports.map((r) => {
       if (!r.schemaHash?.length || !r.declare.length) return r;
-      const h = hex(r.schemaHash);
+      const h = schemaHashKey(r.schemaHash);
       if (this.upstreamSchemas.has(h) || full.has(h)) return { ...r, declare: [] };
       full.add(h);
       return r;
@@ -305,7 +304,7 @@ export class Ingest {
         if (this.upstreamInstance) this.redeclare(res.instance);
         this.upstreamInstance = res.instance;
       }
-      const unknown = new Set((res.unknownSchemas ?? []).map(hex));
+      const unknown = new Set((res.unknownSchemas ?? []).map(schemaHashKey));
       for (const h of full) if (!unknown.has(h)) this.upstreamSchemas.add(h);
       if (unknown.size) {
         // cluster-state no longer holds them (its last daemon of that schema left): those
@@ -313,7 +312,8 @@ export class Ingest {
         for (const h of unknown) this.upstreamSchemas.delete(h);
         const again = new Map<string, DaemonReport[]>();
         out.forEach((r, i) => {
-          if (r.schemaHash?.length && !r.declare.length && unknown.has(hex(r.schemaHash))) again.set(r.daemon, [...(again.get(r.daemon) ?? []), reports[i]]);
+          if (r.schemaHash?.length && !r.declare.length && unknown.has(schemaHashKey(r.schemaHash)))
+            again.set(r.daemon, [...(again.get(r.daemon) ?? []), reports[i]]);
         });
         this.opts.onWarn?.('cluster-state does not hold a counter schema named by hash; declaring it in full', { schemas: unknown.size, daemons: again.size });
         this.restoreReports(again);

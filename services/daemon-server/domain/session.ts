@@ -4,7 +4,7 @@
 // values). daemon-server only checks the length; the bytes go on untouched.
 import type { PerfCounterType } from '../../../lib/gen/ceph/mgr/v1/cluster_state';
 import { checkPacked } from '../../../lib/counter-values';
-import { counterSchemaHash, SharedRegistry } from '../../../lib/shared-schema';
+import { counterSchemaHash, schemaHashKey, SharedRegistry } from '../../../lib/shared-schema';
 
 export const PERFCOUNTER_LONGRUNAVG = 4;
 
@@ -39,7 +39,7 @@ const declaredSets = new SharedRegistry<DeclaredSet>();
 function declaredSet(types: Map<string, PerfCounterType>): DeclaredSet {
   if (!types.size) return EMPTY_SET;
   const hash = counterSchemaHash(types.values());
-  return declaredSets.get(hash.toString('hex'), () => {
+  return declaredSets.get(schemaHashKey(hash), () => {
     let slots = 0;
     for (const t of types.values()) slots += packedSlots(t.type);
     return { types, slots, hash };
@@ -48,7 +48,7 @@ function declaredSet(types: Map<string, PerfCounterType>): DeclaredSet {
 
 /** The declared set held under a content hash, if a live session declared it. */
 function namedSet(hash: Uint8Array): DeclaredSet | undefined {
-  return hash.length === 32 ? declaredSets.find(Buffer.from(hash.buffer, hash.byteOffset, hash.length).toString('hex')) : undefined;
+  return hash.length === 32 ? declaredSets.find(schemaHashKey(hash)) : undefined;
 }
 
 export class SessionSchema {
