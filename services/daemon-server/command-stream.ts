@@ -19,6 +19,8 @@ import { PeerFailure } from './domain/errors';
 /** One open stream, as command-stream.ts drives it. */
 export interface CommandStreamCall {
   write(m: CommandStreamRequest): void;
+  /** Largest command (its encoding) the stream carries, if it has a bound; a larger one goes as a HandleCommand call. */
+  maxCommandBytes?: number;
   /** Ends it from our side (module-host then ends it too). */
   cancel(): void;
 }
@@ -51,6 +53,11 @@ interface Pending {
 }
 
 const METHOD = '/ceph.mgr.v1.ModuleHostService/CommandStream';
+
+/** Whether a command surely encodes within `max` bytes (a string's UTF-8 takes at most 3 bytes a UTF-16 unit; 64 for tags, lengths and the stream's fields). */
+function fits(req: Command, max: number | undefined): boolean {
+  return max === undefined || req.inbuf.length + 3 * (req.prefix.length + req.args.length + req.entity.length + req.module.length) + 64 <= max;
+}
 
 export class CommandStream {
   /** The stream, once module-host said it is open. */
@@ -89,7 +96,7 @@ export class CommandStream {
   /** Sends a command over the stream; undefined when it is not open or full (then use HandleCommand). */
   send(req: Command, call: CallOptions): Promise<HandleCommandResponse> | undefined {
     const stream = this.call;
-    if (!stream || this.pending.size >= (this.opts.maxInFlight ?? 128)) return undefined;
+    if (!stream || this.pending.size >= (this.opts.maxInFlight ?? 128) || !fits(req, stream.maxCommandBytes)) return undefined;
     if (call.signal?.aborted) return Promise.reject(new PeerFailure('cancelled', 'the call was cancelled'));
     const id = this.nextId++;
     return new Promise<HandleCommandResponse>((resolve, reject) => {
