@@ -11,6 +11,9 @@ export const COMMAND_SOCKET_METHOD = `/${ModuleHostServiceDefinition.fullName}/C
 /** Largest frame module-host reads from a caller (a command with its input); a larger command goes as a HandleCommand call. */
 export const MAX_COMMAND_FRAME_BYTES = 4 * 1024 * 1024;
 
+/** Longest socket path (sun_path is 108 bytes on Linux, with its NUL). */
+export const MAX_SOCKET_PATH = 107;
+
 /** The audience a proof for the socket at `socketPath` names: "unix:" and its absolute path. */
 export function commandSocketAudience(socketPath: string): string {
   return `unix:${path.resolve(socketPath)}`;

@@ -13,7 +13,7 @@ import * as net from 'net';
 import * as path from 'path';
 import { ServerError } from 'nice-grpc';
 import { CommandSocketOpen, CommandStreamRequest, CommandStreamResponse } from '../../lib/gen/ceph/mgr/v1/module_host';
-import { COMMAND_SOCKET_METHOD, commandSocketAudience, MAX_COMMAND_FRAME_BYTES } from '../../lib/command-socket';
+import { COMMAND_SOCKET_METHOD, commandSocketAudience, MAX_COMMAND_FRAME_BYTES, MAX_SOCKET_PATH } from '../../lib/command-socket';
 import { ENTITY_HEADER, PROOF_HEADER } from '../../lib/auth/proof';
 import type { Caller } from '../../lib/auth/grpc';
 import { frame, FrameError, FrameReader } from '../../lib/length-prefixed';
@@ -25,8 +25,6 @@ import { commandSession, CommandSession } from './grpc';
 const MAX_UNREAD_BYTES = 64 * 1024 * 1024;
 /** How long a new connection has to prove itself in its first frame. */
 export const OPEN_TIMEOUT_MS = 5000;
-/** Longest socket path (sun_path is 108 bytes on Linux, with its NUL). */
-const MAX_SOCKET_PATH = 107;
 
 export interface CommandSocketOptions {
   /** The socket's path (made absolute). */
@@ -49,19 +47,22 @@ export interface CommandSocket {
   close(graceMs: number): Promise<void>;
 }
 
-/** Where the socket may go: a folder only its owner can write (made 0700 when missing). */
+/** Where the socket may go: a folder others cannot write, of this user or root (made 0700 when missing). */
 function checkFolder(file: string): void {
   if (Buffer.byteLength(file) > MAX_SOCKET_PATH)
     throw new Error(`MGR_MODULE_HOST_COMMAND_SOCKET: '${file}' is longer than a Unix socket path may be (${MAX_SOCKET_PATH} bytes): choose a shorter path`);
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = fs.statSync(dir);
-  if (st.mode & 0o022)
+  if (st.mode & 0o002)
     throw new Error(
-      `MGR_MODULE_HOST_COMMAND_SOCKET: its folder ${dir} is writable by others (mode ${(st.mode & 0o777).toString(8)}), who could replace the socket: use a folder only this user can write (chmod go-w)`,
+      `MGR_MODULE_HOST_COMMAND_SOCKET: its folder ${dir} is writable by others (mode ${(st.mode & 0o777).toString(8)}), who could replace the socket: use a folder others cannot write (chmod o-w)`,
     );
-  if (typeof process.getuid === 'function' && st.uid !== process.getuid())
-    throw new Error(`MGR_MODULE_HOST_COMMAND_SOCKET: its folder ${dir} belongs to another user (uid ${st.uid}): use one of this user's folders`);
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid && st.uid !== 0)
+    throw new Error(
+      `MGR_MODULE_HOST_COMMAND_SOCKET: its folder ${dir} belongs to another user (uid ${st.uid}), who could replace the socket: use one of this user's folders`,
+    );
 }
 
 /** Removes a socket left by a module-host that did not stop cleanly; anything else at the path is an error. */
