@@ -11,7 +11,7 @@
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { ServerError } from 'nice-grpc';
+import { ServerError, Status } from 'nice-grpc';
 import { CommandSocketOpen, CommandStreamRequest, CommandStreamResponse } from '../../lib/gen/ceph/mgr/v1/module_host';
 import { COMMAND_SOCKET_METHOD, commandSocketAudience, MAX_COMMAND_FRAME_BYTES, MAX_SOCKET_PATH } from '../../lib/command-socket';
 import { ENTITY_HEADER, PROOF_HEADER } from '../../lib/auth/proof';
@@ -109,7 +109,7 @@ export async function listenCommandSocket(opts: CommandSocketOptions): Promise<C
     };
     const opening = setTimeout(() => refuse(`no proof within ${opts.openTimeoutMs ?? OPEN_TIMEOUT_MS} ms`), opts.openTimeoutMs ?? OPEN_TIMEOUT_MS);
     const send = (r: CommandStreamResponse) => {
-      if (socket.destroyed) return;
+      if (socket.destroyed || socket.writableEnded) return;
       if (socket.writableLength > MAX_UNREAD_BYTES) return refuse(`more than ${MAX_UNREAD_BYTES} bytes of answers unread`);
       socket.write(frame(CommandStreamResponse.encode(r).finish()));
     };
@@ -127,9 +127,12 @@ export async function listenCommandSocket(opts: CommandSocketOptions): Promise<C
             name === ENTITY_HEADER ? hello.entity || undefined : name === PROOF_HEADER ? hello.proof || undefined : undefined,
           );
         } catch (e) {
-          if (!(e instanceof ServerError)) throw e;
-          // Refused as a CommandStream call would be (the status and why; logged as such by authorize).
-          send({ id: 0, status: e.code, message: e.details });
+          // Refused as a CommandStream call would be: the status and why (logged as such by authorize).
+          if (e instanceof ServerError) send({ id: 0, status: e.code, message: e.details });
+          else {
+            opts.log.error('command socket: checking a proof failed', { path: file, error: (e as Error)?.message ?? String(e) });
+            send({ id: 0, status: Status.INTERNAL, message: 'module-host could not check the proof' });
+          }
           socket.end();
           return;
         }
