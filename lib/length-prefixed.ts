@@ -23,6 +23,8 @@ export class FrameReader {
   /** Bytes read and not yet a whole frame. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** The length of the frame being read, once its header is in (else -1). */
+  private need = -1;
 
   constructor(private readonly maxFrameBytes: number) {}
 
@@ -30,24 +32,35 @@ export class FrameReader {
   push(chunk: Buffer): Buffer[] {
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
-    if (this.pendingBytes < FRAME_HEADER_BYTES) return [];
-    // Copied together only once a whole frame is in (a large frame arrives in many chunks).
-    const first = this.pending[0].length >= FRAME_HEADER_BYTES ? this.pending[0] : Buffer.concat(this.pending);
-    const length = first.readUInt32BE(0);
-    if (length > this.maxFrameBytes) throw new FrameError(`a frame of ${length} bytes, above the bound of ${this.maxFrameBytes}`);
-    if (this.pendingBytes < FRAME_HEADER_BYTES + length) return [];
+    if (this.need < 0) {
+      if (this.pendingBytes < FRAME_HEADER_BYTES) return [];
+      // A header cut across chunks: joined once (a few bytes).
+      if (this.pending[0].length < FRAME_HEADER_BYTES) this.pending = [Buffer.concat(this.pending, this.pendingBytes)];
+      this.need = this.length(this.pending[0], 0);
+    }
+    // Copied together only once the whole frame is in (a large frame arrives in many chunks).
+    if (this.pendingBytes < FRAME_HEADER_BYTES + this.need) return [];
     const buf = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
     const frames: Buffer[] = [];
     let at = 0;
+    this.need = -1;
     while (buf.length - at >= FRAME_HEADER_BYTES) {
-      const n = buf.readUInt32BE(at);
-      if (n > this.maxFrameBytes) throw new FrameError(`a frame of ${n} bytes, above the bound of ${this.maxFrameBytes}`);
-      if (buf.length - at - FRAME_HEADER_BYTES < n) break;
+      const n = this.length(buf, at);
+      if (buf.length - at - FRAME_HEADER_BYTES < n) {
+        this.need = n;
+        break;
+      }
       frames.push(buf.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + n));
       at += FRAME_HEADER_BYTES + n;
     }
     this.pending = at < buf.length ? [buf.subarray(at)] : [];
     this.pendingBytes = buf.length - at;
     return frames;
+  }
+
+  private length(buf: Buffer, at: number): number {
+    const n = buf.readUInt32BE(at);
+    if (n > this.maxFrameBytes) throw new FrameError(`a frame of ${n} bytes, above the bound of ${this.maxFrameBytes}`);
+    return n;
   }
 }
