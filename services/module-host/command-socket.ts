@@ -13,7 +13,7 @@ import * as net from 'net';
 import * as path from 'path';
 import { ServerError, Status } from 'nice-grpc';
 import { CommandSocketOpen, CommandStreamRequest, CommandStreamResponse } from '../../lib/gen/ceph/mgr/v1/module_host';
-import { COMMAND_SOCKET_METHOD, commandSocketAudience, MAX_COMMAND_FRAME_BYTES, MAX_SOCKET_PATH } from '../../lib/command-socket';
+import { COMMAND_SOCKET_METHOD, MAX_COMMAND_FRAME_BYTES, MAX_SOCKET_PATH } from '../../lib/command-socket';
 import { ENTITY_HEADER, PROOF_HEADER } from '../../lib/auth/proof';
 import type { Caller } from '../../lib/auth/grpc';
 import { frame, FrameError, FrameReader } from '../../lib/length-prefixed';
@@ -81,7 +81,6 @@ function removeStale(file: string): void {
 export async function listenCommandSocket(opts: CommandSocketOptions): Promise<CommandSocket> {
   const file = path.resolve(opts.path);
   const maxFrameBytes = opts.maxFrameBytes ?? MAX_COMMAND_FRAME_BYTES;
-  const audience = commandSocketAudience(file);
   checkFolder(file);
   removeStale(file);
   const connections = new Set<net.Socket>();
