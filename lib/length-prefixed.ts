@@ -64,3 +64,29 @@ export class FrameReader {
     return n;
   }
 }
+
+/**
+ * Writes frames to a stream, those written in one tick of the event loop
+ * together (corked until the tick ends): one system call and one wake-up of
+ * the reader per batch, not per frame, when many commands are in flight.
+ */
+export class FrameWriter {
+  private corked = false;
+
+  constructor(private readonly stream: { cork(): void; uncork(): void; write(b: Uint8Array): unknown }) {}
+
+  write(body: Uint8Array): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.stream.uncork();
+      });
+    }
+    const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+    header.writeUInt32BE(body.length, 0);
+    this.stream.write(header);
+    this.stream.write(body);
+  }
+}

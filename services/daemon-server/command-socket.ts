@@ -14,7 +14,7 @@ import { COMMAND_SOCKET_METHOD as METHOD, commandSocketAudience, MAX_COMMAND_FRA
 import { setCallProof } from '../../lib/auth/grpc';
 import { ENTITY_HEADER, PROOF_HEADER } from '../../lib/auth/proof';
 import type { CallCredentials } from '../../lib/auth/proof';
-import { frame, FrameError, FrameReader } from '../../lib/length-prefixed';
+import { FrameError, FrameReader, FrameWriter } from '../../lib/length-prefixed';
 import type { OpenCommandStream } from './command-stream';
 
 /** Largest answer read from module-host (a module's output can be large; gRPC's bound on our calls is the same). */
@@ -27,6 +27,7 @@ export function commandSocketOpener(socketPath: string, credentials?: CallCreden
   return (events) => {
     const socket = net.createConnection(file);
     const reader = new FrameReader(MAX_ANSWER_FRAME_BYTES);
+    const writer = new FrameWriter(socket);
     let closed = false;
     const close = (e?: unknown) => {
       if (closed) return;
@@ -38,7 +39,7 @@ export function commandSocketOpener(socketPath: string, credentials?: CallCreden
     socket.on('connect', () => {
       const headers = new Map<string, string>();
       if (credentials) setCallProof(headers, credentials, audience, METHOD);
-      socket.write(frame(CommandSocketOpen.encode({ entity: headers.get(ENTITY_HEADER) ?? '', proof: headers.get(PROOF_HEADER) ?? '' }).finish()));
+      writer.write(CommandSocketOpen.encode({ entity: headers.get(ENTITY_HEADER) ?? '', proof: headers.get(PROOF_HEADER) ?? '' }).finish());
     });
     socket.on('data', (chunk: Buffer) => {
       let frames: Buffer[];
@@ -67,7 +68,7 @@ export function commandSocketOpener(socketPath: string, credentials?: CallCreden
     socket.on('close', () => close());
     return {
       write: (m) => {
-        if (!closed) socket.write(frame(CommandStreamRequest.encode(m).finish()));
+        if (!closed) writer.write(CommandStreamRequest.encode(m).finish());
       },
       maxCommandBytes: MAX_COMMAND_FRAME_BYTES,
       cancel: () => close(new ClientError(METHOD, Status.CANCELLED, 'the command stream was cancelled')),

@@ -16,7 +16,7 @@ import { CommandSocketOpen, CommandStreamRequest, CommandStreamResponse } from '
 import { COMMAND_SOCKET_METHOD, MAX_COMMAND_FRAME_BYTES, MAX_SOCKET_PATH } from '../../lib/command-socket';
 import { ENTITY_HEADER, PROOF_HEADER } from '../../lib/auth/proof';
 import type { Caller } from '../../lib/auth/grpc';
-import { frame, FrameError, FrameReader } from '../../lib/length-prefixed';
+import { FrameError, FrameReader, FrameWriter } from '../../lib/length-prefixed';
 import type { Logger } from '../../lib/log';
 import type { ModuleHost } from './domain/host';
 import { commandSession, CommandSession } from './grpc';
@@ -100,6 +100,7 @@ export async function listenCommandSocket(opts: CommandSocketOptions): Promise<C
   function serve(socket: net.Socket): void {
     connections.add(socket);
     const reader = new FrameReader(maxFrameBytes);
+    const writer = new FrameWriter(socket);
     let session: CommandSession | undefined;
     // Closes the connection for a reason worth a line in the log.
     const refuse = (reason: string, fields: Record<string, unknown> = {}) => {
@@ -110,7 +111,7 @@ export async function listenCommandSocket(opts: CommandSocketOptions): Promise<C
     const send = (r: CommandStreamResponse) => {
       if (socket.destroyed || socket.writableEnded) return;
       if (socket.writableLength > MAX_UNREAD_BYTES) return refuse(`more than ${MAX_UNREAD_BYTES} bytes of answers unread`);
-      socket.write(frame(CommandStreamResponse.encode(r).finish()));
+      writer.write(CommandStreamResponse.encode(r).finish());
     };
     const open = (body: Buffer) => {
       clearTimeout(opening);
