@@ -14,7 +14,7 @@ import { connect, Peer } from '../../../lib/client';
 import { keyringCredentials } from '../../../lib/auth/keys';
 import { setCallProof } from '../../../lib/auth/grpc';
 import { ENTITY_HEADER, PROOF_HEADER } from '../../../lib/auth/proof';
-import { COMMAND_SOCKET_METHOD, commandSocketAudience } from '../../../lib/command-socket';
+import { COMMAND_SOCKET_METHOD, commandSocketAudience, MAX_COMMAND_FRAME_BYTES } from '../../../lib/command-socket';
 import { frame, FrameReader } from '../../../lib/length-prefixed';
 import { DaemonServerServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
 import { CommandSocketOpen, CommandStreamRequest, CommandStreamResponse } from '../../../lib/gen/ceph/mgr/v1/module_host';
@@ -143,6 +143,16 @@ describe("daemon-server's commands over module-host's command socket", () => {
     expect(many.map((r) => r.result!.stdout)).toEqual(Array(20).fill('pong'));
     // None went as a HandleCommand call; the socket's session is still the one open.
     expect(await handleCommandCalls()).toBe(before);
+    expect(mh.commandSocket!.sessions).toBe(1);
+  });
+
+  it("sends a command larger than the socket's frame bound as a HandleCommand call, with the same answer", async () => {
+    await socketOpen();
+    const before = await handleCommandCalls();
+    const big = Buffer.alloc(MAX_COMMAND_FRAME_BYTES - 16, 1);
+    const r = await peer.client.command({ prefix: 'blocker ping', args: '{}', inbuf: big }, t.admin);
+    expect(r.result).toEqual({ retcode: 0, stdout: 'pong', stderr: '' });
+    expect(await handleCommandCalls()).toBe(before + 1);
     expect(mh.commandSocket!.sessions).toBe(1);
   });
 
