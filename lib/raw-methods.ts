@@ -4,6 +4,7 @@
 // (cluster-state) or serves bytes it encoded once (Get) takes the bytes as
 // they are. The wire format stays the contract's (proto/); only who turns
 // bytes into values changes, and tests check both codecs agree.
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import type { MethodDefinition, TsProtoServiceDefinition } from 'nice-grpc';
 import type { FromTsProtoServiceDefinition } from 'nice-grpc/lib/service-definitions/ts-proto';
 
@@ -41,4 +42,32 @@ export function withoutCopy(bytes: Uint8Array): Uint8Array {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
     ? (bytes.buffer as unknown as Uint8Array)
     : bytes;
+}
+
+/**
+ * A serializer for a large request sent often (daemon-server's forwarded
+ * report batches): ts-proto's encode into one writer kept between calls, so
+ * its buffer grows once instead of doubling up from 128 bytes every call,
+ * then one copy at the exact size handed on without nice-grpc's copy
+ * (withoutCopy); grpc-js copies it once more into its frame. Each copy of a
+ * large message is an ArrayBuffer outside V8's heap, and their churn is what
+ * made daemon-server run a full GC every second or so under ingest
+ * (bench/results/SUMMARY.md). The message must be complete, as its type
+ * says: it is encoded as it is, without fromPartial's copy. A writer grown
+ * past `keepBytes` is dropped after its call, so a rare burst does not stay.
+ */
+export function reusedWriterSerializer<T>(encode: (message: T, writer: BinaryWriter) => BinaryWriter, keepBytes = 1 << 20): (message: T) => Uint8Array {
+  let writer = new BinaryWriter();
+  return (message) => {
+    let bytes: Uint8Array;
+    try {
+      bytes = encode(message, writer).finish();
+    } catch (e) {
+      // a half-written message must not prefix the next one
+      writer = new BinaryWriter();
+      throw e;
+    }
+    if (bytes.length > keepBytes) writer = new BinaryWriter();
+    return withoutCopy(bytes);
+  };
 }
