@@ -5,7 +5,7 @@
 // they are. The wire format stays the contract's (proto/); only who turns
 // bytes into values changes, and tests check both codecs agree.
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
-import type { MethodDefinition, TsProtoServiceDefinition } from 'nice-grpc';
+import type { MethodDefinition, ServiceDefinition, TsProtoServiceDefinition } from 'nice-grpc';
 import type { FromTsProtoServiceDefinition } from 'nice-grpc/lib/service-definitions/ts-proto';
 
 /** A ts-proto definition in nice-grpc's own form (what nice-grpc does internally), so methods can be overridden. */
@@ -26,6 +26,35 @@ export function normalized<D extends TsProtoServiceDefinition>(def: D): FromTsPr
     };
   }
   return out as FromTsProtoServiceDefinition<D>;
+}
+
+/**
+ * A definition in nice-grpc's own form, handed to nice-grpc in ts-proto's
+ * shape so that it calls our deserializers as they are. nice-grpc cannot
+ * tell its own form from grpc-js's (both give each method a path), so it
+ * takes an own-form definition for grpc-js's and wraps every deserializer
+ * in Buffer.from(): a copy of every message received (every daemon report
+ * at daemon-server, every batch at cluster-state). grpc-js hands
+ * deserializers Buffers already. The types stay the own form's.
+ */
+export function forNiceGrpc<D extends ServiceDefinition>(def: D): D {
+  let fullName = '';
+  const methods: Record<string, unknown> = {};
+  for (const [key, m] of Object.entries(def)) {
+    const slash = m.path.lastIndexOf('/');
+    const service = m.path.slice(1, slash);
+    if (fullName && service !== fullName) throw new Error(`${m.path} is not a method of ${fullName}`);
+    fullName = service;
+    methods[key] = {
+      name: m.path.slice(slash + 1),
+      requestType: { encode: (v: unknown) => ({ finish: () => m.requestSerialize(v) }), decode: m.requestDeserialize },
+      requestStream: m.requestStream,
+      responseType: { encode: (v: unknown) => ({ finish: () => m.responseSerialize(v) }), decode: m.responseDeserialize },
+      responseStream: m.responseStream,
+      options: m.options,
+    };
+  }
+  return { name: fullName.slice(fullName.lastIndexOf('.') + 1), fullName, methods } as unknown as D;
 }
 
 /** The message bytes as they are, both ways. */
