@@ -26,6 +26,7 @@ import { retryMiddleware, RetryOptions } from 'nice-grpc-client-middleware-retry
 import type { TlsOptions } from './server';
 import { callProofMiddleware, CallProofOptions, targetAddress } from './auth/grpc';
 import type { CallCredentials } from './auth/proof';
+import { forNiceGrpc } from './raw-methods';
 
 /** Per-call options every client takes: `deadline` (ms from now, or a Date), `retry`, `signal`, `metadata`. */
 export type PeerCallOptions = DeadlineOptions & RetryOptions & CallProofOptions;
@@ -101,7 +102,8 @@ export function makeClient<D extends TsProtoServiceDefinition | ServiceDefinitio
   for (const [name, method] of Object.entries(methods)) {
     if (!method.requestStream && !method.responseStream) defaults[name] = { ...all, deadline };
   }
-  return factory.create(definition, channel, defaults as never);
+  // nice-grpc's own form goes in ts-proto's shape, so responses are not copied on receipt (lib/raw-methods.ts)
+  return factory.create('methods' in definition ? definition : forNiceGrpc(definition), channel, defaults as never) as PeerClient<D>;
 }
 
 /** A channel and a client for one peer; close() closes the channel. */

@@ -1,9 +1,12 @@
 // The hand-written wire codecs agree with the generated ones, keep 64-bit
 // values exact, and refuse what is truncated rather than reading past it.
 import { WireReader, WireWriter, WireError, int64Text } from '../wire';
-import { withoutCopy } from '../raw-methods';
+import type { ServiceDefinition } from 'nice-grpc';
+import * as niceDefinitions from 'nice-grpc/lib/service-definitions';
+import { forNiceGrpc, reusedWriterSerializer, withoutCopy } from '../raw-methods';
+import { DaemonReport, ReportDaemonsRequest } from '../gen/ceph/mgr/v1/cluster_state';
 import { SessionRequest } from '../gen/ceph/mgr/v1/daemon_server';
-import { decodeSessionFrame, encodePgStatsFrame } from '../session-wire';
+import { DaemonServerServed, decodeSessionFrame, encodePgStatsFrame } from '../session-wire';
 
 describe('wire', () => {
   it('reads and writes 64-bit varints exactly, signed and unsigned', () => {
@@ -38,6 +41,58 @@ describe('wire', () => {
     expect(Buffer.from(withoutCopy(whole) as unknown as ArrayBuffer).buffer).toBe(whole.buffer);
     const part = Buffer.from([1, 2, 3]).subarray(1);
     expect(withoutCopy(part)).toBe(part);
+  });
+
+  it('a reused writer encodes each request exactly as a fresh one, a large one as its own ArrayBuffer', () => {
+    const serialize = reusedWriterSerializer(ReportDaemonsRequest.encode, 64 * 1024);
+    const report = (daemon: string, n: number): DaemonReport => ({
+      ...DaemonReport.fromPartial({ daemon, stamp: 1.5, status: { a: 'b' } }),
+      counterValues: Buffer.alloc(n, 9),
+    });
+    const asBuffer = (b: Uint8Array) => Buffer.from(b as unknown as ArrayBuffer);
+    // large, then small (the second must not carry the first's tail), then past keepBytes, then small again
+    for (const reports of [[report('osd.1', 9000), report('osd.2', 9000)], [report('osd.3', 10)], [report('osd.4', 100_000)], [report('osd.5', 20)]]) {
+      const out = asBuffer(serialize({ reports }));
+      expect(out.equals(Buffer.from(ReportDaemonsRequest.encode({ reports }).finish()))).toBe(true);
+      expect(ReportDaemonsRequest.decode(out).reports.map((r) => r.daemon)).toEqual(reports.map((r) => r.daemon));
+    }
+    // a large request is handed over as the ArrayBuffer it fills (nice-grpc then only views it)
+    expect(serialize({ reports: [report('osd.6', 9000)] })).toBeInstanceOf(ArrayBuffer);
+    // a message that fails half-way leaves nothing behind for the next one
+    expect(() => serialize({ reports: [report('osd.7', 10), { daemon: 'osd.8' } as DaemonReport] })).toThrow();
+    expect(
+      asBuffer(serialize({ reports: [report('osd.9', 10)] })).equals(Buffer.from(ReportDaemonsRequest.encode({ reports: [report('osd.9', 10)] }).finish())),
+    ).toBe(true);
+  });
+
+  // what nice-grpc's client and server do to a definition they are given (internal to nice-grpc, so typed here)
+  const { normalizeServiceDefinition } = niceDefinitions as unknown as { normalizeServiceDefinition(d: object): ServiceDefinition };
+
+  it('forNiceGrpc: nice-grpc calls our deserializers with the bytes received, not a copy, and keeps every method as it was', () => {
+    const seen: Uint8Array[] = [];
+    const def = {
+      ...DaemonServerServed,
+      session: {
+        ...DaemonServerServed.session,
+        requestDeserialize: (b: Uint8Array) => {
+          seen.push(b);
+          return decodeSessionFrame(b);
+        },
+      },
+    };
+    const bytes = Buffer.from(SessionRequest.encode({ msg: { $case: 'close', value: {} } }).finish());
+    // nice-grpc on its own takes the own form for grpc-js's and copies
+    normalizeServiceDefinition(def).session.requestDeserialize(bytes);
+    expect(seen[0]).not.toBe(bytes);
+    const given = normalizeServiceDefinition(forNiceGrpc(def));
+    expect(given.session.requestDeserialize(bytes)).toEqual({ msg: { $case: 'close', value: {} } });
+    expect(seen[1]).toBe(bytes);
+    for (const [key, m] of Object.entries(def)) {
+      const g = given[key];
+      expect([g.path, g.requestStream, g.responseStream]).toEqual([m.path, m.requestStream, m.responseStream]);
+    }
+    const request = { msg: { $case: 'close' as const, value: {} } };
+    expect(Buffer.from(given.session.requestSerialize(request))).toEqual(Buffer.from(def.session.requestSerialize(request)));
   });
 
   it('session frames: pg stats stay encoded; what does not decode is an invalid frame, not an exception', () => {

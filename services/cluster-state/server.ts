@@ -7,6 +7,7 @@ import { SqliteStore } from './domain/kvstore';
 import { ClusterMaps } from './domain/maps';
 import { ClusterState } from './domain/state';
 import { clusterStateHandlers, ClusterStateServed } from './grpc';
+import { forNiceGrpc } from '../../lib/raw-methods';
 import { clusterStateRules } from './rules';
 import { ensureKeyring } from '../../lib/auth/provision';
 
@@ -76,7 +77,10 @@ export async function startClusterState(opts: ClusterStateOptions): Promise<Clus
     },
     (server, ctx) => {
       if (opts.keyringPath) ensureKeyring(opts.keyringPath, ctx.log);
-      server.add(ClusterStateServed, clusterStateHandlers(state, { log: ctx.log, maxMapBytes: maxMessageBytes, shutdownSignal: ctx.shutdownSignal }));
+      server.add(
+        forNiceGrpc(ClusterStateServed),
+        clusterStateHandlers(state, { log: ctx.log, maxMapBytes: maxMessageBytes, shutdownSignal: ctx.shutdownSignal }),
+      );
       registerMetrics(ctx.registry, state);
       return [ClusterStateServiceDefinition.fullName];
     },

@@ -3,7 +3,7 @@
 // implemented here over the clients of the one factory (lib/client.ts).
 // A failed call becomes a PeerFailure, classified by its status code.
 import { callFailure, CallFailureKind, PeerClient } from '../../lib/client';
-import { ClusterStateServiceDefinition } from '../../lib/gen/ceph/mgr/v1/cluster_state';
+import { ClusterStateServiceDefinition, ReportDaemonsRequest } from '../../lib/gen/ceph/mgr/v1/cluster_state';
 import * as grpc from '@grpc/grpc-js';
 import { ClientError } from 'nice-grpc';
 import type { Channel } from 'nice-grpc';
@@ -20,7 +20,7 @@ import type { ModuleHostApi } from './domain/command-path';
 import type { ModuleHostWatchDeps } from './domain/module-host-watch';
 import { PeerFailure, PeerFailureKind } from './domain/errors';
 import { encodeIngestPgStats } from './domain/forward';
-import { asBytes, normalized } from '../../lib/raw-methods';
+import { normalized, reusedWriterSerializer, withoutCopy } from '../../lib/raw-methods';
 import type { IngestSink } from './domain/ingest';
 import type { StandbyApi } from './domain/native';
 import type { CommandStream, OpenCommandStream } from './command-stream';
@@ -49,8 +49,16 @@ async function peerCall<T>(call: Promise<T>): Promise<T> {
 }
 
 const clusterState = normalized(ClusterStateServiceDefinition);
-/** cluster-state's service as daemon-server calls it: pg stats go on as the daemons encoded them (domain/forward.ts). */
-export const ClusterStateForwarding = { ...clusterState, ingestPgStats: { ...clusterState.ingestPgStats, requestSerialize: asBytes } };
+/**
+ * cluster-state's service as daemon-server calls it: pg stats go on as the
+ * daemons encoded them (domain/forward.ts), handed to nice-grpc without its
+ * copy; report batches through one reused writer (lib/raw-methods.ts).
+ */
+export const ClusterStateForwarding = {
+  ...clusterState,
+  ingestPgStats: { ...clusterState.ingestPgStats, requestSerialize: withoutCopy },
+  reportDaemons: { ...clusterState.reportDaemons, requestSerialize: reusedWriterSerializer(ReportDaemonsRequest.encode) },
+};
 
 type ClusterStateClient = PeerClient<typeof ClusterStateForwarding>;
 type ModuleHostClient = PeerClient<typeof ModuleHostServiceDefinition>;

@@ -10,6 +10,7 @@ import * as prom from 'prom-client';
 import { startService, RunningService, TlsOptions } from '../../lib/server';
 import { keyringCredentials } from '../../lib/auth/keys';
 import { DaemonServerServed } from '../../lib/session-wire';
+import { forNiceGrpc } from '../../lib/raw-methods';
 import { connect, makeClient } from '../../lib/client';
 import { HealthDefinition } from 'nice-grpc-server-health';
 import { ModuleHostServiceDefinition } from '../../lib/gen/ceph/mgr/v1/module_host';
@@ -281,7 +282,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         moduleCommandsTtlMs: opts.moduleCommandsTtlMs ?? 2000,
       });
       server.add(
-        DaemonServerServed,
+        forNiceGrpc(DaemonServerServed),
         daemonServerHandlers({
           auth: new Authenticator(opts.auth !== false),
           sessions,

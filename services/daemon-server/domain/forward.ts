@@ -20,15 +20,29 @@ export function entryBytes(e: PgStatsEntry): number {
   return e.report.length + 32;
 }
 
-/** Encodes IngestPgStatsRequest { repeated OsdPgStats stats = 1 } with each report as it came. */
+/**
+ * The writers every request is written with (their buffers grow once, not
+ * per call); a request past KEEP_BYTES leaves a fresh one behind, so a rare
+ * burst does not stay allocated.
+ */
+let outer = new WireWriter(64 * 1024);
+const inner = new WireWriter(64);
+const KEEP_BYTES = 1 << 20;
+
+/**
+ * Encodes IngestPgStatsRequest { repeated OsdPgStats stats = 1 } with each
+ * report as it came: one exact-size copy a call (a large one fills its own
+ * ArrayBuffer, so lib/raw-methods.ts's withoutCopy can hand it on).
+ */
 export function encodeIngestPgStats(entries: PgStatsEntry[]): Buffer {
-  const w = new WireWriter(entries.reduce((n, e) => n + entryBytes(e), 16));
-  const inner = new WireWriter(64);
+  const w = outer.reset();
   for (const e of entries) {
     // OsdPgStats: osd = 1, epoch = 2, stamp = 3, report = 5
     inner.reset().tag(1, WIRE_VARINT).int32(e.osd).tag(2, WIRE_VARINT).int64(e.epoch).tag(3, WIRE_I64).double(e.stamp);
     w.tag(1, WIRE_LEN).varint32(inner.pos + 1 + varintSize(e.report.length) + e.report.length);
     w.raw(inner.view()).bytesField(5, e.report);
   }
-  return w.finish();
+  const bytes = w.finish();
+  if (w.buf.length > KEEP_BYTES) outer = new WireWriter(64 * 1024);
+  return bytes;
 }
