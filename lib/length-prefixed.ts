@@ -66,9 +66,11 @@ export class FrameReader {
 }
 
 /**
- * Writes frames to a stream, those written in one tick of the event loop
- * together (corked until the tick ends): one system call and one wake-up of
- * the reader per batch, not per frame, when many commands are in flight.
+ * Writes frames to a stream, those written in one turn of the event loop
+ * together (corked until its check phase, as HTTP/2 sessions flush): one
+ * system call and one wake-up of the reader per batch, not per frame, when
+ * many commands are in flight (answers from a module's worker arrive as
+ * separate events of one turn).
  */
 export class FrameWriter {
   private corked = false;
@@ -79,7 +81,7 @@ export class FrameWriter {
     if (!this.corked) {
       this.corked = true;
       this.stream.cork();
-      process.nextTick(() => {
+      setImmediate(() => {
         this.corked = false;
         this.stream.uncork();
       });
