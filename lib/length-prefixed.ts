@@ -66,25 +66,36 @@ export class FrameReader {
 }
 
 /**
- * Writes frames to a stream, those written in one turn of the event loop
- * together (corked until its check phase, as HTTP/2 sessions flush): one
- * system call and one wake-up of the reader per batch, not per frame, when
- * many commands are in flight (answers from a module's worker arrive as
+ * Writes frames to a stream: the first of a turn of the event loop at once
+ * (a lone command or answer waits for nothing), those after it in the same
+ * turn together, corked until its check phase (as HTTP/2 sessions flush):
+ * one system call and one wake-up of the reader per batch, not per frame,
+ * when many commands are in flight (answers from a module's worker arrive as
  * separate events of one turn).
  */
 export class FrameWriter {
+  /** A frame went out this turn. */
+  private wrote = false;
   private corked = false;
 
   constructor(private readonly stream: { cork(): void; uncork(): void; write(b: Uint8Array): unknown }) {}
 
   write(body: Uint8Array): void {
+    if (!this.wrote) {
+      this.wrote = true;
+      setImmediate(() => {
+        this.wrote = false;
+        if (this.corked) {
+          this.corked = false;
+          this.stream.uncork();
+        }
+      });
+      this.stream.write(frame(body));
+      return;
+    }
     if (!this.corked) {
       this.corked = true;
       this.stream.cork();
-      setImmediate(() => {
-        this.corked = false;
-        this.stream.uncork();
-      });
     }
     const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
     header.writeUInt32BE(body.length, 0);
