@@ -24,6 +24,7 @@ import { BaselineClient } from './baseline-server';
 import { ingestSteps } from './ingest-steps.profile';
 import { BenchResult, Figure, LoopStats, MEASURE_MS, SMOKE, WARMUP_MS, cpuSeconds, heapSnapshots, startNode, timedLoop } from './harness';
 import { ProcSample, sampleProcs, scrape, startStack, until } from './stack';
+import { windowEnded, windowStarted } from './window-profile';
 
 /** Ceph's mgr_stats_period default. */
 export const PERIOD_S = SMOKE ? 0.5 : 5;
@@ -190,6 +191,7 @@ async function measureIngest(osds: number): Promise<IngestRun> {
     const fullGcs0 = await fullGcsAt();
     const pg0 = await pgForwarded();
     const skipped0 = await skippedAt();
+    windowStarted();
     const start: ProcSample = sampleProcs(procs);
     const polls = Math.round(windowMs / pollMs);
     for (let i = 1; i <= polls; i++) {
@@ -198,6 +200,7 @@ async function measureIngest(osds: number): Promise<IngestRun> {
       await poll(true);
     }
     const end: ProcSample = sampleProcs(procs);
+    windowEnded();
     const fullGcs1 = await fullGcsAt();
     const pg1 = await pgForwarded();
     const skipped1 = await skippedAt();
