@@ -158,9 +158,12 @@ export function startNode(script: string, args: string[] = [], env: Record<strin
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
   // BENCH_HEAP_SNAPSHOT=<dir>: SIGUSR2 makes a service write a V8 heap snapshot there (heapSnapshots() sends it).
   const heap = process.env.BENCH_HEAP_SNAPSHOT ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${path.resolve(process.env.BENCH_HEAP_SNAPSHOT)}`] : [];
-  const proc = spawn(process.execPath, [...prof, ...heap, '--import', 'tsx', path.join(ROOT, script), ...args], {
+  // BENCH_WINDOW_PROF=<dir>: every process profiles the benchmark's measurement window only (bench/window-profile.ts).
+  const windowDir = process.env.BENCH_WINDOW_PROF ? path.resolve(process.env.BENCH_WINDOW_PROF) : '';
+  const windowProf = windowDir ? ['--import', path.join(ROOT, 'bench/window-profile.ts')] : [];
+  const proc = spawn(process.execPath, [...prof, ...heap, '--import', 'tsx', ...windowProf, path.join(ROOT, script), ...args], {
     cwd: ROOT,
-    env: { ...process.env, MGR_LOG_LEVEL: process.env.MGR_LOG_LEVEL ?? 'info', ...env },
+    env: { ...process.env, MGR_LOG_LEVEL: process.env.MGR_LOG_LEVEL ?? 'info', ...(windowDir ? { BENCH_WINDOW_PROF_CHILD: windowDir } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const waiters: Array<{ re: RegExp; resolve: (m: RegExpMatchArray) => void }> = [];

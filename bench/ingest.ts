@@ -24,6 +24,7 @@ import { BaselineClient } from './baseline-server';
 import { ingestSteps } from './ingest-steps.profile';
 import { BenchResult, Figure, LoopStats, MEASURE_MS, SMOKE, WARMUP_MS, cpuSeconds, heapSnapshots, startNode, timedLoop } from './harness';
 import { ProcSample, sampleProcs, scrape, startStack, until } from './stack';
+import { windowEnded, windowStarted } from './window-profile';
 
 /** Ceph's mgr_stats_period default. */
 export const PERIOD_S = SMOKE ? 0.5 : 5;
@@ -64,6 +65,12 @@ export interface IngestRun {
    * (Buffers, ArrayBuffers).
    */
   heapLoaded: Record<string, HeapUse>;
+  /**
+   * V8's full (mark-compact) collections in the window, per service: a churn
+   * of Buffers outside the heap once had daemon-server collect in full every
+   * second (bench/results/SUMMARY.md).
+   */
+  fullGcs: Record<string, number>;
   /** Get osd_map after the load stopped. */
   getOsdMap: LoopStats;
   osdMapBytes: number;
@@ -173,10 +180,18 @@ async function measureIngest(osds: number): Promise<IngestRun> {
     const pgForwarded = async () => (await scrape(stack.ds.metricsPort)).get('mgr_daemon_server_forwarded_total{kind="pg_stats"}') ?? 0;
     const skippedAt = async () => (await scrape(stack.ds.metricsPort)).get('mgr_daemon_server_reports_coalesced_total') ?? 0;
 
+    // prom-client's default metrics count each service's collections by kind
+    const fullGcsAt = async () => {
+      const out: Record<string, number> = {};
+      for (const p of [stack.cs, stack.ds]) out[p.name] = (await scrape(p.metricsPort)).get('nodejs_gc_duration_seconds_count{kind="major"}') ?? 0; // none yet: no line
+      return out;
+    };
     const sessionsAtStart = await sessions();
     await poll(false);
+    const fullGcs0 = await fullGcsAt();
     const pg0 = await pgForwarded();
     const skipped0 = await skippedAt();
+    windowStarted();
     const start: ProcSample = sampleProcs(procs);
     const polls = Math.round(windowMs / pollMs);
     for (let i = 1; i <= polls; i++) {
@@ -185,6 +200,8 @@ async function measureIngest(osds: number): Promise<IngestRun> {
       await poll(true);
     }
     const end: ProcSample = sampleProcs(procs);
+    windowEnded();
+    const fullGcs1 = await fullGcsAt();
     const pg1 = await pgForwarded();
     const skipped1 = await skippedAt();
     const sessionsAtEnd = await sessions();
@@ -233,6 +250,7 @@ async function measureIngest(osds: number): Promise<IngestRun> {
       rssStart: start.rss,
       rssPeak: end.hwm,
       heapLoaded,
+      fullGcs: Object.fromEntries(Object.keys(fullGcs1).map((s) => [s, fullGcs1[s] - fullGcs0[s]])),
       getOsdMap,
       osdMapBytes: map.json.length,
       skipped: skipped1 - skipped0,
@@ -486,7 +504,7 @@ export async function runIngest(): Promise<BenchResult> {
         unit: 's',
         baseline: s === 'sim' ? undefined : bare.cpuPer1000,
         baselineName: `${bareName} (server)`,
-        note: `${r.cores[s].toFixed(2)} cores${s === 'sim' ? ' (the load generator)' : ''}`,
+        note: `${r.cores[s].toFixed(2)} cores${s === 'sim' ? ' (the load generator)' : ''}${s in r.fullGcs ? `; ${r.fullGcs[s]} full GCs in the ${r.windowSeconds.toFixed(0)} s window` : ''}`,
       });
     }
     // Against the bare server paid as the services are: as many streams, at the same pace.

@@ -10,6 +10,7 @@
 //   whole stream;
 // - a daemon may send a request it encoded itself (e.g. a report whose
 //   values it patches in place every period) as bytes.
+import type { PerfCounterType } from './gen/ceph/mgr/v1/cluster_state';
 import { SessionClose, SessionOpen, SessionReport, SessionRequest } from './gen/ceph/mgr/v1/daemon_server';
 import { DaemonServerServiceDefinition } from './gen/ceph/mgr/v1/daemon_server';
 import { normalized } from './raw-methods';
@@ -50,7 +51,7 @@ export function decodeSessionFrame(bytes: Uint8Array): SessionFrame {
       const body = r.bytes();
       // a oneof: the last member present wins, as protobuf decoders do
       if (field === 1) frame = { msg: { $case: 'open', value: SessionOpen.decode(body) } };
-      else if (field === 2) frame = { msg: { $case: 'report', value: ownValues(SessionReport.decode(body)) } };
+      else if (field === 2) frame = { msg: { $case: 'report', value: ownValues(decodeReport(body)) } };
       else if (field === 3) frame = { msg: { $case: 'pgStats', value: decodePgStatsFrame(body) } };
       else frame = { msg: { $case: 'close', value: {} } };
     }
@@ -58,6 +59,56 @@ export function decodeSessionFrame(bytes: Uint8Array): SessionFrame {
   } catch (e) {
     return { msg: { $case: 'invalid', value: `the session message does not decode: ${(e as Error).message}` } };
   }
+}
+
+/**
+ * Declarations seen lately, by their bytes. Daemons of one version declare
+ * the same counters (a simulated OSD's first report carries 17 KB of them):
+ * the same bytes again are not decoded again, and every session declaring
+ * them gets the one frozen array, so the schema built from it is built once
+ * too (services/daemon-server/domain/session.ts). Bounded in count and size:
+ * a client sending ever-new declarations only turns the oldest out.
+ */
+const DECLARATIONS_KEPT = 16;
+const DECLARATION_BYTES_KEPT = 256 * 1024;
+const declarations = new Map<string, readonly PerfCounterType[]>();
+
+/** SessionReport.declare_types entries (field 1, length-delimited). */
+const DECLARE_TAG = (1 << 3) | WIRE_LEN;
+
+/** A SessionReport; its declaration shared with earlier identical ones (see above). */
+function decodeReport(body: Uint8Array): SessionReport {
+  // where the declare_types entries are, when they are one run (as every encoder writes them)
+  const r = new WireReader(body);
+  let start = -1;
+  let end = -1;
+  while (!r.done) {
+    const at = r.pos;
+    const tag = r.tag();
+    if (tag !== DECLARE_TAG) {
+      r.skip(tag & 7);
+      continue;
+    }
+    r.bytes();
+    if (start < 0) start = at;
+    else if (at !== end) return SessionReport.decode(body); // interleaved with other fields: decoded as it is
+    end = r.pos;
+  }
+  if (start < 0 || end - start > DECLARATION_BYTES_KEPT) return SessionReport.decode(body);
+  const run = body.subarray(start, end);
+  const key = Buffer.from(run.buffer, run.byteOffset, run.length).toString('latin1');
+  let declared = declarations.get(key);
+  if (declared) {
+    // the most recently used last: the oldest goes first
+    declarations.delete(key);
+  } else {
+    declared = Object.freeze(SessionReport.decode(run).declareTypes.map((t) => Object.freeze(t)));
+    if (declarations.size >= DECLARATIONS_KEPT) declarations.delete(declarations.keys().next().value!);
+  }
+  declarations.set(key, declared);
+  const report = SessionReport.decode(start === 0 && end === body.length ? new Uint8Array(0) : Buffer.concat([body.subarray(0, start), body.subarray(end)]));
+  report.declareTypes = declared as PerfCounterType[];
+  return report;
 }
 
 /**

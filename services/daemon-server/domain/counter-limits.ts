@@ -46,6 +46,13 @@ export interface DeclaredCounter {
   description: string;
 }
 
+/**
+ * Declarations whose names were found within a `nameBytes` bound, by the
+ * declaration: lib/session-wire.ts gives daemons declaring the same bytes
+ * one frozen array, checked once. Weak: it goes with the array.
+ */
+const namesWithin = new WeakMap<readonly DeclaredCounter[], number>();
+
 /** Shared by every session of both doors: the limits and the count of counters declared now. */
 export class CounterLimits {
   private declared = 0;
@@ -78,6 +85,21 @@ export class CounterLimits {
 
   private check(daemon: string, from: number, to: number, declare: readonly DeclaredCounter[]): string | null {
     const { perSession, total, nameBytes } = this.settings;
+    if (namesWithin.get(declare) !== nameBytes) {
+      const problem = this.checkNames(daemon, declare);
+      if (problem) return problem;
+      if (Object.isFrozen(declare)) namesWithin.set(declare, nameBytes);
+    }
+    if (to > perSession)
+      return `${daemon} declares ${to} counters, more than the ${perSession} a session may (MGR_MAX_COUNTERS; or raise mgr_stats_threshold so it declares fewer)`;
+    if (to > from && this.declared - from + to > total)
+      return `${daemon} declares ${to} counters: all sessions would hold ${this.declared - from + to}, more than ${total} (MGR_MAX_COUNTERS_TOTAL)`;
+    return null;
+  }
+
+  /** Why a declared counter's path, nick or description is too long, if one is. */
+  private checkNames(daemon: string, declare: readonly DeclaredCounter[]): string | null {
+    const { nameBytes } = this.settings;
     for (const t of declare) {
       const name = Math.max(Buffer.byteLength(t.path), Buffer.byteLength(t.nick));
       if (name > nameBytes)
@@ -86,10 +108,6 @@ export class CounterLimits {
       if (description > 4 * nameBytes)
         return `${daemon} declares counter '${t.path}' with a description of ${description} bytes, more than ${4 * nameBytes} (4 x MGR_MAX_COUNTER_NAME_BYTES)`;
     }
-    if (to > perSession)
-      return `${daemon} declares ${to} counters, more than the ${perSession} a session may (MGR_MAX_COUNTERS; or raise mgr_stats_threshold so it declares fewer)`;
-    if (to > from && this.declared - from + to > total)
-      return `${daemon} declares ${to} counters: all sessions would hold ${this.declared - from + to}, more than ${total} (MGR_MAX_COUNTERS_TOTAL)`;
     return null;
   }
 

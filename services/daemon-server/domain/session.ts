@@ -46,6 +46,24 @@ function declaredSet(types: Map<string, PerfCounterType>): DeclaredSet {
   });
 }
 
+/**
+ * The set a fresh session's first declaration makes, by the declaration
+ * (lib/session-wire.ts gives every session declaring the same bytes one
+ * array): checked and built once, not once per session. Weak: it goes with
+ * the array.
+ */
+const firstDeclarations = new WeakMap<readonly PerfCounterType[], { set: DeclaredSet; shared: PerfCounterType[] }>();
+
+function firstDeclaration(declare: PerfCounterType[], build: () => Map<string, PerfCounterType>): { set: DeclaredSet; shared: PerfCounterType[] } {
+  let first = firstDeclarations.get(declare);
+  if (!first) {
+    const set = declaredSet(build());
+    first = { set, shared: Object.freeze(declare.map((t) => set.types.get(t.path) ?? t)) as PerfCounterType[] };
+    if (Object.isFrozen(declare)) firstDeclarations.set(declare, first);
+  }
+  return first;
+}
+
 /** The declared set held under a content hash, if a live session declared it. */
 function namedSet(hash: Uint8Array): DeclaredSet | undefined {
   return hash.length === 32 ? declaredSets.find(schemaHashKey(hash)) : undefined;
@@ -85,11 +103,22 @@ export class SessionSchema {
       if (problem) throw new SchemaError(`${problem} (${this.set.types.size} counters declared)`);
       return;
     }
+    if (this.fresh(undeclare)) {
+      const { set } = firstDeclaration(declare, () => this.next(declare, undeclare));
+      const problem = values?.length ? checkPacked(values, set.slots) : null;
+      if (problem) throw new SchemaError(`${problem} (${set.types.size} counters declared)`);
+      return;
+    }
     const next = this.next(declare, undeclare);
     let slots = 0;
     for (const t of next.values()) slots += packedSlots(t.type);
     const problem = values?.length ? checkPacked(values, slots) : null;
     if (problem) throw new SchemaError(`${problem} (${next.size} counters declared)`);
+  }
+
+  /** Nothing declared yet and nothing undeclared: a first declaration, the same for every daemon of a version. */
+  private fresh(undeclare: string[]): boolean {
+    return this.set === EMPTY_SET && !undeclare.length;
   }
 
   /**
@@ -99,6 +128,8 @@ export class SessionSchema {
    * they waited).
    */
   shared(declare: PerfCounterType[]): PerfCounterType[] {
+    const first = firstDeclarations.get(declare);
+    if (first?.set === this.set) return first.shared;
     return declare.map((t) => this.set.types.get(t.path) ?? t);
   }
 
@@ -125,7 +156,8 @@ export class SessionSchema {
   }
 
   apply(declare: PerfCounterType[], undeclare: string[]): void {
-    if (declare.length || undeclare.length) this.set = declaredSet(this.next(declare, undeclare));
+    if (this.fresh(undeclare) && declare.length) this.set = firstDeclaration(declare, () => this.next(declare, undeclare)).set;
+    else if (declare.length || undeclare.length) this.set = declaredSet(this.next(declare, undeclare));
   }
 
   private next(declare: PerfCounterType[], undeclare: string[]): Map<string, PerfCounterType> {

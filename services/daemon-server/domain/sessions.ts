@@ -30,17 +30,30 @@ export interface SessionsDeps {
   counterLimits: CounterLimits;
 }
 
-/** A daemon's report as it goes on to cluster-state: its schema change as given, the rest as it came (Ceph's packed values untouched). */
+/**
+ * A daemon's report as it goes on to cluster-state: its schema change as
+ * given, the rest as it came (Ceph's packed values untouched). One literal
+ * of DaemonReport's fields rather than spreads of emptyReport(): it is built
+ * for every report (emptyReport's fields, domain/ingest.ts).
+ */
 function forwardedReport(daemon: string, r: SessionReport, schema: Pick<DaemonReport, 'declare' | 'undeclare' | 'schemaHash'>): DaemonReport {
   return {
-    ...emptyReport(daemon),
-    ...schema,
-    counterValues: r.counterValues?.length ? r.counterValues : undefined,
+    daemon,
+    opened: false,
+    serviceName: '',
+    serviceDaemon: false,
+    metadata: {},
+    declare: schema.declare,
+    undeclare: schema.undeclare,
+    values: [],
     stamp: Date.now() / 1000,
     status: r.daemonStatus,
     hasStatus: r.hasDaemonStatus,
     taskStatus: r.taskStatus,
     healthMetrics: r.daemonHealthMetrics,
+    closed: false,
+    counterValues: r.counterValues?.length ? r.counterValues : undefined,
+    schemaHash: schema.schemaHash,
   };
 }
 

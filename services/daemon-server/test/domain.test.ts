@@ -13,10 +13,11 @@ import { getEventListeners } from 'events';
 import * as prom from 'prom-client';
 import { createLogger } from '../../../lib/log';
 import { decodeSessionFrame, type SessionFrame } from '../../../lib/session-wire';
-import { SessionRequest, type SessionResponse } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
+import { SessionReport, SessionRequest, type SessionResponse } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
 import { CounterLayout, packCounterValues } from '../../../lib/counter-values';
 import { CounterLimits } from '../domain/counter-limits';
 import { Sessions } from '../domain/sessions';
+import { SchemaError, SessionSchema } from '../domain/session';
 import { counterSchemaHash } from '../../../lib/shared-schema';
 
 describe('caps', () => {
@@ -392,6 +393,69 @@ describe('ingest by schema hash', () => {
     const merged = mergeReports(first('osd.1'), more)!;
     expect(merged.declare.length).toBe(6);
     expect(merged.schemaHash).toBeUndefined();
+  });
+});
+
+describe('first declarations', () => {
+  const schema = Array.from({ length: 30 }, (_, i) => ({ path: `osd.d${i}`, description: `counter ${i}`, nick: '', type: 2 | 8, priority: 5, units: 0 }));
+  const layout = new CounterLayout(schema.map((c) => [c.path, c.type]));
+  const values = packCounterValues(layout, Object.fromEntries(schema.map((c, i) => [c.path, BigInt(i)])));
+  /** A first report as daemon-server decodes it from the wire. */
+  const received = (declareTypes: typeof schema, counterValues = values, extra: Partial<SessionReport> = {}) => {
+    const report = {
+      declareTypes,
+      undeclareTypes: [],
+      packed: [],
+      counterValues,
+      daemonStatus: {},
+      hasDaemonStatus: false,
+      taskStatus: {},
+      daemonHealthMetrics: [],
+      ...extra,
+    };
+    const m = decodeSessionFrame(SessionRequest.encode({ msg: { $case: 'report', value: report } }).finish()).msg;
+    if (m?.$case !== 'report') throw new Error(`not a report: ${JSON.stringify(m)}`);
+    return m.value;
+  };
+
+  it('the same declared bytes decode to one frozen array, equal to what the generated decoder reads; the rest of each report its own', () => {
+    const a = received(schema, values, { daemonStatus: { x: '1' }, hasDaemonStatus: true });
+    const b = received(schema, Buffer.from(values).reverse());
+    expect(b.declareTypes).toBe(a.declareTypes);
+    expect(Object.isFrozen(a.declareTypes) && Object.isFrozen(a.declareTypes[0])).toBe(true);
+    expect(a.declareTypes).toEqual(SessionReport.decode(SessionReport.encode({ ...a, declareTypes: schema }).finish()).declareTypes);
+    expect([a.daemonStatus, a.hasDaemonStatus, b.daemonStatus, b.hasDaemonStatus]).toEqual([{ x: '1' }, true, {}, false]);
+    expect(Buffer.compare(a.counterValues!, values)).toBe(0);
+    expect(Buffer.compare(b.counterValues!, Buffer.from(values).reverse())).toBe(0);
+    // another declaration is its own
+    const other = received(schema.slice(1));
+    expect(other.declareTypes).not.toBe(a.declareTypes);
+    expect(other.declareTypes.map((t) => t.path)).toEqual(schema.slice(1).map((t) => t.path));
+  });
+
+  it('keeps 16 declarations: a 17th new one turns the oldest out, which then decodes afresh', () => {
+    const first = received(schema.slice(0, 2)).declareTypes;
+    for (let n = 3; n <= 18; n++) received(schema.slice(0, n));
+    const again = received(schema.slice(0, 2)).declareTypes;
+    expect(again).not.toBe(first);
+    expect(again).toEqual(first);
+  });
+
+  it('sessions declaring the same bytes share one schema, checked once; values that do not fit are refused all the same', () => {
+    const [a, b] = [received(schema), received(schema)];
+    const [s1, s2] = [new SessionSchema(), new SessionSchema()];
+    for (const [s, r] of [[s1, a] as const, [s2, b] as const]) {
+      s.check(r.declareTypes, r.undeclareTypes, r.counterValues);
+      s.apply(r.declareTypes, r.undeclareTypes);
+    }
+    expect(s2.shared(b.declareTypes)).toBe(s1.shared(a.declareTypes));
+    expect(s1.hash).toEqual(counterSchemaHash(schema));
+    expect([s1.size, s1.slots]).toEqual([30, layout.slots]);
+    // a wrong number of values for the shared declaration is still refused
+    expect(() => new SessionSchema().check(a.declareTypes, [], values.subarray(8))).toThrow(SchemaError);
+    // a declaration naming a counter twice is refused every time, cached or not
+    const twice = received([...schema, schema[0]]);
+    for (let i = 0; i < 2; i++) expect(() => new SessionSchema().check(twice.declareTypes, [], undefined)).toThrow(/already declared/);
   });
 });
 
