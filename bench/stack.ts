@@ -98,9 +98,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     );
     started.push(cs);
     let mh: ServiceProc | undefined;
+    // One host, as npm start: daemon-server's commands go over module-host's Unix-domain socket.
+    const commandSocket: Record<string, string> = opts.moduleHost !== false ? { MGR_MODULE_HOST_COMMAND_SOCKET: path.join(dir, 'module-host.sock') } : {};
     if (opts.moduleHost !== false) {
       mh = await startServiceProc('module-host', 'services/module-host/main.ts', ['--port', '0', '--metrics-port', '0', '--cluster-state-addr', cs.address], {
         ...info,
+        ...commandSocket,
         MGR_MODULE_PATH: (opts.modulePath ?? []).join(':'),
         ...(opts.modules ? { MGR_MODULES: opts.modules.join(',') } : {}),
       });
@@ -126,7 +129,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         String(opts.statsPeriod ?? 5),
         ...(opts.extraDaemonServerArgs ?? []),
       ],
-      info,
+      { ...info, ...commandSocket },
     );
     started.push(ds);
     const adminKey = keyFromKeyring(keyringPath, 'client.admin');

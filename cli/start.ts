@@ -20,6 +20,7 @@ import { configOrExit } from '../lib/config';
 import { ClusterStateServiceDefinition } from '../lib/gen/ceph/mgr/v1/cluster_state';
 import { MgrctlResult, runCaptured } from './mgrctl';
 import { cephSide } from '../lib/ceph/target';
+import { MAX_SOCKET_PATH } from '../lib/command-socket';
 
 /** Running the build (dist/cli/start.js) rather than the source (through tsx)? */
 const COMPILED = path.extname(__filename) === '.js';
@@ -235,6 +236,10 @@ export function localProcesses(cfg: {
   (cfg.managers ?? MANAGERS).forEach((name, i) => {
     const mh = `${h}:${p(7400 + i)}`;
     const ds = `${h}:${p(7300 + i)}`;
+    // On one host daemon-server sends its module commands over module-host's Unix-domain socket
+    // (the fast path); a data folder too deep for a socket path keeps the gRPC stream.
+    const socket = path.join(data, `module-host-${name}`, 'commands.sock');
+    const commandSocket: Record<string, string> = Buffer.byteLength(socket) <= MAX_SOCKET_PATH ? { MGR_MODULE_HOST_COMMAND_SOCKET: socket } : {};
     specs.push({
       name: `module-host-${name}`,
       script: 'services/module-host/main.ts',
@@ -247,6 +252,7 @@ export function localProcesses(cfg: {
         // The modules' sendCommand authenticates as mgr.<name> (daemon-server adds it to this keyring).
         MGR_KEYRING: keyring,
         MGR_DATA_DIR: path.join(data, `module-host-${name}`),
+        ...commandSocket,
         // Ceph's own status and dashboard where they are installed (ours otherwise).
         MGR_PREFER_PYTHON_MODULES: preferredPython().join(','),
       },
@@ -261,6 +267,7 @@ export function localProcesses(cfg: {
         MGR_METRICS_PORT: p(9300 + i),
         MGR_CLUSTER_STATE_ADDR: clusterState,
         MGR_MODULE_HOST_ADDR: mh,
+        ...commandSocket,
         MGR_STANDBY_ADDR: standby,
         // The simulated monitors' command endpoint (pool create, osd out, config set, ...).
         ...(cfg.sim && !cfg.ceph ? { MGR_MON_ADDR: `${h}:${p(7500)}` } : {}),

@@ -14,7 +14,7 @@ import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-serv
 import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
 import * as prom from 'prom-client';
 import { createLogger, Logger, parseLogLevel } from './log';
-import { audienceCheck, authMiddleware, isLoopbackHost, RuleTable } from './auth/grpc';
+import { audienceCheck, authMiddleware, Caller, checkCall, isLoopbackHost, RuleTable, ServerAuth } from './auth/grpc';
 import { KeyringKeys } from './auth/keys';
 import { ProofVerifier } from './auth/proof';
 
@@ -75,6 +75,13 @@ export interface RunningService {
   health: HealthState;
   /** Aborted when shutdown starts: long-lived streams end on it. */
   shutdownSignal: AbortSignal;
+  /**
+   * Checks a proof that came another way than a gRPC call (module-host's
+   * command socket) as every call's is checked: the same verifier (one use
+   * per proof), the same tables. The caller, or a ServerError. null without
+   * authentication (MGR_AUTH=none).
+   */
+  authorize: ((path: string, header: (name: string) => string | undefined) => Caller) | null;
   /** SERVING when true. The gRPC health status reflects this. */
   setServing(serving: boolean, reason?: string): void;
   /** Runs before the server stops (e.g. resign, flush). */
@@ -159,12 +166,14 @@ export async function startService(opts: ServiceOptions, register: ServiceRegist
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5000,
   }).use(metricsMiddleware(registry, log));
+  let serverAuth: ServerAuth | null = null;
   if (opts.auth) {
     const extra = [...(opts.auth.audiences ?? []), ...(process.env.MGR_AUTH_AUDIENCE ?? '').split(',')];
     // Read on the first call: register() below may create the keyring.
     const k = new KeyringKeys(opts.auth.keyringPath, { lazy: true, onError: (message) => log.error(message) });
     const verifier = new ProofVerifier({ keysOf: k.keysOf, isAudience: audienceCheck(opts.host, () => port, extra) });
-    server = server.use(authMiddleware({ verifier, entryOf: (e) => k.get(e), tables: opts.auth.tables }, log));
+    serverAuth = { verifier, entryOf: (e) => k.get(e), tables: opts.auth.tables };
+    server = server.use(authMiddleware(serverAuth, log));
   }
 
   const names = register(server, { log, registry, shutdownSignal: abort.signal });
@@ -220,6 +229,7 @@ export async function startService(opts: ServiceOptions, register: ServiceRegist
     registry,
     health,
     shutdownSignal: abort.signal,
+    authorize: serverAuth ? (path, header) => checkCall(serverAuth!, log, path, header, undefined) : null,
     setServing(serving, reason) {
       const status = serving ? 'healthy' : 'unhealthy';
       if (health.getStatus() !== status) log.info(serving ? 'serving' : 'not serving', reason ? { reason } : undefined);

@@ -72,6 +72,8 @@ describe('the system as npm start runs it', () => {
     const selftest = mgrctl('mgr', 'self-test', 'run');
     expect(selftest.status).toBe(0);
     expect(JSON.parse(selftest.stdout)['sendCommand(pg stat)']).toBe('answered');
+    // On one host each daemon-server sends its module commands over its module-host's command socket.
+    for (const name of ['x', 'y']) expect(fs.statSync(path.join(dataDir, `module-host-${name}`, 'commands.sock')).mode & 0o777).toBe(0o600);
   }, 60000);
 
   it('refuses a write command to the read-only key', () => {

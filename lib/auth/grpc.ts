@@ -92,28 +92,38 @@ export function callerOf(context: CallContext): Caller | undefined {
   return callers.get(context);
 }
 
-/** Checks each call's proof and the service's rule; UNAUTHENTICATED or PERMISSION_DENIED otherwise. */
+/**
+ * Checks one call's proof (`header` reads its x-mgr-entity and x-mgr-proof)
+ * and its service's rule: the caller, or a ServerError (UNAUTHENTICATED or
+ * PERMISSION_DENIED), logged to the audit channel. `request` as for Rule.
+ */
+export function checkCall(auth: ServerAuth, log: Logger, path: string, header: (name: string) => string | undefined, request: unknown): Caller {
+  const [, service, method] = /^\/([^/]+)\/([^/]+)$/.exec(path) ?? [];
+  const entityHeader = header(ENTITY_HEADER);
+  let caller: Caller;
+  try {
+    const entity = auth.verifier.verify(entityHeader, header(PROOF_HEADER), path);
+    caller = { entity, caps: auth.entryOf(entity)?.caps ?? {} };
+  } catch (e) {
+    if (!(e instanceof ProofError)) throw e;
+    log.warn('authentication failed', { channel: 'audit', entity: entityHeader?.slice(0, 128), method: path, reason: e.message });
+    throw new ServerError(Status.UNAUTHENTICATED, e.message);
+  }
+  const rule = auth.tables[service]?.[method];
+  const missing = rule ? rule(caller, request) : `no rule allows ${path}`;
+  if (missing !== null) {
+    log.warn('call refused', { channel: 'audit', entity: caller.entity, method: path, missing });
+    throw new ServerError(Status.PERMISSION_DENIED, `${caller.entity} may not call ${method}: ${missing}`);
+  }
+  return caller;
+}
+
+/** Checks each call's proof and the service's rule (checkCall); UNAUTHENTICATED or PERMISSION_DENIED otherwise. */
 export function authMiddleware(auth: ServerAuth, log: Logger): ServerMiddleware {
   return async function* (call, context) {
     const path = call.method.path;
     if (EXEMPT.test(path)) return yield* call.next(call.request, context);
-    const [, service, method] = /^\/([^/]+)\/([^/]+)$/.exec(path) ?? [];
-    const entityHeader = context.metadata.get(ENTITY_HEADER);
-    let caller: Caller;
-    try {
-      const entity = auth.verifier.verify(entityHeader, context.metadata.get(PROOF_HEADER), path);
-      caller = { entity, caps: auth.entryOf(entity)?.caps ?? {} };
-    } catch (e) {
-      if (!(e instanceof ProofError)) throw e;
-      log.warn('authentication failed', { channel: 'audit', entity: entityHeader?.slice(0, 128), method: path, reason: e.message });
-      throw new ServerError(Status.UNAUTHENTICATED, e.message);
-    }
-    const rule = auth.tables[service]?.[method];
-    const missing = rule ? rule(caller, call.requestStream ? undefined : call.request) : `no rule allows ${path}`;
-    if (missing !== null) {
-      log.warn('call refused', { channel: 'audit', entity: caller.entity, method: path, missing });
-      throw new ServerError(Status.PERMISSION_DENIED, `${caller.entity} may not call ${method}: ${missing}`);
-    }
+    const caller = checkCall(auth, log, path, (name) => context.metadata.get(name) as string | undefined, call.requestStream ? undefined : call.request);
     const ctx = { ...context };
     callers.set(ctx, caller);
     return yield* call.next(call.request, ctx);

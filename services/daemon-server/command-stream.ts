@@ -19,6 +19,8 @@ import { PeerFailure } from './domain/errors';
 /** One open stream, as command-stream.ts drives it. */
 export interface CommandStreamCall {
   write(m: CommandStreamRequest): void;
+  /** Largest command (its encoding) the stream carries, if it has a bound; a larger one goes as a HandleCommand call. */
+  maxCommandBytes?: number;
   /** Ends it from our side (module-host then ends it too). */
   cancel(): void;
 }
@@ -51,6 +53,11 @@ interface Pending {
 }
 
 const METHOD = '/ceph.mgr.v1.ModuleHostService/CommandStream';
+
+/** Whether a command surely encodes within `max` bytes (a string's UTF-8 takes at most 3 bytes a UTF-16 unit; 64 for tags, lengths and the stream's fields). */
+function fits(req: Command, max: number | undefined): boolean {
+  return max === undefined || req.inbuf.length + 3 * (req.prefix.length + req.args.length + req.entity.length + req.module.length) + 64 <= max;
+}
 
 export class CommandStream {
   /** The stream, once module-host said it is open. */
@@ -89,7 +96,7 @@ export class CommandStream {
   /** Sends a command over the stream; undefined when it is not open or full (then use HandleCommand). */
   send(req: Command, call: CallOptions): Promise<HandleCommandResponse> | undefined {
     const stream = this.call;
-    if (!stream || this.pending.size >= (this.opts.maxInFlight ?? 128)) return undefined;
+    if (!stream || this.pending.size >= (this.opts.maxInFlight ?? 128) || !fits(req, stream.maxCommandBytes)) return undefined;
     if (call.signal?.aborted) return Promise.reject(new PeerFailure('cancelled', 'the call was cancelled'));
     const id = this.nextId++;
     return new Promise<HandleCommandResponse>((resolve, reject) => {
@@ -120,6 +127,8 @@ export class CommandStream {
     const minMs = this.opts.retryMinMs ?? 100;
     const maxMs = this.opts.retryMaxMs ?? 5000;
     let delay = minMs;
+    // said once at warn when opening keeps failing (a socket configured on this side only, say), at debug before
+    let saidNotOpen = false;
     while (!this.stopping.signal.aborted) {
       const failure = await new Promise<unknown>((resolve) => {
         let closed = false;
@@ -130,6 +139,7 @@ export class CommandStream {
             // module-host checked our proof and is reading commands.
             this.call = call;
             delay = minMs;
+            saidNotOpen = false;
             log.info('command stream to module-host open');
           },
           closed: (e) => {
@@ -147,7 +157,10 @@ export class CommandStream {
       for (const p of [...this.pending.values()]) p.reject(new PeerFailure('unavailable', `the command stream to module-host closed: ${why}`));
       if (this.stopping.signal.aborted) break;
       if (wasOpen) log.warn('command stream to module-host closed; commands go as HandleCommand calls until it reopens', { why });
-      else log.debug('command stream to module-host not opened', { why, retryMs: delay });
+      else if (delay >= maxMs && !saidNotOpen) {
+        saidNotOpen = true;
+        log.warn('command stream to module-host still not open; commands go as HandleCommand calls', { why, retryMs: delay });
+      } else log.debug('command stream to module-host not opened', { why, retryMs: delay });
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, delay);
         this.wakeUp = () => (clearTimeout(t), resolve());

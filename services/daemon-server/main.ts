@@ -21,6 +21,13 @@ const OPTIONS = {
     default: '',
     desc: "this instance's module-host host:port (empty: no module commands)",
   },
+  moduleHostCommandSocket: {
+    env: 'MGR_MODULE_HOST_COMMAND_SOCKET',
+    flag: 'module-host-command-socket',
+    type: 'string',
+    default: '',
+    desc: "module-host's command socket (a Unix-domain socket path, module-host on this host): module commands go there instead of a gRPC stream; empty: gRPC",
+  },
   standbyAddr: {
     env: 'MGR_STANDBY_ADDR',
     flag: 'standby-addr',
@@ -172,6 +179,7 @@ async function main(): Promise<void> {
     name: cfg.name,
     clusterStateAddr: cfg.clusterStateAddr,
     moduleHostAddr: cfg.moduleHostAddr,
+    moduleHostCommandSocket: cfg.moduleHostCommandSocket || undefined,
     standbyAddr: cfg.standbyAddr,
     monAddr: cfg.monAddr,
     advertiseAddr: cfg.advertiseAddr,

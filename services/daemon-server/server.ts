@@ -35,6 +35,7 @@ import { daemonServerRules } from './rules';
 import { MonitorServiceClient } from './monitor-client';
 import { ClusterStateForwarding, clusterStatePeer, commandStreamOpener, moduleHostHealthPeer, moduleHostPeer, peerFailure, standbyPeer } from './peers';
 import { CommandStream } from './command-stream';
+import { commandSocketOpener } from './command-socket';
 import { managerMetadata } from './ceph/beacon';
 import { CephManager } from './ceph/manager';
 import type { Msgr2FrontDoor } from './msgr2/front-door';
@@ -49,6 +50,13 @@ export interface DaemonServerOptions {
   clusterStateAddr: string;
   /** "" : no module-host (module commands answer "No handler found"). */
   moduleHostAddr?: string;
+  /**
+   * module-host's command socket (MGR_MODULE_HOST_COMMAND_SOCKET: a
+   * Unix-domain socket path, module-host on the same host): module commands
+   * go there instead of the gRPC CommandStream (command-socket.ts).
+   * Unset: the gRPC stream. Either way HandleCommand while it is not open.
+   */
+  moduleHostCommandSocket?: string;
   /**
    * The standby service's replicas, comma-separated. "" : no standby: this
    * instance is always active and mgr map commands answer -95.
@@ -140,7 +148,10 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
     onLost: (count, reason) => log.debug('audit entries not appended to the cluster log', { count, error: reason }),
   });
   // Module commands go over one long-lived stream while it is open (command-stream.ts).
-  const commandStream = mhPeer ? new CommandStream(commandStreamOpener(mhPeer.channel, credentials), { failure: peerFailure }) : null;
+  const openCommands = opts.moduleHostCommandSocket
+    ? commandSocketOpener(opts.moduleHostCommandSocket, credentials)
+    : mhPeer && commandStreamOpener(mhPeer.channel, credentials);
+  const commandStream = mhPeer && openCommands ? new CommandStream(openCommands, { failure: peerFailure }) : null;
   const moduleHost = mhPeer ? moduleHostPeer(mhPeer.client, commandStream ?? undefined) : null;
   const standby = sb ? standbyPeer(sb, commandTimeoutMs) : null;
   // A number unique to this start (Ceph's gid): later starts get larger

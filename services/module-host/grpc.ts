@@ -90,6 +90,19 @@ async function runCommand(host: ModuleHost, req: HandleCommandRequest, signal: A
   return { result: { retcode: result[0], stdout: result[1], stderr: result[2] }, module };
 }
 
+/** Where a command session's answers go: each answer, and once the end of the stream (after shutdown's drain). */
+export interface CommandSessionOutput {
+  send(r: CommandStreamResponse): void;
+  close(): void;
+}
+
+/** One command stream, fed message by message: by the gRPC CommandStream below, or by the command socket (command-socket.ts). */
+export interface CommandSession {
+  receive(m: CommandStreamRequest): void;
+  /** The caller went away: abandons what is in flight. */
+  end(): void;
+}
+
 /**
  * daemon-server's command stream: each command runs as a HandleCommand call
  * would, answered by its id when it finishes (answers may overtake each
@@ -97,17 +110,20 @@ async function runCommand(host: ModuleHost, req: HandleCommandRequest, signal: A
  * DEADLINE_EXCEEDED; a cancelled one is abandoned unanswered; the stream's
  * end abandons whatever is still in flight. At shutdown, new commands are
  * refused UNAVAILABLE and the stream ends once those in flight are answered
- * (as calls in flight finish within the server's shutdown grace).
+ * (as calls in flight finish within the server's shutdown grace). The first
+ * answer (id 0) says the stream is open: its caller's proof passed before.
  */
-async function* commandStream(
-  host: ModuleHost,
-  requests: AsyncIterable<CommandStreamRequest>,
-  signal: AbortSignal,
-  shutdown?: AbortSignal,
-): AsyncIterable<CommandStreamResponse> {
-  const out = new RequestQueue<CommandStreamResponse>();
+export function commandSession(host: ModuleHost, output: CommandSessionOutput, shutdown?: AbortSignal): CommandSession {
   const inFlight = new Map<number, AbortController>();
-  const fail = (id: number, status: Status, message: string) => out.push({ id, status, message });
+  let closed = false;
+  const send = (r: CommandStreamResponse) => closed || output.send(r);
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    shutdown?.removeEventListener('abort', drain);
+    output.close();
+  };
+  const fail = (id: number, status: Status, message: string) => send({ id, status, message });
   const start = (m: CommandStreamRequest) => {
     const { id } = m;
     if (inFlight.size >= MAX_STREAM_IN_FLIGHT)
@@ -123,7 +139,7 @@ async function* commandStream(
       : undefined;
     runCommand(host, m.command!, abandon.signal)
       .then(
-        (response) => inFlight.get(id) === abandon && out.push({ id, response, status: Status.OK, message: '' }),
+        (response) => inFlight.get(id) === abandon && send({ id, response, status: Status.OK, message: '' }),
         (e) => {
           if (inFlight.get(id) !== abandon) return;
           if (e instanceof ServerError) fail(id, e.code, e.details);
@@ -135,11 +151,16 @@ async function* commandStream(
       .finally(() => {
         clearTimeout(timer);
         if (inFlight.get(id) === abandon) inFlight.delete(id);
-        if (shutdown?.aborted && !inFlight.size) out.end();
+        if (shutdown?.aborted && !inFlight.size) close();
       });
   };
-  const reading = (async () => {
-    for await (const m of requests) {
+  const drain = () => inFlight.size || close();
+  shutdown?.addEventListener('abort', drain, { once: true });
+  if (shutdown?.aborted) drain();
+  send({ id: 0, status: Status.OK, message: '' });
+  return {
+    receive(m) {
+      if (closed) return;
       if (m.cancel) {
         inFlight.get(m.id)?.abort();
         inFlight.delete(m.id);
@@ -147,25 +168,33 @@ async function* commandStream(
       else if (!m.id || inFlight.has(m.id) || !m.command)
         fail(m.id, Status.INVALID_ARGUMENT, `command ${m.id}: the id is 0 or already in flight, or the command is missing`);
       else start(m);
-    }
-  })();
-  const ended = () => {
-    for (const a of inFlight.values()) a.abort();
-    inFlight.clear();
-    out.end();
+    },
+    end() {
+      for (const a of inFlight.values()) a.abort();
+      inFlight.clear();
+      close();
+    },
   };
-  reading.then(ended, ended);
+}
+
+/** The command session as the gRPC CommandStream (its proof was checked by the server's middleware). */
+async function* commandStream(
+  host: ModuleHost,
+  requests: AsyncIterable<CommandStreamRequest>,
+  signal: AbortSignal,
+  shutdown?: AbortSignal,
+): AsyncIterable<CommandStreamResponse> {
+  const out = new RequestQueue<CommandStreamResponse>();
+  const session = commandSession(host, { send: (r) => out.push(r), close: () => out.end() }, shutdown);
+  const ended = () => session.end();
+  (async () => {
+    for await (const m of requests) session.receive(m);
+  })().then(ended, ended);
   signal.addEventListener('abort', ended, { once: true });
-  const drain = () => inFlight.size || out.end();
-  shutdown?.addEventListener('abort', drain, { once: true });
-  if (shutdown?.aborted) drain();
-  // The first message says the stream is open (its proof passed).
-  out.push({ id: 0, status: Status.OK, message: '' });
   try {
     yield* out;
   } finally {
     signal.removeEventListener('abort', ended);
-    shutdown?.removeEventListener('abort', drain);
     ended();
   }
 }

@@ -136,6 +136,13 @@ const OPTIONS = {
     default: '',
     desc: 'entity sendCommand authenticates as (default mgr.<name>; e.g. when the keyring is a read-only Secret without it)',
   },
+  commandSocket: {
+    env: 'MGR_MODULE_HOST_COMMAND_SOCKET',
+    flag: 'command-socket',
+    type: 'string',
+    default: '',
+    desc: "a Unix-domain socket path for its daemon-server's commands when both run on one host (made 0600; its folder must not be writable by others); empty: gRPC only",
+  },
   ...COMMON_OPTIONS,
 } as const;
 
@@ -175,6 +182,7 @@ async function main(): Promise<void> {
     daemonServerAddr: cfg.daemonServerAddr,
     keyringPath: cfg.auth === 'none' ? null : cfg.keyring,
     commandEntity: cfg.commandEntity,
+    commandSocket: cfg.commandSocket || undefined,
     python:
       cfg.pythonModules.trim() === 'none'
         ? undefined

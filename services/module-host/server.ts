@@ -18,6 +18,8 @@ import { ModuleHost } from './domain/host';
 import { followMgrMap } from './domain/mgrmap-follower';
 import { clusterEvents, clusterStatePeer } from './peers';
 import { moduleHostHandlers } from './grpc';
+import { CommandSocket, listenCommandSocket } from './command-socket';
+import { commandSocketAudience } from '../../lib/command-socket';
 /** Commands one command stream may have in flight (grpc.ts). */
 export { MAX_STREAM_IN_FLIGHT } from './grpc';
 import type { PythonModulesConfig } from './domain/python-modules';
@@ -79,6 +81,12 @@ export interface ModuleHostOptions {
   keyringPath?: string | null;
   /** Entity sendCommand authenticates as (default mgr.<name>). */
   commandEntity?: string;
+  /**
+   * A Unix-domain socket path where this manager's daemon-server (on the
+   * same host) may send its commands instead of the gRPC CommandStream
+   * (MGR_MODULE_HOST_COMMAND_SOCKET; command-socket.ts). Unset: none.
+   */
+  commandSocket?: string;
 }
 
 export interface ModuleHostHandle {
@@ -88,6 +96,8 @@ export interface ModuleHostHandle {
   host: ModuleHost;
   /** Where the modules' sendCommand goes. */
   commands: CommandSender;
+  /** The command socket, when opts.commandSocket. */
+  commandSocket?: CommandSocket;
   stop(): Promise<void>;
 }
 
@@ -117,7 +127,14 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
       shutdownGraceMs: opts.shutdownGraceMs,
       tls: opts.tls,
       logLevel: opts.logLevel,
-      auth: keyringPath ? { keyringPath, tables: { [ModuleHostServiceDefinition.fullName]: moduleHostRules } } : null,
+      auth: keyringPath
+        ? {
+            keyringPath,
+            tables: { [ModuleHostServiceDefinition.fullName]: moduleHostRules },
+            // Proofs for the command socket name it as their audience.
+            audiences: opts.commandSocket ? [commandSocketAudience(opts.commandSocket)] : [],
+          }
+        : null,
     },
     (server, { log, registry, shutdownSignal }) => {
       log0 = (level, msg, fields) => log[level](msg, fields);
@@ -194,6 +211,16 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
     },
   );
   const log = service.log;
+  let commandSocket: CommandSocket | undefined;
+  if (opts.commandSocket) {
+    try {
+      commandSocket = await listenCommandSocket({ path: opts.commandSocket, host, authorize: service.authorize, shutdown: service.shutdownSignal, log });
+    } catch (e) {
+      await service.stop();
+      csPeer.close();
+      throw e;
+    }
+  }
 
   const watchAbort = new AbortController();
   service.shutdownSignal.addEventListener('abort', () => watchAbort.abort());
@@ -213,12 +240,13 @@ export async function startModuleHost(opts: ModuleHostOptions): Promise<ModuleHo
     service,
     host,
     commands,
+    commandSocket,
     async stop() {
       watchAbort.abort();
       sb?.close();
       commands.close();
       await host.stopAll();
-      await service.stop();
+      await Promise.all([service.stop(), commandSocket?.close(opts.shutdownGraceMs ?? 5000)]);
       csPeer.close();
     },
   };
