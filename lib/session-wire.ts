@@ -78,6 +78,9 @@ const DECLARE_TAG = (1 << 3) | WIRE_LEN;
 
 /** A SessionReport; its declaration shared with earlier identical ones (see above). */
 function decodeReport(body: Uint8Array): SessionReport {
+  // Encoders write fields in number order, so a report declaring counters starts with them; almost
+  // every report (values only) does not, and is decoded without looking for them
+  if (body[0] !== DECLARE_TAG) return SessionReport.decode(body);
   // where the declare_types entries are, when they are one run (as every encoder writes them)
   const r = new WireReader(body);
   let start = -1;
