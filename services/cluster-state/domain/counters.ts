@@ -33,8 +33,13 @@ export class CounterStore {
   count = 0;
   /** Sequence number of the newest sample (the first is 1). */
   seq = 0;
-  /** Per path: the sequence number of its first sample (later-declared paths have less history). */
-  readonly born: Float64Array;
+  /**
+   * Per path: the sequence number of its first sample (later-declared paths
+   * have less history). null while every path has all the history (nearly
+   * always: only a schema change sets it), which saves 8 bytes a counter a
+   * daemon.
+   */
+  private born: Float64Array | null = null;
   /** The newest sample, in the packed layout (header included). */
   private latest: Uint8Array;
   /** Sample times, a ring indexed by seq % SAMPLES_KEPT. */
@@ -47,7 +52,6 @@ export class CounterStore {
   private readonly kept: number;
 
   constructor(readonly layout: CounterLayout) {
-    this.born = new Float64Array(layout.paths.length);
     this.latest = new Uint8Array(layout.byteLength);
     let kept = 0;
     for (let i = 0; i < layout.paths.length; i++) kept += layout.averages[i] ? 2 : 1;
@@ -65,7 +69,7 @@ export class CounterStore {
 
   /** How many samples path i has. */
   samplesOf(i: number): number {
-    return Math.max(0, Math.min(this.count, this.seq - this.born[i] + 1));
+    return this.born ? Math.max(0, Math.min(this.count, this.seq - this.born[i] + 1)) : this.count;
   }
 
   /** The newest sample of path i, or null. */
@@ -170,15 +174,17 @@ export class CounterStore {
     }
     // what carried over keeps its age; the rest starts with the next sample
     const first = this.seq - this.count + 1;
-    for (let j = 0; j < into.layout.paths.length; j++) {
-      if (!carried[j]) into.born[j] = this.seq + 1;
-      else into.born[j] = Math.max(first, this.born[this.layout.indexOf(into.layout.paths[j])]);
+    const born = new Float64Array(into.layout.paths.length);
+    for (let j = 0; j < born.length; j++) {
+      if (!carried[j]) born[j] = this.seq + 1;
+      else born[j] = Math.max(first, this.born ? this.born[this.layout.indexOf(into.layout.paths[j])] : 0);
     }
+    into.born = born;
   }
 
   /** Bytes held (for the memory figures and tests). */
   get bytes(): number {
-    return this.arena.length + this.latest.length + this.stamps.byteLength + this.born.byteLength;
+    return this.arena.length + this.latest.length + this.stamps.byteLength + (this.born?.byteLength ?? 0);
   }
 
   private word(off: number): number {
@@ -191,11 +197,11 @@ export class CounterStore {
       this.recStart.shift();
       this.recEnd.shift();
     }
-    // worst case 10 bytes a value
-    this.reserve(this.kept * 10);
-    let pos = this.recEnd.length ? this.recEnd[this.recEnd.length - 1] : 0;
-    const start = pos;
-    const a = this.arena;
+    // written into the shared scratch first (worst case 10 bytes a value), then copied
+    // into the arena at its exact size: the arena keeps no worst-case room
+    if (scratch.length < this.kept * 10) scratch = new Uint8Array(this.kept * 10);
+    const a = scratch;
+    let pos = 0;
     const { offsets, averages } = this.layout;
     for (let i = 0; i < offsets.length; i++) {
       const slots = averages[i] ? 2 : 1;
@@ -220,11 +226,14 @@ export class CounterStore {
         a[pos++] = zlo;
       }
     }
+    this.reserve(pos);
+    const start = this.recEnd.length ? this.recEnd[this.recEnd.length - 1] : 0;
+    this.arena.set(a.subarray(0, pos), start);
     this.recStart.push(start);
-    this.recEnd.push(pos);
+    this.recEnd.push(start + pos);
   }
 
-  /** Room for `n` more bytes after the newest record: slide the live records down, or grow. */
+  /** Room for a record of `n` bytes after the newest: slide the live records down, or grow. */
   private reserve(n: number): void {
     const first = this.recStart.length ? this.recStart[0] : 0;
     const end = this.recEnd.length ? this.recEnd[this.recEnd.length - 1] : 0;
@@ -233,8 +242,10 @@ export class CounterStore {
     if (live + n <= this.arena.length) {
       this.arena.copyWithin(0, first, end);
     } else {
-      // a quarter to spare, so that slides are rare
-      const next = new Uint8Array(Math.ceil((live + n) * 1.25));
+      // room for the records still to come until the history is full (sized
+      // like this one), and one more so that slides are not on every sample
+      const toCome = Math.max(1, SAMPLES_KEPT - 1 - this.recStart.length);
+      const next = new Uint8Array(live + n * (toCome + 1));
       next.set(this.arena.subarray(first, end));
       this.arena = next;
     }
@@ -244,6 +255,9 @@ export class CounterStore {
     }
   }
 }
+
+/** Where a record is written before its exact size is known (one record at a time: the event loop is single-threaded). */
+let scratch = new Uint8Array(4096);
 
 function readWord(b: Uint8Array, off: number): number {
   return (b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24)) >>> 0;

@@ -76,6 +76,15 @@ export interface PgLists {
 
 export const EMPTY: never[] = Object.freeze([]) as unknown as never[];
 
+/**
+ * The next capacity of a table: a quarter more, not twice, as a table holds
+ * a cluster's PGs for good (100,000 PGs in rows of 131,072 held 31% more
+ * than they use; growing costs a copy, rarely).
+ */
+function nextCapacity(capacity: number): number {
+  return Math.max(64, Math.ceil(capacity * 1.25));
+}
+
 /** Grows a typed array to `n` elements, keeping its contents. */
 function grow<T extends Int32Array | Uint32Array | Float64Array>(a: T, n: number): T {
   const b = new (a.constructor as new (n: number) => T)(n);
@@ -103,7 +112,7 @@ export class PgRows {
 
   alloc(): number {
     const row = this.free.length ? this.free.pop()! : this.used++;
-    if (row >= this.capacity) this.resize(Math.max(64, this.capacity * 2));
+    if (row >= this.capacity) this.resize(nextCapacity(this.capacity));
     this.clear(row);
     return row;
   }
@@ -192,7 +201,7 @@ export class OsdRows {
   alloc(): number {
     const row = this.free.length ? this.free.pop()! : this.used++;
     if (row >= this.capacity) {
-      const n = Math.max(64, this.capacity * 2);
+      const n = nextCapacity(this.capacity);
       this.i64 = grow(this.i64, n * OSD_I64_FIELDS * 2);
       this.u32 = grow(this.u32, n * OSD_U32_FIELDS);
       this.capacity = n;
@@ -222,7 +231,7 @@ export class StatfsRows {
 
   alloc(): number {
     const row = this.free.length ? this.free.pop()! : this.used++;
-    if ((row + 1) * 20 > this.i64.length) this.i64 = grow(this.i64, Math.max(64, (this.i64.length / 20) * 2) * 20);
+    if ((row + 1) * 20 > this.i64.length) this.i64 = grow(this.i64, nextCapacity(this.i64.length / 20) * 20);
     this.i64.fill(0, row * 20, row * 20 + 20);
     return row;
   }

@@ -96,6 +96,20 @@ describe('CounterStore', () => {
     expect(s.bytes).toBeLessThan(layout.byteLength * 20);
   });
 
+  it('holds its history at about its encoded size, through many samples', () => {
+    // 100 counters moving by one a sample: each record is 100 one-byte differences
+    const many = new CounterLayout(Array.from({ length: 100 }, (_, i) => [`c.n${String(i).padStart(3, '0')}`, 2] as [string, number]));
+    const s = new CounterStore(many);
+    const at = (k: number) => Object.fromEntries(many.paths.map((p, i) => [p, BigInt(i * 1000 + k)]));
+    for (let k = 1; k <= 200; k++) s.push(packed(many, at(k)), k);
+    // 19 records of 100 bytes plus room for two more, the newest sample, 20 stamps: no worst-case room (10 bytes a value)
+    expect(s.bytes).toBeLessThanOrEqual(21 * 100 + many.byteLength + 20 * 8);
+    expect(s.series(many.indexOf('c.n042')).map((x) => x.v)).toEqual(Array.from({ length: 20 }, (_, i) => String(42000 + 181 + i)));
+    // a sample whose differences are larger than the room kept: the arena grows, nothing is lost
+    s.push(packed(many, Object.fromEntries(many.paths.map((p) => [p, MAX]))), 201);
+    expect(s.series(many.indexOf('c.n042')).slice(-2).map((x) => x.v)).toEqual(['42200', MAX.toString()]);
+  });
+
   it('round-trips 2^64-1', () => {
     const s = new CounterStore(layout);
     s.push(packed(layout, { 'osd.big': MAX }), 1);
