@@ -4,7 +4,10 @@
 //   Echo (unary): returns the request
 //   Sink (client stream): counts messages and bytes, answers at the end
 // Run as a child process so that client and server are placed as ours are.
+// With --nice-grpc, the same methods on a nice-grpc server (no middleware):
+// the framework's own cost per call and per open stream, measured apart.
 import * as grpc from '@grpc/grpc-js';
+import { createServer } from 'nice-grpc';
 
 const raw = {
   requestSerialize: (b: Buffer) => b,
@@ -22,6 +25,37 @@ export const BaselineService: grpc.ServiceDefinition = {
 export const BaselineClient = grpc.makeGenericClientConstructor(BaselineService, 'Baseline');
 
 const payloads = new Map<number, Buffer>();
+
+/** The same methods as nice-grpc handlers (nice-grpc takes grpc-js definitions as they are). */
+async function mainNiceGrpc(): Promise<void> {
+  const server = createServer({ 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': -1 });
+  server.add(BaselineService, {
+    async Get(request: Buffer) {
+      const n = request.readUInt32BE(0);
+      let p = payloads.get(n);
+      if (!p) payloads.set(n, (p = Buffer.alloc(n, 0x61)));
+      return p;
+    },
+    async Echo(request: Buffer) {
+      return request;
+    },
+    async Sink(requests: AsyncIterable<Buffer>) {
+      let messages = 0;
+      let bytes = 0;
+      for await (const b of requests) {
+        messages++;
+        bytes += b.length;
+      }
+      const out = Buffer.alloc(16);
+      out.writeDoubleBE(messages, 0);
+      out.writeDoubleBE(bytes, 8);
+      return out;
+    },
+  });
+  const port = await server.listen('127.0.0.1:0', grpc.ServerCredentials.createInsecure());
+  process.stdout.write(`baseline listening on 127.0.0.1:${port}\n`);
+  process.on('SIGTERM', () => void server.shutdown().then(() => process.exit(0)));
+}
 
 function main(): void {
   const server = new grpc.Server({ 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': -1 });
@@ -60,4 +94,7 @@ function main(): void {
   process.on('SIGTERM', () => server.tryShutdown(() => process.exit(0)));
 }
 
-if (require.main === module) main();
+if (require.main === module) {
+  if (process.argv.includes('--nice-grpc')) void mainNiceGrpc();
+  else main();
+}

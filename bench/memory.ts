@@ -21,9 +21,14 @@ const GOAL_MB = 600;
 /** A daemon's open message is about this size (its metadata). */
 const OPEN_BYTES = 1200;
 
-/** RSS of a bare grpc-js server idle and holding `streams` open client streams (one message each, one channel as the load generator uses). */
-export async function bareStreamsRss(streams: number): Promise<{ idle: number; loaded: number }> {
-  const base = startNode('bench/baseline-server.ts');
+/**
+ * RSS of a bare grpc-js server idle and holding `streams` open client streams
+ * (one message each, one channel as the load generator uses); with
+ * `niceGrpc`, of the same handlers on a nice-grpc server (the framework's
+ * own cost per stream).
+ */
+export async function bareStreamsRss(streams: number, niceGrpc = false): Promise<{ idle: number; loaded: number }> {
+  const base = startNode('bench/baseline-server.ts', niceGrpc ? ['--nice-grpc'] : []);
   try {
     const [, addr] = await base.waitForLine(/baseline listening on (\S+)/);
     const pid = base.proc.pid!;
@@ -59,6 +64,7 @@ export async function bareStreamsRss(streams: number): Promise<{ idle: number; l
 export async function runMemory(osds = SMOKE ? 20 : 10000): Promise<BenchResult> {
   const r = await ingestRun(osds);
   const bare = await bareStreamsRss(osds);
+  const nice = await bareStreamsRss(osds, true);
   const figures: Figure[] = [];
   const sum = (rec: Record<string, number>) => SERVICES.reduce((a, s) => a + rec[s], 0) / MB;
   const ref = { baseline: CEPH_PACIFIC_IDLE_MB, baselineName: 'idle Ceph Pacific manager', reference: true };
@@ -93,6 +99,14 @@ export async function runMemory(osds = SMOKE ? 20 : 10000): Promise<BenchResult>
     baselineName: `a bare grpc-js server holding ${streams} open streams (${(bare.idle / MB).toFixed(0)} -> ${(bare.loaded / MB).toFixed(0)} MB)`,
     note: `daemon-server above idle, per session; ${r.sessionsAtEnd} sessions open at the end`,
   });
+  figures.push({
+    name: 'memory_nice_grpc_per_stream',
+    value: (nice.loaded - nice.idle) / streams / 1024,
+    unit: 'KB',
+    baseline: barePerStream,
+    baselineName: 'the bare grpc-js server',
+    note: `the same streams and handlers on a nice-grpc server without middleware (${(nice.idle / MB).toFixed(0)} -> ${(nice.loaded / MB).toFixed(0)} MB): the framework's share of a session`,
+  });
   for (const s of SERVICES) {
     figures.push({
       name: `memory_${osds}_osds_${s.replace('-', '_')}_change_in_window`,
@@ -120,6 +134,14 @@ export async function runMemory(osds = SMOKE ? 20 : 10000): Promise<BenchResult>
   return {
     bench: 'memory',
     figures,
-    params: { osds, pgs: r.pgs, rssIdle: r.rssIdle, rssLoaded: r.rssLoaded, rssPeak: r.rssPeak, bareStreams: { streams, ...bare } },
+    params: {
+      osds,
+      pgs: r.pgs,
+      rssIdle: r.rssIdle,
+      rssLoaded: r.rssLoaded,
+      rssPeak: r.rssPeak,
+      bareStreams: { streams, ...bare },
+      niceGrpcStreams: { streams, ...nice },
+    },
   };
 }
