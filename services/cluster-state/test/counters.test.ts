@@ -107,7 +107,12 @@ describe('CounterStore', () => {
     expect(s.series(many.indexOf('c.n042')).map((x) => x.v)).toEqual(Array.from({ length: 20 }, (_, i) => String(42000 + 181 + i)));
     // a sample whose differences are larger than the room kept: the arena grows, nothing is lost
     s.push(packed(many, Object.fromEntries(many.paths.map((p) => [p, MAX]))), 201);
-    expect(s.series(many.indexOf('c.n042')).slice(-2).map((x) => x.v)).toEqual(['42200', MAX.toString()]);
+    expect(
+      s
+        .series(many.indexOf('c.n042'))
+        .slice(-2)
+        .map((x) => x.v),
+    ).toEqual(['42200', MAX.toString()]);
   });
 
   it('round-trips 2^64-1', () => {
