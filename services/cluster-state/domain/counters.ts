@@ -228,7 +228,9 @@ export class CounterStore {
     }
     this.reserve(pos);
     const start = this.recEnd.length ? this.recEnd[this.recEnd.length - 1] : 0;
-    this.arena.set(a.subarray(0, pos), start);
+    // a loop, not set(subarray()): no view object to collect for every report
+    const arena = this.arena;
+    for (let k = 0; k < pos; k++) arena[start + k] = a[k];
     this.recStart.push(start);
     this.recEnd.push(start + pos);
   }
