@@ -26,6 +26,7 @@ const EXPECTED: Record<string, RegExp[]> = {
     /^memory_idle_total: [\d.]+ MB \([\d.]+ of idle Ceph Pacific manager, reference\)/m,
     /^memory_20_osds_daemon_server: [\d.]+ MB/m,
     /^memory_20_osds_daemon_server_per_session: [\d.]+ KB \([\d.]+ of a bare grpc-js server holding 20 open streams/m,
+    /^memory_nice_grpc_per_stream: [\d.]+ KB \([\d.]+ of the bare grpc-js server\)/m,
   ],
   command: [
     /^command_hello_p50_c1: [\d.]+ ms \([\d.]+ of bare grpc-js unary echo/m,
