@@ -192,8 +192,9 @@ export class Sessions {
   }
 
   private async read(requests: AsyncIterable<SessionFrame>, caller: Caller, outbox: Outbox<SessionResponse>, signal: AbortSignal): Promise<void> {
-    let live: LiveSession | null = null;
-    let schema: SessionSchema | null = null;
+    // (typed by casts: they are set in onFrame, which the read loop's narrowing does not see)
+    let live = null as LiveSession | null;
+    let schema = null as SessionSchema | null;
     /**
      * What opened the session (status kept current), to declare it again;
      * its metadata kept encoded (~1 KB instead of ~9 KB as an object with
@@ -201,7 +202,7 @@ export class Sessions {
      */
     let opening: DaemonReport | null = null;
     let openingMetadata: Uint8Array = new Uint8Array(0);
-    let ended: string | null = null;
+    let ended = null as string | null;
     // the caller named in each line, without a child logger per session (a few KB each at 10,000 sessions)
     const entity = caller.entity;
     const log = this.d.log;
@@ -225,10 +226,206 @@ export class Sessions {
         wake = resolve;
         it.next().then(resolve, reject);
       });
+    // One message, handled here and not in the read loop: a suspended async
+    // function keeps its locals alive, and 10,000 idle sessions each held
+    // their last message (a report's counter values, a pg-stats report)
+    // until the next one came. True when the daemon closed the session.
+    const onFrame = async (frame: SessionFrame): Promise<boolean> => {
+      const m = frame.msg;
+      if (m?.$case === 'invalid') {
+        this.m.refused.inc({ reason: 'undecodable' });
+        throw new Refusal('invalid', m.value);
+      }
+      const msg = {
+        open: m?.$case === 'open' ? m.value : undefined,
+        report: m?.$case === 'report' ? m.value : undefined,
+        pgStats: m?.$case === 'pgStats' ? m.value : undefined,
+        close: m?.$case === 'close' ? m.value : undefined,
+      };
+      if (msg.open) {
+        const err = checkDaemonName(msg.open.daemonName);
+        if (err) {
+          this.m.refused.inc({ reason: 'bad_name' });
+          throw new Refusal('invalid', err);
+        }
+        if (!mayOpenSession(caller.grants, msg.open.daemonName)) {
+          this.m.refused.inc({ reason: 'denied' });
+          log.warn('session refused: caps', { entity, channel: 'audit', daemon: msg.open.daemonName });
+          throw new Refusal(
+            'denied',
+            `access denied: '${caller.entity}' may not open a session for ${msg.open.daemonName} (needs mgr caps 'allow *' or 'allow profile ${msg.open.daemonName.split('.')[0]}')`,
+          );
+        }
+        if (live && live.daemon !== msg.open.daemonName) {
+          throw new Refusal('precondition', `this session is already open for ${live.daemon}; open a new stream for ${msg.open.daemonName}`);
+        }
+        const daemon = msg.open.daemonName;
+        const previous = this.sessions.get(daemon);
+        if (previous && previous !== live) {
+          previous.end(`replaced by a new session for ${daemon}`);
+          log.info('session replaced', { entity, daemon });
+        }
+        const id = this.nextSessionId++;
+        live = {
+          id,
+          daemon,
+          outbox,
+          end: (reason) => {
+            ended = reason;
+            endController.abort();
+          },
+          redeclare: () => ({
+            ...opening!,
+            metadata: SessionOpen.decode(openingMetadata).metadata,
+            declare: schema!.declared,
+            schemaHash: schema!.size ? schema!.hash : undefined,
+          }),
+        };
+        this.sessions.set(daemon, live);
+        this.m.sessions.set(this.sessions.size);
+        if (schema) this.d.counterLimits.release(schema.size);
+        schema = new SessionSchema();
+        opening = {
+          ...emptyReport(daemon),
+          opened: true,
+          serviceName: msg.open.serviceName,
+          serviceDaemon: msg.open.serviceDaemon,
+          status: msg.open.daemonStatus,
+          hasStatus: msg.open.serviceDaemon,
+        };
+        openingMetadata = SessionOpen.encode({ ...SessionOpen.fromPartial({}), metadata: msg.open.metadata }).finish();
+        this.d.ingest.addReport({ ...opening, metadata: msg.open.metadata });
+        outbox.push(this.configureMsg());
+        this.m.reports.inc({ kind: 'open' });
+        log.info('session opened', { entity, daemon, service: msg.open.serviceName || undefined });
+        return false;
+      }
+      if (!live || !schema) {
+        this.m.refused.inc({ reason: 'not_open' });
+        throw new Refusal('precondition', 'session not open: send open (daemon name, metadata) first');
+      }
+      if (msg.report) {
+        const r = msg.report;
+        if (r.packed.length) {
+          this.m.refused.inc({ reason: 'deprecated_packed' });
+          throw new Refusal(
+            'invalid',
+            "SessionReport.packed (varints in declaration order) is no longer accepted: send counter_values, Ceph's packed layout (proto/ceph/mgr/v1/daemon_server.proto)",
+          );
+        }
+        // A schema named by its hash: taken from the session that declared it in full, or,
+        // when none here holds it, the report is dropped and the daemon told to declare it.
+        let named: PerfCounterType[] | null;
+        if (r.schemaHash?.length) {
+          try {
+            named = schema.checkNamed(r.schemaHash, r.declareTypes, r.undeclareTypes, r.counterValues);
+          } catch (e) {
+            if (!(e instanceof SchemaError)) throw e;
+            this.m.rejected.inc({ reason: 'schema' });
+            log.warn('report rejected', { entity, daemon: live.daemon, reason: e.message });
+            return false;
+          }
+          if (!named) {
+            this.m.rejected.inc({ reason: 'schema_unknown' });
+            outbox.push({ msg: { $case: 'schemaUnknown', value: { schemaHash: r.schemaHash } } });
+            return false;
+          }
+          const over = this.d.counterLimits.admit(live.daemon, 0, named.length, named);
+          if (over) {
+            this.m.refused.inc({ reason: 'counter_limit' });
+            log.warn('session ended: counter limit', { entity, daemon: live.daemon, reason: over });
+            throw new Refusal('exhausted', over);
+          }
+          schema.adopt(r.schemaHash);
+          if (r.hasDaemonStatus) opening = { ...opening!, status: r.daemonStatus, hasStatus: true };
+          this.d.ingest.addReport(forwardedReport(live.daemon, r, { declare: named, undeclare: [], schemaHash: schema.hash }));
+          this.m.reports.inc({ kind: 'report' });
+          return false;
+        }
+        // the limits first: a huge declaration is refused before anything is built from it
+        const from = schema.size;
+        const to = from + r.declareTypes.length - r.undeclareTypes.length;
+        if (r.declareTypes.length || r.undeclareTypes.length) {
+          const over = this.d.counterLimits.admit(live.daemon, from, to, r.declareTypes);
+          if (over) {
+            this.m.refused.inc({ reason: 'counter_limit' });
+            log.warn('session ended: counter limit', { entity, daemon: live.daemon, reason: over });
+            throw new Refusal('exhausted', over);
+          }
+        }
+        try {
+          schema.check(r.declareTypes, r.undeclareTypes, r.counterValues);
+        } catch (e) {
+          if (!(e instanceof SchemaError)) throw e;
+          this.d.counterLimits.release(to - from); // not declared after all
+          this.m.rejected.inc({ reason: 'schema' });
+          log.warn('report rejected', { entity, daemon: live.daemon, reason: e.message });
+          return false; // the session stays; the next report may be fine
+        }
+        schema.apply(r.declareTypes, r.undeclareTypes);
+        if (r.hasDaemonStatus) opening = { ...opening!, status: r.daemonStatus, hasStatus: true };
+        this.d.ingest.addReport(
+          forwardedReport(live.daemon, r, {
+            declare: schema.shared(r.declareTypes),
+            undeclare: r.undeclareTypes,
+            // a first declaration is the whole schema: named by its hash, cluster-state takes it
+            // in full once and the sessions declaring the same by the hash alone (domain/ingest.ts)
+            schemaHash: from === 0 && r.declareTypes.length && !r.undeclareTypes.length ? schema.hash : undefined,
+          }),
+        );
+        this.m.reports.inc({ kind: 'report' });
+      } else if (msg.pgStats) {
+        const type = live.daemon.split('.')[0];
+        if (type !== 'osd') {
+          this.m.rejected.inc({ reason: 'pg_stats_not_osd' });
+          log.warn('pg stats rejected: not an OSD', { entity, daemon: live.daemon });
+          return false;
+        }
+        if (msg.pgStats.json?.length) {
+          this.m.refused.inc({ reason: 'deprecated_json' });
+          throw new Refusal('invalid', 'SessionPgStats.json is no longer accepted: send report, the typed PgStatsReport (proto/ceph/mgr/v1/pg_stats.proto)');
+        }
+        // Not decoded here: cluster-state decodes it once and its refusals
+        // are counted (mgr_daemon_server_upstream_rejected_total).
+        const report = msg.pgStats.report;
+        if (!report?.length) {
+          this.m.rejected.inc({ reason: 'pg_stats_empty' });
+          log.warn('pg stats rejected: no report', { entity, daemon: live.daemon });
+          return false;
+        }
+        const osd = Number(live.daemon.slice(4));
+        if (!this.d.ingest.hasPgRoom(osd)) {
+          // Back-pressure: stop reading this session until there is room.
+          this.m.refused.inc({ reason: 'pg_backpressure' });
+          const room = await this.d.ingest.waitForPgRoom(this.d.pgBackpressureMs, stop.signal);
+          if (!room) {
+            this.m.refused.inc({ reason: 'pg_queue_full' });
+            log.warn('session ended: pg stats queue full', { entity, daemon: live.daemon, pending: this.d.ingest.pendingPgStats });
+            throw new Refusal(
+              'exhausted',
+              `pg stats queue is full (${this.d.ingest.pendingPgStats} OSDs waiting): cluster-state is not keeping up; reconnect and resend later`,
+            );
+          }
+        }
+        this.d.ingest.addPgStats({ osd, epoch: msg.pgStats.epoch, stamp: Date.now() / 1000, report });
+        this.m.reports.inc({ kind: 'pg_stats' });
+      } else if (msg.close) {
+        this.d.ingest.addReport({ ...emptyReport(live.daemon), closed: true });
+        this.m.reports.inc({ kind: 'close' });
+        log.info('session closed by daemon', { entity, daemon: live.daemon });
+        return true;
+      } else {
+        this.m.rejected.inc({ reason: 'empty' });
+        throw new Refusal('invalid', 'empty session message: set one of open, report, pg_stats, close');
+      }
+      return false;
+    };
     try {
       const it = requests[Symbol.asyncIterator]();
+      // cleared before waiting for the following message (see onFrame)
+      let next: IteratorResult<SessionFrame> | null;
       while (true) {
-        const next = await nextOrEnd(it);
+        next = await nextOrEnd(it);
         if (next === null) {
           void it.return?.();
           if (ended) log.info('session ended by the server', { entity, daemon: live?.daemon, reason: ended });
@@ -238,193 +435,8 @@ export class Sessions {
           if (live) log.info('session stream ended without close', { entity, daemon: live.daemon });
           return;
         }
-        const m = next.value.msg;
-        if (m?.$case === 'invalid') {
-          this.m.refused.inc({ reason: 'undecodable' });
-          throw new Refusal('invalid', m.value);
-        }
-        const msg = {
-          open: m?.$case === 'open' ? m.value : undefined,
-          report: m?.$case === 'report' ? m.value : undefined,
-          pgStats: m?.$case === 'pgStats' ? m.value : undefined,
-          close: m?.$case === 'close' ? m.value : undefined,
-        };
-        if (msg.open) {
-          const err = checkDaemonName(msg.open.daemonName);
-          if (err) {
-            this.m.refused.inc({ reason: 'bad_name' });
-            throw new Refusal('invalid', err);
-          }
-          if (!mayOpenSession(caller.grants, msg.open.daemonName)) {
-            this.m.refused.inc({ reason: 'denied' });
-            log.warn('session refused: caps', { entity, channel: 'audit', daemon: msg.open.daemonName });
-            throw new Refusal(
-              'denied',
-              `access denied: '${caller.entity}' may not open a session for ${msg.open.daemonName} (needs mgr caps 'allow *' or 'allow profile ${msg.open.daemonName.split('.')[0]}')`,
-            );
-          }
-          if (live && live.daemon !== msg.open.daemonName) {
-            throw new Refusal('precondition', `this session is already open for ${live.daemon}; open a new stream for ${msg.open.daemonName}`);
-          }
-          const daemon = msg.open.daemonName;
-          const previous = this.sessions.get(daemon);
-          if (previous && previous !== live) {
-            previous.end(`replaced by a new session for ${daemon}`);
-            log.info('session replaced', { entity, daemon });
-          }
-          const id = this.nextSessionId++;
-          live = {
-            id,
-            daemon,
-            outbox,
-            end: (reason) => {
-              ended = reason;
-              endController.abort();
-            },
-            redeclare: () => ({
-              ...opening!,
-              metadata: SessionOpen.decode(openingMetadata).metadata,
-              declare: schema!.declared,
-              schemaHash: schema!.size ? schema!.hash : undefined,
-            }),
-          };
-          this.sessions.set(daemon, live);
-          this.m.sessions.set(this.sessions.size);
-          if (schema) this.d.counterLimits.release(schema.size);
-          schema = new SessionSchema();
-          opening = {
-            ...emptyReport(daemon),
-            opened: true,
-            serviceName: msg.open.serviceName,
-            serviceDaemon: msg.open.serviceDaemon,
-            status: msg.open.daemonStatus,
-            hasStatus: msg.open.serviceDaemon,
-          };
-          openingMetadata = SessionOpen.encode({ ...SessionOpen.fromPartial({}), metadata: msg.open.metadata }).finish();
-          this.d.ingest.addReport({ ...opening, metadata: msg.open.metadata });
-          outbox.push(this.configureMsg());
-          this.m.reports.inc({ kind: 'open' });
-          log.info('session opened', { entity, daemon, service: msg.open.serviceName || undefined });
-          continue;
-        }
-        if (!live || !schema) {
-          this.m.refused.inc({ reason: 'not_open' });
-          throw new Refusal('precondition', 'session not open: send open (daemon name, metadata) first');
-        }
-        if (msg.report) {
-          const r = msg.report;
-          if (r.packed.length) {
-            this.m.refused.inc({ reason: 'deprecated_packed' });
-            throw new Refusal(
-              'invalid',
-              "SessionReport.packed (varints in declaration order) is no longer accepted: send counter_values, Ceph's packed layout (proto/ceph/mgr/v1/daemon_server.proto)",
-            );
-          }
-          // A schema named by its hash: taken from the session that declared it in full, or,
-          // when none here holds it, the report is dropped and the daemon told to declare it.
-          let named: PerfCounterType[] | null = null;
-          if (r.schemaHash?.length) {
-            try {
-              named = schema.checkNamed(r.schemaHash, r.declareTypes, r.undeclareTypes, r.counterValues);
-            } catch (e) {
-              if (!(e instanceof SchemaError)) throw e;
-              this.m.rejected.inc({ reason: 'schema' });
-              log.warn('report rejected', { entity, daemon: live.daemon, reason: e.message });
-              continue;
-            }
-            if (!named) {
-              this.m.rejected.inc({ reason: 'schema_unknown' });
-              outbox.push({ msg: { $case: 'schemaUnknown', value: { schemaHash: r.schemaHash } } });
-              continue;
-            }
-            const over = this.d.counterLimits.admit(live.daemon, 0, named.length, named);
-            if (over) {
-              this.m.refused.inc({ reason: 'counter_limit' });
-              log.warn('session ended: counter limit', { entity, daemon: live.daemon, reason: over });
-              throw new Refusal('exhausted', over);
-            }
-            schema.adopt(r.schemaHash);
-            if (r.hasDaemonStatus) opening = { ...opening!, status: r.daemonStatus, hasStatus: true };
-            this.d.ingest.addReport(forwardedReport(live.daemon, r, { declare: named, undeclare: [], schemaHash: schema.hash }));
-            this.m.reports.inc({ kind: 'report' });
-            continue;
-          }
-          // the limits first: a huge declaration is refused before anything is built from it
-          const from = schema.size;
-          const to = from + r.declareTypes.length - r.undeclareTypes.length;
-          if (r.declareTypes.length || r.undeclareTypes.length) {
-            const over = this.d.counterLimits.admit(live.daemon, from, to, r.declareTypes);
-            if (over) {
-              this.m.refused.inc({ reason: 'counter_limit' });
-              log.warn('session ended: counter limit', { entity, daemon: live.daemon, reason: over });
-              throw new Refusal('exhausted', over);
-            }
-          }
-          try {
-            schema.check(r.declareTypes, r.undeclareTypes, r.counterValues);
-          } catch (e) {
-            if (!(e instanceof SchemaError)) throw e;
-            this.d.counterLimits.release(to - from); // not declared after all
-            this.m.rejected.inc({ reason: 'schema' });
-            log.warn('report rejected', { entity, daemon: live.daemon, reason: e.message });
-            continue; // the session stays; the next report may be fine
-          }
-          schema.apply(r.declareTypes, r.undeclareTypes);
-          if (r.hasDaemonStatus) opening = { ...opening!, status: r.daemonStatus, hasStatus: true };
-          this.d.ingest.addReport(
-            forwardedReport(live.daemon, r, {
-              declare: schema.shared(r.declareTypes),
-              undeclare: r.undeclareTypes,
-              // a first declaration is the whole schema: named by its hash, cluster-state takes it
-              // in full once and the sessions declaring the same by the hash alone (domain/ingest.ts)
-              schemaHash: from === 0 && r.declareTypes.length && !r.undeclareTypes.length ? schema.hash : undefined,
-            }),
-          );
-          this.m.reports.inc({ kind: 'report' });
-        } else if (msg.pgStats) {
-          const type = live.daemon.split('.')[0];
-          if (type !== 'osd') {
-            this.m.rejected.inc({ reason: 'pg_stats_not_osd' });
-            log.warn('pg stats rejected: not an OSD', { entity, daemon: live.daemon });
-            continue;
-          }
-          if (msg.pgStats.json?.length) {
-            this.m.refused.inc({ reason: 'deprecated_json' });
-            throw new Refusal('invalid', 'SessionPgStats.json is no longer accepted: send report, the typed PgStatsReport (proto/ceph/mgr/v1/pg_stats.proto)');
-          }
-          // Not decoded here: cluster-state decodes it once and its refusals
-          // are counted (mgr_daemon_server_upstream_rejected_total).
-          const report = msg.pgStats.report;
-          if (!report?.length) {
-            this.m.rejected.inc({ reason: 'pg_stats_empty' });
-            log.warn('pg stats rejected: no report', { entity, daemon: live.daemon });
-            continue;
-          }
-          const osd = Number(live.daemon.slice(4));
-          if (!this.d.ingest.hasPgRoom(osd)) {
-            // Back-pressure: stop reading this session until there is room.
-            this.m.refused.inc({ reason: 'pg_backpressure' });
-            const room = await this.d.ingest.waitForPgRoom(this.d.pgBackpressureMs, stop.signal);
-            if (!room) {
-              this.m.refused.inc({ reason: 'pg_queue_full' });
-              log.warn('session ended: pg stats queue full', { entity, daemon: live.daemon, pending: this.d.ingest.pendingPgStats });
-              throw new Refusal(
-                'exhausted',
-                `pg stats queue is full (${this.d.ingest.pendingPgStats} OSDs waiting): cluster-state is not keeping up; reconnect and resend later`,
-              );
-            }
-          }
-          this.d.ingest.addPgStats({ osd, epoch: msg.pgStats.epoch, stamp: Date.now() / 1000, report });
-          this.m.reports.inc({ kind: 'pg_stats' });
-        } else if (msg.close) {
-          this.d.ingest.addReport({ ...emptyReport(live.daemon), closed: true });
-          this.m.reports.inc({ kind: 'close' });
-          log.info('session closed by daemon', { entity, daemon: live.daemon });
-          return;
-        } else {
-          this.m.rejected.inc({ reason: 'empty' });
-          throw new Refusal('invalid', 'empty session message: set one of open, report, pg_stats, close');
-        }
+        if (await onFrame(next.value)) return;
+        next = null;
       }
     } finally {
       if (schema) this.d.counterLimits.release(schema.size);

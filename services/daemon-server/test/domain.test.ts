@@ -2,6 +2,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as v8 from 'v8';
+import * as vm from 'vm';
 import { isCapable, loadOrCreateKeyring, mayOpenSession, parseCaps, parsePrincipals as parseKeyring } from '../domain/auth';
 import { parseSignature } from '../../../lib/command-descriptor';
 import { CommandTable } from '../domain/command-table';
@@ -569,6 +571,50 @@ describe('Sessions', () => {
     const ends = await Promise.all(streams.map((s) => s.next()));
     expect(ends.every((r) => r.done)).toBe(true);
     expect(sessions.sessionCount).toBe(0);
+  });
+  it('keeps no message of an idle session once it is handled (10,000 sessions waiting between reports)', async () => {
+    // the collector, to see what is still reachable (a flag Node takes at run time)
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const sink: IngestSink = {
+      reportDaemons: async (r) => ({ applied: r.length, rejected: [] }),
+      ingestPgStats: async (s) => ({ applied: s.length, rejected: [] }),
+      setDaemonsStale: async () => {},
+    };
+    const ingest = new Ingest({ sink, flushIntervalMs: 1e6, flushAtPending: 1e6, maxPendingPgStats: 10 });
+    const shutdown = new AbortController();
+    const sessions = sessionsOver(ingest, shutdown.signal);
+    const caller = { entity: 'client.admin', grants: [{ kind: 'all' as const }] };
+    // the daemon's messages, made when asked for and held by nothing of the test's
+    const make: Array<() => SessionFrame> = [
+      () => ({ msg: { $case: 'open', value: { daemonName: 'osd.7', serviceName: '', serviceDaemon: false, metadata: {}, daemonStatus: {} } } }),
+      () => ({ msg: { $case: 'pgStats', value: { epoch: 1, json: new Uint8Array(0), report: new Uint8Array(64) } } }),
+    ];
+    const sent: Array<WeakRef<SessionFrame>> = [];
+    let asked = 0;
+    const requests = (): AsyncIterable<SessionFrame> => ({
+      [Symbol.asyncIterator]: () => ({
+        next: () => {
+          asked++;
+          const next = make.shift();
+          if (!next) return new Promise(() => {}); // the daemon waits for its next period
+          const frame = next();
+          sent.push(new WeakRef(frame));
+          return Promise.resolve({ value: frame, done: false });
+        },
+      }),
+    });
+    const stream = sessions.serve(requests(), caller, new AbortController().signal);
+    expect((await stream.next()).value?.msg?.$case).toBe('configure');
+    // both handled: the session asks for a third
+    await until('both messages handled', async () => asked === 3 && ingest.pendingPgStats === 1);
+    await new Promise((r) => setTimeout(r, 10));
+    gc();
+    // the session is open and waiting: neither message is reachable from it any more
+    expect(sessions.sessionCount).toBe(1);
+    expect(sent.map((w) => w.deref() === undefined)).toEqual([true, true]);
+    shutdown.abort();
+    await stream.next();
   });
   it('forwards a schema many daemons declare in full once (then by its hash), and counter values in memory of their own', async () => {
     const forwarded: DaemonReport[] = [];
