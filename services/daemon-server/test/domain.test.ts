@@ -545,16 +545,22 @@ describe('Sessions', () => {
       statsThreshold: () => 5,
       pgBackpressureMs: 1000,
     });
-  it('holds one listener on the shutdown signal however many streams are read, and shutdown ends them all', async () => {
-    const shutdown = new AbortController();
+  /** An Ingest that flushes only when told, into a sink that takes everything (and keeps the reports). */
+  const heldIngest = () => {
+    const forwarded: DaemonReport[] = [];
     const sink: IngestSink = {
-      reportDaemons: async (r) => ({ applied: r.length, rejected: [] }),
+      reportDaemons: async (r) => (forwarded.push(...r), { applied: r.length, rejected: [] }),
       ingestPgStats: async (s) => ({ applied: s.length, rejected: [] }),
       setDaemonsStale: async () => {},
     };
-    const ingest = new Ingest({ sink, flushIntervalMs: 1e6, flushAtPending: 1e6, maxPendingPgStats: 10 });
+    return { forwarded, ingest: new Ingest({ sink, flushIntervalMs: 1e6, flushAtPending: 1e6, maxPendingPgStats: 10 }) };
+  };
+  const admin = { entity: 'client.admin', grants: [{ kind: 'all' as const }] };
+  it('holds one listener on the shutdown signal however many streams are read, and shutdown ends them all', async () => {
+    const shutdown = new AbortController();
+    const { ingest } = heldIngest();
     const sessions = sessionsOver(ingest, shutdown.signal);
-    const caller = { entity: 'client.admin', grants: [{ kind: 'all' as const }] };
+    const caller = admin;
     const callEnded = new AbortController(); // the callers stay; only the server stops
     // a daemon's stream: open, then nothing more until it is ended
     async function* requests(n: number): AsyncGenerator<SessionFrame> {
@@ -576,15 +582,10 @@ describe('Sessions', () => {
     // the collector, to see what is still reachable (a flag Node takes at run time)
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc') as () => void;
-    const sink: IngestSink = {
-      reportDaemons: async (r) => ({ applied: r.length, rejected: [] }),
-      ingestPgStats: async (s) => ({ applied: s.length, rejected: [] }),
-      setDaemonsStale: async () => {},
-    };
-    const ingest = new Ingest({ sink, flushIntervalMs: 1e6, flushAtPending: 1e6, maxPendingPgStats: 10 });
+    const { ingest } = heldIngest();
     const shutdown = new AbortController();
     const sessions = sessionsOver(ingest, shutdown.signal);
-    const caller = { entity: 'client.admin', grants: [{ kind: 'all' as const }] };
+    const caller = admin;
     // the daemon's messages, made when asked for and held by nothing of the test's
     const make: Array<() => SessionFrame> = [
       () => ({ msg: { $case: 'open', value: { daemonName: 'osd.7', serviceName: '', serviceDaemon: false, metadata: {}, daemonStatus: {} } } }),
@@ -617,16 +618,10 @@ describe('Sessions', () => {
     await stream.next();
   });
   it('forwards a schema many daemons declare in full once (then by its hash), and counter values in memory of their own', async () => {
-    const forwarded: DaemonReport[] = [];
-    const sink: IngestSink = {
-      reportDaemons: async (r) => (forwarded.push(...r), { applied: r.length, rejected: [] }),
-      ingestPgStats: async (s) => ({ applied: s.length, rejected: [] }),
-      setDaemonsStale: async () => {},
-    };
-    const ingest = new Ingest({ sink, flushIntervalMs: 1e6, flushAtPending: 1e6, maxPendingPgStats: 10 });
+    const { ingest, forwarded } = heldIngest();
     const shutdown = new AbortController();
     const sessions = sessionsOver(ingest, shutdown.signal);
-    const caller = { entity: 'client.admin', grants: [{ kind: 'all' as const }] };
+    const caller = admin;
     const schema = Array.from({ length: 40 }, (_, i) => ({ path: `osd.c${i}`, description: `counter ${i}`, nick: '', type: 2 | 8, priority: 5, units: 0 }));
     const values = (osd: number) =>
       packCounterValues(
@@ -666,15 +661,9 @@ describe('Sessions', () => {
     }
   });
   it('takes a schema named by its hash once a session declared it in full; an unknown hash is answered schema_unknown and the session stays', async () => {
-    const forwarded: DaemonReport[] = [];
-    const sink: IngestSink = {
-      reportDaemons: async (r) => (forwarded.push(...r), { applied: r.length, rejected: [] }),
-      ingestPgStats: async (s) => ({ applied: s.length, rejected: [] }),
-      setDaemonsStale: async () => {},
-    };
-    const ingest = new Ingest({ sink, flushIntervalMs: 1e6, flushAtPending: 1e6, maxPendingPgStats: 10 });
+    const { ingest, forwarded } = heldIngest();
     const sessions = sessionsOver(ingest, new AbortController().signal);
-    const caller = { entity: 'client.admin', grants: [{ kind: 'all' as const }] };
+    const caller = admin;
     // a schema of this test's own: no other session in this process holds it
     const schema = Array.from({ length: 12 }, (_, i) => ({ path: `osd.named${i}`, description: `named ${i}`, nick: '', type: 2 | 8, priority: 5, units: 0 }));
     const hash = counterSchemaHash(schema);
