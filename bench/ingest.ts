@@ -18,7 +18,7 @@ import type { SessionResponse } from '../lib/gen/ceph/mgr/v1/daemon_server';
 import { DaemonServerServed, decodeSessionFrame } from '../lib/session-wire';
 import { RequestQueue } from '../lib/mgr-client';
 import { createLogger } from '../lib/log';
-import { SAMPLES_KEPT } from '../services/cluster-state/domain/counters';
+import { SAMPLES_KEPT } from '../lib/counter-values';
 import { SimCluster } from '../sim/cluster';
 import { FakeDaemons } from '../sim/daemons';
 import { BaselineClient } from './baseline-server';

@@ -10,6 +10,10 @@
 // (src/mgr/MgrClient.cc writes it, DaemonPerfCounters::update reads it.)
 // Values are unsigned 64-bit and stay exact: nothing here turns them into
 // doubles unless they fit one exactly.
+
+/** How many samples of each counter a manager keeps: 20, as Ceph's PerfCounterInstance (cluster-state's history). */
+export const SAMPLES_KEPT = 20;
+
 export const PERFCOUNTER_LONGRUNAVG = 4;
 /** ENCODE_START's header: struct_v, struct_compat, le32 length. */
 export const HEADER_BYTES = 6;

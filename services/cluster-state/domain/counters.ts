@@ -14,10 +14,9 @@
 //
 // Everything stays exact to 64 bits: differences are taken modulo 2^64 on
 // 32-bit halves, and values leave as decimal text (u64Text).
-import { CounterLayout, readU64, u64Text, writeHeader } from '../../../lib/counter-values';
+import { CounterLayout, readU64, SAMPLES_KEPT, u64Text, writeHeader } from '../../../lib/counter-values';
 
-/** Ceph keeps the last 20 samples of each counter (PerfCounterInstance). */
-export const SAMPLES_KEPT = 20;
+export { SAMPLES_KEPT };
 
 /** A sample of one counter: time, value and, for long-running averages, the count. */
 export interface Sample {
