@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
 import { createServer, Server, ServerMiddleware, CallContext, ServerError, Status } from 'nice-grpc';
-import { ServerCredentials } from '@grpc/grpc-js';
+import { type ChannelOptions, ServerCredentials } from '@grpc/grpc-js';
 import { isAbortError } from 'abort-controller-x';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
@@ -17,6 +17,7 @@ import { createLogger, Logger, parseLogLevel } from './log';
 import { audienceCheck, authMiddleware, Caller, checkCall, isLoopbackHost, RuleTable, ServerAuth } from './auth/grpc';
 import { KeyringKeys } from './auth/keys';
 import { ProofVerifier } from './auth/proof';
+import { rawStreamInterceptor, type RawStreamHandler } from './raw-stream';
 
 export interface TlsOptions {
   cert?: string;
@@ -90,7 +91,16 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-export type ServiceRegistrar = (server: Server, ctx: { log: Logger; registry: prom.Registry; shutdownSignal: AbortSignal }) => string[];
+export type ServiceRegistrar = (
+  server: Server,
+  ctx: {
+    log: Logger;
+    registry: prom.Registry;
+    shutdownSignal: AbortSignal;
+    /** Serves a bidi-streaming method added to `server` on grpc-js's call itself (lib/raw-stream.ts), for streams held by the thousand. */
+    serveRawStream(path: string, handler: RawStreamHandler): void;
+  },
+) => string[];
 
 const DESCRIPTOR = path.join(__dirname, 'descriptor.binpb');
 
@@ -108,8 +118,8 @@ export function serverCredentials(tls?: TlsOptions): ServerCredentials {
   return ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], !!tls.clientAuth);
 }
 
-/** Counts calls and their outcome per method; logs call-level failures. */
-function metricsMiddleware(registry: prom.Registry, log: Logger): ServerMiddleware {
+/** The calls' counters, shared by the metrics middleware and the raw streams (lib/raw-stream.ts). */
+function callMetrics(registry: prom.Registry) {
   const calls = new prom.Counter({
     name: 'mgr_grpc_server_handled_total',
     help: 'gRPC calls handled, by method and status code',
@@ -123,6 +133,11 @@ function metricsMiddleware(registry: prom.Registry, log: Logger): ServerMiddlewa
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
     registers: [registry],
   });
+  return { calls, seconds };
+}
+
+/** Counts calls and their outcome per method; logs call-level failures. */
+function metricsMiddleware({ calls, seconds }: ReturnType<typeof callMetrics>, log: Logger): ServerMiddleware {
   return async function* (call, context: CallContext) {
     const method = call.method.path;
     const end = call.method.requestStream || call.method.responseStream ? null : seconds.startTimer({ method });
@@ -160,12 +175,6 @@ export async function startService(opts: ServiceOptions, register: ServiceRegist
   const maxMsg = opts.maxMessageBytes ?? 64 * 1024 * 1024;
 
   let port = 0;
-  let server = createServer({
-    'grpc.max_receive_message_length': maxMsg,
-    'grpc.max_send_message_length': -1,
-    'grpc.keepalive_permit_without_calls': 1,
-    'grpc.http2.min_ping_interval_without_data_ms': 5000,
-  }).use(metricsMiddleware(registry, log));
   let serverAuth: ServerAuth | null = null;
   if (opts.auth) {
     const extra = [...(opts.auth.audiences ?? []), ...(process.env.MGR_AUTH_AUDIENCE ?? '').split(',')];
@@ -173,10 +182,22 @@ export async function startService(opts: ServiceOptions, register: ServiceRegist
     const k = new KeyringKeys(opts.auth.keyringPath, { lazy: true, onError: (message) => log.error(message) });
     const verifier = new ProofVerifier({ keysOf: k.keysOf, isAudience: audienceCheck(opts.host, () => port, extra) });
     serverAuth = { verifier, entryOf: (e) => k.get(e), tables: opts.auth.tables };
-    server = server.use(authMiddleware(serverAuth, log));
   }
+  const metrics = callMetrics(registry);
+  const rawStreams = new Map<string, RawStreamHandler>();
+  const serverOptions = {
+    'grpc.max_receive_message_length': maxMsg,
+    'grpc.max_send_message_length': -1,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 5000,
+    // grpc-js's ServerOptions; nice-grpc hands its options to grpc-js's Server as they are
+    interceptors: [rawStreamInterceptor(rawStreams, { auth: serverAuth, log, done: (method, code) => metrics.calls.inc({ method, code }) })],
+  };
+  let server = createServer(serverOptions as ChannelOptions).use(metricsMiddleware(metrics, log));
+  if (serverAuth) server = server.use(authMiddleware(serverAuth, log));
 
-  const names = register(server, { log, registry, shutdownSignal: abort.signal });
+  const serveRawStream = (path: string, handler: RawStreamHandler) => rawStreams.set(path, handler);
+  const names = register(server, { log, registry, shutdownSignal: abort.signal, serveRawStream });
   if (!opts.auth && names.length) {
     // Health and reflection alone need no authentication; anything else does, but on loopback.
     if (!isLoopbackHost(opts.host))

@@ -2,9 +2,10 @@
 // authenticated (lib/auth/), the active check, and the domain's outcomes turned into status codes. The work
 // is in domain/: sessions.ts (the Session stream) and command-path.ts (Command).
 import { CallContext, ServerError, type ServiceImplementation, Status } from 'nice-grpc';
-import type { DaemonServerServed } from '../../lib/session-wire';
+import type { DaemonServerServed, SessionFrame } from '../../lib/session-wire';
+import type { RawStreamHandler } from '../../lib/raw-stream';
 import { ANSWERED_BY_TRAILER } from '../../lib/headers';
-import { callerOf as verifiedCaller } from '../../lib/auth/grpc';
+import { callerOf as verifiedCaller, type Caller as VerifiedCaller } from '../../lib/auth/grpc';
 import type { Authenticator, Caller } from './domain/auth';
 import type { CommandPath } from './domain/command-path';
 import { Refusal, RefusalKind } from './domain/errors';
@@ -37,6 +38,26 @@ export interface HandlerDeps {
   notActive?: () => string | null;
 }
 
+/** The Session stream for the caller the server verified (undefined without authentication). */
+async function* session(d: HandlerDeps, requests: AsyncIterable<SessionFrame>, verified: VerifiedCaller | undefined, signal: AbortSignal) {
+  try {
+    const caller = d.auth.authenticate(verified);
+    const why = d.notActive?.();
+    if (why) throw new Refusal('unavailable', why);
+    yield* d.sessions.serve(requests, caller, signal);
+  } catch (e) {
+    throw toServerError(e);
+  }
+}
+
+/**
+ * Session as lib/server.ts serves it, on grpc-js's call itself (lib/raw-stream.ts):
+ * one stream per daemon, thousands held open, without nice-grpc's ~10 KB a stream.
+ */
+export function sessionStream(d: HandlerDeps): RawStreamHandler {
+  return { serve: (requests, verified, signal) => session(d, requests as AsyncIterable<SessionFrame>, verified, signal) };
+}
+
 export function daemonServerHandlers(d: HandlerDeps): ServiceImplementation<typeof DaemonServerServed> {
   const callerOf = (context: CallContext): Caller => d.auth.authenticate(verifiedCaller(context));
   const requireActive = () => {
@@ -44,15 +65,8 @@ export function daemonServerHandlers(d: HandlerDeps): ServiceImplementation<type
     if (why) throw new Refusal('unavailable', why);
   };
   return {
-    async *session(requests, context) {
-      try {
-        const caller = callerOf(context);
-        requireActive();
-        yield* d.sessions.serve(requests, caller, context.signal);
-      } catch (e) {
-        throw toServerError(e);
-      }
-    },
+    // reached only where the raw stream (sessionStream) is not registered for the path
+    session: (requests, context) => session(d, requests, verifiedCaller(context), context.signal),
     async command(req, context) {
       // Marks an answer as daemon-server's own (an UNAVAILABLE it sends names what is down), not the transport's.
       context.trailer.set(ANSWERED_BY_TRAILER, 'daemon-server');

@@ -30,7 +30,7 @@ import { waitForClusterState } from './domain/readiness';
 import { ManagerRole } from './domain/role';
 import { Sessions } from './domain/sessions';
 import { startStaleChecks } from './domain/staleness';
-import { daemonServerHandlers } from './grpc';
+import { daemonServerHandlers, sessionStream } from './grpc';
 import { daemonServerRules } from './rules';
 import { MonitorServiceClient } from './monitor-client';
 import { ClusterStateForwarding, clusterStatePeer, commandStreamOpener, moduleHostHealthPeer, moduleHostPeer, peerFailure, standbyPeer } from './peers';
@@ -189,7 +189,7 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
       auth:
         opts.auth === false ? null : { keyringPath, tables: { [SERVICE_NAME]: daemonServerRules }, audiences: opts.advertiseAddr ? [opts.advertiseAddr] : [] },
     },
-    (server, { log, registry, shutdownSignal }) => {
+    (server, { log, registry, shutdownSignal, serveRawStream }) => {
       if (opts.auth !== false) loadManagerKeyring(keyringPath, name, log);
       const coalesced = new prom.Counter({
         name: 'mgr_daemon_server_reports_coalesced_total',
@@ -281,15 +281,15 @@ export async function startDaemonServer(opts: DaemonServerOptions): Promise<Daem
         maxInbufBytes: opts.maxInbufBytes ?? 4 * 1024 * 1024,
         moduleCommandsTtlMs: opts.moduleCommandsTtlMs ?? 2000,
       });
-      server.add(
-        forNiceGrpc(DaemonServerServed),
-        daemonServerHandlers({
-          auth: new Authenticator(opts.auth !== false),
-          sessions,
-          commands,
-          notActive: activity ? () => commandGate.whyNot() : undefined,
-        }),
-      );
+      const handlerDeps = {
+        auth: new Authenticator(opts.auth !== false),
+        sessions,
+        commands,
+        notActive: activity ? () => commandGate.whyNot() : undefined,
+      };
+      server.add(forNiceGrpc(DaemonServerServed), daemonServerHandlers(handlerDeps));
+      // one Session stream per daemon: served on grpc-js's call, not through nice-grpc
+      serveRawStream(`/${SERVICE_NAME}/Session`, sessionStream(handlerDeps));
       return [SERVICE_NAME];
     },
   );

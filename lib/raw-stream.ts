@@ -1,0 +1,160 @@
+// A bidi-streaming method served on grpc-js's call itself, below nice-grpc:
+// for streams a server holds by the thousand (daemon-server's Session, one
+// per daemon). nice-grpc gives every call a context, three Metadata objects,
+// an AbortController, async iterables and a middleware chain: ~10 KB a
+// stream held open (bench/memory.ts, `memory_nice_grpc_per_stream`), 100 MB
+// at 10,000 daemons. Here a call costs one reader and one AbortController.
+//
+// How: a grpc-js server interceptor (lib/server.ts installs it) takes the
+// calls of the registered paths and never hands them on, so the handler
+// nice-grpc registered for the path does not run; the call is read one
+// message at a time as the handler asks (back-pressure as before), and what
+// the handler yields is sent. The proof and the service's rule are checked
+// as for every call (lib/auth/grpc.ts checkCall), and the outcome counted
+// as the metrics middleware counts it.
+import { isAbortError } from 'abort-controller-x';
+import { Metadata, ServerInterceptingCall, type ServerInterceptingCallInterface, type ServerInterceptor } from '@grpc/grpc-js';
+import { ServerError, Status } from 'nice-grpc';
+import { checkCall, type Caller, type ServerAuth } from './auth/grpc';
+import type { Logger } from './log';
+
+/** One raw stream method's handler. */
+export interface RawStreamHandler {
+  /**
+   * Serves one call: `requests` are the client's messages (decoded by the
+   * method's deserializer) until it half-closes; what this yields is sent;
+   * a ServerError it throws ends the call with that status, anything else
+   * with INTERNAL (logged). `signal` aborts when the call is cancelled or
+   * its deadline passes. `caller` is undefined without authentication.
+   */
+  serve(requests: AsyncIterable<unknown>, caller: Caller | undefined, signal: AbortSignal): AsyncIterable<unknown>;
+}
+
+export interface RawStreamDeps {
+  /** null: authentication off (MGR_AUTH=none). */
+  auth: ServerAuth | null;
+  log: Logger;
+  /** Counts a finished call, as the metrics middleware does. */
+  done(method: string, code: string): void;
+}
+
+/** The client's messages, read one at a time as they are asked for. */
+class CallReader implements AsyncIterableIterator<unknown> {
+  private readonly queue: unknown[] = [];
+  private waiting: ((r: IteratorResult<unknown>) => void) | null = null;
+  private reading = false;
+  private ended = false;
+
+  constructor(private readonly call: ServerInterceptingCallInterface) {}
+
+  message(m: unknown): void {
+    this.reading = false;
+    const w = this.waiting;
+    if (w) {
+      this.waiting = null;
+      w({ value: m, done: false });
+    } else this.queue.push(m);
+  }
+
+  end(): void {
+    this.ended = true;
+    const w = this.waiting;
+    this.waiting = null;
+    w?.({ value: undefined, done: true });
+  }
+
+  next(): Promise<IteratorResult<unknown>> {
+    if (this.queue.length) return Promise.resolve({ value: this.queue.shift(), done: false });
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+      if (!this.reading) {
+        this.reading = true;
+        this.call.startRead();
+      }
+    });
+  }
+
+  return(): Promise<IteratorResult<unknown>> {
+    this.end();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+/** Serves one call of `path` with `handler`. */
+function serveCall(path: string, call: ServerInterceptingCallInterface, handler: RawStreamHandler, d: RawStreamDeps): void {
+  const reader = new CallReader(call);
+  const abort = new AbortController();
+  let finished = false;
+  const finish = (e: unknown) => {
+    if (finished) return;
+    finished = true;
+    let code = Status.OK;
+    let details = '';
+    if (e instanceof ServerError) {
+      code = e.code;
+      details = e.details;
+    } else if (isAbortError(e) || (e != null && abort.signal.aborted)) {
+      code = Status.CANCELLED;
+      details = 'the call was cancelled';
+    } else if (e != null) {
+      code = Status.INTERNAL;
+      details = `internal error: ${(e as Error)?.message ?? e}`;
+      d.log.error('unhandled error in handler', { method: path, error: (e as Error)?.stack ?? String(e) });
+    }
+    d.done(path, Status[code]);
+    // no-op when the call is already gone (cancelled)
+    call.sendStatus({ code, details, metadata: new Metadata() });
+  };
+  call.start({
+    onReceiveMetadata(metadata) {
+      let caller: Caller | undefined;
+      try {
+        const header = (name: string) => {
+          const v = metadata.get(name)[0];
+          return typeof v === 'string' ? v : undefined;
+        };
+        caller = d.auth ? checkCall(d.auth, d.log, path, header, undefined) : undefined;
+      } catch (e) {
+        finish(e);
+        return;
+      }
+      const send = async () => {
+        for await (const message of handler.serve(reader, caller, abort.signal)) {
+          if (finished) return;
+          call.sendMessage(message, () => {});
+        }
+      };
+      send().then(
+        () => finish(null),
+        (e) => finish(e),
+      );
+    },
+    onReceiveMessage: (m) => reader.message(m),
+    onReceiveHalfClose: () => reader.end(),
+    onCancel() {
+      // also called once a finished call's status is sent
+      reader.end();
+      if (!finished) abort.abort();
+    },
+  });
+}
+
+/**
+ * The server interceptor: calls of a path in `handlers` are served here; any
+ * other call goes on untouched. `handlers` may be filled after the server is
+ * created (services register their methods later).
+ */
+export function rawStreamInterceptor(handlers: Map<string, RawStreamHandler>, d: RawStreamDeps): ServerInterceptor {
+  return (method, call) => {
+    const handler = handlers.get(method.path);
+    // grpc-js chains what each interceptor returns: the call itself passes it on unchanged
+    if (!handler) return call as ServerInterceptingCall;
+    // started here and never handed on: the handler nice-grpc registered for the path does not run
+    return new ServerInterceptingCall(call, { start: () => serveCall(method.path, call, handler, d) });
+  };
+}
