@@ -2,7 +2,8 @@
 // reflection (grpcurl / buf curl need no proto files), grpc.health.v1 that
 // follows real readiness, Prometheus metrics over HTTP, JSON logs, TLS, every
 // call's proof and the service's authorisation table checked (lib/auth/),
-// and a bounded drain on SIGTERM/SIGINT.
+// and a bounded drain on SIGTERM/SIGINT. A stream held by the thousand can
+// be served below nice-grpc, on grpc-js's call (lib/raw-stream.ts).
 import { setMaxListeners } from 'events';
 import * as fs from 'fs';
 import * as http from 'http';
