@@ -98,7 +98,7 @@ function serveCall(path: string, call: ServerInterceptingCallInterface, handler:
     if (e instanceof ServerError) {
       code = e.code;
       details = e.details;
-    } else if (isAbortError(e) || (e != null && abort.signal.aborted)) {
+    } else if (abort.signal.aborted || isAbortError(e)) {
       code = Status.CANCELLED;
       details = 'the call was cancelled';
     } else if (e != null) {
@@ -124,10 +124,8 @@ function serveCall(path: string, call: ServerInterceptingCallInterface, handler:
         return;
       }
       const send = async () => {
-        for await (const message of handler.serve(reader, caller, abort.signal)) {
-          if (finished) return;
-          call.sendMessage(message, () => {});
-        }
+        // (a cancelled call drops what is sent: grpc-js checks)
+        for await (const message of handler.serve(reader, caller, abort.signal)) call.sendMessage(message, () => {});
       };
       send().then(
         () => finish(null),

@@ -153,7 +153,7 @@ describe('raw streams', () => {
     }
   });
 
-  it('a call the client cancels aborts the handler’s signal', async () => {
+  it('a call the client cancels aborts the handler’s signal and is counted CANCELLED', async () => {
     const p = connect(DaemonServerServiceDefinition, svc.address, undefined, asEntity('client.admin'));
     const stop = new AbortController();
     try {
@@ -170,6 +170,7 @@ describe('raw streams', () => {
       stop.abort();
       await expect(reading).rejects.toThrow();
       await until('the handler saw the cancel', async () => call.aborted);
+      await until('the call counted as cancelled', async () => (await handled('CANCELLED')) === 1);
     } finally {
       p.close();
     }
