@@ -16,7 +16,7 @@ import * as os from 'os';
 import { createServer } from 'nice-grpc';
 import type { SessionResponse } from '../lib/gen/ceph/mgr/v1/daemon_server';
 import { DaemonServerServed, decodeSessionFrame } from '../lib/session-wire';
-import { RequestQueue } from '../lib/mgr-client';
+import { AsyncQueue } from '../lib/async-queue';
 import { createLogger } from '../lib/log';
 import { SAMPLES_KEPT } from '../lib/counter-values';
 import { SimCluster } from '../sim/cluster';
@@ -275,7 +275,7 @@ export async function captureReportBytes(pgsPerOsd = PGS_PER_OSD, osds = 20): Pr
     { ...DaemonServerServed, session: { ...DaemonServerServed.session, requestDeserialize: (b: Uint8Array) => Buffer.from(b) } },
     {
       async *session(requests: AsyncIterable<Buffer>) {
-        const out = new RequestQueue<SessionResponse>();
+        const out = new AsyncQueue<SessionResponse>();
         let name = '';
         let current: Buffer[] = [];
         void (async () => {

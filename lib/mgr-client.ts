@@ -19,6 +19,7 @@ import { CounterLayout } from './counter-values';
 import { reportShape, writeFrameValues } from './report-frame';
 import { DaemonServerClientDefinition, encodePgStatsFrame } from './session-wire';
 import type { PerfCounterType, DaemonHealthMetric } from './gen/ceph/mgr/v1/cluster_state';
+import { AsyncQueue } from './async-queue';
 
 /** A daemon's counters: a fixed schema and its packed values at a time. */
 export interface CounterSource {
@@ -80,47 +81,6 @@ export interface CommandOptions {
 /** What a session sends: a message, or one already encoded. */
 type Outgoing = SessionRequest | Uint8Array;
 
-/** A small async queue that is the request side of a bidi stream. */
-export class RequestQueue<T> implements AsyncIterable<T> {
-  private items: T[] = [];
-  private waiter?: (r: IteratorResult<T>) => void;
-  private ended = false;
-
-  get length(): number {
-    return this.items.length;
-  }
-
-  push(item: T): void {
-    if (this.ended) return;
-    const w = this.waiter;
-    if (w) {
-      this.waiter = undefined;
-      w({ value: item, done: false });
-    } else this.items.push(item);
-  }
-
-  end(): void {
-    this.ended = true;
-    const w = this.waiter;
-    this.waiter = undefined;
-    w?.({ value: undefined, done: true });
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<T> {
-    return {
-      next: () => {
-        if (this.items.length) return Promise.resolve({ value: this.items.shift()!, done: false });
-        if (this.ended) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => (this.waiter = resolve));
-      },
-      return: () => {
-        this.end();
-        return Promise.resolve({ value: undefined, done: true });
-      },
-    };
-  }
-}
-
 // A report queue longer than this means the stream is not draining: the
 // next reports are skipped (reports are snapshots; nothing is lost by it).
 const MAX_QUEUED = 4;
@@ -161,7 +121,7 @@ export class MgrClient extends EventEmitter {
   private readonly stopSignal = new AbortController();
   private sessionAbort?: AbortController;
   private switching = false;
-  private queue?: RequestQueue<Outgoing>;
+  private queue?: AsyncQueue<Outgoing>;
   private timer?: NodeJS.Timeout;
   private connected = false;
   // per-session schema state: which schema indices are declared, in order
@@ -317,7 +277,7 @@ export class MgrClient extends EventEmitter {
     while (!this.stopped) {
       const abort = new AbortController();
       this.sessionAbort = abort;
-      const queue = new RequestQueue<Outgoing>();
+      const queue = new AsyncQueue<Outgoing>();
       this.queue = queue;
       this.resetSession();
       queue.push({

@@ -3,7 +3,7 @@
 // per daemon). nice-grpc gives every call a context, three Metadata objects,
 // an AbortController, async iterables and a middleware chain: ~10 KB a
 // stream held open (bench/memory.ts, `memory_nice_grpc_per_stream`), 100 MB
-// at 10,000 daemons. Here a call costs one reader and one AbortController.
+// at 10,000 daemons. Here a call costs one queue and one AbortController.
 //
 // How: a grpc-js server interceptor (lib/server.ts installs it) takes the
 // calls of the registered paths and never hands them on, so the handler
@@ -15,6 +15,7 @@
 import { isAbortError } from 'abort-controller-x';
 import { Metadata, ServerInterceptingCall, type ServerInterceptingCallInterface, type ServerInterceptor } from '@grpc/grpc-js';
 import { ServerError, Status } from 'nice-grpc';
+import { AsyncQueue } from './async-queue';
 import { checkCall, type Caller, type ServerAuth } from './auth/grpc';
 import type { Logger } from './log';
 
@@ -38,56 +39,15 @@ export interface RawStreamDeps {
   done(method: string, code: string): void;
 }
 
-/** The client's messages, read one at a time as they are asked for. */
-class CallReader implements AsyncIterableIterator<unknown> {
-  private readonly queue: unknown[] = [];
-  private waiting: ((r: IteratorResult<unknown>) => void) | null = null;
-  private reading = false;
-  private ended = false;
-
-  constructor(private readonly call: ServerInterceptingCallInterface) {}
-
-  message(m: unknown): void {
-    this.reading = false;
-    const w = this.waiting;
-    if (w) {
-      this.waiting = null;
-      w({ value: m, done: false });
-    } else this.queue.push(m);
-  }
-
-  end(): void {
-    this.ended = true;
-    const w = this.waiting;
-    this.waiting = null;
-    w?.({ value: undefined, done: true });
-  }
-
-  next(): Promise<IteratorResult<unknown>> {
-    if (this.queue.length) return Promise.resolve({ value: this.queue.shift(), done: false });
-    if (this.ended) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => {
-      this.waiting = resolve;
-      if (!this.reading) {
-        this.reading = true;
-        this.call.startRead();
-      }
-    });
-  }
-
-  return(): Promise<IteratorResult<unknown>> {
-    this.end();
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-}
-
 /** Serves one call of `path` with `handler`. */
 function serveCall(path: string, call: ServerInterceptingCallInterface, handler: RawStreamHandler, d: RawStreamDeps): void {
-  const reader = new CallReader(call);
+  // the client's messages, read one at a time as the handler asks for them
+  let reading = false;
+  const reader = new AsyncQueue<unknown>(() => {
+    if (reading) return;
+    reading = true;
+    call.startRead();
+  });
   const abort = new AbortController();
   let finished = false;
   const finish = (e: unknown) => {
@@ -132,7 +92,10 @@ function serveCall(path: string, call: ServerInterceptingCallInterface, handler:
         (e) => finish(e),
       );
     },
-    onReceiveMessage: (m) => reader.message(m),
+    onReceiveMessage(m) {
+      reading = false;
+      reader.push(m);
+    },
     onReceiveHalfClose: () => reader.end(),
     onCancel() {
       // also called once a finished call's status is sent

@@ -3,7 +3,7 @@
 // the simulator's daemons) where a fault must be injected at an exact point.
 import { ENTITY_HEADER, PROOF_HEADER } from '../auth/proof';
 import { createServer, Server, CallContext } from 'nice-grpc';
-import { RequestQueue } from '../mgr-client';
+import { AsyncQueue } from '../async-queue';
 import {
   DaemonServerServiceDefinition,
   SessionRequest,
@@ -41,7 +41,7 @@ export class FakeDaemonServer {
     const server = createServer();
     server.add(DaemonServerServiceDefinition, {
       async *session(requests: AsyncIterable<SessionRequest>, ctx: CallContext) {
-        const out = new RequestQueue<SessionResponse>();
+        const out = new AsyncQueue<SessionResponse>();
         const rec: RecordedSession = {
           reports: [],
           pgStats: [],

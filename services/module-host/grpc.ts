@@ -10,7 +10,7 @@ import type {
   ModuleHostServiceImplementation,
 } from '../../lib/gen/ceph/mgr/v1/module_host';
 import { ModuleState } from '../../lib/gen/ceph/mgr/v1/module_host';
-import { RequestQueue } from '../../lib/mgr-client';
+import { AsyncQueue } from '../../lib/async-queue';
 import type { ModuleHost } from './domain/host';
 
 /** Commands one command stream may have in flight; past it, a command is refused (RESOURCE_EXHAUSTED). */
@@ -184,7 +184,7 @@ async function* commandStream(
   signal: AbortSignal,
   shutdown?: AbortSignal,
 ): AsyncIterable<CommandStreamResponse> {
-  const out = new RequestQueue<CommandStreamResponse>();
+  const out = new AsyncQueue<CommandStreamResponse>();
   const session = commandSession(host, { send: (r) => out.push(r), close: () => out.end() }, shutdown);
   const ended = () => session.end();
   (async () => {

@@ -11,7 +11,7 @@ import * as path from 'path';
 import { Status } from 'nice-grpc';
 import { connect, Peer } from '../../../lib/client';
 import { keyringCredentials } from '../../../lib/auth/keys';
-import { RequestQueue } from '../../../lib/mgr-client';
+import { AsyncQueue } from '../../../lib/async-queue';
 import { DaemonServerServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/daemon_server';
 import { CommandStreamRequest, CommandStreamResponse, ModuleHostServiceDefinition } from '../../../lib/gen/ceph/mgr/v1/module_host';
 import { MAX_STREAM_IN_FLIGHT, startModuleHost, ModuleHostHandle } from '../../module-host/server';
@@ -120,7 +120,7 @@ describe("daemon-server's command stream to module-host", () => {
   });
 
   it('refuses the stream to an entity that is not a manager', async () => {
-    const requests = new RequestQueue<CommandStreamRequest>();
+    const requests = new AsyncQueue<CommandStreamRequest>();
     const s = openAs('client.admin', requests);
     try {
       const e = await callError((async () => (await s.responses[Symbol.asyncIterator]().next()).value)());
@@ -133,7 +133,7 @@ describe("daemon-server's command stream to module-host", () => {
   });
 
   it(`answers RESOURCE_EXHAUSTED past ${MAX_STREAM_IN_FLIGHT} commands in flight, and abandons them all when the stream ends`, async () => {
-    const requests = new RequestQueue<CommandStreamRequest>();
+    const requests = new AsyncQueue<CommandStreamRequest>();
     const closing = new AbortController();
     const s = openAs('mgr.x', requests, closing.signal);
     const it = s.responses[Symbol.asyncIterator]();
