@@ -12,7 +12,7 @@
 // the handler yields is sent. The proof and the service's rule are checked
 // as for every call (lib/auth/grpc.ts checkCall), and the outcome counted
 // as the metrics middleware counts it.
-import { isAbortError } from 'abort-controller-x';
+import { AbortError } from 'abort-controller-x';
 import { Metadata, ServerInterceptingCall, type ServerInterceptingCallInterface, type ServerInterceptor } from '@grpc/grpc-js';
 import { ServerError, Status } from 'nice-grpc';
 import { AsyncQueue } from './async-queue';
@@ -35,6 +35,8 @@ export interface RawStreamDeps {
   /** null: authentication off (MGR_AUTH=none). */
   auth: ServerAuth | null;
   log: Logger;
+  /** The status a call that threw `e` ends with, as for every call (lib/server.ts). */
+  failureOf(e: unknown, method: string): ServerError;
   /** Counts a finished call, as the metrics middleware does. */
   done(method: string, code: string): void;
 }
@@ -53,22 +55,13 @@ function serveCall(path: string, call: ServerInterceptingCallInterface, handler:
   const finish = (e: unknown) => {
     if (finished) return;
     finished = true;
-    let code = Status.OK;
-    let details = '';
-    if (e instanceof ServerError) {
-      code = e.code;
-      details = e.details;
-    } else if (abort.signal.aborted || isAbortError(e)) {
-      code = Status.CANCELLED;
-      details = 'the call was cancelled';
-    } else if (e != null) {
-      code = Status.INTERNAL;
-      details = `internal error: ${(e as Error)?.message ?? e}`;
-      d.log.error('unhandled error in handler', { method: path, error: (e as Error)?.stack ?? String(e) });
-    }
+    // a cancelled call is CANCELLED however its handler ended, unless it chose a status
+    const cancelled = abort.signal.aborted && !(e instanceof ServerError);
+    const failure = e == null && !cancelled ? null : d.failureOf(cancelled ? new AbortError() : e, path);
+    const code = failure?.code ?? Status.OK;
     d.done(path, Status[code]);
     // no-op when the call is already gone (cancelled)
-    call.sendStatus({ code, details, metadata: new Metadata() });
+    call.sendStatus({ code, details: failure?.details ?? '', metadata: new Metadata() });
   };
   call.start({
     onReceiveMetadata(metadata) {

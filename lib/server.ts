@@ -137,6 +137,17 @@ function callMetrics(registry: prom.Registry) {
   return { calls, seconds };
 }
 
+/**
+ * The status a call that threw `e` ends with: a ServerError as thrown, an
+ * abort as CANCELLED, anything else INTERNAL (logged: a handler's bug).
+ */
+function failureOf(e: unknown, method: string, log: Logger): ServerError {
+  if (e instanceof ServerError) return e;
+  if (isAbortError(e)) return new ServerError(Status.CANCELLED, 'the call was cancelled');
+  log.error('unhandled error in handler', { method, error: (e as Error)?.stack ?? String(e) });
+  return new ServerError(Status.INTERNAL, `internal error: ${(e as Error)?.message ?? e}`);
+}
+
 /** Counts calls and their outcome per method; logs call-level failures. */
 function metricsMiddleware({ calls, seconds }: ReturnType<typeof callMetrics>, log: Logger): ServerMiddleware {
   return async function* (call, context: CallContext) {
@@ -146,17 +157,10 @@ function metricsMiddleware({ calls, seconds }: ReturnType<typeof callMetrics>, l
     try {
       return yield* call.next(call.request, context);
     } catch (e) {
-      if (e instanceof ServerError) {
-        code = Status[e.code];
-      } else if (isAbortError(e)) {
-        code = 'CANCELLED';
-        throw e;
-      } else {
-        code = 'INTERNAL';
-        log.error('unhandled error in handler', { method, error: (e as Error)?.stack ?? String(e) });
-        throw new ServerError(Status.INTERNAL, `internal error: ${(e as Error)?.message ?? e}`);
-      }
-      throw e;
+      const failure = failureOf(e, method, log);
+      code = Status[failure.code];
+      // an abort goes on as it is: nice-grpc ends the call itself
+      throw isAbortError(e) ? e : failure;
     } finally {
       calls.inc({ method, code });
       end?.();
@@ -192,7 +196,14 @@ export async function startService(opts: ServiceOptions, register: ServiceRegist
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5000,
     // grpc-js's ServerOptions; nice-grpc hands its options to grpc-js's Server as they are
-    interceptors: [rawStreamInterceptor(rawStreams, { auth: serverAuth, log, done: (method, code) => metrics.calls.inc({ method, code }) })],
+    interceptors: [
+      rawStreamInterceptor(rawStreams, {
+        auth: serverAuth,
+        log,
+        failureOf: (e, method) => failureOf(e, method, log),
+        done: (method, code) => metrics.calls.inc({ method, code }),
+      }),
+    ],
   };
   let server = createServer(serverOptions as ChannelOptions).use(metricsMiddleware(metrics, log));
   if (serverAuth) server = server.use(authMiddleware(serverAuth, log));
