@@ -38,12 +38,17 @@ export interface HandlerDeps {
   notActive?: () => string | null;
 }
 
+/** Refuses with UNAVAILABLE (naming the active) while this instance is not the active manager. */
+function requireActive(d: HandlerDeps): void {
+  const why = d.notActive?.();
+  if (why) throw new Refusal('unavailable', why);
+}
+
 /** The Session stream for the caller the server verified (undefined without authentication). */
 async function* session(d: HandlerDeps, requests: AsyncIterable<SessionFrame>, verified: VerifiedCaller | undefined, signal: AbortSignal) {
   try {
     const caller = d.auth.authenticate(verified);
-    const why = d.notActive?.();
-    if (why) throw new Refusal('unavailable', why);
+    requireActive(d);
     yield* d.sessions.serve(requests, caller, signal);
   } catch (e) {
     throw toServerError(e);
@@ -60,10 +65,6 @@ export function sessionStream(d: HandlerDeps): RawStreamHandler {
 
 export function daemonServerHandlers(d: HandlerDeps): ServiceImplementation<typeof DaemonServerServed> {
   const callerOf = (context: CallContext): Caller => d.auth.authenticate(verifiedCaller(context));
-  const requireActive = () => {
-    const why = d.notActive?.();
-    if (why) throw new Refusal('unavailable', why);
-  };
   return {
     // reached only where the raw stream (sessionStream) is not registered for the path
     session: (requests, context) => session(d, requests, verifiedCaller(context), context.signal),
@@ -72,7 +73,7 @@ export function daemonServerHandlers(d: HandlerDeps): ServiceImplementation<type
       context.trailer.set(ANSWERED_BY_TRAILER, 'daemon-server');
       try {
         const caller = callerOf(context);
-        requireActive();
+        requireActive(d);
         // A manager's module-host sends its modules' commands as mgr.<name>, naming the module here;
         // from anyone else the header would forge the audit line's entity.
         const onBehalfOf = context.metadata.get('x-mgr-on-behalf-of') ?? '';
@@ -91,7 +92,7 @@ export function daemonServerHandlers(d: HandlerDeps): ServiceImplementation<type
       context.trailer.set(ANSWERED_BY_TRAILER, 'daemon-server');
       try {
         callerOf(context);
-        requireActive();
+        requireActive(d);
         return { commands: (await d.commands.allCommands()).map((e) => e.desc) };
       } catch (e) {
         throw toServerError(e);
