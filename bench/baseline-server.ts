@@ -26,15 +26,28 @@ export const BaselineClient = grpc.makeGenericClientConstructor(BaselineService,
 
 const payloads = new Map<number, Buffer>();
 
+/** Get's answer: `request`'s 4-byte length N, N pre-built bytes. */
+function payload(request: Buffer): Buffer {
+  const n = request.readUInt32BE(0);
+  let p = payloads.get(n);
+  if (!p) payloads.set(n, (p = Buffer.alloc(n, 0x61)));
+  return p;
+}
+
+/** Sink's answer: how many messages and bytes it read. */
+function sinkAnswer(messages: number, bytes: number): Buffer {
+  const out = Buffer.alloc(16);
+  out.writeDoubleBE(messages, 0);
+  out.writeDoubleBE(bytes, 8);
+  return out;
+}
+
 /** The same methods as nice-grpc handlers (nice-grpc takes grpc-js definitions as they are). */
 async function mainNiceGrpc(): Promise<void> {
   const server = createServer({ 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': -1 });
   server.add(BaselineService, {
     async Get(request: Buffer) {
-      const n = request.readUInt32BE(0);
-      let p = payloads.get(n);
-      if (!p) payloads.set(n, (p = Buffer.alloc(n, 0x61)));
-      return p;
+      return payload(request);
     },
     async Echo(request: Buffer) {
       return request;
@@ -46,10 +59,7 @@ async function mainNiceGrpc(): Promise<void> {
         messages++;
         bytes += b.length;
       }
-      const out = Buffer.alloc(16);
-      out.writeDoubleBE(messages, 0);
-      out.writeDoubleBE(bytes, 8);
-      return out;
+      return sinkAnswer(messages, bytes);
     },
   });
   const port = await server.listen('127.0.0.1:0', grpc.ServerCredentials.createInsecure());
@@ -61,13 +71,7 @@ function main(): void {
   const server = new grpc.Server({ 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': -1 });
   server.addService(BaselineService, {
     Get(call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) {
-      const n = call.request.readUInt32BE(0);
-      let p = payloads.get(n);
-      if (!p) {
-        p = Buffer.alloc(n, 0x61);
-        payloads.set(n, p);
-      }
-      cb(null, p);
+      cb(null, payload(call.request));
     },
     Echo(call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) {
       cb(null, call.request);
@@ -79,12 +83,7 @@ function main(): void {
         messages++;
         bytes += b.length;
       });
-      call.on('end', () => {
-        const out = Buffer.alloc(16);
-        out.writeDoubleBE(messages, 0);
-        out.writeDoubleBE(bytes, 8);
-        cb(null, out);
-      });
+      call.on('end', () => cb(null, sinkAnswer(messages, bytes)));
     },
   });
   server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
